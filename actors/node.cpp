@@ -1,0 +1,54 @@
+#include "actors/node.hpp"
+
+#include "actors/audit_log.hpp"
+#include "actors/component.hpp"
+#include "actors/storage_writer.hpp"
+#include "actors/supervisor.hpp"
+
+namespace sb::actors {
+
+supervisor_actor spawn_node(caf::actor_system& system, NodeOptions options) {
+  const auto& c = options.config;
+  SupervisorOptions sup;
+  sup.name = "root";
+  sup.policy.backoff_base = std::chrono::milliseconds(c.supervisor.backoff_base_ms);
+  sup.policy.backoff_max = std::chrono::milliseconds(c.supervisor.backoff_max_ms);
+  sup.policy.budget = static_cast<uint32_t>(c.supervisor.restart_budget);
+  sup.policy.window = std::chrono::milliseconds(c.supervisor.restart_window_ms);
+  sup.parent = options.parent;
+  sup.metrics = options.metrics;
+
+  StorageWriterOptions writer;
+  writer.path = c.storage_path();
+  writer.busy_timeout_ms = static_cast<int>(c.storage.busy_timeout_ms);
+  writer.synchronous = c.storage.synchronous == "normal" ? "NORMAL" : "FULL";
+  writer.commit_window = std::chrono::microseconds(c.storage.commit_window_us);
+  writer.max_batch = static_cast<size_t>(c.storage.max_batch);
+  writer.metrics = options.metrics;
+
+  sup.children = {
+      {"storage", [writer](caf::actor_system& sys, const caf::actor&) {
+         return caf::actor_cast<caf::actor>(spawn_storage_writer(sys, writer));
+       }},
+      {"audit", [path = c.storage_path()](caf::actor_system& sys, const caf::actor&) {
+         return caf::actor_cast<caf::actor>(spawn_audit_log(sys, AuditLogOptions{path}));
+       }},
+  };
+  for (const char* name : {"router", "namespaces", "scheduler", "channels"}) {
+    sup.children.push_back({name, [name](caf::actor_system& sys, const caf::actor&) {
+                              return caf::actor_cast<caf::actor>(spawn_component(sys, name));
+                            }});
+  }
+  return spawn_supervisor(system, std::move(sup));
+}
+
+void configure_actor_system(caf::actor_system_config& cfg, const config::Config& config) {
+  if (config.actors.threads > 0)
+    cfg.set("scheduler.max-threads", static_cast<size_t>(config.actors.threads));
+  // Idle workers otherwise sleep between polls, adding ~50 µs to every request that
+  // wakes them (PLATFORM-NOTES): poll without sleeping in the moderate phase.
+  cfg.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
+  add_message_types(cfg);
+}
+
+}  // namespace sb::actors

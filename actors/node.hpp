@@ -1,0 +1,25 @@
+#pragma once
+// The node's supervision tree:
+//   root supervisor -> storage writer, audit log, router, namespace manager,
+//                      scheduler, channel registry
+// Children start in that order and stop in reverse, so the storage writer is the
+// last to go and can persist what the others flush on their way down.
+#include "actors/protocol.hpp"
+#include "runtime/config/config.hpp"
+#include "runtime/core/metrics.hpp"
+
+namespace sb::actors {
+
+struct NodeOptions {
+  config::Config config;
+  metrics::Registry* metrics = nullptr;  // not owned
+  caf::actor parent;                     // receives failed_atom for given-up children
+};
+
+supervisor_actor spawn_node(caf::actor_system& system, NodeOptions options);
+
+// Scheduler settings for the node's actor system (threads, wake-up latency) and
+// every message type of the protocol.
+void configure_actor_system(caf::actor_system_config& cfg, const config::Config& config);
+
+}  // namespace sb::actors

@@ -1,0 +1,19 @@
+#include "actors/protocol.hpp"
+
+namespace sb::actors {
+
+void add_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<component_status>("component_status");
+  cfg.add_message_type<child_status>("child_status");
+  cfg.add_message_type<std::vector<child_status>>("std::vector<child_status>");
+  cfg.add_message_type<supervisor_status>("supervisor_status");
+  cfg.add_message_type<child_failure>("child_failure");
+  cfg.add_message_type<audit_event>("audit_event");
+  cfg.add_message_type<audit_receipt>("audit_receipt");
+  cfg.add_message_type<storage::SqlParam>("sql_param");
+  cfg.add_message_type<std::vector<storage::SqlParam>>("std::vector<sql_param>");
+  cfg.add_message_type<storage::WriteOp>("write_op");
+  cfg.add_message_type<storage::WriteOutcome>("write_outcome");
+}
+
+}  // namespace sb::actors

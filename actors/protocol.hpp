@@ -1,0 +1,140 @@
+#pragma once
+// The typed protocol between squadbox actors: atoms, message structs (each with an
+// `inspect` overload so CAF can copy and serialise it), and one caf::typed_actor
+// interface per actor kind. Every node of a cluster must register the same types
+// under the same names: add_message_types() is the single place that does it.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "storage/sql_value.hpp"
+
+namespace sb::actors {
+
+// Atoms (at most 10 characters).
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+using write_atom = caf::atom_constant<caf::atom("write")>;
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using append_atom = caf::atom_constant<caf::atom("append")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+using failed_atom = caf::atom_constant<caf::atom("failed")>;
+
+// What any supervised component reports about itself.
+struct component_status {
+  std::string name;
+  std::string state;   // "running", "degraded", ...
+  std::string detail;  // human-readable, no secrets
+};
+
+// One child as its supervisor sees it.
+struct child_status {
+  std::string name;
+  std::string state;  // "running", "backoff", "dead", "stopped"
+  uint32_t restarts = 0;        // total since the supervisor started
+  std::string last_error;
+};
+
+struct supervisor_status {
+  std::string name;
+  std::vector<child_status> children;
+};
+
+// Sent by a supervisor to its parent when a child exhausted its restart budget.
+struct child_failure {
+  std::string supervisor;
+  std::string child;
+  std::string reason;
+  uint32_t restarts = 0;
+};
+
+// One security-relevant event for the tamper-evident audit log.
+struct audit_event {
+  std::string actor;    // who did it (component, operator, namespace)
+  std::string event;    // what ("node.start", "container.create", ...)
+  std::string subject;  // on what
+  std::string detail;   // JSON text, no secrets
+};
+
+struct audit_receipt {
+  int64_t seq = 0;
+  std::string hash_hex;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, component_status& x) {
+  return f(caf::meta::type_name("component_status"), x.name, x.state, x.detail);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, child_status& x) {
+  return f(caf::meta::type_name("child_status"), x.name, x.state, x.restarts, x.last_error);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, supervisor_status& x) {
+  return f(caf::meta::type_name("supervisor_status"), x.name, x.children);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, child_failure& x) {
+  return f(caf::meta::type_name("child_failure"), x.supervisor, x.child, x.reason, x.restarts);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audit_event& x) {
+  return f(caf::meta::type_name("audit_event"), x.actor, x.event, x.subject, x.detail);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audit_receipt& x) {
+  return f(caf::meta::type_name("audit_receipt"), x.seq, x.hash_hex);
+}
+
+// -- interfaces ---------------------------------------------------------------
+
+// Every supervised child answers status and shutdown. Shutdown is an ordinary
+// (FIFO) request, so everything queued before it is handled first: that is how
+// in-flight work drains on SIGTERM.
+using component_actor = caf::typed_actor<
+    caf::replies_to<status_atom>::with<component_status>,
+    caf::replies_to<shutdown_atom>::with<bool>>;
+
+// Single writer of the SQLite database; replies once the write is durable.
+using storage_writer_actor = component_actor::extend<
+    caf::replies_to<write_atom, storage::WriteOp>::with<storage::WriteOutcome>,
+    caf::reacts_to<commit_atom>>;
+
+// Appends hash-chained audit records (through the storage writer).
+using audit_log_actor = component_actor::extend<
+    caf::replies_to<append_atom, audit_event>::with<audit_receipt>>;
+
+// Filled in by later capabilities (routing, namespaces, scheduling, channels).
+using router_actor = component_actor;
+using namespace_manager_actor = component_actor;
+using scheduler_actor = component_actor;
+using channel_registry_actor = component_actor;
+
+using supervisor_actor = caf::typed_actor<
+    caf::replies_to<status_atom>::with<supervisor_status>,
+    caf::replies_to<shutdown_atom>::with<bool>,
+    caf::reacts_to<restart_atom, uint64_t, uint64_t>,  // child index, generation
+    caf::reacts_to<failed_atom, child_failure>>;       // from a nested supervisor
+
+// Registers every message type above (and the storage types) with CAF.
+void add_message_types(caf::actor_system_config& cfg);
+
+}  // namespace sb::actors
+
+namespace sb::storage {
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, SqlParam& x) {
+  return f(caf::meta::type_name("sql_param"), x.kind, x.i, x.d, x.s);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, WriteOp& x) {
+  return f(caf::meta::type_name("write_op"), x.sql, x.params);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, WriteOutcome& x) {
+  return f(caf::meta::type_name("write_outcome"), x.ok, x.last_rowid, x.changes, x.error_code,
+           x.error_message);
+}
+}  // namespace sb::storage

@@ -1,0 +1,43 @@
+#pragma once
+// Pure restart bookkeeping for one supervised child: exponential backoff with
+// "equal jitter" and a restart budget over a sliding window. No actors, no clocks of
+// its own: the caller passes `now` and a jitter sample, so tests are exact.
+#include <chrono>
+#include <cstdint>
+#include <deque>
+
+namespace sb::actors {
+
+struct RestartPolicy {
+  std::chrono::milliseconds backoff_base{200};
+  std::chrono::milliseconds backoff_max{30000};
+  uint32_t budget = 5;                           // restarts allowed within `window`
+  std::chrono::milliseconds window{60000};
+};
+
+struct RestartDecision {
+  bool give_up = false;
+  std::chrono::milliseconds delay{0};  // valid when !give_up
+  uint32_t failures_in_window = 0;
+};
+
+class RestartTracker {
+ public:
+  using clock = std::chrono::steady_clock;
+  explicit RestartTracker(RestartPolicy policy) : policy_(policy) {}
+
+  // Records a failure at `now`. jitter01 in [0, 1): the delay is drawn from
+  // [d/2, d] where d = min(max, base * 2^(failures_in_window - 1)), so successive
+  // delays within a window never shrink while they still grow.
+  RestartDecision on_failure(clock::time_point now, double jitter01);
+
+  uint32_t total_failures() const { return total_; }
+  const RestartPolicy& policy() const { return policy_; }
+
+ private:
+  RestartPolicy policy_;
+  std::deque<clock::time_point> failures_;  // within the window
+  uint32_t total_ = 0;
+};
+
+}  // namespace sb::actors

@@ -1,0 +1,155 @@
+#include "runtime/admin/admin_api.hpp"
+
+#include <sodium.h>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "actors/protocol.hpp"
+
+namespace sb::admin {
+namespace {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void write_children(JsonWriter& w, const actors::supervisor_status& s) {
+  w.StartArray();
+  for (const auto& c : s.children) {
+    w.StartObject();
+    w.Key("name");
+    w.String(c.name.c_str());
+    w.Key("state");
+    w.String(c.state.c_str());
+    w.Key("restarts");
+    w.Uint(c.restarts);
+    w.Key("lastError");
+    w.String(c.last_error.c_str());
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+bool all_running(const actors::supervisor_status& s) {
+  for (const auto& c : s.children)
+    if (c.state != "running") return false;
+  return !s.children.empty();
+}
+
+}  // namespace
+
+struct AdminApi::Impl {
+  Impl(caf::actor_system& sys, const caf::actor& r, metrics::Registry& m, AdminApiOptions o)
+      : system(sys), root(r), metrics(m), options(std::move(o)) {}
+
+  caf::actor_system& system;
+  caf::actor root;
+  metrics::Registry& metrics;
+  AdminApiOptions options;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  http::Router router;
+  http::Router api;
+
+  // Asks the root supervisor for its status from a short-lived actor; `on_reply` gets
+  // the status, or nullptr if the tree did not answer in time.
+  template <class F>
+  void with_tree_status(F on_reply) {
+    auto timeout = options.actor_timeout;
+    auto target = caf::actor_cast<actors::supervisor_actor>(root);
+    system.spawn([target, timeout, on_reply](caf::event_based_actor* self) {
+      self->request(target, timeout, actors::status_atom::value)
+          .then([on_reply](const actors::supervisor_status& s) { on_reply(&s); },
+                [on_reply](caf::error&) { on_reply(nullptr); });
+    });
+  }
+
+  void routes() {
+    router.add("GET", "/healthz", [](const http::Request&, http::Reply reply) {
+      reply(http::Response::json(200, R"({"status":"ok"})"));
+    });
+    router.add("GET", "/readyz", [this](const http::Request&, http::Reply reply) {
+      with_tree_status([reply](const actors::supervisor_status* s) {
+        if (!s) {
+          reply(http::Response::json(503, R"({"status":"not_ready","reason":"actor tree did not answer"})"));
+          return;
+        }
+        rapidjson::StringBuffer buf;
+        JsonWriter w(buf);
+        bool ready = all_running(*s);
+        w.StartObject();
+        w.Key("status");
+        w.String(ready ? "ready" : "not_ready");
+        w.Key("actors");
+        write_children(w, *s);
+        w.EndObject();
+        reply(http::Response::json(ready ? 200 : 503, buf.GetString()));
+      });
+    });
+    router.add("GET", "/metrics", [this](const http::Request&, http::Reply reply) {
+      std::string body = metrics.render();
+      metrics::render_process_metrics(body);
+      reply(http::Response::text(200, std::move(body), "text/plain; version=0.0.4; charset=utf-8"));
+    });
+
+    api.add("GET", "/api/v1/node", [this](const http::Request&, http::Reply reply) {
+      double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      auto version = options.version;
+      auto data_dir = options.data_dir;
+      with_tree_status([reply, uptime, version, data_dir](const actors::supervisor_status* s) {
+        if (!s) {
+          reply(http::Response::error(503, "unavailable", "actor tree did not answer in time"));
+          return;
+        }
+        rapidjson::StringBuffer buf;
+        JsonWriter w(buf);
+        w.StartObject();
+        w.Key("version");
+        w.String(version.c_str());
+        w.Key("uptimeSeconds");
+        w.Double(uptime);
+        w.Key("dataDir");
+        w.String(data_dir.c_str());
+        w.Key("ready");
+        w.Bool(all_running(*s));
+        w.Key("actors");
+        write_children(w, *s);
+        w.EndObject();
+        reply(http::Response::json(200, buf.GetString()));
+      });
+    });
+    // Every /api/ path requires the token before routing, so an unauthenticated
+    // client learns nothing about which paths exist.
+    for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
+      router.add_prefix(method, "/api/", [this](const http::Request& req, http::Reply reply) {
+        auto auth = req.header("Authorization");
+        if (!bearer_matches(auth ? &*auth : nullptr, options.token)) {
+          auto r = http::Response::error(401, "unauthorized", "missing or invalid bearer token");
+          r.headers.emplace_back("WWW-Authenticate", "Bearer");
+          reply(std::move(r));
+          return;
+        }
+        api.dispatch(req, std::move(reply));
+      });
+    }
+  }
+};
+
+AdminApi::AdminApi(caf::actor_system& system, const caf::actor& root, metrics::Registry& metrics,
+                   AdminApiOptions options)
+    : impl_(std::make_unique<Impl>(system, root, metrics, std::move(options))) {
+  impl_->routes();
+}
+
+AdminApi::~AdminApi() = default;
+
+http::Handler AdminApi::handler() const { return impl_->router.handler(); }
+
+bool bearer_matches(const std::string* header, const Secret& token) {
+  if (!header || token.empty()) return false;
+  static constexpr std::string_view prefix = "Bearer ";
+  if (header->size() != prefix.size() + token.reveal().size()) return false;
+  if (header->compare(0, prefix.size(), prefix) != 0) return false;
+  return sodium_memcmp(header->data() + prefix.size(), token.reveal().data(),
+                       token.reveal().size()) == 0;
+}
+
+}  // namespace sb::admin

@@ -1,0 +1,175 @@
+#include "runtime/boot/serve.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "actors/node.hpp"
+#include "channels/http/server.hpp"
+#include "runtime/admin/admin_api.hpp"
+#include "runtime/boot/admin_token.hpp"
+#include "runtime/core/log.hpp"
+#include "storage/migrations.hpp"
+#include "storage/sqlite.hpp"
+
+namespace sb::boot {
+namespace {
+
+sigset_t shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+Status prepare_data_dir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return make_error("boot.data_dir", "cannot create data dir " + dir + ": " + ec.message());
+  ::chmod(dir.c_str(), 0700);
+  return {};
+}
+
+// Fails fast, before any actor starts, on an unusable or too-new database.
+Status prepare_storage(const config::Config& c) {
+  storage::OpenOptions open;
+  open.busy_timeout_ms = static_cast<int>(c.storage.busy_timeout_ms);
+  auto db = storage::Database::open(c.storage_path(), open);
+  if (!db) return db.error();
+  return storage::migrate(*db);
+}
+
+void write_file_atomically(const std::string& path, const std::string& content) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << content;
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+// Last resort if a graceful shutdown hangs: the process must still end.
+class ShutdownWatchdog {
+ public:
+  explicit ShutdownWatchdog(std::chrono::milliseconds limit)
+      : thread_([this, limit] {
+          std::unique_lock lock(mutex_);
+          if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
+            log::error("node.shutdown_timeout", {{"limit_ms", limit.count()}});
+            ::_exit(1);
+          }
+        }) {}
+  ~ShutdownWatchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+void block_shutdown_signals() {
+  sigset_t set = shutdown_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int serve(const config::Config& config, const char* version) {
+  const auto& c = config;
+  if (auto ok = prepare_data_dir(c.node.data_dir); !ok) {
+    log::error("node.start_failed", {{"error", ok.error().message}});
+    return 1;
+  }
+  auto token = ensure_admin_token(c.admin_token_path());
+  if (!token) {
+    log::error("node.start_failed", {{"error", token.error().message}});
+    return 1;
+  }
+  if (token->created) log::info("admin.token_created", {{"path", c.admin_token_path()}});
+  if (auto ok = prepare_storage(c); !ok) {
+    log::error("node.start_failed", {{"error", ok.error().message}, {"code", ok.error().code}});
+    return 1;
+  }
+
+  metrics::Registry registry;
+  int exit_code = 0;
+  {
+    caf::actor_system_config cfg;
+    actors::configure_actor_system(cfg, c);
+    caf::actor_system system{cfg};
+    auto root = actors::spawn_node(system, actors::NodeOptions{c, &registry, {}});
+
+    admin::AdminApi api(system, caf::actor_cast<caf::actor>(root), registry,
+                        admin::AdminApiOptions{version, c.node.data_dir, token->token,
+                                               std::chrono::milliseconds(c.actors.request_timeout_ms)});
+    http::ServerOptions http_options;
+    http_options.name = "admin";
+    http_options.address = c.admin.address;
+    http_options.port = static_cast<uint16_t>(c.admin.port);
+    http_options.body_limit = static_cast<size_t>(c.admin.body_limit_bytes);
+    http_options.request_timeout = std::chrono::milliseconds(c.admin.request_timeout_ms);
+    http_options.idle_timeout = std::chrono::milliseconds(c.admin.idle_timeout_ms);
+    http_options.threads = static_cast<int>(c.admin.threads);
+    http::Server server(http_options, api.handler(), &registry);
+    auto port = server.start();
+    const std::string url_file = c.node.data_dir + "/admin.url";
+    if (!port) {
+      log::error("node.start_failed", {{"error", port.error().message}});
+      exit_code = 1;
+    } else {
+      std::string host = c.admin.address.find(':') != std::string::npos ? "[" + c.admin.address + "]"
+                                                                         : c.admin.address;
+      std::string url = "http://" + host + ":" + std::to_string(*port);
+      write_file_atomically(url_file, url + "\n");
+      log::info("node.started", {{"version", version}, {"admin_url", url},
+                                 {"data_dir", c.node.data_dir}, {"pid", static_cast<int64_t>(::getpid())}});
+
+      sigset_t set = shutdown_signals();
+      int sig = 0;
+      while (sigwait(&set, &sig) != 0) {
+      }
+      log::info("node.stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    }
+
+    // Graceful shutdown, bounded by node.shutdown_timeout_ms.
+    const auto limit = std::chrono::milliseconds(c.node.shutdown_timeout_ms);
+    ShutdownWatchdog watchdog(limit);
+    server.stop_accepting();
+    {
+      caf::scoped_actor self{system};
+      self->request(root, limit * 8 / 10, actors::shutdown_atom::value)
+          .receive([](bool) {},
+                   [&](caf::error& err) {
+                     log::warn("node.drain_incomplete", {{"error", system.render(err)}});
+                     self->send_exit(root, caf::exit_reason::kill);
+                   });
+    }
+    server.stop();
+    std::error_code ec;
+    std::filesystem::remove(url_file, ec);
+    // Leaving the scope joins the actor system (await_all_actors_done).
+  }
+  log::info("node.stopped", {{"exit_code", exit_code}});
+  return exit_code;
+}
+
+}  // namespace sb::boot

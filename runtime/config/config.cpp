@@ -1,0 +1,354 @@
+#include "runtime/config/config.hpp"
+
+#include <charconv>
+#include <functional>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+extern char** environ;
+
+namespace sb::config {
+namespace {
+
+struct KeyDef {
+  KeyInfo info;
+  int64_t min = 0, max = 0;                // integers
+  std::vector<std::string> choices;        // enumerated strings
+  std::function<void(Config&, const Value&)> set;
+  std::function<Value(const Config&)> get;
+};
+
+template <class M>
+KeyDef int_key(std::string s, std::string k, M member_path, int64_t min, int64_t max,
+               std::string doc) {
+  KeyDef d;
+  d.info = {s, k, Kind::integer, "", std::move(doc)};
+  d.min = min;
+  d.max = max;
+  d.set = [member_path](Config& c, const Value& v) { member_path(c) = std::get<int64_t>(v); };
+  d.get = [member_path](const Config& c) {
+    return Value{member_path(c)};
+  };
+  d.info.default_text = std::to_string(std::get<int64_t>(d.get(Config{})));
+  return d;
+}
+
+template <class M>
+KeyDef str_key(std::string s, std::string k, M member_path, std::vector<std::string> choices,
+               std::string doc) {
+  KeyDef d;
+  d.info = {s, k, Kind::string, "", std::move(doc)};
+  d.choices = std::move(choices);
+  d.set = [member_path](Config& c, const Value& v) { member_path(c) = std::get<std::string>(v); };
+  d.get = [member_path](const Config& c) {
+    return Value{member_path(c)};
+  };
+  d.info.default_text = "\"" + std::get<std::string>(d.get(Config{})) + "\"";
+  return d;
+}
+
+// Generic so one accessor serves both the setter (Config&) and the getter (const Config&).
+#define SB_FIELD(path) [](auto& c) -> auto& { return c.path; }
+
+const std::vector<KeyDef>& defs() {
+  static const std::vector<KeyDef> table = {
+      str_key("node", "data_dir", SB_FIELD(node.data_dir), {},
+              "Directory for the database, the admin token and session data. "
+              "`serve --data-dir` and `SQUADBOX_DATA_DIR` take precedence."),
+      int_key("node", "shutdown_timeout_ms", SB_FIELD(node.shutdown_timeout_ms), 100, 600000,
+              "On SIGTERM/SIGINT: how long in-flight work may take to finish before the "
+              "process gives up waiting and exits."),
+      str_key("admin", "address", SB_FIELD(admin.address), {},
+              "Address of the admin HTTP listener (loopback by default; the admin API "
+              "needs the bearer token either way)."),
+      int_key("admin", "port", SB_FIELD(admin.port), 0, 65535,
+              "Port of the admin HTTP listener; 0 picks a free port (written to "
+              "DATA_DIR/admin.url)."),
+      int_key("admin", "body_limit_bytes", SB_FIELD(admin.body_limit_bytes), 1024, 1 << 30,
+              "Largest accepted request body; larger requests get 413."),
+      int_key("admin", "request_timeout_ms", SB_FIELD(admin.request_timeout_ms), 100, 600000,
+              "A request must arrive completely within this time, else 408 and close."),
+      int_key("admin", "idle_timeout_ms", SB_FIELD(admin.idle_timeout_ms), 100, 3600000,
+              "Idle keep-alive connections are closed after this time."),
+      int_key("admin", "threads", SB_FIELD(admin.threads), 1, 64,
+              "I/O threads of the admin listener."),
+      str_key("admin", "token_file", SB_FIELD(admin.token_file), {},
+              "Bearer token file for /api/*; empty means DATA_DIR/admin.token (created "
+              "at first start, mode 0600)."),
+      str_key("log", "level", SB_FIELD(log.level), {"debug", "info", "warn", "error", "off"},
+              "Lowest level written."),
+      str_key("log", "format", SB_FIELD(log.format), {"logfmt", "json"},
+              "One event per line, as logfmt or as a JSON object."),
+      str_key("storage", "path", SB_FIELD(storage.path), {},
+              "SQLite database file; empty means DATA_DIR/squadbox.db."),
+      int_key("storage", "busy_timeout_ms", SB_FIELD(storage.busy_timeout_ms), 0, 600000,
+              "How long a connection waits for a lock before failing with busy."),
+      str_key("storage", "synchronous", SB_FIELD(storage.synchronous), {"full", "normal"},
+              "SQLite synchronous mode. `full`: an acknowledged write survives power "
+              "loss. `normal`: survives a process crash, not power loss."),
+      int_key("storage", "commit_window_us", SB_FIELD(storage.commit_window_us), 0, 1000000,
+              "Group commit: writes arriving within this window after the first pending "
+              "one share one transaction. 0 commits what is queued at once."),
+      int_key("storage", "max_batch", SB_FIELD(storage.max_batch), 1, 100000,
+              "Group commit: a batch is committed as soon as it holds this many writes."),
+      int_key("supervisor", "backoff_base_ms", SB_FIELD(supervisor.backoff_base_ms), 1, 3600000,
+              "First restart delay of a crashed actor; doubles on each further crash "
+              "(with jitter)."),
+      int_key("supervisor", "backoff_max_ms", SB_FIELD(supervisor.backoff_max_ms), 1, 3600000,
+              "Upper bound of the restart delay."),
+      int_key("supervisor", "restart_budget", SB_FIELD(supervisor.restart_budget), 0, 1000,
+              "Restarts allowed within restart_window_ms; one more crash and the child is "
+              "given up and reported."),
+      int_key("supervisor", "restart_window_ms", SB_FIELD(supervisor.restart_window_ms), 1,
+              86400000, "Sliding window for restart_budget."),
+      int_key("actors", "threads", SB_FIELD(actors.threads), 0, 256,
+              "Worker threads of the actor scheduler; 0 = CAF's default (max(4, cores))."),
+      int_key("actors", "request_timeout_ms", SB_FIELD(actors.request_timeout_ms), 10, 600000,
+              "Timeout of requests from the admin API to actors (then 503)."),
+  };
+  return table;
+}
+
+#undef SB_FIELD
+
+std::string kind_name(Kind k) {
+  switch (k) {
+    case Kind::string: return "string";
+    case Kind::integer: return "integer";
+    case Kind::boolean: return "boolean";
+  }
+  return "value";
+}
+
+Error invalid(std::string message) { return make_error("config.invalid", std::move(message)); }
+
+std::string where(const std::string& file, const toml::source_region& src) {
+  return fmt::format("{}:{}", file, src.begin.line);
+}
+
+// Range / choice checks shared by the file and the environment.
+Status validate(const KeyDef& d, const Value& v, const std::string& origin) {
+  if (d.info.kind == Kind::integer) {
+    int64_t i = std::get<int64_t>(v);
+    if (i < d.min || i > d.max)
+      return invalid(fmt::format("{}: {} is out of range {}..{} ({})", d.info.dotted(), i, d.min,
+                                 d.max, origin));
+  } else if (d.info.kind == Kind::string && !d.choices.empty()) {
+    const auto& s = std::get<std::string>(v);
+    bool found = false;
+    for (const auto& c : d.choices) found = found || c == s;
+    if (!found) {
+      std::string list;
+      for (const auto& c : d.choices) list += (list.empty() ? "" : ", ") + c;
+      return invalid(fmt::format("{}: \"{}\" is not one of {} ({})", d.info.dotted(), s, list,
+                                 origin));
+    }
+  }
+  return {};
+}
+
+Result<Value> from_toml(const KeyDef& d, const toml::node& n, const std::string& origin) {
+  switch (d.info.kind) {
+    case Kind::integer:
+      if (auto i = n.value_exact<int64_t>()) return Value{*i};
+      break;
+    case Kind::string:
+      if (auto s = n.value_exact<std::string>()) return Value{*s};
+      break;
+    case Kind::boolean:
+      if (auto b = n.value_exact<bool>()) return Value{*b};
+      break;
+  }
+  std::ostringstream got;
+  got << n.type();
+  return invalid(fmt::format("{}: expected {}, got {} ({})", d.info.dotted(),
+                             kind_name(d.info.kind), got.str(), origin));
+}
+
+Result<Value> from_env(const KeyDef& d, const std::string& text, const std::string& origin) {
+  switch (d.info.kind) {
+    case Kind::integer: {
+      int64_t i = 0;
+      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), i);
+      if (ec == std::errc() && p == text.data() + text.size() && !text.empty()) return Value{i};
+      break;
+    }
+    case Kind::string:
+      return Value{text};
+    case Kind::boolean:
+      if (text == "true" || text == "1") return Value{true};
+      if (text == "false" || text == "0") return Value{false};
+      break;
+  }
+  return invalid(fmt::format("{}: expected {}, got \"{}\" ({})", d.info.dotted(),
+                             kind_name(d.info.kind), text, origin));
+}
+
+const KeyDef* find(std::string_view section, std::string_view key) {
+  for (const auto& d : defs())
+    if (d.info.section == section && d.info.key == key) return &d;
+  return nullptr;
+}
+
+bool known_section(std::string_view section) {
+  for (const auto& d : defs())
+    if (d.info.section == section) return true;
+  return false;
+}
+
+Status apply_file(Config& config, const std::string& file) {
+  toml::table root;
+  try {
+    root = toml::parse_file(file);
+  } catch (const toml::parse_error& e) {
+    return invalid(fmt::format("{}: {}", where(file, e.source()), e.description()));
+  }
+  for (const auto& [section, node] : root) {
+    std::string sec(section.str());
+    const auto* table = node.as_table();
+    if (!table) {
+      if (known_section(sec))
+        return invalid(fmt::format("{}: expected a table [{}] ({})", sec, sec,
+                                   where(file, node.source())));
+      return invalid(fmt::format("{}: unknown key ({})", sec, where(file, node.source())));
+    }
+    if (!known_section(sec))
+      return invalid(fmt::format("[{}]: unknown section ({})", sec, where(file, node.source())));
+    for (const auto& [key, value] : *table) {
+      const KeyDef* d = find(sec, key.str());
+      std::string origin = where(file, value.source());
+      if (!d) return invalid(fmt::format("{}.{}: unknown key ({})", sec, key.str(), origin));
+      auto v = from_toml(*d, value, origin);
+      if (!v) return v.error();
+      if (auto ok = validate(*d, *v, origin); !ok) return ok.error();
+      d->set(config, *v);
+    }
+  }
+  return {};
+}
+
+Status apply_env(Config& config, const std::map<std::string, std::string>& env) {
+  for (const auto& [name, text] : env) {
+    if (name.rfind("SQUADBOX_", 0) != 0) continue;
+    const KeyDef* match = nullptr;
+    bool section_prefix = false;
+    for (const auto& d : defs()) {
+      if (d.info.env_name() == name) match = &d;
+      std::string prefix = "SQUADBOX_";
+      for (char c : d.info.section) prefix.push_back(static_cast<char>(std::toupper(c)));
+      prefix.push_back('_');
+      if (name.rfind(prefix, 0) == 0) section_prefix = true;
+    }
+    if (!match) {
+      // SQUADBOX_DATA_DIR, SQUADBOX_URL, ... belong to the CLI; only a name inside a
+      // config section that matches no key is a typo worth refusing.
+      if (section_prefix)
+        return invalid(fmt::format("{}: unknown configuration variable (environment)", name));
+      continue;
+    }
+    std::string origin = "environment " + name;
+    auto v = from_env(*match, text, origin);
+    if (!v) return v.error();
+    if (auto ok = validate(*match, *v, origin); !ok) return ok.error();
+    match->set(config, *v);
+  }
+  return {};
+}
+
+// Cross-key rules that no single key can check.
+Status check_consistency(const Config& c) {
+  if (c.supervisor.backoff_max_ms < c.supervisor.backoff_base_ms)
+    return invalid(fmt::format("supervisor.backoff_max_ms: {} is below supervisor.backoff_base_ms {}",
+                               c.supervisor.backoff_max_ms, c.supervisor.backoff_base_ms));
+  if (c.node.data_dir.empty()) return invalid("node.data_dir: must not be empty");
+  if (c.admin.address.empty()) return invalid("admin.address: must not be empty");
+  return {};
+}
+
+std::string join(const std::string& dir, const std::string& name) {
+  if (dir.empty() || dir.back() == '/') return dir + name;
+  return dir + "/" + name;
+}
+
+}  // namespace
+
+std::string KeyInfo::env_name() const {
+  std::string out = "SQUADBOX_";
+  for (char c : section + "_" + key) out.push_back(static_cast<char>(std::toupper(c)));
+  return out;
+}
+
+const std::vector<KeyInfo>& keys() {
+  static const std::vector<KeyInfo> list = [] {
+    std::vector<KeyInfo> out;
+    for (const auto& d : defs()) out.push_back(d.info);
+    return out;
+  }();
+  return list;
+}
+
+std::string Config::storage_path() const {
+  return storage.path.empty() ? join(node.data_dir, "squadbox.db") : storage.path;
+}
+
+std::string Config::admin_token_path() const {
+  return admin.token_file.empty() ? join(node.data_dir, "admin.token") : admin.token_file;
+}
+
+Result<Config> load(const std::optional<std::string>& file,
+                    const std::map<std::string, std::string>& env) {
+  Config config;
+  if (file) {
+    if (auto ok = apply_file(config, *file); !ok) return ok.error();
+  }
+  if (auto ok = apply_env(config, env); !ok) return ok.error();
+  if (auto ok = check_consistency(config); !ok) return ok.error();
+  return config;
+}
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    auto eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    out.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return out;
+}
+
+std::string markdown_table() {
+  std::string out =
+      "| key | type | default | environment variable | meaning |\n"
+      "|---|---|---|---|---|\n";
+  for (const auto& k : keys())
+    out += fmt::format("| `{}` | {} | `{}` | `{}` | {} |\n", k.dotted(), kind_name(k.kind),
+                       k.default_text, k.env_name(), k.description);
+  return out;
+}
+
+std::string to_toml(const Config& config) {
+  std::string out;
+  std::string section;
+  for (const auto& d : defs()) {
+    if (d.info.section != section) {
+      section = d.info.section;
+      out += fmt::format("{}[{}]\n", out.empty() ? "" : "\n", section);
+    }
+    Value v = d.get(config);
+    if (auto* s = std::get_if<std::string>(&v)) {
+      std::ostringstream quoted;
+      quoted << toml::value<std::string>(*s);
+      out += fmt::format("{} = {}\n", d.info.key, quoted.str());
+    } else if (auto* i = std::get_if<int64_t>(&v)) {
+      out += fmt::format("{} = {}\n", d.info.key, *i);
+    } else {
+      out += fmt::format("{} = {}\n", d.info.key, std::get<bool>(v) ? "true" : "false");
+    }
+  }
+  return out;
+}
+
+}  // namespace sb::config

@@ -1,0 +1,101 @@
+#pragma once
+// The node's configuration: built-in defaults < TOML file < SQUADBOX_<SECTION>_<KEY>
+// environment variables. Every key is described once, in the key table of
+// config_keys.cpp; docs/configuration.md lists them all (a test checks it does).
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "runtime/core/result.hpp"
+
+namespace sb::config {
+
+struct NodeConfig {
+  std::string data_dir = "./data";
+  int64_t shutdown_timeout_ms = 10000;
+};
+
+struct AdminConfig {
+  std::string address = "127.0.0.1";
+  int64_t port = 55765;
+  int64_t body_limit_bytes = 1 << 20;
+  int64_t request_timeout_ms = 10000;
+  int64_t idle_timeout_ms = 60000;
+  int64_t threads = 1;
+  std::string token_file;  // empty: DATA_DIR/admin.token
+};
+
+struct LogConfig {
+  std::string level = "info";
+  std::string format = "logfmt";
+};
+
+struct StorageConfig {
+  std::string path;  // empty: DATA_DIR/squadbox.db
+  int64_t busy_timeout_ms = 5000;
+  std::string synchronous = "full";
+  int64_t commit_window_us = 500;
+  int64_t max_batch = 1024;
+};
+
+struct SupervisorConfig {
+  int64_t backoff_base_ms = 200;
+  int64_t backoff_max_ms = 30000;
+  int64_t restart_budget = 5;
+  int64_t restart_window_ms = 60000;
+};
+
+struct ActorsConfig {
+  int64_t threads = 2;
+  int64_t request_timeout_ms = 5000;
+};
+
+struct Config {
+  NodeConfig node;
+  AdminConfig admin;
+  LogConfig log;
+  StorageConfig storage;
+  SupervisorConfig supervisor;
+  ActorsConfig actors;
+
+  // Derived paths (data_dir joined where the key was left empty).
+  std::string storage_path() const;
+  std::string admin_token_path() const;
+};
+
+using Value = std::variant<std::string, int64_t, bool>;
+enum class Kind { string, integer, boolean };
+
+// One documented key. Validation is table-driven: min/max for integers, choices for
+// enumerated strings.
+struct KeyInfo {
+  std::string section;
+  std::string key;
+  Kind kind;
+  std::string default_text;  // as written in TOML
+  std::string description;
+  std::string env_name() const;  // SQUADBOX_<SECTION>_<KEY>
+  std::string dotted() const { return section + "." + key; }
+};
+
+const std::vector<KeyInfo>& keys();
+
+// Loads defaults, then `file` (if given), then environment overrides from `env`.
+// Errors name the key (and the file line) — code "config.invalid".
+Result<Config> load(const std::optional<std::string>& file,
+                    const std::map<std::string, std::string>& env);
+
+// The process environment as a map (for load()).
+std::map<std::string, std::string> process_environment();
+
+// One Markdown table row per key (key, type, default, variable, description), as
+// docs/configuration.md lists them; `squadbox config keys` prints them.
+std::string markdown_table();
+
+// The effective configuration rendered as TOML (for `squadbox config show`).
+std::string to_toml(const Config& config);
+
+}  // namespace sb::config
