@@ -16,6 +16,8 @@ struct NodeOptions {
   caf::actor parent;                     // receives failed_atom for given-up children
 };
 
+// The database at config.storage_path() must exist and be migrated (serve does this
+// before spawning, so that a refused database stops the start instead of looping).
 supervisor_actor spawn_node(caf::actor_system& system, NodeOptions options);
 
 // Scheduler settings for the node's actor system (threads, wake-up latency) and

@@ -140,9 +140,14 @@ TEST(StorageWriter, UnopenableDatabaseCrashesTheActorForItsSupervisor) {
       << fx.system.render(reason);
 }
 
+// Like `serve`, create and migrate the database before the tree starts: the audit
+// log reads its chain head on a reader connection at start.
 sb::config::Config node_config(const std::string& data_dir) {
   sb::config::Config c;
   c.node.data_dir = data_dir;
+  auto db = sb::storage::Database::open(c.storage_path(), {});
+  EXPECT_TRUE(db.ok());
+  EXPECT_TRUE(sb::storage::migrate(*db).ok());
   return c;
 }
 

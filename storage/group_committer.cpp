@@ -1,0 +1,156 @@
+#include "storage/group_committer.hpp"
+
+#include <sqlite3.h>
+
+namespace sb::storage {
+
+namespace {
+
+constexpr const char* kBegin = "BEGIN IMMEDIATE";
+constexpr const char* kCommit = "COMMIT";
+constexpr const char* kRollback = "ROLLBACK";
+constexpr const char* kSavepoint = "SAVEPOINT sb_op";
+constexpr const char* kRelease = "RELEASE sb_op";
+constexpr const char* kRollbackTo = "ROLLBACK TO sb_op";
+
+// The SQL texts come from code, so the set is small; the cap only guards against
+// a caller that formats values into SQL instead of binding them.
+constexpr size_t kMaxCachedStatements = 256;
+
+WriteOutcome failure(const Error& e) {
+  WriteOutcome o;
+  o.error_code = e.code;
+  o.error_message = e.message;
+  return o;
+}
+
+// Resets a cached statement on every exit path so it never holds a read open
+// or keeps stale bindings.
+struct ResetGuard {
+  Statement& stmt;
+  ~ResetGuard() { stmt.reset(); }
+};
+
+}  // namespace
+
+GroupCommitter::GroupCommitter(Database& db) : db_(&db) {}
+
+Result<Statement*> GroupCommitter::statement(const std::string& sql) {
+  if (auto it = cache_.find(sql); it != cache_.end()) return &it->second;
+  auto prepared = db_->prepare(sql, /*persistent=*/true);
+  if (!prepared) return prepared.error();
+  if (cache_.size() >= kMaxCachedStatements) cache_.clear();
+  auto [it, inserted] = cache_.emplace(sql, std::move(prepared).value());
+  return &it->second;
+}
+
+Status GroupCommitter::run_control(const std::string& sql) {
+  auto stmt = statement(sql);
+  if (!stmt) return stmt.error();
+  ResetGuard guard{**stmt};
+  auto row = (*stmt)->step();
+  if (!row) return row.error();
+  return {};
+}
+
+WriteOutcome GroupCommitter::run_op(const WriteOp& op) {
+  auto stmt_r = statement(op.sql);
+  if (!stmt_r) return failure(stmt_r.error());
+  Statement& stmt = **stmt_r;
+  ResetGuard guard{stmt};
+
+  // A count mismatch is a caller bug that would otherwise bind NULLs silently.
+  if (static_cast<size_t>(stmt.parameter_count()) != op.params.size()) {
+    return failure(make_error(
+        "storage.param_count", "statement takes " + std::to_string(stmt.parameter_count()) +
+                                   " parameters, got " + std::to_string(op.params.size()) +
+                                   ": " + op.sql));
+  }
+  for (size_t i = 0; i < op.params.size(); ++i) {
+    if (auto st = stmt.bind_param(static_cast<int>(i) + 1, op.params[i]); !st) {
+      return failure(st.error());
+    }
+  }
+  // Zero the connection's rowid so an op that inserts nothing reports 0, not the
+  // rowid of an earlier op.
+  sqlite3_set_last_insert_rowid(db_->handle(), 0);
+  // Step to completion: an op may return rows (INSERT ... RETURNING).
+  for (;;) {
+    auto row = stmt.step();
+    if (!row) return failure(row.error());
+    if (!*row) break;
+  }
+  WriteOutcome o;
+  o.ok = true;
+  o.last_rowid = db_->last_insert_rowid();
+  // changes() keeps the value of the last DML, so a read-only op must report 0.
+  o.changes = stmt.read_only() ? 0 : db_->changes();
+  return o;
+}
+
+void GroupCommitter::rollback_if_open() {
+  if (db_->in_transaction()) (void)run_control(kRollback);
+}
+
+std::vector<WriteOutcome> GroupCommitter::commit_batch(const std::vector<WriteOp>& ops) {
+  std::vector<WriteOutcome> out;
+  if (ops.empty()) return out;
+  out.reserve(ops.size());
+
+  // A failed BEGIN opened nothing; an already open transaction is someone else's
+  // (misuse) and must not be rolled back from here.
+  if (auto st = run_control(kBegin); !st) {
+    return std::vector<WriteOutcome>(ops.size(), failure(st.error()));
+  }
+
+  for (const WriteOp& op : ops) {
+    if (auto st = run_control(kSavepoint); !st) {
+      out.push_back(failure(st.error()));
+    } else {
+      WriteOutcome o = run_op(op);
+      if (o.ok) {
+        if (auto rel = run_control(kRelease); !rel) o = failure(rel.error());
+      } else if (db_->in_transaction()) {
+        // Undo just this op; RELEASE then pops the savepoint off the stack.
+        (void)run_control(kRollbackTo);
+        (void)run_control(kRelease);
+      }
+      out.push_back(std::move(o));
+    }
+    // Some errors (IOERR, FULL, NOMEM) roll back the whole transaction, and a stray
+    // COMMIT/ROLLBACK inside an op ends it: the batch is no longer one atomic unit
+    // we can vouch for, so no op may report ok.
+    if (!db_->in_transaction()) {
+      const Error lost = make_error(
+          out.back().ok ? "storage.batch_aborted" : out.back().error_code,
+          "batch transaction aborted: " +
+              (out.back().ok ? std::string("transaction ended by an op")
+                             : out.back().error_message));
+      return std::vector<WriteOutcome>(ops.size(), failure(lost));
+    }
+  }
+
+  if (auto st = run_control(kCommit); !st) {
+    rollback_if_open();
+    return std::vector<WriteOutcome>(ops.size(), failure(st.error()));
+  }
+  ++commits_;
+  return out;
+}
+
+WriteOutcome GroupCommitter::commit_single(const WriteOp& op) {
+  if (auto st = run_control(kBegin); !st) return failure(st.error());
+  WriteOutcome o = run_op(op);
+  if (!o.ok) {
+    rollback_if_open();
+    return o;
+  }
+  if (auto st = run_control(kCommit); !st) {
+    rollback_if_open();
+    return failure(st.error());
+  }
+  ++commits_;
+  return o;
+}
+
+}  // namespace sb::storage

@@ -1,0 +1,234 @@
+#include "storage/migrations.hpp"
+
+#include <array>
+#include <string>
+
+#include "runtime/core/log.hpp"
+
+namespace sb::storage {
+
+namespace {
+
+struct Migration {
+  int version;
+  const char* description;
+  const char* sql;
+};
+
+// Conventions for every table:
+//  * Times are INTEGER unix epoch milliseconds, UTC (`*_at`, next_run, last_run).
+//    Cheap to compare/index and free of time-zone parsing; for a human view use
+//    datetime(col / 1000, 'unixepoch').
+//  * Tables are STRICT: a value of the wrong type is an error instead of being
+//    stored silently as something else.
+//  * `state`/`status` columns are free TEXT (no CHECK): their vocabularies belong
+//    to the code that drives them, and SQLite cannot alter a CHECK without
+//    rebuilding the table. CHECKs are used where the domain is fixed by the product.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE namespaces (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL DEFAULT '',
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+) STRICT;
+
+-- A chat JID (tg:123, slack:C01, dc:42, wa:+4912...) routes to exactly one namespace.
+CREATE TABLE chat_mappings (
+  jid          TEXT PRIMARY KEY,
+  namespace_id TEXT NOT NULL REFERENCES namespaces(id) ON DELETE CASCADE,
+  created_at   INTEGER NOT NULL
+) STRICT;
+CREATE INDEX chat_mappings_by_namespace ON chat_mappings(namespace_id);
+
+-- Persisted before the platform gets its 2xx. The UNIQUE key is the dedupe:
+-- a redelivered webhook fails the insert with sqlite.constraint.
+-- state: received -> routed -> done | dropped | failed.
+CREATE TABLE inbound_messages (
+  id                  INTEGER PRIMARY KEY,
+  channel             TEXT NOT NULL,
+  platform_message_id TEXT NOT NULL,
+  chat_jid            TEXT NOT NULL,
+  sender              TEXT NOT NULL DEFAULT '',
+  text                TEXT NOT NULL DEFAULT '',
+  received_at         INTEGER NOT NULL,
+  state               TEXT NOT NULL DEFAULT 'received',
+  UNIQUE (channel, platform_message_id)
+) STRICT;
+-- Restart recovery scans unfinished messages in arrival order.
+CREATE INDEX inbound_messages_by_state ON inbound_messages(state, id);
+
+-- Replies waiting for (or retrying) delivery. state: pending | sending | sent | failed.
+CREATE TABLE outbox (
+  id              INTEGER PRIMARY KEY,
+  channel         TEXT NOT NULL,
+  chat_jid        TEXT NOT NULL,
+  text            TEXT NOT NULL,
+  reply_to        TEXT,
+  state           TEXT NOT NULL DEFAULT 'pending',
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_error      TEXT,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+
+-- One row per container the broker started. namespace_id has no foreign key on
+-- purpose: run history (and reconciliation of labelled containers) must survive
+-- the deletion of a namespace; cowork runs have no namespace (NULL).
+-- kind: agent | scheduled | cowork; backend: oci | docker | apple;
+-- state: the ContainerSupervisor lifecycle (pending ... exited | dead).
+CREATE TABLE container_runs (
+  id           TEXT PRIMARY KEY,
+  namespace_id TEXT,
+  kind         TEXT NOT NULL,
+  backend      TEXT NOT NULL,
+  image        TEXT NOT NULL,
+  state        TEXT NOT NULL,
+  exit_code    INTEGER,
+  started_at   INTEGER,
+  ended_at     INTEGER,
+  error        TEXT
+) STRICT;
+CREATE INDEX container_runs_by_state ON container_runs(state);
+CREATE INDEX container_runs_by_namespace ON container_runs(namespace_id, started_at);
+
+CREATE TABLE container_run_transitions (
+  id         INTEGER PRIMARY KEY,
+  run_id     TEXT NOT NULL REFERENCES container_runs(id) ON DELETE CASCADE,
+  from_state TEXT,  -- NULL for the first transition
+  to_state   TEXT NOT NULL,
+  at         INTEGER NOT NULL,
+  reason     TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX container_run_transitions_by_run ON container_run_transitions(run_id, id);
+
+CREATE TABLE scheduled_tasks (
+  id             TEXT PRIMARY KEY,
+  name           TEXT NOT NULL,
+  namespace_id   TEXT NOT NULL REFERENCES namespaces(id) ON DELETE CASCADE,
+  prompt         TEXT NOT NULL,
+  schedule_type  TEXT NOT NULL CHECK (schedule_type IN ('cron', 'interval', 'once')),
+  schedule_value TEXT NOT NULL,
+  image          TEXT,  -- NULL: the namespace's default agent image
+  timeout_secs   INTEGER NOT NULL DEFAULT 300 CHECK (timeout_secs > 0),
+  context_mode   TEXT NOT NULL DEFAULT 'isolated' CHECK (context_mode IN ('group', 'isolated')),
+  enabled        INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+  next_run       INTEGER,  -- NULL: not scheduled (disabled, or a finished 'once')
+  last_run       INTEGER,
+  last_result    TEXT,
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL
+) STRICT;
+-- The scheduler's "what is due" query.
+CREATE INDEX scheduled_tasks_due ON scheduled_tasks(enabled, next_run);
+CREATE INDEX scheduled_tasks_by_namespace ON scheduled_tasks(namespace_id);
+
+-- status: success | error | timeout.
+CREATE TABLE task_runs (
+  id          INTEGER PRIMARY KEY,
+  task_id     TEXT NOT NULL REFERENCES scheduled_tasks(id) ON DELETE CASCADE,
+  run_at      INTEGER NOT NULL,
+  duration_ms INTEGER,
+  status      TEXT NOT NULL,
+  result      TEXT,
+  error       TEXT
+) STRICT;
+CREATE INDEX task_runs_by_task ON task_runs(task_id, run_at);
+
+-- Append-only and hash-chained (the AuditLog actor computes `hash` over prev_hash
+-- and the row). The triggers make tampering through SQL a deliberate act (dropping
+-- a trigger) rather than a stray UPDATE; the hash chain is what detects it.
+CREATE TABLE audit_log (
+  seq       INTEGER PRIMARY KEY,
+  at        INTEGER NOT NULL,
+  actor     TEXT NOT NULL,
+  event     TEXT NOT NULL,
+  subject   TEXT NOT NULL DEFAULT '',
+  detail    TEXT NOT NULL DEFAULT '',  -- JSON object
+  prev_hash BLOB NOT NULL,
+  hash      BLOB NOT NULL
+) STRICT;
+CREATE INDEX audit_log_by_at ON audit_log(at);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+
+-- Vault entries, encrypted by the vault (libsodium); never stored in clear.
+-- namespace_id NULL = available to every namespace the vault policy allows.
+CREATE TABLE secrets (
+  name         TEXT PRIMARY KEY,
+  namespace_id TEXT REFERENCES namespaces(id) ON DELETE CASCADE,
+  ciphertext   BLOB NOT NULL,
+  nonce        BLOB NOT NULL,
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+) STRICT;
+CREATE INDEX secrets_by_namespace ON secrets(namespace_id);
+)sql";
+
+constexpr std::array kMigrations{
+    Migration{1, "initial schema", kSchemaV1},
+};
+static_assert(kMigrations.size() == kSchemaVersion,
+              "kSchemaVersion must equal the number of migrations");
+
+constexpr bool versions_are_sequential() {
+  for (size_t i = 0; i < kMigrations.size(); ++i) {
+    if (kMigrations[i].version != static_cast<int>(i) + 1) return false;
+  }
+  return true;
+}
+static_assert(versions_are_sequential(), "migration versions must be 1, 2, 3, ...");
+
+Error too_new(int found) {
+  return make_error("storage.schema_too_new",
+                    "database schema version " + std::to_string(found) +
+                        " is newer than this build supports (version " +
+                        std::to_string(kSchemaVersion) +
+                        "); refusing to use it. Run a squadbox build that supports "
+                        "it, or restore a backup made by this version.");
+}
+
+}  // namespace
+
+int schema_version(Database& db) {
+  auto stmt = db.prepare("PRAGMA user_version");
+  if (!stmt) return -1;
+  auto row = stmt->step();
+  if (!row || !*row) return -1;
+  return static_cast<int>(stmt->column_int64(0));
+}
+
+Status migrate(Database& db) {
+  const int initial = schema_version(db);
+  if (initial < 0) return make_error("storage.schema_unreadable", "cannot read PRAGMA user_version");
+  if (initial > kSchemaVersion) return too_new(initial);  // checked before any write
+
+  for (const Migration& m : kMigrations) {
+    if (m.version <= initial) continue;
+    auto tx = Transaction::begin(db, /*immediate=*/true);
+    if (!tx) return tx.error();
+    // Re-read under the write lock: another process may have migrated meanwhile.
+    const int current = schema_version(db);
+    if (current > kSchemaVersion) return too_new(current);
+    if (current >= m.version) continue;  // tx destructor ends the empty transaction
+    if (auto st = db.exec(m.sql); !st) {
+      return make_error(st.error().code, "migration " + std::to_string(m.version) + " (" +
+                                             m.description + ") failed: " + st.error().message);
+    }
+    // user_version is in the database header, so it commits atomically with the DDL.
+    if (auto st = db.exec("PRAGMA user_version = " + std::to_string(m.version)); !st) {
+      return st.error();
+    }
+    if (auto st = tx->commit(); !st) return st.error();
+    log::info("storage.migrated", {{"path", db.path()},
+                                   {"version", m.version},
+                                   {"description", m.description}});
+  }
+  return {};
+}
+
+}  // namespace sb::storage

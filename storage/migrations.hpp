@@ -1,0 +1,23 @@
+#pragma once
+// Versioned, forward-only schema migrations. The schema version lives in the
+// database header (PRAGMA user_version), so it changes atomically with the DDL.
+//
+// Adding a migration: append an entry to kMigrations in migrations.cpp and bump
+// kSchemaVersion. Never edit a migration that has shipped; write a new one.
+#include "runtime/core/result.hpp"
+#include "storage/sqlite.hpp"
+
+namespace sb::storage {
+
+// The schema version this build writes and understands.
+inline constexpr int kSchemaVersion = 1;
+
+// PRAGMA user_version of the database (0 for a fresh file), or -1 if unreadable.
+int schema_version(Database& db);
+
+// Brings the database up to kSchemaVersion, one transaction per migration.
+// No-op on an up-to-date database. A database from a newer build is refused with
+// "storage.schema_too_new" and left untouched.
+Status migrate(Database& db);
+
+}  // namespace sb::storage

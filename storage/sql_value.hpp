@@ -1,0 +1,69 @@
+#pragma once
+// Plain data carried in messages between actors (e.g. to the database writer).
+// Deliberately free of CAF and SQLite: simple aggregates with public fields so the
+// protocol header can give them `inspect` overloads and any actor can build them.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sb::storage {
+
+// One bound value of a statement. `kind` is a plain uint8_t (not the enum) so it
+// serializes as a number without extra inspector support.
+struct SqlParam {
+  enum Kind : uint8_t { null_value = 0, integer = 1, real = 2, text = 3, blob = 4 };
+
+  uint8_t kind = null_value;
+  int64_t i = 0;
+  double d = 0;
+  std::string s;  // text (UTF-8) or blob bytes, depending on kind
+
+  static SqlParam null() { return {}; }
+  static SqlParam of(int64_t v) {
+    SqlParam p;
+    p.kind = integer;
+    p.i = v;
+    return p;
+  }
+  // Without this, of(42) would be ambiguous between int64_t and double.
+  static SqlParam of(int v) { return of(static_cast<int64_t>(v)); }
+  static SqlParam of(double v) {
+    SqlParam p;
+    p.kind = real;
+    p.d = v;
+    return p;
+  }
+  static SqlParam of(std::string v) {
+    SqlParam p;
+    p.kind = text;
+    p.s = std::move(v);
+    return p;
+  }
+  static SqlParam blob_of(std::string bytes) {
+    SqlParam p;
+    p.kind = blob;
+    p.s = std::move(bytes);
+    return p;
+  }
+
+  friend bool operator==(const SqlParam&, const SqlParam&) = default;
+};
+
+// One write statement (INSERT/UPDATE/DELETE) with its positional parameters:
+// params[0] binds to ?1, params[1] to ?2, ...
+struct WriteOp {
+  std::string sql;
+  std::vector<SqlParam> params;
+};
+
+// Result of one WriteOp. ok == true means the write is committed and durable.
+struct WriteOutcome {
+  bool ok = false;
+  int64_t last_rowid = 0;  // rowid of the row this op inserted; 0 if it inserted none
+  int64_t changes = 0;     // rows changed by this op (excluding trigger/cascade changes)
+  std::string error_code;  // e.g. "sqlite.constraint"; empty when ok
+  std::string error_message;
+};
+
+}  // namespace sb::storage

@@ -1,0 +1,201 @@
+// Schema migrations: fresh install, idempotence, refusal of newer schemas, and the
+// constraints the rest of squadbox relies on.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
+
+#include "storage/migrations.hpp"
+#include "tests/storage/test_support.hpp"
+
+namespace sb::storage {
+namespace {
+
+using test::open_db;
+using test::query_int;
+using test::TempDir;
+
+std::set<std::string> user_tables(Database& db) {
+  std::set<std::string> out;
+  auto stmt = db.prepare(
+      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'");
+  EXPECT_TRUE(stmt);
+  if (!stmt) return out;
+  while (stmt->step().value()) out.insert(stmt->column_text(0));
+  return out;
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+Status exec_ok(Database& db, std::string_view sql) {
+  auto st = db.exec(sql);
+  if (!st) ADD_FAILURE() << sql << ": " << st.error().message;
+  return st;
+}
+
+class Migrated : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = open_db(dir_.file("squadbox.db"));
+    ASSERT_TRUE(db);
+    db_.emplace(std::move(db).value());
+    auto st = migrate(*db_);
+    ASSERT_TRUE(st) << st.error().message;
+  }
+  TempDir dir_;
+  std::optional<Database> db_;
+};
+
+TEST(Migrations, FreshDatabaseMigratesToCurrentVersion) {
+  TempDir dir;
+  auto db = open_db(dir.file("squadbox.db"));
+  ASSERT_TRUE(db);
+  EXPECT_EQ(schema_version(*db), 0);
+  auto st = migrate(*db);
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ(schema_version(*db), kSchemaVersion);
+  EXPECT_FALSE(db->in_transaction());
+}
+
+TEST(Migrations, ReopenAndMigrateAgainIsANoOp) {
+  TempDir dir;
+  {
+    auto db = open_db(dir.file("squadbox.db"));
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(migrate(*db));
+    ASSERT_TRUE(exec_ok(*db, "INSERT INTO namespaces VALUES ('ns1', 'main', '', 1, 1)"));
+  }
+  auto db = open_db(dir.file("squadbox.db"));
+  ASSERT_TRUE(db);
+  EXPECT_EQ(schema_version(*db), kSchemaVersion);
+  const int64_t schema_cookie = query_int(*db, "PRAGMA schema_version");
+  auto st = migrate(*db);
+  ASSERT_TRUE(st) << st.error().message;
+  ASSERT_TRUE(migrate(*db));
+  EXPECT_EQ(schema_version(*db), kSchemaVersion);
+  // PRAGMA schema_version changes on any DDL: unchanged means nothing was re-run.
+  EXPECT_EQ(query_int(*db, "PRAGMA schema_version"), schema_cookie);
+  EXPECT_EQ(query_int(*db, "SELECT count(*) FROM namespaces"), 1);
+}
+
+TEST_F(Migrated, EveryTableExists) {
+  const std::set<std::string> expected = {
+      "namespaces",       "chat_mappings",  "inbound_messages", "outbox",
+      "container_runs",   "container_run_transitions",          "scheduled_tasks",
+      "task_runs",        "audit_log",      "secrets"};
+  EXPECT_EQ(user_tables(*db_), expected);
+  EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM sqlite_schema WHERE name = 'outbox_due'"), 1);
+}
+
+TEST(Migrations, NewerSchemaIsRefusedAndLeftUntouched) {
+  TempDir dir;
+  const std::string path = dir.file("squadbox.db");
+  {
+    auto db = open_db(path);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(exec_ok(*db, "CREATE TABLE future(x); INSERT INTO future VALUES (1)"));
+    ASSERT_TRUE(exec_ok(*db, "PRAGMA user_version = " + std::to_string(kSchemaVersion + 1)));
+  }  // last close checkpoints the WAL into the main file
+  const std::string before = file_bytes(path);
+  ASSERT_FALSE(before.empty());
+  {
+    auto db = open_db(path);
+    ASSERT_TRUE(db);
+    auto st = migrate(*db);
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code, "storage.schema_too_new");
+    const std::string& msg = st.error().message;
+    EXPECT_NE(msg.find("version " + std::to_string(kSchemaVersion + 1)), std::string::npos) << msg;
+    EXPECT_NE(msg.find("version " + std::to_string(kSchemaVersion) + ")"), std::string::npos) << msg;
+    EXPECT_EQ(schema_version(*db), kSchemaVersion + 1);
+    EXPECT_EQ(user_tables(*db), std::set<std::string>{"future"});
+    EXPECT_FALSE(db->in_transaction());
+  }
+  EXPECT_EQ(file_bytes(path), before);
+}
+
+TEST_F(Migrated, InboundUniqueKeyRejectsDuplicates) {
+  auto ins = db_->prepare(
+      "INSERT INTO inbound_messages(channel, platform_message_id, chat_jid, received_at) "
+      "VALUES (?1, ?2, ?3, ?4)");
+  ASSERT_TRUE(ins);
+  auto insert = [&](std::string_view channel, std::string_view id) {
+    ins->reset();
+    EXPECT_TRUE(ins->bind(1, channel));
+    EXPECT_TRUE(ins->bind(2, id));
+    EXPECT_TRUE(ins->bind(3, "tg:1"));
+    EXPECT_TRUE(ins->bind(4, int64_t{1700000000000}));
+    return ins->step();
+  };
+  EXPECT_TRUE(insert("telegram", "100"));
+  auto dup = insert("telegram", "100");
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, "sqlite.constraint");
+  EXPECT_TRUE(insert("slack", "100"));     // same id, other channel: distinct message
+  EXPECT_TRUE(insert("telegram", "101"));
+  EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM inbound_messages"), 3);
+  EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM inbound_messages WHERE state = 'received'"), 3);
+}
+
+TEST_F(Migrated, ForeignKeysAreEnforcedAndCascade) {
+  auto orphan = db_->exec("INSERT INTO chat_mappings VALUES ('tg:1', 'nope', 1)");
+  ASSERT_FALSE(orphan);
+  EXPECT_EQ(orphan.error().code, "sqlite.constraint");
+
+  ASSERT_TRUE(exec_ok(*db_, "INSERT INTO namespaces VALUES ('ns1', 'main', '', 1, 1)"));
+  ASSERT_TRUE(exec_ok(*db_, "INSERT INTO chat_mappings VALUES ('tg:1', 'ns1', 1)"));
+  ASSERT_TRUE(exec_ok(*db_,
+                      "INSERT INTO scheduled_tasks(id, name, namespace_id, prompt, schedule_type,"
+                      " schedule_value, created_at, updated_at)"
+                      " VALUES ('t1', 'daily', 'ns1', 'hi', 'cron', '0 9 * * *', 1, 1)"));
+  ASSERT_TRUE(exec_ok(*db_, "INSERT INTO task_runs(task_id, run_at, status) VALUES ('t1', 2, 'success')"));
+  ASSERT_TRUE(exec_ok(*db_, "DELETE FROM namespaces WHERE id = 'ns1'"));
+  EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM chat_mappings"), 0);
+  EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM scheduled_tasks"), 0);
+  EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM task_runs"), 0);
+}
+
+TEST_F(Migrated, ScheduledTaskDefaultsAndChecks) {
+  ASSERT_TRUE(exec_ok(*db_, "INSERT INTO namespaces VALUES ('ns1', 'main', '', 1, 1)"));
+  const std::string head =
+      "INSERT INTO scheduled_tasks(id, name, namespace_id, prompt, schedule_type,"
+      " schedule_value, created_at, updated_at) VALUES ";
+  ASSERT_TRUE(exec_ok(*db_, head + "('t1', 'n', 'ns1', 'p', 'interval', '60000', 1, 1)"));
+  EXPECT_EQ(query_int(*db_, "SELECT timeout_secs FROM scheduled_tasks"), 300);
+  EXPECT_EQ(test::query_text(*db_, "SELECT context_mode FROM scheduled_tasks"), "isolated");
+  EXPECT_EQ(query_int(*db_, "SELECT enabled FROM scheduled_tasks"), 1);
+
+  auto bad_type = db_->exec(head + "('t2', 'n', 'ns1', 'p', 'hourly', 'x', 1, 1)");
+  ASSERT_FALSE(bad_type);
+  EXPECT_EQ(bad_type.error().code, "sqlite.constraint");
+  auto bad_mode = db_->exec(
+      "UPDATE scheduled_tasks SET context_mode = 'shared' WHERE id = 't1'");
+  ASSERT_FALSE(bad_mode);
+  EXPECT_EQ(bad_mode.error().code, "sqlite.constraint");
+}
+
+TEST_F(Migrated, TablesAreStrictlyTyped) {
+  auto st = db_->exec("INSERT INTO namespaces VALUES ('ns1', 'main', '', 'yesterday', 1)");
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, "sqlite.constraint");
+}
+
+TEST_F(Migrated, AuditLogIsAppendOnly) {
+  ASSERT_TRUE(exec_ok(*db_,
+                      "INSERT INTO audit_log(at, actor, event, prev_hash, hash)"
+                      " VALUES (1, 'admin', 'namespace.created', x'00', x'01')"));
+  auto upd = db_->exec("UPDATE audit_log SET actor = 'mallory'");
+  ASSERT_FALSE(upd);
+  EXPECT_NE(upd.error().message.find("append-only"), std::string::npos);
+  auto del = db_->exec("DELETE FROM audit_log");
+  ASSERT_FALSE(del);
+  EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM audit_log WHERE actor = 'admin'"), 1);
+}
+
+}  // namespace
+}  // namespace sb::storage

@@ -1,0 +1,73 @@
+#pragma once
+// Shared helpers for the storage tests: a self-cleaning temp dir and one-value queries.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "storage/sqlite.hpp"
+
+namespace sb::storage::test {
+
+// mkdtemp under /tmp, removed recursively on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = "/tmp/sb_storage_test.XXXXXX";
+    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string file(std::string_view name) const { return path_ + "/" + std::string(name); }
+
+ private:
+  std::string path_;
+};
+
+// Opens `path` or fails the test (callers use ASSERT_TRUE on the returned value).
+inline Result<Database> open_db(const std::string& path, OpenOptions opts = {}) {
+  auto db = Database::open(path, opts);
+  if (!db) ADD_FAILURE() << "open " << path << ": " << db.error().code << " " << db.error().message;
+  return db;
+}
+
+// First column of the first row as integer; fails the test on error or no row.
+inline int64_t query_int(Database& db, std::string_view sql) {
+  auto stmt = db.prepare(sql);
+  if (!stmt) {
+    ADD_FAILURE() << sql << ": " << stmt.error().message;
+    return -1;
+  }
+  auto row = stmt->step();
+  if (!row || !*row) {
+    ADD_FAILURE() << sql << ": no row";
+    return -1;
+  }
+  return stmt->column_int64(0);
+}
+
+inline std::string query_text(Database& db, std::string_view sql) {
+  auto stmt = db.prepare(sql);
+  if (!stmt) {
+    ADD_FAILURE() << sql << ": " << stmt.error().message;
+    return {};
+  }
+  auto row = stmt->step();
+  if (!row || !*row) {
+    ADD_FAILURE() << sql << ": no row";
+    return {};
+  }
+  return stmt->column_text(0);
+}
+
+}  // namespace sb::storage::test
