@@ -6,6 +6,7 @@
 #include <rapidjson/writer.h>
 
 #include "actors/protocol.hpp"
+#include "channels/http/message.hpp"
 
 namespace sb::admin {
 namespace {
@@ -147,7 +148,8 @@ bool bearer_matches(const std::string* header, const Secret& token) {
   if (!header || token.empty()) return false;
   static constexpr std::string_view prefix = "Bearer ";
   if (header->size() != prefix.size() + token.reveal().size()) return false;
-  if (header->compare(0, prefix.size(), prefix) != 0) return false;
+  // The auth scheme is case-insensitive (RFC 9110 §11.1); the token is not.
+  if (!http::iequals(std::string_view(*header).substr(0, prefix.size()), prefix)) return false;
   return sodium_memcmp(header->data() + prefix.size(), token.reveal().data(),
                        token.reveal().size()) == 0;
 }
