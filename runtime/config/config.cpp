@@ -267,6 +267,22 @@ Status check_consistency(const Config& c) {
   return {};
 }
 
+// A TOML basic string ("..."), escaped.
+std::string toml_quote(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\u{:04X}", c);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out + "\"";
+}
+
 std::string join(const std::string& dir, const std::string& name) {
   if (dir.empty() || dir.back() == '/') return dir + name;
   return dir + "/" + name;
@@ -339,9 +355,7 @@ std::string to_toml(const Config& config) {
     }
     Value v = d.get(config);
     if (auto* s = std::get_if<std::string>(&v)) {
-      std::ostringstream quoted;
-      quoted << toml::value<std::string>(*s);
-      out += fmt::format("{} = {}\n", d.info.key, quoted.str());
+      out += fmt::format("{} = {}\n", d.info.key, toml_quote(*s));
     } else if (auto* i = std::get_if<int64_t>(&v)) {
       out += fmt::format("{} = {}\n", d.info.key, *i);
     } else {

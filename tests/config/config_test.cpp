@@ -101,7 +101,10 @@ TEST_F(ConfigFile, EnvironmentOverridesFile) {
 
 TEST(Config, EveryKeyHasAnEnvironmentOverride) {
   for (const auto& key : sb::config::keys()) {
-    std::string value = key.kind == sb::config::Kind::integer ? "1000" : "";
+    // default + 1 is inside every integer key's range.
+    std::string value = key.kind == sb::config::Kind::integer
+                            ? std::to_string(std::stoll(key.default_text) + 1)
+                            : "";
     if (key.kind == sb::config::Kind::string) {
       // A value each string key accepts.
       value = key.key == "level" ? "debug" : key.key == "format" ? "json"
@@ -142,7 +145,7 @@ TEST(Config, BackoffMaxBelowBaseIsRejected) {
 }
 
 TEST(Config, ShownConfigurationLoadsBackIdentically) {
-  auto c = load(std::nullopt, {{"SQUADBOX_ADMIN_PORT", "1234"}});
+  auto c = load(std::nullopt, {{"SQUADBOX_ADMIN_PORT", "1234"}, {"SQUADBOX_NODE_DATA_DIR", "/tmp/a \"b\" \\c"}});
   ASSERT_TRUE(c.ok());
   auto path = fs::temp_directory_path() / ("sbcfg-roundtrip-" + std::to_string(::getpid()) + ".toml");
   std::ofstream(path) << sb::config::to_toml(*c);

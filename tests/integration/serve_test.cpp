@@ -165,7 +165,7 @@ TEST(Serve, AnswersEveryErrorStatusAsJson) {
   auto wrong_method = sb::http::request("POST", node.url() + "/healthz", {}, "", 5s);
   ASSERT_TRUE(wrong_method.ok());
   EXPECT_EQ(wrong_method->status, 405);
-  EXPECT_EQ(wrong_method->header("Allow").value_or(""), "GET");
+  EXPECT_EQ(wrong_method->header("Allow").value_or(""), "GET, HEAD");
 
   {
     sb::test::RawSocket s(node.port());
