@@ -1,0 +1,83 @@
+#pragma once
+// What a container is asked to be, whatever the backend. Plain data; the pure
+// validation in validation.hpp runs over it before any backend sees it.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sb::container {
+
+using Labels = std::map<std::string, std::string>;
+
+// Labels every squadbox container carries; reconciliation selects on them.
+inline constexpr const char* kLabelInstall = "io.squadbox.install";      // install id
+inline constexpr const char* kLabelNamespace = "io.squadbox.namespace";  // squad group
+inline constexpr const char* kLabelRun = "io.squadbox.run";              // run id
+
+struct Mount {
+  std::string host_path;       // absolute, canonical (realpath)
+  std::string container_path;  // absolute, under /workspace
+  bool read_write = false;
+};
+
+// A mount list that has passed validation. Only the mount policy (mount_policy.hpp)
+// can make one, so nothing unvalidated can reach a runtime: the type is the token.
+class ValidatedMounts {
+ public:
+  ValidatedMounts() = default;  // no mounts at all
+  const std::vector<Mount>& mounts() const { return mounts_; }
+
+ private:
+  friend class MountPolicy;
+  explicit ValidatedMounts(std::vector<Mount> mounts) : mounts_(std::move(mounts)) {}
+  std::vector<Mount> mounts_;
+};
+
+struct ResourceLimits {
+  int64_t memory_bytes = 512ll << 20;  // 0 = unlimited
+  int64_t pids = 256;                  // 0 = unlimited
+  int64_t cpu_millis = 1000;           // 1000 = one CPU; 0 = unlimited
+};
+
+struct ContainerSpec {
+  std::string name;                   // validated: [A-Za-z0-9_.:/-], not starting with '-'
+  std::string image;                  // validated image reference
+  std::vector<std::string> command;   // empty: the image's entrypoint
+  std::map<std::string, std::string> env;  // already sanitized (env_policy.hpp)
+  Labels labels;
+  ValidatedMounts mounts;
+  ResourceLimits limits;
+  uint32_t uid = 65534;               // never 0
+  uint32_t gid = 65534;
+  std::string workdir = "/workspace";
+  std::vector<std::string> extra_args;  // validated against the denylist; backend-specific
+};
+
+// How a container ended.
+struct ExitStatus {
+  int exit_code = 0;        // 128 + signal when killed by a signal
+  bool oom_killed = false;  // the kernel's OOM killer ended it (memory limit)
+  int signal = 0;           // terminating signal, 0 if it exited
+};
+
+enum class ContainerState { created, running, exited, unknown };
+
+struct ContainerInfo {
+  std::string id;
+  std::string name;
+  ContainerState state = ContainerState::unknown;
+  Labels labels;
+  std::optional<ExitStatus> exit;  // once exited
+  int pid = 0;                     // host pid of the init process, when known
+};
+
+struct RuntimeVersion {
+  std::string backend;  // "oci", "docker", "apple"
+  std::string version;  // e.g. "crun 1.8.1", "26.1.5"
+  std::string api_version;
+};
+
+}  // namespace sb::container

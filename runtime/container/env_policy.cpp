@@ -1,0 +1,28 @@
+#include "runtime/container/env_policy.hpp"
+
+#include <algorithm>
+
+namespace sb::container {
+
+const std::vector<std::string>& approved_env_names() {
+  static const std::vector<std::string> names = {
+      "SQUADBOX_IPC_DIR",      "SQUADBOX_AGENT_MODE", "SQUADBOX_AGENT_COMMAND",
+      "SQUADBOX_PROMPT",       "SQUADBOX_AGENT_ONESHOT", "SQUADBOX_NAMESPACE",
+      "SQUADBOX_RUN_ID",       "HOME",                "LANG",
+      "TZ",                    "ANTHROPIC_BASE_URL",  "ANTHROPIC_API_KEY",
+  };
+  return names;
+}
+
+std::map<std::string, std::string> EnvPolicy::build(const std::map<std::string, std::string>& wanted,
+                                                    const std::map<std::string, std::string>& host) const {
+  std::map<std::string, std::string> out;
+  const auto& approved = approved_env_names();
+  for (const auto& [k, v] : wanted)
+    if (std::find(approved.begin(), approved.end(), k) != approved.end()) out[k] = v;
+  for (const auto& name : passthrough)
+    if (auto it = host.find(name); it != host.end()) out[name] = it->second;
+  return out;
+}
+
+}  // namespace sb::container
