@@ -10,6 +10,11 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<child_failure>("child_failure");
   cfg.add_message_type<audit_event>("audit_event");
   cfg.add_message_type<audit_receipt>("audit_receipt");
+  cfg.add_message_type<run_output>("run_output");
+  cfg.add_message_type<run_transition>("run_transition");
+  cfg.add_message_type<run_result>("run_result");
+  cfg.add_message_type<ipc_event>("ipc_event");
+  cfg.add_message_type<exit_info>("exit_info");
   cfg.add_message_type<storage::SqlParam>("sql_param");
   cfg.add_message_type<std::vector<storage::SqlParam>>("std::vector<sql_param>");
   cfg.add_message_type<storage::WriteOp>("write_op");

@@ -21,6 +21,18 @@ using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using append_atom = caf::atom_constant<caf::atom("append")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using failed_atom = caf::atom_constant<caf::atom("failed")>;
+// Container runs.
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+using close_atom = caf::atom_constant<caf::atom("close")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using exited_atom = caf::atom_constant<caf::atom("exited")>;
+using ipc_atom = caf::atom_constant<caf::atom("ipc")>;
+using output_atom = caf::atom_constant<caf::atom("output")>;
+using done_atom = caf::atom_constant<caf::atom("done")>;
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+using kill_atom = caf::atom_constant<caf::atom("kill")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using state_atom = caf::atom_constant<caf::atom("state")>;
 
 // What any supervised component reports about itself.
 struct component_status {
@@ -62,6 +74,74 @@ struct audit_receipt {
   int64_t seq = 0;
   std::string hash_hex;
 };
+
+// One thing the agent said, forwarded from the run's IPC directory.
+struct run_output {
+  std::string run_id;
+  std::string text;
+  std::string in_reply_to;  // input id, "" if unsolicited
+  std::string chat_jid;     // "" = the chat the input came from
+  std::string error;        // non-empty: the turn for in_reply_to failed (text is "")
+};
+
+// A lifecycle transition of a container run.
+struct run_transition {
+  std::string run_id;
+  std::string from;
+  std::string to;
+  std::string reason;
+};
+
+// How a run ended (sent once, when the run reaches exited or dead).
+struct run_result {
+  std::string run_id;
+  std::string final_state;  // "exited" | "dead"
+  int32_t exit_code = 0;
+  bool oom_killed = false;
+  std::string reason;       // "", "hard_timeout", "idle_timeout", "oom_killed", error text
+  uint32_t restarts = 0;
+};
+
+// Internal: what the IPC watcher thread hands to its run's supervisor.
+struct ipc_event {
+  std::string kind;  // "message", "turn_done", "task"
+  std::string text;
+  std::string in_reply_to;
+  std::string chat_jid;
+  bool ok = true;
+  std::string error;
+};
+
+// Internal: a container exited (from the waiter thread).
+struct exit_info {
+  uint64_t generation = 0;
+  int32_t exit_code = 0;
+  bool oom_killed = false;
+  int32_t signal = 0;
+  std::string error;  // wait itself failed
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_output& x) {
+  return f(caf::meta::type_name("run_output"), x.run_id, x.text, x.in_reply_to, x.chat_jid, x.error);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_transition& x) {
+  return f(caf::meta::type_name("run_transition"), x.run_id, x.from, x.to, x.reason);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_result& x) {
+  return f(caf::meta::type_name("run_result"), x.run_id, x.final_state, x.exit_code, x.oom_killed,
+           x.reason, x.restarts);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ipc_event& x) {
+  return f(caf::meta::type_name("ipc_event"), x.kind, x.text, x.in_reply_to, x.chat_jid, x.ok, x.error);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, exit_info& x) {
+  return f(caf::meta::type_name("exit_info"), x.generation, x.exit_code, x.oom_killed, x.signal, x.error);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, component_status& x) {

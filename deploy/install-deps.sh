@@ -11,6 +11,8 @@ packages=(
   libcli11-dev libtomlplusplus-dev libfmt-dev
   # tests and benchmarks
   libgtest-dev libbenchmark-dev
+  # default container runtime (oci backend) and its image tooling
+  crun runc busybox-static skopeo umoci
 )
 
 missing=()
@@ -20,13 +22,17 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
-fi
-
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-echo "install-deps: installing ${missing[*]}"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The host side of the default runtime: crun needs the cgroup layout fixed on hosts
+# whose cgroup2 mount carries a controller (PLATFORM-NOTES). Idempotent.
+$sudo "$(dirname "$0")/prepare-host.sh"

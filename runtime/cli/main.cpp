@@ -13,6 +13,9 @@
 #include "channels/http/client.hpp"
 #include "runtime/boot/serve.hpp"
 #include "runtime/cli/client_target.hpp"
+#include "runtime/cli/cowork.hpp"
+#include "runtime/container/oci/image_store.hpp"
+#include "runtime/container/select/backend_selection.hpp"
 #include "runtime/config/config.hpp"
 #include "runtime/core/log.hpp"
 
@@ -41,6 +44,9 @@ std::optional<sb::config::Config> load_config(const CommonFlags& flags, bool log
     return std::nullopt;
   }
   if (!flags.data_dir.empty()) config->node.data_dir = flags.data_dir;
+  // Absolute from here on: bundles, mounts and child processes see other cwds.
+  config->node.data_dir = std::filesystem::absolute(config->node.data_dir).lexically_normal().string();
+  while (config->node.data_dir.size() > 1 && config->node.data_dir.back() == '/') config->node.data_dir.pop_back();
   return std::move(*config);
 }
 
@@ -116,6 +122,46 @@ int main(int argc, char** argv) {
   status->add_option("--token", client.token, "Admin bearer token (default: DATA_DIR/admin.token)")
       ->envname("SQUADBOX_TOKEN");
 
+  sb::cli::CoworkOptions cowork_opts;
+  auto* cowork = app.add_subcommand(
+      "cowork", "Run one agent container on a local folder and stream its output");
+  add_common(cowork, common);
+  cowork->add_option("-w,--workspace", cowork_opts.workspace, "Folder mounted read-write at /workspace")
+      ->required();
+  cowork->add_option("--mount", cowork_opts.mounts,
+                     "Extra mount NAME=PATH[:rw] at /workspace/extra/NAME (read-only unless :rw)");
+  cowork->add_option("--image", cowork_opts.image, "Agent image (default: container.image)");
+  cowork->add_option("--backend", cowork_opts.backend, "Container backend")
+      ->check(CLI::IsMember({"oci", "docker", "apple"}));
+  cowork->add_option("--timeout", cowork_opts.timeout, "Hard timeout, e.g. 30m (0 = none)")->capture_default_str();
+  cowork->add_option("--idle-timeout", cowork_opts.idle_timeout,
+                     "Stop when the agent is silent this long (0 = never)")
+      ->capture_default_str();
+  cowork->add_option("PROMPT", cowork_opts.prompt, "What to ask the agent (after --)");
+
+  auto* image = app.add_subcommand("image", "Manage the local agent images (oci backend)");
+  image->require_subcommand(1);
+  std::string agent_path, image_ref = sb::container::oci::kDefaultAgentImage, import_source;
+  auto* image_build = image->add_subcommand("build", "Build the default agent image (busybox + squadbox-agent)");
+  add_common(image_build, common);
+  image_build->add_option("--agent", agent_path, "Static squadbox-agent binary (default: next to squadbox)");
+  image_build->add_option("--tag", image_ref, "Image reference")->capture_default_str();
+  auto* image_import = image->add_subcommand("import", "Import an OCI layout or a docker/OCI archive");
+  add_common(image_import, common);
+  image_import->add_option("SOURCE", import_source, "docker-archive:PATH, oci-archive:PATH, oci:DIR or a path")
+      ->required();
+  image_import->add_option("REF", image_ref, "name[:tag] to store it as")->required();
+  auto* image_list = image->add_subcommand("list", "List the local images");
+  add_common(image_list, common);
+
+  auto* runtime = app.add_subcommand("runtime", "Container runtime");
+  runtime->require_subcommand(1);
+  std::string runtime_backend;
+  auto* runtime_status = runtime->add_subcommand("status", "Detect the container runtime and print its status as JSON");
+  add_common(runtime_status, common);
+  runtime_status->add_option("--backend", runtime_backend, "Check this backend instead of container.runtime")
+      ->check(CLI::IsMember({"auto", "oci", "docker", "apple"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -149,6 +195,47 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*status) return client_get(common, client, "/api/v1/node");
+  if (*cowork) {
+    auto config = load_config(common);
+    if (!config) return kExitUsage;
+    sb::log::configure(sb::log::Level::warn, sb::log::Format::logfmt);  // stdout is the agent's
+    return sb::cli::run_cowork(*config, cowork_opts);
+  }
+  if (*image_build || *image_import || *image_list) {
+    auto config = load_config(common);
+    if (!config) return kExitUsage;
+    sb::container::oci::ImageStore store(std::filesystem::path(config->node.data_dir) / "images");
+    if (*image_list) {
+      for (const auto& ref : store.list()) std::cout << ref << "\n";
+      return 0;
+    }
+    sb::Status s;
+    if (*image_build) {
+      if (agent_path.empty())
+        agent_path = (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "squadbox-agent").string();
+      s = store.build_default_image(agent_path, image_ref);
+    } else {
+      s = store.import_archive(import_source, image_ref);
+    }
+    if (!s) {
+      std::cerr << "squadbox image: " << s.error().message << "\n";
+      return kExitRuntime;
+    }
+    std::cout << image_ref << "\n";
+    return 0;
+  }
+  if (*runtime_status) {
+    auto config = load_config(common);
+    if (!config) return kExitUsage;
+    std::optional<std::string> which;
+    if (!runtime_backend.empty()) which = runtime_backend;
+    auto opened = sb::container::open_runtime(*config, which);
+    sb::container::RuntimeStatus st;
+    if (opened) st = opened->status;
+    else st.message = opened.error().message;
+    std::cout << sb::container::to_json(st) << "\n";
+    return st.available ? 0 : kExitRuntime;
+  }
   if (*serve) {
     auto config = load_config(common);
     if (!config) return kExitUsage;

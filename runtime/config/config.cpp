@@ -24,7 +24,7 @@ template <class M>
 KeyDef int_key(std::string s, std::string k, M member_path, int64_t min, int64_t max,
                std::string doc) {
   KeyDef d;
-  d.info = {s, k, Kind::integer, "", std::move(doc)};
+  d.info = {s, k, Kind::integer, "", std::move(doc), {}};
   d.min = min;
   d.max = max;
   d.set = [member_path](Config& c, const Value& v) { member_path(c) = std::get<int64_t>(v); };
@@ -39,7 +39,7 @@ template <class M>
 KeyDef str_key(std::string s, std::string k, M member_path, std::vector<std::string> choices,
                std::string doc) {
   KeyDef d;
-  d.info = {s, k, Kind::string, "", std::move(doc)};
+  d.info = {s, k, Kind::string, "", std::move(doc), choices};
   d.choices = std::move(choices);
   d.set = [member_path](Config& c, const Value& v) { member_path(c) = std::get<std::string>(v); };
   d.get = [member_path](const Config& c) {
@@ -107,6 +107,41 @@ const std::vector<KeyDef>& defs() {
               "Worker threads of the actor scheduler; 0 = CAF's default (max(4, cores))."),
       int_key("actors", "request_timeout_ms", SB_FIELD(actors.request_timeout_ms), 10, 600000,
               "Timeout of requests from the admin API to actors (then 503)."),
+      str_key("container", "runtime", SB_FIELD(container.runtime), {"auto", "oci", "docker", "apple"},
+              "Container backend. `auto`: oci if crun or runc is installed, else docker if its "
+              "socket answers, else apple on macOS."),
+      str_key("container", "oci_runtime", SB_FIELD(container.oci_runtime), {"crun", "runc"},
+              "OCI runtime binary of the oci backend."),
+      str_key("container", "docker_socket", SB_FIELD(container.docker_socket), {},
+              "Unix socket of the Docker Engine API (docker backend; Podman's works too)."),
+      str_key("container", "apple_binary", SB_FIELD(container.apple_binary), {},
+              "Apple Container's `container` CLI (apple backend)."),
+      str_key("container", "image", SB_FIELD(container.image), {},
+              "Default agent image (`squadbox image build` makes it for the oci backend)."),
+      int_key("container", "timeout_ms", SB_FIELD(container.timeout_ms), 0, 86400000,
+              "Hard timeout of a container run; 0 = none. Then SIGTERM, SIGKILL after the grace."),
+      int_key("container", "idle_timeout_ms", SB_FIELD(container.idle_timeout_ms), 0, 86400000,
+              "A squad container with no output for this long is stopped; 0 = never. "
+              "(cowork: none unless --idle-timeout.)"),
+      int_key("container", "stop_grace_ms", SB_FIELD(container.stop_grace_ms), 0, 600000,
+              "Time between SIGTERM and SIGKILL when a container is stopped."),
+      int_key("container", "memory_mb", SB_FIELD(container.memory_mb), 0, 1048576,
+              "Memory limit per container (no swap beyond it); 0 = unlimited."),
+      int_key("container", "pids", SB_FIELD(container.pids), 0, 1000000,
+              "Process limit per container; 0 = unlimited."),
+      int_key("container", "cpu_millis", SB_FIELD(container.cpu_millis), 0, 1024000,
+              "CPU limit per container in thousandths of a CPU; 0 = unlimited."),
+      str_key("container", "agent_mode", SB_FIELD(container.agent_mode), {"echo", "exec"},
+              "What the default agent does with a message: echo it, or run agent_command."),
+      str_key("container", "agent_command", SB_FIELD(container.agent_command), {},
+              "For agent_mode = exec: a JSON array argv run per message (message JSON on "
+              "stdin, stdout is the reply)."),
+      str_key("container", "env_passthrough", SB_FIELD(container.env_passthrough), {},
+              "Comma-separated host variables allowed into containers (nothing else of the "
+              "host environment ever enters)."),
+      str_key("container", "install_id", SB_FIELD(container.install_id), {},
+              "Label that marks this install's containers; empty = generated once into "
+              "DATA_DIR/install.id. Two installs on one host must differ."),
   };
   return table;
 }

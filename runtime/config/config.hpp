@@ -53,6 +53,24 @@ struct ActorsConfig {
   int64_t request_timeout_ms = 5000;
 };
 
+struct ContainerConfig {
+  std::string runtime = "auto";  // auto | oci | docker | apple
+  std::string oci_runtime = "crun";
+  std::string docker_socket = "/var/run/docker.sock";
+  std::string apple_binary = "container";
+  std::string image = "squadbox-agent:latest";
+  int64_t timeout_ms = 30 * 60 * 1000;
+  int64_t idle_timeout_ms = 30 * 60 * 1000;
+  int64_t stop_grace_ms = 1000;
+  int64_t memory_mb = 512;
+  int64_t pids = 256;
+  int64_t cpu_millis = 1000;
+  std::string agent_mode = "echo";
+  std::string agent_command;  // JSON array, for agent_mode = "exec"
+  std::string env_passthrough;  // comma-separated host variable names
+  std::string install_id;       // empty: generated into DATA_DIR/install.id
+};
+
 struct Config {
   NodeConfig node;
   AdminConfig admin;
@@ -60,6 +78,7 @@ struct Config {
   StorageConfig storage;
   SupervisorConfig supervisor;
   ActorsConfig actors;
+  ContainerConfig container;
 
   // Derived paths (data_dir joined where the key was left empty).
   std::string storage_path() const;
@@ -77,6 +96,7 @@ struct KeyInfo {
   Kind kind;
   std::string default_text;  // as written in TOML
   std::string description;
+  std::vector<std::string> choices;  // enumerated strings; empty = free text
   std::string env_name() const;  // SQUADBOX_<SECTION>_<KEY>
   std::string dotted() const { return section + "." + key; }
 };

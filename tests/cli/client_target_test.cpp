@@ -85,3 +85,34 @@ TEST(BearerToken, MatchesOnlyTheExactToken) {
 }
 
 }  // namespace
+
+#include "runtime/cli/cowork.hpp"
+#include "runtime/cli/duration.hpp"
+
+namespace {
+
+TEST(Duration, ParsesUnitsAndRejectsGarbage) {
+  using namespace std::chrono_literals;
+  EXPECT_EQ(*sb::cli::parse_duration("250ms"), 250ms);
+  EXPECT_EQ(*sb::cli::parse_duration("90s"), 90s);
+  EXPECT_EQ(*sb::cli::parse_duration("30m"), 30min);
+  EXPECT_EQ(*sb::cli::parse_duration("2h"), 2h);
+  EXPECT_EQ(*sb::cli::parse_duration("0"), 0ms);
+  for (const char* bad : {"", "5", "-1s", "1d", "m", "1.5s", "99999999999999999999h"})
+    EXPECT_FALSE(sb::cli::parse_duration(bad).ok()) << bad;
+}
+
+TEST(MountFlag, NamePathAndMode) {
+  auto ro = sb::cli::parse_mount_flag("ref=/srv/data");
+  ASSERT_TRUE(ro.ok());
+  EXPECT_EQ(ro->name, "ref");
+  EXPECT_EQ(ro->path, "/srv/data");
+  EXPECT_FALSE(ro->read_write);
+  auto rw = sb::cli::parse_mount_flag("out=/srv/out:rw");
+  ASSERT_TRUE(rw.ok());
+  EXPECT_EQ(rw->path, "/srv/out");
+  EXPECT_TRUE(rw->read_write);
+  for (const char* bad : {"", "=x", "name=", "noequals"}) EXPECT_FALSE(sb::cli::parse_mount_flag(bad).ok()) << bad;
+}
+
+}  // namespace

@@ -1,0 +1,49 @@
+#pragma once
+// The agent's pure parts: configuration from env/args, the exec command parser and the
+// turn logic (input + reply -> payloads to write). No I/O, so tests need no inotify.
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/protocol.hpp"
+#include "runtime/core/result.hpp"
+
+namespace sb::agent {
+
+enum class Mode { echo, exec };
+
+struct Config {
+  std::string ipc_dir = "/workspace/ipc";
+  Mode mode = Mode::echo;
+  std::vector<std::string> command;   // exec mode: argv
+  std::optional<std::string> prompt;  // handled as input id "prompt"
+  bool oneshot = false;
+  std::size_t max_bytes = ipc::kDefaultMaxBytes;
+};
+
+inline constexpr std::string_view kPromptId = "prompt";
+
+// Env: SQUADBOX_IPC_DIR, SQUADBOX_AGENT_MODE (echo|exec), SQUADBOX_AGENT_COMMAND (JSON
+// array of strings), SQUADBOX_PROMPT, SQUADBOX_AGENT_ONESHOT (1|true),
+// SQUADBOX_IPC_MAX_BYTES. Args: `[--] words...` = the prompt (wins over the env).
+using GetEnv = std::function<const char*(const char*)>;
+Result<Config> parse_config(const GetEnv& getenv, const std::vector<std::string>& args);
+
+// `["/bin/sh","-c","tr a-z A-Z"]` -> argv. Must be a non-empty array of non-empty strings.
+Result<std::vector<std::string>> parse_command(std::string_view json);
+
+// Command stdout -> reply text: one trailing newline is dropped (shell tools end their
+// output with one); everything else is kept verbatim.
+std::string reply_from_stdout(std::string out);
+
+// What to write for one processed input: the reply message (skipped when the reply is
+// empty) then turn_done; a failed reply yields only turn_done{status:error}. A reply
+// whose encoding exceeds max_bytes becomes a turn_done error instead.
+std::vector<ipc::Payload> turn_outputs(const ipc::InputMessage& in,
+                                       const Result<std::string>& reply,
+                                       std::size_t max_bytes = ipc::kDefaultMaxBytes);
+
+}  // namespace sb::agent
