@@ -7,6 +7,7 @@
 
 #include "actors/protocol.hpp"
 #include "channels/http/message.hpp"
+#include "storage/sqlite.hpp"
 
 namespace sb::admin {
 namespace {
@@ -63,6 +64,49 @@ struct AdminApi::Impl {
     });
   }
 
+  // Container runs and their lifecycle state, newest first, from a reader connection
+  // (WAL: never blocks the writer). ?state=running filters.
+  http::Response list_container_runs(const http::Request& req) {
+    storage::OpenOptions o;
+    o.read_only = true;
+    auto db = storage::Database::open(options.db_path, o);
+    if (!db) return http::Response::error(503, "unavailable", db.error().message);
+    auto state = req.query_param("state");
+    std::string sql =
+        "SELECT id, namespace_id, kind, backend, image, state, exit_code, started_at, ended_at, error "
+        "FROM container_runs";
+    if (state) sql += " WHERE state = ?";
+    sql += " ORDER BY rowid DESC LIMIT 500";
+    auto stmt = db->prepare(sql);
+    if (!stmt) return http::Response::error(500, "internal", stmt.error().message);
+    if (state) (void)stmt->bind(1, std::string_view(*state));
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    w.StartArray();
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return http::Response::error(500, "internal", row.error().message);
+      if (!*row) break;
+      w.StartObject();
+      const char* names[] = {"id", "namespace", "kind", "backend", "image", "state"};
+      for (int i = 0; i < 6; ++i) {
+        w.Key(names[i]);
+        w.String(stmt->column_text(i).c_str());
+      }
+      w.Key("exitCode");
+      if (stmt->column_is_null(6)) w.Null(); else w.Int64(stmt->column_int64(6));
+      w.Key("startedAtMs");
+      if (stmt->column_is_null(7)) w.Null(); else w.Int64(stmt->column_int64(7));
+      w.Key("endedAtMs");
+      if (stmt->column_is_null(8)) w.Null(); else w.Int64(stmt->column_int64(8));
+      w.Key("error");
+      w.String(stmt->column_text(9).c_str());
+      w.EndObject();
+    }
+    w.EndArray();
+    return http::Response::json(200, buf.GetString());
+  }
+
   void routes() {
     router.add("GET", "/healthz", [](const http::Request&, http::Reply reply) {
       reply(http::Response::json(200, R"({"status":"ok"})"));
@@ -116,6 +160,14 @@ struct AdminApi::Impl {
         w.EndObject();
         reply(http::Response::json(200, buf.GetString()));
       });
+    });
+    api.add("GET", "/api/v1/container/runtime", [this](const http::Request&, http::Reply reply) {
+      reply(http::Response::json(200, options.runtime_status_json.empty()
+                                          ? R"({"available":false,"backend":"","version":"","networking":{"hostGateway":"","extraRunArgs":[]},"message":"not detected"})"
+                                          : options.runtime_status_json));
+    });
+    api.add("GET", "/api/v1/container/containers", [this](const http::Request& req, http::Reply reply) {
+      reply(list_container_runs(req));
     });
     // Every /api/ path requires the token before routing, so an unauthenticated
     // client learns nothing about which paths exist.

@@ -22,6 +22,8 @@ struct AdminApiOptions {
   std::string data_dir;
   Secret token;
   std::chrono::milliseconds actor_timeout{5000};
+  std::string runtime_status_json;  // GET /api/v1/container/runtime (detected at start)
+  std::string db_path;              // read connection for /api/v1/container/containers
 };
 
 class AdminApi {

@@ -18,6 +18,8 @@
 #include "channels/http/server.hpp"
 #include "runtime/admin/admin_api.hpp"
 #include "runtime/boot/admin_token.hpp"
+#include "runtime/container/reconcile.hpp"
+#include "runtime/container/select/backend_selection.hpp"
 #include "runtime/core/log.hpp"
 #include "storage/migrations.hpp"
 #include "storage/sqlite.hpp"
@@ -39,6 +41,36 @@ Status prepare_data_dir(const std::string& dir) {
   if (ec) return make_error("boot.data_dir", "cannot create data dir " + dir + ": " + ec.message());
   ::chmod(dir.c_str(), 0700);
   return {};
+}
+
+// Detects the container runtime, and removes every container of this install that no
+// run of this process owns (at start: all of them), e.g. after a SIGKILL of the
+// broker. Run rows left in a live state are closed. A missing runtime is not fatal:
+// the node still serves, and /api/v1/container/runtime says why.
+std::string prepare_containers(const config::Config& c) {
+  auto opened = container::open_runtime(c);
+  container::RuntimeStatus status;
+  if (!opened) {
+    status.message = opened.error().message;
+    log::warn("container.runtime_unavailable", {{"error", status.message}});
+    return container::to_json(status);
+  }
+  status = opened->status;
+  log::info("container.runtime", {{"backend", status.backend}, {"available", status.available},
+                                  {"version", status.version}, {"install_id", opened->install_id}});
+  if (!status.available) return container::to_json(status);
+  auto report = container::reconcile(*opened->runtime, opened->install_id, {});
+  for (const auto& id : report.removed) log::info("container.reconciled_removed", {{"container", id}});
+  for (const auto& f : report.failed) log::warn("container.reconcile_failed", {{"error", f}});
+  storage::OpenOptions open;
+  auto db = storage::Database::open(c.storage_path(), open);
+  if (db) {
+    (void)db->exec(
+        "UPDATE container_runs SET state = 'exited', error = 'broker restarted; container removed', "
+        "ended_at = CAST(strftime('%s','now') AS INTEGER) * 1000 "
+        "WHERE state NOT IN ('exited', 'dead')");
+  }
+  return container::to_json(status);
 }
 
 // Fails fast, before any actor starts, on an unusable or too-new database.
@@ -110,6 +142,8 @@ int serve(const config::Config& config, const char* version) {
     return 1;
   }
 
+  const std::string runtime_status = prepare_containers(c);
+
   metrics::Registry registry;
   int exit_code = 0;
   {
@@ -120,7 +154,8 @@ int serve(const config::Config& config, const char* version) {
 
     admin::AdminApi api(system, caf::actor_cast<caf::actor>(root), registry,
                         admin::AdminApiOptions{version, c.node.data_dir, token->token,
-                                               std::chrono::milliseconds(c.actors.request_timeout_ms)});
+                                               std::chrono::milliseconds(c.actors.request_timeout_ms),
+                                               runtime_status, c.storage_path()});
     http::ServerOptions http_options;
     http_options.name = "admin";
     http_options.address = c.admin.address;

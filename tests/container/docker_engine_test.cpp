@@ -378,39 +378,7 @@ TEST_F(DockerEngineTest, UnreachableSocketIsAnError) {
   EXPECT_FALSE(none.list({}));
 }
 
-// Measurement, not a check: SQUADBOX_DOCKER_BENCH=1 prints medians of 20 runs.
-TEST_F(DockerEngineTest, Timing) {
-  if (!std::getenv("SQUADBOX_DOCKER_BENCH")) GTEST_SKIP() << "set SQUADBOX_DOCKER_BENCH=1 to measure";
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
-  std::vector<double> api;
-  for (int i = 0; i < 20; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    auto id = rt().create(spec({"true"}));
-    ASSERT_TRUE(id);
-    ASSERT_TRUE(rt().start(*id));
-    auto ex = rt().wait(*id, 30s);
-    ASSERT_TRUE(ex);
-    ASSERT_TRUE(rt().remove(*id, false));
-    api.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::printf("docker api create/start/wait/delete `true`: median %.1f ms (min %.1f)\n", median(api),
-              *std::min_element(api.begin(), api.end()));
-  const char* cli = std::getenv("SQUADBOX_DOCKER_CLI");
-  if (!cli) return;
-  std::vector<double> runs;
-  for (int i = 0; i < 20; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    ASSERT_EQ(sh(std::string(cli) + " -H unix://" + g_engine->socket() + " run --rm --network none " + kImage +
-                 " true"),
-              0);
-    runs.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::printf("docker run --rm `true` (%s): median %.1f ms (min %.1f)\n", cli, median(runs),
-              *std::min_element(runs.begin(), runs.end()));
-}
+// Timing lives in bench/container (bench_container --docker), not in a test.
 
 }  // namespace
 }  // namespace sb::container::docker

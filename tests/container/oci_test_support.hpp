@@ -43,21 +43,19 @@ class OciFixture : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (::geteuid() != 0) return;
-    images_dir_ = new TempDir();
-    store_ = new ImageStore(images_dir_->path() / "images");
+    images_dir_ = std::make_unique<TempDir>();
+    store_ = std::make_unique<ImageStore>(images_dir_->path() / "images");
     // busybox itself stands in for the agent binary (static, so it fits the image).
     auto st = store_->build_default_image("/bin/busybox", "test-agent:1");
     ASSERT_TRUE(st.ok()) << st.error().message;
   }
   static void TearDownTestSuite() {
-    delete store_;
-    delete images_dir_;
-    store_ = nullptr;
-    images_dir_ = nullptr;
+    store_.reset();
+    images_dir_.reset();
   }
 
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "the oci backend tests need root";
+    ASSERT_EQ(::geteuid(), 0u) << "the oci backend tests need root (CI runs as root)";
     prepare_host_once();
     runtime_ = make_runtime("install-a");
   }
@@ -105,8 +103,8 @@ class OciFixture : public ::testing::Test {
     return e ? *e : ExitStatus{-1, false, 0};
   }
 
-  static inline TempDir* images_dir_ = nullptr;
-  static inline ImageStore* store_ = nullptr;
+  static inline std::unique_ptr<TempDir> images_dir_;
+  static inline std::unique_ptr<ImageStore> store_;
   TempDir state_;
   std::unique_ptr<OciRuntime> runtime_;
 };
