@@ -2,6 +2,7 @@
 #include <utility>
 
 #include "channels/http/client.hpp"
+#include "channels/http/exchange.hpp"
 
 #include <openssl/ssl.h>
 
@@ -20,6 +21,8 @@
 namespace sb::http {
 namespace {
 
+using namespace exchange;
+
 namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
 namespace beast = boost::beast;
@@ -28,101 +31,7 @@ using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
 
-std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
-beast::string_view bsv(std::string_view s) { return {s.data(), s.size()}; }
-
-bool is_token(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-  });
-}
-
-bool is_http_error(const error_code& ec) {
-  return ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category();
-}
-
 Error bad_url(std::string_view why) { return make_error("http.bad_url", std::string(why)); }
-
-// Drives one asynchronous step at a time on a private io_context, bounded by a single
-// deadline for the whole exchange (so a trickling peer cannot stretch it).
-class Driver {
- public:
-  explicit Driver(std::chrono::milliseconds timeout) : deadline_(Clock::now() + timeout) {}
-
-  net::io_context& ioc() { return ioc_; }
-
-  // True when the step finished in time. Otherwise runs cancel() and drains the aborted
-  // handler so that nothing refers to the caller's locals afterwards.
-  template <class Cancel>
-  bool wait(const bool& done, Cancel&& cancel) {
-    ioc_.restart();
-    ioc_.run_until(deadline_);
-    if (done) return true;
-    cancel();
-    ioc_.restart();
-    ioc_.run();
-    return false;
-  }
-
- private:
-  net::io_context ioc_{1};
-  Clock::time_point deadline_;
-};
-
-Error timeout(std::string_view step) {
-  return make_error("http.timeout", "timed out " + std::string(step));
-}
-
-template <class Stream, class Cancel>
-Result<Response> transact(Driver& driver, Stream& stream, Cancel&& cancel,
-                          bhttp::request<bhttp::string_body>& req, const ClientOptions& options) {
-  bool done = false;
-  error_code ec;
-  bhttp::async_write(stream, req, [&](error_code e, size_t) {
-    ec = e;
-    done = true;
-  });
-  if (!driver.wait(done, cancel)) return timeout("sending the request");
-  if (ec) return make_error("http.io", "sending the request: " + ec.message());
-
-  beast::flat_buffer buffer;
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(options.body_limit);
-  if (req.method() == bhttp::verb::head) parser.skip(true);  // no body follows
-  // Header first, then body: Beast 1.74's eager parse (async_read) loses the body_limit
-  // error when the header and the body arrive in one buffer (boostorg/beast#2183).
-  done = false;
-  bhttp::async_read_header(stream, buffer, parser, [&](error_code e, size_t) {
-    ec = e;
-    done = true;
-  });
-  if (!driver.wait(done, cancel)) return timeout("reading the response");
-  if (!ec && !parser.is_done()) {
-    done = false;
-    bhttp::async_read(stream, buffer, parser, [&](error_code e, size_t) {
-      ec = e;
-      done = true;
-    });
-    if (!driver.wait(done, cancel)) return timeout("reading the response");
-  }
-  if (ec == bhttp::error::body_limit) {
-    return make_error("http.response_too_large",
-                      "response body exceeds " + std::to_string(options.body_limit) + " bytes");
-  }
-  if (ec && is_http_error(ec)) return make_error("http.bad_response", "malformed response: " + ec.message());
-  if (ec) return make_error("http.io", "reading the response: " + ec.message());
-
-  auto& msg = parser.get();
-  Response response;
-  response.status = static_cast<int>(msg.result_int());
-  response.content_type = std::string(sv(msg[bhttp::field::content_type]));
-  for (const auto& field : msg) {
-    response.headers.emplace_back(std::string(sv(field.name_string())), std::string(sv(field.value())));
-  }
-  response.body = std::move(msg.body());
-  return response;
-}
 
 }  // namespace
 
@@ -199,35 +108,9 @@ Result<Response> request(std::string_view method, std::string_view url_text, Hea
   auto parsed = Url::parse(url_text);
   if (!parsed) return parsed.error();
   const Url& url = *parsed;
-  if (!is_token(method)) return make_error("http.bad_request", "invalid method '" + std::string(method) + "'");
-
-  bhttp::request<bhttp::string_body> req;
-  if (const auto verb = bhttp::string_to_verb(bsv(method)); verb != bhttp::verb::unknown) {
-    req.method(verb);
-  } else {
-    req.method_string(bsv(method));
-  }
-  req.target(url.target);
-  req.version(11);
-  req.set(bhttp::field::host, url.host_header());
-  req.set(bhttp::field::user_agent, "squadbox");
-  for (const auto& [name, value] : headers) {
-    if (!is_token(name) || value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
-      return make_error("http.bad_request", "invalid header '" + name + "'");
-    }
-    // Framing is ours; one request per connection.
-    if (iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "connection")) {
-      continue;
-    }
-    if (iequals(name, "host") || iequals(name, "user-agent")) {
-      req.set(bsv(name), value);
-    } else {
-      req.insert(bsv(name), value);
-    }
-  }
-  req.set(bhttp::field::connection, "close");
-  req.body() = std::move(body);
-  req.prepare_payload();
+  auto made = exchange::make_request(method, url.target, url.host_header(), headers, std::move(body));
+  if (!made) return made.error();
+  auto& req = *made;
 
   Driver driver(options.timeout);
   bool done = false;
@@ -264,7 +147,7 @@ Result<Response> request(std::string_view method, std::string_view url_text, Hea
   if (!driver.wait(done, close_socket)) return timeout("connecting to " + url.host_header());
   if (ec) return make_error("http.connect", "cannot connect to " + url.host_header() + ": " + ec.message());
 
-  if (url.scheme == "http") return transact(driver, socket, close_socket, req, options);
+  if (url.scheme == "http") return transact(driver, socket, close_socket, req, options.body_limit);
 
   ssl::context ctx(ssl::context::tls_client);
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
@@ -295,7 +178,7 @@ Result<Response> request(std::string_view method, std::string_view url_text, Hea
   if (!driver.wait(done, close_stream)) return timeout("in the TLS handshake with " + url.host_header());
   if (ec) return make_error("http.tls", "TLS handshake with " + url.host_header() + " failed: " + ec.message());
   // No TLS close_notify: the response is length-delimited and the socket closes anyway.
-  return transact(driver, stream, close_stream, req, options);
+  return transact(driver, stream, close_stream, req, options.body_limit);
 }
 
 }  // namespace sb::http

@@ -5,21 +5,10 @@
 #include <cctype>
 #include <csignal>
 
+#include "runtime/container/signal_name.hpp"
+
 namespace sb::container::apple {
 namespace {
-
-std::string signal_arg(int signal) {
-  switch (signal) {
-    case SIGHUP: return "SIGHUP";
-    case SIGINT: return "SIGINT";
-    case SIGQUIT: return "SIGQUIT";
-    case SIGKILL: return "SIGKILL";
-    case SIGUSR1: return "SIGUSR1";
-    case SIGUSR2: return "SIGUSR2";
-    case SIGTERM: return "SIGTERM";
-    default: return std::to_string(signal);
-  }
-}
 
 const rapidjson::Value* member(const rapidjson::Value& v, const char* name) {
   if (!v.IsObject()) return nullptr;
@@ -75,7 +64,7 @@ std::vector<std::string> build_argv(const std::string& binary, const AppleCall& 
       a.insert(a.end(), {"start", call.id});
       break;
     case Op::kill:
-      a.insert(a.end(), {"kill", "--signal", signal_arg(call.signal), call.id});
+      a.insert(a.end(), {"kill", "--signal", signal_name(call.signal), call.id});
       break;
     case Op::remove:
       a.push_back("delete");

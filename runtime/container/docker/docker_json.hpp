@@ -1,4 +1,5 @@
 #pragma once
+#include "runtime/container/signal_name.hpp"
 // Pure translation between squadbox's container model and the Docker Engine API's
 // JSON (API 1.43-1.45, i.e. Docker 24-26). No I/O here, so every mapping is unit-tested.
 #include <string>
@@ -69,6 +70,6 @@ std::string label_filter(const Labels& selector);
 std::string url_encode(std::string_view in);
 
 // "SIGTERM" for the signals Docker names; the decimal number otherwise (Docker accepts both).
-std::string signal_name(int signal);
+using container::signal_name;  // runtime/container/signal_name.hpp
 
 }  // namespace sb::container::docker
