@@ -9,30 +9,12 @@
 #include <string_view>
 
 #include "storage/sqlite.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace sb::storage::test {
 
-// mkdtemp under /tmp, removed recursively on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/tmp/sb_storage_test.XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string file(std::string_view name) const { return path_ + "/" + std::string(name); }
-
- private:
-  std::string path_;
-};
+// The shared self-cleaning temp dir (tests/support/temp_dir.hpp).
+using TempDir = sb::test::TempDir;
 
 // Opens `path` or fails the test (callers use ASSERT_TRUE on the returned value).
 inline Result<Database> open_db(const std::string& path, OpenOptions opts = {}) {
