@@ -172,8 +172,20 @@ void start_ipc_thread(self_ptr self) {
   });
 }
 
+void start_waiter(self_ptr self);
+
 void start_container(self_ptr self) {
   auto& st = self->state;
+  if (!st.opts.adopt_container_id.empty() && st.generation == 0) {
+    // A container of this run survived a restart of the broker: supervise it as is.
+    ++st.generation;
+    st.container_id = st.opts.adopt_container_id;
+    log::info("container.adopted", {{"run", st.opts.run_id}, {"container", st.container_id}});
+    start_waiter(self);
+    move_to(self, RunEvent::started, "adopted");
+    arm_idle_timer(self);
+    return;
+  }
   auto spec = st.opts.spec;
   ++st.generation;
   spec.name = st.opts.spec.name + "-" + std::to_string(st.generation);
@@ -210,6 +222,16 @@ void start_container(self_ptr self) {
   persist(self, "UPDATE container_runs SET started_at = coalesce(started_at, ?), backend = ? WHERE id = ?",
           {storage::SqlParam::of(now_ms()), storage::SqlParam::of(st.opts.runtime->backend()),
            storage::SqlParam::of(st.opts.run_id)});
+  start_waiter(self);
+  move_to(self, RunEvent::started);
+  arm_idle_timer(self);
+  write_inputs(self);
+}
+
+// Blocks on the runtime's wait for the current container in a thread of its own and
+// reports the exit to the actor.
+void start_waiter(self_ptr self) {
+  auto& st = self->state;
   auto me = caf::actor_cast<caf::actor>(self);
   auto runtime = st.opts.runtime;
   auto gen = st.generation;
@@ -230,9 +252,6 @@ void start_container(self_ptr self) {
     }
     caf::anon_send(me, exited_atom::value, info);
   });
-  move_to(self, RunEvent::started);
-  arm_idle_timer(self);
-  write_inputs(self);
 }
 
 void stop_run(self_ptr self, const std::string& reason) {
@@ -264,6 +283,16 @@ void on_exit(self_ptr self, const exit_info& info) {
   if (st.state == RunState::stopping) {
     st.result.reason = st.stop_reason;
     move_to(self, RunEvent::exited, st.stop_reason);
+    finish(self);
+    return;
+  }
+  if (!st.opts.adopt_container_id.empty() && info.error.find("unknown") != std::string::npos) {
+    // An adopted container is not our child: its exit status cannot be known. It ended
+    // by itself; restarting it blind would repeat work nobody asked for.
+    st.result.reason = "exit status unknown (adopted after a broker restart)";
+    st.result.exit_code = -1;
+    move_to(self, st.state == RunState::running ? RunEvent::crashed : RunEvent::exited, st.result.reason);
+    if (st.state == RunState::failed) move_to(self, RunEvent::give_up, st.result.reason);
     finish(self);
     return;
   }
@@ -299,7 +328,8 @@ caf::behavior run_fn(self_ptr self, ContainerRunOptions opts) {
   st.tracker = RestartTracker{st.opts.restart};
   if (auto* m = registry(self))
     m->gauge("squadbox_containers", "Container runs by lifecycle state.", {{"state", "pending"}}).add(1);
-  persist(self,
+  if (st.opts.adopt_container_id.empty())
+    persist(self,
           "INSERT INTO container_runs(id, namespace_id, kind, backend, image, state) VALUES(?,?,?,?,?,?)",
           {storage::SqlParam::of(st.opts.run_id), storage::SqlParam::of(st.opts.namespace_name),
            storage::SqlParam::of(st.opts.kind), storage::SqlParam::of(st.opts.runtime->backend()),

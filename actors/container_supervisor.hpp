@@ -38,6 +38,9 @@ struct ContainerRunOptions {
   std::shared_ptr<container::ContainerRuntime> runtime;
   caf::actor listener;                   // may be invalid
   metrics::Registry* metrics = nullptr;  // not owned; may be null
+  // Adopt this already running container (a run that survived a broker restart)
+  // instead of creating one: its IPC directory is reused, its exit is supervised.
+  std::string adopt_container_id;
 };
 
 caf::actor spawn_container_supervisor(caf::actor_system& system, ContainerRunOptions options);

@@ -10,10 +10,13 @@
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <fstream>
 #include <mutex>
 #include <thread>
 
+#include "actors/container_supervisor.hpp"
 #include "actors/node.hpp"
 #include "channels/http/server.hpp"
 #include "runtime/admin/admin_api.hpp"
@@ -43,34 +46,124 @@ Status prepare_data_dir(const std::string& dir) {
   return {};
 }
 
-// Detects the container runtime, and removes every container of this install that no
-// run of this process owns (at start: all of them), e.g. after a SIGKILL of the
-// broker. Run rows left in a live state are closed. A missing runtime is not fatal:
-// the node still serves, and /api/v1/container/runtime says why.
-std::string prepare_containers(const config::Config& c) {
+// A run whose container survived a restart of the broker.
+struct AdoptedRun {
+  std::string run_id, namespace_name, kind, image, container_id;
+};
+
+struct Containers {
+  std::string status_json;
+  std::shared_ptr<container::ContainerRuntime> runtime;
+  std::string install_id;
+  std::vector<AdoptedRun> adopted;
+};
+
+// Detects the container runtime and reconciles this install's containers: those of a
+// run the database knows as live are adopted, every other one is removed (e.g. after a
+// SIGKILL of the broker or of a cowork process). Live runs without a container are
+// closed. A missing runtime is not fatal: the node still serves, and
+// /api/v1/container/runtime says why.
+Containers prepare_containers(const config::Config& c) {
+  Containers out;
   auto opened = container::open_runtime(c);
   container::RuntimeStatus status;
   if (!opened) {
     status.message = opened.error().message;
     log::warn("container.runtime_unavailable", {{"error", status.message}});
-    return container::to_json(status);
+    out.status_json = container::to_json(status);
+    return out;
   }
   status = opened->status;
+  out.status_json = container::to_json(status);
   log::info("container.runtime", {{"backend", status.backend}, {"available", status.available},
                                   {"version", status.version}, {"install_id", opened->install_id}});
-  if (!status.available) return container::to_json(status);
-  auto report = container::reconcile(*opened->runtime, opened->install_id, {});
+  if (!status.available) return out;
+  out.runtime = opened->runtime;
+  out.install_id = opened->install_id;
+
+  auto db = storage::Database::open(c.storage_path(), {});
+  if (!db) return out;
+  std::map<std::string, AdoptedRun> live;
+  if (auto stmt = db->prepare("SELECT id, coalesce(namespace_id, ''), kind, image FROM container_runs "
+                              "WHERE state IN ('starting', 'idle', 'running')")) {
+    while (true) {
+      auto row = stmt->step();
+      if (!row || !*row) break;
+      live[stmt->column_text(0)] = {stmt->column_text(0), stmt->column_text(1), stmt->column_text(2),
+                                    stmt->column_text(3), ""};
+    }
+  }
+  std::set<std::string> live_ids;
+  for (const auto& [id, run] : live) live_ids.insert(id);
+  auto report = container::reconcile(*out.runtime, out.install_id, live_ids);
   for (const auto& id : report.removed) log::info("container.reconciled_removed", {{"container", id}});
   for (const auto& f : report.failed) log::warn("container.reconcile_failed", {{"error", f}});
-  storage::OpenOptions open;
-  auto db = storage::Database::open(c.storage_path(), open);
-  if (db) {
-    (void)db->exec(
-        "UPDATE container_runs SET state = 'exited', error = 'broker restarted; container removed', "
-        "ended_at = CAST(strftime('%s','now') AS INTEGER) * 1000 "
-        "WHERE state NOT IN ('exited', 'dead')");
+  std::set<std::string> adopted_ids;
+  for (size_t i = 0; i < report.adopted.size(); ++i) {
+    auto run = live[report.adopted_runs[i]];
+    run.container_id = report.adopted[i];
+    adopted_ids.insert(run.run_id);
+    out.adopted.push_back(run);
   }
-  return container::to_json(status);
+  for (const auto& [id, run] : live) {
+    if (adopted_ids.count(id)) continue;
+    if (auto stmt = db->prepare("UPDATE container_runs SET state = 'exited', error = 'broker restarted; "
+                                "container gone', ended_at = ? WHERE id = ?")) {
+      (void)stmt->bind(1, static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count()));
+      (void)stmt->bind(2, std::string_view(id));
+      (void)stmt->step();
+    }
+  }
+  return out;
+}
+
+// Supervises the adopted runs again; returns their actors.
+std::vector<caf::actor> adopt_runs(caf::actor_system& system, const config::Config& c, const Containers& containers,
+                                   metrics::Registry& registry) {
+  std::vector<caf::actor> out;
+  for (const auto& run : containers.adopted) {
+    actors::ContainerRunOptions o;
+    o.run_id = run.run_id;
+    o.namespace_name = run.namespace_name;
+    o.kind = run.kind;
+    o.install_id = containers.install_id;
+    o.run_dir = c.node.data_dir + "/runs/" + run.run_id;
+    o.spec.name = "squadbox-" + run.run_id;
+    o.spec.image = run.image;
+    // The IPC directories belong to the uid the container runs as: keep it.
+    struct stat st {};
+    if (::stat((o.run_dir + "/ipc/input").c_str(), &st) == 0 && st.st_uid != 0) {
+      o.spec.uid = st.st_uid;
+      o.spec.gid = st.st_gid;
+    }
+    o.hard_timeout = std::chrono::milliseconds(c.container.timeout_ms);
+    o.idle_timeout = std::chrono::milliseconds(c.container.idle_timeout_ms);
+    o.stop_grace = std::chrono::milliseconds(c.container.stop_grace_ms);
+    o.runtime = containers.runtime;
+    o.metrics = &registry;
+    o.adopt_container_id = run.container_id;
+    out.push_back(actors::spawn_container_supervisor(system, std::move(o)));
+  }
+  return out;
+}
+
+// Stops adopted runs (SIGTERM, then SIGKILL after the grace) and waits for them.
+void stop_runs(caf::actor_system& system, const std::vector<caf::actor>& runs, std::chrono::milliseconds limit) {
+  if (runs.empty()) return;
+  caf::scoped_actor self{system};
+  for (const auto& r : runs) {
+    self->monitor(r);
+    self->send(r, actors::stop_atom::value);
+  }
+  size_t down = 0;
+  bool timed_out = false;
+  while (down < runs.size() && !timed_out) {
+    self->receive([&](const caf::down_msg&) { ++down; },
+                  caf::after(limit) >> [&] { timed_out = true; });
+  }
+  if (timed_out) log::warn("container.stop_incomplete", {{"left", static_cast<int64_t>(runs.size() - down)}});
 }
 
 // Fails fast, before any actor starts, on an unusable or too-new database.
@@ -142,7 +235,7 @@ int serve(const config::Config& config, const char* version) {
     return 1;
   }
 
-  const std::string runtime_status = prepare_containers(c);
+  const Containers containers = prepare_containers(c);
 
   metrics::Registry registry;
   int exit_code = 0;
@@ -151,11 +244,19 @@ int serve(const config::Config& config, const char* version) {
     actors::configure_actor_system(cfg, c);
     caf::actor_system system{cfg};
     auto root = actors::spawn_node(system, actors::NodeOptions{c, &registry, {}});
+    {
+      // The root registers its children (the storage writer among them) in its own
+      // start-up; an answer to a status request means that has happened.
+      caf::scoped_actor self{system};
+      self->request(root, std::chrono::seconds(10), actors::status_atom::value)
+          .receive([](const actors::supervisor_status&) {}, [](caf::error&) {});
+    }
+    const auto adopted = adopt_runs(system, c, containers, registry);
 
     admin::AdminApi api(system, caf::actor_cast<caf::actor>(root), registry,
                         admin::AdminApiOptions{version, c.node.data_dir, token->token,
                                                std::chrono::milliseconds(c.actors.request_timeout_ms),
-                                               runtime_status, c.storage_path()});
+                                               containers.status_json, c.storage_path()});
     http::ServerOptions http_options;
     http_options.name = "admin";
     http_options.address = c.admin.address;
@@ -189,6 +290,7 @@ int serve(const config::Config& config, const char* version) {
     const auto limit = std::chrono::milliseconds(c.node.shutdown_timeout_ms);
     ShutdownWatchdog watchdog(limit);
     server.stop_accepting();
+    stop_runs(system, adopted, std::chrono::milliseconds(c.container.stop_grace_ms) + limit / 4);
     {
       caf::scoped_actor self{system};
       self->request(root, limit * 8 / 10, actors::shutdown_atom::value)

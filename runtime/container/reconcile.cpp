@@ -17,6 +17,7 @@ ReconcileReport reconcile(ContainerRuntime& runtime, const std::string& install_
     const std::string run_id = run == c.labels.end() ? "" : run->second;
     if (!run_id.empty() && live_runs.count(run_id) && c.state == ContainerState::running) {
       report.adopted.push_back(c.id);
+      report.adopted_runs.push_back(run_id);
       continue;
     }
     if (auto s = runtime.remove(c.id, true); !s) {

@@ -9,6 +9,9 @@
 #include "channels/http/client.hpp"
 #include "runtime/container/oci/image_store.hpp"
 #include "runtime/container/oci/oci_runtime.hpp"
+#include "runtime/ipc/ipc_directory.hpp"
+#include "storage/migrations.hpp"
+#include "storage/sqlite.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -169,6 +172,73 @@ TEST_F(ContainerCli, RuntimeStatusCommandAnswersTheProductShape) {
   EXPECT_EQ(docker.wait(30s), 1);
   EXPECT_NE(docker.stdout_text().find(R"("available":false,"backend":"docker")"), std::string::npos)
       << docker.stdout_text();
+}
+
+}  // namespace
+
+namespace {
+
+// A run the database knows as live, whose container is still running when the node
+// starts (as after a crash of the broker), is adopted and supervised again; a stray
+// container of the same install is removed; SIGTERM then stops the adopted one.
+TEST_F(ContainerCli, NodeAdoptsAKnownLiveRunAndRemovesStrays) {
+  const std::string data = dir_.file("data");
+  std::ofstream(data + "/install.id") << "adopt-test-install\n";
+  {
+    auto db = sb::storage::Database::open(data + "/squadbox.db", {});
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(sb::storage::migrate(*db).ok());
+    ASSERT_TRUE(db->exec("INSERT INTO container_runs(id, namespace_id, kind, backend, image, state) "
+                         "VALUES('run-live', 'main', 'squad', 'oci', 'squadbox-agent:latest', 'idle')")
+                    .ok());
+  }
+  auto ipc = sb::ipc::IpcDirectory::create(data + "/runs/run-live/ipc");
+  ASSERT_TRUE(ipc.ok()) << ipc.error().message;
+
+  sb::container::oci::ImageStore images(data + "/images");
+  sb::container::oci::OciRuntimeOptions o;
+  o.state_dir = data + "/oci/containers";
+  o.runtime_root = data + "/oci/state";
+  sb::container::oci::OciRuntime rt(o, images);
+  auto start = [&](const std::string& name, const std::string& run) {
+    sb::container::ContainerSpec spec;
+    spec.name = name;
+    spec.image = "squadbox-agent:latest";
+    spec.command = {"/bin/sleep", "120"};
+    spec.labels = {{"io.squadbox.install", "adopt-test-install"}, {"io.squadbox.run", run}};
+    auto id = rt.create(spec);
+    EXPECT_TRUE(id.ok()) << id.error().message;
+    EXPECT_TRUE(rt.start(*id).ok());
+    return *id;
+  };
+  const std::string live = start("live", "run-live");
+  const std::string stray = start("stray", "run-unknown");
+
+  ChildProcess node(squadbox(), {"serve", "--data-dir", data},
+                    {{"SQUADBOX_ADMIN_PORT", "0"}, {"SQUADBOX_CONTAINER_STOP_GRACE_MS", "200"}}, dir_.file("serve"));
+  ASSERT_TRUE(sb::test::wait_until([&] { return fs::exists(data + "/admin.url"); }, 30s)) << node.stderr_text();
+  ASSERT_TRUE(sb::test::wait_until([&] {
+    return node.stderr_text().find("event=container.adopted run=run-live") != std::string::npos;
+  }, 10s)) << node.stderr_text();
+  auto left = rt.list({});
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 1u) << node.stderr_text();
+  EXPECT_EQ((*left)[0].id, live);
+  EXPECT_EQ((*left)[0].state, sb::container::ContainerState::running);
+
+  std::string url, token;
+  std::ifstream(data + "/admin.url") >> url;
+  std::ifstream(data + "/admin.token") >> token;
+  ASSERT_TRUE(sb::test::wait_until([&] {
+    auto runs = sb::http::request("GET", url + "/api/v1/container/containers?state=idle",
+                                  {{"Authorization", "Bearer " + token}}, "", 5s);
+    return runs.ok() && runs->body.find("\"id\":\"run-live\"") != std::string::npos;
+  }, 10s));
+
+  node.signal(SIGTERM);
+  EXPECT_EQ(node.wait(20s), 0) << node.stderr_text();
+  EXPECT_EQ(containers_left(), 0u) << "the adopted container was not stopped";
+  (void)stray;
 }
 
 }  // namespace
