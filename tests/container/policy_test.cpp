@@ -27,7 +27,8 @@ TEST(EnvPolicy, HostValuesNeverFillApprovedNames) {
 
 TEST(MountPolicy, ExtraNamesFollowTheRules) {
   for (const char* ok : {"data", "a", "A-b_c.d", "x123"}) EXPECT_TRUE(MountPolicy::valid_extra_name(ok)) << ok;
-  for (const char* bad : {"", ".", "..", "../x", "a/b", "a:b", "-a", ".hidden", "a b", std::string(65, 'a').c_str()})
+  for (const std::string& bad : std::vector<std::string>{"", ".", "..", "../x", "a/b", "a:b", "-a", ".hidden", "a b",
+                                                          std::string(65, 'a')})
     EXPECT_FALSE(MountPolicy::valid_extra_name(bad)) << bad;
 }
 
