@@ -118,6 +118,10 @@ TEST(DockerJson, NegotiationPicksMinOfServerAndOurs) {
   EXPECT_EQ(*negotiate_api_version("1.47", "1.24"), "1.45");  // Docker 27: we speak 1.45
   EXPECT_EQ(*negotiate_api_version("1.44", "1.12"), "1.44");
   EXPECT_EQ(*negotiate_api_version("1.43", ""), "1.43");  // Docker 24 exactly
+  // Podman reports Docker 20.10's level; it is accepted there, Docker itself is not.
+  EXPECT_EQ(*negotiate_api_version("1.41", "1.24", true), "1.41");
+  EXPECT_EQ(negotiate_api_version("1.41", "1.24", false).error().code, "docker.too_old");
+  EXPECT_EQ(negotiate_api_version("1.39", "1.24", true).error().code, "docker.too_old");
 }
 
 TEST(DockerJson, NegotiationRejectsTooOldWithBothVersions) {
@@ -143,6 +147,11 @@ TEST(DockerJson, ParsesVersion) {
   EXPECT_EQ(v->version, "26.1.5+dfsg1");
   EXPECT_EQ(v->api_version, "1.45");
   EXPECT_EQ(v->min_api_version, "1.24");
+  EXPECT_FALSE(v->podman);
+  auto p = parse_version(
+      R"({"Components":[{"Name":"Podman Engine","Version":"4.3.1"}],"Version":"4.3.1","ApiVersion":"1.41","MinAPIVersion":"1.24"})");
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->podman);
   EXPECT_EQ(parse_version("{}").error().code, "docker.bad_response");
   EXPECT_EQ(parse_version("<html>").error().code, "docker.bad_response");
 }

@@ -78,12 +78,13 @@ int compare_api_versions(std::string_view a, std::string_view b) {
   return 0;
 }
 
-Result<std::string> negotiate_api_version(std::string_view server_api, std::string_view server_min_api) {
+Result<std::string> negotiate_api_version(std::string_view server_api, std::string_view server_min_api,
+                                          bool podman) {
   int major = 0, minor = 0;
   if (!parse_api_version(server_api, major, minor)) {
     return make_error("docker.bad_version", "Docker reported an unparsable API version '" + std::string(server_api) + "'");
   }
-  if (compare_api_versions(server_api, kMinApiVersion) < 0) {
+  if (compare_api_versions(server_api, podman ? std::string_view("1.40") : kMinApiVersion) < 0) {
     return make_error("docker.too_old", "Docker Engine API " + std::string(server_api) +
                                             " is too old: squadbox needs API " + std::string(kMinApiVersion) +
                                             " (Docker 24.0) or newer");
@@ -104,6 +105,12 @@ Result<ServerVersion> parse_version(std::string_view body) {
   if (!doc) return doc.error();
   ServerVersion v{get_string(*doc, "Version"), get_string(*doc, "ApiVersion"), get_string(*doc, "MinAPIVersion")};
   if (v.api_version.empty()) return bad_response("/version without ApiVersion");
+  if (auto it = doc->FindMember("Components"); it != doc->MemberEnd() && it->value.IsArray()) {
+    for (const auto& c : it->value.GetArray())
+      if (c.IsObject() && c.HasMember("Name") && c["Name"].IsString() &&
+          std::string_view(c["Name"].GetString()) == "Podman Engine")
+        v.podman = true;
+  }
   return v;
 }
 

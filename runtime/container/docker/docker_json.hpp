@@ -25,12 +25,16 @@ int compare_api_versions(std::string_view a, std::string_view b);
 // Errors: "docker.too_old" (server below 1.43 / Docker 24, message names both),
 // "docker.too_new" (server's MinAPIVersion above what we speak),
 // "docker.bad_version" (unparsable).
-Result<std::string> negotiate_api_version(std::string_view server_api, std::string_view server_min_api);
+// Podman (4.0 and newer) serves the same API but reports 1.41 (Docker 20.10's level),
+// which covers every call squadbox makes: with `podman` set, 1.40 is the floor.
+Result<std::string> negotiate_api_version(std::string_view server_api, std::string_view server_min_api,
+                                          bool podman = false);
 
 struct ServerVersion {
   std::string version;          // "26.1.5+dfsg1"
   std::string api_version;      // "1.45"
   std::string min_api_version;  // "1.24"
+  bool podman = false;          // Components[].Name == "Podman Engine"
 };
 // GET /version. Error: "docker.bad_response".
 Result<ServerVersion> parse_version(std::string_view body);

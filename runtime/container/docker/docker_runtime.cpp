@@ -39,7 +39,7 @@ Result<RuntimeVersion> DockerRuntime::version() {
   if (!ok_status(r->status)) return api_error(*r, "GET /version");
   auto server = parse_version(r->body);
   if (!server) return server.error();
-  auto chosen = negotiate_api_version(server->api_version, server->min_api_version);
+  auto chosen = negotiate_api_version(server->api_version, server->min_api_version, server->podman);
   if (!chosen) return chosen.error();
   RuntimeVersion v{"docker", server->version, *chosen};
   log::info("docker.negotiated", {{"version", v.version}, {"server_api", server->api_version}, {"api", v.api_version}});
