@@ -116,14 +116,10 @@ std::string audit_hash(const std::string& prev_hash, int64_t seq, int64_t at_ms,
 }
 
 std::string to_hex(const std::string& bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 15]);
-  }
-  return out;
+  std::string hex(bytes.size() * 2 + 1, '\0');
+  sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  hex.pop_back();  // the terminating NUL
+  return hex;
 }
 
 audit_log_actor spawn_audit_log(caf::actor_system& system, AuditLogOptions options) {

@@ -432,13 +432,11 @@ caf::behavior run_fn(self_ptr self, ContainerRunOptions opts) {
       },
       [=](timeout_atom, const std::string& which, uint64_t generation) {
         auto& s = self->state;
-        if (which == "idle" && generation != s.idle_generation) return;  // output since
-        if (which == "idle" && s.state == RunState::running) {
-          stop_run(self, "idle_timeout");
-        } else if (which == "idle" && s.state == RunState::idle) {
-          stop_run(self, "idle_timeout");
-        } else if (which == "hard") {
+        if (which == "hard") {
           stop_run(self, "hard_timeout");
+        } else if (generation == s.idle_generation &&  // else: output arrived since
+                   (s.state == RunState::running || s.state == RunState::idle)) {
+          stop_run(self, "idle_timeout");
         }
       },
       [=](status_atom) {
