@@ -169,6 +169,7 @@ struct AdminApi::Impl {
     api.add("GET", "/api/v1/container/containers", [this](const http::Request& req, http::Reply reply) {
       reply(list_container_runs(req));
     });
+    for (const auto& extend : options.extensions) extend(api);
     // Every /api/ path requires the token before routing, so an unauthenticated
     // client learns nothing about which paths exist.
     for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {

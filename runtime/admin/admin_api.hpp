@@ -3,8 +3,10 @@
 // Handlers never block the HTTP thread on an actor: they send a request from a
 // short-lived actor and reply when the answer (or the timeout) arrives.
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "channels/http/router.hpp"
 #include "runtime/core/metrics.hpp"
@@ -24,6 +26,9 @@ struct AdminApiOptions {
   std::chrono::milliseconds actor_timeout{5000};
   std::string runtime_status_json;  // GET /api/v1/container/runtime (detected at start)
   std::string db_path;              // read connection for /api/v1/container/containers
+  // More /api/ routes from other capabilities (secrets, audit, ...): each is called once
+  // with the bearer-protected router, after the built-in routes are added.
+  std::vector<std::function<void(http::Router& api)>> extensions;
 };
 
 class AdminApi {

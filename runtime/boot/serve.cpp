@@ -253,10 +253,14 @@ int serve(const config::Config& config, const char* version) {
     }
     const auto adopted = adopt_runs(system, c, containers, registry);
 
-    admin::AdminApi api(system, caf::actor_cast<caf::actor>(root), registry,
-                        admin::AdminApiOptions{version, c.node.data_dir, token->token,
-                                               std::chrono::milliseconds(c.actors.request_timeout_ms),
-                                               containers.status_json, c.storage_path()});
+    admin::AdminApiOptions api_options;
+    api_options.version = version;
+    api_options.data_dir = c.node.data_dir;
+    api_options.token = token->token;
+    api_options.actor_timeout = std::chrono::milliseconds(c.actors.request_timeout_ms);
+    api_options.runtime_status_json = containers.status_json;
+    api_options.db_path = c.storage_path();
+    admin::AdminApi api(system, caf::actor_cast<caf::actor>(root), registry, std::move(api_options));
     http::ServerOptions http_options;
     http_options.name = "admin";
     http_options.address = c.admin.address;

@@ -12,7 +12,8 @@
 
 #include "channels/http/client.hpp"
 #include "runtime/boot/serve.hpp"
-#include "runtime/cli/client_target.hpp"
+#include "runtime/cli/commands.hpp"
+#include "runtime/cli/common.hpp"
 #include "runtime/cli/cowork.hpp"
 #include "runtime/container/oci/image_store.hpp"
 #include "runtime/container/select/backend_selection.hpp"
@@ -25,66 +26,11 @@
 
 namespace {
 
-constexpr int kExitRuntime = 1;
-constexpr int kExitUsage = 2;
-
-struct CommonFlags {
-  std::string config_file;  // empty: ./squadbox.toml if present, else defaults
-  std::string data_dir;     // empty: from config
-};
-
-// Loads the configuration the way every subcommand does; prints the error itself.
-std::optional<sb::config::Config> load_config(const CommonFlags& flags, bool log_errors = true) {
-  std::optional<std::string> file;
-  if (!flags.config_file.empty()) file = flags.config_file;
-  else if (std::filesystem::exists("squadbox.toml")) file = "squadbox.toml";
-  auto config = sb::config::load(file, sb::config::process_environment());
-  if (!config) {
-    if (log_errors) std::cerr << "squadbox: invalid configuration: " << config.error().message << "\n";
-    return std::nullopt;
-  }
-  if (!flags.data_dir.empty()) config->node.data_dir = flags.data_dir;
-  // Absolute from here on: bundles, mounts and child processes see other cwds.
-  config->node.data_dir = std::filesystem::absolute(config->node.data_dir).lexically_normal().string();
-  while (config->node.data_dir.size() > 1 && config->node.data_dir.back() == '/') config->node.data_dir.pop_back();
-  return std::move(*config);
-}
-
-bool configure_logging(const sb::config::Config& c) {
-  sb::log::Level level;
-  sb::log::Format format;
-  if (!sb::log::parse_level(c.log.level, level) || !sb::log::parse_format(c.log.format, format))
-    return false;
-  sb::log::configure(level, format);
-  return true;
-}
-
-void add_common(CLI::App* cmd, CommonFlags& flags) {
-  cmd->add_option("-c,--config", flags.config_file,
-                  "TOML configuration file (default: ./squadbox.toml if present)");
-  cmd->add_option("-d,--data-dir", flags.data_dir, "Data directory (default: node.data_dir, ./data)")
-      ->envname("SQUADBOX_DATA_DIR");
-}
-
-int client_get(const CommonFlags& common, const sb::cli::ClientFlags& client, const std::string& path) {
-  auto config = load_config(common);
-  if (!config) return kExitUsage;
-  auto target = sb::cli::resolve_client_target(client, *config, sb::config::process_environment());
-  if (!target) {
-    std::cerr << "squadbox: " << target.error().message << "\n";
-    return kExitUsage;
-  }
-  auto response = sb::http::request("GET", target->base_url + path,
-                                     {{"Authorization", "Bearer " + target->token.reveal()}}, "",
-                                     std::chrono::seconds(10));
-  if (!response) {
-    std::cerr << "squadbox: cannot reach the node at " << target->base_url << ": "
-              << response.error().message << "\n";
-    return kExitRuntime;
-  }
-  std::cout << response->body << (response->body.ends_with("\n") ? "" : "\n");
-  return response->status / 100 == 2 ? 0 : kExitRuntime;
-}
+using sb::cli::kExitRuntime;
+using sb::cli::kExitUsage;
+using sb::cli::load_config;
+using sb::cli::configure_logging;
+using sb::cli::add_common;
 
 }  // namespace
 
@@ -98,8 +44,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
 
-  CommonFlags common;
-  sb::cli::ClientFlags client;
+  sb::cli::CliContext ctx;
+  auto& common = ctx.common;
 
   auto* serve = app.add_subcommand("serve", "Run a broker node (admin API, actor tree, storage)");
   add_common(serve, common);
@@ -116,11 +62,10 @@ int main(int argc, char** argv) {
   auto* keys = config_cmd->add_subcommand("keys", "List every configuration key as a Markdown table");
 
   auto* status = app.add_subcommand("status", "Ask a running node for its status (GET /api/v1/node)");
-  add_common(status, common);
-  status->add_option("--url", client.url, "Admin URL (default: DATA_DIR/admin.url, then admin.address:port)")
-      ->envname("SQUADBOX_URL");
-  status->add_option("--token", client.token, "Admin bearer token (default: DATA_DIR/admin.token)")
-      ->envname("SQUADBOX_TOKEN");
+  sb::cli::add_client(status, ctx);
+
+  // Command families in their own files; their callbacks set ctx.exit_code.
+  sb::cli::add_security_commands(app, ctx);
 
   sb::cli::CoworkOptions cowork_opts;
   auto* cowork = app.add_subcommand(
@@ -168,6 +113,7 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
   }
+  if (ctx.exit_code) return *ctx.exit_code;
 
   if (*version) {
     std::cout << "squadbox " << SQUADBOX_VERSION << " (CAF " << CAF_MAJOR_VERSION << "."
@@ -194,7 +140,7 @@ int main(int argc, char** argv) {
     std::cout << sb::config::to_toml(*config);
     return 0;
   }
-  if (*status) return client_get(common, client, "/api/v1/node");
+  if (*status) return sb::cli::print_get(ctx, "/api/v1/node");
   if (*cowork) {
     auto config = load_config(common);
     if (!config) return kExitUsage;

@@ -1,6 +1,8 @@
 #include "runtime/config/config.hpp"
 
+#include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <functional>
 #include <sstream>
 
@@ -142,6 +144,24 @@ const std::vector<KeyDef>& defs() {
       str_key("container", "install_id", SB_FIELD(container.install_id), {},
               "Label that marks this install's containers; empty = generated once into "
               "DATA_DIR/install.id. Two installs on one host must differ."),
+      str_key("security", "allowlist_file", SB_FIELD(security.allowlist_file), {},
+              "Mount allowlist (JSON; `~` is $HOME). Missing or invalid: every extra mount is "
+              "denied. Reloaded when it changes. Never mountable itself."),
+      str_key("security", "vault_key_file", SB_FIELD(security.vault_key_file), {},
+              "Master key of the secret vault (0600, created at first start); empty means "
+              "DATA_DIR/vault.key. `SQUADBOX_VAULT_KEY` (64 hex digits) takes precedence."),
+      int_key("security", "audit_interval_ms", SB_FIELD(security.audit_interval_ms), 0, 86400000,
+              "Period of the security audit of running containers; 0 = off."),
+      int_key("proxy", "container_port", SB_FIELD(proxy.container_port), 1, 65535,
+              "Port of the credential proxy inside each container (127.0.0.1:PORT)."),
+      str_key("proxy", "ca_file", SB_FIELD(proxy.ca_file), {},
+              "Extra CA bundle (PEM) trusted for upstream TLS; empty = the system CAs only."),
+      int_key("proxy", "connect_timeout_ms", SB_FIELD(proxy.connect_timeout_ms), 100, 600000,
+              "Connecting to an upstream (TCP + TLS) must finish within this time, else 502."),
+      int_key("proxy", "request_timeout_ms", SB_FIELD(proxy.request_timeout_ms), 1000, 86400000,
+              "A whole proxied exchange, streamed response included, must finish within this time."),
+      int_key("proxy", "max_request_bytes", SB_FIELD(proxy.max_request_bytes), 1024, 1 << 30,
+              "Largest request body a container may send through the proxy (then 413)."),
   };
   return table;
 }
@@ -233,6 +253,80 @@ bool known_section(std::string_view section) {
   return false;
 }
 
+Result<std::string> route_string(const toml::table& t, const std::string& name, const char* key,
+                                 const std::string& file, bool required) {
+  const toml::node* n = t.get(key);
+  if (!n) {
+    if (required)
+      return invalid(fmt::format("proxy.routes.{}.{}: missing ({})", name, key, where(file, t.source())));
+    return std::string();
+  }
+  auto v = n->value_exact<std::string>();
+  if (!v)
+    return invalid(fmt::format("proxy.routes.{}.{}: expected string ({})", name, key, where(file, n->source())));
+  return *v;
+}
+
+// True for an HTTP header field name (RFC 9110 token).
+bool header_name_ok(const std::string& h) {
+  if (h.empty()) return false;
+  for (unsigned char c : h)
+    if (!(std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos))
+      return false;
+  return true;
+}
+
+// `[proxy.routes.NAME]` tables: upstream, header, scheme, secret, namespaces.
+Status apply_routes(Config& config, const toml::node& node, const std::string& file) {
+  const auto* routes = node.as_table();
+  if (!routes) return invalid(fmt::format("proxy.routes: expected tables [proxy.routes.NAME] ({})", where(file, node.source())));
+  for (const auto& [rk, rv] : *routes) {
+    std::string name(rk.str());
+    const auto* t = rv.as_table();
+    std::string origin = where(file, rv.source());
+    if (!t) return invalid(fmt::format("proxy.routes.{}: expected a table ({})", name, origin));
+    if (!route_name_ok(name))
+      return invalid(fmt::format("proxy.routes.{}: route names match ^[a-z0-9][a-z0-9_-]{{0,63}}$ ({})", name, origin));
+    for (const auto& [k, v] : *t) {
+      std::string ks(k.str());
+      if (ks != "upstream" && ks != "header" && ks != "scheme" && ks != "secret" && ks != "namespaces")
+        return invalid(fmt::format("proxy.routes.{}.{}: unknown key ({})", name, ks, where(file, v.source())));
+    }
+    ProxyRoute r;
+    auto upstream = route_string(*t, name, "upstream", file, true);
+    if (!upstream) return upstream.error();
+    r.upstream = *upstream;
+    if (!(r.upstream.starts_with("https://") || r.upstream.starts_with("http://")) ||
+        r.upstream.find_first_of(" \t\r\n") != std::string::npos)
+      return invalid(fmt::format("proxy.routes.{}.upstream: \"{}\" is not an http(s) URL ({})", name, r.upstream, origin));
+    auto header = route_string(*t, name, "header", file, false);
+    if (!header) return header.error();
+    if (!header->empty()) r.header = *header;
+    if (!header_name_ok(r.header))
+      return invalid(fmt::format("proxy.routes.{}.header: \"{}\" is not a header name ({})", name, r.header, origin));
+    auto scheme = route_string(*t, name, "scheme", file, false);
+    if (!scheme) return scheme.error();
+    r.scheme = *scheme;
+    if (!r.scheme.empty() && !header_name_ok(r.scheme))
+      return invalid(fmt::format("proxy.routes.{}.scheme: \"{}\" is not an auth scheme ({})", name, r.scheme, origin));
+    auto secret = route_string(*t, name, "secret", file, true);
+    if (!secret) return secret.error();
+    if (secret->empty()) return invalid(fmt::format("proxy.routes.{}.secret: must not be empty ({})", name, origin));
+    r.secret = *secret;
+    if (const toml::node* ns = t->get("namespaces")) {
+      const auto* arr = ns->as_array();
+      if (!arr) return invalid(fmt::format("proxy.routes.{}.namespaces: expected an array of strings ({})", name, where(file, ns->source())));
+      for (const auto& e : *arr) {
+        auto s = e.value_exact<std::string>();
+        if (!s) return invalid(fmt::format("proxy.routes.{}.namespaces: expected an array of strings ({})", name, where(file, e.source())));
+        r.namespaces.push_back(*s);
+      }
+    }
+    config.proxy.routes[name] = std::move(r);
+  }
+  return {};
+}
+
 Status apply_file(Config& config, const std::string& file) {
   toml::table root;
   try {
@@ -252,6 +346,10 @@ Status apply_file(Config& config, const std::string& file) {
     if (!known_section(sec))
       return invalid(fmt::format("[{}]: unknown section ({})", sec, where(file, node.source())));
     for (const auto& [key, value] : *table) {
+      if (sec == "proxy" && key.str() == "routes") {
+        if (auto ok = apply_routes(config, value, file); !ok) return ok.error();
+        continue;
+      }
       const KeyDef* d = find(sec, key.str());
       std::string origin = where(file, value.source());
       if (!d) return invalid(fmt::format("{}.{}: unknown key ({})", sec, key.str(), origin));
@@ -344,6 +442,28 @@ std::string Config::storage_path() const {
   return storage.path.empty() ? join(node.data_dir, "squadbox.db") : storage.path;
 }
 
+std::string Config::vault_key_path() const {
+  return security.vault_key_file.empty() ? join(node.data_dir, "vault.key") : security.vault_key_file;
+}
+
+std::string Config::allowlist_path() const {
+  const std::string& f = security.allowlist_file;
+  if (f == "~" || f.starts_with("~/")) {
+    const char* home = std::getenv("HOME");
+    return std::string(home ? home : "") + f.substr(1);
+  }
+  return f;
+}
+
+bool route_name_ok(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  auto lower_alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!lower_alnum(name[0])) return false;
+  for (char c : name)
+    if (!(lower_alnum(c) || c == '_' || c == '-')) return false;
+  return true;
+}
+
 std::string Config::admin_token_path() const {
   return admin.token_file.empty() ? join(node.data_dir, "admin.token") : admin.token_file;
 }
@@ -396,6 +516,14 @@ std::string to_toml(const Config& config) {
     } else {
       out += fmt::format("{} = {}\n", d.info.key, std::get<bool>(v) ? "true" : "false");
     }
+  }
+  for (const auto& [name, r] : config.proxy.routes) {
+    out += fmt::format("\n[proxy.routes.{}]\nupstream = {}\nheader = {}\nscheme = {}\nsecret = {}\nnamespaces = [",
+                       name, toml_quote(r.upstream), toml_quote(r.header), toml_quote(r.scheme),
+                       toml_quote(r.secret));
+    for (size_t i = 0; i < r.namespaces.size(); ++i)
+      out += (i ? ", " : "") + toml_quote(r.namespaces[i]);
+    out += "]\n";
   }
   return out;
 }

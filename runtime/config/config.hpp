@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -71,6 +72,31 @@ struct ContainerConfig {
   std::string install_id;       // empty: generated into DATA_DIR/install.id
 };
 
+struct SecurityConfig {
+  // Mount allowlist (layer 2); must lie outside every mountable tree.
+  std::string allowlist_file = "~/.config/squadbox/mount-allowlist.json";
+  std::string vault_key_file;      // empty: DATA_DIR/vault.key (0600, made at first start)
+  int64_t audit_interval_ms = 60000;  // periodic audit of running containers; 0 = off
+};
+
+// One upstream the credential proxy may forward to: `[proxy.routes.NAME]`.
+struct ProxyRoute {
+  std::string upstream;            // "https://api.anthropic.com" (http:// only for tests)
+  std::string header = "x-api-key";  // header the real credential goes into
+  std::string scheme;              // "" = raw value; "Bearer" = "Bearer <secret>"
+  std::string secret;              // vault entry name
+  std::vector<std::string> namespaces;  // allowed namespaces; empty = every namespace
+};
+
+struct ProxyConfig {
+  int64_t container_port = 3001;   // 127.0.0.1:PORT inside the container
+  std::string ca_file;             // extra CA bundle for upstream TLS; empty = system CAs
+  int64_t connect_timeout_ms = 10000;
+  int64_t request_timeout_ms = 600000;  // whole exchange incl. a streamed response
+  int64_t max_request_bytes = 32 << 20;
+  std::map<std::string, ProxyRoute> routes;  // by route name (the first path segment)
+};
+
 struct Config {
   NodeConfig node;
   AdminConfig admin;
@@ -79,10 +105,14 @@ struct Config {
   SupervisorConfig supervisor;
   ActorsConfig actors;
   ContainerConfig container;
+  SecurityConfig security;
+  ProxyConfig proxy;
 
   // Derived paths (data_dir joined where the key was left empty).
   std::string storage_path() const;
   std::string admin_token_path() const;
+  std::string vault_key_path() const;
+  std::string allowlist_path() const;  // `~` expanded against $HOME
 };
 
 using Value = std::variant<std::string, int64_t, bool>;
@@ -107,6 +137,9 @@ const std::vector<KeyInfo>& keys();
 // Errors name the key (and the file line) — code "config.invalid".
 Result<Config> load(const std::optional<std::string>& file,
                     const std::map<std::string, std::string>& env);
+
+// ^[a-z0-9][a-z0-9_-]{0,63}$: a proxy route's name is the first segment of its URL path.
+bool route_name_ok(std::string_view name);
 
 // The process environment as a map (for load()).
 std::map<std::string, std::string> process_environment();

@@ -1,0 +1,20 @@
+#pragma once
+// Registration of the command families that live in their own files. Each adds its
+// subcommands to `app`; the callbacks run the command and set ctx.exit_code.
+#include <CLI/CLI.hpp>
+
+#include "runtime/cli/common.hpp"
+
+namespace sb::cli {
+
+void add_mounts_commands(CLI::App& app, CliContext& ctx);  // mounts_cmd.cpp: mounts check
+void add_secret_commands(CLI::App& app, CliContext& ctx);  // secret_cmd.cpp: secret set|list|rm|rotate-key
+void add_audit_commands(CLI::App& app, CliContext& ctx);   // audit_cmd.cpp: audit verify|tail
+
+inline void add_security_commands(CLI::App& app, CliContext& ctx) {
+  add_mounts_commands(app, ctx);
+  add_secret_commands(app, ctx);
+  add_audit_commands(app, ctx);
+}
+
+}  // namespace sb::cli
