@@ -133,11 +133,18 @@ const std::vector<KeyDef>& defs() {
               "Process limit per container; 0 = unlimited."),
       int_key("container", "cpu_millis", SB_FIELD(container.cpu_millis), 0, 1024000,
               "CPU limit per container in thousandths of a CPU; 0 = unlimited."),
-      str_key("container", "agent_mode", SB_FIELD(container.agent_mode), {"echo", "exec"},
-              "What the default agent does with a message: echo it, or run agent_command."),
+      str_key("container", "agent_mode", SB_FIELD(container.agent_mode), {"echo", "exec", "llm"},
+              "What the default agent does with a message: echo it, run agent_command, or "
+              "hold an Anthropic Messages conversation through the credential proxy."),
       str_key("container", "agent_command", SB_FIELD(container.agent_command), {},
               "For agent_mode = exec: a JSON array argv run per message (message JSON on "
               "stdin, stdout is the reply)."),
+      str_key("container", "llm_route", SB_FIELD(container.llm_route), {},
+              "For agent_mode = llm: the proxy route (a [proxy.routes.NAME]) the agent calls."),
+      str_key("container", "llm_model", SB_FIELD(container.llm_model), {},
+              "For agent_mode = llm: the model name sent in each Messages request."),
+      int_key("container", "llm_max_tokens", SB_FIELD(container.llm_max_tokens), 1, 1000000,
+              "For agent_mode = llm: max_tokens of each Messages request."),
       str_key("container", "env_passthrough", SB_FIELD(container.env_passthrough), {},
               "Comma-separated host variables allowed into containers (nothing else of the "
               "host environment ever enters)."),

@@ -68,6 +68,9 @@ struct ContainerConfig {
   int64_t cpu_millis = 1000;
   std::string agent_mode = "echo";
   std::string agent_command;  // JSON array, for agent_mode = "exec"
+  std::string llm_route = "anthropic";        // agent_mode = "llm": proxy route it talks to
+  std::string llm_model = "claude-sonnet-4-5";
+  int64_t llm_max_tokens = 1024;
   std::string env_passthrough;  // comma-separated host variable names
   std::string install_id;       // empty: generated into DATA_DIR/install.id
 };
