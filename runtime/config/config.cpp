@@ -3,6 +3,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <sstream>
 
@@ -480,6 +481,9 @@ Result<Config> load(const std::optional<std::string>& file,
   Config config;
   if (file) {
     if (auto ok = apply_file(config, *file); !ok) return ok.error();
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(*file, ec);
+    config.source_file = ec ? *file : abs.lexically_normal().string();
   }
   if (auto ok = apply_env(config, env); !ok) return ok.error();
   if (auto ok = check_consistency(config); !ok) return ok.error();

@@ -110,6 +110,7 @@ struct Config {
   ContainerConfig container;
   SecurityConfig security;
   ProxyConfig proxy;
+  std::string source_file;  // the TOML file it was loaded from (absolute), "" = none; not a key
 
   // Derived paths (data_dir joined where the key was left empty).
   std::string storage_path() const;

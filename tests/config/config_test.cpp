@@ -151,6 +151,78 @@ TEST(Config, ShownConfigurationLoadsBackIdentically) {
   EXPECT_EQ(sb::config::to_toml(*again), sb::config::to_toml(*c));
 }
 
+TEST_F(ConfigFile, ProxyRoutesAreParsed) {
+  auto c = load(write("[proxy]\ncontainer_port = 4000\n"
+                      "[proxy.routes.anthropic]\nupstream = \"https://api.anthropic.com\"\n"
+                      "header = \"x-api-key\"\nsecret = \"anthropic\"\n"
+                      "[proxy.routes.openai]\nupstream = \"https://api.openai.com/v1\"\n"
+                      "header = \"Authorization\"\nscheme = \"Bearer\"\nsecret = \"openai\"\n"
+                      "namespaces = [\"main\", \"research\"]\n"),
+                {});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->proxy.container_port, 4000);
+  ASSERT_EQ(c->proxy.routes.size(), 2u);
+  const auto& a = c->proxy.routes.at("anthropic");
+  EXPECT_EQ(a.upstream, "https://api.anthropic.com");
+  EXPECT_EQ(a.header, "x-api-key");
+  EXPECT_EQ(a.scheme, "");
+  EXPECT_EQ(a.secret, "anthropic");
+  EXPECT_TRUE(a.namespaces.empty());
+  const auto& o = c->proxy.routes.at("openai");
+  EXPECT_EQ(o.scheme, "Bearer");
+  EXPECT_EQ(o.namespaces, (std::vector<std::string>{"main", "research"}));
+}
+
+TEST_F(ConfigFile, ProxyRouteDefaultsToXApiKeyHeader) {
+  auto c = load(write("[proxy.routes.x]\nupstream = \"https://u.example\"\nsecret = \"s\"\n"), {});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->proxy.routes.at("x").header, "x-api-key");
+}
+
+// Each bad route names the route, the key and the line.
+TEST_F(ConfigFile, BadProxyRoutesAreRejectedWithTheirKey) {
+  struct Case {
+    std::string toml, expect;
+  } cases[] = {
+      {"[proxy.routes.a]\nsecret = \"s\"\n", "proxy.routes.a.upstream: missing"},
+      {"[proxy.routes.a]\nupstream = \"ftp://x\"\nsecret = \"s\"\n", "proxy.routes.a.upstream"},
+      {"[proxy.routes.a]\nupstream = \"https://x\"\n", "proxy.routes.a.secret: missing"},
+      {"[proxy.routes.a]\nupstream = \"https://x\"\nsecret = \"\"\n", "proxy.routes.a.secret"},
+      {"[proxy.routes.a]\nupstream = \"https://x\"\nsecret = \"s\"\nheader = \"x y\"\n", "proxy.routes.a.header"},
+      {"[proxy.routes.a]\nupstream = \"https://x\"\nsecret = \"s\"\nheadr = \"x\"\n", "proxy.routes.a.headr: unknown key"},
+      {"[proxy.routes.a]\nupstream = 5\nsecret = \"s\"\n", "proxy.routes.a.upstream: expected string"},
+      {"[proxy.routes.a]\nupstream = \"https://x\"\nsecret = \"s\"\nnamespaces = \"main\"\n", "proxy.routes.a.namespaces"},
+      {"[proxy.routes.Bad]\nupstream = \"https://x\"\nsecret = \"s\"\n", "proxy.routes.Bad"},
+      {"[proxy]\nroutes = 1\n", "proxy.routes"},
+  };
+  for (const auto& k : cases) {
+    auto c = load(write(k.toml), {});
+    ASSERT_FALSE(c.ok()) << k.toml;
+    EXPECT_EQ(c.error().code, "config.invalid");
+    EXPECT_NE(c.error().message.find(k.expect), std::string::npos) << c.error().message;
+  }
+}
+
+TEST_F(ConfigFile, ShownRoutesLoadBackIdentically) {
+  auto c = load(write("[proxy.routes.anthropic]\nupstream = \"https://api.anthropic.com\"\nsecret = \"k\"\n"
+                      "namespaces = [\"a\"]\n"),
+                {});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  auto again = load(write(sb::config::to_toml(*c)), {});
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(sb::config::to_toml(*again), sb::config::to_toml(*c));
+  EXPECT_EQ(again->proxy.routes.at("anthropic").namespaces, std::vector<std::string>{"a"});
+}
+
+TEST(Config, AllowlistPathExpandsHome) {
+  auto c = load(std::nullopt, {});
+  ASSERT_TRUE(c.ok());
+  const char* home = std::getenv("HOME");
+  ASSERT_NE(home, nullptr);
+  EXPECT_EQ(c->allowlist_path(), std::string(home) + "/.config/squadbox/mount-allowlist.json");
+  EXPECT_EQ(c->vault_key_path(), "./data/vault.key");
+}
+
 // docs/configuration.md must carry the generated key table verbatim, so a key cannot
 // be added, renamed or re-defaulted without the operator guide following.
 TEST(Config, EveryKeyIsDocumented) {
