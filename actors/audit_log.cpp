@@ -1,23 +1,14 @@
 #include "actors/audit_log.hpp"
 
-#include <sodium.h>
-
 #include <chrono>
 
 #include "actors/supervisor.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/security/audit/audit_chain.hpp"
 #include "storage/sqlite.hpp"
 
 namespace sb::actors {
 namespace {
-
-void feed(crypto_hash_sha256_state& h, const std::string& field) {
-  uint64_t len = field.size();
-  unsigned char prefix[8];
-  for (int i = 0; i < 8; ++i) prefix[i] = static_cast<unsigned char>(len >> (8 * i));
-  crypto_hash_sha256_update(&h, prefix, sizeof prefix);
-  crypto_hash_sha256_update(&h, reinterpret_cast<const unsigned char*>(field.data()), field.size());
-}
 
 struct audit_state {
   AuditLogOptions options;
@@ -101,26 +92,10 @@ audit_log_actor::behavior_type audit_fn(self_ptr self, AuditLogOptions options) 
 
 std::string audit_hash(const std::string& prev_hash, int64_t seq, int64_t at_ms,
                        const audit_event& ev) {
-  crypto_hash_sha256_state h;
-  crypto_hash_sha256_init(&h);
-  feed(h, prev_hash);
-  feed(h, std::to_string(seq));
-  feed(h, std::to_string(at_ms));
-  feed(h, ev.actor);
-  feed(h, ev.event);
-  feed(h, ev.subject);
-  feed(h, ev.detail);
-  unsigned char out[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&h, out);
-  return std::string(reinterpret_cast<char*>(out), sizeof out);
+  return audit::chain_hash(prev_hash, audit::RecordFields{seq, at_ms, ev.actor, ev.event, ev.subject, ev.detail});
 }
 
-std::string to_hex(const std::string& bytes) {
-  std::string hex(bytes.size() * 2 + 1, '\0');
-  sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-  hex.pop_back();  // the terminating NUL
-  return hex;
-}
+std::string to_hex(const std::string& bytes) { return audit::to_hex(bytes); }
 
 audit_log_actor spawn_audit_log(caf::actor_system& system, AuditLogOptions options) {
   return system.spawn(audit_fn, std::move(options));

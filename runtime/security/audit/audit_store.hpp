@@ -1,0 +1,38 @@
+#pragma once
+// Reading the audit_log table: whole-chain verification and paged queries. Both use a
+// read-only connection, so they work next to a running node (WAL: readers never block
+// the writer) and can never modify the log.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/core/result.hpp"
+#include "runtime/security/audit/audit_chain.hpp"
+#include "storage/sqlite.hpp"
+
+namespace sb::audit {
+
+// Opens the database read-only and verifies the chain in one read transaction (a
+// consistent snapshot even while the node appends).
+Result<VerifyResult> verify_database(const std::string& db_path);
+
+// The seq of the record whose hash is `hash` (raw bytes), if any: with a verified chain,
+// finding a head printed earlier proves nothing up to it was changed or cut off.
+Result<std::optional<int64_t>> find_seq_by_hash(const std::string& db_path, const std::string& hash);
+
+inline constexpr size_t kMaxQueryLimit = 1000;
+
+struct AuditQuery {
+  // Records with seq > after, oldest first. Without it: the newest `limit` records
+  // (still returned oldest first), which is what `tail` shows.
+  std::optional<int64_t> after;
+  size_t limit = 100;  // clamped to [1, kMaxQueryLimit]
+  // Only records whose detail JSON object has "namespace": <this string>.
+  std::optional<std::string> namespace_name;
+};
+
+Result<std::vector<ChainRecord>> query_records(storage::Database& db, const AuditQuery& query);
+
+}  // namespace sb::audit
