@@ -4,9 +4,14 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace sb::security {
+class PinnedPath;  // runtime/security/allowlist/pinned_path.hpp
+}
 
 namespace sb::container {
 
@@ -19,8 +24,12 @@ inline constexpr const char* kLabelRun = "io.squadbox.run";              // run 
 
 struct Mount {
   std::string host_path;       // absolute, canonical (realpath)
-  std::string container_path;  // absolute, under /workspace
+  std::string container_path;  // absolute, under /workspace (or /session)
   bool read_write = false;
+  // The directory that was checked, held open (O_PATH) for as long as this spec lives:
+  // the oci backend mounts it through /proc/<pid>/fd/N, docker/apple re-verify the path
+  // against it just before create (MountPolicy::reverify). Null only in hand-made mounts.
+  std::shared_ptr<const security::PinnedPath> pinned{};  // {}: `{host, dest, rw}` stays valid
 };
 
 // A mount list that has passed validation. Only the mount policy (mount_policy.hpp)

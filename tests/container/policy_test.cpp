@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "runtime/container/env_policy.hpp"
 #include "runtime/container/mount_policy.hpp"
+#include "runtime/security/allowlist/allowlist_store.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -32,18 +34,27 @@ TEST(MountPolicy, ExtraNamesFollowTheRules) {
     EXPECT_FALSE(MountPolicy::valid_extra_name(bad)) << bad;
 }
 
+// An allowlist whose one root is `root` (read-write allowed, any group).
+std::shared_ptr<const sb::security::AllowlistRules> allow_root(const sb::test::TempDir& dir, const std::string& root) {
+  std::ofstream(dir.file("allowlist.json"))
+      << R"({"allowedRoots":[{"path":")" << root << R"(","allowReadWrite":true}],"nonMainReadOnly":false})";
+  return std::make_shared<sb::security::AllowlistRules>(sb::security::load_allowlist(dir.file("allowlist.json"), {}));
+}
+
 TEST(MountPolicy, CanonicalisesHostPathsAndPlacesMounts) {
   sb::test::TempDir dir;
   std::filesystem::create_directories(dir.file("ws"));
   std::filesystem::create_directories(dir.file("ipc"));
   std::filesystem::create_directories(dir.file("data"));
   std::filesystem::create_directory_symlink(dir.file("data"), dir.file("link"));
+  auto real = std::filesystem::canonical(dir.path()).string();
+  MountContext ctx{allow_root(dir, real + "/data"), "g", false, {}, nullptr};
   auto m = MountPolicy::validate({dir.file("ws") + "/../ws", true, dir.file("ipc"),
-                                  {{"ref", dir.file("link"), false}, {"out", dir.file("data"), true}}});
+                                  {{"ref", dir.file("link"), false}, {"out", dir.file("data"), true}}},
+                                 ctx);
   ASSERT_TRUE(m.ok()) << m.error().message;
   const auto& v = m->mounts();
   ASSERT_EQ(v.size(), 4u);
-  auto real = std::filesystem::canonical(dir.path()).string();
   EXPECT_EQ(v[0].host_path, real + "/ws");
   EXPECT_EQ(v[0].container_path, "/workspace");
   EXPECT_TRUE(v[0].read_write);
@@ -53,17 +64,22 @@ TEST(MountPolicy, CanonicalisesHostPathsAndPlacesMounts) {
   EXPECT_EQ(v[2].container_path, "/workspace/extra/ref");
   EXPECT_FALSE(v[2].read_write) << "extra mounts are read-only unless asked";
   EXPECT_TRUE(v[3].read_write);
+  for (const auto& mount : v) EXPECT_NE(mount.pinned, nullptr) << "every mount is pinned: " << mount.host_path;
 }
 
 TEST(MountPolicy, RejectsMissingPathsBadNamesAndDuplicates) {
   sb::test::TempDir dir;
+  MountContext ctx{allow_root(dir, std::filesystem::canonical(dir.path()).string()), "g", false, {}, nullptr};
   EXPECT_EQ(MountPolicy::validate({dir.file("nope"), false, "", {}}).error().code, "mount.not_found");
-  EXPECT_EQ(MountPolicy::validate({"", false, "", {{"../etc", dir.path(), false}}}).error().code,
+  EXPECT_EQ(MountPolicy::validate({"", false, "", {{"../etc", dir.path(), false}}}, ctx).error().code,
             "mount.invalid_name");
-  EXPECT_EQ(MountPolicy::validate({"", false, "", {{"a", dir.path(), false}, {"a", dir.path(), false}}})
+  std::filesystem::create_directories(dir.file("sub"));
+  EXPECT_EQ(MountPolicy::validate({"", false, "", {{"a", dir.file("sub"), false}, {"a", dir.file("sub"), false}}}, ctx)
                 .error()
                 .code,
             "mount.duplicate");
+  EXPECT_EQ(MountPolicy::validate({"", false, "", {{"a", dir.file("sub"), false}}}).error().code, "mount.denied")
+      << "no allowlist: every extra mount is denied";
   EXPECT_TRUE(MountPolicy::validate({}).ok());
 }
 

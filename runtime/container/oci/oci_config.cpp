@@ -86,6 +86,10 @@ Result<std::string> build_oci_config(const OciConfigInput& in) {
     return make_error("container.root_uid", "containers never run as uid/gid 0");
   auto args = process_args(spec, in.image);
   if (!args) return args.error();
+  if (!in.mount_sources.empty() && in.mount_sources.size() != spec.mounts.mounts().size())
+    return make_error("container.bad_mount", "one mount source per mount is needed");
+  for (const auto& src : in.mount_sources)
+    if (!absolute_clean(src)) return make_error("container.bad_mount", "mount source must be absolute: " + src);
   for (const auto& m : spec.mounts.mounts())
     if (!absolute_clean(m.host_path) || !absolute_clean(m.container_path))
       return make_error("container.bad_mount", "mount paths must be absolute: " + m.host_path +
@@ -138,9 +142,12 @@ Result<std::string> build_oci_config(const OciConfigInput& in) {
   mount(w, "/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"});
   // The root is read-only; /tmp is the one writable scratch space (bounded).
   mount(w, "/tmp", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777", "size=64m"});
-  for (const auto& m : spec.mounts.mounts())
-    mount(w, m.container_path, "bind", m.host_path,
-          {"rbind", m.read_write ? "rw" : "ro", "nosuid", "nodev"});
+  // The runtime's staged sources (staged_mounts.hpp) bind the very directories
+  // MountPolicy checked, whatever happened to their paths since.
+  const auto& mounts = spec.mounts.mounts();
+  for (size_t i = 0; i < mounts.size(); ++i)
+    mount(w, mounts[i].container_path, "bind", i < in.mount_sources.size() ? in.mount_sources[i] : mounts[i].host_path,
+          {"rbind", mounts[i].read_write ? "rw" : "ro", "nosuid", "nodev"});
   w.EndArray();
 
   key(w, "annotations"); w.StartObject();

@@ -28,6 +28,9 @@ struct OciConfigInput {
   ImageDefaults image;
   std::string cgroups_path;  // e.g. "/squadbox/<id>"; empty: let the runtime choose
   std::string hostname;      // empty: derived from spec->name
+  // Bind sources, one per spec mount (the runtime's stages, staged_mounts.hpp); empty:
+  // each mount's host_path.
+  std::vector<std::string> mount_sources;
 };
 
 // Short, valid hostname from a container name ("team/a:b" -> "a-b").

@@ -1,0 +1,82 @@
+#include "runtime/container/oci/staged_mounts.hpp"
+
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "runtime/core/log.hpp"
+#include "runtime/security/allowlist/pinned_path.hpp"
+
+namespace sb::container::oci {
+namespace fs = std::filesystem;
+namespace {
+
+void unstage(const fs::path& p) {
+  // Not mounted (EINVAL) is fine: rmdir below only removes an empty directory.
+  if (::umount2(p.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+    log::warn("oci.unstage_failed", {{"path", p.string()}, {"error", std::strerror(errno)}});
+  ::rmdir(p.c_str());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<StagedMounts>> StagedMounts::stage(const ValidatedMounts& mounts, const fs::path& root,
+                                                          const std::string& id) {
+  const fs::path dir = root / (std::to_string(::getpid()) + "-" + id);
+  std::unique_ptr<StagedMounts> out(new StagedMounts(dir));
+  bool any = false;
+  for (const auto& m : mounts.mounts()) any |= m.pinned != nullptr;
+  if (any) {
+    std::error_code ec;
+    fs::create_directories(dir.parent_path(), ec);
+    ::chmod(dir.parent_path().c_str(), 0700);
+    if (::mkdir(dir.c_str(), 0700) != 0)
+      return make_error("container.mount_failed", "cannot create " + dir.string() + ": " + std::strerror(errno));
+  }
+  for (size_t i = 0; i < mounts.mounts().size(); ++i) {
+    const Mount& m = mounts.mounts()[i];
+    if (!m.pinned) {
+      out->sources_.push_back(m.host_path);
+      continue;
+    }
+    const fs::path target = dir / std::to_string(i);
+    if (::mkdir(target.c_str(), 0700) != 0)
+      return make_error("container.mount_failed", "cannot create " + target.string() + ": " + std::strerror(errno));
+    out->staged_.push_back(target);
+    const std::string from = "/proc/self/fd/" + std::to_string(m.pinned->fd());
+    if (::mount(from.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
+        ::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0)
+      return make_error("container.mount_failed",
+                        "cannot stage " + m.host_path + " for mounting: " + std::strerror(errno));
+    // Belt and braces: the stage must be the pinned directory itself.
+    struct stat st {};
+    if (::stat(target.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_dev) != m.pinned->device() ||
+        static_cast<uint64_t>(st.st_ino) != m.pinned->inode())
+      return make_error("container.mount_failed", "the stage of " + m.host_path + " is not the checked directory");
+    out->sources_.push_back(target.string());
+  }
+  return out;
+}
+
+StagedMounts::~StagedMounts() {
+  for (auto it = staged_.rbegin(); it != staged_.rend(); ++it) unstage(*it);
+  ::rmdir(dir_.c_str());  // only if empty; absent when nothing was pinned
+}
+
+void clear_stale_stages(const fs::path& root) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(root, ec)) {
+    const pid_t owner = static_cast<pid_t>(std::atoi(entry.path().filename().c_str()));
+    if (owner <= 0 || owner == ::getpid() || ::kill(owner, 0) == 0 || errno == EPERM) continue;  // still running
+    std::error_code ec2;
+    for (const auto& stage : fs::directory_iterator(entry.path(), ec2)) unstage(stage.path());
+    ::rmdir(entry.path().c_str());
+  }
+}
+
+}  // namespace sb::container::oci
