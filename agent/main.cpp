@@ -12,13 +12,16 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "agent/agent_log.hpp"
 #include "agent/exec.hpp"
 #include "agent/ipc_fs.hpp"
+#include "agent/llm_turn.hpp"
 #include "agent/protocol.hpp"
+#include "agent/proxy_bridge.hpp"
 #include "agent/turn.hpp"
 
 namespace {
@@ -49,6 +52,8 @@ class Runner {
     if (cfg_.mode == agent::Mode::exec) {
       reply = agent::run_command(cfg_.command, ipc::encode(in), cfg_.max_bytes);
       if (reply) reply = agent::reply_from_stdout(std::move(reply.value()));
+    } else if (cfg_.mode == agent::Mode::llm) {
+      reply = agent::run_llm_turn(cfg_.llm, cfg_.proxy, in);
     }
     bool ok = true;
     for (const auto& p : agent::turn_outputs(in, reply, cfg_.max_bytes)) {
@@ -97,8 +102,22 @@ class Runner {
       return 1;
     }
     log_event("info", "agent.start",
-              {{"ipc_dir", cfg_.ipc_dir}, {"mode", cfg_.mode == agent::Mode::exec ? "exec" : "echo"},
+              {{"ipc_dir", cfg_.ipc_dir}, {"mode", std::string(agent::mode_name(cfg_.mode))},
                {"oneshot", cfg_.oneshot ? "true" : "false"}, {"uid", std::to_string(::getuid())}});
+    // The bridge lives until run() returns, so a command still using it during the last
+    // turn (exec mode, an SDK pointed at 127.0.0.1:PORT) keeps working until the turn ends.
+    if (cfg_.proxy.port) {
+      auto bridge = agent::ProxyBridge::start({cfg_.proxy.socket, *cfg_.proxy.port});
+      if (!bridge) {
+        log_event("error", "agent.bridge_failed", {{"error", bridge.error().message}});
+        return 1;
+      }
+      bridge_ = std::move(*bridge);
+      // With port 0 (any free port) the commands this agent runs learn the real one.
+      if (*cfg_.proxy.port == 0) ::setenv("SQUADBOX_PROXY_PORT", std::to_string(bridge_->port()).c_str(), 1);
+      log_event("info", "agent.bridge_listening",
+                {{"port", std::to_string(bridge_->port())}, {"socket", cfg_.proxy.socket}});
+    }
 
     if (cfg_.prompt) {
       run_turn(ipc::InputMessage{std::string(agent::kPromptId), *cfg_.prompt, std::nullopt});
@@ -150,6 +169,7 @@ class Runner {
   int sigfd_;
   bool stop_ = false;
   ipc::Namer namer_;
+  std::unique_ptr<agent::ProxyBridge> bridge_;
 };
 
 }  // namespace

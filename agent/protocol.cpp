@@ -75,7 +75,7 @@ Result<Payload> decode_object(Box box, const Value& obj) {
   if (type == "message") home = box == Box::input ? Box::input : Box::messages;
   else if (type == "turn_done") home = Box::messages;
   else if (type == "schedule_task" || type == "pause_task" || type == "resume_task" ||
-           type == "cancel_task" || type == "update_task")
+           type == "cancel_task" || type == "update_task" || type == "register_group")
     home = Box::tasks;
   if (!home) return bad("ipc.unknown_type", "unknown type '" + std::string(type) + "'");
   if (*home != box)
@@ -134,6 +134,16 @@ Result<Payload> decode_object(Box box, const Value& obj) {
     validate_schedule_value(f, u.schedule_type, u.schedule_value);
     if (!u.prompt && !u.schedule_type && !u.context_mode) f.fail("update_task changes nothing");
     out = std::move(u);
+  } else if (type == "register_group") {
+    RegisterGroup g;
+    g.name = f.req("name");
+    g.jid = f.req("jid");
+    g.description = f.opt("description");
+    f.id_like(g.name, "name");
+    f.id_like(g.jid, "jid");
+    if (g.description && g.description->size() > kMaxDescriptionBytes)
+      f.fail("field 'description' is too long");
+    out = std::move(g);
   } else {
     TaskControl c;
     c.op = type == "pause_task"    ? TaskControl::Op::pause
@@ -221,6 +231,7 @@ std::string_view type_name(const Payload& p) {
                           return "cancel_task";
                         },
                         [](const UpdateTask&) -> std::string_view { return "update_task"; },
+                        [](const RegisterGroup&) -> std::string_view { return "register_group"; },
                     },
                     p);
 }
@@ -258,6 +269,9 @@ std::string encode(const Payload& p) {
                        .opt("schedule_type", u.schedule_type)
                        .opt("schedule_value", u.schedule_value)
                        .opt("context_mode", u.context_mode);
+                 },
+                 [&](const RegisterGroup& g) {
+                   o.str("name", g.name).str("jid", g.jid).opt("description", g.description);
                  },
              },
              p);

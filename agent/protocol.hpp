@@ -27,6 +27,7 @@ inline constexpr std::string_view kTmpSuffix = ".tmp";         // NAME.json.tmp
 inline constexpr std::string_view kReasonSuffix = ".reason";   // errors/NAME.json.reason
 inline constexpr std::size_t kDefaultMaxBytes = 256 * 1024;
 inline constexpr std::size_t kMaxIdBytes = 128;
+inline constexpr std::size_t kMaxDescriptionBytes = 1024;  // register_group description
 
 std::string_view box_dir(Box box);
 
@@ -96,8 +97,17 @@ struct UpdateTask {
   bool operator==(const UpdateTask&) const = default;
 };
 
-using Payload =
-    std::variant<InputMessage, OutboundMessage, TurnDone, ScheduleTask, TaskControl, UpdateTask>;
+// Asks the host to map a chat to a new group (namespace). Only the main group may; the
+// name rule (^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$) is the host's permission check, not here.
+struct RegisterGroup {
+  std::string name;
+  std::string jid;
+  std::optional<std::string> description;
+  bool operator==(const RegisterGroup&) const = default;
+};
+
+using Payload = std::variant<InputMessage, OutboundMessage, TurnDone, ScheduleTask, TaskControl,
+                             UpdateTask, RegisterGroup>;
 
 // The `type` field value, and the only directory the payload may be written to.
 std::string_view type_name(const Payload& p);
