@@ -26,7 +26,7 @@ Result<IpcWatcher> IpcWatcher::open(std::string root, IpcWatcherOptions options)
     if (wd[i] < 0)
       return make_error("ipc.watch_failed", "watch " + dir + ": " + std::strerror(errno));
   }
-  return IpcWatcher(std::move(root), options, std::move(ino), wd[0], wd[1]);
+  return IpcWatcher(std::move(root), std::move(options), std::move(ino), wd[0], wd[1]);
 }
 
 void IpcWatcher::read_events(std::vector<std::pair<std::string, Box>>& names) {
@@ -83,6 +83,10 @@ void IpcWatcher::handle(Box box, const std::string& name, std::vector<Delivery>&
   }
   auto payload = decode(box, bytes.value(), options_.max_bytes);
   if (!payload) return reject(box, name, payload.error());
+  if (options_.authorize) {
+    auto decision = options_.authorize(payload.value());
+    if (!decision.allowed) return deny(box, name, payload.value(), decision);
+  }
   // Removed before it is handed out: a file is delivered at most once by this watcher;
   // the caller owns the payload from here on (and persists it if it must survive).
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
@@ -106,6 +110,25 @@ void IpcWatcher::reject(Box box, const std::string& name, const Error& e) {
     c = &options_.metrics->counter("squadbox_ipc_rejected_total",
                                    "IPC files moved to errors/, by reason",
                                    {{"reason", std::string(reason)}});
+  c->inc();
+}
+
+void IpcWatcher::deny(Box box, const std::string& name, const Payload& payload, const IpcDecision& decision) {
+  std::string rule(decision.rule);
+  std::string_view type = type_name(payload);
+  sb::log::warn("ipc.denied", {{"root", root_}, {"group", options_.group}, {"dir", box_dir(box)},
+                               {"file", name}, {"type", type}, {"rule", rule}, {"reason", decision.reason}});
+  auto st = reject_file(root_, box, name, rule + ": " + decision.reason);
+  if (!st) sb::log::error("ipc.reject_failed", {{"file", name}, {"error", st.error().message}});
+  if (options_.audit)
+    options_.audit(AuditRecord{"ipc:" + options_.group, "ipc.denied", name,
+                               denial_detail(options_.group, decision, type)});
+  if (!options_.metrics) return;
+  auto& c = counters_["denied:" + rule];
+  if (!c)
+    c = &options_.metrics->counter("squadbox_ipc_denied_total",
+                                   "Valid IPC payloads refused by the IPC permission rules, by rule",
+                                   {{"rule", rule}});
   c->inc();
 }
 

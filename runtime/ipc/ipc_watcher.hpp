@@ -4,19 +4,23 @@
 // reads, validates and removes each of them exactly once and returns them in name
 // (= write) order. Files present before the watcher started and files whose events
 // were lost to an inotify queue overflow (IN_Q_OVERFLOW) are found by a rescan.
-// Rejected files go to errors/ with a `.reason`. Not thread-safe: one owner (an actor
-// polling fd(), or a thread blocking in wait_for()).
+// Rejected files go to errors/ with a `.reason`; so are valid payloads the optional
+// authorizer denies (IPC permissions), which are also counted and audited. Not
+// thread-safe: one owner (an actor polling fd(), or a thread blocking in wait_for()).
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "agent/ipc_fs.hpp"
 #include "agent/protocol.hpp"
+#include "runtime/core/audit_sink.hpp"
 #include "runtime/core/metrics.hpp"
 #include "runtime/core/result.hpp"
+#include "runtime/ipc/ipc_permissions.hpp"
 
 namespace sb::ipc {
 
@@ -29,6 +33,11 @@ struct Delivery {
 struct IpcWatcherOptions {
   std::size_t max_bytes = kDefaultMaxBytes;
   metrics::Registry* metrics = nullptr;  // may be null
+  // IPC permissions: unset = every valid payload is delivered. Called on the owner's
+  // thread; a denied file goes to errors/ with `<rule>: <reason>`.
+  std::function<IpcDecision(const Payload&)> authorize;
+  std::string group;  // the directory's group: audit actor `ipc:<group>`, detail `namespace`
+  AuditSink audit;    // may be unset; receives `ipc.denied`
 };
 
 class IpcWatcher {
@@ -48,12 +57,13 @@ class IpcWatcher {
 
  private:
   IpcWatcher(std::string root, IpcWatcherOptions options, UniqueFd ino, int wd_messages, int wd_tasks)
-      : root_(std::move(root)), options_(options), ino_(std::move(ino)),
+      : root_(std::move(root)), options_(std::move(options)), ino_(std::move(ino)),
         wd_messages_(wd_messages), wd_tasks_(wd_tasks) {}
 
   void read_events(std::vector<std::pair<std::string, Box>>& names);
   void handle(Box box, const std::string& name, std::vector<Delivery>& out);
   void reject(Box box, const std::string& name, const Error& e);
+  void deny(Box box, const std::string& name, const Payload& payload, const IpcDecision& decision);
   void count_accepted(Box box);
 
   std::string root_;

@@ -52,6 +52,8 @@ TEST(IpcCodec, RoundTripsEveryPayload) {
       TaskControl{TaskControl::Op::cancel, "t1"},
       UpdateTask{"t1", std::string("new prompt"), std::nullopt, std::nullopt, std::nullopt},
       UpdateTask{"t1", std::nullopt, std::string("interval"), std::string("5000"), std::string("group")},
+      RegisterGroup{"family", "tg:-100123", std::string("the family chat \"home\"")},
+      RegisterGroup{"ops", "slack:C01234567", std::nullopt},
   };
   for (const auto& p : all) {
     std::string json = encode(p);
@@ -81,7 +83,8 @@ TEST(IpcCodec, ValidationErrors) {
   EXPECT_EQ(code_of(Box::messages, "[1,2]"), "ipc.malformed");
   EXPECT_EQ(code_of(Box::messages, "\"str\""), "ipc.malformed");
   EXPECT_EQ(code_of(Box::messages, std::string("{\"type\":\"message\",\"text\":\"\xff\xfe\"}")), "ipc.malformed");
-  EXPECT_EQ(code_of(Box::messages, R"({"type":"register_group","jid":"x"})"), "ipc.unknown_type");
+  EXPECT_EQ(code_of(Box::messages, R"({"type":"register_group","name":"g","jid":"x"})"), "ipc.wrong_directory");
+  EXPECT_EQ(code_of(Box::messages, R"({"type":"unregister_group","name":"g"})"), "ipc.unknown_type");
   EXPECT_EQ(code_of(Box::messages, R"({"text":"no type"})"), "ipc.invalid_field");
   EXPECT_EQ(code_of(Box::messages, R"({"type":7})"), "ipc.invalid_field");
   // Wrong directory for the type.
@@ -113,6 +116,34 @@ TEST(IpcCodec, ValidationErrors) {
   // And the good ones.
   EXPECT_EQ(code_of(Box::messages, R"({"type":"message","text":""})"), "ok");
   EXPECT_EQ(code_of(Box::tasks, R"({"type":"schedule_task","prompt":"p","schedule_type":"cron","schedule_value":"* * * * *"})"), "ok");
+}
+
+TEST(IpcCodec, RegisterGroupFields) {
+  auto r = decode(Box::tasks, R"({"type":"register_group","name":"family","jid":"tg:42","description":"d","isMain":true})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(std::get<RegisterGroup>(r.value()), (RegisterGroup{"family", "tg:42", std::string("d")}));
+  EXPECT_EQ(type_name(r.value()), "register_group");
+  EXPECT_EQ(box_of(r.value()), Box::tasks);
+  EXPECT_EQ(encode(RegisterGroup{"g", "wa:1", std::nullopt}), R"({"type":"register_group","name":"g","jid":"wa:1"})");
+  // null description = absent
+  EXPECT_EQ(code_of(Box::tasks, R"({"type":"register_group","name":"g","jid":"tg:1","description":null})"), "ok");
+  // The name rule is a permission (runtime/ipc/ipc_permissions): a 65-char name decodes.
+  EXPECT_EQ(code_of(Box::tasks, R"({"type":"register_group","name":")" + std::string(65, 'a') + R"(","jid":"tg:1"})"), "ok");
+  EXPECT_EQ(code_of(Box::tasks, R"({"type":"register_group","jid":"tg:1"})"), "ipc.invalid_field");
+  EXPECT_EQ(code_of(Box::tasks, R"({"type":"register_group","name":"","jid":"tg:1"})"), "ipc.invalid_field");
+  EXPECT_EQ(code_of(Box::tasks, R"({"type":"register_group","name":"g"})"), "ipc.invalid_field");
+  EXPECT_EQ(code_of(Box::tasks, R"({"type":"register_group","name":"g","jid":""})"), "ipc.invalid_field");
+  EXPECT_EQ(code_of(Box::tasks, R"({"type":"register_group","name":7,"jid":"tg:1"})"), "ipc.invalid_field");
+  EXPECT_EQ(code_of(Box::tasks, R"({"type":"register_group","name":"g","jid":"tg:1","description":[]})"),
+            "ipc.invalid_field");
+  EXPECT_EQ(code_of(Box::tasks, R"({"type":"register_group","name":")" + std::string(129, 'a') + R"(","jid":"tg:1"})"),
+            "ipc.invalid_field");
+  EXPECT_EQ(code_of(Box::tasks, R"({"type":"register_group","name":"g","jid":")" + std::string(129, '1') + R"("})"),
+            "ipc.invalid_field");
+  EXPECT_EQ(code_of(Box::tasks, R"({"type":"register_group","name":"g","jid":"tg:1","description":")" +
+                                    std::string(kMaxDescriptionBytes + 1, 'd') + R"("})"),
+            "ipc.invalid_field");
+  EXPECT_EQ(code_of(Box::input, R"({"type":"register_group","name":"g","jid":"tg:1"})"), "ipc.wrong_directory");
 }
 
 TEST(IpcCodec, ReasonLabels) {

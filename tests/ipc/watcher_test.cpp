@@ -184,13 +184,16 @@ TEST(IpcWatcher, TmpFilesAreNeverDeliveredAndPartialWritesArriveWhole) {
 TEST(IpcWatcher, RejectsBadFilesIntoErrorsWithReasonsAndMetrics) {
   RunDir r;
   sb::metrics::Registry reg;
-  auto w = IpcWatcher::open(r.dir.root(), {4096, &reg}).value();
+  IpcWatcherOptions opts;
+  opts.max_bytes = 4096;
+  opts.metrics = &reg;
+  auto w = IpcWatcher::open(r.dir.root(), opts).value();
   auto put = [](const std::string& dir, const std::string& name, const std::string& content) {
     ASSERT_TRUE(sb::ipc::write_atomic(dir, name, content).ok());
   };
   put(r.messages, "0000000000001-000000001.json", "{not json");
   put(r.messages, "0000000000001-000000002.json", encode(OutboundMessage{std::string(5000, 'x'), {}, {}}));
-  put(r.messages, "0000000000001-000000003.json", R"({"type":"register_group","jid":"x"})");
+  put(r.messages, "0000000000001-000000003.json", R"({"type":"unregister_group","jid":"x"})");
   put(r.messages, "0000000000001-000000004.json", encode(TaskControl{TaskControl::Op::pause, "t"}));
   put(r.tasks, "0000000000001-000000005.json", encode(OutboundMessage{"hi", {}, {}}));
   put(r.tasks, "0000000000001-000000006.json", R"({"type":"pause_task"})");
