@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "runtime/container/container_spec.hpp"
+#include "runtime/container/security_profile.hpp"
 #include "runtime/core/result.hpp"
 
 namespace sb::container {
@@ -30,6 +31,12 @@ class ContainerRuntime {
   // Containers whose labels include every selector pair.
   virtual Result<std::vector<ContainerInfo>> list(const Labels& selector) = 0;
   virtual Result<ContainerInfo> inspect(const std::string& id) = 0;
+  // What the running container really is (read from the live container, not from our
+  // request), for the periodic security audit. Errors: "container.not_found",
+  // "container.not_running", "container.unsupported" (a backend that cannot observe it).
+  virtual Result<SecurityProfile> security_profile(const std::string& id) {
+    return make_error("container.unsupported", backend() + " cannot report the security profile of '" + id + "'");
+  }
 };
 
 }  // namespace sb::container

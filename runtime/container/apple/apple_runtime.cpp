@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "runtime/container/apple/apple_args.hpp"
+#include "runtime/container/mount_policy.hpp"
 
 namespace sb::container::apple {
 namespace {
@@ -138,6 +139,9 @@ Result<RuntimeVersion> AppleRuntime::version() {
 }
 
 Result<std::string> AppleRuntime::create(const ContainerSpec& spec) {
+  // The CLI resolves host paths itself: each must still lead to the directory
+  // MountPolicy checked and pinned (the window left is this one CLI call).
+  if (auto same = MountPolicy::reverify(spec.mounts); !same) return same.error();
   AppleCall call = make_call(Op::create);
   call.spec = &spec;
   const auto argv = build_argv(options_.binary, call);
@@ -233,6 +237,12 @@ Result<ContainerInfo> AppleRuntime::inspect(const std::string& id) {
   if (!snaps) return snaps.error();
   if (snaps->empty()) return make_error("container.not_found", "no container " + id);
   return std::move((*snaps)[0]);
+}
+
+Result<SecurityProfile> AppleRuntime::security_profile(const std::string& id) {
+  return make_error("container.unsupported",
+                    "the apple backend cannot observe the security profile of '" + id +
+                        "' (the container CLI does not report capabilities or mounts)");
 }
 
 }  // namespace sb::container::apple

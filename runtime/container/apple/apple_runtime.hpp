@@ -40,6 +40,9 @@ class AppleRuntime final : public ContainerRuntime {
   Status remove(const std::string& id, bool force) override;
   Result<std::vector<ContainerInfo>> list(const Labels& selector) override;
   Result<ContainerInfo> inspect(const std::string& id) override;
+  // Unsupported ("container.unsupported"): the `container` CLI (0.2) reports neither the
+  // capabilities nor the mounts a running VM-backed container really has.
+  Result<SecurityProfile> security_profile(const std::string& id) override;
 
  private:
   Result<CommandResult> exec(const std::vector<std::string>& argv);

@@ -243,6 +243,69 @@ Result<ContainerInfo> parse_inspect(std::string_view body) {
   return info;
 }
 
+std::set<std::string> effective_capabilities(bool privileged, const std::vector<std::string>& cap_add,
+                                             const std::vector<std::string>& cap_drop) {
+  if (privileged) return all_capabilities();
+  std::set<std::string> add, drop;
+  for (const auto& c : cap_add) add.insert(normalize_capability(c));
+  for (const auto& c : cap_drop) drop.insert(normalize_capability(c));
+  std::set<std::string> out;
+  if (add.contains("ALL")) {
+    for (const auto& c : all_capabilities())
+      if (!drop.contains(c)) out.insert(c);
+    return out;
+  }
+  if (!drop.contains("ALL"))
+    for (auto c : kDefaultCapabilities)
+      if (!drop.contains(std::string(c))) out.emplace(c);
+  out.insert(add.begin(), add.end());
+  return out;
+}
+
+Result<SecurityProfile> parse_security_profile(std::string_view body) {
+  auto doc = parse(body);
+  if (!doc) return doc.error();
+  if (!doc->IsObject()) return bad_response("inspect reply is not an object");
+  const auto hc = doc->FindMember("HostConfig");
+  if (hc == doc->MemberEnd() || !hc->value.IsObject()) return bad_response("inspect reply without HostConfig");
+  const auto& host = hc->value;
+  auto strings = [&](const char* name) {
+    std::vector<std::string> out;
+    if (const auto it = host.FindMember(name); it != host.MemberEnd() && it->value.IsArray())  // null when unset
+      for (const auto& v : it->value.GetArray())
+        if (v.IsString()) out.emplace_back(v.GetString(), v.GetStringLength());
+    return out;
+  };
+  SecurityProfile p;
+  if (const auto it = host.FindMember("Privileged"); it != host.MemberEnd() && it->value.IsBool())
+    p.privileged = it->value.GetBool();
+  p.capabilities = effective_capabilities(p.privileged, strings("CapAdd"), strings("CapDrop"));
+  p.bounding = p.capabilities;  // Docker sets every capability set alike
+  for (const auto& opt : strings("SecurityOpt"))
+    if (opt == "no-new-privileges" || opt == "no-new-privileges:true" || opt == "no-new-privileges=true")
+      p.no_new_privileges = true;
+  const std::pair<const char*, const char*> modes[] = {{"PidMode", "pid"}, {"NetworkMode", "net"},
+                                                       {"IpcMode", "ipc"}, {"UTSMode", "uts"},
+                                                       {"UsernsMode", "user"}, {"CgroupnsMode", "cgroup"}};
+  for (const auto& [field, ns] : modes)
+    if (get_string(host, field) == "host") p.host_namespaces.insert(ns);
+  if (const auto m = doc->FindMember("Mounts"); m != doc->MemberEnd() && m->value.IsArray()) {
+    for (const auto& item : m->value.GetArray()) {
+      if (!item.IsObject()) return bad_response("mount entry is not an object");
+      ObservedMount om;
+      om.type = get_string(item, "Type");
+      if (om.type == "tmpfs") continue;  // a filesystem of its own: no host files
+      om.source = get_string(item, "Source");
+      om.destination = get_string(item, "Destination");
+      if (const auto rw = item.FindMember("RW"); rw != item.MemberEnd() && rw->value.IsBool())
+        om.read_write = rw->value.GetBool();
+      if (om.destination.empty()) return bad_response("mount entry without Destination");
+      p.mounts.push_back(std::move(om));
+    }
+  }
+  return p;
+}
+
 Result<std::vector<ContainerInfo>> parse_list(std::string_view body) {
   auto doc = parse(body);
   if (!doc) return doc.error();

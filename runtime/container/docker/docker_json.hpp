@@ -2,11 +2,14 @@
 #include "runtime/container/signal_name.hpp"
 // Pure translation between squadbox's container model and the Docker Engine API's
 // JSON (API 1.43-1.45, i.e. Docker 24-26). No I/O here, so every mapping is unit-tested.
+#include <array>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "runtime/container/container_spec.hpp"
+#include "runtime/container/security_profile.hpp"
 #include "runtime/core/result.hpp"
 
 namespace sb::container::docker {
@@ -52,6 +55,24 @@ Result<std::string> parse_create(std::string_view body);
 
 // GET /containers/{id}/json. Error: "docker.bad_response".
 Result<ContainerInfo> parse_inspect(std::string_view body);
+
+// The capabilities Docker grants when a container drops none (moby's default set).
+inline constexpr std::array<std::string_view, 14> kDefaultCapabilities = {
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+    "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",
+    "CAP_AUDIT_WRITE"};
+
+// The capability set a container gets from HostConfig (moby's TweakCapabilities):
+// privileged -> all; CapAdd ALL -> all but CapDrop; CapDrop ALL -> CapAdd only;
+// otherwise the default set minus CapDrop plus CapAdd. Names are normalized (CAP_X).
+std::set<std::string> effective_capabilities(bool privileged, const std::vector<std::string>& cap_add,
+                                             const std::vector<std::string>& cap_drop);
+
+// GET /containers/{id}/json -> what the container is (HostConfig and Mounts, as the
+// daemon applied them): Privileged, CapAdd/CapDrop, SecurityOpt no-new-privileges,
+// Pid/Network/Ipc/UTS/Userns/CgroupnsMode "host", and every mount but tmpfs.
+// Error: "docker.bad_response".
+Result<SecurityProfile> parse_security_profile(std::string_view body);
 
 // GET /containers/json. Error: "docker.bad_response".
 Result<std::vector<ContainerInfo>> parse_list(std::string_view body);

@@ -1,6 +1,7 @@
 #include "runtime/container/docker/docker_runtime.hpp"
 
 #include "runtime/container/docker/docker_json.hpp"
+#include "runtime/container/mount_policy.hpp"
 #include "runtime/core/log.hpp"
 
 namespace sb::container::docker {
@@ -70,6 +71,9 @@ Result<std::string> DockerRuntime::create(const ContainerSpec& spec) {
   if (!spec.extra_args.empty()) {
     return make_error("docker.unsupported", "extra runtime args are not supported by the Docker API backend");
   }
+  // The daemon resolves host paths itself: make sure each still leads to the directory
+  // MountPolicy checked and pinned (the window left is this one API call).
+  if (auto same = MountPolicy::reverify(spec.mounts); !same) return same.error();
   std::string path = "/containers/create";
   if (!spec.name.empty()) path += "?name=" + url_encode(spec.name);
   auto r = call("POST", path, create_body(spec));
@@ -137,6 +141,17 @@ Result<ContainerInfo> DockerRuntime::inspect(const std::string& id) {
   if (!r) return r.error();
   if (!ok_status(r->status)) return api_error(*r, "inspect " + id);
   return parse_inspect(r->body);
+}
+
+Result<SecurityProfile> DockerRuntime::security_profile(const std::string& id) {
+  auto r = call("GET", "/containers/" + path_id(id) + "/json");
+  if (!r) return r.error();
+  if (!ok_status(r->status)) return api_error(*r, "inspect " + id);
+  auto info = parse_inspect(r->body);
+  if (!info) return info.error();
+  if (info->state != ContainerState::running)
+    return make_error("container.not_running", "container '" + id + "' is not running");
+  return parse_security_profile(r->body);
 }
 
 }  // namespace sb::container::docker

@@ -35,6 +35,8 @@ class DockerRuntime final : public ContainerRuntime {
   Status remove(const std::string& id, bool force) override;
   Result<std::vector<ContainerInfo>> list(const Labels& selector) override;
   Result<ContainerInfo> inspect(const std::string& id) override;
+  // From GET /containers/{id}/json: HostConfig and Mounts as the daemon applied them.
+  Result<SecurityProfile> security_profile(const std::string& id) override;
 
   // One raw API call with the negotiated /v1.NN prefix (tests import images with it).
   Result<http::Response> call(std::string_view method, const std::string& path, std::string body = {},

@@ -17,6 +17,8 @@
 #include <sstream>
 
 #include "runtime/container/oci/oci_config.hpp"
+#include "runtime/container/oci/staged_mounts.hpp"
+#include "runtime/container/oci/proc_security.hpp"
 #include "runtime/core/log.hpp"
 
 #ifndef P_PIDFD
@@ -166,6 +168,7 @@ OciRuntime::OciRuntime(OciRuntimeOptions options, ImageStore& images)
   std::error_code ec;
   fs::create_directories(options_.state_dir, ec);
   fs::permissions(options_.state_dir, fs::perms(0700), ec);
+  clear_stale_stages(options_.state_dir / ".stage");
   if (options_.runtime_root.empty()) options_.runtime_root = options_.state_dir / ".runtime";
   fs::create_directories(options_.runtime_root, ec);
   fs::permissions(options_.runtime_root, fs::perms(0700), ec);
@@ -211,6 +214,11 @@ Result<std::string> OciRuntime::create(const ContainerSpec& spec) {
   in.rootfs = image->rootfs.string();
   in.image = image->defaults;
   in.cgroups_path = cgroup_path(id);
+  // Pinned mounts are staged from their fds; the stages go when this returns, after
+  // `crun create` has built the container's mount namespace (staged_mounts.hpp).
+  auto staged = StagedMounts::stage(spec.mounts, options_.state_dir / ".stage", id);
+  if (!staged) return staged.error();
+  in.mount_sources = (*staged)->sources();
   auto config = build_oci_config(in);
   if (!config) return config.error();
 
@@ -369,6 +377,47 @@ Result<ContainerInfo> OciRuntime::inspect(const std::string& id) {
   else if (status == "running") info.state = ContainerState::running;
   else if (status == "stopped") info.state = ContainerState::exited;
   return info;
+}
+
+Result<SecurityProfile> OciRuntime::security_profile(const std::string& id) {
+  if (id.empty() || id.find('/') != std::string::npos || id.starts_with("."))
+    return make_error("container.bad_id", "invalid container id '" + id + "'");
+  auto running_pid = [&]() -> Result<int> {
+    auto r = oci({"state", id});
+    if (!r) return r.error();
+    if (!r->ok()) {
+      std::string why = r->describe(options_.runtime_binary + " state");
+      return make_error(not_found_message(why) ? "container.not_found" : "container.inspect_failed", why);
+    }
+    auto state = parse_oci_state(r->out);
+    if (!state) return state.error();
+    if (state->status != "running" || state->pid <= 0)
+      return make_error("container.not_running", "container '" + id + "' is " + state->status);
+    return state->pid;
+  };
+  auto pid = running_pid();
+  if (!pid) return pid.error();
+  const fs::path proc = fs::path("/proc") / std::to_string(*pid);
+  auto link = [](const fs::path& p) {
+    std::error_code ec;
+    auto target = fs::read_symlink(p, ec);
+    return ec ? std::string() : target.string();
+  };
+  ProcSnapshot snap;
+  snap.status = slurp(proc / "status");
+  snap.mountinfo = slurp(proc / "mountinfo");
+  snap.host_mountinfo = slurp("/proc/self/mountinfo");
+  for (const char* ns : {"pid", "net", "ipc", "uts", "mnt", "user", "cgroup"}) {
+    snap.namespaces[ns] = link(proc / "ns" / ns);
+    for (const char* host : {"/proc/1/ns", "/proc/self/ns"})
+      if (auto l = link(fs::path(host) / ns); !l.empty()) snap.host_namespaces[ns].insert(l);
+  }
+  if (int last = std::atoi(slurp("/proc/sys/kernel/cap_last_cap").c_str()); last > 0) snap.cap_last_cap = last;
+  // The container may have ended while we read: its pid could then be someone else's.
+  auto again = running_pid();
+  if (!again || *again != *pid || snap.status.empty())
+    return make_error("container.not_running", "container '" + id + "' ended while it was observed");
+  return profile_from_proc(snap);
 }
 
 Result<std::vector<ContainerInfo>> OciRuntime::list(const Labels& selector) {

@@ -44,6 +44,9 @@ class OciRuntime : public ContainerRuntime {
   Status remove(const std::string& id, bool force) override;
   Result<std::vector<ContainerInfo>> list(const Labels& selector) override;
   Result<ContainerInfo> inspect(const std::string& id) override;
+  // Read from the live init process (pid from the runtime's state): /proc/<pid>/status,
+  // ns/*, mountinfo (see proc_security.hpp).
+  Result<SecurityProfile> security_profile(const std::string& id) override;
 
   // Where the container's stdout/stderr go (for logs and diagnostics).
   std::filesystem::path output_log(const std::string& id) const { return bundle(id) / "output.log"; }
