@@ -14,7 +14,12 @@
 #include "runtime/container/validation.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/ipc/ipc_directory.hpp"
+#include "runtime/ipc/ipc_permissions.hpp"
 #include "runtime/ipc/ipc_watcher.hpp"
+#include "runtime/security/allowlist/allowlist_store.hpp"
+#include "runtime/container/env_policy.hpp"
+#include "runtime/proxy/credential_proxy.hpp"
+#include "runtime/proxy/lease_env.hpp"
 
 namespace sb::actors {
 namespace {
@@ -63,6 +68,8 @@ struct run_state {
   JoiningThread ipc_thread;
   JoiningThread waiter;
   std::mt19937_64 rng{std::random_device{}()};
+  std::unique_ptr<proxy::ProxyLease> lease;  // this container start's credential proxy access
+  std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();  // hard timer's start
   static inline const char* name = "container_supervisor";
 };
 
@@ -115,6 +122,7 @@ void finish(self_ptr self) {
   st.result.final_state = std::string(container::to_string(st.state));
   st.result.restarts = st.restarts;
   st.ipc_stop->store(true);
+  st.lease.reset();  // the run is over: its token dies now
   persist(self, "UPDATE container_runs SET ended_at = ?, exit_code = ? WHERE id = ?",
           {storage::SqlParam::of(now_ms()), storage::SqlParam::of(int64_t{st.result.exit_code}),
            storage::SqlParam::of(st.opts.run_id)});
@@ -125,9 +133,21 @@ void finish(self_ptr self) {
   self->quit();
 }
 
+// Tells the security audit what this container was approved as (mounts, deadline).
+void approve(self_ptr self, const std::string& container_id) {
+  auto& st = self->state;
+  if (!st.opts.approved) return;
+  security::ApprovedContainer a{container_id, st.opts.run_id, st.opts.namespace_name, std::nullopt, std::nullopt};
+  // An adopted container's mounts were approved by the previous broker and not persisted.
+  if (container_id != st.opts.adopt_container_id) a.mounts = st.opts.spec.mounts.mounts();
+  if (st.opts.hard_timeout.count() > 0) a.deadline = st.began + st.opts.hard_timeout + st.opts.stop_grace;
+  st.opts.approved->approve(std::move(a));
+}
+
 void remove_container(self_ptr self) {
   auto& st = self->state;
   if (st.container_id.empty()) return;
+  if (st.opts.approved) st.opts.approved->revoke(st.container_id);
   if (auto s = st.opts.runtime->remove(st.container_id, true); !s)
     log::warn("container.remove_failed", {{"run", st.opts.run_id}, {"error", s.error().message}});
   st.container_id.clear();
@@ -151,7 +171,15 @@ void arm_idle_timer(self_ptr self) {
 
 void start_ipc_thread(self_ptr self) {
   auto& st = self->state;
-  auto watcher = ipc::IpcWatcher::open(st.ipc->root(), ipc::IpcWatcherOptions{ipc::kDefaultMaxBytes, st.opts.metrics});
+  ipc::IpcWatcherOptions watch;
+  watch.metrics = st.opts.metrics;
+  watch.group = st.opts.namespace_name;
+  watch.audit = st.opts.audit;
+  // Identity comes from the run, never from a payload; denied files never reach `me`.
+  auto ownership = st.opts.ownership ? st.opts.ownership : std::make_shared<const ipc::IpcOwnership>();
+  watch.authorize = [sender = ipc::IpcIdentity{st.opts.namespace_name, st.opts.main_group},
+                     ownership](const ipc::Payload& p) { return ipc::authorize(sender, *ownership, p); };
+  auto watcher = ipc::IpcWatcher::open(st.ipc->root(), std::move(watch));
   if (!watcher) throw std::runtime_error("ipc watcher: " + watcher.error().message);
   auto me = caf::actor_cast<caf::actor>(self);
   auto stop = st.ipc_stop;
@@ -180,6 +208,7 @@ void start_container(self_ptr self) {
     // A container of this run survived a restart of the broker: supervise it as is.
     ++st.generation;
     st.container_id = st.opts.adopt_container_id;
+    approve(self, st.container_id);
     log::info("container.adopted", {{"run", st.opts.run_id}, {"container", st.container_id}});
     start_waiter(self);
     move_to(self, RunEvent::started, "adopted");
@@ -192,6 +221,19 @@ void start_container(self_ptr self) {
   spec.labels[container::kLabelInstall] = st.opts.install_id;
   spec.labels[container::kLabelNamespace] = st.opts.namespace_name;
   spec.labels[container::kLabelRun] = st.opts.run_id;
+  if (st.opts.proxy) {
+    // A fresh placeholder token per container start; the last one died with its container.
+    st.lease.reset();
+    auto lease = st.opts.proxy->open_lease({st.opts.run_id, st.opts.namespace_name,
+                                            st.ipc->root() + "/" + proxy::kSocketFileName, spec.uid, spec.gid});
+    if (!lease) {
+      log::error("container.proxy_lease_failed", {{"run", st.opts.run_id}, {"error", lease.error().message}});
+      self->send(self, exited_atom::value, exit_info{st.generation, -1, false, 0, lease.error().message});
+      return;
+    }
+    st.lease = std::move(*lease);
+    for (const auto& [k, v] : container::EnvPolicy{}.build(st.lease->environment(), {})) spec.env[k] = v;
+  }
   if (auto s = container::validate_spec(spec); !s) {
     st.result.reason = s.error().message;
     move_to(self, RunEvent::failed, s.error().message);
@@ -210,6 +252,7 @@ void start_container(self_ptr self) {
     finish(self);
     return;
   }
+  if (id) approve(self, *id);
   Status started = id ? st.opts.runtime->start(*id) : Status(id.error());
   if (!started) {
     if (id) st.container_id = *id;
@@ -274,6 +317,7 @@ void on_exit(self_ptr self, const exit_info& info) {
   auto& st = self->state;
   if (info.generation != st.generation) return;
   remove_container(self);
+  st.lease.reset();  // the container is gone: so is its token
   st.result.exit_code = info.exit_code;
   st.result.oom_killed = info.oom_killed;
   if (info.oom_killed) {
@@ -348,7 +392,9 @@ caf::behavior run_fn(self_ptr self, ContainerRunOptions opts) {
     st.ipc.emplace(std::move(*dir));
     auto request = st.opts.mounts;
     request.ipc_dir = st.ipc->root();
-    auto mounts = container::MountPolicy::validate(request);
+    container::MountContext mount_ctx{st.opts.allowlist ? st.opts.allowlist->current() : nullptr,
+                                      st.opts.namespace_name, st.opts.main_group, st.opts.audit, st.opts.metrics};
+    auto mounts = container::MountPolicy::validate(request, mount_ctx);
     if (mounts) st.opts.spec.mounts = std::move(*mounts);
     else failure = mounts.error();
   }
@@ -375,6 +421,7 @@ caf::behavior run_fn(self_ptr self, ContainerRunOptions opts) {
       remove_container(self);
     }
     s.ipc_stop->store(true);
+    s.lease.reset();
     self->quit(msg.reason);
   });
   return {

@@ -19,7 +19,19 @@
 #include "runtime/container/container_spec.hpp"
 #include "runtime/container/mount_policy.hpp"
 #include "runtime/container/runtime.hpp"
+#include "runtime/core/audit_sink.hpp"
 #include "runtime/core/metrics.hpp"
+#include "runtime/security/scan/approved_containers.hpp"
+
+namespace sb::ipc {
+struct IpcOwnership;
+}
+namespace sb::security {
+class AllowlistStore;  // runtime/security/allowlist/allowlist_store.hpp
+}
+namespace sb::proxy {
+class CredentialProxy;  // runtime/proxy/credential_proxy.hpp
+}
 
 namespace sb::actors {
 
@@ -41,6 +53,23 @@ struct ContainerRunOptions {
   // Adopt this already running container (a run that survived a broker restart)
   // instead of creating one: its IPC directory is reused, its exit is supervised.
   std::string adopt_container_id;
+  // Registry of approved containers for the security audit: each container of this
+  // run is registered once created or adopted, and removed with it. May be null.
+  std::shared_ptr<security::ApprovedContainers> approved;
+  // IPC permissions: the run's group is namespace_name; main_group lifts the group
+  // scope. ownership answers who owns a chat/task (thread-safe; null = nothing known:
+  // replies, turn markers, own-chat schedules and main's sends pass). audit: ipc.denied.
+  bool main_group = false;
+  std::shared_ptr<const ipc::IpcOwnership> ownership;
+  AuditSink audit;
+  // Mount allowlist (security layer 2): extra mounts (and an operator-chosen workspace)
+  // are decided on its current rules, audited through `audit` (mount.allowed/denied),
+  // with main_group lifting nonMainReadOnly. Null: every extra mount is denied.
+  std::shared_ptr<security::AllowlistStore> allowlist;
+  // Credential proxy (security layer 4): each container start gets a lease (a socket
+  // at <ipc dir>/proxy.sock and a fresh placeholder token in its environment), dropped
+  // when that container exits. Null: no proxy.
+  std::shared_ptr<proxy::CredentialProxy> proxy;
 };
 
 caf::actor spawn_container_supervisor(caf::actor_system& system, ContainerRunOptions options);

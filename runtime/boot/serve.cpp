@@ -16,14 +16,18 @@
 #include <mutex>
 #include <thread>
 
+#include "actors/audit_sink.hpp"
 #include "actors/container_supervisor.hpp"
 #include "actors/node.hpp"
 #include "channels/http/server.hpp"
 #include "runtime/admin/admin_api.hpp"
 #include "runtime/boot/admin_token.hpp"
+#include "runtime/boot/security_services.hpp"
 #include "runtime/container/reconcile.hpp"
 #include "runtime/container/select/backend_selection.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/security/audit/audit_api.hpp"
+#include "runtime/security/vault/secrets_api.hpp"
 #include "storage/migrations.hpp"
 #include "storage/sqlite.hpp"
 
@@ -121,7 +125,7 @@ Containers prepare_containers(const config::Config& c) {
 
 // Supervises the adopted runs again; returns their actors.
 std::vector<caf::actor> adopt_runs(caf::actor_system& system, const config::Config& c, const Containers& containers,
-                                   metrics::Registry& registry) {
+                                   metrics::Registry& registry, const SecurityServices& security) {
   std::vector<caf::actor> out;
   for (const auto& run : containers.adopted) {
     actors::ContainerRunOptions o;
@@ -144,6 +148,7 @@ std::vector<caf::actor> adopt_runs(caf::actor_system& system, const config::Conf
     o.runtime = containers.runtime;
     o.metrics = &registry;
     o.adopt_container_id = run.container_id;
+    security.apply(o);
     out.push_back(actors::spawn_container_supervisor(system, std::move(o)));
   }
   return out;
@@ -235,6 +240,13 @@ int serve(const config::Config& config, const char* version) {
     return 1;
   }
 
+  // Before any actor starts: a missing, exposed or wrong vault key stops the start.
+  auto vault = vault::Vault::open(vault::vault_options(c, config::process_environment()));
+  if (!vault) {
+    log::error("node.start_failed", {{"error", vault.error().message}, {"code", vault.error().code}});
+    return 1;
+  }
+
   const Containers containers = prepare_containers(c);
 
   metrics::Registry registry;
@@ -251,7 +263,16 @@ int serve(const config::Config& config, const char* version) {
       self->request(root, std::chrono::seconds(10), actors::status_atom::value)
           .receive([](const actors::supervisor_status&) {}, [](caf::error&) {});
     }
-    const auto adopted = adopt_runs(system, c, containers, registry);
+    auto sec = start_security_services(c, *vault, actors::make_audit_sink(system), &registry);
+    if (!sec) {
+      log::error("node.start_failed", {{"error", sec.error().message}, {"code", sec.error().code}});
+      caf::scoped_actor self{system};
+      self->send_exit(root, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    const auto adopted = adopt_runs(system, c, containers, registry, *sec);
+    auto container_audit =
+        spawn_container_audit(system, c, *sec, containers.runtime, containers.install_id, &registry);
 
     admin::AdminApiOptions api_options;
     api_options.version = version;
@@ -260,6 +281,11 @@ int serve(const config::Config& config, const char* version) {
     api_options.actor_timeout = std::chrono::milliseconds(c.actors.request_timeout_ms);
     api_options.runtime_status_json = containers.status_json;
     api_options.db_path = c.storage_path();
+    api_options.extensions.push_back([&system, v = *vault](http::Router& api) {
+      vault::add_secrets_routes(api, v, actors::make_audit_sink(system));
+    });
+    api_options.extensions.push_back(
+        [db = c.storage_path()](http::Router& api) { audit::add_audit_routes(api, db); });
     admin::AdminApi api(system, caf::actor_cast<caf::actor>(root), registry, std::move(api_options));
     http::ServerOptions http_options;
     http_options.name = "admin";
@@ -295,6 +321,8 @@ int serve(const config::Config& config, const char* version) {
     ShutdownWatchdog watchdog(limit);
     server.stop_accepting();
     stop_runs(system, adopted, std::chrono::milliseconds(c.container.stop_grace_ms) + limit / 4);
+    if (container_audit) caf::anon_send_exit(container_audit, caf::exit_reason::user_shutdown);
+    sec->proxy->stop();  // every run has ended: no lease is left to serve
     {
       caf::scoped_actor self{system};
       self->request(root, limit * 8 / 10, actors::shutdown_atom::value)

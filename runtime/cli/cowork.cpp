@@ -15,6 +15,8 @@
 #include "runtime/container/env_policy.hpp"
 #include "runtime/container/select/backend_selection.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/security/allowlist/allowlist_store.hpp"
+#include "runtime/security/allowlist/protected_paths.hpp"
 
 namespace sb::cli {
 namespace fs = std::filesystem;
@@ -108,6 +110,9 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
   container::RunMountRequest mounts;
   mounts.workspace = o.workspace;
   mounts.workspace_read_write = true;
+  // The folder is the operator's own choice: no allowed root needed, but blocked
+  // patterns and the never-mountable paths (data dir, allowlist, vault key) apply.
+  mounts.workspace_from_operator = true;
   for (const auto& flag : o.mounts) {
     auto m = parse_mount_flag(flag);
     if (!m) {
@@ -116,8 +121,14 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
     }
     mounts.extras.push_back({m->name, m->path, m->read_write});
   }
-  // Checked here too (the run checks again) so that a bad flag is a usage error.
-  if (auto checked = container::MountPolicy::validate(mounts); !checked) {
+  // Extra mounts go through the mount allowlist. The operator at the terminal owns the
+  // installation, so a cowork run counts as the main group (nonMainReadOnly does not
+  // apply; the root's allowReadWrite still does).
+  auto allowlist = std::make_shared<security::AllowlistStore>(security::AllowlistStoreOptions{
+      config.allowlist_path(), security::protected_paths(config), {}, /*watch=*/false});
+  // Checked here too (the run checks again, audited) so that a bad flag is a usage error.
+  if (auto checked = container::MountPolicy::validate(mounts, {allowlist->current(), "cowork", true, {}, nullptr});
+      !checked) {
     std::cerr << "squadbox cowork: " << checked.error().message << "\n";
     return 2;
   }
@@ -158,11 +169,20 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
   container::EnvPolicy env{split_csv(config.container.env_passthrough)};
   run.spec.env = env.build({{"SQUADBOX_AGENT_MODE", config.container.agent_mode},
                             {"SQUADBOX_AGENT_COMMAND", config.container.agent_command},
+                            {"SQUADBOX_LLM_ROUTE", config.container.llm_route},
+                            {"SQUADBOX_LLM_MODEL", config.container.llm_model},
+                            {"SQUADBOX_LLM_MAX_TOKENS", std::to_string(config.container.llm_max_tokens)},
                             {"SQUADBOX_IPC_DIR", "/workspace/ipc"},
                             {"SQUADBOX_RUN_ID", run_id},
                             {"HOME", "/tmp"}},
                            config::process_environment());
   run.mounts = mounts;
+  run.allowlist = allowlist;
+  run.main_group = true;
+  // No node, so no audit log: cowork's audit records (mount decisions) go to the log.
+  run.audit = [](AuditRecord r) {
+    log::info("audit", {{"actor", r.actor}, {"event", r.event}, {"subject", r.subject}, {"detail", r.detail}});
+  };
   run.hard_timeout = *timeout;
   run.idle_timeout = *idle;
   run.stop_grace = std::chrono::milliseconds(config.container.stop_grace_ms);

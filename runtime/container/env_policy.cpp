@@ -10,6 +10,11 @@ const std::vector<std::string>& approved_env_names() {
       "SQUADBOX_PROMPT",       "SQUADBOX_AGENT_ONESHOT", "SQUADBOX_NAMESPACE",
       "SQUADBOX_RUN_ID",       "HOME",                "LANG",
       "TZ",                    "ANTHROPIC_BASE_URL",  "ANTHROPIC_API_KEY",
+      // agent llm mode (docs/ipc.md)
+      "SQUADBOX_LLM_ROUTE", "SQUADBOX_LLM_MODEL", "SQUADBOX_LLM_MAX_TOKENS", "SQUADBOX_LLM_SYSTEM_FILE",
+      "SQUADBOX_SESSION_DIR",
+      // credential proxy lease (docs/credential-proxy.md)
+      "SQUADBOX_PROXY_SOCKET", "SQUADBOX_PROXY_PORT", "SQUADBOX_PROXY_TOKEN", "SQUADBOX_PROXY_URL",
   };
   return names;
 }
