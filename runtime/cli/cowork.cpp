@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sodium.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -15,8 +16,10 @@
 #include "runtime/container/env_policy.hpp"
 #include "runtime/container/select/backend_selection.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/proxy/credential_proxy.hpp"
 #include "runtime/security/allowlist/allowlist_store.hpp"
 #include "runtime/security/allowlist/protected_paths.hpp"
+#include "runtime/security/vault/vault.hpp"
 
 namespace sb::cli {
 namespace fs = std::filesystem;
@@ -173,6 +176,7 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
                             {"SQUADBOX_LLM_MODEL", config.container.llm_model},
                             {"SQUADBOX_LLM_MAX_TOKENS", std::to_string(config.container.llm_max_tokens)},
                             {"SQUADBOX_IPC_DIR", "/workspace/ipc"},
+                            {"SQUADBOX_SESSION_DIR", "/session"},
                             {"SQUADBOX_RUN_ID", run_id},
                             {"HOME", "/tmp"}},
                            config::process_environment());
@@ -183,6 +187,32 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
   run.audit = [](AuditRecord r) {
     log::info("audit", {{"actor", r.actor}, {"event", r.event}, {"subject", r.subject}, {"detail", r.detail}});
   };
+  // The credential proxy, when routes are configured: the agent reaches them through
+  // its lease socket with a placeholder token; the real keys come from the node's vault.
+  if (!config.proxy.routes.empty()) {
+    auto vault = vault::Vault::open(vault::vault_options(config, config::process_environment()));
+    if (!vault) {
+      std::cerr << "squadbox cowork: " << vault.error().message << "\n";
+      return 2;
+    }
+    auto proxy = proxy::CredentialProxy::create(config.proxy, vault::make_secret_lookup(*vault), run.audit, nullptr);
+    if (!proxy) {
+      std::cerr << "squadbox cowork: " << proxy.error().message << "\n";
+      return 2;
+    }
+    run.proxy = std::move(*proxy);
+  }
+  // A fresh session per cowork run (the llm mode keeps its conversation there).
+  {
+    auto session = fs::path(run.run_dir) / "session";
+    fs::create_directories(session, ec);
+    if (::chown(session.c_str(), run.spec.uid, run.spec.gid) != 0 || ec) {
+      std::cerr << "squadbox cowork: cannot prepare " << session.string() << "\n";
+      return 1;
+    }
+    ::chmod(session.c_str(), 0700);
+    run.mounts.session_dir = session.string();
+  }
   run.hard_timeout = *timeout;
   run.idle_timeout = *idle;
   run.stop_grace = std::chrono::milliseconds(config.container.stop_grace_ms);
