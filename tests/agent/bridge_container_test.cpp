@@ -70,7 +70,9 @@ class AgentInContainer : public ::testing::Test {
     s.env = env;
     // As in every real run: a workspace at /workspace, the IPC dir at /workspace/ipc.
     std::string workspace = dir_.file("workspace");
-    fs::create_directories(workspace);
+    // The workspace is mounted read-only (a non-main group's): the runtime cannot create
+    // the IPC mount point inside it, so it exists beforehand, as in a prepared group dir.
+    fs::create_directories(workspace + "/ipc");
     sb::container::RunMountRequest request;
     request.workspace = workspace;
     request.ipc_dir = ipc_->root();
