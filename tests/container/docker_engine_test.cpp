@@ -24,6 +24,7 @@
 #include "actors/node.hpp"
 #include "runtime/container/env_policy.hpp"
 #include "runtime/container/oci/image_store.hpp"
+#include "tests/support/docker_engine.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #ifndef SQUADBOX_SOURCE_DIR
@@ -36,110 +37,13 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-const std::string kImage = "squadbox-test:busybox";
+const std::string kImage = test::kDockerTestImage;
+using test::random_suffix;
+using test::read_all;
+using test::sh;
+using Engine = test::DockerEngine;
 
-// Runs a command line through /bin/sh (test setup only; fixed strings we build).
-int sh(const std::string& cmd) {
-  const int rc = std::system(cmd.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string random_suffix() {
-  std::random_device rd;
-  std::ostringstream os;
-  os << std::hex << rd() << rd();
-  return os.str();
-}
-
-class Engine : public ::testing::Environment {
- public:
-  void SetUp() override {
-    dir_ = std::make_unique<test::TempDir>("sbdock");
-    socket_ = dir_->file("d.sock");
-    pidfile_ = dir_->file("dockerd.pid");
-    const std::string script = std::string(SQUADBOX_SOURCE_DIR) + "/deploy/docker-engine.sh";
-    if (sh(script + " start " + dir_->path() + " " + socket_ + " " + pidfile_ + " 2>" + dir_->file("start.err")) != 0) {
-      error_ = "deploy/docker-engine.sh start failed (Debian mirror unreachable or dockerd missing?): " +
-               read_all(dir_->file("start.err"));
-      return;
-    }
-    started_ = true;
-    // Ready means GET /_ping answers 200, not merely that the socket file exists.
-    UnixHttpClient client(socket_);
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    bool up = false;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto r = client.request("GET", "/_ping", {}, {}, 2s);
-      if (r && r->status == 200) {
-        up = true;
-        break;
-      }
-      std::this_thread::sleep_for(20ms);  // poll interval
-    }
-    if (!up) {
-      error_ = "dockerd did not answer /_ping within 60 s; log:\n" + read_all(dir_->file("dockerd.log"));
-      return;
-    }
-    runtime_ = std::make_unique<DockerRuntime>(DockerOptions{socket_});
-    if (auto v = runtime_->version(); !v) {
-      error_ = "version negotiation failed: " + v.error().message;
-      return;
-    }
-    if (std::string why = import_image(); !why.empty()) {
-      error_ = why;
-      return;
-    }
-    ready_ = true;
-  }
-
-  void TearDown() override {
-    // Containers are removed by each test's guard; stopping the daemon and deleting its
-    // data root is the backstop.
-    runtime_.reset();
-    if (started_) {
-      sh(std::string(SQUADBOX_SOURCE_DIR) + "/deploy/docker-engine.sh stop " + pidfile_ + " 30");
-    }
-    dir_.reset();
-  }
-
-  bool ready() const { return ready_; }
-  const std::string& error() const { return error_; }
-  DockerRuntime& runtime() { return *runtime_; }
-  const std::string& socket() const { return socket_; }
-
- private:
-  // A 2 MB image: /bin/busybox plus its applet symlinks, imported from a tarball.
-  std::string import_image() {
-    const std::string rootfs = dir_->file("rootfs");
-    const std::string tar = dir_->file("rootfs.tar");
-    const std::string cmd = "set -e; mkdir -p " + rootfs + "/bin " + rootfs + "/tmp " + rootfs + "/workspace; chmod 1777 " + rootfs + "/tmp; cp " +
-                            "/bin/busybox " + rootfs + "/bin/busybox; for a in $(" + rootfs +
-                            "/bin/busybox --list); do [ -e " + rootfs + "/bin/$a ] || ln -s busybox " + rootfs +
-                            "/bin/$a; done; tar -C " + rootfs + " -cf " + tar + " .";
-    if (sh(cmd) != 0) return "cannot build the busybox rootfs tarball (is busybox-static installed?)";
-    auto r = runtime_->call("POST", "/images/create?fromSrc=-&repo=squadbox-test&tag=busybox", read_all(tar),
-                            "application/x-tar", 60s);
-    if (!r) return "image import failed: " + r.error().message;
-    if (r->status != 200 || r->body.find("errorDetail") != std::string::npos) {
-      return "image import failed: HTTP " + std::to_string(r->status) + " " + r->body;
-    }
-    return {};
-  }
-
-  std::unique_ptr<test::TempDir> dir_;
-  std::string socket_, pidfile_, error_;
-  bool started_ = false, ready_ = false;
-  std::unique_ptr<DockerRuntime> runtime_;
-};
-
-Engine* g_engine = static_cast<Engine*>(::testing::AddGlobalTestEnvironment(new Engine));
+Engine* g_engine = static_cast<Engine*>(::testing::AddGlobalTestEnvironment(new Engine("sbdock")));
 
 // Removes the container whatever the test's outcome.
 class Guard {

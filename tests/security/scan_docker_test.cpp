@@ -18,6 +18,7 @@
 #include "runtime/container/docker/docker_runtime.hpp"
 #include "runtime/container/mount_policy.hpp"
 #include "runtime/security/scan/security_scanner.hpp"
+#include "tests/support/docker_engine.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #ifndef SQUADBOX_SOURCE_DIR
@@ -34,91 +35,13 @@ using security::FindingKind;
 using security::ScannerOptions;
 using security::SecurityScanner;
 
-const std::string kImage = "squadbox-test:busybox";
+const std::string kImage = test::kDockerTestImage;
+using test::random_suffix;
+using test::read_all;
+using test::sh;
+using Engine = test::DockerEngine;
 
-int sh(const std::string& cmd) {
-  const int rc = std::system(cmd.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string random_suffix() {
-  std::random_device rd;
-  std::ostringstream os;
-  os << std::hex << rd() << rd();
-  return os.str();
-}
-
-class Engine : public ::testing::Environment {
- public:
-  void SetUp() override {
-    dir_ = std::make_unique<test::TempDir>("sbscan-dock");
-    socket_ = dir_->file("d.sock");
-    pidfile_ = dir_->file("dockerd.pid");
-    const std::string script = std::string(SQUADBOX_SOURCE_DIR) + "/deploy/docker-engine.sh";
-    if (sh(script + " start " + dir_->path() + " " + socket_ + " " + pidfile_ + " 2>" + dir_->file("start.err")) != 0) {
-      error_ = "deploy/docker-engine.sh start failed: " + read_all(dir_->file("start.err"));
-      return;
-    }
-    started_ = true;
-    UnixHttpClient client(socket_);
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    bool up = false;
-    while (!up && std::chrono::steady_clock::now() < deadline) {
-      auto r = client.request("GET", "/_ping", {}, {}, 2s);
-      up = r && r->status == 200;
-      if (!up) std::this_thread::sleep_for(20ms);  // poll interval
-    }
-    if (!up) {
-      error_ = "dockerd did not answer /_ping within 60 s; log:\n" + read_all(dir_->file("dockerd.log"));
-      return;
-    }
-    runtime_ = std::make_unique<DockerRuntime>(DockerOptions{socket_});
-    if (auto v = runtime_->version(); !v) {
-      error_ = "version negotiation failed: " + v.error().message;
-      return;
-    }
-    const std::string rootfs = dir_->file("rootfs"), tar = dir_->file("rootfs.tar");
-    if (sh("set -e; mkdir -p " + rootfs + "/bin " + rootfs + "/tmp " + rootfs + "/workspace; chmod 1777 " + rootfs +
-           "/tmp; cp /bin/busybox " + rootfs + "/bin/busybox; for a in sh sleep; do ln -s busybox " + rootfs +
-           "/bin/$a; done; tar -C " + rootfs + " -cf " + tar + " .") != 0) {
-      error_ = "cannot build the busybox rootfs tarball (is busybox-static installed?)";
-      return;
-    }
-    auto r = runtime_->call("POST", "/images/create?fromSrc=-&repo=squadbox-test&tag=busybox", read_all(tar),
-                            "application/x-tar", 60s);
-    if (!r || r->status != 200 || r->body.find("errorDetail") != std::string::npos) {
-      error_ = "image import failed: " + (r ? r->body : r.error().message);
-      return;
-    }
-    ready_ = true;
-  }
-
-  void TearDown() override {
-    runtime_.reset();
-    if (started_) sh(std::string(SQUADBOX_SOURCE_DIR) + "/deploy/docker-engine.sh stop " + pidfile_ + " 30");
-    dir_.reset();
-  }
-
-  bool ready() const { return ready_; }
-  const std::string& error() const { return error_; }
-  DockerRuntime& runtime() { return *runtime_; }
-  std::string dir() const { return dir_->path(); }
-
- private:
-  std::unique_ptr<test::TempDir> dir_;
-  std::string socket_, pidfile_, error_;
-  bool started_ = false, ready_ = false;
-  std::unique_ptr<DockerRuntime> runtime_;
-};
-
-Engine* g_engine = static_cast<Engine*>(::testing::AddGlobalTestEnvironment(new Engine));
+Engine* g_engine = static_cast<Engine*>(::testing::AddGlobalTestEnvironment(new Engine("sbscan-dock")));
 
 class ScanDocker : public ::testing::Test {
  protected:
