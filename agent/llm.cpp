@@ -13,6 +13,21 @@ using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 void write_str(Writer& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
 
+// `"messages":[{"role","content"}...]`, as the API and the history file both spell it.
+void write_messages(Writer& w, const std::vector<ChatMessage>& messages) {
+  w.Key("messages");
+  w.StartArray();
+  for (const auto& m : messages) {
+    w.StartObject();
+    w.Key("role");
+    write_str(w, m.role);
+    w.Key("content");
+    write_str(w, m.content);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
 std::optional<std::string> str_member(const rapidjson::Value& obj, const char* key) {
   if (!obj.IsObject()) return std::nullopt;
   auto it = obj.FindMember(key);
@@ -55,17 +70,7 @@ std::string encode_messages_body(const MessagesRequest& req) {
     w.Key("system");
     write_str(w, *req.system);
   }
-  w.Key("messages");
-  w.StartArray();
-  for (const auto& m : req.messages) {
-    w.StartObject();
-    w.Key("role");
-    write_str(w, m.role);
-    w.Key("content");
-    write_str(w, m.content);
-    w.EndObject();
-  }
-  w.EndArray();
+  write_messages(w, req.messages);
   w.EndObject();
   return std::string(sb.GetString(), sb.GetSize());
 }
@@ -124,17 +129,7 @@ std::string encode_history(std::string_view chat, const std::vector<ChatMessage>
   w.Int(1);
   w.Key("chat");
   write_str(w, chat);
-  w.Key("messages");
-  w.StartArray();
-  for (const auto& m : messages) {
-    w.StartObject();
-    w.Key("role");
-    write_str(w, m.role);
-    w.Key("content");
-    write_str(w, m.content);
-    w.EndObject();
-  }
-  w.EndArray();
+  write_messages(w, messages);
   w.EndObject();
   return std::string(sb.GetString(), sb.GetSize());
 }

@@ -80,6 +80,18 @@ void unlink_if_ours(const LeaseEntry& entry) {
     ::unlink(entry.socket_path.c_str());
 }
 
+// Stops a lease from serving: its socket file goes, its acceptor closes (on its own
+// executor), its open sessions end.
+void shut_lease(const LeaseEntry& entry) {
+  unlink_if_ours(entry);
+  net::post(entry.acceptor->get_executor(), [acceptor = entry.acceptor] {
+    error_code ec;
+    acceptor->close(ec);
+  });
+  for (const auto& weak : entry.sessions)
+    if (auto s = weak.lock()) s->close();
+}
+
 net::awaitable<void> accept_loop(ProxyCore* core, std::shared_ptr<local::acceptor> acceptor, uint64_t lease_id) {
   for (;;) {
     error_code ec;
@@ -139,13 +151,7 @@ void ProxyCore::stop() {
     closing.swap(leases);
   }
   for (auto& [id, entry] : closing) {
-    unlink_if_ours(entry);
-    net::post(entry.acceptor->get_executor(), [acceptor = entry.acceptor] {
-      error_code ec;
-      acceptor->close(ec);
-    });
-    for (auto& weak : entry.sessions)
-      if (auto s = weak.lock()) s->close();
+    shut_lease(entry);
     telemetry.leases_changed(-1);
   }
   // Let the closed sessions unwind by themselves for a moment (their sockets close
@@ -211,13 +217,7 @@ void ProxyCore::close_lease(uint64_t id, const Secret& token) {
     entry = std::move(it->second);
     leases.erase(it);
   }
-  unlink_if_ours(entry);
-  net::post(entry.acceptor->get_executor(), [acceptor = entry.acceptor] {
-    error_code ec;
-    acceptor->close(ec);
-  });
-  for (auto& weak : entry.sessions)
-    if (auto s = weak.lock()) s->close();
+  shut_lease(entry);
   telemetry.leases_changed(-1);
   log::info("proxy.lease_revoked", {{"run", entry.grant.run_id}, {"namespace", entry.grant.namespace_name}});
 }
