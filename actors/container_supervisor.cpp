@@ -1,5 +1,8 @@
 #include "actors/container_supervisor.hpp"
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -88,6 +91,24 @@ void persist(self_ptr self, std::string sql, std::vector<storage::SqlParam> para
             [](caf::error&) {});
 }
 
+// {"namespace","container","from","reason"} for the audit record of a transition.
+std::string transition_detail(const std::string& ns, const std::string& container, const std::string& from,
+                              const std::string& reason) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  auto str = [&](const char* k, const std::string& v) {
+    w.Key(k);
+    w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+  };
+  w.StartObject();
+  str("namespace", ns);
+  str("container", container);
+  str("from", from);
+  str("reason", reason);
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
 void move_to(self_ptr self, RunEvent ev, const std::string& reason = {}) {
   auto& st = self->state;
   auto next = container::next_state(st.state, ev);
@@ -114,6 +135,9 @@ void move_to(self_ptr self, RunEvent ev, const std::string& reason = {}) {
           {storage::SqlParam::of(to), storage::SqlParam::of(reason), storage::SqlParam::of(st.opts.run_id)});
   if (st.opts.listener)
     caf::anon_send(st.opts.listener, state_atom::value, run_transition{st.opts.run_id, from, to, reason});
+  if (st.opts.audit)  // every lifecycle step is a security-relevant event (layer 6)
+    st.opts.audit(AuditRecord{"container_supervisor", "container." + to, st.opts.run_id,
+                              transition_detail(st.opts.namespace_name, st.container_id, from, reason)});
 }
 
 void finish(self_ptr self) {

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -171,6 +172,26 @@ void stop_runs(caf::actor_system& system, const std::vector<caf::actor>& runs, s
   if (timed_out) log::warn("container.stop_incomplete", {{"left", static_cast<int64_t>(runs.size() - down)}});
 }
 
+// {"version","configFile","configHash"}: the hash (BLAKE2b) of the effective configuration.
+std::string start_detail(const config::Config& c, const char* version) {
+  const std::string effective = config::to_toml(c);
+  unsigned char hash[crypto_generichash_BYTES];
+  crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(effective.data()), effective.size(),
+                     nullptr, 0);
+  char hex[2 * sizeof hash + 1];
+  sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
+  auto quote = [](const std::string& v) {
+    std::string out = "\"";
+    for (char ch : v) {
+      if (ch == '"' || ch == '\\') out.push_back('\\');
+      if (static_cast<unsigned char>(ch) >= 0x20) out.push_back(ch);
+    }
+    return out + "\"";
+  };
+  return "{\"version\":" + quote(version) + ",\"configFile\":" + quote(c.source_file) + ",\"configHash\":\"" +
+         hex + "\"}";
+}
+
 // Fails fast, before any actor starts, on an unusable or too-new database.
 Status prepare_storage(const config::Config& c) {
   storage::OpenOptions open;
@@ -270,6 +291,8 @@ int serve(const config::Config& config, const char* version) {
       self->send_exit(root, caf::exit_reason::user_shutdown);
       return 1;
     }
+    // A changed configuration shows in the audit trail as a different hash at start.
+    sec->audit(AuditRecord{"node", "node.started", c.node.data_dir, start_detail(c, version)});
     const auto adopted = adopt_runs(system, c, containers, registry, *sec);
     auto container_audit =
         spawn_container_audit(system, c, *sec, containers.runtime, containers.install_id, &registry);

@@ -127,6 +127,11 @@ TEST_F(AllowlistRun, AllowedExtraMountReachesTheAgent) {
   ASSERT_EQ(allowed.size(), 1u);
   EXPECT_EQ(allowed[0].subject, base + "/projects/data");
   EXPECT_NE(allowed[0].detail.find("\"group\":\"team\""), std::string::npos) << allowed[0].detail;
+  // The lifecycle is in the audit trail too, in order, with the namespace.
+  auto running = audited("container.running");
+  ASSERT_FALSE(running.empty());
+  EXPECT_NE(running[0].detail.find("\"namespace\":\"team\""), std::string::npos) << running[0].detail;
+  EXPECT_EQ(audited("container.exited").size(), 1u);
 }
 
 TEST_F(AllowlistRun, DeniedExtraMountEndsTheRunBeforeAnyContainer) {
@@ -149,6 +154,9 @@ TEST_F(AllowlistRun, DeniedExtraMountEndsTheRunBeforeAnyContainer) {
   auto denied = audited("mount.denied");
   ASSERT_EQ(denied.size(), 1u);
   EXPECT_EQ(denied[0].subject, base + "/projects/.aws");
+  auto dead = audited("container.dead");
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_NE(dead[0].detail.find("blocked_pattern"), std::string::npos) << dead[0].detail;
 }
 
 TEST_F(AllowlistRun, NoAllowlistNoExtraMounts) {
