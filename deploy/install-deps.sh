@@ -9,8 +9,9 @@ packages=(
   # libraries (see docs/architecture.md, "Dependencies")
   libcaf-dev libboost-dev rapidjson-dev libsodium-dev libsqlite3-dev libssl-dev
   libcli11-dev libtomlplusplus-dev libfmt-dev
-  # tests and benchmarks
-  libgtest-dev libbenchmark-dev
+  # tests and benchmarks (nodejs: an independent Ed25519/HMAC signer for the channel
+  # cross-check tests, which skip without it)
+  libgtest-dev libbenchmark-dev nodejs
   # default container runtime (oci backend) and its image tooling
   crun runc busybox-static skopeo umoci
 )
