@@ -1,6 +1,7 @@
 #include "actors/node.hpp"
 
 #include "actors/audit_log.hpp"
+#include "actors/channel_ingest.hpp"
 #include "actors/component.hpp"
 #include "actors/storage_writer.hpp"
 #include "actors/supervisor.hpp"
@@ -34,6 +35,9 @@ supervisor_actor spawn_node(caf::actor_system& system, NodeOptions options) {
          return caf::actor_cast<caf::actor>(spawn_audit_log(sys, AuditLogOptions{path}));
        }},
   };
+  sup.children.push_back({"ingest", [metrics = options.metrics](caf::actor_system& sys, const caf::actor&) {
+                            return caf::actor_cast<caf::actor>(spawn_ingest(sys, IngestOptions{metrics, {}}));
+                          }});
   for (const char* name : {"router", "namespaces", "scheduler", "channels"}) {
     sup.children.push_back({name, [name](caf::actor_system& sys, const caf::actor&) {
                               return caf::actor_cast<caf::actor>(spawn_component(sys, name));

@@ -4,7 +4,11 @@
 //                      scheduler, channel registry
 // Children start in that order and stop in reverse, so the storage writer is the
 // last to go and can persist what the others flush on their way down.
+#include <memory>
+#include <vector>
+
 #include "actors/protocol.hpp"
+#include "channels/bots/channel_bot.hpp"
 #include "runtime/config/config.hpp"
 #include "runtime/core/metrics.hpp"
 
@@ -14,6 +18,9 @@ struct NodeOptions {
   config::Config config;
   metrics::Registry* metrics = nullptr;  // not owned
   caf::actor parent;                     // receives failed_atom for given-up children
+  // Every enabled channel bot (made with channels::make_bots before the node starts);
+  // the channel registry runs a sender per bot that can send and a poller per polling bot.
+  std::vector<std::shared_ptr<const channels::ChannelBot>> bots;
 };
 
 // The database at config.storage_path() must exist and be migrated (serve does this

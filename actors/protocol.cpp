@@ -15,6 +15,11 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<run_result>("run_result");
   cfg.add_message_type<ipc_event>("ipc_event");
   cfg.add_message_type<exit_info>("exit_info");
+  cfg.add_message_type<inbound_message>("inbound_message");
+  cfg.add_message_type<std::vector<inbound_message>>("std::vector<inbound_message>");
+  cfg.add_message_type<ingest_result>("ingest_result");
+  cfg.add_message_type<outbound_message>("outbound_message");
+  cfg.add_message_type<enqueue_result>("enqueue_result");
   cfg.add_message_type<storage::SqlParam>("sql_param");
   cfg.add_message_type<std::vector<storage::SqlParam>>("std::vector<sql_param>");
   cfg.add_message_type<storage::WriteOp>("write_op");

@@ -33,6 +33,12 @@ using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using kill_atom = caf::atom_constant<caf::atom("kill")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using state_atom = caf::atom_constant<caf::atom("state")>;
+// Channels.
+using ingest_atom = caf::atom_constant<caf::atom("ingest")>;
+using route_atom = caf::atom_constant<caf::atom("route")>;
+using enqueue_atom = caf::atom_constant<caf::atom("enqueue")>;
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
+using poll_atom = caf::atom_constant<caf::atom("poll")>;
 
 // What any supervised component reports about itself.
 struct component_status {
@@ -121,6 +127,63 @@ struct exit_info {
   std::string error;  // wait itself failed
 };
 
+// A platform message as the actors pass it (channels::InboundMessage plus its row).
+struct inbound_message {
+  int64_t id = 0;                   // inbound_messages.id once stored, else 0
+  std::string channel;              // "slack" | "discord" | "whatsapp" | "telegram"
+  std::string bot;                  // configured bot name
+  std::string chat_jid;
+  std::string sender_id;
+  std::string sender_name;
+  std::string text;
+  std::string reply_ref;            // Discord: the interaction token; never log it
+  std::string message_ref;
+  std::string platform_message_id;  // dedupe key per (channel, bot)
+  int64_t timestamp_ms = 0;
+  bool is_group = false;
+  bool mentions_bot = false;
+};
+
+// What the ingest actor did with a batch: every message is either stored or a duplicate
+// when `error` is empty; otherwise nothing can be assumed stored (the platform retries).
+struct ingest_result {
+  uint32_t stored = 0;
+  uint32_t duplicates = 0;
+  std::string error;
+};
+
+// A reply for the outbox: one logical message, split to the platform's limit on enqueue.
+struct outbound_message {
+  std::string bot_id;    // "slack/main"
+  std::string chat_jid;  // "slack:C123"
+  std::string text;
+  std::string reply_to;  // see ChannelBot::build_message; "" = none
+};
+
+struct enqueue_result {
+  std::vector<int64_t> outbox_ids;  // one per piece, in sending order
+  std::string error;                // non-empty: nothing was enqueued
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, inbound_message& x) {
+  return f(caf::meta::type_name("inbound_message"), x.id, x.channel, x.bot, x.chat_jid, x.sender_id,
+           x.sender_name, x.text, x.reply_ref, x.message_ref, x.platform_message_id, x.timestamp_ms, x.is_group,
+           x.mentions_bot);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ingest_result& x) {
+  return f(caf::meta::type_name("ingest_result"), x.stored, x.duplicates, x.error);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, outbound_message& x) {
+  return f(caf::meta::type_name("outbound_message"), x.bot_id, x.chat_jid, x.text, x.reply_to);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, enqueue_result& x) {
+  return f(caf::meta::type_name("enqueue_result"), x.outbox_ids, x.error);
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_output& x) {
   return f(caf::meta::type_name("run_output"), x.run_id, x.text, x.in_reply_to, x.chat_jid, x.error);
@@ -186,11 +249,23 @@ using storage_writer_actor = component_actor::extend<
 using audit_log_actor = component_actor::extend<
     caf::replies_to<append_atom, audit_event>::with<audit_receipt>>;
 
-// Filled in by later capabilities (routing, namespaces, scheduling, channels).
-using router_actor = component_actor;
+// Durable intake of platform messages ("ingest" in the registry): stores a batch
+// (group commit, deduplicated per (channel, bot, platform id)), replies once it is on
+// disk, then hands each newly stored message to the router. Webhooks and pollers use it.
+using ingest_actor = component_actor::extend<
+    caf::replies_to<ingest_atom, std::vector<inbound_message>>::with<ingest_result>>;
+
+// Receives every stored inbound message exactly once ("router" in the registry).
+using router_actor = component_actor::extend<caf::reacts_to<route_atom, inbound_message>>;
+
+// The persistent outbox ("outbox" in the registry): splits, stores, wakes the bot's
+// sender. Replies once the rows are durable.
+using outbox_actor = component_actor::extend<
+    caf::replies_to<enqueue_atom, outbound_message>::with<enqueue_result>>;
+
+// Filled in by later capabilities (namespaces, scheduling).
 using namespace_manager_actor = component_actor;
 using scheduler_actor = component_actor;
-using channel_registry_actor = component_actor;
 
 using supervisor_actor = caf::typed_actor<
     caf::replies_to<status_atom>::with<supervisor_status>,

@@ -169,8 +169,75 @@ CREATE TABLE secrets (
 CREATE INDEX secrets_by_namespace ON secrets(namespace_id);
 )sql";
 
+// Channels: inbound_messages carries the whole normalised message (bot, reply
+// references, flags) and dedupes per (channel, bot, platform id); the outbox knows its
+// bot and records what the platform answered. Both tables had no writer before this
+// version; they are rebuilt (copying rows) because SQLite cannot alter a UNIQUE key.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE inbound_messages_v2 (
+  id                  INTEGER PRIMARY KEY,
+  channel             TEXT NOT NULL,
+  bot                 TEXT NOT NULL DEFAULT '',
+  platform_message_id TEXT NOT NULL,
+  chat_jid            TEXT NOT NULL,
+  sender              TEXT NOT NULL DEFAULT '',
+  sender_name         TEXT NOT NULL DEFAULT '',
+  text                TEXT NOT NULL DEFAULT '',
+  reply_ref           TEXT NOT NULL DEFAULT '',  -- Discord: the interaction token (15 min)
+  message_ref         TEXT NOT NULL DEFAULT '',
+  sent_at             INTEGER NOT NULL DEFAULT 0,  -- the platform's timestamp
+  is_group            INTEGER NOT NULL DEFAULT 0 CHECK (is_group IN (0, 1)),
+  mentions_bot        INTEGER NOT NULL DEFAULT 0 CHECK (mentions_bot IN (0, 1)),
+  received_at         INTEGER NOT NULL,
+  state               TEXT NOT NULL DEFAULT 'received',
+  UNIQUE (channel, bot, platform_message_id)
+) STRICT;
+INSERT INTO inbound_messages_v2(id, channel, platform_message_id, chat_jid, sender, text, received_at, state)
+  SELECT id, channel, platform_message_id, chat_jid, sender, text, received_at, state FROM inbound_messages;
+DROP TABLE inbound_messages;
+ALTER TABLE inbound_messages_v2 RENAME TO inbound_messages;
+CREATE INDEX inbound_messages_by_state ON inbound_messages(state, id);
+
+-- state: pending | sent | failed. One row per piece already split to the platform's
+-- limit. reply_to: Slack thread_ts, Telegram message_id, WhatsApp message id, Discord
+-- interaction token (follow-up).
+CREATE TABLE outbox_v2 (
+  id              INTEGER PRIMARY KEY,
+  channel         TEXT NOT NULL,
+  bot             TEXT NOT NULL DEFAULT '',
+  chat_jid        TEXT NOT NULL,
+  text            TEXT NOT NULL,
+  reply_to        TEXT,
+  state           TEXT NOT NULL DEFAULT 'pending',
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_error      TEXT,
+  delivered_id    TEXT,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+) STRICT;
+INSERT INTO outbox_v2(id, channel, chat_jid, text, reply_to, state, attempts, next_attempt_at, last_error,
+                      created_at, updated_at)
+  SELECT id, channel, chat_jid, text, reply_to, state, attempts, next_attempt_at, last_error, created_at,
+         updated_at FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v2 RENAME TO outbox;
+CREATE INDEX outbox_due ON outbox(channel, bot, state, next_attempt_at);
+
+-- Small per-bot state that must survive a restart (Telegram's getUpdates offset).
+CREATE TABLE channel_state (
+  channel    TEXT NOT NULL,
+  bot        TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  value      TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (channel, bot, key)
+) STRICT;
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "initial schema", kSchemaV1},
+    Migration{2, "channels: inbound messages, outbox, channel state", kSchemaV2},
 };
 static_assert(kMigrations.size() == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

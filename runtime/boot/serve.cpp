@@ -276,7 +276,7 @@ int serve(const config::Config& config, const char* version) {
     caf::actor_system_config cfg;
     actors::configure_actor_system(cfg, c);
     caf::actor_system system{cfg};
-    auto root = actors::spawn_node(system, actors::NodeOptions{c, &registry, {}});
+    auto root = actors::spawn_node(system, actors::NodeOptions{c, &registry, {}, {}});
     {
       // The root registers its children (the storage writer among them) in its own
       // start-up; an answer to a status request means that has happened.

@@ -1,4 +1,5 @@
 #include "runtime/config/config.hpp"
+#include "runtime/config/channel_bots.hpp"
 
 #include <cctype>
 #include <charconv>
@@ -170,6 +171,38 @@ const std::vector<KeyDef>& defs() {
               "A whole proxied exchange, streamed response included, must finish within this time."),
       int_key("proxy", "max_request_bytes", SB_FIELD(proxy.max_request_bytes), 1024, 1 << 30,
               "Largest request body a container may send through the proxy (then 413)."),
+      str_key("webhooks", "address", SB_FIELD(webhooks.address), {},
+              "Address of the public webhook listener (started when a bot takes webhooks)."),
+      int_key("webhooks", "port", SB_FIELD(webhooks.port), 0, 65535,
+              "Port of the webhook listener; 0 = any free port (written to DATA_DIR/webhooks.url)."),
+      str_key("webhooks", "tls_cert_file", SB_FIELD(webhooks.tls_cert_file), {},
+              "PEM certificate chain; with tls_key_file the listener speaks HTTPS."),
+      str_key("webhooks", "tls_key_file", SB_FIELD(webhooks.tls_key_file), {},
+              "PEM private key of tls_cert_file."),
+      int_key("webhooks", "body_limit_bytes", SB_FIELD(webhooks.body_limit_bytes), 1024, 64 << 20,
+              "Largest webhook body (then 413)."),
+      int_key("webhooks", "request_timeout_ms", SB_FIELD(webhooks.request_timeout_ms), 100, 600000,
+              "A request must arrive whole within this, else 408 and the connection is closed."),
+      int_key("webhooks", "idle_timeout_ms", SB_FIELD(webhooks.idle_timeout_ms), 100, 3600000,
+              "An idle keep-alive connection is closed after this."),
+      int_key("webhooks", "threads", SB_FIELD(webhooks.threads), 1, 64,
+              "I/O threads of the webhook listener."),
+      int_key("webhooks", "max_connections", SB_FIELD(webhooks.max_connections), 1, 1000000,
+              "Open connections beyond this get 503."),
+      int_key("webhooks", "ack_timeout_ms", SB_FIELD(webhooks.ack_timeout_ms), 10, 2900,
+              "A message not durably stored within this is answered 503 so that the platform "
+              "retries (platforms give up after 3 s)."),
+      int_key("outbound", "request_timeout_ms", SB_FIELD(outbound.request_timeout_ms), 100, 600000,
+              "One request to a platform's API, connect to last byte."),
+      str_key("outbound", "ca_file", SB_FIELD(outbound.ca_file), {},
+              "Extra CA bundle (PEM) trusted for the platforms' APIs; empty = the system CAs."),
+      int_key("outbound", "max_attempts", SB_FIELD(outbound.max_attempts), 1, 1000,
+              "Delivery attempts of one outbox message (rate-limit waits excluded) before it is "
+              "marked failed."),
+      int_key("outbound", "backoff_base_ms", SB_FIELD(outbound.backoff_base_ms), 1, 3600000,
+              "First retry delay after a 5xx or network error; doubles per attempt (with jitter)."),
+      int_key("outbound", "backoff_max_ms", SB_FIELD(outbound.backoff_max_ms), 1, 86400000,
+              "Upper bound of the retry delay."),
   };
   return table;
 }
@@ -344,6 +377,10 @@ Status apply_file(Config& config, const std::string& file) {
   }
   for (const auto& [section, node] : root) {
     std::string sec(section.str());
+    if (sec == "channels") {
+      if (auto ok = detail::apply_channel_bots(config, node, file); !ok) return ok.error();
+      continue;
+    }
     const auto* table = node.as_table();
     if (!table) {
       if (known_section(sec))
@@ -405,7 +442,7 @@ Status check_consistency(const Config& c) {
                                c.supervisor.backoff_max_ms, c.supervisor.backoff_base_ms));
   if (c.node.data_dir.empty()) return invalid("node.data_dir: must not be empty");
   if (c.admin.address.empty()) return invalid("admin.address: must not be empty");
-  return {};
+  return detail::check_channel_bots(c);
 }
 
 // A TOML basic string ("..."), escaped.
@@ -536,6 +573,7 @@ std::string to_toml(const Config& config) {
       out += (i ? ", " : "") + toml_quote(r.namespaces[i]);
     out += "]\n";
   }
+  out += detail::channel_bots_toml(config);
   return out;
 }
 

@@ -100,6 +100,45 @@ struct ProxyConfig {
   std::map<std::string, ProxyRoute> routes;  // by route name (the first path segment)
 };
 
+// The public webhook listener (separate from the admin API). It starts when at least
+// one enabled bot receives webhooks.
+struct WebhooksConfig {
+  std::string address = "0.0.0.0";
+  int64_t port = 8080;
+  std::string tls_cert_file;  // both set: HTTPS; both empty: plain HTTP (behind a TLS proxy)
+  std::string tls_key_file;
+  int64_t body_limit_bytes = 1 << 20;
+  int64_t request_timeout_ms = 5000;  // slow or stalled clients are cut off after this
+  int64_t idle_timeout_ms = 60000;
+  int64_t threads = 2;
+  int64_t max_connections = 4096;
+  int64_t ack_timeout_ms = 2500;  // not durably stored by then: 503, the platform retries
+};
+
+// Delivery of replies from the outbox by the per-bot senders.
+struct OutboundConfig {
+  int64_t request_timeout_ms = 10000;
+  std::string ca_file;  // extra CA bundle (PEM) for the platforms' APIs; empty = system CAs
+  int64_t max_attempts = 10;  // then the message is marked failed
+  int64_t backoff_base_ms = 1000;
+  int64_t backoff_max_ms = 300000;
+};
+
+// One channel bot: `[channels.PLATFORM.NAME]`. Keys whose value is a credential hold the
+// name of a vault entry (`squadbox secret set NAME`), never the credential itself.
+struct ChannelBotConfig {
+  std::string platform;              // slack | discord | whatsapp | telegram
+  std::string name;                  // ^[a-z0-9][a-z0-9_-]{0,63}$
+  bool enabled = true;
+  std::string api_base_url;          // "" = the platform's public API
+  std::string mode = "webhook";      // webhook | polling (telegram only)
+  std::map<std::string, std::string> secrets;   // role -> vault entry name
+  std::map<std::string, std::string> settings;  // role -> plain value
+  std::string id() const { return platform + "/" + name; }
+  std::string secret(const std::string& role) const;   // "" when unset
+  std::string setting(const std::string& role) const;  // "" when unset
+};
+
 struct Config {
   NodeConfig node;
   AdminConfig admin;
@@ -110,6 +149,9 @@ struct Config {
   ContainerConfig container;
   SecurityConfig security;
   ProxyConfig proxy;
+  WebhooksConfig webhooks;
+  OutboundConfig outbound;
+  std::vector<ChannelBotConfig> channels;  // sorted by id()
   std::string source_file;  // the TOML file it was loaded from (absolute), "" = none; not a key
 
   // Derived paths (data_dir joined where the key was left empty).
@@ -143,6 +185,14 @@ Result<Config> load(const std::optional<std::string>& file,
                     const std::map<std::string, std::string>& env);
 
 // ^[a-z0-9][a-z0-9_-]{0,63}$: a proxy route's name is the first segment of its URL path.
+// Channel bot keys per platform: which are vault entry names, which plain values.
+struct ChannelBotKeys {
+  std::vector<std::string> secrets;
+  std::vector<std::string> settings;
+};
+// nullopt for an unknown platform.
+std::optional<ChannelBotKeys> channel_bot_keys(std::string_view platform);
+
 bool route_name_ok(std::string_view name);
 
 // The process environment as a map (for load()).
