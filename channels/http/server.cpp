@@ -11,10 +11,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http.hpp>
 #include <future>
 #include <mutex>
@@ -72,7 +74,15 @@ bool server_owned(std::string_view name) {
 // Thread-local marker so that stop()/stop_accepting() can tell they run on a server thread.
 thread_local const void* tl_server = nullptr;
 
-class Session;
+using TlsStream = net::ssl::stream<tcp::socket>;
+
+// What a Reply and the server see of a connection, plain or TLS.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual net::any_io_executor executor() = 0;
+  virtual void deliver(uint64_t exchange, Response response) = 0;
+};
 
 // State shared by the server, every connection and every outstanding Reply. Shared
 // ownership so nothing a connection or a Reply touches can die before them.
@@ -123,12 +133,12 @@ struct Shared {
   // A connection waiting for its handler owns no pending I/O and a Reply holds it only
   // weakly, so this map keeps it alive until the Reply arrives (or stop()).
   std::mutex waiting_mutex;
-  std::unordered_map<const Session*, std::shared_ptr<Session>> waiting;
+  std::unordered_map<const SessionBase*, std::shared_ptr<SessionBase>> waiting;
 };
 
 // The single-use state behind all copies of one Reply.
 struct ReplyState {
-  ReplyState(std::weak_ptr<Session> s, std::shared_ptr<Shared> sh, uint64_t id)
+  ReplyState(std::weak_ptr<SessionBase> s, std::shared_ptr<Shared> sh, uint64_t id)
       : session(std::move(s)), shared(std::move(sh)), exchange(id) {}
   ~ReplyState();
   ReplyState(const ReplyState&) = delete;
@@ -144,35 +154,65 @@ struct ReplyState {
   }
   void post(Response response);
 
-  std::weak_ptr<Session> session;
+  std::weak_ptr<SessionBase> session;
   std::shared_ptr<Shared> shared;
   uint64_t exchange;
   std::atomic<bool> done{false};
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection. Stream is tcp::socket (plain) or TlsStream: the same code serves
+// both, so the plain path pays nothing for TLS.
+template <class Stream>
+class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
   Session(std::shared_ptr<Shared> shared, tcp::socket socket, std::string remote)
+    requires(!kTls)
+      : sh_(std::move(shared)), socket_(std::move(socket)), timer_(socket_.get_executor()), remote_(std::move(remote)) {
+    sh_->connection_delta(+1);
+  }
+  Session(std::shared_ptr<Shared> shared, tcp::socket socket, std::shared_ptr<net::ssl::context> tls,
+          std::string remote)
+    requires kTls
       : sh_(std::move(shared)),
-        socket_(std::move(socket)),
+        tls_(std::move(tls)),
+        socket_(std::move(socket), *tls_),
         timer_(socket_.get_executor()),
         remote_(std::move(remote)) {
     sh_->connection_delta(+1);
   }
-  ~Session() { sh_->connection_delta(-1); }
+  ~Session() override { sh_->connection_delta(-1); }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  net::any_io_executor executor() { return socket_.get_executor(); }
+  net::any_io_executor executor() override { return socket_.get_executor(); }
 
   void start() {
     sb::log::debug("http.connection_open", {{"listener", sh_->options.name}, {"remote", remote_}});
-    begin_request();
+    if constexpr (kTls) {
+      // The handshake counts against the request timeout: a client that connects and
+      // stalls in it is cut off like one that stalls in its headers.
+      phase_ = Phase::reading;
+      arm(Clock::now() + sh_->options.request_timeout);
+      socket_.async_handshake(net::ssl::stream_base::server, [self = this->shared_from_this()](error_code ec) {
+        if (self->phase_ == Phase::closed) return;
+        if (ec || self->timed_out_) {
+          sb::log::debug("http.tls_handshake_failed", {{"listener", self->sh_->options.name},
+                                                       {"remote", self->remote_}, {"reason", ec.message()}});
+          return self->close();
+        }
+        self->disarm();
+        self->begin_request();
+      });
+    } else {
+      begin_request();
+    }
   }
 
   // Runs on the strand. Ignores a reply for an exchange that is over (server already
   // answered 500 after a throw, or the connection closed).
-  void deliver(uint64_t exchange, Response response) {
+  void deliver(uint64_t exchange, Response response) override {
     if (phase_ != Phase::handling || exchange != exchange_) {
       sb::log::debug("http.reply_ignored", {{"listener", sh_->options.name}, {"remote", remote_}});
       return;
@@ -209,7 +249,7 @@ class Session : public std::enable_shared_from_this<Session> {
     timed_out_ = false;
     arm(Clock::now() + sh_->options.idle_timeout);
     socket_.async_read_some(buffer_.prepare(4096),
-                            [self = shared_from_this()](error_code ec, size_t n) {
+                            [self = this->shared_from_this()](error_code ec, size_t n) {
                               self->on_idle_read(ec, n);
                             });
   }
@@ -234,7 +274,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // eager parse (plain async_read) drops the Content-Length body_limit error when the
     // body arrives in the same segment as the header (boostorg/beast#2183).
     bhttp::async_read_header(socket_, buffer_, *parser_,
-                             [self = shared_from_this()](error_code ec, size_t) {
+                             [self = this->shared_from_this()](error_code ec, size_t) {
                                self->on_header(ec);
                              });
   }
@@ -249,7 +289,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // curl and others wait for "100 Continue" before sending a large body.
     if (!parser_->is_done() && iequals(sv(msg[bhttp::field::expect]), "100-continue")) {
       net::async_write(socket_, net::buffer(kContinue.data(), kContinue.size()),
-                       [self = shared_from_this()](error_code wec, size_t) {
+                       [self = this->shared_from_this()](error_code wec, size_t) {
                          if (self->phase_ == Phase::closed) return;
                          if (wec || self->timed_out_) return self->on_read_error(wec);
                          self->read_body();
@@ -261,7 +301,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_body() {
     if (parser_->is_done()) return on_request();
-    bhttp::async_read(socket_, buffer_, *parser_, [self = shared_from_this()](error_code ec, size_t) {
+    bhttp::async_read(socket_, buffer_, *parser_, [self = this->shared_from_this()](error_code ec, size_t) {
       if (self->phase_ == Phase::closed) return;
       if (ec || self->timed_out_) return self->on_read_error(ec);
       self->on_request();
@@ -330,12 +370,12 @@ class Session : public std::enable_shared_from_this<Session> {
     request.body = std::move(msg.body());
     request.remote_address = remote_;
 
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     {
       std::lock_guard lk(sh_->waiting_mutex);
       sh_->waiting[this] = self;
     }
-    auto state = std::make_shared<ReplyState>(weak_from_this(), sh_, exchange_);
+    auto state = std::make_shared<ReplyState>(std::weak_ptr<SessionBase>(self), sh_, exchange_);
     Reply reply = [state](Response response) { state->send(std::move(response)); };
     const char* failure = nullptr;
     std::string what;
@@ -391,7 +431,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
     phase_ = Phase::writing;
     arm(Clock::now() + sh_->options.request_timeout);
-    auto done = [self = shared_from_this()](error_code ec, size_t) { self->on_write(ec); };
+    auto done = [self = this->shared_from_this()](error_code ec, size_t) { self->on_write(ec); };
     if (head_) {  // same header as GET, no body
       serializer_.emplace(*res_);
       bhttp::async_write_header(socket_, *serializer_, std::move(done));
@@ -421,14 +461,22 @@ class Session : public std::enable_shared_from_this<Session> {
   // destroyed by a TCP reset caused by unread request bytes (e.g. after a 413).
   void linger() {
     phase_ = Phase::lingering;
-    error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_send, ignored);
     arm(Clock::now() + std::min(sh_->options.request_timeout, kMaxLinger));
-    drain();
+    if constexpr (kTls) {
+      // close_notify, then read until the peer's (or the deadline): that drains too.
+      socket_.async_shutdown([self = this->shared_from_this()](error_code) {
+        if (self->phase_ == Phase::closed) return;
+        self->close();
+      });
+    } else {
+      error_code ignored;
+      socket_.shutdown(tcp::socket::shutdown_send, ignored);
+      drain();
+    }
   }
 
   void drain() {
-    socket_.async_read_some(net::buffer(drain_), [self = shared_from_this()](error_code ec, size_t) {
+    lowest().async_read_some(net::buffer(drain_), [self = this->shared_from_this()](error_code ec, size_t) {
       if (self->phase_ == Phase::closed) return;
       if (ec) return self->close();
       self->drain();
@@ -440,16 +488,18 @@ class Session : public std::enable_shared_from_this<Session> {
     phase_ = Phase::closed;
     disarm();
     error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    lowest().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().close(ignored);
   }
+
+  tcp::socket& lowest() { return beast::get_lowest_layer(socket_); }
 
   // One deadline at a time; a generation number discards a timer that fired just before
   // it was re-armed or cancelled.
   void arm(Clock::time_point deadline) {
     const uint64_t gen = ++timer_gen_;
     timer_.expires_at(deadline);
-    timer_.async_wait([self = shared_from_this(), gen](error_code ec) {
+    timer_.async_wait([self = this->shared_from_this(), gen](error_code ec) {
       if (ec || gen != self->timer_gen_) return;
       self->on_deadline();
     });
@@ -467,7 +517,7 @@ class Session : public std::enable_shared_from_this<Session> {
         // Abort the read; its handler sees timed_out_ and answers 408 or closes.
         timed_out_ = true;
         error_code ignored;
-        socket_.cancel(ignored);
+        lowest().cancel(ignored);
         break;
       }
       case Phase::writing:
@@ -484,7 +534,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   std::shared_ptr<Shared> sh_;
-  tcp::socket socket_;
+  std::shared_ptr<net::ssl::context> tls_;  // TLS only; outlives the stream
+  Stream socket_;
   net::steady_timer timer_;
   std::string remote_;
   beast::flat_buffer buffer_;
@@ -575,8 +626,13 @@ struct Server::Impl {
     if (shared->connections.load() >= options().max_connections) {
       refuse(std::move(socket), remote);
     } else {
-      auto session = std::make_shared<Session>(shared, std::move(socket), std::move(remote));
-      net::dispatch(session->executor(), [session] { session->start(); });
+      if (tls) {
+        auto session = std::make_shared<Session<TlsStream>>(shared, std::move(socket), tls, std::move(remote));
+        net::dispatch(session->executor(), [session] { session->start(); });
+      } else {
+        auto session = std::make_shared<Session<tcp::socket>>(shared, std::move(socket), std::move(remote));
+        net::dispatch(session->executor(), [session] { session->start(); });
+      }
     }
     do_accept();
   }
@@ -607,6 +663,7 @@ struct Server::Impl {
     if (ec) return make_error("http.bad_address", "invalid listen address '" + options().address + "'");
     const tcp::endpoint endpoint(address, options().port);
     const std::string where = options().address + ":" + std::to_string(options().port);
+    if (auto made = make_tls(); !made) return made.error();
 
     ioc = std::make_unique<net::io_context>(std::max(1, options().threads));
     acceptor_strand.emplace(net::make_strand(*ioc));
@@ -636,7 +693,7 @@ struct Server::Impl {
     }
     state = State::running;
     sb::log::info("http.listening", {{"listener", options().name}, {"address", options().address},
-                                     {"port", bound_port.load()}});
+                                     {"port", bound_port.load()}, {"tls", tls != nullptr}});
     return bound_port.load();
   }
 
@@ -690,7 +747,7 @@ struct Server::Impl {
       std::unique_lock lk(shared->life_mutex);
       shared->alive = false;
     }
-    std::unordered_map<const Session*, std::shared_ptr<Session>> waiting;
+    std::unordered_map<const SessionBase*, std::shared_ptr<SessionBase>> waiting;
     {
       std::lock_guard lk(shared->waiting_mutex);
       waiting.swap(shared->waiting);
@@ -715,9 +772,29 @@ struct Server::Impl {
     teardown();
   }
 
+  // HTTPS when both files are set; one without the other is a configuration error.
+  Status make_tls() {
+    const auto& o = options();
+    if (o.tls_cert_file.empty() && o.tls_key_file.empty()) return {};
+    if (o.tls_cert_file.empty() || o.tls_key_file.empty())
+      return make_error("http.tls", "TLS needs both a certificate and a key file");
+    auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_server);
+    ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                     net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1 |
+                     net::ssl::context::single_dh_use);
+    error_code ec;
+    if (ctx->use_certificate_chain_file(o.tls_cert_file, ec))
+      return make_error("http.tls", "cannot load TLS certificate " + o.tls_cert_file + ": " + ec.message());
+    if (ctx->use_private_key_file(o.tls_key_file, net::ssl::context::pem, ec))
+      return make_error("http.tls", "cannot load TLS key " + o.tls_key_file + ": " + ec.message());
+    tls = std::move(ctx);
+    return {};
+  }
+
   enum class State { created, running, stopped };
 
   std::shared_ptr<Shared> shared;
+  std::shared_ptr<net::ssl::context> tls;  // null: plain HTTP
   std::mutex state_mutex;
   std::mutex teardown_mutex;
   State state = State::created;

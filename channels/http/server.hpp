@@ -29,6 +29,10 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60000};
   int threads = 1;
   size_t max_connections = 1024;     // beyond this, new connections get 503 and close
+  // PEM files; both set: HTTPS (the handshake counts against request_timeout), both
+  // empty: plain HTTP, one without the other: start() fails with "http.tls".
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class Server {
@@ -41,7 +45,7 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds and listens, then runs its own threads. Errors: "http.bad_address",
-  // "http.bind", "http.state" (already started).
+  // "http.bind", "http.tls" (unreadable certificate or key), "http.state" (already started).
   Result<uint16_t> start();
   // Closes the listening socket; open connections and in-flight requests carry on.
   void stop_accepting();
