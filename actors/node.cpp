@@ -2,7 +2,10 @@
 
 #include "actors/audit_log.hpp"
 #include "actors/channel_ingest.hpp"
+#include "actors/channel_registry.hpp"
 #include "actors/component.hpp"
+#include "actors/message_router.hpp"
+#include "actors/outbox.hpp"
 #include "actors/storage_writer.hpp"
 #include "actors/supervisor.hpp"
 
@@ -36,13 +39,35 @@ supervisor_actor spawn_node(caf::actor_system& system, NodeOptions options) {
        }},
   };
   sup.children.push_back({"ingest", [metrics = options.metrics](caf::actor_system& sys, const caf::actor&) {
-                            return caf::actor_cast<caf::actor>(spawn_ingest(sys, IngestOptions{metrics, {}}));
+                            IngestOptions ingest;  // `{metrics, {}}` would zero the write timeout
+                            ingest.metrics = metrics;
+                            return caf::actor_cast<caf::actor>(spawn_ingest(sys, ingest));
                           }});
-  for (const char* name : {"router", "namespaces", "scheduler", "channels"}) {
+  sup.children.push_back({"outbox", [bots = options.bots, metrics = options.metrics](caf::actor_system& sys,
+                                                                                     const caf::actor&) {
+                            OutboxOptions outbox;
+                            outbox.bots = bots;
+                            outbox.metrics = metrics;
+                            return caf::actor_cast<caf::actor>(spawn_outbox(sys, std::move(outbox)));
+                          }});
+  sup.children.push_back({"router", [metrics = options.metrics](caf::actor_system& sys, const caf::actor&) {
+                            return caf::actor_cast<caf::actor>(spawn_message_router(sys, MessageRouterOptions{metrics}));
+                          }});
+  for (const char* name : {"namespaces", "scheduler"}) {
     sup.children.push_back({name, [name](caf::actor_system& sys, const caf::actor&) {
                               return caf::actor_cast<caf::actor>(spawn_component(sys, name));
                             }});
   }
+  ChannelRegistryOptions channels;
+  channels.bots = options.bots;
+  channels.config = c;
+  channels.policy = sup.policy;
+  channels.metrics = options.metrics;
+  sup.children.push_back({"channels", [channels](caf::actor_system& sys, const caf::actor& supervisor) {
+                            auto registry = channels;
+                            registry.parent = supervisor;
+                            return caf::actor_cast<caf::actor>(spawn_channel_registry(sys, std::move(registry)));
+                          }});
   return spawn_supervisor(system, std::move(sup));
 }
 

@@ -21,8 +21,10 @@
 #include "actors/container_supervisor.hpp"
 #include "actors/node.hpp"
 #include "channels/http/server.hpp"
+#include "channels/outbound/outbox_api.hpp"
 #include "runtime/admin/admin_api.hpp"
 #include "runtime/boot/admin_token.hpp"
+#include "runtime/boot/channel_services.hpp"
 #include "runtime/boot/security_services.hpp"
 #include "runtime/container/reconcile.hpp"
 #include "runtime/container/select/backend_selection.hpp"
@@ -267,6 +269,12 @@ int serve(const config::Config& config, const char* version) {
     log::error("node.start_failed", {{"error", vault.error().message}, {"code", vault.error().code}});
     return 1;
   }
+  // Channel bots take their credentials from the vault: a missing entry stops the start.
+  auto channel_bots = make_channel_bots(c, *vault);
+  if (!channel_bots) {
+    log::error("node.start_failed", {{"error", channel_bots.error().message}, {"code", channel_bots.error().code}});
+    return 1;
+  }
 
   const Containers containers = prepare_containers(c);
 
@@ -276,7 +284,7 @@ int serve(const config::Config& config, const char* version) {
     caf::actor_system_config cfg;
     actors::configure_actor_system(cfg, c);
     caf::actor_system system{cfg};
-    auto root = actors::spawn_node(system, actors::NodeOptions{c, &registry, {}, {}});
+    auto root = actors::spawn_node(system, actors::NodeOptions{c, &registry, {}, *channel_bots});
     {
       // The root registers its children (the storage writer among them) in its own
       // start-up; an answer to a status request means that has happened.
@@ -309,6 +317,12 @@ int serve(const config::Config& config, const char* version) {
     });
     api_options.extensions.push_back(
         [db = c.storage_path()](http::Router& api) { audit::add_audit_routes(api, db); });
+    ChannelServices channels(system, c, *channel_bots, actors::make_audit_sink(system), &registry);
+    api_options.extensions.push_back(channels.admin_extension());
+    api_options.extensions.push_back(
+        [&system, db = c.storage_path(), timeout = api_options.actor_timeout](http::Router& api) {
+          ::sb::channels::outbound::add_outbox_routes(api, system, db, timeout);
+        });
     admin::AdminApi api(system, caf::actor_cast<caf::actor>(root), registry, std::move(api_options));
     http::ServerOptions http_options;
     http_options.name = "admin";
@@ -319,7 +333,9 @@ int serve(const config::Config& config, const char* version) {
     http_options.idle_timeout = std::chrono::milliseconds(c.admin.idle_timeout_ms);
     http_options.threads = static_cast<int>(c.admin.threads);
     http::Server server(http_options, api.handler(), &registry);
-    auto port = server.start();
+    // The webhook listener first: the admin API reads it once it answers.
+    auto webhooks = channels.start();
+    auto port = webhooks ? server.start() : Result<uint16_t>(webhooks.error());
     const std::string url_file = c.node.data_dir + "/admin.url";
     if (!port) {
       log::error("node.start_failed", {{"error", port.error().message}});
@@ -343,6 +359,7 @@ int serve(const config::Config& config, const char* version) {
     const auto limit = std::chrono::milliseconds(c.node.shutdown_timeout_ms);
     ShutdownWatchdog watchdog(limit);
     server.stop_accepting();
+    channels.stop();  // before the node drains: deliveries in flight still get their ack
     stop_runs(system, adopted, std::chrono::milliseconds(c.container.stop_grace_ms) + limit / 4);
     if (container_audit) caf::anon_send_exit(container_audit, caf::exit_reason::user_shutdown);
     sec->proxy->stop();  // every run has ended: no lease is left to serve
