@@ -1,0 +1,67 @@
+#pragma once
+// The outbox table's statements (schema: storage/migrations.cpp v2). Rows are one piece
+// each, already split to the platform's limit; state: pending | sent | failed. Writes
+// are WriteOps for the storage writer; reads are SQL for a read connection. Pure.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/core/result.hpp"
+#include "storage/sql_value.hpp"
+
+namespace sb::channels::outbound {
+
+struct OutboxRow {
+  int64_t id = 0;
+  std::string channel;  // "slack"
+  std::string bot;      // bot name ("main"); the bot id is channel + "/" + bot
+  std::string chat_jid;
+  std::string text;
+  std::string reply_to;  // "" = none (stored as NULL); Discord: an interaction token
+  std::string state;
+  int64_t attempts = 0;
+  int64_t next_attempt_at = 0;  // ms since the epoch
+  std::string last_error;
+  std::string delivered_id;
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
+// One INSERT for every piece of a message (one statement: all or nothing). SQLite gives
+// the rows consecutive rowids, so the ids are last_rowid - pieces + 1 ... last_rowid.
+storage::WriteOp insert_pieces(std::string_view channel, std::string_view bot, std::string_view chat_jid,
+                               const std::vector<std::string>& pieces, std::string_view reply_to, int64_t now_ms);
+std::vector<int64_t> inserted_ids(int64_t last_rowid, size_t pieces);
+
+storage::WriteOp mark_sent(int64_t id, int64_t attempts, std::string_view delivered_id, int64_t now_ms);
+storage::WriteOp mark_retry(int64_t id, int64_t attempts, int64_t next_attempt_at_ms, std::string_view error,
+                            int64_t now_ms);
+storage::WriteOp mark_failed(int64_t id, int64_t attempts, std::string_view error, int64_t now_ms);
+
+// Pending rows of one bot in sending order: ?1 channel, ?2 bot, ?3 limit. Columns:
+// id, chat_jid, text, reply_to, attempts, next_attempt_at, created_at.
+inline constexpr const char* kSelectPending =
+    "SELECT id, chat_jid, text, COALESCE(reply_to, ''), attempts, next_attempt_at, created_at FROM outbox "
+    "WHERE channel = ?1 AND bot = ?2 AND state = 'pending' ORDER BY id LIMIT ?3";
+
+// GET /api/v1/container/outbox?state=&bot=&limit=
+struct ListFilter {
+  std::string state;    // "" = any; else pending | sent | failed
+  std::string channel;  // "" = any bot; from bot = "slack/main"
+  std::string bot;
+  int64_t limit = 100;  // 1 ... 1000
+};
+inline constexpr int64_t kMaxListLimit = 1000;
+// Errors "outbox.bad_state", "outbox.bad_bot", "outbox.bad_limit" (the message names
+// the parameter and what is allowed).
+Result<ListFilter> parse_list_filter(std::string_view state, std::string_view bot, std::string_view limit);
+
+struct Query {
+  std::string sql;
+  std::vector<storage::SqlParam> params;
+};
+// Newest first. Columns in OutboxRow order.
+Query list_query(const ListFilter& filter);
+
+}  // namespace sb::channels::outbound
