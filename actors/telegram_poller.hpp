@@ -5,7 +5,9 @@
 // (channel_state: channel 'telegram', bot, key 'offset'). A crash between the two
 // re-reads the same updates, which the ingest dedupes by update_id: nothing is lost and
 // nothing is routed twice. Errors back off exponentially; a 409 (a webhook is set) or
-// 401 (bad token) is logged and retried slowly, never spun.
+// 401 (bad token) is logged and retried slowly (backoff_max), never spun. The long poll
+// and the backoff wait run on a private thread that shutdown interrupts, so `shutdown`
+// is answered at once even while a poll is pending. Decisions: telegram_poll_policy.hpp.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -27,7 +29,8 @@ struct TelegramPollerOptions {
   metrics::Registry* metrics = nullptr;   // not owned; may be null
 };
 
-// A supervised child (answers status/shutdown as a component_actor).
+// A supervised child (answers status/shutdown as a component_actor). Returns an invalid
+// handle (and logs why) when options.bot is null or does not poll.
 caf::actor spawn_telegram_poller(caf::actor_system& system, TelegramPollerOptions options);
 
 }  // namespace sb::actors
