@@ -12,6 +12,8 @@ packages=(
   # tests and benchmarks (nodejs: an independent Ed25519/HMAC signer for the channel
   # cross-check tests, which skip without it)
   libgtest-dev libbenchmark-dev nodejs
+  # the webhook ingress benchmark (bench/channels): load generator and reference server
+  wrk nginx-light
   # default container runtime (oci backend) and its image tooling
   crun runc busybox-static skopeo umoci
 )
@@ -31,7 +33,23 @@ if [ ${#missing[@]} -eq 0 ]; then
 else
   echo "install-deps: installing ${missing[*]}"
   $sudo apt-get update -qq
+  # nginx's postinst starts the system service (port 80); the benchmark runs its own
+  # nginx. A policy-rc.d answering 101 ("action forbidden") keeps every service from
+  # starting during the install; it is removed again unless it was there before.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    own_policy=1
+    trap '$sudo rm -f "$policy"' EXIT
+  fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if [ -n "$own_policy" ]; then $sudo rm -f "$policy"; trap - EXIT; fi
+  # On a systemd host the unit was still enabled for the next boot: keep it off.
+  if [ -d /run/systemd/system ] && systemctl is-enabled --quiet nginx 2>/dev/null; then
+    $sudo systemctl disable --now --quiet nginx
+  fi
 fi
 
 # The host side of the default runtime: crun needs the cgroup layout fixed on hosts
