@@ -142,10 +142,6 @@ Status apply_channel_bots(Config& config, const toml::node& channels, const std:
 }
 
 Status check_channel_bots(const Config& config) {
-  const bool tls_cert = !config.webhooks.tls_cert_file.empty();
-  const bool tls_key = !config.webhooks.tls_key_file.empty();
-  if (tls_cert != tls_key)
-    return invalid("webhooks.tls_cert_file and webhooks.tls_key_file: set both (HTTPS) or neither (HTTP)");
   if (config.outbound.backoff_max_ms < config.outbound.backoff_base_ms)
     return invalid(fmt::format("outbound.backoff_max_ms: {} is below outbound.backoff_base_ms {}",
                                config.outbound.backoff_max_ms, config.outbound.backoff_base_ms));
