@@ -1,6 +1,7 @@
 #include "actors/channel_ingest.hpp"
 
 #include <memory>
+#include <optional>
 
 #include "actors/supervisor.hpp"
 #include "runtime/core/log.hpp"
@@ -18,13 +19,15 @@ struct ingest_state {
 
 using self_ptr = ingest_actor::stateful_pointer<ingest_state>;
 
-// Outcomes of one batch, filled in as the writer answers.
+// Outcomes of one batch, filled in as the writer answers. The caller is answered
+// through exactly one of `promise` (a request) or `callback` (the webhook listener).
 struct Pending {
   std::vector<inbound_message> messages;
   std::vector<bool> stored;
   size_t answered = 0;
   ingest_result result;
-  caf::typed_response_promise<ingest_result> promise;
+  std::optional<caf::typed_response_promise<ingest_result>> promise;
+  ingest_callback callback;
 };
 
 int64_t now_ms() {
@@ -39,7 +42,8 @@ void finish(self_ptr self, Pending& p) {
     st.duplicates->inc(p.result.duplicates);
     if (!p.result.error.empty()) st.failed->inc(p.messages.size() - p.result.stored - p.result.duplicates);
   }
-  p.promise.deliver(p.result);
+  if (p.promise) p.promise->deliver(p.result);
+  if (p.callback && *p.callback) (*p.callback)(p.result);
   // Stored messages go on even if others of the batch failed: a retry of the delivery
   // will find them as duplicates, so this is their only chance to be routed.
   auto router = lookup<router_actor>(self->system(), "router");
@@ -48,6 +52,42 @@ void finish(self_ptr self, Pending& p) {
     if (router) self->send(router, route_atom::value, std::move(p.messages[i]));
   }
   if (!router && p.result.stored > 0) log::warn("ingest.no_router", {{"stored", static_cast<int64_t>(p.result.stored)}});
+}
+
+// One writer request per message; the writer batches everything that arrives together
+// into one transaction. No timeout here (the writer always answers, or its death bounces
+// the request): callers bound their own wait, so no timer is armed per message.
+void store(self_ptr self, const std::shared_ptr<Pending>& pending) {
+  pending->stored.assign(pending->messages.size(), false);
+  auto writer = lookup<storage_writer_actor>(self->system(), "storage");
+  if (!writer) {
+    pending->result.error = "storage writer down";
+    finish(self, *pending);
+    return;
+  }
+  const int64_t received = now_ms();
+  for (size_t i = 0; i < pending->messages.size(); ++i) {
+    auto on_outcome = [=](const storage::WriteOutcome& out) {
+      auto& p = *pending;
+      if (out.ok && out.changes == 1) {
+        p.stored[i] = true;
+        p.messages[i].id = out.last_rowid;
+        ++p.result.stored;
+      } else if (out.ok) {
+        ++p.result.duplicates;
+      } else if (p.result.error.empty()) {
+        p.result.error = out.error_code + ": " + out.error_message;
+      }
+      if (++p.answered == p.messages.size()) finish(self, p);
+    };
+    auto on_error = [=](caf::error& err) {
+      auto& p = *pending;
+      if (p.result.error.empty()) p.result.error = self->system().render(err);
+      if (++p.answered == p.messages.size()) finish(self, p);
+    };
+    self->request(writer, caf::infinite, write_atom::value, ingest_write(pending->messages[i], received))
+        .then(on_outcome, on_error);
+  }
 }
 
 ingest_actor::behavior_type ingest_fn(self_ptr self, IngestOptions options) {
@@ -63,37 +103,22 @@ ingest_actor::behavior_type ingest_fn(self_ptr self, IngestOptions options) {
   return {
       [=](ingest_atom, std::vector<inbound_message>& messages) -> caf::result<ingest_result> {
         if (messages.empty()) return ingest_result{};
-        auto writer = lookup<storage_writer_actor>(self->system(), "storage");
-        if (!writer) return ingest_result{0, 0, "storage writer down"};
         auto pending = std::make_shared<Pending>();
         pending->messages = std::move(messages);
-        pending->stored.assign(pending->messages.size(), false);
         pending->promise = self->make_response_promise<ingest_result>();
-        const int64_t received = now_ms();
-        for (size_t i = 0; i < pending->messages.size(); ++i) {
-          auto on_outcome = [=](const storage::WriteOutcome& out) {
-            auto& p = *pending;
-            if (out.ok && out.changes == 1) {
-              p.stored[i] = true;
-              p.messages[i].id = out.last_rowid;
-              ++p.result.stored;
-            } else if (out.ok) {
-              ++p.result.duplicates;
-            } else if (p.result.error.empty()) {
-              p.result.error = out.error_code + ": " + out.error_message;
-            }
-            if (++p.answered == p.messages.size()) finish(self, p);
-          };
-          auto on_error = [=](caf::error& err) {
-            auto& p = *pending;
-            if (p.result.error.empty()) p.result.error = self->system().render(err);
-            if (++p.answered == p.messages.size()) finish(self, p);
-          };
-          self->request(writer, self->state.options.write_timeout, write_atom::value,
-                        ingest_write(pending->messages[i], received))
-              .then(on_outcome, on_error);
+        auto promise = *pending->promise;
+        store(self, pending);
+        return promise;
+      },
+      [=](ingest_atom, std::vector<inbound_message>& messages, ingest_callback& callback) {
+        auto pending = std::make_shared<Pending>();
+        pending->messages = std::move(messages);
+        pending->callback = std::move(callback);
+        if (pending->messages.empty()) {
+          if (pending->callback && *pending->callback) (*pending->callback)(ingest_result{});
+          return;
         }
-        return pending->promise;
+        store(self, pending);
       },
       [=](status_atom) { return component_status{"ingest", "running", ""}; },
       [=](shutdown_atom) {

@@ -5,8 +5,6 @@
 // the batch is on disk, and only then passes each newly stored message to the router.
 // A redelivered message hits the UNIQUE (channel, bot, platform_message_id) key, counts
 // as a duplicate and is not routed again: the rest of the system sees it once.
-#include <chrono>
-
 #include "actors/protocol.hpp"
 #include "runtime/core/metrics.hpp"
 
@@ -14,8 +12,6 @@ namespace sb::actors {
 
 struct IngestOptions {
   metrics::Registry* metrics = nullptr;  // not owned; may be null
-  // Bound on one batch's writes; the caller (a webhook) has its own, shorter deadline.
-  std::chrono::milliseconds write_timeout{10000};
 };
 
 // Registered as "ingest" when supervised by the node. Uses "storage" and "router" from

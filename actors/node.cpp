@@ -39,7 +39,7 @@ supervisor_actor spawn_node(caf::actor_system& system, NodeOptions options) {
        }},
   };
   sup.children.push_back({"ingest", [metrics = options.metrics](caf::actor_system& sys, const caf::actor&) {
-                            IngestOptions ingest;  // `{metrics, {}}` would zero the write timeout
+                            IngestOptions ingest;
                             ingest.metrics = metrics;
                             return caf::actor_cast<caf::actor>(spawn_ingest(sys, ingest));
                           }});

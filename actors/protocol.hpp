@@ -4,6 +4,8 @@
 // interface per actor kind. Every node of a cluster must register the same types
 // under the same names: add_message_types() is the single place that does it.
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -249,11 +251,19 @@ using storage_writer_actor = component_actor::extend<
 using audit_log_actor = component_actor::extend<
     caf::replies_to<append_atom, audit_event>::with<audit_receipt>>;
 
+// Local only (never crosses nodes): how a non-actor caller (the webhook listener's I/O
+// threads) learns the fate of a batch without spawning an actor or arming a timer per
+// request. Called exactly once, from an actor thread.
+using ingest_callback = std::shared_ptr<std::function<void(const ingest_result&)>>;
+
 // Durable intake of platform messages ("ingest" in the registry): stores a batch
 // (group commit, deduplicated per (channel, bot, platform id)), replies once it is on
 // disk, then hands each newly stored message to the router. Webhooks and pollers use it.
+// The callback form answers `ingest_result{error = "ack timeout"}` when the batch is not
+// durable within the ingest's ack_timeout (the platform retries; dedupe makes it safe).
 using ingest_actor = component_actor::extend<
-    caf::replies_to<ingest_atom, std::vector<inbound_message>>::with<ingest_result>>;
+    caf::replies_to<ingest_atom, std::vector<inbound_message>>::with<ingest_result>,
+    caf::reacts_to<ingest_atom, std::vector<inbound_message>, ingest_callback>>;
 
 // Receives every stored inbound message exactly once ("router" in the registry).
 using router_actor = component_actor::extend<caf::reacts_to<route_atom, inbound_message>>;
@@ -277,6 +287,8 @@ using supervisor_actor = caf::typed_actor<
 void add_message_types(caf::actor_system_config& cfg);
 
 }  // namespace sb::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::ingest_callback)
 
 namespace sb::storage {
 template <class Inspector>

@@ -8,6 +8,7 @@
 
 #include "actors/protocol.hpp"
 #include "actors/supervisor.hpp"
+#include "channels/ingress/ack_deadlines.hpp"
 #include "channels/ingress/to_inbound.hpp"
 #include "channels/ingress/webhook_dispatch.hpp"
 #include "runtime/core/log.hpp"
@@ -151,7 +152,38 @@ struct WebhookListener::Core {
     }
   }
 
+  // One delivery waiting for its durable ack. Settled exactly once: by the ingest's
+  // callback, by the ack deadline, or (if the ingest drops it unanswered) on destruction.
+  struct PendingAck {
+    std::shared_ptr<Core> core;
+    Stats* stats = nullptr;
+    http::Reply reply;
+    std::string ack;
+    Clock::time_point started;
+    size_t messages = 0;
+    std::atomic<bool> settled{false};
+
+    void settle(const std::string& error) {
+      if (settled.exchange(true)) return;
+      if (error.empty()) {
+        core->count(*stats, "accepted");
+        if (core->ack_seconds)
+          core->ack_seconds->observe(std::chrono::duration<double>(Clock::now() - started).count());
+        reply(ack_response(ack));
+      } else {
+        core->count(*stats, "unavailable");
+        log::warn("webhook.not_stored", {{"platform", stats->platform}, {"bot", stats->bot},
+                                         {"messages", static_cast<int64_t>(messages)}, {"error", error}});
+        reply(http::Response::error(503, "unavailable", "message not stored; retry later"));
+      }
+      core->done();
+    }
+    ~PendingAck() { settle("ingest dropped the delivery"); }
+  };
+
   // Stores the batch through the ingest actor; answers once it is durable (or 503).
+  // No actor is spawned and no CAF timer armed per request: the ingest calls back, and
+  // one watcher thread enforces ack_timeout for all deliveries.
   void deliver(const std::shared_ptr<Core>& self, Stats& s, WebhookDecision d, http::Reply reply,
                Clock::time_point started) {
     auto ingest = actors::lookup<actors::ingest_actor>(system, "ingest");
@@ -162,31 +194,20 @@ struct WebhookListener::Core {
       return;
     }
     in_flight.fetch_add(1);
-    // Shared by the two outcomes of the request; the actor owns it until one runs.
-    auto finish = [self, stats = &s, reply = std::move(reply), ack = std::move(d.ack_body), started,
-                   n = d.messages.size()](const std::string& error) {
-      if (error.empty()) {
-        self->count(*stats, "accepted");
-        if (self->ack_seconds)
-          self->ack_seconds->observe(std::chrono::duration<double>(Clock::now() - started).count());
-        reply(ack_response(ack));
-      } else {
-        self->count(*stats, "unavailable");
-        log::warn("webhook.not_stored", {{"platform", stats->platform}, {"bot", stats->bot},
-                                         {"messages", n}, {"error", error}});
-        reply(http::Response::error(503, "unavailable", "message not stored; retry later"));
-      }
-      self->done();
-    };
-    auto shared_finish = std::make_shared<decltype(finish)>(std::move(finish));
-    system.spawn([ingest, timeout = options.ack_timeout, batch = to_inbound(std::move(d.messages)),
-                  shared_finish](caf::event_based_actor* actor) {
-      actor->request(ingest, timeout, actors::ingest_atom::value, batch)
-          .then([shared_finish](const actors::ingest_result& r) { (*shared_finish)(r.error); },
-                [shared_finish, actor](caf::error& err) {
-                  (*shared_finish)("ingest did not answer: " + actor->system().render(err));
-                });
+    auto pending = std::make_shared<PendingAck>();
+    pending->core = self;
+    pending->stats = &s;
+    pending->reply = std::move(reply);
+    pending->ack = std::move(d.ack_body);
+    pending->started = started;
+    pending->messages = d.messages.size();
+    std::weak_ptr<PendingAck> weak = pending;
+    deadlines.add(started + options.ack_timeout, weak, [weak] {
+      if (auto p = weak.lock()) p->settle("not durable within webhooks.ack_timeout_ms");
     });
+    auto callback = std::make_shared<std::function<void(const actors::ingest_result&)>>(
+        [pending](const actors::ingest_result& r) { pending->settle(r.error); });
+    caf::anon_send(ingest, actors::ingest_atom::value, to_inbound(std::move(d.messages)), std::move(callback));
   }
 
   void done() {
@@ -207,6 +228,7 @@ struct WebhookListener::Core {
   std::atomic<size_t> in_flight{0};
   std::mutex drain_mutex;
   std::condition_variable drained;
+  AckDeadlines deadlines;
 };
 
 WebhookListener::WebhookListener(caf::actor_system& system, const std::vector<std::shared_ptr<const ChannelBot>>& bots,
@@ -234,6 +256,7 @@ void WebhookListener::stop(std::chrono::milliseconds drain) {
   server_->stop_accepting();
   if (drain.count() > 0) core_->wait_drained(drain);
   server_->stop();
+  core_->deadlines.stop();
 }
 
 uint16_t WebhookListener::port() const { return server_->port(); }

@@ -44,7 +44,7 @@ struct IngestFixture : ::testing::Test, sb::test::ActorSystemFixture {
     w.path = db_path;
     writer = spawn_storage_writer(system, w);
     system.registry().put(caf::atom("storage"), caf::actor_cast<caf::strong_actor_ptr>(writer));
-    ingest = spawn_ingest(system, IngestOptions{&metrics, 5s});
+    ingest = spawn_ingest(system, IngestOptions{&metrics});
   }
   void TearDown() override {
     system.registry().erase(caf::atom("storage"));

@@ -87,9 +87,32 @@ TEST_F(Migrated, EveryTableExists) {
   const std::set<std::string> expected = {
       "namespaces",       "chat_mappings",  "inbound_messages", "outbox",
       "container_runs",   "container_run_transitions",          "scheduled_tasks",
-      "task_runs",        "audit_log",      "secrets"};
+      "task_runs",        "audit_log",      "secrets",          "channel_state"};
   EXPECT_EQ(user_tables(*db_), expected);
   EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM sqlite_schema WHERE name = 'outbox_due'"), 1);
+  EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM sqlite_schema WHERE name = 'inbound_messages_by_state'"), 1);
+}
+
+// After v2 the dedupe key is per (channel, bot, platform id) and the outbox knows its bot.
+TEST(Migrations, Version2DedupesInboundPerBot) {
+  TempDir dir;
+  const std::string path = dir.file("squadbox.db");
+  auto db = open_db(path);
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(sb::storage::migrate(*db).ok());
+  ASSERT_TRUE(exec_ok(*db,
+                      "INSERT INTO inbound_messages(channel, bot, platform_message_id, chat_jid, received_at) "
+                      "VALUES('slack', 'a', 'Ev1', 'slack:C1', 1), ('slack', 'b', 'Ev1', 'slack:C1', 1)"));
+  auto duplicate = db->exec(
+      "INSERT INTO inbound_messages(channel, bot, platform_message_id, chat_jid, received_at) "
+      "VALUES('slack', 'a', 'Ev1', 'slack:C1', 2)");
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_EQ(duplicate.error().code, "sqlite.constraint");
+  EXPECT_EQ(query_int(*db, "SELECT count(*) FROM inbound_messages"), 2);
+  ASSERT_TRUE(exec_ok(*db,
+                      "INSERT INTO outbox(channel, bot, chat_jid, text, next_attempt_at, created_at, updated_at) "
+                      "VALUES('slack', 'a', 'slack:C1', 'hi', 0, 0, 0)"));
+  EXPECT_EQ(query_int(*db, "SELECT count(*) FROM outbox WHERE state = 'pending' AND delivered_id IS NULL"), 1);
 }
 
 TEST(Migrations, NewerSchemaIsRefusedAndLeftUntouched) {

@@ -210,7 +210,7 @@ class IngressFixture : public ::testing::Test {
     w.path = db_path;
     writer = actors::spawn_storage_writer(system, w);
     system.registry().put(caf::atom("storage"), caf::actor_cast<caf::strong_actor_ptr>(writer));
-    ingest = actors::spawn_ingest(system, actors::IngestOptions{&metrics, 5s});
+    ingest = actors::spawn_ingest(system, actors::IngestOptions{&metrics});
     system.registry().put(caf::atom("ingest"), caf::actor_cast<caf::strong_actor_ptr>(ingest));
     router = system.spawn([routed = routed](caf::event_based_actor*) -> caf::behavior {
       return {[routed](actors::route_atom, const actors::inbound_message& m) {

@@ -290,10 +290,11 @@ TEST_F(Listener, WithoutTheIngestTheAnswerIs503AndNothingIsAcked) {
 
 TEST_F(Listener, AnIngestThatDoesNotAnswerInTimeGets503) {
   // A stand-in that never replies: the listener must not wait past ack_timeout.
-  auto held = std::make_shared<std::vector<caf::response_promise>>();
-  auto mute = system.spawn([held](caf::event_based_actor* self) -> caf::behavior {
-    return {[self, held](actors::ingest_atom, const std::vector<actors::inbound_message>&) {
-      held->push_back(self->make_response_promise());  // kept, never delivered
+  auto held = std::make_shared<std::vector<actors::ingest_callback>>();
+  auto mute = system.spawn([held](caf::event_based_actor*) -> caf::behavior {
+    return {[held](actors::ingest_atom, const std::vector<actors::inbound_message>&,
+                   const actors::ingest_callback& callback) {
+      held->push_back(callback);  // kept, never called
     }};
   });
   system.registry().erase(caf::atom("ingest"));  // put() does not replace an entry

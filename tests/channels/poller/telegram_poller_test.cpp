@@ -61,7 +61,7 @@ struct TelegramPoller : ::testing::Test, sb::test::ActorSystemFixture {
     StorageWriterOptions w;
     w.path = db_path;
     writer = spawn_storage_writer(system, w);
-    ingest = spawn_ingest(system, IngestOptions{&metrics, 5s});
+    ingest = spawn_ingest(system, IngestOptions{&metrics});
     router = system.spawn(recording_router, routed);
     put("storage", writer);
     put("ingest", ingest);
