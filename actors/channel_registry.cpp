@@ -44,7 +44,6 @@ supervisor_actor spawn_channel_registry(caf::actor_system& system, ChannelRegist
                               }});
     }
     if (bot->polling()) {
-#ifdef SQUADBOX_HAVE_TELEGRAM_POLLER
       TelegramPollerOptions poller;
       poller.bot = bot;
       poller.db_path = c.storage_path();
@@ -56,11 +55,6 @@ supervisor_actor spawn_channel_registry(caf::actor_system& system, ChannelRegist
       sup.children.push_back({"poll:" + bot->id(), [poller](caf::actor_system& sys, const caf::actor&) {
                                 return spawn_telegram_poller(sys, poller);
                               }});
-#else
-      // TODO(lead): actors/telegram_poller.cpp is not in this tree yet; polling bots
-      // are not polled until it is (CMake defines SQUADBOX_HAVE_TELEGRAM_POLLER then).
-      (void)poll_timeout_for;
-#endif
     }
   }
   return spawn_supervisor(system, std::move(sup));

@@ -9,7 +9,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/interruptible_request.hpp"
+#include "channels/http/interruptible_request.hpp"
 #include "actors/protocol.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/telegram_poll_policy.hpp"
@@ -99,7 +99,7 @@ class PollWorker {
   }
 
   Deliver deliver_;
-  InterruptibleRequest request_;
+  http::InterruptibleRequest request_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::optional<PollJob> job_;

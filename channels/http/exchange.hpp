@@ -106,6 +106,18 @@ inline Result<bhttp::request<bhttp::string_body>> make_request(std::string_view 
   return req;
 }
 
+// A parsed Beast response as our plain Response (the body is moved out).
+inline Response to_response(bhttp::response<bhttp::string_body>& msg) {
+  Response response;
+  response.status = static_cast<int>(msg.result_int());
+  response.content_type = std::string(sv(msg[bhttp::field::content_type]));
+  for (const auto& field : msg) {
+    response.headers.emplace_back(std::string(sv(field.name_string())), std::string(sv(field.value())));
+  }
+  response.body = std::move(msg.body());
+  return response;
+}
+
 // Writes the request and reads the response on an already connected stream.
 template <class Stream, class Cancel>
 Result<Response> transact(Driver& driver, Stream& stream, Cancel&& cancel,
@@ -146,15 +158,7 @@ Result<Response> transact(Driver& driver, Stream& stream, Cancel&& cancel,
   if (ec && is_http_error(ec)) return make_error("http.bad_response", "malformed response: " + ec.message());
   if (ec) return make_error("http.io", "reading the response: " + ec.message());
 
-  auto& msg = parser.get();
-  Response response;
-  response.status = static_cast<int>(msg.result_int());
-  response.content_type = std::string(sv(msg[bhttp::field::content_type]));
-  for (const auto& field : msg) {
-    response.headers.emplace_back(std::string(sv(field.name_string())), std::string(sv(field.value())));
-  }
-  response.body = std::move(msg.body());
-  return response;
+  return to_response(parser.get());
 }
 
 

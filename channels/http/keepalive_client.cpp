@@ -219,14 +219,7 @@ struct KeepAliveClient::Impl {
     }
     auto& msg = parser.get();
     attempt.keep_alive = msg.keep_alive();
-    Response response;
-    response.status = static_cast<int>(msg.result_int());
-    response.content_type = std::string(sv(msg[bhttp::field::content_type]));
-    for (const auto& field : msg) {
-      response.headers.emplace_back(std::string(sv(field.name_string())), std::string(sv(field.value())));
-    }
-    response.body = std::move(msg.body());
-    attempt.result = std::move(response);
+    attempt.result = exchange::to_response(msg);
     return attempt;
   }
 

@@ -38,7 +38,7 @@ struct StorageConfig {
   std::string path;  // empty: DATA_DIR/squadbox.db
   int64_t busy_timeout_ms = 5000;
   std::string synchronous = "full";
-  int64_t commit_window_us = 500;
+  int64_t commit_window_us = 0;  // 0: what queued during the last fsync is the next batch
   int64_t max_batch = 1024;
 };
 

@@ -1,8 +1,8 @@
 #pragma once
-// One HTTP/1.1 request at a time (like sb::http::request: one connection per request,
-// http or https) that another thread can abort. A Telegram long poll blocks for up to
-// 50 s; shutdown must not wait for it, so interrupt() closes the socket of the request
-// in flight. Boost stays in the .cpp.
+// One HTTP/1.1 request at a time (one connection per request, http or https) that
+// another thread can abort: sb::http::request is this without an interrupt. A Telegram
+// long poll blocks for up to 50 s; shutdown must not wait for it, so interrupt() closes
+// the socket of the request in flight. Boost stays in the .cpp.
 #include <functional>
 #include <mutex>
 #include <string>
@@ -12,15 +12,15 @@
 #include "channels/http/message.hpp"
 #include "runtime/core/result.hpp"
 
-namespace sb::actors {
+namespace sb::http {
 
 class InterruptibleRequest {
  public:
   // Blocks like sb::http::request (same errors), plus "http.interrupted" once
   // interrupt() was called: the running request ends at once, and every later one
   // fails immediately.
-  Result<http::Response> perform(std::string_view method, std::string_view url, http::Headers headers,
-                                 std::string body, const http::ClientOptions& options);
+  Result<Response> perform(std::string_view method, std::string_view url, Headers headers, std::string body,
+                           const ClientOptions& options);
 
   // Thread-safe; idempotent.
   void interrupt();
@@ -34,4 +34,4 @@ class InterruptibleRequest {
   std::function<void()> abort_;
 };
 
-}  // namespace sb::actors
+}  // namespace sb::http

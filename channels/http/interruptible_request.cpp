@@ -1,7 +1,7 @@
 // Boost 1.74 Asio with -std=c++20 needs <utility> before any Asio header.
 #include <utility>
 
-#include "actors/interruptible_request.hpp"
+#include "channels/http/interruptible_request.hpp"
 
 #include <openssl/ssl.h>
 
@@ -15,7 +15,7 @@
 
 #include "channels/http/exchange.hpp"
 
-namespace sb::actors {
+namespace sb::http {
 
 namespace {
 namespace net = boost::asio;
@@ -55,13 +55,12 @@ bool InterruptibleRequest::interrupted() const {
   return interrupted_;
 }
 
-Result<http::Response> InterruptibleRequest::perform(std::string_view method, std::string_view url_text,
-                                                     http::Headers headers, std::string body,
-                                                     const http::ClientOptions& options) {
-  using namespace http::exchange;
-  auto parsed = http::Url::parse(url_text);
+Result<Response> InterruptibleRequest::perform(std::string_view method, std::string_view url_text, Headers headers,
+                                               std::string body, const ClientOptions& options) {
+  using namespace exchange;
+  auto parsed = Url::parse(url_text);
   if (!parsed) return parsed.error();
-  const http::Url& url = *parsed;
+  const Url& url = *parsed;
   auto made = make_request(method, url.target, url.host_header(), headers, std::move(body));
   if (!made) return made.error();
   auto& req = *made;
@@ -108,7 +107,7 @@ Result<http::Response> InterruptibleRequest::perform(std::string_view method, st
   if (!connected_in_time) return timeout("connecting to " + url.host_header());
   if (ec) return make_error("http.connect", "cannot connect to " + url.host_header() + ": " + ec.message());
 
-  auto finish = [&](Result<http::Response> r) -> Result<http::Response> {
+  auto finish = [&](Result<Response> r) -> Result<Response> {
     if (interrupted()) return interrupted_error();
     return r;
   };
@@ -147,4 +146,4 @@ Result<http::Response> InterruptibleRequest::perform(std::string_view method, st
   return finish(transact(driver, stream, close_stream, req, options.body_limit));
 }
 
-}  // namespace sb::actors
+}  // namespace sb::http
