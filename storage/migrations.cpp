@@ -235,9 +235,45 @@ CREATE TABLE channel_state (
 ) STRICT;
 )sql";
 
+// Routing: namespaces gain the main flag, trigger rules, container config and an
+// instructions file; sender allowlists per bot, the default policy, and the router's
+// restart cursor per namespace. trigger '' means "the default (@<assistant>)".
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE namespaces ADD COLUMN is_main INTEGER NOT NULL DEFAULT 0 CHECK (is_main IN (0, 1));
+ALTER TABLE namespaces ADD COLUMN trigger TEXT NOT NULL DEFAULT '';
+ALTER TABLE namespaces ADD COLUMN requires_trigger INTEGER NOT NULL DEFAULT 1 CHECK (requires_trigger IN (0, 1));
+ALTER TABLE namespaces ADD COLUMN container_config TEXT NOT NULL DEFAULT '{}';  -- JSON object
+ALTER TABLE namespaces ADD COLUMN instructions_file TEXT NOT NULL DEFAULT '';
+-- At most one main namespace.
+CREATE UNIQUE INDEX namespaces_one_main ON namespaces(is_main) WHERE is_main = 1;
+
+-- mode: everyone | list (senders: JSON array of platform sender ids).
+CREATE TABLE sender_allowlists (
+  channel    TEXT NOT NULL,
+  bot        TEXT NOT NULL,
+  mode       TEXT NOT NULL CHECK (mode IN ('everyone', 'list')),
+  senders    TEXT NOT NULL DEFAULT '[]',
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (channel, bot)
+) STRICT;
+
+-- default_policy: ignore | namespace; default_namespace_id: a namespaces.id.
+CREATE TABLE routing_settings (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
+
+-- The last inbound_messages.id the router handed to each namespace.
+CREATE TABLE namespace_cursors (
+  namespace_id    TEXT PRIMARY KEY REFERENCES namespaces(id) ON DELETE CASCADE,
+  last_inbound_id INTEGER NOT NULL DEFAULT 0
+) STRICT;
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "initial schema", kSchemaV1},
     Migration{2, "channels: inbound messages, outbox, channel state", kSchemaV2},
+    Migration{3, "routing: namespace settings, sender allowlists, routing settings, cursors", kSchemaV3},
 };
 static_assert(kMigrations.size() == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

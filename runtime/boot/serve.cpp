@@ -29,6 +29,7 @@
 #include "runtime/container/reconcile.hpp"
 #include "runtime/container/select/backend_selection.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/namespaces/namespaces_api.hpp"
 #include "runtime/security/audit/audit_api.hpp"
 #include "runtime/security/vault/secrets_api.hpp"
 #include "storage/migrations.hpp"
@@ -323,6 +324,15 @@ int serve(const config::Config& config, const char* version) {
         [&system, db = c.storage_path(), timeout = api_options.actor_timeout](http::Router& api) {
           ::sb::channels::outbound::add_outbox_routes(api, system, db, timeout);
         });
+    // Namespaces, mappings, allowlists, default policy: own connection next to the writer (WAL).
+    if (auto ns_store = namespaces::NamespaceStore::open(c.storage_path(), c.node.data_dir)) {
+      std::shared_ptr<namespaces::NamespaceStore> store(std::move(*ns_store));
+      api_options.extensions.push_back([&system, store](http::Router& api) {
+        namespaces::add_namespaces_routes(api, store, actors::make_audit_sink(system));
+      });
+    } else {
+      log::error("namespaces.store_unavailable", {{"error", ns_store.error().message}});
+    }
     admin::AdminApi api(system, caf::actor_cast<caf::actor>(root), registry, std::move(api_options));
     http::ServerOptions http_options;
     http_options.name = "admin";

@@ -11,12 +11,14 @@ void add_mounts_commands(CLI::App& app, CliContext& ctx);  // mounts_cmd.cpp: mo
 void add_secret_commands(CLI::App& app, CliContext& ctx);  // secret_cmd.cpp: secret set|list|rm|rotate-key
 void add_audit_commands(CLI::App& app, CliContext& ctx);   // audit_cmd.cpp: audit verify|tail
 void add_channels_commands(CLI::App& app, CliContext& ctx);  // channels_cmd.cpp: channels list|send, outbox list
+void add_namespaces_commands(CLI::App& app, CliContext& ctx);  // namespaces_cmd.cpp: ns, map, allow, routing
 
 inline void add_security_commands(CLI::App& app, CliContext& ctx) {
   add_mounts_commands(app, ctx);
   add_secret_commands(app, ctx);
   add_audit_commands(app, ctx);
   add_channels_commands(app, ctx);
+  add_namespaces_commands(app, ctx);
 }
 
 }  // namespace sb::cli

@@ -213,7 +213,7 @@ TEST_F(GroupCommit, BusyDatabaseFailsEveryOpWithoutHanging) {
 TEST_F(GroupCommit, CallerTransactionIsNotTouched) {
   auto tx = Transaction::begin(*db_);
   ASSERT_TRUE(tx);
-  ASSERT_TRUE(db_->exec("INSERT INTO namespaces VALUES ('ns1', 'main', '', 1, 1)"));
+  ASSERT_TRUE(db_->exec("INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 1, 1)"));
   const auto out = gc_->commit_batch({inbound("1")});
   ASSERT_FALSE(out[0].ok);  // cannot nest: reported, not hidden
   EXPECT_FALSE(gc_->commit_single(inbound("2")).ok);

@@ -68,7 +68,7 @@ TEST(Migrations, ReopenAndMigrateAgainIsANoOp) {
     auto db = open_db(dir.file("squadbox.db"));
     ASSERT_TRUE(db);
     ASSERT_TRUE(migrate(*db));
-    ASSERT_TRUE(exec_ok(*db, "INSERT INTO namespaces VALUES ('ns1', 'main', '', 1, 1)"));
+    ASSERT_TRUE(exec_ok(*db, "INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 1, 1)"));
   }
   auto db = open_db(dir.file("squadbox.db"));
   ASSERT_TRUE(db);
@@ -87,7 +87,8 @@ TEST_F(Migrated, EveryTableExists) {
   const std::set<std::string> expected = {
       "namespaces",       "chat_mappings",  "inbound_messages", "outbox",
       "container_runs",   "container_run_transitions",          "scheduled_tasks",
-      "task_runs",        "audit_log",      "secrets",          "channel_state"};
+      "task_runs",        "audit_log",      "secrets",          "channel_state",
+      "sender_allowlists", "routing_settings", "namespace_cursors"};
   EXPECT_EQ(user_tables(*db_), expected);
   EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM sqlite_schema WHERE name = 'outbox_due'"), 1);
   EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM sqlite_schema WHERE name = 'inbound_messages_by_state'"), 1);
@@ -170,7 +171,7 @@ TEST_F(Migrated, ForeignKeysAreEnforcedAndCascade) {
   ASSERT_FALSE(orphan);
   EXPECT_EQ(orphan.error().code, "sqlite.constraint");
 
-  ASSERT_TRUE(exec_ok(*db_, "INSERT INTO namespaces VALUES ('ns1', 'main', '', 1, 1)"));
+  ASSERT_TRUE(exec_ok(*db_, "INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 1, 1)"));
   ASSERT_TRUE(exec_ok(*db_, "INSERT INTO chat_mappings VALUES ('tg:1', 'ns1', 1)"));
   ASSERT_TRUE(exec_ok(*db_,
                       "INSERT INTO scheduled_tasks(id, name, namespace_id, prompt, schedule_type,"
@@ -184,7 +185,7 @@ TEST_F(Migrated, ForeignKeysAreEnforcedAndCascade) {
 }
 
 TEST_F(Migrated, ScheduledTaskDefaultsAndChecks) {
-  ASSERT_TRUE(exec_ok(*db_, "INSERT INTO namespaces VALUES ('ns1', 'main', '', 1, 1)"));
+  ASSERT_TRUE(exec_ok(*db_, "INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 1, 1)"));
   const std::string head =
       "INSERT INTO scheduled_tasks(id, name, namespace_id, prompt, schedule_type,"
       " schedule_value, created_at, updated_at) VALUES ";
@@ -203,7 +204,7 @@ TEST_F(Migrated, ScheduledTaskDefaultsAndChecks) {
 }
 
 TEST_F(Migrated, TablesAreStrictlyTyped) {
-  auto st = db_->exec("INSERT INTO namespaces VALUES ('ns1', 'main', '', 'yesterday', 1)");
+  auto st = db_->exec("INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 'yesterday', 1)");
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, "sqlite.constraint");
 }
