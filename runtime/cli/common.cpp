@@ -1,5 +1,7 @@
 #include "runtime/cli/common.hpp"
 
+#include <rapidjson/document.h>
+
 #include <filesystem>
 #include <iostream>
 
@@ -64,6 +66,17 @@ std::variant<ClientResponse, int> call_node(const CliContext& ctx, const ClientC
     return kExitRuntime;
   }
   return ClientResponse{response->status, response->body};
+}
+
+int report_failure(const ClientResponse& r) {
+  rapidjson::Document doc;
+  doc.Parse(r.body.c_str());
+  if (!doc.HasParseError() && doc.IsObject() && doc.HasMember("error") && doc["error"].IsObject() &&
+      doc["error"].HasMember("message") && doc["error"]["message"].IsString())
+    std::cerr << "squadbox: " << doc["error"]["message"].GetString() << " (HTTP " << r.status << ")\n";
+  else
+    std::cerr << "squadbox: the node answered HTTP " << r.status << ": " << r.body << "\n";
+  return r.status == 400 ? kExitUsage : kExitRuntime;
 }
 
 int print_get(const CliContext& ctx, const std::string& path) {

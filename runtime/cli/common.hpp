@@ -60,4 +60,8 @@ std::variant<ClientResponse, int> call_node(const CliContext& ctx, const ClientC
 // GET path and print the body; exit 0 on 2xx.
 int print_get(const CliContext& ctx, const std::string& path);
 
+// Prints the API's error message (or the raw body) for a non-2xx answer; returns
+// kExitUsage for a 400 (the input was wrong), else kExitRuntime.
+int report_failure(const ClientResponse& r);
+
 }  // namespace sb::cli

@@ -44,18 +44,6 @@ bool looks_like_uuid(const std::string& s) {
   return true;
 }
 
-// Prints the API's error message for a non-2xx answer; 400 is a usage error.
-int report_failure(const ClientResponse& r) {
-  rapidjson::Document doc;
-  doc.Parse(r.body.c_str());
-  if (!doc.HasParseError() && doc.IsObject() && doc.HasMember("error") && doc["error"].IsObject() &&
-      doc["error"].HasMember("message") && doc["error"]["message"].IsString())
-    std::cerr << "squadbox: " << doc["error"]["message"].GetString() << " (HTTP " << r.status << ")\n";
-  else
-    std::cerr << "squadbox: the node answered HTTP " << r.status << ": " << r.body << "\n";
-  return r.status == 400 ? kExitUsage : kExitRuntime;
-}
-
 // One call; on 2xx hands the parsed JSON answer (null for 204) to `on_ok`.
 template <typename F>
 int call(const CliContext& ctx, const std::string& method, const std::string& path, const std::string& body,

@@ -55,18 +55,6 @@ std::string read_value(const std::string& name) {
   return value;
 }
 
-// Prints the API's error message (or the raw body) for a non-2xx answer.
-int report_failure(const ClientResponse& r) {
-  rapidjson::Document doc;
-  doc.Parse(r.body.c_str());
-  if (!doc.HasParseError() && doc.IsObject() && doc.HasMember("error") && doc["error"].IsObject() &&
-      doc["error"].HasMember("message") && doc["error"]["message"].IsString())
-    std::cerr << "squadbox: " << doc["error"]["message"].GetString() << " (HTTP " << r.status << ")\n";
-  else
-    std::cerr << "squadbox: the node answered HTTP " << r.status << ": " << r.body << "\n";
-  return r.status == 400 ? kExitUsage : kExitRuntime;
-}
-
 std::string item_path(const std::string& name) {
   // Names are validated by the node; escape anything that would change the URL.
   std::string out = "/api/v1/container/secrets/";
