@@ -9,6 +9,8 @@ packages=(
   # libraries (see docs/architecture.md, "Dependencies")
   libcaf-dev libboost-dev rapidjson-dev libsodium-dev libsqlite3-dev libssl-dev
   libcli11-dev libtomlplusplus-dev libfmt-dev
+  # schedules: Howard Hinnant's date/tz over the system tzdata (runtime/scheduling)
+  libhowardhinnant-date-dev libdate-tz3 tzdata
   # tests and benchmarks (nodejs: an independent Ed25519/HMAC signer for the channel
   # cross-check tests, which skip without it)
   libgtest-dev libbenchmark-dev nodejs
