@@ -270,6 +270,35 @@ void drain(self_ptr self) {
   }
 }
 
+// One typing indicator, now; its outcome only counted (an indicator is never retried).
+void send_typing_now(self_ptr self, const std::string& chat_jid, const std::string& message_id) {
+  auto& st = self->state;
+  const char* result = "sent";
+  if (st.paused_until > now_ms()) {
+    result = "skipped";  // rate limited: replies matter more
+  } else {
+    auto jid = channels::parse_jid(chat_jid);
+    auto request = jid ? st.options.bot->build_typing(jid->native_id, message_id)
+                       : Result<channels::OutboundRequest>(jid.error());
+    if (!request) {
+      result = "refused";
+      log::debug("outbound.typing_refused", {{"bot", st.bot_id}, {"error", request.error().code}});
+    } else {
+      auto response = st.client->request(request->method, st.options.bot->base_url() + request->path,
+                                         std::move(request->headers), std::move(request->body));
+      if (!response || response->status < 200 || response->status >= 300) {
+        result = "failed";
+        log::debug("outbound.typing_failed", {{"bot", st.bot_id}, {"path", request->log_path},
+                                              {"status", response ? int64_t{response->status} : int64_t{0}}});
+      }
+    }
+  }
+  if (auto* m = st.options.metrics)
+    m->counter("squadbox_typing_indicators_total", "Typing indicators by bot and result.",
+               {{"bot", st.bot_id}, {"result", result}})
+        .inc();
+}
+
 caf::behavior sender_fn(self_ptr self, ChannelSenderOptions options) {
   log_exceptions(self, "sender");
   auto& st = self->state;
@@ -295,6 +324,9 @@ caf::behavior sender_fn(self_ptr self, ChannelSenderOptions options) {
   return {
       [=](wake_atom) { queue_drain(self); },
       [=](deliver_atom) { drain(self); },
+      [=](typing_atom, const std::string& chat_jid, const std::string& message_id) {
+        send_typing_now(self, chat_jid, message_id);
+      },
       [=](retry_atom, int64_t at) {
         if (self->state.timer_at == at) self->state.timer_at = 0;
         queue_drain(self);
@@ -320,6 +352,11 @@ caf::actor spawn_channel_sender(caf::actor_system& system, ChannelSenderOptions 
 
 void wake_sender(caf::actor_system& system, const std::string& bot_id) {
   caf::anon_send(system.groups().get_local(group_name(bot_id)), wake_atom::value);
+}
+
+void send_typing(caf::actor_system& system, const std::string& bot_id, const std::string& chat_jid,
+                 const std::string& inbound_message_id) {
+  caf::anon_send(system.groups().get_local(group_name(bot_id)), typing_atom::value, chat_jid, inbound_message_id);
 }
 
 }  // namespace sb::actors

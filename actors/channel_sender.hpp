@@ -42,4 +42,10 @@ caf::actor spawn_channel_sender(caf::actor_system& system, ChannelSenderOptions 
 // Tells the sender of `bot_id` ("slack/main") that rows are waiting (no-op if none runs).
 void wake_sender(caf::actor_system& system, const std::string& bot_id);
 
+// Asks the sender of `bot_id` to show the typing indicator in `chat_jid` once (best
+// effort: never retried, skipped while the bot is rate limited; no-op if none runs).
+// `inbound_message_id`: WhatsApp marks that message read (ChannelBot::build_typing).
+void send_typing(caf::actor_system& system, const std::string& bot_id, const std::string& chat_jid,
+                 const std::string& inbound_message_id);
+
 }  // namespace sb::actors

@@ -1,7 +1,13 @@
 #pragma once
 // The "router" node child: receives every durably stored inbound message exactly once
-// (from the ingest actor). For now it only counts and logs what arrives (never the
-// text); routing to groups and agents comes with issue 6.
+// (from the ingest actor) and decides where it goes (runtime/routing, REFERENCE §1): to
+// a namespace (handed to the "namespaces" actor as a routed_message) or dropped (counted,
+// and the row marked state 'dropped' with its reason). Its routing table is read from
+// the database at start and on reload_atom; recover_atom replays the rows still
+// 'received' (it runs once by itself after start). Never drops on a failed load: the
+// rows stay 'received' and are replayed by a later recover.
+#include <string>
+
 #include "actors/protocol.hpp"
 #include "runtime/core/metrics.hpp"
 
@@ -9,8 +15,10 @@ namespace sb::actors {
 
 struct MessageRouterOptions {
   metrics::Registry* metrics = nullptr;  // not owned; may be null
+  std::string db_path;                   // the node's database; read on its own read-only connection
+  std::string assistant_name = "Andy";   // the default trigger is "@<assistant name>"
 };
 
-router_actor spawn_message_router(caf::actor_system& system, MessageRouterOptions options);
+message_router_actor spawn_message_router(caf::actor_system& system, MessageRouterOptions options);
 
 }  // namespace sb::actors

@@ -5,6 +5,7 @@
 #include "actors/channel_registry.hpp"
 #include "actors/component.hpp"
 #include "actors/message_router.hpp"
+#include "actors/namespace_manager.hpp"
 #include "actors/outbox.hpp"
 #include "actors/storage_writer.hpp"
 #include "actors/supervisor.hpp"
@@ -43,21 +44,31 @@ supervisor_actor spawn_node(caf::actor_system& system, NodeOptions options) {
                             ingest.metrics = metrics;
                             return caf::actor_cast<caf::actor>(spawn_ingest(sys, ingest));
                           }});
-  sup.children.push_back({"outbox", [bots = options.bots, metrics = options.metrics](caf::actor_system& sys,
-                                                                                     const caf::actor&) {
+  sup.children.push_back({"outbox", [bots = options.bots, metrics = options.metrics, db = c.storage_path()](
+                                        caf::actor_system& sys, const caf::actor&) {
                             OutboxOptions outbox;
                             outbox.bots = bots;
                             outbox.metrics = metrics;
+                            outbox.db_path = db;
                             return caf::actor_cast<caf::actor>(spawn_outbox(sys, std::move(outbox)));
                           }});
-  sup.children.push_back({"router", [metrics = options.metrics](caf::actor_system& sys, const caf::actor&) {
-                            return caf::actor_cast<caf::actor>(spawn_message_router(sys, MessageRouterOptions{metrics}));
+  MessageRouterOptions router{options.metrics, c.storage_path(), c.namespaces.assistant_name};
+  sup.children.push_back({"router", [router](caf::actor_system& sys, const caf::actor&) {
+                            return caf::actor_cast<caf::actor>(spawn_message_router(sys, router));
                           }});
-  for (const char* name : {"namespaces", "scheduler"}) {
-    sup.children.push_back({name, [name](caf::actor_system& sys, const caf::actor&) {
-                              return caf::actor_cast<caf::actor>(spawn_component(sys, name));
-                            }});
-  }
+  NamespaceManagerOptions namespaces;
+  namespaces.config = c.namespaces;
+  namespaces.db_path = c.storage_path();
+  namespaces.services = options.namespace_services;
+  namespaces.local_chat = options.local_chat;
+  namespaces.bots = options.bots;
+  namespaces.metrics = options.metrics;
+  sup.children.push_back({"namespaces", [namespaces](caf::actor_system& sys, const caf::actor&) {
+                            return caf::actor_cast<caf::actor>(spawn_namespace_manager(sys, namespaces));
+                          }});
+  sup.children.push_back({"scheduler", [](caf::actor_system& sys, const caf::actor&) {
+                            return caf::actor_cast<caf::actor>(spawn_component(sys, "scheduler"));
+                          }});
   ChannelRegistryOptions channels;
   channels.bots = options.bots;
   channels.config = c;

@@ -12,7 +12,13 @@
 #include "runtime/config/config.hpp"
 #include "runtime/core/metrics.hpp"
 
+namespace sb::chat {
+class LocalChatHub;
+}
+
 namespace sb::actors {
+
+struct NamespaceServices;  // actors/namespace_manager.hpp
 
 struct NodeOptions {
   config::Config config;
@@ -21,6 +27,11 @@ struct NodeOptions {
   // Every enabled channel bot (made with channels::make_bots before the node starts);
   // the channel registry runs a sender per bot that can send and a poller per polling bot.
   std::vector<std::shared_ptr<const channels::ChannelBot>> bots;
+  // Replies of the local chat channel (JID "local:{namespace}"); null: none.
+  std::shared_ptr<chat::LocalChatHub> local_chat;
+  // What namespaces need to run containers (actors/namespace_manager.hpp); null: the
+  // namespaces queue messages but start no container (tests without a runtime).
+  std::shared_ptr<NamespaceServices> namespace_services;
 };
 
 // The database at config.storage_path() must exist and be migrated (serve does this

@@ -1,12 +1,14 @@
 #include "actors/outbox.hpp"
 
 #include <map>
+#include <optional>
 
 #include "actors/channel_sender.hpp"
 #include "actors/supervisor.hpp"
 #include "channels/outbound/outbox_sql.hpp"
 #include "channels/outbound/prepare_message.hpp"
 #include "runtime/core/log.hpp"
+#include "storage/sqlite.hpp"
 
 namespace sb::actors {
 namespace {
@@ -15,6 +17,7 @@ struct outbox_state {
   OutboxOptions options;
   std::map<std::string, std::shared_ptr<const channels::ChannelBot>> bots;  // by id
   metrics::Registry* metrics = nullptr;
+  std::optional<storage::Database> db;  // read-only, opened on the first repeated key
   static inline const char* name = "outbox";
 };
 
@@ -27,6 +30,30 @@ int64_t now_ms() {
 
 enqueue_result refused(const std::string& code, const std::string& message) {
   return enqueue_result{{}, code + ": " + message};
+}
+
+// The ids stored for a repeated idempotency key (empty if they cannot be read).
+std::vector<int64_t> existing_ids(self_ptr self, const std::string& key, size_t pieces) {
+  auto& st = self->state;
+  if (st.options.db_path.empty()) return {};
+  if (!st.db) {
+    storage::OpenOptions ro;
+    ro.read_only = true;
+    auto db = storage::Database::open(st.options.db_path, ro);
+    if (!db) return {};
+    st.db.emplace(std::move(*db));
+  }
+  auto q = channels::outbound::select_by_key(key, pieces);
+  auto stmt = st.db->prepare(q.sql);
+  if (!stmt) return {};
+  for (size_t i = 0; i < q.params.size(); ++i) (void)stmt->bind_param(static_cast<int>(i + 1), q.params[i]);
+  std::vector<int64_t> ids;
+  while (true) {
+    auto row = stmt->step();
+    if (!row || !*row) break;
+    ids.push_back(stmt->column_int64(0));
+  }
+  return ids;
 }
 
 void count(self_ptr self, const std::string& bot_id, const char* result, size_t n) {
@@ -58,15 +85,24 @@ outbox_actor::behavior_type outbox_fn(self_ptr self, OutboxOptions options) {
         if (!writer) return refused("outbox.storage", "storage writer down");
         const size_t pieces = prepared->pieces.size();
         auto op = channels::outbound::insert_pieces(prepared->channel, prepared->bot, prepared->chat_jid,
-                                                    prepared->pieces, prepared->reply_to, now_ms());
+                                                    prepared->pieces, prepared->reply_to, now_ms(),
+                                                    message.idempotency_key);
         auto promise = self->make_response_promise<enqueue_result>();
         const std::string bot_id = message.bot_id;
+        const std::string key = message.idempotency_key;
         self->request(writer, st.options.write_timeout, write_atom::value, std::move(op))
             .then(
                 [=](const storage::WriteOutcome& out) mutable {
                   if (!out.ok) {
                     log::error("outbox.enqueue_failed", {{"bot", bot_id}, {"error", out.error_code}});
                     promise.deliver(refused("outbox.storage", out.error_code + ": " + out.error_message));
+                    return;
+                  }
+                  if (!key.empty() && out.changes < static_cast<int64_t>(pieces)) {
+                    // Enqueued before (a turn replayed after a crash): nothing new to send.
+                    count(self, bot_id, "duplicate", pieces);
+                    promise.deliver(enqueue_result{existing_ids(self, key, pieces), ""});
+                    if (out.changes > 0) wake_sender(self->system(), bot_id);
                     return;
                   }
                   count(self, bot_id, "stored", pieces);

@@ -18,8 +18,13 @@ struct OutboxOptions {
   std::vector<std::shared_ptr<const channels::ChannelBot>> bots;
   metrics::Registry* metrics = nullptr;  // not owned; may be null
   std::chrono::milliseconds write_timeout{10000};
+  // The node database, read (read-only connection) to answer an enqueue whose
+  // idempotency key was stored before with the existing ids. "" = answer no ids.
+  std::string db_path{};  // {}: positional {bots, metrics, timeout} stays warning-free
 };
 
+// An outbound_message with an idempotency_key that was enqueued before stores nothing
+// and answers the first enqueue's ids (its sender is not woken again).
 // enqueue_result::error is "code: message" with code outbox.unknown_bot,
 // outbox.cannot_send, outbox.bad_jid, outbox.empty_text, outbox.too_long,
 // outbox.bad_reply_to or outbox.storage (the write failed; nothing was enqueued).

@@ -41,6 +41,17 @@ using route_atom = caf::atom_constant<caf::atom("route")>;
 using enqueue_atom = caf::atom_constant<caf::atom("enqueue")>;
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
 using poll_atom = caf::atom_constant<caf::atom("poll")>;
+// Routing and namespaces.
+using reload_atom = caf::atom_constant<caf::atom("reload")>;    // the namespaces tables changed
+using recover_atom = caf::atom_constant<caf::atom("recover")>;  // replay unfinished inbound rows
+using ready_atom = caf::atom_constant<caf::atom("ready")>;      // container services are ready
+using typing_atom = caf::atom_constant<caf::atom("typing")>;
+// Container slots between a Namespace actor and the NamespaceManager (by namespace id).
+using acquire_atom = caf::atom_constant<caf::atom("acquire")>;  // wants a slot
+using release_atom = caf::atom_constant<caf::atom("release")>;  // its container exited
+using idle_atom = caf::atom_constant<caf::atom("idle")>;        // its agent has no turn
+using busy_atom = caf::atom_constant<caf::atom("busy")>;        // its agent works on a turn
+using granted_atom = caf::atom_constant<caf::atom("granted")>;  // manager -> namespace
 
 // What any supervised component reports about itself.
 struct component_status {
@@ -160,6 +171,9 @@ struct outbound_message {
   std::string chat_jid;  // "slack:C123"
   std::string text;
   std::string reply_to;  // see ChannelBot::build_message; "" = none
+  // "" = none. A second enqueue with the same key stores nothing and answers the first
+  // one's ids: a namespace's replies to a turn replayed after a crash go out once.
+  std::string idempotency_key{};  // {}: positional {bot, chat, text, reply_to} stays warning-free
 };
 
 struct enqueue_result {
@@ -167,6 +181,17 @@ struct enqueue_result {
   std::string error;                // non-empty: nothing was enqueued
 };
 
+// A stored inbound message the router decided goes to a namespace (squad group).
+struct routed_message {
+  std::string namespace_id;    // UUID
+  std::string namespace_name;
+  inbound_message message;     // message.id > 0
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, routed_message& x) {
+  return f(caf::meta::type_name("routed_message"), x.namespace_id, x.namespace_name, x.message);
+}
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, inbound_message& x) {
   return f(caf::meta::type_name("inbound_message"), x.id, x.channel, x.bot, x.chat_jid, x.sender_id,
@@ -179,7 +204,8 @@ typename Inspector::result_type inspect(Inspector& f, ingest_result& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, outbound_message& x) {
-  return f(caf::meta::type_name("outbound_message"), x.bot_id, x.chat_jid, x.text, x.reply_to);
+  return f(caf::meta::type_name("outbound_message"), x.bot_id, x.chat_jid, x.text, x.reply_to,
+           x.idempotency_key);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, enqueue_result& x) {
@@ -273,8 +299,25 @@ using router_actor = component_actor::extend<caf::reacts_to<route_atom, inbound_
 using outbox_actor = component_actor::extend<
     caf::replies_to<enqueue_atom, outbound_message>::with<enqueue_result>>;
 
-// Filled in by later capabilities (namespaces, scheduling).
-using namespace_manager_actor = component_actor;
+// The router itself: also reloads its routing table when the namespaces tables change,
+// and replays stored messages that no turn has finished (recover_atom, once at start).
+using message_router_actor = router_actor::extend<caf::reacts_to<reload_atom>, caf::reacts_to<recover_atom>>;
+
+// The NamespaceManager ("namespaces" in the registry): one Namespace actor per squad
+// group, the global container slot pool. reload_atom: namespaces were changed or removed.
+// ready_atom: the container services (runtime, security layers) are set; containers
+// wait for it.
+// acquire/release/idle/busy (with the namespace id): the Namespace actors' slot requests.
+using namespace_manager_actor = component_actor::extend<
+    caf::reacts_to<route_atom, routed_message>,
+    caf::reacts_to<reload_atom>,
+    caf::reacts_to<ready_atom>,
+    caf::reacts_to<acquire_atom, std::string>,
+    caf::reacts_to<release_atom, std::string>,
+    caf::reacts_to<idle_atom, std::string>,
+    caf::reacts_to<busy_atom, std::string>>;
+
+// Filled in by a later capability (scheduling).
 using scheduler_actor = component_actor;
 
 using supervisor_actor = caf::typed_actor<

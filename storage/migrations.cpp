@@ -270,10 +270,90 @@ CREATE TABLE namespace_cursors (
 ) STRICT;
 )sql";
 
+// Routing end to end: an outbox row may carry an idempotency key (a namespace's reply to
+// a turn: replaying the turn after a crash enqueues nothing twice), and inbound rows
+// record why they ended: state received | done (a turn finished) | dropped (drop_reason).
+constexpr const char* kSchemaV4 = R"sql(
+ALTER TABLE outbox ADD COLUMN idempotency_key TEXT;
+CREATE UNIQUE INDEX outbox_idempotency ON outbox(idempotency_key) WHERE idempotency_key IS NOT NULL;
+ALTER TABLE inbound_messages ADD COLUMN drop_reason TEXT;
+ALTER TABLE inbound_messages ADD COLUMN namespace_id TEXT;
+)sql";
+
+// Scheduled tasks get their product fields (time zone, catch-up, announce, retry,
+// status, a pending run-now request, the interval grid's anchor) and timeout 0 (= no
+// limit); a run row records what started it and its attempt. v1's tables had no
+// writer; they are rebuilt with their rows. The old tables are renamed first so the
+// run rows' foreign key follows them and no ON DELETE CASCADE fires on the copy.
+constexpr const char* kSchemaV5 = R"sql(
+ALTER TABLE task_runs RENAME TO task_runs_v1;
+ALTER TABLE scheduled_tasks RENAME TO scheduled_tasks_v1;
+DROP INDEX scheduled_tasks_due;
+DROP INDEX scheduled_tasks_by_namespace;
+DROP INDEX task_runs_by_task;
+
+-- status: active | paused | completed | failed. next_run NULL: nothing planned (paused,
+-- or a finished once). run_requested_at: a run-now request the scheduler has not
+-- started yet. anchor_at: the grid origin of an interval (creation or schedule change).
+CREATE TABLE scheduled_tasks (
+  id                 TEXT PRIMARY KEY,
+  name               TEXT NOT NULL,
+  namespace_id       TEXT NOT NULL REFERENCES namespaces(id) ON DELETE CASCADE,
+  prompt             TEXT NOT NULL,
+  schedule_type      TEXT NOT NULL CHECK (schedule_type IN ('cron', 'interval', 'once')),
+  schedule_value     TEXT NOT NULL,
+  time_zone          TEXT NOT NULL DEFAULT 'UTC',
+  image              TEXT,  -- NULL: the namespace's default agent image
+  timeout_secs       INTEGER NOT NULL DEFAULT 300 CHECK (timeout_secs >= 0),  -- 0: no limit
+  context_mode       TEXT NOT NULL DEFAULT 'isolated' CHECK (context_mode IN ('group', 'isolated')),
+  catch_up           TEXT NOT NULL DEFAULT 'once' CHECK (catch_up IN ('once', 'skip')),
+  announce_jid       TEXT,
+  retry_max_attempts INTEGER NOT NULL DEFAULT 0 CHECK (retry_max_attempts >= 0),  -- 0: no retry
+  retry_backoff_ms   INTEGER NOT NULL DEFAULT 0 CHECK (retry_backoff_ms >= 0),
+  status             TEXT NOT NULL DEFAULT 'active',
+  anchor_at          INTEGER NOT NULL,
+  next_run           INTEGER,
+  run_requested_at   INTEGER,
+  last_run           INTEGER,
+  last_result        TEXT,
+  created_at         INTEGER NOT NULL,
+  updated_at         INTEGER NOT NULL
+) STRICT;
+INSERT INTO scheduled_tasks(id, name, namespace_id, prompt, schedule_type, schedule_value, image, timeout_secs,
+                            context_mode, status, anchor_at, next_run, last_run, last_result, created_at, updated_at)
+  SELECT id, name, namespace_id, prompt, schedule_type, schedule_value, image, timeout_secs, context_mode,
+         CASE WHEN enabled = 1 THEN 'active' ELSE 'paused' END, created_at, next_run, last_run, last_result,
+         created_at, updated_at FROM scheduled_tasks_v1;
+-- The scheduler's "what is due" query.
+CREATE INDEX scheduled_tasks_due ON scheduled_tasks(status, next_run);
+CREATE INDEX scheduled_tasks_requested ON scheduled_tasks(run_requested_at) WHERE run_requested_at IS NOT NULL;
+CREATE INDEX scheduled_tasks_by_namespace ON scheduled_tasks(namespace_id);
+
+-- trigger: schedule | manual | retry. status: running | success | error | timeout.
+CREATE TABLE task_runs (
+  id          INTEGER PRIMARY KEY,
+  task_id     TEXT NOT NULL REFERENCES scheduled_tasks(id) ON DELETE CASCADE,
+  trigger     TEXT NOT NULL DEFAULT 'schedule',
+  attempt     INTEGER NOT NULL DEFAULT 1,
+  run_at      INTEGER NOT NULL,
+  duration_ms INTEGER,
+  status      TEXT NOT NULL,
+  result      TEXT,
+  error       TEXT
+) STRICT;
+INSERT INTO task_runs(id, task_id, run_at, duration_ms, status, result, error)
+  SELECT id, task_id, run_at, duration_ms, status, result, error FROM task_runs_v1;
+CREATE INDEX task_runs_by_task ON task_runs(task_id, run_at);
+DROP TABLE task_runs_v1;
+DROP TABLE scheduled_tasks_v1;
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "initial schema", kSchemaV1},
     Migration{2, "channels: inbound messages, outbox, channel state", kSchemaV2},
     Migration{3, "routing: namespace settings, sender allowlists, routing settings, cursors", kSchemaV3},
+    Migration{4, "routing end to end: outbox idempotency keys, inbound outcome", kSchemaV4},
+    Migration{5, "scheduled tasks: time zone, catch-up, announce, retry, status, run requests", kSchemaV5},
 };
 static_assert(kMigrations.size() == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

@@ -33,6 +33,22 @@ Result<Secret> lookup(const config::ChannelBotConfig& config, const SecretLookup
   return *value;
 }
 
+bool digits(std::string_view s, bool allow_minus = false) {
+  if (allow_minus && !s.empty() && s.front() == '-') s.remove_prefix(1);
+  if (s.empty() || s.size() > 20) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+// A JSON string body value: the ids that reach here are checked to be plain ASCII.
+bool plain_id(std::string_view s) {
+  if (s.empty() || s.size() > 256) return false;
+  for (char c : s)
+    if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
+  return true;
+}
+
 class SlackBot final : public ChannelBot {
  public:
   SlackBot(const config::ChannelBotConfig& c, slack::Verifier verifier, Secret bot_token)
@@ -91,6 +107,15 @@ class DiscordBot final : public ChannelBot {
     return discord::build_channel_message(token_, chat, text);
   }
   DeliveryOutcome classify(const HttpReply& reply) const override { return discord::classify_response(reply); }
+  Result<OutboundRequest> build_typing(std::string_view chat, std::string_view) const override {
+    if (token_.empty()) return no_credential(*this, "bot_token");
+    if (!digits(chat)) return make_error("channel.bad_value", "Discord channel id must be a snowflake");
+    OutboundRequest r;
+    r.method = "POST";
+    r.path = r.log_path = "/api/v10/channels/" + std::string(chat) + "/typing";
+    r.headers = {{"Authorization", "Bot " + token_.reveal()}};
+    return r;
+  }
 
  private:
   discord::Verifier verifier_;
@@ -121,6 +146,17 @@ class WhatsAppBot final : public ChannelBot {
     return whatsapp::build_text_message(token_, api_version_, identity_.phone_number_id, chat, text, reply_to);
   }
   DeliveryOutcome classify(const HttpReply& reply) const override { return whatsapp::classify_response(reply); }
+  Result<OutboundRequest> build_typing(std::string_view, std::string_view message_id) const override {
+    if (!can_send_) return no_credential(*this, token_.empty() ? "access_token" : "phone_number_id");
+    if (!plain_id(message_id)) return make_error("channel.bad_value", "WhatsApp typing needs the inbound message id");
+    OutboundRequest r;
+    r.method = "POST";
+    r.path = r.log_path = "/" + api_version_ + "/" + identity_.phone_number_id + "/messages";
+    r.headers = {{"Authorization", "Bearer " + token_.reveal()}, {"Content-Type", "application/json"}};
+    r.body = R"({"messaging_product":"whatsapp","status":"read","message_id":")" + std::string(message_id) +
+             R"(","typing_indicator":{"type":"text"}})";
+    return r;
+  }
 
  private:
   whatsapp::Verifier verifier_;
@@ -156,6 +192,17 @@ class TelegramBot final : public ChannelBot {
     return telegram::build_send_message(token_, chat, text, reply_to);
   }
   DeliveryOutcome classify(const HttpReply& reply) const override { return telegram::classify_response(reply); }
+  Result<OutboundRequest> build_typing(std::string_view chat, std::string_view) const override {
+    if (!can_send_) return no_credential(*this, "bot_token");
+    if (!digits(chat, true)) return make_error("channel.bad_value", "Telegram chat id must be a 64-bit integer");
+    OutboundRequest r;
+    r.method = "POST";
+    r.path = "/bot" + token_.reveal() + "/sendChatAction";
+    r.log_path = "/bot" + std::string(Secret::redacted) + "/sendChatAction";
+    r.headers = {{"Content-Type", "application/json"}};
+    r.body = R"({"chat_id":)" + std::string(chat) + R"(,"action":"typing"})";
+    return r;
+  }
 
   Result<OutboundRequest> build_poll(std::int64_t offset, int timeout_seconds) const override {
     if (!polling_) return ChannelBot::build_poll(offset, timeout_seconds);
@@ -178,6 +225,10 @@ class TelegramBot final : public ChannelBot {
 ChannelBot::ChannelBot(ChannelKind kind, const config::ChannelBotConfig& config, std::string default_url)
     : kind_(kind), name_(config.name), base_url_(config.api_base_url.empty() ? std::move(default_url) : config.api_base_url) {
   while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
+}
+
+Result<OutboundRequest> ChannelBot::build_typing(std::string_view, std::string_view) const {
+  return make_error("channel.no_typing", "bot " + id() + " has no typing indicator");
 }
 
 Result<OutboundRequest> ChannelBot::build_poll(std::int64_t, int) const {

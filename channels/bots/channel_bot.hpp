@@ -49,6 +49,13 @@ class ChannelBot {
   virtual Result<OutboundRequest> build_message(std::string_view chat_native_id, std::string_view text,
                                                 std::string_view reply_to) const = 0;
   virtual DeliveryOutcome classify(const HttpReply& reply) const = 0;
+  // The platform's typing indicator in `chat_native_id` (routing::typing_support):
+  // Telegram sendChatAction, Discord POST /channels/{id}/typing (needs the bot token),
+  // WhatsApp "read" + typing_indicator on `inbound_message_id` (needs it). Best effort:
+  // the sender sends it once, never retries. Errors: channel.no_typing (Slack),
+  // channel.no_credential, channel.bad_value.
+  virtual Result<OutboundRequest> build_typing(std::string_view chat_native_id,
+                                               std::string_view inbound_message_id) const;
 
   // Polling bots (Telegram getUpdates). The request long-polls for `timeout_seconds`
   // (0-50) from `offset`; the answer's next_offset is where the next poll starts.

@@ -19,19 +19,39 @@ bool is_bot_name_char(char c) {
 }  // namespace
 
 WriteOp insert_pieces(std::string_view channel, std::string_view bot, std::string_view chat_jid,
-                      const std::vector<std::string>& pieces, std::string_view reply_to, int64_t now_ms) {
+                      const std::vector<std::string>& pieces, std::string_view reply_to, int64_t now_ms,
+                      std::string_view idempotency_key) {
   WriteOp op;
-  op.sql =
-      "INSERT INTO outbox(channel, bot, chat_jid, text, reply_to, state, attempts, next_attempt_at, created_at, "
-      "updated_at) VALUES ";
+  const bool keyed = !idempotency_key.empty();
+  op.sql = keyed ? "INSERT INTO outbox(channel, bot, chat_jid, text, reply_to, state, attempts, next_attempt_at, "
+                   "created_at, updated_at, idempotency_key) VALUES "
+                 : "INSERT INTO outbox(channel, bot, chat_jid, text, reply_to, state, attempts, next_attempt_at, "
+                   "created_at, updated_at) VALUES ";
   for (size_t i = 0; i < pieces.size(); ++i) {
     op.sql += i == 0 ? "" : ",";
-    op.sql += "(?,?,?,?,?,'pending',0,?,?,?)";
+    op.sql += keyed ? "(?,?,?,?,?,'pending',0,?,?,?,?)" : "(?,?,?,?,?,'pending',0,?,?,?)";
     op.params.insert(op.params.end(), {text(channel), text(bot), text(chat_jid), text(pieces[i]),
                                        text_or_null(reply_to), SqlParam::of(now_ms), SqlParam::of(now_ms),
                                        SqlParam::of(now_ms)});
+    if (keyed) op.params.push_back(text(piece_key(idempotency_key, i)));
   }
+  if (keyed) op.sql += " ON CONFLICT DO NOTHING";
   return op;
+}
+
+std::string piece_key(std::string_view idempotency_key, size_t piece) {
+  return std::string(idempotency_key) + ":" + std::to_string(piece);
+}
+
+Query select_by_key(std::string_view idempotency_key, size_t pieces) {
+  Query q;
+  q.sql = "SELECT id FROM outbox WHERE idempotency_key IN (";
+  for (size_t i = 0; i < pieces; ++i) {
+    q.sql += i == 0 ? "?" : ",?";
+    q.params.push_back(text(piece_key(idempotency_key, i)));
+  }
+  q.sql += ") ORDER BY id";
+  return q;
 }
 
 std::vector<int64_t> inserted_ids(int64_t last_rowid, size_t pieces) {

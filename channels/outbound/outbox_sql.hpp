@@ -30,8 +30,14 @@ struct OutboxRow {
 
 // One INSERT for every piece of a message (one statement: all or nothing). SQLite gives
 // the rows consecutive rowids, so the ids are last_rowid - pieces + 1 ... last_rowid.
+// idempotency_key "" = none; else piece i is stored with key "{key}:{i}" and a piece
+// whose key exists is skipped (ON CONFLICT DO NOTHING): changes < pieces means the
+// message was enqueued before (read its ids with select_by_key).
 storage::WriteOp insert_pieces(std::string_view channel, std::string_view bot, std::string_view chat_jid,
-                               const std::vector<std::string>& pieces, std::string_view reply_to, int64_t now_ms);
+                               const std::vector<std::string>& pieces, std::string_view reply_to, int64_t now_ms,
+                               std::string_view idempotency_key = {});
+// "{key}:{piece}"
+std::string piece_key(std::string_view idempotency_key, size_t piece);
 std::vector<int64_t> inserted_ids(int64_t last_rowid, size_t pieces);
 
 storage::WriteOp mark_sent(int64_t id, int64_t attempts, std::string_view delivered_id, int64_t now_ms);
@@ -63,5 +69,8 @@ struct Query {
 };
 // Newest first. Columns in OutboxRow order.
 Query list_query(const ListFilter& filter);
+// The ids of the rows of a message enqueued with `idempotency_key` (insert_pieces), in
+// piece order. Column: id.
+Query select_by_key(std::string_view idempotency_key, size_t pieces);
 
 }  // namespace sb::channels::outbound

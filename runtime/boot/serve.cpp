@@ -20,16 +20,22 @@
 #include "actors/audit_sink.hpp"
 #include "actors/container_supervisor.hpp"
 #include "actors/node.hpp"
+#include "actors/supervisor.hpp"
 #include "channels/http/server.hpp"
 #include "channels/outbound/outbox_api.hpp"
 #include "runtime/admin/admin_api.hpp"
+#include "runtime/chat/chat_api.hpp"
+#include "runtime/chat/local_chat_hub.hpp"
 #include "runtime/boot/admin_token.hpp"
 #include "runtime/boot/channel_services.hpp"
+#include "runtime/boot/namespace_runs.hpp"
 #include "runtime/boot/security_services.hpp"
 #include "runtime/container/reconcile.hpp"
 #include "runtime/container/select/backend_selection.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/namespaces/namespaces_api.hpp"
+#include "runtime/scheduling/tasks_api.hpp"
+#include "runtime/scheduling/time_zone.hpp"
 #include "runtime/security/audit/audit_api.hpp"
 #include "runtime/security/vault/secrets_api.hpp"
 #include "storage/migrations.hpp"
@@ -263,6 +269,10 @@ int serve(const config::Config& config, const char* version) {
     log::error("node.start_failed", {{"error", ok.error().message}, {"code", ok.error().code}});
     return 1;
   }
+  if (auto zone = schedule::TimeZone::locate(c.scheduler.time_zone); !zone) {
+    log::error("node.start_failed", {{"error", "scheduler.time_zone: " + zone.error().message}, {"code", zone.error().code}});
+    return 1;
+  }
 
   // Before any actor starts: a missing, exposed or wrong vault key stops the start.
   auto vault = vault::Vault::open(vault::vault_options(c, config::process_environment()));
@@ -285,7 +295,17 @@ int serve(const config::Config& config, const char* version) {
     caf::actor_system_config cfg;
     actors::configure_actor_system(cfg, c);
     caf::actor_system system{cfg};
-    auto root = actors::spawn_node(system, actors::NodeOptions{c, &registry, {}, *channel_bots});
+    // Replies of the local chat channel: namespace actors fill it, the chat route waits on it.
+    auto local_chat = std::make_shared<chat::LocalChatHub>();
+    actors::NodeOptions node;
+    node.config = c;
+    node.metrics = &registry;
+    node.bots = *channel_bots;
+    node.local_chat = local_chat;
+    // Namespaces queue messages until make_run is set below (containers and security exist).
+    auto namespace_services = std::make_shared<actors::NamespaceServices>();
+    node.namespace_services = namespace_services;
+    auto root = actors::spawn_node(system, std::move(node));
     {
       // The root registers its children (the storage writer among them) in its own
       // start-up; an answer to a status request means that has happened.
@@ -305,6 +325,11 @@ int serve(const config::Config& config, const char* version) {
     const auto adopted = adopt_runs(system, c, containers, registry, *sec);
     auto container_audit =
         spawn_container_audit(system, c, *sec, containers.runtime, containers.install_id, &registry);
+    namespace_services->make_run =
+        namespace_run_factory(NamespaceRunContext{c, *sec, containers.runtime, containers.install_id, &registry});
+    namespace_services->ready.store(true, std::memory_order_release);
+    if (auto manager = actors::lookup<actors::namespace_manager_actor>(system, "namespaces"))
+      caf::anon_send(manager, actors::ready_atom::value);
 
     admin::AdminApiOptions api_options;
     api_options.version = version;
@@ -327,12 +352,36 @@ int serve(const config::Config& config, const char* version) {
     // Namespaces, mappings, allowlists, default policy: own connection next to the writer (WAL).
     if (auto ns_store = namespaces::NamespaceStore::open(c.storage_path(), c.node.data_dir)) {
       std::shared_ptr<namespaces::NamespaceStore> store(std::move(*ns_store));
+      // Before the store is shared: every committed change reloads the routing table and
+      // tells the namespaces (lookups at call time: the actors may have been restarted).
+      store->set_on_change([&system] {
+        if (auto router = actors::lookup<actors::message_router_actor>(system, "router"))
+          caf::anon_send(router, actors::reload_atom::value);
+        if (auto manager = actors::lookup<actors::namespace_manager_actor>(system, "namespaces"))
+          caf::anon_send(manager, actors::reload_atom::value);
+      });
       api_options.extensions.push_back([&system, store](http::Router& api) {
         namespaces::add_namespaces_routes(api, store, actors::make_audit_sink(system));
       });
     } else {
       log::error("namespaces.store_unavailable", {{"error", ns_store.error().message}});
     }
+    // Scheduled tasks: own connection too; tasks without "timeZone" use scheduler.time_zone.
+    if (auto task_store =
+            schedule::TaskStore::open(c.storage_path(), {.default_time_zone = c.scheduler.time_zone, .now_ms = {}})) {
+      std::shared_ptr<schedule::TaskStore> store(std::move(*task_store));
+      api_options.extensions.push_back([&system, store](http::Router& api) {
+        schedule::add_tasks_routes(api, store, actors::make_audit_sink(system));
+      });
+    } else {
+      log::error("tasks.store_unavailable", {{"error", task_store.error().message}});
+    }
+    chat::ChatApiOptions chat_options;
+    chat_options.db_path = c.storage_path();
+    chat_options.reply_timeout = std::chrono::milliseconds(c.namespaces.chat_reply_timeout_ms);
+    chat_options.ingest_timeout = api_options.actor_timeout;
+    chat::ChatApi chat_api(system, local_chat, chat_options);  // outlives the server below
+    api_options.extensions.push_back([&chat_api](http::Router& api) { chat_api.add_routes(api); });
     admin::AdminApi api(system, caf::actor_cast<caf::actor>(root), registry, std::move(api_options));
     http::ServerOptions http_options;
     http_options.name = "admin";
@@ -369,6 +418,7 @@ int serve(const config::Config& config, const char* version) {
     const auto limit = std::chrono::milliseconds(c.node.shutdown_timeout_ms);
     ShutdownWatchdog watchdog(limit);
     server.stop_accepting();
+    chat_api.stop();  // waiting chats answer 503 now rather than at their timeout
     channels.stop();  // before the node drains: deliveries in flight still get their ack
     stop_runs(system, adopted, std::chrono::milliseconds(c.container.stop_grace_ms) + limit / 4);
     if (container_audit) caf::anon_send_exit(container_audit, caf::exit_reason::user_shutdown);

@@ -203,6 +203,19 @@ const std::vector<KeyDef>& defs() {
               "First retry delay after a 5xx or network error; doubles per attempt (with jitter)."),
       int_key("outbound", "backoff_max_ms", SB_FIELD(outbound.backoff_max_ms), 1, 86400000,
               "Upper bound of the retry delay."),
+      str_key("namespaces", "assistant_name", SB_FIELD(namespaces.assistant_name), {},
+              "The agent's name: a namespace's default trigger is `@` + this."),
+      int_key("namespaces", "max_concurrent_containers", SB_FIELD(namespaces.max_concurrent_containers), 1, 1000,
+              "Namespaces running a container at once (fair FIFO beyond it)."),
+      int_key("namespaces", "max_batch_messages", SB_FIELD(namespaces.max_batch_messages), 1, 1000,
+              "Messages of one chat that arrived while the agent was busy go into its next turn, up "
+              "to this many."),
+      int_key("namespaces", "start_retry_ms", SB_FIELD(namespaces.start_retry_ms), 10, 3600000,
+              "A namespace whose container could not start (or died) tries again after this."),
+      int_key("namespaces", "chat_reply_timeout_ms", SB_FIELD(namespaces.chat_reply_timeout_ms), 100, 3600000,
+              "How long `POST /api/v1/chat/{namespace}` (and `squadbox chat`) waits for the reply."),
+      str_key("scheduler", "time_zone", SB_FIELD(scheduler.time_zone), {},
+              "IANA time zone of scheduled tasks that name none (`serve` refuses an unknown zone)."),
   };
   return table;
 }
@@ -442,6 +455,10 @@ Status check_consistency(const Config& c) {
                                c.supervisor.backoff_max_ms, c.supervisor.backoff_base_ms));
   if (c.node.data_dir.empty()) return invalid("node.data_dir: must not be empty");
   if (c.admin.address.empty()) return invalid("admin.address: must not be empty");
+  if (c.namespaces.assistant_name.empty() || c.namespaces.assistant_name.size() > 63 ||
+      c.namespaces.assistant_name.find_first_of(" \t\r\n@") != std::string::npos)
+    return invalid("namespaces.assistant_name: must be 1..63 characters without spaces or '@'");
+  if (c.scheduler.time_zone.empty()) return invalid("scheduler.time_zone: must not be empty");
   return detail::check_channel_bots(c);
 }
 

@@ -126,6 +126,20 @@ struct OutboundConfig {
 
 // One channel bot: `[channels.PLATFORM.NAME]`. Keys whose value is a credential hold the
 // name of a vault entry (`squadbox secret set NAME`), never the credential itself.
+// Squad groups: routing defaults and the turn queue (issue 6).
+struct NamespacesConfig {
+  std::string assistant_name = "Andy";  // the default trigger is "@<assistant_name>"
+  int64_t max_concurrent_containers = 5;
+  int64_t max_batch_messages = 20;
+  int64_t start_retry_ms = 2000;   // a container that could not start is tried again after this
+  int64_t chat_reply_timeout_ms = 120000;  // POST /api/v1/chat/{namespace} waits this long
+};
+
+// Scheduled container tasks (issue 7).
+struct SchedulerConfig {
+  std::string time_zone = "UTC";  // IANA zone of tasks that name none
+};
+
 struct ChannelBotConfig {
   std::string platform;              // slack | discord | whatsapp | telegram
   std::string name;                  // ^[a-z0-9][a-z0-9_-]{0,63}$
@@ -151,6 +165,8 @@ struct Config {
   ProxyConfig proxy;
   WebhooksConfig webhooks;
   OutboundConfig outbound;
+  NamespacesConfig namespaces;
+  SchedulerConfig scheduler;
   std::vector<ChannelBotConfig> channels;  // sorted by id()
   std::string source_file;  // the TOML file it was loaded from (absolute), "" = none; not a key
 

@@ -156,7 +156,7 @@ TEST(Node, TreeStartsEveryComponentAndStopsInOrder) {
   sb::test::ActorSystemFixture fx;
   sb::metrics::Registry metrics;
   caf::scoped_actor self{fx.system};
-  auto root = sb::actors::spawn_node(fx.system, {node_config(dir.path()), &metrics, {}, {}});
+  auto root = sb::actors::spawn_node(fx.system, {node_config(dir.path()), &metrics, {}, {}, {}, {}});
 
   auto deadline = std::chrono::steady_clock::now() + 10s;
   sb::actors::supervisor_status st;
@@ -186,7 +186,7 @@ TEST(AuditLog, AppendsAHashChainThatSurvivesARestart) {
   for (int round = 0; round < 2; ++round) {
     sb::test::ActorSystemFixture fx;
     caf::scoped_actor self{fx.system};
-    auto root = sb::actors::spawn_node(fx.system, {node_config(dir.path()), nullptr, {}, {}});
+    auto root = sb::actors::spawn_node(fx.system, {node_config(dir.path()), nullptr, {}, {}, {}, {}});
     sb::actors::audit_log_actor audit;
     auto deadline = std::chrono::steady_clock::now() + 10s;
     while (!audit && std::chrono::steady_clock::now() < deadline) {

@@ -62,7 +62,7 @@ class ContainerRun : public ::testing::Test {
     auto db = sb::storage::Database::open(config_.storage_path(), {});
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(sb::storage::migrate(*db).ok());
-    root_ = spawn_node(system_, {config_, &metrics_, {}, {}});
+    root_ = spawn_node(system_, {config_, &metrics_, {}, {}, {}, {}});
     ASSERT_TRUE(sb::test::wait_until([&] { return static_cast<bool>(lookup(system_, "storage")); }, 10s));
   }
 

@@ -160,7 +160,7 @@ TEST(AuditStore, AChainWrittenByTheAuditLogActorVerifies) {
   {
     sb::test::ActorSystemFixture fx;
     caf::scoped_actor self{fx.system};
-    auto root = sb::actors::spawn_node(fx.system, {c, nullptr, {}, {}});
+    auto root = sb::actors::spawn_node(fx.system, {c, nullptr, {}, {}, {}, {}});
     sb::actors::audit_log_actor audit;
     auto deadline = std::chrono::steady_clock::now() + 20s;
     while (!audit && std::chrono::steady_clock::now() < deadline) {

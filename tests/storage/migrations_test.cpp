@@ -116,6 +116,46 @@ TEST(Migrations, Version2DedupesInboundPerBot) {
   EXPECT_EQ(query_int(*db, "SELECT count(*) FROM outbox WHERE state = 'pending' AND delivered_id IS NULL"), 1);
 }
 
+// v5 rebuilds v1's task tables: rows and their run log survive, with the new defaults.
+TEST(Migrations, Version5KeepsVersion1TasksAndRuns) {
+  TempDir dir;
+  auto db = open_db(dir.file("squadbox.db"));
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(migrate(*db));
+  // Back to v4's task tables (v1's shape), with a paused task and one run.
+  ASSERT_TRUE(exec_ok(*db, "DROP TABLE task_runs; DROP TABLE scheduled_tasks;"));
+  ASSERT_TRUE(exec_ok(*db,
+                      "CREATE TABLE scheduled_tasks (id TEXT PRIMARY KEY, name TEXT NOT NULL, namespace_id TEXT NOT "
+                      "NULL REFERENCES namespaces(id) ON DELETE CASCADE, prompt TEXT NOT NULL, schedule_type TEXT NOT "
+                      "NULL, schedule_value TEXT NOT NULL, image TEXT, timeout_secs INTEGER NOT NULL DEFAULT 300, "
+                      "context_mode TEXT NOT NULL DEFAULT 'isolated', enabled INTEGER NOT NULL DEFAULT 1, next_run "
+                      "INTEGER, last_run INTEGER, last_result TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT "
+                      "NULL) STRICT;"
+                      "CREATE INDEX scheduled_tasks_due ON scheduled_tasks(enabled, next_run);"
+                      "CREATE INDEX scheduled_tasks_by_namespace ON scheduled_tasks(namespace_id);"
+                      "CREATE TABLE task_runs (id INTEGER PRIMARY KEY, task_id TEXT NOT NULL REFERENCES "
+                      "scheduled_tasks(id) ON DELETE CASCADE, run_at INTEGER NOT NULL, duration_ms INTEGER, status "
+                      "TEXT NOT NULL, result TEXT, error TEXT) STRICT;"
+                      "CREATE INDEX task_runs_by_task ON task_runs(task_id, run_at);"
+                      "INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 1, 1);"
+                      "INSERT INTO scheduled_tasks(id, name, namespace_id, prompt, schedule_type, schedule_value, "
+                      "enabled, created_at, updated_at) VALUES ('t1', 'daily', 'ns1', 'hi', 'cron', '0 9 * * *', 0, 7, 8);"
+                      "INSERT INTO task_runs(task_id, run_at, duration_ms, status, result) VALUES ('t1', 9, 10, 'success', 'ok');"
+                      "PRAGMA user_version = 4;"));
+  auto st = migrate(*db);
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ(schema_version(*db), kSchemaVersion);
+  EXPECT_EQ(test::query_text(*db, "SELECT status FROM scheduled_tasks WHERE id = 't1'"), "paused");
+  EXPECT_EQ(query_int(*db, "SELECT anchor_at FROM scheduled_tasks WHERE id = 't1'"), 7);
+  EXPECT_EQ(test::query_text(*db, "SELECT time_zone FROM scheduled_tasks WHERE id = 't1'"), "UTC");
+  EXPECT_EQ(query_int(*db, "SELECT count(*) FROM task_runs WHERE task_id = 't1' AND result = 'ok'"), 1);
+  EXPECT_EQ(test::query_text(*db, "SELECT trigger FROM task_runs"), "schedule");
+  EXPECT_EQ(query_int(*db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE '%_v1'"), 0);
+  // The run log still cascades from its task.
+  ASSERT_TRUE(exec_ok(*db, "DELETE FROM scheduled_tasks"));
+  EXPECT_EQ(query_int(*db, "SELECT count(*) FROM task_runs"), 0);
+}
+
 TEST(Migrations, NewerSchemaIsRefusedAndLeftUntouched) {
   TempDir dir;
   const std::string path = dir.file("squadbox.db");
@@ -175,8 +215,8 @@ TEST_F(Migrated, ForeignKeysAreEnforcedAndCascade) {
   ASSERT_TRUE(exec_ok(*db_, "INSERT INTO chat_mappings VALUES ('tg:1', 'ns1', 1)"));
   ASSERT_TRUE(exec_ok(*db_,
                       "INSERT INTO scheduled_tasks(id, name, namespace_id, prompt, schedule_type,"
-                      " schedule_value, created_at, updated_at)"
-                      " VALUES ('t1', 'daily', 'ns1', 'hi', 'cron', '0 9 * * *', 1, 1)"));
+                      " schedule_value, anchor_at, created_at, updated_at)"
+                      " VALUES ('t1', 'daily', 'ns1', 'hi', 'cron', '0 9 * * *', 1, 1, 1)"));
   ASSERT_TRUE(exec_ok(*db_, "INSERT INTO task_runs(task_id, run_at, status) VALUES ('t1', 2, 'success')"));
   ASSERT_TRUE(exec_ok(*db_, "DELETE FROM namespaces WHERE id = 'ns1'"));
   EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM chat_mappings"), 0);
@@ -188,13 +228,20 @@ TEST_F(Migrated, ScheduledTaskDefaultsAndChecks) {
   ASSERT_TRUE(exec_ok(*db_, "INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 1, 1)"));
   const std::string head =
       "INSERT INTO scheduled_tasks(id, name, namespace_id, prompt, schedule_type,"
-      " schedule_value, created_at, updated_at) VALUES ";
-  ASSERT_TRUE(exec_ok(*db_, head + "('t1', 'n', 'ns1', 'p', 'interval', '60000', 1, 1)"));
+      " schedule_value, anchor_at, created_at, updated_at) VALUES ";
+  ASSERT_TRUE(exec_ok(*db_, head + "('t1', 'n', 'ns1', 'p', 'interval', '60000', 1, 1, 1)"));
   EXPECT_EQ(query_int(*db_, "SELECT timeout_secs FROM scheduled_tasks"), 300);
   EXPECT_EQ(test::query_text(*db_, "SELECT context_mode FROM scheduled_tasks"), "isolated");
-  EXPECT_EQ(query_int(*db_, "SELECT enabled FROM scheduled_tasks"), 1);
+  EXPECT_EQ(test::query_text(*db_, "SELECT status FROM scheduled_tasks"), "active");
+  EXPECT_EQ(test::query_text(*db_, "SELECT catch_up FROM scheduled_tasks"), "once");
+  EXPECT_EQ(query_int(*db_, "SELECT retry_max_attempts FROM scheduled_tasks"), 0);
+  // v5: 0 means no time limit; negative stays refused.
+  ASSERT_TRUE(exec_ok(*db_, "UPDATE scheduled_tasks SET timeout_secs = 0 WHERE id = 't1'"));
+  auto negative = db_->exec("UPDATE scheduled_tasks SET timeout_secs = -1 WHERE id = 't1'");
+  ASSERT_FALSE(negative);
+  EXPECT_EQ(negative.error().code, "sqlite.constraint");
 
-  auto bad_type = db_->exec(head + "('t2', 'n', 'ns1', 'p', 'hourly', 'x', 1, 1)");
+  auto bad_type = db_->exec(head + "('t2', 'n', 'ns1', 'p', 'hourly', 'x', 1, 1, 1)");
   ASSERT_FALSE(bad_type);
   EXPECT_EQ(bad_type.error().code, "sqlite.constraint");
   auto bad_mode = db_->exec(

@@ -93,8 +93,14 @@ TEST_F(ServeWebhooks, MissingVaultEntryStopsTheStartThenASignedEventIsStored) {
   ASSERT_TRUE(unauth.ok());
   EXPECT_EQ(unauth->status, 401);
 
-  // The router got it; the audit log has the reject.
-  ASSERT_TRUE(wait_until([&] { return serve.stderr_text().find("router.inbound") != std::string::npos; }, 10s));
+  // The router got it (no namespace is mapped and the default policy ignores: dropped);
+  // the audit log has the reject.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto err = serve.stderr_text();
+        return err.find("router.dropped") != std::string::npos && err.find("reason=unmapped_ignored") != std::string::npos;
+      },
+      10s));
   serve.signal(SIGTERM);
   EXPECT_EQ(serve.wait(20s), 0);
   EXPECT_FALSE(std::filesystem::exists(data + "/webhooks.url"));

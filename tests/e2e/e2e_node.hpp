@@ -1,0 +1,180 @@
+#pragma once
+// A real `squadbox serve` for end-to-end tests and benchmarks: a data dir with the agent
+// image built (`squadbox image build`), the four platforms' bots (webhook mode) whose send
+// APIs point at one fake platform server, their credentials in the vault, the oci
+// backend with the echo agent. start() waits for admin.url and webhooks.url; kill() is a
+// SIGKILL (the crash test), stop() a SIGTERM. Admin API and database helpers on top.
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "channels/http/client.hpp"
+#include "runtime/core/secret.hpp"
+#include "runtime/security/vault/vault.hpp"
+#include "storage/sqlite.hpp"
+#include "tests/e2e/credentials.hpp"
+#include "tests/e2e/webhooks.hpp"
+#include "tests/support/child_process.hpp"
+
+namespace sb::test::e2e {
+
+using namespace std::chrono_literals;
+
+struct NodeSettings {
+  std::string platform_url;          // every bot's api_base_url
+  std::string extra_config;          // appended TOML (e.g. [namespaces] overrides)
+  std::string squadbox;              // empty: bin_dir()/squadbox
+  std::string log_level = "info";
+};
+
+class E2ENode {
+ public:
+  // `dir` must outlive the node. Builds the agent image and fills the vault; errors are
+  // returned by prepare() so a fixture can ASSERT on them.
+  E2ENode(std::string dir, NodeSettings settings) : dir_(std::move(dir)), s_(std::move(settings)) {
+    data_ = dir_ + "/data";
+    config_ = dir_ + "/squadbox.toml";
+    if (s_.squadbox.empty()) s_.squadbox = bin_dir() + "/squadbox";
+  }
+  ~E2ENode() { stop(); }
+
+  const std::string& data_dir() const { return data_; }
+  const std::string& config_path() const { return config_; }
+  std::string db_path() const { return data_ + "/squadbox.db"; }
+  const std::string& exe() const { return s_.squadbox; }
+  const std::string& webhooks_url() const { return hooks_; }
+  const std::string& admin_url() const { return admin_; }
+  const std::string& token() const { return token_; }
+  ChildProcess* process() { return proc_.get(); }
+
+  // Image, vault, config. "" on success, else what failed.
+  std::string prepare() {
+    std::filesystem::create_directories(data_);
+    ChildProcess build(s_.squadbox, {"image", "build", "--data-dir", data_}, {}, dir_ + "/image-build");
+    auto code = build.wait(120s);
+    if (code != 0) return "squadbox image build failed: " + build.stderr_text();
+    vault::VaultOptions vo;
+    vo.db_path = db_path();
+    vo.key_file = data_ + "/vault.key";
+    auto v = vault::Vault::open(vo);
+    if (!v) return "vault: " + v.error().message;
+    const std::map<std::string, std::string> entries = {
+        {"slack-signing", kSlackSigning}, {"slack-token", kSlackBotToken},   {"discord-token", kDiscordBotToken},
+        {"wa-app", kWhatsAppAppSecret},   {"wa-verify", kWhatsAppVerify},    {"wa-access", kWhatsAppAccess},
+        {"tg-secret", kTelegramSecret},   {"tg-token", kTelegramBotToken}};
+    for (const auto& [name, value] : entries)
+      if (auto st = (*v)->set(name, Secret(value)); !st) return "vault set " + name + ": " + st.error().message;
+    const std::string base = "api_base_url = \"" + s_.platform_url + "\"\n";
+    std::ofstream(config_) << "[webhooks]\naddress = \"127.0.0.1\"\nport = 0\n"
+                           << "[outbound]\nbackoff_base_ms = 50\nbackoff_max_ms = 500\nmax_attempts = 20\n"
+                           << "[container]\nruntime = \"oci\"\nagent_mode = \"echo\"\n"
+                           << "timeout_ms = 600000\nidle_timeout_ms = 600000\nstop_grace_ms = 500\n"
+                           << "[security]\nallowlist_file = \"" << dir_ << "/no-mount-allowlist.json\"\n"
+                           << "audit_interval_ms = 0\n"
+                           << s_.extra_config << "\n"
+                           << "[channels.slack.main]\nsigning_secret = \"slack-signing\"\nbot_token = \"slack-token\"\n"
+                           << "bot_user_id = \"U0BOT1234\"\n" << base
+                           << "[channels.discord.helper]\nbot_token = \"discord-token\"\npublic_key = \"" << kDiscordPublic
+                           << "\"\napplication_id = \"" << kDiscordApplication << "\"\n" << base
+                           << "[channels.whatsapp.shop]\napp_secret = \"wa-app\"\nverify_token = \"wa-verify\"\n"
+                           << "access_token = \"wa-access\"\nphone_number_id = \"" << kWhatsAppPhone << "\"\n" << base
+                           << "[channels.telegram.tgbot]\nsecret_token = \"tg-secret\"\nbot_token = \"tg-token\"\n"
+                           << "username = \"SquadHelperBot\"\n" << base;
+    return "";
+  }
+
+  // Starts serve and waits until both listeners are up. "" on success.
+  std::string start(std::chrono::milliseconds timeout = 60s) {
+    std::filesystem::remove(data_ + "/admin.url");
+    std::filesystem::remove(data_ + "/webhooks.url");
+    proc_ = std::make_unique<ChildProcess>(
+        s_.squadbox, std::vector<std::string>{"serve", "--config", config_, "--data-dir", data_},
+        std::map<std::string, std::string>{{"SQUADBOX_ADMIN_PORT", "0"}, {"SQUADBOX_LOG_LEVEL", s_.log_level}},
+        dir_ + "/serve-" + std::to_string(++starts_));
+    bool up = wait_until(
+        [&] {
+          return std::filesystem::exists(data_ + "/admin.url") && std::filesystem::exists(data_ + "/webhooks.url");
+        },
+        timeout);
+    if (!up) return "serve did not come up: " + proc_->stderr_text();
+    hooks_ = first_line(data_ + "/webhooks.url");
+    admin_ = first_line(data_ + "/admin.url");
+    token_ = first_line(data_ + "/admin.token");
+    return "";
+  }
+  // SIGKILL, reaped. The containers it ran are left behind (as after a real crash).
+  void kill() {
+    if (!proc_) return;
+    proc_->signal(SIGKILL);
+    proc_->wait(30s);
+  }
+  // Orderly stop; the exit code (nullopt: not stopped in time, then SIGKILLed).
+  std::optional<int> stop() {
+    if (!proc_) return 0;
+    proc_->signal(SIGTERM);
+    auto code = proc_->wait(60s);
+    proc_.reset();
+    return code;
+  }
+  std::string log() const { return proc_ ? proc_->stderr_text() : ""; }
+
+  Result<http::Response> admin(const std::string& method, const std::string& path, std::string body = "",
+                               std::chrono::milliseconds timeout = 20s) const {
+    http::Headers h = {{"Authorization", "Bearer " + token_}};
+    if (!body.empty()) h.emplace_back("Content-Type", "application/json");
+    return http::request(method, admin_ + path, std::move(h), std::move(body), timeout);
+  }
+  Result<http::Response> post(const Webhook& w) const {
+    return http::request("POST", hooks_ + w.path, w.headers, w.body, 20s);
+  }
+
+  // One text column of the first row of `sql` (bound to `arg` if given); "" if none.
+  std::string query(const std::string& sql, const std::optional<std::string>& arg = std::nullopt) const {
+    storage::OpenOptions o;
+    o.read_only = true;
+    auto db = storage::Database::open(db_path(), o);
+    if (!db) return "";
+    auto stmt = db->prepare(sql);
+    if (!stmt) return "";
+    if (arg && !stmt->bind(1, std::string_view(*arg))) return "";
+    auto row = stmt->step();
+    return row && *row ? stmt->column_text(0) : "";
+  }
+  // Every row's first column.
+  std::vector<std::string> query_all(const std::string& sql) const {
+    std::vector<std::string> out;
+    storage::OpenOptions o;
+    o.read_only = true;
+    auto db = storage::Database::open(db_path(), o);
+    if (!db) return out;
+    auto stmt = db->prepare(sql);
+    if (!stmt) return out;
+    while (true) {
+      auto row = stmt->step();
+      if (!row || !*row) break;
+      out.push_back(stmt->column_text(0));
+    }
+    return out;
+  }
+
+ private:
+  static std::string first_line(const std::string& path) {
+    std::string s;
+    std::ifstream(path) >> s;
+    return s;
+  }
+
+  std::string dir_, data_, config_;
+  NodeSettings s_;
+  std::unique_ptr<ChildProcess> proc_;
+  std::string hooks_, admin_, token_;
+  int starts_ = 0;
+};
+
+}  // namespace sb::test::e2e
