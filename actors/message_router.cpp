@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <unordered_map>
 
 #include "actors/supervisor.hpp"
 #include "runtime/core/log.hpp"
@@ -13,6 +14,9 @@
 namespace sb::actors {
 namespace {
 
+// A batch is handed on at this size even if the flush is not due yet (bounds memory
+// and the wait of the first message in it).
+constexpr std::size_t kMaxPending = 4096;
 // Rows replayed per SELECT by a recover: bounds the memory one recover holds.
 constexpr int64_t kRecoverChunk = 500;
 // Without a table, a message tries a reload at most this often (the database may be back).
@@ -35,6 +39,12 @@ struct router_state {
   std::map<std::string, metrics::Counter*, std::less<>> dropped_by_reason;
   uint64_t routed = 0;
   uint64_t dropped = 0;
+  // Decided but not yet handed on, per namespace id; a flush_atom to itself is queued
+  // behind whatever is in the mailbox, so a busy router hands on large batches and an
+  // idle one a batch of one (docs/routing.md, "Batching").
+  std::unordered_map<std::string, routed_batch> pending;
+  std::size_t pending_messages = 0;
+  bool flush_queued = false;
   static inline const char* name = "router";
 };
 
@@ -138,6 +148,24 @@ void mark_dropped(self_ptr self, int64_t id, std::string_view reason) {
           });
 }
 
+// Hands every pending batch to the namespaces actor, one message per namespace. Without
+// that actor the rows stay 'received' and are replayed by the next recover.
+void flush(self_ptr self) {
+  auto& st = self->state;
+  if (st.pending_messages == 0) return;
+  auto namespaces = namespaces_handle(self);
+  for (auto& [id, batch] : st.pending) {
+    if (batch.messages.empty()) continue;
+    if (namespaces)
+      caf::anon_send(namespaces, route_atom::value, std::move(batch));
+    else
+      log::warn("router.no_namespaces", {{"messages", static_cast<int64_t>(batch.messages.size())},
+                                         {"why", "the namespaces actor is not running; replayed later"}});
+  }
+  st.pending.clear();
+  st.pending_messages = 0;
+}
+
 // The same decision for live messages and replayed rows.
 void route(self_ptr self, inbound_message& m) {
   auto& st = self->state;
@@ -169,7 +197,17 @@ void route(self_ptr self, inbound_message& m) {
   if (counters.routed) counters.routed->inc();
   if (log::enabled(log::Level::debug))
     log::debug("router.routed", {{"id", m.id}, {"channel", m.channel}, {"namespace", ns->name}});
-  caf::anon_send(namespaces, route_atom::value, routed_message{ns->id, ns->name, std::move(m)});
+  auto& batch = st.pending[ns->id];
+  if (batch.messages.empty()) {
+    batch.namespace_id = ns->id;
+    batch.namespace_name = ns->name;
+  }
+  batch.messages.push_back(std::move(m));
+  if (++st.pending_messages >= kMaxPending) return flush(self);
+  if (!st.flush_queued) {
+    st.flush_queued = true;
+    self->send(self, flush_atom::value);
+  }
 }
 
 inbound_message read_inbound(storage::Statement& s) {
@@ -259,6 +297,10 @@ message_router_actor::behavior_type router_fn(self_ptr self, MessageRouterOption
         self->send(self, reload_atom::value);
       },
       [=](recover_atom) { recover(self); },
+      [=](flush_atom) {
+        self->state.flush_queued = false;
+        flush(self);
+      },
       [=](status_atom) {
         auto& st = self->state;
         std::string table = st.loaded ? std::to_string(st.table.namespace_count()) + " namespaces / " +
@@ -269,6 +311,7 @@ message_router_actor::behavior_type router_fn(self_ptr self, MessageRouterOption
                                     ", table: " + table};
       },
       [=](shutdown_atom) {
+        flush(self);
         self->quit(caf::exit_reason::user_shutdown);
         return true;
       },

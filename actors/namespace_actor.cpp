@@ -397,6 +397,44 @@ void on_done(self_ptr self, const run_result& r) {
   pump(self);
 }
 
+// Takes one routed message into the queue (moved apart, not copied: the routing hot
+// path). False when it was refused (a replay of what this actor already has or finished).
+bool accept(self_ptr self, inbound_message& in) {
+  auto& s = self->state;
+  const int64_t id = in.id;
+  if (id <= s.queue.last_accepted_id() || id <= s.queue.restart_cursor()) {
+    // A replay (recover) of what this actor already has or finished: harmless.
+    log::debug("namespace.refused", {{"namespace", s.opts.name}, {"id", id}, {"code", "turn_queue.duplicate"}});
+    return false;
+  }
+  if (!in.channel.empty() && !in.bot.empty()) {
+    auto bot = s.chat_bot.find(in.chat_jid);
+    if (bot == s.chat_bot.end() || bot->second.size() != in.channel.size() + 1 + in.bot.size() ||
+        bot->second.compare(0, in.channel.size(), in.channel) != 0 ||
+        bot->second.compare(in.channel.size() + 1, std::string::npos, in.bot) != 0)
+      s.chat_bot[in.chat_jid] = in.channel + "/" + in.bot;
+  }
+  // What replies and typing need of a message later; the text lives in the queue.
+  inbound_message reply_meta;
+  reply_meta.channel = in.channel;
+  reply_meta.is_group = in.is_group;
+  reply_meta.reply_ref = std::move(in.reply_ref);
+  reply_meta.message_ref = std::move(in.message_ref);
+  reply_meta.platform_message_id = std::move(in.platform_message_id);
+  std::string chat;
+  if (!s.turn) chat = in.chat_jid;
+  auto pushed = s.queue.push(namespaces::PendingMessage{id, std::move(in.chat_jid), std::move(in.sender_id),
+                                                        std::move(in.sender_name), std::move(in.text),
+                                                        in.timestamp_ms});
+  if (!pushed) {
+    log::debug("namespace.refused", {{"namespace", s.opts.name}, {"id", id}, {"code", pushed.error().code}});
+    return false;
+  }
+  s.meta.emplace_hint(s.meta.end(), id, std::move(reply_meta));
+  if (!chat.empty()) s.last_chat = std::move(chat);  // lifecycle lines before its first turn go here
+  return true;
+}
+
 caf::behavior namespace_fn(self_ptr self, NamespaceActorOptions opts) {
   log_exceptions(self, "namespace");
   auto& st = self->state;
@@ -411,41 +449,12 @@ caf::behavior namespace_fn(self_ptr self, NamespaceActorOptions opts) {
   reload_table(self);
   return {
       [=](route_atom, routed_message& m) {
-        // Non-const: the message is moved apart, not copied (the routing hot path).
-        auto& s = self->state;
-        auto& in = m.message;
-        const int64_t id = in.id;
-        if (id <= s.queue.last_accepted_id() || id <= s.queue.restart_cursor()) {
-          // A replay (recover) of what this actor already has or finished: harmless.
-          log::debug("namespace.refused", {{"namespace", s.opts.name}, {"id", id}, {"code", "turn_queue.duplicate"}});
-          return;
-        }
-        if (!in.channel.empty() && !in.bot.empty()) {
-          auto bot = s.chat_bot.find(in.chat_jid);
-          if (bot == s.chat_bot.end() || bot->second.size() != in.channel.size() + 1 + in.bot.size() ||
-              bot->second.compare(0, in.channel.size(), in.channel) != 0 ||
-              bot->second.compare(in.channel.size() + 1, std::string::npos, in.bot) != 0)
-            s.chat_bot[in.chat_jid] = in.channel + "/" + in.bot;
-        }
-        // What replies and typing need of a message later; the text lives in the queue.
-        inbound_message reply_meta;
-        reply_meta.channel = in.channel;
-        reply_meta.is_group = in.is_group;
-        reply_meta.reply_ref = std::move(in.reply_ref);
-        reply_meta.message_ref = std::move(in.message_ref);
-        reply_meta.platform_message_id = std::move(in.platform_message_id);
-        std::string chat;
-        if (!s.turn) chat = in.chat_jid;
-        auto pushed = s.queue.push(namespaces::PendingMessage{id, std::move(in.chat_jid), std::move(in.sender_id),
-                                                              std::move(in.sender_name), std::move(in.text),
-                                                              in.timestamp_ms});
-        if (!pushed) {
-          log::debug("namespace.refused", {{"namespace", s.opts.name}, {"id", id}, {"code", pushed.error().code}});
-          return;
-        }
-        s.meta.emplace_hint(s.meta.end(), id, std::move(reply_meta));
-        if (!chat.empty()) s.last_chat = std::move(chat);  // lifecycle lines before its first turn go here
-        pump(self);
+        if (accept(self, m.message)) pump(self);
+      },
+      [=](route_atom, routed_batch& b) {
+        bool any = false;
+        for (auto& m : b.messages) any = accept(self, m) || any;
+        if (any) pump(self);
       },
       [=](granted_atom) {
         auto& s = self->state;

@@ -140,6 +140,18 @@ namespace_manager_actor::behavior_type manager_fn(self_ptr self, NamespaceManage
         }
         caf::anon_send(actor, route_atom::value, std::move(m));
       },
+      [=](route_atom, routed_batch& b) {
+        auto actor = actor_for(self, b.namespace_id);
+        if (!actor) {
+          log::warn("namespaces.unknown", {{"namespace_id", b.namespace_id},
+                                           {"messages", static_cast<int64_t>(b.messages.size())}});
+          if (auto* metrics = self->state.opts.metrics)
+            metrics->counter("squadbox_namespace_unknown_total", "Routed messages for a namespace that is gone.")
+                .inc(b.messages.size());
+          return;
+        }
+        caf::anon_send(actor, route_atom::value, std::move(b));
+      },
       [=](reload_atom) {
         auto& s = self->state;
         if (!open_db(self)) return;

@@ -19,6 +19,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<inbound_message>>("std::vector<inbound_message>");
   cfg.add_message_type<ingest_result>("ingest_result");
   cfg.add_message_type<routed_message>("routed_message");
+  cfg.add_message_type<routed_batch>("routed_batch");
   cfg.add_message_type<outbound_message>("outbound_message");
   cfg.add_message_type<enqueue_result>("enqueue_result");
   cfg.add_message_type<storage::SqlParam>("sql_param");

@@ -46,6 +46,7 @@ using reload_atom = caf::atom_constant<caf::atom("reload")>;    // the namespace
 using recover_atom = caf::atom_constant<caf::atom("recover")>;  // replay unfinished inbound rows
 using ready_atom = caf::atom_constant<caf::atom("ready")>;      // container services are ready
 using typing_atom = caf::atom_constant<caf::atom("typing")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;  // the router hands on what it batched
 // Container slots between a Namespace actor and the NamespaceManager (by namespace id).
 using acquire_atom = caf::atom_constant<caf::atom("acquire")>;  // wants a slot
 using release_atom = caf::atom_constant<caf::atom("release")>;  // its container exited
@@ -188,6 +189,18 @@ struct routed_message {
   inbound_message message;     // message.id > 0
 };
 
+// Routed messages of one namespace, oldest first: what the router decided while its
+// mailbox was busy goes on as one message per namespace (one hop per batch, not per message).
+struct routed_batch {
+  std::string namespace_id;
+  std::string namespace_name;
+  std::vector<inbound_message> messages;  // each id > 0, increasing
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, routed_batch& x) {
+  return f(caf::meta::type_name("routed_batch"), x.namespace_id, x.namespace_name, x.messages);
+}
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, routed_message& x) {
   return f(caf::meta::type_name("routed_message"), x.namespace_id, x.namespace_name, x.message);
@@ -301,7 +314,8 @@ using outbox_actor = component_actor::extend<
 
 // The router itself: also reloads its routing table when the namespaces tables change,
 // and replays stored messages that no turn has finished (recover_atom, once at start).
-using message_router_actor = router_actor::extend<caf::reacts_to<reload_atom>, caf::reacts_to<recover_atom>>;
+using message_router_actor =
+    router_actor::extend<caf::reacts_to<reload_atom>, caf::reacts_to<recover_atom>, caf::reacts_to<flush_atom>>;
 
 // The NamespaceManager ("namespaces" in the registry): one Namespace actor per squad
 // group, the global container slot pool. reload_atom: namespaces were changed or removed.
@@ -310,6 +324,7 @@ using message_router_actor = router_actor::extend<caf::reacts_to<reload_atom>, c
 // acquire/release/idle/busy (with the namespace id): the Namespace actors' slot requests.
 using namespace_manager_actor = component_actor::extend<
     caf::reacts_to<route_atom, routed_message>,
+    caf::reacts_to<route_atom, routed_batch>,
     caf::reacts_to<reload_atom>,
     caf::reacts_to<ready_atom>,
     caf::reacts_to<acquire_atom, std::string>,

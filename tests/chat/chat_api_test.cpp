@@ -24,16 +24,20 @@ const std::string kToken(64, 'c');
 
 // Answers each routed local message: "silence" -> never; "fail" -> a failed turn;
 // otherwise two replies ("echo: TEXT" and "done").
+void answer(sb::chat::LocalChatHub& hub, const inbound_message& m) {
+  if (m.text == "silence") return;
+  if (m.text == "fail") return hub.finish_turn(m.chat_jid, m.id, m.id, "the container exited with 1");
+  hub.add_reply(m.chat_jid, m.id, m.id, "echo: " + m.text + " from " + m.sender_name);
+  hub.add_reply(m.chat_jid, m.id, m.id, "done");
+  hub.finish_turn(m.chat_jid, m.id, m.id);
+}
+
 namespace_manager_actor::behavior_type answering_namespaces(namespace_manager_actor::pointer self,
                                                              std::shared_ptr<sb::chat::LocalChatHub> hub) {
   return {
-      [hub](route_atom, const routed_message& r) {
-        const auto& m = r.message;
-        if (m.text == "silence") return;
-        if (m.text == "fail") return hub->finish_turn(m.chat_jid, m.id, m.id, "the container exited with 1");
-        hub->add_reply(m.chat_jid, m.id, m.id, "echo: " + m.text + " from " + m.sender_name);
-        hub->add_reply(m.chat_jid, m.id, m.id, "done");
-        hub->finish_turn(m.chat_jid, m.id, m.id);
+      [hub](route_atom, const routed_message& r) { answer(*hub, r.message); },
+      [hub](route_atom, const routed_batch& b) {
+        for (const auto& m : b.messages) answer(*hub, m);
       },
       [](reload_atom) {},
       [](ready_atom) {},

@@ -49,6 +49,13 @@ namespace_manager_actor::behavior_type fake_namespaces(namespace_manager_actor::
         }
         rec->changed.notify_all();
       },
+      [rec](route_atom, routed_batch& b) {
+        {
+          std::lock_guard lock(rec->mutex);
+          for (auto& m : b.messages) rec->routed.push_back(routed_message{b.namespace_id, b.namespace_name, std::move(m)});
+        }
+        rec->changed.notify_all();
+      },
       [rec](reload_atom) {
         std::lock_guard lock(rec->mutex);
         ++rec->reloads;
