@@ -18,21 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<std::string> split_csv(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s) {
-    if (c == ',') {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else if (c != ' ') {
-      cur.push_back(c);
-    }
-  }
-  if (!cur.empty()) out.push_back(cur);
-  return out;
-}
-
 // Creates `dir` and hands it to the container's uid when squadbox (root) owns it.
 Status prepare_dir(const std::string& dir, uint32_t uid, uint32_t gid) {
   std::error_code ec;
@@ -87,7 +72,7 @@ Result<actors::ContainerRunOptions> build_namespace_run(const NamespaceRunContex
   if (auto s = prepare_dir(session, run.spec.uid, run.spec.gid); !s) return s.error();
   ::chmod(session.c_str(), 0700);
 
-  auto passthrough = split_csv(c.container.env_passthrough);
+  auto passthrough = container::split_env_names(c.container.env_passthrough);
   passthrough.insert(passthrough.end(), req.container.env.begin(), req.container.env.end());
   container::EnvPolicy env{passthrough};
   run.spec.env = env.build({{"SQUADBOX_AGENT_MODE", c.container.agent_mode},

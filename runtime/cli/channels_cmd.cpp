@@ -23,22 +23,6 @@ struct OutboxListArgs {
   int limit = 100;
 };
 
-std::string query_escape(const std::string& in) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (const unsigned char c : in) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-        c == '.' || c == '/') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 // Prints the body; 2xx -> 0, a refused request (4xx) -> usage error, else runtime error.
 int finish(const std::variant<ClientResponse, int>& r) {
   if (auto* code = std::get_if<int>(&r)) return *code;
@@ -58,8 +42,8 @@ int run_send(const CliContext& ctx, const SendArgs& a) {
 
 int run_outbox_list(const CliContext& ctx, const OutboxListArgs& a) {
   std::string path = "/api/v1/container/outbox?limit=" + std::to_string(a.limit);
-  if (!a.state.empty()) path += "&state=" + query_escape(a.state);
-  if (!a.bot.empty()) path += "&bot=" + query_escape(a.bot);
+  if (!a.state.empty()) path += "&state=" + percent_encode(a.state, "-_./");
+  if (!a.bot.empty()) path += "&bot=" + percent_encode(a.bot, "-_./");
   return finish(call_node(ctx, {"GET", path, "", std::chrono::seconds(10)}));
 }
 

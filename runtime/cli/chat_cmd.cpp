@@ -24,21 +24,6 @@ struct ChatArgs {
   std::string sender;
 };
 
-std::string path_segment(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
-
 std::string error_message(const std::string& body) {
   rapidjson::Document doc;
   doc.Parse(body.c_str());
@@ -74,7 +59,7 @@ int run_chat(const CliContext& ctx, const ChatArgs& a) {
   }
   w.EndObject();
 
-  auto r = call_node(ctx, {"POST", "/api/v1/chat/" + path_segment(a.ns), buf.GetString(), reply_timeout + kClientMargin});
+  auto r = call_node(ctx, {"POST", "/api/v1/chat/" + percent_encode(a.ns), buf.GetString(), reply_timeout + kClientMargin});
   if (auto* code = std::get_if<int>(&r)) return *code;
   auto& resp = std::get<ClientResponse>(r);
   if (resp.status == 404) {

@@ -2,6 +2,7 @@
 
 #include <rapidjson/document.h>
 
+#include <cctype>
 #include <filesystem>
 #include <iostream>
 
@@ -85,6 +86,22 @@ int print_get(const CliContext& ctx, const std::string& path) {
   auto& resp = std::get<ClientResponse>(r);
   std::cout << resp.body << (resp.body.ends_with("\n") ? "" : "\n");
   return resp.status / 100 == 2 ? kExitOk : kExitRuntime;
+}
+
+std::string percent_encode(std::string_view s, std::string_view keep) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (const unsigned char c : s) {
+    if (std::isalnum(c) || keep.find(static_cast<char>(c)) != std::string_view::npos) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
 }
 
 }  // namespace sb::cli

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -63,5 +64,9 @@ int print_get(const CliContext& ctx, const std::string& path);
 // Prints the API's error message (or the raw body) for a non-2xx answer; returns
 // kExitUsage for a 400 (the input was wrong), else kExitRuntime.
 int report_failure(const ClientResponse& r);
+
+// Percent-encodes everything but ASCII letters, digits and `keep` (for URL path
+// segments and query values built from user input).
+std::string percent_encode(std::string_view s, std::string_view keep = "-_.");
 
 }  // namespace sb::cli

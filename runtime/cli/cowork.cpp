@@ -42,21 +42,6 @@ Result<ParsedMount> parse_mount_flag(const std::string& flag) {
 
 namespace {
 
-std::vector<std::string> split_csv(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s) {
-    if (c == ',') {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else if (c != ' ') {
-      cur.push_back(c);
-    }
-  }
-  if (!cur.empty()) out.push_back(cur);
-  return out;
-}
-
 std::string random_hex(size_t bytes) {
   std::vector<unsigned char> raw(bytes);
   randombytes_buf(raw.data(), raw.size());
@@ -169,7 +154,7 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
     run.spec.gid = st.st_gid;
   }
   run.spec.limits = {config.container.memory_mb << 20, config.container.pids, config.container.cpu_millis};
-  container::EnvPolicy env{split_csv(config.container.env_passthrough)};
+  container::EnvPolicy env{container::split_env_names(config.container.env_passthrough)};
   run.spec.env = env.build({{"SQUADBOX_AGENT_MODE", config.container.agent_mode},
                             {"SQUADBOX_AGENT_COMMAND", config.container.agent_command},
                             {"SQUADBOX_LLM_ROUTE", config.container.llm_route},

@@ -9,6 +9,7 @@
 #include <rapidjson/writer.h>
 
 #include "runtime/cli/commands.hpp"
+#include "runtime/cli/json_call.hpp"
 
 namespace sb::cli {
 namespace {
@@ -20,21 +21,6 @@ constexpr const char* kMappings = "/api/v1/container/mappings";
 constexpr const char* kAllowlists = "/api/v1/container/allowlists";
 constexpr const char* kRouting = "/api/v1/container/routing";
 
-std::string percent_encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
-
 bool looks_like_uuid(const std::string& s) {
   if (s.size() != 36) return false;
   for (size_t i = 0; i < s.size(); ++i) {
@@ -42,26 +28,6 @@ bool looks_like_uuid(const std::string& s) {
     if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
   }
   return true;
-}
-
-// One call; on 2xx hands the parsed JSON answer (null for 204) to `on_ok`.
-template <typename F>
-int call(const CliContext& ctx, const std::string& method, const std::string& path, const std::string& body,
-         F on_ok) {
-  auto r = call_node(ctx, {method, path, body, std::chrono::seconds(30)});
-  if (auto* code = std::get_if<int>(&r)) return *code;
-  auto& resp = std::get<ClientResponse>(r);
-  if (resp.status / 100 != 2) return report_failure(resp);
-  rapidjson::Document doc;
-  if (!resp.body.empty()) {
-    doc.Parse(resp.body.c_str());
-    if (doc.HasParseError()) {
-      std::cerr << "squadbox: unexpected answer: " << resp.body << "\n";
-      return kExitRuntime;
-    }
-  }
-  on_ok(doc, resp);
-  return kExitOk;
 }
 
 std::string str(const rapidjson::Value& v, const char* key) {
@@ -144,7 +110,7 @@ void add_ns(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
       w.Bool(false);
     }
     w.EndObject();
-    ctx.exit_code = call(ctx, "POST", kNs, buf.GetString(), [](const rapidjson::Document& d, const ClientResponse&) {
+    ctx.exit_code = call_json(ctx, "POST", kNs, buf.GetString(), [](const rapidjson::Document& d, const ClientResponse&) {
       std::cout << "created " << str(d, "name") << " " << str(d, "id") << (flag(d, "isMain") ? " (main)" : "")
                 << "\n";
     });
@@ -154,7 +120,7 @@ void add_ns(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
   list->add_flag("--json", a->json, "Print the API answer");
   add_client(list, ctx);
   list->callback([&ctx, a] {
-    ctx.exit_code = call(ctx, "GET", kNs, "", [a](const rapidjson::Document& d, const ClientResponse& r) {
+    ctx.exit_code = call_json(ctx, "GET", kNs, "", [a](const rapidjson::Document& d, const ClientResponse& r) {
       if (a->json || !d.IsArray()) {
         std::cout << r.body << "\n";
         return;
@@ -174,7 +140,7 @@ void add_ns(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
   show->add_option("namespace", a->name, "Name or id")->required();
   add_client(show, ctx);
   show->callback([&ctx, a] {
-    ctx.exit_code = call(ctx, "GET", std::string(kNs) + "/" + percent_encode(a->name), "",
+    ctx.exit_code = call_json(ctx, "GET", std::string(kNs) + "/" + percent_encode(a->name), "",
                          [](const rapidjson::Document&, const ClientResponse& r) { std::cout << r.body << "\n"; });
   });
 
@@ -182,7 +148,7 @@ void add_ns(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
   rm->add_option("namespace", a->name, "Name or id")->required();
   add_client(rm, ctx);
   rm->callback([&ctx, a] {
-    ctx.exit_code = call(ctx, "DELETE", std::string(kNs) + "/" + percent_encode(a->name), "",
+    ctx.exit_code = call_json(ctx, "DELETE", std::string(kNs) + "/" + percent_encode(a->name), "",
                          [a](const rapidjson::Document&, const ClientResponse&) {
                            std::cout << "removed " << a->name << "\n";
                          });
@@ -211,7 +177,7 @@ void add_map(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
       w.Bool(true);
     }
     w.EndObject();
-    ctx.exit_code = call(ctx, "POST", kMappings, buf.GetString(), [](const rapidjson::Document& d, const ClientResponse&) {
+    ctx.exit_code = call_json(ctx, "POST", kMappings, buf.GetString(), [](const rapidjson::Document& d, const ClientResponse&) {
       std::cout << "mapped " << str(d, "jid") << " -> " << str(d, "namespace") << "\n";
     });
   });
@@ -222,7 +188,7 @@ void add_map(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
   list->callback([&ctx, a] {
     std::string path = kMappings;
     if (!a->ns.empty()) path += "?namespace=" + percent_encode(a->ns);
-    ctx.exit_code = call(ctx, "GET", path, "", [](const rapidjson::Document& d, const ClientResponse&) {
+    ctx.exit_code = call_json(ctx, "GET", path, "", [](const rapidjson::Document& d, const ClientResponse&) {
       if (!d.IsArray()) return;
       for (const auto& m : d.GetArray()) std::cout << str(m, "jid") << "\t" << str(m, "namespace") << "\n";
     });
@@ -232,7 +198,7 @@ void add_map(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
   rm->add_option("jid", a->jid, "Chat JID")->required();
   add_client(rm, ctx);
   rm->callback([&ctx, a] {
-    ctx.exit_code = call(ctx, "DELETE", std::string(kMappings) + "/" + percent_encode(a->jid), "",
+    ctx.exit_code = call_json(ctx, "DELETE", std::string(kMappings) + "/" + percent_encode(a->jid), "",
                          [a](const rapidjson::Document&, const ClientResponse&) {
                            std::cout << "unmapped " << a->jid << "\n";
                          });
@@ -257,7 +223,7 @@ int put_allowlist(const CliContext& ctx, const std::string& bot, const std::vect
     w.EndArray();
   }
   w.EndObject();
-  return call(ctx, "PUT", path, buf.GetString(),
+  return call_json(ctx, "PUT", path, buf.GetString(),
               [](const rapidjson::Document& d, const ClientResponse&) { print_allowlist(d); });
 }
 
@@ -275,7 +241,7 @@ void add_allow(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
       ctx.exit_code = kExitUsage;
       return;
     }
-    ctx.exit_code = call(ctx, "GET", path, "",
+    ctx.exit_code = call_json(ctx, "GET", path, "",
                          [](const rapidjson::Document& d, const ClientResponse&) { print_allowlist(d); });
   });
 
@@ -298,7 +264,7 @@ void add_routing(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
   auto* show = routing->add_subcommand("show", "Show the default policy");
   add_client(show, ctx);
   show->callback([&ctx] {
-    ctx.exit_code = call(ctx, "GET", kRouting, "",
+    ctx.exit_code = call_json(ctx, "GET", kRouting, "",
                          [](const rapidjson::Document& d, const ClientResponse&) { print_routing(d); });
   });
 
@@ -327,7 +293,7 @@ void add_routing(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
       w.String(a->target.c_str());
     }
     w.EndObject();
-    ctx.exit_code = call(ctx, "PUT", kRouting, buf.GetString(),
+    ctx.exit_code = call_json(ctx, "PUT", kRouting, buf.GetString(),
                          [](const rapidjson::Document& d, const ClientResponse&) { print_routing(d); });
   });
 }

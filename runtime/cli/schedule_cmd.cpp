@@ -9,6 +9,7 @@
 #include <rapidjson/writer.h>
 
 #include "runtime/cli/commands.hpp"
+#include "runtime/cli/json_call.hpp"
 #include "runtime/cli/duration.hpp"
 
 namespace sb::cli {
@@ -17,41 +18,6 @@ namespace {
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 constexpr const char* kSchedules = "/api/v1/container/schedules";
-
-std::string encoded(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
-
-// One call; on 2xx hands the parsed JSON answer (null for 204) to `on_ok`.
-template <typename F>
-int call(const CliContext& ctx, const std::string& method, const std::string& path, const std::string& body,
-         F on_ok) {
-  auto r = call_node(ctx, {method, path, body, std::chrono::seconds(30)});
-  if (auto* code = std::get_if<int>(&r)) return *code;
-  auto& resp = std::get<ClientResponse>(r);
-  if (resp.status / 100 != 2) return report_failure(resp);
-  rapidjson::Document doc;
-  if (!resp.body.empty()) {
-    doc.Parse(resp.body.c_str());
-    if (doc.HasParseError()) {
-      std::cerr << "squadbox: unexpected answer: " << resp.body << "\n";
-      return kExitRuntime;
-    }
-  }
-  on_ok(doc, resp);
-  return kExitOk;
-}
 
 std::string str(const rapidjson::Value& v, const char* key) {
   if (!v.IsObject()) return "";
@@ -168,7 +134,7 @@ void add_state_change(CLI::App* schedule, CliContext& ctx, std::shared_ptr<Args>
   add_id(cmd, *a);
   add_client(cmd, ctx);
   cmd->callback([&ctx, a, enabled] {
-    ctx.exit_code = call(ctx, "PATCH", std::string(kSchedules) + "/" + encoded(a->id),
+    ctx.exit_code = call_json(ctx, "PATCH", std::string(kSchedules) + "/" + percent_encode(a->id),
                          enabled ? R"({"enabled":true})" : R"({"enabled":false})",
                          [](const rapidjson::Document& d, const ClientResponse&) {
                            std::cout << str(d, "id") << " " << str(d, "status") << ", next run " << str(d, "nextRun")
@@ -210,7 +176,7 @@ void add_schedule_commands(CLI::App& app, CliContext& ctx) {
       ctx.exit_code = kExitUsage;
       return;
     }
-    ctx.exit_code = call(ctx, "POST", kSchedules, *body, [](const rapidjson::Document& d, const ClientResponse&) {
+    ctx.exit_code = call_json(ctx, "POST", kSchedules, *body, [](const rapidjson::Document& d, const ClientResponse&) {
       std::cout << "created " << str(d, "name") << " " << str(d, "id") << ", next run " << str(d, "nextRun") << "\n";
     });
   });
@@ -225,11 +191,11 @@ void add_schedule_commands(CLI::App& app, CliContext& ctx) {
     std::string path = kSchedules;
     std::string sep = "?";
     if (!a->group.empty()) {
-      path += sep + "group=" + encoded(a->group);
+      path += sep + "group=" + percent_encode(a->group);
       sep = "&";
     }
     if (!a->status.empty()) path += sep + "status=" + a->status;
-    ctx.exit_code = call(ctx, "GET", path, "", [a](const rapidjson::Document& d, const ClientResponse& r) {
+    ctx.exit_code = call_json(ctx, "GET", path, "", [a](const rapidjson::Document& d, const ClientResponse& r) {
       if (a->json || !d.IsArray()) {
         std::cout << r.body << "\n";
         return;
@@ -242,7 +208,7 @@ void add_schedule_commands(CLI::App& app, CliContext& ctx) {
   add_id(show, *a);
   add_client(show, ctx);
   show->callback([&ctx, a] {
-    ctx.exit_code = call(ctx, "GET", std::string(kSchedules) + "/" + encoded(a->id), "",
+    ctx.exit_code = call_json(ctx, "GET", std::string(kSchedules) + "/" + percent_encode(a->id), "",
                          [](const rapidjson::Document&, const ClientResponse& r) { std::cout << r.body << "\n"; });
   });
 
@@ -253,7 +219,7 @@ void add_schedule_commands(CLI::App& app, CliContext& ctx) {
   add_id(rm, *a);
   add_client(rm, ctx);
   rm->callback([&ctx, a] {
-    ctx.exit_code = call(ctx, "DELETE", std::string(kSchedules) + "/" + encoded(a->id), "",
+    ctx.exit_code = call_json(ctx, "DELETE", std::string(kSchedules) + "/" + percent_encode(a->id), "",
                          [a](const rapidjson::Document&, const ClientResponse&) {
                            std::cout << "removed " << a->id << "\n";
                          });
@@ -263,7 +229,7 @@ void add_schedule_commands(CLI::App& app, CliContext& ctx) {
   add_id(run, *a);
   add_client(run, ctx);
   run->callback([&ctx, a] {
-    ctx.exit_code = call(ctx, "POST", std::string(kSchedules) + "/" + encoded(a->id) + "/run", "",
+    ctx.exit_code = call_json(ctx, "POST", std::string(kSchedules) + "/" + percent_encode(a->id) + "/run", "",
                          [a](const rapidjson::Document&, const ClientResponse&) {
                            std::cout << "run requested for " << a->id << "\n";
                          });
@@ -276,7 +242,7 @@ void add_schedule_commands(CLI::App& app, CliContext& ctx) {
   runs->add_flag("--json", a->json, "Print the API answer");
   add_client(runs, ctx);
   runs->callback([&ctx, a] {
-    ctx.exit_code = call(ctx, "GET", std::string(kSchedules) + "/" + encoded(a->id) + "/runs?limit=" +
+    ctx.exit_code = call_json(ctx, "GET", std::string(kSchedules) + "/" + percent_encode(a->id) + "/runs?limit=" +
                                          std::to_string(a->limit),
                          "", [a](const rapidjson::Document& d, const ClientResponse& r) {
                            if (a->json || !d.IsArray()) {

@@ -57,18 +57,7 @@ std::string read_value(const std::string& name) {
 
 std::string item_path(const std::string& name) {
   // Names are validated by the node; escape anything that would change the URL.
-  std::string out = "/api/v1/container/secrets/";
-  static const char* hex = "0123456789ABCDEF";
-  for (unsigned char c : name) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
+  return "/api/v1/container/secrets/" + percent_encode(name);
 }
 
 int run_set(const CliContext& ctx, const std::string& name) {

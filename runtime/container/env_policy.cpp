@@ -30,4 +30,19 @@ std::map<std::string, std::string> EnvPolicy::build(const std::map<std::string, 
   return out;
 }
 
+std::vector<std::string> split_env_names(const std::string& csv) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : csv) {
+    if (c == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else if (c != ' ') {
+      cur.push_back(c);
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
 }  // namespace sb::container

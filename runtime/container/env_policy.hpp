@@ -22,4 +22,7 @@ struct EnvPolicy {
                                            const std::map<std::string, std::string>& host) const;
 };
 
+// `container.env_passthrough`: comma-separated names, blanks ignored.
+std::vector<std::string> split_env_names(const std::string& csv);
+
 }  // namespace sb::container

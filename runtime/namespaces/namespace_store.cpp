@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "runtime/core/change_notifier.hpp"
 #include "storage/migrations.hpp"
 
 namespace sb::namespaces {
@@ -116,16 +117,6 @@ Status move_dirs(const std::string& data_dir, const std::string& from, const std
   }
   return {};
 }
-
-// Runs the change hook when a committed change leaves scope. Declared before the lock
-// guard, so the hook runs after the lock is released (it may call back into the store).
-struct ChangeNotifier {
-  const std::function<void()>& hook;
-  bool fire = false;
-  ~ChangeNotifier() {
-    if (fire && hook) hook();
-  }
-};
 
 Result<Mapping> read_mapping(storage::Statement& s) {
   return Mapping{s.column_text(0), s.column_text(1), s.column_text(2), s.column_int64(3)};

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "runtime/core/change_notifier.hpp"
 #include "runtime/namespaces/namespace_store.hpp"
 #include "storage/migrations.hpp"
 
@@ -115,16 +116,6 @@ Result<int64_t> exec(storage::Database& db, std::string_view sql, const std::vec
   if (!r) return r.error();
   return db.changes();
 }
-
-// Runs the change hook when a committed change leaves scope; declared before the lock
-// guard, so the hook runs after the lock is released (it may call back into the store).
-struct ChangeNotifier {
-  const std::function<void()>& hook;
-  bool fire = false;
-  ~ChangeNotifier() {
-    if (fire && hook) hook();
-  }
-};
 
 // next_run for an active task from its schedule; an error names the field.
 Result<std::optional<int64_t>> next_for(const Task& t, int64_t now) {
