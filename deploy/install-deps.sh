@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  g++ cmake ninja-build pkg-config
+  g++ cmake ninja-build pkg-config lld
   # libraries (see docs/architecture.md, "Dependencies")
   libcaf-dev libboost-dev rapidjson-dev libsodium-dev libsqlite3-dev libssl-dev
   libcli11-dev libtomlplusplus-dev libfmt-dev
