@@ -2,12 +2,14 @@
 
 #include <sodium.h>
 
+#include <filesystem>
 #include <map>
 #include <optional>
 
 #include "actors/channel_sender.hpp"
 #include "actors/namespace_reply.hpp"
 #include "actors/namespace_sql.hpp"
+#include "actors/namespace_task_run.hpp"
 #include "actors/supervisor.hpp"
 #include "runtime/chat/local_chat_hub.hpp"
 #include "runtime/core/log.hpp"
@@ -21,6 +23,18 @@ namespace {
 using std::chrono::milliseconds;
 
 enum class Slot { none, waiting, held };
+
+// The scheduled container that runs now (one input: the task's prompt).
+struct TaskRun {
+  caf::actor run;
+  std::string run_id;
+  std::vector<std::string> texts;  // the agent's messages: the result
+  std::string error;               // the agent reported its turn as failed
+  bool turn_done = false;          // the turn ended (running -> idle): the container is closed
+  std::size_t announced = 0;       // messages sent to chats (idempotency key)
+  std::string isolated_session;    // removed after the run ("" = the group's session)
+  std::chrono::steady_clock::time_point began;
+};
 
 struct namespace_state {
   NamespaceActorOptions opts;
@@ -44,6 +58,11 @@ struct namespace_state {
   uint64_t retry_token = 0;
   std::string last_chat;         // chat of the running or last turn: lifecycle lines go there
   uint64_t typing_token = 0;     // bumps per turn: a re-send timer of an old turn is void
+  // Scheduled runs go before waiting messages, one container at a time.
+  ScheduledRuns tasks;           // answers every run once, also when this actor ends
+  std::optional<TaskRun> task;   // the scheduled container going now
+  bool task_ask = false;         // a scheduled slot request is outstanding (granted_atom ends it)
+  bool stop_requested = false;   // pre-empted during a turn: stop the container after it
   static inline const char* name = "namespace";
 };
 
@@ -209,8 +228,12 @@ void start_failed(self_ptr self, const std::string& reason) {
 
 void start_run(self_ptr self) {
   auto& st = self->state;
-  NamespaceRunRequest req{st.opts.id, st.opts.name, st.opts.is_main, st.opts.container,
-                          "ns-" + st.opts.name + "-" + random_hex(6)};
+  NamespaceRunRequest req;
+  req.namespace_id = st.opts.id;
+  req.namespace_name = st.opts.name;
+  req.is_main = st.opts.is_main;
+  req.container = st.opts.container;
+  req.run_id = "ns-" + st.opts.name + "-" + random_hex(6);
   auto run = st.opts.services->make_run(req);
   if (!run) {
     start_failed(self, run.error().message);
@@ -231,10 +254,110 @@ bool can_start(self_ptr self) {
   return st.opts.ready && st.opts.services && st.opts.services->make_run;
 }
 
-// Starts the next turn when the agent is free, or asks for a container.
+void count_task(self_ptr self, const std::string& status) {
+  count(self, "squadbox_scheduled_runs_total", "Scheduled container runs by result.", {{"status", status}});
+}
+
+// Ends the going scheduled run: answers the scheduler, frees the slot, goes on.
+void finish_task(self_ptr self, const TaskOutcome& outcome, std::string result) {
+  auto& st = self->state;
+  const auto& run = st.tasks.current();
+  int64_t ms = 0;
+  std::string run_id;
+  if (st.task) {
+    ms = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - st.task->began).count();
+    run_id = st.task->run_id;
+    if (!st.task->isolated_session.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(st.task->isolated_session, ec);
+    }
+  }
+  log::write(outcome.error.empty() ? log::Level::info : log::Level::warn, "namespace.task_ended",
+             {{"namespace", st.opts.name}, {"task", run.task_id}, {"task_run", run.run_id}, {"run", run_id},
+              {"status", outcome.status}, {"duration_ms", ms}, {"error", outcome.error}});
+  count_task(self, outcome.status);
+  st.tasks.finish(outcome.status, std::move(result), outcome.error);
+  st.task.reset();
+  release_slot(self);
+  pump(self);
+}
+
+// Starts the oldest waiting scheduled run in a fresh "scheduled" container (the slot is held).
+void start_task_run(self_ptr self) {
+  auto& st = self->state;
+  const auto& task = st.tasks.start_next();
+  NamespaceRunRequest req;
+  req.namespace_id = st.opts.id;
+  req.namespace_name = st.opts.name;
+  req.is_main = st.opts.is_main;
+  req.container = st.opts.container;
+  req.run_id = task_run_id(st.opts.name, random_hex(6));
+  req.kind = "scheduled";
+  req.image = task.image;
+  req.isolated_session = task.context_mode == "isolated";
+  req.hard_timeout = std::chrono::seconds(task.timeout_secs);
+  st.task.emplace();
+  st.task->began = std::chrono::steady_clock::now();
+  st.task->run_id = req.run_id;
+  auto run = st.opts.services->make_run(req);
+  if (!run) {
+    finish_task(self, {"error", "the scheduled container could not start: " + run.error().message}, "");
+    return;
+  }
+  run->listener = caf::actor_cast<caf::actor>(self);
+  if (req.isolated_session) st.task->isolated_session = run->mounts.session_dir;
+  st.task->run = spawn_container_supervisor(self->system(), std::move(*run));
+  self->link_to(st.task->run);  // the container never outlives its namespace actor
+  log::info("namespace.task_started", {{"namespace", st.opts.name}, {"task", task.task_id},
+                                       {"task_run", task.run_id}, {"run", req.run_id},
+                                       {"context_mode", task.context_mode}, {"timeout_secs", task.timeout_secs}});
+  self->send(st.task->run, deliver_atom::value, "task-" + std::to_string(task.run_id), task.prompt);
+}
+
+// A scheduled run waits: get a slot for it. A busy agent finishes its turn first; an
+// idle message container is stopped by the pool (self pre-emption) and the slot comes
+// straight back; without a container the request may pre-empt another idle namespace.
+void pump_task(self_ptr self) {
+  auto& st = self->state;
+  if (!st.opts.services || !st.opts.services->make_run) {
+    while (st.tasks.waiting() > 0) {
+      (void)st.tasks.start_next();
+      count_task(self, "error");
+      st.tasks.finish("error", "", "this node has no container services");
+    }
+    return;
+  }
+  if (!st.opts.ready || st.task_ask) return;  // ready_atom / granted_atom pump again
+  if (st.run) {
+    if (st.queue.busy()) return;  // after_turn pumps again
+    st.task_ask = true;
+    self->send(st.opts.manager, acquire_atom::value, st.opts.id, true);
+    return;
+  }
+  if (st.slot == Slot::held) {
+    start_task_run(self);
+    return;
+  }
+  st.task_ask = true;  // none: a new request; waiting (for messages): upgraded to scheduled
+  st.slot = Slot::waiting;
+  self->send(st.opts.manager, acquire_atom::value, st.opts.id, true);
+}
+
+// Starts the next turn when the agent is free, or asks for a container. Scheduled runs
+// go first: while one waits or runs, no message turn starts.
 void pump(self_ptr self) {
   auto& st = self->state;
   update_pending(self);
+  if (st.task) return;
+  if (st.run && st.stop_requested) {
+    // Pre-empted during a turn: stop once it is over; what waits needs a new container.
+    if (!st.queue.busy()) self->send(st.run, stop_atom::value);
+    return;
+  }
+  if (st.tasks.waiting() > 0) {
+    pump_task(self);
+    return;
+  }
   if (st.queue.busy() || st.queue.pending() == 0 || st.retry_pending) return;
   if (!st.run) {
     if (st.slot == Slot::none && can_start(self)) {
@@ -328,8 +451,46 @@ void turn_failed(self_ptr self, const std::string& error, bool retry_later, bool
   }
 }
 
+// An output of the scheduled container: part of the result; announced to the task's
+// chat (or the chat the agent names) under the usual addressing rules, with no implicit
+// "own chat": a non-main namespace reaches only its own chats.
+void on_task_output(self_ptr self, const run_output& out) {
+  auto& st = self->state;
+  auto& task = *st.task;
+  if (!out.error.empty()) {
+    task.error = out.error;
+    return;
+  }
+  if (auto text = routing::strip_internal(out.text)) task.texts.push_back(*text);
+  const auto& run = st.tasks.current();
+  const std::string& target = out.chat_jid.empty() ? run.announce_jid : out.chat_jid;
+  if (target.empty()) return;
+  auto plan = plan_reply(st.table, st.opts.id, "", out.text, target);
+  switch (plan.action) {
+    case ReplyPlan::Action::drop_empty:
+      return;
+    case ReplyPlan::Action::denied:
+      log::warn("namespace.announce_denied", {{"namespace", st.opts.name}, {"task", run.task_id},
+                                              {"chat", plan.target_jid}, {"reason", std::string(plan.reason)}});
+      count(self, "squadbox_namespace_replies_total", "Agent replies by outcome.", {{"result", "denied"}});
+      return;
+    case ReplyPlan::Action::local:
+      log::warn("namespace.announce_dropped",
+                {{"namespace", st.opts.name}, {"chat", plan.target_jid}, {"reason", "local chats have no waiter"}});
+      return;
+    case ReplyPlan::Action::platform:
+      break;
+  }
+  count(self, "squadbox_namespace_replies_total", "Agent replies by outcome.", {{"result", "sent"}});
+  send_text(self, plan.target_jid, plan.text, "", task_announce_key(run.run_id, task.announced++));
+}
+
 void on_output(self_ptr self, const run_output& out) {
   auto& st = self->state;
+  if (st.task && out.run_id == st.task->run_id) {
+    on_task_output(self, out);
+    return;
+  }
   if (out.run_id != st.run_id) return;
   if (!out.error.empty()) {
     st.turn_error = out.error;
@@ -363,6 +524,13 @@ void on_output(self_ptr self, const run_output& out) {
 
 void on_transition(self_ptr self, const run_transition& t) {
   auto& st = self->state;
+  if (st.task && t.run_id == st.task->run_id) {
+    if (t.to == "idle" && t.from == "running" && !st.task->turn_done) {
+      st.task->turn_done = true;  // its one turn is over: the agent exits, the run ends
+      self->send(st.task->run, close_atom::value);
+    }
+    return;
+  }
   if (t.run_id != st.run_id) return;
   if (t.to == "backoff") {
     ++st.restarts;
@@ -378,12 +546,24 @@ void on_transition(self_ptr self, const run_transition& t) {
   }
 }
 
+void on_task_done(self_ptr self, const run_result& r) {
+  auto& st = self->state;
+  self->unlink_from(st.task->run);
+  auto outcome = classify_task_run(r, st.task->turn_done, st.task->error);
+  finish_task(self, outcome, join_task_result(st.task->texts));
+}
+
 void on_done(self_ptr self, const run_result& r) {
   auto& st = self->state;
+  if (st.task && r.run_id == st.task->run_id) {
+    on_task_done(self, r);
+    return;
+  }
   if (r.run_id != st.run_id) return;
   self->unlink_from(st.run);
   st.run = nullptr;
   st.run_id.clear();
+  st.stop_requested = false;
   log::info("namespace.run_ended", {{"namespace", st.opts.name}, {"run", r.run_id}, {"state", r.final_state},
                                     {"reason", r.reason}});
   if (st.turn)
@@ -393,7 +573,13 @@ void on_done(self_ptr self, const run_result& r) {
     return;
   }
   if (r.final_state == "dead") notify(self, down_idle_line(r.reason));  // the next message starts one
-  release_slot(self);
+  if (st.task_ask) {
+    // Stopped for a scheduled run: the pool hands the slot back (granted_atom).
+    st.slot = Slot::waiting;
+    self->send(st.opts.manager, release_atom::value, st.opts.id);
+  } else {
+    release_slot(self);
+  }
   pump(self);
 }
 
@@ -456,10 +642,21 @@ caf::behavior namespace_fn(self_ptr self, NamespaceActorOptions opts) {
         for (auto& m : b.messages) any = accept(self, m) || any;
         if (any) pump(self);
       },
+      [=](task_atom, scheduled_run& run) {
+        // Accepted (the manager learns of a dead actor from the failed request instead).
+        self->state.tasks.push(std::move(run));
+        pump(self);
+        return true;
+      },
       [=](granted_atom) {
         auto& s = self->state;
         s.slot = Slot::held;
-        if (s.run) return;
+        if (s.run || s.task) return;
+        s.task_ask = false;
+        if (s.tasks.waiting() > 0 && can_start(self)) {
+          start_task_run(self);
+          return;
+        }
         if (s.queue.pending() == 0 || s.retry_pending || !can_start(self)) {
           release_slot(self);
           return;
@@ -468,7 +665,9 @@ caf::behavior namespace_fn(self_ptr self, NamespaceActorOptions opts) {
       },
       [=](stop_atom) {
         auto& s = self->state;
-        if (s.run && !s.turn) self->send(s.run, stop_atom::value);  // pre-empted while idle
+        if (!s.run) return;  // a scheduled container is never pre-empted (never idle)
+        if (!s.turn) self->send(s.run, stop_atom::value);  // pre-empted while idle
+        else s.stop_requested = true;  // a turn began meanwhile: stop after it
       },
       [=](ready_atom) {
         self->state.opts.ready = true;
@@ -487,10 +686,16 @@ caf::behavior namespace_fn(self_ptr self, NamespaceActorOptions opts) {
       [=](done_atom, const run_result& r) { on_done(self, r); },
       [=](status_atom) {
         auto& s = self->state;
-        std::string state = s.turn ? "busy" : s.run ? "idle" : s.slot == Slot::waiting ? "waiting" : "stopped";
+        std::string state = s.task                    ? "task"
+                            : s.turn                  ? "busy"
+                            : s.run                   ? "idle"
+                            : s.slot == Slot::waiting ? "waiting"
+                                                      : "stopped";
         return component_status{s.opts.name, state,
-                                "pending " + std::to_string(s.queue.pending()) + ", cursor " +
-                                    std::to_string(s.queue.restart_cursor()) + ", run " + s.run_id};
+                                "pending " + std::to_string(s.queue.pending()) + ", tasks " +
+                                    std::to_string(s.tasks.waiting()) + ", cursor " +
+                                    std::to_string(s.queue.restart_cursor()) + ", run " +
+                                    (s.task ? s.task->run_id : s.run_id)};
       },
   };
 }

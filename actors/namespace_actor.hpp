@@ -7,9 +7,14 @@
 // chat hub; a finished turn marks its inbound rows and moves the namespace's restart
 // cursor. Container restarts, deaths and failed starts are told to the chat in one line.
 //
-// Messages in: (route_atom, routed_message) (granted_atom) (stop_atom: stop an idle
-// container, pre-emption) (ready_atom) (reload_atom) (status_atom) and the run's
-// (output_atom, run_output) (state_atom, run_transition) (done_atom, run_result).
+// Scheduled runs (task_atom, scheduled_run -> true: accepted) queue before messages and
+// run one at a time in their own "scheduled" container (actors/namespace_task_run.hpp);
+// each is answered exactly once, also when this actor ends.
+//
+// Messages in: (route_atom, routed_message) (task_atom, scheduled_run) (granted_atom)
+// (stop_atom: stop an idle container, pre-emption) (ready_atom) (reload_atom)
+// (status_atom) and the runs' (output_atom, run_output) (state_atom, run_transition)
+// (done_atom, run_result).
 #include <chrono>
 #include <memory>
 #include <string>

@@ -5,6 +5,7 @@
 
 #include "actors/namespace_actor.hpp"
 #include "actors/namespace_sql.hpp"
+#include "actors/namespace_task_run.hpp"
 #include "actors/supervisor.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/namespaces/concurrency.hpp"
@@ -97,6 +98,37 @@ caf::actor actor_for(self_ptr self, const std::string& id) {
   return actor;
 }
 
+void count_refused(self_ptr self) {
+  if (auto* m = self->state.opts.metrics)
+    m->counter("squadbox_scheduled_runs_total", "Scheduled container runs by result.", {{"status", "error"}}).inc();
+}
+
+// Hands a scheduled run to its namespace's actor, which answers it from then on. Bad
+// input and an unknown (deleted) namespace are answered here, at once; so is a run sent
+// to an actor that ended before taking it (the request fails).
+void forward_task(self_ptr self, scheduled_run run) {
+  if (auto valid = validate_scheduled_run(run); !valid) {
+    log::warn("namespaces.task_refused", {{"task", run.task_id}, {"error", valid.error().message}});
+    count_refused(self);
+    ScheduledRuns::reject(run, valid.error().message);
+    return;
+  }
+  auto actor = actor_for(self, run.namespace_id);
+  if (!actor) {
+    log::warn("namespaces.unknown", {{"namespace_id", run.namespace_id}, {"task", run.task_id}});
+    count_refused(self);
+    ScheduledRuns::reject(run, "unknown namespace " + run.namespace_id);
+    return;
+  }
+  scheduled_run answer_to;  // what is needed to answer if the actor never takes it
+  answer_to.task_id = run.task_id;
+  answer_to.run_id = run.run_id;
+  answer_to.reply_to = run.reply_to;
+  self->request(actor, caf::infinite, task_atom::value, std::move(run))
+      .then([](bool) {},
+            [answer_to](caf::error&) { ScheduledRuns::reject(answer_to, "namespace stopped before the run started"); });
+}
+
 void forget(self_ptr self, const std::string& id) {
   auto& st = self->state;
   st.actors.erase(id);
@@ -152,6 +184,7 @@ namespace_manager_actor::behavior_type manager_fn(self_ptr self, NamespaceManage
         }
         caf::anon_send(actor, route_atom::value, std::move(b));
       },
+      [=](task_atom, scheduled_run& run) { forward_task(self, std::move(run)); },
       [=](reload_atom) {
         auto& s = self->state;
         if (!open_db(self)) return;
@@ -181,6 +214,14 @@ namespace_manager_actor::behavior_type manager_fn(self_ptr self, NamespaceManage
         auto& s = self->state;
         auto d = s.pool->request(id);
         if (d.outcome == namespaces::PoolOutcome::running) d.start.push_back(id);  // it holds one already
+        apply_decision(self, d);
+      },
+      [=](acquire_atom, const std::string& id, bool scheduled) {
+        // A scheduled run: it may pre-empt an idle container (another namespace's, or its
+        // own, whose slot then comes straight back); `preempt` stops them.
+        auto kind = scheduled ? namespaces::RequestKind::scheduled : namespaces::RequestKind::message;
+        auto d = self->state.pool->request(id, kind);
+        if (d.outcome == namespaces::PoolOutcome::running) d.start.push_back(id);
         apply_decision(self, d);
       },
       [=](release_atom, const std::string& id) { apply_decision(self, self->state.pool->release(id)); },

@@ -3,11 +3,14 @@
 // (spawned on its first routed message, respawned after a crash, stopped when the
 // namespace is deleted) and the global container slot pool (namespaces::SlotPool).
 // Namespace actors ask it for a slot before they start a container and tell it when
-// their agent is busy, idle, or their container exited. docs/namespace-queue.md.
+// their agent is busy, idle, or their container exited. Scheduled runs (task_atom) go
+// to their namespace's actor; bad input and unknown namespaces are answered here.
+// docs/namespace-queue.md.
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,7 +34,12 @@ struct NamespaceRunRequest {
   std::string namespace_name;
   bool is_main = false;
   namespaces::ContainerConfig container;
-  std::string run_id;  // unique: "ns-{name}-{random}"
+  std::string run_id;  // unique: "ns-{name}-{random}" (messages), "task-{name}-{random}" (scheduled)
+  // A scheduled run (issue 7): kind "scheduled", no restarts, no idle timeout.
+  std::string kind = "squad";
+  std::string image = {};         // "" = the namespace's image, else the node's
+  bool isolated_session = false;  // a fresh session dir in the run dir (the caller removes it)
+  std::optional<std::chrono::milliseconds> hard_timeout = std::nullopt;  // overrides the configured one; 0 = none
 };
 
 // What namespaces need that only `serve` has. make_run is set once, before the manager

@@ -20,6 +20,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<ingest_result>("ingest_result");
   cfg.add_message_type<routed_message>("routed_message");
   cfg.add_message_type<routed_batch>("routed_batch");
+  cfg.add_message_type<scheduled_run>("scheduled_run");
+  cfg.add_message_type<scheduled_run_result>("scheduled_run_result");
   cfg.add_message_type<outbound_message>("outbound_message");
   cfg.add_message_type<enqueue_result>("enqueue_result");
   cfg.add_message_type<storage::SqlParam>("sql_param");

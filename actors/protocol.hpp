@@ -53,6 +53,9 @@ using release_atom = caf::atom_constant<caf::atom("release")>;  // its container
 using idle_atom = caf::atom_constant<caf::atom("idle")>;        // its agent has no turn
 using busy_atom = caf::atom_constant<caf::atom("busy")>;        // its agent works on a turn
 using granted_atom = caf::atom_constant<caf::atom("granted")>;  // manager -> namespace
+// Scheduled tasks.
+using task_atom = caf::atom_constant<caf::atom("task")>;  // scheduler -> namespaces: start this run
+using tick_atom = caf::atom_constant<caf::atom("tick")>;  // the scheduler's one pending timer
 
 // What any supervised component reports about itself.
 struct component_status {
@@ -197,6 +200,42 @@ struct routed_batch {
   std::vector<inbound_message> messages;  // each id > 0, increasing
 };
 
+// One run of a scheduled task, started by the scheduler (the run-log row exists) and
+// carried out by the task's namespace as a "scheduled container": one input (the
+// prompt), the agent's messages are the result. The namespace answers reply_to with
+// (done_atom, scheduled_run_result) exactly once, whatever happens to the run.
+struct scheduled_run {
+  std::string task_id;
+  int64_t run_id = 0;  // task_runs.id
+  int64_t attempt = 1;
+  std::string namespace_id;
+  std::string namespace_name;
+  std::string prompt;
+  std::string context_mode = "isolated";  // "group": the group's session; "isolated": a fresh one
+  std::string image;                      // "" = the namespace's agent image
+  int64_t timeout_secs = 300;             // 0 = no limit; the container is killed at the limit
+  std::string announce_jid;               // "" = the result is not sent to any chat
+  caf::actor reply_to;
+};
+
+struct scheduled_run_result {
+  std::string task_id;
+  int64_t run_id = 0;
+  std::string status = "success";  // "success" | "error" | "timeout"
+  std::string result;              // what the agent said, in order, joined by newlines
+  std::string error;               // why it failed ("" on success)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scheduled_run& x) {
+  return f(caf::meta::type_name("scheduled_run"), x.task_id, x.run_id, x.attempt, x.namespace_id,
+           x.namespace_name, x.prompt, x.context_mode, x.image, x.timeout_secs, x.announce_jid, x.reply_to);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scheduled_run_result& x) {
+  return f(caf::meta::type_name("scheduled_run_result"), x.task_id, x.run_id, x.status, x.result, x.error);
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, routed_batch& x) {
   return f(caf::meta::type_name("routed_batch"), x.namespace_id, x.namespace_name, x.messages);
@@ -322,18 +361,27 @@ using message_router_actor =
 // ready_atom: the container services (runtime, security layers) are set; containers
 // wait for it.
 // acquire/release/idle/busy (with the namespace id): the Namespace actors' slot requests.
+// task_atom: a scheduled run for the namespace's queue (it runs before waiting messages).
 using namespace_manager_actor = component_actor::extend<
     caf::reacts_to<route_atom, routed_message>,
     caf::reacts_to<route_atom, routed_batch>,
+    caf::reacts_to<task_atom, scheduled_run>,
     caf::reacts_to<reload_atom>,
     caf::reacts_to<ready_atom>,
     caf::reacts_to<acquire_atom, std::string>,
+    caf::reacts_to<acquire_atom, std::string, bool>,  // bool: scheduled (a task run: may pre-empt idle containers)
     caf::reacts_to<release_atom, std::string>,
     caf::reacts_to<idle_atom, std::string>,
     caf::reacts_to<busy_atom, std::string>>;
 
-// Filled in by a later capability (scheduling).
-using scheduler_actor = component_actor;
+// The scheduler ("scheduler" in the registry): one pending timer for the earliest due
+// task. reload_atom: the task store changed (re-read what is planned, re-arm).
+// (done_atom, scheduled_run_result): a run it started ended. tick_atom: its own timer
+// (the generation tells a stale timer from the current one).
+using scheduler_actor = component_actor::extend<
+    caf::reacts_to<reload_atom>,
+    caf::reacts_to<done_atom, scheduled_run_result>,
+    caf::reacts_to<tick_atom, uint64_t>>;
 
 using supervisor_actor = caf::typed_actor<
     caf::replies_to<status_atom>::with<supervisor_status>,

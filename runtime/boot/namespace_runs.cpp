@@ -11,6 +11,7 @@
 #include "runtime/container/env_policy.hpp"
 #include "runtime/ipc/ipc_permissions.hpp"
 #include "runtime/namespaces/namespace_model.hpp"
+#include "runtime/scheduling/ipc_tasks.hpp"
 #include "storage/sqlite.hpp"
 
 namespace sb::boot {
@@ -52,15 +53,20 @@ Result<actors::ContainerRunOptions> build_namespace_run(const NamespaceRunContex
   actors::ContainerRunOptions run;
   run.run_id = req.run_id;
   run.namespace_name = req.namespace_name;
-  run.kind = "squad";
+  run.kind = req.kind.empty() ? "squad" : req.kind;
+  const bool scheduled = run.kind == "scheduled";
   run.install_id = ctx.install_id;
   run.run_dir = (fs::path(c.node.data_dir) / "runs" / req.run_id).string();
   run.spec.name = "squadbox-" + req.run_id;
-  run.spec.image = req.container.image.empty() ? c.container.image : req.container.image;
+  run.spec.image = !req.image.empty()           ? req.image
+                   : !req.container.image.empty() ? req.container.image
+                                                  : c.container.image;
   run.spec.limits = {c.container.memory_mb << 20, c.container.pids, c.container.cpu_millis};
 
   const std::string workspace = namespaces::workspace_dir(c.node.data_dir, req.namespace_name);
-  const std::string session = namespaces::session_dir(c.node.data_dir, req.namespace_name);
+  // "isolated" scheduled runs get a fresh, empty session of their own.
+  const std::string session = req.isolated_session ? (fs::path(run.run_dir) / "session").string()
+                                                   : namespaces::session_dir(c.node.data_dir, req.namespace_name);
   // Files the agent writes belong to the workspace's owner, unless that is root:
   // containers never run as root (the default is nobody).
   struct stat st {};
@@ -96,16 +102,25 @@ Result<actors::ContainerRunOptions> build_namespace_run(const NamespaceRunContex
                                                                               : c.container.timeout_ms);
   run.idle_timeout = std::chrono::milliseconds(
       req.container.idle_timeout_secs > 0 ? req.container.idle_timeout_secs * 1000 : c.container.idle_timeout_ms);
+  if (req.hard_timeout) run.hard_timeout = *req.hard_timeout;
+  if (scheduled) {
+    // One input, closed after its turn: only the hard timeout limits it, and a crash is
+    // the run's error (the scheduler decides about retries), never a silent restart.
+    run.idle_timeout = std::chrono::milliseconds(0);
+    run.restart.budget = 0;
+  }
   run.stop_grace = std::chrono::milliseconds(c.container.stop_grace_ms);
   run.runtime = ctx.runtime;
   run.metrics = ctx.metrics;
   run.main_group = req.is_main;
-  run.ownership = mapping_ownership(c.storage_path());
+  run.ownership = mapping_ownership(c.storage_path(), ctx.tasks);
+  run.tasks = ctx.tasks;
   ctx.security.apply(run);
   return run;
 }
 
-std::shared_ptr<const ipc::IpcOwnership> mapping_ownership(const std::string& db_path) {
+std::shared_ptr<const ipc::IpcOwnership> mapping_ownership(const std::string& db_path,
+                                                           std::shared_ptr<const schedule::TaskIpc> tasks) {
   auto lookup = std::make_shared<OwnerLookup>();
   lookup->path = db_path;
   auto out = std::make_shared<ipc::IpcOwnership>();
@@ -122,7 +137,9 @@ std::shared_ptr<const ipc::IpcOwnership> mapping_ownership(const std::string& db
     auto owner = actors::read_chat_owner(*lookup->db, jid);
     return owner ? *owner : std::nullopt;
   };
-  out->task_owner = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+  out->task_owner = [tasks](const std::string& id) -> std::optional<std::string> {
+    return tasks ? tasks->task_owner(id) : std::nullopt;
+  };
   return out;
 }
 

@@ -18,6 +18,9 @@
 namespace sb::ipc {
 struct IpcOwnership;
 }
+namespace sb::schedule {
+class TaskIpc;
+}
 
 namespace sb::boot {
 
@@ -27,6 +30,8 @@ struct NamespaceRunContext {
   std::shared_ptr<container::ContainerRuntime> runtime;  // null: no runtime (every start fails)
   std::string install_id;
   metrics::Registry* metrics = nullptr;
+  // Scheduling from inside containers (IPC tasks/, current_tasks.json); null: refused.
+  std::shared_ptr<schedule::TaskIpc> tasks = nullptr;
 };
 
 // "extra/name" and "/data/x" -> "x"; a namespace mount's name under /workspace/extra.
@@ -37,8 +42,10 @@ Result<actors::ContainerRunOptions> build_namespace_run(const NamespaceRunContex
                                                         const actors::NamespaceRunRequest& request);
 
 // IPC ownership answered from the chat mappings of the database at db_path (its own
-// read-only connection, serialised: the IPC watcher threads call it).
-std::shared_ptr<const ipc::IpcOwnership> mapping_ownership(const std::string& db_path);
+// read-only connection, serialised: the IPC watcher threads call it), and task ownership
+// from `tasks` (null: no task is known, so task actions are denied).
+std::shared_ptr<const ipc::IpcOwnership> mapping_ownership(const std::string& db_path,
+                                                           std::shared_ptr<const schedule::TaskIpc> tasks = nullptr);
 
 // make_run for NamespaceServices.
 std::function<Result<actors::ContainerRunOptions>(const actors::NamespaceRunRequest&)> namespace_run_factory(

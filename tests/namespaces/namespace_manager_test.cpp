@@ -139,4 +139,45 @@ TEST_F(NamespaceManager, RunOptionsFollowTheNamespaceAndTheNode) {
   EXPECT_EQ(b->ownership->chat_owner("local:beta").value_or(""), "beta");
 }
 
+TEST_F(NamespaceManager, ScheduledRunOptionsOverrideImageTimeoutSessionAndRestarts) {
+  sb::namespaces::ContainerConfig cc;
+  cc.image = "custom:1";
+  cc.timeout_secs = 60;
+  cc.idle_timeout_secs = 5;
+  auto ns = make_namespace("alpha", {}, cc);
+  use_containers();
+  sb::boot::NamespaceRunContext ctx;
+  ctx.config = config_;
+  ctx.runtime = runtime_;
+  sb::actors::NamespaceRunRequest req;
+  req.namespace_id = ns.id;
+  req.namespace_name = ns.name;
+  req.container = cc;
+  req.run_id = "task-alpha-1";
+  req.kind = "scheduled";
+  req.image = "task-image:2";
+  req.isolated_session = true;
+  req.hard_timeout = 0s;  // no limit
+  auto run = sb::boot::build_namespace_run(ctx, req);
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->kind, "scheduled");
+  EXPECT_EQ(run->spec.image, "task-image:2");
+  EXPECT_EQ(run->hard_timeout, 0ms);
+  EXPECT_EQ(run->idle_timeout, 0ms);  // closed after its one turn instead
+  EXPECT_EQ(run->restart.budget, 0u);  // a crash is the run's error
+  const auto fresh = std::filesystem::path(config_.node.data_dir) / "runs" / "task-alpha-1" / "session";
+  EXPECT_EQ(run->mounts.session_dir, fresh.string());
+  EXPECT_TRUE(std::filesystem::is_directory(fresh));
+  EXPECT_EQ(run->mounts.workspace, sb::namespaces::workspace_dir(config_.node.data_dir, "alpha"));
+  // "group" context, the namespace's image and timeouts: the squad defaults but no restarts.
+  req.image.clear();
+  req.isolated_session = false;
+  req.hard_timeout.reset();
+  auto group = sb::boot::build_namespace_run(ctx, req);
+  ASSERT_TRUE(group.ok()) << group.error().message;
+  EXPECT_EQ(group->spec.image, "custom:1");
+  EXPECT_EQ(group->hard_timeout, 60s);
+  EXPECT_EQ(group->mounts.session_dir, sb::namespaces::session_dir(config_.node.data_dir, "alpha"));
+}
+
 }  // namespace

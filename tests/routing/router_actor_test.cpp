@@ -63,6 +63,8 @@ namespace_manager_actor::behavior_type fake_namespaces(namespace_manager_actor::
       [](ready_atom) {},
       // The slot pool's messages between namespace actors: not part of routing.
       [](acquire_atom, const std::string&) {},
+      [](acquire_atom, const std::string&, bool) {},
+      [](task_atom, const scheduled_run&) {},
       [](release_atom, const std::string&) {},
       [](idle_atom, const std::string&) {},
       [](busy_atom, const std::string&) {},
