@@ -23,6 +23,7 @@
 #include "runtime/container/env_policy.hpp"
 #include "runtime/proxy/credential_proxy.hpp"
 #include "runtime/proxy/lease_env.hpp"
+#include "runtime/scheduling/ipc_tasks.hpp"
 
 namespace sb::actors {
 namespace {
@@ -68,6 +69,9 @@ struct run_state {
   std::string stop_reason;
   run_result result;
   std::shared_ptr<std::atomic<bool>> ipc_stop = std::make_shared<std::atomic<bool>>(false);
+  // Set on each input: the IPC thread re-writes current_tasks.json (the actor never
+  // waits on the task store).
+  std::shared_ptr<std::atomic<bool>> snapshot_stale = std::make_shared<std::atomic<bool>>(true);
   JoiningThread ipc_thread;
   JoiningThread waiter;
   std::mt19937_64 rng{std::random_device{}()};
@@ -179,6 +183,7 @@ void remove_container(self_ptr self) {
 
 void write_inputs(self_ptr self) {
   auto& st = self->state;
+  st.snapshot_stale->store(true);
   for (const auto& in : st.unfinished) {
     if (auto s = st.ipc->write_input(ipc::InputMessage{in.id, in.text, std::nullopt}); !s)
       log::error("container.input_failed", {{"run", st.opts.run_id}, {"error", s.error().message}});
@@ -192,6 +197,63 @@ void arm_idle_timer(self_ptr self) {
   if (st.opts.idle_timeout.count() > 0)
     self->delayed_send(self, st.opts.idle_timeout, timeout_atom::value, std::string("idle"), st.idle_generation);
 }
+
+// What the IPC thread needs to apply task payloads (docs/ipc.md "tasks/").
+struct TaskDesk {
+  std::shared_ptr<schedule::TaskIpc> tasks;  // null: scheduling not available
+  ipc::IpcIdentity sender;
+  std::string run_id;
+  std::string root;
+  uid_t uid = 65534;
+  gid_t gid = 65534;
+  AuditSink audit;
+  metrics::Registry* metrics = nullptr;
+
+  void refresh_snapshot() const {
+    if (!tasks) return;
+    if (auto s = tasks->write_snapshot(root, sender, uid, gid); !s)
+      log::warn("ipc.snapshot_failed", {{"run", run_id}, {"error", s.error().message}});
+  }
+
+  void count(std::string_view action, std::string_view result) const {
+    if (metrics)
+      metrics->counter("squadbox_ipc_task_actions_total", "Task actions from inside containers, by action and result.",
+                       {{"action", std::string(action)}, {"result", std::string(result)}}).inc();
+  }
+
+  // The watcher already removed the file: its payload (as decoded) goes to errors/.
+  void reject(const ipc::Delivery& d, const std::string& reason) const {
+    const std::string errors = root + "/" + std::string(ipc::kErrorsDir);
+    const std::string name = std::string(ipc::kTasksDir) + "-" + d.name;
+    auto st = ipc::write_atomic(errors, name, ipc::encode(d.payload));
+    if (st) st = ipc::write_atomic(errors, name + std::string(ipc::kReasonSuffix), reason + "\n", /*replace=*/true);
+    if (!st) log::error("ipc.reject_failed", {{"run", run_id}, {"file", d.name}, {"error", st.error().message}});
+  }
+
+  void apply(const ipc::Delivery& d) const {
+    auto action = schedule::task_action_of(d.payload);
+    std::string action_name(action ? schedule::to_string(*action) : ipc::type_name(d.payload));
+    if (!tasks) {
+      log::warn("ipc.task", {{"run", run_id}, {"group", sender.group}, {"file", d.name}, {"action", action_name},
+                             {"result", "error"}, {"error", "scheduling not available"}});
+      count(action_name, "unavailable");
+      return reject(d, "ipc.scheduling_unavailable: scheduling not available");
+    }
+    auto done = tasks->apply(sender, d.payload);
+    if (!done) {
+      log::warn("ipc.task", {{"run", run_id}, {"group", sender.group}, {"file", d.name}, {"action", action_name},
+                             {"result", "error"}, {"error", done.error().message}});
+      count(action_name, "error");
+      return reject(d, done.error().code + ": " + done.error().message);
+    }
+    log::info("ipc.task", {{"run", run_id}, {"group", sender.group}, {"file", d.name}, {"action", action_name},
+                           {"result", "ok"}, {"task", done->task.id}, {"task_group", done->task.namespace_name}});
+    count(action_name, "ok");
+    if (audit)
+      audit(AuditRecord{"ipc:" + sender.group, schedule::audit_event(*done), done->task.id,
+                        schedule::audit_detail(sender, *done, d.name)});
+  }
+};
 
 void start_ipc_thread(self_ptr self) {
   auto& st = self->state;
@@ -207,19 +269,30 @@ void start_ipc_thread(self_ptr self) {
   if (!watcher) throw std::runtime_error("ipc watcher: " + watcher.error().message);
   auto me = caf::actor_cast<caf::actor>(self);
   auto stop = st.ipc_stop;
-  st.ipc_thread.thread = std::thread([w = std::move(*watcher), me, stop]() mutable {
+  TaskDesk desk{st.opts.tasks, {st.opts.namespace_name, st.opts.main_group}, st.opts.run_id, st.ipc->root(),
+                st.opts.spec.uid, st.opts.spec.gid, st.opts.audit, st.opts.metrics};
+  st.ipc_thread.thread = std::thread([w = std::move(*watcher), me, stop, desk = std::move(desk),
+                                      stale = st.snapshot_stale]() mutable {
     while (!stop->load()) {
+      if (stale->exchange(false)) desk.refresh_snapshot();
+      bool tasks_changed = false;
       for (auto& d : w.wait_for(milliseconds(100))) {
         ipc_event ev;
         if (auto* m = std::get_if<ipc::OutboundMessage>(&d.payload)) {
           ev = ipc_event{"message", m->text, m->in_reply_to.value_or(""), m->chat_jid.value_or(""), true, ""};
         } else if (auto* t = std::get_if<ipc::TurnDone>(&d.payload)) {
           ev = ipc_event{"turn_done", "", t->in_reply_to, "", t->ok, t->error};
+        } else if (schedule::task_action_of(d.payload)) {
+          // Applied here: the store is thread-safe, and the actor never waits on it.
+          desk.apply(d);
+          tasks_changed = true;
+          ev.kind = "task";  // activity: re-arms the idle timer
         } else {
-          ev.kind = "task";  // scheduling arrives with the scheduler capability
+          ev.kind = "task";  // register_group: not handled by this host yet
         }
         caf::anon_send(me, ipc_atom::value, std::move(ev));
       }
+      if (tasks_changed) desk.refresh_snapshot();
     }
   });
 }
@@ -455,6 +528,7 @@ caf::behavior run_fn(self_ptr self, ContainerRunOptions opts) {
         if (container::is_terminal(s.state) || s.state == RunState::stopping) return;
         s.unfinished.push_back(Input{id, text});
         if (s.state == RunState::idle || s.state == RunState::running) {
+          s.snapshot_stale->store(true);
           if (auto w = s.ipc->write_input(ipc::InputMessage{id, text, std::nullopt}); !w)
             log::error("container.input_failed", {{"run", s.opts.run_id}, {"error", w.error().message}});
           move_to(self, RunEvent::turn_begin);

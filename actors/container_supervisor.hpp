@@ -32,6 +32,9 @@ class AllowlistStore;  // runtime/security/allowlist/allowlist_store.hpp
 namespace sb::proxy {
 class CredentialProxy;  // runtime/proxy/credential_proxy.hpp
 }
+namespace sb::schedule {
+class TaskIpc;  // runtime/scheduling/ipc_tasks.hpp
+}
 
 namespace sb::actors {
 
@@ -70,6 +73,12 @@ struct ContainerRunOptions {
   // at <ipc dir>/proxy.sock and a fresh placeholder token in its environment), dropped
   // when that container exits. Null: no proxy.
   std::shared_ptr<proxy::CredentialProxy> proxy;
+  // Scheduling from inside the container (IPC tasks/, docs/ipc.md): the IPC thread applies
+  // each task payload for this run's group (never blocking the actor), audits the change
+  // (task.created, ... as ipc:<group>), moves a failed one to errors/ with its reason, and
+  // keeps <ipc dir>/current_tasks.json fresh (at start, after each task action and each
+  // input). Null: task payloads go to errors/ ("scheduling not available").
+  std::shared_ptr<schedule::TaskIpc> tasks = nullptr;
 };
 
 caf::actor spawn_container_supervisor(caf::actor_system& system, ContainerRunOptions options);
