@@ -3,10 +3,10 @@
 #include "actors/audit_log.hpp"
 #include "actors/channel_ingest.hpp"
 #include "actors/channel_registry.hpp"
-#include "actors/component.hpp"
 #include "actors/message_router.hpp"
 #include "actors/namespace_manager.hpp"
 #include "actors/outbox.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/storage_writer.hpp"
 #include "actors/supervisor.hpp"
 
@@ -66,8 +66,12 @@ supervisor_actor spawn_node(caf::actor_system& system, NodeOptions options) {
   sup.children.push_back({"namespaces", [namespaces](caf::actor_system& sys, const caf::actor&) {
                             return caf::actor_cast<caf::actor>(spawn_namespace_manager(sys, namespaces));
                           }});
-  sup.children.push_back({"scheduler", [](caf::actor_system& sys, const caf::actor&) {
-                            return caf::actor_cast<caf::actor>(spawn_component(sys, "scheduler"));
+  sup.children.push_back({"scheduler", [tasks = options.tasks, metrics = options.metrics](caf::actor_system& sys,
+                                                                                         const caf::actor&) {
+                            SchedulerOptions scheduler;
+                            scheduler.store = tasks;
+                            scheduler.metrics = metrics;
+                            return caf::actor_cast<caf::actor>(spawn_scheduler(sys, std::move(scheduler)));
                           }});
   ChannelRegistryOptions channels;
   channels.bots = options.bots;

@@ -15,6 +15,9 @@
 namespace sb::chat {
 class LocalChatHub;
 }
+namespace sb::schedule {
+class TaskStore;
+}
 
 namespace sb::actors {
 
@@ -32,6 +35,8 @@ struct NodeOptions {
   // What namespaces need to run containers (actors/namespace_manager.hpp); null: the
   // namespaces queue messages but start no container (tests without a runtime).
   std::shared_ptr<NamespaceServices> namespace_services;
+  // Scheduled tasks (runtime/scheduling/task_store.hpp); null: the scheduler idles.
+  std::shared_ptr<schedule::TaskStore> tasks{};  // {}: positional initialisers may leave it out
 };
 
 // The database at config.storage_path() must exist and be migrated (serve does this

@@ -348,12 +348,20 @@ DROP TABLE task_runs_v1;
 DROP TABLE scheduled_tasks_v1;
 )sql";
 
+// The scheduler asks "has this task a run going?" for every planned task (due,
+// planned_runs, earliest_next_run, each start): one probe in this index, not a scan of
+// the task's whole run log.
+constexpr const char* kSchemaV6 = R"sql(
+CREATE INDEX task_runs_running ON task_runs(task_id) WHERE status = 'running';
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "initial schema", kSchemaV1},
     Migration{2, "channels: inbound messages, outbox, channel state", kSchemaV2},
     Migration{3, "routing: namespace settings, sender allowlists, routing settings, cursors", kSchemaV3},
     Migration{4, "routing end to end: outbox idempotency keys, inbound outcome", kSchemaV4},
     Migration{5, "scheduled tasks: time zone, catch-up, announce, retry, status, run requests", kSchemaV5},
+    Migration{6, "scheduled tasks: index of the runs going", kSchemaV6},
 };
 static_assert(kMigrations.size() == kSchemaVersion,
               "kSchemaVersion must equal the number of migrations");

@@ -20,6 +20,7 @@
 #include "actors/audit_sink.hpp"
 #include "actors/container_supervisor.hpp"
 #include "actors/node.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/supervisor.hpp"
 #include "channels/http/server.hpp"
 #include "channels/outbound/outbox_api.hpp"
@@ -34,6 +35,7 @@
 #include "runtime/container/select/backend_selection.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/namespaces/namespaces_api.hpp"
+#include "runtime/scheduling/chat_directory.hpp"
 #include "runtime/scheduling/tasks_api.hpp"
 #include "runtime/scheduling/time_zone.hpp"
 #include "runtime/security/audit/audit_api.hpp"
@@ -305,6 +307,17 @@ int serve(const config::Config& config, const char* version) {
     // Namespaces queue messages until make_run is set below (containers and security exist).
     auto namespace_services = std::make_shared<actors::NamespaceServices>();
     node.namespace_services = namespace_services;
+    // Scheduled tasks: own connection too; tasks without "timeZone" use scheduler.time_zone.
+    // Every committed change outside the scheduler re-arms it (lookup at call time).
+    std::shared_ptr<schedule::TaskStore> task_store;
+    if (auto opened =
+            schedule::TaskStore::open(c.storage_path(), {.default_time_zone = c.scheduler.time_zone, .now_ms = {}})) {
+      task_store = std::move(*opened);
+      task_store->set_on_change(actors::scheduler_reload_hook(system));
+    } else {
+      log::error("tasks.store_unavailable", {{"error", opened.error().message}});
+    }
+    node.tasks = task_store;
     auto root = actors::spawn_node(system, std::move(node));
     {
       // The root registers its children (the storage writer among them) in its own
@@ -325,8 +338,12 @@ int serve(const config::Config& config, const char* version) {
     const auto adopted = adopt_runs(system, c, containers, registry, *sec);
     auto container_audit =
         spawn_container_audit(system, c, *sec, containers.runtime, containers.install_id, &registry);
-    namespace_services->make_run =
-        namespace_run_factory(NamespaceRunContext{c, *sec, containers.runtime, containers.install_id, &registry});
+    // Containers schedule through IPC tasks/ for their own group (docs/ipc.md); no store: refused.
+    auto task_ipc = task_store ? std::make_shared<schedule::TaskIpc>(
+                                     task_store, schedule::open_chat_directory(c.storage_path()))
+                               : nullptr;
+    namespace_services->make_run = namespace_run_factory(
+        NamespaceRunContext{c, *sec, containers.runtime, containers.install_id, &registry, task_ipc});
     namespace_services->ready.store(true, std::memory_order_release);
     if (auto manager = actors::lookup<actors::namespace_manager_actor>(system, "namespaces"))
       caf::anon_send(manager, actors::ready_atom::value);
@@ -366,15 +383,11 @@ int serve(const config::Config& config, const char* version) {
     } else {
       log::error("namespaces.store_unavailable", {{"error", ns_store.error().message}});
     }
-    // Scheduled tasks: own connection too; tasks without "timeZone" use scheduler.time_zone.
-    if (auto task_store =
-            schedule::TaskStore::open(c.storage_path(), {.default_time_zone = c.scheduler.time_zone, .now_ms = {}})) {
-      std::shared_ptr<schedule::TaskStore> store(std::move(*task_store));
-      api_options.extensions.push_back([&system, store](http::Router& api) {
+    // Scheduled tasks (the store is opened before the node: the scheduler runs them).
+    if (task_store) {
+      api_options.extensions.push_back([&system, store = task_store](http::Router& api) {
         schedule::add_tasks_routes(api, store, actors::make_audit_sink(system));
       });
-    } else {
-      log::error("tasks.store_unavailable", {{"error", task_store.error().message}});
     }
     chat::ChatApiOptions chat_options;
     chat_options.db_path = c.storage_path();

@@ -79,20 +79,37 @@ TaskRun read_run(storage::Statement& s) {
   return r;
 }
 
-Result<storage::Statement> prepared(storage::Database& db, std::string_view sql, const std::vector<SqlParam>& params) {
-  auto s = db.prepare(sql);
+// A cached statement, bound; reset again when this leaves scope, so no read stays open
+// between calls.
+class Bound {
+ public:
+  explicit Bound(storage::Statement* s) : s_(s) {}
+  ~Bound() { s_->reset(); }
+  Bound(const Bound&) = delete;
+  Bound& operator=(const Bound&) = delete;
+  storage::Statement* operator->() const { return s_; }
+  storage::Statement& operator*() const { return *s_; }
+
+ private:
+  storage::Statement* s_;
+};
+
+Result<storage::Statement*> prepared(StatementCache& sql_cache, std::string_view sql,
+                                     const std::vector<SqlParam>& params) {
+  auto s = sql_cache.get(sql);
   if (!s) return s.error();
   for (size_t i = 0; i < params.size(); ++i)
-    if (auto st = s->bind_param(static_cast<int>(i + 1), params[i]); !st) return st.error();
+    if (auto st = (*s)->bind_param(static_cast<int>(i + 1), params[i]); !st) return st.error();
   return s;
 }
 
 // Every row of a query, read by `read`.
 template <typename T, typename Read>
-Result<std::vector<T>> rows(storage::Database& db, std::string_view sql, const std::vector<SqlParam>& params,
+Result<std::vector<T>> rows(StatementCache& db, std::string_view sql, const std::vector<SqlParam>& params,
                             Read read) {
-  auto s = prepared(db, sql, params);
-  if (!s) return s.error();
+  auto prep = prepared(db, sql, params);
+  if (!prep) return prep.error();
+  Bound s(*prep);
   std::vector<T> out;
   while (true) {
     auto row = s->step();
@@ -105,16 +122,19 @@ Result<std::vector<T>> rows(storage::Database& db, std::string_view sql, const s
   return out;
 }
 
-Result<std::vector<Task>> tasks(storage::Database& db, const std::string& where, const std::vector<SqlParam>& params) {
+Result<std::vector<Task>> tasks(StatementCache& db, const std::string& where, const std::vector<SqlParam>& params) {
   return rows<Task>(db, std::string(kSelectTask) + where, params, [](storage::Statement& s) { return read_task(s); });
 }
 
-Result<int64_t> exec(storage::Database& db, std::string_view sql, const std::vector<SqlParam>& params) {
-  auto s = prepared(db, sql, params);
-  if (!s) return s.error();
+// Runs a write; returns the rows it changed.
+Result<int64_t> exec(StatementCache& db, storage::Database& conn, std::string_view sql,
+                     const std::vector<SqlParam>& params) {
+  auto prep = prepared(db, sql, params);
+  if (!prep) return prep.error();
+  Bound s(*prep);
   auto r = s->step();
   if (!r) return r.error();
-  return db.changes();
+  return conn.changes();
 }
 
 // next_run for an active task from its schedule; an error names the field.
@@ -128,9 +148,36 @@ Result<std::optional<int64_t>> next_for(const Task& t, int64_t now) {
 
 }  // namespace
 
+class TaskStore::RunSync {
+ public:
+  // Relaxed commits also leave the WAL checkpoint (its fsync) to checkpoint(), which the
+  // scheduler calls when no fire is near, up to kRunCheckpointPages of WAL.
+  static constexpr int kRunCheckpointPages = 16384;
+  static constexpr int kDefaultCheckpointPages = 1000;  // SQLite's default
+
+  RunSync(storage::Database& db, const std::string& mode) : db_(db), relaxed_(mode != "FULL") {
+    if (!relaxed_) return;
+    (void)db_.exec("PRAGMA synchronous=" + mode);
+    (void)db_.exec("PRAGMA wal_autocheckpoint=" + std::to_string(kRunCheckpointPages));
+  }
+  ~RunSync() {
+    if (!relaxed_) return;
+    (void)db_.exec("PRAGMA synchronous=FULL");
+    (void)db_.exec("PRAGMA wal_autocheckpoint=" + std::to_string(kDefaultCheckpointPages));
+  }
+  RunSync(const RunSync&) = delete;
+  RunSync& operator=(const RunSync&) = delete;
+
+ private:
+  storage::Database& db_;
+  bool relaxed_;
+};
+
 Result<std::unique_ptr<TaskStore>> TaskStore::open(const std::string& db_path, TaskStoreOptions options) {
   if (auto tz = resolve_time_zone(options.default_time_zone); !tz)
     return make_error("tasks.config", "default time zone: " + tz.error().message);
+  if (options.run_synchronous != "FULL" && options.run_synchronous != "NORMAL")
+    return make_error("tasks.config", "run_synchronous must be FULL or NORMAL, got '" + options.run_synchronous + "'");
   auto db = storage::Database::open(db_path);
   if (!db) return db.error();
   if (auto st = storage::migrate(*db); !st) return st.error();
@@ -144,7 +191,7 @@ int64_t TaskStore::now() const {
 }
 
 Result<Task> TaskStore::require_locked(const std::string& id) {
-  auto found = tasks(db_, " WHERE t.id = ?1", {param(id)});
+  auto found = tasks(statements_, " WHERE t.id = ?1", {param(id)});
   if (!found) return found.error();
   if (found->empty()) return not_found(id);
   return std::move(found->front());
@@ -154,7 +201,7 @@ Result<Task> TaskStore::require_locked(const std::string& id) {
 Result<std::pair<std::string, std::string>> TaskStore::resolve_group_locked(const std::string& ref) {
   using Pair = std::pair<std::string, std::string>;
   auto found = rows<Pair>(
-      db_, "SELECT id, name FROM namespaces WHERE id = ?1 UNION ALL SELECT id, name FROM namespaces WHERE name = ?1",
+      statements_, "SELECT id, name FROM namespaces WHERE id = ?1 UNION ALL SELECT id, name FROM namespaces WHERE name = ?1",
       {param(ref)}, [](storage::Statement& s) -> Result<Pair> { return Pair{s.column_text(0), s.column_text(1)}; });
   if (!found) return found.error();
   if (found->empty()) return make_error("tasks.no_group", "group: no namespace " + ref);
@@ -162,7 +209,7 @@ Result<std::pair<std::string, std::string>> TaskStore::resolve_group_locked(cons
 }
 
 Status TaskStore::save_locked(const Task& t) {
-  auto r = exec(db_,
+  auto r = exec(statements_, db_,
                 "UPDATE scheduled_tasks SET name = ?2, namespace_id = ?3, prompt = ?4, schedule_type = ?5, "
                 "schedule_value = ?6, time_zone = ?7, image = ?8, timeout_secs = ?9, context_mode = ?10, "
                 "catch_up = ?11, announce_jid = ?12, retry_max_attempts = ?13, retry_backoff_ms = ?14, "
@@ -182,7 +229,7 @@ Status TaskStore::save_locked(const Task& t) {
 }
 
 Result<bool> TaskStore::running_locked(const std::string& task_id) {
-  auto n = rows<int64_t>(db_, "SELECT count(*) FROM task_runs WHERE task_id = ?1 AND status = 'running'",
+  auto n = rows<int64_t>(statements_, "SELECT count(*) FROM task_runs WHERE task_id = ?1 AND status = 'running'",
                          {param(task_id)},
                          [](storage::Statement& s) -> Result<int64_t> { return s.column_int64(0); });
   if (!n) return n.error();
@@ -223,7 +270,7 @@ Result<Task> TaskStore::create(const TaskPatch& p) {
   if (!group) return group.error();
   t.namespace_id = group->first;
   t.namespace_name = group->second;
-  auto ins = exec(db_,
+  auto ins = exec(statements_, db_,
                   "INSERT INTO scheduled_tasks(id, name, namespace_id, prompt, schedule_type, schedule_value, "
                   "anchor_at, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7)",
                   {param(t.id), param(t.name), param(t.namespace_id), param(t.prompt),
@@ -249,7 +296,7 @@ Result<std::vector<Task>> TaskStore::list(const TaskFilter& filter) {
     params.push_back(param(std::string(to_string(*filter.status))));
     where += " AND t.status = ?" + std::to_string(params.size());
   }
-  return tasks(db_, where + " ORDER BY t.created_at, t.id", params);
+  return tasks(statements_, where + " ORDER BY t.created_at, t.id", params);
 }
 
 Result<Task> TaskStore::get(const std::string& id) {
@@ -325,7 +372,7 @@ Result<Task> TaskStore::remove(const std::string& id) {
   if (!tx) return tx.error();
   auto found = require_locked(id);
   if (!found) return found.error();
-  auto del = exec(db_, "DELETE FROM scheduled_tasks WHERE id = ?1", {param(id)});
+  auto del = exec(statements_, db_, "DELETE FROM scheduled_tasks WHERE id = ?1", {param(id)});
   if (!del) return del.error();
   if (auto st = tx->commit(); !st) return st.error();
   notify.fire = true;
@@ -360,18 +407,50 @@ Result<Task> TaskStore::request_run(const std::string& id) {
 }
 
 Result<TaskRun> TaskStore::start_run(const std::string& task_id, RunTrigger trigger, int64_t attempt) {
+  auto started = start_runs({RunStart{task_id, trigger, attempt}});
+  if (!started) return started.error();
+  return std::move(started->front());
+}
+
+Result<std::vector<Result<TaskRun>>> TaskStore::start_runs(const std::vector<RunStart>& starts) {
+  if (starts.empty()) return std::vector<Result<TaskRun>>{};
   ChangeNotifier notify{on_change_};
   std::lock_guard lock(mutex_);
+  RunSync sync(db_, options_.run_synchronous);
   const int64_t at = now();
   auto tx = storage::Transaction::begin(db_, true);
   if (!tx) return tx.error();
+  std::vector<Result<TaskRun>> out;
+  out.reserve(starts.size());
+  bool any = false;
+  for (const auto& start : starts) {
+    std::optional<Error> failed;
+    out.push_back(start_one_locked(start, at, failed));
+    if (failed) return std::move(*failed);  // the transaction rolls back
+    any = any || out.back().ok();
+  }
+  if (!any) return out;  // nothing written: the transaction just ends
+  if (auto st = tx->commit(); !st) return st.error();
+  notify.fire = true;
+  return out;
+}
+
+Result<TaskRun> TaskStore::start_one_locked(const RunStart& start, int64_t at, std::optional<Error>& failed) {
+  const std::string& task_id = start.task_id;
+  // Refusals first, before anything is written.
   auto found = require_locked(task_id);
-  if (!found) return found.error();
+  if (!found) {
+    if (found.error().code != "tasks.not_found") failed = found.error();
+    return found.error();
+  }
   Task t = std::move(*found);
   auto running = running_locked(task_id);
-  if (!running) return running.error();
+  if (!running) {
+    failed = running.error();
+    return running.error();
+  }
   if (*running) return conflict("task " + task_id + " already has a run going");
-  if (trigger == RunTrigger::manual) {
+  if (start.trigger == RunTrigger::manual) {
     t.run_requested_ms.reset();
   } else if (t.status == TaskStatus::active) {
     auto next = next_for(t, at);
@@ -381,19 +460,23 @@ Result<TaskRun> TaskStore::start_run(const std::string& task_id, RunTrigger trig
   t.last_run_ms = at;
   t.last_result.clear();
   t.updated_at_ms = std::max(at, t.updated_at_ms);
-  if (auto st = save_locked(t); !st) return st.error();
-  auto ins = exec(db_, "INSERT INTO task_runs(task_id, trigger, attempt, run_at, status) VALUES (?1, ?2, ?3, ?4, ?5)",
-                  {param(task_id), param(std::string(to_string(trigger))), param(attempt), param(at),
+  if (auto st = save_locked(t); !st) {
+    failed = st.error();
+    return st.error();
+  }
+  auto ins = exec(statements_, db_, "INSERT INTO task_runs(task_id, trigger, attempt, run_at, status) VALUES (?1, ?2, ?3, ?4, ?5)",
+                  {param(task_id), param(std::string(to_string(start.trigger))), param(start.attempt), param(at),
                    param(std::string(to_string(RunStatus::running)))});
-  if (!ins) return ins.error();
+  if (!ins) {
+    failed = ins.error();
+    return ins.error();
+  }
   TaskRun run;
   run.id = db_.last_insert_rowid();
   run.task_id = task_id;
-  run.trigger = trigger;
-  run.attempt = attempt;
+  run.trigger = start.trigger;
+  run.attempt = start.attempt;
   run.started_at_ms = at;
-  if (auto st = tx->commit(); !st) return st.error();
-  notify.fire = true;
   return run;
 }
 
@@ -401,10 +484,11 @@ Result<Task> TaskStore::finish_run(int64_t run_id, const RunOutcome& outcome) {
   if (outcome.status == RunStatus::running) return make_error("invalid_field", "status: a finished run cannot be running");
   ChangeNotifier notify{on_change_};
   std::lock_guard lock(mutex_);
+  RunSync sync(db_, options_.run_synchronous);
   const int64_t at = now();
   auto tx = storage::Transaction::begin(db_, true);
   if (!tx) return tx.error();
-  auto found = rows<TaskRun>(db_, std::string(kSelectRun) + " WHERE id = ?1", {param(run_id)},
+  auto found = rows<TaskRun>(statements_, std::string(kSelectRun) + " WHERE id = ?1", {param(run_id)},
                              [](storage::Statement& s) -> Result<TaskRun> { return read_run(s); });
   if (!found) return found.error();
   if (found->empty()) return make_error("tasks.not_found", "no task run " + std::to_string(run_id));
@@ -416,7 +500,7 @@ Result<Task> TaskStore::finish_run(int64_t run_id, const RunOutcome& outcome) {
 
   const std::string result = excerpt(outcome.result);
   const std::string error = excerpt(outcome.error);
-  auto upd = exec(db_, "UPDATE task_runs SET duration_ms = ?2, status = ?3, result = ?4, error = ?5 WHERE id = ?1",
+  auto upd = exec(statements_, db_, "UPDATE task_runs SET duration_ms = ?2, status = ?3, result = ?4, error = ?5 WHERE id = ?1",
                   {param(run_id), param(std::max<int64_t>(0, at - run.started_at_ms)),
                    param(std::string(to_string(outcome.status))), param(result), text_or_null(error)});
   if (!upd) return upd.error();
@@ -440,11 +524,24 @@ Result<Task> TaskStore::finish_run(int64_t run_id, const RunOutcome& outcome) {
 Result<int64_t> TaskStore::abandon_running(const std::string& reason) {
   ChangeNotifier notify{on_change_};
   std::lock_guard lock(mutex_);
-  auto n = exec(db_,
+  RunSync sync(db_, options_.run_synchronous);
+  const int64_t at = now();
+  auto tx = storage::Transaction::begin(db_, true);
+  if (!tx) return tx.error();
+  // A once task that was running has no fire left: it ends failed (not left active with
+  // nothing planned). Before the runs change, while they still say 'running'.
+  auto ended = exec(statements_, db_,
+                    "UPDATE scheduled_tasks SET status = 'failed', last_result = ?1, updated_at = max(updated_at, ?2) "
+                    "WHERE schedule_type = 'once' AND status = 'active' AND next_run IS NULL AND id IN "
+                    "(SELECT task_id FROM task_runs WHERE status = 'running')",
+                    {param(excerpt("error: " + reason)), param(at)});
+  if (!ended) return ended.error();
+  auto n = exec(statements_, db_,
                 "UPDATE task_runs SET status = 'error', error = ?1, duration_ms = max(0, ?2 - run_at) "
                 "WHERE status = 'running'",
-                {param(excerpt(reason)), param(now())});
+                {param(excerpt(reason)), param(at)});
   if (!n) return n.error();
+  if (auto st = tx->commit(); !st) return st.error();
   notify.fire = *n > 0;
   return n;
 }
@@ -452,14 +549,14 @@ Result<int64_t> TaskStore::abandon_running(const std::string& reason) {
 Result<std::vector<TaskRun>> TaskStore::runs(const std::string& task_id, std::size_t limit) {
   std::lock_guard lock(mutex_);
   if (auto found = require_locked(task_id); !found) return found.error();
-  return rows<TaskRun>(db_, std::string(kSelectRun) + " WHERE task_id = ?1 ORDER BY run_at DESC, id DESC LIMIT ?2",
+  return rows<TaskRun>(statements_, std::string(kSelectRun) + " WHERE task_id = ?1 ORDER BY run_at DESC, id DESC LIMIT ?2",
                        {param(task_id), param(static_cast<int64_t>(std::min<std::size_t>(limit, 100000)))},
                        [](storage::Statement& s) -> Result<TaskRun> { return read_run(s); });
 }
 
 Result<std::vector<Task>> TaskStore::due(int64_t now_ms) {
   std::lock_guard lock(mutex_);
-  return tasks(db_,
+  return tasks(statements_,
                " WHERE ((t.status = 'active' AND t.next_run <= ?1) OR t.run_requested_at <= ?1)"
                " AND NOT EXISTS (SELECT 1 FROM task_runs r WHERE r.task_id = t.id AND r.status = 'running')"
                " ORDER BY min(coalesce(t.next_run, t.run_requested_at), coalesce(t.run_requested_at, t.next_run)),"
@@ -479,6 +576,48 @@ Result<std::optional<int64_t>> TaskStore::earliest_next_run() {
   if (!row) return row.error();
   if (!*row || s->column_is_null(0)) return std::optional<int64_t>();
   return std::optional<int64_t>(s->column_int64(0));
+}
+
+Status TaskStore::checkpoint() {
+  std::lock_guard lock(mutex_);
+  return db_.exec("PRAGMA wal_checkpoint(PASSIVE)");
+}
+
+Result<std::vector<PlannedRun>> TaskStore::planned_runs() {
+  std::lock_guard lock(mutex_);
+  // The two OR terms use scheduled_tasks_due and scheduled_tasks_requested.
+  return rows<PlannedRun>(
+      statements_,
+      "SELECT id, CASE WHEN status = 'active' AND next_run IS NOT NULL "
+      "AND (run_requested_at IS NULL OR next_run < run_requested_at) THEN next_run ELSE run_requested_at END "
+      "FROM scheduled_tasks t WHERE ((status = 'active' AND next_run IS NOT NULL) OR run_requested_at IS NOT NULL) "
+      "AND NOT EXISTS (SELECT 1 FROM task_runs r WHERE r.task_id = t.id AND r.status = 'running')",
+      {}, [](storage::Statement& s) -> Result<PlannedRun> { return PlannedRun{s.column_text(0), s.column_int64(1)}; });
+}
+
+Result<Task> TaskStore::skip_missed(const std::string& id, int64_t planned_ms, std::optional<int64_t> next_ms) {
+  ChangeNotifier notify{on_change_};
+  std::lock_guard lock(mutex_);
+  RunSync sync(db_, options_.run_synchronous);
+  const int64_t at = now();
+  auto tx = storage::Transaction::begin(db_, true);
+  if (!tx) return tx.error();
+  auto found = require_locked(id);
+  if (!found) return found.error();
+  Task t = std::move(*found);
+  if (t.status != TaskStatus::active || t.next_run_ms != planned_ms)
+    return conflict("task " + id + " changed since its missed fire was planned");
+  if (next_ms) {
+    t.next_run_ms = *next_ms;
+  } else {
+    t.next_run_ms.reset();
+    t.status = TaskStatus::failed;
+  }
+  t.updated_at_ms = std::max(at, t.updated_at_ms);
+  if (auto st = save_locked(t); !st) return st.error();
+  if (auto st = tx->commit(); !st) return st.error();
+  notify.fire = true;
+  return t;
 }
 
 }  // namespace sb::schedule

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/scheduling/statement_cache.hpp"
 #include "runtime/scheduling/task_model.hpp"
 #include "storage/sqlite.hpp"
 
@@ -25,6 +26,13 @@ struct TaskStoreOptions {
   std::string default_time_zone = "UTC";
   // Unix epoch milliseconds; the system clock when empty. Tests inject their own.
   std::function<int64_t()> now_ms;
+  // Durability of the scheduler's run bookkeeping (start_run, finish_run, skip_missed,
+  // abandon_running): "NORMAL" (WAL, no fsync per commit; the next FULL commit or
+  // checkpoint makes it durable) or "FULL". A power loss under NORMAL may lose the last
+  // run records: a run may then happen again (catch-up), a task or an API change is
+  // never lost (those commits are always FULL). NORMAL keeps a fire's dispatch off the
+  // disk's fsync latency (docs/scheduling.md, "Durability").
+  std::string run_synchronous = "NORMAL";
 };
 
 struct TaskFilter {
@@ -38,6 +46,20 @@ struct RunOutcome {
   std::string error;
   // The scheduler's retry decision: the run is tried again then. Unset: the outcome is final.
   std::optional<int64_t> retry_at_ms;
+};
+
+// One run to start in a batch (TaskStore::start_runs).
+struct RunStart {
+  std::string task_id;
+  RunTrigger trigger = RunTrigger::schedule;
+  int64_t attempt = 1;
+};
+
+// What the scheduler keeps per task: when to look at it next (the earlier of an active
+// task's next_run and a run request).
+struct PlannedRun {
+  std::string task_id;
+  int64_t at_ms = 0;
 };
 
 class TaskStore {
@@ -71,10 +93,17 @@ class TaskStore {
   // request; a scheduled or retry run moves next_run to the first planned fire after
   // now (none for a once task). Refused ("tasks.conflict") while the task has a run going.
   Result<TaskRun> start_run(const std::string& task_id, RunTrigger trigger, int64_t attempt = 1);
+  // start_run for many tasks in ONE transaction: a scheduler tick's due runs share one
+  // commit. One outcome per item, in order, by start_run's rules; a refused item
+  // (tasks.not_found, tasks.conflict, a schedule error) changes nothing and does not
+  // fail the others (a task twice in a batch: the second is a conflict). The outer error
+  // (a failed statement) rolls the whole batch back. One change-hook call for the batch.
+  Result<std::vector<Result<TaskRun>>> start_runs(const std::vector<RunStart>& starts);
   // The run ends: duration, status, result excerpt, error; last_result. A once task
   // ends completed (success) or failed, unless a retry is planned (next_run = retry_at).
   Result<Task> finish_run(int64_t run_id, const RunOutcome& outcome);
   // Runs still "running" (the node stopped under them) become errors; returns how many.
+  // A once task whose run that was ends failed (its time is gone).
   Result<int64_t> abandon_running(const std::string& reason = "node stopped during the run");
   // Newest first, at most `limit`.
   Result<std::vector<TaskRun>> runs(const std::string& task_id, std::size_t limit = 50);
@@ -85,6 +114,18 @@ class TaskStore {
   // When the scheduler must next look: the earliest next_run of an active task or the
   // earliest run request, of tasks without a run going. nullopt: nothing planned.
   Result<std::optional<int64_t>> earliest_next_run();
+  // Every task with something planned (active with a next_run, or a run request) and
+  // no run going, as (id, earliest planned time): the scheduler's whole queue in one
+  // query, without reading the tasks themselves. Unordered.
+  Result<std::vector<PlannedRun>> planned_runs();
+  // Catch-up policy skip: fires missed while the node was down do not run. An active
+  // task still planned at `planned_ms` moves to `next_ms`; without one (a once task
+  // whose time passed) it ends failed (and is logged: it never ran). "tasks.conflict"
+  // when the task changed since (not active, or planned at another time).
+  Result<Task> skip_missed(const std::string& id, int64_t planned_ms, std::optional<int64_t> next_ms);
+  // Copies the WAL into the database (PASSIVE: never waits for readers). The scheduler
+  // calls it when no fire is near, so the checkpoint's fsync stays off the firing path.
+  Status checkpoint();
 
  private:
   TaskStore(storage::Database db, TaskStoreOptions options) : db_(std::move(db)), options_(std::move(options)) {}
@@ -94,9 +135,16 @@ class TaskStore {
   Result<std::pair<std::string, std::string>> resolve_group_locked(const std::string& ref);
   Status save_locked(const Task& t);
   Result<bool> running_locked(const std::string& task_id);
+  // One run's start inside the caller's transaction. The return value is the item's
+  // outcome (a refusal writes nothing); `failed` is set when a statement failed (the
+  // caller rolls back).
+  Result<TaskRun> start_one_locked(const RunStart& start, int64_t at, std::optional<Error>& failed);
+  // PRAGMA synchronous for the scheduler's bookkeeping, back to FULL on destruction.
+  class RunSync;
 
   std::mutex mutex_;
   storage::Database db_;
+  StatementCache statements_{db_};  // after db_: finalized before it closes
   TaskStoreOptions options_;
   std::function<void()> on_change_;
 };

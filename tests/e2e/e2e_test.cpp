@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -161,6 +163,18 @@ class EndToEnd : public ::testing::Test {
   static bool wait_reply_with(const std::string& chat, const std::string& needle,
                               std::chrono::milliseconds timeout = kReplyTimeout) {
     return wait_until([&] { return replies_with(chat, needle) > 0; }, timeout);
+  }
+
+  // The body of an authorised GET ("" on a transport error).
+  static std::string admin_body(const std::string& path) {
+    auto r = node_->admin("GET", path);
+    return r ? r->body : "";
+  }
+  static rapidjson::Document admin_json(const std::string& path) {
+    rapidjson::Document d;
+    const std::string body = admin_body(path);
+    d.Parse(body.data(), body.size());
+    return d;
   }
 
   static std::string unique(const std::string& prefix) { return prefix + "-" + std::to_string(next_seq()); }
@@ -426,6 +440,94 @@ TEST_F(EndToEnd, LocalChatCommandPrintsTheEchoReply) {
   ASSERT_TRUE(missing_code.has_value());
   EXPECT_EQ(*missing_code, 1);
   EXPECT_NE(missing.stderr_text().find("nope"), std::string::npos) << missing.stderr_text();
+}
+
+// ---- scheduled tasks -------------------------------------------------------------------
+
+// "YYYY-MM-DDTHH:MM:SSZ", `ahead` from now.
+std::string iso_utc_in(std::chrono::seconds ahead) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + ahead);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+TEST_F(EndToEnd, DueTaskRunsItsContainerAndAnnouncesTheResultOnce) {
+  const std::string chat = std::string("slack:") + kBetaGroup;
+  const std::string prompt = unique("nightly-report");
+  auto r = node_->admin("POST", "/api/v1/container/schedules",
+                        R"({"name":"report","group":"beta","prompt":")" + prompt +
+                            R"(","schedule":{"type":"once","value":")" + iso_utc_in(3s) + R"("},"announce":")" +
+                            chat + R"("})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->status, 201) << r->body;
+  const std::string id = json_field(r->body, "id");
+  ASSERT_FALSE(id.empty()) << r->body;
+  EXPECT_EQ(json_field(r->body, "status"), "active");
+
+  // The scheduler's timer fires at the once time; the beta namespace runs a scheduled
+  // container with the prompt; the echo agent's answer is the result, announced to beta's chat.
+  ASSERT_TRUE(wait_reply_with(chat, prompt, 90s)) << "the task's result never reached its chat";
+  ASSERT_TRUE(wait_until([&] { return json_field(admin_body("/api/v1/container/schedules/" + id), "status") ==
+                                      "completed"; },
+                         30s))
+      << admin_body("/api/v1/container/schedules/" + id);
+  auto task = admin_json("/api/v1/container/schedules/" + id);
+  ASSERT_TRUE(task.IsObject());
+  EXPECT_TRUE(task["nextRun"].IsNull()) << "a completed once task has no next run";
+  ASSERT_TRUE(task["lastResult"].IsString());
+  EXPECT_NE(std::string(task["lastResult"].GetString()).find(prompt), std::string::npos);
+  auto runs = admin_json("/api/v1/container/schedules/" + id + "/runs");
+  ASSERT_TRUE(runs.IsArray());
+  ASSERT_EQ(runs.Size(), 1u) << admin_body("/api/v1/container/schedules/" + id + "/runs");
+  EXPECT_STREQ(runs[0]["status"].GetString(), "success");
+  EXPECT_STREQ(runs[0]["trigger"].GetString(), "schedule");
+  EXPECT_EQ(replies_with(chat, prompt), 1u) << "announced more than once";
+}
+
+TEST_F(EndToEnd, PausedTaskRunsOnlyWhenAskedAndResumeReplansIt) {
+  const std::string chat = std::string("slack:") + kBetaGroup;
+  const std::string prompt = unique("hourly-digest");
+  auto r = node_->admin("POST", "/api/v1/container/schedules",
+                        R"({"name":"digest","group":"beta","prompt":")" + prompt +
+                            R"(","schedule":{"type":"interval","value":"3600000"},"enabled":false,"announce":")" +
+                            chat + R"("})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->status, 201) << r->body;
+  const std::string id = json_field(r->body, "id");
+  EXPECT_EQ(json_field(r->body, "status"), "paused");
+
+  auto run = node_->admin("POST", "/api/v1/container/schedules/" + id + "/run");
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->status, 202) << run->body;
+  ASSERT_TRUE(wait_reply_with(chat, prompt, 90s)) << "run-now did not run the paused task";
+  const std::string runs_path = "/api/v1/container/schedules/" + id + "/runs";
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto runs = admin_json(runs_path);
+        return runs.IsArray() && runs.Size() == 1 && std::string(runs[0]["status"].GetString()) == "success";
+      },
+      30s))
+      << admin_body(runs_path);
+  EXPECT_STREQ(admin_json(runs_path)[0]["trigger"].GetString(), "manual");
+  EXPECT_EQ(json_field(admin_body("/api/v1/container/schedules/" + id), "status"), "paused")
+      << "running it by hand does not resume it";
+
+  auto resumed = node_->admin("PATCH", "/api/v1/container/schedules/" + id, R"({"enabled":true})");
+  ASSERT_TRUE(resumed.ok());
+  ASSERT_EQ(resumed->status, 200) << resumed->body;
+  EXPECT_EQ(json_field(resumed->body, "status"), "active");
+  EXPECT_FALSE(json_field(resumed->body, "nextRun").empty()) << resumed->body;
+
+  auto gone = node_->admin("DELETE", "/api/v1/container/schedules/" + id);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone->status, 204) << gone->body;
+  auto missing = node_->admin("GET", "/api/v1/container/schedules/" + id);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(replies_with(chat, prompt), 1u);
 }
 
 // ---- crash between ack and reply (last: restarts the node) ---------------------------

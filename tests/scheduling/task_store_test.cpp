@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 
 #include "runtime/namespaces/namespace_store.hpp"
 #include "runtime/scheduling/once.hpp"
@@ -317,6 +318,70 @@ TEST_F(TaskStoreTest, ScheduledRunAdvancesARepeatingTask) {
   EXPECT_LE(runs->front().result.size(), kMaxResultExcerptBytes);
 }
 
+TEST_F(TaskStoreTest, StartRunsGivesEachItemItsOwnOutcomeInOneChange) {
+  Task busy = create(patch("interval", "60000"));
+  Task scheduled = create(patch("interval", "60000"));
+  Task requested = create(patch("cron", "0 9 * * *", "ops"));
+  ASSERT_TRUE(store_->request_run(requested.id));
+  ASSERT_TRUE(store_->start_run(busy.id, RunTrigger::manual));  // a run going: a conflict below
+  now_ += 60'000;
+  const int before = changes_.load();
+  auto started = store_->start_runs({RunStart{scheduled.id, RunTrigger::schedule, 1},
+                                     RunStart{busy.id, RunTrigger::schedule, 1},
+                                     RunStart{"no-such-task", RunTrigger::schedule, 1},
+                                     RunStart{requested.id, RunTrigger::manual, 1},
+                                     RunStart{scheduled.id, RunTrigger::retry, 2}});  // twice: the second conflicts
+  ASSERT_TRUE(started) << started.error().message;
+  ASSERT_EQ(started->size(), 5u);
+  ASSERT_TRUE((*started)[0]) << (*started)[0].error().message;
+  EXPECT_EQ((*started)[0]->task_id, scheduled.id);
+  EXPECT_EQ((*started)[0]->started_at_ms, now_.load());
+  ASSERT_FALSE((*started)[1]);
+  EXPECT_EQ((*started)[1].error().code, "tasks.conflict");
+  ASSERT_FALSE((*started)[2]);
+  EXPECT_EQ((*started)[2].error().code, "tasks.not_found");
+  ASSERT_TRUE((*started)[3]) << (*started)[3].error().message;
+  EXPECT_EQ((*started)[3]->trigger, RunTrigger::manual);
+  EXPECT_NE((*started)[3]->id, (*started)[0]->id);
+  ASSERT_FALSE((*started)[4]);
+  EXPECT_EQ((*started)[4].error().code, "tasks.conflict");
+  EXPECT_EQ(changes_.load(), before + 1);  // one change-hook call for the batch
+
+  // The started ones follow start_run's rules; the refused ones are untouched.
+  auto after = store_->get(scheduled.id);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->next_run_ms, scheduled.created_at_ms + 120'000);
+  EXPECT_EQ(after->last_run_ms, now_.load());
+  auto req = store_->get(requested.id);
+  ASSERT_TRUE(req);
+  EXPECT_FALSE(req->run_requested_ms);
+  auto untouched = store_->get(busy.id);
+  ASSERT_TRUE(untouched);
+  EXPECT_EQ(untouched->next_run_ms, busy.next_run_ms);
+  auto busy_runs = store_->runs(busy.id);
+  ASSERT_TRUE(busy_runs);
+  EXPECT_EQ(busy_runs->size(), 1u);
+  auto scheduled_runs = store_->runs(scheduled.id);
+  ASSERT_TRUE(scheduled_runs);
+  ASSERT_EQ(scheduled_runs->size(), 1u);
+  EXPECT_EQ(scheduled_runs->front().status, RunStatus::running);
+}
+
+TEST_F(TaskStoreTest, StartRunsWithNothingStartedChangesNothing) {
+  Task busy = create(patch("interval", "60000"));
+  ASSERT_TRUE(store_->start_run(busy.id, RunTrigger::manual));
+  const int before = changes_.load();
+  auto empty = store_->start_runs({});
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->empty());
+  auto refused = store_->start_runs({RunStart{busy.id, RunTrigger::manual, 1}, RunStart{"", RunTrigger::manual, 1}});
+  ASSERT_TRUE(refused);
+  ASSERT_EQ(refused->size(), 2u);
+  EXPECT_EQ((*refused)[0].error().code, "tasks.conflict");
+  EXPECT_EQ((*refused)[1].error().code, "tasks.not_found");
+  EXPECT_EQ(changes_.load(), before);  // no commit, no change hook
+}
+
 TEST_F(TaskStoreTest, AbandonedRunsBecomeErrors) {
   Task t = create(patch("interval", "60000"));
   auto run = store_->start_run(t.id, RunTrigger::manual);
@@ -347,6 +412,96 @@ TEST_F(TaskStoreTest, RemoveTakesTheRunLogAndNamespaceRemovalTakesTasks) {
   Task ops = create(patch("interval", "60000", "ops"));
   ASSERT_TRUE(namespaces_->remove("ops"));
   EXPECT_FALSE(store_->get(ops.id));
+}
+
+TEST_F(TaskStoreTest, PlannedRunsListsWhatTheSchedulerQueues) {
+  Task active = create(patch("interval", "60000"));
+  Task paused = create(patch("interval", "60000"));
+  ASSERT_TRUE(store_->pause(paused.id));
+  Task busy = create(patch("interval", "60000"));
+  ASSERT_TRUE(store_->start_run(busy.id, RunTrigger::manual));  // a run going: left out
+  Task requested = create(patch("interval", "60000"));
+  now_ += 1000;
+  ASSERT_TRUE(store_->request_run(requested.id));  // earlier than its next_run
+  ASSERT_TRUE(store_->request_run(paused.id));     // paused, but a run-now counts
+
+  auto planned = store_->planned_runs();
+  ASSERT_TRUE(planned) << planned.error().message;
+  std::map<std::string, int64_t> got;
+  for (auto& p : *planned) got[p.task_id] = p.at_ms;
+  EXPECT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[active.id], *active.next_run_ms);
+  EXPECT_EQ(got[requested.id], now_.load());
+  EXPECT_EQ(got[paused.id], now_.load());
+  EXPECT_EQ(got.count(busy.id), 0u);
+
+  // A once task that ran has nothing planned.
+  Task once = create(patch("once", "2026-03-01T10:05:00Z"));
+  now_ = ms("2026-03-01T10:05:00Z");
+  auto run = store_->start_run(once.id, RunTrigger::schedule);
+  ASSERT_TRUE(run);
+  ASSERT_TRUE(store_->finish_run(run->id, RunOutcome{}));
+  planned = store_->planned_runs();
+  ASSERT_TRUE(planned);
+  for (auto& p : *planned) EXPECT_NE(p.task_id, once.id);
+}
+
+TEST_F(TaskStoreTest, SkipMissedMovesOnOrEndsAOnceTask) {
+  Task interval = create(patch("interval", "60000"));
+  Task once = create(patch("once", "2026-03-01T10:05:00Z"));
+  now_ = ms("2026-03-01T11:00:30Z");
+  const int changes = changes_.load();
+  auto moved = store_->skip_missed(interval.id, *interval.next_run_ms, ms("2026-03-01T11:01:00Z"));
+  ASSERT_TRUE(moved) << moved.error().message;
+  EXPECT_EQ(moved->next_run_ms, ms("2026-03-01T11:01:00Z"));
+  EXPECT_EQ(moved->status, TaskStatus::active);
+  EXPECT_EQ(changes_.load(), changes + 1);
+  EXPECT_TRUE(store_->runs(interval.id)->empty());  // skipped, not run
+
+  auto ended = store_->skip_missed(once.id, *once.next_run_ms, std::nullopt);
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(ended->status, TaskStatus::failed);
+  EXPECT_FALSE(ended->next_run_ms);
+  EXPECT_EQ(store_->get(once.id)->status, TaskStatus::failed);
+
+  // Changed since (planned elsewhere now, or not active): refused, nothing changes.
+  auto stale = store_->skip_missed(interval.id, *interval.next_run_ms, 1);
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, "tasks.conflict");
+  EXPECT_EQ(store_->get(interval.id)->next_run_ms, ms("2026-03-01T11:01:00Z"));
+  auto gone = store_->skip_missed("no-such-task", 0, std::nullopt);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, "tasks.not_found");
+}
+
+TEST_F(TaskStoreTest, AbandonedOnceRunEndsTheTaskFailed) {
+  Task once = create(patch("once", "2026-03-01T10:05:00Z"));
+  Task requested = create(patch("once", "2026-03-01T11:00:00Z"));  // a run-now of a still planned once task
+  now_ = ms("2026-03-01T10:05:00Z");
+  ASSERT_TRUE(store_->start_run(once.id, RunTrigger::schedule));
+  ASSERT_TRUE(store_->start_run(requested.id, RunTrigger::manual));
+  open_store("UTC");
+  auto n = store_->abandon_running();
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 2);
+  auto ended = store_->get(once.id);
+  EXPECT_EQ(ended->status, TaskStatus::failed);
+  EXPECT_EQ(ended->last_result, "error: node stopped during the run");
+  EXPECT_EQ(store_->get(requested.id)->status, TaskStatus::active);  // its planned run is still ahead
+  EXPECT_EQ(store_->get(requested.id)->next_run_ms, ms("2026-03-01T11:00:00Z"));
+}
+
+TEST_F(TaskStoreTest, RunSynchronousMustBeFullOrNormal) {
+  for (const char* mode : {"FULL", "NORMAL"}) {
+    TaskStoreOptions o;
+    o.run_synchronous = mode;
+    EXPECT_TRUE(TaskStore::open(dir_.file("squadbox.db"), o)) << mode;
+  }
+  TaskStoreOptions o;
+  o.run_synchronous = "OFF";
+  auto s = TaskStore::open(dir_.file("squadbox.db"), o);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, "tasks.config");
 }
 
 TEST_F(TaskStoreTest, UnknownDefaultZoneIsRefused) {

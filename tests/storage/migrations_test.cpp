@@ -250,6 +250,23 @@ TEST_F(Migrated, ScheduledTaskDefaultsAndChecks) {
   EXPECT_EQ(bad_mode.error().code, "sqlite.constraint");
 }
 
+// v6: "has this task a run going?" probes a partial index, not the task's run log.
+TEST_F(Migrated, RunsGoingAreFoundThroughTheirIndex) {
+  auto plan = db_->prepare(
+      "EXPLAIN QUERY PLAN SELECT count(*) FROM task_runs WHERE task_id = 't1' AND status = 'running'");
+  ASSERT_TRUE(plan) << plan.error().message;
+  std::string details;
+  while (plan->step().value()) details += plan->column_text(3) + "\n";
+  EXPECT_NE(details.find("task_runs_running"), std::string::npos) << details;
+  ASSERT_TRUE(exec_ok(*db_, "INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 1, 1)"));
+  ASSERT_TRUE(exec_ok(*db_,
+                      "INSERT INTO scheduled_tasks(id, name, namespace_id, prompt, schedule_type, schedule_value, "
+                      "anchor_at, created_at, updated_at) VALUES ('t1', 'n', 'ns1', 'p', 'interval', '60000', 1, 1, 1)"));
+  ASSERT_TRUE(exec_ok(*db_, "INSERT INTO task_runs(task_id, run_at, status) VALUES ('t1', 1, 'success'), "
+                            "('t1', 2, 'running')"));
+  EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM task_runs WHERE task_id = 't1' AND status = 'running'"), 1);
+}
+
 TEST_F(Migrated, TablesAreStrictlyTyped) {
   auto st = db_->exec("INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 'yesterday', 1)");
   ASSERT_FALSE(st);
