@@ -404,7 +404,9 @@ scheduler_actor::behavior_type scheduler_fn(self_ptr self, SchedulerOptions opti
 }  // namespace
 
 scheduler_actor spawn_scheduler(caf::actor_system& system, SchedulerOptions options) {
-  return system.spawn(scheduler_fn, std::move(options));
+  // Detached, like the storage writer: its store calls block (SQLite commits, a WAL
+  // checkpoint's fsync) and must not hold one of the shared worker threads.
+  return system.spawn<caf::detached>(scheduler_fn, std::move(options));
 }
 
 std::function<void()> scheduler_reload_hook(caf::actor_system& system) {
