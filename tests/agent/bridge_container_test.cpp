@@ -15,6 +15,7 @@
 #include "runtime/ipc/ipc_watcher.hpp"
 #include "tests/agent/unix_server.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/oci_test_runtime.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -26,21 +27,13 @@ using Env = std::map<std::string, std::string>;
 
 class AgentInContainer : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    ASSERT_EQ(::geteuid(), 0u) << "container tests need root (CI runs as root)";
-    ASSERT_EQ(std::system(SB_SOURCE_DIR "/deploy/prepare-host.sh >/dev/null"), 0);
-  }
+  static void SetUpTestSuite() { ASSERT_EQ(sb::test::prepare_container_host(), ""); }
 
   void SetUp() override {
-    images_ = std::make_unique<oci::ImageStore>(fs::path(dir_.path()) / "images");
-    auto built = images_->build_default_image(sb::test::bin_dir() + "/squadbox-agent");
-    ASSERT_TRUE(built.ok()) << built.error().message;
-    oci::OciRuntimeOptions o;
-    o.state_dir = fs::path(dir_.path()) / "oci" / "containers";
-    o.runtime_root = fs::path(dir_.path()) / "oci" / "state";
-    o.install_id = "agent-test";
-    fs::create_directories(o.state_dir);
-    runtime_ = std::make_unique<oci::OciRuntime>(o, *images_);
+    auto oci = sb::test::make_oci_test_runtime(dir_.path(), "agent-test");
+    ASSERT_TRUE(oci.ok()) << oci.error().message;
+    images_ = std::move(oci->images);
+    runtime_ = std::move(oci->runtime);
     // The host side of a run: the IPC dir owned for the container uid, and the proxy
     // socket in it, connectable by that uid.
     ipc_.emplace(sb::ipc::IpcDirectory::create(dir_.file("run/ipc"), {65534u, 65534u}).value());
@@ -99,7 +92,7 @@ class AgentInContainer : public ::testing::Test {
 
   sb::test::TempDir dir_{"squadbox-agent-ct"};
   std::unique_ptr<oci::ImageStore> images_;
-  std::unique_ptr<oci::OciRuntime> runtime_;
+  std::shared_ptr<oci::OciRuntime> runtime_;
   std::optional<sb::ipc::IpcDirectory> ipc_;
 };
 

@@ -22,6 +22,7 @@
 #include "runtime/scheduling/ipc_tasks.hpp"
 #include "tests/actors/actor_test_support.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/oci_test_runtime.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -64,21 +65,13 @@ struct Audit {
 
 class IpcTasksInContainer : public ::testing::Test, public sb::test::ActorSystemFixture {
  protected:
-  static void SetUpTestSuite() {
-    ASSERT_EQ(::geteuid(), 0u) << "container tests need root (CI runs as root)";
-    ASSERT_EQ(std::system(SB_SOURCE_DIR "/deploy/prepare-host.sh >/dev/null"), 0);
-  }
+  static void SetUpTestSuite() { ASSERT_EQ(sb::test::prepare_container_host(), ""); }
 
   void SetUp() override {
-    images_ = std::make_unique<oci::ImageStore>(fs::path(dir_.path()) / "images");
-    auto built = images_->build_default_image(sb::test::bin_dir() + "/squadbox-agent");
-    ASSERT_TRUE(built.ok()) << built.error().message;
-    oci::OciRuntimeOptions o;
-    o.state_dir = fs::path(dir_.path()) / "oci" / "containers";
-    o.runtime_root = fs::path(dir_.path()) / "oci" / "state";
-    o.install_id = "test-install";
-    fs::create_directories(o.state_dir);
-    runtime_ = std::make_shared<oci::OciRuntime>(o, *images_);
+    auto oci = sb::test::make_oci_test_runtime(dir_.path(), "test-install");
+    ASSERT_TRUE(oci.ok()) << oci.error().message;
+    images_ = std::move(oci->images);
+    runtime_ = std::move(oci->runtime);
 
     const std::string db = dir_.file("squadbox.db");
     auto ns = sb::namespaces::NamespaceStore::open(db, dir_.path());
