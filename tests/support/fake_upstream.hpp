@@ -232,6 +232,12 @@ class FakeUpstream {
     return request_count_;
   }
   size_t connection_count() const { return connections_.load(); }
+  // Waits until `n` connections were closed by this server (its socket closed: a client
+  // that reuses the connection afterwards sees EOF); false on timeout.
+  bool wait_for_closed(size_t n, std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mutex_);
+    return recorded_.wait_for(lock, timeout, [&] { return closed_count_ >= n; });
+  }
   // Polls until `n` requests were recorded; false on timeout.
   bool wait_for_requests(size_t n, std::chrono::milliseconds timeout) const {
     std::unique_lock lock(mutex_);
@@ -305,8 +311,13 @@ class FakeUpstream {
     } catch (const std::exception&) {
       // the peer went away, or the server stops: end of this connection
     }
+    // Under the lock, after leaving open_fds_: stop() never shuts down a reused fd number.
     std::lock_guard lock(mutex_);
     open_fds_.erase(fd);
+    boost::system::error_code ec;
+    socket.close(ec);
+    ++closed_count_;
+    recorded_.notify_all();
   }
 
   template <class Stream>
@@ -376,6 +387,7 @@ class FakeUpstream {
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> connections_{0};
+  size_t closed_count_ = 0;  // guarded by mutex_
   mutable std::mutex mutex_;
   mutable std::condition_variable recorded_;
   std::condition_variable stop_cv_;
