@@ -1,8 +1,9 @@
 // The scheduler actor over a real TaskStore (temp SQLite file) with a fake namespace
 // (the dispatch hook) that answers success, error, or not at all. The clock is the
 // system clock plus an offset the tests move to play a node that was down. Waits are
-// deadlines with polling; "nothing happens" checks wait a fixed time, which a slow
-// machine can only make weaker, never flaky.
+// deadlines with polling. "Nothing more happens" is checked through the scheduler's own
+// status: once it has nothing planned and nothing running (or the task is out of its
+// queue while a run goes), no timer of it can start that task again.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -17,6 +18,7 @@
 #include "runtime/namespaces/namespace_store.hpp"
 #include "runtime/scheduling/once.hpp"
 #include "runtime/scheduling/task_store.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace sb::actors {
@@ -34,12 +36,7 @@ int64_t wall_ms() {
 
 template <class Pred>
 bool wait_for(Pred pred, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
+  return test::wait_until(std::move(pred), limit);
 }
 
 // The namespace side: records every run it is handed and answers per `answer`.
@@ -186,6 +183,12 @@ class SchedulerTest : public ::testing::Test {
     EXPECT_TRUE(r) << r.error().message;
     return r.ok() ? *r : std::vector<schedule::TaskRun>{};
   }
+  // The scheduler's queue and runs settled at `planned` tasks and `running` runs.
+  bool settles_at(size_t planned, size_t running) {
+    const std::string want =
+        "tasks planned " + std::to_string(planned) + ", running " + std::to_string(running);
+    return wait_for([&] { return status().detail.starts_with(want); });
+  }
   bool no_run_going(const std::string& id) {
     for (auto& r : runs(id))
       if (r.status == RunStatus::running) return false;
@@ -224,7 +227,7 @@ TEST_F(SchedulerTest, DueTaskIsDispatchedOnceAtItsTimeNotBefore) {
   EXPECT_EQ(log[0].status, RunStatus::success);
   EXPECT_EQ(log[0].result, "all done");
   EXPECT_EQ(task(t.id).last_result, "all done");
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(settles_at(0, 0)) << status().detail;
   EXPECT_EQ(fake_.count(), 1u);
   EXPECT_EQ(status().detail, "tasks planned 0, running 0");
 
@@ -263,7 +266,7 @@ TEST_F(SchedulerTest, OnceTaskThatFailsEndsFailedAndRetryIsOffByDefault) {
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0].status, RunStatus::error);
   EXPECT_EQ(log[0].error, "it broke");
-  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(settles_at(0, 0)) << status().detail;
   EXPECT_EQ(fake_.count(), 1u);  // a failure is final
   EXPECT_FALSE(task(t.id).next_run_ms);
 }
@@ -286,7 +289,7 @@ TEST_F(SchedulerTest, RetriesWithBackoffThenFails) {
   EXPECT_EQ(log[1].trigger, RunTrigger::retry);
   EXPECT_EQ(log[0].trigger, RunTrigger::retry);
   EXPECT_EQ(log[0].attempt, 3);
-  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(settles_at(0, 0)) << status().detail;
   EXPECT_EQ(fake_.count(), 3u);
 }
 
@@ -321,9 +324,10 @@ TEST_F(SchedulerTest, NeverTwoRunsOfOneTaskAtOnce) {
   auto t = create("interval", "200");
   start();
   ASSERT_TRUE(wait_for([&] { return fake_.count() == 1; }));
-  std::this_thread::sleep_for(1s);  // five fires come and go while the run is slow
+  // Fires come due while the run is slow; the task stays out of the queue meanwhile.
+  ASSERT_TRUE(wait_for([&] { return *task(t.id).next_run_ms + 3 * 200 < now(); }));
+  EXPECT_TRUE(settles_at(0, 1)) << status().detail;
   EXPECT_EQ(fake_.count(), 1u);
-  EXPECT_NE(status().detail.find("running 1"), std::string::npos) << status().detail;
   fake_.answer_next("success");
   ASSERT_TRUE(wait_for([&] { return fake_.count() == 2; }));  // the next fire after the slow run
   fake_.set_answer(FakeNamespace::Answer::success);
@@ -343,7 +347,7 @@ TEST_F(SchedulerTest, RestartCatchUpOnceRunsExactlyOnce) {
   offset_ms_ = 3600 * 1000;  // the node was down for an hour
   start();
   ASSERT_TRUE(wait_for([&] { return fake_.count() == 2; }));
-  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(settles_at(2, 0)) << status().detail;  // both planned again, in the future
   EXPECT_EQ(fake_.count(), 2u);  // 60 missed fires each, one run each
   for (auto& id : {interval.id, cron.id}) {
     ASSERT_TRUE(wait_for([&] { return no_run_going(id); }));
@@ -362,7 +366,7 @@ TEST_F(SchedulerTest, RestartCatchUpSkipRunsNoneAndMovesOn) {
   offset_ms_ = 3600 * 1000;
   start();
   ASSERT_TRUE(wait_for([&] { return fake_.count() == 1; }));
-  std::this_thread::sleep_for(700ms);
+  ASSERT_TRUE(settles_at(3, 0)) << status().detail;  // interval, cron and keep; the once task ended
   ASSERT_EQ(fake_.count(), 1u);
   EXPECT_EQ(fake_.received()[0].run.task_id, keep.id);
   for (auto& id : {interval.id, cron.id}) {
@@ -378,12 +382,12 @@ TEST_F(SchedulerTest, PauseResumeAndRunNow) {
   auto t = create("interval", "300");
   ASSERT_TRUE(store_->pause(t.id));
   start();
-  std::this_thread::sleep_for(800ms);
-  EXPECT_EQ(fake_.count(), 0u);  // paused: no run
+  ASSERT_TRUE(settles_at(0, 0)) << status().detail;  // paused: not planned
+  EXPECT_EQ(fake_.count(), 0u);
   ASSERT_TRUE(store_->request_run(t.id));  // run-now runs even a paused task, once
   ASSERT_TRUE(wait_for([&] { return fake_.count() == 1; }));
   ASSERT_TRUE(wait_for([&] { return no_run_going(t.id) && !task(t.id).run_requested_ms; }));
-  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(settles_at(0, 0)) << status().detail;  // still paused after its manual run
   EXPECT_EQ(fake_.count(), 1u);
   EXPECT_EQ(runs(t.id)[0].trigger, RunTrigger::manual);
   EXPECT_EQ(task(t.id).status, TaskStatus::paused);
@@ -420,7 +424,7 @@ TEST_F(SchedulerTest, ReloadPicksUpATaskCreatedAfterStart) {
     ASSERT_TRUE(store_->update(later.id, rename));
   }
   ASSERT_TRUE(store_->remove(later.id));
-  std::this_thread::sleep_for(std::chrono::milliseconds(later.anchor_ms + 2000 - now()));
+  ASSERT_TRUE(settles_at(0, 0)) << status().detail;  // the reload dropped it from the queue
   EXPECT_EQ(fake_.count(), 1u);
 }
 
