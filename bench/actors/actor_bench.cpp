@@ -15,9 +15,9 @@
 #include <map>
 #include <string>
 
-#include "actors/node.hpp"
+#include "actors/node/node.hpp"
 #include "actors/protocol.hpp"
-#include "actors/storage_writer.hpp"
+#include "actors/storage/storage_writer.hpp"
 #include "runtime/core/log.hpp"
 
 namespace {

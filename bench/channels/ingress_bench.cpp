@@ -38,7 +38,7 @@
 #include "bench/channels/slack_requests.hpp"
 #include "bench/channels/wrk_script.hpp"
 #include "runtime/core/secret.hpp"
-#include "runtime/security/vault/vault.hpp"
+#include "storage/vault_store.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
 

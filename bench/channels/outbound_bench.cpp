@@ -14,7 +14,7 @@
 #include <string>
 
 #include "runtime/core/log.hpp"
-#include "tests/channels/outbound/sender_fixture.hpp"
+#include "tests/actors/channels/sender_fixture.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/fake_upstream.hpp"
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "actors/container_supervisor.hpp"
-#include "actors/node.hpp"
+#include "actors/containers/container_supervisor.hpp"
+#include "actors/node/node.hpp"
 #include "actors/protocol.hpp"
 #include "bench/container/bench_support.hpp"
 #include "bench/container/benches.hpp"

@@ -3,8 +3,8 @@
 // interaction's own token, no bot auth), and response classification.
 #include <string_view>
 
-#include "channels/common/outbound.hpp"
-#include "channels/common/split.hpp"
+#include "channels/bot/outbound.hpp"
+#include "channels/bot/split.hpp"
 #include "runtime/core/result.hpp"
 #include "runtime/core/secret.hpp"
 

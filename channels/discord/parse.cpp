@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "channels/common/json.hpp"
-#include "channels/common/validate.hpp"
+#include "runtime/core/json.hpp"
+#include "runtime/messaging/validate.hpp"
 
 namespace sb::channels::discord {
 namespace {

@@ -2,10 +2,10 @@
 
 #include <string>
 
-#include "channels/common/crypto.hpp"
-#include "channels/common/hex.hpp"
-#include "channels/common/json.hpp"
-#include "channels/common/validate.hpp"
+#include "runtime/core/crypto.hpp"
+#include "runtime/core/hex.hpp"
+#include "runtime/core/json.hpp"
+#include "runtime/messaging/validate.hpp"
 
 namespace sb::channels::discord {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <sodium.h>
 
-#include "channels/common/webhook.hpp"
+#include "channels/bot/webhook.hpp"
 #include "runtime/core/result.hpp"
 
 namespace sb::channels::discord {

@@ -3,8 +3,8 @@
 #include <string>
 #include <string_view>
 
-#include "channels/common/outbound.hpp"
-#include "channels/common/split.hpp"
+#include "channels/bot/outbound.hpp"
+#include "channels/bot/split.hpp"
 #include "runtime/core/result.hpp"
 #include "runtime/core/secret.hpp"
 

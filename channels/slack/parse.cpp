@@ -1,7 +1,7 @@
 #include "channels/slack/parse.hpp"
 
-#include "channels/common/json.hpp"
-#include "channels/common/webhook.hpp"
+#include "runtime/core/json.hpp"
+#include "channels/bot/webhook.hpp"
 
 namespace sb::channels::slack {
 namespace {

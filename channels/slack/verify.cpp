@@ -3,8 +3,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "channels/common/hex.hpp"
-#include "channels/common/json.hpp"
+#include "runtime/core/hex.hpp"
+#include "runtime/core/json.hpp"
 
 namespace sb::channels::slack {
 namespace {

@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "channels/common/crypto.hpp"
-#include "channels/common/webhook.hpp"
+#include "runtime/core/crypto.hpp"
+#include "channels/bot/webhook.hpp"
 #include "runtime/core/result.hpp"
 #include "runtime/core/secret.hpp"
 

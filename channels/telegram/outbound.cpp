@@ -5,9 +5,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "channels/common/json.hpp"
-#include "channels/common/utf8.hpp"
-#include "channels/common/validate.hpp"
+#include "runtime/core/json.hpp"
+#include "runtime/core/utf8.hpp"
+#include "runtime/messaging/validate.hpp"
 
 namespace sb::channels::telegram {
 namespace {

@@ -3,8 +3,8 @@
 #include <charconv>
 #include <limits>
 
-#include "channels/common/json.hpp"
-#include "channels/common/utf8.hpp"
+#include "runtime/core/json.hpp"
+#include "runtime/core/utf8.hpp"
 
 namespace sb::channels::telegram {
 namespace {

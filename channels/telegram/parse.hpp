@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "channels/common/inbound.hpp"
+#include "runtime/messaging/inbound.hpp"
 #include "runtime/core/result.hpp"
 
 namespace sb::channels::telegram {

@@ -1,7 +1,7 @@
 #include "channels/telegram/verify.hpp"
 
-#include "channels/common/crypto.hpp"
-#include "channels/common/validate.hpp"
+#include "runtime/core/crypto.hpp"
+#include "runtime/messaging/validate.hpp"
 
 namespace sb::channels::telegram {
 namespace {

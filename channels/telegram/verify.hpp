@@ -3,7 +3,7 @@
 // X-Telegram-Bot-Api-Secret-Token on every delivery, compared in constant time.
 #include <string_view>
 
-#include "channels/common/webhook.hpp"
+#include "channels/bot/webhook.hpp"
 #include "runtime/core/result.hpp"
 #include "runtime/core/secret.hpp"
 

@@ -2,8 +2,8 @@
 // WhatsApp Cloud API text messages and response classification.
 #include <string_view>
 
-#include "channels/common/outbound.hpp"
-#include "channels/common/split.hpp"
+#include "channels/bot/outbound.hpp"
+#include "channels/bot/split.hpp"
 #include "runtime/core/result.hpp"
 #include "runtime/core/secret.hpp"
 

@@ -2,8 +2,8 @@
 
 #include <map>
 
-#include "channels/common/json.hpp"
-#include "channels/common/validate.hpp"
+#include "runtime/core/json.hpp"
+#include "runtime/messaging/validate.hpp"
 
 namespace sb::channels::whatsapp {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "channels/common/hex.hpp"
+#include "runtime/core/hex.hpp"
 
 namespace sb::channels::whatsapp {
 namespace {

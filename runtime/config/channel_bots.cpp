@@ -1,4 +1,5 @@
 #include "runtime/config/channel_bots.hpp"
+#include "runtime/config/config_keys.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -25,13 +26,12 @@ std::optional<ChannelBotKeys> channel_bot_keys(std::string_view platform) {
 }
 
 namespace detail {
-namespace {
-
-Error invalid(std::string message) { return make_error("config.invalid", std::move(message)); }
 
 std::string where(const std::string& file, const toml::source_region& src) {
   return fmt::format("{}:{}", file, src.begin.line);
 }
+
+namespace {
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();

@@ -1,8 +1,11 @@
 #pragma once
 // Secret: a string that never prints. Logging a Secret writes "[redacted]"; only
 // reveal() gives the bytes, so every use of the real value is greppable.
+#include <functional>
 #include <string>
 #include <utility>
+
+#include "runtime/core/result.hpp"
 
 namespace sb {
 
@@ -17,5 +20,9 @@ class Secret {
  private:
   std::string value_;
 };
+
+// Looks a secret up by name (the vault: storage::make_secret_lookup). Ports that need
+// credentials take one of these instead of the vault.
+using SecretLookup = std::function<Result<Secret>(const std::string& name)>;
 
 }  // namespace sb

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "agent/ipc_fs.hpp"
+#include "runtime/ipc/ipc_fs.hpp"
 
 namespace sb::ipc {
 namespace {

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "agent/protocol.hpp"
+#include "runtime/ipc/protocol.hpp"
 #include "runtime/core/result.hpp"
 
 namespace sb::ipc {

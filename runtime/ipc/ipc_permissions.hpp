@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/protocol.hpp"
+#include "runtime/ipc/protocol.hpp"
 
 namespace sb::ipc {
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/ipc_fs.hpp"
-#include "agent/protocol.hpp"
+#include "runtime/ipc/ipc_fs.hpp"
+#include "runtime/ipc/protocol.hpp"
 #include "runtime/core/audit_sink.hpp"
 #include "runtime/core/metrics.hpp"
 #include "runtime/core/result.hpp"

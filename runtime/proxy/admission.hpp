@@ -8,7 +8,7 @@
 #include <string>
 #include <variant>
 
-#include "channels/http/message.hpp"
+#include "runtime/http/message.hpp"
 #include "runtime/proxy/route_table.hpp"
 #include "runtime/proxy/token_registry.hpp"
 

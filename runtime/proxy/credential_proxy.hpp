@@ -33,7 +33,6 @@ struct ProxyCore;
 
 // Real credentials by vault entry name (a route's `secret`). Called per request, on
 // a proxy thread: it must not block for long.
-using SecretLookup = std::function<Result<Secret>(const std::string& name)>;
 
 struct ProxyTuning {
   // One thread relays well over ten thousand requests a second; more threads mostly

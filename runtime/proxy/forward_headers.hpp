@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "channels/http/message.hpp"
+#include "runtime/http/message.hpp"
 #include "runtime/core/secret.hpp"
 #include "runtime/proxy/route_table.hpp"
 

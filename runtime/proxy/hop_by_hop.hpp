@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "channels/http/message.hpp"
+#include "runtime/http/message.hpp"
 
 namespace sb::proxy {
 

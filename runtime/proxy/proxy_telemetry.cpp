@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "channels/http/message.hpp"
+#include "runtime/http/message.hpp"
 
 namespace sb::proxy {
 namespace {

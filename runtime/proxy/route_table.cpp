@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "channels/http/client.hpp"
+#include "runtime/http/client.hpp"
 
 namespace sb::proxy {
 namespace {

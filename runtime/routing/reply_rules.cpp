@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "channels/common/validate.hpp"
+#include "runtime/messaging/validate.hpp"
 #include "runtime/routing/route_decision.hpp"
 
 namespace sb::routing {

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "channels/common/inbound.hpp"
+#include "runtime/messaging/inbound.hpp"
 #include "runtime/routing/routing_table.hpp"
 
 namespace sb::routing {

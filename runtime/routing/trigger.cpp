@@ -1,6 +1,6 @@
 #include "runtime/routing/trigger.hpp"
 
-#include "channels/common/utf8.hpp"
+#include "runtime/core/utf8.hpp"
 
 namespace sb::routing {
 namespace {

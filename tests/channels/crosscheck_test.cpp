@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "channels/common/hex.hpp"
+#include "runtime/core/hex.hpp"
 #include "channels/discord/verify.hpp"
 #include "channels/slack/verify.hpp"
 #include "channels/whatsapp/verify.hpp"

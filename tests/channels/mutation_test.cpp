@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "channels/common/split.hpp"
-#include "channels/common/utf8.hpp"
+#include "channels/bot/split.hpp"
+#include "runtime/core/utf8.hpp"
 #include "channels/discord/parse.hpp"
 #include "channels/discord/verify.hpp"
 #include "channels/slack/parse.hpp"

@@ -2,7 +2,7 @@
 // Readable GoogleTest output for the channel value types.
 #include <ostream>
 
-#include "channels/common/inbound.hpp"
+#include "runtime/messaging/inbound.hpp"
 
 namespace sb::channels {
 

@@ -14,9 +14,9 @@
 #include <optional>
 #include <string>
 
-#include "channels/http/client.hpp"
+#include "runtime/http/client.hpp"
 #include "runtime/core/secret.hpp"
-#include "runtime/security/vault/vault.hpp"
+#include "storage/vault_store.hpp"
 #include "storage/sqlite.hpp"
 #include "tests/e2e/credentials.hpp"
 #include "tests/e2e/webhooks.hpp"

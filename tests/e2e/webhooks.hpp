@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <string>
 
-#include "channels/common/hex.hpp"
-#include "channels/http/message.hpp"
+#include "runtime/core/hex.hpp"
+#include "runtime/http/message.hpp"
 #include "channels/slack/verify.hpp"
 #include "channels/whatsapp/verify.hpp"
 #include "runtime/core/secret.hpp"

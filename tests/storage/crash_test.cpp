@@ -24,7 +24,7 @@
 
 #include "storage/migrations.hpp"
 #include "storage/sqlite.hpp"
-#include "tests/storage/test_support.hpp"
+#include "tests/support/storage_test_support.hpp"
 
 namespace sb::storage {
 namespace {

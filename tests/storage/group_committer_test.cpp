@@ -7,7 +7,7 @@
 
 #include "storage/group_committer.hpp"
 #include "storage/migrations.hpp"
-#include "tests/storage/test_support.hpp"
+#include "tests/support/storage_test_support.hpp"
 
 namespace sb::storage {
 namespace {

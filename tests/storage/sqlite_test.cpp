@@ -8,7 +8,7 @@
 #include <string>
 
 #include "storage/sqlite.hpp"
-#include "tests/storage/test_support.hpp"
+#include "tests/support/storage_test_support.hpp"
 
 namespace sb::storage {
 namespace {

@@ -5,8 +5,9 @@
 // built from /bin/busybox. If anything fails, ready() is false and error() says why:
 // the tests then FAIL with that reason (they never skip). Stopped in TearDown.
 //
-//   auto* g_engine = static_cast<sb::test::DockerEngine*>(
-//       ::testing::AddGlobalTestEnvironment(new sb::test::DockerEngine("sbdock")));
+//   sb::test::DockerEngine* g_engine = sb::test::shared_docker_engine();
+//
+// One engine per test binary, however many test files ask for it.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -132,5 +133,13 @@ class DockerEngine : public ::testing::Environment {
   bool started_ = false, ready_ = false;
   std::unique_ptr<container::docker::DockerRuntime> runtime_;
 };
+
+// The binary's one engine, registered as a gtest Environment on first use (call it from a
+// namespace-scope initializer so that it is registered before RUN_ALL_TESTS).
+inline DockerEngine* shared_docker_engine() {
+  static DockerEngine* engine =
+      static_cast<DockerEngine*>(::testing::AddGlobalTestEnvironment(new DockerEngine("sbdock")));
+  return engine;
+}
 
 }  // namespace sb::test

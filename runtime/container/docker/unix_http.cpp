@@ -2,7 +2,7 @@
 #include <utility>
 
 #include "runtime/container/docker/unix_http.hpp"
-#include "channels/http/exchange.hpp"
+#include "runtime/http/exchange.hpp"
 
 #include <boost/asio/local/stream_protocol.hpp>
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "channels/http/message.hpp"
+#include "runtime/http/message.hpp"
 #include "runtime/core/result.hpp"
 
 namespace sb::container::docker {

@@ -15,7 +15,7 @@
 
 #include "runtime/core/audit_sink.hpp"
 #include "runtime/security/allowlist/allowlist_rules.hpp"
-#include "runtime/security/allowlist/unique_fd.hpp"
+#include "runtime/core/fs.hpp"
 
 namespace sb::security {
 

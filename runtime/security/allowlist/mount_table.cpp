@@ -9,7 +9,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "runtime/security/allowlist/unique_fd.hpp"
+#include "runtime/core/fs.hpp"
 
 namespace sb::security {
 namespace {

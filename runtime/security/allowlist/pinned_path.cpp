@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "runtime/security/allowlist/unique_fd.hpp"
+#include "runtime/core/fs.hpp"
 
 namespace sb::security {
 namespace {

@@ -1,0 +1,50 @@
+#pragma once
+// The admin HTTP surface: /healthz, /readyz, /metrics and the bearer-protected /api/*.
+// Handlers never block the HTTP thread on an actor: they send a request from a
+// short-lived actor and reply when the answer (or the timeout) arrives.
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/http/router.hpp"
+#include "runtime/core/metrics.hpp"
+#include "runtime/core/secret.hpp"
+
+namespace caf {
+class actor_system;
+class actor;
+}  // namespace caf
+
+namespace sb::admin {
+
+struct AdminApiOptions {
+  std::string version;
+  std::string data_dir;
+  Secret token;
+  std::chrono::milliseconds actor_timeout{5000};
+  std::string runtime_status_json;  // GET /api/v1/container/runtime (detected at start)
+  std::string db_path;              // read connection for /api/v1/container/containers
+  // More /api/ routes from other capabilities (secrets, audit, ...): each is called once
+  // with the bearer-protected router, after the built-in routes are added.
+  std::vector<std::function<void(http::Router& api)>> extensions;
+};
+
+class AdminApi {
+ public:
+  // `root` is the node's root supervisor; `system` and `metrics` must outlive the API.
+  AdminApi(caf::actor_system& system, const caf::actor& root, metrics::Registry& metrics,
+           AdminApiOptions options);
+  ~AdminApi();
+  http::Handler handler() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Pure: does this Authorization header carry exactly this bearer token? Constant-time.
+bool bearer_matches(const std::string* authorization_header, const Secret& token);
+
+}  // namespace sb::admin

@@ -1,0 +1,281 @@
+#include "actors/app/admin/chat_routes.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "actors/protocol.hpp"
+#include "actors/supervision/supervisor.hpp"
+#include "runtime/core/log.hpp"
+#include "storage/namespace_store.hpp"
+#include "storage/sqlite.hpp"
+
+namespace sb::chat {
+
+// ---- pure ------------------------------------------------------------------------------
+
+Result<ChatRequest> parse_chat_request(std::string_view body) {
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
+  if (doc.HasParseError())
+    return make_error("invalid_json", std::string("body: malformed JSON (") +
+                                          rapidjson::GetParseError_En(doc.GetParseError()) + ")");
+  if (!doc.IsObject()) return make_error("invalid_json", "body: must be a JSON object");
+  ChatRequest req;
+  bool has_text = false;
+  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+    const std::string_view key(it->name.GetString(), it->name.GetStringLength());
+    const auto& v = it->value;
+    if (key == "text") {
+      if (!v.IsString()) return make_error("invalid_field", "text: must be a string");
+      if (v.GetStringLength() == 0) return make_error("invalid_field", "text: must not be empty");
+      if (v.GetStringLength() > kMaxChatTextBytes)
+        return make_error("invalid_field", "text: longer than " + std::to_string(kMaxChatTextBytes) + " bytes");
+      req.text.assign(v.GetString(), v.GetStringLength());
+      has_text = true;
+    } else if (key == "sender") {
+      if (!v.IsString()) return make_error("invalid_field", "sender: must be a string");
+      if (v.GetStringLength() == 0 || v.GetStringLength() > kMaxSenderNameBytes)
+        return make_error("invalid_field", "sender: must be 1 to " + std::to_string(kMaxSenderNameBytes) + " bytes");
+      req.sender_name.assign(v.GetString(), v.GetStringLength());
+    } else {
+      return make_error("invalid_field", std::string(key) + ": unknown member (expected text, sender)");
+    }
+  }
+  if (!has_text) return make_error("invalid_field", "text: missing");
+  return req;
+}
+
+namespace {
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void write_string(JsonWriter& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+}  // namespace
+
+std::string render_chat_answer(std::string_view namespace_name, int64_t message_id, const LocalTurnReply& turn) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("namespace");
+  write_string(w, namespace_name);
+  w.Key("messageId");
+  w.Int64(message_id);
+  w.Key("replies");
+  w.StartArray();
+  std::string joined;
+  for (const auto& t : turn.texts) {
+    write_string(w, t);
+    if (!joined.empty()) joined += '\n';
+    joined += t;
+  }
+  w.EndArray();
+  w.Key("reply");
+  write_string(w, joined);
+  w.EndObject();
+  return buf.GetString();
+}
+
+std::string render_chat_error(std::string_view code, std::string_view message, int64_t message_id) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("error");
+  w.StartObject();
+  w.Key("code");
+  write_string(w, code);
+  w.Key("message");
+  write_string(w, message);
+  w.EndObject();
+  w.Key("messageId");
+  w.Int64(message_id);
+  w.EndObject();
+  return buf.GetString();
+}
+
+// ---- the route ---------------------------------------------------------------------------
+
+namespace {
+
+// How often a waiting chat checks whether the API is stopping.
+constexpr std::chrono::milliseconds kWaitSlice{100};
+
+http::Response unavailable(const std::string& why) { return http::Response::error(503, "unavailable", why); }
+
+struct NamespaceRef {
+  std::string id;
+  std::string name;
+};
+
+// By id, or else by name; nullopt when neither exists.
+Result<std::optional<NamespaceRef>> find_namespace(storage::Database& db, const std::string& ref) {
+  auto s = db.prepare("SELECT id, name FROM namespaces WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC LIMIT 1");
+  if (!s) return s.error();
+  if (auto st = s->bind(1, ref); !st) return st.error();
+  auto row = s->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<NamespaceRef>{};
+  return std::optional<NamespaceRef>{NamespaceRef{s->column_text(0), s->column_text(1)}};
+}
+
+Result<int64_t> stored_id(storage::Database& db, const std::string& platform_message_id) {
+  auto s = db.prepare(
+      "SELECT id FROM inbound_messages WHERE channel = 'local' AND bot = 'local' AND platform_message_id = ?1");
+  if (!s) return s.error();
+  if (auto st = s->bind(1, platform_message_id); !st) return st.error();
+  auto row = s->step();
+  if (!row) return row.error();
+  if (!*row) return make_error("chat.not_stored", "the stored message was not found");
+  return s->column_int64(0);
+}
+
+}  // namespace
+
+struct ChatApi::Impl {
+  Impl(caf::actor_system& sys, std::shared_ptr<LocalChatHub> h, ChatApiOptions o)
+      : system(sys), hub(std::move(h)), options(std::move(o)) {}
+
+  caf::actor_system& system;
+  std::shared_ptr<LocalChatHub> hub;
+  ChatApiOptions options;
+
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done = std::make_shared<std::atomic<bool>>(false);
+  };
+  std::mutex mutex;
+  std::list<Worker> workers;  // guarded by mutex
+  bool stopped = false;       // guarded by mutex
+  std::atomic<bool> stopping{false};
+
+  // Joins the workers that have finished; mutex held.
+  void reap_locked() {
+    for (auto it = workers.begin(); it != workers.end();) {
+      if (it->done->load()) {
+        it->thread.join();
+        it = workers.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  void start(std::string ns_ref, ChatRequest req, http::Reply reply) {
+    std::lock_guard lock(mutex);
+    if (stopped) return reply(unavailable("the node is stopping"));
+    reap_locked();
+    if (workers.size() >= options.max_waiting)
+      return reply(unavailable("too many chats are waiting (" + std::to_string(options.max_waiting) + ")"));
+    Worker& w = workers.emplace_back();
+    w.thread = std::thread([this, done = w.done, ns_ref = std::move(ns_ref), req = std::move(req),
+                            reply = std::move(reply)]() mutable {
+      reply(run(ns_ref, std::move(req)));
+      done->store(true);
+    });
+  }
+
+  void stop() {
+    std::list<Worker> joining;
+    {
+      std::lock_guard lock(mutex);
+      stopped = true;
+      stopping = true;
+      joining.swap(workers);
+    }
+    for (auto& w : joining) w.thread.join();
+  }
+
+  http::Response run(const std::string& ns_ref, ChatRequest req) {
+    storage::OpenOptions ro;
+    ro.read_only = true;
+    auto db = storage::Database::open(options.db_path, ro);
+    if (!db) return unavailable("database: " + db.error().message);
+    auto ns = find_namespace(*db, ns_ref);
+    if (!ns) return unavailable("database: " + ns.error().message);
+    if (!*ns) return http::Response::error(404, "not_found", "namespace " + ns_ref + " does not exist");
+    const NamespaceRef target = **ns;
+
+    actors::inbound_message m;
+    m.channel = "local";
+    m.bot = "local";
+    m.chat_jid = local_jid(target.name);
+    m.sender_id = "operator";
+    m.sender_name = std::move(req.sender_name);
+    m.text = std::move(req.text);
+    m.platform_message_id = namespaces::make_uuid_v4();
+    m.timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    m.is_group = false;
+    const std::string platform_id = m.platform_message_id;
+
+    auto ingest = actors::lookup<actors::ingest_actor>(system, "ingest");
+    if (!ingest) return unavailable("the ingest actor is not running");
+    std::optional<std::string> ingest_error;
+    {
+      caf::scoped_actor self{system};
+      self->request(ingest, options.ingest_timeout, actors::ingest_atom::value,
+                    std::vector<actors::inbound_message>{std::move(m)})
+          .receive(
+              [&](const actors::ingest_result& r) {
+                if (!r.error.empty()) ingest_error = r.error;
+              },
+              [&](caf::error& err) { ingest_error = system.render(err); });
+    }
+    if (ingest_error) return unavailable("the message was not stored: " + *ingest_error);
+    auto id = stored_id(*db, platform_id);
+    if (!id) return unavailable("database: " + id.error().message);
+    log::info("chat.sent", {{"namespace", target.name}, {"id", *id}});
+
+    const std::string jid = local_jid(target.name);
+    const auto deadline = std::chrono::steady_clock::now() + options.reply_timeout;
+    while (true) {
+      if (stopping.load())
+        return http::Response::json(503, render_chat_error("unavailable", "the node is stopping", *id));
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) break;
+      const auto slice = std::min<std::chrono::steady_clock::duration>(kWaitSlice, deadline - now);
+      auto turn = hub->wait(jid, *id, std::chrono::duration_cast<std::chrono::milliseconds>(slice) +
+                                          std::chrono::milliseconds(1));
+      if (!turn) continue;
+      if (!turn->error.empty())
+        return http::Response::json(502, render_chat_error("chat.turn_failed", turn->error, *id));
+      return http::Response::json(200, render_chat_answer(target.name, *id, *turn));
+    }
+    log::info("chat.timeout", {{"namespace", target.name}, {"id", *id}});
+    return http::Response::json(
+        504, render_chat_error("chat.timeout",
+                               "no reply within " + std::to_string(options.reply_timeout.count()) +
+                                   " ms; the message stays queued",
+                               *id));
+  }
+};
+
+ChatApi::ChatApi(caf::actor_system& system, std::shared_ptr<LocalChatHub> hub, ChatApiOptions options)
+    : impl_(std::make_shared<Impl>(system, std::move(hub), std::move(options))) {}
+
+ChatApi::~ChatApi() { stop(); }
+
+void ChatApi::stop() { impl_->stop(); }
+
+void ChatApi::add_routes(http::Router& api) {
+  api.add_prefix("POST", kChatPath, [impl = impl_](const http::Request& req, http::Reply reply) {
+    const std::string_view prefix(kChatPath);
+    std::string ns = http::percent_decode(std::string_view(req.path).substr(prefix.size()));
+    if (ns.empty() || ns.find('/') != std::string::npos)
+      return reply(http::Response::error(400, "invalid_field", "namespace: missing or malformed in the path"));
+    auto parsed = parse_chat_request(req.body);
+    if (!parsed) return reply(http::Response::error(400, parsed.error().code, parsed.error().message));
+    impl->start(std::move(ns), std::move(*parsed), std::move(reply));
+  });
+}
+
+}  // namespace sb::chat

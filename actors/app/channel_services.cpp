@@ -1,0 +1,117 @@
+#include "actors/app/channel_services.hpp"
+
+#include <filesystem>
+#include <fstream>
+
+#include "channels/webhooks/webhook_dispatch.hpp"
+#include "channels/webhooks/webhook_listener.hpp"
+#include "runtime/core/log.hpp"
+#include "storage/vault_store.hpp"
+#include "channels/factory/bot_factory.hpp"
+
+namespace sb::boot {
+namespace {
+
+std::string json_string(std::string_view s) { return "\"" + http::json_escape(s) + "\""; }
+
+void write_file_atomically(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << content;
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+bool takes_webhooks(const BotList& bots) {
+  for (const auto& b : bots)
+    if (!b->polling()) return true;
+  return false;
+}
+
+}  // namespace
+
+Result<BotList> make_channel_bots(const config::Config& config, std::shared_ptr<const vault::Vault> vault) {
+  return channels::make_bots(config, vault::make_secret_lookup(std::move(vault)));
+}
+
+std::string channels_json(const BotList& bots, const std::function<ChannelCounts(const std::string& id)>& counts) {
+  std::string out = "{\"channels\":[";
+  bool first = true;
+  for (const auto& b : bots) {
+    const std::string id = b->id();
+    const ChannelCounts n = counts ? counts(id) : ChannelCounts{};
+    if (!first) out += ',';
+    first = false;
+    out += "{\"id\":" + json_string(id) + ",\"platform\":" + json_string(channels::channel_name(b->kind())) +
+           ",\"name\":" + json_string(b->name()) + ",\"mode\":" + json_string(b->polling() ? "polling" : "webhook") +
+           ",\"webhookPath\":" + (b->polling() ? std::string("null") : json_string(channels::ingress::webhook_path(*b))) +
+           ",\"canSend\":" + (b->can_send() ? "true" : "false") + ",\"apiBaseUrl\":" + json_string(b->base_url()) +
+           ",\"received\":" + std::to_string(n.received) + ",\"rejected\":" + std::to_string(n.rejected) + "}";
+  }
+  return out + "]}";
+}
+
+std::string listener_url(bool tls, const std::string& address, uint16_t port) {
+  std::string host = address;
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return std::string(tls ? "https" : "http") + "://" + host + ":" + std::to_string(port);
+}
+
+ChannelServices::ChannelServices(caf::actor_system& system, const config::Config& config, BotList bots,
+                                 AuditSink audit, metrics::Registry* metrics)
+    : system_(system), config_(config), bots_(std::move(bots)), audit_(std::move(audit)), metrics_(metrics) {}
+
+ChannelServices::~ChannelServices() { stop(); }
+
+Status ChannelServices::start() {
+  for (const auto& b : bots_)
+    log::info("channel.bot", {{"id", b->id()}, {"mode", b->polling() ? "polling" : "webhook"},
+                              {"can_send", b->can_send()}, {"api", b->base_url()}});
+  if (!takes_webhooks(bots_)) return {};
+  auto options = channels::ingress::listener_options(config_.webhooks);
+  options.audit = audit_;
+  options.metrics = metrics_;
+  listener_ = std::make_unique<channels::ingress::WebhookListener>(system_, bots_, std::move(options));
+  auto port = listener_->start();
+  if (!port) {
+    listener_.reset();
+    return port.error();
+  }
+  url_file_ = config_.node.data_dir + "/webhooks.url";
+  const std::string url = listener_url(listener_->tls(), config_.webhooks.address, *port);
+  write_file_atomically(url_file_, url + "\n");
+  log::info("webhook.url", {{"url", url}, {"file", url_file_}});
+  return {};
+}
+
+void ChannelServices::stop_accepting() {
+  if (listener_) listener_->stop_accepting();
+}
+
+void ChannelServices::stop() {
+  if (listener_) listener_->stop(std::chrono::milliseconds(config_.webhooks.ack_timeout_ms));
+  if (!url_file_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(url_file_, ec);
+    url_file_.clear();
+  }
+}
+
+uint16_t ChannelServices::webhook_port() const { return listener_ ? listener_->port() : 0; }
+
+std::function<void(http::Router& api)> ChannelServices::admin_extension() {
+  return [this](http::Router& api) {
+    api.add("GET", "/api/v1/container/channels", [this](const http::Request&, http::Reply reply) {
+      reply(http::Response::json(200, channels_json(bots_, [this](const std::string& id) {
+                                   if (!listener_) return ChannelCounts{};
+                                   const auto n = listener_->counts(id);
+                                   return ChannelCounts{n.received, n.rejected};
+                                 })));
+    });
+  };
+}
+
+}  // namespace sb::boot

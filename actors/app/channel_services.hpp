@@ -1,0 +1,78 @@
+#pragma once
+// The node's chat channels at start-up: the bots built from `[channels.*]` with their
+// credentials from the vault, the public webhook listener (when a bot takes webhooks,
+// with DATA_DIR/webhooks.url), and GET /api/v1/container/channels.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "channels/bot/channel_bot.hpp"
+#include "runtime/http/router.hpp"
+#include "runtime/config/config.hpp"
+#include "runtime/core/audit_sink.hpp"
+#include "runtime/core/metrics.hpp"
+#include "runtime/core/result.hpp"
+
+namespace caf {
+class actor_system;
+}
+namespace sb::vault {
+class Vault;
+}
+namespace sb::channels::ingress {
+class WebhookListener;
+}
+
+namespace sb::boot {
+
+using BotList = std::vector<std::shared_ptr<const channels::ChannelBot>>;
+
+// Every enabled bot. Errors: "channel.secret" (a named vault entry is missing; the
+// message names it), "channel.config".
+Result<BotList> make_channel_bots(const config::Config& config, std::shared_ptr<const vault::Vault> vault);
+
+// GET /api/v1/container/channels body for these bots and counts (pure).
+struct ChannelCounts {
+  uint64_t received = 0;
+  uint64_t rejected = 0;
+};
+std::string channels_json(const BotList& bots, const std::function<ChannelCounts(const std::string& id)>& counts);
+
+// "http://127.0.0.1:8080" for a listener on 0.0.0.0:8080 (a wildcard address is written
+// as loopback, so that local tools can use the file as it is).
+std::string listener_url(bool tls, const std::string& address, uint16_t port);
+
+class ChannelServices {
+ public:
+  // `system`, `metrics` (may be null) must outlive this object.
+  ChannelServices(caf::actor_system& system, const config::Config& config, BotList bots, AuditSink audit,
+                  metrics::Registry* metrics);
+  ~ChannelServices();  // stop()
+  ChannelServices(const ChannelServices&) = delete;
+  ChannelServices& operator=(const ChannelServices&) = delete;
+
+  // Starts the webhook listener if an enabled bot takes webhooks and writes
+  // DATA_DIR/webhooks.url; no such bot: nothing to do. Errors: "http.bind", "http.tls".
+  Status start();
+  void stop_accepting();
+  // Lets deliveries being stored finish (up to webhooks.ack_timeout_ms), closes the
+  // listener and removes webhooks.url. Idempotent.
+  void stop();
+
+  const BotList& bots() const { return bots_; }
+  uint16_t webhook_port() const;  // 0 when no listener runs
+  // Adds GET /api/v1/container/channels; this object must outlive the router.
+  std::function<void(http::Router& api)> admin_extension();
+
+ private:
+  caf::actor_system& system_;
+  const config::Config& config_;
+  BotList bots_;
+  AuditSink audit_;
+  metrics::Registry* metrics_;
+  std::unique_ptr<channels::ingress::WebhookListener> listener_;
+  std::string url_file_;
+};
+
+}  // namespace sb::boot

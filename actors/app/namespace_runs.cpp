@@ -1,0 +1,152 @@
+#include "actors/app/namespace_runs.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <mutex>
+#include <optional>
+
+#include "storage/namespace_rows.hpp"
+#include "runtime/container/env_policy.hpp"
+#include "runtime/ipc/ipc_permissions.hpp"
+#include "runtime/namespaces/namespace.hpp"
+#include "actors/containers/ipc_task_desk.hpp"
+#include "storage/sqlite.hpp"
+
+namespace sb::boot {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Creates `dir` and hands it to the container's uid when squadbox (root) owns it.
+Status prepare_dir(const std::string& dir, uint32_t uid, uint32_t gid) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return make_error("namespaces.io", "cannot create " + dir + ": " + ec.message());
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return make_error("namespaces.io", "cannot stat " + dir);
+  if (st.st_uid == 0 && ::geteuid() == 0 && ::chown(dir.c_str(), uid, gid) != 0)
+    return make_error("namespaces.io", "cannot chown " + dir);
+  return {};
+}
+
+struct OwnerLookup {
+  std::mutex mutex;
+  std::string path;
+  std::optional<storage::Database> db;
+};
+
+}  // namespace
+
+std::string extra_mount_name(const namespaces::MountRequest& m) {
+  std::string p = m.container_path.empty() ? m.host_path : m.container_path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  auto slash = p.rfind('/');
+  return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+Result<actors::ContainerRunOptions> build_namespace_run(const NamespaceRunContext& ctx,
+                                                        const actors::NamespaceRunRequest& req) {
+  const auto& c = ctx.config;
+  if (!ctx.runtime) return make_error("container.unavailable", "no container runtime is available");
+  actors::ContainerRunOptions run;
+  run.run_id = req.run_id;
+  run.namespace_name = req.namespace_name;
+  run.kind = req.kind.empty() ? "squad" : req.kind;
+  const bool scheduled = run.kind == "scheduled";
+  run.install_id = ctx.install_id;
+  run.run_dir = (fs::path(c.node.data_dir) / "runs" / req.run_id).string();
+  run.spec.name = "squadbox-" + req.run_id;
+  run.spec.image = !req.image.empty()           ? req.image
+                   : !req.container.image.empty() ? req.container.image
+                                                  : c.container.image;
+  run.spec.limits = {c.container.memory_mb << 20, c.container.pids, c.container.cpu_millis};
+
+  const std::string workspace = namespaces::workspace_dir(c.node.data_dir, req.namespace_name);
+  // "isolated" scheduled runs get a fresh, empty session of their own.
+  const std::string session = req.isolated_session ? (fs::path(run.run_dir) / "session").string()
+                                                   : namespaces::session_dir(c.node.data_dir, req.namespace_name);
+  // Files the agent writes belong to the workspace's owner, unless that is root:
+  // containers never run as root (the default is nobody).
+  struct stat st {};
+  if (::stat(workspace.c_str(), &st) == 0 && st.st_uid != 0 && st.st_gid != 0) {
+    run.spec.uid = st.st_uid;
+    run.spec.gid = st.st_gid;
+  }
+  if (auto s = prepare_dir(workspace, run.spec.uid, run.spec.gid); !s) return s.error();
+  if (auto s = prepare_dir(session, run.spec.uid, run.spec.gid); !s) return s.error();
+  ::chmod(session.c_str(), 0700);
+
+  auto passthrough = container::split_env_names(c.container.env_passthrough);
+  passthrough.insert(passthrough.end(), req.container.env.begin(), req.container.env.end());
+  container::EnvPolicy env{passthrough};
+  run.spec.env = env.build({{"SQUADBOX_AGENT_MODE", c.container.agent_mode},
+                            {"SQUADBOX_AGENT_COMMAND", c.container.agent_command},
+                            {"SQUADBOX_LLM_ROUTE", c.container.llm_route},
+                            {"SQUADBOX_LLM_MODEL", c.container.llm_model},
+                            {"SQUADBOX_LLM_MAX_TOKENS", std::to_string(c.container.llm_max_tokens)},
+                            {"SQUADBOX_IPC_DIR", "/workspace/ipc"},
+                            {"SQUADBOX_SESSION_DIR", "/session"},
+                            {"SQUADBOX_RUN_ID", req.run_id},
+                            {"HOME", "/tmp"}},
+                           config::process_environment());
+
+  run.mounts.workspace = workspace;
+  run.mounts.workspace_read_write = true;
+  run.mounts.session_dir = session;
+  for (const auto& m : req.container.mounts)
+    run.mounts.extras.push_back({extra_mount_name(m), m.host_path, !m.readonly});
+
+  run.hard_timeout = std::chrono::milliseconds(req.container.timeout_secs > 0 ? req.container.timeout_secs * 1000
+                                                                              : c.container.timeout_ms);
+  run.idle_timeout = std::chrono::milliseconds(
+      req.container.idle_timeout_secs > 0 ? req.container.idle_timeout_secs * 1000 : c.container.idle_timeout_ms);
+  if (req.hard_timeout) run.hard_timeout = *req.hard_timeout;
+  if (scheduled) {
+    // One input, closed after its turn: only the hard timeout limits it, and a crash is
+    // the run's error (the scheduler decides about retries), never a silent restart.
+    run.idle_timeout = std::chrono::milliseconds(0);
+    run.restart.budget = 0;
+  }
+  run.stop_grace = std::chrono::milliseconds(c.container.stop_grace_ms);
+  run.runtime = ctx.runtime;
+  run.metrics = ctx.metrics;
+  run.main_group = req.is_main;
+  run.ownership = mapping_ownership(c.storage_path(), ctx.tasks);
+  run.tasks = ctx.tasks;
+  ctx.security.apply(run);
+  return run;
+}
+
+std::shared_ptr<const ipc::IpcOwnership> mapping_ownership(const std::string& db_path,
+                                                           std::shared_ptr<const actors::TaskIpc> tasks) {
+  auto lookup = std::make_shared<OwnerLookup>();
+  lookup->path = db_path;
+  auto out = std::make_shared<ipc::IpcOwnership>();
+  out->chat_owner = [lookup](const std::string& jid) -> std::optional<std::string> {
+    std::lock_guard lock(lookup->mutex);
+    if (!lookup->db) {
+      storage::OpenOptions ro;
+      ro.read_only = true;
+      auto db = storage::Database::open(lookup->path, ro);
+      if (!db) return std::nullopt;
+      lookup->db.emplace(std::move(*db));
+    }
+    if (jid.starts_with("local:")) return jid.substr(6);  // a local chat belongs to its namespace
+    auto owner = actors::read_chat_owner(*lookup->db, jid);
+    return owner ? *owner : std::nullopt;
+  };
+  out->task_owner = [tasks](const std::string& id) -> std::optional<std::string> {
+    return tasks ? tasks->task_owner(id) : std::nullopt;
+  };
+  return out;
+}
+
+std::function<Result<actors::ContainerRunOptions>(const actors::NamespaceRunRequest&)> namespace_run_factory(
+    NamespaceRunContext context) {
+  auto ctx = std::make_shared<const NamespaceRunContext>(std::move(context));
+  return [ctx](const actors::NamespaceRunRequest& req) { return build_namespace_run(*ctx, req); };
+}
+
+}  // namespace sb::boot

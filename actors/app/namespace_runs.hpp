@@ -1,0 +1,54 @@
+#pragma once
+// How `serve` builds a namespace's container run (NamespaceServices::make_run): the
+// namespace's image and timeouts (or the node's), its workspace (rw) and session
+// directories, extra mounts through the mount allowlist (main_group = is_main), the
+// sanitized environment (plus the namespace's approved variable names), the security
+// layers (SecurityServices::apply), IPC ownership from the chat mappings, and a non-root
+// uid. docs/namespace-queue.md "The container run".
+#include <memory>
+#include <string>
+
+#include "actors/namespaces/namespace_manager.hpp"
+#include "actors/app/security_services.hpp"
+#include "runtime/config/config.hpp"
+#include "runtime/container/runtime.hpp"
+#include "runtime/core/metrics.hpp"
+#include "runtime/core/result.hpp"
+
+namespace sb::ipc {
+struct IpcOwnership;
+}
+namespace sb::actors {
+class TaskIpc;
+}
+
+namespace sb::boot {
+
+struct NamespaceRunContext {
+  config::Config config;
+  SecurityServices security;
+  std::shared_ptr<container::ContainerRuntime> runtime;  // null: no runtime (every start fails)
+  std::string install_id;
+  metrics::Registry* metrics = nullptr;
+  // Scheduling from inside containers (IPC tasks/, current_tasks.json); null: refused.
+  std::shared_ptr<actors::TaskIpc> tasks = nullptr;
+};
+
+// "extra/name" and "/data/x" -> "x"; a namespace mount's name under /workspace/extra.
+std::string extra_mount_name(const namespaces::MountRequest& m);
+
+// Errors: "container.unavailable" (no runtime), "namespaces.io" (directories).
+Result<actors::ContainerRunOptions> build_namespace_run(const NamespaceRunContext& context,
+                                                        const actors::NamespaceRunRequest& request);
+
+// IPC ownership answered from the chat mappings of the database at db_path (its own
+// read-only connection, serialised: the IPC watcher threads call it), and task ownership
+// from `tasks` (null: no task is known, so task actions are denied).
+std::shared_ptr<const ipc::IpcOwnership> mapping_ownership(const std::string& db_path,
+                                                           std::shared_ptr<const actors::TaskIpc> tasks = nullptr);
+
+// make_run for NamespaceServices.
+std::function<Result<actors::ContainerRunOptions>(const actors::NamespaceRunRequest&)> namespace_run_factory(
+    NamespaceRunContext context);
+
+}  // namespace sb::boot

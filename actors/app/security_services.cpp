@@ -1,0 +1,68 @@
+#include "actors/app/security_services.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/audit/security_auditor.hpp"
+#include "runtime/core/log.hpp"
+#include "runtime/security/allowlist/protected_paths.hpp"
+#include "storage/sqlite.hpp"
+
+namespace sb::boot {
+
+void SecurityServices::apply(actors::ContainerRunOptions& run) const {
+  run.allowlist = allowlist;
+  run.proxy = proxy;
+  run.approved = approved;
+  run.audit = audit;
+}
+
+Result<SecurityServices> start_security_services(const config::Config& c, std::shared_ptr<vault::Vault> vault,
+                                                 AuditSink audit, metrics::Registry* metrics) {
+  SecurityServices out;
+  out.vault = vault;
+  out.audit = audit;
+  security::AllowlistStoreOptions allow;
+  allow.file = c.allowlist_path();
+  allow.protected_paths = security::protected_paths(c);
+  allow.audit = audit;
+  out.allowlist = std::make_shared<security::AllowlistStore>(std::move(allow));
+  auto proxy = proxy::CredentialProxy::create(c.proxy, vault::make_secret_lookup(vault), audit, metrics);
+  if (!proxy) return proxy.error();
+  out.proxy = std::move(*proxy);
+  out.approved = std::make_shared<security::ApprovedContainers>();
+  log::info("security.started", {{"allowlist", c.allowlist_path()},
+                                 {"proxy_routes", static_cast<int64_t>(c.proxy.routes.size())},
+                                 {"audit_interval_ms", c.security.audit_interval_ms}});
+  return out;
+}
+
+caf::actor spawn_container_audit(caf::actor_system& system, const config::Config& c,
+                                 const SecurityServices& services,
+                                 std::shared_ptr<container::ContainerRuntime> runtime,
+                                 const std::string& install_id, metrics::Registry* metrics) {
+  if (!runtime) return {};
+  actors::SecurityAuditorOptions o;
+  o.runtime = std::move(runtime);
+  o.approved = services.approved;
+  o.install_id = install_id;
+  o.interval = std::chrono::milliseconds(c.security.audit_interval_ms);
+  o.sink = services.audit;
+  o.metrics = metrics;
+  // A cowork process records its run before creating its container: a live cowork
+  // row in the database is the approval this node cannot hold in memory.
+  o.owned_elsewhere = [db_path = c.storage_path()](const std::string& run_id) {
+    if (run_id.empty()) return false;
+    storage::OpenOptions open;
+    open.read_only = true;
+    auto db = storage::Database::open(db_path, open);
+    if (!db) return false;
+    auto stmt = db->prepare("SELECT 1 FROM container_runs WHERE id = ? AND kind = 'cowork' "
+                            "AND state NOT IN ('exited', 'dead')");
+    if (!stmt || !stmt->bind(1, std::string_view(run_id))) return false;
+    auto row = stmt->step();
+    return row && *row;
+  };
+  return actors::spawn_security_auditor(system, std::move(o));
+}
+
+}  // namespace sb::boot

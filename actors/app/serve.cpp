@@ -1,0 +1,458 @@
+#include "actors/app/serve.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "actors/node/audit_sink.hpp"
+#include "actors/containers/container_supervisor.hpp"
+#include "actors/containers/ipc_task_desk.hpp"
+#include "actors/node/node.hpp"
+#include "actors/schedule/scheduler.hpp"
+#include "actors/supervision/supervisor.hpp"
+#include "runtime/http/server.hpp"
+#include "actors/app/admin/outbox_routes.hpp"
+#include "actors/app/admin/admin_routes.hpp"
+#include "actors/app/admin/chat_routes.hpp"
+#include "channels/local/local_chat_hub.hpp"
+#include "actors/app/admin_token.hpp"
+#include "actors/app/channel_services.hpp"
+#include "actors/app/namespace_runs.hpp"
+#include "actors/app/security_services.hpp"
+#include "runtime/container/reconcile.hpp"
+#include "runtime/container/select/backend_selection.hpp"
+#include "runtime/core/log.hpp"
+#include "actors/app/admin/namespaces_routes.hpp"
+#include "storage/chat_directory.hpp"
+#include "actors/app/admin/tasks_routes.hpp"
+#include "runtime/schedule/time_zone.hpp"
+#include "actors/app/admin/audit_routes.hpp"
+#include "actors/app/admin/secrets_routes.hpp"
+#include "storage/migrations.hpp"
+#include "storage/sqlite.hpp"
+
+namespace sb::boot {
+namespace {
+
+sigset_t shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+Status prepare_data_dir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return make_error("boot.data_dir", "cannot create data dir " + dir + ": " + ec.message());
+  ::chmod(dir.c_str(), 0700);
+  return {};
+}
+
+// A run whose container survived a restart of the broker.
+struct AdoptedRun {
+  std::string run_id, namespace_name, kind, image, container_id;
+};
+
+struct Containers {
+  std::string status_json;
+  std::shared_ptr<container::ContainerRuntime> runtime;
+  std::string install_id;
+  std::vector<AdoptedRun> adopted;
+};
+
+// Detects the container runtime and reconciles this install's containers: those of a
+// run the database knows as live are adopted, every other one is removed (e.g. after a
+// SIGKILL of the broker or of a cowork process). Live runs without a container are
+// closed. A missing runtime is not fatal: the node still serves, and
+// /api/v1/container/runtime says why.
+Containers prepare_containers(const config::Config& c) {
+  Containers out;
+  auto opened = container::open_runtime(c);
+  container::RuntimeStatus status;
+  if (!opened) {
+    status.message = opened.error().message;
+    log::warn("container.runtime_unavailable", {{"error", status.message}});
+    out.status_json = container::to_json(status);
+    return out;
+  }
+  status = opened->status;
+  out.status_json = container::to_json(status);
+  log::info("container.runtime", {{"backend", status.backend}, {"available", status.available},
+                                  {"version", status.version}, {"install_id", opened->install_id}});
+  if (!status.available) return out;
+  out.runtime = opened->runtime;
+  out.install_id = opened->install_id;
+
+  auto db = storage::Database::open(c.storage_path(), {});
+  if (!db) return out;
+  std::map<std::string, AdoptedRun> live;
+  if (auto stmt = db->prepare("SELECT id, coalesce(namespace_id, ''), kind, image FROM container_runs "
+                              "WHERE state IN ('starting', 'idle', 'running')")) {
+    while (true) {
+      auto row = stmt->step();
+      if (!row || !*row) break;
+      live[stmt->column_text(0)] = {stmt->column_text(0), stmt->column_text(1), stmt->column_text(2),
+                                    stmt->column_text(3), ""};
+    }
+  }
+  std::set<std::string> live_ids;
+  for (const auto& [id, run] : live) live_ids.insert(id);
+  auto report = container::reconcile(*out.runtime, out.install_id, live_ids);
+  for (const auto& id : report.removed) log::info("container.reconciled_removed", {{"container", id}});
+  for (const auto& f : report.failed) log::warn("container.reconcile_failed", {{"error", f}});
+  std::set<std::string> adopted_ids;
+  for (size_t i = 0; i < report.adopted.size(); ++i) {
+    auto run = live[report.adopted_runs[i]];
+    run.container_id = report.adopted[i];
+    adopted_ids.insert(run.run_id);
+    out.adopted.push_back(run);
+  }
+  for (const auto& [id, run] : live) {
+    if (adopted_ids.count(id)) continue;
+    if (auto stmt = db->prepare("UPDATE container_runs SET state = 'exited', error = 'broker restarted; "
+                                "container gone', ended_at = ? WHERE id = ?")) {
+      (void)stmt->bind(1, static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count()));
+      (void)stmt->bind(2, std::string_view(id));
+      (void)stmt->step();
+    }
+  }
+  return out;
+}
+
+// Supervises the adopted runs again; returns their actors.
+std::vector<caf::actor> adopt_runs(caf::actor_system& system, const config::Config& c, const Containers& containers,
+                                   metrics::Registry& registry, const SecurityServices& security) {
+  std::vector<caf::actor> out;
+  for (const auto& run : containers.adopted) {
+    actors::ContainerRunOptions o;
+    o.run_id = run.run_id;
+    o.namespace_name = run.namespace_name;
+    o.kind = run.kind;
+    o.install_id = containers.install_id;
+    o.run_dir = c.node.data_dir + "/runs/" + run.run_id;
+    o.spec.name = "squadbox-" + run.run_id;
+    o.spec.image = run.image;
+    // The IPC directories belong to the uid the container runs as: keep it.
+    struct stat st {};
+    if (::stat((o.run_dir + "/ipc/input").c_str(), &st) == 0 && st.st_uid != 0) {
+      o.spec.uid = st.st_uid;
+      o.spec.gid = st.st_gid;
+    }
+    o.hard_timeout = std::chrono::milliseconds(c.container.timeout_ms);
+    o.idle_timeout = std::chrono::milliseconds(c.container.idle_timeout_ms);
+    o.stop_grace = std::chrono::milliseconds(c.container.stop_grace_ms);
+    o.runtime = containers.runtime;
+    o.metrics = &registry;
+    o.adopt_container_id = run.container_id;
+    security.apply(o);
+    out.push_back(actors::spawn_container_supervisor(system, std::move(o)));
+  }
+  return out;
+}
+
+// Stops adopted runs (SIGTERM, then SIGKILL after the grace) and waits for them.
+void stop_runs(caf::actor_system& system, const std::vector<caf::actor>& runs, std::chrono::milliseconds limit) {
+  if (runs.empty()) return;
+  caf::scoped_actor self{system};
+  for (const auto& r : runs) {
+    self->monitor(r);
+    self->send(r, actors::stop_atom::value);
+  }
+  size_t down = 0;
+  bool timed_out = false;
+  while (down < runs.size() && !timed_out) {
+    self->receive([&](const caf::down_msg&) { ++down; },
+                  caf::after(limit) >> [&] { timed_out = true; });
+  }
+  if (timed_out) log::warn("container.stop_incomplete", {{"left", static_cast<int64_t>(runs.size() - down)}});
+}
+
+// {"version","configFile","configHash"}: the hash (BLAKE2b) of the effective configuration.
+std::string start_detail(const config::Config& c, const char* version) {
+  const std::string effective = config::to_toml(c);
+  unsigned char hash[crypto_generichash_BYTES];
+  crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(effective.data()), effective.size(),
+                     nullptr, 0);
+  char hex[2 * sizeof hash + 1];
+  sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
+  auto quote = [](const std::string& v) {
+    std::string out = "\"";
+    for (char ch : v) {
+      if (ch == '"' || ch == '\\') out.push_back('\\');
+      if (static_cast<unsigned char>(ch) >= 0x20) out.push_back(ch);
+    }
+    return out + "\"";
+  };
+  return "{\"version\":" + quote(version) + ",\"configFile\":" + quote(c.source_file) + ",\"configHash\":\"" +
+         hex + "\"}";
+}
+
+// Fails fast, before any actor starts, on an unusable or too-new database.
+Status prepare_storage(const config::Config& c) {
+  storage::OpenOptions open;
+  open.busy_timeout_ms = static_cast<int>(c.storage.busy_timeout_ms);
+  auto db = storage::Database::open(c.storage_path(), open);
+  if (!db) return db.error();
+  return storage::migrate(*db);
+}
+
+void write_file_atomically(const std::string& path, const std::string& content) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << content;
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+// Last resort if a graceful shutdown hangs: the process must still end.
+class ShutdownWatchdog {
+ public:
+  explicit ShutdownWatchdog(std::chrono::milliseconds limit)
+      : thread_([this, limit] {
+          std::unique_lock lock(mutex_);
+          if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
+            log::error("node.shutdown_timeout", {{"limit_ms", limit.count()}});
+            ::_exit(1);
+          }
+        }) {}
+  ~ShutdownWatchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+void block_shutdown_signals() {
+  sigset_t set = shutdown_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int serve(const config::Config& config, const char* version) {
+  const auto& c = config;
+  if (auto ok = prepare_data_dir(c.node.data_dir); !ok) {
+    log::error("node.start_failed", {{"error", ok.error().message}});
+    return 1;
+  }
+  auto token = ensure_admin_token(c.admin_token_path());
+  if (!token) {
+    log::error("node.start_failed", {{"error", token.error().message}});
+    return 1;
+  }
+  if (token->created) log::info("admin.token_created", {{"path", c.admin_token_path()}});
+  if (auto ok = prepare_storage(c); !ok) {
+    log::error("node.start_failed", {{"error", ok.error().message}, {"code", ok.error().code}});
+    return 1;
+  }
+  if (auto zone = schedule::TimeZone::locate(c.scheduler.time_zone); !zone) {
+    log::error("node.start_failed", {{"error", "scheduler.time_zone: " + zone.error().message}, {"code", zone.error().code}});
+    return 1;
+  }
+
+  // Before any actor starts: a missing, exposed or wrong vault key stops the start.
+  auto vault = vault::Vault::open(vault::vault_options(c, config::process_environment()));
+  if (!vault) {
+    log::error("node.start_failed", {{"error", vault.error().message}, {"code", vault.error().code}});
+    return 1;
+  }
+  // Channel bots take their credentials from the vault: a missing entry stops the start.
+  auto channel_bots = make_channel_bots(c, *vault);
+  if (!channel_bots) {
+    log::error("node.start_failed", {{"error", channel_bots.error().message}, {"code", channel_bots.error().code}});
+    return 1;
+  }
+
+  const Containers containers = prepare_containers(c);
+
+  metrics::Registry registry;
+  int exit_code = 0;
+  {
+    caf::actor_system_config cfg;
+    actors::configure_actor_system(cfg, c);
+    caf::actor_system system{cfg};
+    // Replies of the local chat channel: namespace actors fill it, the chat route waits on it.
+    auto local_chat = std::make_shared<chat::LocalChatHub>();
+    actors::NodeOptions node;
+    node.config = c;
+    node.metrics = &registry;
+    node.bots = *channel_bots;
+    node.local_chat = local_chat;
+    // Namespaces queue messages until make_run is set below (containers and security exist).
+    auto namespace_services = std::make_shared<actors::NamespaceServices>();
+    node.namespace_services = namespace_services;
+    // Scheduled tasks: own connection too; tasks without "timeZone" use scheduler.time_zone.
+    // Every committed change outside the scheduler re-arms it (lookup at call time).
+    std::shared_ptr<schedule::TaskStore> task_store;
+    if (auto opened =
+            schedule::TaskStore::open(c.storage_path(), {.default_time_zone = c.scheduler.time_zone, .now_ms = {}})) {
+      task_store = std::move(*opened);
+      task_store->set_on_change(actors::scheduler_reload_hook(system));
+    } else {
+      log::error("tasks.store_unavailable", {{"error", opened.error().message}});
+    }
+    node.tasks = task_store;
+    auto root = actors::spawn_node(system, std::move(node));
+    {
+      // The root registers its children (the storage writer among them) in its own
+      // start-up; an answer to a status request means that has happened.
+      caf::scoped_actor self{system};
+      self->request(root, std::chrono::seconds(10), actors::status_atom::value)
+          .receive([](const actors::supervisor_status&) {}, [](caf::error&) {});
+    }
+    auto sec = start_security_services(c, *vault, actors::make_audit_sink(system), &registry);
+    if (!sec) {
+      log::error("node.start_failed", {{"error", sec.error().message}, {"code", sec.error().code}});
+      caf::scoped_actor self{system};
+      self->send_exit(root, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    // A changed configuration shows in the audit trail as a different hash at start.
+    sec->audit(AuditRecord{"node", "node.started", c.node.data_dir, start_detail(c, version)});
+    const auto adopted = adopt_runs(system, c, containers, registry, *sec);
+    auto container_audit =
+        spawn_container_audit(system, c, *sec, containers.runtime, containers.install_id, &registry);
+    // Containers schedule through IPC tasks/ for their own group (docs/ipc.md); no store: refused.
+    auto task_ipc = task_store ? std::make_shared<actors::TaskIpc>(
+                                     task_store, schedule::open_chat_directory(c.storage_path()))
+                               : nullptr;
+    namespace_services->make_run = namespace_run_factory(
+        NamespaceRunContext{c, *sec, containers.runtime, containers.install_id, &registry, task_ipc});
+    namespace_services->ready.store(true, std::memory_order_release);
+    if (auto manager = actors::lookup<actors::namespace_manager_actor>(system, "namespaces"))
+      caf::anon_send(manager, actors::ready_atom::value);
+
+    admin::AdminApiOptions api_options;
+    api_options.version = version;
+    api_options.data_dir = c.node.data_dir;
+    api_options.token = token->token;
+    api_options.actor_timeout = std::chrono::milliseconds(c.actors.request_timeout_ms);
+    api_options.runtime_status_json = containers.status_json;
+    api_options.db_path = c.storage_path();
+    api_options.extensions.push_back([&system, v = *vault](http::Router& api) {
+      vault::add_secrets_routes(api, v, actors::make_audit_sink(system));
+    });
+    api_options.extensions.push_back(
+        [db = c.storage_path()](http::Router& api) { audit::add_audit_routes(api, db); });
+    ChannelServices channels(system, c, *channel_bots, actors::make_audit_sink(system), &registry);
+    api_options.extensions.push_back(channels.admin_extension());
+    api_options.extensions.push_back(
+        [&system, db = c.storage_path(), timeout = api_options.actor_timeout](http::Router& api) {
+          ::sb::channels::outbound::add_outbox_routes(api, system, db, timeout);
+        });
+    // Namespaces, mappings, allowlists, default policy: own connection next to the writer (WAL).
+    if (auto ns_store = namespaces::NamespaceStore::open(c.storage_path(), c.node.data_dir)) {
+      std::shared_ptr<namespaces::NamespaceStore> store(std::move(*ns_store));
+      // Before the store is shared: every committed change reloads the routing table and
+      // tells the namespaces (lookups at call time: the actors may have been restarted).
+      store->set_on_change([&system] {
+        if (auto router = actors::lookup<actors::message_router_actor>(system, "router"))
+          caf::anon_send(router, actors::reload_atom::value);
+        if (auto manager = actors::lookup<actors::namespace_manager_actor>(system, "namespaces"))
+          caf::anon_send(manager, actors::reload_atom::value);
+      });
+      api_options.extensions.push_back([&system, store](http::Router& api) {
+        namespaces::add_namespaces_routes(api, store, actors::make_audit_sink(system));
+      });
+    } else {
+      log::error("namespaces.store_unavailable", {{"error", ns_store.error().message}});
+    }
+    // Scheduled tasks (the store is opened before the node: the scheduler runs them).
+    if (task_store) {
+      api_options.extensions.push_back([&system, store = task_store](http::Router& api) {
+        schedule::add_tasks_routes(api, store, actors::make_audit_sink(system));
+      });
+    }
+    chat::ChatApiOptions chat_options;
+    chat_options.db_path = c.storage_path();
+    chat_options.reply_timeout = std::chrono::milliseconds(c.namespaces.chat_reply_timeout_ms);
+    chat_options.ingest_timeout = api_options.actor_timeout;
+    chat::ChatApi chat_api(system, local_chat, chat_options);  // outlives the server below
+    api_options.extensions.push_back([&chat_api](http::Router& api) { chat_api.add_routes(api); });
+    admin::AdminApi api(system, caf::actor_cast<caf::actor>(root), registry, std::move(api_options));
+    http::ServerOptions http_options;
+    http_options.name = "admin";
+    http_options.address = c.admin.address;
+    http_options.port = static_cast<uint16_t>(c.admin.port);
+    http_options.body_limit = static_cast<size_t>(c.admin.body_limit_bytes);
+    http_options.request_timeout = std::chrono::milliseconds(c.admin.request_timeout_ms);
+    http_options.idle_timeout = std::chrono::milliseconds(c.admin.idle_timeout_ms);
+    http_options.threads = static_cast<int>(c.admin.threads);
+    http::Server server(http_options, api.handler(), &registry);
+    // The webhook listener first: the admin API reads it once it answers.
+    auto webhooks = channels.start();
+    auto port = webhooks ? server.start() : Result<uint16_t>(webhooks.error());
+    const std::string url_file = c.node.data_dir + "/admin.url";
+    if (!port) {
+      log::error("node.start_failed", {{"error", port.error().message}});
+      exit_code = 1;
+    } else {
+      std::string host = c.admin.address.find(':') != std::string::npos ? "[" + c.admin.address + "]"
+                                                                         : c.admin.address;
+      std::string url = "http://" + host + ":" + std::to_string(*port);
+      write_file_atomically(url_file, url + "\n");
+      log::info("node.started", {{"version", version}, {"admin_url", url},
+                                 {"data_dir", c.node.data_dir}, {"pid", static_cast<int64_t>(::getpid())}});
+
+      sigset_t set = shutdown_signals();
+      int sig = 0;
+      while (sigwait(&set, &sig) != 0) {
+      }
+      log::info("node.stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    }
+
+    // Graceful shutdown, bounded by node.shutdown_timeout_ms.
+    const auto limit = std::chrono::milliseconds(c.node.shutdown_timeout_ms);
+    ShutdownWatchdog watchdog(limit);
+    server.stop_accepting();
+    chat_api.stop();  // waiting chats answer 503 now rather than at their timeout
+    channels.stop();  // before the node drains: deliveries in flight still get their ack
+    stop_runs(system, adopted, std::chrono::milliseconds(c.container.stop_grace_ms) + limit / 4);
+    if (container_audit) caf::anon_send_exit(container_audit, caf::exit_reason::user_shutdown);
+    sec->proxy->stop();  // every run has ended: no lease is left to serve
+    {
+      caf::scoped_actor self{system};
+      self->request(root, limit * 8 / 10, actors::shutdown_atom::value)
+          .receive([](bool) {},
+                   [&](caf::error& err) {
+                     log::warn("node.drain_incomplete", {{"error", system.render(err)}});
+                     self->send_exit(root, caf::exit_reason::kill);
+                   });
+    }
+    server.stop();
+    std::error_code ec;
+    std::filesystem::remove(url_file, ec);
+    // Leaving the scope joins the actor system (await_all_actors_done).
+  }
+  log::info("node.stopped", {{"exit_code", exit_code}});
+  return exit_code;
+}
+
+}  // namespace sb::boot

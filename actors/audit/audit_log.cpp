@@ -1,0 +1,104 @@
+#include "actors/audit/audit_log.hpp"
+
+#include <chrono>
+
+#include "actors/supervision/supervisor.hpp"
+#include "runtime/core/log.hpp"
+#include "runtime/security/audit/audit_chain.hpp"
+#include "storage/sqlite.hpp"
+
+namespace sb::actors {
+namespace {
+
+struct audit_state {
+  AuditLogOptions options;
+  int64_t next_seq = 1;
+  std::string head_hash;  // hash of the last record ("" before the first)
+  static inline const char* name = "audit_log";
+};
+
+using self_ptr = audit_log_actor::stateful_pointer<audit_state>;
+
+// Reads the chain head on its own (reader) connection.
+void load_head(audit_state& st) {
+  storage::OpenOptions open;
+  open.read_only = true;
+  auto db = storage::Database::open(st.options.db_path, open);
+  if (!db) throw std::runtime_error("audit: cannot open database: " + db.error().message);
+  auto stmt = db->prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+  if (!stmt) throw std::runtime_error("audit: " + stmt.error().message);
+  auto row = stmt->step();
+  if (!row) throw std::runtime_error("audit: " + row.error().message);
+  if (*row) {
+    st.next_seq = stmt->column_int64(0) + 1;
+    st.head_hash = stmt->column_blob(1);
+  }
+}
+
+audit_log_actor::behavior_type audit_fn(self_ptr self, AuditLogOptions options) {
+  log_exceptions(self, "audit_log");
+  self->state.options = std::move(options);
+  load_head(self->state);
+  return {
+      [=](append_atom, const audit_event& ev) -> caf::result<audit_receipt> {
+        auto writer = lookup<storage_writer_actor>(self->system(), "storage");
+        if (!writer) return caf::make_error(caf::sec::request_receiver_down, "storage writer down");
+        auto& st = self->state;
+        const int64_t seq = st.next_seq++;
+        const int64_t at = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+        std::string prev = st.head_hash;
+        std::string hash = audit_hash(prev, seq, at, ev);
+        st.head_hash = hash;
+        storage::WriteOp op;
+        op.sql =
+            "INSERT INTO audit_log(seq, at, actor, event, subject, detail, prev_hash, hash) "
+            "VALUES(?,?,?,?,?,?,?,?)";
+        op.params = {storage::SqlParam::of(seq),         storage::SqlParam::of(at),
+                     storage::SqlParam::of(ev.actor),    storage::SqlParam::of(ev.event),
+                     storage::SqlParam::of(ev.subject),  storage::SqlParam::of(ev.detail),
+                     storage::SqlParam::blob_of(prev),   storage::SqlParam::blob_of(hash)};
+        auto promise = self->make_response_promise<audit_receipt>();
+        self->request(writer, std::chrono::seconds(30), write_atom::value, std::move(op))
+            .then(
+                [=](const storage::WriteOutcome& out) mutable {
+                  if (!out.ok) {
+                    // The in-memory head no longer matches the table: restart from disk.
+                    promise.deliver(caf::make_error(caf::sec::runtime_error, out.error_message));
+                    self->quit(caf::make_error(caf::sec::runtime_error, "audit chain write failed"));
+                    return;
+                  }
+                  promise.deliver(audit_receipt{seq, to_hex(hash)});
+                },
+                [=](caf::error& err) mutable {
+                  promise.deliver(err);
+                  self->quit(err);
+                });
+        return promise;
+      },
+      [=](status_atom) {
+        return component_status{"audit", "running",
+                                "next_seq=" + std::to_string(self->state.next_seq)};
+      },
+      [=](shutdown_atom) {
+        self->quit(caf::exit_reason::user_shutdown);
+        return true;
+      },
+  };
+}
+
+}  // namespace
+
+std::string audit_hash(const std::string& prev_hash, int64_t seq, int64_t at_ms,
+                       const audit_event& ev) {
+  return audit::chain_hash(prev_hash, audit::RecordFields{seq, at_ms, ev.actor, ev.event, ev.subject, ev.detail});
+}
+
+std::string to_hex(const std::string& bytes) { return audit::to_hex(bytes); }
+
+audit_log_actor spawn_audit_log(caf::actor_system& system, AuditLogOptions options) {
+  return system.spawn(audit_fn, std::move(options));
+}
+
+}  // namespace sb::actors

@@ -1,0 +1,30 @@
+#pragma once
+// The channel registry: the node's "channels" child, a nested supervisor with one
+// channel sender per bot that can send (channel_sender.hpp) and one Telegram poller per
+// bot in polling mode (telegram_poller.hpp). Its children are not in the actor registry
+// (names are per bot and longer than 10 characters); the outbox reaches a sender
+// through the bot's wake group, which survives restarts.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/protocol.hpp"
+#include "runtime/core/backoff.hpp"
+#include "channels/bot/channel_bot.hpp"
+#include "runtime/config/config.hpp"
+#include "runtime/core/metrics.hpp"
+
+namespace sb::actors {
+
+struct ChannelRegistryOptions {
+  std::vector<std::shared_ptr<const channels::ChannelBot>> bots;
+  config::Config config;                 // storage path, [outbound], per-bot poll settings
+  RestartPolicy policy;                  // for the senders and pollers
+  caf::actor parent;                     // receives failed_atom; may be invalid
+  metrics::Registry* metrics = nullptr;  // not owned; may be null
+};
+
+// Children are named "send:slack/main" and "poll:telegram/ops" in status and logs.
+supervisor_actor spawn_channel_registry(caf::actor_system& system, ChannelRegistryOptions options);
+
+}  // namespace sb::actors

@@ -1,0 +1,336 @@
+#include "actors/channels/telegram_poller.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <caf/all.hpp>
+
+#include "runtime/http/interruptible_request.hpp"
+#include "actors/protocol.hpp"
+#include "actors/supervision/supervisor.hpp"
+#include "channels/telegram/poll_policy.hpp"
+#include "runtime/core/log.hpp"
+#include "storage/sqlite.hpp"
+
+namespace sb::actors {
+namespace {
+
+using polled_atom = caf::atom_constant<caf::atom("tgpolled")>;
+using namespace std::chrono_literals;
+
+// Extra time the HTTP exchange gets beyond the long-poll timeout the server honours.
+constexpr std::chrono::milliseconds kPollMargin{10000};
+constexpr std::chrono::milliseconds kIngestTimeout{30000};
+constexpr std::chrono::milliseconds kStoreTimeout{15000};
+
+struct PollJob {
+  std::chrono::milliseconds delay{0};  // wait this long first (backoff)
+  std::string method, url;
+  http::Headers headers;
+  std::string body;
+  http::ClientOptions client;
+};
+
+// What came back; error_code set when there was no HTTP answer.
+struct PollAnswer {
+  int32_t status = 0;
+  std::string body;
+  http::Headers headers;
+  std::string error_code, error_message;
+};
+
+// The blocking half: one thread that waits out the backoff and performs one long poll
+// at a time. stop() interrupts both the wait and the request in flight, so the actor
+// can answer shutdown at once instead of after up to 50 s of long poll.
+class PollWorker {
+ public:
+  using Deliver = std::function<void(PollAnswer)>;
+  explicit PollWorker(Deliver deliver) : deliver_(std::move(deliver)), thread_([this] { run(); }) {}
+  ~PollWorker() { stop(); }
+  PollWorker(const PollWorker&) = delete;
+  PollWorker& operator=(const PollWorker&) = delete;
+
+  void submit(PollJob job) {
+    std::lock_guard lock(mutex_);
+    job_ = std::move(job);
+    cv_.notify_one();
+  }
+  // Idempotent; returns once the thread has ended.
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      cv_.notify_all();
+    }
+    request_.interrupt();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      PollJob job;
+      {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return stopping_ || job_.has_value(); });
+        if (stopping_) return;
+        job = std::move(*job_);
+        job_.reset();
+        if (job.delay.count() > 0 && cv_.wait_for(lock, job.delay, [&] { return stopping_; })) return;
+      }
+      auto response = request_.perform(job.method, job.url, std::move(job.headers), std::move(job.body), job.client);
+      if (request_.interrupted()) return;
+      PollAnswer answer;
+      if (response) {
+        answer.status = response->status;
+        answer.body = std::move(response->body);
+        answer.headers = std::move(response->headers);
+        if (!response->content_type.empty()) answer.headers.emplace_back("Content-Type", response->content_type);
+      } else {
+        answer.error_code = response.error().code;
+        answer.error_message = response.error().message;
+      }
+      deliver_(std::move(answer));
+    }
+  }
+
+  Deliver deliver_;
+  http::InterruptibleRequest request_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::optional<PollJob> job_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts once everything above exists
+};
+
+struct poller_state {
+  TelegramPollerOptions options;
+  std::string bot_id;
+  int64_t offset = 0;
+  int failures = 0;  // consecutive
+  std::string last_result = "starting";
+  std::string log_path;  // of the current poll: the path without the bot token
+  std::unique_ptr<PollWorker> worker;
+  static inline const char* name = "telegram_poller";
+};
+
+using self_ptr = caf::stateful_actor<poller_state>*;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The persisted offset, or 0 (Telegram then starts at the oldest unconfirmed update;
+// anything already stored is deduplicated by the ingest).
+int64_t load_offset(const std::string& db_path, const std::string& bot) {
+  if (db_path.empty()) return 0;
+  storage::OpenOptions o;
+  o.read_only = true;
+  auto db = storage::Database::open(db_path, o);
+  Result<int64_t> found = db ? Result<int64_t>(0) : Result<int64_t>(db.error());
+  if (db) {
+    auto stmt = db->prepare("SELECT value FROM channel_state WHERE channel = 'telegram' AND bot = ?1 AND key = 'offset'");
+    if (!stmt) {
+      found = stmt.error();
+    } else if (auto bound = stmt->bind(1, bot); !bound) {
+      found = bound.error();
+    } else if (auto row = stmt->step(); !row) {
+      found = row.error();
+    } else if (*row) {
+      const std::string text = stmt->column_text(0);
+      try {
+        found = std::max<int64_t>(0, std::stoll(text));
+      } catch (const std::exception&) {
+        found = make_error("telegram.offset", "stored offset '" + text + "' is not a number");
+      }
+    }
+  }
+  if (!found) {
+    log::warn("telegram.offset_unreadable",
+              {{"bot", "telegram/" + bot}, {"error", found.error().message}, {"offset", int64_t{0}}});
+    return 0;
+  }
+  return *found;
+}
+
+storage::WriteOp offset_write(const std::string& bot, int64_t offset) {
+  storage::WriteOp op;
+  op.sql =
+      "INSERT INTO channel_state(channel, bot, key, value, updated_at) VALUES('telegram', ?1, 'offset', ?2, ?3) "
+      "ON CONFLICT(channel, bot, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
+  op.params = {storage::SqlParam::of(bot), storage::SqlParam::of(std::to_string(offset)),
+               storage::SqlParam::of(now_ms())};
+  return op;
+}
+
+void count(self_ptr self, const std::string& result) {
+  auto& st = self->state;
+  st.last_result = result;
+  if (st.options.metrics)
+    st.options.metrics
+        ->counter("squadbox_telegram_polls_total", "Telegram getUpdates polls by outcome.",
+                  {{"bot", st.bot_id}, {"result", result}})
+        .inc();
+}
+
+void poll(self_ptr self, std::chrono::milliseconds delay) {
+  auto& st = self->state;
+  auto request = st.options.bot->build_poll(st.offset, st.options.poll_timeout_s);
+  if (!request) {
+    // A malformed token cannot change while running: stop, and let the supervisor
+    // decide (it restarts with backoff and gives up after its budget).
+    count(self, "refused");
+    log::error("telegram.poll_invalid", {{"bot", st.bot_id}, {"error", request.error().message}});
+    st.worker->stop();
+    self->quit(caf::sec::invalid_argument);
+    return;
+  }
+  PollJob job;
+  job.delay = delay;
+  job.method = request->method;
+  job.url = st.options.bot->base_url() + request->path;
+  st.log_path = request->log_path;
+  job.headers.assign(request->headers.begin(), request->headers.end());
+  job.body = std::move(request->body);
+  job.client.timeout = std::chrono::seconds(std::max(0, st.options.poll_timeout_s)) + kPollMargin;
+  job.client.ca_file = st.options.ca_file;
+  st.worker->submit(std::move(job));
+}
+
+void fail(self_ptr self, const PollVerdict& verdict) {
+  auto& st = self->state;
+  ++st.failures;
+  const auto delay = poll_delay(verdict.wait, st.failures, verdict.retry_after, st.options.backoff_base,
+                                st.options.backoff_max);
+  count(self, verdict.result);
+  log::warn("telegram.poll_failed", {{"bot", st.bot_id},
+                                     {"path", st.log_path},
+                                     {"result", verdict.result},
+                                     {"reason", verdict.reason},
+                                     {"detail", verdict.detail},
+                                     {"failures", st.failures},
+                                     {"retry_in_ms", static_cast<int64_t>(delay.count())}});
+  poll(self, delay);
+}
+
+PollVerdict local_failure(std::string result, std::string detail) {
+  PollVerdict v;
+  v.result = std::move(result);
+  v.wait = PollVerdict::Wait::backoff;
+  v.reason = v.result;
+  v.detail = std::move(detail);
+  return v;
+}
+
+// Ingested (or nothing to ingest): make the next offset durable, then poll on.
+void persist(self_ptr self, int64_t next_offset, std::string result) {
+  auto writer = lookup<storage_writer_actor>(self->system(), "storage");
+  if (!writer) return fail(self, local_failure("store_failed", "storage writer down"));
+  self->request(writer, kStoreTimeout, write_atom::value, offset_write(self->state.options.bot->name(), next_offset))
+      .then(
+          [=](const storage::WriteOutcome& out) {
+            if (!out.ok) return fail(self, local_failure("store_failed", out.error_code + ": " + out.error_message));
+            auto& st = self->state;
+            st.offset = std::max(st.offset, next_offset);
+            st.failures = 0;
+            count(self, result);
+            poll(self, std::chrono::milliseconds(0));
+          },
+          [=](caf::error& err) { fail(self, local_failure("store_failed", self->system().render(err))); });
+}
+
+void on_answer(self_ptr self, PollAnswer& answer) {
+  auto& st = self->state;
+  if (!answer.error_code.empty()) return fail(self, network_verdict(answer.error_code, answer.error_message));
+  channels::HttpReply reply{answer.status, answer.headers, answer.body};
+  PollVerdict verdict = judge_poll(*st.options.bot, reply);
+  if (!verdict.batch) return fail(self, verdict);
+  auto& batch = *verdict.batch;
+  for (const auto& ignored : batch.delivery.ignored)
+    log::debug("telegram.update_ignored", {{"bot", st.bot_id}, {"update_id", ignored.platform_id},
+                                           {"reason", ignored.reason}});
+  if (!batch.next_offset) {  // the long poll ended without updates
+    st.failures = 0;
+    count(self, verdict.result);
+    return poll(self, std::chrono::milliseconds(0));
+  }
+  const int64_t next = *batch.next_offset;
+  if (batch.delivery.messages.empty()) return persist(self, next, verdict.result);
+  std::vector<inbound_message> messages;
+  messages.reserve(batch.delivery.messages.size());
+  for (const auto& m : batch.delivery.messages) messages.push_back(to_actor_message(m));
+  auto ingest = lookup<ingest_actor>(self->system(), "ingest");
+  if (!ingest) return fail(self, local_failure("ingest_failed", "ingest actor down"));
+  const auto n = static_cast<int64_t>(messages.size());
+  self->request(ingest, kIngestTimeout, ingest_atom::value, std::move(messages))
+      .then(
+          [=](const ingest_result& r) {
+            // Not stored: keep the offset, so the same updates come again.
+            if (!r.error.empty()) return fail(self, local_failure("ingest_failed", r.error));
+            log::debug("telegram.polled", {{"bot", self->state.bot_id}, {"messages", n},
+                                           {"stored", static_cast<int64_t>(r.stored)},
+                                           {"duplicates", static_cast<int64_t>(r.duplicates)}});
+            persist(self, next, "ok");
+          },
+          [=](caf::error& err) { fail(self, local_failure("ingest_failed", self->system().render(err))); });
+}
+
+caf::behavior poller_fn(self_ptr self, TelegramPollerOptions options) {
+  log_exceptions(self, "telegram_poller");
+  auto& st = self->state;
+  st.options = std::move(options);
+  st.options.poll_timeout_s = std::clamp(st.options.poll_timeout_s, 0, 50);
+  st.bot_id = st.options.bot->id();
+  st.offset = load_offset(st.options.db_path, st.options.bot->name());
+  // The worker reaches the actor through a weak address: it must not keep it alive.
+  caf::actor_addr me = self->address();
+  st.worker = std::make_unique<PollWorker>([me](PollAnswer answer) {
+    if (auto target = caf::actor_cast<caf::actor>(me)) caf::anon_send(target, polled_atom::value, std::move(answer.status),
+                                                                       std::move(answer.body), std::move(answer.headers),
+                                                                       std::move(answer.error_code),
+                                                                       std::move(answer.error_message));
+  });
+  log::info("telegram.polling_started", {{"bot", st.bot_id},
+                                         {"offset", st.offset},
+                                         {"poll_timeout_s", st.options.poll_timeout_s},
+                                         {"url", st.options.bot->base_url()}});
+  poll(self, std::chrono::milliseconds(0));
+  return {
+      [=](polled_atom, int32_t status, std::string& body, http::Headers& headers, std::string& error_code,
+          std::string& error_message) {
+        PollAnswer answer{status, std::move(body), std::move(headers), std::move(error_code), std::move(error_message)};
+        on_answer(self, answer);
+      },
+      [=](status_atom) {
+        auto& s = self->state;
+        return component_status{"telegram_poller", "running",
+                                s.bot_id + " offset " + std::to_string(s.offset) + ", last poll " + s.last_result};
+      },
+      [=](shutdown_atom) {
+        // Interrupts a pending long poll: nothing is lost, the offset on disk is where
+        // the next start resumes.
+        self->state.worker->stop();
+        log::info("telegram.polling_stopped", {{"bot", self->state.bot_id}, {"offset", self->state.offset}});
+        self->quit(caf::exit_reason::user_shutdown);
+        return true;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_telegram_poller(caf::actor_system& system, TelegramPollerOptions options) {
+  if (!options.bot || !options.bot->polling()) {
+    log::error("telegram.poller_not_started",
+               {{"bot", options.bot ? options.bot->id() : std::string("(none)")}, {"error", "bot does not poll"}});
+    return {};
+  }
+  return system.spawn<caf::detached>(poller_fn, std::move(options));
+}
+
+}  // namespace sb::actors

@@ -1,0 +1,122 @@
+#include "actors/containers/ipc_task_desk.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "runtime/ipc/ipc_fs.hpp"
+
+namespace sb::actors {
+namespace {
+
+Status sys_error(const std::string& what) {
+  return make_error("tasks.snapshot_failed", what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+using namespace schedule;
+
+std::optional<std::string> TaskIpc::task_owner(const std::string& task_id) const {
+  auto t = store_->get(task_id);
+  if (!t) return std::nullopt;
+  return t->namespace_name;
+}
+
+std::optional<std::string> TaskIpc::chat_owner(const std::string& jid) const {
+  if (!chats_.owner) return std::nullopt;
+  return chats_.owner(jid);
+}
+
+std::shared_ptr<const ipc::IpcOwnership> ipc_ownership(std::shared_ptr<const TaskIpc> tasks) {
+  auto o = std::make_shared<ipc::IpcOwnership>();
+  o->chat_owner = [tasks](const std::string& jid) { return tasks->chat_owner(jid); };
+  o->task_owner = [tasks](const std::string& id) { return tasks->task_owner(id); };
+  return o;
+}
+
+Result<TaskIpcOutcome> TaskIpc::apply(const ipc::IpcIdentity& sender, const ipc::Payload& payload) const {
+  auto action = task_action_of(payload);
+  if (!action)
+    return make_error("ipc.not_a_task", std::string(ipc::type_name(payload)) + " is not a task action");
+  ipc::IpcOwnership ownership;  // lives for this call only
+  ownership.chat_owner = [this](const std::string& jid) { return chat_owner(jid); };
+  ownership.task_owner = [this](const std::string& id) { return task_owner(id); };
+  auto decision = ipc::authorize(sender, ownership, payload);
+  if (!decision.allowed) return make_error(std::string(decision.rule), decision.reason);
+
+  auto done = [&](Result<Task> t) -> Result<TaskIpcOutcome> {
+    if (!t) return t.error();
+    return TaskIpcOutcome{*action, std::move(*t)};
+  };
+  if (auto* s = std::get_if<ipc::ScheduleTask>(&payload)) {
+    std::optional<std::string> target_owner;
+    std::vector<std::string> own_chats;
+    if (s->target_jid) target_owner = chat_owner(*s->target_jid);
+    else if (chats_.chats_of) own_chats = chats_.chats_of(sender.group);
+    auto target = schedule_target(sender, s->target_jid, target_owner, own_chats);
+    if (!target) return target.error();
+    auto patch = schedule_patch(*s, *target, store_->default_time_zone());
+    if (!patch) return patch.error();
+    return done(store_->create(*patch));
+  }
+  if (auto* u = std::get_if<ipc::UpdateTask>(&payload)) {
+    auto patch = update_patch(*u, store_->default_time_zone());
+    if (!patch) return patch.error();
+    return done(store_->update(u->task_id, *patch));
+  }
+  const auto& c = std::get<ipc::TaskControl>(payload);
+  switch (c.op) {
+    case ipc::TaskControl::Op::pause: return done(store_->pause(c.task_id));
+    case ipc::TaskControl::Op::resume: return done(store_->resume(c.task_id));
+    case ipc::TaskControl::Op::cancel: return done(store_->remove(c.task_id));
+  }
+  return make_error("ipc.not_a_task", "unknown task operation");
+}
+
+Result<std::string> TaskIpc::snapshot_json(const ipc::IpcIdentity& sender) const {
+  auto tasks = store_->list(visible_tasks(sender));
+  if (!tasks) {
+    // A group without a namespace row owns no tasks.
+    if (tasks.error().code == "tasks.no_group") return std::string("[]");
+    return tasks.error();
+  }
+  return tasks_json(*tasks);
+}
+
+Status TaskIpc::write_snapshot(const std::string& ipc_root, const ipc::IpcIdentity& sender, std::optional<uid_t> uid,
+                               std::optional<gid_t> gid) const {
+  auto json = snapshot_json(sender);
+  if (!json) return json.error();
+  const std::string final_path = ipc_root + "/" + std::string(kTasksSnapshotFile);
+  const std::string tmp = final_path + ".tmp";
+  // The root belongs to the host (the agent cannot create entries in it), so a leftover
+  // tmp is ours from a crash; O_EXCL|O_NOFOLLOW still refuses anything planted.
+  ::unlink(tmp.c_str());
+  ipc::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400));
+  if (!fd.valid()) return sys_error("open " + tmp);
+  auto fail = [&](const std::string& what) {
+    Status e = sys_error(what);
+    ::unlink(tmp.c_str());
+    return e;
+  };
+  // Readable by the agent's uid only: prompts are none of another local user's business.
+  if (::fchmod(fd.get(), 0400) != 0) return fail("chmod " + tmp);
+  if ((uid || gid) && ::fchown(fd.get(), uid.value_or(static_cast<uid_t>(-1)), gid.value_or(static_cast<gid_t>(-1))) != 0)
+    return fail("chown " + tmp + " to the container uid (needs root)");
+  std::string_view rest = *json;
+  while (!rest.empty()) {
+    ssize_t n = ::write(fd.get(), rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail("write " + tmp);
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+  fd.reset();
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0) return fail("rename " + tmp);
+  return {};
+}
+
+}  // namespace sb::actors

@@ -1,0 +1,57 @@
+#include "channels/bot/channel_bot.hpp"
+
+namespace sb::channels {
+
+Error no_credential(const ChannelBot& bot, std::string_view key) {
+  return make_error("channel.no_credential",
+                    "bot " + bot.id() + " has no " + std::string(key) + ": it cannot send messages");
+}
+
+Result<Secret> lookup_secret(const config::ChannelBotConfig& config, const SecretLookup& secrets, const std::string& role) {
+  const std::string entry = config.secret(role);
+  if (entry.empty()) return Secret{};
+  auto value = secrets(entry);
+  if (!value)
+    return make_error("channel.secret", "channels." + config.platform + "." + config.name + "." + role +
+                                            ": vault entry '" + entry + "' is not available (" +
+                                            value.error().message + "); set it with `squadbox secret set " +
+                                            entry + "`");
+  return *value;
+}
+
+ChannelBot::ChannelBot(ChannelKind kind, const config::ChannelBotConfig& config, std::string default_url)
+    : kind_(kind), name_(config.name), base_url_(config.api_base_url.empty() ? std::move(default_url) : config.api_base_url) {
+  while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
+}
+
+Result<OutboundRequest> ChannelBot::build_typing(std::string_view, std::string_view) const {
+  return make_error("channel.no_typing", "bot " + id() + " has no typing indicator");
+}
+
+Result<OutboundRequest> ChannelBot::build_poll(std::int64_t, int) const {
+  return make_error("channel.not_polling", "bot " + id() + " does not poll");
+}
+
+Result<ChannelBot::PolledBatch> ChannelBot::parse_poll(std::string_view) const {
+  return make_error("channel.not_polling", "bot " + id() + " does not poll");
+}
+
+std::string ChannelBot::id() const { return std::string(channel_name(kind_)) + "/" + name_; }
+
+std::string default_base_url(ChannelKind kind) {
+  switch (kind) {
+    case ChannelKind::slack: return "https://slack.com";
+    case ChannelKind::discord: return "https://discord.com";
+    case ChannelKind::whatsapp: return "https://graph.facebook.com";
+    case ChannelKind::telegram: return "https://api.telegram.org";
+  }
+  return {};
+}
+
+Result<ChannelKind> parse_channel_kind(std::string_view name) {
+  for (auto kind : {ChannelKind::slack, ChannelKind::discord, ChannelKind::whatsapp, ChannelKind::telegram})
+    if (channel_name(kind) == name) return kind;
+  return make_error("channel.bad_value", "unknown channel '" + std::string(name) + "'");
+}
+
+}  // namespace sb::channels

@@ -1,0 +1,65 @@
+#include "channels/discord/discord_bot.hpp"
+
+#include "channels/discord/outbound.hpp"
+#include "channels/discord/parse.hpp"
+#include "channels/discord/verify.hpp"
+#include "runtime/messaging/validate.hpp"
+
+namespace sb::channels::discord {
+namespace {
+
+class DiscordBot final : public ChannelBot {
+ public:
+  DiscordBot(const config::ChannelBotConfig& c, Verifier verifier, Secret bot_token)
+      : ChannelBot(ChannelKind::discord, c, default_base_url(ChannelKind::discord)),
+        verifier_(std::move(verifier)),
+        token_(std::move(bot_token)),
+        identity_{c.name, c.setting("application_id")} {
+    // Follow-ups need only the application id; channel messages need the bot token.
+    can_send_ = !token_.empty() || !identity_.application_id.empty();
+  }
+  Verdict verify(const WebhookRequest& r, std::chrono::system_clock::time_point) const override {
+    return verifier_.verify(r);
+  }
+  Result<ParsedDelivery> parse(const WebhookRequest& r, std::int64_t) const override {
+    return parse_interaction(identity_, r.body);
+  }
+  SplitRule split_rule() const override { return kSplitRule; }
+  Result<OutboundRequest> build_message(std::string_view chat, std::string_view text,
+                                        std::string_view reply_to) const override {
+    if (!reply_to.empty() && !identity_.application_id.empty())
+      return build_followup(identity_.application_id, Secret(std::string(reply_to)), text);
+    if (token_.empty()) return no_credential(*this, "bot_token");
+    return build_channel_message(token_, chat, text);
+  }
+  DeliveryOutcome classify(const HttpReply& reply) const override { return classify_response(reply); }
+  Result<OutboundRequest> build_typing(std::string_view chat, std::string_view) const override {
+    if (token_.empty()) return no_credential(*this, "bot_token");
+    if (!snowflake(chat)) return make_error("channel.bad_value", "Discord channel id must be a snowflake");
+    OutboundRequest r;
+    r.method = "POST";
+    r.path = r.log_path = "/api/v10/channels/" + std::string(chat) + "/typing";
+    r.headers = {{"Authorization", "Bot " + token_.reveal()}};
+    return r;
+  }
+
+ private:
+  Verifier verifier_;
+  Secret token_;
+  BotIdentity identity_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ChannelBot>> make_bot(const config::ChannelBotConfig& c, const SecretLookup& secrets) {
+  auto config_error = [&](const Error& e) {
+    return make_error("channel.config", "channels." + c.platform + "." + c.name + ": " + e.message);
+  };
+    auto token = lookup_secret(c, secrets, "bot_token");
+    if (!token) return token.error();
+    auto verifier = Verifier::create(c.setting("public_key"));
+    if (!verifier) return config_error(verifier.error());
+    return std::unique_ptr<ChannelBot>(std::make_unique<DiscordBot>(c, std::move(*verifier), std::move(*token)));
+}
+
+}  // namespace sb::channels::discord

@@ -1,0 +1,58 @@
+#include "channels/slack/slack_bot.hpp"
+
+#include "channels/slack/outbound.hpp"
+#include "channels/slack/parse.hpp"
+#include "channels/slack/verify.hpp"
+
+namespace sb::channels::slack {
+namespace {
+
+class SlackBot final : public ChannelBot {
+ public:
+  SlackBot(const config::ChannelBotConfig& c, Verifier verifier, Secret bot_token)
+      : ChannelBot(ChannelKind::slack, c, default_base_url(ChannelKind::slack)),
+        verifier_(std::move(verifier)),
+        token_(std::move(bot_token)),
+        identity_{c.name, c.setting("bot_user_id")} {
+    can_send_ = !token_.empty();
+  }
+  Verdict verify(const WebhookRequest& r, std::chrono::system_clock::time_point now) const override {
+    return verifier_.verify(r, now);
+  }
+  Result<ParsedDelivery> parse(const WebhookRequest& r, std::int64_t received_ms) const override {
+    // Slash commands arrive form-encoded, Events API deliveries as JSON.
+    auto type = find_header(r.headers, "content-type");
+    if (type && type->find("application/x-www-form-urlencoded") != std::string_view::npos)
+      return parse_slash_command(identity_, r.body, received_ms);
+    return parse_event(identity_, r.body);
+  }
+  SplitRule split_rule() const override { return kSplitRule; }
+  Result<OutboundRequest> build_message(std::string_view chat, std::string_view text,
+                                        std::string_view reply_to) const override {
+    if (!can_send_) return no_credential(*this, "bot_token");
+    return build_post_message(token_, chat, text, reply_to);
+  }
+  DeliveryOutcome classify(const HttpReply& reply) const override { return classify_response(reply); }
+
+ private:
+  Verifier verifier_;
+  Secret token_;
+  BotIdentity identity_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ChannelBot>> make_bot(const config::ChannelBotConfig& c, const SecretLookup& secrets) {
+  auto config_error = [&](const Error& e) {
+    return make_error("channel.config", "channels." + c.platform + "." + c.name + ": " + e.message);
+  };
+    auto signing = lookup_secret(c, secrets, "signing_secret");
+    if (!signing) return signing.error();
+    auto token = lookup_secret(c, secrets, "bot_token");
+    if (!token) return token.error();
+    auto verifier = Verifier::create(*signing);
+    if (!verifier) return config_error(verifier.error());
+    return std::unique_ptr<ChannelBot>(std::make_unique<SlackBot>(c, std::move(*verifier), std::move(*token)));
+}
+
+}  // namespace sb::channels::slack

@@ -1,0 +1,109 @@
+#include "channels/telegram/poll_policy.hpp"
+
+#include <algorithm>
+
+namespace sb::actors {
+namespace {
+
+using Wait = PollVerdict::Wait;
+
+// A refusal by the Bot API ({"ok":false}, or a non-2xx answer), as the bot classifies it.
+PollVerdict refused(const channels::ChannelBot& bot, const channels::HttpReply& reply) {
+  const channels::DeliveryOutcome outcome = bot.classify(reply);
+  PollVerdict v;
+  v.reason = outcome.reason;
+  v.detail = outcome.detail;
+  using Kind = channels::DeliveryOutcome::Kind;
+  switch (outcome.kind) {
+    case Kind::retry_after:
+      v.result = "rate_limited";
+      v.wait = Wait::fixed;
+      v.retry_after = outcome.retry_after;
+      break;
+    case Kind::transient:
+      v.result = "server_error";
+      v.wait = Wait::backoff;
+      break;
+    case Kind::success:  // an answer the parser refused but the classifier liked: malformed
+      v.result = "malformed";
+      v.wait = Wait::backoff;
+      break;
+    case Kind::permanent:
+      // 401 (bad token), 404, 409 (a webhook is set): retrying fast cannot help.
+      v.result = "refused";
+      v.wait = Wait::slow;
+      if (outcome.reason == "error_409" || reply.status == 409) {
+        v.reason = "conflict";
+        if (v.detail.empty()) v.detail = "a webhook is set for this bot: call deleteWebhook";
+      }
+      break;
+  }
+  return v;
+}
+
+}  // namespace
+
+PollVerdict judge_poll(const channels::ChannelBot& bot, const channels::HttpReply& reply) {
+  if (reply.status < 200 || reply.status >= 300) return refused(bot, reply);
+  auto polled = bot.parse_poll(reply.body);
+  if (!polled) {
+    if (polled.error().code == "telegram.api") return refused(bot, reply);
+    PollVerdict v;
+    v.result = "malformed";
+    v.wait = Wait::backoff;
+    v.reason = polled.error().code;
+    v.detail = polled.error().message;
+    return v;
+  }
+  PollVerdict v;
+  const bool empty = polled->delivery.messages.empty() && !polled->next_offset;
+  v.result = empty ? "empty" : "ok";
+  v.reason = "ok";
+  v.wait = Wait::none;
+  v.batch = std::move(*polled);
+  return v;
+}
+
+PollVerdict network_verdict(std::string_view error_code, std::string_view message) {
+  PollVerdict v;
+  v.result = "network";
+  v.wait = Wait::backoff;
+  v.reason = std::string(error_code);
+  v.detail = std::string(message);
+  return v;
+}
+
+std::chrono::milliseconds poll_delay(PollVerdict::Wait wait, int failures, std::chrono::milliseconds retry_after,
+                                     std::chrono::milliseconds base, std::chrono::milliseconds max) {
+  using std::chrono::milliseconds;
+  base = std::max(base, milliseconds(1));
+  max = std::max(max, base);
+  switch (wait) {
+    case Wait::none: return milliseconds(0);
+    case Wait::slow: return max;
+    case Wait::fixed: return std::clamp(retry_after, base, std::max(base, channels::kMaxRetryAfter));
+    case Wait::backoff: break;
+  }
+  milliseconds delay = base;
+  for (int i = 1; i < failures && delay < max; ++i) delay *= 2;  // no overflow: stops at max
+  return std::min(delay, max);
+}
+
+inbound_message to_actor_message(const channels::InboundMessage& m) {
+  inbound_message out;
+  out.channel = std::string(channels::channel_name(m.channel));
+  out.bot = m.bot;
+  out.chat_jid = m.chat_jid;
+  out.sender_id = m.sender_id;
+  out.sender_name = m.sender_name;
+  out.text = m.text;
+  out.reply_ref = m.reply_ref;
+  out.message_ref = m.message_ref;
+  out.platform_message_id = m.platform_message_id;
+  out.timestamp_ms = m.timestamp_ms;
+  out.is_group = m.is_group;
+  out.mentions_bot = m.mentions_bot;
+  return out;
+}
+
+}  // namespace sb::actors

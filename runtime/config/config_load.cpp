@@ -1,0 +1,132 @@
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "runtime/config/config_keys.hpp"
+
+extern char** environ;
+
+// Loading: the file, then the environment, then the cross-key rules; derived paths.
+namespace sb::config {
+namespace {
+
+using namespace detail;
+
+Result<Value> from_env(const KeyDef& d, const std::string& text, const std::string& origin) {
+  switch (d.info.kind) {
+    case Kind::integer: {
+      int64_t i = 0;
+      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), i);
+      if (ec == std::errc() && p == text.data() + text.size() && !text.empty()) return Value{i};
+      break;
+    }
+    case Kind::string:
+      return Value{text};
+    case Kind::boolean:
+      if (text == "true" || text == "1") return Value{true};
+      if (text == "false" || text == "0") return Value{false};
+      break;
+  }
+  return invalid(fmt::format("{}: expected {}, got \"{}\" ({})", d.info.dotted(),
+                             kind_name(d.info.kind), text, origin));
+}
+
+Status apply_env(Config& config, const std::map<std::string, std::string>& env) {
+  for (const auto& [name, text] : env) {
+    if (name.rfind("SQUADBOX_", 0) != 0) continue;
+    const KeyDef* match = nullptr;
+    bool section_prefix = false;
+    for (const auto& d : defs()) {
+      if (d.info.env_name() == name) match = &d;
+      std::string prefix = "SQUADBOX_";
+      for (char c : d.info.section) prefix.push_back(static_cast<char>(std::toupper(c)));
+      prefix.push_back('_');
+      if (name.rfind(prefix, 0) == 0) section_prefix = true;
+    }
+    if (!match) {
+      // SQUADBOX_DATA_DIR, SQUADBOX_URL, ... belong to the CLI; only a name inside a
+      // config section that matches no key is a typo worth refusing.
+      if (section_prefix)
+        return invalid(fmt::format("{}: unknown configuration variable (environment)", name));
+      continue;
+    }
+    std::string origin = "environment " + name;
+    auto v = from_env(*match, text, origin);
+    if (!v) return v.error();
+    if (auto ok = validate(*match, *v, origin); !ok) return ok.error();
+    match->set(config, *v);
+  }
+  return {};
+}
+
+// Cross-key rules that no single key can check.
+Status check_consistency(const Config& c) {
+  if (c.supervisor.backoff_max_ms < c.supervisor.backoff_base_ms)
+    return invalid(fmt::format("supervisor.backoff_max_ms: {} is below supervisor.backoff_base_ms {}",
+                               c.supervisor.backoff_max_ms, c.supervisor.backoff_base_ms));
+  if (c.node.data_dir.empty()) return invalid("node.data_dir: must not be empty");
+  if (c.admin.address.empty()) return invalid("admin.address: must not be empty");
+  if (c.namespaces.assistant_name.empty() || c.namespaces.assistant_name.size() > 63 ||
+      c.namespaces.assistant_name.find_first_of(" \t\r\n@") != std::string::npos)
+    return invalid("namespaces.assistant_name: must be 1..63 characters without spaces or '@'");
+  if (c.scheduler.time_zone.empty()) return invalid("scheduler.time_zone: must not be empty");
+  return check_channel_bots(c);
+}
+
+std::string join(const std::string& dir, const std::string& name) {
+  if (dir.empty() || dir.back() == '/') return dir + name;
+  return dir + "/" + name;
+}
+
+}  // namespace
+
+std::string Config::storage_path() const {
+  return storage.path.empty() ? join(node.data_dir, "squadbox.db") : storage.path;
+}
+
+std::string Config::vault_key_path() const {
+  return security.vault_key_file.empty() ? join(node.data_dir, "vault.key") : security.vault_key_file;
+}
+
+std::string Config::allowlist_path() const {
+  const std::string& f = security.allowlist_file;
+  if (f == "~" || f.starts_with("~/")) {
+    const char* home = std::getenv("HOME");
+    return std::string(home ? home : "") + f.substr(1);
+  }
+  return f;
+}
+
+std::string Config::admin_token_path() const {
+  return admin.token_file.empty() ? join(node.data_dir, "admin.token") : admin.token_file;
+}
+
+Result<Config> load(const std::optional<std::string>& file,
+                    const std::map<std::string, std::string>& env) {
+  Config config;
+  if (file) {
+    if (auto ok = apply_file(config, *file); !ok) return ok.error();
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(*file, ec);
+    config.source_file = ec ? *file : abs.lexically_normal().string();
+  }
+  if (auto ok = apply_env(config, env); !ok) return ok.error();
+  if (auto ok = check_consistency(config); !ok) return ok.error();
+  return config;
+}
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    auto eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    out.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return out;
+}
+
+}  // namespace sb::config

@@ -1,0 +1,57 @@
+#include "runtime/messaging/inbound.hpp"
+
+#include <array>
+
+#include "runtime/core/utf8.hpp"
+
+namespace sb::channels {
+namespace {
+constexpr std::array<ChannelKind, 4> kAll{ChannelKind::slack, ChannelKind::discord,
+                                          ChannelKind::whatsapp, ChannelKind::telegram};
+}
+
+std::string_view channel_name(ChannelKind kind) {
+  switch (kind) {
+    case ChannelKind::slack: return "slack";
+    case ChannelKind::discord: return "discord";
+    case ChannelKind::whatsapp: return "whatsapp";
+    case ChannelKind::telegram: return "telegram";
+  }
+  return "unknown";
+}
+
+std::string_view jid_prefix(ChannelKind kind) {
+  switch (kind) {
+    case ChannelKind::slack: return "slack:";
+    case ChannelKind::discord: return "dc:";
+    case ChannelKind::whatsapp: return "wa:";
+    case ChannelKind::telegram: return "tg:";
+  }
+  return "";
+}
+
+std::string make_jid(ChannelKind kind, std::string_view native_id) {
+  std::string jid(jid_prefix(kind));
+  jid += native_id;
+  return jid;
+}
+
+void sanitize_strings(InboundMessage& m) {
+  for (std::string* field : {&m.bot, &m.chat_jid, &m.sender_id, &m.sender_name, &m.text,
+                             &m.reply_ref, &m.message_ref, &m.platform_message_id})
+    if (!utf8::is_valid(*field)) *field = utf8::sanitize(*field);
+}
+
+Result<Jid> parse_jid(std::string_view jid) {
+  for (ChannelKind kind : kAll) {
+    std::string_view prefix = jid_prefix(kind);
+    if (jid.starts_with(prefix)) {
+      std::string_view id = jid.substr(prefix.size());
+      if (id.empty()) return make_error("channel.bad_jid", "chat JID has an empty id");
+      return Jid{kind, std::string(id)};
+    }
+  }
+  return make_error("channel.bad_jid", "chat JID has no known prefix (slack:, dc:, wa:, tg:)");
+}
+
+}  // namespace sb::channels

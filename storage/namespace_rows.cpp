@@ -1,0 +1,81 @@
+#include "storage/namespace_rows.hpp"
+
+namespace sb::actors {
+
+using storage::SqlParam;
+
+storage::WriteOp mark_inbound(const std::vector<int64_t>& ids, std::string_view namespace_id,
+                              std::string_view drop_reason) {
+  storage::WriteOp op;
+  const bool dropped = !drop_reason.empty();
+  op.sql = dropped ? "UPDATE inbound_messages SET state = 'dropped', drop_reason = ?, namespace_id = ? WHERE id IN ("
+                   : "UPDATE inbound_messages SET state = 'done', namespace_id = ? WHERE id IN (";
+  if (dropped) op.params.push_back(SqlParam::of(std::string(drop_reason)));
+  op.params.push_back(SqlParam::of(std::string(namespace_id)));
+  for (size_t i = 0; i < ids.size(); ++i) {
+    op.sql += i == 0 ? "?" : ",?";
+    op.params.push_back(SqlParam::of(ids[i]));
+  }
+  op.sql += ")";
+  return op;
+}
+
+storage::WriteOp upsert_cursor(std::string_view namespace_id, int64_t last_inbound_id) {
+  return {"INSERT INTO namespace_cursors(namespace_id, last_inbound_id) VALUES(?1, ?2) "
+          "ON CONFLICT(namespace_id) DO UPDATE SET last_inbound_id = max(last_inbound_id, excluded.last_inbound_id)",
+          {SqlParam::of(std::string(namespace_id)), SqlParam::of(last_inbound_id)}};
+}
+
+Result<std::optional<NamespaceRecord>> read_namespace(storage::Database& db, const std::string& id) {
+  auto stmt = db.prepare(
+      "SELECT n.id, n.name, n.is_main, n.container_config, COALESCE(c.last_inbound_id, 0) FROM namespaces n "
+      "LEFT JOIN namespace_cursors c ON c.namespace_id = n.id WHERE n.id = ?1");
+  if (!stmt) return stmt.error();
+  if (auto b = stmt->bind(1, std::string_view(id)); !b) return b.error();
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<NamespaceRecord>{};
+  NamespaceRecord r;
+  r.id = stmt->column_text(0);
+  r.name = stmt->column_text(1);
+  r.is_main = stmt->column_int64(2) != 0;
+  if (auto cfg = namespaces::parse_container_config(stmt->column_text(3))) r.container = std::move(*cfg);
+  r.cursor = stmt->column_int64(4);
+  return std::optional<NamespaceRecord>(std::move(r));
+}
+
+Result<std::vector<std::string>> read_namespace_ids(storage::Database& db) {
+  auto stmt = db.prepare("SELECT id FROM namespaces");
+  if (!stmt) return stmt.error();
+  std::vector<std::string> ids;
+  while (true) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    ids.push_back(stmt->column_text(0));
+  }
+  return ids;
+}
+
+Result<std::string> read_latest_bot(storage::Database& db, const std::string& chat_jid) {
+  auto stmt = db.prepare("SELECT channel, bot FROM inbound_messages WHERE chat_jid = ?1 ORDER BY id DESC LIMIT 1");
+  if (!stmt) return stmt.error();
+  if (auto b = stmt->bind(1, std::string_view(chat_jid)); !b) return b.error();
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return std::string();
+  return stmt->column_text(0) + "/" + stmt->column_text(1);
+}
+
+Result<std::optional<std::string>> read_chat_owner(storage::Database& db, const std::string& chat_jid) {
+  auto stmt = db.prepare(
+      "SELECT n.name FROM chat_mappings m JOIN namespaces n ON n.id = m.namespace_id WHERE m.jid = ?1");
+  if (!stmt) return stmt.error();
+  if (auto b = stmt->bind(1, std::string_view(chat_jid)); !b) return b.error();
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::string>{};
+  return std::optional<std::string>(stmt->column_text(0));
+}
+
+}  // namespace sb::actors

@@ -1,0 +1,131 @@
+#include "storage/outbox_store.hpp"
+
+#include <charconv>
+
+namespace sb::channels::outbound {
+
+using storage::SqlParam;
+using storage::WriteOp;
+
+namespace {
+
+SqlParam text(std::string_view s) { return SqlParam::of(std::string(s)); }
+SqlParam text_or_null(std::string_view s) { return s.empty() ? SqlParam::null() : text(s); }
+
+bool is_bot_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+}  // namespace
+
+WriteOp insert_pieces(std::string_view channel, std::string_view bot, std::string_view chat_jid,
+                      const std::vector<std::string>& pieces, std::string_view reply_to, int64_t now_ms,
+                      std::string_view idempotency_key) {
+  WriteOp op;
+  const bool keyed = !idempotency_key.empty();
+  op.sql = keyed ? "INSERT INTO outbox(channel, bot, chat_jid, text, reply_to, state, attempts, next_attempt_at, "
+                   "created_at, updated_at, idempotency_key) VALUES "
+                 : "INSERT INTO outbox(channel, bot, chat_jid, text, reply_to, state, attempts, next_attempt_at, "
+                   "created_at, updated_at) VALUES ";
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    op.sql += i == 0 ? "" : ",";
+    op.sql += keyed ? "(?,?,?,?,?,'pending',0,?,?,?,?)" : "(?,?,?,?,?,'pending',0,?,?,?)";
+    op.params.insert(op.params.end(), {text(channel), text(bot), text(chat_jid), text(pieces[i]),
+                                       text_or_null(reply_to), SqlParam::of(now_ms), SqlParam::of(now_ms),
+                                       SqlParam::of(now_ms)});
+    if (keyed) op.params.push_back(text(piece_key(idempotency_key, i)));
+  }
+  if (keyed) op.sql += " ON CONFLICT DO NOTHING";
+  return op;
+}
+
+std::string piece_key(std::string_view idempotency_key, size_t piece) {
+  return std::string(idempotency_key) + ":" + std::to_string(piece);
+}
+
+Query select_by_key(std::string_view idempotency_key, size_t pieces) {
+  Query q;
+  q.sql = "SELECT id FROM outbox WHERE idempotency_key IN (";
+  for (size_t i = 0; i < pieces; ++i) {
+    q.sql += i == 0 ? "?" : ",?";
+    q.params.push_back(text(piece_key(idempotency_key, i)));
+  }
+  q.sql += ") ORDER BY id";
+  return q;
+}
+
+std::vector<int64_t> inserted_ids(int64_t last_rowid, size_t pieces) {
+  std::vector<int64_t> ids;
+  for (size_t i = 0; i < pieces; ++i) ids.push_back(last_rowid - static_cast<int64_t>(pieces - 1 - i));
+  return ids;
+}
+
+WriteOp mark_sent(int64_t id, int64_t attempts, std::string_view delivered_id, int64_t now_ms) {
+  return {"UPDATE outbox SET state = 'sent', attempts = ?, delivered_id = ?, last_error = NULL, updated_at = ? "
+          "WHERE id = ?",
+          {SqlParam::of(attempts), text_or_null(delivered_id), SqlParam::of(now_ms), SqlParam::of(id)}};
+}
+
+WriteOp mark_retry(int64_t id, int64_t attempts, int64_t next_attempt_at_ms, std::string_view error,
+                   int64_t now_ms) {
+  return {"UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? "
+          "WHERE id = ? AND state = 'pending'",
+          {SqlParam::of(attempts), SqlParam::of(next_attempt_at_ms), text(error), SqlParam::of(now_ms),
+           SqlParam::of(id)}};
+}
+
+WriteOp mark_failed(int64_t id, int64_t attempts, std::string_view error, int64_t now_ms) {
+  return {"UPDATE outbox SET state = 'failed', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?",
+          {SqlParam::of(attempts), text(error), SqlParam::of(now_ms), SqlParam::of(id)}};
+}
+
+Result<ListFilter> parse_list_filter(std::string_view state, std::string_view bot, std::string_view limit) {
+  ListFilter f;
+  if (!state.empty() && state != "pending" && state != "sent" && state != "failed") {
+    return make_error("outbox.bad_state", "state must be pending, sent or failed");
+  }
+  f.state = std::string(state);
+  if (!bot.empty()) {
+    const size_t slash = bot.find('/');
+    const std::string_view channel = bot.substr(0, slash);
+    const std::string_view name = slash == std::string_view::npos ? std::string_view{} : bot.substr(slash + 1);
+    const bool known = channel == "slack" || channel == "discord" || channel == "whatsapp" || channel == "telegram";
+    bool name_ok = !name.empty() && name.size() <= 64;
+    for (const char c : name) name_ok = name_ok && is_bot_name_char(c);
+    if (!known || !name_ok) return make_error("outbox.bad_bot", "bot must look like slack/main");
+    f.channel = std::string(channel);
+    f.bot = std::string(name);
+  }
+  if (!limit.empty()) {
+    int64_t value = 0;
+    const auto [end, ec] = std::from_chars(limit.data(), limit.data() + limit.size(), value);
+    if (ec != std::errc{} || end != limit.data() + limit.size() || value < 1 || value > kMaxListLimit) {
+      return make_error("outbox.bad_limit", "limit must be an integer from 1 to " + std::to_string(kMaxListLimit));
+    }
+    f.limit = value;
+  }
+  return f;
+}
+
+Query list_query(const ListFilter& f) {
+  Query q;
+  q.sql =
+      "SELECT id, channel, bot, chat_jid, text, COALESCE(reply_to, ''), state, attempts, next_attempt_at, "
+      "COALESCE(last_error, ''), COALESCE(delivered_id, ''), created_at, updated_at FROM outbox";
+  std::string where;
+  auto add = [&](const char* clause, std::string value) {
+    where += where.empty() ? " WHERE " : " AND ";
+    where += clause;
+    q.params.push_back(SqlParam::of(std::move(value)));
+  };
+  if (!f.state.empty()) add("state = ?", f.state);
+  if (!f.channel.empty()) {
+    add("channel = ?", f.channel);
+    add("bot = ?", f.bot);
+  }
+  q.sql += where + " ORDER BY id DESC LIMIT ?";
+  q.params.push_back(SqlParam::of(f.limit));
+  return q;
+}
+
+}  // namespace sb::channels::outbound

@@ -1,0 +1,183 @@
+// The NamespaceManager without containers (null services: messages queue, nothing
+// starts), outbox idempotency with the real outbox and storage writer, and how serve
+// builds a namespace's container run.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "runtime/ipc/ipc_permissions.hpp"
+#include "tests/actors/namespaces/namespace_fixture.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using sb::test::NamespaceFixture;
+
+class NamespaceManager : public NamespaceFixture {};
+
+TEST_F(NamespaceManager, QueuesWithoutServicesAndReportsStatus) {
+  auto ns = make_namespace("alpha", {"slack:C1"});
+  start_manager(nullptr);
+  EXPECT_EQ(manager_status().detail, "namespaces 0, running 0/5, waiting 0");
+  route(ns, slack_message("hello"));
+  ASSERT_TRUE(sb::test::wait_until(
+      [&] { return manager_status().detail == "namespaces 1, running 0/5, waiting 0"; }, 10s))
+      << manager_status().detail;
+  EXPECT_EQ(manager_status().name, "namespaces");
+  EXPECT_TRUE(outbox_rows().empty());
+}
+
+TEST_F(NamespaceManager, UnknownNamespaceIsDropped) {
+  start_manager(nullptr);
+  caf::anon_send(manager_, sb::actors::route_atom::value,
+                 sb::actors::routed_message{"00000000-0000-4000-8000-000000000000", "ghost", slack_message("x")});
+  ASSERT_TRUE(sb::test::wait_until(
+      [&] { return metrics_.render().find("squadbox_namespace_unknown_total 1") != std::string::npos; }, 10s))
+      << metrics_.render();
+  EXPECT_EQ(manager_status().detail, "namespaces 0, running 0/5, waiting 0");
+}
+
+TEST_F(NamespaceManager, ReloadStopsTheActorOfADeletedNamespace) {
+  auto main = make_namespace("alpha", {"slack:C1"});
+  auto other = make_namespace("beta", {"slack:C2"});
+  start_manager(nullptr);
+  route(main, slack_message("a"));
+  route(other, slack_message("b", "slack:C2"));
+  ASSERT_TRUE(sb::test::wait_until([&] { return manager_status().detail.starts_with("namespaces 2,"); }, 10s));
+  ASSERT_TRUE(store_->remove(other.id).ok());
+  caf::anon_send(manager_, sb::actors::reload_atom::value);
+  ASSERT_TRUE(sb::test::wait_until([&] { return manager_status().detail.starts_with("namespaces 1,"); }, 10s))
+      << manager_status().detail;
+}
+
+TEST_F(NamespaceManager, OutboxIdempotencyKeyStoresOnceAndAnswersTheFirstIds) {
+  auto outbox = sb::actors::lookup<sb::actors::outbox_actor>(system_, "outbox");
+  ASSERT_TRUE(outbox);
+  caf::scoped_actor self{system_};
+  auto enqueue = [&](sb::actors::outbound_message m) {
+    sb::actors::enqueue_result out;
+    self->request(outbox, 10s, sb::actors::enqueue_atom::value, m)
+        .receive([&](const sb::actors::enqueue_result& r) { out = r; },
+                 [&](caf::error& e) { out.error = system_.render(e); });
+    return out;
+  };
+  // Two pieces (Telegram's 4096-character limit), one key.
+  sb::actors::outbound_message m{"telegram/tgbot", "tg:42", std::string(5000, 'x'), "", "ns:7:0"};
+  auto first = enqueue(m);
+  ASSERT_TRUE(first.error.empty()) << first.error;
+  ASSERT_EQ(first.outbox_ids.size(), 2u);
+  auto again = enqueue(m);
+  ASSERT_TRUE(again.error.empty()) << again.error;
+  EXPECT_EQ(again.outbox_ids, first.outbox_ids);
+  EXPECT_EQ(scalar("SELECT count(*) FROM outbox"), 2);
+  EXPECT_EQ(text_of("SELECT idempotency_key FROM outbox ORDER BY id LIMIT 1"), "ns:7:0:0");
+  // Another key, and no key at all (stored every time).
+  m.idempotency_key = "ns:7:1";
+  m.text = "short";
+  auto other = enqueue(m);
+  ASSERT_EQ(other.outbox_ids.size(), 1u);
+  EXPECT_GT(other.outbox_ids[0], first.outbox_ids[1]);
+  m.idempotency_key = "";
+  EXPECT_EQ(enqueue(m).outbox_ids.size(), 1u);
+  EXPECT_EQ(enqueue(m).outbox_ids.size(), 1u);
+  EXPECT_EQ(scalar("SELECT count(*) FROM outbox"), 5);
+  // A refused message stores nothing, key or not.
+  m.idempotency_key = "ns:8:0";
+  m.text = "";
+  EXPECT_NE(enqueue(m).error, "");
+  EXPECT_EQ(scalar("SELECT count(*) FROM outbox WHERE idempotency_key LIKE 'ns:8:%'"), 0);
+}
+
+TEST_F(NamespaceManager, RunOptionsFollowTheNamespaceAndTheNode) {
+  ::setenv("SB_TEST_APPROVED", "yes", 1);
+  ::setenv("SB_TEST_OTHER", "no", 1);
+  auto main = make_namespace("alpha", {"slack:C1"});
+  sb::namespaces::ContainerConfig cc;
+  cc.image = "custom:1";
+  cc.timeout_secs = 60;
+  cc.idle_timeout_secs = 5;
+  cc.env = {"SB_TEST_APPROVED"};
+  cc.mounts = {{"/srv/data", "", true}, {"/srv/other", "notes", false}};
+  auto other = make_namespace("beta", {"slack:C2"}, cc);
+  sb::boot::NamespaceRunContext ctx;
+  ctx.config = config_;
+  EXPECT_EQ(sb::boot::build_namespace_run(ctx, {main.id, main.name, true, {}, "ns-alpha-1"}).error().code,
+            "container.unavailable");
+  use_containers();
+  ctx.runtime = runtime_;
+  ctx.install_id = "inst";
+  auto a = sb::boot::build_namespace_run(ctx, {main.id, main.name, true, {}, "ns-alpha-1"});
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_EQ(a->spec.image, config_.container.image);
+  EXPECT_EQ(a->kind, "squad");
+  EXPECT_EQ(a->namespace_name, "alpha");
+  EXPECT_TRUE(a->main_group);
+  EXPECT_EQ(a->hard_timeout, std::chrono::milliseconds(config_.container.timeout_ms));
+  EXPECT_EQ(a->mounts.workspace, sb::namespaces::workspace_dir(config_.node.data_dir, "alpha"));
+  EXPECT_TRUE(a->mounts.workspace_read_write);
+  EXPECT_EQ(a->mounts.session_dir, sb::namespaces::session_dir(config_.node.data_dir, "alpha"));
+  EXPECT_NE(a->spec.uid, 0u);
+  EXPECT_EQ(a->spec.env.count("SB_TEST_APPROVED"), 0u);
+  auto b = sb::boot::build_namespace_run(ctx, {other.id, other.name, false, cc, "ns-beta-1"});
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  EXPECT_EQ(b->spec.image, "custom:1");
+  EXPECT_EQ(b->hard_timeout, 60s);
+  EXPECT_EQ(b->idle_timeout, 5s);
+  EXPECT_FALSE(b->main_group);
+  EXPECT_EQ(b->spec.env.at("SB_TEST_APPROVED"), "yes");
+  EXPECT_EQ(b->spec.env.count("SB_TEST_OTHER"), 0u);
+  ASSERT_EQ(b->mounts.extras.size(), 2u);
+  EXPECT_EQ(b->mounts.extras[0].name, "data");
+  EXPECT_FALSE(b->mounts.extras[0].read_write);
+  EXPECT_EQ(b->mounts.extras[1].name, "notes");
+  EXPECT_TRUE(b->mounts.extras[1].read_write);
+  // IPC ownership comes from the mappings.
+  ASSERT_TRUE(b->ownership);
+  EXPECT_EQ(b->ownership->chat_owner("slack:C1").value_or(""), "alpha");
+  EXPECT_EQ(b->ownership->chat_owner("slack:C2").value_or(""), "beta");
+  EXPECT_FALSE(b->ownership->chat_owner("slack:C3").has_value());
+  EXPECT_EQ(b->ownership->chat_owner("local:beta").value_or(""), "beta");
+}
+
+TEST_F(NamespaceManager, ScheduledRunOptionsOverrideImageTimeoutSessionAndRestarts) {
+  sb::namespaces::ContainerConfig cc;
+  cc.image = "custom:1";
+  cc.timeout_secs = 60;
+  cc.idle_timeout_secs = 5;
+  auto ns = make_namespace("alpha", {}, cc);
+  use_containers();
+  sb::boot::NamespaceRunContext ctx;
+  ctx.config = config_;
+  ctx.runtime = runtime_;
+  sb::actors::NamespaceRunRequest req;
+  req.namespace_id = ns.id;
+  req.namespace_name = ns.name;
+  req.container = cc;
+  req.run_id = "task-alpha-1";
+  req.kind = "scheduled";
+  req.image = "task-image:2";
+  req.isolated_session = true;
+  req.hard_timeout = 0s;  // no limit
+  auto run = sb::boot::build_namespace_run(ctx, req);
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->kind, "scheduled");
+  EXPECT_EQ(run->spec.image, "task-image:2");
+  EXPECT_EQ(run->hard_timeout, 0ms);
+  EXPECT_EQ(run->idle_timeout, 0ms);  // closed after its one turn instead
+  EXPECT_EQ(run->restart.budget, 0u);  // a crash is the run's error
+  const auto fresh = std::filesystem::path(config_.node.data_dir) / "runs" / "task-alpha-1" / "session";
+  EXPECT_EQ(run->mounts.session_dir, fresh.string());
+  EXPECT_TRUE(std::filesystem::is_directory(fresh));
+  EXPECT_EQ(run->mounts.workspace, sb::namespaces::workspace_dir(config_.node.data_dir, "alpha"));
+  // "group" context, the namespace's image and timeouts: the squad defaults but no restarts.
+  req.image.clear();
+  req.isolated_session = false;
+  req.hard_timeout.reset();
+  auto group = sb::boot::build_namespace_run(ctx, req);
+  ASSERT_TRUE(group.ok()) << group.error().message;
+  EXPECT_EQ(group->spec.image, "custom:1");
+  EXPECT_EQ(group->hard_timeout, 60s);
+  EXPECT_EQ(group->mounts.session_dir, sb::namespaces::session_dir(config_.node.data_dir, "alpha"));
+}
+
+}  // namespace

@@ -1,0 +1,94 @@
+#include <gtest/gtest.h>
+
+#include "runtime/core/backoff.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using sb::actors::RestartPolicy;
+using sb::actors::RestartTracker;
+
+RestartPolicy policy(uint32_t budget) {
+  RestartPolicy p;
+  p.backoff_base = 100ms;
+  p.backoff_max = 1000ms;
+  p.budget = budget;
+  p.window = 60s;
+  return p;
+}
+
+TEST(RestartPolicy, DelaysDoubleUpToTheCap) {
+  RestartTracker t(policy(10));
+  auto now = RestartTracker::clock::time_point{};
+  std::vector<int64_t> delays;
+  for (int i = 0; i < 6; ++i) delays.push_back(t.on_failure(now + i * 1ms, 1.0).delay.count());
+  EXPECT_EQ(delays, (std::vector<int64_t>{100, 200, 400, 800, 1000, 1000}));
+}
+
+TEST(RestartPolicy, JitterStaysWithinHalfToFullDelay) {
+  RestartTracker low(policy(10)), high(policy(10));
+  auto now = RestartTracker::clock::time_point{};
+  for (int i = 0; i < 4; ++i) {
+    auto a = low.on_failure(now, 0.0).delay.count();
+    auto b = high.on_failure(now, 0.999).delay.count();
+    int64_t full = 100 << i;
+    EXPECT_EQ(a, full / 2);
+    EXPECT_LE(b, full);
+    EXPECT_GE(b, full * 9 / 10);
+  }
+}
+
+TEST(RestartPolicy, WorstJitterStillNeverShrinksTheDelay) {
+  RestartTracker t(policy(10));
+  auto now = RestartTracker::clock::time_point{};
+  int64_t previous = 0;
+  for (int i = 0; i < 5; ++i) {
+    // Alternate the extremes: full delay then the smallest possible next one.
+    auto d = t.on_failure(now, i % 2 == 0 ? 1.0 : 0.0).delay.count();
+    EXPECT_GE(d, previous);
+    previous = d;
+  }
+}
+
+TEST(RestartPolicy, GivesUpPastTheBudgetWithinTheWindow) {
+  RestartTracker t(policy(3));
+  auto now = RestartTracker::clock::time_point{};
+  EXPECT_FALSE(t.on_failure(now, 0.5).give_up);
+  EXPECT_FALSE(t.on_failure(now + 1s, 0.5).give_up);
+  EXPECT_FALSE(t.on_failure(now + 2s, 0.5).give_up);
+  auto d = t.on_failure(now + 3s, 0.5);
+  EXPECT_TRUE(d.give_up);
+  EXPECT_EQ(d.failures_in_window, 4u);
+  EXPECT_EQ(t.total_failures(), 4u);
+}
+
+TEST(RestartPolicy, FailuresOutsideTheWindowAreForgotten) {
+  RestartTracker t(policy(2));
+  auto now = RestartTracker::clock::time_point{};
+  EXPECT_FALSE(t.on_failure(now, 0.5).give_up);
+  EXPECT_FALSE(t.on_failure(now + 1s, 0.5).give_up);
+  // Both earlier failures have left the 60 s window: the count and the delay reset.
+  auto d = t.on_failure(now + 62s, 1.0);
+  EXPECT_FALSE(d.give_up);
+  EXPECT_EQ(d.failures_in_window, 1u);
+  EXPECT_EQ(d.delay.count(), 100);
+}
+
+TEST(RestartPolicy, ZeroBudgetNeverRestarts) {
+  RestartTracker t(policy(0));
+  EXPECT_TRUE(t.on_failure(RestartTracker::clock::time_point{}, 0.5).give_up);
+}
+
+TEST(RestartPolicy, HugeFailureCountsDoNotOverflow) {
+  RestartPolicy p = policy(1000);
+  p.backoff_max = 3600s;
+  RestartTracker t(p);
+  auto now = RestartTracker::clock::time_point{};
+  for (int i = 0; i < 100; ++i) {
+    auto d = t.on_failure(now, 1.0);
+    ASSERT_GE(d.delay.count(), 0);
+    ASSERT_LE(d.delay, p.backoff_max);
+  }
+}
+
+}  // namespace

@@ -1,0 +1,145 @@
+// Verification and queries against real database files: tampering through a raw
+// connection, a chain written by the real audit log actor, reads next to a writer.
+#include <gtest/gtest.h>
+
+#include "storage/audit_store.hpp"
+#include "tests/support/audit_test_support.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using sb::audit::FaultKind;
+using sb::audit::test::append_chain;
+using sb::audit::test::tamper;
+
+struct AuditDb {
+  sb::test::TempDir dir{"squadbox-audit"};
+  std::string path = dir.file("squadbox.db");
+};
+
+sb::audit::VerifyResult verify(const std::string& path) {
+  auto r = sb::audit::verify_database(path);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  return r.ok() ? *r : sb::audit::VerifyResult{};
+}
+
+TEST(AuditStore, AnUntouchedChainOfManyRecordsVerifies) {
+  AuditDb db;
+  append_chain(db.path, 3000);
+  append_chain(db.path, 2000);  // continues across writers
+  auto r = verify(db.path);
+  EXPECT_FALSE(r.fault.has_value()) << r.fault->reason;
+  EXPECT_EQ(r.records, 5000u);
+  EXPECT_EQ(r.head.size(), 32u);
+}
+
+TEST(AuditStore, TamperingThroughSqlIsNamedBySeq) {
+  struct Case {
+    const char* what;
+    std::string sql;
+    int64_t seq;
+    FaultKind kind;
+  };
+  const std::vector<Case> cases = {
+      {"update detail", "UPDATE audit_log SET detail = '{\"n\":0}' WHERE seq = 37", 37, FaultKind::edited},
+      {"update actor", "UPDATE audit_log SET actor = 'nobody' WHERE seq = 1", 1, FaultKind::edited},
+      {"update time", "UPDATE audit_log SET at = at + 1 WHERE seq = 100", 100, FaultKind::edited},
+      {"delete one", "DELETE FROM audit_log WHERE seq = 50", 50, FaultKind::deleted},
+      {"delete range", "DELETE FROM audit_log WHERE seq BETWEEN 20 AND 29", 20, FaultKind::deleted},
+      {"swap rows", sb::audit::test::swap_rows_sql(10, 20), 10, FaultKind::edited},
+      {"renumber", "DELETE FROM audit_log WHERE seq = 60; UPDATE audit_log SET seq = seq - 1 WHERE seq > 60", 60,
+       FaultKind::edited},
+  };
+  for (const auto& c : cases) {
+    AuditDb db;
+    append_chain(db.path, 100);
+    ASSERT_FALSE(verify(db.path).fault.has_value());
+    tamper(db.path, c.sql);
+    auto r = verify(db.path);
+    ASSERT_TRUE(r.fault.has_value()) << c.what;
+    EXPECT_EQ(r.fault->seq, c.seq) << c.what << ": " << r.fault->reason;
+    EXPECT_EQ(r.fault->kind, c.kind) << c.what << ": " << r.fault->reason;
+    EXPECT_EQ(r.records, static_cast<size_t>(c.seq - 1)) << c.what;
+  }
+}
+
+TEST(AuditStore, TheTriggersRefuseAStrayUpdate) {
+  AuditDb db;
+  append_chain(db.path, 3);
+  auto raw = sb::storage::Database::open(db.path);
+  ASSERT_TRUE(raw.ok());
+  EXPECT_FALSE(raw->exec("UPDATE audit_log SET detail = '{}' WHERE seq = 2").ok());
+  EXPECT_FALSE(raw->exec("DELETE FROM audit_log WHERE seq = 2").ok());
+  EXPECT_FALSE(verify(db.path).fault.has_value());
+}
+
+TEST(AuditStore, ReadsASnapshotWhileAWriterHoldsTheLock) {
+  AuditDb db;
+  append_chain(db.path, 10);
+  auto writer = sb::storage::Database::open(db.path);
+  ASSERT_TRUE(writer.ok());
+  auto tx = sb::storage::Transaction::begin(*writer);
+  ASSERT_TRUE(tx.ok());
+  // An uncommitted (and bogus) row is invisible to the reader, which does not block.
+  ASSERT_TRUE(writer->exec("INSERT INTO audit_log(seq, at, actor, event, prev_hash, hash) "
+                           "VALUES(11, 0, 'x', 'y', x'00', x'00')")
+                  .ok());
+  auto r = verify(db.path);
+  EXPECT_FALSE(r.fault.has_value());
+  EXPECT_EQ(r.records, 10u);
+  ASSERT_TRUE(tx->rollback().ok());
+}
+
+TEST(AuditStore, MissingDatabaseIsAnError) {
+  sb::test::TempDir dir;
+  auto r = sb::audit::verify_database(dir.file("nothing.db"));
+  EXPECT_FALSE(r.ok());
+}
+
+TEST(AuditStore, FindsAHeadPrintedEarlier) {
+  AuditDb db;
+  append_chain(db.path, 20);
+  auto head = verify(db.path).head;
+  append_chain(db.path, 5);
+  auto seq = sb::audit::find_seq_by_hash(db.path, head);
+  ASSERT_TRUE(seq.ok());
+  ASSERT_TRUE(seq->has_value());
+  EXPECT_EQ(**seq, 20);
+  tamper(db.path, "DELETE FROM audit_log WHERE seq >= 20");
+  EXPECT_FALSE(verify(db.path).fault.has_value()) << "a cut-off tail leaves a valid chain...";
+  EXPECT_FALSE(sb::audit::find_seq_by_hash(db.path, head)->has_value()) << "...but the old head is gone";
+}
+
+TEST(AuditStore, QueriesPageByAfterLimitAndNamespace) {
+  AuditDb db;
+  append_chain(db.path, 30, [](int64_t seq) -> std::string {
+    if (seq == 7) return "not json";
+    if (seq == 8) return "";
+    if (seq % 3 == 0) return R"({"namespace":"ops","n":)" + std::to_string(seq) + "}";
+    if (seq % 3 == 1) return R"({"namespace":"main"})";
+    return R"({"other":"ops"})";
+  });
+  auto rdb = sb::storage::Database::open(db.path, {5000, true});
+  ASSERT_TRUE(rdb.ok());
+  auto seqs = [&](sb::audit::AuditQuery q) {
+    std::vector<int64_t> out;
+    auto r = sb::audit::query_records(*rdb, q);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    if (r.ok())
+      for (const auto& rec : *r) out.push_back(rec.fields.seq);
+    return out;
+  };
+  EXPECT_EQ(seqs({std::nullopt, 3, std::nullopt}), (std::vector<int64_t>{28, 29, 30}));
+  EXPECT_EQ(seqs({25, 100, std::nullopt}), (std::vector<int64_t>{26, 27, 28, 29, 30}));
+  EXPECT_EQ(seqs({5, 2, std::nullopt}), (std::vector<int64_t>{6, 7}));
+  EXPECT_EQ(seqs({std::nullopt, 4, "ops"}), (std::vector<int64_t>{21, 24, 27, 30}));
+  EXPECT_EQ(seqs({20, 100, "ops"}), (std::vector<int64_t>{21, 24, 27, 30}));
+  EXPECT_EQ(seqs({0, 3, "main"}), (std::vector<int64_t>{1, 4, 10}));  // 7 is not JSON
+  EXPECT_TRUE(seqs({std::nullopt, 10, "nobody"}).empty());
+  EXPECT_EQ(seqs({std::nullopt, 0, std::nullopt}).size(), 1u) << "limit is at least 1";
+  EXPECT_EQ(seqs({std::nullopt, 100000, std::nullopt}).size(), 30u);
+  EXPECT_TRUE(seqs({30, 10, std::nullopt}).empty());
+}
+
+}  // namespace
