@@ -144,7 +144,7 @@ struct exit_info {
   std::string error;  // wait itself failed
 };
 
-// A platform message as the actors pass it (channels::InboundMessage plus its row).
+// A platform message as the actors pass it (messaging::InboundMessage plus its row).
 struct inbound_message {
   int64_t id = 0;                   // inbound_messages.id once stored, else 0
   std::string channel;              // "slack" | "discord" | "whatsapp" | "telegram"

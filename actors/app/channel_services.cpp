@@ -43,7 +43,7 @@ std::string channels_json(const BotList& bots, const std::function<ChannelCounts
     const ChannelCounts n = counts ? counts(id) : ChannelCounts{};
     if (!first) out += ',';
     first = false;
-    out += "{\"id\":" + json_string(id) + ",\"platform\":" + json_string(channels::channel_name(b->kind())) +
+    out += "{\"id\":" + json_string(id) + ",\"platform\":" + json_string(messaging::channel_name(b->kind())) +
            ",\"name\":" + json_string(b->name()) + ",\"mode\":" + json_string(b->polling() ? "polling" : "webhook") +
            ",\"webhookPath\":" + (b->polling() ? std::string("null") : json_string(channels::ingress::webhook_path(*b))) +
            ",\"canSend\":" + (b->can_send() ? "true" : "false") + ",\"apiBaseUrl\":" + json_string(b->base_url()) +

@@ -12,7 +12,7 @@ namespace {
 // `[channels.telegram.NAME] poll_timeout_s` (validated by the config loader), else 30.
 int poll_timeout_for(const config::Config& config, const channels::ChannelBot& bot) {
   for (const auto& entry : config.channels) {
-    if (entry.platform != channels::channel_name(bot.kind()) || entry.name != bot.name()) continue;
+    if (entry.platform != messaging::channel_name(bot.kind()) || entry.name != bot.name()) continue;
     const auto it = entry.settings.find("poll_timeout_s");
     if (it == entry.settings.end()) break;
     int value = 30;

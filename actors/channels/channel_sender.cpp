@@ -167,7 +167,7 @@ Result<std::vector<outbound::OutboxRow>> load_pending(self_ptr self, size_t limi
 channels::DeliveryOutcome attempt(self_ptr self, const outbound::OutboxRow& row) {
   auto& st = self->state;
   const auto& bot = *st.options.bot;
-  auto jid = channels::parse_jid(row.chat_jid);
+  auto jid = messaging::parse_jid(row.chat_jid);
   if (!jid) return channels::permanent_outcome("bad_jid", jid.error().message);
   auto request = bot.build_message(jid->native_id, row.text, row.reply_to);
   if (!request) return channels::permanent_outcome(request.error().code, request.error().message);
@@ -277,7 +277,7 @@ void send_typing_now(self_ptr self, const std::string& chat_jid, const std::stri
   if (st.paused_until > now_ms()) {
     result = "skipped";  // rate limited: replies matter more
   } else {
-    auto jid = channels::parse_jid(chat_jid);
+    auto jid = messaging::parse_jid(chat_jid);
     auto request = jid ? st.options.bot->build_typing(jid->native_id, message_id)
                        : Result<channels::OutboundRequest>(jid.error());
     if (!request) {
@@ -303,7 +303,7 @@ caf::behavior sender_fn(self_ptr self, ChannelSenderOptions options) {
   log_exceptions(self, "sender");
   auto& st = self->state;
   st.bot_id = options.bot->id();
-  st.channel = std::string(channels::channel_name(options.bot->kind()));
+  st.channel = std::string(messaging::channel_name(options.bot->kind()));
   st.policy = outbound::RetryPolicy::from(options.outbound);
   http::KeepAliveOptions http_options;
   http_options.timeout = std::chrono::milliseconds(std::max<int64_t>(1, options.outbound.request_timeout_ms));

@@ -2,9 +2,9 @@
 
 namespace sb::channels::ingress {
 
-actors::inbound_message to_inbound(InboundMessage m) {
+actors::inbound_message to_inbound(messaging::InboundMessage m) {
   actors::inbound_message out;
-  out.channel = std::string(channel_name(m.channel));
+  out.channel = std::string(messaging::channel_name(m.channel));
   out.bot = std::move(m.bot);
   out.chat_jid = std::move(m.chat_jid);
   out.sender_id = std::move(m.sender_id);
@@ -19,7 +19,7 @@ actors::inbound_message to_inbound(InboundMessage m) {
   return out;
 }
 
-std::vector<actors::inbound_message> to_inbound(std::vector<InboundMessage> messages) {
+std::vector<actors::inbound_message> to_inbound(std::vector<messaging::InboundMessage> messages) {
   std::vector<actors::inbound_message> out;
   out.reserve(messages.size());
   for (auto& m : messages) out.push_back(to_inbound(std::move(m)));

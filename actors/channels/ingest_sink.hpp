@@ -1,5 +1,5 @@
 #pragma once
-// channels::InboundMessage (pure protocol type) -> actors::inbound_message (what the
+// messaging::InboundMessage (pure protocol type) -> actors::inbound_message (what the
 // ingest actor stores and the router receives).
 #include <vector>
 
@@ -8,7 +8,7 @@
 
 namespace sb::channels::ingress {
 
-actors::inbound_message to_inbound(InboundMessage message);
-std::vector<actors::inbound_message> to_inbound(std::vector<InboundMessage> messages);
+actors::inbound_message to_inbound(messaging::InboundMessage message);
+std::vector<actors::inbound_message> to_inbound(std::vector<messaging::InboundMessage> messages);
 
 }  // namespace sb::channels::ingress

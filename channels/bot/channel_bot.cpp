@@ -19,7 +19,7 @@ Result<Secret> lookup_secret(const config::ChannelBotConfig& config, const Secre
   return *value;
 }
 
-ChannelBot::ChannelBot(ChannelKind kind, const config::ChannelBotConfig& config, std::string default_url)
+ChannelBot::ChannelBot(messaging::ChannelKind kind, const config::ChannelBotConfig& config, std::string default_url)
     : kind_(kind), name_(config.name), base_url_(config.api_base_url.empty() ? std::move(default_url) : config.api_base_url) {
   while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
 }
@@ -36,21 +36,21 @@ Result<ChannelBot::PolledBatch> ChannelBot::parse_poll(std::string_view) const {
   return make_error("channel.not_polling", "bot " + id() + " does not poll");
 }
 
-std::string ChannelBot::id() const { return std::string(channel_name(kind_)) + "/" + name_; }
+std::string ChannelBot::id() const { return std::string(messaging::channel_name(kind_)) + "/" + name_; }
 
-std::string default_base_url(ChannelKind kind) {
+std::string default_base_url(messaging::ChannelKind kind) {
   switch (kind) {
-    case ChannelKind::slack: return "https://slack.com";
-    case ChannelKind::discord: return "https://discord.com";
-    case ChannelKind::whatsapp: return "https://graph.facebook.com";
-    case ChannelKind::telegram: return "https://api.telegram.org";
+    case messaging::ChannelKind::slack: return "https://slack.com";
+    case messaging::ChannelKind::discord: return "https://discord.com";
+    case messaging::ChannelKind::whatsapp: return "https://graph.facebook.com";
+    case messaging::ChannelKind::telegram: return "https://api.telegram.org";
   }
   return {};
 }
 
-Result<ChannelKind> parse_channel_kind(std::string_view name) {
-  for (auto kind : {ChannelKind::slack, ChannelKind::discord, ChannelKind::whatsapp, ChannelKind::telegram})
-    if (channel_name(kind) == name) return kind;
+Result<messaging::ChannelKind> parse_channel_kind(std::string_view name) {
+  for (auto kind : {messaging::ChannelKind::slack, messaging::ChannelKind::discord, messaging::ChannelKind::whatsapp, messaging::ChannelKind::telegram})
+    if (messaging::channel_name(kind) == name) return kind;
   return make_error("channel.bad_value", "unknown channel '" + std::string(name) + "'");
 }
 

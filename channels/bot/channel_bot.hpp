@@ -27,7 +27,7 @@ class ChannelBot {
  public:
   virtual ~ChannelBot() = default;
 
-  ChannelKind kind() const { return kind_; }
+  messaging::ChannelKind kind() const { return kind_; }
   const std::string& name() const { return name_; }
   std::string id() const;  // "slack/main": the key in routes, tables, metrics and logs
   // The API the sender talks to ("https://slack.com" unless configured); no trailing '/'.
@@ -39,7 +39,7 @@ class ChannelBot {
   virtual Verdict verify(const WebhookRequest& request, std::chrono::system_clock::time_point now) const = 0;
   // An accepted delivery -> messages (stamped with this bot's name) and the ack body.
   // Errors: channel.malformed_json / missing_field / wrong_type / bad_value (-> 400).
-  virtual Result<ParsedDelivery> parse(const WebhookRequest& request, std::int64_t received_ms) const = 0;
+  virtual Result<messaging::ParsedDelivery> parse(const WebhookRequest& request, std::int64_t received_ms) const = 0;
 
   virtual SplitRule split_rule() const = 0;
   // One piece (already split to split_rule) to `chat_native_id` (the JID without its
@@ -61,7 +61,7 @@ class ChannelBot {
   // (0-50) from `offset`; the answer's next_offset is where the next poll starts.
   // Errors for bots that do not poll: channel.not_polling.
   struct PolledBatch {
-    ParsedDelivery delivery;
+    messaging::ParsedDelivery delivery;
     std::optional<std::int64_t> next_offset;  // nullopt: no updates
   };
   virtual Result<OutboundRequest> build_poll(std::int64_t offset, int timeout_seconds) const;
@@ -69,20 +69,20 @@ class ChannelBot {
   virtual Result<PolledBatch> parse_poll(std::string_view body) const;
 
  protected:
-  ChannelBot(ChannelKind kind, const config::ChannelBotConfig& config, std::string default_base_url);
+  ChannelBot(messaging::ChannelKind kind, const config::ChannelBotConfig& config, std::string default_base_url);
   bool polling_ = false;
   bool can_send_ = false;
 
  private:
-  ChannelKind kind_;
+  messaging::ChannelKind kind_;
   std::string name_;
   std::string base_url_;
 };
 
 // The platform's public API: https://slack.com, https://discord.com,
 // https://graph.facebook.com, https://api.telegram.org.
-std::string default_base_url(ChannelKind kind);
-Result<ChannelKind> parse_channel_kind(std::string_view name);  // "slack" ... ; channel.bad_value
+std::string default_base_url(messaging::ChannelKind kind);
+Result<messaging::ChannelKind> parse_channel_kind(std::string_view name);  // "slack" ... ; channel.bad_value
 
 // For the platform adapters: "channel.no_credential" (the bot lacks `key` to send).
 Error no_credential(const ChannelBot& bot, std::string_view key);

@@ -7,12 +7,12 @@ Result<PreparedMessage> prepare_message(const ChannelBot& bot, std::string_view 
   if (!bot.can_send()) {
     return make_error("outbox.cannot_send", "bot " + bot.id() + " has no credential for sending");
   }
-  auto jid = parse_jid(chat_jid);
+  auto jid = messaging::parse_jid(chat_jid);
   if (!jid) return make_error("outbox.bad_jid", jid.error().message);
   if (jid->kind != bot.kind()) {
     return make_error("outbox.bad_jid", "chat " + std::string(chat_jid) + " is not a " +
-                                            std::string(channel_name(bot.kind())) + " chat (expected " +
-                                            std::string(jid_prefix(bot.kind())) + "...)");
+                                            std::string(messaging::channel_name(bot.kind())) + " chat (expected " +
+                                            std::string(messaging::jid_prefix(bot.kind())) + "...)");
   }
   if (text.size() > kMaxMessageBytes) {
     return make_error("outbox.too_long", "text exceeds " + std::to_string(kMaxMessageBytes) + " bytes");
@@ -26,7 +26,7 @@ Result<PreparedMessage> prepare_message(const ChannelBot& bot, std::string_view 
   PreparedMessage m;
   m.pieces = split_message(text, bot.split_rule());
   if (m.pieces.empty()) return make_error("outbox.empty_text", "text is empty");
-  m.channel = std::string(channel_name(bot.kind()));
+  m.channel = std::string(messaging::channel_name(bot.kind()));
   m.bot = bot.name();
   m.chat_jid = std::string(chat_jid);
   m.reply_to = std::string(reply_to);

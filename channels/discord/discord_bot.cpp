@@ -11,7 +11,7 @@ namespace {
 class DiscordBot final : public ChannelBot {
  public:
   DiscordBot(const config::ChannelBotConfig& c, Verifier verifier, Secret bot_token)
-      : ChannelBot(ChannelKind::discord, c, default_base_url(ChannelKind::discord)),
+      : ChannelBot(messaging::ChannelKind::discord, c, default_base_url(messaging::ChannelKind::discord)),
         verifier_(std::move(verifier)),
         token_(std::move(bot_token)),
         identity_{c.name, c.setting("application_id")} {
@@ -21,7 +21,7 @@ class DiscordBot final : public ChannelBot {
   Verdict verify(const WebhookRequest& r, std::chrono::system_clock::time_point) const override {
     return verifier_.verify(r);
   }
-  Result<ParsedDelivery> parse(const WebhookRequest& r, std::int64_t) const override {
+  Result<messaging::ParsedDelivery> parse(const WebhookRequest& r, std::int64_t) const override {
     return parse_interaction(identity_, r.body);
   }
   SplitRule split_rule() const override { return kSplitRule; }
@@ -35,7 +35,7 @@ class DiscordBot final : public ChannelBot {
   DeliveryOutcome classify(const HttpReply& reply) const override { return classify_response(reply); }
   Result<OutboundRequest> build_typing(std::string_view chat, std::string_view) const override {
     if (token_.empty()) return no_credential(*this, "bot_token");
-    if (!snowflake(chat)) return make_error("channel.bad_value", "Discord channel id must be a snowflake");
+    if (!messaging::snowflake(chat)) return make_error("channel.bad_value", "Discord channel id must be a snowflake");
     OutboundRequest r;
     r.method = "POST";
     r.path = r.log_path = "/api/v10/channels/" + std::string(chat) + "/typing";

@@ -43,8 +43,8 @@ bool is_true(std::optional<std::string_view> v) { return v && (*v == "true" || *
 Result<OutboundRequest> build_channel_message(const Secret& bot_token,
                                               std::string_view channel_id,
                                               std::string_view content) {
-  if (!header_safe(bot_token.reveal())) return bad("Discord bot token is empty or not printable ASCII");
-  if (!snowflake(channel_id)) return bad("Discord channel id must be a snowflake");
+  if (!messaging::header_safe(bot_token.reveal())) return bad("Discord bot token is empty or not printable ASCII");
+  if (!messaging::snowflake(channel_id)) return bad("Discord channel id must be a snowflake");
   auto body = content_body(content);
   if (!body) return body.error();
   OutboundRequest r;
@@ -60,8 +60,8 @@ Result<OutboundRequest> build_channel_message(const Secret& bot_token,
 Result<OutboundRequest> build_followup(std::string_view application_id,
                                        const Secret& interaction_token,
                                        std::string_view content) {
-  if (!snowflake(application_id)) return bad("Discord application id must be a snowflake");
-  if (!token_chars(interaction_token.reveal(), "._-", kMaxInteractionToken))
+  if (!messaging::snowflake(application_id)) return bad("Discord application id must be a snowflake");
+  if (!messaging::token_chars(interaction_token.reveal(), "._-", kMaxInteractionToken))
     return bad("Discord interaction token has unexpected characters");
   auto body = content_body(content);
   if (!body) return body.error();

@@ -15,8 +15,8 @@ constexpr std::int64_t kDiscordEpochMs = 1420070400000;
 constexpr int kMaxOptionDepth = 3;
 constexpr std::int64_t kSubcommand = 1, kSubcommandGroup = 2;
 
-ParsedDelivery ignored(std::string id, std::string reason, std::string ack) {
-  ParsedDelivery d;
+messaging::ParsedDelivery ignored(std::string id, std::string reason, std::string ack) {
+  messaging::ParsedDelivery d;
   d.ignored.push_back({std::move(id), std::move(reason)});
   d.ack_body = std::move(ack);
   return d;
@@ -58,13 +58,13 @@ void render_options(const json::Value& options, const std::string& path, int dep
 }  // namespace
 
 std::optional<std::int64_t> snowflake_unix_ms(std::string_view id) {
-  if (!snowflake(id)) return std::nullopt;
+  if (!messaging::snowflake(id)) return std::nullopt;
   std::uint64_t v = 0;
   std::from_chars(id.data(), id.data() + id.size(), v);
   return static_cast<std::int64_t>(v >> 22) + kDiscordEpochMs;
 }
 
-Result<ParsedDelivery> parse_interaction(const BotIdentity& bot, std::string_view body) {
+Result<messaging::ParsedDelivery> parse_interaction(const BotIdentity& bot, std::string_view body) {
   rapidjson::Document doc;
   if (auto st = json::parse(doc, body); !st) return st.error();
   json::Errors errors;
@@ -108,16 +108,16 @@ Result<ParsedDelivery> parse_interaction(const BotIdentity& bot, std::string_vie
   auto username = user->opt_str("username");
   auto global_name = user->opt_str("global_name");
   if (errors.failed()) return *errors.first;
-  if (!channel_id || !snowflake(*channel_id))
+  if (!channel_id || !messaging::snowflake(*channel_id))
     return make_error("channel.missing_field", "field 'channel_id' is required and must be a snowflake");
-  if (!snowflake(user_id)) return make_error("channel.bad_value", "user id is not a snowflake");
+  if (!messaging::snowflake(user_id)) return make_error("channel.bad_value", "user id is not a snowflake");
   if (token.empty()) return make_error("channel.bad_value", "field 'token' is empty");
   if (text.empty()) text = "/" + std::string(command);
 
-  InboundMessage m;
-  m.channel = ChannelKind::discord;
+  messaging::InboundMessage m;
+  m.channel = messaging::ChannelKind::discord;
   m.bot = bot.name;
-  m.chat_jid = make_jid(ChannelKind::discord, *channel_id);
+  m.chat_jid = messaging::make_jid(messaging::ChannelKind::discord, *channel_id);
   m.sender_id = user_id;
   m.sender_name = global_name && !global_name->empty() ? *global_name : username.value_or("");
   m.text = std::move(text);
@@ -127,8 +127,8 @@ Result<ParsedDelivery> parse_interaction(const BotIdentity& bot, std::string_vie
   m.timestamp_ms = *created_ms;
   m.is_group = guild_id.has_value();
   m.mentions_bot = true;  // a slash command is addressed to the app by definition
-  ParsedDelivery d;
-  sanitize_strings(m);
+  messaging::ParsedDelivery d;
+  messaging::sanitize_strings(m);
   d.messages.push_back(std::move(m));
   d.ack_body = std::string(kDeferredAck);
   return d;

@@ -24,7 +24,7 @@ inline constexpr std::string_view kDeferredAck = R"({"type":5})";
 // ack {"type":6}; 4 (autocomplete) -> ignored, ack with no choices.
 // Errors: channel.malformed_json / missing_field / wrong_type / bad_value (unknown type,
 // id not a snowflake, foreign application_id).
-Result<ParsedDelivery> parse_interaction(const BotIdentity& bot, std::string_view body);
+Result<messaging::ParsedDelivery> parse_interaction(const BotIdentity& bot, std::string_view body);
 
 // Unix ms encoded in a snowflake (Discord epoch 2015-01-01); nullopt if not a snowflake.
 std::optional<std::int64_t> snowflake_unix_ms(std::string_view id);

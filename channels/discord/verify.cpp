@@ -47,7 +47,7 @@ Verdict Verifier::verify(const WebhookRequest& req) const {
   if (!ts) return Verdict::reject(401, "missing_timestamp");
   std::array<unsigned char, crypto_sign_BYTES> sig{};
   if (!hex_decode_exact(*sig_text, sig)) return Verdict::reject(401, "malformed_signature");
-  if (!all_digits(*ts) || ts->size() > 20) return Verdict::reject(401, "malformed_timestamp");
+  if (!messaging::all_digits(*ts) || ts->size() > 20) return Verdict::reject(401, "malformed_timestamp");
 
   std::string signed_bytes;
   signed_bytes.reserve(ts->size() + req.body.size());

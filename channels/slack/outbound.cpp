@@ -34,8 +34,8 @@ std::string escape_text(std::string_view text) {
 
 Result<OutboundRequest> build_post_message(const Secret& bot_token, std::string_view channel,
                                            std::string_view text, std::string_view thread_ts) {
-  if (!header_safe(bot_token.reveal())) return bad("Slack bot token is empty or not printable ASCII");
-  if (!token_chars(channel, "_-", 64)) return bad("Slack channel must be a channel id");
+  if (!messaging::header_safe(bot_token.reveal())) return bad("Slack bot token is empty or not printable ASCII");
+  if (!messaging::token_chars(channel, "_-", 64)) return bad("Slack channel must be a channel id");
   if (!thread_ts.empty() && !ts_to_unix_ms(thread_ts)) return bad("thread_ts is not a Slack timestamp");
   std::string clean = utf8::sanitize(text);
   if (clean.find_first_not_of(" \t\r\n") == std::string::npos) return bad("message text is empty");

@@ -6,8 +6,8 @@
 namespace sb::channels::slack {
 namespace {
 
-ParsedDelivery ignored(std::string id, std::string reason) {
-  ParsedDelivery d;
+messaging::ParsedDelivery ignored(std::string id, std::string reason) {
+  messaging::ParsedDelivery d;
   d.ignored.push_back({std::move(id), std::move(reason)});
   return d;
 }
@@ -73,7 +73,7 @@ std::string unescape_text(std::string_view text) {
   return out;
 }
 
-Result<ParsedDelivery> parse_event(const BotIdentity& bot, std::string_view body) {
+Result<messaging::ParsedDelivery> parse_event(const BotIdentity& bot, std::string_view body) {
   rapidjson::Document doc;
   if (auto st = json::parse(doc, body); !st) return st.error();
   json::Errors errors;
@@ -115,10 +115,10 @@ Result<ParsedDelivery> parse_event(const BotIdentity& bot, std::string_view body
   if (raw_text.find_first_not_of(" \t\r\n") == std::string_view::npos)
     return ignored(event_id, "empty_text");
 
-  InboundMessage m;
-  m.channel = ChannelKind::slack;
+  messaging::InboundMessage m;
+  m.channel = messaging::ChannelKind::slack;
   m.bot = bot.name;
-  m.chat_jid = make_jid(ChannelKind::slack, channel);
+  m.chat_jid = messaging::make_jid(messaging::ChannelKind::slack, channel);
   m.sender_id = user;
   m.sender_name = std::move(sender_name);
   m.is_group = !is_direct_message(channel_type, channel);
@@ -129,13 +129,13 @@ Result<ParsedDelivery> parse_event(const BotIdentity& bot, std::string_view body
   m.message_ref = ts;
   m.platform_message_id = std::move(event_id);
   m.timestamp_ms = *ts_ms;
-  ParsedDelivery d;
-  sanitize_strings(m);
+  messaging::ParsedDelivery d;
+  messaging::sanitize_strings(m);
   d.messages.push_back(std::move(m));
   return d;
 }
 
-Result<ParsedDelivery> parse_slash_command(const BotIdentity& bot, std::string_view form_body,
+Result<messaging::ParsedDelivery> parse_slash_command(const BotIdentity& bot, std::string_view form_body,
                                            std::int64_t received_ms) {
   if (form_param(form_body, "ssl_check") == "1") return ignored("", "ssl_check");
   auto command = form_param(form_body, "command");
@@ -151,10 +151,10 @@ Result<ParsedDelivery> parse_slash_command(const BotIdentity& bot, std::string_v
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) return ignored(*trigger, "empty_text");
   std::string channel_name = form_param(form_body, "channel_name").value_or("");
 
-  InboundMessage m;
-  m.channel = ChannelKind::slack;
+  messaging::InboundMessage m;
+  m.channel = messaging::ChannelKind::slack;
   m.bot = bot.name;
-  m.chat_jid = make_jid(ChannelKind::slack, *channel);
+  m.chat_jid = messaging::make_jid(messaging::ChannelKind::slack, *channel);
   m.sender_id = *user;
   m.sender_name = form_param(form_body, "user_name").value_or("");
   m.text = std::move(text);
@@ -162,8 +162,8 @@ Result<ParsedDelivery> parse_slash_command(const BotIdentity& bot, std::string_v
   m.timestamp_ms = received_ms;
   m.is_group = channel_name != "directmessage" && !channel->starts_with("D");
   m.mentions_bot = true;  // a slash command is addressed to the app by definition
-  ParsedDelivery d;
-  sanitize_strings(m);
+  messaging::ParsedDelivery d;
+  messaging::sanitize_strings(m);
   d.messages.push_back(std::move(m));
   return d;
 }

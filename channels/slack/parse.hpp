@@ -22,11 +22,11 @@ struct BotIdentity {
 // our own user ("own_message"), empty text ("empty_text").
 // Errors: channel.malformed_json, channel.missing_field, channel.wrong_type,
 // channel.bad_value (e.g. a malformed ts).
-Result<ParsedDelivery> parse_event(const BotIdentity& bot, std::string_view body);
+Result<messaging::ParsedDelivery> parse_event(const BotIdentity& bot, std::string_view body);
 
 // A slash command (form body). Its payload has no timestamp, so the caller passes when
 // it arrived; the dedupe key is the command's trigger_id. ssl_check -> ignored.
-Result<ParsedDelivery> parse_slash_command(const BotIdentity& bot, std::string_view form_body,
+Result<messaging::ParsedDelivery> parse_slash_command(const BotIdentity& bot, std::string_view form_body,
                                            std::int64_t received_ms);
 
 // Slack's "1531420618.000200" -> 1531420618000 (unix ms); nullopt when malformed.

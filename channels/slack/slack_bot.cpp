@@ -10,7 +10,7 @@ namespace {
 class SlackBot final : public ChannelBot {
  public:
   SlackBot(const config::ChannelBotConfig& c, Verifier verifier, Secret bot_token)
-      : ChannelBot(ChannelKind::slack, c, default_base_url(ChannelKind::slack)),
+      : ChannelBot(messaging::ChannelKind::slack, c, default_base_url(messaging::ChannelKind::slack)),
         verifier_(std::move(verifier)),
         token_(std::move(bot_token)),
         identity_{c.name, c.setting("bot_user_id")} {
@@ -19,7 +19,7 @@ class SlackBot final : public ChannelBot {
   Verdict verify(const WebhookRequest& r, std::chrono::system_clock::time_point now) const override {
     return verifier_.verify(r, now);
   }
-  Result<ParsedDelivery> parse(const WebhookRequest& r, std::int64_t received_ms) const override {
+  Result<messaging::ParsedDelivery> parse(const WebhookRequest& r, std::int64_t received_ms) const override {
     // Slash commands arrive form-encoded, Events API deliveries as JSON.
     auto type = find_header(r.headers, "content-type");
     if (type && type->find("application/x-www-form-urlencoded") != std::string_view::npos)

@@ -38,7 +38,7 @@ OutboundRequest base_request(const Secret& token, std::string_view method) {
 bool valid_bot_token(std::string_view token) {
   std::size_t colon = token.find(':');
   if (colon == std::string_view::npos || colon == 0 || colon > 18) return false;
-  return all_digits(token.substr(0, colon)) && token_chars(token.substr(colon + 1), "_-", 256);
+  return messaging::all_digits(token.substr(0, colon)) && messaging::token_chars(token.substr(colon + 1), "_-", 256);
 }
 
 Result<OutboundRequest> build_send_message(const Secret& bot_token, std::string_view chat_id,
@@ -49,7 +49,7 @@ Result<OutboundRequest> build_send_message(const Secret& bot_token, std::string_
   if (!chat) return bad("Telegram chat id must be a 64-bit integer");
   std::optional<std::int64_t> reply_to;
   if (!reply_to_message_id.empty()) {
-    reply_to = all_digits(reply_to_message_id) ? to_int64(reply_to_message_id) : std::nullopt;
+    reply_to = messaging::all_digits(reply_to_message_id) ? to_int64(reply_to_message_id) : std::nullopt;
     if (!reply_to) return bad("Telegram reply message id must be digits");
   }
   std::string clean = utf8::sanitize(text);

@@ -71,7 +71,7 @@ std::string display_name(json::Object& from) {
 
 // Reads one update into `out`; an error means the update itself is malformed.
 Status read_update(const BotIdentity& bot, const json::Value& raw, const std::string& path,
-                   ParsedDelivery& out, std::optional<std::int64_t>& update_id) {
+                   messaging::ParsedDelivery& out, std::optional<std::int64_t>& update_id) {
   json::Errors errors;
   json::Object update = json::Object::from(raw, path, errors);
   std::int64_t uid = update.i64("update_id");
@@ -145,10 +145,10 @@ Status read_update(const BotIdentity& bot, const json::Value& raw, const std::st
     reply_ref = std::to_string(replied);
   }
 
-  InboundMessage m;
-  m.channel = ChannelKind::telegram;
+  messaging::InboundMessage m;
+  m.channel = messaging::ChannelKind::telegram;
   m.bot = bot.name;
-  m.chat_jid = make_jid(ChannelKind::telegram, std::to_string(chat_id));
+  m.chat_jid = messaging::make_jid(messaging::ChannelKind::telegram, std::to_string(chat_id));
   m.sender_id = std::to_string(sender_id);
   m.sender_name = std::move(sender_name);
   m.text = *text;
@@ -158,7 +158,7 @@ Status read_update(const BotIdentity& bot, const json::Value& raw, const std::st
   m.timestamp_ms = date * 1000;
   m.is_group = chat_type == "group" || chat_type == "supergroup";
   m.mentions_bot = chat_type == "private" || reply_to_bot || addressed_by_entities(bot, *text, entities);
-  sanitize_strings(m);
+  messaging::sanitize_strings(m);
   out.messages.push_back(std::move(m));
   return {};
 }
@@ -174,10 +174,10 @@ std::optional<std::int64_t> bot_id_from_token(std::string_view token) {
   return id;
 }
 
-Result<ParsedDelivery> parse_update(const BotIdentity& bot, std::string_view body) {
+Result<messaging::ParsedDelivery> parse_update(const BotIdentity& bot, std::string_view body) {
   rapidjson::Document doc;
   if (auto st = json::parse(doc, body); !st) return st.error();
-  ParsedDelivery out;
+  messaging::ParsedDelivery out;
   std::optional<std::int64_t> update_id;
   if (auto st = read_update(bot, doc, "", out, update_id); !st) return st.error();
   return out;

@@ -27,10 +27,10 @@ std::optional<std::int64_t> bot_id_from_token(std::string_view token);
 // mentions_bot: private chat, "@username" mention, "/cmd" or "/cmd@username" command,
 // text_mention of the bot, or a reply to one of the bot's messages.
 // Errors: channel.malformed_json / missing_field / wrong_type / bad_value.
-Result<ParsedDelivery> parse_update(const BotIdentity& bot, std::string_view body);
+Result<messaging::ParsedDelivery> parse_update(const BotIdentity& bot, std::string_view body);
 
 struct PolledUpdates {
-  ParsedDelivery delivery;
+  messaging::ParsedDelivery delivery;
   // last update_id + 1: the offset of the next getUpdates (nullopt: no updates).
   std::optional<std::int64_t> next_offset;
 };

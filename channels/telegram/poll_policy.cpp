@@ -89,9 +89,9 @@ std::chrono::milliseconds poll_delay(PollVerdict::Wait wait, int failures, std::
   return std::min(delay, max);
 }
 
-inbound_message to_actor_message(const channels::InboundMessage& m) {
+inbound_message to_actor_message(const messaging::InboundMessage& m) {
   inbound_message out;
-  out.channel = std::string(channels::channel_name(m.channel));
+  out.channel = std::string(messaging::channel_name(m.channel));
   out.bot = m.bot;
   out.chat_jid = m.chat_jid;
   out.sender_id = m.sender_id;

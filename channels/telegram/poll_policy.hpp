@@ -39,7 +39,7 @@ PollVerdict network_verdict(std::string_view error_code, std::string_view messag
 std::chrono::milliseconds poll_delay(PollVerdict::Wait wait, int failures, std::chrono::milliseconds retry_after,
                                      std::chrono::milliseconds base, std::chrono::milliseconds max);
 
-// channels::InboundMessage -> the actors' message type (id 0: not stored yet).
-inbound_message to_actor_message(const channels::InboundMessage& message);
+// messaging::InboundMessage -> the actors' message type (id 0: not stored yet).
+inbound_message to_actor_message(const messaging::InboundMessage& message);
 
 }  // namespace sb::actors

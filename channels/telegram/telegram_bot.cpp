@@ -11,7 +11,7 @@ namespace {
 class TelegramBot final : public ChannelBot {
  public:
   TelegramBot(const config::ChannelBotConfig& c, std::optional<Verifier> verifier, Secret bot_token)
-      : ChannelBot(ChannelKind::telegram, c, default_base_url(ChannelKind::telegram)),
+      : ChannelBot(messaging::ChannelKind::telegram, c, default_base_url(messaging::ChannelKind::telegram)),
         verifier_(std::move(verifier)),
         token_(std::move(bot_token)) {
     identity_.name = c.name;
@@ -25,7 +25,7 @@ class TelegramBot final : public ChannelBot {
     if (!verifier_) return Verdict::reject(404, "polling_bot");
     return verifier_->verify(r);
   }
-  Result<ParsedDelivery> parse(const WebhookRequest& r, std::int64_t) const override {
+  Result<messaging::ParsedDelivery> parse(const WebhookRequest& r, std::int64_t) const override {
     return parse_update(identity_, r.body);
   }
   SplitRule split_rule() const override { return kSplitRule; }
@@ -37,7 +37,7 @@ class TelegramBot final : public ChannelBot {
   DeliveryOutcome classify(const HttpReply& reply) const override { return classify_response(reply); }
   Result<OutboundRequest> build_typing(std::string_view chat, std::string_view) const override {
     if (!can_send_) return no_credential(*this, "bot_token");
-    if (!signed_digits(chat)) return make_error("channel.bad_value", "Telegram chat id must be a 64-bit integer");
+    if (!messaging::signed_digits(chat)) return make_error("channel.bad_value", "Telegram chat id must be a 64-bit integer");
     OutboundRequest r;
     r.method = "POST";
     r.path = "/bot" + token_.reveal() + "/sendChatAction";

@@ -8,7 +8,7 @@ namespace {
 constexpr std::string_view kTokenHeader = "X-Telegram-Bot-Api-Secret-Token";
 }
 
-bool valid_secret_token(std::string_view token) { return token_chars(token, "_-", 256); }
+bool valid_secret_token(std::string_view token) { return messaging::token_chars(token, "_-", 256); }
 
 Result<Verifier> Verifier::create(const Secret& secret_token) {
   if (!valid_secret_token(secret_token.reveal()))

@@ -32,8 +32,8 @@ WebhookDecision not_found(std::string platform, std::string bot, std::string rea
 }
 
 // Which methods a webhook route takes (for the Allow header of a 405).
-std::string allowed_methods(ChannelKind kind) {
-  return kind == ChannelKind::whatsapp ? "GET, POST" : "POST";
+std::string allowed_methods(messaging::ChannelKind kind) {
+  return kind == messaging::ChannelKind::whatsapp ? "GET, POST" : "POST";
 }
 
 }  // namespace

@@ -48,7 +48,7 @@ struct WebhookDecision {
   std::string result;  // handshake | ignored | malformed | not_found | rejected | accepted
   std::string reason;  // rejects and 4xx: a stable code, e.g. "bad_signature"
   http::Response response;
-  std::vector<InboundMessage> messages;
+  std::vector<messaging::InboundMessage> messages;
   std::string ack_body;  // deliver: body of the 2xx ("" = empty)
 };
 

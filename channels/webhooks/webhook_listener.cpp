@@ -75,10 +75,10 @@ struct WebhookListener::Core {
       stats.emplace(platform + "/" + bot, std::move(s));
     };
     add("unknown", "");
-    for (auto kind : {ChannelKind::slack, ChannelKind::discord, ChannelKind::whatsapp, ChannelKind::telegram})
-      add(std::string(channel_name(kind)), "");
+    for (auto kind : {messaging::ChannelKind::slack, messaging::ChannelKind::discord, messaging::ChannelKind::whatsapp, messaging::ChannelKind::telegram})
+      add(std::string(messaging::channel_name(kind)), "");
     for (const auto& bot : bots)
-      if (bot && !bot->polling()) add(std::string(channel_name(bot->kind())), bot->name());
+      if (bot && !bot->polling()) add(std::string(messaging::channel_name(bot->kind())), bot->name());
     if (options.metrics)
       ack_seconds = &options.metrics->histogram("squadbox_webhook_ack_seconds",
                                                 "Webhook delivery from request to durable ack", ack_bounds());

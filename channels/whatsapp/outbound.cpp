@@ -24,8 +24,8 @@ bool api_version_ok(std::string_view v) {
   if (v.size() < 2 || v.size() > 16 || v[0] != 'v') return false;
   v.remove_prefix(1);
   std::size_t dot = v.find('.');
-  if (dot == std::string_view::npos) return all_digits(v);
-  return all_digits(v.substr(0, dot)) && all_digits(v.substr(dot + 1));
+  if (dot == std::string_view::npos) return messaging::all_digits(v);
+  return messaging::all_digits(v.substr(0, dot)) && messaging::all_digits(v.substr(dot + 1));
 }
 
 bool contains(const auto& list, std::int64_t code) {
@@ -43,10 +43,10 @@ Result<OutboundRequest> build_text_message(const Secret& access_token,
                                            std::string_view phone_number_id,
                                            std::string_view to, std::string_view text,
                                            std::string_view reply_to_message_id) {
-  if (!header_safe(access_token.reveal())) return bad("WhatsApp access token is empty or not printable ASCII");
+  if (!messaging::header_safe(access_token.reveal())) return bad("WhatsApp access token is empty or not printable ASCII");
   if (!api_version_ok(api_version)) return bad("WhatsApp API version must look like v21.0");
-  if (!all_digits(phone_number_id)) return bad("WhatsApp phone_number_id must be digits");
-  if (!all_digits(to) || to.size() > 20) return bad("WhatsApp recipient must be a phone number (digits)");
+  if (!messaging::all_digits(phone_number_id)) return bad("WhatsApp phone_number_id must be digits");
+  if (!messaging::all_digits(to) || to.size() > 20) return bad("WhatsApp recipient must be a phone number (digits)");
   if (reply_to_message_id.size() > kMaxMessageIdBytes || !utf8::is_valid(reply_to_message_id))
     return bad("WhatsApp reply message id is malformed");
   std::string clean = utf8::sanitize(text);

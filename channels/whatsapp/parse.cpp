@@ -25,7 +25,7 @@ void read_contacts(const json::Value* contacts, Names& names) {
 }
 
 void read_message(const BotIdentity& bot, const json::Value& raw, const std::string& path,
-                  const Names& names, ParsedDelivery& out) {
+                  const Names& names, messaging::ParsedDelivery& out) {
   json::Errors errors;
   json::Object msg = json::Object::from(raw, path, errors);
   std::string id(msg.str("id"));
@@ -48,7 +48,7 @@ void read_message(const BotIdentity& bot, const json::Value& raw, const std::str
     out.ignored.push_back({id, "invalid: " + errors.first->message});
     return;
   }
-  if (id.empty() || !all_digits(from) || !all_digits(ts) || ts.size() > 12) {
+  if (id.empty() || !messaging::all_digits(from) || !messaging::all_digits(ts) || ts.size() > 12) {
     out.ignored.push_back({id, "invalid: id, from or timestamp malformed"});
     return;
   }
@@ -56,10 +56,10 @@ void read_message(const BotIdentity& bot, const json::Value& raw, const std::str
     out.ignored.push_back({id, "empty_text"});
     return;
   }
-  InboundMessage m;
-  m.channel = ChannelKind::whatsapp;
+  messaging::InboundMessage m;
+  m.channel = messaging::ChannelKind::whatsapp;
   m.bot = bot.name;
-  m.chat_jid = make_jid(ChannelKind::whatsapp, from);
+  m.chat_jid = messaging::make_jid(messaging::ChannelKind::whatsapp, from);
   m.sender_id = from;
   if (auto it = names.find(from); it != names.end()) m.sender_name = it->second;
   m.text = text;
@@ -69,20 +69,20 @@ void read_message(const BotIdentity& bot, const json::Value& raw, const std::str
   m.timestamp_ms = std::stoll(std::string(ts)) * 1000;
   m.is_group = false;     // the Cloud API delivers one-to-one chats only
   m.mentions_bot = true;  // every message in a one-to-one chat is addressed to the business
-  sanitize_strings(m);
+  messaging::sanitize_strings(m);
   out.messages.push_back(std::move(m));
 }
 
 }  // namespace
 
-Result<ParsedDelivery> parse_delivery(const BotIdentity& bot, std::string_view body) {
+Result<messaging::ParsedDelivery> parse_delivery(const BotIdentity& bot, std::string_view body) {
   rapidjson::Document doc;
   if (auto st = json::parse(doc, body); !st) return st.error();
   json::Errors errors;
   json::Object root = json::Object::from(doc, "", errors);
   std::string_view object = root.str("object");
   if (errors.failed()) return *errors.first;
-  ParsedDelivery out;
+  messaging::ParsedDelivery out;
   if (object != "whatsapp_business_account") {
     out.ignored.push_back({"", "object:" + std::string(object)});
     return out;

@@ -20,6 +20,6 @@ struct BotIdentity {
 // Errors (400): malformed JSON, and an envelope without object/entry or with wrong types.
 // A single malformed message inside a valid envelope is ignored ("invalid: <why>")
 // rather than failing the delivery: Meta would redeliver the whole batch for days.
-Result<ParsedDelivery> parse_delivery(const BotIdentity& bot, std::string_view body);
+Result<messaging::ParsedDelivery> parse_delivery(const BotIdentity& bot, std::string_view body);
 
 }  // namespace sb::channels::whatsapp

@@ -11,7 +11,7 @@ namespace {
 class WhatsAppBot final : public ChannelBot {
  public:
   WhatsAppBot(const config::ChannelBotConfig& c, Verifier verifier, Secret access_token)
-      : ChannelBot(ChannelKind::whatsapp, c, default_base_url(ChannelKind::whatsapp)),
+      : ChannelBot(messaging::ChannelKind::whatsapp, c, default_base_url(messaging::ChannelKind::whatsapp)),
         verifier_(std::move(verifier)),
         token_(std::move(access_token)),
         identity_{c.name, c.setting("phone_number_id")},
@@ -21,7 +21,7 @@ class WhatsAppBot final : public ChannelBot {
   Verdict verify(const WebhookRequest& r, std::chrono::system_clock::time_point) const override {
     return verifier_.verify(r);
   }
-  Result<ParsedDelivery> parse(const WebhookRequest& r, std::int64_t) const override {
+  Result<messaging::ParsedDelivery> parse(const WebhookRequest& r, std::int64_t) const override {
     return parse_delivery(identity_, r.body);
   }
   SplitRule split_rule() const override { return kSplitRule; }
@@ -33,7 +33,7 @@ class WhatsAppBot final : public ChannelBot {
   DeliveryOutcome classify(const HttpReply& reply) const override { return classify_response(reply); }
   Result<OutboundRequest> build_typing(std::string_view, std::string_view message_id) const override {
     if (!can_send_) return no_credential(*this, token_.empty() ? "access_token" : "phone_number_id");
-    if (!plain_id(message_id)) return make_error("channel.bad_value", "WhatsApp typing needs the inbound message id");
+    if (!messaging::plain_id(message_id)) return make_error("channel.bad_value", "WhatsApp typing needs the inbound message id");
     OutboundRequest r;
     r.method = "POST";
     r.path = r.log_path = "/" + api_version_ + "/" + identity_.phone_number_id + "/messages";

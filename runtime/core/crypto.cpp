@@ -1,6 +1,6 @@
 #include "runtime/core/crypto.hpp"
 
-namespace sb::channels {
+namespace sb {
 namespace {
 const unsigned char* bytes(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
@@ -39,4 +39,4 @@ bool secrets_equal(std::string_view presented, std::string_view expected) {
   return digests_equal(a, b);
 }
 
-}  // namespace sb::channels
+}  // namespace sb

@@ -7,7 +7,7 @@
 
 #include <sodium.h>
 
-namespace sb::channels {
+namespace sb {
 
 using Sha256Digest = std::array<unsigned char, 32>;
 
@@ -38,4 +38,4 @@ bool secrets_equal(std::string_view presented, std::string_view expected);
 // sodium_init(), once; false if libsodium cannot initialise (then nothing verifies).
 bool crypto_ready();
 
-}  // namespace sb::channels
+}  // namespace sb

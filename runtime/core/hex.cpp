@@ -1,6 +1,6 @@
 #include "runtime/core/hex.hpp"
 
-namespace sb::channels {
+namespace sb {
 namespace {
 int nibble(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -39,4 +39,4 @@ std::string hex_encode(std::span<const unsigned char> bytes) {
   return out;
 }
 
-}  // namespace sb::channels
+}  // namespace sb

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace sb::channels {
+namespace sb {
 
 // Decodes into exactly out.size() bytes; false (out unspecified) unless
 // hex.size() == 2 * out.size() and every character is a hex digit.
@@ -16,4 +16,4 @@ std::optional<std::vector<unsigned char>> hex_decode(std::string_view hex);
 // Lowercase.
 std::string hex_encode(std::span<const unsigned char> bytes);
 
-}  // namespace sb::channels
+}  // namespace sb

@@ -4,7 +4,7 @@
 
 #include "runtime/core/utf8.hpp"
 
-namespace sb::channels::json {
+namespace sb::json {
 
 Status parse(rapidjson::Document& doc, std::string_view text) {
   // RapidJSON treats a NUL byte as the end of input, so "{}\0junk" would pass; valid
@@ -136,4 +136,4 @@ const Value* Object::array(const char* key) {
   return a;
 }
 
-}  // namespace sb::channels::json
+}  // namespace sb::json

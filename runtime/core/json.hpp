@@ -12,7 +12,7 @@
 
 #include "runtime/core/result.hpp"
 
-namespace sb::channels::json {
+namespace sb::json {
 
 using Value = rapidjson::Value;
 
@@ -63,4 +63,4 @@ class Object {
 
 std::string_view view(const Value& string_value);
 
-}  // namespace sb::channels::json
+}  // namespace sb::json

@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-namespace sb::audit {
+namespace sb {
 
 std::string iso8601_utc(int64_t unix_ms) {
   // Floor division, so times before 1970 still get a milliseconds part in [0, 999].
@@ -23,4 +23,4 @@ std::string iso8601_utc(int64_t unix_ms) {
   return buf;
 }
 
-}  // namespace sb::audit
+}  // namespace sb

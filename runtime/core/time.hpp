@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
-namespace sb::audit {
+namespace sb {
 
 std::string iso8601_utc(int64_t unix_ms);
 
-}  // namespace sb::audit
+}  // namespace sb

@@ -1,6 +1,6 @@
 #include "runtime/core/utf8.hpp"
 
-namespace sb::channels::utf8 {
+namespace sb::utf8 {
 
 Decoded decode(std::string_view s, std::size_t pos) {
   auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
@@ -81,4 +81,4 @@ std::optional<std::size_t> byte_offset_of_utf16(std::string_view s, std::size_t 
   return i;
 }
 
-}  // namespace sb::channels::utf8
+}  // namespace sb::utf8

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace sb::channels::utf8 {
+namespace sb::utf8 {
 
 struct Decoded {
   char32_t code_point = 0;
@@ -32,4 +32,4 @@ std::size_t code_point_count(std::string_view s);
 // the middle of a surrogate pair.
 std::optional<std::size_t> byte_offset_of_utf16(std::string_view s, std::size_t units);
 
-}  // namespace sb::channels::utf8
+}  // namespace sb::utf8

@@ -4,7 +4,7 @@
 
 #include "runtime/core/utf8.hpp"
 
-namespace sb::channels {
+namespace sb::messaging {
 namespace {
 constexpr std::array<ChannelKind, 4> kAll{ChannelKind::slack, ChannelKind::discord,
                                           ChannelKind::whatsapp, ChannelKind::telegram};
@@ -54,4 +54,4 @@ Result<Jid> parse_jid(std::string_view jid) {
   return make_error("channel.bad_jid", "chat JID has no known prefix (slack:, dc:, wa:, tg:)");
 }
 
-}  // namespace sb::channels
+}  // namespace sb::messaging

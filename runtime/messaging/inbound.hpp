@@ -7,7 +7,7 @@
 
 #include "runtime/core/result.hpp"
 
-namespace sb::channels {
+namespace sb::messaging {
 
 enum class ChannelKind : std::uint8_t { slack, discord, whatsapp, telegram };
 
@@ -67,4 +67,4 @@ struct ParsedDelivery {
   std::string ack_body;
 };
 
-}  // namespace sb::channels
+}  // namespace sb::messaging

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 
-namespace sb::channels {
+namespace sb::messaging {
 
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -37,4 +37,4 @@ bool plain_id(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f && c != '"' && c != '\\'; });
 }
 
-}  // namespace sb::channels
+}  // namespace sb::messaging

@@ -3,7 +3,7 @@
 // identifier from a chat or config must not be able to add a path segment or a header.
 #include <string_view>
 
-namespace sb::channels {
+namespace sb::messaging {
 
 bool all_digits(std::string_view s);  // non-empty, 0-9 only
 // Non-empty, at most max_len, and only A-Z a-z 0-9 and the given extra characters.
@@ -18,4 +18,4 @@ bool signed_digits(std::string_view s);
 // JSON string or a path unescaped.
 bool plain_id(std::string_view s);
 
-}  // namespace sb::channels
+}  // namespace sb::messaging

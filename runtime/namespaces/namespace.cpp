@@ -184,9 +184,9 @@ void write_namespace(JsonWriter& w, const Namespace& ns, const std::string& data
   w.Key("description");
   w.String(ns.description.c_str());
   w.Key("createdAt");
-  w.String(audit::iso8601_utc(ns.created_at_ms).c_str());
+  w.String(iso8601_utc(ns.created_at_ms).c_str());
   w.Key("updatedAt");
-  w.String(audit::iso8601_utc(ns.updated_at_ms).c_str());
+  w.String(iso8601_utc(ns.updated_at_ms).c_str());
   w.Key("isMain");
   w.Bool(ns.is_main);
   w.Key("trigger");
@@ -217,7 +217,7 @@ void write_mapping(JsonWriter& w, const Mapping& m) {
   w.Key("namespace");
   w.String(m.namespace_name.c_str());
   w.Key("createdAt");
-  w.String(audit::iso8601_utc(m.created_at_ms).c_str());
+  w.String(iso8601_utc(m.created_at_ms).c_str());
   w.EndObject();
 }
 
@@ -276,7 +276,7 @@ Status validate_jid(std::string_view jid) {
     if (!validate_name(jid.substr(6))) return field_error("jid", "local: must be followed by a namespace name");
     return {};
   }
-  if (auto parsed = channels::parse_jid(jid); !parsed) return field_error("jid", parsed.error().message);
+  if (auto parsed = messaging::parse_jid(jid); !parsed) return field_error("jid", parsed.error().message);
   return {};
 }
 
@@ -548,7 +548,7 @@ std::string allowlist_json(const SenderAllowlist& a) {
   w.EndArray();
   w.Key("updatedAt");
   if (a.updated_at_ms > 0)
-    w.String(audit::iso8601_utc(a.updated_at_ms).c_str());
+    w.String(iso8601_utc(a.updated_at_ms).c_str());
   else
     w.Null();
   w.EndObject();

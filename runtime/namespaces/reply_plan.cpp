@@ -28,7 +28,7 @@ ReplyPlan plan_reply(const routing::RoutingTable& table, std::string_view namesp
 
 std::optional<std::string> choose_bot(std::string_view target_jid, std::string_view latest_bot_id,
                                       const std::vector<std::shared_ptr<const channels::ChannelBot>>& bots) {
-  auto jid = channels::parse_jid(target_jid);
+  auto jid = messaging::parse_jid(target_jid);
   if (!jid) return std::nullopt;
   if (!latest_bot_id.empty()) {
     for (const auto& b : bots)

@@ -137,22 +137,22 @@ AddressDecision may_address(const RoutingTable& table, std::string_view namespac
     if (name == ns->name) return {true, "own_chat"};
     return ns->is_main ? AddressDecision{true, "main"} : AddressDecision{false, "foreign_chat"};
   }
-  auto jid = channels::parse_jid(target_jid);
-  if (!jid || !channels::header_safe(jid->native_id)) return {false, "invalid_jid"};
+  auto jid = messaging::parse_jid(target_jid);
+  if (!jid || !messaging::header_safe(jid->native_id)) return {false, "invalid_jid"};
   if (table.is_mapped_to(target_jid, ns->id)) return {true, "own_chat"};
   if (ns->is_main) return {true, "main"};
   return {false, "foreign_chat"};
 }
 
-TypingSupport typing_support(channels::ChannelKind kind) {
-  using channels::ChannelKind;
+TypingSupport typing_support(messaging::ChannelKind kind) {
+  using messaging::ChannelKind;
   using std::chrono::seconds;
   switch (kind) {
-    case ChannelKind::telegram: return {true, seconds(5), false, "sendChatAction action=typing"};
-    case ChannelKind::discord: return {true, seconds(10), false, "POST /channels/{channel.id}/typing"};
-    case ChannelKind::whatsapp:
+    case messaging::ChannelKind::telegram: return {true, seconds(5), false, "sendChatAction action=typing"};
+    case messaging::ChannelKind::discord: return {true, seconds(10), false, "POST /channels/{channel.id}/typing"};
+    case messaging::ChannelKind::whatsapp:
       return {true, seconds(25), true, "POST /{phone-number-id}/messages status=read typing_indicator"};
-    case ChannelKind::slack:
+    case messaging::ChannelKind::slack:
       // Bots have no typing call in the Web API (only assistant threads have a status line).
       return {false, seconds(0), false, ""};
   }
@@ -160,7 +160,7 @@ TypingSupport typing_support(channels::ChannelKind kind) {
 }
 
 TypingSupport typing_support_for_jid(std::string_view jid) {
-  auto parsed = channels::parse_jid(jid);
+  auto parsed = messaging::parse_jid(jid);
   if (!parsed) return {};
   return typing_support(parsed->kind);
 }

@@ -44,7 +44,7 @@ struct TypingSupport {
   bool needs_inbound_message_id = false;
   std::string_view api;  // the platform call, for logs and docs
 };
-TypingSupport typing_support(channels::ChannelKind kind);
+TypingSupport typing_support(messaging::ChannelKind kind);
 // By chat JID; "local:" and unknown prefixes have none.
 TypingSupport typing_support_for_jid(std::string_view jid);
 

@@ -26,7 +26,7 @@ struct MessageView {
   bool mentions_bot = false;
 };
 
-MessageView view_of(const channels::InboundMessage& message);
+MessageView view_of(const messaging::InboundMessage& message);
 
 // The local chat channel's JIDs: "local:{namespace name}".
 inline constexpr std::string_view kLocalJidPrefix = "local:";
@@ -48,7 +48,7 @@ struct RouteDecision {
 };
 
 RouteDecision decide(const RoutingTable& table, const MessageView& message);
-inline RouteDecision decide(const RoutingTable& table, const channels::InboundMessage& message) {
+inline RouteDecision decide(const RoutingTable& table, const messaging::InboundMessage& message) {
   return decide(table, view_of(message));
 }
 

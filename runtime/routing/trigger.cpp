@@ -16,13 +16,13 @@ char32_t code_point_before(std::string_view s, std::size_t end) {
   std::size_t start = end - 1;
   // At most three continuation bytes precede a lead byte.
   for (int i = 0; i < 3 && start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80; ++i) --start;
-  auto d = channels::utf8::decode(s, start);
+  auto d = utf8::decode(s, start);
   if (!d.valid || start + d.length != end) return 0xFFFD;
   return d.code_point;
 }
 
 char32_t code_point_at(std::string_view s, std::size_t pos) {
-  auto d = channels::utf8::decode(s, pos);
+  auto d = utf8::decode(s, pos);
   return d.valid ? d.code_point : 0xFFFD;
 }
 

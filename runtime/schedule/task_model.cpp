@@ -195,7 +195,7 @@ Status parse_member(std::string_view key, const Value& v, TaskPatch& p) {
 }
 
 void write_opt_time(JsonWriter& w, const std::optional<int64_t>& ms) {
-  if (ms) w.String(audit::iso8601_utc(*ms).c_str());
+  if (ms) w.String(iso8601_utc(*ms).c_str());
   else w.Null();
 }
 
@@ -259,9 +259,9 @@ void write_task(JsonWriter& w, const Task& t) {
   if (t.last_run_ms) write_str(w, t.last_result);
   else w.Null();
   w.Key("createdAt");
-  write_str(w, audit::iso8601_utc(t.created_at_ms));
+  write_str(w, iso8601_utc(t.created_at_ms));
   w.Key("updatedAt");
-  write_str(w, audit::iso8601_utc(t.updated_at_ms));
+  write_str(w, iso8601_utc(t.updated_at_ms));
   w.EndObject();
 }
 
@@ -276,7 +276,7 @@ void write_run(JsonWriter& w, const TaskRun& r) {
   w.Key("attempt");
   w.Int64(r.attempt);
   w.Key("startedAt");
-  write_str(w, audit::iso8601_utc(r.started_at_ms));
+  write_str(w, iso8601_utc(r.started_at_ms));
   w.Key("durationMs");
   if (r.duration_ms) w.Int64(*r.duration_ms);
   else w.Null();

@@ -39,13 +39,13 @@ const std::string kTelegram = R"({"update_id":5,"message":{"message_id":2,"date"
   "text":"\ud83d\ude80 @bot hi","entities":[{"offset":3,"length":4,"type":"mention"}],
   "reply_to_message":{"message_id":1,"from":{"id":7}}}})";
 
-void check_messages(const ParsedDelivery& d) {
-  for (const InboundMessage& m : d.messages) {
+void check_messages(const messaging::ParsedDelivery& d) {
+  for (const messaging::InboundMessage& m : d.messages) {
     EXPECT_FALSE(m.chat_jid.empty());
-    EXPECT_TRUE(parse_jid(m.chat_jid).ok()) << m.chat_jid;
+    EXPECT_TRUE(messaging::parse_jid(m.chat_jid).ok()) << m.chat_jid;
     EXPECT_FALSE(m.platform_message_id.empty());
-    EXPECT_TRUE(utf8::is_valid(m.text)) << channel_name(m.channel);
-    EXPECT_TRUE(utf8::is_valid(m.sender_name)) << channel_name(m.channel);
+    EXPECT_TRUE(utf8::is_valid(m.text)) << messaging::channel_name(m.channel);
+    EXPECT_TRUE(utf8::is_valid(m.sender_name)) << messaging::channel_name(m.channel);
   }
 }
 

@@ -83,7 +83,7 @@ inline Webhook discord_command(const std::string& bot, const std::string& channe
   unsigned char sig[crypto_sign_BYTES];
   crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(message.data()), message.size(), sk);
   w.headers = {{"Content-Type", "application/json"},
-               {"X-Signature-Ed25519", channels::hex_encode({sig, sizeof sig})},
+               {"X-Signature-Ed25519", hex_encode({sig, sizeof sig})},
                {"X-Signature-Timestamp", ts}};
   return w;
 }

@@ -21,9 +21,9 @@ void write_info(JsonWriter& w, const SecretInfo& info) {
   w.Key("name");
   w.String(info.name.c_str());
   w.Key("createdAt");
-  w.String(audit::iso8601_utc(info.created_at_ms).c_str());
+  w.String(iso8601_utc(info.created_at_ms).c_str());
   w.Key("updatedAt");
-  w.String(audit::iso8601_utc(info.updated_at_ms).c_str());
+  w.String(iso8601_utc(info.updated_at_ms).c_str());
   w.EndObject();
 }
 

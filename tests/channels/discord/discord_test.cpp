@@ -195,8 +195,8 @@ TEST(DiscordParse, GoldenGuildCommand) {
   auto parsed = parse_interaction(kBot, kGuildCommand);
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
   EXPECT_EQ(parsed->ack_body, R"({"type":5})");
-  InboundMessage expected;
-  expected.channel = ChannelKind::discord;
+  messaging::InboundMessage expected;
+  expected.channel = messaging::ChannelKind::discord;
   expected.bot = "helper";
   expected.chat_jid = "dc:772908445358620702";
   expected.sender_id = "53908232506183680";
@@ -220,7 +220,7 @@ TEST(DiscordParse, DirectMessageSubcommandAndBareCommand) {
       {"name":"item","type":3,"value":"buy milk"}]}]}})";
   auto parsed = parse_interaction(kBot, dm);
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
-  const InboundMessage& m = parsed->messages.at(0);
+  const messaging::InboundMessage& m = parsed->messages.at(0);
   EXPECT_EQ(m.text, "add buy milk");
   EXPECT_FALSE(m.is_group);
   EXPECT_EQ(m.sender_name, "ada_l");

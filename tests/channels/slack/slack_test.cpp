@@ -212,8 +212,8 @@ TEST(SlackParse, GoldenChannelMessage) {
   ASSERT_EQ(parsed->messages.size(), 1u);
   EXPECT_TRUE(parsed->ignored.empty());
   EXPECT_EQ(parsed->ack_body, "");
-  InboundMessage expected;
-  expected.channel = ChannelKind::slack;
+  messaging::InboundMessage expected;
+  expected.channel = messaging::ChannelKind::slack;
   expected.bot = "support";
   expected.chat_jid = "slack:C123ABC456";
   expected.sender_id = "U123ABC456";
@@ -234,7 +234,7 @@ TEST(SlackParse, DirectMessageWithoutThreadOrProfile) {
     "channel_type":"im"}})";
   auto parsed = parse_event(kBot, body);
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
-  const InboundMessage& m = parsed->messages.at(0);
+  const messaging::InboundMessage& m = parsed->messages.at(0);
   EXPECT_EQ(m.chat_jid, "slack:D024BE91L");
   EXPECT_EQ(m.timestamp_ms, 1700000000123);
   EXPECT_FALSE(m.is_group);
@@ -343,8 +343,8 @@ TEST(SlackParse, SlashCommand) {
   body.replace(body.find("&text=&"), 7, "&text=what%27s+up%3F&");
   auto parsed = parse_slash_command(kBot, body, 1531420618123);
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
-  InboundMessage expected;
-  expected.channel = ChannelKind::slack;
+  messaging::InboundMessage expected;
+  expected.channel = messaging::ChannelKind::slack;
   expected.bot = "support";
   expected.chat_jid = "slack:G8PSS9T3V";
   expected.sender_id = "U2CERLKJA";

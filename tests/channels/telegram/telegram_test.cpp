@@ -83,8 +83,8 @@ constexpr std::string_view kGroupUpdate = R"({
 TEST(TelegramParse, GoldenGroupMessage) {
   auto parsed = parse_update(kBot, kGroupUpdate);
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
-  InboundMessage expected;
-  expected.channel = ChannelKind::telegram;
+  messaging::InboundMessage expected;
+  expected.channel = messaging::ChannelKind::telegram;
   expected.bot = "tgbot";
   expected.chat_jid = "tg:-1001234567890";
   expected.sender_id = "123456789";

@@ -140,7 +140,7 @@ inline http::Headers discord_headers(const std::string& body, const std::string&
   unsigned char sig[crypto_sign_BYTES];
   crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(message.data()), message.size(), sk);
   return {{"Content-Type", "application/json"},
-          {"X-Signature-Ed25519", channels::hex_encode({sig, sizeof sig})},
+          {"X-Signature-Ed25519", hex_encode({sig, sizeof sig})},
           {"X-Signature-Timestamp", ts}};
 }
 

@@ -147,8 +147,8 @@ TEST(WhatsAppParse, GoldenMultiEntryDelivery) {
   auto parsed = parse_delivery(kBot, kDelivery);
   ASSERT_TRUE(parsed.ok()) << parsed.error().message;
   ASSERT_EQ(parsed->messages.size(), 2u);
-  InboundMessage first;
-  first.channel = ChannelKind::whatsapp;
+  messaging::InboundMessage first;
+  first.channel = messaging::ChannelKind::whatsapp;
   first.bot = "shop";
   first.chat_jid = "wa:16505551234";
   first.sender_id = "16505551234";
@@ -160,7 +160,7 @@ TEST(WhatsAppParse, GoldenMultiEntryDelivery) {
   first.is_group = false;
   first.mentions_bot = true;
   EXPECT_EQ(parsed->messages[0], first);
-  InboundMessage second = first;
+  messaging::InboundMessage second = first;
   second.chat_jid = "wa:919876543210";
   second.sender_id = "919876543210";
   second.sender_name = "Ravi";
@@ -169,7 +169,7 @@ TEST(WhatsAppParse, GoldenMultiEntryDelivery) {
   second.message_ref = second.platform_message_id = "wamid.TXT2";
   second.timestamp_ms = 1749416400000;
   EXPECT_EQ(parsed->messages[1], second);
-  std::vector<IgnoredItem> ignored{{"wamid.IMG1", "type:image"},
+  std::vector<messaging::IgnoredItem> ignored{{"wamid.IMG1", "type:image"},
                                    {"wamid.OUT1", "status:delivered"},
                                    {"", "field:account_update"}};
   EXPECT_EQ(parsed->ignored, ignored);

@@ -63,23 +63,23 @@ TEST(ChannelForm, DecodesParameters) {
 }
 
 TEST(ChannelJid, MakesAndParsesEveryPrefix) {
-  EXPECT_EQ(make_jid(ChannelKind::slack, "C1"), "slack:C1");
-  EXPECT_EQ(make_jid(ChannelKind::discord, "42"), "dc:42");
-  EXPECT_EQ(make_jid(ChannelKind::whatsapp, "15551234567"), "wa:15551234567");
-  EXPECT_EQ(make_jid(ChannelKind::telegram, "-1001"), "tg:-1001");
-  for (auto kind : {ChannelKind::slack, ChannelKind::discord, ChannelKind::whatsapp,
-                    ChannelKind::telegram}) {
-    auto jid = parse_jid(make_jid(kind, "abc"));
+  EXPECT_EQ(messaging::make_jid(messaging::ChannelKind::slack, "C1"), "slack:C1");
+  EXPECT_EQ(messaging::make_jid(messaging::ChannelKind::discord, "42"), "dc:42");
+  EXPECT_EQ(messaging::make_jid(messaging::ChannelKind::whatsapp, "15551234567"), "wa:15551234567");
+  EXPECT_EQ(messaging::make_jid(messaging::ChannelKind::telegram, "-1001"), "tg:-1001");
+  for (auto kind : {messaging::ChannelKind::slack, messaging::ChannelKind::discord, messaging::ChannelKind::whatsapp,
+                    messaging::ChannelKind::telegram}) {
+    auto jid = messaging::parse_jid(messaging::make_jid(kind, "abc"));
     ASSERT_TRUE(jid.ok());
     EXPECT_EQ(jid->kind, kind);
     EXPECT_EQ(jid->native_id, "abc");
   }
-  EXPECT_EQ(channel_name(ChannelKind::whatsapp), "whatsapp");
+  EXPECT_EQ(messaging::channel_name(messaging::ChannelKind::whatsapp), "whatsapp");
 }
 
 TEST(ChannelJid, RefusesUnknownPrefixAndEmptyId) {
   for (std::string_view bad : {"", "tg:", "irc:#x", "slack", "TG:1", "dc"}) {
-    auto jid = parse_jid(bad);
+    auto jid = messaging::parse_jid(bad);
     ASSERT_FALSE(jid.ok()) << bad;
     EXPECT_EQ(jid.error().code, "channel.bad_jid");
   }
@@ -119,20 +119,20 @@ TEST(ChannelSecrets, ComparesAnyLengths) {
 }
 
 TEST(ChannelValidate, Identifiers) {
-  EXPECT_TRUE(snowflake("175928847299117063"));
-  EXPECT_TRUE(snowflake("18446744073709551615"));
-  EXPECT_FALSE(snowflake("18446744073709551616"));
-  EXPECT_FALSE(snowflake("123456789012345678901"));
-  EXPECT_FALSE(snowflake(""));
-  EXPECT_FALSE(snowflake("12a"));
-  EXPECT_FALSE(snowflake("-1"));
-  EXPECT_TRUE(header_safe("Bearer-xoxb-1"));
-  EXPECT_FALSE(header_safe("a b"));
-  EXPECT_FALSE(header_safe("a\r\nX-Evil: 1"));
-  EXPECT_FALSE(header_safe(""));
-  EXPECT_TRUE(token_chars("a_b-c", "_-", 5));
-  EXPECT_FALSE(token_chars("a_b-c", "_-", 4));
-  EXPECT_FALSE(token_chars("a/b", "_-", 10));
+  EXPECT_TRUE(messaging::snowflake("175928847299117063"));
+  EXPECT_TRUE(messaging::snowflake("18446744073709551615"));
+  EXPECT_FALSE(messaging::snowflake("18446744073709551616"));
+  EXPECT_FALSE(messaging::snowflake("123456789012345678901"));
+  EXPECT_FALSE(messaging::snowflake(""));
+  EXPECT_FALSE(messaging::snowflake("12a"));
+  EXPECT_FALSE(messaging::snowflake("-1"));
+  EXPECT_TRUE(messaging::header_safe("Bearer-xoxb-1"));
+  EXPECT_FALSE(messaging::header_safe("a b"));
+  EXPECT_FALSE(messaging::header_safe("a\r\nX-Evil: 1"));
+  EXPECT_FALSE(messaging::header_safe(""));
+  EXPECT_TRUE(messaging::token_chars("a_b-c", "_-", 5));
+  EXPECT_FALSE(messaging::token_chars("a_b-c", "_-", 4));
+  EXPECT_FALSE(messaging::token_chars("a/b", "_-", 10));
 }
 
 TEST(ChannelJson, RefusesMalformedInput) {

@@ -133,16 +133,16 @@ TEST(MayAddress, MainAndOwnChats) {
 }
 
 TEST(TypingSupport, PerPlatform) {
-  using channels::ChannelKind;
-  EXPECT_FALSE(typing_support(ChannelKind::slack).supported);
-  EXPECT_TRUE(typing_support(ChannelKind::telegram).supported);
-  EXPECT_EQ(typing_support(ChannelKind::telegram).lasts, std::chrono::seconds(5));
-  EXPECT_TRUE(typing_support(ChannelKind::discord).supported);
-  EXPECT_EQ(typing_support(ChannelKind::discord).lasts, std::chrono::seconds(10));
-  EXPECT_TRUE(typing_support(ChannelKind::whatsapp).supported);
-  EXPECT_TRUE(typing_support(ChannelKind::whatsapp).needs_inbound_message_id);
-  EXPECT_EQ(typing_support(ChannelKind::whatsapp).lasts, std::chrono::seconds(25));
-  for (auto kind : {ChannelKind::telegram, ChannelKind::discord, ChannelKind::whatsapp})
+  using messaging::ChannelKind;
+  EXPECT_FALSE(typing_support(messaging::ChannelKind::slack).supported);
+  EXPECT_TRUE(typing_support(messaging::ChannelKind::telegram).supported);
+  EXPECT_EQ(typing_support(messaging::ChannelKind::telegram).lasts, std::chrono::seconds(5));
+  EXPECT_TRUE(typing_support(messaging::ChannelKind::discord).supported);
+  EXPECT_EQ(typing_support(messaging::ChannelKind::discord).lasts, std::chrono::seconds(10));
+  EXPECT_TRUE(typing_support(messaging::ChannelKind::whatsapp).supported);
+  EXPECT_TRUE(typing_support(messaging::ChannelKind::whatsapp).needs_inbound_message_id);
+  EXPECT_EQ(typing_support(messaging::ChannelKind::whatsapp).lasts, std::chrono::seconds(25));
+  for (auto kind : {messaging::ChannelKind::telegram, messaging::ChannelKind::discord, messaging::ChannelKind::whatsapp})
     EXPECT_FALSE(typing_support(kind).api.empty());
   EXPECT_TRUE(typing_support_for_jid("tg:-100").supported);
   EXPECT_TRUE(typing_support_for_jid("dc:42").supported);

@@ -141,8 +141,8 @@ TEST(RouteDecision, EmptyTableIgnoresEverything) {
 
 TEST(RouteDecision, FromAnInboundMessage) {
   auto table = test::sample_table();
-  channels::InboundMessage m;
-  m.channel = channels::ChannelKind::slack;
+  messaging::InboundMessage m;
+  m.channel = messaging::ChannelKind::slack;
   m.bot = "main";
   m.chat_jid = "slack:CTEAM";
   m.sender_id = "U2";

@@ -155,9 +155,9 @@ TEST(AuditChain, AStreamingVerifierStopsAtTheFirstFault) {
 }
 
 TEST(IsoTime, FormatsUtcWithMilliseconds) {
-  EXPECT_EQ(sb::audit::iso8601_utc(0), "1970-01-01T00:00:00.000Z");
-  EXPECT_EQ(sb::audit::iso8601_utc(1700000000123), "2023-11-14T22:13:20.123Z");
-  EXPECT_EQ(sb::audit::iso8601_utc(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(sb::iso8601_utc(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(sb::iso8601_utc(1700000000123), "2023-11-14T22:13:20.123Z");
+  EXPECT_EQ(sb::iso8601_utc(-1), "1969-12-31T23:59:59.999Z");
 }
 
 }  // namespace
