@@ -15,8 +15,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<run_result>("run_result");
   cfg.add_message_type<ipc_event>("ipc_event");
   cfg.add_message_type<exit_info>("exit_info");
-  cfg.add_message_type<inbound_message>("inbound_message");
-  cfg.add_message_type<std::vector<inbound_message>>("std::vector<inbound_message>");
+  cfg.add_message_type<messaging::StoredMessage>("stored_message");
+  cfg.add_message_type<std::vector<messaging::StoredMessage>>("std::vector<stored_message>");
   cfg.add_message_type<ingest_result>("ingest_result");
   cfg.add_message_type<routed_message>("routed_message");
   cfg.add_message_type<routed_batch>("routed_batch");

@@ -11,6 +11,7 @@
 
 #include <caf/all.hpp>
 
+#include "runtime/messaging/stored_message.hpp"
 #include "storage/sql_value.hpp"
 
 namespace sb::actors {
@@ -144,22 +145,6 @@ struct exit_info {
   std::string error;  // wait itself failed
 };
 
-// A platform message as the actors pass it (messaging::InboundMessage plus its row).
-struct inbound_message {
-  int64_t id = 0;                   // inbound_messages.id once stored, else 0
-  std::string channel;              // "slack" | "discord" | "whatsapp" | "telegram"
-  std::string bot;                  // configured bot name
-  std::string chat_jid;
-  std::string sender_id;
-  std::string sender_name;
-  std::string text;
-  std::string reply_ref;            // Discord: the interaction token; never log it
-  std::string message_ref;
-  std::string platform_message_id;  // dedupe key per (channel, bot)
-  int64_t timestamp_ms = 0;
-  bool is_group = false;
-  bool mentions_bot = false;
-};
 
 // What the ingest actor did with a batch: every message is either stored or a duplicate
 // when `error` is empty; otherwise nothing can be assumed stored (the platform retries).
@@ -189,7 +174,7 @@ struct enqueue_result {
 struct routed_message {
   std::string namespace_id;    // UUID
   std::string namespace_name;
-  inbound_message message;     // message.id > 0
+  messaging::StoredMessage message;     // message.id > 0
 };
 
 // Routed messages of one namespace, oldest first: what the router decided while its
@@ -197,7 +182,7 @@ struct routed_message {
 struct routed_batch {
   std::string namespace_id;
   std::string namespace_name;
-  std::vector<inbound_message> messages;  // each id > 0, increasing
+  std::vector<messaging::StoredMessage> messages;  // each id > 0, increasing
 };
 
 // One run of a scheduled task, started by the scheduler (the run-log row exists) and
@@ -243,12 +228,6 @@ typename Inspector::result_type inspect(Inspector& f, routed_batch& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, routed_message& x) {
   return f(caf::meta::type_name("routed_message"), x.namespace_id, x.namespace_name, x.message);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, inbound_message& x) {
-  return f(caf::meta::type_name("inbound_message"), x.id, x.channel, x.bot, x.chat_jid, x.sender_id,
-           x.sender_name, x.text, x.reply_ref, x.message_ref, x.platform_message_id, x.timestamp_ms, x.is_group,
-           x.mentions_bot);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ingest_result& x) {
@@ -340,11 +319,11 @@ using ingest_callback = std::shared_ptr<std::function<void(const ingest_result&)
 // The callback form answers `ingest_result{error = "ack timeout"}` when the batch is not
 // durable within the ingest's ack_timeout (the platform retries; dedupe makes it safe).
 using ingest_actor = component_actor::extend<
-    caf::replies_to<ingest_atom, std::vector<inbound_message>>::with<ingest_result>,
-    caf::reacts_to<ingest_atom, std::vector<inbound_message>, ingest_callback>>;
+    caf::replies_to<ingest_atom, std::vector<messaging::StoredMessage>>::with<ingest_result>,
+    caf::reacts_to<ingest_atom, std::vector<messaging::StoredMessage>, ingest_callback>>;
 
 // Receives every stored inbound message exactly once ("router" in the registry).
-using router_actor = component_actor::extend<caf::reacts_to<route_atom, inbound_message>>;
+using router_actor = component_actor::extend<caf::reacts_to<route_atom, messaging::StoredMessage>>;
 
 // The persistent outbox ("outbox" in the registry): splits, stores, wakes the bot's
 // sender. Replies once the rows are durable.
@@ -395,6 +374,14 @@ void add_message_types(caf::actor_system_config& cfg);
 }  // namespace sb::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::ingest_callback)
+
+namespace sb::messaging {
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, StoredMessage& x) {
+  return f(caf::meta::type_name("stored_message"), x.id, x.channel, x.bot, x.chat_jid, x.sender_id, x.sender_name,
+           x.text, x.reply_ref, x.message_ref, x.platform_message_id, x.timestamp_ms, x.is_group, x.mentions_bot);
+}
+}  // namespace sb::messaging
 
 namespace sb::storage {
 template <class Inspector>

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
-namespace sb::audit {
+namespace sb::storage {
+
+using namespace security::audit;
 namespace {
 
 constexpr const char* kColumns = "seq, at, actor, event, subject, detail, prev_hash, hash";
@@ -85,4 +87,4 @@ Result<std::vector<ChainRecord>> query_records(storage::Database& db, const Audi
   return out;
 }
 
-}  // namespace sb::audit
+}  // namespace sb::storage

@@ -12,11 +12,11 @@
 #include "runtime/security/audit/audit_chain.hpp"
 #include "storage/sqlite.hpp"
 
-namespace sb::audit {
+namespace sb::storage {
 
 // Opens the database read-only and verifies the chain in one read transaction (a
 // consistent snapshot even while the node appends).
-Result<VerifyResult> verify_database(const std::string& db_path);
+Result<security::audit::VerifyResult> verify_database(const std::string& db_path);
 
 // The seq of the record whose hash is `hash` (raw bytes), if any: with a verified chain,
 // finding a head printed earlier proves nothing up to it was changed or cut off.
@@ -33,6 +33,6 @@ struct AuditQuery {
   std::optional<std::string> namespace_name;
 };
 
-Result<std::vector<ChainRecord>> query_records(storage::Database& db, const AuditQuery& query);
+Result<std::vector<security::audit::ChainRecord>> query_records(storage::Database& db, const AuditQuery& query);
 
-}  // namespace sb::audit
+}  // namespace sb::storage

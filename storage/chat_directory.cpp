@@ -5,7 +5,9 @@
 
 #include "storage/sqlite.hpp"
 
-namespace sb::schedule {
+namespace sb::storage {
+
+using namespace schedule;
 namespace {
 
 struct MappingReader {
@@ -58,4 +60,4 @@ ChatDirectory open_chat_directory(const std::string& db_path) {
   return out;
 }
 
-}  // namespace sb::schedule
+}  // namespace sb::storage

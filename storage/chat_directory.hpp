@@ -6,10 +6,10 @@
 
 #include "runtime/schedule/ipc_tasks.hpp"
 
-namespace sb::schedule {
+namespace sb::storage {
 
 // owner("local:{name}") is that namespace (its local chat); other JIDs by mapping. An
 // unreadable database knows nothing (owner nullopt, no chats), which denies by default.
-ChatDirectory open_chat_directory(const std::string& db_path);
+schedule::ChatDirectory open_chat_directory(const std::string& db_path);
 
-}  // namespace sb::schedule
+}  // namespace sb::storage

@@ -1,6 +1,8 @@
 #include "storage/namespace_rows.hpp"
 
-namespace sb::actors {
+namespace sb::storage {
+
+using namespace namespaces;
 
 using storage::SqlParam;
 
@@ -78,4 +80,4 @@ Result<std::optional<std::string>> read_chat_owner(storage::Database& db, const 
   return std::optional<std::string>(stmt->column_text(0));
 }
 
-}  // namespace sb::actors
+}  // namespace sb::storage

@@ -13,7 +13,7 @@
 #include "storage/sql_value.hpp"
 #include "storage/sqlite.hpp"
 
-namespace sb::actors {
+namespace sb::storage {
 
 // The turn's inbound rows end: state 'done' (or 'dropped' with `drop_reason`), with
 // the namespace that handled them.
@@ -38,4 +38,4 @@ Result<std::string> read_latest_bot(storage::Database& db, const std::string& ch
 // The namespace a chat JID is mapped to (its name), for IPC ownership.
 Result<std::optional<std::string>> read_chat_owner(storage::Database& db, const std::string& chat_jid);
 
-}  // namespace sb::actors
+}  // namespace sb::storage

@@ -10,7 +10,9 @@
 #include "runtime/core/change_notifier.hpp"
 #include "storage/migrations.hpp"
 
-namespace sb::namespaces {
+namespace sb::storage {
+
+using namespace namespaces;
 namespace {
 
 namespace fs = std::filesystem;
@@ -498,4 +500,4 @@ Result<RoutingSettings> NamespaceStore::set_routing(const RoutingRequest& req) {
   return routing_locked();
 }
 
-}  // namespace sb::namespaces
+}  // namespace sb::storage

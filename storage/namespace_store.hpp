@@ -15,7 +15,7 @@
 #include "runtime/namespaces/namespace.hpp"
 #include "storage/sqlite.hpp"
 
-namespace sb::namespaces {
+namespace sb::storage {
 
 class NamespaceStore {
  public:
@@ -29,43 +29,43 @@ class NamespaceStore {
 
   // The first namespace becomes main; isMain on a later one demotes the old main.
   // Makes DATA_DIR/sessions/{name}/ and DATA_DIR/workspaces/{name}/{ipc,extra}/.
-  Result<Namespace> create(const NamespacePatch& patch);
-  Result<std::vector<Namespace>> list();
+  Result<namespaces::Namespace> create(const namespaces::NamespacePatch& patch);
+  Result<std::vector<namespaces::Namespace>> list();
   // By id, or else by name.
-  Result<Namespace> get(const std::string& id_or_name);
+  Result<namespaces::Namespace> get(const std::string& id_or_name);
   // Renaming moves the namespace's directories. isMain:false on the main is a conflict
   // (set isMain on another namespace instead).
   // update/remove take an id, or else a name, like get.
-  Result<Namespace> update(const std::string& id, const NamespacePatch& patch);
+  Result<namespaces::Namespace> update(const std::string& id, const namespaces::NamespacePatch& patch);
   // Mappings and the cursor go with it; directories stay (they hold the agent's work).
   // Refused while it is the main and others exist, or while it is the default namespace.
-  Result<Namespace> remove(const std::string& id);
+  Result<namespaces::Namespace> remove(const std::string& id);
 
   struct MapOutcome {
-    Mapping mapping;
+    namespaces::Mapping mapping;
     bool created = true;            // false: it already pointed there
     std::string previous_namespace_id;  // set when replace moved it
   };
-  Result<MapOutcome> map(const MappingRequest& request);
+  Result<MapOutcome> map(const namespaces::MappingRequest& request);
   // All mappings, or those of one namespace (id or name).
-  Result<std::vector<Mapping>> mappings(const std::optional<std::string>& namespace_ref = std::nullopt);
+  Result<std::vector<namespaces::Mapping>> mappings(const std::optional<std::string>& namespace_ref = std::nullopt);
   // Returns the removed mapping; not_found if the JID is not mapped.
-  Result<Mapping> unmap(const std::string& jid);
+  Result<namespaces::Mapping> unmap(const std::string& jid);
 
   // A bot without a row allows everyone.
-  Result<SenderAllowlist> allowlist(const std::string& channel, const std::string& bot);
-  Result<std::vector<SenderAllowlist>> allowlists();
-  Result<SenderAllowlist> set_allowlist(const SenderAllowlist& allowlist);
+  Result<namespaces::SenderAllowlist> allowlist(const std::string& channel, const std::string& bot);
+  Result<std::vector<namespaces::SenderAllowlist>> allowlists();
+  Result<namespaces::SenderAllowlist> set_allowlist(const namespaces::SenderAllowlist& allowlist);
 
-  Result<RoutingSettings> routing();
-  Result<RoutingSettings> set_routing(const RoutingRequest& request);
+  Result<namespaces::RoutingSettings> routing();
+  Result<namespaces::RoutingSettings> set_routing(const namespaces::RoutingRequest& request);
 
  private:
   NamespaceStore(storage::Database db, std::string data_dir) : db_(std::move(db)), data_dir_(std::move(data_dir)) {}
 
-  Result<std::optional<Namespace>> find_locked(const std::string& id_or_name);
-  Result<Namespace> require_locked(const std::string& id_or_name);
-  Result<RoutingSettings> routing_locked();
+  Result<std::optional<namespaces::Namespace>> find_locked(const std::string& id_or_name);
+  Result<namespaces::Namespace> require_locked(const std::string& id_or_name);
+  Result<namespaces::RoutingSettings> routing_locked();
 
   std::mutex mutex_;
   storage::Database db_;
@@ -76,4 +76,4 @@ class NamespaceStore {
 // A random UUID v4 (libsodium randombytes), lower-case hex with dashes.
 std::string make_uuid_v4();
 
-}  // namespace sb::namespaces
+}  // namespace sb::storage

@@ -2,7 +2,8 @@
 
 #include <charconv>
 
-namespace sb::channels::outbound {
+namespace sb::storage {
+
 
 using storage::SqlParam;
 using storage::WriteOp;
@@ -128,4 +129,4 @@ Query list_query(const ListFilter& f) {
   return q;
 }
 
-}  // namespace sb::channels::outbound
+}  // namespace sb::storage

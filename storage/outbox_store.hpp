@@ -10,7 +10,7 @@
 #include "runtime/core/result.hpp"
 #include "storage/sql_value.hpp"
 
-namespace sb::channels::outbound {
+namespace sb::storage {
 
 struct OutboxRow {
   int64_t id = 0;
@@ -73,4 +73,4 @@ Query list_query(const ListFilter& filter);
 // piece order. Column: id.
 Query select_by_key(std::string_view idempotency_key, size_t pieces);
 
-}  // namespace sb::channels::outbound
+}  // namespace sb::storage

@@ -2,7 +2,10 @@
 
 #include "runtime/namespaces/namespace.hpp"
 
-namespace sb::namespaces {
+namespace sb::storage {
+
+using namespace namespaces;
+using namespace routing;
 namespace {
 
 Error bad_row(const std::string& what) { return make_error("routing.bad_row", what); }
@@ -111,4 +114,4 @@ Result<routing::RoutingRows> load_routing_rows(const std::string& db_path) {
   return load_routing_rows(*db);
 }
 
-}  // namespace sb::namespaces
+}  // namespace sb::storage

@@ -13,7 +13,7 @@
 #include "runtime/routing/routing_table.hpp"
 #include "storage/sqlite.hpp"
 
-namespace sb::namespaces {
+namespace sb::storage {
 
 // One sender_allowlists row: mode "everyone" | "list", senders a JSON array of ids.
 Result<routing::SenderAllowlistRow> allowlist_row(std::string channel, std::string bot, std::string_view mode,
@@ -28,4 +28,4 @@ Result<routing::RoutingRows> load_routing_rows(storage::Database& db);
 // Opens `db_path` read-only for one load.
 Result<routing::RoutingRows> load_routing_rows(const std::string& db_path);
 
-}  // namespace sb::namespaces
+}  // namespace sb::storage

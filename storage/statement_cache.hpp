@@ -10,7 +10,7 @@
 
 #include "storage/sqlite.hpp"
 
-namespace sb::schedule {
+namespace sb::storage {
 
 class StatementCache {
  public:
@@ -37,4 +37,4 @@ class StatementCache {
   std::unordered_map<std::string, storage::Statement> cache_;
 };
 
-}  // namespace sb::schedule
+}  // namespace sb::storage

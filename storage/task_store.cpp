@@ -7,7 +7,9 @@
 #include "storage/namespace_store.hpp"
 #include "storage/migrations.hpp"
 
-namespace sb::schedule {
+namespace sb::storage {
+
+using namespace schedule;
 namespace {
 
 using storage::SqlParam;
@@ -245,7 +247,7 @@ Result<Task> TaskStore::create(const TaskPatch& p) {
   std::lock_guard lock(mutex_);
   const int64_t at = now();
   Task t;
-  t.id = namespaces::make_uuid_v4();
+  t.id = storage::make_uuid_v4();
   t.name = *p.name;
   t.prompt = *p.prompt;
   t.schedule = *p.schedule;
@@ -620,4 +622,4 @@ Result<Task> TaskStore::skip_missed(const std::string& id, int64_t planned_ms, s
   return t;
 }
 
-}  // namespace sb::schedule
+}  // namespace sb::storage

@@ -19,7 +19,7 @@
 #include "runtime/schedule/task_model.hpp"
 #include "storage/sqlite.hpp"
 
-namespace sb::schedule {
+namespace sb::storage {
 
 struct TaskStoreOptions {
   // The zone of a task created without "timeZone" (the node's zone).
@@ -47,55 +47,55 @@ class TaskStore {
 
   // Needs name, group, prompt, schedule; computes next_run from the schedule, the zone
   // and now. A schedule with no fire time after now is an invalid_field.
-  Result<Task> create(const TaskPatch& patch);
+  Result<schedule::Task> create(const schedule::TaskPatch& patch);
   // Oldest first. An unknown group is "tasks.no_group".
-  Result<std::vector<Task>> list(const TaskFilter& filter = {});
-  Result<Task> get(const std::string& id);
+  Result<std::vector<schedule::Task>> list(const schedule::TaskFilter& filter = {});
+  Result<schedule::Task> get(const std::string& id);
   // Recomputes next_run when the schedule, the zone or enabled changes. A new schedule
   // restarts an interval's grid at now and reactivates a completed or failed task.
-  Result<Task> update(const std::string& id, const TaskPatch& patch);
+  Result<schedule::Task> update(const std::string& id, const schedule::TaskPatch& patch);
   // The run log goes with it.
-  Result<Task> remove(const std::string& id);
-  Result<Task> pause(const std::string& id);
-  Result<Task> resume(const std::string& id);
+  Result<schedule::Task> remove(const std::string& id);
+  Result<schedule::Task> pause(const std::string& id);
+  Result<schedule::Task> resume(const std::string& id);
 
   // A run-now request, kept until the scheduler starts it (any status; paused too).
-  Result<Task> request_run(const std::string& id);
+  Result<schedule::Task> request_run(const std::string& id);
 
   // A run starts: a run-log row "running", last_run = now. A manual run clears the
   // request; a scheduled or retry run moves next_run to the first planned fire after
   // now (none for a once task). Refused ("tasks.conflict") while the task has a run going.
-  Result<TaskRun> start_run(const std::string& task_id, RunTrigger trigger, int64_t attempt = 1);
+  Result<schedule::TaskRun> start_run(const std::string& task_id, schedule::RunTrigger trigger, int64_t attempt = 1);
   // start_run for many tasks in ONE transaction: a scheduler tick's due runs share one
   // commit. One outcome per item, in order, by start_run's rules; a refused item
   // (tasks.not_found, tasks.conflict, a schedule error) changes nothing and does not
   // fail the others (a task twice in a batch: the second is a conflict). The outer error
   // (a failed statement) rolls the whole batch back. One change-hook call for the batch.
-  Result<std::vector<Result<TaskRun>>> start_runs(const std::vector<RunStart>& starts);
+  Result<std::vector<Result<schedule::TaskRun>>> start_runs(const std::vector<schedule::RunStart>& starts);
   // The run ends: duration, status, result excerpt, error; last_result. A once task
   // ends completed (success) or failed, unless a retry is planned (next_run = retry_at).
-  Result<Task> finish_run(int64_t run_id, const RunOutcome& outcome);
+  Result<schedule::Task> finish_run(int64_t run_id, const schedule::RunOutcome& outcome);
   // Runs still "running" (the node stopped under them) become errors; returns how many.
   // A once task whose run that was ends failed (its time is gone).
   Result<int64_t> abandon_running(const std::string& reason = "node stopped during the run");
   // Newest first, at most `limit`.
-  Result<std::vector<TaskRun>> runs(const std::string& task_id, std::size_t limit = 50);
+  Result<std::vector<schedule::TaskRun>> runs(const std::string& task_id, std::size_t limit = 50);
 
   // Active tasks whose next_run <= now, and requested runs, without a run going;
   // earliest first.
-  Result<std::vector<Task>> due(int64_t now_ms);
+  Result<std::vector<schedule::Task>> due(int64_t now_ms);
   // When the scheduler must next look: the earliest next_run of an active task or the
   // earliest run request, of tasks without a run going. nullopt: nothing planned.
   Result<std::optional<int64_t>> earliest_next_run();
   // Every task with something planned (active with a next_run, or a run request) and
   // no run going, as (id, earliest planned time): the scheduler's whole queue in one
   // query, without reading the tasks themselves. Unordered.
-  Result<std::vector<PlannedRun>> planned_runs();
+  Result<std::vector<schedule::PlannedRun>> planned_runs();
   // Catch-up policy skip: fires missed while the node was down do not run. An active
   // task still planned at `planned_ms` moves to `next_ms`; without one (a once task
   // whose time passed) it ends failed (and is logged: it never ran). "tasks.conflict"
   // when the task changed since (not active, or planned at another time).
-  Result<Task> skip_missed(const std::string& id, int64_t planned_ms, std::optional<int64_t> next_ms);
+  Result<schedule::Task> skip_missed(const std::string& id, int64_t planned_ms, std::optional<int64_t> next_ms);
   // Copies the WAL into the database (PASSIVE: never waits for readers). The scheduler
   // calls it when no fire is near, so the checkpoint's fsync stays off the firing path.
   Status checkpoint();
@@ -104,14 +104,14 @@ class TaskStore {
   TaskStore(storage::Database db, TaskStoreOptions options) : db_(std::move(db)), options_(std::move(options)) {}
 
   int64_t now() const;
-  Result<Task> require_locked(const std::string& id);
+  Result<schedule::Task> require_locked(const std::string& id);
   Result<std::pair<std::string, std::string>> resolve_group_locked(const std::string& ref);
-  Status save_locked(const Task& t);
+  Status save_locked(const schedule::Task& t);
   Result<bool> running_locked(const std::string& task_id);
   // One run's start inside the caller's transaction. The return value is the item's
   // outcome (a refusal writes nothing); `failed` is set when a statement failed (the
   // caller rolls back).
-  Result<TaskRun> start_one_locked(const RunStart& start, int64_t at, std::optional<Error>& failed);
+  Result<schedule::TaskRun> start_one_locked(const schedule::RunStart& start, int64_t at, std::optional<Error>& failed);
   // PRAGMA synchronous for the scheduler's bookkeeping, back to FULL on destruction.
   class RunSync;
 
@@ -122,4 +122,4 @@ class TaskStore {
   std::function<void()> on_change_;
 };
 
-}  // namespace sb::schedule
+}  // namespace sb::storage

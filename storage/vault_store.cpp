@@ -15,7 +15,9 @@
 #include "storage/migrations.hpp"
 #include "storage/sqlite.hpp"
 
-namespace sb::vault {
+namespace sb::storage {
+
+using namespace security::vault;
 namespace {
 
 struct StoredRow {
@@ -350,4 +352,4 @@ SecretLookup make_secret_lookup(std::shared_ptr<const Vault> vault) {
   return [vault = std::move(vault)](const std::string& name) { return vault->get(name); };
 }
 
-}  // namespace sb::vault
+}  // namespace sb::storage

@@ -27,7 +27,7 @@ namespace sb::config {
 struct Config;
 }
 
-namespace sb::vault {
+namespace sb::storage {
 
 inline constexpr const char* kVaultKeyEnv = "SQUADBOX_VAULT_KEY";
 
@@ -110,4 +110,4 @@ class Vault {
 // A SecretLookup that keeps the vault alive.
 SecretLookup make_secret_lookup(std::shared_ptr<const Vault> vault);
 
-}  // namespace sb::vault
+}  // namespace sb::storage

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace sb::boot {
+namespace sb::app {
 namespace {
 
 std::string trim(std::string s) {
@@ -67,4 +67,4 @@ Result<TokenFile> ensure_admin_token(const std::string& path) {
   return TokenFile{Secret(trim(content)), true};
 }
 
-}  // namespace sb::boot
+}  // namespace sb::app

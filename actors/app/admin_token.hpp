@@ -6,7 +6,7 @@
 #include "runtime/core/result.hpp"
 #include "runtime/core/secret.hpp"
 
-namespace sb::boot {
+namespace sb::app {
 
 struct TokenFile {
   Secret token;
@@ -19,4 +19,4 @@ Result<TokenFile> ensure_admin_token(const std::string& path);
 // Reads an existing token file (client subcommands).
 Result<Secret> read_admin_token(const std::string& path);
 
-}  // namespace sb::boot
+}  // namespace sb::app

@@ -4,12 +4,13 @@
 #include <fstream>
 
 #include "channels/webhooks/webhook_dispatch.hpp"
+#include "actors/channels/ingest_sink.hpp"
 #include "channels/webhooks/webhook_listener.hpp"
 #include "runtime/core/log.hpp"
 #include "storage/vault_store.hpp"
 #include "channels/factory/bot_factory.hpp"
 
-namespace sb::boot {
+namespace sb::app {
 namespace {
 
 std::string json_string(std::string_view s) { return "\"" + http::json_escape(s) + "\""; }
@@ -31,8 +32,8 @@ bool takes_webhooks(const BotList& bots) {
 
 }  // namespace
 
-Result<BotList> make_channel_bots(const config::Config& config, std::shared_ptr<const vault::Vault> vault) {
-  return channels::make_bots(config, vault::make_secret_lookup(std::move(vault)));
+Result<BotList> make_channel_bots(const config::Config& config, std::shared_ptr<const storage::Vault> vault) {
+  return channels::make_bots(config, storage::make_secret_lookup(std::move(vault)));
 }
 
 std::string channels_json(const BotList& bots, const std::function<ChannelCounts(const std::string& id)>& counts) {
@@ -45,7 +46,7 @@ std::string channels_json(const BotList& bots, const std::function<ChannelCounts
     first = false;
     out += "{\"id\":" + json_string(id) + ",\"platform\":" + json_string(messaging::channel_name(b->kind())) +
            ",\"name\":" + json_string(b->name()) + ",\"mode\":" + json_string(b->polling() ? "polling" : "webhook") +
-           ",\"webhookPath\":" + (b->polling() ? std::string("null") : json_string(channels::ingress::webhook_path(*b))) +
+           ",\"webhookPath\":" + (b->polling() ? std::string("null") : json_string(channels::webhooks::webhook_path(*b))) +
            ",\"canSend\":" + (b->can_send() ? "true" : "false") + ",\"apiBaseUrl\":" + json_string(b->base_url()) +
            ",\"received\":" + std::to_string(n.received) + ",\"rejected\":" + std::to_string(n.rejected) + "}";
   }
@@ -71,10 +72,11 @@ Status ChannelServices::start() {
     log::info("channel.bot", {{"id", b->id()}, {"mode", b->polling() ? "polling" : "webhook"},
                               {"can_send", b->can_send()}, {"api", b->base_url()}});
   if (!takes_webhooks(bots_)) return {};
-  auto options = channels::ingress::listener_options(config_.webhooks);
+  auto options = channels::webhooks::listener_options(config_.webhooks);
   options.audit = audit_;
   options.metrics = metrics_;
-  listener_ = std::make_unique<channels::ingress::WebhookListener>(system_, bots_, std::move(options));
+  listener_ = std::make_unique<channels::webhooks::WebhookListener>(actors::make_ingest_sink(system_), bots_,
+                                                                    std::move(options));
   auto port = listener_->start();
   if (!port) {
     listener_.reset();
@@ -114,4 +116,4 @@ std::function<void(http::Router& api)> ChannelServices::admin_extension() {
   };
 }
 
-}  // namespace sb::boot
+}  // namespace sb::app

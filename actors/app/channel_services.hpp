@@ -17,20 +17,20 @@
 namespace caf {
 class actor_system;
 }
-namespace sb::vault {
+namespace sb::storage {
 class Vault;
 }
-namespace sb::channels::ingress {
+namespace sb::channels::webhooks {
 class WebhookListener;
 }
 
-namespace sb::boot {
+namespace sb::app {
 
 using BotList = std::vector<std::shared_ptr<const channels::ChannelBot>>;
 
 // Every enabled bot. Errors: "channel.secret" (a named vault entry is missing; the
 // message names it), "channel.config".
-Result<BotList> make_channel_bots(const config::Config& config, std::shared_ptr<const vault::Vault> vault);
+Result<BotList> make_channel_bots(const config::Config& config, std::shared_ptr<const storage::Vault> vault);
 
 // GET /api/v1/container/channels body for these bots and counts (pure).
 struct ChannelCounts {
@@ -71,8 +71,8 @@ class ChannelServices {
   BotList bots_;
   AuditSink audit_;
   metrics::Registry* metrics_;
-  std::unique_ptr<channels::ingress::WebhookListener> listener_;
+  std::unique_ptr<channels::webhooks::WebhookListener> listener_;
   std::string url_file_;
 };
 
-}  // namespace sb::boot
+}  // namespace sb::app

@@ -26,25 +26,25 @@
 
 namespace {
 
-using sb::cli::kExitRuntime;
-using sb::cli::kExitUsage;
-using sb::cli::load_config;
-using sb::cli::configure_logging;
-using sb::cli::add_common;
+using sb::app::cli::kExitRuntime;
+using sb::app::cli::kExitUsage;
+using sb::app::cli::load_config;
+using sb::app::cli::configure_logging;
+using sb::app::cli::add_common;
 
 }  // namespace
 
 int main(int argc, char** argv) {
   // Before any thread exists, so every thread inherits the mask and only serve()'s
   // sigwait sees SIGTERM/SIGINT.
-  sb::boot::block_shutdown_signals();
+  sb::app::block_shutdown_signals();
 
   CLI::App app{"squadbox — a self-hosted gateway that runs AI squad agents in isolated\n"
                "containers and connects them to Slack, Discord, WhatsApp and Telegram."};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
 
-  sb::cli::CliContext ctx;
+  sb::app::cli::CliContext ctx;
   auto& common = ctx.common;
 
   auto* serve = app.add_subcommand("serve", "Run a broker node (admin API, actor tree, storage)");
@@ -62,12 +62,12 @@ int main(int argc, char** argv) {
   auto* keys = config_cmd->add_subcommand("keys", "List every configuration key as a Markdown table");
 
   auto* status = app.add_subcommand("status", "Ask a running node for its status (GET /api/v1/node)");
-  sb::cli::add_client(status, ctx);
+  sb::app::cli::add_client(status, ctx);
 
   // Command families in their own files; their callbacks set ctx.exit_code.
-  sb::cli::add_security_commands(app, ctx);
+  sb::app::cli::add_security_commands(app, ctx);
 
-  sb::cli::CoworkOptions cowork_opts;
+  sb::app::cli::CoworkOptions cowork_opts;
   auto* cowork = app.add_subcommand(
       "cowork", "Run one agent container on a local folder and stream its output");
   add_common(cowork, common);
@@ -140,12 +140,12 @@ int main(int argc, char** argv) {
     std::cout << sb::config::to_toml(*config);
     return 0;
   }
-  if (*status) return sb::cli::print_get(ctx, "/api/v1/node");
+  if (*status) return sb::app::cli::print_get(ctx, "/api/v1/node");
   if (*cowork) {
     auto config = load_config(common);
     if (!config) return kExitUsage;
     sb::log::configure(sb::log::Level::warn, sb::log::Format::logfmt);  // stdout is the agent's
-    return sb::cli::run_cowork(*config, cowork_opts);
+    return sb::app::cli::run_cowork(*config, cowork_opts);
   }
   if (*image_build || *image_import || *image_list) {
     auto config = load_config(common);
@@ -175,18 +175,18 @@ int main(int argc, char** argv) {
     if (!config) return kExitUsage;
     std::optional<std::string> which;
     if (!runtime_backend.empty()) which = runtime_backend;
-    auto opened = sb::container::open_runtime(*config, which);
-    sb::container::RuntimeStatus st;
+    auto opened = sb::container::select::open_runtime(*config, which);
+    sb::container::select::RuntimeStatus st;
     if (opened) st = opened->status;
     else st.message = opened.error().message;
-    std::cout << sb::container::to_json(st) << "\n";
+    std::cout << sb::container::select::to_json(st) << "\n";
     return st.available ? 0 : kExitRuntime;
   }
   if (*serve) {
     auto config = load_config(common);
     if (!config) return kExitUsage;
     if (!configure_logging(*config)) return kExitUsage;
-    return sb::boot::serve(*config, SQUADBOX_VERSION);
+    return sb::app::serve(*config, SQUADBOX_VERSION);
   }
   return kExitUsage;
 }

@@ -14,7 +14,7 @@
 #include "actors/containers/ipc_task_desk.hpp"
 #include "storage/sqlite.hpp"
 
-namespace sb::boot {
+namespace sb::app {
 namespace fs = std::filesystem;
 
 namespace {
@@ -134,7 +134,7 @@ std::shared_ptr<const ipc::IpcOwnership> mapping_ownership(const std::string& db
       lookup->db.emplace(std::move(*db));
     }
     if (jid.starts_with("local:")) return jid.substr(6);  // a local chat belongs to its namespace
-    auto owner = actors::read_chat_owner(*lookup->db, jid);
+    auto owner = storage::read_chat_owner(*lookup->db, jid);
     return owner ? *owner : std::nullopt;
   };
   out->task_owner = [tasks](const std::string& id) -> std::optional<std::string> {
@@ -149,4 +149,4 @@ std::function<Result<actors::ContainerRunOptions>(const actors::NamespaceRunRequ
   return [ctx](const actors::NamespaceRunRequest& req) { return build_namespace_run(*ctx, req); };
 }
 
-}  // namespace sb::boot
+}  // namespace sb::app

@@ -22,7 +22,7 @@ namespace sb::actors {
 class TaskIpc;
 }
 
-namespace sb::boot {
+namespace sb::app {
 
 struct NamespaceRunContext {
   config::Config config;
@@ -51,4 +51,4 @@ std::shared_ptr<const ipc::IpcOwnership> mapping_ownership(const std::string& db
 std::function<Result<actors::ContainerRunOptions>(const actors::NamespaceRunRequest&)> namespace_run_factory(
     NamespaceRunContext context);
 
-}  // namespace sb::boot
+}  // namespace sb::app

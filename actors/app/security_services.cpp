@@ -7,7 +7,7 @@
 #include "runtime/security/allowlist/protected_paths.hpp"
 #include "storage/sqlite.hpp"
 
-namespace sb::boot {
+namespace sb::app {
 
 void SecurityServices::apply(actors::ContainerRunOptions& run) const {
   run.allowlist = allowlist;
@@ -16,20 +16,20 @@ void SecurityServices::apply(actors::ContainerRunOptions& run) const {
   run.audit = audit;
 }
 
-Result<SecurityServices> start_security_services(const config::Config& c, std::shared_ptr<vault::Vault> vault,
+Result<SecurityServices> start_security_services(const config::Config& c, std::shared_ptr<storage::Vault> vault,
                                                  AuditSink audit, metrics::Registry* metrics) {
   SecurityServices out;
   out.vault = vault;
   out.audit = audit;
-  security::AllowlistStoreOptions allow;
+  security::allowlist::AllowlistStoreOptions allow;
   allow.file = c.allowlist_path();
-  allow.protected_paths = security::protected_paths(c);
+  allow.protected_paths = security::allowlist::protected_paths(c);
   allow.audit = audit;
-  out.allowlist = std::make_shared<security::AllowlistStore>(std::move(allow));
-  auto proxy = proxy::CredentialProxy::create(c.proxy, vault::make_secret_lookup(vault), audit, metrics);
+  out.allowlist = std::make_shared<security::allowlist::AllowlistStore>(std::move(allow));
+  auto proxy = proxy::CredentialProxy::create(c.proxy, storage::make_secret_lookup(vault), audit, metrics);
   if (!proxy) return proxy.error();
   out.proxy = std::move(*proxy);
-  out.approved = std::make_shared<security::ApprovedContainers>();
+  out.approved = std::make_shared<container::scan::ApprovedContainers>();
   log::info("security.started", {{"allowlist", c.allowlist_path()},
                                  {"proxy_routes", static_cast<int64_t>(c.proxy.routes.size())},
                                  {"audit_interval_ms", c.security.audit_interval_ms}});
@@ -65,4 +65,4 @@ caf::actor spawn_container_audit(caf::actor_system& system, const config::Config
   return actors::spawn_security_auditor(system, std::move(o));
 }
 
-}  // namespace sb::boot
+}  // namespace sb::app

@@ -18,13 +18,13 @@
 #include "runtime/container/scan/approved_containers.hpp"
 #include "storage/vault_store.hpp"
 
-namespace sb::boot {
+namespace sb::app {
 
 struct SecurityServices {
-  std::shared_ptr<vault::Vault> vault;
-  std::shared_ptr<security::AllowlistStore> allowlist;
+  std::shared_ptr<storage::Vault> vault;
+  std::shared_ptr<security::allowlist::AllowlistStore> allowlist;
   std::shared_ptr<proxy::CredentialProxy> proxy;
-  std::shared_ptr<security::ApprovedContainers> approved;
+  std::shared_ptr<container::scan::ApprovedContainers> approved;
   AuditSink audit;
 
   // Everything a container run of this node needs from them.
@@ -32,7 +32,7 @@ struct SecurityServices {
 };
 
 // Errors: the proxy's ("proxy.bad_route", "proxy.ca_file").
-Result<SecurityServices> start_security_services(const config::Config& config, std::shared_ptr<vault::Vault> vault,
+Result<SecurityServices> start_security_services(const config::Config& config, std::shared_ptr<storage::Vault> vault,
                                                  AuditSink audit, metrics::Registry* metrics);
 
 // The periodic container audit (security.audit_interval_ms; 0 = off). Containers of
@@ -42,4 +42,4 @@ caf::actor spawn_container_audit(caf::actor_system& system, const config::Config
                                  std::shared_ptr<container::ContainerRuntime> runtime,
                                  const std::string& install_id, metrics::Registry* metrics);
 
-}  // namespace sb::boot
+}  // namespace sb::app

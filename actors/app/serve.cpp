@@ -44,7 +44,7 @@
 #include "storage/migrations.hpp"
 #include "storage/sqlite.hpp"
 
-namespace sb::boot {
+namespace sb::app {
 namespace {
 
 sigset_t shutdown_signals() {
@@ -82,16 +82,16 @@ struct Containers {
 // /api/v1/container/runtime says why.
 Containers prepare_containers(const config::Config& c) {
   Containers out;
-  auto opened = container::open_runtime(c);
-  container::RuntimeStatus status;
+  auto opened = container::select::open_runtime(c);
+  container::select::RuntimeStatus status;
   if (!opened) {
     status.message = opened.error().message;
     log::warn("container.runtime_unavailable", {{"error", status.message}});
-    out.status_json = container::to_json(status);
+    out.status_json = container::select::to_json(status);
     return out;
   }
   status = opened->status;
-  out.status_json = container::to_json(status);
+  out.status_json = container::select::to_json(status);
   log::info("container.runtime", {{"backend", status.backend}, {"available", status.available},
                                   {"version", status.version}, {"install_id", opened->install_id}});
   if (!status.available) return out;
@@ -278,7 +278,7 @@ int serve(const config::Config& config, const char* version) {
   }
 
   // Before any actor starts: a missing, exposed or wrong vault key stops the start.
-  auto vault = vault::Vault::open(vault::vault_options(c, config::process_environment()));
+  auto vault = storage::Vault::open(storage::vault_options(c, config::process_environment()));
   if (!vault) {
     log::error("node.start_failed", {{"error", vault.error().message}, {"code", vault.error().code}});
     return 1;
@@ -299,7 +299,7 @@ int serve(const config::Config& config, const char* version) {
     actors::configure_actor_system(cfg, c);
     caf::actor_system system{cfg};
     // Replies of the local chat channel: namespace actors fill it, the chat route waits on it.
-    auto local_chat = std::make_shared<chat::LocalChatHub>();
+    auto local_chat = std::make_shared<channels::local::LocalChatHub>();
     actors::NodeOptions node;
     node.config = c;
     node.metrics = &registry;
@@ -310,9 +310,9 @@ int serve(const config::Config& config, const char* version) {
     node.namespace_services = namespace_services;
     // Scheduled tasks: own connection too; tasks without "timeZone" use scheduler.time_zone.
     // Every committed change outside the scheduler re-arms it (lookup at call time).
-    std::shared_ptr<schedule::TaskStore> task_store;
+    std::shared_ptr<storage::TaskStore> task_store;
     if (auto opened =
-            schedule::TaskStore::open(c.storage_path(), {.default_time_zone = c.scheduler.time_zone, .now_ms = {}})) {
+            storage::TaskStore::open(c.storage_path(), {.default_time_zone = c.scheduler.time_zone, .now_ms = {}})) {
       task_store = std::move(*opened);
       task_store->set_on_change(actors::scheduler_reload_hook(system));
     } else {
@@ -341,7 +341,7 @@ int serve(const config::Config& config, const char* version) {
         spawn_container_audit(system, c, *sec, containers.runtime, containers.install_id, &registry);
     // Containers schedule through IPC tasks/ for their own group (docs/ipc.md); no store: refused.
     auto task_ipc = task_store ? std::make_shared<actors::TaskIpc>(
-                                     task_store, schedule::open_chat_directory(c.storage_path()))
+                                     task_store, storage::open_chat_directory(c.storage_path()))
                                : nullptr;
     namespace_services->make_run = namespace_run_factory(
         NamespaceRunContext{c, *sec, containers.runtime, containers.install_id, &registry, task_ipc});
@@ -349,7 +349,7 @@ int serve(const config::Config& config, const char* version) {
     if (auto manager = actors::lookup<actors::namespace_manager_actor>(system, "namespaces"))
       caf::anon_send(manager, actors::ready_atom::value);
 
-    admin::AdminApiOptions api_options;
+    app::admin::AdminApiOptions api_options;
     api_options.version = version;
     api_options.data_dir = c.node.data_dir;
     api_options.token = token->token;
@@ -357,19 +357,19 @@ int serve(const config::Config& config, const char* version) {
     api_options.runtime_status_json = containers.status_json;
     api_options.db_path = c.storage_path();
     api_options.extensions.push_back([&system, v = *vault](http::Router& api) {
-      vault::add_secrets_routes(api, v, actors::make_audit_sink(system));
+      app::admin::add_secrets_routes(api, v, actors::make_audit_sink(system));
     });
     api_options.extensions.push_back(
-        [db = c.storage_path()](http::Router& api) { audit::add_audit_routes(api, db); });
+        [db = c.storage_path()](http::Router& api) { app::admin::add_audit_routes(api, db); });
     ChannelServices channels(system, c, *channel_bots, actors::make_audit_sink(system), &registry);
     api_options.extensions.push_back(channels.admin_extension());
     api_options.extensions.push_back(
         [&system, db = c.storage_path(), timeout = api_options.actor_timeout](http::Router& api) {
-          ::sb::channels::outbound::add_outbox_routes(api, system, db, timeout);
+          ::sb::app::admin::add_outbox_routes(api, system, db, timeout);
         });
     // Namespaces, mappings, allowlists, default policy: own connection next to the writer (WAL).
-    if (auto ns_store = namespaces::NamespaceStore::open(c.storage_path(), c.node.data_dir)) {
-      std::shared_ptr<namespaces::NamespaceStore> store(std::move(*ns_store));
+    if (auto ns_store = storage::NamespaceStore::open(c.storage_path(), c.node.data_dir)) {
+      std::shared_ptr<storage::NamespaceStore> store(std::move(*ns_store));
       // Before the store is shared: every committed change reloads the routing table and
       // tells the namespaces (lookups at call time: the actors may have been restarted).
       store->set_on_change([&system] {
@@ -379,7 +379,7 @@ int serve(const config::Config& config, const char* version) {
           caf::anon_send(manager, actors::reload_atom::value);
       });
       api_options.extensions.push_back([&system, store](http::Router& api) {
-        namespaces::add_namespaces_routes(api, store, actors::make_audit_sink(system));
+        app::admin::add_namespaces_routes(api, store, actors::make_audit_sink(system));
       });
     } else {
       log::error("namespaces.store_unavailable", {{"error", ns_store.error().message}});
@@ -387,16 +387,16 @@ int serve(const config::Config& config, const char* version) {
     // Scheduled tasks (the store is opened before the node: the scheduler runs them).
     if (task_store) {
       api_options.extensions.push_back([&system, store = task_store](http::Router& api) {
-        schedule::add_tasks_routes(api, store, actors::make_audit_sink(system));
+        app::admin::add_tasks_routes(api, store, actors::make_audit_sink(system));
       });
     }
-    chat::ChatApiOptions chat_options;
+    app::admin::ChatApiOptions chat_options;
     chat_options.db_path = c.storage_path();
     chat_options.reply_timeout = std::chrono::milliseconds(c.namespaces.chat_reply_timeout_ms);
     chat_options.ingest_timeout = api_options.actor_timeout;
-    chat::ChatApi chat_api(system, local_chat, chat_options);  // outlives the server below
+    app::admin::ChatApi chat_api(system, local_chat, chat_options);  // outlives the server below
     api_options.extensions.push_back([&chat_api](http::Router& api) { chat_api.add_routes(api); });
-    admin::AdminApi api(system, caf::actor_cast<caf::actor>(root), registry, std::move(api_options));
+    app::admin::AdminApi api(system, caf::actor_cast<caf::actor>(root), registry, std::move(api_options));
     http::ServerOptions http_options;
     http_options.name = "admin";
     http_options.address = c.admin.address;
@@ -455,4 +455,4 @@ int serve(const config::Config& config, const char* version) {
   return exit_code;
 }
 
-}  // namespace sb::boot
+}  // namespace sb::app

@@ -4,7 +4,7 @@
 // (the storage writer commits what is queued), stop the listener, exit 0.
 #include "runtime/config/config.hpp"
 
-namespace sb::boot {
+namespace sb::app {
 
 // Must run in the main thread before any other thread exists: blocks the shutdown
 // signals so that only serve()'s sigwait receives them.
@@ -13,4 +13,4 @@ void block_shutdown_signals();
 // Returns the process exit code.
 int serve(const config::Config& config, const char* version);
 
-}  // namespace sb::boot
+}  // namespace sb::app

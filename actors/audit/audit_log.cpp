@@ -92,10 +92,10 @@ audit_log_actor::behavior_type audit_fn(self_ptr self, AuditLogOptions options) 
 
 std::string audit_hash(const std::string& prev_hash, int64_t seq, int64_t at_ms,
                        const audit_event& ev) {
-  return audit::chain_hash(prev_hash, audit::RecordFields{seq, at_ms, ev.actor, ev.event, ev.subject, ev.detail});
+  return security::audit::chain_hash(prev_hash, security::audit::RecordFields{seq, at_ms, ev.actor, ev.event, ev.subject, ev.detail});
 }
 
-std::string to_hex(const std::string& bytes) { return audit::to_hex(bytes); }
+std::string to_hex(const std::string& bytes) { return security::audit::to_hex(bytes); }
 
 audit_log_actor spawn_audit_log(caf::actor_system& system, AuditLogOptions options) {
   return system.spawn(audit_fn, std::move(options));

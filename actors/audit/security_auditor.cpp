@@ -13,7 +13,7 @@ using tick_atom = caf::atom_constant<caf::atom("sectick")>;
 
 struct auditor_state {
   SecurityAuditorOptions opts;
-  std::optional<security::SecurityScanner> scanner;
+  std::optional<container::scan::SecurityScanner> scanner;
   uint64_t scans = 0;
   uint64_t findings = 0;
   static inline const char* name = "security_auditor";
@@ -24,7 +24,7 @@ using self_ptr = caf::stateful_actor<auditor_state>*;
 uint64_t run_scan(self_ptr self) {
   auto& st = self->state;
   auto report = st.scanner->scan();
-  security::record_scan(report, st.opts.sink, st.opts.metrics);
+  container::scan::record_scan(report, st.opts.sink, st.opts.metrics);
   ++st.scans;
   st.findings += report.finding_count();
   log::debug("security.scan", {{"checked", static_cast<int64_t>(report.checked)},
@@ -39,7 +39,7 @@ caf::behavior auditor_fn(self_ptr self, SecurityAuditorOptions opts) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.scanner.emplace(*st.opts.runtime, *st.opts.approved,
-                     security::ScannerOptions{st.opts.install_id, st.opts.timeout_grace, st.opts.owned_elsewhere});
+                     container::scan::ScannerOptions{st.opts.install_id, st.opts.timeout_grace, st.opts.owned_elsewhere});
   const auto interval = st.opts.interval;
   if (interval.count() > 0) self->delayed_send(self, interval, tick_atom::value);
   log::info("security.audit_started", {{"interval_ms", static_cast<int64_t>(interval.count())},

@@ -1,6 +1,6 @@
 #pragma once
 // SecurityAuditor: the periodic security audit of running containers (security layer
-// 6), a thin scheduler around security::SecurityScanner. Every `interval` it runs one
+// 6), a thin scheduler around container::scan::SecurityScanner. Every `interval` it runs one
 // scan: containers with this install's label that no live run registered are stopped,
 // and so are registered ones that drifted from their approved spec or outlived their
 // hard timeout. Each finding is audited (event "security.finding") and counted.
@@ -31,13 +31,13 @@ using scan_atom = caf::atom_constant<caf::atom("scan")>;
 
 struct SecurityAuditorOptions {
   std::shared_ptr<container::ContainerRuntime> runtime;       // required
-  std::shared_ptr<security::ApprovedContainers> approved;     // required; the supervisors' registry
+  std::shared_ptr<container::scan::ApprovedContainers> approved;     // required; the supervisors' registry
   std::string install_id;                                     // io.squadbox.install of this node
   std::chrono::milliseconds interval{60000};                  // security.audit_interval_ms; 0 = off
   AuditSink sink;                                             // may be empty
   metrics::Registry* metrics = nullptr;                       // not owned; may be null
-  std::chrono::milliseconds timeout_grace{10000};             // see security::ScannerOptions
-  std::function<bool(const std::string& run_id)> owned_elsewhere;  // see security::ScannerOptions
+  std::chrono::milliseconds timeout_grace{10000};             // see container::scan::ScannerOptions
+  std::function<bool(const std::string& run_id)> owned_elsewhere;  // see container::scan::ScannerOptions
 };
 
 // An invalid handle if runtime or approved is missing (logged).

@@ -22,7 +22,7 @@ using self_ptr = ingest_actor::stateful_pointer<ingest_state>;
 // Outcomes of one batch, filled in as the writer answers. The caller is answered
 // through exactly one of `promise` (a request) or `callback` (the webhook listener).
 struct Pending {
-  std::vector<inbound_message> messages;
+  std::vector<messaging::StoredMessage> messages;
   std::vector<bool> stored;
   size_t answered = 0;
   ingest_result result;
@@ -101,7 +101,7 @@ ingest_actor::behavior_type ingest_fn(self_ptr self, IngestOptions options) {
     st.failed = &m->counter("squadbox_ingest_messages_total", help, {{"result", "failed"}});
   }
   return {
-      [=](ingest_atom, std::vector<inbound_message>& messages) -> caf::result<ingest_result> {
+      [=](ingest_atom, std::vector<messaging::StoredMessage>& messages) -> caf::result<ingest_result> {
         if (messages.empty()) return ingest_result{};
         auto pending = std::make_shared<Pending>();
         pending->messages = std::move(messages);
@@ -110,7 +110,7 @@ ingest_actor::behavior_type ingest_fn(self_ptr self, IngestOptions options) {
         store(self, pending);
         return promise;
       },
-      [=](ingest_atom, std::vector<inbound_message>& messages, ingest_callback& callback) {
+      [=](ingest_atom, std::vector<messaging::StoredMessage>& messages, ingest_callback& callback) {
         auto pending = std::make_shared<Pending>();
         pending->messages = std::move(messages);
         pending->callback = std::move(callback);
@@ -130,7 +130,7 @@ ingest_actor::behavior_type ingest_fn(self_ptr self, IngestOptions options) {
 
 }  // namespace
 
-storage::WriteOp ingest_write(const inbound_message& m, int64_t received_ms) {
+storage::WriteOp ingest_write(const messaging::StoredMessage& m, int64_t received_ms) {
   storage::WriteOp op;
   op.sql =
       "INSERT INTO inbound_messages(channel, bot, platform_message_id, chat_jid, sender, sender_name, text, "

@@ -19,6 +19,6 @@ struct IngestOptions {
 ingest_actor spawn_ingest(caf::actor_system& system, IngestOptions options);
 
 // INSERT for one message (exposed for tests and benchmarks).
-storage::WriteOp ingest_write(const inbound_message& message, int64_t received_ms);
+storage::WriteOp ingest_write(const messaging::StoredMessage& message, int64_t received_ms);
 
 }  // namespace sb::actors

@@ -17,7 +17,6 @@
 namespace sb::actors {
 namespace {
 
-namespace outbound = channels::outbound;
 using Clock = std::chrono::steady_clock;
 
 // A sending turn yields to the mailbox (shutdown, wakes, commits) after this long.
@@ -46,7 +45,7 @@ struct sender_state {
   ChannelSenderOptions options;
   std::string bot_id;
   std::string channel;
-  outbound::RetryPolicy policy;
+  channels::delivery::RetryPolicy policy;
   std::unique_ptr<http::KeepAliveClient> client;
   std::optional<storage::Database> db;
   std::optional<storage::Statement> select;
@@ -125,7 +124,7 @@ bool ensure_db(self_ptr self) {
     return false;
   }
   st.db.emplace(std::move(*db));
-  auto stmt = st.db->prepare(outbound::kSelectPending, true);
+  auto stmt = st.db->prepare(storage::kSelectPending, true);
   if (!stmt) {
     log::error("outbound.db_open_failed", {{"bot", st.bot_id}, {"error", stmt.error().message}});
     st.db.reset();
@@ -135,11 +134,11 @@ bool ensure_db(self_ptr self) {
   return true;
 }
 
-Result<std::vector<outbound::OutboxRow>> load_pending(self_ptr self, size_t limit) {
+Result<std::vector<storage::OutboxRow>> load_pending(self_ptr self, size_t limit) {
   auto& st = self->state;
   auto& stmt = *st.select;
-  std::vector<outbound::OutboxRow> rows;
-  auto fail = [&](const Error& e) -> Result<std::vector<outbound::OutboxRow>> {
+  std::vector<storage::OutboxRow> rows;
+  auto fail = [&](const Error& e) -> Result<std::vector<storage::OutboxRow>> {
     stmt.reset();
     return e;
   };
@@ -150,7 +149,7 @@ Result<std::vector<outbound::OutboxRow>> load_pending(self_ptr self, size_t limi
     auto more = stmt.step();
     if (!more) return fail(more.error());
     if (!*more) break;
-    outbound::OutboxRow row;
+    storage::OutboxRow row;
     row.id = stmt.column_int64(0);
     row.chat_jid = stmt.column_text(1);
     row.text = stmt.column_text(2);
@@ -164,7 +163,7 @@ Result<std::vector<outbound::OutboxRow>> load_pending(self_ptr self, size_t limi
   return rows;
 }
 
-channels::DeliveryOutcome attempt(self_ptr self, const outbound::OutboxRow& row) {
+channels::DeliveryOutcome attempt(self_ptr self, const storage::OutboxRow& row) {
   auto& st = self->state;
   const auto& bot = *st.options.bot;
   auto jid = messaging::parse_jid(row.chat_jid);
@@ -178,28 +177,28 @@ channels::DeliveryOutcome attempt(self_ptr self, const outbound::OutboxRow& row)
   return bot.classify(reply);
 }
 
-void send_row(self_ptr self, const outbound::OutboxRow& row, outbound::DeliveryOrder& order) {
+void send_row(self_ptr self, const storage::OutboxRow& row, channels::delivery::DeliveryOrder& order) {
   auto& st = self->state;
   const auto outcome = attempt(self, row);
   const int64_t now = now_ms();
   const double jitter = std::uniform_real_distribution<double>(0.0, 1.0)(st.rng);
-  const auto d = outbound::decide(outcome, {row.attempts, row.created_at}, now, st.policy, jitter);
+  const auto d = channels::delivery::decide(outcome, {row.attempts, row.created_at}, now, st.policy, jitter);
   if (d.bot_pause_until_ms > now) {
     st.paused_until = std::max(st.paused_until, d.bot_pause_until_ms);
     order.pause(st.paused_until);
   }
   Unconfirmed entry;
   entry.seq = ++st.seq;
-  using Kind = outbound::RetryDecision::Kind;
+  using Kind = channels::delivery::RetryDecision::Kind;
   switch (d.kind) {
     case Kind::sent:
       entry.terminal = true;
-      entry.op = outbound::mark_sent(row.id, d.attempts, outcome.delivered_id, now);
+      entry.op = storage::mark_sent(row.id, d.attempts, outcome.delivered_id, now);
       if (st.sent) st.sent->inc();
       break;
     case Kind::failed:
       entry.terminal = true;
-      entry.op = outbound::mark_failed(row.id, d.attempts, d.error, now);
+      entry.op = storage::mark_failed(row.id, d.attempts, d.error, now);
       if (st.failed) st.failed->inc();
       log::warn("outbound.failed", {{"bot", st.bot_id}, {"id", row.id}, {"attempts", d.attempts},
                                     {"reason", outcome.reason}, {"error", d.error}});
@@ -207,7 +206,7 @@ void send_row(self_ptr self, const outbound::OutboxRow& row, outbound::DeliveryO
     case Kind::retry:
       entry.attempts = d.attempts;
       entry.next_attempt_at = d.next_attempt_at_ms;
-      entry.op = outbound::mark_retry(row.id, d.attempts, d.next_attempt_at_ms, d.error, now);
+      entry.op = storage::mark_retry(row.id, d.attempts, d.next_attempt_at_ms, d.error, now);
       order.hold(row.chat_jid, d.next_attempt_at_ms);
       if (outcome.kind == channels::DeliveryOutcome::Kind::retry_after) {
         if (st.rate_limited) st.rate_limited->inc();
@@ -242,7 +241,7 @@ void drain(self_ptr self) {
     return;
   }
   const auto started = Clock::now();
-  outbound::DeliveryOrder order(now_ms());
+  channels::delivery::DeliveryOrder order(now_ms());
   order.pause(st.paused_until);
   size_t tried = 0;
   bool more = false;
@@ -304,7 +303,7 @@ caf::behavior sender_fn(self_ptr self, ChannelSenderOptions options) {
   auto& st = self->state;
   st.bot_id = options.bot->id();
   st.channel = std::string(messaging::channel_name(options.bot->kind()));
-  st.policy = outbound::RetryPolicy::from(options.outbound);
+  st.policy = channels::delivery::RetryPolicy::from(options.outbound);
   http::KeepAliveOptions http_options;
   http_options.timeout = std::chrono::milliseconds(std::max<int64_t>(1, options.outbound.request_timeout_ms));
   http_options.ca_file = options.outbound.ca_file;

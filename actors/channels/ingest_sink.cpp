@@ -1,29 +1,23 @@
 #include "actors/channels/ingest_sink.hpp"
 
-namespace sb::channels::ingress {
+#include "actors/protocol.hpp"
+#include "actors/supervision/supervisor.hpp"
+#include "runtime/messaging/stored_message.hpp"
 
-actors::inbound_message to_inbound(messaging::InboundMessage m) {
-  actors::inbound_message out;
-  out.channel = std::string(messaging::channel_name(m.channel));
-  out.bot = std::move(m.bot);
-  out.chat_jid = std::move(m.chat_jid);
-  out.sender_id = std::move(m.sender_id);
-  out.sender_name = std::move(m.sender_name);
-  out.text = std::move(m.text);
-  out.reply_ref = std::move(m.reply_ref);
-  out.message_ref = std::move(m.message_ref);
-  out.platform_message_id = std::move(m.platform_message_id);
-  out.timestamp_ms = m.timestamp_ms;
-  out.is_group = m.is_group;
-  out.mentions_bot = m.mentions_bot;
-  return out;
+namespace sb::actors {
+
+channels::webhooks::IngestSink make_ingest_sink(caf::actor_system& system) {
+  return [&system](std::vector<messaging::InboundMessage> messages, channels::webhooks::IngestCallback done) {
+    auto ingest = lookup<ingest_actor>(system, "ingest");
+    if (!ingest) return false;
+    auto callback = std::make_shared<std::function<void(const ingest_result&)>>(
+        [done = std::move(done)](const ingest_result& r) {
+          if (r.error.empty()) done({});
+          else done(make_error("ingest.not_stored", r.error));
+        });
+    caf::anon_send(ingest, ingest_atom::value, messaging::to_stored(std::move(messages)), std::move(callback));
+    return true;
+  };
 }
 
-std::vector<actors::inbound_message> to_inbound(std::vector<messaging::InboundMessage> messages) {
-  std::vector<actors::inbound_message> out;
-  out.reserve(messages.size());
-  for (auto& m : messages) out.push_back(to_inbound(std::move(m)));
-  return out;
-}
-
-}  // namespace sb::channels::ingress
+}  // namespace sb::actors

@@ -1,14 +1,14 @@
 #pragma once
-// messaging::InboundMessage (pure protocol type) -> actors::inbound_message (what the
-// ingest actor stores and the router receives).
-#include <vector>
+// The webhook listener's IngestSink over the ingest actor: each batch goes to the actor
+// registered as "ingest" (looked up per batch, so a restarted ingest is found) in its
+// callback form, which answers once the batch is durable or its ack deadline passed.
+#include <caf/fwd.hpp>
 
-#include "actors/protocol.hpp"
-#include "runtime/messaging/inbound.hpp"
+#include "channels/webhooks/webhook_listener.hpp"
 
-namespace sb::channels::ingress {
+namespace sb::actors {
 
-actors::inbound_message to_inbound(messaging::InboundMessage message);
-std::vector<actors::inbound_message> to_inbound(std::vector<messaging::InboundMessage> messages);
+// `system` must outlive the sink's last call.
+channels::webhooks::IngestSink make_ingest_sink(caf::actor_system& system);
 
-}  // namespace sb::channels::ingress
+}  // namespace sb::actors

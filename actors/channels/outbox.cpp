@@ -43,7 +43,7 @@ std::vector<int64_t> existing_ids(self_ptr self, const std::string& key, size_t 
     if (!db) return {};
     st.db.emplace(std::move(*db));
   }
-  auto q = channels::outbound::select_by_key(key, pieces);
+  auto q = storage::select_by_key(key, pieces);
   auto stmt = st.db->prepare(q.sql);
   if (!stmt) return {};
   for (size_t i = 0; i < q.params.size(); ++i) (void)stmt->bind_param(static_cast<int>(i + 1), q.params[i]);
@@ -76,7 +76,7 @@ outbox_actor::behavior_type outbox_fn(self_ptr self, OutboxOptions options) {
         const auto found = st.bots.find(message.bot_id);
         if (found == st.bots.end()) return refused("outbox.unknown_bot", "no enabled bot " + message.bot_id);
         const auto& bot = *found->second;
-        auto prepared = channels::outbound::prepare_message(bot, message.chat_jid, message.text, message.reply_to);
+        auto prepared = channels::delivery::prepare_message(bot, message.chat_jid, message.text, message.reply_to);
         if (!prepared) {
           count(self, message.bot_id, "refused", 1);
           return refused(prepared.error().code, prepared.error().message);
@@ -84,7 +84,7 @@ outbox_actor::behavior_type outbox_fn(self_ptr self, OutboxOptions options) {
         auto writer = lookup<storage_writer_actor>(self->system(), "storage");
         if (!writer) return refused("outbox.storage", "storage writer down");
         const size_t pieces = prepared->pieces.size();
-        auto op = channels::outbound::insert_pieces(prepared->channel, prepared->bot, prepared->chat_jid,
+        auto op = storage::insert_pieces(prepared->channel, prepared->bot, prepared->chat_jid,
                                                     prepared->pieces, prepared->reply_to, now_ms(),
                                                     message.idempotency_key);
         auto promise = self->make_response_promise<enqueue_result>();
@@ -106,7 +106,7 @@ outbox_actor::behavior_type outbox_fn(self_ptr self, OutboxOptions options) {
                     return;
                   }
                   count(self, bot_id, "stored", pieces);
-                  promise.deliver(enqueue_result{channels::outbound::inserted_ids(out.last_rowid, pieces), ""});
+                  promise.deliver(enqueue_result{storage::inserted_ids(out.last_rowid, pieces), ""});
                   wake_sender(self->system(), bot_id);
                 },
                 [=](caf::error& err) mutable {

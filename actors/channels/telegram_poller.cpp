@@ -202,10 +202,10 @@ void poll(self_ptr self, std::chrono::milliseconds delay) {
   st.worker->submit(std::move(job));
 }
 
-void fail(self_ptr self, const PollVerdict& verdict) {
+void fail(self_ptr self, const channels::telegram::PollVerdict& verdict) {
   auto& st = self->state;
   ++st.failures;
-  const auto delay = poll_delay(verdict.wait, st.failures, verdict.retry_after, st.options.backoff_base,
+  const auto delay = channels::telegram::poll_delay(verdict.wait, st.failures, verdict.retry_after, st.options.backoff_base,
                                 st.options.backoff_max);
   count(self, verdict.result);
   log::warn("telegram.poll_failed", {{"bot", st.bot_id},
@@ -218,10 +218,10 @@ void fail(self_ptr self, const PollVerdict& verdict) {
   poll(self, delay);
 }
 
-PollVerdict local_failure(std::string result, std::string detail) {
-  PollVerdict v;
+channels::telegram::PollVerdict local_failure(std::string result, std::string detail) {
+  channels::telegram::PollVerdict v;
   v.result = std::move(result);
-  v.wait = PollVerdict::Wait::backoff;
+  v.wait = channels::telegram::PollVerdict::Wait::backoff;
   v.reason = v.result;
   v.detail = std::move(detail);
   return v;
@@ -246,9 +246,9 @@ void persist(self_ptr self, int64_t next_offset, std::string result) {
 
 void on_answer(self_ptr self, PollAnswer& answer) {
   auto& st = self->state;
-  if (!answer.error_code.empty()) return fail(self, network_verdict(answer.error_code, answer.error_message));
+  if (!answer.error_code.empty()) return fail(self, channels::telegram::network_verdict(answer.error_code, answer.error_message));
   channels::HttpReply reply{answer.status, answer.headers, answer.body};
-  PollVerdict verdict = judge_poll(*st.options.bot, reply);
+  channels::telegram::PollVerdict verdict = channels::telegram::judge_poll(*st.options.bot, reply);
   if (!verdict.batch) return fail(self, verdict);
   auto& batch = *verdict.batch;
   for (const auto& ignored : batch.delivery.ignored)
@@ -261,9 +261,9 @@ void on_answer(self_ptr self, PollAnswer& answer) {
   }
   const int64_t next = *batch.next_offset;
   if (batch.delivery.messages.empty()) return persist(self, next, verdict.result);
-  std::vector<inbound_message> messages;
+  std::vector<messaging::StoredMessage> messages;
   messages.reserve(batch.delivery.messages.size());
-  for (const auto& m : batch.delivery.messages) messages.push_back(to_actor_message(m));
+  for (const auto& m : batch.delivery.messages) messages.push_back(messaging::to_stored(m));
   auto ingest = lookup<ingest_actor>(self->system(), "ingest");
   if (!ingest) return fail(self, local_failure("ingest_failed", "ingest actor down"));
   const auto n = static_cast<int64_t>(messages.size());

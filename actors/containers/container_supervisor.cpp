@@ -165,7 +165,7 @@ void finish(self_ptr self) {
 void approve(self_ptr self, const std::string& container_id) {
   auto& st = self->state;
   if (!st.opts.approved) return;
-  security::ApprovedContainer a{container_id, st.opts.run_id, st.opts.namespace_name, std::nullopt, std::nullopt};
+  container::scan::ApprovedContainer a{container_id, st.opts.run_id, st.opts.namespace_name, std::nullopt, std::nullopt};
   // An adopted container's mounts were approved by the previous broker and not persisted.
   if (container_id != st.opts.adopt_container_id) a.mounts = st.opts.spec.mounts.mounts();
   if (st.opts.hard_timeout.count() > 0) a.deadline = st.began + st.opts.hard_timeout + st.opts.stop_grace;

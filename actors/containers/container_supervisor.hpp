@@ -26,7 +26,7 @@
 namespace sb::ipc {
 struct IpcOwnership;
 }
-namespace sb::security {
+namespace sb::security::allowlist {
 class AllowlistStore;  // runtime/security/allowlist/allowlist_store.hpp
 }
 namespace sb::proxy {
@@ -56,7 +56,7 @@ struct ContainerRunOptions {
   std::string adopt_container_id;
   // Registry of approved containers for the security audit: each container of this
   // run is registered once created or adopted, and removed with it. May be null.
-  std::shared_ptr<security::ApprovedContainers> approved;
+  std::shared_ptr<container::scan::ApprovedContainers> approved;
   // IPC permissions: the run's group is namespace_name; main_group lifts the group
   // scope. ownership answers who owns a chat/task (thread-safe; null = nothing known:
   // replies, turn markers, own-chat schedules and main's sends pass). audit: ipc.denied.
@@ -66,7 +66,7 @@ struct ContainerRunOptions {
   // Mount allowlist (security layer 2): extra mounts (and an operator-chosen workspace)
   // are decided on its current rules, audited through `audit` (mount.allowed/denied),
   // with main_group lifting nonMainReadOnly. Null: every extra mount is denied.
-  std::shared_ptr<security::AllowlistStore> allowlist;
+  std::shared_ptr<security::allowlist::AllowlistStore> allowlist;
   // Credential proxy (security layer 4): each container start gets a lease (a socket
   // at <ipc dir>/proxy.sock and a fresh placeholder token in its environment), dropped
   // when that container exits. Null: no proxy.

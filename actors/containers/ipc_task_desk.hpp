@@ -22,7 +22,7 @@ using schedule::TaskIpcOutcome;
 
 class TaskIpc {
  public:
-  TaskIpc(std::shared_ptr<schedule::TaskStore> store, ChatDirectory chats) : store_(std::move(store)), chats_(std::move(chats)) {}
+  TaskIpc(std::shared_ptr<storage::TaskStore> store, ChatDirectory chats) : store_(std::move(store)), chats_(std::move(chats)) {}
 
   // Checks the payload with ipc::authorize against the store-backed ownership (the
   // watcher did too; this keeps TaskIpc safe on its own), then applies it. Errors: the
@@ -41,10 +41,10 @@ class TaskIpc {
   Status write_snapshot(const std::string& ipc_root, const ipc::IpcIdentity& sender,
                         std::optional<uid_t> uid = std::nullopt, std::optional<gid_t> gid = std::nullopt) const;
 
-  const std::shared_ptr<schedule::TaskStore>& store() const { return store_; }
+  const std::shared_ptr<storage::TaskStore>& store() const { return store_; }
 
  private:
-  std::shared_ptr<schedule::TaskStore> store_;
+  std::shared_ptr<storage::TaskStore> store_;
   ChatDirectory chats_;
 };
 

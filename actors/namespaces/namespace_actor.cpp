@@ -41,7 +41,7 @@ struct namespace_state {
   namespaces::TurnQueue queue;
   std::optional<storage::Database> db;  // read-only
   routing::RoutingTable table;
-  std::map<int64_t, inbound_message> meta;        // pending and running messages, by id
+  std::map<int64_t, messaging::StoredMessage> meta;        // pending and running messages, by id
   std::map<std::string, std::string> chat_bot;    // chat JID -> bot id of its newest message
   Slot slot = Slot::none;
   caf::actor run;
@@ -84,7 +84,7 @@ void count(self_ptr self, const char* name, const char* help, const metrics::Lab
 void reload_table(self_ptr self) {
   auto& st = self->state;
   if (!st.db) return;
-  auto rows = namespaces::load_routing_rows(*st.db);
+  auto rows = storage::load_routing_rows(*st.db);
   if (!rows) {
     log::warn("namespace.reload_failed", {{"namespace", st.opts.name}, {"error", rows.error().message}});
     return;
@@ -95,7 +95,7 @@ void reload_table(self_ptr self) {
     return;
   }
   st.table = std::move(*table);
-  if (auto rec = read_namespace(*st.db, st.opts.id); rec && *rec) {
+  if (auto rec = storage::read_namespace(*st.db, st.opts.id); rec && *rec) {
     st.opts.is_main = (*rec)->is_main;
     st.opts.container = (*rec)->container;
   }
@@ -124,9 +124,9 @@ std::string bot_for(self_ptr self, const std::string& jid) {
   std::string latest;
   if (auto it = st.chat_bot.find(jid); it != st.chat_bot.end()) latest = it->second;
   else if (st.db) {
-    if (auto b = read_latest_bot(*st.db, jid)) latest = *b;
+    if (auto b = storage::read_latest_bot(*st.db, jid)) latest = *b;
   }
-  return choose_bot(jid, latest, st.opts.bots).value_or("");
+  return namespaces::choose_bot(jid, latest, st.opts.bots).value_or("");
 }
 
 // Sends one text to a chat through the outbox (or the local hub). `key` "" = none.
@@ -217,11 +217,11 @@ void schedule_retry(self_ptr self, milliseconds delay) {
 void start_failed(self_ptr self, const std::string& reason) {
   auto& st = self->state;
   ++st.start_streak;
-  auto delay = start_retry_delay(st.opts.start_retry, st.start_streak);
+  auto delay = namespaces::start_retry_delay(st.opts.start_retry, st.start_streak);
   log::warn("namespace.container_down",
             {{"namespace", st.opts.name}, {"reason", reason}, {"retry_ms", static_cast<int64_t>(delay.count())}});
   count(self, "squadbox_namespace_container_failures_total", "Namespace containers that failed to start or died.");
-  notify(self, down_line(reason, delay));
+  notify(self, namespaces::down_line(reason, delay));
   release_slot(self);
   schedule_retry(self, delay);
 }
@@ -393,8 +393,8 @@ void forget_meta(self_ptr self, const namespaces::Turn& t) {
 
 void record_turn(self_ptr self, const namespaces::Turn& t, const std::string& drop_reason) {
   auto& st = self->state;
-  write(self, mark_inbound(turn_ids(t), st.opts.id, drop_reason));
-  write(self, upsert_cursor(st.opts.id, st.queue.restart_cursor()));
+  write(self, storage::mark_inbound(turn_ids(t), st.opts.id, drop_reason));
+  write(self, storage::upsert_cursor(st.opts.id, st.queue.restart_cursor()));
 }
 
 void after_turn(self_ptr self) {
@@ -439,7 +439,7 @@ void turn_failed(self_ptr self, const std::string& error, bool retry_later, bool
     record_turn(self, t, "turn_failed: " + error);
     forget_meta(self, t);
     count(self, "squadbox_namespace_turns_total", "Agent turns by outcome.", {{"result", "dropped"}});
-    if (!t.chat_jid.starts_with("local:")) send_text(self, t.chat_jid, gave_up_line(error), "", "");
+    if (!t.chat_jid.starts_with("local:")) send_text(self, t.chat_jid, namespaces::gave_up_line(error), "", "");
     after_turn(self);
     return;
   }
@@ -465,20 +465,20 @@ void on_task_output(self_ptr self, const run_output& out) {
   const auto& run = st.tasks.current();
   const std::string& target = out.chat_jid.empty() ? run.announce_jid : out.chat_jid;
   if (target.empty()) return;
-  auto plan = plan_reply(st.table, st.opts.id, "", out.text, target);
+  auto plan = namespaces::plan_reply(st.table, st.opts.id, "", out.text, target);
   switch (plan.action) {
-    case ReplyPlan::Action::drop_empty:
+    case namespaces::ReplyPlan::Action::drop_empty:
       return;
-    case ReplyPlan::Action::denied:
+    case namespaces::ReplyPlan::Action::denied:
       log::warn("namespace.announce_denied", {{"namespace", st.opts.name}, {"task", run.task_id},
                                               {"chat", plan.target_jid}, {"reason", std::string(plan.reason)}});
       count(self, "squadbox_namespace_replies_total", "Agent replies by outcome.", {{"result", "denied"}});
       return;
-    case ReplyPlan::Action::local:
+    case namespaces::ReplyPlan::Action::local:
       log::warn("namespace.announce_dropped",
                 {{"namespace", st.opts.name}, {"chat", plan.target_jid}, {"reason", "local chats have no waiter"}});
       return;
-    case ReplyPlan::Action::platform:
+    case namespaces::ReplyPlan::Action::platform:
       break;
   }
   count(self, "squadbox_namespace_replies_total", "Agent replies by outcome.", {{"result", "sent"}});
@@ -498,25 +498,25 @@ void on_output(self_ptr self, const run_output& out) {
   }
   const std::string turn_chat = st.turn ? st.turn->chat_jid : st.last_chat;
   if (turn_chat.empty() && out.chat_jid.empty()) return;
-  auto plan = plan_reply(st.table, st.opts.id, turn_chat, out.text, out.chat_jid);
+  auto plan = namespaces::plan_reply(st.table, st.opts.id, turn_chat, out.text, out.chat_jid);
   switch (plan.action) {
-    case ReplyPlan::Action::drop_empty:
+    case namespaces::ReplyPlan::Action::drop_empty:
       count(self, "squadbox_namespace_replies_total", "Agent replies by outcome.", {{"result", "empty"}});
       return;
-    case ReplyPlan::Action::denied:
+    case namespaces::ReplyPlan::Action::denied:
       log::warn("namespace.reply_denied", {{"namespace", st.opts.name}, {"chat", plan.target_jid},
                                            {"reason", std::string(plan.reason)}});
       count(self, "squadbox_namespace_replies_total", "Agent replies by outcome.", {{"result", "denied"}});
       return;
-    case ReplyPlan::Action::local:
-    case ReplyPlan::Action::platform:
+    case namespaces::ReplyPlan::Action::local:
+    case namespaces::ReplyPlan::Action::platform:
       break;
   }
   std::string reply_to, key;
   if (st.turn) {
-    key = reply_idempotency_key(st.opts.id, st.turn->last_id, st.reply_n++);
+    key = namespaces::reply_idempotency_key(st.opts.id, st.turn->last_id, st.reply_n++);
     if (plan.target_jid == st.turn->chat_jid)
-      if (auto it = st.meta.find(st.turn->last_id); it != st.meta.end()) reply_to = reply_to_for(it->second);
+      if (auto it = st.meta.find(st.turn->last_id); it != st.meta.end()) reply_to = namespaces::reply_to_for(it->second);
   }
   count(self, "squadbox_namespace_replies_total", "Agent replies by outcome.", {{"result", "sent"}});
   send_text(self, plan.target_jid, plan.text, reply_to, key);
@@ -535,7 +535,7 @@ void on_transition(self_ptr self, const run_transition& t) {
   if (t.to == "backoff") {
     ++st.restarts;
     st.reply_n = 0;  // the agent answers the re-delivered turn again: same keys, sent once
-    notify(self, restarting_line(st.restarts + 1));
+    notify(self, namespaces::restarting_line(st.restarts + 1));
     return;
   }
   if (t.to == "idle" || t.to == "running") st.start_streak = 0;
@@ -572,7 +572,7 @@ void on_done(self_ptr self, const run_result& r) {
     start_failed(self, r.reason);  // releases the slot, retries later
     return;
   }
-  if (r.final_state == "dead") notify(self, down_idle_line(r.reason));  // the next message starts one
+  if (r.final_state == "dead") notify(self, namespaces::down_idle_line(r.reason));  // the next message starts one
   if (st.task_ask) {
     // Stopped for a scheduled run: the pool hands the slot back (granted_atom).
     st.slot = Slot::waiting;
@@ -585,7 +585,7 @@ void on_done(self_ptr self, const run_result& r) {
 
 // Takes one routed message into the queue (moved apart, not copied: the routing hot
 // path). False when it was refused (a replay of what this actor already has or finished).
-bool accept(self_ptr self, inbound_message& in) {
+bool accept(self_ptr self, messaging::StoredMessage& in) {
   auto& s = self->state;
   const int64_t id = in.id;
   if (id <= s.queue.last_accepted_id() || id <= s.queue.restart_cursor()) {
@@ -601,7 +601,7 @@ bool accept(self_ptr self, inbound_message& in) {
       s.chat_bot[in.chat_jid] = in.channel + "/" + in.bot;
   }
   // What replies and typing need of a message later; the text lives in the queue.
-  inbound_message reply_meta;
+  messaging::StoredMessage reply_meta;
   reply_meta.channel = in.channel;
   reply_meta.is_group = in.is_group;
   reply_meta.reply_ref = std::move(in.reply_ref);

@@ -38,7 +38,7 @@ struct NamespaceActorOptions {
   namespace_manager_actor manager;
   bool ready = false;  // container services ready (else: wait for ready_atom)
   std::shared_ptr<NamespaceServices> services;
-  std::shared_ptr<chat::LocalChatHub> local_chat;
+  std::shared_ptr<channels::local::LocalChatHub> local_chat;
   std::vector<std::shared_ptr<const channels::ChannelBot>> bots;
   metrics::Registry* metrics = nullptr;
 };

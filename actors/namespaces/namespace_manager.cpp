@@ -69,7 +69,7 @@ caf::actor actor_for(self_ptr self, const std::string& id) {
   auto& st = self->state;
   if (auto it = st.actors.find(id); it != st.actors.end()) return it->second.actor;
   if (!open_db(self)) return {};
-  auto rec = read_namespace(*st.db, id);
+  auto rec = storage::read_namespace(*st.db, id);
   if (!rec) {
     log::error("namespaces.read_failed", {{"namespace_id", id}, {"error", rec.error().message}});
     return {};
@@ -188,7 +188,7 @@ namespace_manager_actor::behavior_type manager_fn(self_ptr self, NamespaceManage
       [=](reload_atom) {
         auto& s = self->state;
         if (!open_db(self)) return;
-        auto ids = read_namespace_ids(*s.db);
+        auto ids = storage::read_namespace_ids(*s.db);
         if (!ids) {
           log::warn("namespaces.reload_failed", {{"error", ids.error().message}});
           return;

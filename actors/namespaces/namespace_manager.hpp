@@ -22,7 +22,7 @@
 #include "runtime/core/result.hpp"
 #include "runtime/namespaces/namespace.hpp"
 
-namespace sb::chat {
+namespace sb::channels::local {
 class LocalChatHub;
 }
 
@@ -57,7 +57,7 @@ struct NamespaceManagerOptions {
   config::NamespacesConfig config;
   std::string db_path;  // the node database (read-only connections)
   std::shared_ptr<NamespaceServices> services;  // null: messages queue, no container starts
-  std::shared_ptr<chat::LocalChatHub> local_chat;  // null: local replies are dropped
+  std::shared_ptr<channels::local::LocalChatHub> local_chat;  // null: local replies are dropped
   std::vector<std::shared_ptr<const channels::ChannelBot>> bots;
   metrics::Registry* metrics = nullptr;  // not owned; may be null
 };

@@ -12,10 +12,10 @@
 #include "runtime/config/config.hpp"
 #include "runtime/core/metrics.hpp"
 
-namespace sb::chat {
+namespace sb::channels::local {
 class LocalChatHub;
 }
-namespace sb::schedule {
+namespace sb::storage {
 class TaskStore;
 }
 
@@ -31,12 +31,12 @@ struct NodeOptions {
   // the channel registry runs a sender per bot that can send and a poller per polling bot.
   std::vector<std::shared_ptr<const channels::ChannelBot>> bots;
   // Replies of the local chat channel (JID "local:{namespace}"); null: none.
-  std::shared_ptr<chat::LocalChatHub> local_chat;
+  std::shared_ptr<channels::local::LocalChatHub> local_chat;
   // What namespaces need to run containers (actors/namespace_manager.hpp); null: the
   // namespaces queue messages but start no container (tests without a runtime).
   std::shared_ptr<NamespaceServices> namespace_services;
   // Scheduled tasks (runtime/scheduling/task_store.hpp); null: the scheduler idles.
-  std::shared_ptr<schedule::TaskStore> tasks{};  // {}: positional initialisers may leave it out
+  std::shared_ptr<storage::TaskStore> tasks{};  // {}: positional initialisers may leave it out
 };
 
 // The database at config.storage_path() must exist and be migrated (serve does this

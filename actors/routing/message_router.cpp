@@ -64,7 +64,7 @@ Result<storage::Database*> connection(router_state& st) {
 Status load_table(router_state& st) {
   auto db = connection(st);
   if (!db) return db.error();
-  auto rows = namespaces::load_routing_rows(**db);
+  auto rows = storage::load_routing_rows(**db);
   if (!rows) {
     st.db.reset();  // a fresh connection next time (the file may have been replaced)
     return rows.error();
@@ -167,7 +167,7 @@ void flush(self_ptr self) {
 }
 
 // The same decision for live messages and replayed rows.
-void route(self_ptr self, inbound_message& m) {
+void route(self_ptr self, messaging::StoredMessage& m) {
   auto& st = self->state;
   auto& counters = channel_counters(st, m.channel);
   if (counters.inbound) counters.inbound->inc();
@@ -210,8 +210,8 @@ void route(self_ptr self, inbound_message& m) {
   }
 }
 
-inbound_message read_inbound(storage::Statement& s) {
-  inbound_message m;
+messaging::StoredMessage read_inbound(storage::Statement& s) {
+  messaging::StoredMessage m;
   m.id = s.column_int64(0);
   m.channel = s.column_text(1);
   m.bot = s.column_text(2);
@@ -229,7 +229,7 @@ inbound_message read_inbound(storage::Statement& s) {
 }
 
 // Every row still 'received', in id order, a chunk per SELECT.
-Status read_received(router_state& st, int64_t after_id, std::vector<inbound_message>& out) {
+Status read_received(router_state& st, int64_t after_id, std::vector<messaging::StoredMessage>& out) {
   auto db = connection(st);
   if (!db) return db.error();
   auto s = (*db)->prepare(
@@ -256,7 +256,7 @@ void recover(self_ptr self) {
   }
   int64_t after = 0;
   uint64_t replayed = 0;
-  std::vector<inbound_message> chunk;
+  std::vector<messaging::StoredMessage> chunk;
   while (true) {
     chunk.clear();
     if (auto st_read = read_received(st, after, chunk); !st_read) {
@@ -283,7 +283,7 @@ message_router_actor::behavior_type router_fn(self_ptr self, MessageRouterOption
   // A restarted router must not lose rows a previous one left 'received'.
   self->send(self, recover_atom::value);
   return {
-      [=](route_atom, inbound_message& m) { route(self, m); },
+      [=](route_atom, messaging::StoredMessage& m) { route(self, m); },
       [=](reload_atom) {
         auto& st = self->state;
         if (self->current_sender() == self->ctrl()) {

@@ -14,14 +14,14 @@
 #include "actors/protocol.hpp"
 #include "runtime/core/metrics.hpp"
 
-namespace sb::schedule {
+namespace sb::storage {
 class TaskStore;
 }
 
 namespace sb::actors {
 
 struct SchedulerOptions {
-  std::shared_ptr<schedule::TaskStore> store;  // null: the scheduler idles
+  std::shared_ptr<storage::TaskStore> store;  // null: the scheduler idles
   metrics::Registry* metrics = nullptr;        // not owned; may be null
   // Hands a started run on; false: it could not (the run is recorded as an error).
   // Empty: (task_atom, run) to the "namespaces" registry entry, looked up at call time.

@@ -273,10 +273,10 @@ std::optional<Node> start_node(const std::string& exe, const std::string& dir, c
   fs::create_directories(n.data_dir);
   const std::string vault_key = random_hex(32);
   {
-    sb::vault::VaultOptions vo;
+    sb::storage::VaultOptions vo;
     vo.db_path = n.db_path;
     vo.env_key = sb::Secret(vault_key);
-    auto vault = sb::vault::Vault::open(vo);
+    auto vault = sb::storage::Vault::open(vo);
     if (!vault) {
       std::printf("vault: %s\n", vault.error().message.c_str());
       return std::nullopt;

@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
     }
   }
   {
-    auto store = sb::namespaces::NamespaceStore::open(db_path, dir.file("data"));
+    auto store = sb::storage::NamespaceStore::open(db_path, dir.file("data"));
     if (!store) {
       std::fprintf(stderr, "store: %s\n", store.error().message.c_str());
       return 1;
@@ -245,7 +245,7 @@ int main(int argc, char** argv) {
     }
 
     auto message = [&](int64_t id) {
-      actors::inbound_message m;
+      sb::messaging::StoredMessage m;
       m.id = id;
       m.channel = "slack";
       m.bot = "main";

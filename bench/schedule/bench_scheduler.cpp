@@ -115,7 +115,7 @@ struct NoOpNamespace {
 
 // Creates `n` once tasks due at `first_ms + spread_ms * i / n`, starts a scheduler over
 // the whole store and waits until they have all been dispatched.
-Percentiles fire(caf::actor_system& system, std::shared_ptr<schedule::TaskStore> store, std::size_t n,
+Percentiles fire(caf::actor_system& system, std::shared_ptr<storage::TaskStore> store, std::size_t n,
                  int64_t spread_ms, const char* label) {
   NoOpNamespace ns;
   // Due far enough ahead that creating them and the scheduler's start are done before.
@@ -195,7 +195,7 @@ int main(int argc, char** argv) {
   const std::string db = (dir / "squadbox.db").string();
   const bool reuse = !keep_dir.empty() && std::filesystem::exists(db);
   if (!reuse) {
-    auto ns = namespaces::NamespaceStore::open(db, dir.string());
+    auto ns = storage::NamespaceStore::open(db, dir.string());
     namespaces::NamespacePatch p;
     p.name = "main";
     if (!ns || !(*ns)->create(p)) {
@@ -203,12 +203,12 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  auto opened = schedule::TaskStore::open(db, {.default_time_zone = "UTC", .now_ms = {}});
+  auto opened = storage::TaskStore::open(db, {.default_time_zone = "UTC", .now_ms = {}});
   if (!opened) {
     std::fprintf(stderr, "task store: %s\n", opened.error().message.c_str());
     return 1;
   }
-  std::shared_ptr<schedule::TaskStore> store(std::move(*opened));
+  std::shared_ptr<storage::TaskStore> store(std::move(*opened));
   std::printf("bench_scheduler: %zu active schedules (cron/interval/once, 4 zones), %zu due per firing run%s\n",
               tasks, due, smoke ? " [smoke]" : "");
 

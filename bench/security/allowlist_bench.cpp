@@ -21,7 +21,7 @@
 namespace {
 
 namespace fs = std::filesystem;
-using namespace sb::security;
+using namespace sb::security::allowlist;
 
 bool g_smoke = false;
 std::map<std::string, double> g_ns;  // benchmark name -> ns per decision (real time)

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace sb::channels::outbound {
+namespace sb::channels::delivery {
 
 bool DeliveryOrder::admit(const std::string& chat_jid, int64_t next_attempt_at_ms) {
   if (held_.count(chat_jid) != 0) return false;
@@ -34,4 +34,4 @@ std::optional<int64_t> DeliveryOrder::next_due() const {
   return earliest;
 }
 
-}  // namespace sb::channels::outbound
+}  // namespace sb::channels::delivery

@@ -8,7 +8,7 @@
 #include <string>
 #include <unordered_map>
 
-namespace sb::channels::outbound {
+namespace sb::channels::delivery {
 
 class DeliveryOrder {
  public:
@@ -36,4 +36,4 @@ class DeliveryOrder {
   std::unordered_map<std::string, int64_t> held_;  // chat -> when its head row is due
 };
 
-}  // namespace sb::channels::outbound
+}  // namespace sb::channels::delivery

@@ -1,6 +1,6 @@
 #include "channels/delivery/prepare_message.hpp"
 
-namespace sb::channels::outbound {
+namespace sb::channels::delivery {
 
 Result<PreparedMessage> prepare_message(const ChannelBot& bot, std::string_view chat_jid, std::string_view text,
                                         std::string_view reply_to) {
@@ -33,4 +33,4 @@ Result<PreparedMessage> prepare_message(const ChannelBot& bot, std::string_view 
   return m;
 }
 
-}  // namespace sb::channels::outbound
+}  // namespace sb::channels::delivery

@@ -8,7 +8,7 @@
 #include "channels/bot/channel_bot.hpp"
 #include "runtime/core/result.hpp"
 
-namespace sb::channels::outbound {
+namespace sb::channels::delivery {
 
 struct PreparedMessage {
   std::string channel;  // "slack"
@@ -27,4 +27,4 @@ inline constexpr size_t kMaxMessageBytes = 4u << 20;
 Result<PreparedMessage> prepare_message(const ChannelBot& bot, std::string_view chat_jid, std::string_view text,
                                         std::string_view reply_to);
 
-}  // namespace sb::channels::outbound
+}  // namespace sb::channels::delivery

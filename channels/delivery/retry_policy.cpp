@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace sb::channels::outbound {
+namespace sb::channels::delivery {
 
 RetryPolicy RetryPolicy::from(const config::OutboundConfig& config) {
   RetryPolicy p;
@@ -75,4 +75,4 @@ RetryDecision decide(const DeliveryOutcome& outcome, const RowProgress& row, int
   return d;
 }
 
-}  // namespace sb::channels::outbound
+}  // namespace sb::channels::delivery

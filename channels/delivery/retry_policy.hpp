@@ -8,7 +8,7 @@
 #include "channels/bot/outbound.hpp"
 #include "runtime/config/config.hpp"
 
-namespace sb::channels::outbound {
+namespace sb::channels::delivery {
 
 struct RetryPolicy {
   int64_t max_attempts = 10;  // failed attempts (5xx, network) before the row is failed
@@ -45,4 +45,4 @@ struct RetryDecision {
 RetryDecision decide(const DeliveryOutcome& outcome, const RowProgress& row, int64_t now_ms,
                      const RetryPolicy& policy, double jitter01);
 
-}  // namespace sb::channels::outbound
+}  // namespace sb::channels::delivery

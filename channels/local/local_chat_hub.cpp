@@ -1,6 +1,6 @@
 #include "channels/local/local_chat_hub.hpp"
 
-namespace sb::chat {
+namespace sb::channels::local {
 
 std::string local_jid(const std::string& namespace_name) { return "local:" + namespace_name; }
 
@@ -52,4 +52,4 @@ std::size_t LocalChatHub::kept() const {
   return turns_.size();
 }
 
-}  // namespace sb::chat
+}  // namespace sb::channels::local

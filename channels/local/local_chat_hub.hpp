@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace sb::chat {
+namespace sb::channels::local {
 
 inline constexpr std::size_t kKeptTurns = 1024;
 
@@ -54,4 +54,4 @@ class LocalChatHub {
   std::deque<LocalTurnReply> turns_;  // oldest first
 };
 
-}  // namespace sb::chat
+}  // namespace sb::channels::local

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace sb::actors {
+namespace sb::channels::telegram {
 namespace {
 
 using Wait = PollVerdict::Wait;
@@ -89,21 +89,5 @@ std::chrono::milliseconds poll_delay(PollVerdict::Wait wait, int failures, std::
   return std::min(delay, max);
 }
 
-inbound_message to_actor_message(const messaging::InboundMessage& m) {
-  inbound_message out;
-  out.channel = std::string(messaging::channel_name(m.channel));
-  out.bot = m.bot;
-  out.chat_jid = m.chat_jid;
-  out.sender_id = m.sender_id;
-  out.sender_name = m.sender_name;
-  out.text = m.text;
-  out.reply_ref = m.reply_ref;
-  out.message_ref = m.message_ref;
-  out.platform_message_id = m.platform_message_id;
-  out.timestamp_ms = m.timestamp_ms;
-  out.is_group = m.is_group;
-  out.mentions_bot = m.mentions_bot;
-  return out;
-}
 
-}  // namespace sb::actors
+}  // namespace sb::channels::telegram

@@ -6,10 +6,9 @@
 #include <string>
 #include <string_view>
 
-#include "actors/protocol.hpp"
 #include "channels/bot/channel_bot.hpp"
 
-namespace sb::actors {
+namespace sb::channels::telegram {
 
 struct PollVerdict {
   enum class Wait {
@@ -39,7 +38,5 @@ PollVerdict network_verdict(std::string_view error_code, std::string_view messag
 std::chrono::milliseconds poll_delay(PollVerdict::Wait wait, int failures, std::chrono::milliseconds retry_after,
                                      std::chrono::milliseconds base, std::chrono::milliseconds max);
 
-// messaging::InboundMessage -> the actors' message type (id 0: not stored yet).
-inbound_message to_actor_message(const messaging::InboundMessage& message);
 
-}  // namespace sb::actors
+}  // namespace sb::channels::telegram

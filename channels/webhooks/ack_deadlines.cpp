@@ -2,7 +2,7 @@
 
 #include <vector>
 
-namespace sb::channels::ingress {
+namespace sb::channels::webhooks {
 
 AckDeadlines::AckDeadlines() : thread_([this] { run(); }) {}
 
@@ -61,4 +61,4 @@ void AckDeadlines::run() {
   }
 }
 
-}  // namespace sb::channels::ingress
+}  // namespace sb::channels::webhooks

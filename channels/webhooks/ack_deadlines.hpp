@@ -11,7 +11,7 @@
 #include <mutex>
 #include <thread>
 
-namespace sb::channels::ingress {
+namespace sb::channels::webhooks {
 
 class AckDeadlines {
  public:
@@ -46,4 +46,4 @@ class AckDeadlines {
   std::thread thread_;
 };
 
-}  // namespace sb::channels::ingress
+}  // namespace sb::channels::webhooks

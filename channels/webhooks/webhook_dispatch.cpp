@@ -2,7 +2,7 @@
 
 #include <span>
 
-namespace sb::channels::ingress {
+namespace sb::channels::webhooks {
 namespace {
 
 // The platforms' own names; anything else in the first segment is "unknown".
@@ -124,4 +124,4 @@ http::Response ack_response(const std::string& ack_body) {
   return http::Response::json(200, ack_body);
 }
 
-}  // namespace sb::channels::ingress
+}  // namespace sb::channels::webhooks

@@ -15,7 +15,7 @@
 #include "channels/bot/channel_bot.hpp"
 #include "runtime/http/message.hpp"
 
-namespace sb::channels::ingress {
+namespace sb::channels::webhooks {
 
 constexpr std::string_view kWebhookPrefix = "/webhooks/";
 
@@ -58,4 +58,4 @@ WebhookDecision decide(const BotTable& bots, const http::Request& request, std::
 // The 2xx for a stored delivery: JSON ack body when the platform wants one, else empty.
 http::Response ack_response(const std::string& ack_body);
 
-}  // namespace sb::channels::ingress
+}  // namespace sb::channels::webhooks

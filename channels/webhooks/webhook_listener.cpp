@@ -6,14 +6,11 @@
 #include <map>
 #include <mutex>
 
-#include "actors/protocol.hpp"
-#include "actors/supervision/supervisor.hpp"
 #include "channels/webhooks/ack_deadlines.hpp"
-#include "actors/channels/ingest_sink.hpp"
 #include "channels/webhooks/webhook_dispatch.hpp"
 #include "runtime/core/log.hpp"
 
-namespace sb::channels::ingress {
+namespace sb::channels::webhooks {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -65,8 +62,8 @@ WebhookListenerOptions listener_options(const config::WebhooksConfig& c) {
 }
 
 struct WebhookListener::Core {
-  Core(caf::actor_system& sys, const std::vector<std::shared_ptr<const ChannelBot>>& bots, WebhookListenerOptions o)
-      : system(sys), table(bots), options(std::move(o)) {
+  Core(IngestSink s, const std::vector<std::shared_ptr<const ChannelBot>>& bots, WebhookListenerOptions o)
+      : sink(std::move(s)), table(bots), options(std::move(o)) {
     if (!options.clock) options.clock = [] { return std::chrono::system_clock::now(); };
     auto add = [&](const std::string& platform, const std::string& bot) {
       auto s = std::make_unique<Stats>();
@@ -181,18 +178,11 @@ struct WebhookListener::Core {
     ~PendingAck() { settle("ingest dropped the delivery"); }
   };
 
-  // Stores the batch through the ingest actor; answers once it is durable (or 503).
-  // No actor is spawned and no CAF timer armed per request: the ingest calls back, and
-  // one watcher thread enforces ack_timeout for all deliveries.
+  // Stores the batch through the sink; answers once it is durable (or 503). No timer is
+  // armed per request: the sink calls back, and one watcher thread enforces ack_timeout
+  // for all deliveries.
   void deliver(const std::shared_ptr<Core>& self, Stats& s, WebhookDecision d, http::Reply reply,
                Clock::time_point started) {
-    auto ingest = actors::lookup<actors::ingest_actor>(system, "ingest");
-    if (!ingest) {
-      count(s, "unavailable");
-      log::warn("webhook.ingest_unavailable", {{"platform", d.platform}, {"bot", d.bot}});
-      reply(http::Response::error(503, "unavailable", "message store not ready; retry later"));
-      return;
-    }
     in_flight.fetch_add(1);
     auto pending = std::make_shared<PendingAck>();
     pending->core = self;
@@ -205,9 +195,17 @@ struct WebhookListener::Core {
     deadlines.add(started + options.ack_timeout, weak, [weak] {
       if (auto p = weak.lock()) p->settle("not durable within webhooks.ack_timeout_ms");
     });
-    auto callback = std::make_shared<std::function<void(const actors::ingest_result&)>>(
-        [pending](const actors::ingest_result& r) { pending->settle(r.error); });
-    caf::anon_send(ingest, actors::ingest_atom::value, to_inbound(std::move(d.messages)), std::move(callback));
+    const bool taken = sink && sink(std::move(d.messages), [pending](Status stored) {
+      pending->settle(stored ? std::string() : stored.error().message);
+    });
+    if (!taken) {
+      // Nothing was handed over: answer now, without the deadline or the drain count.
+      pending->settled = true;
+      done();
+      count(s, "unavailable");
+      log::warn("webhook.ingest_unavailable", {{"platform", d.platform}, {"bot", d.bot}});
+      pending->reply(http::Response::error(503, "unavailable", "message store not ready; retry later"));
+    }
   }
 
   void done() {
@@ -220,7 +218,7 @@ struct WebhookListener::Core {
     drained.wait_for(lk, limit, [this] { return in_flight.load() == 0; });
   }
 
-  caf::actor_system& system;
+  const IngestSink sink;
   const BotTable table;
   WebhookListenerOptions options;
   std::map<std::string, std::unique_ptr<Stats>> stats;  // fixed after construction
@@ -231,9 +229,9 @@ struct WebhookListener::Core {
   AckDeadlines deadlines;
 };
 
-WebhookListener::WebhookListener(caf::actor_system& system, const std::vector<std::shared_ptr<const ChannelBot>>& bots,
+WebhookListener::WebhookListener(IngestSink sink, const std::vector<std::shared_ptr<const ChannelBot>>& bots,
                                  WebhookListenerOptions options)
-    : core_(std::make_shared<Core>(system, bots, std::move(options))) {
+    : core_(std::make_shared<Core>(std::move(sink), bots, std::move(options))) {
   server_ = std::make_unique<http::Server>(
       core_->options.server,
       [core = core_](const http::Request& req, http::Reply reply) { core->handle(core, req, std::move(reply)); },
@@ -271,4 +269,4 @@ WebhookCounts WebhookListener::counts(const std::string& bot_id) const {
 
 size_t WebhookListener::in_flight() const { return core_->in_flight.load(); }
 
-}  // namespace sb::channels::ingress
+}  // namespace sb::channels::webhooks

@@ -1,9 +1,9 @@
 #pragma once
 // The public webhook listener: an HTTP(S) server separate from the admin API that runs
 // every request through decide() (webhook_dispatch.hpp) and, for a delivery carrying
-// messages, hands them to the "ingest" actor from a short-lived actor. The 2xx goes out
-// only once the ingest says they are durably stored; an error or ack_timeout answers
-// 503 so the platform retries (the ingest deduplicates the retry). Rejected requests
+// messages, hands them to its IngestSink (the broker's ingest actor). The 2xx goes out
+// only once the sink says they are durably stored; an error or ack_timeout answers 503
+// so the platform retries (the ingest deduplicates the retry). Rejected requests
 // are counted and audited (`channel.webhook_rejected`, never the body).
 #include <chrono>
 #include <cstdint>
@@ -19,11 +19,14 @@
 #include "runtime/core/metrics.hpp"
 #include "runtime/core/result.hpp"
 
-namespace caf {
-class actor_system;
-}
+namespace sb::channels::webhooks {
 
-namespace sb::channels::ingress {
+// Called exactly once: ok once every message of the batch is durably stored (or was a
+// duplicate), else why nothing can be assumed stored. Any thread may call it.
+using IngestCallback = std::function<void(Status)>;
+// Takes a verified, parsed batch for durable storage. False: nothing can take it now
+// (the listener answers 503 at once and `callback` is never called).
+using IngestSink = std::function<bool(std::vector<messaging::InboundMessage>, IngestCallback callback)>;
 
 struct WebhookListenerOptions {
   http::ServerOptions server;  // name "webhooks"
@@ -46,8 +49,8 @@ struct WebhookCounts {
 
 class WebhookListener {
  public:
-  // `system` must outlive the listener. Polling bots get no route.
-  WebhookListener(caf::actor_system& system, const std::vector<std::shared_ptr<const ChannelBot>>& bots,
+  // Polling bots get no route.
+  WebhookListener(IngestSink sink, const std::vector<std::shared_ptr<const ChannelBot>>& bots,
                   WebhookListenerOptions options);
   ~WebhookListener();  // stop()
   WebhookListener(const WebhookListener&) = delete;
@@ -62,7 +65,7 @@ class WebhookListener {
   uint16_t port() const;
   bool tls() const;
   WebhookCounts counts(const std::string& bot_id) const;  // zeros for an unknown id
-  size_t in_flight() const;                              // deliveries awaiting the ingest
+  size_t in_flight() const;                              // deliveries awaiting the sink
 
  private:
   struct Core;
@@ -70,4 +73,4 @@ class WebhookListener {
   std::unique_ptr<http::Server> server_;
 };
 
-}  // namespace sb::channels::ingress
+}  // namespace sb::channels::webhooks

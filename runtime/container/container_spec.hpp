@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace sb::security {
+namespace sb::security::allowlist {
 class PinnedPath;  // runtime/security/allowlist/pinned_path.hpp
 }
 
@@ -29,7 +29,7 @@ struct Mount {
   // The directory that was checked, held open (O_PATH) for as long as this spec lives:
   // the oci backend mounts it through /proc/<pid>/fd/N, docker/apple re-verify the path
   // against it just before create (MountPolicy::reverify). Null only in hand-made mounts.
-  std::shared_ptr<const security::PinnedPath> pinned{};  // {}: `{host, dest, rw}` stays valid
+  std::shared_ptr<const security::allowlist::PinnedPath> pinned{};  // {}: `{host, dest, rw}` stays valid
 };
 
 // A mount list that has passed validation. Only the mount policy (mount_policy.hpp)

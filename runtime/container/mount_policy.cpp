@@ -11,43 +11,43 @@ namespace {
 // A broker directory: canonical and pinned, nothing else to decide.
 Result<Mount> broker_mount(const std::string& path, const std::string& what, const std::string& container_path,
                            bool read_write) {
-  auto r = security::resolve_and_pin(path);
+  auto r = security::allowlist::resolve_and_pin(path);
   if (!r.resolved) return make_error("mount.not_found", what + " " + path + ": " + r.denied.reason);
   return Mount{r.resolved->canonical, container_path, read_write, std::move(r.resolved->pinned)};
 }
 
-Error denial(const security::MountDecision& d, const std::string& what) {
-  const std::string code = d.rule == security::rule::kInvalidContainerPath ? "mount.invalid_name"
-                           : d.rule == security::rule::kNotFound         ? "mount.not_found"
+Error denial(const security::allowlist::MountDecision& d, const std::string& what) {
+  const std::string code = d.rule == security::allowlist::rule::kInvalidContainerPath ? "mount.invalid_name"
+                           : d.rule == security::allowlist::rule::kNotFound         ? "mount.not_found"
                                                                          : "mount.denied";
   return make_error(code, what + " denied (" + d.rule + "): " + d.reason);
 }
 
 // What a run without an allowlist decides with: deny every extra mount, but still
 // apply the default blocked patterns to cowork's workspace.
-std::shared_ptr<const security::AllowlistRules> no_allowlist() {
+std::shared_ptr<const security::allowlist::AllowlistRules> no_allowlist() {
   static const auto rules = [] {
-    auto r = std::make_shared<security::AllowlistRules>();
-    r->blocked_patterns = security::default_blocked_patterns();
+    auto r = std::make_shared<security::allowlist::AllowlistRules>();
+    r->blocked_patterns = security::allowlist::default_blocked_patterns();
     r->unavailable = "no mount allowlist is configured for this run";
-    return std::shared_ptr<const security::AllowlistRules>(std::move(r));
+    return std::shared_ptr<const security::allowlist::AllowlistRules>(std::move(r));
   }();
   return rules;
 }
 
 }  // namespace
 
-bool MountPolicy::valid_extra_name(const std::string& name) { return !security::check_container_name(name); }
+bool MountPolicy::valid_extra_name(const std::string& name) { return !security::allowlist::check_container_name(name); }
 
 Result<ValidatedMounts> MountPolicy::validate(const RunMountRequest& request, const MountContext& context) {
   const auto rules = context.allowlist ? context.allowlist : no_allowlist();
-  const security::DecisionObservers observers{context.audit, context.metrics};
+  const security::allowlist::DecisionObservers observers{context.audit, context.metrics};
   std::vector<Mount> mounts;
   if (!request.workspace.empty()) {
     if (request.workspace_from_operator) {
-      security::MountQuery q{security::MountKind::operator_workspace, request.workspace, "",
+      security::allowlist::MountQuery q{security::allowlist::MountKind::operator_workspace, request.workspace, "",
                              request.workspace_read_write, context.group, context.main_group};
-      auto d = security::check_mount(*rules, q, observers);
+      auto d = security::allowlist::check_mount(*rules, q, observers);
       if (!d.allowed) return denial(d, "workspace " + request.workspace);
       mounts.push_back({d.host_path, "/workspace", d.read_write, std::move(d.pinned)});
     } else {
@@ -70,9 +70,9 @@ Result<ValidatedMounts> MountPolicy::validate(const RunMountRequest& request, co
   for (const auto& extra : request.extras) {
     if (!names.insert(extra.name).second)
       return make_error("mount.duplicate", "extra mount name \"" + extra.name + "\" is used twice");
-    security::MountQuery q{security::MountKind::extra, extra.host_path, extra.name, extra.read_write, context.group,
+    security::allowlist::MountQuery q{security::allowlist::MountKind::extra, extra.host_path, extra.name, extra.read_write, context.group,
                            context.main_group};
-    auto d = security::check_mount(*rules, q, observers);
+    auto d = security::allowlist::check_mount(*rules, q, observers);
     if (!d.allowed) return denial(d, "extra mount " + extra.name + "=" + extra.host_path);
     mounts.push_back({d.host_path, d.container_path, d.read_write, std::move(d.pinned)});
   }

@@ -19,7 +19,7 @@
 #include "runtime/core/metrics.hpp"
 #include "runtime/core/result.hpp"
 
-namespace sb::security {
+namespace sb::security::allowlist {
 struct AllowlistRules;
 }
 
@@ -48,7 +48,7 @@ struct RunMountRequest {
 // Who asks, and under which rules.
 struct MountContext {
   // The allowlist's current rules; null = no allowlist, every extra mount is denied.
-  std::shared_ptr<const security::AllowlistRules> allowlist;
+  std::shared_ptr<const security::allowlist::AllowlistRules> allowlist;
   std::string group;       // the squad group (namespace) of the run
   bool main_group = false; // read-write extras need it when nonMainReadOnly is set
   AuditSink audit;         // mount.allowed / mount.denied; may be empty

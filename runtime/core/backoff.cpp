@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace sb::actors {
+namespace sb {
 
 RestartDecision RestartTracker::on_failure(clock::time_point now, double jitter01) {
   ++total_;
@@ -26,4 +26,4 @@ RestartDecision RestartTracker::on_failure(clock::time_point now, double jitter0
   return d;
 }
 
-}  // namespace sb::actors
+}  // namespace sb

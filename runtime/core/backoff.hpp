@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <deque>
 
-namespace sb::actors {
+namespace sb {
 
 struct RestartPolicy {
   std::chrono::milliseconds backoff_base{200};
@@ -40,4 +40,4 @@ class RestartTracker {
   uint32_t total_ = 0;
 };
 
-}  // namespace sb::actors
+}  // namespace sb

@@ -4,7 +4,7 @@
 
 #include <utility>
 
-namespace sb::security {
+namespace sb {
 
 class UniqueFd {
  public:
@@ -31,4 +31,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace sb::security
+}  // namespace sb

@@ -5,7 +5,7 @@
 #include "runtime/messaging/inbound.hpp"
 #include "runtime/routing/reply_rules.hpp"
 
-namespace sb::actors {
+namespace sb::namespaces {
 
 ReplyPlan plan_reply(const routing::RoutingTable& table, std::string_view namespace_id, std::string_view turn_chat,
                      std::string_view out_text, std::string_view out_chat_jid) {
@@ -39,7 +39,7 @@ std::optional<std::string> choose_bot(std::string_view target_jid, std::string_v
   return std::nullopt;
 }
 
-std::string reply_to_for(const inbound_message& last) {
+std::string reply_to_for(const messaging::StoredMessage& last) {
   if (last.channel == "discord" || last.channel == "slack") return last.reply_ref;
   if ((last.channel == "telegram" || last.channel == "whatsapp") && last.is_group) return last.message_ref;
   return {};
@@ -85,4 +85,4 @@ std::chrono::milliseconds start_retry_delay(std::chrono::milliseconds base, uint
   return std::min(d, std::max(kMax, base));
 }
 
-}  // namespace sb::actors
+}  // namespace sb::namespaces

@@ -12,11 +12,11 @@
 #include <string_view>
 #include <vector>
 
-#include "actors/protocol.hpp"
+#include "runtime/messaging/stored_message.hpp"
 #include "channels/bot/channel_bot.hpp"
 #include "runtime/routing/routing_table.hpp"
 
-namespace sb::actors {
+namespace sb::namespaces {
 
 struct ReplyPlan {
   enum class Action { drop_empty, denied, local, platform };
@@ -40,7 +40,7 @@ std::optional<std::string> choose_bot(std::string_view target_jid, std::string_v
 // ChannelBot::build_message's reply_to for an answer to `last` (the turn's newest
 // message): Discord the interaction token (reply_ref), Slack the thread (reply_ref,
 // "" outside a thread), Telegram and WhatsApp quote the message in group chats.
-std::string reply_to_for(const inbound_message& last);
+std::string reply_to_for(const messaging::StoredMessage& last);
 
 // "{namespace_id}:{last_inbound_id}:{n}": the n-th reply of the turn ending at that id.
 std::string reply_idempotency_key(std::string_view namespace_id, int64_t last_inbound_id, std::size_t n);
@@ -59,4 +59,4 @@ std::string gave_up_line(std::string_view error);
 // Start-failure backoff: base * 2^(streak-1), at most 5 minutes (streak >= 1).
 std::chrono::milliseconds start_retry_delay(std::chrono::milliseconds base, uint32_t streak);
 
-}  // namespace sb::actors
+}  // namespace sb::namespaces

@@ -59,10 +59,10 @@ class E2ENode {
     ChildProcess build(s_.squadbox, {"image", "build", "--data-dir", data_}, {}, dir_ + "/image-build");
     auto code = build.wait(120s);
     if (code != 0) return "squadbox image build failed: " + build.stderr_text();
-    vault::VaultOptions vo;
+    storage::VaultOptions vo;
     vo.db_path = db_path();
     vo.key_file = data_ + "/vault.key";
-    auto v = vault::Vault::open(vo);
+    auto v = storage::Vault::open(vo);
     if (!v) return "vault: " + v.error().message;
     const std::map<std::string, std::string> entries = {
         {"slack-signing", kSlackSigning}, {"slack-token", kSlackBotToken},   {"discord-token", kDiscordBotToken},

@@ -43,10 +43,10 @@ class LlmCowork : public ::testing::Test {
     ChildProcess build(squadbox(), {"image", "build", "--data-dir", dir_.file("data")}, {}, dir_.file("build"));
     ASSERT_EQ(build.wait(60s), 0) << build.stderr_text();
     // The operator stored the key in the node's vault (same data dir, key file).
-    sb::vault::VaultOptions vo;
+    sb::storage::VaultOptions vo;
     vo.db_path = dir_.file("data") + "/squadbox.db";
     vo.key_file = dir_.file("data") + "/vault.key";
-    auto vault = sb::vault::Vault::open(vo);
+    auto vault = sb::storage::Vault::open(vo);
     ASSERT_TRUE(vault.ok()) << vault.error().message;
     ASSERT_TRUE((*vault)->set("anthropic", sb::Secret(key_)).ok());
   }

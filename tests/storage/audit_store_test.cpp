@@ -9,19 +9,19 @@
 namespace {
 
 using namespace std::chrono_literals;
-using sb::audit::FaultKind;
-using sb::audit::test::append_chain;
-using sb::audit::test::tamper;
+using sb::security::audit::FaultKind;
+using sb::security::audit::test::append_chain;
+using sb::security::audit::test::tamper;
 
 struct AuditDb {
   sb::test::TempDir dir{"squadbox-audit"};
   std::string path = dir.file("squadbox.db");
 };
 
-sb::audit::VerifyResult verify(const std::string& path) {
-  auto r = sb::audit::verify_database(path);
+sb::security::audit::VerifyResult verify(const std::string& path) {
+  auto r = sb::storage::verify_database(path);
   EXPECT_TRUE(r.ok()) << r.error().message;
-  return r.ok() ? *r : sb::audit::VerifyResult{};
+  return r.ok() ? *r : sb::security::audit::VerifyResult{};
 }
 
 TEST(AuditStore, AnUntouchedChainOfManyRecordsVerifies) {
@@ -47,7 +47,7 @@ TEST(AuditStore, TamperingThroughSqlIsNamedBySeq) {
       {"update time", "UPDATE audit_log SET at = at + 1 WHERE seq = 100", 100, FaultKind::edited},
       {"delete one", "DELETE FROM audit_log WHERE seq = 50", 50, FaultKind::deleted},
       {"delete range", "DELETE FROM audit_log WHERE seq BETWEEN 20 AND 29", 20, FaultKind::deleted},
-      {"swap rows", sb::audit::test::swap_rows_sql(10, 20), 10, FaultKind::edited},
+      {"swap rows", sb::security::audit::test::swap_rows_sql(10, 20), 10, FaultKind::edited},
       {"renumber", "DELETE FROM audit_log WHERE seq = 60; UPDATE audit_log SET seq = seq - 1 WHERE seq > 60", 60,
        FaultKind::edited},
   };
@@ -93,7 +93,7 @@ TEST(AuditStore, ReadsASnapshotWhileAWriterHoldsTheLock) {
 
 TEST(AuditStore, MissingDatabaseIsAnError) {
   sb::test::TempDir dir;
-  auto r = sb::audit::verify_database(dir.file("nothing.db"));
+  auto r = sb::storage::verify_database(dir.file("nothing.db"));
   EXPECT_FALSE(r.ok());
 }
 
@@ -102,13 +102,13 @@ TEST(AuditStore, FindsAHeadPrintedEarlier) {
   append_chain(db.path, 20);
   auto head = verify(db.path).head;
   append_chain(db.path, 5);
-  auto seq = sb::audit::find_seq_by_hash(db.path, head);
+  auto seq = sb::storage::find_seq_by_hash(db.path, head);
   ASSERT_TRUE(seq.ok());
   ASSERT_TRUE(seq->has_value());
   EXPECT_EQ(**seq, 20);
   tamper(db.path, "DELETE FROM audit_log WHERE seq >= 20");
   EXPECT_FALSE(verify(db.path).fault.has_value()) << "a cut-off tail leaves a valid chain...";
-  EXPECT_FALSE(sb::audit::find_seq_by_hash(db.path, head)->has_value()) << "...but the old head is gone";
+  EXPECT_FALSE(sb::storage::find_seq_by_hash(db.path, head)->has_value()) << "...but the old head is gone";
 }
 
 TEST(AuditStore, QueriesPageByAfterLimitAndNamespace) {
@@ -122,9 +122,9 @@ TEST(AuditStore, QueriesPageByAfterLimitAndNamespace) {
   });
   auto rdb = sb::storage::Database::open(db.path, {5000, true});
   ASSERT_TRUE(rdb.ok());
-  auto seqs = [&](sb::audit::AuditQuery q) {
+  auto seqs = [&](sb::storage::AuditQuery q) {
     std::vector<int64_t> out;
-    auto r = sb::audit::query_records(*rdb, q);
+    auto r = sb::storage::query_records(*rdb, q);
     EXPECT_TRUE(r.ok()) << r.error().message;
     if (r.ok())
       for (const auto& rec : *r) out.push_back(rec.fields.seq);

@@ -14,6 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace sb::namespaces;
+using namespace sb::storage;
 
 NamespacePatch named(const std::string& name) {
   NamespacePatch p;

@@ -10,6 +10,7 @@
 namespace {
 
 using namespace sb::namespaces;
+using namespace sb::storage;
 using sb::routing::DefaultPolicy;
 
 class RoutingRowsTest : public ::testing::Test {

@@ -12,6 +12,7 @@
 #include "tests/support/temp_dir.hpp"
 
 namespace sb::schedule {
+using namespace storage;
 namespace {
 
 int64_t ms(const std::string& iso) {
@@ -23,7 +24,7 @@ int64_t ms(const std::string& iso) {
 class TaskStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto ns = namespaces::NamespaceStore::open(dir_.file("squadbox.db"), dir_.path());
+    auto ns = storage::NamespaceStore::open(dir_.file("squadbox.db"), dir_.path());
     ASSERT_TRUE(ns) << ns.error().message;
     namespaces_ = std::move(*ns);
     for (const char* name : {"main", "ops"}) {
@@ -63,7 +64,7 @@ class TaskStoreTest : public ::testing::Test {
   }
 
   test::TempDir dir_;
-  std::unique_ptr<namespaces::NamespaceStore> namespaces_;
+  std::unique_ptr<storage::NamespaceStore> namespaces_;
   std::vector<std::string> ns_ids_;
   std::unique_ptr<TaskStore> store_;
   std::atomic<int64_t> now_{ms("2026-03-01T10:00:00Z")};

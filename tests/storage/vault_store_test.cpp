@@ -16,15 +16,15 @@
 namespace {
 
 using sb::Secret;
-using sb::vault::Vault;
-using sb::vault::test::file_bytes;
-using sb::vault::test::file_mode;
-using sb::vault::test::VaultDir;
+using sb::storage::Vault;
+using sb::storage::test::file_bytes;
+using sb::storage::test::file_mode;
+using sb::storage::test::VaultDir;
 
 std::string fresh_hex_key() {
-  auto key = sb::vault::SecureKey::generate();
+  auto key = sb::security::vault::SecureKey::generate();
   EXPECT_TRUE(key.ok());
-  char hex[sb::vault::SecureKey::kHexChars + 1];
+  char hex[sb::security::vault::SecureKey::kHexChars + 1];
   key->write_hex(hex);
   return hex;
 }
@@ -103,7 +103,7 @@ TEST(Vault, RefusesBadNamesAndValues) {
 
 TEST(Vault, KeyFileIsCreatedOnceWithMode0600) {
   VaultDir d;
-  ASSERT_FALSE(sb::vault::path_exists(d.key_path));
+  ASSERT_FALSE(sb::security::vault::path_exists(d.key_path));
   {
     auto vault = d.open();
     ASSERT_TRUE(vault);
@@ -251,7 +251,7 @@ TEST(Vault, AMissingKeyFileIsNotReplacedWhileSecretsExist) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "vault.key_missing");
   EXPECT_NE(r.error().message.find(d.key_path), std::string::npos);
-  EXPECT_FALSE(sb::vault::path_exists(d.key_path)) << "a fresh key would orphan the stored secrets";
+  EXPECT_FALSE(sb::security::vault::path_exists(d.key_path)) << "a fresh key would orphan the stored secrets";
 }
 
 TEST(Vault, TheEnvironmentKeyTakesPrecedenceOverTheKeyFile) {
@@ -263,7 +263,7 @@ TEST(Vault, TheEnvironmentKeyTakesPrecedenceOverTheKeyFile) {
     EXPECT_EQ(vault->key_origin(), "environment variable SQUADBOX_VAULT_KEY");
     ASSERT_TRUE(vault->set("k", Secret("from-env")).ok());
   }
-  EXPECT_FALSE(sb::vault::path_exists(d.key_path)) << "no key file is made when the key comes from the environment";
+  EXPECT_FALSE(sb::security::vault::path_exists(d.key_path)) << "no key file is made when the key comes from the environment";
   auto again = d.open(key);
   ASSERT_TRUE(again);
   EXPECT_EQ(again->get("k")->reveal(), "from-env");
@@ -293,7 +293,7 @@ TEST(Vault, RotateKeyReencryptsEverythingAndRetiresTheOldKey) {
   EXPECT_EQ(*rotated, 20u);
   EXPECT_NE(d.key_hex(), old_key);
   EXPECT_EQ(file_mode(d.key_path), 0600u);
-  EXPECT_FALSE(sb::vault::path_exists(d.key_path + ".next"));
+  EXPECT_FALSE(sb::security::vault::path_exists(d.key_path + ".next"));
   for (int i = 0; i < 20; ++i)
     EXPECT_EQ(vault->get("secret-" + std::to_string(i))->reveal(), "value-" + std::to_string(i));
   vault.reset();
@@ -326,14 +326,14 @@ TEST_P(RotationCrash, TheNextOpenFindsAKeyThatDecryptsEveryRow) {
     auto stopped = vault->rotate_key_until(GetParam());
     ASSERT_FALSE(stopped.ok());
     ASSERT_EQ(stopped.error().code, "vault.test_stop");
-    ASSERT_TRUE(sb::vault::path_exists(d.key_path + ".next")) << "the crash happens mid-rotation";
+    ASSERT_TRUE(sb::security::vault::path_exists(d.key_path + ".next")) << "the crash happens mid-rotation";
     next_key = file_bytes(d.key_path + ".next");
     next_key.pop_back();
     EXPECT_EQ(d.key_hex(), old_key);
   }
   auto vault = d.open();
   ASSERT_TRUE(vault);
-  EXPECT_FALSE(sb::vault::path_exists(d.key_path + ".next"));
+  EXPECT_FALSE(sb::security::vault::path_exists(d.key_path + ".next"));
   const bool committed = GetParam() == Vault::RotationStop::after_commit;
   EXPECT_EQ(d.key_hex(), committed ? next_key : old_key);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(vault->get("s" + std::to_string(i))->reveal(), "v" + std::to_string(i));
@@ -368,7 +368,7 @@ TEST(Vault, ARotationWhoseRenameFailedIsFinishedByTheNextRotation) {
   auto rotated = vault->rotate_key();
   ASSERT_TRUE(rotated.ok()) << rotated.error().message;
   EXPECT_EQ(*rotated, 2u);
-  EXPECT_FALSE(sb::vault::path_exists(d.key_path + ".next"));
+  EXPECT_FALSE(sb::security::vault::path_exists(d.key_path + ".next"));
   vault.reset();
   auto reopened = d.open();
   ASSERT_TRUE(reopened);
@@ -386,7 +386,7 @@ TEST(Vault, ATornNextKeyFileIsDiscardedAtOpen) {
   write_file(d.key_path + ".next", "0123456789abcdef", 0600);  // crash while writing it
   auto vault = d.open();
   ASSERT_TRUE(vault);
-  EXPECT_FALSE(sb::vault::path_exists(d.key_path + ".next"));
+  EXPECT_FALSE(sb::security::vault::path_exists(d.key_path + ".next"));
   EXPECT_EQ(vault->get("k")->reveal(), "v");
 }
 
@@ -395,17 +395,17 @@ TEST(Vault, ChangeListenersAndTheProxyLookupSeeEveryChange) {
   auto vault = d.open();
   ASSERT_TRUE(vault);
   std::vector<std::string> seen;
-  vault->on_change([&](const sb::vault::VaultChange& c) {
-    const char* kind = c.kind == sb::vault::VaultChange::Kind::set       ? "set"
-                       : c.kind == sb::vault::VaultChange::Kind::removed ? "removed"
+  vault->on_change([&](const sb::storage::VaultChange& c) {
+    const char* kind = c.kind == sb::storage::VaultChange::Kind::set       ? "set"
+                       : c.kind == sb::storage::VaultChange::Kind::removed ? "removed"
                                                                           : "rotated";
     // A listener may read the vault (it runs outside the lock).
-    if (c.kind == sb::vault::VaultChange::Kind::set) {
+    if (c.kind == sb::storage::VaultChange::Kind::set) {
       EXPECT_TRUE(vault->get(c.name).ok());
     }
     seen.push_back(std::string(kind) + ":" + c.name);
   });
-  auto lookup = sb::vault::make_secret_lookup(vault);
+  auto lookup = sb::storage::make_secret_lookup(vault);
   ASSERT_TRUE(vault->set("api", Secret("one")).ok());
   EXPECT_EQ(lookup("api")->reveal(), "one");
   ASSERT_TRUE(vault->rotate_key().ok());
@@ -450,16 +450,16 @@ TEST(Vault, ConcurrentReadersWritersAndARotationNeverSeeAWrongValue) {
 TEST(VaultOptions, ComeFromTheConfigAndTheEnvironment) {
   sb::config::Config c;
   c.node.data_dir = "/srv/sq";
-  auto o = sb::vault::vault_options(c, {});
+  auto o = sb::storage::vault_options(c, {});
   EXPECT_EQ(o.key_file, "/srv/sq/vault.key");
   EXPECT_EQ(o.db_path, "/srv/sq/squadbox.db");
   EXPECT_FALSE(o.env_key.has_value());
   c.security.vault_key_file = "/etc/squadbox/vault.key";
-  o = sb::vault::vault_options(c, {{"SQUADBOX_VAULT_KEY", std::string(64, 'a')}});
+  o = sb::storage::vault_options(c, {{"SQUADBOX_VAULT_KEY", std::string(64, 'a')}});
   EXPECT_EQ(o.key_file, "/etc/squadbox/vault.key");
   ASSERT_TRUE(o.env_key.has_value());
   EXPECT_EQ(o.env_key->reveal(), std::string(64, 'a'));
-  o = sb::vault::vault_options(c, {{"SQUADBOX_VAULT_KEY", ""}});
+  o = sb::storage::vault_options(c, {{"SQUADBOX_VAULT_KEY", ""}});
   EXPECT_FALSE(o.env_key.has_value()) << "an empty variable means unset";
 }
 

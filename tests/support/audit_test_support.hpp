@@ -9,7 +9,7 @@
 #include "storage/migrations.hpp"
 #include "storage/sqlite.hpp"
 
-namespace sb::audit::test {
+namespace sb::security::audit::test {
 
 // Appends records seq from+1 .. from+n continuing the chain in the file.
 inline void append_chain(const std::string& db_path, int n,
@@ -74,4 +74,4 @@ inline std::string swap_rows_sql(int a, int b) {
          std::to_string(a) + ") WHERE seq = " + std::to_string(b) + ";";
 }
 
-}  // namespace sb::audit::test
+}  // namespace sb::security::audit::test

@@ -10,7 +10,7 @@
 
 #include "runtime/container/runtime.hpp"
 
-namespace sb::security::test {
+namespace sb::container::scan::test {
 
 class FakeRuntime : public container::ContainerRuntime {
  public:
@@ -134,4 +134,4 @@ inline container::SecurityProfile clean_profile() {
   return p;
 }
 
-}  // namespace sb::security::test
+}  // namespace sb::container::scan::test

@@ -8,7 +8,7 @@
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
-namespace sb::security::test {
+namespace sb::test {
 
 using namespace std::chrono_literals;
 
@@ -77,4 +77,4 @@ inline CliRun run_cli(const sb::test::TempDir& dir, const std::string& tag, cons
   return r;
 }
 
-}  // namespace sb::security::test
+}  // namespace sb::test

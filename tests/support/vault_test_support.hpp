@@ -11,7 +11,7 @@
 #include "storage/vault_store.hpp"
 #include "tests/support/temp_dir.hpp"
 
-namespace sb::vault::test {
+namespace sb::storage::test {
 
 inline std::string file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -54,4 +54,4 @@ struct VaultDir {
   }
 };
 
-}  // namespace sb::vault::test
+}  // namespace sb::storage::test

@@ -9,7 +9,7 @@
 #include "runtime/http/message.hpp"
 #include "storage/sqlite.hpp"
 
-namespace sb::admin {
+namespace sb::app::admin {
 namespace {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
@@ -207,4 +207,4 @@ bool bearer_matches(const std::string* header, const Secret& token) {
                        token.reveal().size()) == 0;
 }
 
-}  // namespace sb::admin
+}  // namespace sb::app::admin

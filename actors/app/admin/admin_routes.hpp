@@ -17,7 +17,7 @@ class actor_system;
 class actor;
 }  // namespace caf
 
-namespace sb::admin {
+namespace sb::app::admin {
 
 struct AdminApiOptions {
   std::string version;
@@ -47,4 +47,4 @@ class AdminApi {
 // Pure: does this Authorization header carry exactly this bearer token? Constant-time.
 bool bearer_matches(const std::string* authorization_header, const Secret& token);
 
-}  // namespace sb::admin
+}  // namespace sb::app::admin

@@ -8,7 +8,7 @@
 
 #include "runtime/core/time.hpp"
 
-namespace sb::audit {
+namespace sb::app::admin {
 namespace {
 
 // A non-negative decimal integer, nothing else (no sign, no spaces).
@@ -38,8 +38,8 @@ void write_detail(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::stri
 
 }  // namespace
 
-Result<AuditQuery> parse_audit_query(const http::Request& req) {
-  AuditQuery q;
+Result<storage::AuditQuery> parse_audit_query(const http::Request& req) {
+  storage::AuditQuery q;
   if (auto after = req.query_param("after")) {
     int64_t v = 0;
     if (!parse_count(*after, v)) return make_error("invalid_field", "after: must be a non-negative integer (a seq)");
@@ -47,8 +47,8 @@ Result<AuditQuery> parse_audit_query(const http::Request& req) {
   }
   if (auto limit = req.query_param("limit")) {
     int64_t v = 0;
-    if (!parse_count(*limit, v) || v < 1 || v > static_cast<int64_t>(kMaxQueryLimit))
-      return make_error("invalid_field", "limit: must be an integer from 1 to " + std::to_string(kMaxQueryLimit));
+    if (!parse_count(*limit, v) || v < 1 || v > static_cast<int64_t>(storage::kMaxQueryLimit))
+      return make_error("invalid_field", "limit: must be an integer from 1 to " + std::to_string(storage::kMaxQueryLimit));
     q.limit = static_cast<size_t>(v);
   }
   if (auto ns = req.query_param("namespace")) {
@@ -58,7 +58,7 @@ Result<AuditQuery> parse_audit_query(const http::Request& req) {
   return q;
 }
 
-std::string records_to_json(const std::vector<ChainRecord>& records) {
+std::string records_to_json(const std::vector<security::audit::ChainRecord>& records) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartArray();
@@ -77,7 +77,7 @@ std::string records_to_json(const std::vector<ChainRecord>& records) {
     w.Key("detail");
     write_detail(w, r.fields.detail);
     w.Key("hash");
-    w.String(to_hex(r.hash).c_str());
+    w.String(security::audit::to_hex(r.hash).c_str());
     w.EndObject();
   }
   w.EndArray();
@@ -98,7 +98,7 @@ void add_audit_routes(http::Router& api, std::string db_path) {
       reply(http::Response::error(503, "unavailable", "audit log unreadable: " + db.error().message));
       return;
     }
-    auto records = query_records(*db, *query);
+    auto records = storage::query_records(*db, *query);
     if (!records) {
       reply(http::Response::error(500, "internal", records.error().message));
       return;
@@ -107,4 +107,4 @@ void add_audit_routes(http::Router& api, std::string db_path) {
   });
 }
 
-}  // namespace sb::audit
+}  // namespace sb::app::admin

@@ -9,17 +9,17 @@
 #include "runtime/core/result.hpp"
 #include "storage/audit_store.hpp"
 
-namespace sb::audit {
+namespace sb::app::admin {
 
 inline constexpr const char* kAuditPath = "/api/v1/container/audit";
 
 void add_audit_routes(http::Router& api, std::string db_path);
 
 // Pure: the query parameters, or a message naming the bad one.
-Result<AuditQuery> parse_audit_query(const http::Request& request);
+Result<storage::AuditQuery> parse_audit_query(const http::Request& request);
 
 // [{"seq","at","actor","event","subject","detail","hash"}]; `at` ISO-8601 UTC, `detail`
 // the stored JSON object (a non-object detail is wrapped as {"raw": "<text>"}), `hash` hex.
-std::string records_to_json(const std::vector<ChainRecord>& records);
+std::string records_to_json(const std::vector<security::audit::ChainRecord>& records);
 
-}  // namespace sb::audit
+}  // namespace sb::app::admin

@@ -19,7 +19,7 @@
 #include "storage/namespace_store.hpp"
 #include "storage/sqlite.hpp"
 
-namespace sb::chat {
+namespace sb::app::admin {
 
 // ---- pure ------------------------------------------------------------------------------
 
@@ -61,7 +61,7 @@ using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 void write_string(JsonWriter& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
 }  // namespace
 
-std::string render_chat_answer(std::string_view namespace_name, int64_t message_id, const LocalTurnReply& turn) {
+std::string render_chat_answer(std::string_view namespace_name, int64_t message_id, const channels::local::LocalTurnReply& turn) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -140,11 +140,11 @@ Result<int64_t> stored_id(storage::Database& db, const std::string& platform_mes
 }  // namespace
 
 struct ChatApi::Impl {
-  Impl(caf::actor_system& sys, std::shared_ptr<LocalChatHub> h, ChatApiOptions o)
+  Impl(caf::actor_system& sys, std::shared_ptr<channels::local::LocalChatHub> h, ChatApiOptions o)
       : system(sys), hub(std::move(h)), options(std::move(o)) {}
 
   caf::actor_system& system;
-  std::shared_ptr<LocalChatHub> hub;
+  std::shared_ptr<channels::local::LocalChatHub> hub;
   ChatApiOptions options;
 
   struct Worker {
@@ -203,14 +203,14 @@ struct ChatApi::Impl {
     if (!*ns) return http::Response::error(404, "not_found", "namespace " + ns_ref + " does not exist");
     const NamespaceRef target = **ns;
 
-    actors::inbound_message m;
+    messaging::StoredMessage m;
     m.channel = "local";
     m.bot = "local";
-    m.chat_jid = local_jid(target.name);
+    m.chat_jid = channels::local::local_jid(target.name);
     m.sender_id = "operator";
     m.sender_name = std::move(req.sender_name);
     m.text = std::move(req.text);
-    m.platform_message_id = namespaces::make_uuid_v4();
+    m.platform_message_id = storage::make_uuid_v4();
     m.timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
@@ -223,7 +223,7 @@ struct ChatApi::Impl {
     {
       caf::scoped_actor self{system};
       self->request(ingest, options.ingest_timeout, actors::ingest_atom::value,
-                    std::vector<actors::inbound_message>{std::move(m)})
+                    std::vector<messaging::StoredMessage>{std::move(m)})
           .receive(
               [&](const actors::ingest_result& r) {
                 if (!r.error.empty()) ingest_error = r.error;
@@ -235,7 +235,7 @@ struct ChatApi::Impl {
     if (!id) return unavailable("database: " + id.error().message);
     log::info("chat.sent", {{"namespace", target.name}, {"id", *id}});
 
-    const std::string jid = local_jid(target.name);
+    const std::string jid = channels::local::local_jid(target.name);
     const auto deadline = std::chrono::steady_clock::now() + options.reply_timeout;
     while (true) {
       if (stopping.load())
@@ -259,7 +259,7 @@ struct ChatApi::Impl {
   }
 };
 
-ChatApi::ChatApi(caf::actor_system& system, std::shared_ptr<LocalChatHub> hub, ChatApiOptions options)
+ChatApi::ChatApi(caf::actor_system& system, std::shared_ptr<channels::local::LocalChatHub> hub, ChatApiOptions options)
     : impl_(std::make_shared<Impl>(system, std::move(hub), std::move(options))) {}
 
 ChatApi::~ChatApi() { stop(); }
@@ -278,4 +278,4 @@ void ChatApi::add_routes(http::Router& api) {
   });
 }
 
-}  // namespace sb::chat
+}  // namespace sb::app::admin

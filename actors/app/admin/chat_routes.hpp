@@ -25,7 +25,7 @@ namespace caf {
 class actor_system;
 }
 
-namespace sb::chat {
+namespace sb::app::admin {
 
 inline constexpr const char* kChatPath = "/api/v1/chat/";
 inline constexpr std::size_t kMaxChatTextBytes = 32 * 1024;
@@ -43,7 +43,7 @@ struct ChatRequest {
 Result<ChatRequest> parse_chat_request(std::string_view body);
 
 // The 200 body for a finished turn.
-std::string render_chat_answer(std::string_view namespace_name, int64_t message_id, const LocalTurnReply& turn);
+std::string render_chat_answer(std::string_view namespace_name, int64_t message_id, const channels::local::LocalTurnReply& turn);
 // {"error":{"code","message"},"messageId":N} for 502/504.
 std::string render_chat_error(std::string_view code, std::string_view message, int64_t message_id);
 
@@ -60,7 +60,7 @@ struct ChatApiOptions {
 // are joined by stop() / the destructor. `system` must outlive this object.
 class ChatApi {
  public:
-  ChatApi(caf::actor_system& system, std::shared_ptr<LocalChatHub> hub, ChatApiOptions options);
+  ChatApi(caf::actor_system& system, std::shared_ptr<channels::local::LocalChatHub> hub, ChatApiOptions options);
   ~ChatApi();  // stop()
   ChatApi(const ChatApi&) = delete;
   ChatApi& operator=(const ChatApi&) = delete;
@@ -77,4 +77,4 @@ class ChatApi {
   std::shared_ptr<Impl> impl_;
 };
 
-}  // namespace sb::chat
+}  // namespace sb::app::admin

@@ -2,7 +2,7 @@
 
 #include "runtime/http/message.hpp"
 
-namespace sb::namespaces {
+namespace sb::app::admin {
 namespace {
 
 constexpr const char* kAuditActor = "admin-api";
@@ -39,25 +39,25 @@ Result<std::string> segment_after(const std::string& path, const std::string& pr
 
 }  // namespace
 
-void add_namespaces_routes(http::Router& api, std::shared_ptr<NamespaceStore> store, AuditSink audit) {
+void add_namespaces_routes(http::Router& api, std::shared_ptr<storage::NamespaceStore> store, AuditSink audit) {
   const std::string ns_item = std::string(kNamespacesPath) + "/";
   const std::string map_item = std::string(kMappingsPath) + "/";
   const std::string allow_item = std::string(kAllowlistsPath) + "/";
 
   api.add("POST", kNamespacesPath, [store, audit](const http::Request& req, http::Reply reply) {
-    auto patch = parse_namespace_patch(req.body, /*require_name=*/true);
+    auto patch = namespaces::parse_namespace_patch(req.body, /*require_name=*/true);
     if (!patch) return reply(error_response(patch.error()));
     auto ns = store->create(*patch);
     if (!ns) return reply(error_response(ns.error()));
     record(audit, "namespace.created", ns->id,
            "{\"name\":" + quoted(ns->name) + ",\"isMain\":" + (ns->is_main ? "true" : "false") + "}");
-    reply(http::Response::json(201, namespace_json(*ns, store->data_dir())));
+    reply(http::Response::json(201, namespaces::namespace_json(*ns, store->data_dir())));
   });
 
   api.add("GET", kNamespacesPath, [store](const http::Request&, http::Reply reply) {
     auto all = store->list();
     if (!all) return reply(error_response(all.error()));
-    reply(http::Response::json(200, namespaces_json(*all, store->data_dir())));
+    reply(http::Response::json(200, namespaces::namespaces_json(*all, store->data_dir())));
   });
 
   api.add_prefix("GET", ns_item, [store, ns_item](const http::Request& req, http::Reply reply) {
@@ -65,18 +65,18 @@ void add_namespaces_routes(http::Router& api, std::shared_ptr<NamespaceStore> st
     if (!id) return reply(error_response(id.error()));
     auto ns = store->get(*id);
     if (!ns) return reply(error_response(ns.error()));
-    reply(http::Response::json(200, namespace_json(*ns, store->data_dir())));
+    reply(http::Response::json(200, namespaces::namespace_json(*ns, store->data_dir())));
   });
 
   api.add_prefix("PATCH", ns_item, [store, audit, ns_item](const http::Request& req, http::Reply reply) {
     auto id = segment_after(req.path, ns_item, "id");
     if (!id) return reply(error_response(id.error()));
-    auto patch = parse_namespace_patch(req.body, /*require_name=*/false);
+    auto patch = namespaces::parse_namespace_patch(req.body, /*require_name=*/false);
     if (!patch) return reply(error_response(patch.error()));
     auto ns = store->update(*id, *patch);
     if (!ns) return reply(error_response(ns.error()));
     record(audit, "namespace.updated", ns->id, "{\"name\":" + quoted(ns->name) + "}");
-    reply(http::Response::json(200, namespace_json(*ns, store->data_dir())));
+    reply(http::Response::json(200, namespaces::namespace_json(*ns, store->data_dir())));
   });
 
   api.add_prefix("DELETE", ns_item, [store, audit, ns_item](const http::Request& req, http::Reply reply) {
@@ -89,7 +89,7 @@ void add_namespaces_routes(http::Router& api, std::shared_ptr<NamespaceStore> st
   });
 
   api.add("POST", kMappingsPath, [store, audit](const http::Request& req, http::Reply reply) {
-    auto request = parse_mapping_request(req.body);
+    auto request = namespaces::parse_mapping_request(req.body);
     if (!request) return reply(error_response(request.error()));
     auto out = store->map(*request);
     if (!out) {
@@ -104,7 +104,7 @@ void add_namespaces_routes(http::Router& api, std::shared_ptr<NamespaceStore> st
              "{\"namespaceId\":" + quoted(out->mapping.namespace_id) +
                  (out->previous_namespace_id.empty() ? "" : ",\"replaced\":" + quoted(out->previous_namespace_id)) +
                  "}");
-    reply(http::Response::json(out->created ? 201 : 200, mapping_json(out->mapping)));
+    reply(http::Response::json(out->created ? 201 : 200, namespaces::mapping_json(out->mapping)));
   });
 
   api.add("GET", kMappingsPath, [store](const http::Request& req, http::Reply reply) {
@@ -115,12 +115,12 @@ void add_namespaces_routes(http::Router& api, std::shared_ptr<NamespaceStore> st
         return reply(http::Response::error(400, "invalid_field", "namespace: " + all.error().message));
       return reply(error_response(all.error()));
     }
-    reply(http::Response::json(200, mappings_json(*all)));
+    reply(http::Response::json(200, namespaces::mappings_json(*all)));
   });
 
   api.add_prefix("DELETE", map_item, [store, audit, map_item](const http::Request& req, http::Reply reply) {
     std::string jid = http::percent_decode(std::string_view(req.path).substr(map_item.size()));
-    if (auto st = validate_jid(jid); !st) return reply(error_response(st.error()));
+    if (auto st = namespaces::validate_jid(jid); !st) return reply(error_response(st.error()));
     auto m = store->unmap(jid);
     if (!m) return reply(error_response(m.error()));
     record(audit, "mapping.removed", m->jid, "{\"namespaceId\":" + quoted(m->namespace_id) + "}");
@@ -135,9 +135,9 @@ void add_namespaces_routes(http::Router& api, std::shared_ptr<NamespaceStore> st
       return make_error("invalid_field", "bot: the path must be /api/v1/container/allowlists/{platform}/{bot}");
     std::string platform = http::percent_decode(rest.substr(0, slash));
     std::string bot = http::percent_decode(rest.substr(slash + 1));
-    if (!is_platform(platform))
+    if (!namespaces::is_platform(platform))
       return make_error("invalid_field", "platform: must be slack, discord, whatsapp, telegram or local");
-    if (auto st = validate_bot_name(bot); !st) return st.error();
+    if (auto st = namespaces::validate_bot_name(bot); !st) return st.error();
     return std::make_pair(platform, bot);
   };
 
@@ -145,7 +145,7 @@ void add_namespaces_routes(http::Router& api, std::shared_ptr<NamespaceStore> st
     auto all = store->allowlists();
     if (!all) return reply(error_response(all.error()));
     std::string body = "[";
-    for (size_t i = 0; i < all->size(); ++i) body += (i ? "," : "") + allowlist_json((*all)[i]);
+    for (size_t i = 0; i < all->size(); ++i) body += (i ? "," : "") + namespaces::allowlist_json((*all)[i]);
     reply(http::Response::json(200, body + "]"));
   });
 
@@ -154,13 +154,13 @@ void add_namespaces_routes(http::Router& api, std::shared_ptr<NamespaceStore> st
     if (!bot) return reply(error_response(bot.error()));
     auto a = store->allowlist(bot->first, bot->second);
     if (!a) return reply(error_response(a.error()));
-    reply(http::Response::json(200, allowlist_json(*a)));
+    reply(http::Response::json(200, namespaces::allowlist_json(*a)));
   });
 
   api.add_prefix("PUT", allow_item, [store, audit, bot_from](const http::Request& req, http::Reply reply) {
     auto bot = bot_from(req.path);
     if (!bot) return reply(error_response(bot.error()));
-    auto a = parse_allowlist(req.body);
+    auto a = namespaces::parse_allowlist(req.body);
     if (!a) return reply(error_response(a.error()));
     a->channel = bot->first;
     a->bot = bot->second;
@@ -169,23 +169,23 @@ void add_namespaces_routes(http::Router& api, std::shared_ptr<NamespaceStore> st
     record(audit, "allowlist.set", stored->channel + "/" + stored->bot,
            std::string("{\"mode\":\"") + (stored->everyone ? "everyone" : "list") +
                "\",\"senders\":" + std::to_string(stored->senders.size()) + "}");
-    reply(http::Response::json(200, allowlist_json(*stored)));
+    reply(http::Response::json(200, namespaces::allowlist_json(*stored)));
   });
 
   api.add("GET", kRoutingPath, [store](const http::Request&, http::Reply reply) {
     auto r = store->routing();
     if (!r) return reply(error_response(r.error()));
-    reply(http::Response::json(200, routing_json(*r)));
+    reply(http::Response::json(200, namespaces::routing_json(*r)));
   });
 
   api.add("PUT", kRoutingPath, [store, audit](const http::Request& req, http::Reply reply) {
-    auto request = parse_routing_request(req.body);
+    auto request = namespaces::parse_routing_request(req.body);
     if (!request) return reply(error_response(request.error()));
     auto r = store->set_routing(*request);
     if (!r) return reply(error_response(r.error()));
-    record(audit, "routing.updated", "default_policy", routing_json(*r));
-    reply(http::Response::json(200, routing_json(*r)));
+    record(audit, "routing.updated", "default_policy", namespaces::routing_json(*r));
+    reply(http::Response::json(200, namespaces::routing_json(*r)));
   });
 }
 
-}  // namespace sb::namespaces
+}  // namespace sb::app::admin

@@ -20,13 +20,13 @@
 #include "runtime/core/audit_sink.hpp"
 #include "storage/namespace_store.hpp"
 
-namespace sb::namespaces {
+namespace sb::app::admin {
 
 inline constexpr const char* kNamespacesPath = "/api/v1/container/namespaces";
 inline constexpr const char* kMappingsPath = "/api/v1/container/mappings";
 inline constexpr const char* kAllowlistsPath = "/api/v1/container/allowlists";
 inline constexpr const char* kRoutingPath = "/api/v1/container/routing";
 
-void add_namespaces_routes(http::Router& api, std::shared_ptr<NamespaceStore> store, AuditSink audit);
+void add_namespaces_routes(http::Router& api, std::shared_ptr<storage::NamespaceStore> store, AuditSink audit);
 
-}  // namespace sb::namespaces
+}  // namespace sb::app::admin

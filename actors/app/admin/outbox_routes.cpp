@@ -8,7 +8,7 @@
 #include "actors/supervision/supervisor.hpp"
 #include "storage/sqlite.hpp"
 
-namespace sb::channels::outbound {
+namespace sb::app::admin {
 namespace {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
@@ -22,23 +22,23 @@ void write_string_or_null(JsonWriter& w, const std::string& s) {
   }
 }
 
-Result<std::vector<OutboxRow>> read_rows(const std::string& db_path, const ListFilter& filter) {
+Result<std::vector<storage::OutboxRow>> read_rows(const std::string& db_path, const storage::ListFilter& filter) {
   storage::OpenOptions o;
   o.read_only = true;
   auto db = storage::Database::open(db_path, o);
   if (!db) return db.error();
-  const Query q = list_query(filter);
+  const storage::Query q = storage::list_query(filter);
   auto stmt = db->prepare(q.sql);
   if (!stmt) return stmt.error();
   for (size_t i = 0; i < q.params.size(); ++i) {
     if (auto s = stmt->bind_param(static_cast<int>(i + 1), q.params[i]); !s) return s.error();
   }
-  std::vector<OutboxRow> rows;
+  std::vector<storage::OutboxRow> rows;
   while (true) {
     auto more = stmt->step();
     if (!more) return more.error();
     if (!*more) break;
-    OutboxRow r;
+    storage::OutboxRow r;
     r.id = stmt->column_int64(0);
     r.channel = stmt->column_text(1);
     r.bot = stmt->column_text(2);
@@ -87,7 +87,7 @@ Result<actors::outbound_message> parse_enqueue_body(std::string_view body) {
   return m;
 }
 
-std::string render_rows(const std::vector<OutboxRow>& rows) {
+std::string render_rows(const std::vector<storage::OutboxRow>& rows) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -169,7 +169,7 @@ void add_outbox_routes(http::Router& api, caf::actor_system& system, std::string
     });
   });
   api.add("GET", kOutboxPath, [db_path](const http::Request& req, http::Reply reply) {
-    auto filter = parse_list_filter(req.query_param("state").value_or(""), req.query_param("bot").value_or(""),
+    auto filter = storage::parse_list_filter(req.query_param("state").value_or(""), req.query_param("bot").value_or(""),
                                     req.query_param("limit").value_or(""));
     if (!filter) {
       const std::string& code = filter.error().code;
@@ -182,4 +182,4 @@ void add_outbox_routes(http::Router& api, caf::actor_system& system, std::string
   });
 }
 
-}  // namespace sb::channels::outbound
+}  // namespace sb::app::admin

@@ -15,7 +15,7 @@
 #include "storage/outbox_store.hpp"
 #include "runtime/core/result.hpp"
 
-namespace sb::channels::outbound {
+namespace sb::app::admin {
 
 inline constexpr const char* kOutboxPath = "/api/v1/container/outbox";
 
@@ -24,7 +24,7 @@ Result<actors::outbound_message> parse_enqueue_body(std::string_view body);
 // {"messages":[{"id":..,"bot":"slack/main","chatJid":..,"text":..,"replyTo":..|null,
 // "state":..,"attempts":..,"nextAttemptAt":..,"lastError":..|null,"deliveredId":..|null,
 // "createdAt":..,"updatedAt":..}]}; replyTo is null for Discord rows.
-std::string render_rows(const std::vector<OutboxRow>& rows);
+std::string render_rows(const std::vector<storage::OutboxRow>& rows);
 // enqueue_result::error "outbox.unknown_bot: ..." -> 404 unknown_bot, other refusals
 // -> 400 invalid_field naming the field, outbox.storage -> 503 unavailable.
 http::Response enqueue_error_response(std::string_view error);
@@ -32,4 +32,4 @@ http::Response enqueue_error_response(std::string_view error);
 void add_outbox_routes(http::Router& api, caf::actor_system& system, std::string db_path,
                        std::chrono::milliseconds actor_timeout);
 
-}  // namespace sb::channels::outbound
+}  // namespace sb::app::admin

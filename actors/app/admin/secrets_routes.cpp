@@ -9,14 +9,14 @@
 #include "runtime/core/time.hpp"
 #include "runtime/security/vault/vault_crypto.hpp"
 
-namespace sb::vault {
+namespace sb::app::admin {
 namespace {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 constexpr const char* kAuditActor = "admin-api";
 
-void write_info(JsonWriter& w, const SecretInfo& info) {
+void write_info(JsonWriter& w, const storage::SecretInfo& info) {
   w.StartObject();
   w.Key("name");
   w.String(info.name.c_str());
@@ -40,8 +40,8 @@ http::Response vault_error(const Error& e) {
 Result<std::string> name_from_path(const std::string& path) {
   const std::string prefix = std::string(kSecretsPath) + "/";
   std::string name = http::percent_decode(std::string_view(path).substr(prefix.size()));
-  if (!valid_secret_name(name))
-    return make_error("invalid_field", std::string("name: must match ") + kSecretNamePattern);
+  if (!security::vault::valid_secret_name(name))
+    return make_error("invalid_field", std::string("name: must match ") + security::vault::kSecretNamePattern);
   return name;
 }
 
@@ -63,13 +63,13 @@ Result<Secret> parse_secret_body(const std::string& body) {
   if (it == doc.MemberEnd()) return make_error("invalid_field", "value: required");
   if (!it->value.IsString()) return make_error("invalid_field", "value: must be a string");
   if (it->value.GetStringLength() == 0) return make_error("invalid_field", "value: must not be empty");
-  if (it->value.GetStringLength() > kMaxSecretBytes)
-    return make_error("invalid_field", "value: longer than " + std::to_string(kMaxSecretBytes) + " bytes");
+  if (it->value.GetStringLength() > security::vault::kMaxSecretBytes)
+    return make_error("invalid_field", "value: longer than " + std::to_string(security::vault::kMaxSecretBytes) + " bytes");
   Secret value(std::string(it->value.GetString(), it->value.GetStringLength()));
   return value;
 }
 
-void add_secrets_routes(http::Router& api, std::shared_ptr<Vault> vault, AuditSink audit) {
+void add_secrets_routes(http::Router& api, std::shared_ptr<storage::Vault> vault, AuditSink audit) {
   const std::string item_prefix = std::string(kSecretsPath) + "/";
 
   api.add("GET", kSecretsPath, [vault](const http::Request&, http::Reply reply) {
@@ -119,4 +119,4 @@ void add_secrets_routes(http::Router& api, std::shared_ptr<Vault> vault, AuditSi
   });
 }
 
-}  // namespace sb::vault
+}  // namespace sb::app::admin

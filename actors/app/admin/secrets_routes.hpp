@@ -16,15 +16,15 @@
 #include "runtime/core/secret.hpp"
 #include "storage/vault_store.hpp"
 
-namespace sb::vault {
+namespace sb::app::admin {
 
 inline constexpr const char* kSecretsPath = "/api/v1/container/secrets";
 inline constexpr const char* kRotateKeyPath = "/api/v1/container/secrets:rotate-key";
 
-void add_secrets_routes(http::Router& api, std::shared_ptr<Vault> vault, AuditSink audit);
+void add_secrets_routes(http::Router& api, std::shared_ptr<storage::Vault> vault, AuditSink audit);
 
 // Pure: the value of a PUT body {"value":"..."}; errors name the field ("invalid_json",
 // "invalid_field").
 Result<Secret> parse_secret_body(const std::string& body);
 
-}  // namespace sb::vault
+}  // namespace sb::app::admin

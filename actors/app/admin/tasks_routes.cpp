@@ -4,7 +4,7 @@
 
 #include "runtime/http/message.hpp"
 
-namespace sb::schedule {
+namespace sb::app::admin {
 namespace {
 
 constexpr const char* kAuditActor = "admin-api";
@@ -35,7 +35,7 @@ http::Response method_not_allowed(const std::string& allowed) {
   return r;
 }
 
-void record(const AuditSink& audit, std::string event, const Task& t, std::string extra = "") {
+void record(const AuditSink& audit, std::string event, const schedule::Task& t, std::string extra = "") {
   if (!audit) return;
   std::string detail = "{\"name\":\"" + http::json_escape(t.name) + "\",\"group\":\"" +
                        http::json_escape(t.namespace_name) + "\",\"status\":\"" + std::string(to_string(t.status)) +
@@ -62,7 +62,7 @@ Result<ItemPath> item_path(const std::string& path, const std::string& prefix) {
   return out;
 }
 
-std::string changes_of(const TaskPatch& p) {
+std::string changes_of(const schedule::TaskPatch& p) {
   std::string out;
   auto add = [&out](bool set, const char* name) {
     if (set) out += std::string(out.empty() ? "" : ",") + "\"" + name + "\"";
@@ -96,31 +96,31 @@ Result<std::size_t> limit_param(const http::Request& req) {
 
 }  // namespace
 
-void add_tasks_routes(http::Router& api, std::shared_ptr<TaskStore> store, AuditSink audit) {
+void add_tasks_routes(http::Router& api, std::shared_ptr<storage::TaskStore> store, AuditSink audit) {
   const std::string item = std::string(kSchedulesPath) + "/";
 
   api.add("POST", kSchedulesPath, [store, audit](const http::Request& req, http::Reply reply) {
-    auto patch = parse_task_patch(req.body, /*create=*/true);
+    auto patch = schedule::parse_task_patch(req.body, /*create=*/true);
     if (!patch) return reply(error_response(patch.error()));
     auto t = store->create(*patch);
     if (!t) return reply(error_response(t.error()));
     record(audit, "schedule.created", *t,
            ",\"schedule\":{\"type\":\"" + std::string(to_string(t->schedule.type)) + "\",\"value\":\"" +
                http::json_escape(t->schedule.value) + "\"}");
-    reply(http::Response::json(201, task_json(*t)));
+    reply(http::Response::json(201, schedule::task_json(*t)));
   });
 
   api.add("GET", kSchedulesPath, [store](const http::Request& req, http::Reply reply) {
-    TaskFilter filter;
+    schedule::TaskFilter filter;
     filter.group = req.query_param("group");
     if (auto status = req.query_param("status")) {
-      filter.status = parse_task_status(*status);
+      filter.status = schedule::parse_task_status(*status);
       if (!filter.status)
         return reply(http::Response::error(400, "invalid_field", "status: must be active, paused, completed or failed"));
     }
     auto all = store->list(filter);
     if (!all) return reply(error_response(all.error()));
-    reply(http::Response::json(200, tasks_json(*all)));
+    reply(http::Response::json(200, schedule::tasks_json(*all)));
   });
 
   api.add_prefix("GET", item, [store, item](const http::Request& req, http::Reply reply) {
@@ -132,11 +132,11 @@ void add_tasks_routes(http::Router& api, std::shared_ptr<TaskStore> store, Audit
       if (!limit) return reply(error_response(limit.error()));
       auto runs = store->runs(path->id, *limit);
       if (!runs) return reply(error_response(runs.error()));
-      return reply(http::Response::json(200, runs_json(*runs)));
+      return reply(http::Response::json(200, schedule::runs_json(*runs)));
     }
     auto t = store->get(path->id);
     if (!t) return reply(error_response(t.error()));
-    reply(http::Response::json(200, task_json(*t)));
+    reply(http::Response::json(200, schedule::task_json(*t)));
   });
 
   api.add_prefix("PATCH", item, [store, audit, item](const http::Request& req, http::Reply reply) {
@@ -144,17 +144,17 @@ void add_tasks_routes(http::Router& api, std::shared_ptr<TaskStore> store, Audit
     if (!path) return reply(error_response(path.error()));
     if (path->action == "run") return reply(method_not_allowed("POST"));
     if (path->action == "runs") return reply(method_not_allowed("GET"));
-    auto patch = parse_task_patch(req.body, /*create=*/false);
+    auto patch = schedule::parse_task_patch(req.body, /*create=*/false);
     if (!patch) return reply(error_response(patch.error()));
     auto before = store->get(path->id);
     if (!before) return reply(error_response(before.error()));
     auto t = store->update(path->id, *patch);
     if (!t) return reply(error_response(t.error()));
     std::string event = "schedule.updated";
-    if (before->status != TaskStatus::paused && t->status == TaskStatus::paused) event = "schedule.paused";
-    if (before->status != TaskStatus::active && t->status == TaskStatus::active) event = "schedule.resumed";
+    if (before->status != schedule::TaskStatus::paused && t->status == schedule::TaskStatus::paused) event = "schedule.paused";
+    if (before->status != schedule::TaskStatus::active && t->status == schedule::TaskStatus::active) event = "schedule.resumed";
     record(audit, event, *t, changes_of(*patch));
-    reply(http::Response::json(200, task_json(*t)));
+    reply(http::Response::json(200, schedule::task_json(*t)));
   });
 
   api.add_prefix("DELETE", item, [store, audit, item](const http::Request& req, http::Reply reply) {
@@ -180,4 +180,4 @@ void add_tasks_routes(http::Router& api, std::shared_ptr<TaskStore> store, Audit
   });
 }
 
-}  // namespace sb::schedule
+}  // namespace sb::app::admin

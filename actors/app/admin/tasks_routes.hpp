@@ -17,10 +17,10 @@
 #include "runtime/core/audit_sink.hpp"
 #include "storage/task_store.hpp"
 
-namespace sb::schedule {
+namespace sb::app::admin {
 
 inline constexpr const char* kSchedulesPath = "/api/v1/container/schedules";
 
-void add_tasks_routes(http::Router& api, std::shared_ptr<TaskStore> store, AuditSink audit);
+void add_tasks_routes(http::Router& api, std::shared_ptr<storage::TaskStore> store, AuditSink audit);
 
-}  // namespace sb::schedule
+}  // namespace sb::app::admin

@@ -22,7 +22,7 @@
 #include "runtime/security/audit/audit_chain.hpp"
 #include "storage/audit_store.hpp"
 
-namespace sb::cli {
+namespace sb::app::cli {
 namespace {
 
 struct VerifyArgs {
@@ -35,12 +35,12 @@ int run_verify(const CliContext& ctx, const VerifyArgs& args) {
   const std::string db_path = config->storage_path();
   std::string expected;
   if (!args.expect_head.empty()) {
-    expected.resize(audit::kHashBytes);
+    expected.resize(security::audit::kHashBytes);
     size_t len = 0;
     const char* end = nullptr;
     if (sodium_hex2bin(reinterpret_cast<unsigned char*>(expected.data()), expected.size(), args.expect_head.data(),
                        args.expect_head.size(), nullptr, &len, &end) != 0 ||
-        len != audit::kHashBytes || end != args.expect_head.data() + args.expect_head.size()) {
+        len != security::audit::kHashBytes || end != args.expect_head.data() + args.expect_head.size()) {
       std::cerr << "squadbox: --expect-head must be 64 hex digits (a head printed by an earlier verify)\n";
       return kExitUsage;
     }
@@ -49,20 +49,20 @@ int run_verify(const CliContext& ctx, const VerifyArgs& args) {
     std::cerr << "squadbox: no database at " << db_path << " (wrong --data-dir?)\n";
     return kExitUsage;
   }
-  auto result = audit::verify_database(db_path);
+  auto result = storage::verify_database(db_path);
   if (!result) {
     std::cerr << "squadbox: cannot read the audit log in " << db_path << ": " << result.error().message << "\n";
     return kExitRuntime;
   }
   if (result->fault) {
     const auto& f = *result->fault;
-    std::cout << "FAILED at seq " << f.seq << " (" << audit::to_string(f.kind) << "): " << f.reason << "\n"
+    std::cout << "FAILED at seq " << f.seq << " (" << security::audit::to_string(f.kind) << "): " << f.reason << "\n"
               << result->records << " record(s) before it verified"
-              << (result->records ? ", last good head " + audit::to_hex(result->head) : std::string()) << "\n";
+              << (result->records ? ", last good head " + security::audit::to_hex(result->head) : std::string()) << "\n";
     return kExitRuntime;
   }
   if (!expected.empty()) {
-    auto seq = audit::find_seq_by_hash(db_path, expected);
+    auto seq = storage::find_seq_by_hash(db_path, expected);
     if (!seq) {
       std::cerr << "squadbox: " << seq.error().message << "\n";
       return kExitRuntime;
@@ -70,12 +70,12 @@ int run_verify(const CliContext& ctx, const VerifyArgs& args) {
     if (!*seq) {
       std::cout << "FAILED: head " << args.expect_head << " is not in the chain (records were cut off the end, "
                 << "or the chain was rewritten); " << result->records << " record(s) verified, head "
-                << audit::to_hex(result->head) << "\n";
+                << security::audit::to_hex(result->head) << "\n";
       return kExitRuntime;
     }
   }
   std::cout << "ok: " << result->records << " records, head "
-            << (result->records ? audit::to_hex(result->head) : std::string("(empty)")) << "\n";
+            << (result->records ? security::audit::to_hex(result->head) : std::string("(empty)")) << "\n";
   return kExitOk;
 }
 
@@ -87,7 +87,7 @@ struct TailArgs {
 };
 
 std::string query_string(const TailArgs& args, std::optional<int64_t> after) {
-  std::string q = "?limit=" + std::to_string(after ? audit::kMaxQueryLimit : args.count);
+  std::string q = "?limit=" + std::to_string(after ? storage::kMaxQueryLimit : args.count);
   if (after) q += "&after=" + std::to_string(*after);
   if (!args.namespace_name.empty()) {
     q += "&namespace=";
@@ -208,4 +208,4 @@ void add_audit_commands(CLI::App& app, CliContext& ctx) {
   tail->callback([&ctx, tail_args] { ctx.exit_code = run_tail(ctx, *tail_args); });
 }
 
-}  // namespace sb::cli
+}  // namespace sb::app::cli

@@ -7,7 +7,7 @@
 #include "runtime/http/message.hpp"
 #include "actors/app/cli/commands.hpp"
 
-namespace sb::cli {
+namespace sb::app::cli {
 namespace {
 
 struct SendArgs {
@@ -82,4 +82,4 @@ void add_channels_commands(CLI::App& app, CliContext& ctx) {
   outbox_list->callback([&ctx, list_args] { ctx.exit_code = run_outbox_list(ctx, *list_args); });
 }
 
-}  // namespace sb::cli
+}  // namespace sb::app::cli

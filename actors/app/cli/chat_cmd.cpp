@@ -12,7 +12,7 @@
 
 #include "actors/app/cli/commands.hpp"
 
-namespace sb::cli {
+namespace sb::app::cli {
 namespace {
 
 // The node waits chat_reply_timeout_ms for the reply; the client waits this much longer.
@@ -99,4 +99,4 @@ void add_chat_commands(CLI::App& app, CliContext& ctx) {
   chat->callback([&ctx, a] { ctx.exit_code = run_chat(ctx, *a); });
 }
 
-}  // namespace sb::cli
+}  // namespace sb::app::cli

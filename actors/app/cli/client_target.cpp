@@ -4,7 +4,7 @@
 
 #include "actors/app/admin_token.hpp"
 
-namespace sb::cli {
+namespace sb::app::cli {
 namespace {
 
 std::string env_or(const std::map<std::string, std::string>& env, const char* name) {
@@ -39,7 +39,7 @@ Result<ClientTarget> resolve_client_target(const ClientFlags& flags, const confi
   if (!token.empty()) {
     out.token = Secret(token);
   } else {
-    auto from_file = boot::read_admin_token(config.admin_token_path());
+    auto from_file = app::read_admin_token(config.admin_token_path());
     if (!from_file)
       return make_error("cli.no_token", from_file.error().message +
                                             " (pass --token, set SQUADBOX_TOKEN, or --data-dir)");
@@ -48,4 +48,4 @@ Result<ClientTarget> resolve_client_target(const ClientFlags& flags, const confi
   return out;
 }
 
-}  // namespace sb::cli
+}  // namespace sb::app::cli

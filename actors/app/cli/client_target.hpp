@@ -9,7 +9,7 @@
 #include "runtime/core/result.hpp"
 #include "runtime/core/secret.hpp"
 
-namespace sb::cli {
+namespace sb::app::cli {
 
 struct ClientFlags {
   std::string url;    // empty: not given
@@ -24,4 +24,4 @@ struct ClientTarget {
 Result<ClientTarget> resolve_client_target(const ClientFlags& flags, const config::Config& config,
                                            const std::map<std::string, std::string>& env);
 
-}  // namespace sb::cli
+}  // namespace sb::app::cli

@@ -5,7 +5,7 @@
 
 #include "actors/app/cli/common.hpp"
 
-namespace sb::cli {
+namespace sb::app::cli {
 
 void add_mounts_commands(CLI::App& app, CliContext& ctx);  // mounts_cmd.cpp: mounts check
 void add_secret_commands(CLI::App& app, CliContext& ctx);  // secret_cmd.cpp: secret set|list|rm|rotate-key
@@ -25,4 +25,4 @@ inline void add_security_commands(CLI::App& app, CliContext& ctx) {
   add_schedule_commands(app, ctx);
 }
 
-}  // namespace sb::cli
+}  // namespace sb::app::cli

@@ -9,7 +9,7 @@
 #include "runtime/http/client.hpp"
 #include "runtime/core/log.hpp"
 
-namespace sb::cli {
+namespace sb::app::cli {
 
 void add_common(CLI::App* cmd, CommonFlags& flags) {
   cmd->add_option("-c,--config", flags.config_file,
@@ -104,4 +104,4 @@ std::string percent_encode(std::string_view s, std::string_view keep) {
   return out;
 }
 
-}  // namespace sb::cli
+}  // namespace sb::app::cli

@@ -15,7 +15,7 @@
 #include "actors/app/cli/client_target.hpp"
 #include "runtime/config/config.hpp"
 
-namespace sb::cli {
+namespace sb::app::cli {
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitRuntime = 1;  // runtime failure (or a "denied" answer)
@@ -69,4 +69,4 @@ int report_failure(const ClientResponse& r);
 // segments and query values built from user input).
 std::string percent_encode(std::string_view s, std::string_view keep = "-_.");
 
-}  // namespace sb::cli
+}  // namespace sb::app::cli

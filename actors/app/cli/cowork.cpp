@@ -21,7 +21,7 @@
 #include "runtime/security/allowlist/protected_paths.hpp"
 #include "storage/vault_store.hpp"
 
-namespace sb::cli {
+namespace sb::app::cli {
 namespace fs = std::filesystem;
 
 Result<ParsedMount> parse_mount_flag(const std::string& flag) {
@@ -112,8 +112,8 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
   // Extra mounts go through the mount allowlist. The operator at the terminal owns the
   // installation, so a cowork run counts as the main group (nonMainReadOnly does not
   // apply; the root's allowReadWrite still does).
-  auto allowlist = std::make_shared<security::AllowlistStore>(security::AllowlistStoreOptions{
-      config.allowlist_path(), security::protected_paths(config), {}, /*watch=*/false});
+  auto allowlist = std::make_shared<security::allowlist::AllowlistStore>(security::allowlist::AllowlistStoreOptions{
+      config.allowlist_path(), security::allowlist::protected_paths(config), {}, /*watch=*/false});
   // Checked here too (the run checks again, audited) so that a bad flag is a usage error.
   if (auto checked = container::MountPolicy::validate(mounts, {allowlist->current(), "cowork", true, {}, nullptr});
       !checked) {
@@ -127,7 +127,7 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
   std::string prompt;
   for (const auto& w : o.prompt) prompt += (prompt.empty() ? "" : " ") + w;
 
-  auto opened = container::open_runtime(config, o.backend.empty() ? std::nullopt
+  auto opened = container::select::open_runtime(config, o.backend.empty() ? std::nullopt
                                                                    : std::optional<std::string>(o.backend));
   if (!opened) {
     std::cerr << "squadbox cowork: " << opened.error().message << "\n";
@@ -175,12 +175,12 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
   // The credential proxy, when routes are configured: the agent reaches them through
   // its lease socket with a placeholder token; the real keys come from the node's vault.
   if (!config.proxy.routes.empty()) {
-    auto vault = vault::Vault::open(vault::vault_options(config, config::process_environment()));
+    auto vault = storage::Vault::open(storage::vault_options(config, config::process_environment()));
     if (!vault) {
       std::cerr << "squadbox cowork: " << vault.error().message << "\n";
       return 2;
     }
-    auto proxy = proxy::CredentialProxy::create(config.proxy, vault::make_secret_lookup(*vault), run.audit, nullptr);
+    auto proxy = proxy::CredentialProxy::create(config.proxy, storage::make_secret_lookup(*vault), run.audit, nullptr);
     if (!proxy) {
       std::cerr << "squadbox cowork: " << proxy.error().message << "\n";
       return 2;
@@ -259,4 +259,4 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
   return code;
 }
 
-}  // namespace sb::cli
+}  // namespace sb::app::cli

@@ -7,7 +7,7 @@
 
 #include "runtime/config/config.hpp"
 
-namespace sb::cli {
+namespace sb::app::cli {
 
 struct CoworkOptions {
   std::string workspace;
@@ -31,4 +31,4 @@ struct ParsedMount {
 };
 Result<ParsedMount> parse_mount_flag(const std::string& flag);
 
-}  // namespace sb::cli
+}  // namespace sb::app::cli

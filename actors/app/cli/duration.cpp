@@ -3,7 +3,7 @@
 #include <charconv>
 #include <string>
 
-namespace sb::cli {
+namespace sb::app::cli {
 
 Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
   auto bad = [&] {
@@ -26,4 +26,4 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
   return std::chrono::milliseconds(n * factor);
 }
 
-}  // namespace sb::cli
+}  // namespace sb::app::cli

@@ -5,8 +5,8 @@
 
 #include "runtime/core/result.hpp"
 
-namespace sb::cli {
+namespace sb::app::cli {
 
 Result<std::chrono::milliseconds> parse_duration(std::string_view text);
 
-}  // namespace sb::cli
+}  // namespace sb::app::cli

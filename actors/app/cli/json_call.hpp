@@ -10,7 +10,7 @@
 
 #include "actors/app/cli/common.hpp"
 
-namespace sb::cli {
+namespace sb::app::cli {
 
 template <typename F>
 int call_json(const CliContext& ctx, const std::string& method, const std::string& path, const std::string& body,
@@ -31,4 +31,4 @@ int call_json(const CliContext& ctx, const std::string& method, const std::strin
   return kExitOk;
 }
 
-}  // namespace sb::cli
+}  // namespace sb::app::cli

@@ -10,7 +10,7 @@
 #include "runtime/security/allowlist/mount_check.hpp"
 #include "runtime/security/allowlist/protected_paths.hpp"
 
-namespace sb::cli {
+namespace sb::app::cli {
 namespace {
 
 struct CheckOptions {
@@ -26,22 +26,22 @@ std::string default_name(const std::string& path) {
   std::string p = path;
   while (p.size() > 1 && p.back() == '/') p.pop_back();
   std::string base = p.substr(p.find_last_of('/') == std::string::npos ? 0 : p.find_last_of('/') + 1);
-  return security::check_container_name(base) ? "extra" : base;
+  return security::allowlist::check_container_name(base) ? "extra" : base;
 }
 
 int run_check(const CliContext& ctx, const CheckOptions& o) {
   auto config = load_config(ctx.common);
   if (!config) return kExitUsage;
-  const auto rules = security::load_allowlist(config->allowlist_path(), security::protected_paths(*config));
+  const auto rules = security::allowlist::load_allowlist(config->allowlist_path(), security::allowlist::protected_paths(*config));
   for (const auto& w : rules.warnings) std::cerr << "squadbox: warning: " << w << "\n";
-  security::MountQuery q;
-  q.kind = o.workspace ? security::MountKind::operator_workspace : security::MountKind::extra;
+  security::allowlist::MountQuery q;
+  q.kind = o.workspace ? security::allowlist::MountKind::operator_workspace : security::allowlist::MountKind::extra;
   q.host_path = o.path;
   q.name = o.name.empty() ? default_name(o.path) : o.name;
   q.read_write = o.read_write;
   q.group = o.group;
   q.main_group = o.main_group;
-  const auto d = security::check_mount(rules, q);
+  const auto d = security::allowlist::check_mount(rules, q);
   if (d.allowed) {
     std::cout << "allowed: " << d.host_path << " -> " << d.container_path << (d.read_write ? " (read-write)" : " (read-only)")
               << "\n";
@@ -73,4 +73,4 @@ void add_mounts_commands(CLI::App& app, CliContext& ctx) {
   check->callback([&ctx, opts] { ctx.exit_code = run_check(ctx, *opts); });
 }
 
-}  // namespace sb::cli
+}  // namespace sb::app::cli

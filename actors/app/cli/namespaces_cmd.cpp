@@ -11,7 +11,7 @@
 #include "actors/app/cli/commands.hpp"
 #include "actors/app/cli/json_call.hpp"
 
-namespace sb::cli {
+namespace sb::app::cli {
 namespace {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
@@ -308,4 +308,4 @@ void add_namespaces_commands(CLI::App& app, CliContext& ctx) {
   add_routing(app, ctx, args);
 }
 
-}  // namespace sb::cli
+}  // namespace sb::app::cli

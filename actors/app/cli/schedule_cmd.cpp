@@ -12,7 +12,7 @@
 #include "actors/app/cli/json_call.hpp"
 #include "actors/app/cli/duration.hpp"
 
-namespace sb::cli {
+namespace sb::app::cli {
 namespace {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
@@ -261,4 +261,4 @@ void add_schedule_commands(CLI::App& app, CliContext& ctx) {
   });
 }
 
-}  // namespace sb::cli
+}  // namespace sb::app::cli

@@ -16,7 +16,7 @@
 
 #include "actors/app/cli/commands.hpp"
 
-namespace sb::cli {
+namespace sb::app::cli {
 namespace {
 
 // Turns terminal echo off while a value is typed; restores it on destruction.
@@ -166,4 +166,4 @@ void add_secret_commands(CLI::App& app, CliContext& ctx) {
   rotate->callback([&ctx] { ctx.exit_code = run_rotate(ctx); });
 }
 
-}  // namespace sb::cli
+}  // namespace sb::app::cli

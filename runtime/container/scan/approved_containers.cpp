@@ -1,6 +1,6 @@
 #include "runtime/container/scan/approved_containers.hpp"
 
-namespace sb::security {
+namespace sb::container::scan {
 
 void ApprovedContainers::approve(ApprovedContainer container) {
   std::lock_guard lock(mutex_);
@@ -25,4 +25,4 @@ size_t ApprovedContainers::size() const {
   return by_id_.size();
 }
 
-}  // namespace sb::security
+}  // namespace sb::container::scan

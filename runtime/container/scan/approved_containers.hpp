@@ -13,7 +13,7 @@
 
 #include "runtime/container/container_spec.hpp"
 
-namespace sb::security {
+namespace sb::container::scan {
 
 struct ApprovedContainer {
   std::string container_id;
@@ -39,4 +39,4 @@ class ApprovedContainers {
   std::map<std::string, ApprovedContainer> by_id_;
 };
 
-}  // namespace sb::security
+}  // namespace sb::container::scan

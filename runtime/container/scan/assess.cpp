@@ -1,6 +1,6 @@
 #include "runtime/container/scan/assess.hpp"
 
-namespace sb::security {
+namespace sb::container::scan {
 namespace {
 
 std::string trim_slash(std::string p) {
@@ -114,4 +114,4 @@ std::vector<Finding> assess(const ObservedContainer& observed, const ApprovedCon
   return out;
 }
 
-}  // namespace sb::security
+}  // namespace sb::container::scan

@@ -18,7 +18,7 @@
 #include "runtime/container/security_profile.hpp"
 #include "runtime/container/scan/approved_containers.hpp"
 
-namespace sb::security {
+namespace sb::container::scan {
 
 // Stable names (metrics label, audit detail): see to_string.
 enum class FindingKind {
@@ -67,4 +67,4 @@ std::vector<Finding> assess(const ObservedContainer& observed, const ApprovedCon
 std::vector<Finding> assess_mounts(const std::vector<container::ObservedMount>& observed,
                                    const std::vector<container::Mount>& approved);
 
-}  // namespace sb::security
+}  // namespace sb::container::scan

@@ -6,7 +6,7 @@
 
 #include "runtime/core/log.hpp"
 
-namespace sb::security {
+namespace sb::container::scan {
 namespace {
 
 std::string label(const container::Labels& labels, const char* key) {
@@ -132,4 +132,4 @@ void record_scan(const ScanReport& report, const AuditSink& sink, metrics::Regis
       .observe(static_cast<double>(report.duration.count()) / 1e6);
 }
 
-}  // namespace sb::security
+}  // namespace sb::container::scan

@@ -15,7 +15,7 @@
 #include "runtime/container/scan/approved_containers.hpp"
 #include "runtime/container/scan/assess.hpp"
 
-namespace sb::security {
+namespace sb::container::scan {
 
 struct ScannerOptions {
   std::string install_id;
@@ -74,4 +74,4 @@ void record_scan(const ScanReport& report, const AuditSink& sink, metrics::Regis
 // The audit detail of one finding (a JSON object as text).
 std::string finding_detail(const ContainerVerdict& verdict, const Finding& finding);
 
-}  // namespace sb::security
+}  // namespace sb::container::scan

@@ -15,7 +15,7 @@
 #include "runtime/container/oci/image_store.hpp"
 #include "runtime/container/oci/oci_runtime.hpp"
 
-namespace sb::container {
+namespace sb::container::select {
 namespace fs = std::filesystem;
 
 std::string find_on_path(const std::string& name) {
@@ -155,4 +155,4 @@ std::string to_json(const RuntimeStatus& s) {
   return buf.GetString();
 }
 
-}  // namespace sb::container
+}  // namespace sb::container::select

@@ -12,11 +12,11 @@
 #include "runtime/container/runtime.hpp"
 #include "runtime/core/result.hpp"
 
-namespace sb::container {
-
-namespace oci {
+namespace sb::container::oci {
 class ImageStore;
 }
+
+namespace sb::container::select {
 
 struct RuntimeStatus {
   bool available = false;
@@ -51,4 +51,4 @@ std::string to_json(const RuntimeStatus& status);
 // Full path of an executable found on PATH, or "".
 std::string find_on_path(const std::string& name);
 
-}  // namespace sb::container
+}  // namespace sb::container::select

@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-namespace sb::security {
+namespace sb::security::allowlist {
 namespace {
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -212,4 +212,4 @@ Verdict decide_operator_workspace(const AllowlistRules& rules, std::string_view 
                  "the operator's own workspace (blocked patterns and protected paths checked)"};
 }
 
-}  // namespace sb::security
+}  // namespace sb::security::allowlist

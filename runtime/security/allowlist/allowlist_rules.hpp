@@ -14,7 +14,7 @@
 
 #include "runtime/core/result.hpp"
 
-namespace sb::security {
+namespace sb::security::allowlist {
 
 struct AllowedRoot {
   std::string path;  // as written in the file; canonical once resolved by the store
@@ -114,4 +114,4 @@ Verdict decide_extra_mount(const AllowlistRules& rules, std::string_view canonic
 // patterns and protected paths still apply.
 Verdict decide_operator_workspace(const AllowlistRules& rules, std::string_view canonical, bool want_read_write);
 
-}  // namespace sb::security
+}  // namespace sb::security::allowlist

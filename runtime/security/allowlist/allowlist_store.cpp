@@ -17,7 +17,7 @@
 #include "runtime/core/log.hpp"
 #include "runtime/security/allowlist/pinned_path.hpp"
 
-namespace sb::security {
+namespace sb::security::allowlist {
 namespace fs = std::filesystem;
 namespace {
 
@@ -205,4 +205,4 @@ void AllowlistStore::watch_loop() {
   }
 }
 
-}  // namespace sb::security
+}  // namespace sb::security::allowlist

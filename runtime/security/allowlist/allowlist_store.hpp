@@ -17,7 +17,7 @@
 #include "runtime/security/allowlist/allowlist_rules.hpp"
 #include "runtime/core/fs.hpp"
 
-namespace sb::security {
+namespace sb::security::allowlist {
 
 // One load without a store (the CLI): read, parse, resolve roots. Never fails: a bad
 // file gives rules with `unavailable` set. Roots that are missing, not directories, or
@@ -64,4 +64,4 @@ class AllowlistStore {
   std::thread watcher_;
 };
 
-}  // namespace sb::security
+}  // namespace sb::security::allowlist

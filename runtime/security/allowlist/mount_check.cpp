@@ -5,7 +5,7 @@
 
 #include "runtime/security/allowlist/mount_table.hpp"
 
-namespace sb::security {
+namespace sb::security::allowlist {
 namespace {
 
 std::string parent_of(const std::string& path) {
@@ -101,4 +101,4 @@ MountDecision check_mount(const AllowlistRules& rules, const MountQuery& query, 
   return d;
 }
 
-}  // namespace sb::security
+}  // namespace sb::security::allowlist

@@ -13,7 +13,7 @@
 #include "runtime/security/allowlist/allowlist_rules.hpp"
 #include "runtime/security/allowlist/pinned_path.hpp"
 
-namespace sb::security {
+namespace sb::security::allowlist {
 
 enum class MountKind {
   extra,               // /workspace/extra/{name}: needs an allowed root
@@ -46,4 +46,4 @@ struct DecisionObservers {
 
 MountDecision check_mount(const AllowlistRules& rules, const MountQuery& query, const DecisionObservers& observers = {});
 
-}  // namespace sb::security
+}  // namespace sb::security::allowlist

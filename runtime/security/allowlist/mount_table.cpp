@@ -11,7 +11,7 @@
 
 #include "runtime/core/fs.hpp"
 
-namespace sb::security {
+namespace sb::security::allowlist {
 namespace {
 
 // mountinfo escapes ' ', '\t', '\n' and '\\' as \ooo.
@@ -141,4 +141,4 @@ Result<std::shared_ptr<const std::vector<MountEntry>>> current_mount_table() {
   return cache.table;
 }
 
-}  // namespace sb::security
+}  // namespace sb::security::allowlist

@@ -18,7 +18,7 @@
 
 #include "runtime/security/allowlist/allowlist_rules.hpp"
 
-namespace sb::security {
+namespace sb::security::allowlist {
 
 struct MountEntry {
   std::string device;       // "major:minor"
@@ -42,4 +42,4 @@ std::optional<Verdict> check_mount_exposure(const std::vector<MountEntry>& mount
 // "mount.table" if it cannot be read (the check then denies: fail closed).
 Result<std::shared_ptr<const std::vector<MountEntry>>> current_mount_table();
 
-}  // namespace sb::security
+}  // namespace sb::security::allowlist

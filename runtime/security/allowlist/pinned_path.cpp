@@ -9,7 +9,7 @@
 
 #include "runtime/core/fs.hpp"
 
-namespace sb::security {
+namespace sb::security::allowlist {
 namespace {
 
 #ifdef O_PATH
@@ -108,4 +108,4 @@ ResolveOutcome resolve_and_pin(const std::string& host_path) {
   return ResolveOutcome{ResolvedPath{canonical, std::move(*pinned)}, {}};
 }
 
-}  // namespace sb::security
+}  // namespace sb::security::allowlist

@@ -17,7 +17,7 @@
 #include "runtime/core/result.hpp"
 #include "runtime/security/allowlist/allowlist_rules.hpp"
 
-namespace sb::security {
+namespace sb::security::allowlist {
 
 class PinnedPath {
  public:
@@ -69,4 +69,4 @@ struct ResolveOutcome {
 };
 ResolveOutcome resolve_and_pin(const std::string& host_path);
 
-}  // namespace sb::security
+}  // namespace sb::security::allowlist

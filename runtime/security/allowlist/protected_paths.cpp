@@ -9,7 +9,7 @@
 
 #include "runtime/security/allowlist/pinned_path.hpp"
 
-namespace sb::security {
+namespace sb::security::allowlist {
 namespace fs = std::filesystem;
 namespace {
 
@@ -68,4 +68,4 @@ std::vector<ProtectedPath> protected_paths(const config::Config& config) {
   return out;
 }
 
-}  // namespace sb::security
+}  // namespace sb::security::allowlist

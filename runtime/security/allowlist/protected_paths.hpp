@@ -9,7 +9,7 @@
 #include "runtime/config/config.hpp"
 #include "runtime/security/allowlist/allowlist_rules.hpp"
 
-namespace sb::security {
+namespace sb::security::allowlist {
 
 // Canonical form of a path that may not exist yet: the deepest existing ancestor is
 // realpath'd and the rest appended. A symlink yields both the link and its target.
@@ -17,4 +17,4 @@ std::vector<std::string> protected_forms(const std::string& path);
 
 std::vector<ProtectedPath> protected_paths(const config::Config& config);
 
-}  // namespace sb::security
+}  // namespace sb::security::allowlist

@@ -2,7 +2,7 @@
 
 #include <sodium.h>
 
-namespace sb::audit {
+namespace sb::security::audit {
 namespace {
 
 // The 8-byte little-endian length prefix of a field.
@@ -115,4 +115,4 @@ VerifyResult verify_chain(const std::vector<ChainRecord>& rows) {
   return VerifyResult{v.records(), v.head(), v.fault()};
 }
 
-}  // namespace sb::audit
+}  // namespace sb::security::audit

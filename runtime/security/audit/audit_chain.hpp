@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-namespace sb::audit {
+namespace sb::security::audit {
 
 inline constexpr size_t kHashBytes = 32;
 
@@ -81,4 +81,4 @@ struct VerifyResult {
 // rows in ascending seq order (as `ORDER BY seq` returns them).
 VerifyResult verify_chain(const std::vector<ChainRecord>& rows);
 
-}  // namespace sb::audit
+}  // namespace sb::security::audit

@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <cstring>
 
-namespace sb::vault {
+namespace sb::security::vault {
 namespace {
 
 // Owns one file descriptor.
@@ -119,4 +119,4 @@ Status create_key_file(const std::string& path, const SecureKey& key) {
   return fsync_dir(parent_dir(path));
 }
 
-}  // namespace sb::vault
+}  // namespace sb::security::vault

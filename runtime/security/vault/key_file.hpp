@@ -7,7 +7,7 @@
 #include "runtime/core/result.hpp"
 #include "runtime/security/vault/secure_key.hpp"
 
-namespace sb::vault {
+namespace sb::security::vault {
 
 // Errors: "vault.key_missing" (ENOENT), "vault.key_mode" (group/world bits set),
 // "vault.key_file" (unreadable, not a regular file), "vault.bad_key" (content).
@@ -24,4 +24,4 @@ std::string parent_dir(const std::string& path);
 
 bool path_exists(const std::string& path);
 
-}  // namespace sb::vault
+}  // namespace sb::security::vault

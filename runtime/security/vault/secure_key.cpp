@@ -4,7 +4,7 @@
 
 #include <utility>
 
-namespace sb::vault {
+namespace sb::security::vault {
 
 static_assert(SecureKey::kBytes == crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
 
@@ -57,4 +57,4 @@ void SecureKey::write_hex(char* out) const { sodium_bin2hex(out, kHexChars + 1, 
 
 bool SecureKey::equals(const SecureKey& other) const { return sodium_memcmp(bytes_, other.bytes_, kBytes) == 0; }
 
-}  // namespace sb::vault
+}  // namespace sb::security::vault

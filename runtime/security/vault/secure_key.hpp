@@ -7,7 +7,7 @@
 
 #include "runtime/core/result.hpp"
 
-namespace sb::vault {
+namespace sb::security::vault {
 
 class SecureKey {
  public:
@@ -36,4 +36,4 @@ class SecureKey {
   unsigned char* bytes_ = nullptr;
 };
 
-}  // namespace sb::vault
+}  // namespace sb::security::vault

@@ -2,7 +2,7 @@
 
 #include <sodium.h>
 
-namespace sb::vault {
+namespace sb::security::vault {
 
 static_assert(kNonceBytes == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
 
@@ -54,4 +54,4 @@ Result<Secret> unseal(const SecureKey& key, std::string_view name, std::string_v
   return Secret(std::move(plain));
 }
 
-}  // namespace sb::vault
+}  // namespace sb::security::vault

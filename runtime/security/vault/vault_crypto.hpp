@@ -10,7 +10,7 @@
 #include "runtime/core/secret.hpp"
 #include "runtime/security/vault/secure_key.hpp"
 
-namespace sb::vault {
+namespace sb::security::vault {
 
 inline constexpr size_t kNonceBytes = 24;       // crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 inline constexpr size_t kMaxSecretBytes = 64 * 1024;
@@ -29,4 +29,4 @@ Sealed seal(const SecureKey& key, std::string_view name, const Secret& value);
 Result<Secret> unseal(const SecureKey& key, std::string_view name, std::string_view ciphertext,
                       std::string_view nonce);
 
-}  // namespace sb::vault
+}  // namespace sb::security::vault

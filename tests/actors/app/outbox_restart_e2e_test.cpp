@@ -61,10 +61,10 @@ TEST(OutboxServe, ResumesAfterAKill) {
     // The first start makes the vault key and stops: the entries are missing.
     ChildProcess first(exe, args, env, dir.file("first"));
     ASSERT_TRUE(first.wait(30s).has_value());
-    vault::VaultOptions vo;
+    storage::VaultOptions vo;
     vo.db_path = data + "/squadbox.db";
     vo.key_file = data + "/vault.key";
-    auto v = vault::Vault::open(vo);
+    auto v = storage::Vault::open(vo);
     ASSERT_TRUE(v.ok()) << v.error().message;
     ASSERT_TRUE((*v)->set("sl-sign", Secret("signing")).ok());
     ASSERT_TRUE((*v)->set("sl-token", Secret("xoxb-serve-test")).ok());

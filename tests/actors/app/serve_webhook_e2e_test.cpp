@@ -48,10 +48,10 @@ TEST_F(ServeWebhooks, MissingVaultEntryStopsTheStartThenASignedEventIsStored) {
   }
   {
     // The operator stores the signing secret (the first start made the vault key).
-    vault::VaultOptions vo;
+    storage::VaultOptions vo;
     vo.db_path = data + "/squadbox.db";
     vo.key_file = data + "/vault.key";
-    auto v = vault::Vault::open(vo);
+    auto v = storage::Vault::open(vo);
     ASSERT_TRUE(v.ok()) << v.error().message;
     ASSERT_TRUE((*v)->set("slack-signing", Secret(kSlackSecret)).ok());
   }

@@ -46,12 +46,12 @@ TEST(AuditLog, AChainWrittenByTheAuditLogActorVerifies) {
     }
     self->request(root, 10s, sb::actors::shutdown_atom::value).receive([](bool) {}, [](caf::error&) {});
   }
-  auto verified = sb::audit::verify_database(c.storage_path());
+  auto verified = sb::storage::verify_database(c.storage_path());
   ASSERT_TRUE(verified.ok()) << verified.error().message;
   const auto& r = *verified;
   EXPECT_FALSE(r.fault.has_value()) << r.fault->reason;
   EXPECT_GE(r.records, 50u);  // the node may audit its own start too
-  EXPECT_EQ(sb::audit::to_hex(r.head), last_hex);
+  EXPECT_EQ(sb::security::audit::to_hex(r.head), last_hex);
 }
 
 }  // namespace

@@ -28,11 +28,11 @@ namespace sb::container::oci::test {
 namespace {
 
 using namespace std::chrono_literals;
-using security::ApprovedContainer;
-using security::ApprovedContainers;
-using security::FindingKind;
-using security::ScannerOptions;
-using security::SecurityScanner;
+using container::scan::ApprovedContainer;
+using container::scan::ApprovedContainers;
+using container::scan::FindingKind;
+using container::scan::ScannerOptions;
+using container::scan::SecurityScanner;
 
 void write_file(const fs::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
@@ -125,7 +125,7 @@ class ScanOci : public OciFixture {
     return id;
   }
 
-  static std::vector<FindingKind> kinds(const security::ScanReport& r) {
+  static std::vector<FindingKind> kinds(const container::scan::ScanReport& r) {
     std::vector<FindingKind> out;
     for (const auto& v : r.offending)
       for (const auto& f : v.findings) out.push_back(f.kind);
@@ -135,7 +135,7 @@ class ScanOci : public OciFixture {
   // A scan whose observation failed transiently (a loaded machine: the container's
   // process not yet visible) reports an error and no finding; scan again then, up to a
   // deadline, and say what the errors were if nothing was ever found.
-  security::ScanReport scan_until_found(std::chrono::milliseconds limit = 20s) {
+  container::scan::ScanReport scan_until_found(std::chrono::milliseconds limit = 20s) {
     auto deadline = std::chrono::steady_clock::now() + limit;
     auto r = scanner().scan();
     std::string errors;

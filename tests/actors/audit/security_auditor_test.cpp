@@ -14,8 +14,8 @@ namespace sb::actors {
 namespace {
 
 using namespace std::chrono_literals;
-using security::test::clean_profile;
-using security::test::FakeRuntime;
+using sb::container::scan::test::clean_profile;
+using sb::container::scan::test::FakeRuntime;
 
 struct Collected {
   std::mutex mu;
@@ -31,7 +31,7 @@ class SecurityAuditor : public ::testing::Test {
   metrics::Registry metrics_;       // outlives the actor system (declared first)
   sb::test::ActorSystemFixture fx_;  // joins the actors when destroyed
   std::shared_ptr<FakeRuntime> rt_ = std::make_shared<FakeRuntime>();
-  std::shared_ptr<security::ApprovedContainers> approved_ = std::make_shared<security::ApprovedContainers>();
+  std::shared_ptr<container::scan::ApprovedContainers> approved_ = std::make_shared<container::scan::ApprovedContainers>();
   std::shared_ptr<Collected> audit_ = std::make_shared<Collected>();
   caf::actor auditor_;
 
@@ -109,7 +109,7 @@ TEST_F(SecurityAuditor, IntervalZeroMeansOnlyOnDemand) {
 
 TEST_F(SecurityAuditor, ApprovedContainersAreLeftAlone) {
   rt_->add("good", {{container::kLabelInstall, "i1"}}, clean_profile());
-  approved_->approve(security::ApprovedContainer{"good", "r", "g1", std::vector<container::Mount>{}, std::nullopt});
+  approved_->approve(container::scan::ApprovedContainer{"good", "r", "g1", std::vector<container::Mount>{}, std::nullopt});
   spawn(10ms);
   ASSERT_TRUE(sb::test::wait_until([&] { return scans() >= 3; }, 30s));
   EXPECT_TRUE(rt_->exists("good"));

@@ -13,8 +13,8 @@ namespace {
 using namespace std::chrono_literals;
 using namespace sb::actors;
 
-inbound_message message(std::string platform_id, std::string text = "hi") {
-  inbound_message m;
+sb::messaging::StoredMessage message(std::string platform_id, std::string text = "hi") {
+  sb::messaging::StoredMessage m;
   m.channel = "slack";
   m.bot = "main";
   m.chat_jid = "slack:C1";
@@ -52,7 +52,7 @@ struct IngestFixture : ::testing::Test, sb::test::ActorSystemFixture {
     caf::anon_send_exit(ingest, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
   }
-  ingest_result run(caf::scoped_actor& self, std::vector<inbound_message> batch) {
+  ingest_result run(caf::scoped_actor& self, std::vector<sb::messaging::StoredMessage> batch) {
     ingest_result out;
     self->request(ingest, 10s, ingest_atom::value, std::move(batch))
         .receive([&](const ingest_result& r) { out = r; },
@@ -84,10 +84,10 @@ TEST_F(IngestFixture, StoresBeforeReplyingAndRoutesEachMessageOnce) {
   EXPECT_EQ(again.stored, 0u);
   EXPECT_EQ(again.duplicates, 2u);
 
-  std::vector<inbound_message> routed;
+  std::vector<sb::messaging::StoredMessage> routed;
   for (;;) {
     bool got = false;
-    self->receive([&](route_atom, const inbound_message& m) { routed.push_back(m); got = true; },
+    self->receive([&](route_atom, const sb::messaging::StoredMessage& m) { routed.push_back(m); got = true; },
                   caf::after(500ms) >> [] {});
     if (!got) break;
   }

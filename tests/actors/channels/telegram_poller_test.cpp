@@ -24,7 +24,7 @@ using sb::test::UpstreamReply;
 struct Routed {
   std::mutex mutex;
   std::condition_variable cv;
-  std::vector<inbound_message> messages;
+  std::vector<sb::messaging::StoredMessage> messages;
 
   bool wait_for(size_t n, std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex);
@@ -40,7 +40,7 @@ struct Routed {
 
 router_actor::behavior_type recording_router(router_actor::pointer self, std::shared_ptr<Routed> routed) {
   return {
-      [=](route_atom, const inbound_message& m) {
+      [=](route_atom, const sb::messaging::StoredMessage& m) {
         std::lock_guard lock(routed->mutex);
         routed->messages.push_back(m);
         routed->cv.notify_all();
@@ -213,9 +213,9 @@ TEST_F(TelegramPoller, CrashAfterIngestBeforeTheOffsetWriteRoutesNothingTwice) {
   // ingest has them, channel_state does not.
   {
     caf::scoped_actor self{system};
-    std::vector<inbound_message> batch;
+    std::vector<sb::messaging::StoredMessage> batch;
     for (int64_t id : {200, 201}) {
-      inbound_message m;
+      sb::messaging::StoredMessage m;
       m.channel = "telegram";
       m.bot = "main";
       m.chat_jid = "tg:42";

@@ -43,8 +43,8 @@ class AllowlistRun : public ::testing::Test {
     std::ofstream(base + "/projects/data/f") << "from the allowed root";
     fs::permissions(base + "/projects/data/f", fs::perms(0644));
     std::ofstream(base + "/allowlist.json") << R"({"allowedRoots":[{"path":")" << base << R"(/projects"}]})";
-    store = std::make_shared<sb::security::AllowlistStore>(
-        sb::security::AllowlistStoreOptions{base + "/allowlist.json", {}, {}, false});
+    store = std::make_shared<sb::security::allowlist::AllowlistStore>(
+        sb::security::allowlist::AllowlistStoreOptions{base + "/allowlist.json", {}, {}, false});
   }
   void TearDown() override {
     if (!runtime) return;
@@ -91,7 +91,7 @@ class AllowlistRun : public ::testing::Test {
   std::string base;
   std::unique_ptr<oci::ImageStore> images;
   std::shared_ptr<oci::OciRuntime> runtime;
-  std::shared_ptr<sb::security::AllowlistStore> store;
+  std::shared_ptr<sb::security::allowlist::AllowlistStore> store;
   std::mutex mu;
   std::vector<sb::AuditRecord> audit;
   caf::actor_system_config cfg;

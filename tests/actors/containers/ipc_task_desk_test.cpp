@@ -17,6 +17,7 @@
 
 namespace sb::actors {
 using namespace schedule;
+using namespace storage;
 namespace {
 
 using ipc::IpcIdentity;
@@ -37,7 +38,7 @@ class TaskIpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string db = dir_.file("squadbox.db");
-    auto ns = namespaces::NamespaceStore::open(db, dir_.path());
+    auto ns = storage::NamespaceStore::open(db, dir_.path());
     ASSERT_TRUE(ns) << ns.error().message;
     namespaces_ = std::move(*ns);
     for (const char* name : {"main", "family", "work"}) {
@@ -82,7 +83,7 @@ class TaskIpcTest : public ::testing::Test {
   }
 
   test::TempDir dir_;
-  std::unique_ptr<namespaces::NamespaceStore> namespaces_;
+  std::unique_ptr<storage::NamespaceStore> namespaces_;
   std::shared_ptr<TaskStore> store_;
   std::shared_ptr<TaskIpc> tasks_;
 };

@@ -74,7 +74,7 @@ class IpcTasksInContainer : public ::testing::Test, public sb::test::ActorSystem
     runtime_ = std::move(oci->runtime);
 
     const std::string db = dir_.file("squadbox.db");
-    auto ns = sb::namespaces::NamespaceStore::open(db, dir_.path());
+    auto ns = sb::storage::NamespaceStore::open(db, dir_.path());
     ASSERT_TRUE(ns) << ns.error().message;
     namespaces_ = std::move(*ns);
     for (const char* name : {"main", "family", "work"}) {
@@ -86,10 +86,10 @@ class IpcTasksInContainer : public ::testing::Test, public sb::test::ActorSystem
     m.jid = "tg:2";
     m.namespace_ref = "family";
     ASSERT_TRUE(namespaces_->map(m));
-    auto store = schedule::TaskStore::open(db);
+    auto store = sb::storage::TaskStore::open(db);
     ASSERT_TRUE(store) << store.error().message;
     store_ = std::move(*store);
-    tasks_ = std::make_shared<sb::actors::TaskIpc>(store_, schedule::open_chat_directory(db));
+    tasks_ = std::make_shared<sb::actors::TaskIpc>(store_, sb::storage::open_chat_directory(db));
     work_task_ = create("work", "work task");
     create("family", "family task");
 
@@ -170,8 +170,8 @@ class IpcTasksInContainer : public ::testing::Test, public sb::test::ActorSystem
   sb::test::TempDir dir_;
   std::unique_ptr<oci::ImageStore> images_;
   std::shared_ptr<oci::OciRuntime> runtime_;
-  std::unique_ptr<sb::namespaces::NamespaceStore> namespaces_;
-  std::shared_ptr<schedule::TaskStore> store_;
+  std::unique_ptr<sb::storage::NamespaceStore> namespaces_;
+  std::shared_ptr<sb::storage::TaskStore> store_;
   std::shared_ptr<sb::actors::TaskIpc> tasks_;
   std::string work_task_;
   std::string workspace_;

@@ -61,7 +61,7 @@ TEST_F(NamespaceRun, MessagesSentWhileBusyFormTheNextTurnInOrder) {
   start_manager(services());
   auto warm = slack_message("warm up");
   auto first = slack_message("first one");
-  std::vector<sb::actors::inbound_message> more;
+  std::vector<sb::messaging::StoredMessage> more;
   for (int i = 1; i <= 5; ++i) more.push_back(slack_message("later " + std::to_string(i)));
   route(ns, warm);
   ASSERT_TRUE(wait_rows(1));
@@ -142,7 +142,7 @@ TEST_F(NamespaceRun, CrashedContainerIsRestartedAndTheChatIsTold) {
 TEST_F(NamespaceRun, LocalChatReplyLandsInTheHub) {
   auto ns = make_namespace("alpha", {});
   start_manager(services());
-  sb::actors::inbound_message m;
+  sb::messaging::StoredMessage m;
   m.channel = "local";
   m.bot = "api";
   m.chat_jid = "local:alpha";
@@ -234,7 +234,7 @@ class NamespaceTyping : public NamespaceRun {
 TEST_F(NamespaceTyping, TurnShowsTypingThenTheReplyIsDelivered) {
   auto ns = make_namespace("alpha", {"tg:-100123"});
   start_manager(services());
-  sb::actors::inbound_message m;
+  sb::messaging::StoredMessage m;
   m.channel = "telegram";
   m.bot = "tgbot";
   m.chat_jid = "tg:-100123";
@@ -272,25 +272,25 @@ sb::routing::RoutingTable table() {
 
 TEST(NamespaceReply, MainMayAddressAForeignChatOthersMayNot) {
   auto t = table();
-  using A = sb::actors::ReplyPlan::Action;
-  EXPECT_EQ(sb::actors::plan_reply(t, "id-main", "slack:C1", "hi", "tg:99").action, A::platform);
-  auto denied = sb::actors::plan_reply(t, "id-b", "slack:C2", "hi", "slack:C1");
+  using A = sb::namespaces::ReplyPlan::Action;
+  EXPECT_EQ(sb::namespaces::plan_reply(t, "id-main", "slack:C1", "hi", "tg:99").action, A::platform);
+  auto denied = sb::namespaces::plan_reply(t, "id-b", "slack:C2", "hi", "slack:C1");
   EXPECT_EQ(denied.action, A::denied);
   EXPECT_EQ(denied.reason, "foreign_chat");
-  EXPECT_EQ(sb::actors::plan_reply(t, "id-b", "slack:C2", "hi", "local:team").action, A::local);
-  EXPECT_EQ(sb::actors::plan_reply(t, "id-b", "slack:C2", "hi", "local:boss").action, A::denied);
+  EXPECT_EQ(sb::namespaces::plan_reply(t, "id-b", "slack:C2", "hi", "local:team").action, A::local);
+  EXPECT_EQ(sb::namespaces::plan_reply(t, "id-b", "slack:C2", "hi", "local:boss").action, A::denied);
   // The turn's own chat is always allowed, even unmapped (default policy routing).
-  EXPECT_EQ(sb::actors::plan_reply(t, "id-b", "slack:C9", "hi", "").action, A::platform);
-  EXPECT_EQ(sb::actors::plan_reply(t, "id-b", "slack:C2", "hi", "not a jid").action, A::denied);
+  EXPECT_EQ(sb::namespaces::plan_reply(t, "id-b", "slack:C9", "hi", "").action, A::platform);
+  EXPECT_EQ(sb::namespaces::plan_reply(t, "id-b", "slack:C2", "hi", "not a jid").action, A::denied);
 }
 
 TEST(NamespaceReply, InternalSpansAreRemovedAndEmptyRepliesDropped) {
   auto t = table();
-  auto p = sb::actors::plan_reply(t, "id-b", "slack:C2", "<internal>plan: be nice</internal>Hello there", "");
-  EXPECT_EQ(p.action, sb::actors::ReplyPlan::Action::platform);
+  auto p = sb::namespaces::plan_reply(t, "id-b", "slack:C2", "<internal>plan: be nice</internal>Hello there", "");
+  EXPECT_EQ(p.action, sb::namespaces::ReplyPlan::Action::platform);
   EXPECT_EQ(p.text, "Hello there");
-  EXPECT_EQ(sb::actors::plan_reply(t, "id-b", "slack:C2", "<internal>only notes", "").action,
-            sb::actors::ReplyPlan::Action::drop_empty);
+  EXPECT_EQ(sb::namespaces::plan_reply(t, "id-b", "slack:C2", "<internal>only notes", "").action,
+            sb::namespaces::ReplyPlan::Action::drop_empty);
 }
 
 TEST(NamespaceReply, BotReplyToKeysAndLines) {
@@ -314,35 +314,35 @@ TEST(NamespaceReply, BotReplyToKeysAndLines) {
     return sb::Secret("xoxb-test");
   });
   ASSERT_TRUE(bots.ok()) << bots.error().message;
-  EXPECT_EQ(sb::actors::choose_bot("slack:C1", "slack/b", *bots).value_or(""), "slack/b");
-  EXPECT_EQ(sb::actors::choose_bot("slack:C1", "", *bots).value_or(""), "slack/a");
-  EXPECT_EQ(sb::actors::choose_bot("tg:5", "slack/b", *bots).value_or(""), "telegram/t");
-  EXPECT_FALSE(sb::actors::choose_bot("wa:123", "", *bots).has_value());
-  EXPECT_FALSE(sb::actors::choose_bot("garbage", "", *bots).has_value());
+  EXPECT_EQ(sb::namespaces::choose_bot("slack:C1", "slack/b", *bots).value_or(""), "slack/b");
+  EXPECT_EQ(sb::namespaces::choose_bot("slack:C1", "", *bots).value_or(""), "slack/a");
+  EXPECT_EQ(sb::namespaces::choose_bot("tg:5", "slack/b", *bots).value_or(""), "telegram/t");
+  EXPECT_FALSE(sb::namespaces::choose_bot("wa:123", "", *bots).has_value());
+  EXPECT_FALSE(sb::namespaces::choose_bot("garbage", "", *bots).has_value());
 
-  sb::actors::inbound_message m;
+  sb::messaging::StoredMessage m;
   m.channel = "discord";
   m.reply_ref = "interaction-token";
   m.message_ref = "111";
-  EXPECT_EQ(sb::actors::reply_to_for(m), "interaction-token");
+  EXPECT_EQ(sb::namespaces::reply_to_for(m), "interaction-token");
   m.channel = "telegram";
-  EXPECT_EQ(sb::actors::reply_to_for(m), "");  // a DM needs no quote
+  EXPECT_EQ(sb::namespaces::reply_to_for(m), "");  // a DM needs no quote
   m.is_group = true;
-  EXPECT_EQ(sb::actors::reply_to_for(m), "111");
+  EXPECT_EQ(sb::namespaces::reply_to_for(m), "111");
   m.channel = "slack";
   m.reply_ref = "";
-  EXPECT_EQ(sb::actors::reply_to_for(m), "");  // not in a thread
+  EXPECT_EQ(sb::namespaces::reply_to_for(m), "");  // not in a thread
 
-  EXPECT_EQ(sb::actors::reply_idempotency_key("ns", 42, 3), "ns:42:3");
-  EXPECT_EQ(sb::actors::restarting_line(2), "[squadbox] agent container restarting after a crash (attempt 2)");
-  EXPECT_EQ(sb::actors::down_line("image not found", 2000ms),
+  EXPECT_EQ(sb::namespaces::reply_idempotency_key("ns", 42, 3), "ns:42:3");
+  EXPECT_EQ(sb::namespaces::restarting_line(2), "[squadbox] agent container restarting after a crash (attempt 2)");
+  EXPECT_EQ(sb::namespaces::down_line("image not found", 2000ms),
             "[squadbox] agent container is down: image not found; retrying in 2 s");
-  EXPECT_EQ(sb::actors::down_idle_line("exit code 1"),
+  EXPECT_EQ(sb::namespaces::down_idle_line("exit code 1"),
             "[squadbox] agent container is down: exit code 1; the next message starts a new one");
-  EXPECT_EQ(sb::actors::format_seconds(1500ms), "1.5 s");
-  EXPECT_EQ(sb::actors::start_retry_delay(2000ms, 1), 2000ms);
-  EXPECT_EQ(sb::actors::start_retry_delay(2000ms, 3), 8000ms);
-  EXPECT_EQ(sb::actors::start_retry_delay(2000ms, 40), std::chrono::milliseconds(300000));
+  EXPECT_EQ(sb::namespaces::format_seconds(1500ms), "1.5 s");
+  EXPECT_EQ(sb::namespaces::start_retry_delay(2000ms, 1), 2000ms);
+  EXPECT_EQ(sb::namespaces::start_retry_delay(2000ms, 3), 8000ms);
+  EXPECT_EQ(sb::namespaces::start_retry_delay(2000ms, 40), std::chrono::milliseconds(300000));
 }
 
 TEST(NamespaceReply, TypingRequestsPerPlatform) {

@@ -46,7 +46,7 @@ class NamespaceFixture : public ::testing::Test {
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(storage::migrate(*db).ok());
     db_.emplace(std::move(*db));
-    auto store = namespaces::NamespaceStore::open(config_.storage_path(), config_.node.data_dir);
+    auto store = storage::NamespaceStore::open(config_.storage_path(), config_.node.data_dir);
     ASSERT_TRUE(store.ok()) << store.error().message;
     store_ = std::move(*store);
 
@@ -125,12 +125,12 @@ class NamespaceFixture : public ::testing::Test {
 
   std::shared_ptr<actors::NamespaceServices> services() {
     auto s = std::make_shared<actors::NamespaceServices>();
-    boot::NamespaceRunContext ctx;
+    app::NamespaceRunContext ctx;
     ctx.config = config_;
     ctx.runtime = runtime_;
     ctx.install_id = "test-install";
     ctx.metrics = &metrics_;
-    s->make_run = boot::namespace_run_factory(std::move(ctx));
+    s->make_run = app::namespace_run_factory(std::move(ctx));
     s->ready = true;
     return s;
   }
@@ -171,7 +171,7 @@ class NamespaceFixture : public ::testing::Test {
   }
 
   // Stores the message as the ingest would and returns it with its id.
-  actors::inbound_message store_inbound(actors::inbound_message m) {
+  sb::messaging::StoredMessage store_inbound(sb::messaging::StoredMessage m) {
     static int counter = 0;
     if (m.platform_message_id.empty()) m.platform_message_id = "p" + std::to_string(++counter);
     auto stmt = db_->prepare(
@@ -190,8 +190,8 @@ class NamespaceFixture : public ::testing::Test {
     return m;
   }
 
-  actors::inbound_message slack_message(const std::string& text, const std::string& chat = "slack:C1") {
-    actors::inbound_message m;
+  sb::messaging::StoredMessage slack_message(const std::string& text, const std::string& chat = "slack:C1") {
+    sb::messaging::StoredMessage m;
     m.channel = "slack";
     m.bot = "main";
     m.chat_jid = chat;
@@ -205,7 +205,7 @@ class NamespaceFixture : public ::testing::Test {
     return store_inbound(std::move(m));
   }
 
-  void route(const namespaces::Namespace& ns, const actors::inbound_message& m) {
+  void route(const namespaces::Namespace& ns, const sb::messaging::StoredMessage& m) {
     caf::anon_send(manager_, actors::route_atom::value, actors::routed_message{ns.id, ns.name, m});
   }
 
@@ -257,9 +257,9 @@ class NamespaceFixture : public ::testing::Test {
   config::Config config_;
   metrics::Registry metrics_;
   std::optional<storage::Database> db_;
-  std::unique_ptr<namespaces::NamespaceStore> store_;
+  std::unique_ptr<storage::NamespaceStore> store_;
   std::vector<std::shared_ptr<const channels::ChannelBot>> bots_;
-  std::shared_ptr<chat::LocalChatHub> hub_ = std::make_shared<chat::LocalChatHub>();
+  std::shared_ptr<channels::local::LocalChatHub> hub_ = std::make_shared<channels::local::LocalChatHub>();
   std::unique_ptr<container::oci::ImageStore> images_;
   std::shared_ptr<container::oci::OciRuntime> runtime_;
   caf::actor_system_config cfg_;

@@ -99,14 +99,14 @@ TEST_F(NamespaceManager, RunOptionsFollowTheNamespaceAndTheNode) {
   cc.env = {"SB_TEST_APPROVED"};
   cc.mounts = {{"/srv/data", "", true}, {"/srv/other", "notes", false}};
   auto other = make_namespace("beta", {"slack:C2"}, cc);
-  sb::boot::NamespaceRunContext ctx;
+  sb::app::NamespaceRunContext ctx;
   ctx.config = config_;
-  EXPECT_EQ(sb::boot::build_namespace_run(ctx, {main.id, main.name, true, {}, "ns-alpha-1"}).error().code,
+  EXPECT_EQ(sb::app::build_namespace_run(ctx, {main.id, main.name, true, {}, "ns-alpha-1"}).error().code,
             "container.unavailable");
   use_containers();
   ctx.runtime = runtime_;
   ctx.install_id = "inst";
-  auto a = sb::boot::build_namespace_run(ctx, {main.id, main.name, true, {}, "ns-alpha-1"});
+  auto a = sb::app::build_namespace_run(ctx, {main.id, main.name, true, {}, "ns-alpha-1"});
   ASSERT_TRUE(a.ok()) << a.error().message;
   EXPECT_EQ(a->spec.image, config_.container.image);
   EXPECT_EQ(a->kind, "squad");
@@ -118,7 +118,7 @@ TEST_F(NamespaceManager, RunOptionsFollowTheNamespaceAndTheNode) {
   EXPECT_EQ(a->mounts.session_dir, sb::namespaces::session_dir(config_.node.data_dir, "alpha"));
   EXPECT_NE(a->spec.uid, 0u);
   EXPECT_EQ(a->spec.env.count("SB_TEST_APPROVED"), 0u);
-  auto b = sb::boot::build_namespace_run(ctx, {other.id, other.name, false, cc, "ns-beta-1"});
+  auto b = sb::app::build_namespace_run(ctx, {other.id, other.name, false, cc, "ns-beta-1"});
   ASSERT_TRUE(b.ok()) << b.error().message;
   EXPECT_EQ(b->spec.image, "custom:1");
   EXPECT_EQ(b->hard_timeout, 60s);
@@ -146,7 +146,7 @@ TEST_F(NamespaceManager, ScheduledRunOptionsOverrideImageTimeoutSessionAndRestar
   cc.idle_timeout_secs = 5;
   auto ns = make_namespace("alpha", {}, cc);
   use_containers();
-  sb::boot::NamespaceRunContext ctx;
+  sb::app::NamespaceRunContext ctx;
   ctx.config = config_;
   ctx.runtime = runtime_;
   sb::actors::NamespaceRunRequest req;
@@ -158,7 +158,7 @@ TEST_F(NamespaceManager, ScheduledRunOptionsOverrideImageTimeoutSessionAndRestar
   req.image = "task-image:2";
   req.isolated_session = true;
   req.hard_timeout = 0s;  // no limit
-  auto run = sb::boot::build_namespace_run(ctx, req);
+  auto run = sb::app::build_namespace_run(ctx, req);
   ASSERT_TRUE(run.ok()) << run.error().message;
   EXPECT_EQ(run->kind, "scheduled");
   EXPECT_EQ(run->spec.image, "task-image:2");
@@ -173,7 +173,7 @@ TEST_F(NamespaceManager, ScheduledRunOptionsOverrideImageTimeoutSessionAndRestar
   req.image.clear();
   req.isolated_session = false;
   req.hard_timeout.reset();
-  auto group = sb::boot::build_namespace_run(ctx, req);
+  auto group = sb::app::build_namespace_run(ctx, req);
   ASSERT_TRUE(group.ok()) << group.error().message;
   EXPECT_EQ(group->spec.image, "custom:1");
   EXPECT_EQ(group->hard_timeout, 60s);

@@ -80,7 +80,7 @@ class RouterActor : public ::testing::Test, public sb::test::ActorSystemFixture 
  protected:
   void SetUp() override {
     db_path_ = dir_.file("squadbox.db");
-    auto store = ns::NamespaceStore::open(db_path_, dir_.path());  // migrates
+    auto store = sb::storage::NamespaceStore::open(db_path_, dir_.path());  // migrates
     ASSERT_TRUE(store) << store.error().message;
     store_ = std::move(*store);
     StorageWriterOptions w;
@@ -143,9 +143,9 @@ class RouterActor : public ::testing::Test, public sb::test::ActorSystemFixture 
   }
 
   // Stores a message like the ingest does (state 'received' unless told) and returns it.
-  inbound_message stored(const std::string& jid, const std::string& text, bool is_group = false,
+  sb::messaging::StoredMessage stored(const std::string& jid, const std::string& text, bool is_group = false,
                          const std::string& sender = "U1", const std::string& state = "received") {
-    inbound_message m;
+    sb::messaging::StoredMessage m;
     m.channel = "slack";
     m.bot = "main";
     m.chat_jid = jid;
@@ -177,7 +177,7 @@ class RouterActor : public ::testing::Test, public sb::test::ActorSystemFixture 
     }
     return *rw_db_;
   }
-  void route(const inbound_message& m) { caf::anon_send(router_, route_atom::value, m); }
+  void route(const sb::messaging::StoredMessage& m) { caf::anon_send(router_, route_atom::value, m); }
 
   std::string row_field(int64_t id, const std::string& column) {
     sb::storage::OpenOptions ro;
@@ -210,7 +210,7 @@ class RouterActor : public ::testing::Test, public sb::test::ActorSystemFixture 
 
   sb::test::TempDir dir_;
   std::string db_path_;
-  std::unique_ptr<ns::NamespaceStore> store_;
+  std::unique_ptr<sb::storage::NamespaceStore> store_;
   sb::metrics::Registry metrics_;
   storage_writer_actor writer_;
   message_router_actor router_;

@@ -109,15 +109,15 @@ class SchedulerTest : public ::testing::Test {
   SchedulerTest() : system_(configured(cfg_)), fake_([this] { return now(); }) {}
 
   void SetUp() override {
-    auto ns = namespaces::NamespaceStore::open(dir_.file("squadbox.db"), dir_.path());
+    auto ns = storage::NamespaceStore::open(dir_.file("squadbox.db"), dir_.path());
     ASSERT_TRUE(ns) << ns.error().message;
     namespaces::NamespacePatch p;
     p.name = "main";
     ASSERT_TRUE((*ns)->create(p));
-    schedule::TaskStoreOptions o;
+    storage::TaskStoreOptions o;
     o.default_time_zone = "UTC";
     o.now_ms = [this] { return now(); };
-    auto s = schedule::TaskStore::open(dir_.file("squadbox.db"), o);
+    auto s = storage::TaskStore::open(dir_.file("squadbox.db"), o);
     ASSERT_TRUE(s) << s.error().message;
     store_ = std::move(*s);
     store_->set_on_change(scheduler_reload_hook(system_));
@@ -201,7 +201,7 @@ class SchedulerTest : public ::testing::Test {
   metrics::Registry metrics_;
   std::atomic<int64_t> offset_ms_{0};
   FakeNamespace fake_;
-  std::shared_ptr<schedule::TaskStore> store_;
+  std::shared_ptr<storage::TaskStore> store_;
   scheduler_actor scheduler_;
 };
 

@@ -14,7 +14,9 @@
 namespace {
 
 using namespace sb::channels;
-using namespace sb::channels::outbound;
+using namespace sb::channels::delivery;
+using namespace sb::storage;
+using namespace sb::app::admin;
 using namespace std::chrono_literals;
 
 RetryPolicy policy() {

@@ -2,14 +2,15 @@
 #include <gtest/gtest.h>
 
 #include "channels/telegram/poll_policy.hpp"
+#include "runtime/messaging/stored_message.hpp"
 #include "tests/channels/telegram/poller_test_support.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
-using sb::actors::judge_poll;
-using sb::actors::poll_delay;
-using sb::actors::PollVerdict;
+using sb::channels::telegram::judge_poll;
+using sb::channels::telegram::poll_delay;
+using sb::channels::telegram::PollVerdict;
 using Wait = PollVerdict::Wait;
 
 struct Case {
@@ -57,7 +58,7 @@ TEST(TelegramPollPolicy, UpdatesBecomeMessagesAndTheNextOffset) {
   ASSERT_TRUE(v.batch);
   ASSERT_EQ(v.batch->delivery.messages.size(), 2u);
   EXPECT_EQ(v.batch->next_offset, 9);
-  auto m = sb::actors::to_actor_message(v.batch->delivery.messages[1]);
+  auto m = sb::messaging::to_stored(v.batch->delivery.messages[1]);
   EXPECT_EQ(m.channel, "telegram");
   EXPECT_EQ(m.bot, "main");
   EXPECT_EQ(m.chat_jid, "tg:42");
@@ -89,7 +90,7 @@ TEST(TelegramPollPolicy, ConflictSaysAWebhookIsSet) {
 }
 
 TEST(TelegramPollPolicy, NetworkFailureBacksOff) {
-  auto v = sb::actors::network_verdict("http.connect", "refused");
+  auto v = sb::channels::telegram::network_verdict("http.connect", "refused");
   EXPECT_EQ(v.result, "network");
   EXPECT_EQ(v.wait, Wait::backoff);
   EXPECT_FALSE(v.batch);

@@ -11,7 +11,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-using sb::channels::ingress::AckDeadlines;
+using sb::channels::webhooks::AckDeadlines;
 
 TEST(AckDeadlines, ExpiresPendingEntriesInOrderAndSkipsSettledOnes) {
   AckDeadlines deadlines;

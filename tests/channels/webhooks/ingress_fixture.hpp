@@ -20,6 +20,7 @@
 #include "channels/factory/bot_factory.hpp"
 #include "runtime/core/hex.hpp"
 #include "runtime/http/client.hpp"
+#include "actors/channels/ingest_sink.hpp"
 #include "channels/webhooks/webhook_listener.hpp"
 #include "channels/slack/verify.hpp"
 #include "channels/whatsapp/verify.hpp"
@@ -158,14 +159,14 @@ inline http::Headers telegram_headers(const std::string& token = kTelegramSecret
 // What the stand-in router received, thread-safe.
 struct Routed {
   std::mutex mutex;
-  std::vector<actors::inbound_message> messages;
+  std::vector<sb::messaging::StoredMessage> messages;
   size_t count(const std::string& platform_id) {
     std::lock_guard lk(mutex);
     size_t n = 0;
     for (const auto& m : messages) n += m.platform_message_id == platform_id;
     return n;
   }
-  std::vector<actors::inbound_message> snapshot() {
+  std::vector<sb::messaging::StoredMessage> snapshot() {
     std::lock_guard lk(mutex);
     return messages;
   }
@@ -214,7 +215,7 @@ class IngressFixture : public ::testing::Test {
     ingest = actors::spawn_ingest(system, actors::IngestOptions{&metrics});
     system.registry().put(caf::atom("ingest"), caf::actor_cast<caf::strong_actor_ptr>(ingest));
     router = system.spawn([routed = routed](caf::event_based_actor*) -> caf::behavior {
-      return {[routed](actors::route_atom, const actors::inbound_message& m) {
+      return {[routed](actors::route_atom, const sb::messaging::StoredMessage& m) {
         std::lock_guard lk(routed->mutex);
         routed->messages.push_back(m);
       }};
@@ -230,7 +231,7 @@ class IngressFixture : public ::testing::Test {
 
   // Starts the listener on 127.0.0.1 with short timeouts (TLS when both files are given).
   void start_listener(std::string cert = "", std::string key = "") {
-    channels::ingress::WebhookListenerOptions o;
+    channels::webhooks::WebhookListenerOptions o;
     o.server.name = "webhooks";
     o.server.address = "127.0.0.1";
     o.server.port = 0;
@@ -241,7 +242,7 @@ class IngressFixture : public ::testing::Test {
     o.ack_timeout = 2500ms;
     o.audit = audited->sink();
     o.metrics = &metrics;
-    listener = std::make_unique<channels::ingress::WebhookListener>(system, make_test_bots(), o);
+    listener = std::make_unique<channels::webhooks::WebhookListener>(actors::make_ingest_sink(system), make_test_bots(), o);
     auto port = listener->start();
     ASSERT_TRUE(port.ok()) << port.error().message;
     base_url = std::string(listener->tls() ? "https://localhost:" : "http://127.0.0.1:") + std::to_string(*port);
@@ -291,7 +292,7 @@ class IngressFixture : public ::testing::Test {
   actors::storage_writer_actor writer;
   actors::ingest_actor ingest;
   caf::actor router;
-  std::unique_ptr<channels::ingress::WebhookListener> listener;
+  std::unique_ptr<channels::webhooks::WebhookListener> listener;
   std::string base_url;
 };
 

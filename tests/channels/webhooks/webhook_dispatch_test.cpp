@@ -7,9 +7,9 @@
 namespace sb::test::ingress {
 namespace {
 
-using channels::ingress::BotTable;
-using channels::ingress::decide;
-using Kind = channels::ingress::WebhookDecision::Kind;
+using channels::webhooks::BotTable;
+using channels::webhooks::decide;
+using Kind = channels::webhooks::WebhookDecision::Kind;
 
 http::Request request(std::string method, std::string path, http::Headers headers = {}, std::string body = "",
                       std::string query = "") {
@@ -107,7 +107,7 @@ TEST_F(Dispatch, MessagesAreDeliveredWithTheAckBody) {
   ASSERT_EQ(d.messages.size(), 1u);
   EXPECT_EQ(d.messages[0].platform_message_id, "786008729715212338");
   EXPECT_EQ(d.messages[0].bot, "helper");
-  auto ack = channels::ingress::ack_response(d.ack_body);
+  auto ack = channels::webhooks::ack_response(d.ack_body);
   EXPECT_EQ(ack.status, 200);
   EXPECT_EQ(ack.content_type, "application/json");
 }

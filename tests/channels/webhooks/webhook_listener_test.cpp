@@ -292,7 +292,7 @@ TEST_F(Listener, AnIngestThatDoesNotAnswerInTimeGets503) {
   // A stand-in that never replies: the listener must not wait past ack_timeout.
   auto held = std::make_shared<std::vector<actors::ingest_callback>>();
   auto mute = system.spawn([held](caf::event_based_actor*) -> caf::behavior {
-    return {[held](actors::ingest_atom, const std::vector<actors::inbound_message>&,
+    return {[held](actors::ingest_atom, const std::vector<sb::messaging::StoredMessage>&,
                    const actors::ingest_callback& callback) {
       held->push_back(callback);  // kept, never called
     }};
@@ -361,18 +361,18 @@ TEST_F(TlsListener, HttpsWebhookWithATestCa) {
 }
 
 TEST_F(TlsListener, OneTlsFileWithoutTheOtherIsRefused) {
-  channels::ingress::WebhookListenerOptions o;
+  channels::webhooks::WebhookListenerOptions o;
   o.server.address = "127.0.0.1";
   o.server.tls_cert_file = dir.file("only.pem");
-  channels::ingress::WebhookListener l(system, make_test_bots(), o);
+  channels::webhooks::WebhookListener l(actors::make_ingest_sink(system), make_test_bots(), o);
   auto port = l.start();
   ASSERT_FALSE(port.ok());
   EXPECT_EQ(port.error().code, "http.tls");
-  channels::ingress::WebhookListenerOptions missing;
+  channels::webhooks::WebhookListenerOptions missing;
   missing.server.address = "127.0.0.1";
   missing.server.tls_cert_file = dir.file("nope.pem");
   missing.server.tls_key_file = dir.file("nope.key");
-  channels::ingress::WebhookListener l2(system, make_test_bots(), missing);
+  channels::webhooks::WebhookListener l2(actors::make_ingest_sink(system), make_test_bots(), missing);
   auto p2 = l2.start();
   ASSERT_FALSE(p2.ok());
   EXPECT_NE(p2.error().message.find("nope.pem"), std::string::npos);

@@ -35,10 +35,10 @@ TEST(MountPolicy, ExtraNamesFollowTheRules) {
 }
 
 // An allowlist whose one root is `root` (read-write allowed, any group).
-std::shared_ptr<const sb::security::AllowlistRules> allow_root(const sb::test::TempDir& dir, const std::string& root) {
+std::shared_ptr<const sb::security::allowlist::AllowlistRules> allow_root(const sb::test::TempDir& dir, const std::string& root) {
   std::ofstream(dir.file("allowlist.json"))
       << R"({"allowedRoots":[{"path":")" << root << R"(","allowReadWrite":true}],"nonMainReadOnly":false})";
-  return std::make_shared<sb::security::AllowlistRules>(sb::security::load_allowlist(dir.file("allowlist.json"), {}));
+  return std::make_shared<sb::security::allowlist::AllowlistRules>(sb::security::allowlist::load_allowlist(dir.file("allowlist.json"), {}));
 }
 
 TEST(MountPolicy, CanonicalisesHostPathsAndPlacesMounts) {

@@ -5,8 +5,8 @@
 namespace {
 
 using namespace std::chrono_literals;
-using sb::actors::RestartPolicy;
-using sb::actors::RestartTracker;
+using sb::RestartPolicy;
+using sb::RestartTracker;
 
 RestartPolicy policy(uint32_t budget) {
   RestartPolicy p;

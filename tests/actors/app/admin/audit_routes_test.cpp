@@ -19,14 +19,14 @@ const std::string kToken(64, 'd');
 class AuditApi : public ::testing::Test {
  protected:
   void SetUp() override {
-    sb::audit::test::append_chain(db_path_, 40, [](int64_t seq) -> std::string {
+    sb::security::audit::test::append_chain(db_path_, 40, [](int64_t seq) -> std::string {
       if (seq == 5) return "plain text";
       return seq % 2 ? R"({"namespace":"main","seq":)" + std::to_string(seq) + "}" : R"({"namespace":"ops"})";
     });
-    sb::admin::AdminApiOptions o;
+    sb::app::admin::AdminApiOptions o;
     o.token = sb::Secret(kToken);
-    o.extensions.push_back([this](sb::http::Router& api) { sb::audit::add_audit_routes(api, db_path_); });
-    api_ = std::make_unique<sb::admin::AdminApi>(fx_.system, caf::actor{}, metrics_, std::move(o));
+    o.extensions.push_back([this](sb::http::Router& api) { sb::app::admin::add_audit_routes(api, db_path_); });
+    api_ = std::make_unique<sb::app::admin::AdminApi>(fx_.system, caf::actor{}, metrics_, std::move(o));
     server_ = std::make_unique<sb::http::Server>(sb::http::ServerOptions{}, api_->handler(), nullptr);
     auto port = server_->start();
     ASSERT_TRUE(port.ok());
@@ -58,7 +58,7 @@ class AuditApi : public ::testing::Test {
   std::string db_path_ = dir_.file("squadbox.db");
   sb::test::ActorSystemFixture fx_;
   sb::metrics::Registry metrics_;
-  std::unique_ptr<sb::admin::AdminApi> api_;
+  std::unique_ptr<sb::app::admin::AdminApi> api_;
   std::unique_ptr<sb::http::Server> server_;
   std::string base_;
 };
@@ -83,10 +83,10 @@ TEST_F(AuditApi, ReturnsRecordsWithIsoTimesDetailObjectsAndHexHashes) {
   ASSERT_TRUE(doc[2]["detail"].IsObject());
   EXPECT_STREQ(doc[2]["detail"]["raw"].GetString(), "plain text");
   // The hashes are the chain's.
-  auto chain = sb::audit::verify_database(db_path_);
+  auto chain = sb::storage::verify_database(db_path_);
   ASSERT_TRUE(chain.ok());
   auto last = get("/api/v1/container/audit?limit=1");
-  EXPECT_NE(last.body.find(sb::audit::to_hex(chain->head)), std::string::npos);
+  EXPECT_NE(last.body.find(sb::security::audit::to_hex(chain->head)), std::string::npos);
 }
 
 TEST_F(AuditApi, PagesAndFiltersByNamespace) {
@@ -122,7 +122,7 @@ TEST_F(AuditApi, NeedsTheBearerToken) {
 TEST(AuditApiNoDatabase, Answers503) {
   sb::test::TempDir dir;
   sb::http::Router router;
-  sb::audit::add_audit_routes(router, dir.file("missing.db"));
+  sb::app::admin::add_audit_routes(router, dir.file("missing.db"));
   sb::http::Server server({}, router.handler(), nullptr);
   auto port = server.start();
   ASSERT_TRUE(port.ok());

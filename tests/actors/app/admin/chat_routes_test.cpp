@@ -24,7 +24,7 @@ const std::string kToken(64, 'c');
 
 // Answers each routed local message: "silence" -> never; "fail" -> a failed turn;
 // otherwise two replies ("echo: TEXT" and "done").
-void answer(sb::chat::LocalChatHub& hub, const inbound_message& m) {
+void answer(sb::channels::local::LocalChatHub& hub, const sb::messaging::StoredMessage& m) {
   if (m.text == "silence") return;
   if (m.text == "fail") return hub.finish_turn(m.chat_jid, m.id, m.id, "the container exited with 1");
   hub.add_reply(m.chat_jid, m.id, m.id, "echo: " + m.text + " from " + m.sender_name);
@@ -33,7 +33,7 @@ void answer(sb::chat::LocalChatHub& hub, const inbound_message& m) {
 }
 
 namespace_manager_actor::behavior_type answering_namespaces(namespace_manager_actor::pointer self,
-                                                             std::shared_ptr<sb::chat::LocalChatHub> hub) {
+                                                             std::shared_ptr<sb::channels::local::LocalChatHub> hub) {
   return {
       [hub](route_atom, const routed_message& r) { answer(*hub, r.message); },
       [hub](route_atom, const routed_batch& b) {
@@ -60,7 +60,7 @@ class ChatApiTest : public ::testing::Test, public sb::test::ActorSystemFixture 
  protected:
   void SetUp() override {
     db_path_ = dir_.file("squadbox.db");
-    auto store = sb::namespaces::NamespaceStore::open(db_path_, dir_.path());
+    auto store = sb::storage::NamespaceStore::open(db_path_, dir_.path());
     ASSERT_TRUE(store) << store.error().message;
     sb::namespaces::NamespacePatch p;
     p.name = "team";
@@ -75,16 +75,16 @@ class ChatApiTest : public ::testing::Test, public sb::test::ActorSystemFixture 
     put("namespaces", namespaces_ = system.spawn(answering_namespaces, hub_));
     put("ingest", ingest_ = spawn_ingest(system, IngestOptions{}));
 
-    sb::chat::ChatApiOptions co;
+    sb::app::admin::ChatApiOptions co;
     co.db_path = db_path_;
     co.reply_timeout = 700ms;  // the 504 case waits this long
-    chat_ = std::make_unique<sb::chat::ChatApi>(system, hub_, co);
+    chat_ = std::make_unique<sb::app::admin::ChatApi>(system, hub_, co);
 
-    sb::admin::AdminApiOptions o;
+    sb::app::admin::AdminApiOptions o;
     o.version = "test";
     o.token = sb::Secret(kToken);
     o.extensions.push_back([this](sb::http::Router& api) { chat_->add_routes(api); });
-    api_ = std::make_unique<sb::admin::AdminApi>(system, caf::actor{}, metrics_, std::move(o));
+    api_ = std::make_unique<sb::app::admin::AdminApi>(system, caf::actor{}, metrics_, std::move(o));
     server_ = std::make_unique<sb::http::Server>(sb::http::ServerOptions{}, api_->handler(), nullptr);
     auto port = server_->start();
     ASSERT_TRUE(port.ok()) << port.error().message;
@@ -125,13 +125,13 @@ class ChatApiTest : public ::testing::Test, public sb::test::ActorSystemFixture 
   std::string db_path_;
   std::string team_id_;
   sb::metrics::Registry metrics_;
-  std::shared_ptr<sb::chat::LocalChatHub> hub_ = std::make_shared<sb::chat::LocalChatHub>();
+  std::shared_ptr<sb::channels::local::LocalChatHub> hub_ = std::make_shared<sb::channels::local::LocalChatHub>();
   storage_writer_actor writer_;
   message_router_actor router_;
   namespace_manager_actor namespaces_;
   ingest_actor ingest_;
-  std::unique_ptr<sb::chat::ChatApi> chat_;
-  std::unique_ptr<sb::admin::AdminApi> api_;
+  std::unique_ptr<sb::app::admin::ChatApi> chat_;
+  std::unique_ptr<sb::app::admin::AdminApi> api_;
   std::unique_ptr<sb::http::Server> server_;
   std::string base_;
 };
@@ -249,24 +249,24 @@ TEST_F(ChatApiTest, StoppingAnswersWaitingChats) {
 
 // The pure parts.
 TEST(ChatRequestParse, DefaultsAndFields) {
-  auto r = sb::chat::parse_chat_request(R"({"text":"hi"})");
+  auto r = sb::app::admin::parse_chat_request(R"({"text":"hi"})");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->text, "hi");
   EXPECT_EQ(r->sender_name, "operator");
-  EXPECT_FALSE(sb::chat::parse_chat_request(R"({"text":"hi","text2":1})"));
-  EXPECT_FALSE(sb::chat::parse_chat_request(""));
-  EXPECT_FALSE(sb::chat::parse_chat_request("null"));
+  EXPECT_FALSE(sb::app::admin::parse_chat_request(R"({"text":"hi","text2":1})"));
+  EXPECT_FALSE(sb::app::admin::parse_chat_request(""));
+  EXPECT_FALSE(sb::app::admin::parse_chat_request("null"));
 }
 
 TEST(ChatRender, EscapesAndJoins) {
-  sb::chat::LocalTurnReply t;
+  sb::channels::local::LocalTurnReply t;
   t.texts = {"a \"quoted\"", "line\nbreak"};
-  EXPECT_EQ(sb::chat::render_chat_answer("n", 7, t),
+  EXPECT_EQ(sb::app::admin::render_chat_answer("n", 7, t),
             R"({"namespace":"n","messageId":7,"replies":["a \"quoted\"","line\nbreak"],)"
             R"("reply":"a \"quoted\"\nline\nbreak"})");
   t.texts.clear();
-  EXPECT_EQ(sb::chat::render_chat_answer("n", 7, t), R"({"namespace":"n","messageId":7,"replies":[],"reply":""})");
-  EXPECT_EQ(sb::chat::render_chat_error("chat.timeout", "late", 3),
+  EXPECT_EQ(sb::app::admin::render_chat_answer("n", 7, t), R"({"namespace":"n","messageId":7,"replies":[],"reply":""})");
+  EXPECT_EQ(sb::app::admin::render_chat_error("chat.timeout", "late", 3),
             R"({"error":{"code":"chat.timeout","message":"late"},"messageId":3})");
 }
 

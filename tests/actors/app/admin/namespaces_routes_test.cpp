@@ -21,19 +21,19 @@ const std::string kToken(64, 'n');
 class NamespacesApi : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = sb::namespaces::NamespaceStore::open(dir_.file("squadbox.db"), dir_.path());
+    auto store = sb::storage::NamespaceStore::open(dir_.file("squadbox.db"), dir_.path());
     ASSERT_TRUE(store) << store.error().message;
-    store_ = std::shared_ptr<sb::namespaces::NamespaceStore>(std::move(*store));
-    sb::admin::AdminApiOptions o;
+    store_ = std::shared_ptr<sb::storage::NamespaceStore>(std::move(*store));
+    sb::app::admin::AdminApiOptions o;
     o.version = "test";
     o.token = sb::Secret(kToken);
     o.extensions.push_back([this](sb::http::Router& api) {
-      sb::namespaces::add_namespaces_routes(api, store_, [this](sb::AuditRecord r) {
+      sb::app::admin::add_namespaces_routes(api, store_, [this](sb::AuditRecord r) {
         std::lock_guard lock(mutex_);
         audit_.push_back(std::move(r));
       });
     });
-    api_ = std::make_unique<sb::admin::AdminApi>(fx_.system, caf::actor{}, metrics_, std::move(o));
+    api_ = std::make_unique<sb::app::admin::AdminApi>(fx_.system, caf::actor{}, metrics_, std::move(o));
     server_ = std::make_unique<sb::http::Server>(sb::http::ServerOptions{}, api_->handler(), nullptr);
     auto port = server_->start();
     ASSERT_TRUE(port.ok()) << port.error().message;
@@ -67,10 +67,10 @@ class NamespacesApi : public ::testing::Test {
   }
 
   sb::test::TempDir dir_;
-  std::shared_ptr<sb::namespaces::NamespaceStore> store_;
+  std::shared_ptr<sb::storage::NamespaceStore> store_;
   sb::test::ActorSystemFixture fx_;
   sb::metrics::Registry metrics_;
-  std::unique_ptr<sb::admin::AdminApi> api_;
+  std::unique_ptr<sb::app::admin::AdminApi> api_;
   std::unique_ptr<sb::http::Server> server_;
   std::string base_;
   std::mutex mutex_;

@@ -24,16 +24,16 @@ class SecretsApi : public ::testing::Test {
   void SetUp() override {
     vault_ = dir_.open();
     ASSERT_TRUE(vault_);
-    sb::admin::AdminApiOptions o;
+    sb::app::admin::AdminApiOptions o;
     o.version = "test";
     o.token = Secret(kToken);
     o.extensions.push_back([this](sb::http::Router& api) {
-      sb::vault::add_secrets_routes(api, vault_, [this](sb::AuditRecord r) {
+      sb::app::admin::add_secrets_routes(api, vault_, [this](sb::AuditRecord r) {
         std::lock_guard lock(mutex_);
         audit_.push_back(std::move(r));
       });
     });
-    api_ = std::make_unique<sb::admin::AdminApi>(fx_.system, caf::actor{}, metrics_, std::move(o));
+    api_ = std::make_unique<sb::app::admin::AdminApi>(fx_.system, caf::actor{}, metrics_, std::move(o));
     server_ = std::make_unique<sb::http::Server>(sb::http::ServerOptions{}, api_->handler(), nullptr);
     auto port = server_->start();
     ASSERT_TRUE(port.ok()) << port.error().message;
@@ -57,11 +57,11 @@ class SecretsApi : public ::testing::Test {
     return audit_;
   }
 
-  sb::vault::test::VaultDir dir_;
-  std::shared_ptr<sb::vault::Vault> vault_;
+  sb::storage::test::VaultDir dir_;
+  std::shared_ptr<sb::storage::Vault> vault_;
   sb::test::ActorSystemFixture fx_;
   sb::metrics::Registry metrics_;
-  std::unique_ptr<sb::admin::AdminApi> api_;
+  std::unique_ptr<sb::app::admin::AdminApi> api_;
   std::unique_ptr<sb::http::Server> server_;
   std::string base_;
   std::mutex mutex_;
@@ -159,15 +159,15 @@ TEST_F(SecretsApi, RotationWithAnEnvironmentKeyIsAConflict) {
   server_->stop();
   server_.reset();
   api_.reset();
-  sb::vault::test::VaultDir env_dir;
-  auto key = sb::vault::SecureKey::generate();
+  sb::storage::test::VaultDir env_dir;
+  auto key = sb::security::vault::SecureKey::generate();
   ASSERT_TRUE(key.ok());
   char hex[65];
   key->write_hex(hex);
   auto env_vault = env_dir.open(std::string(hex));
   ASSERT_TRUE(env_vault);
   sb::http::Router router;
-  sb::vault::add_secrets_routes(router, env_vault, nullptr);  // a null sink is allowed
+  sb::app::admin::add_secrets_routes(router, env_vault, nullptr);  // a null sink is allowed
   sb::http::Server server({}, router.handler(), nullptr);
   auto port = server.start();
   ASSERT_TRUE(port.ok());
@@ -180,11 +180,11 @@ TEST_F(SecretsApi, RotationWithAnEnvironmentKeyIsAConflict) {
 }
 
 TEST(SecretBody, ParsesOnlyAStringValue) {
-  EXPECT_EQ(sb::vault::parse_secret_body(R"({"value":"a\"b\u00e9"})")->reveal(), "a\"b\xc3\xa9");
-  EXPECT_EQ(sb::vault::parse_secret_body(R"({"value":"x","extra":1})")->reveal(), "x");
-  EXPECT_EQ(sb::vault::parse_secret_body(R"({"value":null})").error().message, "value: must be a string");
-  EXPECT_EQ(sb::vault::parse_secret_body("{").error().code, "invalid_json");
-  EXPECT_EQ(sb::vault::parse_secret_body("{\"value\":\"" + std::string(64 * 1024 + 1, 'x') + "\"}").error().code,
+  EXPECT_EQ(sb::app::admin::parse_secret_body(R"({"value":"a\"b\u00e9"})")->reveal(), "a\"b\xc3\xa9");
+  EXPECT_EQ(sb::app::admin::parse_secret_body(R"({"value":"x","extra":1})")->reveal(), "x");
+  EXPECT_EQ(sb::app::admin::parse_secret_body(R"({"value":null})").error().message, "value: must be a string");
+  EXPECT_EQ(sb::app::admin::parse_secret_body("{").error().code, "invalid_json");
+  EXPECT_EQ(sb::app::admin::parse_secret_body("{\"value\":\"" + std::string(64 * 1024 + 1, 'x') + "\"}").error().code,
             "invalid_field");
 }
 

@@ -27,26 +27,26 @@ const std::string kProductExample =
 class TasksApi : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto ns = sb::namespaces::NamespaceStore::open(dir_.file("squadbox.db"), dir_.path());
+    auto ns = sb::storage::NamespaceStore::open(dir_.file("squadbox.db"), dir_.path());
     ASSERT_TRUE(ns) << ns.error().message;
     sb::namespaces::NamespacePatch main;
     main.name = "main";
     ASSERT_TRUE((*ns)->create(main));
-    sb::schedule::TaskStoreOptions so;
+    sb::storage::TaskStoreOptions so;
     so.default_time_zone = "Europe/Berlin";
-    auto store = sb::schedule::TaskStore::open(dir_.file("squadbox.db"), so);
+    auto store = sb::storage::TaskStore::open(dir_.file("squadbox.db"), so);
     ASSERT_TRUE(store) << store.error().message;
-    store_ = std::shared_ptr<sb::schedule::TaskStore>(std::move(*store));
-    sb::admin::AdminApiOptions o;
+    store_ = std::shared_ptr<sb::storage::TaskStore>(std::move(*store));
+    sb::app::admin::AdminApiOptions o;
     o.version = "test";
     o.token = sb::Secret(kToken);
     o.extensions.push_back([this](sb::http::Router& api) {
-      sb::schedule::add_tasks_routes(api, store_, [this](sb::AuditRecord r) {
+      sb::app::admin::add_tasks_routes(api, store_, [this](sb::AuditRecord r) {
         std::lock_guard lock(mutex_);
         audit_.push_back(std::move(r));
       });
     });
-    api_ = std::make_unique<sb::admin::AdminApi>(fx_.system, caf::actor{}, metrics_, std::move(o));
+    api_ = std::make_unique<sb::app::admin::AdminApi>(fx_.system, caf::actor{}, metrics_, std::move(o));
     server_ = std::make_unique<sb::http::Server>(sb::http::ServerOptions{}, api_->handler(), nullptr);
     auto port = server_->start();
     ASSERT_TRUE(port.ok()) << port.error().message;
@@ -89,10 +89,10 @@ class TasksApi : public ::testing::Test {
   }
 
   sb::test::TempDir dir_;
-  std::shared_ptr<sb::schedule::TaskStore> store_;
+  std::shared_ptr<sb::storage::TaskStore> store_;
   sb::test::ActorSystemFixture fx_;
   sb::metrics::Registry metrics_;
-  std::unique_ptr<sb::admin::AdminApi> api_;
+  std::unique_ptr<sb::app::admin::AdminApi> api_;
   std::unique_ptr<sb::http::Server> server_;
   std::string base_;
   std::mutex mutex_;

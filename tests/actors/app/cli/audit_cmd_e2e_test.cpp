@@ -9,15 +9,15 @@
 namespace {
 
 using namespace std::chrono_literals;
-using sb::audit::test::append_chain;
-using sb::audit::test::tamper;
-using sb::security::test::NodeProcess;
-using sb::security::test::run_cli;
+using sb::security::audit::test::append_chain;
+using sb::security::audit::test::tamper;
+using sb::test::NodeProcess;
+using sb::test::run_cli;
 using sb::test::TempDir;
 
 std::string head_hex(const std::string& db_path) {
-  auto r = sb::audit::verify_database(db_path);
-  return r.ok() ? sb::audit::to_hex(r->head) : "";
+  auto r = sb::storage::verify_database(db_path);
+  return r.ok() ? sb::security::audit::to_hex(r->head) : "";
 }
 
 TEST(AuditVerifyCli, PrintsTheCountAndHeadOfAGoodChain) {
@@ -37,7 +37,7 @@ TEST(AuditVerifyCli, NamesTheFirstBadRecordAndExits1) {
   const std::vector<Case> cases = {
       {"update", "UPDATE audit_log SET subject = 'x' WHERE seq = 37", "FAILED at seq 37 (edited): hash mismatch"},
       {"delete", "DELETE FROM audit_log WHERE seq = 50", "FAILED at seq 50 (deleted): seq gap"},
-      {"swap", sb::audit::test::swap_rows_sql(10, 20), "FAILED at seq 10 (edited)"},
+      {"swap", sb::security::audit::test::swap_rows_sql(10, 20), "FAILED at seq 10 (edited)"},
   };
   for (const auto& c : cases) {
     TempDir dir;
@@ -109,7 +109,7 @@ TEST(AuditCli, TailAndVerifyAgainstARunningNode) {
   EXPECT_EQ(verify.out.rfind("ok: ", 0), 0u) << verify.out;
 
   // --follow prints records appended after it started.
-  sb::test::ChildProcess follow(sb::security::test::squadbox(), {"audit", "tail", "--follow", "--data-dir", d}, {},
+  sb::test::ChildProcess follow(sb::test::squadbox(), {"audit", "tail", "--follow", "--data-dir", d}, {},
                                 dir.file("follow"));
   ASSERT_TRUE(sb::test::wait_until([&] { return follow.stdout_text().find("secret.set anthropic") != std::string::npos; },
                                    30s))

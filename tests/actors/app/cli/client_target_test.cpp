@@ -8,8 +8,8 @@
 
 namespace {
 
-using sb::cli::ClientFlags;
-using sb::cli::resolve_client_target;
+using sb::app::cli::ClientFlags;
+using sb::app::cli::resolve_client_target;
 
 sb::config::Config config_in(const sb::test::TempDir& dir) {
   sb::config::Config c;
@@ -75,13 +75,13 @@ TEST(BearerToken, MatchesOnlyTheExactToken) {
   std::string longer = "Bearer 0123456789abcdef0";
   std::string scheme = "Basic 0123456789abcdef";
   std::string lower = "bearer 0123456789abcdef";
-  EXPECT_TRUE(sb::admin::bearer_matches(&good, token));
-  EXPECT_FALSE(sb::admin::bearer_matches(&wrong, token));
-  EXPECT_FALSE(sb::admin::bearer_matches(&longer, token));
-  EXPECT_FALSE(sb::admin::bearer_matches(&scheme, token));
-  EXPECT_TRUE(sb::admin::bearer_matches(&lower, token)) << "the scheme is case-insensitive";
-  EXPECT_FALSE(sb::admin::bearer_matches(nullptr, token));
-  EXPECT_FALSE(sb::admin::bearer_matches(&good, sb::Secret{}));
+  EXPECT_TRUE(sb::app::admin::bearer_matches(&good, token));
+  EXPECT_FALSE(sb::app::admin::bearer_matches(&wrong, token));
+  EXPECT_FALSE(sb::app::admin::bearer_matches(&longer, token));
+  EXPECT_FALSE(sb::app::admin::bearer_matches(&scheme, token));
+  EXPECT_TRUE(sb::app::admin::bearer_matches(&lower, token)) << "the scheme is case-insensitive";
+  EXPECT_FALSE(sb::app::admin::bearer_matches(nullptr, token));
+  EXPECT_FALSE(sb::app::admin::bearer_matches(&good, sb::Secret{}));
 }
 
 }  // namespace
@@ -93,26 +93,26 @@ namespace {
 
 TEST(Duration, ParsesUnitsAndRejectsGarbage) {
   using namespace std::chrono_literals;
-  EXPECT_EQ(*sb::cli::parse_duration("250ms"), 250ms);
-  EXPECT_EQ(*sb::cli::parse_duration("90s"), 90s);
-  EXPECT_EQ(*sb::cli::parse_duration("30m"), 30min);
-  EXPECT_EQ(*sb::cli::parse_duration("2h"), 2h);
-  EXPECT_EQ(*sb::cli::parse_duration("0"), 0ms);
+  EXPECT_EQ(*sb::app::cli::parse_duration("250ms"), 250ms);
+  EXPECT_EQ(*sb::app::cli::parse_duration("90s"), 90s);
+  EXPECT_EQ(*sb::app::cli::parse_duration("30m"), 30min);
+  EXPECT_EQ(*sb::app::cli::parse_duration("2h"), 2h);
+  EXPECT_EQ(*sb::app::cli::parse_duration("0"), 0ms);
   for (const char* bad : {"", "5", "-1s", "1d", "m", "1.5s", "99999999999999999999h"})
-    EXPECT_FALSE(sb::cli::parse_duration(bad).ok()) << bad;
+    EXPECT_FALSE(sb::app::cli::parse_duration(bad).ok()) << bad;
 }
 
 TEST(MountFlag, NamePathAndMode) {
-  auto ro = sb::cli::parse_mount_flag("ref=/srv/data");
+  auto ro = sb::app::cli::parse_mount_flag("ref=/srv/data");
   ASSERT_TRUE(ro.ok());
   EXPECT_EQ(ro->name, "ref");
   EXPECT_EQ(ro->path, "/srv/data");
   EXPECT_FALSE(ro->read_write);
-  auto rw = sb::cli::parse_mount_flag("out=/srv/out:rw");
+  auto rw = sb::app::cli::parse_mount_flag("out=/srv/out:rw");
   ASSERT_TRUE(rw.ok());
   EXPECT_EQ(rw->path, "/srv/out");
   EXPECT_TRUE(rw->read_write);
-  for (const char* bad : {"", "=x", "name=", "noequals"}) EXPECT_FALSE(sb::cli::parse_mount_flag(bad).ok()) << bad;
+  for (const char* bad : {"", "=x", "name=", "noequals"}) EXPECT_FALSE(sb::app::cli::parse_mount_flag(bad).ok()) << bad;
 }
 
 }  // namespace

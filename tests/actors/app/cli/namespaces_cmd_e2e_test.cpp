@@ -7,8 +7,8 @@
 
 namespace {
 
-using sb::security::test::NodeProcess;
-using sb::security::test::run_cli;
+using sb::test::NodeProcess;
+using sb::test::run_cli;
 using sb::test::TempDir;
 
 TEST(NamespacesCli, NamespacesMappingsAllowlistsAndRoutingAgainstARunningNode) {

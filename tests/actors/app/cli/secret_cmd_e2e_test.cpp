@@ -8,17 +8,17 @@
 
 namespace {
 
-using sb::security::test::NodeProcess;
-using sb::security::test::run_cli;
+using sb::test::NodeProcess;
+using sb::test::run_cli;
 using sb::test::TempDir;
 
 // A second Vault on the node's files (SQLite allows the second connection) sees what
 // the node stored: the only way to read a value back, since no route returns one.
 std::string stored_value(const TempDir& dir, const std::string& name) {
-  sb::vault::VaultOptions o;
+  sb::storage::VaultOptions o;
   o.db_path = dir.file("squadbox.db");
   o.key_file = dir.file("vault.key");
-  auto vault = sb::vault::Vault::open(o);
+  auto vault = sb::storage::Vault::open(o);
   if (!vault) return "<" + vault.error().message + ">";
   auto v = (*vault)->get(name);
   return v ? v->reveal() : "<" + v.error().code + ">";

@@ -3,7 +3,7 @@
 
 #include "runtime/container/scan/assess.hpp"
 
-namespace sb::security {
+namespace sb::container::scan {
 namespace {
 
 using namespace std::chrono_literals;
@@ -208,4 +208,4 @@ TEST(SecurityAssess, KindNamesAreStable) {
 }
 
 }  // namespace
-}  // namespace sb::security
+}  // namespace sb::container::scan

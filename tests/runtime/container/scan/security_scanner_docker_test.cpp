@@ -29,11 +29,11 @@ namespace sb::container::docker {
 namespace {
 
 using namespace std::chrono_literals;
-using security::ApprovedContainer;
-using security::ApprovedContainers;
-using security::FindingKind;
-using security::ScannerOptions;
-using security::SecurityScanner;
+using container::scan::ApprovedContainer;
+using container::scan::ApprovedContainers;
+using container::scan::FindingKind;
+using container::scan::ScannerOptions;
+using container::scan::SecurityScanner;
 
 const std::string kImage = test::kDockerTestImage;
 using test::random_suffix;
@@ -85,7 +85,7 @@ class ScanDocker : public ::testing::Test {
     return !info && info.error().code == "container.not_found";
   }
 
-  static std::map<FindingKind, std::string> findings(const security::ScanReport& r) {
+  static std::map<FindingKind, std::string> findings(const container::scan::ScanReport& r) {
     std::map<FindingKind, std::string> out;
     for (const auto& v : r.offending)
       for (const auto& f : v.findings) out[f.kind] = f.what;

@@ -6,7 +6,7 @@
 #include "runtime/container/scan/security_scanner.hpp"
 #include "tests/support/fake_container_runtime.hpp"
 
-namespace sb::security {
+namespace sb::container::scan {
 namespace {
 
 using namespace std::chrono_literals;
@@ -210,4 +210,4 @@ TEST_F(SecurityScanPass, ErrorsAreCounted) {
 }
 
 }  // namespace
-}  // namespace sb::security
+}  // namespace sb::container::scan

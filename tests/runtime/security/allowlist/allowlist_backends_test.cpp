@@ -23,7 +23,7 @@ class BackendReverify : public ::testing::Test {
     base = fs::canonical(dir.path()).string();
     for (const char* d : {"root/data", "forbidden"}) fs::create_directories(base + "/" + d);
     std::ofstream(base + "/allowlist.json") << R"({"allowedRoots":[{"path":")" << base << R"(/root"}]})";
-    rules = std::make_shared<security::AllowlistRules>(security::load_allowlist(base + "/allowlist.json", {}));
+    rules = std::make_shared<security::allowlist::AllowlistRules>(security::allowlist::load_allowlist(base + "/allowlist.json", {}));
     RunMountRequest req;
     req.extras = {{"data", base + "/root/data", false}};
     auto m = MountPolicy::validate(req, MountContext{rules, "g", false, {}, nullptr});
@@ -39,7 +39,7 @@ class BackendReverify : public ::testing::Test {
 
   test::TempDir dir{"sb-allowlist-backends"};
   std::string base;
-  std::shared_ptr<const security::AllowlistRules> rules;
+  std::shared_ptr<const security::allowlist::AllowlistRules> rules;
   ContainerSpec spec;
 };
 

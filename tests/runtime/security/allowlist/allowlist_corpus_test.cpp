@@ -26,7 +26,7 @@
 #include "runtime/security/allowlist/protected_paths.hpp"
 #include "tests/support/temp_dir.hpp"
 
-namespace sb::security {
+namespace sb::security::allowlist {
 namespace {
 
 namespace fs = std::filesystem;
@@ -249,4 +249,4 @@ TEST_F(CorpusTree, ControlCasesAreAllowed) {
 }
 
 }  // namespace
-}  // namespace sb::security
+}  // namespace sb::security::allowlist

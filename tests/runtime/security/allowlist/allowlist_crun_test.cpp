@@ -27,7 +27,7 @@ class AllowlistOciTest : public OciFixture {
     std::ofstream(base + "/root/checked/f") << "CHECKED";
     std::ofstream(base + "/forbidden/f") << "FORBIDDEN";
     std::ofstream(base + "/allowlist.json") << R"({"allowedRoots":[{"path":")" << base << R"(/root"}]})";
-    rules = std::make_shared<security::AllowlistRules>(security::load_allowlist(base + "/allowlist.json", {}));
+    rules = std::make_shared<security::allowlist::AllowlistRules>(security::allowlist::load_allowlist(base + "/allowlist.json", {}));
     ASSERT_TRUE(rules->unavailable.empty()) << rules->unavailable;
   }
 
@@ -53,7 +53,7 @@ class AllowlistOciTest : public OciFixture {
 
   TempDir tree;
   std::string base;
-  std::shared_ptr<const security::AllowlistRules> rules;
+  std::shared_ptr<const security::allowlist::AllowlistRules> rules;
 };
 
 TEST_F(AllowlistOciTest, ContainerSeesTheCheckedDirectoryAfterASwap) {

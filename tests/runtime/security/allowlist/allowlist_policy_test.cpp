@@ -24,7 +24,7 @@ class PolicyTest : public ::testing::Test {
       fs::create_directories(base + "/" + d);
     std::ofstream(base + "/cfg/allowlist.json")
         << R"({"allowedRoots":[{"path":")" << base << R"(/root","allowReadWrite":true}],"nonMainReadOnly":true})";
-    rules = std::make_shared<security::AllowlistRules>(security::load_allowlist(
+    rules = std::make_shared<security::allowlist::AllowlistRules>(security::allowlist::load_allowlist(
         base + "/cfg/allowlist.json", {{base + "/data", "data_dir"}, {base + "/cfg/allowlist.json", "allowlist_file"}}));
     ASSERT_TRUE(rules->unavailable.empty()) << rules->unavailable;
   }
@@ -34,7 +34,7 @@ class PolicyTest : public ::testing::Test {
 
   test::TempDir dir{"sb-allowlist-policy"};
   std::string base;
-  std::shared_ptr<const security::AllowlistRules> rules;
+  std::shared_ptr<const security::allowlist::AllowlistRules> rules;
   std::vector<AuditRecord> audit;
   metrics::Registry metrics;
 };
@@ -167,20 +167,20 @@ TEST(PinnedPath, RefusesAComponentThatIsNowASymlink) {
   fs::create_directories(base + "/real/inner");
   fs::create_directory_symlink(base + "/real", base + "/link");
   // As if realpath had said ".../link/inner" a moment before "link" became a symlink.
-  auto p = security::PinnedPath::open_directory(base + "/link/inner");
+  auto p = security::allowlist::PinnedPath::open_directory(base + "/link/inner");
   ASSERT_FALSE(p.ok());
-  EXPECT_EQ(p.error().code, security::rule::kChangedDuringCheck);
-  EXPECT_EQ(security::PinnedPath::open_directory(base + "/real/../real").error().code, security::rule::kUnresolvable);
-  EXPECT_TRUE(security::PinnedPath::open_directory(base + "/real/inner").ok());
+  EXPECT_EQ(p.error().code, security::allowlist::rule::kChangedDuringCheck);
+  EXPECT_EQ(security::allowlist::PinnedPath::open_directory(base + "/real/../real").error().code, security::allowlist::rule::kUnresolvable);
+  EXPECT_TRUE(security::allowlist::PinnedPath::open_directory(base + "/real/inner").ok());
   std::ofstream(base + "/real/file") << "x";
-  EXPECT_FALSE(security::PinnedPath::open_directory(base + "/real/file").ok());
+  EXPECT_FALSE(security::allowlist::PinnedPath::open_directory(base + "/real/file").ok());
 }
 
 TEST(PinnedPath, ClosesItsFdWhenTheLastHolderGoes) {
   test::TempDir dir{"sb-pinned"};
   int fd = -1;
   {
-    auto p = security::PinnedPath::open_directory(fs::canonical(dir.path()).string());
+    auto p = security::allowlist::PinnedPath::open_directory(fs::canonical(dir.path()).string());
     ASSERT_TRUE(p.ok());
     fd = (*p)->fd();
     EXPECT_TRUE(fs::exists("/proc/self/fd/" + std::to_string(fd)));

@@ -5,7 +5,7 @@
 #include "runtime/security/allowlist/allowlist_rules.hpp"
 #include "runtime/security/allowlist/mount_table.hpp"
 
-namespace sb::security {
+namespace sb::security::allowlist {
 namespace {
 
 TEST(AllowlistParse, ReadsTheFileAndMergesTheDefaultPatterns) {
@@ -181,4 +181,4 @@ TEST(MountExposure, SubmountsAndBindMountsBelowTheRoot) {
 }
 
 }  // namespace
-}  // namespace sb::security
+}  // namespace sb::security::allowlist

@@ -12,7 +12,7 @@
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
-namespace sb::security {
+namespace sb::security::allowlist {
 namespace {
 
 namespace fs = std::filesystem;
@@ -179,4 +179,4 @@ TEST_F(StoreTest, ProtectedPathsComeWithEveryLoad) {
 }
 
 }  // namespace
-}  // namespace sb::security
+}  // namespace sb::security::allowlist

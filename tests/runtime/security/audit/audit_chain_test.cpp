@@ -7,9 +7,9 @@
 
 namespace {
 
-using sb::audit::ChainRecord;
-using sb::audit::FaultKind;
-using sb::audit::RecordFields;
+using sb::security::audit::ChainRecord;
+using sb::security::audit::FaultKind;
+using sb::security::audit::RecordFields;
 
 std::vector<ChainRecord> make_chain(int n) {
   std::vector<ChainRecord> rows;
@@ -19,7 +19,7 @@ std::vector<ChainRecord> make_chain(int n) {
     r.fields = RecordFields{i, 1700000000000 + i, "actor" + std::to_string(i % 3), "event." + std::to_string(i),
                             "subject", R"({"i":)" + std::to_string(i) + "}"};
     r.prev_hash = prev;
-    r.hash = sb::audit::chain_hash(prev, r.fields);
+    r.hash = sb::security::audit::chain_hash(prev, r.fields);
     prev = r.hash;
     rows.push_back(r);
   }
@@ -36,16 +36,16 @@ TEST(AuditChain, CanonicalFormIsLengthPrefixedFieldsInOrder) {
       "0a00000000000000" "7365637265742e736574"           // event
       "0900000000000000" "616e7468726f706963"             // subject
       "1000000000000000" "7b2263726561746564223a747275657d";  // detail
-  EXPECT_EQ(sb::audit::to_hex(sb::audit::canonical_form("", f)), expected_hex);
+  EXPECT_EQ(sb::security::audit::to_hex(sb::security::audit::canonical_form("", f)), expected_hex);
 }
 
 TEST(AuditChain, HashIsBlake2b256OfTheCanonicalForm) {
   RecordFields one{1, 1700000000000, "admin-api", "secret.set", "anthropic", R"({"created":true})"};
-  const std::string h1 = sb::audit::chain_hash("", one);
+  const std::string h1 = sb::security::audit::chain_hash("", one);
   ASSERT_EQ(h1.size(), 32u);
-  EXPECT_EQ(sb::audit::to_hex(h1), "1f0c612b940c601fe9ecfe0d16643d9d8e731ac7dc04ea408a6ef50a49d1c5db");
+  EXPECT_EQ(sb::security::audit::to_hex(h1), "1f0c612b940c601fe9ecfe0d16643d9d8e731ac7dc04ea408a6ef50a49d1c5db");
   RecordFields two{2, 1700000000001, "proxy", "proxy.request", "anthropic", R"({"namespace":"main","status":200})"};
-  EXPECT_EQ(sb::audit::to_hex(sb::audit::chain_hash(h1, two)),
+  EXPECT_EQ(sb::security::audit::to_hex(sb::security::audit::chain_hash(h1, two)),
             "cdbab47aa668025fb60218eaa581035b38456e22be535e860749d4794fb4ed9d");
 }
 
@@ -54,18 +54,18 @@ TEST(AuditChain, MovingBytesBetweenFieldsChangesTheHash) {
   RecordFields b{1, 2, "a", "bc", "", ""};
   RecordFields c{12, 2, "", "", "", ""};
   RecordFields d{1, 22, "", "", "", ""};
-  EXPECT_NE(sb::audit::chain_hash("", a), sb::audit::chain_hash("", b));
-  EXPECT_NE(sb::audit::chain_hash("", c), sb::audit::chain_hash("", d));
-  EXPECT_NE(sb::audit::chain_hash("", a), sb::audit::chain_hash(std::string(32, '\0'), a));
+  EXPECT_NE(sb::security::audit::chain_hash("", a), sb::security::audit::chain_hash("", b));
+  EXPECT_NE(sb::security::audit::chain_hash("", c), sb::security::audit::chain_hash("", d));
+  EXPECT_NE(sb::security::audit::chain_hash("", a), sb::security::audit::chain_hash(std::string(32, '\0'), a));
 }
 
 TEST(AuditChain, AnUntouchedChainVerifies) {
   auto rows = make_chain(5000);
-  auto r = sb::audit::verify_chain(rows);
+  auto r = sb::security::audit::verify_chain(rows);
   EXPECT_FALSE(r.fault.has_value()) << r.fault->reason;
   EXPECT_EQ(r.records, 5000u);
   EXPECT_EQ(r.head, rows.back().hash);
-  auto empty = sb::audit::verify_chain({});
+  auto empty = sb::security::audit::verify_chain({});
   EXPECT_FALSE(empty.fault.has_value());
   EXPECT_EQ(empty.records, 0u);
   EXPECT_EQ(empty.head, "");
@@ -82,7 +82,7 @@ TEST(AuditChain, AnEditedFieldIsNamedByItsSeq) {
        }) {
     auto rows = make_chain(100);
     edit(rows[41]);
-    auto r = sb::audit::verify_chain(rows);
+    auto r = sb::security::audit::verify_chain(rows);
     ASSERT_TRUE(r.fault.has_value());
     EXPECT_EQ(r.fault->seq, 42);
     EXPECT_EQ(r.fault->kind, FaultKind::edited);
@@ -94,7 +94,7 @@ TEST(AuditChain, AnEditedFieldIsNamedByItsSeq) {
 TEST(AuditChain, ADeletedRecordIsASeqGap) {
   auto rows = make_chain(100);
   rows.erase(rows.begin() + 59, rows.begin() + 62);  // seq 60..62
-  auto r = sb::audit::verify_chain(rows);
+  auto r = sb::security::audit::verify_chain(rows);
   ASSERT_TRUE(r.fault.has_value());
   EXPECT_EQ(r.fault->seq, 60);
   EXPECT_EQ(r.fault->kind, FaultKind::deleted);
@@ -102,7 +102,7 @@ TEST(AuditChain, ADeletedRecordIsASeqGap) {
 
   auto first = make_chain(10);
   first.erase(first.begin());
-  r = sb::audit::verify_chain(first);
+  r = sb::security::audit::verify_chain(first);
   ASSERT_TRUE(r.fault.has_value());
   EXPECT_EQ(r.fault->seq, 1);
   EXPECT_EQ(r.fault->kind, FaultKind::deleted);
@@ -112,8 +112,8 @@ TEST(AuditChain, ARecordRehashedByAForgerBreaksTheLinkToItsSuccessor) {
   // A forger who edits seq 30 and recomputes its hash still breaks seq 31's prev_hash.
   auto rows = make_chain(50);
   rows[29].fields.event = "nothing.to.see";
-  rows[29].hash = sb::audit::chain_hash(rows[29].prev_hash, rows[29].fields);
-  auto r = sb::audit::verify_chain(rows);
+  rows[29].hash = sb::security::audit::chain_hash(rows[29].prev_hash, rows[29].fields);
+  auto r = sb::security::audit::verify_chain(rows);
   ASSERT_TRUE(r.fault.has_value());
   EXPECT_EQ(r.fault->seq, 31);
   EXPECT_EQ(r.fault->kind, FaultKind::reordered);
@@ -123,8 +123,8 @@ TEST(AuditChain, ARecordRehashedByAForgerBreaksTheLinkToItsSuccessor) {
   std::swap(rows[9].fields, rows[19].fields);
   std::swap(rows[9].fields.seq, rows[19].fields.seq);
   std::swap(rows[9].prev_hash, rows[19].prev_hash);
-  for (int i : {9, 19}) rows[i].hash = sb::audit::chain_hash(rows[i].prev_hash, rows[i].fields);
-  r = sb::audit::verify_chain(rows);
+  for (int i : {9, 19}) rows[i].hash = sb::security::audit::chain_hash(rows[i].prev_hash, rows[i].fields);
+  r = sb::security::audit::verify_chain(rows);
   ASSERT_TRUE(r.fault.has_value());
   EXPECT_EQ(r.fault->seq, 10);
   EXPECT_EQ(r.fault->kind, FaultKind::reordered);
@@ -132,8 +132,8 @@ TEST(AuditChain, ARecordRehashedByAForgerBreaksTheLinkToItsSuccessor) {
   // A first record that claims a predecessor.
   rows = make_chain(3);
   rows[0].prev_hash = std::string(32, 'x');
-  rows[0].hash = sb::audit::chain_hash(rows[0].prev_hash, rows[0].fields);
-  r = sb::audit::verify_chain(rows);
+  rows[0].hash = sb::security::audit::chain_hash(rows[0].prev_hash, rows[0].fields);
+  r = sb::security::audit::verify_chain(rows);
   ASSERT_TRUE(r.fault.has_value());
   EXPECT_EQ(r.fault->seq, 1);
   EXPECT_EQ(r.fault->kind, FaultKind::reordered);
@@ -143,7 +143,7 @@ TEST(AuditChain, AStreamingVerifierStopsAtTheFirstFault) {
   auto rows = make_chain(10);
   rows[3].fields.detail = "{}";
   rows[6].fields.detail = "{}";
-  sb::audit::ChainVerifier v;
+  sb::security::audit::ChainVerifier v;
   size_t accepted = 0;
   for (const auto& r : rows)
     if (v.add(r)) ++accepted;

@@ -7,15 +7,15 @@
 namespace {
 
 using sb::Secret;
-using sb::vault::SecureKey;
+using sb::security::vault::SecureKey;
 
 TEST(SecretName, FollowsThePattern) {
-  for (const char* ok : {"a", "A", "0", "anthropic", "slack.bot-token_2", "x-"}) EXPECT_TRUE(sb::vault::valid_secret_name(ok)) << ok;
-  EXPECT_TRUE(sb::vault::valid_secret_name(std::string(128, 'z')));
+  for (const char* ok : {"a", "A", "0", "anthropic", "slack.bot-token_2", "x-"}) EXPECT_TRUE(sb::security::vault::valid_secret_name(ok)) << ok;
+  EXPECT_TRUE(sb::security::vault::valid_secret_name(std::string(128, 'z')));
   for (const char* bad : {"", "-a", "_a", ".a", "a b", "a/b", "a:b", "a\nb", "a%2Fb", "é"})
-    EXPECT_FALSE(sb::vault::valid_secret_name(bad)) << bad;
-  EXPECT_FALSE(sb::vault::valid_secret_name(std::string(129, 'z')));
-  EXPECT_FALSE(sb::vault::valid_secret_name(std::string("a\0b", 3)));
+    EXPECT_FALSE(sb::security::vault::valid_secret_name(bad)) << bad;
+  EXPECT_FALSE(sb::security::vault::valid_secret_name(std::string(129, 'z')));
+  EXPECT_FALSE(sb::security::vault::valid_secret_name(std::string("a\0b", 3)));
 }
 
 TEST(SecureKey, ParsesExactly64HexDigits) {
@@ -54,14 +54,14 @@ TEST(SecureKey, FreshKeysDifferAndCompareInConstantTime) {
 TEST(Seal, RoundTripsWithAFreshNonceEachTime) {
   auto key = SecureKey::generate();
   ASSERT_TRUE(key.ok());
-  auto one = sb::vault::seal(*key, "name", Secret("value"));
-  auto two = sb::vault::seal(*key, "name", Secret("value"));
+  auto one = sb::security::vault::seal(*key, "name", Secret("value"));
+  auto two = sb::security::vault::seal(*key, "name", Secret("value"));
   EXPECT_EQ(one.nonce.size(), 24u);
   EXPECT_EQ(one.ciphertext.size(), 5u + 16u);
   EXPECT_NE(one.nonce, two.nonce);
   EXPECT_NE(one.ciphertext, two.ciphertext);
   EXPECT_EQ(one.ciphertext.find("value"), std::string::npos);
-  auto back = sb::vault::unseal(*key, "name", one.ciphertext, one.nonce);
+  auto back = sb::security::vault::unseal(*key, "name", one.ciphertext, one.nonce);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->reveal(), "value");
 }
@@ -70,18 +70,18 @@ TEST(Seal, TheNameIsBoundAsAssociatedData) {
   auto key = SecureKey::generate();
   auto other = SecureKey::generate();
   ASSERT_TRUE(key.ok() && other.ok());
-  auto sealed = sb::vault::seal(*key, "alpha", Secret("secret"));
-  EXPECT_EQ(sb::vault::unseal(*key, "beta", sealed.ciphertext, sealed.nonce).error().code, "vault.decrypt");
-  EXPECT_EQ(sb::vault::unseal(*other, "alpha", sealed.ciphertext, sealed.nonce).error().code, "vault.decrypt");
+  auto sealed = sb::security::vault::seal(*key, "alpha", Secret("secret"));
+  EXPECT_EQ(sb::security::vault::unseal(*key, "beta", sealed.ciphertext, sealed.nonce).error().code, "vault.decrypt");
+  EXPECT_EQ(sb::security::vault::unseal(*other, "alpha", sealed.ciphertext, sealed.nonce).error().code, "vault.decrypt");
   std::string flipped = sealed.ciphertext;
   flipped[0] = static_cast<char>(flipped[0] ^ 1);
-  EXPECT_FALSE(sb::vault::unseal(*key, "alpha", flipped, sealed.nonce).ok());
+  EXPECT_FALSE(sb::security::vault::unseal(*key, "alpha", flipped, sealed.nonce).ok());
   std::string nonce = sealed.nonce;
   nonce[23] = static_cast<char>(nonce[23] ^ 1);
-  EXPECT_FALSE(sb::vault::unseal(*key, "alpha", sealed.ciphertext, nonce).ok());
-  EXPECT_FALSE(sb::vault::unseal(*key, "alpha", sealed.ciphertext, sealed.nonce.substr(1)).ok());
-  EXPECT_FALSE(sb::vault::unseal(*key, "alpha", sealed.ciphertext.substr(0, 10), sealed.nonce).ok());
-  EXPECT_FALSE(sb::vault::unseal(*key, "alpha", "", sealed.nonce).ok());
+  EXPECT_FALSE(sb::security::vault::unseal(*key, "alpha", sealed.ciphertext, nonce).ok());
+  EXPECT_FALSE(sb::security::vault::unseal(*key, "alpha", sealed.ciphertext, sealed.nonce.substr(1)).ok());
+  EXPECT_FALSE(sb::security::vault::unseal(*key, "alpha", sealed.ciphertext.substr(0, 10), sealed.nonce).ok());
+  EXPECT_FALSE(sb::security::vault::unseal(*key, "alpha", "", sealed.nonce).ok());
 }
 
 }  // namespace
