@@ -2,17 +2,32 @@
 
 namespace sb::actors {
 
+std::string_view to_string(ChildState state) {
+  switch (state) {
+    case ChildState::starting: return "starting";
+    case ChildState::running: return "running";
+    case ChildState::stopping: return "stopping";
+    case ChildState::backoff: return "backoff";
+    case ChildState::dead: return "dead";
+    case ChildState::stopped: return "stopped";
+  }
+  return "running";
+}
+
+// The one versioned block of wire types: every node of a cluster registers the same
+// types under the same names (a type unknown to the receiver arrives empty).
 void add_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<Error>("error");
+  cfg.add_message_type<AuditRecord>("audit_record");
   cfg.add_message_type<component_status>("component_status");
   cfg.add_message_type<child_status>("child_status");
   cfg.add_message_type<std::vector<child_status>>("std::vector<child_status>");
   cfg.add_message_type<supervisor_status>("supervisor_status");
   cfg.add_message_type<child_failure>("child_failure");
-  cfg.add_message_type<audit_event>("audit_event");
   cfg.add_message_type<audit_receipt>("audit_receipt");
-  cfg.add_message_type<run_output>("run_output");
-  cfg.add_message_type<run_transition>("run_transition");
-  cfg.add_message_type<run_result>("run_result");
+  cfg.add_message_type<container::RunOutput>("run_output");
+  cfg.add_message_type<container::RunTransition>("run_transition");
+  cfg.add_message_type<container::RunResult>("run_result");
   cfg.add_message_type<ipc_event>("ipc_event");
   cfg.add_message_type<exit_info>("exit_info");
   cfg.add_message_type<messaging::StoredMessage>("stored_message");
@@ -24,6 +39,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<scheduled_run_result>("scheduled_run_result");
   cfg.add_message_type<outbound_message>("outbound_message");
   cfg.add_message_type<enqueue_result>("enqueue_result");
+  cfg.add_message_type<http::Headers>("http_headers");
   cfg.add_message_type<storage::SqlParam>("sql_param");
   cfg.add_message_type<std::vector<storage::SqlParam>>("std::vector<sql_param>");
   cfg.add_message_type<storage::WriteOp>("write_op");

@@ -7,11 +7,17 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/all.hpp>
 
+#include "runtime/container/run_events.hpp"
+#include "runtime/core/audit_sink.hpp"
+#include "runtime/core/result.hpp"
+#include "runtime/http/message.hpp"
 #include "runtime/messaging/stored_message.hpp"
+#include "runtime/schedule/scheduled_run.hpp"
 #include "storage/sql_value.hpp"
 
 namespace sb::actors {
@@ -57,18 +63,27 @@ using granted_atom = caf::atom_constant<caf::atom("granted")>;  // manager -> na
 // Scheduled tasks.
 using task_atom = caf::atom_constant<caf::atom("task")>;  // scheduler -> namespaces: start this run
 using tick_atom = caf::atom_constant<caf::atom("tick")>;  // the scheduler's one pending timer
+// The security auditor and the Telegram poller.
+using scan_atom = caf::atom_constant<caf::atom("scan")>;        // run one security scan now
+using sectick_atom = caf::atom_constant<caf::atom("sectick")>;  // the auditor's periodic timer
+using polled_atom = caf::atom_constant<caf::atom("tgpolled")>;  // a poll's answer, from its thread
 
-// What any supervised component reports about itself.
+// What any supervised component reports about itself. `state` is for people (/readyz,
+// `squadbox status`); callers that decide something use the typed fields of their own
+// replies, never this text.
 struct component_status {
   std::string name;
-  std::string state;   // "running", "degraded", ...
+  std::string state;   // "running", "degraded", "busy", a run state, ...
   std::string detail;  // human-readable, no secrets
 };
 
 // One child as its supervisor sees it.
+enum class ChildState : uint8_t { starting, running, backoff, stopping, stopped, dead };
+std::string_view to_string(ChildState state);  // "starting", "running", "backoff", ...
+
 struct child_status {
   std::string name;
-  std::string state;  // "running", "backoff", "dead", "stopped"
+  ChildState state = ChildState::running;
   uint32_t restarts = 0;        // total since the supervisor started
   std::string last_error;
 };
@@ -86,49 +101,20 @@ struct child_failure {
   uint32_t restarts = 0;
 };
 
-// One security-relevant event for the tamper-evident audit log.
-struct audit_event {
-  std::string actor;    // who did it (component, operator, namespace)
-  std::string event;    // what ("node.start", "container.create", ...)
-  std::string subject;  // on what
-  std::string detail;   // JSON text, no secrets
-};
-
 struct audit_receipt {
   int64_t seq = 0;
   std::string hash_hex;
 };
 
-// One thing the agent said, forwarded from the run's IPC directory.
-struct run_output {
-  std::string run_id;
-  std::string text;
-  std::string in_reply_to;  // input id, "" if unsolicited
-  std::string chat_jid;     // "" = the chat the input came from
-  std::string error;        // non-empty: the turn for in_reply_to failed (text is "")
+// Internal to a container supervisor: what its IPC watcher thread hands over.
+enum class IpcEventKind : uint8_t {
+  message,    // the agent said something (text, in_reply_to, chat_jid)
+  turn_done,  // the agent finished the input in_reply_to (ok, error)
+  activity,   // a task file or other IPC traffic: the agent is alive (re-arms the idle timer)
 };
 
-// A lifecycle transition of a container run.
-struct run_transition {
-  std::string run_id;
-  std::string from;
-  std::string to;
-  std::string reason;
-};
-
-// How a run ended (sent once, when the run reaches exited or dead).
-struct run_result {
-  std::string run_id;
-  std::string final_state;  // "exited" | "dead"
-  int32_t exit_code = 0;
-  bool oom_killed = false;
-  std::string reason;       // "", "hard_timeout", "idle_timeout", "oom_killed", error text
-  uint32_t restarts = 0;
-};
-
-// Internal: what the IPC watcher thread hands to its run's supervisor.
 struct ipc_event {
-  std::string kind;  // "message", "turn_done", "task"
+  IpcEventKind kind = IpcEventKind::message;
   std::string text;
   std::string in_reply_to;
   std::string chat_jid;
@@ -136,22 +122,24 @@ struct ipc_event {
   std::string error;
 };
 
-// Internal: a container exited (from the waiter thread).
+// Internal to a container supervisor: a container exited (from the waiter thread).
 struct exit_info {
   uint64_t generation = 0;
   int32_t exit_code = 0;
   bool oom_killed = false;
   int32_t signal = 0;
-  std::string error;  // wait itself failed
+  Error error;  // code "" = the wait worked; "runtime.unknown_exit": an adopted container's status is unknown
 };
 
+// Internal to a container supervisor: which of its timers fired.
+enum class TimeoutKind : uint8_t { hard, idle };
 
-// What the ingest actor did with a batch: every message is either stored or a duplicate
-// when `error` is empty; otherwise nothing can be assumed stored (the platform retries).
+// What the ingest did with a batch: every message is either stored or a duplicate when
+// `error` has no code; otherwise nothing can be assumed stored (the platform retries).
 struct ingest_result {
   uint32_t stored = 0;
   uint32_t duplicates = 0;
-  std::string error;
+  Error error;  // code "" = stored
 };
 
 // A reply for the outbox: one logical message, split to the platform's limit on enqueue.
@@ -167,7 +155,7 @@ struct outbound_message {
 
 struct enqueue_result {
   std::vector<int64_t> outbox_ids;  // one per piece, in sending order
-  std::string error;                // non-empty: nothing was enqueued
+  Error error;                      // code "" = enqueued; else nothing was enqueued
 };
 
 // A stored inbound message the router decided goes to a namespace (squad group).
@@ -185,42 +173,19 @@ struct routed_batch {
   std::vector<messaging::StoredMessage> messages;  // each id > 0, increasing
 };
 
-// One run of a scheduled task, started by the scheduler (the run-log row exists) and
-// carried out by the task's namespace as a "scheduled container": one input (the
-// prompt), the agent's messages are the result. The namespace answers reply_to with
-// (done_atom, scheduled_run_result) exactly once, whatever happens to the run.
-struct scheduled_run {
-  std::string task_id;
-  int64_t run_id = 0;  // task_runs.id
-  int64_t attempt = 1;
-  std::string namespace_id;
-  std::string namespace_name;
-  std::string prompt;
-  std::string context_mode = "isolated";  // "group": the group's session; "isolated": a fresh one
-  std::string image;                      // "" = the namespace's agent image
-  int64_t timeout_secs = 300;             // 0 = no limit; the container is killed at the limit
-  std::string announce_jid;               // "" = the result is not sent to any chat
+// One run of a scheduled task for its namespace (the run-log row exists), and who gets
+// the answer: the namespace answers reply_to with (done_atom, ScheduledRunResult)
+// exactly once, whatever happens to the run.
+struct scheduled_run : schedule::ScheduledRun {
   caf::actor reply_to;
 };
-
-struct scheduled_run_result {
-  std::string task_id;
-  int64_t run_id = 0;
-  std::string status = "success";  // "success" | "error" | "timeout"
-  std::string result;              // what the agent said, in order, joined by newlines
-  std::string error;               // why it failed ("" on success)
-};
+using scheduled_run_result = schedule::ScheduledRunResult;
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, scheduled_run& x) {
   return f(caf::meta::type_name("scheduled_run"), x.task_id, x.run_id, x.attempt, x.namespace_id,
            x.namespace_name, x.prompt, x.context_mode, x.image, x.timeout_secs, x.announce_jid, x.reply_to);
 }
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, scheduled_run_result& x) {
-  return f(caf::meta::type_name("scheduled_run_result"), x.task_id, x.run_id, x.status, x.result, x.error);
-}
-
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, routed_batch& x) {
   return f(caf::meta::type_name("routed_batch"), x.namespace_id, x.namespace_name, x.messages);
@@ -242,20 +207,6 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, enqueue_result& x) {
   return f(caf::meta::type_name("enqueue_result"), x.outbox_ids, x.error);
 }
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, run_output& x) {
-  return f(caf::meta::type_name("run_output"), x.run_id, x.text, x.in_reply_to, x.chat_jid, x.error);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, run_transition& x) {
-  return f(caf::meta::type_name("run_transition"), x.run_id, x.from, x.to, x.reason);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, run_result& x) {
-  return f(caf::meta::type_name("run_result"), x.run_id, x.final_state, x.exit_code, x.oom_killed,
-           x.reason, x.restarts);
-}
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ipc_event& x) {
   return f(caf::meta::type_name("ipc_event"), x.kind, x.text, x.in_reply_to, x.chat_jid, x.ok, x.error);
@@ -264,7 +215,6 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, exit_info& x) {
   return f(caf::meta::type_name("exit_info"), x.generation, x.exit_code, x.oom_killed, x.signal, x.error);
 }
-
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, component_status& x) {
   return f(caf::meta::type_name("component_status"), x.name, x.state, x.detail);
@@ -280,10 +230,6 @@ typename Inspector::result_type inspect(Inspector& f, supervisor_status& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, child_failure& x) {
   return f(caf::meta::type_name("child_failure"), x.supervisor, x.child, x.reason, x.restarts);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, audit_event& x) {
-  return f(caf::meta::type_name("audit_event"), x.actor, x.event, x.subject, x.detail);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, audit_receipt& x) {
@@ -306,7 +252,7 @@ using storage_writer_actor = component_actor::extend<
 
 // Appends hash-chained audit records (through the storage writer).
 using audit_log_actor = component_actor::extend<
-    caf::replies_to<append_atom, audit_event>::with<audit_receipt>>;
+    caf::replies_to<append_atom, AuditRecord>::with<audit_receipt>>;
 
 // Local only (never crosses nodes): how a non-actor caller (the webhook listener's I/O
 // threads) learns the fate of a batch without spawning an actor or arming a timer per
@@ -362,6 +308,66 @@ using scheduler_actor = component_actor::extend<
     caf::reacts_to<done_atom, scheduled_run_result>,
     caf::reacts_to<tick_atom, uint64_t>>;
 
+// Whoever runs a container (a Namespace actor, `cowork`, tests) hears from it: every
+// message of the agent, every lifecycle transition, and once, how the run ended.
+using run_listener_actor = caf::typed_actor<
+    caf::reacts_to<output_atom, container::RunOutput>,
+    caf::reacts_to<state_atom, container::RunTransition>,
+    caf::reacts_to<done_atom, container::RunResult>>;
+
+// One ContainerSupervisor per container run (actors/containers/container_supervisor.hpp).
+// deliver: one input (id, text); close: the agent finishes and exits; stop: SIGTERM,
+// then SIGKILL after the grace. status: the run state, detail = the container id.
+// Internal (sent by itself and its threads): done, ipc, exited, retry, kill, timeout.
+using container_supervisor_actor = caf::typed_actor<
+    caf::replies_to<status_atom>::with<component_status>,
+    caf::reacts_to<deliver_atom, std::string, std::string>,
+    caf::reacts_to<close_atom>,
+    caf::reacts_to<stop_atom>,
+    caf::reacts_to<done_atom>,
+    caf::reacts_to<ipc_atom, ipc_event>,
+    caf::reacts_to<exited_atom, exit_info>,
+    caf::reacts_to<retry_atom, uint64_t>,
+    caf::reacts_to<kill_atom, uint64_t>,
+    caf::reacts_to<timeout_atom, TimeoutKind, uint64_t>>;
+
+// One Namespace actor per squad group (actors/namespaces/namespace_actor.hpp): routed
+// messages, scheduled runs (true: accepted; answered later to reply_to), the manager's
+// slot grants and pre-emption (stop), readiness and reloads, and its runs' events.
+// Internal: retry (a start retry is due), typing (re-send the typing indicator).
+using namespace_actor = run_listener_actor::extend<
+    caf::replies_to<status_atom>::with<component_status>,
+    caf::reacts_to<route_atom, routed_message>,
+    caf::reacts_to<route_atom, routed_batch>,
+    caf::replies_to<task_atom, scheduled_run>::with<bool>,
+    caf::reacts_to<granted_atom>,
+    caf::reacts_to<stop_atom>,
+    caf::reacts_to<ready_atom>,
+    caf::reacts_to<reload_atom>,
+    caf::reacts_to<retry_atom, uint64_t>,
+    caf::reacts_to<typing_atom, uint64_t>>;
+
+// One sender per bot that can send (actors/channels/channel_sender.hpp). wake: rows are
+// waiting (also through the bot's local group); typing: show the typing indicator in a
+// chat (chat JID, inbound message id). Internal: deliver (drain now), retry (a row is due at ms).
+using channel_sender_actor = component_actor::extend<
+    caf::reacts_to<wake_atom>,
+    caf::reacts_to<deliver_atom>,
+    caf::reacts_to<typing_atom, std::string, std::string>,
+    caf::reacts_to<retry_atom, int64_t>>;
+
+// One Telegram long poller per polling bot (actors/channels/telegram_poller.hpp).
+// Internal: polled (status, body, headers, error code, error message) from its poll thread.
+using telegram_poller_actor = component_actor::extend<
+    caf::reacts_to<polled_atom, int32_t, std::string, http::Headers, std::string, std::string>>;
+
+// The periodic security audit of running containers (actors/audit/security_auditor.hpp):
+// scan runs one now and answers its number of findings. Internal: sectick (the timer).
+using security_auditor_actor = caf::typed_actor<
+    caf::replies_to<status_atom>::with<component_status>,
+    caf::replies_to<scan_atom>::with<uint64_t>,
+    caf::reacts_to<sectick_atom>>;
+
 using supervisor_actor = caf::typed_actor<
     caf::replies_to<status_atom>::with<supervisor_status>,
     caf::replies_to<shutdown_atom>::with<bool>,
@@ -374,6 +380,42 @@ void add_message_types(caf::actor_system_config& cfg);
 }  // namespace sb::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sb::actors::ingest_callback)
+
+// The payloads of the lower layers: their inspect overloads live here, in their own
+// namespaces (found by ADL), so that the domain types stay free of CAF.
+namespace sb {
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, Error& x) {
+  return f(caf::meta::type_name("error"), x.code, x.message);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, AuditRecord& x) {
+  return f(caf::meta::type_name("audit_record"), x.actor, x.event, x.subject, x.detail);
+}
+}  // namespace sb
+
+namespace sb::container {
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, RunOutput& x) {
+  return f(caf::meta::type_name("run_output"), x.run_id, x.text, x.in_reply_to, x.chat_jid, x.turn_failed, x.error);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, RunTransition& x) {
+  return f(caf::meta::type_name("run_transition"), x.run_id, x.from, x.to, x.reason);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, RunResult& x) {
+  return f(caf::meta::type_name("run_result"), x.run_id, x.final_state, x.exit_code, x.oom_killed, x.reason,
+           x.detail, x.restarts);
+}
+}  // namespace sb::container
+
+namespace sb::schedule {
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ScheduledRunResult& x) {
+  return f(caf::meta::type_name("scheduled_run_result"), x.task_id, x.run_id, x.status, x.result, x.error);
+}
+}  // namespace sb::schedule
 
 namespace sb::messaging {
 template <class Inspector>

@@ -1,5 +1,7 @@
 #include "storage/namespace_store.hpp"
 
+#include "runtime/messaging/inbound.hpp"
+
 #include <sodium.h>
 
 #include <algorithm>
@@ -287,7 +289,7 @@ Result<Namespace> NamespaceStore::remove(const std::string& id) {
 }
 
 Result<NamespaceStore::MapOutcome> NamespaceStore::map(const MappingRequest& req) {
-  if (auto st = validate_jid(req.jid); !st) return st.error();
+  if (auto st = messaging::validate_jid(req.jid); !st) return st.error();
   ChangeNotifier notify{on_change_};
   std::lock_guard lock(mutex_);
   auto tx = storage::Transaction::begin(db_, true);

@@ -53,8 +53,8 @@ Result<actors::ContainerRunOptions> build_namespace_run(const NamespaceRunContex
   actors::ContainerRunOptions run;
   run.run_id = req.run_id;
   run.namespace_name = req.namespace_name;
-  run.kind = req.kind.empty() ? "squad" : req.kind;
-  const bool scheduled = run.kind == "scheduled";
+  run.kind = req.kind;
+  const bool scheduled = run.kind == container::RunKind::scheduled;
   run.install_id = ctx.install_id;
   run.run_dir = (fs::path(c.node.data_dir) / "runs" / req.run_id).string();
   run.spec.name = "squadbox-" + req.run_id;

@@ -137,14 +137,14 @@ Containers prepare_containers(const config::Config& c) {
 }
 
 // Supervises the adopted runs again; returns their actors.
-std::vector<caf::actor> adopt_runs(caf::actor_system& system, const config::Config& c, const Containers& containers,
+std::vector<actors::container_supervisor_actor> adopt_runs(caf::actor_system& system, const config::Config& c, const Containers& containers,
                                    metrics::Registry& registry, const SecurityServices& security) {
-  std::vector<caf::actor> out;
+  std::vector<actors::container_supervisor_actor> out;
   for (const auto& run : containers.adopted) {
     actors::ContainerRunOptions o;
     o.run_id = run.run_id;
     o.namespace_name = run.namespace_name;
-    o.kind = run.kind;
+    o.kind = container::parse_run_kind(run.kind).value_or(container::RunKind::squad);
     o.install_id = containers.install_id;
     o.run_dir = c.node.data_dir + "/runs/" + run.run_id;
     o.spec.name = "squadbox-" + run.run_id;
@@ -168,7 +168,7 @@ std::vector<caf::actor> adopt_runs(caf::actor_system& system, const config::Conf
 }
 
 // Stops adopted runs (SIGTERM, then SIGKILL after the grace) and waits for them.
-void stop_runs(caf::actor_system& system, const std::vector<caf::actor>& runs, std::chrono::milliseconds limit) {
+void stop_runs(caf::actor_system& system, const std::vector<actors::container_supervisor_actor>& runs, std::chrono::milliseconds limit) {
   if (runs.empty()) return;
   caf::scoped_actor self{system};
   for (const auto& r : runs) {

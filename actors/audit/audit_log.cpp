@@ -40,7 +40,7 @@ audit_log_actor::behavior_type audit_fn(self_ptr self, AuditLogOptions options) 
   self->state.options = std::move(options);
   load_head(self->state);
   return {
-      [=](append_atom, const audit_event& ev) -> caf::result<audit_receipt> {
+      [=](append_atom, const AuditRecord& ev) -> caf::result<audit_receipt> {
         auto writer = lookup<storage_writer_actor>(self->system(), "storage");
         if (!writer) return caf::make_error(caf::sec::request_receiver_down, "storage writer down");
         auto& st = self->state;
@@ -91,7 +91,7 @@ audit_log_actor::behavior_type audit_fn(self_ptr self, AuditLogOptions options) 
 }  // namespace
 
 std::string audit_hash(const std::string& prev_hash, int64_t seq, int64_t at_ms,
-                       const audit_event& ev) {
+                       const AuditRecord& ev) {
   return security::audit::chain_hash(prev_hash, security::audit::RecordFields{seq, at_ms, ev.actor, ev.event, ev.subject, ev.detail});
 }
 

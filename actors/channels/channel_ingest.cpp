@@ -40,7 +40,7 @@ void finish(self_ptr self, Pending& p) {
   if (st.stored) {
     st.stored->inc(p.result.stored);
     st.duplicates->inc(p.result.duplicates);
-    if (!p.result.error.empty()) st.failed->inc(p.messages.size() - p.result.stored - p.result.duplicates);
+    if (!p.result.error.code.empty()) st.failed->inc(p.messages.size() - p.result.stored - p.result.duplicates);
   }
   if (p.promise) p.promise->deliver(p.result);
   if (p.callback && *p.callback) (*p.callback)(p.result);
@@ -61,7 +61,7 @@ void store(self_ptr self, const std::shared_ptr<Pending>& pending) {
   pending->stored.assign(pending->messages.size(), false);
   auto writer = lookup<storage_writer_actor>(self->system(), "storage");
   if (!writer) {
-    pending->result.error = "storage writer down";
+    pending->result.error = make_error("ingest.writer_down", "storage writer down");
     finish(self, *pending);
     return;
   }
@@ -75,14 +75,14 @@ void store(self_ptr self, const std::shared_ptr<Pending>& pending) {
         ++p.result.stored;
       } else if (out.ok) {
         ++p.result.duplicates;
-      } else if (p.result.error.empty()) {
-        p.result.error = out.error_code + ": " + out.error_message;
+      } else if (p.result.error.code.empty()) {
+        p.result.error = make_error(out.error_code.empty() ? "ingest.write_failed" : out.error_code, out.error_message);
       }
       if (++p.answered == p.messages.size()) finish(self, p);
     };
     auto on_error = [=](caf::error& err) {
       auto& p = *pending;
-      if (p.result.error.empty()) p.result.error = self->system().render(err);
+      if (p.result.error.code.empty()) p.result.error = make_error("ingest.writer_failed", self->system().render(err));
       if (++p.answered == p.messages.size()) finish(self, p);
     };
     self->request(writer, caf::infinite, write_atom::value, ingest_write(pending->messages[i], received))

@@ -12,8 +12,8 @@ channels::webhooks::IngestSink make_ingest_sink(caf::actor_system& system) {
     if (!ingest) return false;
     auto callback = std::make_shared<std::function<void(const ingest_result&)>>(
         [done = std::move(done)](const ingest_result& r) {
-          if (r.error.empty()) done({});
-          else done(make_error("ingest.not_stored", r.error));
+          if (r.error.code.empty()) done({});
+          else done(r.error);
         });
     caf::anon_send(ingest, ingest_atom::value, messaging::to_stored(std::move(messages)), std::move(callback));
     return true;

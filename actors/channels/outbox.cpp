@@ -29,7 +29,7 @@ int64_t now_ms() {
 }
 
 enqueue_result refused(const std::string& code, const std::string& message) {
-  return enqueue_result{{}, code + ": " + message};
+  return enqueue_result{{}, make_error(code, message)};
 }
 
 // The ids stored for a repeated idempotency key (empty if they cannot be read).
@@ -101,12 +101,12 @@ outbox_actor::behavior_type outbox_fn(self_ptr self, OutboxOptions options) {
                   if (!key.empty() && out.changes < static_cast<int64_t>(pieces)) {
                     // Enqueued before (a turn replayed after a crash): nothing new to send.
                     count(self, bot_id, "duplicate", pieces);
-                    promise.deliver(enqueue_result{existing_ids(self, key, pieces), ""});
+                    promise.deliver(enqueue_result{existing_ids(self, key, pieces), {}});
                     if (out.changes > 0) wake_sender(self->system(), bot_id);
                     return;
                   }
                   count(self, bot_id, "stored", pieces);
-                  promise.deliver(enqueue_result{storage::inserted_ids(out.last_rowid, pieces), ""});
+                  promise.deliver(enqueue_result{storage::inserted_ids(out.last_rowid, pieces), {}});
                   wake_sender(self->system(), bot_id);
                 },
                 [=](caf::error& err) mutable {

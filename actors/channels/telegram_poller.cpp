@@ -271,7 +271,7 @@ void on_answer(self_ptr self, PollAnswer& answer) {
       .then(
           [=](const ingest_result& r) {
             // Not stored: keep the offset, so the same updates come again.
-            if (!r.error.empty()) return fail(self, local_failure("ingest_failed", r.error));
+            if (!r.error.code.empty()) return fail(self, local_failure("ingest_failed", r.error.message));
             log::debug("telegram.polled", {{"bot", self->state.bot_id}, {"messages", n},
                                            {"stored", static_cast<int64_t>(r.stored)},
                                            {"duplicates", static_cast<int64_t>(r.duplicates)}});

@@ -30,6 +30,7 @@ namespace {
 
 using container::RunEvent;
 using container::RunState;
+using container::EndReason;
 using std::chrono::milliseconds;
 
 int64_t now_ms() {
@@ -66,8 +67,8 @@ struct run_state {
   std::deque<Input> unfinished;    // delivered, no turn_done yet (re-delivered on restart)
   RestartTracker tracker{RestartPolicy{}};
   uint32_t restarts = 0;
-  std::string stop_reason;
-  run_result result;
+  container::EndReason stop_reason = container::EndReason::stopped;
+  container::RunResult result;
   std::shared_ptr<std::atomic<bool>> ipc_stop = std::make_shared<std::atomic<bool>>(false);
   // Set on each input: the IPC thread re-writes current_tasks.json (the actor never
   // waits on the task store).
@@ -80,7 +81,7 @@ struct run_state {
   static inline const char* name = "container_supervisor";
 };
 
-using self_ptr = caf::stateful_actor<run_state>*;
+using self_ptr = container_supervisor_actor::stateful_pointer<run_state>;
 
 metrics::Registry* registry(self_ptr self) { return self->state.opts.metrics; }
 
@@ -123,6 +124,7 @@ void move_to(self_ptr self, RunEvent ev, const std::string& reason = {}) {
     return;
   }
   if (*next == st.state) return;
+  const RunState prev = st.state;
   std::string from(container::to_string(st.state)), to(container::to_string(*next));
   st.state = *next;
   log::info("container.transition", {{"run", st.opts.run_id}, {"from", from}, {"to", to}, {"reason", reason}});
@@ -138,7 +140,7 @@ void move_to(self_ptr self, RunEvent ev, const std::string& reason = {}) {
   persist(self, "UPDATE container_runs SET state = ?, error = ? WHERE id = ?",
           {storage::SqlParam::of(to), storage::SqlParam::of(reason), storage::SqlParam::of(st.opts.run_id)});
   if (st.opts.listener)
-    caf::anon_send(st.opts.listener, state_atom::value, run_transition{st.opts.run_id, from, to, reason});
+    caf::anon_send(st.opts.listener, state_atom::value, container::RunTransition{st.opts.run_id, prev, *next, reason});
   if (st.opts.audit)  // every lifecycle step is a security-relevant event (layer 6)
     st.opts.audit(AuditRecord{"container_supervisor", "container." + to, st.opts.run_id,
                               transition_detail(st.opts.namespace_name, st.container_id, from, reason)});
@@ -147,7 +149,7 @@ void move_to(self_ptr self, RunEvent ev, const std::string& reason = {}) {
 void finish(self_ptr self) {
   auto& st = self->state;
   st.result.run_id = st.opts.run_id;
-  st.result.final_state = std::string(container::to_string(st.state));
+  st.result.final_state = st.state;
   st.result.restarts = st.restarts;
   st.ipc_stop->store(true);
   st.lease.reset();  // the run is over: its token dies now
@@ -156,7 +158,7 @@ void finish(self_ptr self) {
            storage::SqlParam::of(st.opts.run_id)});
   if (auto* m = registry(self))
     m->gauge("squadbox_containers", "Container runs by lifecycle state.",
-             {{"state", st.result.final_state}}).add(-1);
+             {{"state", std::string(container::to_string(st.result.final_state))}}).add(-1);
   if (st.opts.listener) caf::anon_send(st.opts.listener, done_atom::value, st.result);
   self->quit();
 }
@@ -195,7 +197,7 @@ void arm_idle_timer(self_ptr self) {
   auto& st = self->state;
   ++st.idle_generation;
   if (st.opts.idle_timeout.count() > 0)
-    self->delayed_send(self, st.opts.idle_timeout, timeout_atom::value, std::string("idle"), st.idle_generation);
+    self->delayed_send(self, st.opts.idle_timeout, timeout_atom::value, TimeoutKind::idle, st.idle_generation);
 }
 
 // What the IPC thread needs to apply task payloads (docs/ipc.md "tasks/").
@@ -267,7 +269,7 @@ void start_ipc_thread(self_ptr self) {
                      ownership](const ipc::Payload& p) { return ipc::authorize(sender, *ownership, p); };
   auto watcher = ipc::IpcWatcher::open(st.ipc->root(), std::move(watch));
   if (!watcher) throw std::runtime_error("ipc watcher: " + watcher.error().message);
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<container_supervisor_actor>(self);
   auto stop = st.ipc_stop;
   TaskDesk desk{st.opts.tasks, {st.opts.namespace_name, st.opts.main_group}, st.opts.run_id, st.ipc->root(),
                 st.opts.spec.uid, st.opts.spec.gid, st.opts.audit, st.opts.metrics};
@@ -279,16 +281,17 @@ void start_ipc_thread(self_ptr self) {
       for (auto& d : w.wait_for(milliseconds(100))) {
         ipc_event ev;
         if (auto* m = std::get_if<ipc::OutboundMessage>(&d.payload)) {
-          ev = ipc_event{"message", m->text, m->in_reply_to.value_or(""), m->chat_jid.value_or(""), true, ""};
+          ev = ipc_event{IpcEventKind::message, m->text, m->in_reply_to.value_or(""), m->chat_jid.value_or(""), true,
+                         ""};
         } else if (auto* t = std::get_if<ipc::TurnDone>(&d.payload)) {
-          ev = ipc_event{"turn_done", "", t->in_reply_to, "", t->ok, t->error};
+          ev = ipc_event{IpcEventKind::turn_done, "", t->in_reply_to, "", t->ok, t->error};
         } else if (schedule::task_action_of(d.payload)) {
           // Applied here: the store is thread-safe, and the actor never waits on it.
           desk.apply(d);
           tasks_changed = true;
-          ev.kind = "task";  // activity: re-arms the idle timer
+          ev.kind = IpcEventKind::activity;  // re-arms the idle timer
         } else {
-          ev.kind = "task";  // register_group: not handled by this host yet
+          ev.kind = IpcEventKind::activity;  // register_group: not handled by this host yet
         }
         caf::anon_send(me, ipc_atom::value, std::move(ev));
       }
@@ -325,14 +328,15 @@ void start_container(self_ptr self) {
                                             st.ipc->root() + "/" + proxy::kSocketFileName, spec.uid, spec.gid});
     if (!lease) {
       log::error("container.proxy_lease_failed", {{"run", st.opts.run_id}, {"error", lease.error().message}});
-      self->send(self, exited_atom::value, exit_info{st.generation, -1, false, 0, lease.error().message});
+      self->send(self, exited_atom::value, exit_info{st.generation, -1, false, 0, lease.error()});
       return;
     }
     st.lease = std::move(*lease);
     for (const auto& [k, v] : container::EnvPolicy{}.build(st.lease->environment(), {})) spec.env[k] = v;
   }
   if (auto s = container::validate_spec(spec); !s) {
-    st.result.reason = s.error().message;
+    st.result.reason = EndReason::refused;
+    st.result.detail = s.error().message;
     move_to(self, RunEvent::failed, s.error().message);
     move_to(self, RunEvent::give_up, s.error().message);  // invalid input never improves
     finish(self);
@@ -342,7 +346,8 @@ void start_container(self_ptr self) {
   if (!id && (id.error().code.rfind("image.", 0) == 0 || id.error().code.rfind("validation.", 0) == 0)) {
     // A missing image or a refused spec does not get better by retrying.
     log::error("container.create_failed", {{"run", st.opts.run_id}, {"error", id.error().message}});
-    st.result.reason = id.error().message;
+    st.result.reason = EndReason::refused;
+    st.result.detail = id.error().message;
     st.result.exit_code = -1;
     move_to(self, RunEvent::failed, id.error().message);
     move_to(self, RunEvent::give_up, id.error().message);
@@ -355,7 +360,7 @@ void start_container(self_ptr self) {
     if (id) st.container_id = *id;
     remove_container(self);
     log::error("container.start_failed", {{"run", st.opts.run_id}, {"error", started.error().message}});
-    self->send(self, exited_atom::value, exit_info{st.generation, -1, false, 0, started.error().message});
+    self->send(self, exited_atom::value, exit_info{st.generation, -1, false, 0, started.error()});
     return;
   }
   st.container_id = *id;
@@ -372,7 +377,7 @@ void start_container(self_ptr self) {
 // reports the exit to the actor.
 void start_waiter(self_ptr self) {
   auto& st = self->state;
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<container_supervisor_actor>(self);
   auto runtime = st.opts.runtime;
   auto gen = st.generation;
   auto cid = st.container_id;
@@ -381,25 +386,25 @@ void start_waiter(self_ptr self) {
     // Bounded waits in a loop: a backend's timeout is an int of milliseconds inside.
     auto r = runtime->wait(cid, std::chrono::hours(1));
     while (!r && r.error().code == "container.timeout") r = runtime->wait(cid, std::chrono::hours(1));
-    exit_info info{gen, 0, false, 0, ""};
+    exit_info info{gen, 0, false, 0, {}};
     if (r) {
       info.exit_code = r->exit_code;
       info.oom_killed = r->oom_killed;
       info.signal = r->signal;
     } else {
       info.exit_code = -1;
-      info.error = r.error().message;
+      info.error = r.error();
     }
     caf::anon_send(me, exited_atom::value, info);
   });
 }
 
-void stop_run(self_ptr self, const std::string& reason) {
+void stop_run(self_ptr self, EndReason reason) {
   auto& st = self->state;
   if (container::is_terminal(st.state) || st.state == RunState::stopping) return;
   st.stop_reason = reason;
   bool alive = container::container_alive(st.state);
-  move_to(self, RunEvent::stop, reason);
+  move_to(self, RunEvent::stop, std::string(container::to_string(reason)));
   if (!alive) {
     st.result.reason = reason;
     finish(self);
@@ -423,34 +428,36 @@ void on_exit(self_ptr self, const exit_info& info) {
   }
   if (st.state == RunState::stopping) {
     st.result.reason = st.stop_reason;
-    move_to(self, RunEvent::exited, st.stop_reason);
+    move_to(self, RunEvent::exited, std::string(container::to_string(st.stop_reason)));
     finish(self);
     return;
   }
-  if (!st.opts.adopt_container_id.empty() && info.error.find("unknown") != std::string::npos) {
+  if (!st.opts.adopt_container_id.empty() && info.error.code == "container.exit_unknown") {
     // An adopted container is not our child: its exit status cannot be known. It ended
     // by itself; restarting it blind would repeat work nobody asked for.
-    st.result.reason = "exit status unknown (adopted after a broker restart)";
+    st.result.reason = EndReason::unknown_exit;
+    st.result.detail = "exit status unknown (adopted after a broker restart)";
     st.result.exit_code = -1;
-    move_to(self, st.state == RunState::running ? RunEvent::crashed : RunEvent::exited, st.result.reason);
-    if (st.state == RunState::failed) move_to(self, RunEvent::give_up, st.result.reason);
+    move_to(self, st.state == RunState::running ? RunEvent::crashed : RunEvent::exited, st.result.detail);
+    if (st.state == RunState::failed) move_to(self, RunEvent::give_up, st.result.detail);
     finish(self);
     return;
   }
-  const bool clean = info.error.empty() && info.exit_code == 0 && !info.oom_killed;
+  const bool clean = info.error.code.empty() && info.exit_code == 0 && !info.oom_killed;
   if (clean && st.state == RunState::idle && st.unfinished.empty()) {
     move_to(self, RunEvent::exited, "agent exited");
     finish(self);
     return;
   }
   std::string reason = info.oom_killed ? "oom_killed"
-                       : !info.error.empty() ? info.error
+                       : !info.error.code.empty() ? info.error.message
                                              : "exit code " + std::to_string(info.exit_code);
   move_to(self, st.state == RunState::starting ? RunEvent::failed : RunEvent::crashed, reason);
   std::uniform_real_distribution<double> jitter(0.0, 1.0);
   auto decision = st.tracker.on_failure(std::chrono::steady_clock::now(), jitter(st.rng));
   if (decision.give_up) {
-    st.result.reason = reason;
+    st.result.reason = EndReason::gave_up;
+    st.result.detail = reason;
     move_to(self, RunEvent::give_up, reason);
     log::error("container.dead", {{"run", st.opts.run_id}, {"reason", reason}, {"restarts", st.restarts}});
     finish(self);
@@ -462,7 +469,7 @@ void on_exit(self_ptr self, const exit_info& info) {
   self->delayed_send(self, decision.delay, retry_atom::value, st.generation);
 }
 
-caf::behavior run_fn(self_ptr self, ContainerRunOptions opts) {
+container_supervisor_actor::behavior_type run_fn(self_ptr self, ContainerRunOptions opts) {
   log_exceptions(self, "container_supervisor");
   auto& st = self->state;
   st.opts = std::move(opts);
@@ -473,7 +480,7 @@ caf::behavior run_fn(self_ptr self, ContainerRunOptions opts) {
     persist(self,
           "INSERT INTO container_runs(id, namespace_id, kind, backend, image, state) VALUES(?,?,?,?,?,?)",
           {storage::SqlParam::of(st.opts.run_id), storage::SqlParam::of(st.opts.namespace_name),
-           storage::SqlParam::of(st.opts.kind), storage::SqlParam::of(st.opts.runtime->backend()),
+           storage::SqlParam::of(std::string(container::to_string(st.opts.kind))), storage::SqlParam::of(st.opts.runtime->backend()),
            storage::SqlParam::of(st.opts.spec.image), storage::SqlParam::of(std::string("pending"))});
   // Preparing: run directory, IPC layout, validated mounts. Failures here are final.
   move_to(self, RunEvent::prepare);
@@ -496,7 +503,8 @@ caf::behavior run_fn(self_ptr self, ContainerRunOptions opts) {
     else failure = mounts.error();
   }
   if (!failure.code.empty()) {
-    st.result.reason = failure.message;
+    st.result.reason = EndReason::refused;
+    st.result.detail = failure.message;
     move_to(self, RunEvent::failed, failure.message);
     move_to(self, RunEvent::give_up, failure.message);
     self->send(self, done_atom::value);  // finish after init: quit() is not allowed here
@@ -506,7 +514,7 @@ caf::behavior run_fn(self_ptr self, ContainerRunOptions opts) {
     // Started from the first message, not here: a failure must be able to quit().
     self->send(self, retry_atom::value, uint64_t{0});
     if (st.opts.hard_timeout.count() > 0)
-      self->delayed_send(self, st.opts.hard_timeout, timeout_atom::value, std::string("hard"), uint64_t{0});
+      self->delayed_send(self, st.opts.hard_timeout, timeout_atom::value, TimeoutKind::hard, uint64_t{0});
   }
   self->attach_functor([stop = st.ipc_stop] { stop->store(true); });
   // Killed from outside (node shutdown): never leave the container behind, and let
@@ -538,19 +546,19 @@ caf::behavior run_fn(self_ptr self, ContainerRunOptions opts) {
         // Graceful: the agent finishes what it has, then exits on its own.
         if (self->state.ipc) (void)self->state.ipc->close();
       },
-      [=](stop_atom) { stop_run(self, "stopped"); },
+      [=](stop_atom) { stop_run(self, EndReason::stopped); },
       [=](ipc_atom, const ipc_event& ev) {
         auto& s = self->state;
         arm_idle_timer(self);
-        if (ev.kind == "message") {
+        if (ev.kind == IpcEventKind::message) {
           if (s.opts.listener)
             caf::anon_send(s.opts.listener, output_atom::value,
-                           run_output{s.opts.run_id, ev.text, ev.in_reply_to, ev.chat_jid, ""});
-        } else if (ev.kind == "turn_done") {
+                           container::RunOutput{s.opts.run_id, ev.text, ev.in_reply_to, ev.chat_jid, false, ""});
+        } else if (ev.kind == IpcEventKind::turn_done) {
           if (!ev.ok && s.opts.listener)
             caf::anon_send(s.opts.listener, output_atom::value,
-                           run_output{s.opts.run_id, "", ev.in_reply_to, "",
-                                      ev.error.empty() ? "turn failed" : ev.error});
+                           container::RunOutput{s.opts.run_id, "", ev.in_reply_to, "", true,
+                                                ev.error.empty() ? "turn failed" : ev.error});
           for (auto it = s.unfinished.begin(); it != s.unfinished.end(); ++it)
             if (it->id == ev.in_reply_to) {
               s.unfinished.erase(it);
@@ -575,13 +583,13 @@ caf::behavior run_fn(self_ptr self, ContainerRunOptions opts) {
         if (generation == s.generation && s.state == RunState::stopping && !s.container_id.empty())
           (void)s.opts.runtime->kill(s.container_id, SIGKILL);
       },
-      [=](timeout_atom, const std::string& which, uint64_t generation) {
+      [=](timeout_atom, TimeoutKind which, uint64_t generation) {
         auto& s = self->state;
-        if (which == "hard") {
-          stop_run(self, "hard_timeout");
+        if (which == TimeoutKind::hard) {
+          stop_run(self, EndReason::hard_timeout);
         } else if (generation == s.idle_generation &&  // else: output arrived since
                    (s.state == RunState::running || s.state == RunState::idle)) {
-          stop_run(self, "idle_timeout");
+          stop_run(self, EndReason::idle_timeout);
         }
       },
       [=](status_atom) {
@@ -594,7 +602,7 @@ caf::behavior run_fn(self_ptr self, ContainerRunOptions opts) {
 
 }  // namespace
 
-caf::actor spawn_container_supervisor(caf::actor_system& system, ContainerRunOptions options) {
+container_supervisor_actor spawn_container_supervisor(caf::actor_system& system, ContainerRunOptions options) {
   return system.spawn<caf::detached>(run_fn, std::move(options));
 }
 

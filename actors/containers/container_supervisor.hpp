@@ -6,9 +6,9 @@
 // after a grace), restarts a crashed container with backoff and re-delivers the
 // unfinished inputs, and gives up after too many failures in a window.
 //
-// Messages in:  (deliver_atom, id, text) (close_atom) (stop_atom) (status_atom)
-// Messages out, to `listener`: (output_atom, run_output) (state_atom, run_transition)
-//                              (done_atom, run_result) — once, at the end.
+// Messages in: container_supervisor_actor (actors/protocol.hpp).
+// Messages out, to `listener` (run_listener_actor): (output_atom, RunOutput)
+// (state_atom, RunTransition) and (done_atom, RunResult) once, at the end.
 // It runs detached: runtime calls block (a crun create, a Docker API call).
 #include <chrono>
 #include <memory>
@@ -39,7 +39,7 @@ class TaskIpc;  // actors/containers/ipc_task_desk.hpp
 struct ContainerRunOptions {
   std::string run_id;          // unique; the io.squadbox.run label
   std::string namespace_name;  // the io.squadbox.namespace label
-  std::string kind = "squad";  // "squad", "cowork", "scheduled"
+  container::RunKind kind = container::RunKind::squad;
   std::string install_id;      // the io.squadbox.install label
   std::string run_dir;         // host directory of this run; IPC lives in run_dir/ipc
   container::ContainerSpec spec;        // mounts are filled in from `mounts`
@@ -49,7 +49,7 @@ struct ContainerRunOptions {
   std::chrono::milliseconds stop_grace{1000};
   RestartPolicy restart;
   std::shared_ptr<container::ContainerRuntime> runtime;
-  caf::actor listener;                   // may be invalid
+  run_listener_actor listener;           // may be invalid
   metrics::Registry* metrics = nullptr;  // not owned; may be null
   // Adopt this already running container (a run that survived a broker restart)
   // instead of creating one: its IPC directory is reused, its exit is supervised.
@@ -79,6 +79,6 @@ struct ContainerRunOptions {
   std::shared_ptr<actors::TaskIpc> tasks = nullptr;
 };
 
-caf::actor spawn_container_supervisor(caf::actor_system& system, ContainerRunOptions options);
+container_supervisor_actor spawn_container_supervisor(caf::actor_system& system, ContainerRunOptions options);
 
 }  // namespace sb::actors

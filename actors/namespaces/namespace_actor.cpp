@@ -20,13 +20,15 @@
 namespace sb::actors {
 namespace {
 
+using container::RunState;
+
 using std::chrono::milliseconds;
 
 enum class Slot { none, waiting, held };
 
 // The scheduled container that runs now (one input: the task's prompt).
 struct TaskRun {
-  caf::actor run;
+  container_supervisor_actor run;
   std::string run_id;
   std::vector<std::string> texts;  // the agent's messages: the result
   std::string error;               // the agent reported its turn as failed
@@ -44,7 +46,7 @@ struct namespace_state {
   std::map<int64_t, messaging::StoredMessage> meta;        // pending and running messages, by id
   std::map<std::string, std::string> chat_bot;    // chat JID -> bot id of its newest message
   Slot slot = Slot::none;
-  caf::actor run;
+  container_supervisor_actor run;
   std::string run_id;
   uint32_t restarts = 0;         // of the current run
   bool ran = false;              // the current run's agent has worked on a turn
@@ -66,7 +68,7 @@ struct namespace_state {
   static inline const char* name = "namespace";
 };
 
-using self_ptr = caf::stateful_actor<namespace_state>*;
+using self_ptr = namespace_actor::stateful_pointer<namespace_state>;
 
 std::string random_hex(size_t bytes) {
   std::vector<unsigned char> raw(bytes);
@@ -154,8 +156,9 @@ void send_text(self_ptr self, const std::string& jid, const std::string& text, c
                 outbound_message{bot, jid, text, reply_to, key})
       .then(
           [name, jid](const enqueue_result& r) {
-            if (!r.error.empty())
-              log::warn("namespace.enqueue_failed", {{"namespace", name}, {"chat", jid}, {"error", r.error}});
+            if (!r.error.code.empty())
+              log::warn("namespace.enqueue_failed",
+                        {{"namespace", name}, {"chat", jid}, {"code", r.error.code}, {"error", r.error.message}});
           },
           [self, name, jid](caf::error& err) {
             log::warn("namespace.enqueue_failed",
@@ -239,7 +242,7 @@ void start_run(self_ptr self) {
     start_failed(self, run.error().message);
     return;
   }
-  run->listener = caf::actor_cast<caf::actor>(self);
+  run->listener = caf::actor_cast<run_listener_actor>(self);
   st.run_id = run->run_id;
   st.restarts = 0;
   st.ran = false;
@@ -254,12 +257,12 @@ bool can_start(self_ptr self) {
   return st.opts.ready && st.opts.services && st.opts.services->make_run;
 }
 
-void count_task(self_ptr self, const std::string& status) {
-  count(self, "squadbox_scheduled_runs_total", "Scheduled container runs by result.", {{"status", status}});
+void count_task(self_ptr self, schedule::RunStatus status) {
+  count(self, "squadbox_scheduled_runs_total", "Scheduled container runs by result.", {{"status", std::string(schedule::to_string(status))}});
 }
 
 // Ends the going scheduled run: answers the scheduler, frees the slot, goes on.
-void finish_task(self_ptr self, const TaskOutcome& outcome, std::string result) {
+void finish_task(self_ptr self, const namespaces::TaskOutcome& outcome, std::string result) {
   auto& st = self->state;
   const auto& run = st.tasks.current();
   int64_t ms = 0;
@@ -274,7 +277,8 @@ void finish_task(self_ptr self, const TaskOutcome& outcome, std::string result) 
   }
   log::write(outcome.error.empty() ? log::Level::info : log::Level::warn, "namespace.task_ended",
              {{"namespace", st.opts.name}, {"task", run.task_id}, {"task_run", run.run_id}, {"run", run_id},
-              {"status", outcome.status}, {"duration_ms", ms}, {"error", outcome.error}});
+              {"status", std::string(schedule::to_string(outcome.status))}, {"duration_ms", ms},
+              {"error", outcome.error}});
   count_task(self, outcome.status);
   st.tasks.finish(outcome.status, std::move(result), outcome.error);
   st.task.reset();
@@ -291,26 +295,27 @@ void start_task_run(self_ptr self) {
   req.namespace_name = st.opts.name;
   req.is_main = st.opts.is_main;
   req.container = st.opts.container;
-  req.run_id = task_run_id(st.opts.name, random_hex(6));
-  req.kind = "scheduled";
+  req.run_id = namespaces::task_run_id(st.opts.name, random_hex(6));
+  req.kind = container::RunKind::scheduled;
   req.image = task.image;
-  req.isolated_session = task.context_mode == "isolated";
+  req.isolated_session = task.context_mode == schedule::ContextMode::isolated;
   req.hard_timeout = std::chrono::seconds(task.timeout_secs);
   st.task.emplace();
   st.task->began = std::chrono::steady_clock::now();
   st.task->run_id = req.run_id;
   auto run = st.opts.services->make_run(req);
   if (!run) {
-    finish_task(self, {"error", "the scheduled container could not start: " + run.error().message}, "");
+    finish_task(self, {schedule::RunStatus::error, "the scheduled container could not start: " + run.error().message},
+                "");
     return;
   }
-  run->listener = caf::actor_cast<caf::actor>(self);
+  run->listener = caf::actor_cast<run_listener_actor>(self);
   if (req.isolated_session) st.task->isolated_session = run->mounts.session_dir;
   st.task->run = spawn_container_supervisor(self->system(), std::move(*run));
   self->link_to(st.task->run);  // the container never outlives its namespace actor
   log::info("namespace.task_started", {{"namespace", st.opts.name}, {"task", task.task_id},
                                        {"task_run", task.run_id}, {"run", req.run_id},
-                                       {"context_mode", task.context_mode}, {"timeout_secs", task.timeout_secs}});
+                                       {"context_mode", std::string(schedule::to_string(task.context_mode))}, {"timeout_secs", task.timeout_secs}});
   self->send(st.task->run, deliver_atom::value, "task-" + std::to_string(task.run_id), task.prompt);
 }
 
@@ -322,8 +327,8 @@ void pump_task(self_ptr self) {
   if (!st.opts.services || !st.opts.services->make_run) {
     while (st.tasks.waiting() > 0) {
       (void)st.tasks.start_next();
-      count_task(self, "error");
-      st.tasks.finish("error", "", "this node has no container services");
+      count_task(self, schedule::RunStatus::error);
+      st.tasks.finish(schedule::RunStatus::error, "", "this node has no container services");
     }
     return;
   }
@@ -454,10 +459,10 @@ void turn_failed(self_ptr self, const std::string& error, bool retry_later, bool
 // An output of the scheduled container: part of the result; announced to the task's
 // chat (or the chat the agent names) under the usual addressing rules, with no implicit
 // "own chat": a non-main namespace reaches only its own chats.
-void on_task_output(self_ptr self, const run_output& out) {
+void on_task_output(self_ptr self, const container::RunOutput& out) {
   auto& st = self->state;
   auto& task = *st.task;
-  if (!out.error.empty()) {
+  if (out.turn_failed) {
     task.error = out.error;
     return;
   }
@@ -482,17 +487,17 @@ void on_task_output(self_ptr self, const run_output& out) {
       break;
   }
   count(self, "squadbox_namespace_replies_total", "Agent replies by outcome.", {{"result", "sent"}});
-  send_text(self, plan.target_jid, plan.text, "", task_announce_key(run.run_id, task.announced++));
+  send_text(self, plan.target_jid, plan.text, "", namespaces::task_announce_key(run.run_id, task.announced++));
 }
 
-void on_output(self_ptr self, const run_output& out) {
+void on_output(self_ptr self, const container::RunOutput& out) {
   auto& st = self->state;
   if (st.task && out.run_id == st.task->run_id) {
     on_task_output(self, out);
     return;
   }
   if (out.run_id != st.run_id) return;
-  if (!out.error.empty()) {
+  if (out.turn_failed) {
     st.turn_error = out.error;
     return;
   }
@@ -522,38 +527,38 @@ void on_output(self_ptr self, const run_output& out) {
   send_text(self, plan.target_jid, plan.text, reply_to, key);
 }
 
-void on_transition(self_ptr self, const run_transition& t) {
+void on_transition(self_ptr self, const container::RunTransition& t) {
   auto& st = self->state;
   if (st.task && t.run_id == st.task->run_id) {
-    if (t.to == "idle" && t.from == "running" && !st.task->turn_done) {
+    if (t.to == RunState::idle && t.from == RunState::running && !st.task->turn_done) {
       st.task->turn_done = true;  // its one turn is over: the agent exits, the run ends
       self->send(st.task->run, close_atom::value);
     }
     return;
   }
   if (t.run_id != st.run_id) return;
-  if (t.to == "backoff") {
+  if (t.to == RunState::backoff) {
     ++st.restarts;
     st.reply_n = 0;  // the agent answers the re-delivered turn again: same keys, sent once
     notify(self, namespaces::restarting_line(st.restarts + 1));
     return;
   }
-  if (t.to == "idle" || t.to == "running") st.start_streak = 0;
-  if (t.to == "running") st.ran = true;
-  if (t.to == "idle" && t.from == "running" && st.turn) {
+  if (t.to == RunState::idle || t.to == RunState::running) st.start_streak = 0;
+  if (t.to == RunState::running) st.ran = true;
+  if (t.to == RunState::idle && t.from == RunState::running && st.turn) {
     if (st.turn_error.empty()) turn_succeeded(self);
     else turn_failed(self, st.turn_error, true);
   }
 }
 
-void on_task_done(self_ptr self, const run_result& r) {
+void on_task_done(self_ptr self, const container::RunResult& r) {
   auto& st = self->state;
   self->unlink_from(st.task->run);
-  auto outcome = classify_task_run(r, st.task->turn_done, st.task->error);
-  finish_task(self, outcome, join_task_result(st.task->texts));
+  auto outcome = namespaces::classify_task_run(r, st.task->turn_done, st.task->error);
+  finish_task(self, outcome, namespaces::join_task_result(st.task->texts));
 }
 
-void on_done(self_ptr self, const run_result& r) {
+void on_done(self_ptr self, const container::RunResult& r) {
   auto& st = self->state;
   if (st.task && r.run_id == st.task->run_id) {
     on_task_done(self, r);
@@ -564,15 +569,16 @@ void on_done(self_ptr self, const run_result& r) {
   st.run = nullptr;
   st.run_id.clear();
   st.stop_requested = false;
-  log::info("namespace.run_ended", {{"namespace", st.opts.name}, {"run", r.run_id}, {"state", r.final_state},
-                                    {"reason", r.reason}});
-  if (st.turn)
-    turn_failed(self, "agent container ended: " + (r.reason.empty() ? r.final_state : r.reason), false, st.ran);
-  if (r.final_state == "dead" && st.queue.pending() > 0) {
-    start_failed(self, r.reason);  // releases the slot, retries later
+  const std::string why = container::describe(r);
+  log::info("namespace.run_ended", {{"namespace", st.opts.name}, {"run", r.run_id},
+                                    {"state", std::string(container::to_string(r.final_state))},
+                                    {"reason", std::string(container::to_string(r.reason))}, {"detail", r.detail}});
+  if (st.turn) turn_failed(self, "agent container ended: " + why, false, st.ran);
+  if (r.final_state == RunState::dead && st.queue.pending() > 0) {
+    start_failed(self, why);  // releases the slot, retries later
     return;
   }
-  if (r.final_state == "dead") notify(self, namespaces::down_idle_line(r.reason));  // the next message starts one
+  if (r.final_state == RunState::dead) notify(self, namespaces::down_idle_line(why));  // the next message starts one
   if (st.task_ask) {
     // Stopped for a scheduled run: the pool hands the slot back (granted_atom).
     st.slot = Slot::waiting;
@@ -621,7 +627,7 @@ bool accept(self_ptr self, messaging::StoredMessage& in) {
   return true;
 }
 
-caf::behavior namespace_fn(self_ptr self, NamespaceActorOptions opts) {
+namespace_actor::behavior_type namespace_fn(self_ptr self, NamespaceActorOptions opts) {
   log_exceptions(self, "namespace");
   auto& st = self->state;
   st.opts = std::move(opts);
@@ -681,9 +687,9 @@ caf::behavior namespace_fn(self_ptr self, NamespaceActorOptions opts) {
         pump(self);
       },
       [=](typing_atom, uint64_t token) { send_typing_indicator(self, token); },
-      [=](output_atom, const run_output& out) { on_output(self, out); },
-      [=](state_atom, const run_transition& t) { on_transition(self, t); },
-      [=](done_atom, const run_result& r) { on_done(self, r); },
+      [=](output_atom, const container::RunOutput& out) { on_output(self, out); },
+      [=](state_atom, const container::RunTransition& t) { on_transition(self, t); },
+      [=](done_atom, const container::RunResult& r) { on_done(self, r); },
       [=](status_atom) {
         auto& s = self->state;
         std::string state = s.task                    ? "task"
@@ -702,7 +708,7 @@ caf::behavior namespace_fn(self_ptr self, NamespaceActorOptions opts) {
 
 }  // namespace
 
-caf::actor spawn_namespace_actor(caf::actor_system& system, NamespaceActorOptions options) {
+namespace_actor spawn_namespace_actor(caf::actor_system& system, NamespaceActorOptions options) {
   return system.spawn(namespace_fn, std::move(options));
 }
 

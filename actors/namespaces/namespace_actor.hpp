@@ -43,6 +43,6 @@ struct NamespaceActorOptions {
   metrics::Registry* metrics = nullptr;
 };
 
-caf::actor spawn_namespace_actor(caf::actor_system& system, NamespaceActorOptions options);
+namespace_actor spawn_namespace_actor(caf::actor_system& system, NamespaceActorOptions options);
 
 }  // namespace sb::actors

@@ -14,7 +14,7 @@ namespace sb::actors {
 namespace {
 
 struct Entry {
-  caf::actor actor;
+  namespace_actor actor;
   std::string name;
 };
 
@@ -65,7 +65,7 @@ bool open_db(self_ptr self) {
 }
 
 // The namespace's actor, spawned (and linked) on first use; null for an unknown id.
-caf::actor actor_for(self_ptr self, const std::string& id) {
+namespace_actor actor_for(self_ptr self, const std::string& id) {
   auto& st = self->state;
   if (auto it = st.actors.find(id); it != st.actors.end()) return it->second.actor;
   if (!open_db(self)) return {};
@@ -107,7 +107,7 @@ void count_refused(self_ptr self) {
 // input and an unknown (deleted) namespace are answered here, at once; so is a run sent
 // to an actor that ended before taking it (the request fails).
 void forward_task(self_ptr self, scheduled_run run) {
-  if (auto valid = validate_scheduled_run(run); !valid) {
+  if (auto valid = namespaces::validate_scheduled_run(run); !valid) {
     log::warn("namespaces.task_refused", {{"task", run.task_id}, {"error", valid.error().message}});
     count_refused(self);
     ScheduledRuns::reject(run, valid.error().message);

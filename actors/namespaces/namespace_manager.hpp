@@ -36,7 +36,7 @@ struct NamespaceRunRequest {
   namespaces::ContainerConfig container;
   std::string run_id;  // unique: "ns-{name}-{random}" (messages), "task-{name}-{random}" (scheduled)
   // A scheduled run (issue 7): kind "scheduled", no restarts, no idle timeout.
-  std::string kind = "squad";
+  container::RunKind kind = container::RunKind::squad;
   std::string image = {};         // "" = the namespace's image, else the node's
   bool isolated_session = false;  // a fresh session dir in the run dir (the caller removes it)
   std::optional<std::chrono::milliseconds> hard_timeout = std::nullopt;  // overrides the configured one; 0 = none

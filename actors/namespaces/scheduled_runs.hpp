@@ -1,9 +1,8 @@
 #pragma once
-// Scheduled runs in a Namespace actor (issue 7; docs/namespace-queue.md "Scheduled
-// runs"): the rules that turn a scheduled container's run into the scheduler's
-// scheduled_run_result (pure), and ScheduledRuns, the FIFO of a namespace's pending
-// runs plus the one going, which answers every run exactly once — also when the actor
-// ends (deleted namespace, crash, shutdown) with runs still held.
+// ScheduledRuns: the FIFO of a Namespace actor's pending scheduled runs plus the one
+// going, which answers every run exactly once, also when the actor ends (deleted
+// namespace, crash, shutdown) with runs still held (docs/namespace-queue.md "Scheduled
+// runs"). The rules themselves are pure: runtime/namespaces/scheduled_run_rules.hpp.
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -14,33 +13,9 @@
 
 #include "actors/protocol.hpp"
 #include "runtime/core/result.hpp"
+#include "runtime/namespaces/scheduled_run_rules.hpp"
 
 namespace sb::actors {
-
-// Bad input from the scheduler: context_mode not "group"/"isolated", a negative
-// timeout, an empty prompt or namespace id. Error code "task.invalid".
-Status validate_scheduled_run(const scheduled_run& run);
-
-// "task-{name}-{random_hex}": the container run id of a scheduled run.
-std::string task_run_id(std::string_view namespace_name, std::string_view random_hex);
-
-// "task:{run_id}:{n}": the outbox idempotency key of the n-th announced message.
-std::string task_announce_key(int64_t run_id, std::size_t n);
-
-// What the scheduler learns about a finished scheduled container.
-struct TaskOutcome {
-  std::string status;  // "success" | "error" | "timeout"
-  std::string error;   // "" on success
-};
-
-// `turn_done`: the agent finished its one turn (the run went running -> idle);
-// `turn_error`: the agent reported that turn as failed. A finished turn wins over how
-// the container ended afterwards (it is closed then); an unfinished one is a timeout
-// when the hard limit killed it, else an error (crash, dead run, failed start).
-TaskOutcome classify_task_run(const run_result& result, bool turn_done, std::string_view turn_error);
-
-// The agent's messages of the run, in order, joined by "\n".
-std::string join_task_result(const std::vector<std::string>& texts);
 
 // A namespace's scheduled runs: waiting ones (FIFO) and at most one going. Each run is
 // answered once to its reply_to: by finish()/reject(), or by the destructor (error
@@ -59,7 +34,7 @@ class ScheduledRuns {
   const scheduled_run& start_next();
   const scheduled_run& current() const { return *current_; }
   // Answers the going run and forgets it.
-  void finish(const std::string& status, std::string result, std::string error);
+  void finish(schedule::RunStatus status, std::string result, std::string error);
 
   // Answers `run` with an error at once (never held).
   static void reject(const scheduled_run& run, std::string error);

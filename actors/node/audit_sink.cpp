@@ -13,8 +13,7 @@ AuditSink make_audit_sink(caf::actor_system& system) {
       log::warn("audit.unavailable", {{"event", r.event}, {"subject", r.subject}});
       return;
     }
-    caf::anon_send(audit, append_atom::value,
-                   audit_event{std::move(r.actor), std::move(r.event), std::move(r.subject), std::move(r.detail)});
+    caf::anon_send(audit, append_atom::value, std::move(r));
   };
 }
 

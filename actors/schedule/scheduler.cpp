@@ -218,7 +218,7 @@ void launch(self_ptr self, const DueStart& due, const schedule::TaskRun& run) {
   msg.namespace_id = task.namespace_id;
   msg.namespace_name = task.namespace_name;
   msg.prompt = task.prompt;
-  msg.context_mode = std::string(schedule::to_string(task.context_mode));
+  msg.context_mode = task.context_mode;
   msg.image = task.container.image;
   msg.timeout_secs = task.container.timeout_secs;
   msg.announce_jid = task.announce_jid;

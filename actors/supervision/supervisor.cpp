@@ -11,7 +11,7 @@ struct ChildSlot {
   ChildSpec spec;
   RestartTracker tracker;
   caf::actor handle;
-  std::string state = "starting";
+  ChildState state = ChildState::starting;
   std::string last_error;
   uint32_t restarts = 0;
   uint64_t generation = 0;
@@ -36,7 +36,7 @@ void start_child(self_ptr self, size_t index) {
   auto me = caf::actor_cast<caf::actor>(self);
   slot.handle = slot.spec.start(self->system(), me);
   self->monitor(slot.handle);
-  slot.state = "running";
+  slot.state = ChildState::running;
   // Register the series at first start so /metrics shows restarts=0, not nothing.
   if (self->state.options.metrics && slot.restarts == 0)
     self->state.options.metrics->counter("squadbox_actor_restarts_total",
@@ -67,14 +67,14 @@ void on_child_down(self_ptr self, const caf::down_msg& msg) {
     forget_child(self, slot);
     if (st.shutting_down || msg.reason == caf::exit_reason::normal ||
         msg.reason == caf::exit_reason::user_shutdown) {
-      slot.state = "stopped";
+      slot.state = ChildState::stopped;
       return;
     }
     slot.last_error = self->system().render(msg.reason);
     std::uniform_real_distribution<double> jitter(0.0, 1.0);
     auto decision = slot.tracker.on_failure(std::chrono::steady_clock::now(), jitter(st.rng));
     if (decision.give_up) {
-      slot.state = "dead";
+      slot.state = ChildState::dead;
       log::error("supervisor.child_given_up",
                  {{"supervisor", st.options.name}, {"child", slot.spec.name},
                   {"reason", slot.last_error}, {"restarts", slot.restarts},
@@ -90,7 +90,7 @@ void on_child_down(self_ptr self, const caf::down_msg& msg) {
                    child_failure{st.options.name, slot.spec.name, slot.last_error, slot.restarts});
       return;
     }
-    slot.state = "backoff";
+    slot.state = ChildState::backoff;
     ++slot.restarts;
     ++slot.generation;
     log::warn("supervisor.child_crashed",
@@ -112,7 +112,7 @@ void on_child_down(self_ptr self, const caf::down_msg& msg) {
 void stop_from(self_ptr self, size_t count, caf::typed_response_promise<bool> done) {
   auto& st = self->state;
   while (count > 0 && !st.slots[count - 1].handle) {
-    if (st.slots[count - 1].state != "dead") st.slots[count - 1].state = "stopped";
+    if (st.slots[count - 1].state != ChildState::dead) st.slots[count - 1].state = ChildState::stopped;
     --count;
   }
   if (count == 0) {
@@ -122,11 +122,11 @@ void stop_from(self_ptr self, size_t count, caf::typed_response_promise<bool> do
   }
   auto& slot = st.slots[count - 1];
   auto child = slot.handle;
-  slot.state = "stopping";
+  slot.state = ChildState::stopping;
   self->request(child, st.options.child_shutdown_timeout, shutdown_atom::value)
       .then(
           [=](bool) {
-            self->state.slots[count - 1].state = "stopped";
+            self->state.slots[count - 1].state = ChildState::stopped;
             forget_child(self, self->state.slots[count - 1]);
             stop_from(self, count - 1, done);
           },
@@ -136,7 +136,7 @@ void stop_from(self_ptr self, size_t count, caf::typed_response_promise<bool> do
                        {"child", self->state.slots[count - 1].spec.name},
                        {"error", self->system().render(err)}});
             self->send_exit(child, caf::exit_reason::kill);
-            self->state.slots[count - 1].state = "stopped";
+            self->state.slots[count - 1].state = ChildState::stopped;
             forget_child(self, self->state.slots[count - 1]);
             stop_from(self, count - 1, done);
           });
@@ -146,7 +146,7 @@ supervisor_actor::behavior_type supervisor_fn(self_ptr self, SupervisorOptions o
   auto& st = self->state;
   st.options = std::move(options);
   for (auto& spec : st.options.children)
-    st.slots.push_back(ChildSlot{spec, RestartTracker{st.options.policy}, {}, "starting", {}, 0, 0});
+    st.slots.push_back(ChildSlot{spec, RestartTracker{st.options.policy}, {}, ChildState::starting, {}, 0, 0});
   self->set_down_handler([=](caf::down_msg& msg) { on_child_down(self, msg); });
   for (size_t i = 0; i < st.slots.size(); ++i) start_child(self, i);
   return {
@@ -169,7 +169,7 @@ supervisor_actor::behavior_type supervisor_fn(self_ptr self, SupervisorOptions o
         auto& s = self->state;
         if (s.shutting_down || index >= s.slots.size()) return;
         auto& slot = s.slots[index];
-        if (slot.generation != generation || slot.state != "backoff") return;
+        if (slot.generation != generation || slot.state != ChildState::backoff) return;
         start_child(self, index);
       },
       [=](failed_atom, const child_failure& failure) {

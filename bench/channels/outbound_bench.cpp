@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
       sb::actors::outbound_message m{"slack/bench", "slack:C" + std::to_string(i % chats),
                                      "message " + std::to_string(i), ""};
       self->request(outbox, std::chrono::seconds(120), sb::actors::enqueue_atom::value, std::move(m))
-          .then([&](const sb::actors::enqueue_result& r) { ++(r.error.empty() ? acked : refused); },
+          .then([&](const sb::actors::enqueue_result& r) { ++(r.error.code.empty() ? acked : refused); },
                 [&](caf::error&) { ++refused; });
     }
   });

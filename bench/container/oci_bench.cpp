@@ -68,7 +68,7 @@ actors::ContainerRunOptions run_options(OciEnv& env, const std::string& run_id, 
   actors::ContainerRunOptions run;
   run.run_id = run_id;
   run.namespace_name = "bench";
-  run.kind = "cowork";
+  run.kind = sb::container::RunKind::cowork;
   run.install_id = env.install;
   run.run_dir = env.root.file("runs/" + run_id);
   run.spec.name = "squadbox-" + run_id;
@@ -79,24 +79,24 @@ actors::ContainerRunOptions run_options(OciEnv& env, const std::string& run_id, 
   run.hard_timeout = 120s;
   run.restart.budget = 0;
   run.runtime = env.runtime;
-  run.listener = listener;
+  run.listener = caf::actor_cast<sb::actors::run_listener_actor>(listener);
   return run;
 }
 
 // Waits (up to `timeout`) for the done_atom of `run_id`; other messages are dropped.
 bool await_done(caf::scoped_actor& self, const std::string& run_id, std::chrono::seconds timeout,
-                actors::run_result* out = nullptr) {
+                sb::container::RunResult* out = nullptr) {
   auto deadline = Clock::now() + timeout;
   bool done = false, timed_out = false;
   while (!done && !timed_out) {
     self->receive(
-        [&](actors::done_atom, const actors::run_result& r) {
+        [&](actors::done_atom, const sb::container::RunResult& r) {
           if (r.run_id != run_id) return;
           if (out) *out = r;
           done = true;
         },
-        [&](actors::output_atom, const actors::run_output&) {},
-        [&](actors::state_atom, const actors::run_transition&) {},
+        [&](actors::output_atom, const sb::container::RunOutput&) {},
+        [&](actors::state_atom, const sb::container::RunTransition&) {},
         caf::after(std::chrono::milliseconds(200)) >> [&] { timed_out = Clock::now() > deadline; });
   }
   return done;
@@ -118,7 +118,7 @@ double cold_supervisor(OciEnv& env, caf::actor_system& sys, std::string* error) 
   auto deadline = Clock::now() + 60s;
   while (ms < 0 && !finished && Clock::now() < deadline) {
     self->receive(
-        [&](actors::output_atom, const actors::run_output& out) {
+        [&](actors::output_atom, const sb::container::RunOutput& out) {
           if (out.run_id != run_id) return;
           if (!out.error.empty()) {
             *error = "turn failed: " + out.error;
@@ -128,10 +128,11 @@ double cold_supervisor(OciEnv& env, caf::actor_system& sys, std::string* error) 
           ms = ms_since(t0);
           if (out.text != kText) *error = "unexpected reply '" + out.text + "'";
         },
-        [&](actors::state_atom, const actors::run_transition&) {},
-        [&](actors::done_atom, const actors::run_result& r) {
+        [&](actors::state_atom, const sb::container::RunTransition&) {},
+        [&](actors::done_atom, const sb::container::RunResult& r) {
           if (r.run_id != run_id) return;
-          *error = "run ended before replying: " + r.final_state + " " + r.reason;
+          *error = "run ended before replying: " + std::string(sb::container::to_string(r.final_state)) + " " +
+                   sb::container::describe(r);
           finished = true;
         },
         caf::after(std::chrono::milliseconds(500)) >> [] {});
@@ -139,13 +140,15 @@ double cold_supervisor(OciEnv& env, caf::actor_system& sys, std::string* error) 
   // Untimed: ask the agent to exit and wait for the run to be over (container removed).
   if (!finished) {
     self->send(sup, actors::close_atom::value);
-    actors::run_result result;
+    sb::container::RunResult result;
     if (!await_done(self, run_id, 30s, &result)) {
       self->send_exit(sup, caf::exit_reason::user_shutdown);  // kills + removes
       if (error->empty()) *error = "run did not finish after close";
       ms = -1;
-    } else if (result.final_state != "exited" || result.exit_code != 0) {
-      if (error->empty()) *error = "run ended " + result.final_state + " " + result.reason;
+    } else if (result.final_state != sb::container::RunState::exited || result.exit_code != 0) {
+      if (error->empty())
+        *error = "run ended " + std::string(sb::container::to_string(result.final_state)) + " " +
+                 sb::container::describe(result);
     }
   }
   if (ms < 0 && error->empty()) *error = "no reply within 60 s";
@@ -267,18 +270,18 @@ bool warm(OciEnv& env, caf::actor_system& sys, int messages, std::vector<double>
     auto deadline = Clock::now() + 30s;
     while (!(replied && idle) && !ended && !timed_out) {
       self->receive(
-          [&](actors::output_atom, const actors::run_output& out) {
+          [&](actors::output_atom, const sb::container::RunOutput& out) {
             if (out.in_reply_to != id) return;
             if (timed) samples_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
             if (!out.error.empty() || out.text != text) *error = "bad reply to " + id + ": " + out.text + out.error;
             replied = true;
           },
-          [&](actors::state_atom, const actors::run_transition& t) {
-            if (replied && t.to == "idle") idle = true;
+          [&](actors::state_atom, const sb::container::RunTransition& t) {
+            if (replied && t.to == sb::container::RunState::idle) idle = true;
           },
-          [&](actors::done_atom, const actors::run_result& r) {
+          [&](actors::done_atom, const sb::container::RunResult& r) {
             ended = true;
-            *error = "run ended: " + r.final_state + " " + r.reason;
+            *error = "run ended: " + std::string(sb::container::to_string(r.final_state)) + " " + sb::container::describe(r);
           },
           caf::after(std::chrono::milliseconds(500)) >> [&] { timed_out = Clock::now() > deadline; });
     }

@@ -108,7 +108,7 @@ struct NoOpNamespace {
     }
     ++dispatched;
     caf::anon_send(run.reply_to, actors::done_atom::value,
-                   actors::scheduled_run_result{run.task_id, run.run_id, "success", "", ""});
+                   actors::scheduled_run_result{run.task_id, run.run_id, sb::schedule::RunStatus::success, "", ""});
     return true;
   }
 };

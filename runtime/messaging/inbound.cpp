@@ -54,4 +54,29 @@ Result<Jid> parse_jid(std::string_view jid) {
   return make_error("channel.bad_jid", "chat JID has no known prefix (slack:, dc:, wa:, tg:)");
 }
 
+bool valid_namespace_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+  if (!alnum(name[0])) return false;
+  for (char c : name)
+    if (!alnum(c) && c != '_' && c != '-') return false;
+  return true;
+}
+
+Status validate_jid(std::string_view jid) {
+  constexpr std::size_t kMaxJidBytes = 256;
+  auto invalid = [](std::string_view message) { return make_error("invalid_field", "jid: " + std::string(message)); };
+  if (jid.empty()) return invalid("required");
+  if (jid.size() > kMaxJidBytes) return invalid("longer than " + std::to_string(kMaxJidBytes) + " bytes");
+  for (unsigned char c : jid)
+    if (c < 0x20 || c == 0x7f || c == ' ') return invalid("must not contain spaces or control characters");
+  if (jid.starts_with(kLocalJidPrefix)) {
+    if (!valid_namespace_name(jid.substr(kLocalJidPrefix.size())))
+      return invalid("local: must be followed by a namespace name");
+    return {};
+  }
+  if (auto parsed = parse_jid(jid); !parsed) return invalid(parsed.error().message);
+  return {};
+}
+
 }  // namespace sb::messaging

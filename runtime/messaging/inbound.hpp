@@ -24,6 +24,16 @@ struct Jid {
 // Error "channel.bad_jid" for an unknown prefix or an empty id.
 Result<Jid> parse_jid(std::string_view jid);
 
+// The local chat channel's JIDs are "local:{namespace name}"; a namespace name matches
+// ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$ (namespaces::validate_name reports it per field).
+inline constexpr std::string_view kLocalJidPrefix = "local:";
+bool valid_namespace_name(std::string_view name);
+
+// A chat JID as an operator or an agent may write one: a platform JID or local:{name},
+// at most 256 bytes, no spaces or control characters. Error "invalid_field", the message
+// starting with "jid: ".
+Status validate_jid(std::string_view jid);
+
 struct InboundMessage {
   ChannelKind channel = ChannelKind::slack;
   std::string bot;                  // configured bot name (several bots per platform)

@@ -18,7 +18,6 @@ namespace {
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 using Value = rapidjson::Value;
 
-constexpr std::size_t kMaxJidBytes = 256;
 constexpr std::size_t kMaxSenderBytes = 256;
 constexpr std::size_t kMaxEnvNames = 256;
 constexpr std::size_t kMaxMounts = 64;
@@ -225,12 +224,7 @@ void write_mapping(JsonWriter& w, const Mapping& m) {
 
 Status validate_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return field_error("name", "must be 1 to 64 characters");
-  auto ok_first = [](unsigned char c) { return std::isalnum(c) != 0; };
-  auto ok_rest = [](unsigned char c) { return std::isalnum(c) != 0 || c == '_' || c == '-'; };
-  if (!ok_first(static_cast<unsigned char>(name[0])))
-    return field_error("name", "must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$");
-  for (unsigned char c : name)
-    if (c >= 0x80 || !ok_rest(c)) return field_error("name", "must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$");
+  if (!messaging::valid_namespace_name(name)) return field_error("name", "must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$");
   return {};
 }
 
@@ -263,20 +257,6 @@ Status validate_instructions_file(std::string_view path) {
     if (path.substr(start, end - start) == "..") return field_error("instructionsFile", "must not contain '..'");
     start = end + 1;
   }
-  return {};
-}
-
-Status validate_jid(std::string_view jid) {
-  if (jid.empty()) return field_error("jid", "required");
-  if (jid.size() > kMaxJidBytes) return field_error("jid", "longer than " + std::to_string(kMaxJidBytes) + " bytes");
-  if (has_control(jid) || jid.find(' ') != std::string_view::npos)
-    return field_error("jid", "must not contain spaces or control characters");
-  // The local chat channel (JID local:{namespace}) has no platform.
-  if (jid.starts_with("local:")) {
-    if (!validate_name(jid.substr(6))) return field_error("jid", "local: must be followed by a namespace name");
-    return {};
-  }
-  if (auto parsed = messaging::parse_jid(jid); !parsed) return field_error("jid", parsed.error().message);
   return {};
 }
 
@@ -392,7 +372,7 @@ Result<MappingRequest> parse_mapping_request(std::string_view body) {
   auto j = string_member(jid->value, "jid");
   if (!j) return j.error();
   r.jid = *j;
-  if (auto st = validate_jid(r.jid); !st) return st.error();
+  if (auto st = messaging::validate_jid(r.jid); !st) return st.error();
   auto id = o.FindMember("namespaceId");
   auto name = o.FindMember("namespace");
   if (id != o.MemberEnd() && name != o.MemberEnd())

@@ -74,7 +74,6 @@ Status validate_name(std::string_view name);
 Status validate_description(std::string_view description);
 Status validate_trigger(std::string_view trigger);
 Status validate_instructions_file(std::string_view path);
-Status validate_jid(std::string_view jid);
 Status validate_container_config(const ContainerConfig& c);
 Status validate_sender(std::string_view sender);
 bool is_platform(std::string_view platform);  // slack | discord | whatsapp | telegram | local

@@ -11,7 +11,7 @@
 #include <cstring>
 
 #include "runtime/ipc/ipc_fs.hpp"
-#include "runtime/namespaces/namespace.hpp"
+#include "runtime/messaging/inbound.hpp"
 
 namespace sb::schedule {
 namespace {
@@ -95,7 +95,7 @@ Result<ScheduleTarget> schedule_target(const ipc::IpcIdentity& sender, const std
     if (own_chats.size() == 1) out.announce_jid = own_chats.front();
     return out;
   }
-  if (auto st = namespaces::validate_jid(*target_jid); !st) {
+  if (auto st = messaging::validate_jid(*target_jid); !st) {
     std::string why = st.error().message;
     if (why.starts_with("jid: ")) why.erase(0, 5);
     return field_error("targetJid", why);

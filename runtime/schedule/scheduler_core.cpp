@@ -62,18 +62,20 @@ std::optional<int64_t> decide_retry(const RetryPolicy& policy, RunTrigger trigge
   return now_ms + std::min(backoff, kMaxRetryBackoffMs);
 }
 
-RunOutcome outcome_from_answer(std::string_view status, std::string result, std::string error) {
+RunOutcome outcome_from_answer(RunStatus status, std::string result, std::string error) {
   RunOutcome out;
   out.result = std::move(result);
   out.error = std::move(error);
-  auto parsed = parse_run_status(status);
-  if (!parsed || *parsed == RunStatus::running) {
+  const bool final_status = status == RunStatus::success || status == RunStatus::error || status == RunStatus::timeout;
+  if (!final_status) {
+    // "running" (or a value from a newer peer) is no answer to a finished run.
+    const auto named = status == RunStatus::running ? std::string("running")
+                                                     : "#" + std::to_string(static_cast<int>(status));
     out.status = RunStatus::error;
-    out.error = "the namespace answered with status \"" + std::string(status.substr(0, 32)) + "\"" +
-                (out.error.empty() ? "" : ": " + out.error);
+    out.error = "the namespace answered with status \"" + named + "\"" + (out.error.empty() ? "" : ": " + out.error);
     return out;
   }
-  out.status = *parsed;
+  out.status = status;
   return out;
 }
 

@@ -60,7 +60,7 @@ std::optional<int64_t> decide_retry(const RetryPolicy& policy, RunTrigger trigge
 
 // The namespace's answer as a run outcome. A status other than success, error or
 // timeout is recorded as an error that says so.
-RunOutcome outcome_from_answer(std::string_view status, std::string result, std::string error);
+RunOutcome outcome_from_answer(RunStatus status, std::string result, std::string error);
 
 // A dispatched run without an answer by then is recorded as an error: the task's
 // timeout plus `grace_ms` (the namespace's own kill and report), or `no_limit_bound_ms`

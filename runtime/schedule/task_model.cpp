@@ -7,7 +7,7 @@
 
 #include <set>
 
-#include "runtime/namespaces/namespace.hpp"
+#include "runtime/messaging/inbound.hpp"
 #include "runtime/core/time.hpp"
 
 namespace sb::schedule {
@@ -167,7 +167,7 @@ Status parse_member(std::string_view key, const Value& v, TaskPatch& p) {
     } else {
       auto s = string_of(v, "announce");
       if (!s) return s.error();
-      if (auto st = namespaces::validate_jid(*s); !st) {
+      if (auto st = messaging::validate_jid(*s); !st) {
         std::string why = st.error().message;
         if (why.starts_with("jid: ")) why.erase(0, 5);
         return field_error("announce", why);

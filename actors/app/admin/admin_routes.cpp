@@ -21,7 +21,8 @@ void write_children(JsonWriter& w, const actors::supervisor_status& s) {
     w.Key("name");
     w.String(c.name.c_str());
     w.Key("state");
-    w.String(c.state.c_str());
+    const auto state = actors::to_string(c.state);
+    w.String(state.data(), static_cast<rapidjson::SizeType>(state.size()));
     w.Key("restarts");
     w.Uint(c.restarts);
     w.Key("lastError");
@@ -33,7 +34,7 @@ void write_children(JsonWriter& w, const actors::supervisor_status& s) {
 
 bool all_running(const actors::supervisor_status& s) {
   for (const auto& c : s.children)
-    if (c.state != "running") return false;
+    if (c.state != actors::ChildState::running) return false;
   return !s.children.empty();
 }
 

@@ -226,7 +226,7 @@ struct ChatApi::Impl {
                     std::vector<messaging::StoredMessage>{std::move(m)})
           .receive(
               [&](const actors::ingest_result& r) {
-                if (!r.error.empty()) ingest_error = r.error;
+                if (!r.error.code.empty()) ingest_error = r.error.message;
               },
               [&](caf::error& err) { ingest_error = system.render(err); });
     }

@@ -1,5 +1,7 @@
 #include "actors/app/admin/namespaces_routes.hpp"
 
+#include "runtime/messaging/inbound.hpp"
+
 #include "runtime/http/message.hpp"
 
 namespace sb::app::admin {
@@ -120,7 +122,7 @@ void add_namespaces_routes(http::Router& api, std::shared_ptr<storage::Namespace
 
   api.add_prefix("DELETE", map_item, [store, audit, map_item](const http::Request& req, http::Reply reply) {
     std::string jid = http::percent_decode(std::string_view(req.path).substr(map_item.size()));
-    if (auto st = namespaces::validate_jid(jid); !st) return reply(error_response(st.error()));
+    if (auto st = messaging::validate_jid(jid); !st) return reply(error_response(st.error()));
     auto m = store->unmap(jid);
     if (!m) return reply(error_response(m.error()));
     record(audit, "mapping.removed", m->jid, "{\"namespaceId\":" + quoted(m->namespace_id) + "}");

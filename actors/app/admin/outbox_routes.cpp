@@ -127,10 +127,9 @@ std::string render_rows(const std::vector<storage::OutboxRow>& rows) {
   return buf.GetString();
 }
 
-http::Response enqueue_error_response(std::string_view error) {
-  const size_t colon = error.find(": ");
-  const std::string_view code = error.substr(0, colon);
-  const std::string message(colon == std::string_view::npos ? error : error.substr(colon + 2));
+http::Response enqueue_error_response(const Error& error) {
+  const std::string& code = error.code;
+  const std::string& message = error.message;
   if (code == "outbox.unknown_bot") return http::Response::error(404, "unknown_bot", "bot: " + message);
   if (code == "outbox.bad_jid") return http::Response::error(400, "invalid_field", "chatJid: " + message);
   if (code == "outbox.empty_text" || code == "outbox.too_long") {
@@ -152,7 +151,7 @@ void add_outbox_routes(http::Router& api, caf::actor_system& system, std::string
       self->request(outbox, actor_timeout, actors::enqueue_atom::value, m)
           .then(
               [reply](const actors::enqueue_result& result) {
-                if (!result.error.empty()) return reply(enqueue_error_response(result.error));
+                if (!result.error.code.empty()) return reply(enqueue_error_response(result.error));
                 rapidjson::StringBuffer buf;
                 JsonWriter w(buf);
                 w.StartObject();

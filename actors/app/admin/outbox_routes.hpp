@@ -27,7 +27,7 @@ Result<actors::outbound_message> parse_enqueue_body(std::string_view body);
 std::string render_rows(const std::vector<storage::OutboxRow>& rows);
 // enqueue_result::error "outbox.unknown_bot: ..." -> 404 unknown_bot, other refusals
 // -> 400 invalid_field naming the field, outbox.storage -> 503 unavailable.
-http::Response enqueue_error_response(std::string_view error);
+http::Response enqueue_error_response(const Error& error);
 
 void add_outbox_routes(http::Router& api, caf::actor_system& system, std::string db_path,
                        std::chrono::milliseconds actor_timeout);

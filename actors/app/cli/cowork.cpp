@@ -54,7 +54,7 @@ std::string random_hex(size_t bytes) {
 // Stops the run on SIGINT/SIGTERM (blocked in every thread by main()).
 class InterruptWatcher {
  public:
-  explicit InterruptWatcher(caf::actor run)
+  explicit InterruptWatcher(actors::container_supervisor_actor run)
       : thread_([this, run] {
           sigset_t set;
           sigemptyset(&set);
@@ -141,7 +141,7 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
   actors::ContainerRunOptions run;
   run.run_id = run_id;
   run.namespace_name = "cowork";
-  run.kind = "cowork";
+  run.kind = container::RunKind::cowork;
   run.install_id = opened->install_id;
   run.run_dir = (fs::path(config.node.data_dir) / "runs" / run_id).string();
   run.spec.name = "squadbox-" + run_id;
@@ -219,40 +219,41 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
     actors::configure_actor_system(cfg, config);
     caf::actor_system system{cfg};
     caf::scoped_actor self{system};
-    run.listener = caf::actor_cast<caf::actor>(self);
+    run.listener = caf::actor_cast<actors::run_listener_actor>(self);
     auto sup = actors::spawn_container_supervisor(system, run);
     InterruptWatcher interrupts(sup);
     self->send(sup, actors::deliver_atom::value, std::string("prompt"), prompt);
     bool done = false;
     bool was_running = false;
     bool turn_failed = false;
-    actors::run_result result;
+    container::RunResult result;
     while (!done) {
       self->receive(
-          [&](actors::output_atom, const actors::run_output& out) {
-            if (!out.error.empty()) {
+          [&](actors::output_atom, const container::RunOutput& out) {
+            if (out.turn_failed) {
               turn_failed = true;
               std::cerr << "squadbox cowork: the agent failed: " << out.error << "\n";
               return;
             }
             std::cout << out.text << (out.text.ends_with('\n') ? "" : "\n") << std::flush;
           },
-          [&](actors::state_atom, const actors::run_transition& t) {
-            if (t.to == "running") was_running = true;
+          [&](actors::state_atom, const container::RunTransition& t) {
+            if (t.to == container::RunState::running) was_running = true;
             // The prompt's turn is over: ask the agent to finish and exit.
-            if (t.to == "idle" && was_running) self->send(sup, actors::close_atom::value);
+            if (t.to == container::RunState::idle && was_running) self->send(sup, actors::close_atom::value);
           },
-          [&](actors::done_atom, const actors::run_result& r) {
+          [&](actors::done_atom, const container::RunResult& r) {
             result = r;
             done = true;
           });
     }
     if (interrupts.interrupted()) code = 130;
-    else if (result.reason == "hard_timeout") code = 124;
-    else if (result.final_state == "exited" && result.exit_code == 0) code = turn_failed ? 1 : 0;
+    else if (result.reason == container::EndReason::hard_timeout) code = 124;
+    else if (result.final_state == container::RunState::exited && result.exit_code == 0) code = turn_failed ? 1 : 0;
     else code = result.exit_code > 0 ? result.exit_code : (result.exit_code == -1 ? 2 : 1);
-    if (code != 0 && !result.reason.empty())
-      std::cerr << "squadbox cowork: " << result.final_state << ": " << result.reason << "\n";
+    if (code != 0 && (result.reason != container::EndReason::finished || !result.detail.empty()))
+      std::cerr << "squadbox cowork: " << container::to_string(result.final_state) << ": " << container::describe(result)
+                << "\n";
   }
   fs::remove_all(fs::path(config.node.data_dir) / "runs" / run_id, ec);
   for (const auto& p : created) fs::remove(p, ec);  // non-recursive: only empty dirs go

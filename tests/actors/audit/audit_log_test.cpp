@@ -39,7 +39,7 @@ TEST(AuditLog, AChainWrittenByTheAuditLogActorVerifies) {
     ASSERT_TRUE(audit);
     for (int i = 0; i < 50; ++i) {
       self->request(audit, 10s, sb::actors::append_atom::value,
-                    sb::actors::audit_event{"test", "event." + std::to_string(i), "s",
+                    sb::AuditRecord{"test", "event." + std::to_string(i), "s",
                                             R"({"namespace":"main","i":)" + std::to_string(i) + "}"})
           .receive([&](const sb::actors::audit_receipt& r) { last_hex = r.hash_hex; },
                    [&](caf::error& e) { ADD_FAILURE() << fx.system.render(e); });

@@ -352,19 +352,19 @@ TEST_F(ScanSupervised, SupervisedRunIsRegisteredPassesTheAuditAndIsRemovedAtTheE
   o.stop_grace = 200ms;
   o.runtime = std::shared_ptr<ContainerRuntime>(runtime_.get(), [](ContainerRuntime*) {});  // not owned
   o.approved = approved;
-  o.listener = caf::actor_cast<caf::actor>(self);
+  o.listener = caf::actor_cast<sb::actors::run_listener_actor>(self);
   const auto spawned = std::chrono::steady_clock::now();
   auto run = actors::spawn_container_supervisor(actors_.system, o);
-  ExitAtEnd guard{{run}};
+  ExitAtEnd guard{{caf::actor_cast<caf::actor>(run)}};
   bool running = false;
   while (!running) {
     bool timed_out = false;
-    self->receive([&](actors::state_atom, const actors::run_transition& t) {
-                    running = t.to == "idle" || t.to == "running";  // started
+    self->receive([&](actors::state_atom, const sb::container::RunTransition& t) {
+                    running = t.to == sb::container::RunState::idle || t.to == sb::container::RunState::running;  // started
                   },
-                  [&](actors::output_atom, const actors::run_output&) {},
-                  [&](actors::done_atom, const actors::run_result& r) {
-                    ADD_FAILURE() << "run ended: " << r.reason;
+                  [&](actors::output_atom, const sb::container::RunOutput&) {},
+                  [&](actors::done_atom, const sb::container::RunResult& r) {
+                    ADD_FAILURE() << "run ended: " << sb::container::describe(r);
                     timed_out = true;
                   },
                   caf::after(60s) >> [&] { timed_out = true; });
@@ -397,9 +397,9 @@ TEST_F(ScanSupervised, SupervisedRunIsRegisteredPassesTheAuditAndIsRemovedAtTheE
   bool done = false;
   while (!done) {
     bool timed_out = false;
-    self->receive([&](actors::done_atom, const actors::run_result&) { done = true; },
-                  [&](actors::state_atom, const actors::run_transition&) {},
-                  [&](actors::output_atom, const actors::run_output&) {},
+    self->receive([&](actors::done_atom, const sb::container::RunResult&) { done = true; },
+                  [&](actors::state_atom, const sb::container::RunTransition&) {},
+                  [&](actors::output_atom, const sb::container::RunOutput&) {},
                   caf::after(60s) >> [&] { timed_out = true; });
     ASSERT_FALSE(timed_out) << "the run did not stop";
   }

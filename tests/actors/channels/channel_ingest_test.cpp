@@ -56,7 +56,7 @@ struct IngestFixture : ::testing::Test, sb::test::ActorSystemFixture {
     ingest_result out;
     self->request(ingest, 10s, ingest_atom::value, std::move(batch))
         .receive([&](const ingest_result& r) { out = r; },
-                 [&](caf::error& e) { out.error = system.render(e); });
+                 [&](caf::error& e) { out.error = sb::make_error("test.request_failed", system.render(e)); });
     return out;
   }
   sb::test::TempDir dir;
@@ -72,7 +72,7 @@ TEST_F(IngestFixture, StoresBeforeReplyingAndRoutesEachMessageOnce) {
   system.registry().put(caf::atom("router"), caf::actor_cast<caf::strong_actor_ptr>(self));
 
   auto first = run(self, {message("Ev1", "one"), message("Ev2", "two"), message("Ev1", "one again")});
-  EXPECT_EQ(first.error, "");
+  EXPECT_EQ(first.error.code, "");
   EXPECT_EQ(first.stored, 2u);
   EXPECT_EQ(first.duplicates, 1u);
   // Durable at reply time: a separate connection sees the rows.
@@ -114,14 +114,14 @@ TEST_F(IngestFixture, WithoutAStorageWriterNothingIsAcknowledged) {
   caf::scoped_actor self{system};
   system.registry().erase(caf::atom("storage"));
   auto r = run(self, {message("Ev9")});
-  EXPECT_NE(r.error, "");
+  EXPECT_NE(r.error.code, "");
   EXPECT_EQ(r.stored, 0u);
 }
 
 TEST_F(IngestFixture, EmptyBatchIsAnEmptySuccess) {
   caf::scoped_actor self{system};
   auto r = run(self, {});
-  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.error.code, "");
   EXPECT_EQ(r.stored + r.duplicates, 0u);
 }
 

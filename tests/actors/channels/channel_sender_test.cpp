@@ -181,9 +181,9 @@ TEST_P(Senders, RateLimitThenServerErrorThenSentAndAnAuthErrorFailsWithoutRetry)
   OutboundPipeline pipe({make_test_bot(config, p.vault)});
   // Both to the same chat: the second waits until the first is delivered.
   auto first = pipe.enqueue(p.bot_id, p.chat_jid, "first message");
-  ASSERT_EQ(first.error, "");
+  ASSERT_EQ(first.error.code, "");
   auto second = pipe.enqueue(p.bot_id, p.chat_jid, "second message");
-  ASSERT_EQ(second.error, "");
+  ASSERT_EQ(second.error.code, "");
   ASSERT_EQ(first.outbox_ids.size(), 1u);
   pipe.start_senders();
 
@@ -229,7 +229,7 @@ TEST(SenderOrder, SplitRepliesArriveInOrderEvenAcrossARetry) {
   std::string text;
   for (const char* part : {"alpha", "bravo", "charlie"}) text += std::string(part) + " " + std::string(4000, 'x') + "\n";
   auto queued = pipe.enqueue(p.bot_id, p.chat_jid, text);
-  ASSERT_EQ(queued.error, "");
+  ASSERT_EQ(queued.error.code, "");
   ASSERT_EQ(queued.outbox_ids.size(), 3u);
   EXPECT_LT(queued.outbox_ids[0], queued.outbox_ids[1]);
   pipe.start_senders();
@@ -251,9 +251,9 @@ TEST(SenderOrder, AChatWaitingForItsRetryDoesNotHoldOtherChats) {
   outbound.backoff_base_ms = 1500;  // long enough for the other chat to go first
   outbound.backoff_max_ms = 3000;
   OutboundPipeline pipe({make_test_bot(config, p.vault)}, outbound);
-  ASSERT_EQ(pipe.enqueue(p.bot_id, "slack:CA", "to A one").error, "");
-  ASSERT_EQ(pipe.enqueue(p.bot_id, "slack:CA", "to A two").error, "");
-  ASSERT_EQ(pipe.enqueue(p.bot_id, "slack:CB", "to B").error, "");
+  ASSERT_EQ(pipe.enqueue(p.bot_id, "slack:CA", "to A one").error.code, "");
+  ASSERT_EQ(pipe.enqueue(p.bot_id, "slack:CA", "to A two").error.code, "");
+  ASSERT_EQ(pipe.enqueue(p.bot_id, "slack:CB", "to B").error.code, "");
   pipe.start_senders();
   ASSERT_TRUE(wait_until([&] { return pipe.count_in("sent") == 3; }, 30s));
   const auto bodies = fake.bodies();
@@ -269,7 +269,7 @@ TEST(SenderResume, ANewSenderDeliversWhatWasPending) {
   config.api_base_url = fake.url();
   OutboundPipeline pipe({make_test_bot(config, p.vault)});
   // Enqueued while no sender runs (as after a crash): the rows wait.
-  ASSERT_EQ(pipe.enqueue(p.bot_id, p.chat_jid, "queued while down").error, "");
+  ASSERT_EQ(pipe.enqueue(p.bot_id, p.chat_jid, "queued while down").error.code, "");
   EXPECT_EQ(pipe.count_in("pending"), 1u);
   pipe.start_senders();
   ASSERT_TRUE(wait_until([&] { return pipe.count_in("sent") == 1; }, 30s));
@@ -279,9 +279,9 @@ TEST(SenderResume, ANewSenderDeliversWhatWasPending) {
 TEST(OutboxEnqueue, RefusesWhatCannotBeSent) {
   const Platform p = platforms()[0];
   OutboundPipeline pipe({make_test_bot(p.config, p.vault)});
-  EXPECT_EQ(pipe.enqueue("slack/other", "slack:C1", "x").error.rfind("outbox.unknown_bot", 0), 0u);
-  EXPECT_EQ(pipe.enqueue("slack/main", "tg:1", "x").error.rfind("outbox.bad_jid", 0), 0u);
-  EXPECT_EQ(pipe.enqueue("slack/main", "slack:C1", "   ").error.rfind("outbox.empty_text", 0), 0u);
+  EXPECT_EQ(pipe.enqueue("slack/other", "slack:C1", "x").error.code, "outbox.unknown_bot");
+  EXPECT_EQ(pipe.enqueue("slack/main", "tg:1", "x").error.code, "outbox.bad_jid");
+  EXPECT_EQ(pipe.enqueue("slack/main", "slack:C1", "   ").error.code, "outbox.empty_text");
   EXPECT_TRUE(pipe.rows().empty());
 }
 
@@ -295,7 +295,7 @@ TEST(SenderTls, DeliversOverHttpsWithTheConfiguredCa) {
   auto outbound = OutboundPipeline::fast_retries();
   outbound.ca_file = pki.ca_file;
   OutboundPipeline pipe({make_test_bot(config, p.vault)}, outbound);
-  ASSERT_EQ(pipe.enqueue(p.bot_id, p.chat_jid, "over tls").error, "");
+  ASSERT_EQ(pipe.enqueue(p.bot_id, p.chat_jid, "over tls").error.code, "");
   pipe.start_senders();
   ASSERT_TRUE(wait_until([&] { return pipe.count_in("sent") == 1; }, 30s));
   EXPECT_EQ(fake.upstream().requests().front().tls_server_name, "localhost");
@@ -312,7 +312,7 @@ TEST(SenderTls, AnUntrustedServerIsRetriedNotTrusted) {
   outbound.ca_file = pki.ca_file;
   outbound.max_attempts = 2;
   OutboundPipeline pipe({make_test_bot(config, p.vault)}, outbound);
-  ASSERT_EQ(pipe.enqueue(p.bot_id, p.chat_jid, "never delivered").error, "");
+  ASSERT_EQ(pipe.enqueue(p.bot_id, p.chat_jid, "never delivered").error.code, "");
   pipe.start_senders();
   ASSERT_TRUE(wait_until([&] { return pipe.count_in("failed") == 1; }, 30s));
   EXPECT_TRUE(fake.bodies().empty());

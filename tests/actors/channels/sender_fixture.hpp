@@ -96,7 +96,7 @@ class OutboundPipeline : public ActorSystemFixture {
     actors::enqueue_result out;
     self->request(outbox, 20s, actors::enqueue_atom::value, actors::outbound_message{bot, jid, text, reply_to})
         .receive([&](const actors::enqueue_result& r) { out = r; },
-                 [&](caf::error& e) { out.error = system.render(e); });
+                 [&](caf::error& e) { out.error = make_error("test.request_failed", system.render(e)); });
     return out;
   }
 

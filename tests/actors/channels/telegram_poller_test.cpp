@@ -226,8 +226,8 @@ TEST_F(TelegramPoller, CrashAfterIngestBeforeTheOffsetWriteRoutesNothingTwice) {
     }
     ingest_result r;
     self->request(ingest, 10s, ingest_atom::value, std::move(batch)).receive([&](const ingest_result& x) { r = x; },
-                                                                            [&](caf::error&) { r.error = "failed"; });
-    ASSERT_EQ(r.error, "");
+                                                                            [&](caf::error&) { r.error = sb::make_error("test.request_failed", "failed"); });
+    ASSERT_EQ(r.error.code, "");
     ASSERT_EQ(r.stored, 2u);
   }
   ASSERT_TRUE(routed->wait_for(2, 10s));

@@ -104,23 +104,23 @@ class AllowlistRun : public ::testing::Test {
 TEST_F(AllowlistRun, AllowedExtraMountReachesTheAgent) {
   caf::scoped_actor self{system};
   auto run = options("ok", {{"data", base + "/projects/data", false}});
-  run.listener = caf::actor_cast<caf::actor>(self);
+  run.listener = caf::actor_cast<sb::actors::run_listener_actor>(self);
   auto sup = spawn_container_supervisor(system, run);
   self->send(sup, deliver_atom::value, std::string("m1"), std::string("read it"));
   std::string reply;
   bool done = false;
   auto deadline = std::chrono::steady_clock::now() + 60s;
   while (reply.empty() && !done && std::chrono::steady_clock::now() < deadline) {
-    self->receive([&](output_atom, const run_output& o) { reply = o.text + o.error; },
-                  [&](state_atom, const run_transition&) {}, [&](done_atom, const run_result&) { done = true; },
+    self->receive([&](output_atom, const sb::container::RunOutput& o) { reply = o.text + o.error; },
+                  [&](state_atom, const sb::container::RunTransition&) {}, [&](done_atom, const sb::container::RunResult&) { done = true; },
                   caf::after(1s) >> [] {});
   }
   EXPECT_EQ(reply, "from the allowed root");
   self->send(sup, close_atom::value);  // the agent exits; the run ends
   deadline = std::chrono::steady_clock::now() + 60s;
   while (!done && std::chrono::steady_clock::now() < deadline) {
-    self->receive([&](output_atom, const run_output&) {}, [&](state_atom, const run_transition&) {},
-                  [&](done_atom, const run_result&) { done = true; }, caf::after(1s) >> [] {});
+    self->receive([&](output_atom, const sb::container::RunOutput&) {}, [&](state_atom, const sb::container::RunTransition&) {},
+                  [&](done_atom, const sb::container::RunResult&) { done = true; }, caf::after(1s) >> [] {});
   }
   EXPECT_TRUE(done);
   auto allowed = audited("mount.allowed");
@@ -137,17 +137,17 @@ TEST_F(AllowlistRun, AllowedExtraMountReachesTheAgent) {
 TEST_F(AllowlistRun, DeniedExtraMountEndsTheRunBeforeAnyContainer) {
   caf::scoped_actor self{system};
   auto run = options("denied", {{"keys", base + "/projects/.aws", false}});
-  run.listener = caf::actor_cast<caf::actor>(self);
+  run.listener = caf::actor_cast<sb::actors::run_listener_actor>(self);
   auto sup = spawn_container_supervisor(system, run);
-  std::optional<run_result> result;
+  std::optional<sb::container::RunResult> result;
   auto deadline = std::chrono::steady_clock::now() + 30s;
   while (!result && std::chrono::steady_clock::now() < deadline) {
-    self->receive([&](output_atom, const run_output&) {}, [&](state_atom, const run_transition&) {},
-                  [&](done_atom, const run_result& r) { result = r; }, caf::after(1s) >> [] {});
+    self->receive([&](output_atom, const sb::container::RunOutput&) {}, [&](state_atom, const sb::container::RunTransition&) {},
+                  [&](done_atom, const sb::container::RunResult& r) { result = r; }, caf::after(1s) >> [] {});
   }
   ASSERT_TRUE(result.has_value());
-  EXPECT_EQ(result->final_state, "dead");
-  EXPECT_NE(result->reason.find("blocked_pattern"), std::string::npos) << result->reason;
+  EXPECT_EQ(result->final_state, sb::container::RunState::dead);
+  EXPECT_NE(result->detail.find("blocked_pattern"), std::string::npos) << result->detail;
   auto all = runtime->list({});
   ASSERT_TRUE(all.ok());
   EXPECT_TRUE(all->empty()) << "no container was created";
@@ -163,17 +163,17 @@ TEST_F(AllowlistRun, NoAllowlistNoExtraMounts) {
   caf::scoped_actor self{system};
   auto run = options("none", {{"data", base + "/projects/data", false}});
   run.allowlist = nullptr;
-  run.listener = caf::actor_cast<caf::actor>(self);
+  run.listener = caf::actor_cast<sb::actors::run_listener_actor>(self);
   auto sup = spawn_container_supervisor(system, run);
-  std::optional<run_result> result;
+  std::optional<sb::container::RunResult> result;
   auto deadline = std::chrono::steady_clock::now() + 30s;
   while (!result && std::chrono::steady_clock::now() < deadline) {
-    self->receive([&](output_atom, const run_output&) {}, [&](state_atom, const run_transition&) {},
-                  [&](done_atom, const run_result& r) { result = r; }, caf::after(1s) >> [] {});
+    self->receive([&](output_atom, const sb::container::RunOutput&) {}, [&](state_atom, const sb::container::RunTransition&) {},
+                  [&](done_atom, const sb::container::RunResult& r) { result = r; }, caf::after(1s) >> [] {});
   }
   ASSERT_TRUE(result.has_value());
-  EXPECT_EQ(result->final_state, "dead");
-  EXPECT_NE(result->reason.find("allowlist_unavailable"), std::string::npos) << result->reason;
+  EXPECT_EQ(result->final_state, sb::container::RunState::dead);
+  EXPECT_NE(result->detail.find("allowlist_unavailable"), std::string::npos) << result->detail;
 }
 
 }  // namespace

@@ -28,12 +28,12 @@ namespace fs = std::filesystem;
 namespace oci = sb::container::oci;
 
 struct Events {
-  std::vector<run_output> outputs;
-  std::vector<run_transition> transitions;
-  std::optional<run_result> result;
+  std::vector<sb::container::RunOutput> outputs;
+  std::vector<sb::container::RunTransition> transitions;
+  std::optional<sb::container::RunResult> result;
   bool saw(const std::string& to) const {
     for (const auto& t : transitions)
-      if (t.to == to) return true;
+      if (sb::container::to_string(t.to) == to) return true;
     return false;
   }
 };
@@ -99,9 +99,9 @@ class ContainerRun : public ::testing::Test {
     while (!until(ev)) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
-      self->receive([&](output_atom, const run_output& o) { ev.outputs.push_back(o); },
-                    [&](state_atom, const run_transition& t) { ev.transitions.push_back(t); },
-                    [&](done_atom, const run_result& r) { ev.result = r; },
+      self->receive([&](output_atom, const sb::container::RunOutput& o) { ev.outputs.push_back(o); },
+                    [&](state_atom, const sb::container::RunTransition& t) { ev.transitions.push_back(t); },
+                    [&](done_atom, const sb::container::RunResult& r) { ev.result = r; },
                     caf::after(left) >> [] {});
     }
     return true;
@@ -134,7 +134,7 @@ class ContainerRun : public ::testing::Test {
 TEST_F(ContainerRun, AFullTurnThenCloseExitsCleanlyAndIsPersisted) {
   caf::scoped_actor self{system_};
   auto opts = options("turn1");
-  opts.listener = caf::actor_cast<caf::actor>(self);
+  opts.listener = caf::actor_cast<sb::actors::run_listener_actor>(self);
   auto run = spawn_container_supervisor(system_, opts);
   self->send(run, deliver_atom::value, std::string("in-1"), std::string("hello container"));
   Events ev;
@@ -150,11 +150,11 @@ TEST_F(ContainerRun, AFullTurnThenCloseExitsCleanlyAndIsPersisted) {
 
   self->send(run, close_atom::value);
   ASSERT_TRUE(pump(self, ev, [](const Events& e) { return e.result.has_value(); }));
-  EXPECT_EQ(ev.result->final_state, "exited");
+  EXPECT_EQ(ev.result->final_state, sb::container::RunState::exited);
   EXPECT_EQ(ev.result->exit_code, 0);
   EXPECT_EQ(ev.result->restarts, 0u);
   std::vector<std::string> path;
-  for (const auto& t : ev.transitions) path.push_back(t.to);
+  for (const auto& t : ev.transitions) path.push_back(std::string(sb::container::to_string(t.to)));
   EXPECT_EQ(path.front(), "preparing");
   EXPECT_EQ(path.back(), "exited");
 
@@ -174,7 +174,7 @@ TEST_F(ContainerRun, CrashMidTurnRestartsAndRedeliversTheInput) {
   // Slow turns, so the test can kill the container while one is in progress.
   auto opts = options("crash1", {{"SQUADBOX_AGENT_MODE", "exec"},
                                  {"SQUADBOX_AGENT_COMMAND", R"(["/bin/sh","-c","sleep 1; cat"])"}});
-  opts.listener = caf::actor_cast<caf::actor>(self);
+  opts.listener = caf::actor_cast<sb::actors::run_listener_actor>(self);
   auto run = spawn_container_supervisor(system_, opts);
   self->send(run, deliver_atom::value, std::string("in-1"), std::string("survive me"));
   Events ev;
@@ -192,7 +192,7 @@ TEST_F(ContainerRun, CrashMidTurnRestartsAndRedeliversTheInput) {
   EXPECT_TRUE(ev.saw("backoff"));
   self->send(run, close_atom::value);
   ASSERT_TRUE(pump(self, ev, [](const Events& e) { return e.result.has_value(); }));
-  EXPECT_EQ(ev.result->final_state, "exited");
+  EXPECT_EQ(ev.result->final_state, sb::container::RunState::exited);
   EXPECT_EQ(ev.result->restarts, 1u);
 }
 
@@ -200,7 +200,7 @@ TEST_F(ContainerRun, KeepsCrashingUntilDeadAndSaysSo) {
   caf::scoped_actor self{system_};
   auto opts = options("dead1", {{"SQUADBOX_AGENT_MODE", "exec"},
                                 {"SQUADBOX_AGENT_COMMAND", R"(["/bin/sh","-c","sleep 30"])"}});
-  opts.listener = caf::actor_cast<caf::actor>(self);
+  opts.listener = caf::actor_cast<sb::actors::run_listener_actor>(self);
   auto run = spawn_container_supervisor(system_, opts);
   self->send(run, deliver_atom::value, std::string("in-1"), std::string("x"));
   Events ev;
@@ -216,12 +216,12 @@ TEST_F(ContainerRun, KeepsCrashingUntilDeadAndSaysSo) {
     ASSERT_TRUE(runtime_->kill(cid, SIGKILL).ok());
     ASSERT_TRUE(pump(self, ev, [&](const Events& e) {
       int failed = 0;
-      for (const auto& t : e.transitions) failed += t.to == "failed";
+      for (const auto& t : e.transitions) failed += t.to == sb::container::RunState::failed;
       return failed > i;
     }));
   }
   ASSERT_TRUE(pump(self, ev, [](const Events& e) { return e.result.has_value(); }));
-  EXPECT_EQ(ev.result->final_state, "dead");
+  EXPECT_EQ(ev.result->final_state, sb::container::RunState::dead);
   EXPECT_EQ(ev.result->restarts, 2u);
   EXPECT_NE(metrics_.render().find("squadbox_container_restarts_total 2"), std::string::npos);
 }
@@ -232,14 +232,14 @@ TEST_F(ContainerRun, HardTimeoutStopsAHangingAgentWithTermThenKill) {
                                 {"SQUADBOX_AGENT_COMMAND", R"(["/bin/sh","-c","sleep 60"])"}});
   opts.hard_timeout = 800ms;
   opts.stop_grace = 300ms;
-  opts.listener = caf::actor_cast<caf::actor>(self);
+  opts.listener = caf::actor_cast<sb::actors::run_listener_actor>(self);
   auto started = std::chrono::steady_clock::now();
   auto run = spawn_container_supervisor(system_, opts);
   self->send(run, deliver_atom::value, std::string("in-1"), std::string("x"));
   Events ev;
   ASSERT_TRUE(pump(self, ev, [](const Events& e) { return e.result.has_value(); }));
-  EXPECT_EQ(ev.result->final_state, "exited");
-  EXPECT_EQ(ev.result->reason, "hard_timeout");
+  EXPECT_EQ(ev.result->final_state, sb::container::RunState::exited);
+  EXPECT_EQ(ev.result->reason, sb::container::EndReason::hard_timeout);
   EXPECT_TRUE(ev.saw("stopping"));
   EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
   EXPECT_TRUE(runtime_->list({{"io.squadbox.run", "hang1"}})->empty());
@@ -249,12 +249,12 @@ TEST_F(ContainerRun, IdleTimeoutClosesASilentContainer) {
   caf::scoped_actor self{system_};
   auto opts = options("idle1");
   opts.idle_timeout = 500ms;
-  opts.listener = caf::actor_cast<caf::actor>(self);
+  opts.listener = caf::actor_cast<sb::actors::run_listener_actor>(self);
   auto run = spawn_container_supervisor(system_, opts);
   Events ev;
   ASSERT_TRUE(pump(self, ev, [](const Events& e) { return e.result.has_value(); }));
-  EXPECT_EQ(ev.result->final_state, "exited");
-  EXPECT_EQ(ev.result->reason, "idle_timeout");
+  EXPECT_EQ(ev.result->final_state, sb::container::RunState::exited);
+  EXPECT_EQ(ev.result->reason, sb::container::EndReason::idle_timeout);
 }
 
 TEST_F(ContainerRun, OomKillIsReportedAsSuch) {
@@ -264,7 +264,7 @@ TEST_F(ContainerRun, OomKillIsReportedAsSuch) {
                                {"SQUADBOX_AGENT_COMMAND",
                                 R"(["/bin/sh","-c","x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done"])"}});
   opts.restart.budget = 0;
-  opts.listener = caf::actor_cast<caf::actor>(self);
+  opts.listener = caf::actor_cast<sb::actors::run_listener_actor>(self);
   auto run = spawn_container_supervisor(system_, opts);
   self->send(run, deliver_atom::value, std::string("in-1"), std::string("x"));
   Events ev;
@@ -276,7 +276,7 @@ TEST_F(ContainerRun, OomKillIsReportedAsSuch) {
   if (!ev.result) self->send(run, close_atom::value);
   ASSERT_TRUE(pump(self, ev, [](const Events& e) { return e.result.has_value(); }));
   EXPECT_TRUE(ev.result->oom_killed);
-  EXPECT_EQ(ev.result->reason, "oom_killed");
+  EXPECT_EQ(ev.result->detail, "oom_killed");
   EXPECT_NE(metrics_.render().find("squadbox_container_oom_kills_total 1"), std::string::npos);
 }
 

@@ -75,21 +75,21 @@ TEST_F(ContainerSupervisorDocker, SupervisedTurnAndCrashRestartWithTheAgentImage
   r.restart.backoff_base = 50ms;
   r.restart.budget = 2;
   r.runtime = shared;
-  r.listener = caf::actor_cast<caf::actor>(self);
+  r.listener = caf::actor_cast<sb::actors::run_listener_actor>(self);
   auto run = spawn_container_supervisor(system, r);
   self->send(run, deliver_atom::value, std::string("in-1"), std::string("through docker"));
 
-  std::vector<run_output> outputs;
+  std::vector<sb::container::RunOutput> outputs;
   std::vector<std::string> states;
-  std::optional<run_result> result;
+  std::optional<sb::container::RunResult> result;
   auto pump = [&](auto until) {
     const auto deadline = std::chrono::steady_clock::now() + 60s;
     while (!until()) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
-      self->receive([&](output_atom, const run_output& o) { outputs.push_back(o); },
-                    [&](state_atom, const run_transition& t) { states.push_back(t.to); },
-                    [&](done_atom, const run_result& res) { result = res; }, caf::after(left) >> [] {});
+      self->receive([&](output_atom, const sb::container::RunOutput& o) { outputs.push_back(o); },
+                    [&](state_atom, const sb::container::RunTransition& t) { states.push_back(std::string(container::to_string(t.to))); },
+                    [&](done_atom, const sb::container::RunResult& res) { result = res; }, caf::after(left) >> [] {});
     }
     return true;
   };
@@ -106,7 +106,7 @@ TEST_F(ContainerSupervisorDocker, SupervisedTurnAndCrashRestartWithTheAgentImage
   EXPECT_TRUE(saw("backoff"));
   self->send(run, close_atom::value);
   ASSERT_TRUE(pump([&] { return result.has_value(); }));
-  EXPECT_EQ(result->final_state, "exited");
+  EXPECT_EQ(result->final_state, container::RunState::exited);
   EXPECT_EQ(result->exit_code, 0);
   EXPECT_EQ(result->restarts, 1u);
   auto left = rt().list({{kLabelRun, r.run_id}});

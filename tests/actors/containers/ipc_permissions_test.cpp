@@ -78,7 +78,7 @@ struct SupervisorIpcPermissions : ::testing::Test, sb::test::ActorSystemFixture 
     o.spec.name = "sbtest-perm";
     o.spec.image = "squadbox-agent:latest";
     o.runtime = std::make_shared<FakeRuntime>();
-    o.listener = caf::actor_cast<caf::actor>(self);
+    o.listener = caf::actor_cast<sb::actors::run_listener_actor>(self);
     o.metrics = &metrics;
     o.ownership = std::make_shared<const sb::ipc::IpcOwnership>(sb::ipc::IpcOwnership{
         [](const std::string& jid) -> std::optional<std::string> {
@@ -97,14 +97,14 @@ struct SupervisorIpcPermissions : ::testing::Test, sb::test::ActorSystemFixture 
 
   // Receives listener messages until `done` holds or the deadline passes.
   template <class Pred>
-  bool pump(caf::scoped_actor& self, std::vector<run_output>& outputs, bool& finished, Pred done) {
+  bool pump(caf::scoped_actor& self, std::vector<sb::container::RunOutput>& outputs, bool& finished, Pred done) {
     auto deadline = std::chrono::steady_clock::now() + 20s;
     while (!done()) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
-      self->receive([&](output_atom, const run_output& o) { outputs.push_back(o); },
-                    [&](state_atom, const run_transition&) {},
-                    [&](done_atom, const run_result&) { finished = true; },
+      self->receive([&](output_atom, const sb::container::RunOutput& o) { outputs.push_back(o); },
+                    [&](state_atom, const sb::container::RunTransition&) {},
+                    [&](done_atom, const sb::container::RunResult&) { finished = true; },
                     caf::after(left) >> [] {});
     }
     return true;
@@ -118,7 +118,7 @@ struct SupervisorIpcPermissions : ::testing::Test, sb::test::ActorSystemFixture 
 TEST_F(SupervisorIpcPermissions, NonMainRunForwardsOnlyAllowedMessages) {
   caf::scoped_actor self{system};
   auto run = spawn_container_supervisor(system, options(self, false));
-  std::vector<run_output> outputs;
+  std::vector<sb::container::RunOutput> outputs;
   bool finished = false;
   ASSERT_TRUE(pump(self, outputs, finished, [&] { return fs::exists(dir.file("run/ipc/messages")); }));
 
@@ -151,7 +151,7 @@ TEST_F(SupervisorIpcPermissions, NonMainRunForwardsOnlyAllowedMessages) {
 TEST_F(SupervisorIpcPermissions, MainRunMaySendToAnyChat) {
   caf::scoped_actor self{system};
   auto run = spawn_container_supervisor(system, options(self, true));
-  std::vector<run_output> outputs;
+  std::vector<sb::container::RunOutput> outputs;
   bool finished = false;
   ASSERT_TRUE(pump(self, outputs, finished, [&] { return fs::exists(dir.file("run/ipc/messages")); }));
   put(sb::ipc::make_name(1, 1), sb::ipc::encode(sb::ipc::OutboundMessage{"to work", std::nullopt, std::string("tg:3")}));

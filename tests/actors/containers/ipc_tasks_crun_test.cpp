@@ -138,7 +138,7 @@ class IpcTasksInContainer : public ::testing::Test, public sb::test::ActorSystem
     r.mounts.workspace_read_write = true;
     r.runtime = runtime_;
     r.metrics = &metrics_;
-    r.listener = caf::actor_cast<caf::actor>(self);
+    r.listener = caf::actor_cast<sb::actors::run_listener_actor>(self);
     r.audit = [a = audit_](sb::AuditRecord rec) {
       std::lock_guard lock(a->mutex);
       a->records.push_back(std::move(rec));
@@ -153,8 +153,8 @@ class IpcTasksInContainer : public ::testing::Test, public sb::test::ActorSystem
     while (!until()) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
-      self->receive([&](output_atom, const run_output& o) { outputs_.push_back(o); },
-                    [&](state_atom, const run_transition&) {}, [&](done_atom, const run_result& r) { result_ = r; },
+      self->receive([&](output_atom, const sb::container::RunOutput& o) { outputs_.push_back(o); },
+                    [&](state_atom, const sb::container::RunTransition&) {}, [&](done_atom, const sb::container::RunResult& r) { result_ = r; },
                     caf::after(left) >> [] {});
     }
     return true;
@@ -177,8 +177,8 @@ class IpcTasksInContainer : public ::testing::Test, public sb::test::ActorSystem
   std::string workspace_;
   sb::metrics::Registry metrics_;
   std::shared_ptr<Audit> audit_ = std::make_shared<Audit>();
-  std::vector<run_output> outputs_;
-  std::optional<run_result> result_;
+  std::vector<sb::container::RunOutput> outputs_;
+  std::optional<sb::container::RunResult> result_;
 };
 
 TEST_F(IpcTasksInContainer, ScheduleAllowedForItselfDeniedForOthers) {
@@ -245,7 +245,7 @@ TEST_F(IpcTasksInContainer, ScheduleAllowedForItselfDeniedForOthers) {
 
   self->send(run, close_atom::value);
   ASSERT_TRUE(pump(self, [&] { return result_.has_value(); }));
-  EXPECT_EQ(result_->final_state, "exited");
+  EXPECT_EQ(result_->final_state, sb::container::RunState::exited);
 }
 
 TEST_F(IpcTasksInContainer, WithoutSchedulingTaskFilesAreRefused) {

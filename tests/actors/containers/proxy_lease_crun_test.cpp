@@ -160,7 +160,7 @@ TEST(CredentialProxyContainer, RealKeyNeverEntersTheContainer) {
     r.restart.budget = 0;
     r.runtime = runtime;
     r.metrics = &metrics;
-    r.listener = caf::actor_cast<caf::actor>(self);
+    r.listener = caf::actor_cast<sb::actors::run_listener_actor>(self);
     r.proxy = proxy;
     auto run = spawn_container_supervisor(system, r);
 
@@ -182,16 +182,16 @@ TEST(CredentialProxyContainer, RealKeyNeverEntersTheContainer) {
     EXPECT_EQ(proxy->active_leases(), 2u);
     std::ofstream(workspace + "/go") << "go";
 
-    std::optional<run_result> result;
+    std::optional<sb::container::RunResult> result;
     const auto deadline = std::chrono::steady_clock::now() + 60s;
     while (!result && std::chrono::steady_clock::now() < deadline) {
-      self->receive([&](done_atom, const run_result& res) { result = res; },
-                    [&](output_atom, const run_output&) {}, [&](state_atom, const run_transition&) {},
+      self->receive([&](done_atom, const sb::container::RunResult& res) { result = res; },
+                    [&](output_atom, const sb::container::RunOutput&) {}, [&](state_atom, const sb::container::RunTransition&) {},
                     caf::after(1s) >> [] {});
     }
     ASSERT_TRUE(result) << "the run did not end";
-    EXPECT_EQ(result->exit_code, 0) << result->reason;
-    EXPECT_EQ(result->final_state, "exited");
+    EXPECT_EQ(result->exit_code, 0) << sb::container::describe(*result);
+    EXPECT_EQ(result->final_state, sb::container::RunState::exited);
 
     // The container is gone: its token is dead everywhere, its socket removed.
     EXPECT_EQ(proxy->active_leases(), 1u);
@@ -220,7 +220,7 @@ TEST(CredentialProxyContainer, RealKeyNeverEntersTheContainer) {
       }
     }
 
-    run = caf::actor{};
+    run = sb::actors::container_supervisor_actor{};
   }
   proxy->stop();
   sb::log::set_fd(STDERR_FILENO);

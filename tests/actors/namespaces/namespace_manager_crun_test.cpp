@@ -58,16 +58,16 @@ TEST_F(NamespaceManager, OutboxIdempotencyKeyStoresOnceAndAnswersTheFirstIds) {
     sb::actors::enqueue_result out;
     self->request(outbox, 10s, sb::actors::enqueue_atom::value, m)
         .receive([&](const sb::actors::enqueue_result& r) { out = r; },
-                 [&](caf::error& e) { out.error = system_.render(e); });
+                 [&](caf::error& e) { out.error = sb::make_error("test.request_failed", system_.render(e)); });
     return out;
   };
   // Two pieces (Telegram's 4096-character limit), one key.
   sb::actors::outbound_message m{"telegram/tgbot", "tg:42", std::string(5000, 'x'), "", "ns:7:0"};
   auto first = enqueue(m);
-  ASSERT_TRUE(first.error.empty()) << first.error;
+  ASSERT_TRUE(first.error.code.empty()) << first.error.message;
   ASSERT_EQ(first.outbox_ids.size(), 2u);
   auto again = enqueue(m);
-  ASSERT_TRUE(again.error.empty()) << again.error;
+  ASSERT_TRUE(again.error.code.empty()) << again.error.message;
   EXPECT_EQ(again.outbox_ids, first.outbox_ids);
   EXPECT_EQ(scalar("SELECT count(*) FROM outbox"), 2);
   EXPECT_EQ(text_of("SELECT idempotency_key FROM outbox ORDER BY id LIMIT 1"), "ns:7:0:0");
@@ -84,7 +84,7 @@ TEST_F(NamespaceManager, OutboxIdempotencyKeyStoresOnceAndAnswersTheFirstIds) {
   // A refused message stores nothing, key or not.
   m.idempotency_key = "ns:8:0";
   m.text = "";
-  EXPECT_NE(enqueue(m).error, "");
+  EXPECT_NE(enqueue(m).error.code, "");
   EXPECT_EQ(scalar("SELECT count(*) FROM outbox WHERE idempotency_key LIKE 'ns:8:%'"), 0);
 }
 
@@ -109,7 +109,7 @@ TEST_F(NamespaceManager, RunOptionsFollowTheNamespaceAndTheNode) {
   auto a = sb::app::build_namespace_run(ctx, {main.id, main.name, true, {}, "ns-alpha-1"});
   ASSERT_TRUE(a.ok()) << a.error().message;
   EXPECT_EQ(a->spec.image, config_.container.image);
-  EXPECT_EQ(a->kind, "squad");
+  EXPECT_EQ(a->kind, sb::container::RunKind::squad);
   EXPECT_EQ(a->namespace_name, "alpha");
   EXPECT_TRUE(a->main_group);
   EXPECT_EQ(a->hard_timeout, std::chrono::milliseconds(config_.container.timeout_ms));
@@ -154,13 +154,13 @@ TEST_F(NamespaceManager, ScheduledRunOptionsOverrideImageTimeoutSessionAndRestar
   req.namespace_name = ns.name;
   req.container = cc;
   req.run_id = "task-alpha-1";
-  req.kind = "scheduled";
+  req.kind = sb::container::RunKind::scheduled;
   req.image = "task-image:2";
   req.isolated_session = true;
   req.hard_timeout = 0s;  // no limit
   auto run = sb::app::build_namespace_run(ctx, req);
   ASSERT_TRUE(run.ok()) << run.error().message;
-  EXPECT_EQ(run->kind, "scheduled");
+  EXPECT_EQ(run->kind, sb::container::RunKind::scheduled);
   EXPECT_EQ(run->spec.image, "task-image:2");
   EXPECT_EQ(run->hard_timeout, 0ms);
   EXPECT_EQ(run->idle_timeout, 0ms);  // closed after its one turn instead

@@ -23,6 +23,15 @@ using sb::actors::scheduled_run;
 using sb::actors::scheduled_run_result;
 namespace fs = std::filesystem;
 
+// What next_result() gives when no answer came in time (no status of a real answer).
+constexpr auto kNoAnswer = static_cast<sb::schedule::RunStatus>(255);
+
+// "success", "error", "timeout", or "none" for no answer: how the assertions read.
+std::string status_text(const scheduled_run_result& r) {
+  if (r.status == kNoAnswer) return "none";
+  return std::string(sb::schedule::to_string(r.status));
+}
+
 // Exec mode feeds the agent's input message as JSON to the command. A task's input (id
 // "task-...") runs its text as a shell script (the test prompts need no JSON escapes)
 // whose output is the reply; message turns are echoed as they came.
@@ -38,7 +47,7 @@ class ScheduledRunBase : public sb::test::NamespaceFixture {
     r.namespace_id = ns.id;
     r.namespace_name = ns.name;
     r.prompt = prompt;
-    r.context_mode = "isolated";
+    r.context_mode = sb::schedule::ContextMode::isolated;
     r.timeout_secs = 60;
     r.reply_to = caf::actor_cast<caf::actor>(waiter_);
     return r;
@@ -46,10 +55,10 @@ class ScheduledRunBase : public sb::test::NamespaceFixture {
 
   void schedule(scheduled_run r) { caf::anon_send(manager_, sb::actors::task_atom::value, std::move(r)); }
 
-  // The next answer, or status "none" after `timeout`.
+  // The next answer, or status "none" (kNoAnswer) after `timeout`.
   scheduled_run_result next_result(std::chrono::milliseconds timeout = 90s) {
     scheduled_run_result out;
-    out.status = "none";
+    out.status = kNoAnswer;
     waiter_->receive([&](done_atom, const scheduled_run_result& r) { out = r; },
                      caf::after(timeout) >> [] {});
     return out;
@@ -94,7 +103,7 @@ TEST_F(ScheduledRun, WritesIntoTheWorkspaceAndAnswersWithTheAgentsReply) {
   start_manager(services());
   schedule(task_for(ns, "echo nightly > /workspace/report.txt; echo mine > /session/isolated; echo wrote it", 7));
   auto r = next_result();
-  EXPECT_EQ(r.status, "success") << r.error;
+  EXPECT_EQ(status_text(r), "success") << r.error;
   EXPECT_EQ(r.task_id, "task-7");
   EXPECT_EQ(r.run_id, 7);
   EXPECT_EQ(r.result, "wrote it");
@@ -103,7 +112,7 @@ TEST_F(ScheduledRun, WritesIntoTheWorkspaceAndAnswersWithTheAgentsReply) {
   EXPECT_EQ(read_file(file), "nightly\n");
   // An isolated run's session is its own, not the group's.
   EXPECT_FALSE(fs::exists(fs::path(sb::namespaces::session_dir(dir_.path(), "alpha")) / "isolated"));
-  EXPECT_EQ(next_result(1s).status, "none");  // answered once
+  EXPECT_EQ(status_text(next_result(1s)), "none");  // answered once
   // A "scheduled" container run with a task run id; it is gone, so is its session.
   ASSERT_TRUE(sb::test::wait_until(
       [&] { return scalar("SELECT count(*) FROM container_runs WHERE ended_at IS NOT NULL") == 1; }, 20s));
@@ -119,10 +128,10 @@ TEST_F(ScheduledRun, GroupContextUsesTheGroupsSessionDirectory) {
   auto ns = make_namespace("alpha", {});
   start_manager(services());
   auto t = task_for(ns, "echo remembered > /session/note; echo ok");
-  t.context_mode = "group";
+  t.context_mode = sb::schedule::ContextMode::group;
   schedule(t);
   auto r = next_result();
-  EXPECT_EQ(r.status, "success") << r.error;
+  EXPECT_EQ(status_text(r), "success") << r.error;
   EXPECT_EQ(read_file(fs::path(sb::namespaces::session_dir(dir_.path(), "alpha")) / "note"), "remembered\n");
 }
 
@@ -133,11 +142,11 @@ TEST_F(ScheduledRun, AgentThatOutlivesTheTimeoutIsKilled) {
   t.timeout_secs = 1;
   schedule(t);
   auto r = next_result();
-  EXPECT_EQ(r.status, "timeout") << r.error;
+  EXPECT_EQ(status_text(r), "timeout") << r.error;
   EXPECT_EQ(r.result, "");
   EXPECT_NE(r.error.find("timeout"), std::string::npos) << r.error;
   EXPECT_TRUE(no_containers_left());
-  EXPECT_EQ(next_result(1s).status, "none");
+  EXPECT_EQ(status_text(next_result(1s)), "none");
 }
 
 TEST_F(ScheduledRun, FailingAgentIsAnErrorAndNotRestarted) {
@@ -145,7 +154,7 @@ TEST_F(ScheduledRun, FailingAgentIsAnErrorAndNotRestarted) {
   start_manager(services());
   schedule(task_for(ns, "echo partial; exit 3"));
   auto r = next_result();
-  EXPECT_EQ(r.status, "error");
+  EXPECT_EQ(status_text(r), "error");
   EXPECT_FALSE(r.error.empty());
   ASSERT_TRUE(sb::test::wait_until(
       [&] { return scalar("SELECT count(*) FROM container_runs WHERE ended_at IS NOT NULL") == 1; }, 20s));
@@ -163,11 +172,11 @@ TEST_F(ScheduledRun, CrashedContainerIsAnErrorWithoutARestart) {
   ASSERT_EQ(running->size(), 1u);
   ASSERT_TRUE(runtime_->kill(running->front().id, SIGKILL).ok());
   auto r = next_result(30s);
-  EXPECT_EQ(r.status, "error");
+  EXPECT_EQ(status_text(r), "error");
   EXPECT_NE(r.error.find("ended before the run finished"), std::string::npos) << r.error;
   EXPECT_TRUE(no_containers_left());
   EXPECT_EQ(scalar("SELECT count(*) FROM container_runs"), 1);
-  EXPECT_EQ(next_result(1s).status, "none");
+  EXPECT_EQ(status_text(next_result(1s)), "none");
 }
 
 TEST_F(ScheduledRun, LimitOnePreemptsAnotherNamespacesIdleContainerAndMessagesWaitForTheRun) {
@@ -184,7 +193,7 @@ TEST_F(ScheduledRun, LimitOnePreemptsAnotherNamespacesIdleContainerAndMessagesWa
       [&] { return scalar("SELECT count(*) FROM container_runs WHERE kind = 'scheduled'") == 1; }, 60s));
   route(alpha, slack_message("for alpha while the task runs", "slack:C1"));
   auto r = next_result();
-  EXPECT_EQ(r.status, "success") << r.error;
+  EXPECT_EQ(status_text(r), "success") << r.error;
   EXPECT_EQ(r.result, "task done");
   ASSERT_TRUE(wait_rows(2));
   EXPECT_EQ(outbox_rows()[1].chat_jid, "slack:C1");
@@ -209,7 +218,7 @@ TEST_F(ScheduledRun, PendingScheduledRunGoesBeforeWaitingMessages) {
       [&] { return manager_status().detail.find("namespaces 1") != std::string::npos; }, 20s));
   caf::anon_send(manager_, sb::actors::ready_atom::value);
   auto r = next_result();
-  EXPECT_EQ(r.status, "success") << r.error;
+  EXPECT_EQ(status_text(r), "success") << r.error;
   ASSERT_TRUE(wait_rows(1));
   EXPECT_NE(outbox_rows()[0].text.find("waiting message"), std::string::npos);
   ASSERT_TRUE(sb::test::wait_until([&] { return scalar("SELECT count(*) FROM container_runs") == 2; }, 20s));
@@ -225,7 +234,7 @@ TEST_F(ScheduledRun, OwnIdleContainerIsStoppedForTheTask) {
   ASSERT_TRUE(wait_rows(1));
   schedule(task_for(ns, "echo after the message container"));
   auto r = next_result();
-  EXPECT_EQ(r.status, "success") << r.error;
+  EXPECT_EQ(status_text(r), "success") << r.error;
   EXPECT_EQ(r.result, "after the message container");
   ASSERT_TRUE(sb::test::wait_until(
       [&] { return scalar("SELECT count(*) FROM container_runs WHERE ended_at IS NOT NULL") == 2; }, 20s));
@@ -251,11 +260,11 @@ TEST_F(ScheduledRun, BusyAgentFinishesItsTurnBeforeTheTaskRuns) {
   ASSERT_TRUE(sb::test::wait_until(
       [&] { return scalar("SELECT count(*) FROM container_runs WHERE state = 'running'") == 1; }, 20s));
   schedule(task_for(ns, "echo task after the turn"));
-  EXPECT_EQ(next_result(1500ms).status, "none");  // waits for the turn
+  EXPECT_EQ(status_text(next_result(1500ms)), "none");  // waits for the turn
   EXPECT_EQ(scalar("SELECT count(*) FROM container_runs WHERE kind = 'scheduled'"), 0);
   ASSERT_TRUE(runtime_->kill(running->front().id, SIGCONT).ok());
   auto r = next_result();
-  EXPECT_EQ(r.status, "success") << r.error;
+  EXPECT_EQ(status_text(r), "success") << r.error;
   EXPECT_EQ(r.result, "task after the turn");
   ASSERT_TRUE(wait_rows(2));
   EXPECT_NE(outbox_rows()[1].text.find("long turn"), std::string::npos);  // the turn was answered
@@ -278,13 +287,13 @@ TEST_F(ScheduledRun, LimitOneTaskWaitsForABusyNamespaceAndTakesItsSlotWhenIdle) 
   ASSERT_TRUE(sb::test::wait_until(
       [&] { return scalar("SELECT count(*) FROM container_runs WHERE state = 'running'") == 1; }, 20s));
   schedule(task_for(alpha, "echo took the slot"));
-  EXPECT_EQ(next_result(1500ms).status, "none");  // a busy namespace is never pre-empted
+  EXPECT_EQ(status_text(next_result(1500ms)), "none");  // a busy namespace is never pre-empted
   ASSERT_TRUE(sb::test::wait_until(
       [&] { return manager_status().detail.find("waiting 1") != std::string::npos; }, 20s))
       << manager_status().detail;
   ASSERT_TRUE(runtime_->kill(running->front().id, SIGCONT).ok());
   auto r = next_result();  // beta's turn ends, it goes idle and is stopped for the task
-  EXPECT_EQ(r.status, "success") << r.error;
+  EXPECT_EQ(status_text(r), "success") << r.error;
   EXPECT_EQ(r.result, "took the slot");
   ASSERT_TRUE(wait_rows(2));
   EXPECT_NE(outbox_rows()[1].text.find("busy turn"), std::string::npos);
@@ -300,10 +309,10 @@ TEST_F(ScheduledRun, DeletedNamespaceAnswersItsGoingRunOnceAndItsContainerGoes) 
   ASSERT_TRUE(store_->remove(ns.id).ok());
   caf::anon_send(manager_, sb::actors::reload_atom::value);
   auto r = next_result(30s);
-  EXPECT_EQ(r.status, "error");
+  EXPECT_EQ(status_text(r), "error");
   EXPECT_NE(r.error.find("namespace stopped"), std::string::npos) << r.error;
   EXPECT_TRUE(no_containers_left());
-  EXPECT_EQ(next_result(1s).status, "none");
+  EXPECT_EQ(status_text(next_result(1s)), "none");
 }
 
 TEST_F(ScheduledRun, AnnouncementsGoToTheOwnChatOnceAndNeverToAForeignOne) {
@@ -315,13 +324,13 @@ TEST_F(ScheduledRun, AnnouncementsGoToTheOwnChatOnceAndNeverToAForeignOne) {
   foreign.announce_jid = "slack:C2";  // beta's chat: a non-main namespace may not
   schedule(foreign);
   auto r1 = next_result();
-  EXPECT_EQ(r1.status, "success") << r1.error;  // a refused announcement is not fatal
+  EXPECT_EQ(status_text(r1), "success") << r1.error;  // a refused announcement is not fatal
   EXPECT_EQ(r1.result, "not for beta");
   auto own = task_for(alpha, "echo good morning; echo second line >&1", 2);
   own.announce_jid = "slack:C1";
   schedule(own);
   auto r2 = next_result();
-  EXPECT_EQ(r2.status, "success") << r2.error;
+  EXPECT_EQ(status_text(r2), "success") << r2.error;
   ASSERT_TRUE(wait_rows(1));
   ASSERT_FALSE(sb::test::wait_until([&] { return outbox_rows().size() > 1; }, 1s))
       << outbox_rows()[0].chat_jid << " " << outbox_rows()[0].text << " | " << outbox_rows()[1].chat_jid << " "
@@ -345,18 +354,18 @@ TEST_F(ScheduledRunNoRuntime, UnknownNamespaceAndBadInputAreAnsweredAtOnce) {
   ghost.name = "ghost";
   schedule(task_for(ghost, "echo hi", 3));
   auto r = next_result(20s);
-  EXPECT_EQ(r.status, "error");
+  EXPECT_EQ(status_text(r), "error");
   EXPECT_EQ(r.run_id, 3);
   EXPECT_NE(r.error.find("unknown namespace"), std::string::npos) << r.error;
 
   auto ns = make_namespace("alpha", {});
   auto bad = task_for(ns, "echo hi", 4);
-  bad.context_mode = "shared";
+  bad.context_mode = static_cast<sb::schedule::ContextMode>(7);  // neither group nor isolated
   schedule(bad);
   r = next_result(20s);
-  EXPECT_EQ(r.status, "error");
+  EXPECT_EQ(status_text(r), "error");
   EXPECT_NE(r.error.find("context_mode"), std::string::npos) << r.error;
-  EXPECT_EQ(next_result(500ms).status, "none");
+  EXPECT_EQ(status_text(next_result(500ms)), "none");
 }
 
 TEST_F(ScheduledRunNoRuntime, FailedStartIsAnError) {
@@ -364,12 +373,12 @@ TEST_F(ScheduledRunNoRuntime, FailedStartIsAnError) {
   start_manager(services());  // no runtime: every start fails
   schedule(task_for(ns, "echo hi"));
   auto r = next_result(20s);
-  EXPECT_EQ(r.status, "error");
+  EXPECT_EQ(status_text(r), "error");
   EXPECT_NE(r.error.find("could not start"), std::string::npos) << r.error;
-  EXPECT_EQ(next_result(500ms).status, "none");
+  EXPECT_EQ(status_text(next_result(500ms)), "none");
   // The namespace goes on: a second run is answered as well.
   schedule(task_for(ns, "echo again", 2));
-  EXPECT_EQ(next_result(20s).status, "error");
+  EXPECT_EQ(status_text(next_result(20s)), "error");
 }
 
 TEST_F(ScheduledRunNoRuntime, DeletedNamespaceAnswersItsQueuedRunsOnce) {
@@ -384,59 +393,14 @@ TEST_F(ScheduledRunNoRuntime, DeletedNamespaceAnswersItsQueuedRunsOnce) {
   std::set<int64_t> answered;
   for (int i = 0; i < 2; ++i) {
     auto r = next_result(20s);
-    EXPECT_EQ(r.status, "error");
+    EXPECT_EQ(status_text(r), "error");
     EXPECT_NE(r.error.find("namespace stopped"), std::string::npos) << r.error;
     answered.insert(r.run_id);
   }
   EXPECT_EQ(answered, (std::set<int64_t>{1, 2}));
-  EXPECT_EQ(next_result(1s).status, "none");
+  EXPECT_EQ(status_text(next_result(1s)), "none");
 }
 
-// -- pure rules ------------------------------------------------------------------------
-
-TEST(ScheduledRunRules, ClassifiesHowTheRunEnded) {
-  sb::actors::run_result r;
-  r.final_state = "exited";
-  r.reason = "agent exited";
-  EXPECT_EQ(sb::actors::classify_task_run(r, true, "").status, "success");
-  EXPECT_EQ(sb::actors::classify_task_run(r, true, "boom").status, "error");
-  EXPECT_EQ(sb::actors::classify_task_run(r, true, "boom").error, "boom");
-  r.reason = "hard_timeout";
-  EXPECT_EQ(sb::actors::classify_task_run(r, false, "").status, "timeout");
-  EXPECT_EQ(sb::actors::classify_task_run(r, true, "").status, "success");  // finished, then closed
-  r.final_state = "dead";
-  r.reason = "exit code 3";
-  auto dead = sb::actors::classify_task_run(r, false, "");
-  EXPECT_EQ(dead.status, "error");
-  EXPECT_NE(dead.error.find("exit code 3"), std::string::npos);
-  r.reason = "";
-  EXPECT_NE(sb::actors::classify_task_run(r, false, "").error.find("dead"), std::string::npos);
-
-  EXPECT_EQ(sb::actors::task_run_id("alpha", "00ff"), "task-alpha-00ff");
-  EXPECT_EQ(sb::actors::task_announce_key(42, 1), "task:42:1");
-  EXPECT_EQ(sb::actors::join_task_result({}), "");
-  EXPECT_EQ(sb::actors::join_task_result({"a", "b"}), "a\nb");
-}
-
-TEST(ScheduledRunRules, RejectsBadRuns) {
-  scheduled_run r;
-  r.namespace_id = "id";
-  r.prompt = "p";
-  EXPECT_TRUE(sb::actors::validate_scheduled_run(r).ok());
-  r.context_mode = "group";
-  EXPECT_TRUE(sb::actors::validate_scheduled_run(r).ok());
-  r.context_mode = "";
-  EXPECT_EQ(sb::actors::validate_scheduled_run(r).error().code, "task.invalid");
-  r.context_mode = "isolated";
-  r.timeout_secs = -1;
-  EXPECT_FALSE(sb::actors::validate_scheduled_run(r).ok());
-  r.timeout_secs = 0;
-  r.prompt = "";
-  EXPECT_FALSE(sb::actors::validate_scheduled_run(r).ok());
-  r.prompt = "p";
-  r.namespace_id = "";
-  EXPECT_FALSE(sb::actors::validate_scheduled_run(r).ok());
-}
 
 TEST(ScheduledRunRules, EveryHeldRunIsAnsweredExactlyOnce) {
   caf::actor_system_config cfg;
@@ -463,8 +427,8 @@ TEST(ScheduledRunRules, EveryHeldRunIsAnsweredExactlyOnce) {
     runs.push(run(2));
     runs.push(run(3));
     EXPECT_EQ(runs.start_next().run_id, 1);
-    runs.finish("success", "done", "");
-    runs.finish("success", "again", "");  // nothing going: no second answer
+    runs.finish(sb::schedule::RunStatus::success, "done", "");
+    runs.finish(sb::schedule::RunStatus::success, "again", "");  // nothing going: no second answer
     EXPECT_EQ(runs.start_next().run_id, 2);
     EXPECT_TRUE(runs.going());
     EXPECT_EQ(runs.waiting(), 1u);
@@ -472,12 +436,12 @@ TEST(ScheduledRunRules, EveryHeldRunIsAnsweredExactlyOnce) {
   drain();
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(got[0].run_id, 1);
-  EXPECT_EQ(got[0].status, "success");
+  EXPECT_EQ(status_text(got[0]), "success");
   EXPECT_EQ(got[0].result, "done");
   EXPECT_EQ(got[1].run_id, 2);
-  EXPECT_EQ(got[1].status, "error");
+  EXPECT_EQ(status_text(got[1]), "error");
   EXPECT_EQ(got[2].run_id, 3);
-  EXPECT_EQ(got[2].status, "error");
+  EXPECT_EQ(status_text(got[2]), "error");
 }
 
 }  // namespace

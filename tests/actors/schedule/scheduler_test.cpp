@@ -25,6 +25,7 @@ namespace sb::actors {
 namespace {
 
 using namespace std::chrono_literals;
+using schedule::ContextMode;
 using schedule::RunStatus;
 using schedule::RunTrigger;
 using schedule::TaskStatus;
@@ -54,12 +55,12 @@ class FakeNamespace {
     std::lock_guard lock(mutex_);
     received_.push_back({run, clock_()});
     if (++open_ > max_open_) max_open_ = open_;
-    if (answer_ != Answer::none) answer_locked(received_.back().run, answer_ == Answer::success ? "success" : "error");
+    if (answer_ != Answer::none) answer_locked(received_.back().run, answer_ == Answer::success ? RunStatus::success : RunStatus::error);
     return true;
   }
 
   // Answers the oldest unanswered run.
-  void answer_next(const std::string& status) {
+  void answer_next(RunStatus status) {
     std::lock_guard lock(mutex_);
     for (auto& r : received_)
       if (!answered_.count(r.run.run_id)) return answer_locked(r.run, status);
@@ -82,12 +83,12 @@ class FakeNamespace {
   }
 
  private:
-  void answer_locked(const scheduled_run& run, const std::string& status) {
+  void answer_locked(const scheduled_run& run, RunStatus status) {
     answered_.insert(run.run_id);
     --open_;
     caf::anon_send(run.reply_to, done_atom::value,
-                   scheduled_run_result{run.task_id, run.run_id, status, status == "success" ? "all done" : "",
-                                        status == "success" ? "" : "it broke"});
+                   scheduled_run_result{run.task_id, run.run_id, status, status == RunStatus::success ? "all done" : "",
+                                        status == RunStatus::success ? "" : "it broke"});
   }
 
   std::function<int64_t()> clock_;
@@ -217,7 +218,7 @@ TEST_F(SchedulerTest, DueTaskIsDispatchedOnceAtItsTimeNotBefore) {
   EXPECT_EQ(got.run.attempt, 1);
   EXPECT_EQ(got.run.namespace_name, "main");
   EXPECT_EQ(got.run.prompt, "do it");
-  EXPECT_EQ(got.run.context_mode, "isolated");
+  EXPECT_EQ(got.run.context_mode, ContextMode::isolated);
   EXPECT_EQ(got.run.timeout_secs, 300);
   EXPECT_EQ(got.run.announce_jid, "local:main");
   ASSERT_TRUE(wait_for([&] { return task(t.id).status == TaskStatus::completed; }));
@@ -298,9 +299,9 @@ TEST_F(SchedulerTest, RetrySucceedingCompletesTheTask) {
   auto t = create("once", iso_in(100), [](auto& p) { p.retry = schedule::RetryPolicy{3, 100}; });
   start();
   ASSERT_TRUE(wait_for([&] { return fake_.count() == 1; }));
-  fake_.answer_next("timeout");
+  fake_.answer_next(RunStatus::timeout);
   ASSERT_TRUE(wait_for([&] { return fake_.count() == 2; }));
-  fake_.answer_next("success");
+  fake_.answer_next(RunStatus::success);
   ASSERT_TRUE(wait_for([&] { return task(t.id).status == TaskStatus::completed; }));
   EXPECT_EQ(runs(t.id)[1].status, RunStatus::timeout);
 }
@@ -328,10 +329,10 @@ TEST_F(SchedulerTest, NeverTwoRunsOfOneTaskAtOnce) {
   ASSERT_TRUE(wait_for([&] { return *task(t.id).next_run_ms + 3 * 200 < now(); }));
   EXPECT_TRUE(settles_at(0, 1)) << status().detail;
   EXPECT_EQ(fake_.count(), 1u);
-  fake_.answer_next("success");
+  fake_.answer_next(RunStatus::success);
   ASSERT_TRUE(wait_for([&] { return fake_.count() == 2; }));  // the next fire after the slow run
   fake_.set_answer(FakeNamespace::Answer::success);
-  fake_.answer_next("success");
+  fake_.answer_next(RunStatus::success);
   ASSERT_TRUE(wait_for([&] { return fake_.count() >= 4; }));
   EXPECT_EQ(fake_.max_open(), 1);
   auto log = runs(t.id);
@@ -430,19 +431,19 @@ TEST_F(SchedulerTest, ReloadPicksUpATaskCreatedAfterStart) {
 
 TEST_F(SchedulerTest, AnswersForUnknownRunsAndOddStatusesAreHarmless) {
   start();
-  caf::anon_send(scheduler_, done_atom::value, scheduled_run_result{"nope", 987654, "success", "", ""});
-  caf::anon_send(scheduler_, done_atom::value, scheduled_run_result{"", -1, "weird", "", ""});
+  caf::anon_send(scheduler_, done_atom::value, scheduled_run_result{"nope", 987654, RunStatus::success, "", ""});
+  caf::anon_send(scheduler_, done_atom::value, scheduled_run_result{"", -1, static_cast<RunStatus>(42), "", ""});
   caf::anon_send(scheduler_, tick_atom::value, uint64_t{123456});  // a stale timer
   EXPECT_EQ(status().state, "running");
   fake_.set_answer(FakeNamespace::Answer::none);
   auto t = create("once", iso_in(100));
   ASSERT_TRUE(wait_for([&] { return fake_.count() == 1; }));
   auto run = fake_.received()[0].run;
-  caf::anon_send(scheduler_, done_atom::value, scheduled_run_result{t.id, run.run_id, "weird", "", ""});
+  caf::anon_send(scheduler_, done_atom::value, scheduled_run_result{t.id, run.run_id, static_cast<RunStatus>(42), "", ""});
   ASSERT_TRUE(wait_for([&] { return task(t.id).status == TaskStatus::failed; }));
-  EXPECT_EQ(runs(t.id)[0].error, "the namespace answered with status \"weird\"");
+  EXPECT_EQ(runs(t.id)[0].error, "the namespace answered with status \"#42\"");
   // A second answer for the same run is an unknown run now.
-  caf::anon_send(scheduler_, done_atom::value, scheduled_run_result{t.id, run.run_id, "success", "", ""});
+  caf::anon_send(scheduler_, done_atom::value, scheduled_run_result{t.id, run.run_id, RunStatus::success, "", ""});
   EXPECT_EQ(status().state, "running");
   EXPECT_EQ(task(t.id).status, TaskStatus::failed);
 }

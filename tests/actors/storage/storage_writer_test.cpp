@@ -165,7 +165,7 @@ TEST(Node, TreeStartsEveryComponentAndStopsInOrder) {
     self->request(root, 5s, status_atom::value)
         .receive([&](const sb::actors::supervisor_status& s) { st = s; }, [](caf::error&) {});
     all_running = st.children.size() == 8;
-    for (const auto& c : st.children) all_running = all_running && c.state == "running";
+    for (const auto& c : st.children) all_running = all_running && c.state == sb::actors::ChildState::running;
   }
   EXPECT_TRUE(all_running);  // not ASSERT: the tree must still be shut down below
   std::vector<std::string> names;
@@ -198,7 +198,7 @@ TEST(AuditLog, AppendsAHashChainThatSurvivesARestart) {
     ASSERT_TRUE(audit);
     for (int i = 0; i < 3; ++i) {
       self->request(audit, 5s, sb::actors::append_atom::value,
-                    sb::actors::audit_event{"test", "event." + std::to_string(i), "subject", "{}"})
+                    sb::AuditRecord{"test", "event." + std::to_string(i), "subject", "{}"})
           .receive([&](const sb::actors::audit_receipt& r) { receipts.push_back(r); },
                    [&](caf::error& e) { ADD_FAILURE() << fx.system.render(e); });
     }
@@ -220,7 +220,7 @@ TEST(AuditLog, AppendsAHashChainThatSurvivesARestart) {
     auto row = stmt->step();
     ASSERT_TRUE(row.ok());
     if (!*row) break;
-    sb::actors::audit_event ev{stmt->column_text(2), stmt->column_text(3), stmt->column_text(4),
+    sb::AuditRecord ev{stmt->column_text(2), stmt->column_text(3), stmt->column_text(4),
                                stmt->column_text(5)};
     EXPECT_EQ(stmt->column_blob(6), prev) << "chain broken at seq " << stmt->column_int64(0);
     auto hash = sb::actors::audit_hash(prev, stmt->column_int64(0), stmt->column_int64(1), ev);

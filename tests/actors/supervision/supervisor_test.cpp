@@ -156,7 +156,7 @@ TEST(Supervisor, RestartsACrashingChildWithGrowingDelaysThenGivesUpAndReports) {
 
   auto st = status_of(parent, sup);
   ASSERT_EQ(st.children.size(), 1u);
-  EXPECT_EQ(st.children[0].state, "dead");
+  EXPECT_EQ(st.children[0].state, sb::actors::ChildState::dead);
   EXPECT_EQ(st.children[0].restarts, 4u);
   auto text = metrics.render();
   EXPECT_NE(text.find("squadbox_actor_restarts_total{supervisor=\"test\",child=\"crashy\"} 4"),
@@ -183,11 +183,11 @@ TEST(Supervisor, RecoveredChildIsRunningAndRegisteredUnderItsNewHandle) {
   supervisor_status st;
   while (clock_type::now() < deadline) {
     st = status_of(self, sup);
-    if (!st.children.empty() && st.children[0].state == "running" && st.children[0].restarts == 2) break;
+    if (!st.children.empty() && st.children[0].state == sb::actors::ChildState::running && st.children[0].restarts == 2) break;
     self->receive(caf::after(std::chrono::milliseconds(5)) >> [] {});
   }
   ASSERT_EQ(st.children.size(), 1u);
-  EXPECT_EQ(st.children[0].state, "running");
+  EXPECT_EQ(st.children[0].state, sb::actors::ChildState::running);
   EXPECT_EQ(st.children[0].restarts, 2u);
   EXPECT_NE(st.children[0].last_error.find("flaky boom"), std::string::npos);
 

@@ -216,11 +216,11 @@ TEST(OutboxApi, EnqueueBodyNamesTheBadField) {
 }
 
 TEST(OutboxApi, ErrorsMapToStatuses) {
-  EXPECT_EQ(enqueue_error_response("outbox.unknown_bot: no enabled bot x/y").status, 404);
-  EXPECT_EQ(enqueue_error_response("outbox.bad_jid: nope").status, 400);
-  EXPECT_NE(enqueue_error_response("outbox.bad_jid: nope").body.find("chatJid: nope"), std::string::npos);
-  EXPECT_EQ(enqueue_error_response("outbox.empty_text: text is empty").status, 400);
-  EXPECT_EQ(enqueue_error_response("outbox.storage: disk full").status, 503);
+  EXPECT_EQ(enqueue_error_response({"outbox.unknown_bot", "no enabled bot x/y"}).status, 404);
+  EXPECT_EQ(enqueue_error_response({"outbox.bad_jid", "nope"}).status, 400);
+  EXPECT_NE(enqueue_error_response({"outbox.bad_jid", "nope"}).body.find("chatJid: nope"), std::string::npos);
+  EXPECT_EQ(enqueue_error_response({"outbox.empty_text", "text is empty"}).status, 400);
+  EXPECT_EQ(enqueue_error_response({"outbox.storage", "disk full"}).status, 503);
 }
 
 TEST(OutboxApi, DiscordReplyTokensAreNeverListed) {

@@ -111,16 +111,16 @@ TEST(SchedulerCore, RetryIsOffByDefaultAndDoublesItsBackoff) {
 }
 
 TEST(SchedulerCore, OutcomeFromAnswer) {
-  auto ok = outcome_from_answer("success", "done", "");
+  auto ok = outcome_from_answer(RunStatus::success, "done", "");
   EXPECT_EQ(ok.status, RunStatus::success);
   EXPECT_EQ(ok.result, "done");
-  EXPECT_EQ(outcome_from_answer("timeout", "", "killed").status, RunStatus::timeout);
-  auto odd = outcome_from_answer("running", "", "");
+  EXPECT_EQ(outcome_from_answer(RunStatus::timeout, "", "killed").status, RunStatus::timeout);
+  auto odd = outcome_from_answer(RunStatus::running, "", "");
   EXPECT_EQ(odd.status, RunStatus::error);
   EXPECT_EQ(odd.error, "the namespace answered with status \"running\"");
-  auto bad = outcome_from_answer("weird", "", "why");
+  auto bad = outcome_from_answer(static_cast<RunStatus>(42), "", "why");  // a value this node does not know
   EXPECT_EQ(bad.status, RunStatus::error);
-  EXPECT_EQ(bad.error, "the namespace answered with status \"weird\": why");
+  EXPECT_EQ(bad.error, "the namespace answered with status \"#42\": why");
   EXPECT_FALSE(bad.retry_at_ms);
 }
 
