@@ -6,22 +6,6 @@ using namespace namespaces;
 
 using storage::SqlParam;
 
-storage::WriteOp mark_inbound(const std::vector<int64_t>& ids, std::string_view namespace_id,
-                              std::string_view drop_reason) {
-  storage::WriteOp op;
-  const bool dropped = !drop_reason.empty();
-  op.sql = dropped ? "UPDATE inbound_messages SET state = 'dropped', drop_reason = ?, namespace_id = ? WHERE id IN ("
-                   : "UPDATE inbound_messages SET state = 'done', namespace_id = ? WHERE id IN (";
-  if (dropped) op.params.push_back(SqlParam::of(std::string(drop_reason)));
-  op.params.push_back(SqlParam::of(std::string(namespace_id)));
-  for (size_t i = 0; i < ids.size(); ++i) {
-    op.sql += i == 0 ? "?" : ",?";
-    op.params.push_back(SqlParam::of(ids[i]));
-  }
-  op.sql += ")";
-  return op;
-}
-
 storage::WriteOp upsert_cursor(std::string_view namespace_id, int64_t last_inbound_id) {
   return {"INSERT INTO namespace_cursors(namespace_id, last_inbound_id) VALUES(?1, ?2) "
           "ON CONFLICT(namespace_id) DO UPDATE SET last_inbound_id = max(last_inbound_id, excluded.last_inbound_id)",
@@ -57,16 +41,6 @@ Result<std::vector<std::string>> read_namespace_ids(storage::Database& db) {
     ids.push_back(stmt->column_text(0));
   }
   return ids;
-}
-
-Result<std::string> read_latest_bot(storage::Database& db, const std::string& chat_jid) {
-  auto stmt = db.prepare("SELECT channel, bot FROM inbound_messages WHERE chat_jid = ?1 ORDER BY id DESC LIMIT 1");
-  if (!stmt) return stmt.error();
-  if (auto b = stmt->bind(1, std::string_view(chat_jid)); !b) return b.error();
-  auto row = stmt->step();
-  if (!row) return row.error();
-  if (!*row) return std::string();
-  return stmt->column_text(0) + "/" + stmt->column_text(1);
 }
 
 Result<std::optional<std::string>> read_chat_owner(storage::Database& db, const std::string& chat_jid) {

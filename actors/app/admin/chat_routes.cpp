@@ -16,6 +16,7 @@
 #include "actors/protocol.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "runtime/core/log.hpp"
+#include "storage/inbound_store.hpp"
 #include "storage/namespace_store.hpp"
 #include "storage/sqlite.hpp"
 
@@ -127,14 +128,10 @@ Result<std::optional<NamespaceRef>> find_namespace(storage::Database& db, const 
 }
 
 Result<int64_t> stored_id(storage::Database& db, const std::string& platform_message_id) {
-  auto s = db.prepare(
-      "SELECT id FROM inbound_messages WHERE channel = 'local' AND bot = 'local' AND platform_message_id = ?1");
-  if (!s) return s.error();
-  if (auto st = s->bind(1, platform_message_id); !st) return st.error();
-  auto row = s->step();
-  if (!row) return row.error();
-  if (!*row) return make_error("chat.not_stored", "the stored message was not found");
-  return s->column_int64(0);
+  auto id = storage::find_inbound_id(db, "local", "local", platform_message_id);
+  if (!id) return id.error();
+  if (!*id) return make_error("chat.not_stored", "the stored message was not found");
+  return **id;
 }
 
 }  // namespace
