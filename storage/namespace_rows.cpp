@@ -54,4 +54,28 @@ Result<std::optional<std::string>> read_chat_owner(storage::Database& db, const 
   return std::optional<std::string>(stmt->column_text(0));
 }
 
+Result<std::vector<std::string>> read_chats_of(storage::Database& db, const std::string& namespace_name) {
+  auto stmt = db.prepare(
+      "SELECT m.jid FROM chat_mappings m JOIN namespaces n ON n.id = m.namespace_id WHERE n.name = ?1 ORDER BY m.jid");
+  if (!stmt) return stmt.error();
+  if (auto b = stmt->bind(1, std::string_view(namespace_name)); !b) return b.error();
+  std::vector<std::string> jids;
+  while (true) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return jids;
+    jids.push_back(stmt->column_text(0));
+  }
+}
+
+Result<std::optional<NamespaceRef>> find_namespace_ref(storage::Database& db, const std::string& id_or_name) {
+  auto s = db.prepare("SELECT id, name FROM namespaces WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC LIMIT 1");
+  if (!s) return s.error();
+  if (auto st = s->bind(1, std::string_view(id_or_name)); !st) return st.error();
+  auto row = s->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<NamespaceRef>{};
+  return std::optional<NamespaceRef>{NamespaceRef{s->column_text(0), s->column_text(1)}};
+}
+
 }  // namespace sb::storage

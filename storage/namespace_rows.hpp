@@ -1,8 +1,8 @@
 #pragma once
 // The database side of namespaces at run time: the cursor write that records a finished
-// turn (a pure WriteOp for the storage writer) and the reads the manager and the
-// Namespace actors make on their own read-only connection. The turn's inbound rows are
-// storage/inbound_store.hpp.
+// turn (a pure WriteOp for the storage writer) and the reads the manager, the Namespace
+// actors, the chat route and the chat directory make on their own read-only
+// connection. The turn's inbound rows are storage/inbound_store.hpp.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -32,5 +32,15 @@ Result<std::optional<NamespaceRecord>> read_namespace(storage::Database& db, con
 Result<std::vector<std::string>> read_namespace_ids(storage::Database& db);
 // The namespace a chat JID is mapped to (its name), for IPC ownership.
 Result<std::optional<std::string>> read_chat_owner(storage::Database& db, const std::string& chat_jid);
+// The JIDs mapped to the namespace named `namespace_name`, in JID order.
+Result<std::vector<std::string>> read_chats_of(storage::Database& db, const std::string& namespace_name);
+
+struct NamespaceRef {
+  std::string id;
+  std::string name;
+};
+// The namespace whose id is `id_or_name`, or else the one of that name; nullopt when
+// neither exists.
+Result<std::optional<NamespaceRef>> find_namespace_ref(storage::Database& db, const std::string& id_or_name);
 
 }  // namespace sb::storage
