@@ -87,4 +87,21 @@ Result<std::vector<ChainRecord>> query_records(storage::Database& db, const Audi
   return out;
 }
 
+Result<std::optional<AuditHead>> read_audit_head(storage::Database& db) {
+  auto stmt = db.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+  if (!stmt) return stmt.error();
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<AuditHead>{};
+  return std::optional<AuditHead>(AuditHead{stmt->column_int64(0), stmt->column_blob(1)});
+}
+
+storage::WriteOp append_audit_record(const ChainRecord& r) {
+  return {"INSERT INTO audit_log(seq, at, actor, event, subject, detail, prev_hash, hash) "
+          "VALUES(?,?,?,?,?,?,?,?)",
+          {SqlParam::of(r.fields.seq), SqlParam::of(r.fields.at_ms), SqlParam::of(r.fields.actor),
+           SqlParam::of(r.fields.event), SqlParam::of(r.fields.subject), SqlParam::of(r.fields.detail),
+           SqlParam::blob_of(r.prev_hash), SqlParam::blob_of(r.hash)}};
+}
+
 }  // namespace sb::storage

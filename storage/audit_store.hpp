@@ -1,7 +1,8 @@
 #pragma once
-// Reading the audit_log table: whole-chain verification and paged queries. Both use a
-// read-only connection, so they work next to a running node (WAL: readers never block
-// the writer) and can never modify the log.
+// The audit_log table: whole-chain verification and paged queries on a read-only
+// connection, so they work next to a running node (WAL: readers never block the writer)
+// and can never modify the log; the audit log actor's chain head read and its append (a
+// pure WriteOp for the storage writer).
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -10,6 +11,7 @@
 
 #include "runtime/core/result.hpp"
 #include "runtime/security/audit/audit_chain.hpp"
+#include "storage/sql_value.hpp"
 #include "storage/sqlite.hpp"
 
 namespace sb::storage {
@@ -34,5 +36,17 @@ struct AuditQuery {
 };
 
 Result<std::vector<security::audit::ChainRecord>> query_records(storage::Database& db, const AuditQuery& query);
+
+// The newest record's seq and hash (raw bytes): where the next append continues the chain.
+struct AuditHead {
+  int64_t seq = 0;
+  std::string hash;
+};
+// nullopt: the log is empty.
+Result<std::optional<AuditHead>> read_audit_head(storage::Database& db);
+
+// INSERT of one record (its fields, prev_hash and hash as computed by the caller). The
+// table is append-only: a seq that exists already fails with sqlite.constraint.
+storage::WriteOp append_audit_record(const security::audit::ChainRecord& record);
 
 }  // namespace sb::storage

@@ -3,6 +3,7 @@
 #include <mutex>
 #include <optional>
 
+#include "storage/namespace_rows.hpp"
 #include "storage/sqlite.hpp"
 
 namespace sb::storage {
@@ -27,22 +28,17 @@ struct MappingReader {
     return &*db;
   }
 
-  std::vector<std::string> texts(const char* sql, const std::string& key) {
+  // Runs `read` on the connection under `mutex`; an unreadable database reads as `none`.
+  template <class T, class Read>
+  T read_or(T none, Read read) {
     std::lock_guard lock(mutex);
-    std::vector<std::string> out;
     auto* d = connection();
-    if (!d) return out;
-    auto stmt = d->prepare(sql);
-    if (!stmt || !stmt->bind(1, std::string_view(key))) return out;
-    for (auto row = stmt->step(); row && *row; row = stmt->step()) out.push_back(stmt->column_text(0));
-    return out;
+    if (!d) return none;
+    auto found = read(*d);
+    if (!found) return none;
+    return std::move(*found);
   }
 };
-
-constexpr const char* kOwnerSql =
-    "SELECT n.name FROM chat_mappings m JOIN namespaces n ON n.id = m.namespace_id WHERE m.jid = ?1";
-constexpr const char* kChatsSql =
-    "SELECT m.jid FROM chat_mappings m JOIN namespaces n ON n.id = m.namespace_id WHERE n.name = ?1 ORDER BY m.jid";
 
 }  // namespace
 
@@ -52,11 +48,12 @@ ChatDirectory open_chat_directory(const std::string& db_path) {
   ChatDirectory out;
   out.owner = [reader](const std::string& jid) -> std::optional<std::string> {
     if (jid.starts_with("local:")) return jid.substr(6);
-    auto names = reader->texts(kOwnerSql, jid);
-    if (names.empty()) return std::nullopt;
-    return names.front();
+    return reader->read_or(std::optional<std::string>{},
+                           [&](storage::Database& db) { return read_chat_owner(db, jid); });
   };
-  out.chats_of = [reader](const std::string& group) { return reader->texts(kChatsSql, group); };
+  out.chats_of = [reader](const std::string& group) {
+    return reader->read_or(std::vector<std::string>{}, [&](storage::Database& db) { return read_chats_of(db, group); });
+  };
   return out;
 }
 

@@ -6,22 +6,6 @@ using namespace namespaces;
 
 using storage::SqlParam;
 
-storage::WriteOp mark_inbound(const std::vector<int64_t>& ids, std::string_view namespace_id,
-                              std::string_view drop_reason) {
-  storage::WriteOp op;
-  const bool dropped = !drop_reason.empty();
-  op.sql = dropped ? "UPDATE inbound_messages SET state = 'dropped', drop_reason = ?, namespace_id = ? WHERE id IN ("
-                   : "UPDATE inbound_messages SET state = 'done', namespace_id = ? WHERE id IN (";
-  if (dropped) op.params.push_back(SqlParam::of(std::string(drop_reason)));
-  op.params.push_back(SqlParam::of(std::string(namespace_id)));
-  for (size_t i = 0; i < ids.size(); ++i) {
-    op.sql += i == 0 ? "?" : ",?";
-    op.params.push_back(SqlParam::of(ids[i]));
-  }
-  op.sql += ")";
-  return op;
-}
-
 storage::WriteOp upsert_cursor(std::string_view namespace_id, int64_t last_inbound_id) {
   return {"INSERT INTO namespace_cursors(namespace_id, last_inbound_id) VALUES(?1, ?2) "
           "ON CONFLICT(namespace_id) DO UPDATE SET last_inbound_id = max(last_inbound_id, excluded.last_inbound_id)",
@@ -59,16 +43,6 @@ Result<std::vector<std::string>> read_namespace_ids(storage::Database& db) {
   return ids;
 }
 
-Result<std::string> read_latest_bot(storage::Database& db, const std::string& chat_jid) {
-  auto stmt = db.prepare("SELECT channel, bot FROM inbound_messages WHERE chat_jid = ?1 ORDER BY id DESC LIMIT 1");
-  if (!stmt) return stmt.error();
-  if (auto b = stmt->bind(1, std::string_view(chat_jid)); !b) return b.error();
-  auto row = stmt->step();
-  if (!row) return row.error();
-  if (!*row) return std::string();
-  return stmt->column_text(0) + "/" + stmt->column_text(1);
-}
-
 Result<std::optional<std::string>> read_chat_owner(storage::Database& db, const std::string& chat_jid) {
   auto stmt = db.prepare(
       "SELECT n.name FROM chat_mappings m JOIN namespaces n ON n.id = m.namespace_id WHERE m.jid = ?1");
@@ -78,6 +52,30 @@ Result<std::optional<std::string>> read_chat_owner(storage::Database& db, const 
   if (!row) return row.error();
   if (!*row) return std::optional<std::string>{};
   return std::optional<std::string>(stmt->column_text(0));
+}
+
+Result<std::vector<std::string>> read_chats_of(storage::Database& db, const std::string& namespace_name) {
+  auto stmt = db.prepare(
+      "SELECT m.jid FROM chat_mappings m JOIN namespaces n ON n.id = m.namespace_id WHERE n.name = ?1 ORDER BY m.jid");
+  if (!stmt) return stmt.error();
+  if (auto b = stmt->bind(1, std::string_view(namespace_name)); !b) return b.error();
+  std::vector<std::string> jids;
+  while (true) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return jids;
+    jids.push_back(stmt->column_text(0));
+  }
+}
+
+Result<std::optional<NamespaceRef>> find_namespace_ref(storage::Database& db, const std::string& id_or_name) {
+  auto s = db.prepare("SELECT id, name FROM namespaces WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC LIMIT 1");
+  if (!s) return s.error();
+  if (auto st = s->bind(1, std::string_view(id_or_name)); !st) return st.error();
+  auto row = s->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<NamespaceRef>{};
+  return std::optional<NamespaceRef>{NamespaceRef{s->column_text(0), s->column_text(1)}};
 }
 
 }  // namespace sb::storage

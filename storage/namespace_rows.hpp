@@ -1,7 +1,8 @@
 #pragma once
-// The database side of namespaces at run time: the writes that record a finished turn
-// (pure WriteOps for the storage writer) and the reads the manager and the Namespace
-// actors make on their own read-only connection.
+// The database side of namespaces at run time: the cursor write that records a finished
+// turn (a pure WriteOp for the storage writer) and the reads the manager, the Namespace
+// actors, the chat route and the chat directory make on their own read-only
+// connection. The turn's inbound rows are storage/inbound_store.hpp.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,10 +16,6 @@
 
 namespace sb::storage {
 
-// The turn's inbound rows end: state 'done' (or 'dropped' with `drop_reason`), with
-// the namespace that handled them.
-storage::WriteOp mark_inbound(const std::vector<int64_t>& ids, std::string_view namespace_id,
-                              std::string_view drop_reason = {});
 // namespace_cursors upsert; the cursor never moves backwards.
 storage::WriteOp upsert_cursor(std::string_view namespace_id, int64_t last_inbound_id);
 
@@ -33,9 +30,17 @@ struct NamespaceRecord {
 // nullopt: no such namespace. A container_config that no longer parses counts as empty.
 Result<std::optional<NamespaceRecord>> read_namespace(storage::Database& db, const std::string& id);
 Result<std::vector<std::string>> read_namespace_ids(storage::Database& db);
-// "slack/main": the bot of the chat's newest inbound message; "" if none.
-Result<std::string> read_latest_bot(storage::Database& db, const std::string& chat_jid);
 // The namespace a chat JID is mapped to (its name), for IPC ownership.
 Result<std::optional<std::string>> read_chat_owner(storage::Database& db, const std::string& chat_jid);
+// The JIDs mapped to the namespace named `namespace_name`, in JID order.
+Result<std::vector<std::string>> read_chats_of(storage::Database& db, const std::string& namespace_name);
+
+struct NamespaceRef {
+  std::string id;
+  std::string name;
+};
+// The namespace whose id is `id_or_name`, or else the one of that name; nullopt when
+// neither exists.
+Result<std::optional<NamespaceRef>> find_namespace_ref(storage::Database& db, const std::string& id_or_name);
 
 }  // namespace sb::storage

@@ -5,6 +5,7 @@
 #include "actors/audit/security_auditor.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/security/allowlist/protected_paths.hpp"
+#include "storage/container_run_store.hpp"
 #include "storage/sqlite.hpp"
 
 namespace sb::app {
@@ -56,11 +57,8 @@ caf::actor spawn_container_audit(caf::actor_system& system, const config::Config
     open.read_only = true;
     auto db = storage::Database::open(db_path, open);
     if (!db) return false;
-    auto stmt = db->prepare("SELECT 1 FROM container_runs WHERE id = ? AND kind = 'cowork' "
-                            "AND state NOT IN ('exited', 'dead')");
-    if (!stmt || !stmt->bind(1, std::string_view(run_id))) return false;
-    auto row = stmt->step();
-    return row && *row;
+    auto live = storage::is_live_cowork_run(*db, run_id);
+    return live && *live;
   };
   return actors::spawn_security_auditor(system, std::move(o));
 }

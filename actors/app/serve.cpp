@@ -37,6 +37,7 @@
 #include "runtime/core/log.hpp"
 #include "actors/app/admin/namespaces_routes.hpp"
 #include "storage/chat_directory.hpp"
+#include "storage/container_run_store.hpp"
 #include "actors/app/admin/tasks_routes.hpp"
 #include "runtime/schedule/time_zone.hpp"
 #include "actors/app/admin/audit_routes.hpp"
@@ -101,14 +102,8 @@ Containers prepare_containers(const config::Config& c) {
   auto db = storage::Database::open(c.storage_path(), {});
   if (!db) return out;
   std::map<std::string, AdoptedRun> live;
-  if (auto stmt = db->prepare("SELECT id, coalesce(namespace_id, ''), kind, image FROM container_runs "
-                              "WHERE state IN ('starting', 'idle', 'running')")) {
-    while (true) {
-      auto row = stmt->step();
-      if (!row || !*row) break;
-      live[stmt->column_text(0)] = {stmt->column_text(0), stmt->column_text(1), stmt->column_text(2),
-                                    stmt->column_text(3), ""};
-    }
+  if (auto rows = storage::read_live_container_runs(*db)) {
+    for (const auto& r : *rows) live[r.id] = {r.id, r.namespace_id, r.kind, r.image, ""};
   }
   std::set<std::string> live_ids;
   for (const auto& [id, run] : live) live_ids.insert(id);
@@ -124,14 +119,10 @@ Containers prepare_containers(const config::Config& c) {
   }
   for (const auto& [id, run] : live) {
     if (adopted_ids.count(id)) continue;
-    if (auto stmt = db->prepare("UPDATE container_runs SET state = 'exited', error = 'broker restarted; "
-                                "container gone', ended_at = ? WHERE id = ?")) {
-      (void)stmt->bind(1, static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count()));
-      (void)stmt->bind(2, std::string_view(id));
-      (void)stmt->step();
-    }
+    (void)storage::close_gone_container_run(*db, id,
+                                            static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count()));
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include "actors/supervision/supervisor.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/security/audit/audit_chain.hpp"
+#include "storage/audit_store.hpp"
 #include "storage/sqlite.hpp"
 
 namespace sb::actors {
@@ -25,13 +26,11 @@ void load_head(audit_state& st) {
   open.read_only = true;
   auto db = storage::Database::open(st.options.db_path, open);
   if (!db) throw std::runtime_error("audit: cannot open database: " + db.error().message);
-  auto stmt = db->prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
-  if (!stmt) throw std::runtime_error("audit: " + stmt.error().message);
-  auto row = stmt->step();
-  if (!row) throw std::runtime_error("audit: " + row.error().message);
-  if (*row) {
-    st.next_seq = stmt->column_int64(0) + 1;
-    st.head_hash = stmt->column_blob(1);
+  auto head = storage::read_audit_head(*db);
+  if (!head) throw std::runtime_error("audit: " + head.error().message);
+  if (*head) {
+    st.next_seq = (*head)->seq + 1;
+    st.head_hash = (*head)->hash;
   }
 }
 
@@ -51,14 +50,8 @@ audit_log_actor::behavior_type audit_fn(self_ptr self, AuditLogOptions options) 
         std::string prev = st.head_hash;
         std::string hash = audit_hash(prev, seq, at, ev);
         st.head_hash = hash;
-        storage::WriteOp op;
-        op.sql =
-            "INSERT INTO audit_log(seq, at, actor, event, subject, detail, prev_hash, hash) "
-            "VALUES(?,?,?,?,?,?,?,?)";
-        op.params = {storage::SqlParam::of(seq),         storage::SqlParam::of(at),
-                     storage::SqlParam::of(ev.actor),    storage::SqlParam::of(ev.event),
-                     storage::SqlParam::of(ev.subject),  storage::SqlParam::of(ev.detail),
-                     storage::SqlParam::blob_of(prev),   storage::SqlParam::blob_of(hash)};
+        auto op = storage::append_audit_record(
+            {security::audit::RecordFields{seq, at, ev.actor, ev.event, ev.subject, ev.detail}, prev, hash});
         auto promise = self->make_response_promise<audit_receipt>();
         self->request(writer, std::chrono::seconds(30), write_atom::value, std::move(op))
             .then(

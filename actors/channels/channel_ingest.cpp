@@ -5,6 +5,7 @@
 
 #include "actors/supervision/supervisor.hpp"
 #include "runtime/core/log.hpp"
+#include "storage/inbound_store.hpp"
 
 namespace sb::actors {
 namespace {
@@ -85,7 +86,7 @@ void store(self_ptr self, const std::shared_ptr<Pending>& pending) {
       if (p.result.error.code.empty()) p.result.error = make_error("ingest.writer_failed", self->system().render(err));
       if (++p.answered == p.messages.size()) finish(self, p);
     };
-    self->request(writer, caf::infinite, write_atom::value, ingest_write(pending->messages[i], received))
+    self->request(writer, caf::infinite, write_atom::value, storage::insert_inbound(pending->messages[i], received))
         .then(on_outcome, on_error);
   }
 }
@@ -129,21 +130,6 @@ ingest_actor::behavior_type ingest_fn(self_ptr self, IngestOptions options) {
 }
 
 }  // namespace
-
-storage::WriteOp ingest_write(const messaging::StoredMessage& m, int64_t received_ms) {
-  storage::WriteOp op;
-  op.sql =
-      "INSERT INTO inbound_messages(channel, bot, platform_message_id, chat_jid, sender, sender_name, text, "
-      "reply_ref, message_ref, sent_at, is_group, mentions_bot, received_at) "
-      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(channel, bot, platform_message_id) DO NOTHING";
-  using storage::SqlParam;
-  op.params = {SqlParam::of(m.channel),     SqlParam::of(m.bot),         SqlParam::of(m.platform_message_id),
-               SqlParam::of(m.chat_jid),    SqlParam::of(m.sender_id),   SqlParam::of(m.sender_name),
-               SqlParam::of(m.text),        SqlParam::of(m.reply_ref),   SqlParam::of(m.message_ref),
-               SqlParam::of(m.timestamp_ms), SqlParam::of(static_cast<int64_t>(m.is_group ? 1 : 0)),
-               SqlParam::of(static_cast<int64_t>(m.mentions_bot ? 1 : 0)), SqlParam::of(received_ms)};
-  return op;
-}
 
 ingest_actor spawn_ingest(caf::actor_system& system, IngestOptions options) {
   return system.spawn(ingest_fn, std::move(options));

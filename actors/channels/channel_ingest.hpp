@@ -18,7 +18,4 @@ struct IngestOptions {
 // the registry; with no router the stored messages stay in state 'received'.
 ingest_actor spawn_ingest(caf::actor_system& system, IngestOptions options);
 
-// INSERT for one message (exposed for tests and benchmarks).
-storage::WriteOp ingest_write(const messaging::StoredMessage& message, int64_t received_ms);
-
 }  // namespace sb::actors

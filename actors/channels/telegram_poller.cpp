@@ -14,6 +14,7 @@
 #include "actors/supervision/supervisor.hpp"
 #include "channels/telegram/poll_policy.hpp"
 #include "runtime/core/log.hpp"
+#include "storage/channel_state_store.hpp"
 #include "storage/sqlite.hpp"
 
 namespace sb::actors {
@@ -134,15 +135,11 @@ int64_t load_offset(const std::string& db_path, const std::string& bot) {
   auto db = storage::Database::open(db_path, o);
   Result<int64_t> found = db ? Result<int64_t>(0) : Result<int64_t>(db.error());
   if (db) {
-    auto stmt = db->prepare("SELECT value FROM channel_state WHERE channel = 'telegram' AND bot = ?1 AND key = 'offset'");
-    if (!stmt) {
-      found = stmt.error();
-    } else if (auto bound = stmt->bind(1, bot); !bound) {
-      found = bound.error();
-    } else if (auto row = stmt->step(); !row) {
-      found = row.error();
-    } else if (*row) {
-      const std::string text = stmt->column_text(0);
+    auto stored = storage::read_channel_state(*db, "telegram", bot, "offset");
+    if (!stored) {
+      found = stored.error();
+    } else if (*stored) {
+      const std::string& text = **stored;
       try {
         found = std::max<int64_t>(0, std::stoll(text));
       } catch (const std::exception&) {
@@ -159,13 +156,7 @@ int64_t load_offset(const std::string& db_path, const std::string& bot) {
 }
 
 storage::WriteOp offset_write(const std::string& bot, int64_t offset) {
-  storage::WriteOp op;
-  op.sql =
-      "INSERT INTO channel_state(channel, bot, key, value, updated_at) VALUES('telegram', ?1, 'offset', ?2, ?3) "
-      "ON CONFLICT(channel, bot, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
-  op.params = {storage::SqlParam::of(bot), storage::SqlParam::of(std::to_string(offset)),
-               storage::SqlParam::of(now_ms())};
-  return op;
+  return storage::upsert_channel_state("telegram", bot, "offset", std::to_string(offset), now_ms());
 }
 
 void count(self_ptr self, const std::string& result) {

@@ -24,6 +24,7 @@
 #include "runtime/proxy/credential_proxy.hpp"
 #include "runtime/proxy/lease_env.hpp"
 #include "actors/containers/ipc_task_desk.hpp"
+#include "storage/container_run_store.hpp"
 
 namespace sb::actors {
 namespace {
@@ -85,11 +86,10 @@ using self_ptr = container_supervisor_actor::stateful_pointer<run_state>;
 
 metrics::Registry* registry(self_ptr self) { return self->state.opts.metrics; }
 
-void persist(self_ptr self, std::string sql, std::vector<storage::SqlParam> params) {
+void persist(self_ptr self, storage::WriteOp op) {
   auto writer = lookup<storage_writer_actor>(self->system(), "storage");
   if (!writer) return;  // cowork runs without a node database
-  self->request(writer, std::chrono::seconds(30), write_atom::value,
-                storage::WriteOp{std::move(sql), std::move(params)})
+  self->request(writer, std::chrono::seconds(30), write_atom::value, std::move(op))
       .then([](const storage::WriteOutcome& out) {
         if (!out.ok) log::warn("container.persist_failed", {{"error", out.error_message}});
       },
@@ -133,12 +133,8 @@ void move_to(self_ptr self, RunEvent ev, const std::string& reason = {}) {
     m->gauge("squadbox_containers", "Container runs by lifecycle state.", {{"state", to}}).add(1);
     m->counter("squadbox_container_transitions_total", "Container lifecycle transitions.", {{"to", to}}).inc();
   }
-  persist(self,
-          "INSERT INTO container_run_transitions(run_id, from_state, to_state, at, reason) VALUES(?,?,?,?,?)",
-          {storage::SqlParam::of(st.opts.run_id), storage::SqlParam::of(from), storage::SqlParam::of(to),
-           storage::SqlParam::of(now_ms()), storage::SqlParam::of(reason)});
-  persist(self, "UPDATE container_runs SET state = ?, error = ? WHERE id = ?",
-          {storage::SqlParam::of(to), storage::SqlParam::of(reason), storage::SqlParam::of(st.opts.run_id)});
+  persist(self, storage::insert_run_transition(st.opts.run_id, from, to, now_ms(), reason));
+  persist(self, storage::set_run_state(st.opts.run_id, to, reason));
   if (st.opts.listener)
     caf::anon_send(st.opts.listener, state_atom::value, container::RunTransition{st.opts.run_id, prev, *next, reason});
   if (st.opts.audit)  // every lifecycle step is a security-relevant event (layer 6)
@@ -153,9 +149,7 @@ void finish(self_ptr self) {
   st.result.restarts = st.restarts;
   st.ipc_stop->store(true);
   st.lease.reset();  // the run is over: its token dies now
-  persist(self, "UPDATE container_runs SET ended_at = ?, exit_code = ? WHERE id = ?",
-          {storage::SqlParam::of(now_ms()), storage::SqlParam::of(int64_t{st.result.exit_code}),
-           storage::SqlParam::of(st.opts.run_id)});
+  persist(self, storage::set_run_ended(st.opts.run_id, now_ms(), int64_t{st.result.exit_code}));
   if (auto* m = registry(self))
     m->gauge("squadbox_containers", "Container runs by lifecycle state.",
              {{"state", std::string(container::to_string(st.result.final_state))}}).add(-1);
@@ -364,9 +358,7 @@ void start_container(self_ptr self) {
     return;
   }
   st.container_id = *id;
-  persist(self, "UPDATE container_runs SET started_at = coalesce(started_at, ?), backend = ? WHERE id = ?",
-          {storage::SqlParam::of(now_ms()), storage::SqlParam::of(st.opts.runtime->backend()),
-           storage::SqlParam::of(st.opts.run_id)});
+  persist(self, storage::set_run_started(st.opts.run_id, now_ms(), st.opts.runtime->backend()));
   start_waiter(self);
   move_to(self, RunEvent::started);
   arm_idle_timer(self);
@@ -476,12 +468,16 @@ container_supervisor_actor::behavior_type run_fn(self_ptr self, ContainerRunOpti
   st.tracker = RestartTracker{st.opts.restart};
   if (auto* m = registry(self))
     m->gauge("squadbox_containers", "Container runs by lifecycle state.", {{"state", "pending"}}).add(1);
-  if (st.opts.adopt_container_id.empty())
-    persist(self,
-          "INSERT INTO container_runs(id, namespace_id, kind, backend, image, state) VALUES(?,?,?,?,?,?)",
-          {storage::SqlParam::of(st.opts.run_id), storage::SqlParam::of(st.opts.namespace_name),
-           storage::SqlParam::of(std::string(container::to_string(st.opts.kind))), storage::SqlParam::of(st.opts.runtime->backend()),
-           storage::SqlParam::of(st.opts.spec.image), storage::SqlParam::of(std::string("pending"))});
+  if (st.opts.adopt_container_id.empty()) {
+    storage::ContainerRunRow run;
+    run.id = st.opts.run_id;
+    run.namespace_id = st.opts.namespace_name;
+    run.kind = std::string(container::to_string(st.opts.kind));
+    run.backend = st.opts.runtime->backend();
+    run.image = st.opts.spec.image;
+    run.state = "pending";
+    persist(self, storage::insert_container_run(run));
+  }
   // Preparing: run directory, IPC layout, validated mounts. Failures here are final.
   move_to(self, RunEvent::prepare);
   std::error_code ec;

@@ -8,6 +8,7 @@
 
 #include "actors/channels/channel_sender.hpp"
 #include "runtime/namespaces/reply_plan.hpp"
+#include "storage/inbound_store.hpp"
 #include "storage/namespace_rows.hpp"
 #include "actors/namespaces/scheduled_runs.hpp"
 #include "actors/supervision/supervisor.hpp"

@@ -7,6 +7,7 @@
 
 #include "actors/supervision/supervisor.hpp"
 #include "runtime/core/log.hpp"
+#include "storage/inbound_store.hpp"
 #include "storage/routing_rows.hpp"
 #include "runtime/routing/route_decision.hpp"
 #include "storage/sqlite.hpp"
@@ -133,11 +134,8 @@ void mark_dropped(self_ptr self, int64_t id, std::string_view reason) {
     log::warn("router.drop_not_recorded", {{"id", id}, {"reason", reason}, {"error", "no storage writer"}});
     return;
   }
-  storage::WriteOp op;
-  op.sql = "UPDATE inbound_messages SET state = 'dropped', drop_reason = ? WHERE id = ? AND state = 'received'";
-  op.params = {storage::SqlParam::of(std::string(reason)), storage::SqlParam::of(id)};
   // Not awaited: the next message need not wait for this commit.
-  self->request(writer, caf::infinite, write_atom::value, std::move(op))
+  self->request(writer, caf::infinite, write_atom::value, storage::drop_received_inbound(id, reason))
       .then(
           [id](const storage::WriteOutcome& out) {
             if (!out.ok)
@@ -210,41 +208,11 @@ void route(self_ptr self, messaging::StoredMessage& m) {
   }
 }
 
-messaging::StoredMessage read_inbound(storage::Statement& s) {
-  messaging::StoredMessage m;
-  m.id = s.column_int64(0);
-  m.channel = s.column_text(1);
-  m.bot = s.column_text(2);
-  m.platform_message_id = s.column_text(3);
-  m.chat_jid = s.column_text(4);
-  m.sender_id = s.column_text(5);
-  m.sender_name = s.column_text(6);
-  m.text = s.column_text(7);
-  m.reply_ref = s.column_text(8);
-  m.message_ref = s.column_text(9);
-  m.timestamp_ms = s.column_int64(10);
-  m.is_group = s.column_int64(11) != 0;
-  m.mentions_bot = s.column_int64(12) != 0;
-  return m;
-}
-
 // Every row still 'received', in id order, a chunk per SELECT.
-Status read_received(router_state& st, int64_t after_id, std::vector<messaging::StoredMessage>& out) {
+Result<std::vector<messaging::StoredMessage>> read_received(router_state& st, int64_t after_id) {
   auto db = connection(st);
   if (!db) return db.error();
-  auto s = (*db)->prepare(
-      "SELECT id, channel, bot, platform_message_id, chat_jid, sender, sender_name, text, reply_ref, message_ref, "
-      "sent_at, is_group, mentions_bot FROM inbound_messages WHERE state = 'received' AND id > ?1 "
-      "ORDER BY id LIMIT ?2");
-  if (!s) return s.error();
-  if (auto b = s->bind(1, after_id); !b) return b;
-  if (auto b = s->bind(2, kRecoverChunk); !b) return b;
-  while (true) {
-    auto row = s->step();
-    if (!row) return row.error();
-    if (!*row) return {};
-    out.push_back(read_inbound(*s));
-  }
+  return storage::read_received_inbound(**db, after_id, kRecoverChunk);
 }
 
 void recover(self_ptr self) {
@@ -256,14 +224,14 @@ void recover(self_ptr self) {
   }
   int64_t after = 0;
   uint64_t replayed = 0;
-  std::vector<messaging::StoredMessage> chunk;
   while (true) {
-    chunk.clear();
-    if (auto st_read = read_received(st, after, chunk); !st_read) {
+    auto read = read_received(st, after);
+    if (!read) {
       st.db.reset();
-      log::error("router.recover_failed", {{"after_id", after}, {"error", st_read.error().message}});
+      log::error("router.recover_failed", {{"after_id", after}, {"error", read.error().message}});
       return;
     }
+    auto& chunk = *read;
     if (chunk.empty()) break;
     after = chunk.back().id;
     for (auto& m : chunk) route(self, m);

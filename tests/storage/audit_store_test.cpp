@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "storage/audit_store.hpp"
+#include "storage/group_committer.hpp"
+#include "storage/migrations.hpp"
 #include "tests/support/audit_test_support.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -140,6 +142,63 @@ TEST(AuditStore, QueriesPageByAfterLimitAndNamespace) {
   EXPECT_EQ(seqs({std::nullopt, 0, std::nullopt}).size(), 1u) << "limit is at least 1";
   EXPECT_EQ(seqs({std::nullopt, 100000, std::nullopt}).size(), 30u);
   EXPECT_TRUE(seqs({30, 10, std::nullopt}).empty());
+}
+
+sb::storage::AuditHead head_of(sb::storage::Database& db) {
+  auto head = sb::storage::read_audit_head(db);
+  EXPECT_TRUE(head.ok()) << head.error().message;
+  EXPECT_TRUE(head.ok() && head->has_value());
+  return head.ok() && head->has_value() ? **head : sb::storage::AuditHead{};
+}
+
+TEST(AuditStore, TheHeadIsTheNewestRecordAndNoneBeforeTheFirst) {
+  AuditDb db;
+  {
+    auto rw = sb::storage::Database::open(db.path);
+    ASSERT_TRUE(rw.ok());
+    ASSERT_TRUE(sb::storage::migrate(*rw).ok());
+  }
+  auto rdb = sb::storage::Database::open(db.path, {5000, true});
+  ASSERT_TRUE(rdb.ok());
+  auto empty = sb::storage::read_audit_head(*rdb);
+  ASSERT_TRUE(empty.ok()) << empty.error().message;
+  EXPECT_FALSE(empty->has_value());
+  append_chain(db.path, 12);
+  const auto head = head_of(*rdb);
+  EXPECT_EQ(head.seq, 12);
+  EXPECT_EQ(head.hash.size(), 32u);
+  EXPECT_EQ(head.hash, verify(db.path).head);
+}
+
+TEST(AuditStore, AppendedRecordsContinueTheChainAndASeqIsWrittenOnce) {
+  AuditDb db;
+  append_chain(db.path, 5);
+  auto rw = sb::storage::Database::open(db.path);
+  ASSERT_TRUE(rw.ok());
+  sb::storage::GroupCommitter writer(*rw);
+  auto head = head_of(*rw);
+  std::vector<sb::storage::WriteOp> ops;
+  std::string prev = head.hash;
+  for (int64_t seq = head.seq + 1; seq <= head.seq + 3; ++seq) {
+    sb::security::audit::ChainRecord r;
+    r.fields = {seq, 1700000100000 + seq, "audit_log", "node.start", "node", R"({"namespace":"main"})"};
+    r.prev_hash = prev;
+    r.hash = sb::security::audit::chain_hash(prev, r.fields);
+    prev = r.hash;
+    ops.push_back(sb::storage::append_audit_record(r));
+  }
+  EXPECT_EQ(ops[0].sql, ops[1].sql) << "one SQL text: the writer reuses its statement";
+  for (const auto& out : writer.commit_batch(ops)) ASSERT_TRUE(out.ok) << out.error_message;
+  auto r = verify(db.path);
+  EXPECT_FALSE(r.fault.has_value()) << r.fault->reason;
+  EXPECT_EQ(r.records, 8u);
+  EXPECT_EQ(head_of(*rw).seq, 8);
+  EXPECT_EQ(head_of(*rw).hash, prev);
+
+  // Replaying the last op (e.g. a head that went stale) must not fork the chain.
+  auto again = writer.commit_single(ops.back());
+  EXPECT_FALSE(again.ok);
+  EXPECT_EQ(again.error_code, "sqlite.constraint");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "actors/protocol.hpp"
 #include "runtime/http/message.hpp"
+#include "storage/container_run_store.hpp"
 #include "storage/sqlite.hpp"
 
 namespace sb::app::admin {
@@ -72,36 +73,29 @@ struct AdminApi::Impl {
     o.read_only = true;
     auto db = storage::Database::open(options.db_path, o);
     if (!db) return http::Response::error(503, "unavailable", db.error().message);
-    auto state = req.query_param("state");
-    std::string sql =
-        "SELECT id, namespace_id, kind, backend, image, state, exit_code, started_at, ended_at, error "
-        "FROM container_runs";
-    if (state) sql += " WHERE state = ?";
-    sql += " ORDER BY rowid DESC LIMIT 500";
-    auto stmt = db->prepare(sql);
-    if (!stmt) return http::Response::error(500, "internal", stmt.error().message);
-    if (state) (void)stmt->bind(1, std::string_view(*state));
+    auto runs = storage::list_container_runs(*db, req.query_param("state"));
+    if (!runs) return http::Response::error(500, "internal", runs.error().message);
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
     w.StartArray();
-    while (true) {
-      auto row = stmt->step();
-      if (!row) return http::Response::error(500, "internal", row.error().message);
-      if (!*row) break;
+    for (const auto& run : *runs) {
       w.StartObject();
-      const char* names[] = {"id", "namespace", "kind", "backend", "image", "state"};
-      for (int i = 0; i < 6; ++i) {
-        w.Key(names[i]);
-        w.String(stmt->column_text(i).c_str());
+      const std::pair<const char*, const std::string*> texts[] = {
+          {"id", &run.id},         {"namespace", &run.namespace_id}, {"kind", &run.kind},
+          {"backend", &run.backend}, {"image", &run.image},          {"state", &run.state}};
+      for (const auto& [name, value] : texts) {
+        w.Key(name);
+        w.String(value->c_str());
       }
-      w.Key("exitCode");
-      if (stmt->column_is_null(6)) w.Null(); else w.Int64(stmt->column_int64(6));
-      w.Key("startedAtMs");
-      if (stmt->column_is_null(7)) w.Null(); else w.Int64(stmt->column_int64(7));
-      w.Key("endedAtMs");
-      if (stmt->column_is_null(8)) w.Null(); else w.Int64(stmt->column_int64(8));
+      auto optional_int = [&](const char* name, const std::optional<int64_t>& v) {
+        w.Key(name);
+        if (v) w.Int64(*v); else w.Null();
+      };
+      optional_int("exitCode", run.exit_code);
+      optional_int("startedAtMs", run.started_at_ms);
+      optional_int("endedAtMs", run.ended_at_ms);
       w.Key("error");
-      w.String(stmt->column_text(9).c_str());
+      w.String(run.error.c_str());
       w.EndObject();
     }
     w.EndArray();

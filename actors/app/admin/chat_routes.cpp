@@ -16,6 +16,8 @@
 #include "actors/protocol.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "runtime/core/log.hpp"
+#include "storage/inbound_store.hpp"
+#include "storage/namespace_rows.hpp"
 #include "storage/namespace_store.hpp"
 #include "storage/sqlite.hpp"
 
@@ -110,31 +112,11 @@ constexpr std::chrono::milliseconds kWaitSlice{100};
 
 http::Response unavailable(const std::string& why) { return http::Response::error(503, "unavailable", why); }
 
-struct NamespaceRef {
-  std::string id;
-  std::string name;
-};
-
-// By id, or else by name; nullopt when neither exists.
-Result<std::optional<NamespaceRef>> find_namespace(storage::Database& db, const std::string& ref) {
-  auto s = db.prepare("SELECT id, name FROM namespaces WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC LIMIT 1");
-  if (!s) return s.error();
-  if (auto st = s->bind(1, ref); !st) return st.error();
-  auto row = s->step();
-  if (!row) return row.error();
-  if (!*row) return std::optional<NamespaceRef>{};
-  return std::optional<NamespaceRef>{NamespaceRef{s->column_text(0), s->column_text(1)}};
-}
-
 Result<int64_t> stored_id(storage::Database& db, const std::string& platform_message_id) {
-  auto s = db.prepare(
-      "SELECT id FROM inbound_messages WHERE channel = 'local' AND bot = 'local' AND platform_message_id = ?1");
-  if (!s) return s.error();
-  if (auto st = s->bind(1, platform_message_id); !st) return st.error();
-  auto row = s->step();
-  if (!row) return row.error();
-  if (!*row) return make_error("chat.not_stored", "the stored message was not found");
-  return s->column_int64(0);
+  auto id = storage::find_inbound_id(db, "local", "local", platform_message_id);
+  if (!id) return id.error();
+  if (!*id) return make_error("chat.not_stored", "the stored message was not found");
+  return **id;
 }
 
 }  // namespace
@@ -198,10 +180,10 @@ struct ChatApi::Impl {
     ro.read_only = true;
     auto db = storage::Database::open(options.db_path, ro);
     if (!db) return unavailable("database: " + db.error().message);
-    auto ns = find_namespace(*db, ns_ref);
+    auto ns = storage::find_namespace_ref(*db, ns_ref);
     if (!ns) return unavailable("database: " + ns.error().message);
     if (!*ns) return http::Response::error(404, "not_found", "namespace " + ns_ref + " does not exist");
-    const NamespaceRef target = **ns;
+    const storage::NamespaceRef target = **ns;
 
     messaging::StoredMessage m;
     m.channel = "local";

@@ -1,0 +1,112 @@
+// namespace_rows on a real SQLite file written by NamespaceStore: the lookups the chat
+// route, the IPC ownership check and the chat directory make on a read-only connection.
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/chat_directory.hpp"
+#include "storage/namespace_rows.hpp"
+#include "storage/namespace_store.hpp"
+#include "storage/sqlite.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace {
+
+using namespace sb::namespaces;
+using namespace sb::storage;
+
+class NamespaceRows : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = NamespaceStore::open(db_path(), dir_.path());
+    ASSERT_TRUE(s) << s.error().message;
+    store_ = std::move(*s);
+    OpenOptions ro;
+    ro.read_only = true;
+    auto db = Database::open(db_path(), ro);
+    ASSERT_TRUE(db) << db.error().message;
+    reader_.emplace(std::move(*db));
+  }
+  std::string db_path() const { return dir_.file("squadbox.db"); }
+  Namespace create(const std::string& name) {
+    NamespacePatch p;
+    p.name = name;
+    auto ns = store_->create(p);
+    EXPECT_TRUE(ns) << ns.error().message;
+    return ns ? *ns : Namespace{};
+  }
+  void map(const std::string& jid, const std::string& ns) {
+    MappingRequest r;
+    r.jid = jid;
+    r.namespace_ref = ns;
+    auto m = store_->map(r);
+    ASSERT_TRUE(m) << m.error().message;
+  }
+  std::optional<NamespaceRef> find(const std::string& ref) {
+    auto found = find_namespace_ref(*reader_, ref);
+    EXPECT_TRUE(found) << found.error().message;
+    return found ? *found : std::nullopt;
+  }
+
+  sb::test::TempDir dir_;
+  std::unique_ptr<NamespaceStore> store_;
+  std::optional<Database> reader_;
+};
+
+TEST_F(NamespaceRows, ANamespaceIsFoundByIdOrByName) {
+  const auto alpha = create("alpha");
+  auto by_name = find("alpha");
+  ASSERT_TRUE(by_name);
+  EXPECT_EQ(by_name->id, alpha.id);
+  EXPECT_EQ(by_name->name, "alpha");
+  auto by_id = find(alpha.id);
+  ASSERT_TRUE(by_id);
+  EXPECT_EQ(by_id->name, "alpha");
+  EXPECT_FALSE(find("beta"));
+}
+
+TEST_F(NamespaceRows, AnIdWinsOverANameThatSpellsIt) {
+  const auto alpha = create("alpha");
+  const auto impostor = create(alpha.id);  // a UUID is a valid name
+  auto found = find(alpha.id);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->id, alpha.id);
+  EXPECT_EQ(found->name, "alpha");
+  EXPECT_NE(impostor.id, alpha.id);
+}
+
+TEST_F(NamespaceRows, AChatIsOwnedByTheNamespaceItIsMappedTo) {
+  create("alpha");
+  create("beta");
+  map("slack:C2", "alpha");
+  map("slack:C1", "alpha");
+  map("tg:-100200", "beta");
+  auto owner = read_chat_owner(*reader_, "slack:C1");
+  ASSERT_TRUE(owner) << owner.error().message;
+  EXPECT_EQ(*owner, "alpha");
+  auto unmapped = read_chat_owner(*reader_, "slack:C9");
+  ASSERT_TRUE(unmapped);
+  EXPECT_FALSE(unmapped->has_value());
+
+  auto chats = read_chats_of(*reader_, "alpha");
+  ASSERT_TRUE(chats) << chats.error().message;
+  EXPECT_EQ(*chats, (std::vector<std::string>{"slack:C1", "slack:C2"}));
+  auto none = read_chats_of(*reader_, "gamma");
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(NamespaceRows, TheChatDirectoryAnswersFromTheSameRows) {
+  create("alpha");
+  map("slack:C1", "alpha");
+  auto directory = open_chat_directory(db_path());
+  EXPECT_EQ(directory.owner("slack:C1"), std::optional<std::string>("alpha"));
+  EXPECT_EQ(directory.owner("slack:C9"), std::nullopt);
+  EXPECT_EQ(directory.owner("local:beta"), std::optional<std::string>("beta"));
+  EXPECT_EQ(directory.chats_of("alpha"), (std::vector<std::string>{"slack:C1"}));
+  EXPECT_TRUE(directory.chats_of("beta").empty());
+}
+
+}  // namespace
