@@ -5,11 +5,12 @@
 #include <sodium.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <system_error>
 
 #include "runtime/core/change_notifier.hpp"
+#include "runtime/core/ids.hpp"
+#include "runtime/core/time.hpp"
 #include "storage/migrations.hpp"
 
 namespace sb::storage {
@@ -22,11 +23,6 @@ namespace fs = std::filesystem;
 constexpr const char* kSelectNamespace =
     "SELECT id, name, description, is_main, trigger, requires_trigger, container_config, instructions_file, "
     "created_at, updated_at FROM namespaces";
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Error not_found(const std::string& what) { return make_error("namespaces.not_found", what); }
 Error conflict(const std::string& what) { return make_error("namespaces.conflict", what); }
@@ -128,21 +124,6 @@ Result<Mapping> read_mapping(storage::Statement& s) {
 
 }  // namespace
 
-std::string make_uuid_v4() {
-  unsigned char b[16];
-  randombytes_buf(b, sizeof b);
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(hex[b[i] >> 4]);
-    out.push_back(hex[b[i] & 15]);
-  }
-  return out;
-}
-
 Result<std::unique_ptr<NamespaceStore>> NamespaceStore::open(const std::string& db_path, std::string data_dir) {
   if (sodium_init() < 0) return make_error("namespaces.sodium", "libsodium failed to initialise");
   auto db = storage::Database::open(db_path);
@@ -185,7 +166,7 @@ Result<Namespace> NamespaceStore::create(const NamespacePatch& p) {
       if (auto r = run(db_, "UPDATE namespaces SET is_main = 0, updated_at = ?1 WHERE is_main = 1", now_ms()); !r)
         return r.error();
     Namespace ns;
-    ns.id = make_uuid_v4();
+    ns.id = uuid_v4();
     ns.name = *p.name;
     ns.description = p.description.value_or("");
     ns.is_main = is_main;

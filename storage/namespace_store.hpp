@@ -73,7 +73,4 @@ class NamespaceStore {
   std::function<void()> on_change_;
 };
 
-// A random UUID v4 (libsodium randombytes), lower-case hex with dashes.
-std::string make_uuid_v4();
-
 }  // namespace sb::storage

@@ -4,7 +4,8 @@
 #include <chrono>
 
 #include "runtime/core/change_notifier.hpp"
-#include "storage/namespace_store.hpp"
+#include "runtime/core/ids.hpp"
+#include "runtime/core/time.hpp"
 #include "storage/migrations.hpp"
 
 namespace sb::storage {
@@ -188,8 +189,7 @@ Result<std::unique_ptr<TaskStore>> TaskStore::open(const std::string& db_path, T
 
 int64_t TaskStore::now() const {
   if (options_.now_ms) return options_.now_ms();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return now_ms();
 }
 
 Result<Task> TaskStore::require_locked(const std::string& id) {
@@ -247,7 +247,7 @@ Result<Task> TaskStore::create(const TaskPatch& p) {
   std::lock_guard lock(mutex_);
   const int64_t at = now();
   Task t;
-  t.id = storage::make_uuid_v4();
+  t.id = uuid_v4();
   t.name = *p.name;
   t.prompt = *p.prompt;
   t.schedule = *p.schedule;

@@ -9,6 +9,7 @@
 
 #include "runtime/config/config.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/core/time.hpp"
 #include "runtime/security/vault/key_file.hpp"
 #include "runtime/security/vault/secure_key.hpp"
 #include "runtime/security/vault/vault_crypto.hpp"
@@ -92,11 +93,6 @@ Status recover_rotation(const std::vector<StoredRow>& rows, const std::string& k
   return discard_next_key(next);
 }
 
-int64_t system_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 VaultOptions vault_options(const config::Config& config, const std::map<std::string, std::string>& env) {
@@ -120,7 +116,7 @@ struct Vault::Impl {
   Impl(VaultOptions o, std::string orig, storage::Database d, SecureKey k)
       : options(std::move(o)), origin(std::move(orig)), db(std::move(d)), key(std::move(k)) {}
 
-  int64_t now() const { return options.clock_ms ? options.clock_ms() : system_now_ms(); }
+  int64_t now() const { return options.clock_ms ? options.clock_ms() : now_ms(); }
 
   void notify(const VaultChange& change) {
     std::vector<std::function<void(const VaultChange&)>> copy;

@@ -1,11 +1,11 @@
 #include "actors/app/channel_services.hpp"
 
 #include <filesystem>
-#include <fstream>
 
 #include "channels/webhooks/webhook_dispatch.hpp"
 #include "actors/channels/ingest_sink.hpp"
 #include "channels/webhooks/webhook_listener.hpp"
+#include "runtime/core/fs.hpp"
 #include "runtime/core/log.hpp"
 #include "storage/vault_store.hpp"
 #include "channels/factory/bot_factory.hpp"
@@ -14,15 +14,6 @@ namespace sb::app {
 namespace {
 
 std::string json_string(std::string_view s) { return "\"" + http::json_escape(s) + "\""; }
-
-void write_file_atomically(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << content;
-  }
-  std::filesystem::rename(tmp, path);
-}
 
 bool takes_webhooks(const BotList& bots) {
   for (const auto& b : bots)
@@ -84,7 +75,8 @@ Status ChannelServices::start() {
   }
   url_file_ = config_.node.data_dir + "/webhooks.url";
   const std::string url = listener_url(listener_->tls(), config_.webhooks.address, *port);
-  write_file_atomically(url_file_, url + "\n");
+  if (auto st = write_file_atomic(url_file_, url + "\n", {.mode = 0644, .durable = false}); !st)
+    log::warn("webhook.url_file_failed", {{"file", url_file_}, {"error", st.error().message}});
   log::info("webhook.url", {{"url", url}, {"file", url_file_}});
   return {};
 }

@@ -13,7 +13,6 @@
 #include <filesystem>
 #include <map>
 #include <set>
-#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -34,7 +33,9 @@
 #include "actors/app/security_services.hpp"
 #include "runtime/container/reconcile.hpp"
 #include "runtime/container/select/backend_selection.hpp"
+#include "runtime/core/fs.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/core/time.hpp"
 #include "actors/app/admin/namespaces_routes.hpp"
 #include "storage/chat_directory.hpp"
 #include "storage/container_run_store.hpp"
@@ -119,10 +120,7 @@ Containers prepare_containers(const config::Config& c) {
   }
   for (const auto& [id, run] : live) {
     if (adopted_ids.count(id)) continue;
-    (void)storage::close_gone_container_run(*db, id,
-                                            static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                std::chrono::system_clock::now().time_since_epoch())
-                                                .count()));
+    (void)storage::close_gone_container_run(*db, id, now_ms());
   }
   return out;
 }
@@ -202,15 +200,6 @@ Status prepare_storage(const config::Config& c) {
   auto db = storage::Database::open(c.storage_path(), open);
   if (!db) return db.error();
   return storage::migrate(*db);
-}
-
-void write_file_atomically(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << content;
-  }
-  std::filesystem::rename(tmp, path);
 }
 
 // Last resort if a graceful shutdown hangs: the process must still end.
@@ -408,7 +397,8 @@ int serve(const config::Config& config, const char* version) {
       std::string host = c.admin.address.find(':') != std::string::npos ? "[" + c.admin.address + "]"
                                                                          : c.admin.address;
       std::string url = "http://" + host + ":" + std::to_string(*port);
-      write_file_atomically(url_file, url + "\n");
+      if (auto st = write_file_atomic(url_file, url + "\n", {.mode = 0644, .durable = false}); !st)
+        log::warn("node.url_file_failed", {{"file", url_file}, {"error", st.error().message}});
       log::info("node.started", {{"version", version}, {"admin_url", url},
                                  {"data_dir", c.node.data_dir}, {"pid", static_cast<int64_t>(::getpid())}});
 

@@ -4,6 +4,7 @@
 
 #include "actors/supervision/supervisor.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/core/time.hpp"
 #include "runtime/security/audit/audit_chain.hpp"
 #include "storage/audit_store.hpp"
 #include "storage/sqlite.hpp"
@@ -44,9 +45,7 @@ audit_log_actor::behavior_type audit_fn(self_ptr self, AuditLogOptions options) 
         if (!writer) return caf::make_error(caf::sec::request_receiver_down, "storage writer down");
         auto& st = self->state;
         const int64_t seq = st.next_seq++;
-        const int64_t at = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+        const int64_t at = now_ms();
         std::string prev = st.head_hash;
         std::string hash = audit_hash(prev, seq, at, ev);
         st.head_hash = hash;

@@ -6,6 +6,7 @@
 #include "actors/supervision/supervisor.hpp"
 #include "runtime/core/log.hpp"
 #include "storage/inbound_store.hpp"
+#include "runtime/core/time.hpp"
 
 namespace sb::actors {
 namespace {
@@ -30,11 +31,6 @@ struct Pending {
   std::optional<caf::typed_response_promise<ingest_result>> promise;
   ingest_callback callback;
 };
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void finish(self_ptr self, Pending& p) {
   auto& st = self->state;

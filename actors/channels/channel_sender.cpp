@@ -12,6 +12,7 @@
 #include "storage/outbox_store.hpp"
 #include "channels/delivery/retry_policy.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/core/time.hpp"
 #include "storage/sqlite.hpp"
 
 namespace sb::actors {
@@ -23,11 +24,6 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kTurnBudget{200};
 // Storage trouble (no writer, unreadable database) is looked at again after this long.
 constexpr int64_t kStorageRetryMs = 1000;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string group_name(const std::string& bot_id) { return "sb.outbox." + bot_id; }
 

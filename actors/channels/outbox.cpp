@@ -8,6 +8,7 @@
 #include "storage/outbox_store.hpp"
 #include "channels/delivery/prepare_message.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/core/time.hpp"
 #include "storage/sqlite.hpp"
 
 namespace sb::actors {
@@ -22,11 +23,6 @@ struct outbox_state {
 };
 
 using self_ptr = outbox_actor::stateful_pointer<outbox_state>;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 enqueue_result refused(const std::string& code, const std::string& message) {
   return enqueue_result{{}, make_error(code, message)};

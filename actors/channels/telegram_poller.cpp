@@ -15,6 +15,7 @@
 #include "channels/telegram/poll_policy.hpp"
 #include "runtime/core/log.hpp"
 #include "storage/channel_state_store.hpp"
+#include "runtime/core/time.hpp"
 #include "storage/sqlite.hpp"
 
 namespace sb::actors {
@@ -120,11 +121,6 @@ struct poller_state {
 };
 
 using self_ptr = caf::stateful_actor<poller_state>*;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The persisted offset, or 0 (Telegram then starts at the oldest unconfirmed update;
 // anything already stored is deduplicated by the ingest).

@@ -16,6 +16,7 @@
 #include "runtime/container/lifecycle.hpp"
 #include "runtime/container/validation.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/core/time.hpp"
 #include "runtime/ipc/ipc_directory.hpp"
 #include "runtime/ipc/ipc_permissions.hpp"
 #include "runtime/ipc/ipc_watcher.hpp"
@@ -33,10 +34,6 @@ using container::RunEvent;
 using container::RunState;
 using container::EndReason;
 using std::chrono::milliseconds;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 // Joins on destruction; the thread must end by itself (its loop checks `stop`).
 struct JoiningThread {

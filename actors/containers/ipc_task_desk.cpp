@@ -1,23 +1,8 @@
 #include "actors/containers/ipc_task_desk.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
-#include "runtime/ipc/ipc_fs.hpp"
+#include "runtime/core/fs.hpp"
 
 namespace sb::actors {
-namespace {
-
-Status sys_error(const std::string& what) {
-  return make_error("tasks.snapshot_failed", what + ": " + std::strerror(errno));
-}
-
-}  // namespace
-
 using namespace schedule;
 
 std::optional<std::string> TaskIpc::task_owner(const std::string& task_id) const {
@@ -91,31 +76,16 @@ Status TaskIpc::write_snapshot(const std::string& ipc_root, const ipc::IpcIdenti
                                std::optional<gid_t> gid) const {
   auto json = snapshot_json(sender);
   if (!json) return json.error();
-  const std::string final_path = ipc_root + "/" + std::string(kTasksSnapshotFile);
-  const std::string tmp = final_path + ".tmp";
   // The root belongs to the host (the agent cannot create entries in it), so a leftover
-  // tmp is ours from a crash; O_EXCL|O_NOFOLLOW still refuses anything planted.
-  ::unlink(tmp.c_str());
-  ipc::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400));
-  if (!fd.valid()) return sys_error("open " + tmp);
-  auto fail = [&](const std::string& what) {
-    Status e = sys_error(what);
-    ::unlink(tmp.c_str());
-    return e;
-  };
-  // Readable by the agent's uid only: prompts are none of another local user's business.
-  if (::fchmod(fd.get(), 0400) != 0) return fail("chmod " + tmp);
-  if ((uid || gid) && ::fchown(fd.get(), uid.value_or(static_cast<uid_t>(-1)), gid.value_or(static_cast<gid_t>(-1))) != 0)
-    return fail("chown " + tmp + " to the container uid (needs root)");
-  std::string_view rest = *json;
-  while (!rest.empty()) {
-    ssize_t n = ::write(fd.get(), rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail("write " + tmp);
-    rest.remove_prefix(static_cast<std::size_t>(n));
-  }
-  fd.reset();
-  if (::rename(tmp.c_str(), final_path.c_str()) != 0) return fail("rename " + tmp);
+  // tmp is ours from a crash; the write never follows anything planted there. Readable
+  // by the agent's uid only: prompts are none of another local user's business.
+  AtomicWriteOptions options;
+  options.mode = 0400;
+  options.durable = false;  // refreshed while the run lives; the agent reads it at once
+  options.uid = uid;
+  options.gid = gid;
+  if (auto st = write_file_atomic(ipc_root + "/" + std::string(kTasksSnapshotFile), *json, options); !st)
+    return make_error("tasks.snapshot_failed", st.error().message);
   return {};
 }
 

@@ -1,7 +1,5 @@
 #include "actors/namespaces/namespace_actor.hpp"
 
-#include <sodium.h>
-
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -13,6 +11,7 @@
 #include "actors/namespaces/scheduled_runs.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "channels/local/local_chat_hub.hpp"
+#include "runtime/core/ids.hpp"
 #include "runtime/core/log.hpp"
 #include "storage/routing_rows.hpp"
 #include "runtime/namespaces/turn_queue.hpp"
@@ -70,15 +69,6 @@ struct namespace_state {
 };
 
 using self_ptr = namespace_actor::stateful_pointer<namespace_state>;
-
-std::string random_hex(size_t bytes) {
-  std::vector<unsigned char> raw(bytes);
-  randombytes_buf(raw.data(), raw.size());
-  std::string hex(bytes * 2 + 1, '\0');
-  sodium_bin2hex(hex.data(), hex.size(), raw.data(), raw.size());
-  hex.pop_back();
-  return hex;
-}
 
 void count(self_ptr self, const char* name, const char* help, const metrics::Labels& labels = {}) {
   if (auto* m = self->state.opts.metrics) m->counter(name, help, labels).inc();

@@ -8,6 +8,7 @@
 
 #include "actors/supervision/supervisor.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/core/time.hpp"
 #include "runtime/schedule/deadline_queue.hpp"
 #include "runtime/schedule/scheduler_core.hpp"
 #include "storage/task_store.hpp"
@@ -71,8 +72,7 @@ using self_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
 
 int64_t now_ms(const scheduler_state& st) {
   if (st.options.now_ms) return st.options.now_ms();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return sb::now_ms();
 }
 
 void init_metrics(scheduler_state& st) {

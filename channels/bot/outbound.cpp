@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "runtime/core/text.hpp"
+
 namespace sb::channels {
 
 std::chrono::milliseconds clamp_retry(double seconds) {
@@ -13,8 +15,7 @@ std::chrono::milliseconds clamp_retry(double seconds) {
 }
 
 std::optional<std::chrono::milliseconds> parse_retry_seconds(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  text = trim(text, " \t");
   if (text.empty()) return std::nullopt;
   double whole = 0, scale = 1;
   bool digits = false, dot = false;

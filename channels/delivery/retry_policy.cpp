@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "runtime/core/backoff.hpp"
+
 namespace sb::channels::delivery {
 
 RetryPolicy RetryPolicy::from(const config::OutboundConfig& config) {
@@ -13,11 +15,8 @@ RetryPolicy RetryPolicy::from(const config::OutboundConfig& config) {
 }
 
 std::chrono::milliseconds backoff_delay(int64_t failed_attempts, const RetryPolicy& policy, double jitter01) {
-  const int64_t base = std::max<int64_t>(1, policy.backoff_base.count());
-  const int64_t cap = std::max(base, static_cast<int64_t>(policy.backoff_max.count()));
-  int64_t delay = base;
-  for (int64_t i = 1; i < failed_attempts && delay < cap; ++i) delay = std::min(cap, delay * 2);
-  delay = std::min(cap, delay);
+  const auto base = std::max(policy.backoff_base, std::chrono::milliseconds(1));
+  const int64_t delay = sb::backoff_delay(base, failed_attempts, std::max(base, policy.backoff_max)).count();
   jitter01 = std::clamp(jitter01, 0.0, 1.0);
   const int64_t half = delay / 2;
   return std::chrono::milliseconds(delay - half + static_cast<int64_t>(static_cast<double>(half) * jitter01));

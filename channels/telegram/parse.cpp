@@ -4,21 +4,11 @@
 #include <limits>
 
 #include "runtime/core/json.hpp"
+#include "runtime/core/text.hpp"
 #include "runtime/core/utf8.hpp"
 
 namespace sb::channels::telegram {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 // Entity text: offsets and lengths are in UTF-16 units.
 std::optional<std::string_view> entity_text(std::string_view text, std::int64_t offset,

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "runtime/core/backoff.hpp"
+
 namespace sb::channels::telegram {
 namespace {
 
@@ -84,9 +86,7 @@ std::chrono::milliseconds poll_delay(PollVerdict::Wait wait, int failures, std::
     case Wait::fixed: return std::clamp(retry_after, base, std::max(base, channels::kMaxRetryAfter));
     case Wait::backoff: break;
   }
-  milliseconds delay = base;
-  for (int i = 1; i < failures && delay < max; ++i) delay *= 2;  // no overflow: stops at max
-  return std::min(delay, max);
+  return backoff_delay(base, failures, max);
 }
 
 

@@ -9,7 +9,7 @@
 
 #include <cstring>
 
-#include "runtime/ipc/ipc_fs.hpp"
+#include "runtime/core/fs.hpp"
 
 namespace sb::agent {
 
@@ -17,9 +17,9 @@ Result<std::string> run_command(const std::vector<std::string>& argv, std::strin
                                 std::size_t max_out) {
   int in_pipe[2], out_pipe[2];
   if (::pipe2(in_pipe, O_CLOEXEC) != 0) return make_error("exec.failed", "pipe failed");
-  ipc::UniqueFd in_r(in_pipe[0]), in_w(in_pipe[1]);
+  UniqueFd in_r(in_pipe[0]), in_w(in_pipe[1]);
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) return make_error("exec.failed", "pipe failed");
-  ipc::UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]);
+  UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]);
 
   std::vector<char*> cargv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));

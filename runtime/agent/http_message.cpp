@@ -4,6 +4,8 @@
 #include <cctype>
 #include <cstring>
 
+#include "runtime/core/text.hpp"
+
 namespace sb::agent {
 namespace {
 
@@ -25,11 +27,8 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+// HTTP's optional whitespace (RFC 9110 OWS): what header values are trimmed of.
+constexpr std::string_view kOws = " \t";
 
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -103,7 +102,7 @@ HttpResponseParser::State HttpResponseParser::start_body() {
   if (!te.empty()) {
     // Transfer-Encoding wins over Content-Length; only a final "chunked" frames the body.
     auto comma = te.rfind(',');
-    std::string last = lower(trim(comma == std::string::npos ? std::string_view(te) : std::string_view(te).substr(comma + 1)));
+    std::string last = lower(trim(comma == std::string::npos ? std::string_view(te) : std::string_view(te).substr(comma + 1), kOws));
     phase_ = last == "chunked" ? Phase::chunk_size : Phase::until_eof;
     return State::need_more;
   }
@@ -188,7 +187,7 @@ HttpResponseParser::State HttpResponseParser::step() {
         auto colon = line->find(':');
         if (colon == std::string_view::npos || !is_token(line->substr(0, colon)))
           return fail("http.malformed", "invalid header line");
-        response_.headers.emplace_back(lower(line->substr(0, colon)), std::string(trim(line->substr(colon + 1))));
+        response_.headers.emplace_back(lower(line->substr(0, colon)), std::string(trim(line->substr(colon + 1), kOws)));
         break;
       }
       case Phase::chunk_size: {
@@ -200,7 +199,7 @@ HttpResponseParser::State HttpResponseParser::step() {
           size = size * 16 + static_cast<std::size_t>(c <= '9' ? c - '0' : c - 'a' + 10);
           ++i;
         }
-        std::string_view rest = trim(l.substr(i));
+        std::string_view rest = trim(l.substr(i), kOws);
         if (i == 0 || (!rest.empty() && rest.front() != ';')) return fail("http.malformed", "invalid chunk size");
         if (size > max_body_ - response_.body.size())
           return fail("http.too_large", "response body exceeds " + std::to_string(max_body_) + " bytes");

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "runtime/agent/agent_log.hpp"
+#include "runtime/core/time.hpp"
 #include "runtime/ipc/ipc_fs.hpp"
 #include "runtime/agent/llm.hpp"
 #include "runtime/agent/unix_http.hpp"
@@ -23,7 +24,7 @@ std::vector<ChatMessage> load_history(const std::string& dir, const std::string&
   if (!bytes && bytes.error().code == "ipc.gone") return {};
   Result<std::vector<ChatMessage>> history = bytes ? decode_history(*bytes) : Result<std::vector<ChatMessage>>(bytes.error());
   if (history) return std::move(*history);
-  std::string aside = path + ".corrupt-" + std::to_string(ipc::now_unix_ms());
+  std::string aside = path + ".corrupt-" + std::to_string(now_ms());
   bool moved = ::rename(path.c_str(), aside.c_str()) == 0;
   log_event("warn", "agent.history_reset",
             {{"chat", chat}, {"error", history.error().message}, {"moved_to", moved ? aside : std::string("-")}});

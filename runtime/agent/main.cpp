@@ -95,7 +95,7 @@ class Runner {
       ::mkdir(dir(sub).c_str(), 0700);  // normally made by the host; EEXIST is fine
 
     // Watch before the first scan so nothing written in between is missed.
-    ipc::UniqueFd ino(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+    UniqueFd ino(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
     if (!ino.valid() ||
         ::inotify_add_watch(ino.get(), dir(ipc::kInputDir).c_str(), IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR) < 0) {
       log_event("error", "agent.inotify_failed", {{"dir", dir(ipc::kInputDir)}, {"errno", std::to_string(errno)}});
@@ -189,7 +189,7 @@ int main(int argc, char** argv) {
   sigaddset(&mask, SIGINT);
   ::sigprocmask(SIG_BLOCK, &mask, nullptr);
   ::signal(SIGPIPE, SIG_IGN);  // a command closing stdin early must not kill us
-  sb::ipc::UniqueFd sigfd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+  sb::UniqueFd sigfd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
   if (!sigfd.valid()) {
     log_event("error", "agent.signalfd_failed", {{"errno", std::to_string(errno)}});
     return 1;

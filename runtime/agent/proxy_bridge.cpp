@@ -34,8 +34,8 @@ struct Direction {
 };
 
 struct Link {
-  ipc::UniqueFd client;    // accepted TCP connection
-  ipc::UniqueFd upstream;  // the proxy's unix socket
+  UniqueFd client;    // accepted TCP connection
+  UniqueFd upstream;  // the proxy's unix socket
   bool connected = false;
   Clock::time_point connect_deadline;
   Direction up;    // client -> upstream
@@ -94,7 +94,7 @@ Result<std::unique_ptr<ProxyBridge>> ProxyBridge::start(ProxyBridgeOptions optio
   };
   if (options.socket_path.empty() || options.socket_path.size() >= sizeof(sockaddr_un{}.sun_path))
     return make_error("bridge.listen_failed", "proxy socket path is empty or too long");
-  ipc::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return fail("socket", errno);
   int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -107,7 +107,7 @@ Result<std::unique_ptr<ProxyBridge>> ProxyBridge::start(ProxyBridgeOptions optio
   if (::listen(fd.get(), 128) != 0) return fail("listen", errno);
   socklen_t len = sizeof addr;
   if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) return fail("getsockname", errno);
-  ipc::UniqueFd wake(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  UniqueFd wake(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wake.valid()) return fail("eventfd", errno);
   std::unique_ptr<ProxyBridge> bridge(
       new ProxyBridge(std::move(options), std::move(fd), std::move(wake), ntohs(addr.sin_port)));
@@ -115,7 +115,7 @@ Result<std::unique_ptr<ProxyBridge>> ProxyBridge::start(ProxyBridgeOptions optio
   return bridge;
 }
 
-ProxyBridge::ProxyBridge(ProxyBridgeOptions options, ipc::UniqueFd listener, ipc::UniqueFd wake, uint16_t port)
+ProxyBridge::ProxyBridge(ProxyBridgeOptions options, UniqueFd listener, UniqueFd wake, uint16_t port)
     : options_(std::move(options)), listener_(std::move(listener)), wake_(std::move(wake)), port_(port) {}
 
 ProxyBridge::~ProxyBridge() { stop(); }

@@ -11,7 +11,7 @@
 #include <string>
 #include <thread>
 
-#include "runtime/ipc/ipc_fs.hpp"
+#include "runtime/core/fs.hpp"
 #include "runtime/core/result.hpp"
 
 namespace sb::agent {
@@ -39,12 +39,12 @@ class ProxyBridge {
   void stop();
 
  private:
-  ProxyBridge(ProxyBridgeOptions options, ipc::UniqueFd listener, ipc::UniqueFd wake, uint16_t port);
+  ProxyBridge(ProxyBridgeOptions options, UniqueFd listener, UniqueFd wake, uint16_t port);
   void run();
 
   ProxyBridgeOptions options_;
-  ipc::UniqueFd listener_;
-  ipc::UniqueFd wake_;  // eventfd: written by stop()
+  UniqueFd listener_;
+  UniqueFd wake_;  // eventfd: written by stop()
   uint16_t port_;
   std::thread thread_;
 };

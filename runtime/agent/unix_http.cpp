@@ -8,7 +8,7 @@
 
 #include <cstring>
 
-#include "runtime/ipc/ipc_fs.hpp"
+#include "runtime/core/fs.hpp"
 
 namespace sb::agent {
 namespace {
@@ -47,7 +47,7 @@ Result<HttpResponse> unix_http_exchange(const std::string& socket_path, std::str
     return make_error("http.connect", "unix socket path is empty or too long: " + socket_path);
   std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
 
-  ipc::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) return make_error("http.connect", std::string("socket: ") + std::strerror(errno));
   // A unix socket connect never is "in progress": EAGAIN means the listener's backlog is
   // full, so try again shortly until the deadline.

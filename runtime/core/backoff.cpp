@@ -4,6 +4,16 @@
 
 namespace sb {
 
+std::chrono::milliseconds backoff_delay(std::chrono::milliseconds base, int64_t attempt,
+                                        std::chrono::milliseconds max) {
+  const int64_t cap = std::max<int64_t>(0, max.count());
+  int64_t delay = std::clamp<int64_t>(base.count(), 0, cap);
+  // Doubles until the cap: at most 63 rounds whatever `attempt` is, and delay * 2 is
+  // only computed when it stays <= cap, so it cannot overflow.
+  for (int64_t i = 1; i < attempt && delay > 0 && delay < cap; ++i) delay = delay > cap / 2 ? cap : delay * 2;
+  return std::chrono::milliseconds(delay);
+}
+
 RestartDecision RestartTracker::on_failure(clock::time_point now, double jitter01) {
   ++total_;
   while (!failures_.empty() && now - failures_.front() >= policy_.window) failures_.pop_front();
@@ -15,12 +25,8 @@ RestartDecision RestartTracker::on_failure(clock::time_point now, double jitter0
     d.give_up = true;
     return d;
   }
-  // base * 2^(n-1), saturating at max; the shift is capped so it cannot overflow.
-  const uint32_t exponent = std::min<uint32_t>(d.failures_in_window - 1, 30);
-  const auto base = policy_.backoff_base.count();
-  const auto cap = policy_.backoff_max.count();
-  const long double full = std::min<long double>(static_cast<long double>(base) * (1ull << exponent),
-                                                 static_cast<long double>(cap));
+  const auto full = static_cast<long double>(
+      backoff_delay(policy_.backoff_base, d.failures_in_window, policy_.backoff_max).count());
   const double j = std::clamp(jitter01, 0.0, 1.0);
   d.delay = std::chrono::milliseconds(static_cast<int64_t>(full * (0.5L + 0.5L * j)));
   return d;

@@ -1,12 +1,20 @@
 #pragma once
-// Pure restart bookkeeping for one supervised child: exponential backoff with
-// "equal jitter" and a restart budget over a sliding window. No actors, no clocks of
-// its own: the caller passes `now` and a jitter sample, so tests are exact.
+// Exponential backoff, once: the delay itself (backoff_delay) for every retry loop
+// (deliveries, the Telegram poll, namespace starts, scheduled-task retries), and the
+// restart bookkeeping for one supervised child: exponential backoff with "equal jitter"
+// and a restart budget over a sliding window. No actors, no clocks of their own: the
+// caller passes `now` and a jitter sample, so tests are exact. Jitter is the caller's.
 #include <chrono>
 #include <cstdint>
 #include <deque>
 
 namespace sb {
+
+// base * 2^(attempt - 1), capped at max: attempt 1 (or less) waits base, each further
+// attempt twice as long, never longer than max (nor than max when base > max). No
+// overflow at any attempt; a base or max <= 0 gives 0.
+std::chrono::milliseconds backoff_delay(std::chrono::milliseconds base, int64_t attempt,
+                                        std::chrono::milliseconds max);
 
 struct RestartPolicy {
   std::chrono::milliseconds backoff_base{200};

@@ -2,9 +2,15 @@
 
 #include <time.h>
 
+#include <chrono>
 #include <cstdio>
 
 namespace sb {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 std::string iso8601_utc(int64_t unix_ms) {
   // Floor division, so times before 1970 still get a milliseconds part in [0, 999].

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/core/text.hpp"  // header names compare with sb::iequals
+
 namespace sb::http {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
@@ -53,7 +55,5 @@ std::string percent_decode(std::string_view in, bool plus_as_space = false);
 
 // Standard reason phrase, "Unknown" for unregistered codes.
 std::string_view reason_phrase(int status);
-
-bool iequals(std::string_view a, std::string_view b);
 
 }  // namespace sb::http

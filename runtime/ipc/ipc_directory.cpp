@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "runtime/core/time.hpp"
 #include "runtime/ipc/ipc_fs.hpp"
 
 namespace sb::ipc {
@@ -57,13 +58,13 @@ std::string IpcDirectory::errors_path() const { return root_ + "/" + std::string
 Result<std::string> IpcDirectory::write_input(std::string text, std::optional<std::string> chat_jid) {
   // The id is the file name's stem: unique in this directory and free to generate.
   InputMessage m{"", std::move(text), std::move(chat_jid)};
-  std::string name = namer_.next(now_unix_ms());
+  std::string name = namer_.next(static_cast<uint64_t>(now_ms()));
   m.id = name.substr(0, name.size() - kPayloadSuffix.size());
   for (int attempt = 0;; ++attempt) {
     auto st = write_atomic(path(Box::input), name, encode(m));
     if (st) return m.id;
     if (st.error().code != "ipc.exists" || attempt == 1000) return st.error();
-    name = namer_.next(now_unix_ms());
+    name = namer_.next(static_cast<uint64_t>(now_ms()));
     m.id = name.substr(0, name.size() - kPayloadSuffix.size());
   }
 }

@@ -8,8 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
+
+#include "runtime/core/time.hpp"
 
 namespace sb::ipc {
 namespace {
@@ -18,59 +19,19 @@ Error sys_error(const char* code, const std::string& what) {
   return make_error(code, what + ": " + std::strerror(errno));
 }
 
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
 }  // namespace
 
-void UniqueFd::reset(int fd) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
-uint64_t now_unix_ms() {
-  using namespace std::chrono;
-  return static_cast<uint64_t>(
-      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
-}
+// The watcher skips `*.tmp`: core's tmp name must be one.
+static_assert(kTmpSuffix == kAtomicTmpSuffix);
 
 Status write_atomic(const std::string& dir, const std::string& name, std::string_view content,
                     bool replace, mode_t mode) {
-  std::string final_path = dir + "/" + name;
-  std::string tmp = final_path + std::string(kTmpSuffix);
-  const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-  UniqueFd fd(::open(tmp.c_str(), flags, mode));
-  if (!fd.valid() && errno == EEXIST) {
-    // A stale tmp from a crashed writer (or something planted): drop it, try once more.
-    ::unlink(tmp.c_str());
-    fd.reset(::open(tmp.c_str(), flags, mode));
-  }
-  if (!fd.valid()) return sys_error("ipc.write_failed", "open " + tmp);
-  // The umask may have narrowed the mode; the reader may be another uid.
-  if (::fchmod(fd.get(), mode) != 0 || !write_all(fd.get(), content)) {
-    Error e = sys_error("ipc.write_failed", "write " + tmp);
-    ::unlink(tmp.c_str());
-    return e;
-  }
-  fd.reset();
-  int rc = replace ? ::rename(tmp.c_str(), final_path.c_str())
-                   : ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, final_path.c_str(), RENAME_NOREPLACE);
-  if (rc != 0 && !replace && errno == EINVAL)  // a filesystem without RENAME_NOREPLACE
-    rc = ::rename(tmp.c_str(), final_path.c_str());
-  if (rc != 0) {
-    Error e = sys_error(errno == EEXIST ? "ipc.exists" : "ipc.write_failed", "rename " + tmp);
-    ::unlink(tmp.c_str());
-    return e;
-  }
+  AtomicWriteOptions options;
+  options.mode = mode;
+  options.replace = replace;
+  options.durable = false;  // the other side reads it at once; a crash ends the run anyway
+  auto st = write_file_atomic(dir + "/" + name, content, options);
+  if (!st) return make_error(st.error().code == "fs.exists" ? "ipc.exists" : "ipc.write_failed", st.error().message);
   return {};
 }
 
@@ -78,7 +39,7 @@ Result<std::string> write_payload(const std::string& dir, Namer& namer, std::str
   // A name can only be taken by an earlier run of the same writer that started within
   // the same millisecond; a few attempts always get past it.
   for (int attempt = 0;; ++attempt) {
-    std::string name = namer.next(now_unix_ms());
+    std::string name = namer.next(static_cast<uint64_t>(now_ms()));
     auto st = write_atomic(dir, name, content);
     if (st) return name;
     if (st.error().code != "ipc.exists" || attempt == 1000) return st.error();

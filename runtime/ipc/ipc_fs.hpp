@@ -1,47 +1,21 @@
 #pragma once
 // Small POSIX file helpers for the IPC directories, shared by the agent and the host:
-// an owning fd, the atomic write (tmp + rename), a safe bounded read and the
-// move-to-errors step. Kept apart from protocol.hpp so that stays pure.
+// the atomic write of a payload (core's write_file_atomic, with IPC's error codes), a
+// safe bounded read and the move-to-errors step. Kept apart from protocol.hpp so that
+// stays pure.
 #include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "runtime/ipc/protocol.hpp"
+#include "runtime/core/fs.hpp"
 #include "runtime/core/result.hpp"
 
 namespace sb::ipc {
-
-// Owns one file descriptor; closes it on destruction.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
-
-uint64_t now_unix_ms();
 
 // Writes `dir/name.tmp` (O_EXCL|O_NOFOLLOW: never follows a planted link) and renames
 // it to `dir/name`, so a reader sees either nothing or the whole file. Unless `replace`,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "runtime/core/backoff.hpp"
 #include "runtime/messaging/inbound.hpp"
 #include "runtime/routing/reply_rules.hpp"
 
@@ -80,9 +81,7 @@ std::string gave_up_line(std::string_view error) {
 
 std::chrono::milliseconds start_retry_delay(std::chrono::milliseconds base, uint32_t streak) {
   constexpr std::chrono::milliseconds kMax{5 * 60 * 1000};
-  auto d = std::max(base, std::chrono::milliseconds(1));
-  for (uint32_t i = 1; i < streak && d < kMax; ++i) d *= 2;
-  return std::min(d, std::max(kMax, base));
+  return backoff_delay(std::max(base, std::chrono::milliseconds(1)), streak, std::max(kMax, base));
 }
 
 }  // namespace sb::namespaces

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "runtime/core/fs.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/proxy/lease_env.hpp"
 #include "runtime/proxy/proxy_core.hpp"
@@ -21,16 +22,6 @@ namespace {
 Error socket_error(const std::string& what, int err) {
   return make_error("proxy.socket", what + ": " + std::strerror(err));
 }
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-};
 
 // Binds a listening unix socket at `path`, replacing a stale socket file (a crashed
 // earlier run) but never another kind of file. A path longer than sun_path is bound
@@ -44,14 +35,14 @@ Result<std::shared_ptr<local::acceptor>> bind_socket(net::io_context& io, const 
     if (::unlink(path.c_str()) != 0) return socket_error("unlink stale " + path, errno);
   }
   std::string bind_path = path;
-  std::optional<Fd> dir;
+  UniqueFd dir;
   if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
     const size_t slash = path.rfind('/');
     if (slash == std::string::npos) return make_error("proxy.socket", "socket path must be absolute: " + path);
     const std::string dir_path = slash == 0 ? "/" : path.substr(0, slash);
-    dir.emplace(::open(dir_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (dir->fd < 0) return socket_error("open " + dir_path, errno);
-    bind_path = "/proc/self/fd/" + std::to_string(dir->fd) + path.substr(slash);
+    dir.reset(::open(dir_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir.valid()) return socket_error("open " + dir_path, errno);
+    bind_path = "/proc/self/fd/" + std::to_string(dir.get()) + path.substr(slash);
     if (bind_path.size() >= sizeof(sockaddr_un{}.sun_path))
       return make_error("proxy.socket", "socket name too long: " + path);
   }

@@ -1,16 +1,17 @@
 #include "runtime/proxy/forward_headers.hpp"
 
+#include "runtime/core/text.hpp"
 #include "runtime/proxy/hop_by_hop.hpp"
 
 namespace sb::proxy {
 
 std::optional<std::string> client_token(const http::Headers& headers) {
   for (const auto& [name, value] : headers)
-    if (http::iequals(name, "x-api-key") && !value.empty()) return value;
+    if (iequals(name, "x-api-key") && !value.empty()) return value;
   for (const auto& [name, value] : headers) {
-    if (!http::iequals(name, "authorization")) continue;
+    if (!iequals(name, "authorization")) continue;
     std::string_view v = value;
-    if (v.size() > 7 && http::iequals(v.substr(0, 7), "bearer ")) {
+    if (v.size() > 7 && iequals(v.substr(0, 7), "bearer ")) {
       v.remove_prefix(7);
       while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
       if (!v.empty()) return std::string(v);
@@ -24,8 +25,8 @@ http::Headers upstream_request_headers(const http::Headers& client, const Route&
   http::Headers out;
   for (auto& h : strip_hop_by_hop(client)) {
     const std::string& n = h.first;
-    if (http::iequals(n, "x-api-key") || http::iequals(n, "authorization") || http::iequals(n, route.header) ||
-        http::iequals(n, "host") || http::iequals(n, "content-length") || http::iequals(n, "expect"))
+    if (iequals(n, "x-api-key") || iequals(n, "authorization") || iequals(n, route.header) ||
+        iequals(n, "host") || iequals(n, "content-length") || iequals(n, "expect"))
       continue;
     out.push_back(std::move(h));
   }
@@ -37,7 +38,7 @@ http::Headers upstream_request_headers(const http::Headers& client, const Route&
 http::Headers client_response_headers(const http::Headers& upstream) {
   http::Headers out;
   for (auto& h : strip_hop_by_hop(upstream))
-    if (!http::iequals(h.first, "content-length")) out.push_back(std::move(h));
+    if (!iequals(h.first, "content-length")) out.push_back(std::move(h));
   return out;
 }
 

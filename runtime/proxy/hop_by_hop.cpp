@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <array>
 
+#include "runtime/core/text.hpp"
+
 namespace sb::proxy {
 namespace {
 
 std::string lower_trimmed(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  std::string out(s);
+  std::string out(trim(s, " \t"));  // HTTP's optional whitespace
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
@@ -27,7 +27,7 @@ bool is_hop_by_hop(std::string_view name) {
 std::vector<std::string> connection_options(const http::Headers& headers) {
   std::vector<std::string> out;
   for (const auto& [name, value] : headers) {
-    if (!http::iequals(name, "connection")) continue;
+    if (!iequals(name, "connection")) continue;
     std::string_view rest = value;
     while (!rest.empty()) {
       const size_t comma = rest.find(',');

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "runtime/core/log.hpp"
+#include "runtime/core/text.hpp"
 #include "runtime/proxy/admission.hpp"
 #include "runtime/proxy/forward_headers.hpp"
 #include "runtime/proxy/proxy_core.hpp"
@@ -44,7 +45,7 @@ bool has_control_chars(const std::string& s) {
 
 std::optional<std::string> find_header(const http::Headers& headers, std::string_view name) {
   for (const auto& [n, v] : headers)
-    if (http::iequals(n, name)) return v;
+    if (iequals(n, name)) return v;
   return std::nullopt;
 }
 
@@ -150,7 +151,7 @@ net::awaitable<bool> Session::serve_one() {
   ex.admission = std::move(std::get<Admission>(decision));
 
   if (!head_parser.is_done()) {
-    if (auto expect = find_header(ex.head.headers, "expect"); expect && http::iequals(*expect, "100-continue")) {
+    if (auto expect = find_header(ex.head.headers, "expect"); expect && iequals(*expect, "100-continue")) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       const std::vector<net::const_buffer> out{net::buffer(kContinue)};
       if (!co_await write_client(out, ex.deadline)) co_return false;

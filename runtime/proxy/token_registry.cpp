@@ -2,23 +2,18 @@
 
 #include <sodium.h>
 
-#include <stdexcept>
+#include "runtime/core/ids.hpp"
 
 namespace sb::proxy {
 
 Secret TokenRegistry::mint(Grant grant) {
-  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
-  unsigned char raw[32];
-  char hex[2 * sizeof raw + 1];
   std::string token;
   std::lock_guard lock(mutex_);
   do {  // a collision of 256 random bits will not happen; the loop only documents it
-    randombytes_buf(raw, sizeof raw);
-    sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
+    std::string hex = random_hex(32);  // throws if libsodium cannot initialise
     token = std::string(kPrefix) + hex;
+    sodium_memzero(hex.data(), hex.size());
   } while (grants_.count(digest(token)) != 0);
-  sodium_memzero(raw, sizeof raw);
-  sodium_memzero(hex, sizeof hex);
   grants_.emplace(digest(token), std::move(grant));
   return Secret(std::move(token));
 }

@@ -2,14 +2,12 @@
 
 #include <algorithm>
 
+#include "runtime/core/text.hpp"
 #include "runtime/messaging/validate.hpp"
 #include "runtime/routing/route_decision.hpp"
 
 namespace sb::routing {
 namespace {
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
-char fold(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 struct Tag {
   enum class Kind { none, open, close, empty };  // empty: "<internal/>"
@@ -26,9 +24,9 @@ Tag parse_tag(std::string_view text, std::size_t p) {
   if (closing) ++j;
   if (text.size() - j < kName.size()) return {};
   for (std::size_t k = 0; k < kName.size(); ++k)
-    if (fold(text[j + k]) != kName[k]) return {};
+    if (ascii_lower(text[j + k]) != kName[k]) return {};
   j += kName.size();
-  if (j < text.size() && text[j] != '>' && text[j] != '/' && !is_space(text[j])) return {};  // "<internals>"
+  if (j < text.size() && text[j] != '>' && text[j] != '/' && !is_ascii_space(text[j])) return {};  // "<internals>"
   Tag tag;
   tag.kind = closing ? Tag::Kind::close : Tag::Kind::open;
   const std::size_t gt = text.find('>', j);
@@ -47,18 +45,12 @@ std::size_t count_newlines(std::string_view ws) { return static_cast<std::size_t
 // Removes trailing whitespace of `out`, returning how many line breaks it held.
 std::size_t trim_back(std::string& out, bool& had_space) {
   std::size_t end = out.size();
-  while (end > 0 && is_space(out[end - 1])) --end;
+  while (end > 0 && is_ascii_space(out[end - 1])) --end;
   std::string_view ws(out.data() + end, out.size() - end);
   had_space = had_space || !ws.empty();
   const std::size_t n = count_newlines(ws);
   out.resize(end);
   return n;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
 }
 
 }  // namespace
@@ -78,7 +70,7 @@ std::optional<std::string> strip_internal(std::string_view text) {
   };
   const auto close_gap = [&] {
     std::size_t j = i;
-    while (j < text.size() && is_space(text[j])) ++j;
+    while (j < text.size() && is_ascii_space(text[j])) ++j;
     std::string_view ws = text.substr(i, j - i);
     gap_space = gap_space || !ws.empty();
     gap_newlines = std::max(gap_newlines, count_newlines(ws));

@@ -2,19 +2,13 @@
 
 #include <fmt/format.h>
 
+#include "runtime/core/text.hpp"
 #include "runtime/routing/trigger.hpp"
 
 namespace sb::routing {
 namespace {
 
 Error bad(std::string message) { return make_error("routing.bad_table", std::move(message)); }
-
-std::string_view trim(std::string_view s) {
-  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
-  while (!s.empty() && space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 }  // namespace
 

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/core/text.hpp"
+
 namespace sb::schedule {
 namespace {
 
@@ -132,12 +134,6 @@ Result<FieldBits> parse_field(std::string_view text, const FieldSpec& f) {
     pos = comma + 1;
   }
   return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 Result<std::string_view> expand_macro(std::string_view text) {

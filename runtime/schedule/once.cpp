@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "runtime/core/text.hpp"
+
 namespace sb::schedule {
 namespace {
 
@@ -64,8 +66,7 @@ Error out_of_range(const Reader& r, const char* what, int v, int lo, int hi) {
 }  // namespace
 
 Result<Instant> parse_once(std::string_view text, const TimeZone& tz) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  text = trim(text);
   if (text.empty()) return make_error("schedule.bad_once", "once: empty timestamp");
   if (text.size() > kMaxBytes)
     return make_error("schedule.bad_once", "once: timestamp longer than " + std::to_string(kMaxBytes) + " bytes");

@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "runtime/core/text.hpp"
 #include "runtime/schedule/interval.hpp"
 #include "runtime/schedule/next_fire.hpp"
 #include "runtime/schedule/once.hpp"
@@ -35,8 +36,7 @@ Result<ScheduleType> parse_schedule_type(std::string_view text) {
 }
 
 Result<std::chrono::milliseconds> parse_interval(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  text = trim(text);
   const std::string range = "1-" + std::to_string(kMaxIntervalMs);
   if (text.empty()) return make_error("schedule.bad_interval", "interval: empty value (milliseconds, e.g. \"300000\")");
   std::int64_t v = 0;

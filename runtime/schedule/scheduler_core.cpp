@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "runtime/core/backoff.hpp"
+
 namespace sb::schedule {
 
 std::optional<int64_t> planned_time(const Task& task) {
@@ -57,9 +59,8 @@ std::optional<int64_t> decide_retry(const RetryPolicy& policy, RunTrigger trigge
   if (status == RunStatus::success || status == RunStatus::running) return std::nullopt;
   if (trigger == RunTrigger::manual) return std::nullopt;
   if (attempt < 1 || attempt > policy.max_attempts) return std::nullopt;
-  int64_t backoff = std::max<int64_t>(0, policy.backoff_ms);
-  for (int64_t i = 1; i < attempt && backoff < kMaxRetryBackoffMs; ++i) backoff *= 2;
-  return now_ms + std::min(backoff, kMaxRetryBackoffMs);
+  using std::chrono::milliseconds;
+  return now_ms + backoff_delay(milliseconds(policy.backoff_ms), attempt, milliseconds(kMaxRetryBackoffMs)).count();
 }
 
 RunOutcome outcome_from_answer(RunStatus status, std::string result, std::string error) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "runtime/core/ids.hpp"
 #include "storage/namespace_store.hpp"
 #include "storage/sqlite.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -268,7 +269,7 @@ TEST_F(Store, FailedChangesDoNotRunTheHook) {
 }
 
 TEST(Uuid, IsVersion4AndUnique) {
-  auto a = make_uuid_v4(), b = make_uuid_v4();
+  auto a = sb::uuid_v4(), b = sb::uuid_v4();
   EXPECT_NE(a, b);
   EXPECT_EQ(a.size(), 36u);
   EXPECT_EQ(a[8], '-');

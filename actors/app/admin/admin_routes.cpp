@@ -197,7 +197,7 @@ bool bearer_matches(const std::string* header, const Secret& token) {
   static constexpr std::string_view prefix = "Bearer ";
   if (header->size() != prefix.size() + token.reveal().size()) return false;
   // The auth scheme is case-insensitive (RFC 9110 §11.1); the token is not.
-  if (!http::iequals(std::string_view(*header).substr(0, prefix.size()), prefix)) return false;
+  if (!iequals(std::string_view(*header).substr(0, prefix.size()), prefix)) return false;
   return sodium_memcmp(header->data() + prefix.size(), token.reveal().data(),
                        token.reveal().size()) == 0;
 }

@@ -15,9 +15,11 @@
 
 #include "actors/protocol.hpp"
 #include "actors/supervision/supervisor.hpp"
+#include "runtime/core/ids.hpp"
 #include "runtime/core/log.hpp"
 #include "storage/inbound_store.hpp"
 #include "storage/namespace_rows.hpp"
+#include "runtime/core/time.hpp"
 #include "storage/namespace_store.hpp"
 #include "storage/sqlite.hpp"
 
@@ -192,10 +194,8 @@ struct ChatApi::Impl {
     m.sender_id = "operator";
     m.sender_name = std::move(req.sender_name);
     m.text = std::move(req.text);
-    m.platform_message_id = storage::make_uuid_v4();
-    m.timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    m.platform_message_id = uuid_v4();
+    m.timestamp_ms = now_ms();
     m.is_group = false;
     const std::string platform_id = m.platform_message_id;
 

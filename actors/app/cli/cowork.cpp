@@ -15,6 +15,7 @@
 #include "actors/app/cli/duration.hpp"
 #include "runtime/container/env_policy.hpp"
 #include "runtime/container/select/backend_selection.hpp"
+#include "runtime/core/ids.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/proxy/credential_proxy.hpp"
 #include "runtime/security/allowlist/allowlist_store.hpp"
@@ -41,15 +42,6 @@ Result<ParsedMount> parse_mount_flag(const std::string& flag) {
 }
 
 namespace {
-
-std::string random_hex(size_t bytes) {
-  std::vector<unsigned char> raw(bytes);
-  randombytes_buf(raw.data(), raw.size());
-  std::string hex(bytes * 2 + 1, '\0');
-  sodium_bin2hex(hex.data(), hex.size(), raw.data(), raw.size());
-  hex.pop_back();
-  return hex;
-}
 
 // Stops the run on SIGINT/SIGTERM (blocked in every thread by main()).
 class InterruptWatcher {

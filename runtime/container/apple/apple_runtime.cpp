@@ -12,28 +12,16 @@
 
 #include "runtime/container/apple/apple_args.hpp"
 #include "runtime/container/mount_policy.hpp"
+#include "runtime/core/fs.hpp"
+#include "runtime/core/text.hpp"
 
 namespace sb::container::apple {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct Fd {
-  int fd = -1;
-  ~Fd() { reset(); }
-  void reset() {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
-};
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 Error cli_error(const std::vector<std::string>& argv, const CommandResult& r) {
-  std::string msg = trimmed(r.err.empty() ? r.out : r.err);
+  std::string msg(trim_right(r.err.empty() ? r.out : r.err, "\n\r "));
   if (msg.size() > 500) msg.resize(500);
   return make_error("apple.command_failed", "`container " + (argv.size() > 1 ? argv[1] : "") + "` exited " +
                                                 std::to_string(r.exit_code) + ": " + msg);
@@ -47,19 +35,19 @@ bool mentions_not_found(const CommandResult& r) {
 }  // namespace
 
 Result<CommandResult> run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
-  Fd out_r, out_w, err_r, err_w;
+  UniqueFd out_r, out_w, err_r, err_w;
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return make_error("apple.exec", std::string("pipe: ") + std::strerror(errno));
-  out_r.fd = p[0];
-  out_w.fd = p[1];
+  out_r.reset(p[0]);
+  out_w.reset(p[1]);
   if (::pipe2(p, O_CLOEXEC) != 0) return make_error("apple.exec", std::string("pipe: ") + std::strerror(errno));
-  err_r.fd = p[0];
-  err_w.fd = p[1];
+  err_r.reset(p[0]);
+  err_w.reset(p[1]);
   // An exec failure in the child is reported through this CLOEXEC pipe.
-  Fd exec_r, exec_w;
+  UniqueFd exec_r, exec_w;
   if (::pipe2(p, O_CLOEXEC) != 0) return make_error("apple.exec", std::string("pipe: ") + std::strerror(errno));
-  exec_r.fd = p[0];
-  exec_w.fd = p[1];
+  exec_r.reset(p[0]);
+  exec_w.reset(p[1]);
 
   std::vector<char*> cargv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
@@ -71,11 +59,11 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, std::chr
     // Only async-signal-safe calls between fork and exec.
     const int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
-    ::dup2(out_w.fd, 1);
-    ::dup2(err_w.fd, 2);
+    ::dup2(out_w.get(), 1);
+    ::dup2(err_w.get(), 2);
     ::execvp(cargv[0], cargv.data());
     const int e = errno;
-    [[maybe_unused]] auto n = ::write(exec_w.fd, &e, sizeof e);
+    [[maybe_unused]] auto n = ::write(exec_w.get(), &e, sizeof e);
     ::_exit(127);
   }
   out_w.reset();
@@ -83,7 +71,7 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, std::chr
   exec_w.reset();
 
   int child_errno = 0;
-  if (::read(exec_r.fd, &child_errno, sizeof child_errno) == sizeof child_errno) {
+  if (::read(exec_r.get(), &child_errno, sizeof child_errno) == sizeof child_errno) {
     ::waitpid(pid, nullptr, 0);
     return make_error("apple.exec", "cannot run " + argv[0] + ": " + std::strerror(child_errno));
   }
@@ -91,7 +79,7 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, std::chr
   CommandResult result;
   const auto deadline = Clock::now() + timeout;
   bool timed_out = false;
-  pollfd fds[2] = {{out_r.fd, POLLIN, 0}, {err_r.fd, POLLIN, 0}};
+  pollfd fds[2] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
   int open_fds = 2;
   char buf[8192];
   while (open_fds > 0) {
@@ -149,7 +137,7 @@ Result<std::string> AppleRuntime::create(const ContainerSpec& spec) {
   if (!r) return r.error();
   if (r->exit_code != 0) return cli_error(argv, *r);
   // The name given with --name is the container's id.
-  const std::string printed = trimmed(r->out);
+  const std::string printed(trim_right(r->out, "\n\r "));
   return printed.empty() || printed.find('\n') != std::string::npos ? spec.name : printed;
 }
 

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "runtime/container/oci/subprocess.hpp"
+#include "runtime/core/fs.hpp"
 #include "runtime/core/log.hpp"
 
 namespace sb::container::oci {
@@ -42,14 +43,6 @@ class TempDir {
   fs::path path_;
 };
 
-Result<std::string> read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return make_error("image.io", "cannot read " + p.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 Status write_file(const fs::path& p, const std::string& content, fs::perms mode) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out << content;
@@ -61,8 +54,8 @@ Status write_file(const fs::path& p, const std::string& content, fs::perms mode)
 }
 
 Result<rapidjson::Document> parse_json(const fs::path& p) {
-  auto text = read_file(p);
-  if (!text) return text.error();
+  auto text = read_file(p.string());
+  if (!text) return make_error("image.io", "cannot read " + text.error().message);
   rapidjson::Document doc;
   doc.Parse(text->c_str(), text->size());
   if (doc.HasParseError() || !doc.IsObject())

@@ -12,13 +12,13 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <random>
 #include <sstream>
 
 #include "runtime/container/oci/oci_config.hpp"
 #include "runtime/container/oci/staged_mounts.hpp"
 #include "runtime/container/oci/proc_security.hpp"
+#include "runtime/core/fs.hpp"
+#include "runtime/core/ids.hpp"
 #include "runtime/core/log.hpp"
 
 #ifndef P_PIDFD
@@ -29,37 +29,15 @@ namespace sb::container::oci {
 namespace fs = std::filesystem;
 namespace {
 
-class PidFd {
- public:
-  explicit PidFd(pid_t pid) : fd_(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))) {}
-  PidFd(const PidFd&) = delete;
-  PidFd& operator=(const PidFd&) = delete;
-  ~PidFd() { if (fd_ >= 0) ::close(fd_); }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
+// "" when missing or unreadable.
 std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto content = read_file(p.string());
+  return content ? std::move(*content) : std::string();
 }
 
 bool write_text(const fs::path& p, const std::string& text) {
   // Write-then-rename: readers (list/inspect from other threads) never see half a file.
-  fs::path tmp = p;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) return false;
-  }
-  std::error_code ec;
-  fs::rename(tmp, p, ec);
-  return !ec;
+  return write_file_atomic(p.string(), text, {.mode = 0644, .durable = false}).ok();
 }
 
 std::string labels_json(const Labels& labels) {
@@ -134,14 +112,6 @@ std::string read_string_field(const fs::path& p, const char* field) {
   return d[field].GetString();
 }
 
-std::string random_hex(size_t n) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out.push_back(digits[rng() % 16]);
-  return out;
-}
-
 // "oom_kill N" line of memory.oom_control (v1) or memory.events (v2).
 bool oom_count_positive(const fs::path& file) {
   std::istringstream in(slurp(file));
@@ -203,7 +173,7 @@ Result<RuntimeVersion> OciRuntime::version() {
 Result<std::string> OciRuntime::create(const ContainerSpec& spec) {
   auto image = images_.resolve(spec.image);
   if (!image) return image.error();
-  const std::string id = "sb-" + random_hex(20);
+  const std::string id = "sb-" + random_hex(10);  // 20 hex digits
   Labels labels = spec.labels;
   labels.try_emplace(kLabelInstall, options_.install_id);
   ContainerSpec labelled = spec;  // annotations carry the labels too
@@ -270,7 +240,7 @@ Result<ExitStatus> OciRuntime::reap(const std::string& id, std::chrono::millisec
   std::string pid_text = slurp(dir / "pid");
   pid_t pid = static_cast<pid_t>(std::atoi(pid_text.c_str()));
   if (pid <= 0) return make_error("container.not_found", "no container '" + id + "'");
-  PidFd pidfd(pid);
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   if (pidfd.get() >= 0) {
     pollfd pfd{pidfd.get(), POLLIN, 0};
     auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -12,36 +12,21 @@
 #include <cerrno>
 #include <cstring>
 
+#include "runtime/core/fs.hpp"
+#include "runtime/core/text.hpp"
+
 extern char** environ;
 
 namespace sb::container::oci {
 namespace {
 
-// Owns one file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) { reset(); fd_ = std::exchange(o.fd_, -1); }
-    return *this;
-  }
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  void reset() { if (fd_ >= 0) ::close(fd_); fd_ = -1; }
-
- private:
-  int fd_ = -1;
-};
-
 struct Pipe {
-  Fd read, write;
+  UniqueFd read, write;
   static bool make(Pipe& p) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return false;
-    p.read = Fd(fds[0]);
-    p.write = Fd(fds[1]);
+    p.read = UniqueFd(fds[0]);
+    p.write = UniqueFd(fds[1]);
     return true;
   }
 };
@@ -53,11 +38,6 @@ struct FileActions {
   ~FileActions() { posix_spawn_file_actions_destroy(&fa); }
 };
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
 int decode(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -67,7 +47,7 @@ int decode(int status) {
 }  // namespace
 
 std::string ProcessResult::describe(const std::string& tool) const {
-  std::string text = trim(err.empty() ? out : err);
+  std::string text(trim_right(err.empty() ? out : err, "\n\r "));
   constexpr size_t kMax = 2000;  // keep error messages readable
   if (text.size() > kMax) text = "..." + text.substr(text.size() - kMax);
   return tool + " exited with " + std::to_string(exit_code) + (text.empty() ? "" : ": " + text);
@@ -81,11 +61,11 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
   args.push_back(nullptr);
 
   Pipe out, err;
-  Fd file;
+  UniqueFd file;
   FileActions fa;
   posix_spawn_file_actions_addopen(&fa.fa, 0, "/dev/null", O_RDONLY, 0);
   if (options.output_file) {
-    file = Fd(::open(options.output_file->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    file = UniqueFd(::open(options.output_file->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
     if (file.get() < 0)
       return make_error("process.spawn_failed",
                         "cannot open " + *options.output_file + ": " + std::strerror(errno));
@@ -129,7 +109,7 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
     int n = ::poll(fds, 2, static_cast<int>(left.count()));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) break;
-    Fd* pipes[2] = {&out.read, &err.read};
+    UniqueFd* pipes[2] = {&out.read, &err.read};
     std::string* sinks[2] = {&result.out, &result.err};
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
@@ -142,7 +122,7 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
   int status = 0;
   if (options.output_file) {
     // No pipes to watch: wait on a pidfd for the child's exit until the deadline.
-    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     while (true) {
       pid_t w = ::waitpid(pid, &status, WNOHANG);
       if (w == pid) break;

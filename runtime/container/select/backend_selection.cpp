@@ -14,6 +14,7 @@
 #include "runtime/container/docker/docker_runtime.hpp"
 #include "runtime/container/oci/image_store.hpp"
 #include "runtime/container/oci/oci_runtime.hpp"
+#include "runtime/core/ids.hpp"
 
 namespace sb::container::select {
 namespace fs = std::filesystem;
@@ -54,11 +55,7 @@ Result<std::string> install_id(const config::Config& c) {
   }
   std::error_code ec;
   fs::create_directories(c.node.data_dir, ec);
-  unsigned char raw[8];
-  randombytes_buf(raw, sizeof raw);
-  char hex[sizeof raw * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
-  std::string id = std::string("sb-") + hex;
+  std::string id = "sb-" + random_hex(8);
   std::ofstream out(path, std::ios::trunc);
   out << id << "\n";
   if (!out) return make_error("runtime.install_id", "cannot write " + path);

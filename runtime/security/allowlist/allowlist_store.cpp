@@ -11,9 +11,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "runtime/core/fs.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/security/allowlist/pinned_path.hpp"
 
@@ -50,11 +49,9 @@ void resolve_roots(const std::vector<AllowedRoot>& written, AllowlistRules& rule
 Result<std::string> read_text(const std::string& file) {
   std::error_code ec;
   if (!fs::exists(file, ec)) return make_error("allowlist.missing", "the allowlist file " + file + " does not exist");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return make_error("allowlist.unreadable", "cannot read the allowlist file " + file);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto text = read_file(file);
+  if (!text) return make_error("allowlist.unreadable", "cannot read the allowlist file " + text.error().message);
+  return text;
 }
 
 std::string detail_json(const AllowlistRules& rules, uint64_t generation) {

@@ -12,22 +12,6 @@
 namespace sb::security::vault {
 namespace {
 
-// Owns one file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() { int f = fd_; fd_ = -1; return f; }
-
- private:
-  int fd_;
-};
-
 std::string errno_text() { return std::strerror(errno); }
 
 std::string mode_text(mode_t mode) {
@@ -38,27 +22,19 @@ std::string mode_text(mode_t mode) {
 
 }  // namespace
 
-std::string parent_dir(const std::string& path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 bool path_exists(const std::string& path) {
   struct stat st {};
   return ::lstat(path.c_str(), &st) == 0;
 }
 
 Status fsync_dir(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) return make_error("vault.key_file", "cannot open directory " + dir + ": " + errno_text());
-  if (::fsync(fd.get()) != 0) return make_error("vault.key_file", "cannot fsync directory " + dir + ": " + errno_text());
+  // Core's message names the step and the directory ("fsync directory /x: ...").
+  if (auto st = fsync_directory(dir); !st) return make_error("vault.key_file", "cannot " + st.error().message);
   return {};
 }
 
 Result<SecureKey> read_key_file(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) return make_error("vault.key_missing", "vault key file " + path + " does not exist");
     return make_error("vault.key_file", "cannot open vault key file " + path + ": " + errno_text());
@@ -89,7 +65,7 @@ Result<SecureKey> read_key_file(const std::string& path) {
 }
 
 Status create_key_file(const std::string& path, const SecureKey& key) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (fd.get() < 0)
     return make_error("vault.key_file", "cannot create vault key file " + path + ": " + errno_text());
   // The umask can only remove bits; make sure no group/other bit survives either way.

@@ -4,6 +4,7 @@
 // the only thing standing between a copy of the database and the secrets in it).
 #include <string>
 
+#include "runtime/core/fs.hpp"
 #include "runtime/core/result.hpp"
 #include "runtime/security/vault/secure_key.hpp"
 
@@ -18,9 +19,9 @@ Result<SecureKey> read_key_file(const std::string& path);
 // its directory. Fails ("vault.key_file") if the file already exists.
 Status create_key_file(const std::string& path, const SecureKey& key);
 
-// fsync of a directory, so a create/rename/unlink in it is durable.
+// fsync of a directory, so a create/rename/unlink in it is durable (core's
+// fsync_directory with the vault's error code). parent_dir is core's too.
 Status fsync_dir(const std::string& dir);
-std::string parent_dir(const std::string& path);
 
 bool path_exists(const std::string& path);
 

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <vector>
+
 #include "runtime/core/backoff.hpp"
 
 namespace {
@@ -89,6 +92,47 @@ TEST(RestartPolicy, HugeFailureCountsDoNotOverflow) {
     ASSERT_GE(d.delay.count(), 0);
     ASSERT_LE(d.delay, p.backoff_max);
   }
+}
+
+}  // namespace
+
+namespace {
+
+using namespace std::chrono_literals;
+using sb::backoff_delay;
+
+TEST(BackoffDelay, DoublesFromBaseUpToTheCap) {
+  std::vector<int64_t> delays;
+  for (int attempt = 1; attempt <= 8; ++attempt) delays.push_back(backoff_delay(100ms, attempt, 5000ms).count());
+  EXPECT_EQ(delays, (std::vector<int64_t>{100, 200, 400, 800, 1600, 3200, 5000, 5000}));
+}
+
+TEST(BackoffDelay, FirstAttemptAndBelowWaitBase) {
+  EXPECT_EQ(backoff_delay(250ms, 1, 10s), 250ms);
+  EXPECT_EQ(backoff_delay(250ms, 0, 10s), 250ms);
+  EXPECT_EQ(backoff_delay(250ms, -5, 10s), 250ms);
+}
+
+TEST(BackoffDelay, NeverAboveTheCapEvenWhenBaseIs) {
+  EXPECT_EQ(backoff_delay(7s, 1, 5s), 5s);
+  EXPECT_EQ(backoff_delay(7s, 3, 5s), 5s);
+  EXPECT_EQ(backoff_delay(3s, 2, 5s), 5s) << "6 s capped";
+}
+
+TEST(BackoffDelay, DoesNotOverflow) {
+  EXPECT_EQ(backoff_delay(1000ms, 200, 300000ms), 300000ms);
+  const auto huge = std::chrono::milliseconds(std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(backoff_delay(1ms, 200, huge), huge);
+  EXPECT_EQ(backoff_delay(3ms, 200, huge), huge);
+  EXPECT_EQ(backoff_delay(1ms, 63, huge), std::chrono::milliseconds(int64_t{1} << 62));
+  EXPECT_EQ(backoff_delay(1ms, std::numeric_limits<int64_t>::max(), 24h), 24h);
+}
+
+TEST(BackoffDelay, ZeroOrNegativeGivesZero) {
+  EXPECT_EQ(backoff_delay(0ms, 5, 1000ms), 0ms);
+  EXPECT_EQ(backoff_delay(-10ms, 5, 1000ms), 0ms);
+  EXPECT_EQ(backoff_delay(10ms, 5, 0ms), 0ms);
+  EXPECT_EQ(backoff_delay(10ms, 5, -1ms), 0ms);
 }
 
 }  // namespace

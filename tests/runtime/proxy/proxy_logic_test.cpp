@@ -40,13 +40,13 @@ RouteTable table() {
 
 size_t count(const Headers& h, const std::string& name) {
   size_t n = 0;
-  for (const auto& [k, v] : h) n += sb::http::iequals(k, name) ? 1 : 0;
+  for (const auto& [k, v] : h) n += sb::iequals(k, name) ? 1 : 0;
   return n;
 }
 
 std::optional<std::string> get(const Headers& h, const std::string& name) {
   for (const auto& [k, v] : h)
-    if (sb::http::iequals(k, name)) return v;
+    if (sb::iequals(k, name)) return v;
   return std::nullopt;
 }
 
