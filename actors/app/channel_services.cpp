@@ -13,8 +13,6 @@
 namespace sb::app {
 namespace {
 
-std::string json_string(std::string_view s) { return "\"" + http::json_escape(s) + "\""; }
-
 bool takes_webhooks(const BotList& bots) {
   for (const auto& b : bots)
     if (!b->polling()) return true;
@@ -27,22 +25,6 @@ Result<BotList> make_channel_bots(const config::Config& config, std::shared_ptr<
   return channels::make_bots(config, storage::make_secret_lookup(std::move(vault)));
 }
 
-std::string channels_json(const BotList& bots, const std::function<ChannelCounts(const std::string& id)>& counts) {
-  std::string out = "{\"channels\":[";
-  bool first = true;
-  for (const auto& b : bots) {
-    const std::string id = b->id();
-    const ChannelCounts n = counts ? counts(id) : ChannelCounts{};
-    if (!first) out += ',';
-    first = false;
-    out += "{\"id\":" + json_string(id) + ",\"platform\":" + json_string(messaging::channel_name(b->kind())) +
-           ",\"name\":" + json_string(b->name()) + ",\"mode\":" + json_string(b->polling() ? "polling" : "webhook") +
-           ",\"webhookPath\":" + (b->polling() ? std::string("null") : json_string(channels::webhooks::webhook_path(*b))) +
-           ",\"canSend\":" + (b->can_send() ? "true" : "false") + ",\"apiBaseUrl\":" + json_string(b->base_url()) +
-           ",\"received\":" + std::to_string(n.received) + ",\"rejected\":" + std::to_string(n.rejected) + "}";
-  }
-  return out + "]}";
-}
 
 std::string listener_url(bool tls, const std::string& address, uint16_t port) {
   std::string host = address;
@@ -96,16 +78,10 @@ void ChannelServices::stop() {
 
 uint16_t ChannelServices::webhook_port() const { return listener_ ? listener_->port() : 0; }
 
-std::function<void(http::Router& api)> ChannelServices::admin_extension() {
-  return [this](http::Router& api) {
-    api.add("GET", "/api/v1/container/channels", [this](const http::Request&, http::Reply reply) {
-      reply(http::Response::json(200, channels_json(bots_, [this](const std::string& id) {
-                                   if (!listener_) return ChannelCounts{};
-                                   const auto n = listener_->counts(id);
-                                   return ChannelCounts{n.received, n.rejected};
-                                 })));
-    });
-  };
+admin::ChannelCounts ChannelServices::counts(const std::string& bot_id) const {
+  if (!listener_) return {};
+  const auto n = listener_->counts(bot_id);
+  return {n.received, n.rejected};
 }
 
 }  // namespace sb::app

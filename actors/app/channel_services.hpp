@@ -1,12 +1,13 @@
 #pragma once
 // The node's chat channels at start-up: the bots built from `[channels.*]` with their
 // credentials from the vault, the public webhook listener (when a bot takes webhooks,
-// with DATA_DIR/webhooks.url), and GET /api/v1/container/channels.
+// with DATA_DIR/webhooks.url).
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "actors/app/admin/channels_routes.hpp"
 #include "channels/bot/channel_bot.hpp"
 #include "runtime/http/router.hpp"
 #include "runtime/config/config.hpp"
@@ -26,18 +27,12 @@ class WebhookListener;
 
 namespace sb::app {
 
-using BotList = std::vector<std::shared_ptr<const channels::ChannelBot>>;
+using admin::BotList;
 
 // Every enabled bot. Errors: "channel.secret" (a named vault entry is missing; the
 // message names it), "channel.config".
 Result<BotList> make_channel_bots(const config::Config& config, std::shared_ptr<const storage::Vault> vault);
 
-// GET /api/v1/container/channels body for these bots and counts (pure).
-struct ChannelCounts {
-  uint64_t received = 0;
-  uint64_t rejected = 0;
-};
-std::string channels_json(const BotList& bots, const std::function<ChannelCounts(const std::string& id)>& counts);
 
 // "http://127.0.0.1:8080" for a listener on 0.0.0.0:8080 (a wildcard address is written
 // as loopback, so that local tools can use the file as it is).
@@ -62,8 +57,8 @@ class ChannelServices {
 
   const BotList& bots() const { return bots_; }
   uint16_t webhook_port() const;  // 0 when no listener runs
-  // Adds GET /api/v1/container/channels; this object must outlive the router.
-  std::function<void(http::Router& api)> admin_extension();
+  // Webhook deliveries received and rejected per bot since start (zeros without a listener).
+  admin::ChannelCounts counts(const std::string& bot_id) const;
 
  private:
   caf::actor_system& system_;

@@ -342,7 +342,10 @@ int serve(const config::Config& config, const char* version) {
     api_options.extensions.push_back(
         [db = c.storage_path()](http::Router& api) { app::admin::add_audit_routes(api, db); });
     ChannelServices channels(system, c, *channel_bots, actors::make_audit_sink(system), &registry);
-    api_options.extensions.push_back(channels.admin_extension());
+    api_options.extensions.push_back([&channels](http::Router& api) {
+      app::admin::add_channels_routes(api, channels.bots(),
+                                      [&channels](const std::string& id) { return channels.counts(id); });
+    });
     api_options.extensions.push_back(
         [&system, db = c.storage_path(), timeout = api_options.actor_timeout](http::Router& api) {
           ::sb::app::admin::add_outbox_routes(api, system, db, timeout);

@@ -40,6 +40,7 @@ struct TaskRun {
 
 struct namespace_state {
   NamespaceActorOptions opts;
+  std::vector<namespaces::BotChoice> bot_choices;  // of opts.bots
   namespaces::TurnQueue queue;
   std::optional<storage::Database> db;  // read-only
   routing::RoutingTable table;
@@ -119,7 +120,7 @@ std::string bot_for(self_ptr self, const std::string& jid) {
   else if (st.db) {
     if (auto b = storage::read_latest_bot(*st.db, jid)) latest = *b;
   }
-  return namespaces::choose_bot(jid, latest, st.opts.bots).value_or("");
+  return namespaces::choose_bot(jid, latest, st.bot_choices).value_or("");
 }
 
 // Sends one text to a chat through the outbox (or the local hub). `key` "" = none.
@@ -622,6 +623,7 @@ namespace_actor::behavior_type namespace_fn(self_ptr self, NamespaceActorOptions
   log_exceptions(self, "namespace");
   auto& st = self->state;
   st.opts = std::move(opts);
+  st.bot_choices = bot_choices(st.opts.bots);
   st.queue = namespaces::TurnQueue(st.opts.start_cursor);
   if (!st.opts.db_path.empty()) {
     storage::OpenOptions ro;
@@ -698,6 +700,13 @@ namespace_actor::behavior_type namespace_fn(self_ptr self, NamespaceActorOptions
 }
 
 }  // namespace
+
+std::vector<namespaces::BotChoice> bot_choices(const std::vector<std::shared_ptr<const channels::ChannelBot>>& bots) {
+  std::vector<namespaces::BotChoice> out;
+  out.reserve(bots.size());
+  for (const auto& b : bots) out.push_back({b->id(), b->kind(), b->can_send()});
+  return out;
+}
 
 namespace_actor spawn_namespace_actor(caf::actor_system& system, NamespaceActorOptions options) {
   return system.spawn(namespace_fn, std::move(options));

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "actors/namespaces/namespace_manager.hpp"
+#include "runtime/namespaces/reply_plan.hpp"
 
 namespace sb::actors {
 
@@ -44,5 +45,8 @@ struct NamespaceActorOptions {
 };
 
 namespace_actor spawn_namespace_actor(caf::actor_system& system, NamespaceActorOptions options);
+
+// What namespaces::choose_bot needs of each bot.
+std::vector<namespaces::BotChoice> bot_choices(const std::vector<std::shared_ptr<const channels::ChannelBot>>& bots);
 
 }  // namespace sb::actors

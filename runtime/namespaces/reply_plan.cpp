@@ -28,15 +28,15 @@ ReplyPlan plan_reply(const routing::RoutingTable& table, std::string_view namesp
 }
 
 std::optional<std::string> choose_bot(std::string_view target_jid, std::string_view latest_bot_id,
-                                      const std::vector<std::shared_ptr<const channels::ChannelBot>>& bots) {
+                                      const std::vector<BotChoice>& bots) {
   auto jid = messaging::parse_jid(target_jid);
   if (!jid) return std::nullopt;
   if (!latest_bot_id.empty()) {
     for (const auto& b : bots)
-      if (b->id() == latest_bot_id && b->kind() == jid->kind && b->can_send()) return b->id();
+      if (b.id == latest_bot_id && b.kind == jid->kind && b.can_send) return b.id;
   }
   for (const auto& b : bots)
-    if (b->kind() == jid->kind && b->can_send()) return b->id();
+    if (b.kind == jid->kind && b.can_send) return b.id;
   return std::nullopt;
 }
 

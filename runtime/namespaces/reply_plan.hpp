@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "runtime/messaging/stored_message.hpp"
-#include "channels/bot/channel_bot.hpp"
+#include "runtime/messaging/inbound.hpp"
 #include "runtime/routing/routing_table.hpp"
 
 namespace sb::namespaces {
@@ -31,11 +31,19 @@ struct ReplyPlan {
 ReplyPlan plan_reply(const routing::RoutingTable& table, std::string_view namespace_id, std::string_view turn_chat,
                      std::string_view out_text, std::string_view out_chat_jid);
 
+// What choosing a bot needs to know of each configured bot (a channels::ChannelBot has
+// it; the namespace actor copies it once).
+struct BotChoice {
+  std::string id;  // "slack/main"
+  messaging::ChannelKind kind = messaging::ChannelKind::slack;
+  bool can_send = false;
+};
+
 // The bot that carries a reply to `target_jid`: `latest_bot_id` (the bot of the chat's
 // latest inbound message) when it is one of `bots` and can send, else the first bot
 // that can send whose platform matches the JID's prefix. nullopt: none.
 std::optional<std::string> choose_bot(std::string_view target_jid, std::string_view latest_bot_id,
-                                      const std::vector<std::shared_ptr<const channels::ChannelBot>>& bots);
+                                      const std::vector<BotChoice>& bots);
 
 // ChannelBot::build_message's reply_to for an answer to `last` (the turn's newest
 // message): Discord the interaction token (reply_ref), Slack the thread (reply_ref,

@@ -9,6 +9,7 @@
 #include "actors/channels/channel_sender.hpp"
 #include "runtime/namespaces/reply_plan.hpp"
 #include "tests/support/fake_upstream.hpp"
+#include "actors/namespaces/namespace_actor.hpp"
 #include "tests/actors/namespaces/namespace_fixture.hpp"
 #include "channels/factory/bot_factory.hpp"
 
@@ -314,11 +315,12 @@ TEST(NamespaceReply, BotReplyToKeysAndLines) {
     return sb::Secret("xoxb-test");
   });
   ASSERT_TRUE(bots.ok()) << bots.error().message;
-  EXPECT_EQ(sb::namespaces::choose_bot("slack:C1", "slack/b", *bots).value_or(""), "slack/b");
-  EXPECT_EQ(sb::namespaces::choose_bot("slack:C1", "", *bots).value_or(""), "slack/a");
-  EXPECT_EQ(sb::namespaces::choose_bot("tg:5", "slack/b", *bots).value_or(""), "telegram/t");
-  EXPECT_FALSE(sb::namespaces::choose_bot("wa:123", "", *bots).has_value());
-  EXPECT_FALSE(sb::namespaces::choose_bot("garbage", "", *bots).has_value());
+  const auto choices = sb::actors::bot_choices(*bots);
+  EXPECT_EQ(sb::namespaces::choose_bot("slack:C1", "slack/b", choices).value_or(""), "slack/b");
+  EXPECT_EQ(sb::namespaces::choose_bot("slack:C1", "", choices).value_or(""), "slack/a");
+  EXPECT_EQ(sb::namespaces::choose_bot("tg:5", "slack/b", choices).value_or(""), "telegram/t");
+  EXPECT_FALSE(sb::namespaces::choose_bot("wa:123", "", choices).has_value());
+  EXPECT_FALSE(sb::namespaces::choose_bot("garbage", "", choices).has_value());
 
   sb::messaging::StoredMessage m;
   m.channel = "discord";
