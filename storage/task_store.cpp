@@ -200,7 +200,7 @@ Result<Task> TaskStore::require_locked(const std::string& id) {
 }
 
 // (id, name) of the namespace `ref` names: an id first, else a name.
-Result<std::pair<std::string, std::string>> TaskStore::resolve_group_locked(const std::string& ref) {
+Result<std::pair<std::string, std::string>> TaskStore::resolve_namespace_locked(const std::string& ref) {
   using Pair = std::pair<std::string, std::string>;
   auto found = rows<Pair>(
       statements_, "SELECT id, name FROM namespaces WHERE id = ?1 UNION ALL SELECT id, name FROM namespaces WHERE name = ?1",
@@ -268,7 +268,7 @@ Result<Task> TaskStore::create(const TaskPatch& p) {
 
   auto tx = storage::Transaction::begin(db_, true);
   if (!tx) return tx.error();
-  auto group = resolve_group_locked(*p.group);
+  auto group = resolve_namespace_locked(*p.group);
   if (!group) return group.error();
   t.namespace_id = group->first;
   t.namespace_name = group->second;
@@ -289,7 +289,7 @@ Result<std::vector<Task>> TaskStore::list(const TaskFilter& filter) {
   std::string where = " WHERE 1 = 1";
   std::vector<SqlParam> params;
   if (filter.group) {
-    auto group = resolve_group_locked(*filter.group);
+    auto group = resolve_namespace_locked(*filter.group);
     if (!group) return group.error();
     params.push_back(param(group->first));
     where += " AND t.namespace_id = ?" + std::to_string(params.size());
@@ -319,7 +319,7 @@ Result<Task> TaskStore::update(const std::string& id, const TaskPatch& p) {
   if (p.name) t.name = *p.name;
   if (p.prompt) t.prompt = *p.prompt;
   if (p.group) {
-    auto group = resolve_group_locked(*p.group);
+    auto group = resolve_namespace_locked(*p.group);
     if (!group) return group.error();
     t.namespace_id = group->first;
     t.namespace_name = group->second;

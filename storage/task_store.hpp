@@ -105,7 +105,7 @@ class TaskStore {
 
   int64_t now() const;
   Result<schedule::Task> require_locked(const std::string& id);
-  Result<std::pair<std::string, std::string>> resolve_group_locked(const std::string& ref);
+  Result<std::pair<std::string, std::string>> resolve_namespace_locked(const std::string& ref);
   Status save_locked(const schedule::Task& t);
   Result<bool> running_locked(const std::string& task_id);
   // One run's start inside the caller's transaction. The return value is the item's

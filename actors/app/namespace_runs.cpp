@@ -112,7 +112,7 @@ Result<actors::ContainerRunOptions> build_namespace_run(const NamespaceRunContex
   run.stop_grace = std::chrono::milliseconds(c.container.stop_grace_ms);
   run.runtime = ctx.runtime;
   run.metrics = ctx.metrics;
-  run.main_group = req.is_main;
+  run.main_namespace = req.is_main;
   run.ownership = mapping_ownership(c.storage_path(), ctx.tasks);
   run.tasks = ctx.tasks;
   ctx.security.apply(run);

@@ -1,7 +1,7 @@
 #pragma once
 // How `serve` builds a namespace's container run (NamespaceServices::make_run): the
 // namespace's image and timeouts (or the node's), its workspace (rw) and session
-// directories, extra mounts through the mount allowlist (main_group = is_main), the
+// directories, extra mounts through the mount allowlist (main_namespace = is_main), the
 // sanitized environment (plus the namespace's approved variable names), the security
 // layers (SecurityServices::apply), IPC ownership from the chat mappings, and a non-root
 // uid. docs/namespace-queue.md "The container run".

@@ -256,13 +256,13 @@ void start_ipc_thread(self_ptr self) {
   watch.audit = st.opts.audit;
   // Identity comes from the run, never from a payload; denied files never reach `me`.
   auto ownership = st.opts.ownership ? st.opts.ownership : std::make_shared<const ipc::IpcOwnership>();
-  watch.authorize = [sender = ipc::IpcIdentity{st.opts.namespace_name, st.opts.main_group},
+  watch.authorize = [sender = ipc::IpcIdentity{st.opts.namespace_name, st.opts.main_namespace},
                      ownership](const ipc::Payload& p) { return ipc::authorize(sender, *ownership, p); };
   auto watcher = ipc::IpcWatcher::open(st.ipc->root(), std::move(watch));
   if (!watcher) throw std::runtime_error("ipc watcher: " + watcher.error().message);
   auto me = caf::actor_cast<container_supervisor_actor>(self);
   auto stop = st.ipc_stop;
-  TaskDesk desk{st.opts.tasks, {st.opts.namespace_name, st.opts.main_group}, st.opts.run_id, st.ipc->root(),
+  TaskDesk desk{st.opts.tasks, {st.opts.namespace_name, st.opts.main_namespace}, st.opts.run_id, st.ipc->root(),
                 st.opts.spec.uid, st.opts.spec.gid, st.opts.audit, st.opts.metrics};
   st.ipc_thread.thread = std::thread([w = std::move(*watcher), me, stop, desk = std::move(desk),
                                       stale = st.snapshot_stale]() mutable {
@@ -490,7 +490,7 @@ container_supervisor_actor::behavior_type run_fn(self_ptr self, ContainerRunOpti
     auto request = st.opts.mounts;
     request.ipc_dir = st.ipc->root();
     container::MountContext mount_ctx{st.opts.allowlist ? st.opts.allowlist->current() : nullptr,
-                                      st.opts.namespace_name, st.opts.main_group, st.opts.audit, st.opts.metrics};
+                                      st.opts.namespace_name, st.opts.main_namespace, st.opts.audit, st.opts.metrics};
     auto mounts = container::MountPolicy::validate(request, mount_ctx);
     if (mounts) st.opts.spec.mounts = std::move(*mounts);
     else failure = mounts.error();

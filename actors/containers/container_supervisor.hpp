@@ -57,15 +57,15 @@ struct ContainerRunOptions {
   // Registry of approved containers for the security audit: each container of this
   // run is registered once created or adopted, and removed with it. May be null.
   std::shared_ptr<container::scan::ApprovedContainers> approved;
-  // IPC permissions: the run's group is namespace_name; main_group lifts the group
+  // IPC permissions: the run's group is namespace_name; main_namespace lifts the group
   // scope. ownership answers who owns a chat/task (thread-safe; null = nothing known:
   // replies, turn markers, own-chat schedules and main's sends pass). audit: ipc.denied.
-  bool main_group = false;
+  bool main_namespace = false;
   std::shared_ptr<const ipc::IpcOwnership> ownership;
   AuditSink audit;
   // Mount allowlist (security layer 2): extra mounts (and an operator-chosen workspace)
   // are decided on its current rules, audited through `audit` (mount.allowed/denied),
-  // with main_group lifting nonMainReadOnly. Null: every extra mount is denied.
+  // with main_namespace lifting nonMainReadOnly. Null: every extra mount is denied.
   std::shared_ptr<security::allowlist::AllowlistStore> allowlist;
   // Credential proxy (security layer 4): each container start gets a lease (a socket
   // at <ipc dir>/proxy.sock and a fresh placeholder token in its environment), dropped

@@ -46,7 +46,7 @@ Result<ValidatedMounts> MountPolicy::validate(const RunMountRequest& request, co
   if (!request.workspace.empty()) {
     if (request.workspace_from_operator) {
       security::allowlist::MountQuery q{security::allowlist::MountKind::operator_workspace, request.workspace, "",
-                             request.workspace_read_write, context.group, context.main_group};
+                             request.workspace_read_write, context.group, context.main_namespace};
       auto d = security::allowlist::check_mount(*rules, q, observers);
       if (!d.allowed) return denial(d, "workspace " + request.workspace);
       mounts.push_back({d.host_path, "/workspace", d.read_write, std::move(d.pinned)});
@@ -71,7 +71,7 @@ Result<ValidatedMounts> MountPolicy::validate(const RunMountRequest& request, co
     if (!names.insert(extra.name).second)
       return make_error("mount.duplicate", "extra mount name \"" + extra.name + "\" is used twice");
     security::allowlist::MountQuery q{security::allowlist::MountKind::extra, extra.host_path, extra.name, extra.read_write, context.group,
-                           context.main_group};
+                           context.main_namespace};
     auto d = security::allowlist::check_mount(*rules, q, observers);
     if (!d.allowed) return denial(d, "extra mount " + extra.name + "=" + extra.host_path);
     mounts.push_back({d.host_path, d.container_path, d.read_write, std::move(d.pinned)});

@@ -50,7 +50,7 @@ struct MountContext {
   // The allowlist's current rules; null = no allowlist, every extra mount is denied.
   std::shared_ptr<const security::allowlist::AllowlistRules> allowlist;
   std::string group;       // the squad group (namespace) of the run
-  bool main_group = false; // read-write extras need it when nonMainReadOnly is set
+  bool main_namespace = false; // read-write extras need it when nonMainReadOnly is set
   AuditSink audit;         // mount.allowed / mount.denied; may be empty
   metrics::Registry* metrics = nullptr;
 };

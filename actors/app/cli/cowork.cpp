@@ -159,7 +159,7 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
                            config::process_environment());
   run.mounts = mounts;
   run.allowlist = allowlist;
-  run.main_group = true;
+  run.main_namespace = true;
   // No node, so no audit log: cowork's audit records (mount decisions) go to the log.
   run.audit = [](AuditRecord r) {
     log::info("audit", {{"actor", r.actor}, {"event", r.event}, {"subject", r.subject}, {"detail", r.detail}});

@@ -18,7 +18,7 @@ struct CheckOptions {
   std::string name;  // empty: the directory's own name, or "extra" if that is not a valid name
   std::string group;
   bool read_write = false;
-  bool main_group = false;
+  bool main_namespace = false;
   bool workspace = false;
 };
 
@@ -40,7 +40,7 @@ int run_check(const CliContext& ctx, const CheckOptions& o) {
   q.name = o.name.empty() ? default_name(o.path) : o.name;
   q.read_write = o.read_write;
   q.group = o.group;
-  q.main_group = o.main_group;
+  q.main_namespace = o.main_namespace;
   const auto d = security::allowlist::check_mount(rules, q);
   if (d.allowed) {
     std::cout << "allowed: " << d.host_path << " -> " << d.container_path << (d.read_write ? " (read-write)" : " (read-only)")
@@ -66,7 +66,7 @@ void add_mounts_commands(CLI::App& app, CliContext& ctx) {
   check->add_option("--name", opts->name, "Extra mount name, mounted at /workspace/extra/NAME (default: the directory's name)");
   check->add_option("--group", opts->group, "Squad group (namespace) asking; recorded in the answer only");
   check->add_flag("--rw", opts->read_write, "Ask for read-write");
-  check->add_flag("--main", opts->main_group,
+  check->add_flag("--main", opts->main_namespace,
                   "The group is the main group (lifts nonMainReadOnly); namespaces do not say so yet");
   check->add_flag("--workspace", opts->workspace,
                   "Check PATH as cowork's workspace (the operator's choice: blocked patterns and protected paths only)");

@@ -185,7 +185,7 @@ std::optional<Verdict> check_protected(const std::vector<ProtectedPath>& protect
 }
 
 Verdict decide_extra_mount(const AllowlistRules& rules, std::string_view canonical, bool want_read_write,
-                           bool main_group) {
+                           bool main_namespace) {
   if (!rules.unavailable.empty())
     return deny(rule::kAllowlistUnavailable, "every extra mount is denied: " + rules.unavailable);
   if (auto v = check_blocked_components(rules.blocked_patterns, canonical)) return *v;
@@ -198,7 +198,7 @@ Verdict decide_extra_mount(const AllowlistRules& rules, std::string_view canonic
   if (!best->description.empty()) v.reason += " (" + best->description + ")";
   if (want_read_write) {
     if (!best->allow_read_write) v.reason += "; read-only: the root does not allow read-write";
-    else if (!main_group && rules.non_main_read_only) v.reason += "; read-only: nonMainReadOnly and not the main group";
+    else if (!main_namespace && rules.non_main_read_only) v.reason += "; read-only: nonMainReadOnly and not the main group";
     else v.read_write = true;
   }
   v.reason += v.read_write ? "; read-write" : (want_read_write ? "" : "; read-only");

@@ -108,7 +108,7 @@ std::optional<Verdict> check_protected(const std::vector<ProtectedPath>& protect
 // root allows it AND (main group OR not nonMainReadOnly); otherwise it is mounted
 // read-only (still allowed) and `reason` says why.
 Verdict decide_extra_mount(const AllowlistRules& rules, std::string_view canonical, bool want_read_write,
-                           bool main_group);
+                           bool main_namespace);
 
 // Cowork's workspace, the operator's own choice: no allowed root needed, but blocked
 // patterns and protected paths still apply.

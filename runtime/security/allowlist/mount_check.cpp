@@ -47,7 +47,7 @@ MountDecision decide(const AllowlistRules& rules, const MountQuery& q) {
   if (!resolved.resolved) return deny(resolved.denied);
   d.host_path = resolved.resolved->canonical;
   Verdict v = q.kind == MountKind::extra
-                  ? decide_extra_mount(rules, d.host_path, q.read_write, q.main_group)
+                  ? decide_extra_mount(rules, d.host_path, q.read_write, q.main_namespace)
                   : decide_operator_workspace(rules, d.host_path, q.read_write);
   if (!v.allowed) return deny(v);
   const AllowedRoot* root = q.kind == MountKind::extra ? deepest_root(rules, d.host_path) : nullptr;
@@ -76,8 +76,8 @@ std::string detail_json(const MountDecision& d, const MountQuery& q) {
   w.Bool(d.read_write);
   w.Key("rw_requested");
   w.Bool(q.read_write);
-  w.Key("main_group");
-  w.Bool(q.main_group);
+  w.Key("main_namespace");
+  w.Bool(q.main_namespace);
   w.Key("container_path");
   w.String(d.container_path.c_str());
   w.Key("reason");

@@ -26,7 +26,7 @@ struct MountQuery {
   std::string name;       // extra: the container path under /workspace/extra/
   bool read_write = false;
   std::string group;      // the squad group asking ("" when unknown, e.g. the CLI)
-  bool main_group = false;
+  bool main_namespace = false;
 };
 
 struct MountDecision {

@@ -68,11 +68,11 @@ struct SupervisorIpcPermissions : ::testing::Test, sb::test::ActorSystemFixture 
   sb::metrics::Registry metrics;
   std::shared_ptr<Audit> audit = std::make_shared<Audit>();
 
-  ContainerRunOptions options(caf::scoped_actor& self, bool main_group) {
+  ContainerRunOptions options(caf::scoped_actor& self, bool main_namespace) {
     ContainerRunOptions o;
     o.run_id = "perm-run";
     o.namespace_name = "family";
-    o.main_group = main_group;
+    o.main_namespace = main_namespace;
     o.install_id = "test-install";
     o.run_dir = dir.file("run");
     o.spec.name = "sbtest-perm";

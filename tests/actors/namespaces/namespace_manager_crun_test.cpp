@@ -111,7 +111,7 @@ TEST_F(NamespaceManager, RunOptionsFollowTheNamespaceAndTheNode) {
   EXPECT_EQ(a->spec.image, config_.container.image);
   EXPECT_EQ(a->kind, sb::container::RunKind::squad);
   EXPECT_EQ(a->namespace_name, "alpha");
-  EXPECT_TRUE(a->main_group);
+  EXPECT_TRUE(a->main_namespace);
   EXPECT_EQ(a->hard_timeout, std::chrono::milliseconds(config_.container.timeout_ms));
   EXPECT_EQ(a->mounts.workspace, sb::namespaces::workspace_dir(config_.node.data_dir, "alpha"));
   EXPECT_TRUE(a->mounts.workspace_read_write);
@@ -123,7 +123,7 @@ TEST_F(NamespaceManager, RunOptionsFollowTheNamespaceAndTheNode) {
   EXPECT_EQ(b->spec.image, "custom:1");
   EXPECT_EQ(b->hard_timeout, 60s);
   EXPECT_EQ(b->idle_timeout, 5s);
-  EXPECT_FALSE(b->main_group);
+  EXPECT_FALSE(b->main_namespace);
   EXPECT_EQ(b->spec.env.at("SB_TEST_APPROVED"), "yes");
   EXPECT_EQ(b->spec.env.count("SB_TEST_OTHER"), 0u);
   ASSERT_EQ(b->mounts.extras.size(), 2u);
