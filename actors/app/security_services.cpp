@@ -37,7 +37,7 @@ Result<SecurityServices> start_security_services(const config::Config& c, std::s
   return out;
 }
 
-caf::actor spawn_container_audit(caf::actor_system& system, const config::Config& c,
+actors::security_auditor_actor spawn_container_audit(caf::actor_system& system, const config::Config& c,
                                  const SecurityServices& services,
                                  std::shared_ptr<container::ContainerRuntime> runtime,
                                  const std::string& install_id, metrics::Registry* metrics) {

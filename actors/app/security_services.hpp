@@ -37,7 +37,7 @@ Result<SecurityServices> start_security_services(const config::Config& config, s
 
 // The periodic container audit (security.audit_interval_ms; 0 = off). Containers of
 // `squadbox cowork` runs of the same install are known through the database.
-caf::actor spawn_container_audit(caf::actor_system& system, const config::Config& config,
+actors::security_auditor_actor spawn_container_audit(caf::actor_system& system, const config::Config& config,
                                  const SecurityServices& services,
                                  std::shared_ptr<container::ContainerRuntime> runtime,
                                  const std::string& install_id, metrics::Registry* metrics);

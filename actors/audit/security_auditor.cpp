@@ -9,8 +9,6 @@
 namespace sb::actors {
 namespace {
 
-using tick_atom = caf::atom_constant<caf::atom("sectick")>;
-
 struct auditor_state {
   SecurityAuditorOptions opts;
   std::optional<container::scan::SecurityScanner> scanner;
@@ -19,7 +17,7 @@ struct auditor_state {
   static inline const char* name = "security_auditor";
 };
 
-using self_ptr = caf::stateful_actor<auditor_state>*;
+using self_ptr = security_auditor_actor::stateful_pointer<auditor_state>;
 
 uint64_t run_scan(self_ptr self) {
   auto& st = self->state;
@@ -34,20 +32,20 @@ uint64_t run_scan(self_ptr self) {
   return report.finding_count();
 }
 
-caf::behavior auditor_fn(self_ptr self, SecurityAuditorOptions opts) {
+security_auditor_actor::behavior_type auditor_fn(self_ptr self, SecurityAuditorOptions opts) {
   log_exceptions(self, "security_auditor");
   auto& st = self->state;
   st.opts = std::move(opts);
   st.scanner.emplace(*st.opts.runtime, *st.opts.approved,
                      container::scan::ScannerOptions{st.opts.install_id, st.opts.timeout_grace, st.opts.owned_elsewhere});
   const auto interval = st.opts.interval;
-  if (interval.count() > 0) self->delayed_send(self, interval, tick_atom::value);
+  if (interval.count() > 0) self->delayed_send(self, interval, sectick_atom::value);
   log::info("security.audit_started", {{"interval_ms", static_cast<int64_t>(interval.count())},
                                        {"backend", st.opts.runtime->backend()}});
   return {
-      [=](tick_atom) {
+      [=](sectick_atom) {
         run_scan(self);
-        self->delayed_send(self, interval, tick_atom::value);
+        self->delayed_send(self, interval, sectick_atom::value);
       },
       [=](scan_atom) -> uint64_t { return run_scan(self); },
       [=](status_atom) {
@@ -60,7 +58,7 @@ caf::behavior auditor_fn(self_ptr self, SecurityAuditorOptions opts) {
 
 }  // namespace
 
-caf::actor spawn_security_auditor(caf::actor_system& system, SecurityAuditorOptions options) {
+security_auditor_actor spawn_security_auditor(caf::actor_system& system, SecurityAuditorOptions options) {
   if (!options.runtime || !options.approved) {
     log::error("security.audit_not_started", {{"error", "no container runtime or approved-container registry"}});
     return {};

@@ -10,8 +10,8 @@
 // and the first one `interval` after the spawn (runs adopted at start-up register
 // first). interval 0: no periodic scans (a scan_atom still runs one).
 //
-// Messages in: (scan_atom) -> uint64_t findings of a scan run now;
-//              (status_atom) -> component_status.
+// Messages in: security_auditor_actor (actors/protocol.hpp): (scan_atom) -> uint64_t
+// findings of a scan run now; (status_atom) -> component_status.
 // Stop it with an exit message (e.g. send_exit(..., user_shutdown)); a scan in progress
 // finishes first.
 #include <chrono>
@@ -27,8 +27,6 @@
 
 namespace sb::actors {
 
-using scan_atom = caf::atom_constant<caf::atom("scan")>;
-
 struct SecurityAuditorOptions {
   std::shared_ptr<container::ContainerRuntime> runtime;       // required
   std::shared_ptr<container::scan::ApprovedContainers> approved;     // required; the supervisors' registry
@@ -41,6 +39,6 @@ struct SecurityAuditorOptions {
 };
 
 // An invalid handle if runtime or approved is missing (logged).
-caf::actor spawn_security_auditor(caf::actor_system& system, SecurityAuditorOptions options);
+security_auditor_actor spawn_security_auditor(caf::actor_system& system, SecurityAuditorOptions options);
 
 }  // namespace sb::actors

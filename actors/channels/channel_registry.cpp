@@ -40,7 +40,7 @@ supervisor_actor spawn_channel_registry(caf::actor_system& system, ChannelRegist
       sender.outbound = c.outbound;
       sender.metrics = options.metrics;
       sup.children.push_back({"send:" + bot->id(), [sender](caf::actor_system& sys, const caf::actor&) {
-                                return spawn_channel_sender(sys, sender);
+                                return caf::actor_cast<caf::actor>(spawn_channel_sender(sys, sender));
                               }});
     }
     if (bot->polling()) {
@@ -53,7 +53,7 @@ supervisor_actor spawn_channel_registry(caf::actor_system& system, ChannelRegist
       poller.backoff_max = std::chrono::milliseconds(c.outbound.backoff_max_ms);
       poller.metrics = options.metrics;
       sup.children.push_back({"poll:" + bot->id(), [poller](caf::actor_system& sys, const caf::actor&) {
-                                return spawn_telegram_poller(sys, poller);
+                                return caf::actor_cast<caf::actor>(spawn_telegram_poller(sys, poller));
                               }});
     }
   }

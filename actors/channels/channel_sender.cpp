@@ -59,6 +59,9 @@ struct sender_state {
   static inline const char* name = "channel_sender";
 };
 
+// Dynamically typed inside: a sender joins its bot's CAF local group (the outbox's wake
+// reaches a restarted sender without a registry name), and CAF 0.17's typed actors
+// cannot join groups. Callers get the typed handle (channel_sender_actor).
 using self_ptr = caf::stateful_actor<sender_state>*;
 
 void queue_drain(self_ptr self) {
@@ -341,8 +344,8 @@ caf::behavior sender_fn(self_ptr self, ChannelSenderOptions options) {
 
 }  // namespace
 
-caf::actor spawn_channel_sender(caf::actor_system& system, ChannelSenderOptions options) {
-  return system.spawn<caf::detached>(sender_fn, std::move(options));
+channel_sender_actor spawn_channel_sender(caf::actor_system& system, ChannelSenderOptions options) {
+  return caf::actor_cast<channel_sender_actor>(system.spawn<caf::detached>(sender_fn, std::move(options)));
 }
 
 void wake_sender(caf::actor_system& system, const std::string& bot_id) {

@@ -19,7 +19,7 @@
 #include <memory>
 #include <string>
 
-#include <caf/fwd.hpp>
+#include "actors/protocol.hpp"
 
 #include "channels/bot/channel_bot.hpp"
 #include "runtime/config/config.hpp"
@@ -37,7 +37,7 @@ struct ChannelSenderOptions {
   std::chrono::milliseconds write_timeout{10000};
 };
 
-caf::actor spawn_channel_sender(caf::actor_system& system, ChannelSenderOptions options);
+channel_sender_actor spawn_channel_sender(caf::actor_system& system, ChannelSenderOptions options);
 
 // Tells the sender of `bot_id` ("slack/main") that rows are waiting (no-op if none runs).
 void wake_sender(caf::actor_system& system, const std::string& bot_id);

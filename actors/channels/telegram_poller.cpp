@@ -21,7 +21,6 @@
 namespace sb::actors {
 namespace {
 
-using polled_atom = caf::atom_constant<caf::atom("tgpolled")>;
 using namespace std::chrono_literals;
 
 // Extra time the HTTP exchange gets beyond the long-poll timeout the server honours.
@@ -120,7 +119,7 @@ struct poller_state {
   static inline const char* name = "telegram_poller";
 };
 
-using self_ptr = caf::stateful_actor<poller_state>*;
+using self_ptr = telegram_poller_actor::stateful_pointer<poller_state>;
 
 // The persisted offset, or 0 (Telegram then starts at the oldest unconfirmed update;
 // anything already stored is deduplicated by the ingest).
@@ -267,7 +266,7 @@ void on_answer(self_ptr self, PollAnswer& answer) {
           [=](caf::error& err) { fail(self, local_failure("ingest_failed", self->system().render(err))); });
 }
 
-caf::behavior poller_fn(self_ptr self, TelegramPollerOptions options) {
+telegram_poller_actor::behavior_type poller_fn(self_ptr self, TelegramPollerOptions options) {
   log_exceptions(self, "telegram_poller");
   auto& st = self->state;
   st.options = std::move(options);
@@ -311,7 +310,7 @@ caf::behavior poller_fn(self_ptr self, TelegramPollerOptions options) {
 
 }  // namespace
 
-caf::actor spawn_telegram_poller(caf::actor_system& system, TelegramPollerOptions options) {
+telegram_poller_actor spawn_telegram_poller(caf::actor_system& system, TelegramPollerOptions options) {
   if (!options.bot || !options.bot->polling()) {
     log::error("telegram.poller_not_started",
                {{"bot", options.bot ? options.bot->id() : std::string("(none)")}, {"error", "bot does not poll"}});

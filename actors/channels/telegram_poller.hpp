@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include <caf/fwd.hpp>
+#include "actors/protocol.hpp"
 
 #include "channels/bot/channel_bot.hpp"
 #include "runtime/core/metrics.hpp"
@@ -31,6 +31,6 @@ struct TelegramPollerOptions {
 
 // A supervised child (answers status/shutdown as a component_actor). Returns an invalid
 // handle (and logs why) when options.bot is null or does not poll.
-caf::actor spawn_telegram_poller(caf::actor_system& system, TelegramPollerOptions options);
+telegram_poller_actor spawn_telegram_poller(caf::actor_system& system, TelegramPollerOptions options);
 
 }  // namespace sb::actors

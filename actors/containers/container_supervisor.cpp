@@ -191,63 +191,6 @@ void arm_idle_timer(self_ptr self) {
     self->delayed_send(self, st.opts.idle_timeout, timeout_atom::value, TimeoutKind::idle, st.idle_generation);
 }
 
-// What the IPC thread needs to apply task payloads (docs/ipc.md "tasks/").
-struct TaskDesk {
-  std::shared_ptr<actors::TaskIpc> tasks;  // null: scheduling not available
-  ipc::IpcIdentity sender;
-  std::string run_id;
-  std::string root;
-  uid_t uid = 65534;
-  gid_t gid = 65534;
-  AuditSink audit;
-  metrics::Registry* metrics = nullptr;
-
-  void refresh_snapshot() const {
-    if (!tasks) return;
-    if (auto s = tasks->write_snapshot(root, sender, uid, gid); !s)
-      log::warn("ipc.snapshot_failed", {{"run", run_id}, {"error", s.error().message}});
-  }
-
-  void count(std::string_view action, std::string_view result) const {
-    if (metrics)
-      metrics->counter("squadbox_ipc_task_actions_total", "Task actions from inside containers, by action and result.",
-                       {{"action", std::string(action)}, {"result", std::string(result)}}).inc();
-  }
-
-  // The watcher already removed the file: its payload (as decoded) goes to errors/.
-  void reject(const ipc::Delivery& d, const std::string& reason) const {
-    const std::string errors = root + "/" + std::string(ipc::kErrorsDir);
-    const std::string name = std::string(ipc::kTasksDir) + "-" + d.name;
-    auto st = ipc::write_atomic(errors, name, ipc::encode(d.payload));
-    if (st) st = ipc::write_atomic(errors, name + std::string(ipc::kReasonSuffix), reason + "\n", /*replace=*/true);
-    if (!st) log::error("ipc.reject_failed", {{"run", run_id}, {"file", d.name}, {"error", st.error().message}});
-  }
-
-  void apply(const ipc::Delivery& d) const {
-    auto action = schedule::task_action_of(d.payload);
-    std::string action_name(action ? schedule::to_string(*action) : ipc::type_name(d.payload));
-    if (!tasks) {
-      log::warn("ipc.task", {{"run", run_id}, {"group", sender.group}, {"file", d.name}, {"action", action_name},
-                             {"result", "error"}, {"error", "scheduling not available"}});
-      count(action_name, "unavailable");
-      return reject(d, "ipc.scheduling_unavailable: scheduling not available");
-    }
-    auto done = tasks->apply(sender, d.payload);
-    if (!done) {
-      log::warn("ipc.task", {{"run", run_id}, {"group", sender.group}, {"file", d.name}, {"action", action_name},
-                             {"result", "error"}, {"error", done.error().message}});
-      count(action_name, "error");
-      return reject(d, done.error().code + ": " + done.error().message);
-    }
-    log::info("ipc.task", {{"run", run_id}, {"group", sender.group}, {"file", d.name}, {"action", action_name},
-                           {"result", "ok"}, {"task", done->task.id}, {"task_group", done->task.namespace_name}});
-    count(action_name, "ok");
-    if (audit)
-      audit(AuditRecord{"ipc:" + sender.group, schedule::audit_event(*done), done->task.id,
-                        schedule::audit_detail(sender, *done, d.name)});
-  }
-};
-
 void start_ipc_thread(self_ptr self) {
   auto& st = self->state;
   ipc::IpcWatcherOptions watch;

@@ -1,6 +1,7 @@
 #include "actors/containers/ipc_task_desk.hpp"
 
 #include "runtime/core/fs.hpp"
+#include "runtime/core/log.hpp"
 
 namespace sb::actors {
 using namespace schedule;
@@ -87,6 +88,49 @@ Status TaskIpc::write_snapshot(const std::string& ipc_root, const ipc::IpcIdenti
   if (auto st = write_file_atomic(ipc_root + "/" + std::string(kTasksSnapshotFile), *json, options); !st)
     return make_error("tasks.snapshot_failed", st.error().message);
   return {};
+}
+
+void TaskDesk::refresh_snapshot() const {
+  if (!tasks) return;
+  if (auto s = tasks->write_snapshot(root, sender, uid, gid); !s)
+    log::warn("ipc.snapshot_failed", {{"run", run_id}, {"error", s.error().message}});
+}
+
+void TaskDesk::count(std::string_view action, std::string_view result) const {
+  if (metrics)
+    metrics->counter("squadbox_ipc_task_actions_total", "Task actions from inside containers, by action and result.",
+                     {{"action", std::string(action)}, {"result", std::string(result)}}).inc();
+}
+
+void TaskDesk::reject(const ipc::Delivery& d, const std::string& reason) const {
+  const std::string errors = root + "/" + std::string(ipc::kErrorsDir);
+  const std::string name = std::string(ipc::kTasksDir) + "-" + d.name;
+  auto st = ipc::write_atomic(errors, name, ipc::encode(d.payload));
+  if (st) st = ipc::write_atomic(errors, name + std::string(ipc::kReasonSuffix), reason + "\n", /*replace=*/true);
+  if (!st) log::error("ipc.reject_failed", {{"run", run_id}, {"file", d.name}, {"error", st.error().message}});
+}
+
+void TaskDesk::apply(const ipc::Delivery& d) const {
+  auto action = task_action_of(d.payload);
+  std::string action_name(action ? to_string(*action) : ipc::type_name(d.payload));
+  if (!tasks) {
+    log::warn("ipc.task", {{"run", run_id}, {"group", sender.group}, {"file", d.name}, {"action", action_name},
+                           {"result", "error"}, {"error", "scheduling not available"}});
+    count(action_name, "unavailable");
+    return reject(d, "ipc.scheduling_unavailable: scheduling not available");
+  }
+  auto done = tasks->apply(sender, d.payload);
+  if (!done) {
+    log::warn("ipc.task", {{"run", run_id}, {"group", sender.group}, {"file", d.name}, {"action", action_name},
+                           {"result", "error"}, {"error", done.error().message}});
+    count(action_name, "error");
+    return reject(d, done.error().code + ": " + done.error().message);
+  }
+  log::info("ipc.task", {{"run", run_id}, {"group", sender.group}, {"file", d.name}, {"action", action_name},
+                         {"result", "ok"}, {"task", done->task.id}, {"task_group", done->task.namespace_name}});
+  count(action_name, "ok");
+  if (audit)
+    audit(AuditRecord{"ipc:" + sender.group, audit_event(*done), done->task.id, audit_detail(sender, *done, d.name)});
 }
 
 }  // namespace sb::actors

@@ -10,7 +10,10 @@
 #include <optional>
 #include <string>
 
+#include "runtime/core/audit_sink.hpp"
+#include "runtime/core/metrics.hpp"
 #include "runtime/core/result.hpp"
+#include "runtime/ipc/ipc_watcher.hpp"
 #include "runtime/ipc/ipc_permissions.hpp"
 #include "runtime/schedule/ipc_tasks.hpp"
 #include "storage/task_store.hpp"
@@ -50,5 +53,28 @@ class TaskIpc {
 
 // chat_owner + task_owner of `tasks`, for ipc::authorize (the IPC watcher's check).
 std::shared_ptr<const ipc::IpcOwnership> ipc_ownership(std::shared_ptr<const TaskIpc> tasks);
+
+
+// One run's desk on its IPC thread: applies the run's task files through TaskIpc for the
+// run's group, audits and counts each action, moves a refused file to errors/ with its
+// reason, and keeps the run's current_tasks.json fresh.
+struct TaskDesk {
+  std::shared_ptr<TaskIpc> tasks;  // null: scheduling not available
+  ipc::IpcIdentity sender;
+  std::string run_id;
+  std::string root;  // the run's IPC directory
+  uid_t uid = 65534;
+  gid_t gid = 65534;
+  AuditSink audit;
+  metrics::Registry* metrics = nullptr;
+
+  void refresh_snapshot() const;
+  void apply(const ipc::Delivery& d) const;
+
+ private:
+  void count(std::string_view action, std::string_view result) const;
+  // The watcher already removed the file: its payload (as decoded) goes to errors/.
+  void reject(const ipc::Delivery& d, const std::string& reason) const;
+};
 
 }  // namespace sb::actors

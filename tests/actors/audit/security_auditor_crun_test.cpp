@@ -387,7 +387,7 @@ TEST_F(ScanSupervised, SupervisedRunIsRegisteredPassesTheAuditAndIsRemovedAtTheE
   ao.install_id = "install-a";
   ao.interval = 0ms;
   auto auditor = actors::spawn_security_auditor(actors_.system, ao);
-  guard.actors.push_back(auditor);
+  guard.actors.push_back(caf::actor_cast<caf::actor>(auditor));
   uint64_t found = 99;
   self->request(auditor, 60s, actors::scan_atom::value).receive([&](uint64_t n) { found = n; },
                                                                 [](caf::error&) {});

@@ -33,7 +33,7 @@ class SecurityAuditor : public ::testing::Test {
   std::shared_ptr<FakeRuntime> rt_ = std::make_shared<FakeRuntime>();
   std::shared_ptr<container::scan::ApprovedContainers> approved_ = std::make_shared<container::scan::ApprovedContainers>();
   std::shared_ptr<Collected> audit_ = std::make_shared<Collected>();
-  caf::actor auditor_;
+  security_auditor_actor auditor_;
 
   void spawn(std::chrono::milliseconds interval) {
     SecurityAuditorOptions o;

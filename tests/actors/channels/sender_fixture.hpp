@@ -125,7 +125,7 @@ class OutboundPipeline : public ActorSystemFixture {
   std::string db_path;
   actors::storage_writer_actor writer;
   actors::outbox_actor outbox;
-  std::vector<caf::actor> senders;
+  std::vector<actors::channel_sender_actor> senders;
 
  private:
   template <class Handle>

@@ -168,7 +168,7 @@ struct TelegramPoller : ::testing::Test, sb::test::ActorSystemFixture {
   storage_writer_actor writer;
   ingest_actor ingest;
   router_actor router;
-  caf::actor poller;
+  telegram_poller_actor poller;
 };
 
 TEST_F(TelegramPoller, UpdatesArriveOnceInOrderAndTheOffsetPersists) {

@@ -229,7 +229,7 @@ class NamespaceTyping : public NamespaceRun {
     NamespaceRun::TearDown();
   }
   sb::test::FakeUpstream api_;
-  caf::actor sender_;
+  sb::actors::channel_sender_actor sender_;
 };
 
 TEST_F(NamespaceTyping, TurnShowsTypingThenTheReplyIsDelivered) {
