@@ -1,8 +1,10 @@
 #pragma once
-// The Namespace actor: one per squad group, a thin shell around its TurnQueue. Routed
-// messages queue per chat; when a turn is pending and no container runs it asks the
-// manager for a slot, builds the run (NamespaceServices::make_run) and supervises it
-// (ContainerSupervisor, linked: the container dies with this actor). Each turn is one
+// The Namespace actor: one per squad group, a thin shell around its NamespaceRunner
+// (runtime/namespaces/namespace_runner.hpp), which makes every decision below and returns
+// the effects this actor carries out. Routed messages queue per chat (its TurnQueue);
+// when a turn is pending and no container runs it asks the manager for a slot, builds
+// the run (NamespaceServices::make_run) and supervises it (ContainerSupervisor, linked:
+// the container dies with this actor). Each turn is one
 // input; the agent's replies go to the outbox (idempotency key per reply) or to the local
 // chat hub; a finished turn marks its inbound rows and moves the namespace's restart
 // cursor. Container restarts, deaths and failed starts are told to the chat in one line.
