@@ -17,6 +17,7 @@ void random_bytes(unsigned char* out, std::size_t n) {
 }  // namespace
 
 std::string random_hex(std::size_t bytes) {
+  if (bytes == 0) return {};  // libsodium must not see the null data() of an empty vector
   std::vector<unsigned char> raw(bytes);
   random_bytes(raw.data(), raw.size());
   std::string hex(bytes * 2 + 1, '\0');
