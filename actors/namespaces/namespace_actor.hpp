@@ -10,7 +10,7 @@
 // cursor. Container restarts, deaths and failed starts are told to the chat in one line.
 //
 // Scheduled runs (task_atom, scheduled_run -> true: accepted) queue before messages and
-// run one at a time in their own "scheduled" container (actors/namespace_task_run.hpp);
+// run one at a time in their own "scheduled" container (actors/namespaces/scheduled_runs.hpp);
 // each is answered exactly once, also when this actor ends.
 //
 // Messages in: (route_atom, routed_message) (task_atom, scheduled_run) (granted_atom)

@@ -28,7 +28,7 @@ class LocalChatHub;
 
 namespace sb::actors {
 
-// What a namespace's container run is built from (runtime/boot/namespace_runs.hpp).
+// What a namespace's container run is built from (actors/app/namespace_runs.hpp).
 struct NamespaceRunRequest {
   std::string namespace_id;
   std::string namespace_name;

@@ -21,7 +21,7 @@ class TaskStore;
 
 namespace sb::actors {
 
-struct NamespaceServices;  // actors/namespace_manager.hpp
+struct NamespaceServices;  // actors/namespaces/namespace_manager.hpp
 
 struct NodeOptions {
   config::Config config;
@@ -32,10 +32,10 @@ struct NodeOptions {
   std::vector<std::shared_ptr<const channels::ChannelBot>> bots;
   // Replies of the local chat channel (JID "local:{namespace}"); null: none.
   std::shared_ptr<channels::local::LocalChatHub> local_chat;
-  // What namespaces need to run containers (actors/namespace_manager.hpp); null: the
+  // What namespaces need to run containers (actors/namespaces/namespace_manager.hpp); null: the
   // namespaces queue messages but start no container (tests without a runtime).
   std::shared_ptr<NamespaceServices> namespace_services;
-  // Scheduled tasks (runtime/scheduling/task_store.hpp); null: the scheduler idles.
+  // Scheduled tasks (storage/task_store.hpp); null: the scheduler idles.
   std::shared_ptr<storage::TaskStore> tasks{};  // {}: positional initialisers may leave it out
 };
 

@@ -1,6 +1,6 @@
 // Part 3 of bench_container (--docker): DockerRuntime create+start+wait+remove vs
 // `docker run --rm`, both against one private dockerd started by
-// deploy/docker-engine.sh exactly as tests/container/docker_engine_test.cpp does.
+// deploy/docker-engine.sh exactly as tests/runtime/container/docker/docker_runtime_docker_test.cpp does.
 #include <sys/prctl.h>
 #include <unistd.h>
 

@@ -309,7 +309,7 @@ int main(int argc, char** argv) {
   // 4. Firing precision of the scheduler actor over the whole store.
   caf::actor_system_config cfg;
   actors::add_message_types(cfg);
-  cfg.set("work-stealing.moderate-sleep-duration", caf::timespan{0});  // as the node (actors/node.cpp)
+  cfg.set("work-stealing.moderate-sleep-duration", caf::timespan{0});  // as the node (actors/node/node.cpp)
   cfg.set("scheduler.max-threads", size_t{2});
   {
     caf::actor_system system{cfg};

@@ -1,7 +1,7 @@
 #pragma once
 // What a running container really is, as observed by its backend (not what we asked
 // for): privileges, capabilities, namespaces shared with the host, host mounts. The
-// periodic security audit (runtime/security/scan/) compares it with the approved run.
+// periodic security audit (runtime/container/scan/) compares it with the approved run.
 // Header-only plain data plus the Linux capability names, so every backend can use it
 // without another library.
 #include <array>

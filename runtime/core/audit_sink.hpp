@@ -1,7 +1,7 @@
 #pragma once
 // How code outside the actor tree (allowlist, proxy, vault, IPC checks) records a
 // security-relevant event without depending on CAF: it is handed an AuditSink. In a
-// node, the sink forwards to the audit log actor (actors/audit_sink.hpp); in tests it
+// node, the sink forwards to the audit log actor (actors/node/audit_sink.hpp); in tests it
 // may collect records in a vector. A sink must be cheap and must never block.
 #include <functional>
 #include <string>

@@ -3,7 +3,7 @@
 // clock): whether a task taken from the deadline queue starts a run and as what, the
 // catch-up of fires missed while the node was down, the retry after a failed run, the
 // outcome a namespace's answer records, and how long a dispatched run may stay silent.
-// The scheduler actor (actors/scheduler.cpp) applies them; docs/scheduling.md.
+// The scheduler actor (actors/schedule/scheduler.cpp) applies them; docs/scheduling.md.
 #include <cstdint>
 #include <optional>
 #include <string>
