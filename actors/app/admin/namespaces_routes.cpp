@@ -29,7 +29,7 @@ void record(const AuditSink& audit, std::string event, std::string subject, std:
   if (audit) audit(AuditRecord{kAuditActor, std::move(event), std::move(subject), std::move(detail)});
 }
 
-std::string quoted(const std::string& s) { return "\"" + http::json_escape(s) + "\""; }
+std::string json_quoted(const std::string& s) { return "\"" + http::json_escape(s) + "\""; }
 
 // The decoded path segment after `prefix`; empty or containing '/' is refused.
 Result<std::string> segment_after(const std::string& path, const std::string& prefix, const char* field) {
@@ -52,7 +52,7 @@ void add_namespaces_routes(http::Router& api, std::shared_ptr<storage::Namespace
     auto ns = store->create(*patch);
     if (!ns) return reply(error_response(ns.error()));
     record(audit, "namespace.created", ns->id,
-           "{\"name\":" + quoted(ns->name) + ",\"isMain\":" + (ns->is_main ? "true" : "false") + "}");
+           "{\"name\":" + json_quoted(ns->name) + ",\"isMain\":" + (ns->is_main ? "true" : "false") + "}");
     reply(http::Response::json(201, namespaces::namespace_json(*ns, store->data_dir())));
   });
 
@@ -77,7 +77,7 @@ void add_namespaces_routes(http::Router& api, std::shared_ptr<storage::Namespace
     if (!patch) return reply(error_response(patch.error()));
     auto ns = store->update(*id, *patch);
     if (!ns) return reply(error_response(ns.error()));
-    record(audit, "namespace.updated", ns->id, "{\"name\":" + quoted(ns->name) + "}");
+    record(audit, "namespace.updated", ns->id, "{\"name\":" + json_quoted(ns->name) + "}");
     reply(http::Response::json(200, namespaces::namespace_json(*ns, store->data_dir())));
   });
 
@@ -86,7 +86,7 @@ void add_namespaces_routes(http::Router& api, std::shared_ptr<storage::Namespace
     if (!id) return reply(error_response(id.error()));
     auto ns = store->remove(*id);
     if (!ns) return reply(error_response(ns.error()));
-    record(audit, "namespace.removed", ns->id, "{\"name\":" + quoted(ns->name) + "}");
+    record(audit, "namespace.removed", ns->id, "{\"name\":" + json_quoted(ns->name) + "}");
     reply(no_content());
   });
 
@@ -103,8 +103,8 @@ void add_namespaces_routes(http::Router& api, std::shared_ptr<storage::Namespace
     }
     if (out->created || !out->previous_namespace_id.empty())
       record(audit, "mapping.created", out->mapping.jid,
-             "{\"namespaceId\":" + quoted(out->mapping.namespace_id) +
-                 (out->previous_namespace_id.empty() ? "" : ",\"replaced\":" + quoted(out->previous_namespace_id)) +
+             "{\"namespaceId\":" + json_quoted(out->mapping.namespace_id) +
+                 (out->previous_namespace_id.empty() ? "" : ",\"replaced\":" + json_quoted(out->previous_namespace_id)) +
                  "}");
     reply(http::Response::json(out->created ? 201 : 200, namespaces::mapping_json(out->mapping)));
   });
@@ -125,7 +125,7 @@ void add_namespaces_routes(http::Router& api, std::shared_ptr<storage::Namespace
     if (auto st = messaging::validate_jid(jid); !st) return reply(error_response(st.error()));
     auto m = store->unmap(jid);
     if (!m) return reply(error_response(m.error()));
-    record(audit, "mapping.removed", m->jid, "{\"namespaceId\":" + quoted(m->namespace_id) + "}");
+    record(audit, "mapping.removed", m->jid, "{\"namespaceId\":" + json_quoted(m->namespace_id) + "}");
     reply(no_content());
   });
 
