@@ -26,10 +26,10 @@ expect_fail "upward include" runtime/core/result.hpp '#include "actors/protocol.
 fresh
 expect_fail "sideways include channels -> storage" channels/bot/split.cpp '#include "storage/sqlite.hpp"'
 fresh
-expect_fail "actors including the app" actors/node/node/node.cpp '#include "actors/app/serve.hpp"'
+expect_fail "actors including the app" actors/node/node.cpp '#include "actors/app/serve.hpp"'
 fresh
 expect_fail "CAF outside actors" channels/bot/split.cpp '#include <caf/all.hpp>'
 fresh
 expect_fail "SQL outside storage" runtime/core/log.cpp 'const char* q = "SELECT 1 FROM x";'
 fresh
-expect_fail "route outside the admin API" actors/node/node/node.cpp 'void f(sb::http::Router& r) { r.add("GET", "/x", {}); }'
+expect_fail "route outside the admin API" actors/node/node.cpp 'void f(sb::http::Router& r) { r.add("GET", "/x", {}); }'
