@@ -84,7 +84,7 @@ std::string_view to_string(ChildState state);  // "starting", "running", "backof
 struct child_status {
   std::string name;
   ChildState state = ChildState::running;
-  uint32_t restarts = 0;        // total since the supervisor started
+  uint32_t restarts = 0;  // total since the supervisor started
   std::string last_error;
 };
 
@@ -160,9 +160,9 @@ struct enqueue_result {
 
 // A stored inbound message the router decided goes to a namespace (squad group).
 struct routed_message {
-  std::string namespace_id;    // UUID
+  std::string namespace_id;  // UUID
   std::string namespace_name;
-  messaging::StoredMessage message;     // message.id > 0
+  messaging::StoredMessage message;  // message.id > 0
 };
 
 // Routed messages of one namespace, oldest first: what the router decided while its
@@ -183,8 +183,8 @@ using scheduled_run_result = schedule::ScheduledRunResult;
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, scheduled_run& x) {
-  return f(caf::meta::type_name("scheduled_run"), x.task_id, x.run_id, x.attempt, x.namespace_id,
-           x.namespace_name, x.prompt, x.context_mode, x.image, x.timeout_secs, x.announce_jid, x.reply_to);
+  return f(caf::meta::type_name("scheduled_run"), x.task_id, x.run_id, x.attempt, x.namespace_id, x.namespace_name,
+           x.prompt, x.context_mode, x.image, x.timeout_secs, x.announce_jid, x.reply_to);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, routed_batch& x) {
@@ -200,8 +200,7 @@ typename Inspector::result_type inspect(Inspector& f, ingest_result& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, outbound_message& x) {
-  return f(caf::meta::type_name("outbound_message"), x.bot_id, x.chat_jid, x.text, x.reply_to,
-           x.idempotency_key);
+  return f(caf::meta::type_name("outbound_message"), x.bot_id, x.chat_jid, x.text, x.reply_to, x.idempotency_key);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, enqueue_result& x) {
@@ -241,18 +240,16 @@ typename Inspector::result_type inspect(Inspector& f, audit_receipt& x) {
 // Every supervised child answers status and shutdown. Shutdown is an ordinary
 // (FIFO) request, so everything queued before it is handled first: that is how
 // in-flight work drains on SIGTERM.
-using component_actor = caf::typed_actor<
-    caf::replies_to<status_atom>::with<component_status>,
-    caf::replies_to<shutdown_atom>::with<bool>>;
+using component_actor =
+    caf::typed_actor<caf::replies_to<status_atom>::with<component_status>, caf::replies_to<shutdown_atom>::with<bool>>;
 
 // Single writer of the SQLite database; replies once the write is durable.
-using storage_writer_actor = component_actor::extend<
-    caf::replies_to<write_atom, storage::WriteOp>::with<storage::WriteOutcome>,
-    caf::reacts_to<commit_atom>>;
+using storage_writer_actor =
+    component_actor::extend<caf::replies_to<write_atom, storage::WriteOp>::with<storage::WriteOutcome>,
+                            caf::reacts_to<commit_atom>>;
 
 // Appends hash-chained audit records (through the storage writer).
-using audit_log_actor = component_actor::extend<
-    caf::replies_to<append_atom, AuditRecord>::with<audit_receipt>>;
+using audit_log_actor = component_actor::extend<caf::replies_to<append_atom, AuditRecord>::with<audit_receipt>>;
 
 // Local only (never crosses nodes): how a non-actor caller (the webhook listener's I/O
 // threads) learns the fate of a batch without spawning an actor or arming a timer per
@@ -264,17 +261,16 @@ using ingest_callback = std::shared_ptr<std::function<void(const ingest_result&)
 // disk, then hands each newly stored message to the router. Webhooks and pollers use it.
 // The callback form answers `ingest_result{error = "ack timeout"}` when the batch is not
 // durable within the ingest's ack_timeout (the platform retries; dedupe makes it safe).
-using ingest_actor = component_actor::extend<
-    caf::replies_to<ingest_atom, std::vector<messaging::StoredMessage>>::with<ingest_result>,
-    caf::reacts_to<ingest_atom, std::vector<messaging::StoredMessage>, ingest_callback>>;
+using ingest_actor =
+    component_actor::extend<caf::replies_to<ingest_atom, std::vector<messaging::StoredMessage>>::with<ingest_result>,
+                            caf::reacts_to<ingest_atom, std::vector<messaging::StoredMessage>, ingest_callback>>;
 
 // Receives every stored inbound message exactly once ("router" in the registry).
 using router_actor = component_actor::extend<caf::reacts_to<route_atom, messaging::StoredMessage>>;
 
 // The persistent outbox ("outbox" in the registry): splits, stores, wakes the bot's
 // sender. Replies once the rows are durable.
-using outbox_actor = component_actor::extend<
-    caf::replies_to<enqueue_atom, outbound_message>::with<enqueue_result>>;
+using outbox_actor = component_actor::extend<caf::replies_to<enqueue_atom, outbound_message>::with<enqueue_result>>;
 
 // The router itself: also reloads its routing table when the namespaces tables change,
 // and replays stored messages that no turn has finished (recover_atom, once at start).
@@ -287,92 +283,73 @@ using message_router_actor =
 // wait for it.
 // acquire/release/idle/busy (with the namespace id): the Namespace actors' slot requests.
 // task_atom: a scheduled run for the namespace's queue (it runs before waiting messages).
-using namespace_manager_actor = component_actor::extend<
-    caf::reacts_to<route_atom, routed_message>,
-    caf::reacts_to<route_atom, routed_batch>,
-    caf::reacts_to<task_atom, scheduled_run>,
-    caf::reacts_to<reload_atom>,
-    caf::reacts_to<ready_atom>,
-    caf::reacts_to<acquire_atom, std::string>,
-    caf::reacts_to<acquire_atom, std::string, bool>,  // bool: scheduled (a task run: may pre-empt idle containers)
-    caf::reacts_to<release_atom, std::string>,
-    caf::reacts_to<idle_atom, std::string>,
-    caf::reacts_to<busy_atom, std::string>>;
+using namespace_manager_actor =
+    component_actor::extend<caf::reacts_to<route_atom, routed_message>, caf::reacts_to<route_atom, routed_batch>,
+                            caf::reacts_to<task_atom, scheduled_run>, caf::reacts_to<reload_atom>,
+                            caf::reacts_to<ready_atom>, caf::reacts_to<acquire_atom, std::string>,
+                            caf::reacts_to<acquire_atom, std::string, bool>,  // bool: scheduled (a task run: may
+                                                                              // pre-empt idle containers)
+                            caf::reacts_to<release_atom, std::string>, caf::reacts_to<idle_atom, std::string>,
+                            caf::reacts_to<busy_atom, std::string>>;
 
 // The scheduler ("scheduler" in the registry): one pending timer for the earliest due
 // task. reload_atom: the task store changed (re-read what is planned, re-arm).
 // (done_atom, scheduled_run_result): a run it started ended. tick_atom: its own timer
 // (the generation tells a stale timer from the current one).
-using scheduler_actor = component_actor::extend<
-    caf::reacts_to<reload_atom>,
-    caf::reacts_to<done_atom, scheduled_run_result>,
-    caf::reacts_to<tick_atom, uint64_t>>;
+using scheduler_actor =
+    component_actor::extend<caf::reacts_to<reload_atom>, caf::reacts_to<done_atom, scheduled_run_result>,
+                            caf::reacts_to<tick_atom, uint64_t>>;
 
 // Whoever runs a container (a Namespace actor, `cowork`, tests) hears from it: every
 // message of the agent, every lifecycle transition, and once, how the run ended.
-using run_listener_actor = caf::typed_actor<
-    caf::reacts_to<output_atom, container::RunOutput>,
-    caf::reacts_to<state_atom, container::RunTransition>,
-    caf::reacts_to<done_atom, container::RunResult>>;
+using run_listener_actor = caf::typed_actor<caf::reacts_to<output_atom, container::RunOutput>,
+                                            caf::reacts_to<state_atom, container::RunTransition>,
+                                            caf::reacts_to<done_atom, container::RunResult>>;
 
 // One ContainerSupervisor per container run (actors/containers/container_supervisor.hpp).
 // deliver: one input (id, text); close: the agent finishes and exits; stop: SIGTERM,
 // then SIGKILL after the grace. status: the run state, detail = the container id.
 // Internal (sent by itself and its threads): done, ipc, exited, retry, kill, timeout.
-using container_supervisor_actor = caf::typed_actor<
-    caf::replies_to<status_atom>::with<component_status>,
-    caf::reacts_to<deliver_atom, std::string, std::string>,
-    caf::reacts_to<close_atom>,
-    caf::reacts_to<stop_atom>,
-    caf::reacts_to<done_atom>,
-    caf::reacts_to<ipc_atom, ipc_event>,
-    caf::reacts_to<exited_atom, exit_info>,
-    caf::reacts_to<retry_atom, uint64_t>,
-    caf::reacts_to<kill_atom, uint64_t>,
-    caf::reacts_to<timeout_atom, TimeoutKind, uint64_t>>;
+using container_supervisor_actor =
+    caf::typed_actor<caf::replies_to<status_atom>::with<component_status>,
+                     caf::reacts_to<deliver_atom, std::string, std::string>, caf::reacts_to<close_atom>,
+                     caf::reacts_to<stop_atom>, caf::reacts_to<done_atom>, caf::reacts_to<ipc_atom, ipc_event>,
+                     caf::reacts_to<exited_atom, exit_info>, caf::reacts_to<retry_atom, uint64_t>,
+                     caf::reacts_to<kill_atom, uint64_t>, caf::reacts_to<timeout_atom, TimeoutKind, uint64_t>>;
 
 // One Namespace actor per squad group (actors/namespaces/namespace_actor.hpp): routed
 // messages, scheduled runs (true: accepted; answered later to reply_to), the manager's
 // slot grants and pre-emption (stop), readiness and reloads, and its runs' events.
 // Internal: retry (a start retry is due), typing (re-send the typing indicator).
-using namespace_actor = run_listener_actor::extend<
-    caf::replies_to<status_atom>::with<component_status>,
-    caf::reacts_to<route_atom, routed_message>,
-    caf::reacts_to<route_atom, routed_batch>,
-    caf::replies_to<task_atom, scheduled_run>::with<bool>,
-    caf::reacts_to<granted_atom>,
-    caf::reacts_to<stop_atom>,
-    caf::reacts_to<ready_atom>,
-    caf::reacts_to<reload_atom>,
-    caf::reacts_to<retry_atom, uint64_t>,
-    caf::reacts_to<typing_atom, uint64_t>>;
+using namespace_actor =
+    run_listener_actor::extend<caf::replies_to<status_atom>::with<component_status>,
+                               caf::reacts_to<route_atom, routed_message>, caf::reacts_to<route_atom, routed_batch>,
+                               caf::replies_to<task_atom, scheduled_run>::with<bool>, caf::reacts_to<granted_atom>,
+                               caf::reacts_to<stop_atom>, caf::reacts_to<ready_atom>, caf::reacts_to<reload_atom>,
+                               caf::reacts_to<retry_atom, uint64_t>, caf::reacts_to<typing_atom, uint64_t>>;
 
 // One sender per bot that can send (actors/channels/channel_sender.hpp). wake: rows are
 // waiting (also through the bot's local group); typing: show the typing indicator in a
 // chat (chat JID, inbound message id). Internal: deliver (drain now), retry (a row is due at ms).
-using channel_sender_actor = component_actor::extend<
-    caf::reacts_to<wake_atom>,
-    caf::reacts_to<deliver_atom>,
-    caf::reacts_to<typing_atom, std::string, std::string>,
-    caf::reacts_to<retry_atom, int64_t>>;
+using channel_sender_actor =
+    component_actor::extend<caf::reacts_to<wake_atom>, caf::reacts_to<deliver_atom>,
+                            caf::reacts_to<typing_atom, std::string, std::string>, caf::reacts_to<retry_atom, int64_t>>;
 
 // One Telegram long poller per polling bot (actors/channels/telegram_poller.hpp).
 // Internal: polled (status, body, headers, error code, error message) from its poll thread.
-using telegram_poller_actor = component_actor::extend<
-    caf::reacts_to<polled_atom, int32_t, std::string, http::Headers, std::string, std::string>>;
+using telegram_poller_actor =
+    component_actor::extend<caf::reacts_to<polled_atom, int32_t, std::string, http::Headers, std::string, std::string>>;
 
 // The periodic security audit of running containers (actors/audit/security_auditor.hpp):
 // scan runs one now and answers its number of findings. Internal: sectick (the timer).
-using security_auditor_actor = caf::typed_actor<
-    caf::replies_to<status_atom>::with<component_status>,
-    caf::replies_to<scan_atom>::with<uint64_t>,
-    caf::reacts_to<sectick_atom>>;
+using security_auditor_actor =
+    caf::typed_actor<caf::replies_to<status_atom>::with<component_status>, caf::replies_to<scan_atom>::with<uint64_t>,
+                     caf::reacts_to<sectick_atom>>;
 
-using supervisor_actor = caf::typed_actor<
-    caf::replies_to<status_atom>::with<supervisor_status>,
-    caf::replies_to<shutdown_atom>::with<bool>,
-    caf::reacts_to<restart_atom, uint64_t, uint64_t>,  // child index, generation
-    caf::reacts_to<failed_atom, child_failure>>;       // from a nested supervisor
+using supervisor_actor =
+    caf::typed_actor<caf::replies_to<status_atom>::with<supervisor_status>, caf::replies_to<shutdown_atom>::with<bool>,
+                     caf::reacts_to<restart_atom, uint64_t, uint64_t>,  // child index, generation
+                     caf::reacts_to<failed_atom, child_failure>>;       // from a nested supervisor
 
 // Registers every message type above (and the storage types) with CAF.
 void add_message_types(caf::actor_system_config& cfg);
@@ -405,8 +382,8 @@ typename Inspector::result_type inspect(Inspector& f, RunTransition& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RunResult& x) {
-  return f(caf::meta::type_name("run_result"), x.run_id, x.final_state, x.exit_code, x.oom_killed, x.reason,
-           x.detail, x.restarts);
+  return f(caf::meta::type_name("run_result"), x.run_id, x.final_state, x.exit_code, x.oom_killed, x.reason, x.detail,
+           x.restarts);
 }
 }  // namespace sb::container
 
@@ -436,7 +413,6 @@ typename Inspector::result_type inspect(Inspector& f, WriteOp& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, WriteOutcome& x) {
-  return f(caf::meta::type_name("write_outcome"), x.ok, x.last_rowid, x.changes, x.error_code,
-           x.error_message);
+  return f(caf::meta::type_name("write_outcome"), x.ok, x.last_rowid, x.changes, x.error_code, x.error_message);
 }
 }  // namespace sb::storage

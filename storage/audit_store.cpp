@@ -60,8 +60,7 @@ Result<std::vector<ChainRecord>> query_records(storage::Database& db, const Audi
   std::string where = " WHERE 1";
   if (q.after) where += " AND seq > :after";
   // json_extract on a non-JSON detail would fail the whole query: guard it per row.
-  if (q.namespace_name)
-    where += " AND CASE WHEN json_valid(detail) THEN json_extract(detail, '$.namespace') END = :ns";
+  if (q.namespace_name) where += " AND CASE WHEN json_valid(detail) THEN json_extract(detail, '$.namespace') END = :ns";
   std::string sql;
   if (q.after) {
     sql = std::string("SELECT ") + kColumns + " FROM audit_log" + where + " ORDER BY seq LIMIT :limit";
@@ -97,11 +96,12 @@ Result<std::optional<AuditHead>> read_audit_head(storage::Database& db) {
 }
 
 storage::WriteOp append_audit_record(const ChainRecord& r) {
-  return {"INSERT INTO audit_log(seq, at, actor, event, subject, detail, prev_hash, hash) "
-          "VALUES(?,?,?,?,?,?,?,?)",
-          {SqlParam::of(r.fields.seq), SqlParam::of(r.fields.at_ms), SqlParam::of(r.fields.actor),
-           SqlParam::of(r.fields.event), SqlParam::of(r.fields.subject), SqlParam::of(r.fields.detail),
-           SqlParam::blob_of(r.prev_hash), SqlParam::blob_of(r.hash)}};
+  return {
+      "INSERT INTO audit_log(seq, at, actor, event, subject, detail, prev_hash, hash) "
+      "VALUES(?,?,?,?,?,?,?,?)",
+      {SqlParam::of(r.fields.seq), SqlParam::of(r.fields.at_ms), SqlParam::of(r.fields.actor),
+       SqlParam::of(r.fields.event), SqlParam::of(r.fields.subject), SqlParam::of(r.fields.detail),
+       SqlParam::blob_of(r.prev_hash), SqlParam::blob_of(r.hash)}};
 }
 
 }  // namespace sb::storage

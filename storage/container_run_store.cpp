@@ -17,8 +17,8 @@ storage::WriteOp insert_container_run(const ContainerRunRow& run) {
            SqlParam::of(run.image), SqlParam::of(run.state)}};
 }
 
-storage::WriteOp insert_run_transition(std::string_view run_id, std::string_view from_state,
-                                       std::string_view to_state, int64_t at_ms, std::string_view reason) {
+storage::WriteOp insert_run_transition(std::string_view run_id, std::string_view from_state, std::string_view to_state,
+                                       int64_t at_ms, std::string_view reason) {
   return {"INSERT INTO container_run_transitions(run_id, from_state, to_state, at, reason) VALUES(?,?,?,?,?)",
           {SqlParam::of(std::string(run_id)), SqlParam::of(std::string(from_state)),
            SqlParam::of(std::string(to_state)), SqlParam::of(at_ms), SqlParam::of(std::string(reason))}};

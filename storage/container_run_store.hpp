@@ -22,7 +22,7 @@ struct ContainerRunRow {
   std::string kind;          // agent | scheduled | cowork
   std::string backend;       // oci | docker | apple
   std::string image;
-  std::string state;         // the ContainerSupervisor lifecycle state
+  std::string state;  // the ContainerSupervisor lifecycle state
   std::optional<int64_t> exit_code;
   std::optional<int64_t> started_at_ms;
   std::optional<int64_t> ended_at_ms;
@@ -35,8 +35,8 @@ struct ContainerRunRow {
 // other fields start NULL).
 storage::WriteOp insert_container_run(const ContainerRunRow& run);
 // One lifecycle step of run `run_id`.
-storage::WriteOp insert_run_transition(std::string_view run_id, std::string_view from_state,
-                                       std::string_view to_state, int64_t at_ms, std::string_view reason);
+storage::WriteOp insert_run_transition(std::string_view run_id, std::string_view from_state, std::string_view to_state,
+                                       int64_t at_ms, std::string_view reason);
 // The run's current state and the reason it got there.
 storage::WriteOp set_run_state(std::string_view run_id, std::string_view state, std::string_view error);
 // A container started: started_at keeps the first start, backend the latest.

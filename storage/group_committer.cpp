@@ -61,10 +61,9 @@ WriteOutcome GroupCommitter::run_op(const WriteOp& op) {
 
   // A count mismatch is a caller bug that would otherwise bind NULLs silently.
   if (static_cast<size_t>(stmt.parameter_count()) != op.params.size()) {
-    return failure(make_error(
-        "storage.param_count", "statement takes " + std::to_string(stmt.parameter_count()) +
-                                   " parameters, got " + std::to_string(op.params.size()) +
-                                   ": " + op.sql));
+    return failure(make_error("storage.param_count", "statement takes " + std::to_string(stmt.parameter_count()) +
+                                                         " parameters, got " + std::to_string(op.params.size()) + ": " +
+                                                         op.sql));
   }
   for (size_t i = 0; i < op.params.size(); ++i) {
     if (auto st = stmt.bind_param(static_cast<int>(i) + 1, op.params[i]); !st) {
@@ -121,11 +120,10 @@ std::vector<WriteOutcome> GroupCommitter::commit_batch(const std::vector<WriteOp
     // COMMIT/ROLLBACK inside an op ends it: the batch is no longer one atomic unit
     // we can vouch for, so no op may report ok.
     if (!db_->in_transaction()) {
-      const Error lost = make_error(
-          out.back().ok ? "storage.batch_aborted" : out.back().error_code,
-          "batch transaction aborted: " +
-              (out.back().ok ? std::string("transaction ended by an op")
-                             : out.back().error_message));
+      const Error lost =
+          make_error(out.back().ok ? "storage.batch_aborted" : out.back().error_code,
+                     "batch transaction aborted: " +
+                         (out.back().ok ? std::string("transaction ended by an op") : out.back().error_message));
       return std::vector<WriteOutcome>(ops.size(), failure(lost));
     }
   }

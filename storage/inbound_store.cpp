@@ -10,11 +10,19 @@ storage::WriteOp insert_inbound(const messaging::StoredMessage& m, int64_t recei
       "INSERT INTO inbound_messages(channel, bot, platform_message_id, chat_jid, sender, sender_name, text, "
       "reply_ref, message_ref, sent_at, is_group, mentions_bot, received_at) "
       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(channel, bot, platform_message_id) DO NOTHING";
-  op.params = {SqlParam::of(m.channel),     SqlParam::of(m.bot),         SqlParam::of(m.platform_message_id),
-               SqlParam::of(m.chat_jid),    SqlParam::of(m.sender_id),   SqlParam::of(m.sender_name),
-               SqlParam::of(m.text),        SqlParam::of(m.reply_ref),   SqlParam::of(m.message_ref),
-               SqlParam::of(m.timestamp_ms), SqlParam::of(static_cast<int64_t>(m.is_group ? 1 : 0)),
-               SqlParam::of(static_cast<int64_t>(m.mentions_bot ? 1 : 0)), SqlParam::of(received_ms)};
+  op.params = {SqlParam::of(m.channel),
+               SqlParam::of(m.bot),
+               SqlParam::of(m.platform_message_id),
+               SqlParam::of(m.chat_jid),
+               SqlParam::of(m.sender_id),
+               SqlParam::of(m.sender_name),
+               SqlParam::of(m.text),
+               SqlParam::of(m.reply_ref),
+               SqlParam::of(m.message_ref),
+               SqlParam::of(m.timestamp_ms),
+               SqlParam::of(static_cast<int64_t>(m.is_group ? 1 : 0)),
+               SqlParam::of(static_cast<int64_t>(m.mentions_bot ? 1 : 0)),
+               SqlParam::of(received_ms)};
   return op;
 }
 
@@ -81,8 +89,8 @@ Result<std::vector<messaging::StoredMessage>> read_received_inbound(storage::Dat
   }
 }
 
-Result<std::optional<int64_t>> find_inbound_id(storage::Database& db, std::string_view channel,
-                                               std::string_view bot, std::string_view platform_message_id) {
+Result<std::optional<int64_t>> find_inbound_id(storage::Database& db, std::string_view channel, std::string_view bot,
+                                               std::string_view platform_message_id) {
   auto s = db.prepare("SELECT id FROM inbound_messages WHERE channel = ?1 AND bot = ?2 AND platform_message_id = ?3");
   if (!s) return s.error();
   if (auto st = s->bind(1, channel); !st) return st.error();

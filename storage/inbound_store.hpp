@@ -40,8 +40,8 @@ Result<std::vector<messaging::StoredMessage>> read_received_inbound(storage::Dat
                                                                     int64_t limit);
 
 // The id of the stored message (channel, bot, platform_message_id); nullopt if none.
-Result<std::optional<int64_t>> find_inbound_id(storage::Database& db, std::string_view channel,
-                                               std::string_view bot, std::string_view platform_message_id);
+Result<std::optional<int64_t>> find_inbound_id(storage::Database& db, std::string_view channel, std::string_view bot,
+                                               std::string_view platform_message_id);
 
 // "slack/main": the bot of the chat's newest inbound message; "" if none.
 Result<std::string> read_latest_bot(storage::Database& db, const std::string& chat_jid);

@@ -363,8 +363,7 @@ constexpr std::array kMigrations{
     Migration{5, "scheduled tasks: time zone, catch-up, announce, retry, status, run requests", kSchemaV5},
     Migration{6, "scheduled tasks: index of the runs going", kSchemaV6},
 };
-static_assert(kMigrations.size() == kSchemaVersion,
-              "kSchemaVersion must equal the number of migrations");
+static_assert(kMigrations.size() == kSchemaVersion, "kSchemaVersion must equal the number of migrations");
 
 constexpr bool versions_are_sequential() {
   for (size_t i = 0; i < kMigrations.size(); ++i) {
@@ -375,12 +374,11 @@ constexpr bool versions_are_sequential() {
 static_assert(versions_are_sequential(), "migration versions must be 1, 2, 3, ...");
 
 Error too_new(int found) {
-  return make_error("storage.schema_too_new",
-                    "database schema version " + std::to_string(found) +
-                        " is newer than this build supports (version " +
-                        std::to_string(kSchemaVersion) +
-                        "); refusing to use it. Run a squadbox build that supports "
-                        "it, or restore a backup made by this version.");
+  return make_error("storage.schema_too_new", "database schema version " + std::to_string(found) +
+                                                  " is newer than this build supports (version " +
+                                                  std::to_string(kSchemaVersion) +
+                                                  "); refusing to use it. Run a squadbox build that supports "
+                                                  "it, or restore a backup made by this version.");
 }
 
 }  // namespace
@@ -407,17 +405,15 @@ Status migrate(Database& db) {
     if (current > kSchemaVersion) return too_new(current);
     if (current >= m.version) continue;  // tx destructor ends the empty transaction
     if (auto st = db.exec(m.sql); !st) {
-      return make_error(st.error().code, "migration " + std::to_string(m.version) + " (" +
-                                             m.description + ") failed: " + st.error().message);
+      return make_error(st.error().code, "migration " + std::to_string(m.version) + " (" + m.description +
+                                             ") failed: " + st.error().message);
     }
     // user_version is in the database header, so it commits atomically with the DDL.
     if (auto st = db.exec("PRAGMA user_version = " + std::to_string(m.version)); !st) {
       return st.error();
     }
     if (auto st = tx->commit(); !st) return st.error();
-    log::info("storage.migrated", {{"path", db.path()},
-                                   {"version", m.version},
-                                   {"description", m.description}});
+    log::info("storage.migrated", {{"path", db.path()}, {"version", m.version}, {"description", m.description}});
   }
   return {};
 }

@@ -7,9 +7,10 @@ using namespace namespaces;
 using storage::SqlParam;
 
 storage::WriteOp upsert_cursor(std::string_view namespace_id, int64_t last_inbound_id) {
-  return {"INSERT INTO namespace_cursors(namespace_id, last_inbound_id) VALUES(?1, ?2) "
-          "ON CONFLICT(namespace_id) DO UPDATE SET last_inbound_id = max(last_inbound_id, excluded.last_inbound_id)",
-          {SqlParam::of(std::string(namespace_id)), SqlParam::of(last_inbound_id)}};
+  return {
+      "INSERT INTO namespace_cursors(namespace_id, last_inbound_id) VALUES(?1, ?2) "
+      "ON CONFLICT(namespace_id) DO UPDATE SET last_inbound_id = max(last_inbound_id, excluded.last_inbound_id)",
+      {SqlParam::of(std::string(namespace_id)), SqlParam::of(last_inbound_id)}};
 }
 
 Result<std::optional<NamespaceRecord>> read_namespace(storage::Database& db, const std::string& id) {
@@ -44,8 +45,8 @@ Result<std::vector<std::string>> read_namespace_ids(storage::Database& db) {
 }
 
 Result<std::optional<std::string>> read_chat_owner(storage::Database& db, const std::string& chat_jid) {
-  auto stmt = db.prepare(
-      "SELECT n.name FROM chat_mappings m JOIN namespaces n ON n.id = m.namespace_id WHERE m.jid = ?1");
+  auto stmt =
+      db.prepare("SELECT n.name FROM chat_mappings m JOIN namespaces n ON n.id = m.namespace_id WHERE m.jid = ?1");
   if (!stmt) return stmt.error();
   if (auto b = stmt->bind(1, std::string_view(chat_jid)); !b) return b.error();
   auto row = stmt->step();

@@ -1,7 +1,5 @@
 #include "storage/namespace_store.hpp"
 
-#include "runtime/messaging/inbound.hpp"
-
 #include <sodium.h>
 
 #include <algorithm>
@@ -11,6 +9,7 @@
 #include "runtime/core/change_notifier.hpp"
 #include "runtime/core/ids.hpp"
 #include "runtime/core/time.hpp"
+#include "runtime/messaging/inbound.hpp"
 #include "storage/migrations.hpp"
 
 namespace sb::storage {
@@ -24,8 +23,12 @@ constexpr const char* kSelectNamespace =
     "SELECT id, name, description, is_main, trigger, requires_trigger, container_config, instructions_file, "
     "created_at, updated_at FROM namespaces";
 
-Error not_found(const std::string& what) { return make_error("namespaces.not_found", what); }
-Error conflict(const std::string& what) { return make_error("namespaces.conflict", what); }
+Error not_found(const std::string& what) {
+  return make_error("namespaces.not_found", what);
+}
+Error conflict(const std::string& what) {
+  return make_error("namespaces.conflict", what);
+}
 
 Result<Namespace> read_row(storage::Statement& s) {
   Namespace ns;
@@ -154,7 +157,7 @@ Result<Namespace> NamespaceStore::create(const NamespacePatch& p) {
   if (auto st = validate_name(*p.name); !st) return st.error();
   {
     ChangeNotifier notify{on_change_};
-  std::lock_guard lock(mutex_);
+    std::lock_guard lock(mutex_);
     auto tx = storage::Transaction::begin(db_, true);
     if (!tx) return tx.error();
     auto existing = query_namespaces(db_, " WHERE name = ?1", {*p.name});
@@ -414,13 +417,13 @@ Result<SenderAllowlist> NamespaceStore::set_allowlist(const SenderAllowlist& in)
   a.updated_at_ms = now_ms();
   {
     ChangeNotifier notify{on_change_};
-  std::lock_guard lock(mutex_);
-    auto r = run(db_,
-                 "INSERT INTO sender_allowlists(channel, bot, mode, senders, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) "
-                 "ON CONFLICT(channel, bot) DO UPDATE SET mode = excluded.mode, senders = excluded.senders, "
-                 "updated_at = excluded.updated_at",
-                 a.channel, a.bot, std::string(a.everyone ? "everyone" : "list"), senders_json(a.senders),
-                 a.updated_at_ms);
+    std::lock_guard lock(mutex_);
+    auto r =
+        run(db_,
+            "INSERT INTO sender_allowlists(channel, bot, mode, senders, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+            "ON CONFLICT(channel, bot) DO UPDATE SET mode = excluded.mode, senders = excluded.senders, "
+            "updated_at = excluded.updated_at",
+            a.channel, a.bot, std::string(a.everyone ? "everyone" : "list"), senders_json(a.senders), a.updated_at_ms);
     if (!r) return r.error();
     notify.fire = true;
   }
@@ -474,8 +477,9 @@ Result<RoutingSettings> NamespaceStore::set_routing(const RoutingRequest& req) {
     id = ns->id;
   }
   const std::string policy = req.policy == DefaultPolicy::ignore ? "ignore" : "namespace";
-  const char* upsert = "INSERT INTO routing_settings(key, value) VALUES (?1, ?2) "
-                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+  const char* upsert =
+      "INSERT INTO routing_settings(key, value) VALUES (?1, ?2) "
+      "ON CONFLICT(key) DO UPDATE SET value = excluded.value";
   if (auto r = run(db_, upsert, std::string("default_policy"), policy); !r) return r.error();
   if (auto r = run(db_, upsert, std::string("default_namespace_id"), id); !r) return r.error();
   if (auto st = tx->commit(); !st) return st.error();

@@ -43,7 +43,7 @@ class NamespaceStore {
 
   struct MapOutcome {
     namespaces::Mapping mapping;
-    bool created = true;            // false: it already pointed there
+    bool created = true;                // false: it already pointed there
     std::string previous_namespace_id;  // set when replace moved it
   };
   Result<MapOutcome> map(const namespaces::MappingRequest& request);

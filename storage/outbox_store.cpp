@@ -4,14 +4,17 @@
 
 namespace sb::storage {
 
-
 using storage::SqlParam;
 using storage::WriteOp;
 
 namespace {
 
-SqlParam text(std::string_view s) { return SqlParam::of(std::string(s)); }
-SqlParam text_or_null(std::string_view s) { return s.empty() ? SqlParam::null() : text(s); }
+SqlParam text(std::string_view s) {
+  return SqlParam::of(std::string(s));
+}
+SqlParam text_or_null(std::string_view s) {
+  return s.empty() ? SqlParam::null() : text(s);
+}
 
 bool is_bot_name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
@@ -31,9 +34,9 @@ WriteOp insert_pieces(std::string_view channel, std::string_view bot, std::strin
   for (size_t i = 0; i < pieces.size(); ++i) {
     op.sql += i == 0 ? "" : ",";
     op.sql += keyed ? "(?,?,?,?,?,'pending',0,?,?,?,?)" : "(?,?,?,?,?,'pending',0,?,?,?)";
-    op.params.insert(op.params.end(), {text(channel), text(bot), text(chat_jid), text(pieces[i]),
-                                       text_or_null(reply_to), SqlParam::of(now_ms), SqlParam::of(now_ms),
-                                       SqlParam::of(now_ms)});
+    op.params.insert(op.params.end(),
+                     {text(channel), text(bot), text(chat_jid), text(pieces[i]), text_or_null(reply_to),
+                      SqlParam::of(now_ms), SqlParam::of(now_ms), SqlParam::of(now_ms)});
     if (keyed) op.params.push_back(text(piece_key(idempotency_key, i)));
   }
   if (keyed) op.sql += " ON CONFLICT DO NOTHING";
@@ -62,17 +65,17 @@ std::vector<int64_t> inserted_ids(int64_t last_rowid, size_t pieces) {
 }
 
 WriteOp mark_sent(int64_t id, int64_t attempts, std::string_view delivered_id, int64_t now_ms) {
-  return {"UPDATE outbox SET state = 'sent', attempts = ?, delivered_id = ?, last_error = NULL, updated_at = ? "
-          "WHERE id = ?",
-          {SqlParam::of(attempts), text_or_null(delivered_id), SqlParam::of(now_ms), SqlParam::of(id)}};
+  return {
+      "UPDATE outbox SET state = 'sent', attempts = ?, delivered_id = ?, last_error = NULL, updated_at = ? "
+      "WHERE id = ?",
+      {SqlParam::of(attempts), text_or_null(delivered_id), SqlParam::of(now_ms), SqlParam::of(id)}};
 }
 
-WriteOp mark_retry(int64_t id, int64_t attempts, int64_t next_attempt_at_ms, std::string_view error,
-                   int64_t now_ms) {
-  return {"UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? "
-          "WHERE id = ? AND state = 'pending'",
-          {SqlParam::of(attempts), SqlParam::of(next_attempt_at_ms), text(error), SqlParam::of(now_ms),
-           SqlParam::of(id)}};
+WriteOp mark_retry(int64_t id, int64_t attempts, int64_t next_attempt_at_ms, std::string_view error, int64_t now_ms) {
+  return {
+      "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? "
+      "WHERE id = ? AND state = 'pending'",
+      {SqlParam::of(attempts), SqlParam::of(next_attempt_at_ms), text(error), SqlParam::of(now_ms), SqlParam::of(id)}};
 }
 
 WriteOp mark_failed(int64_t id, int64_t attempts, std::string_view error, int64_t now_ms) {

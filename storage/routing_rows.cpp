@@ -8,7 +8,9 @@ using namespace namespaces;
 using namespace routing;
 namespace {
 
-Error bad_row(const std::string& what) { return make_error("routing.bad_row", what); }
+Error bad_row(const std::string& what) {
+  return make_error("routing.bad_row", what);
+}
 
 // Steps `s` to the end, handing each row to `on_row` (which may fail).
 template <typename F>
@@ -21,7 +23,9 @@ Status each_row(storage::Statement& s, F on_row) {
   }
 }
 
-Result<storage::Statement> prepare(storage::Database& db, std::string_view sql) { return db.prepare(sql); }
+Result<storage::Statement> prepare(storage::Database& db, std::string_view sql) {
+  return db.prepare(sql);
+}
 
 }  // namespace
 
@@ -34,7 +38,8 @@ Result<routing::SenderAllowlistRow> allowlist_row(std::string channel, std::stri
     row.everyone = true;
     return row;
   }
-  if (mode != "list") return bad_row("allowlist " + row.channel + "/" + row.bot + ": unknown mode '" + std::string(mode) + "'");
+  if (mode != "list")
+    return bad_row("allowlist " + row.channel + "/" + row.bot + ": unknown mode '" + std::string(mode) + "'");
   auto senders = parse_senders_json(senders_json);
   if (!senders)
     return bad_row("allowlist " + row.channel + "/" + row.bot + ": bad senders JSON: " + senders.error().message);
@@ -61,43 +66,49 @@ Result<routing::RoutingRows> load_routing_rows(storage::Database& db) {
 
   auto ns = prepare(db, "SELECT id, name, is_main, trigger, requires_trigger FROM namespaces ORDER BY name");
   if (!ns) return ns.error();
-  if (auto st = each_row(*ns, [&](storage::Statement& s) -> Status {
-        rows.namespaces.push_back(routing::NamespaceRow{s.column_text(0), s.column_text(1), s.column_int64(2) != 0,
-                                                        s.column_text(3), s.column_int64(4) != 0});
-        return {};
-      });
+  if (auto st = each_row(*ns,
+                         [&](storage::Statement& s) -> Status {
+                           rows.namespaces.push_back(routing::NamespaceRow{s.column_text(0), s.column_text(1),
+                                                                           s.column_int64(2) != 0, s.column_text(3),
+                                                                           s.column_int64(4) != 0});
+                           return {};
+                         });
       !st)
     return st.error();
 
   auto maps = prepare(db, "SELECT jid, namespace_id FROM chat_mappings ORDER BY jid");
   if (!maps) return maps.error();
-  if (auto st = each_row(*maps, [&](storage::Statement& s) -> Status {
-        rows.mappings.push_back(routing::MappingRow{s.column_text(0), s.column_text(1)});
-        return {};
-      });
+  if (auto st = each_row(*maps,
+                         [&](storage::Statement& s) -> Status {
+                           rows.mappings.push_back(routing::MappingRow{s.column_text(0), s.column_text(1)});
+                           return {};
+                         });
       !st)
     return st.error();
 
   auto lists = prepare(db, "SELECT channel, bot, mode, senders FROM sender_allowlists ORDER BY channel, bot");
   if (!lists) return lists.error();
-  if (auto st = each_row(*lists, [&](storage::Statement& s) -> Status {
-        auto row = allowlist_row(s.column_text(0), s.column_text(1), s.column_text(2), s.column_text(3));
-        if (!row) return row.error();
-        rows.allowlists.push_back(std::move(*row));
-        return {};
-      });
+  if (auto st = each_row(*lists,
+                         [&](storage::Statement& s) -> Status {
+                           auto row =
+                               allowlist_row(s.column_text(0), s.column_text(1), s.column_text(2), s.column_text(3));
+                           if (!row) return row.error();
+                           rows.allowlists.push_back(std::move(*row));
+                           return {};
+                         });
       !st)
     return st.error();
 
   auto settings = prepare(db, "SELECT key, value FROM routing_settings");
   if (!settings) return settings.error();
   std::string policy, default_id;
-  if (auto st = each_row(*settings, [&](storage::Statement& s) -> Status {
-        const std::string key = s.column_text(0);
-        if (key == "default_policy") policy = s.column_text(1);
-        if (key == "default_namespace_id") default_id = s.column_text(1);
-        return {};
-      });
+  if (auto st = each_row(*settings,
+                         [&](storage::Statement& s) -> Status {
+                           const std::string key = s.column_text(0);
+                           if (key == "default_policy") policy = s.column_text(1);
+                           if (key == "default_namespace_id") default_id = s.column_text(1);
+                           return {};
+                         });
       !st)
     return st.error();
   auto p = default_policy_row(policy, std::move(default_id));

@@ -36,7 +36,9 @@ bool is_memory_path(const std::string& path) {
 }
 
 // SQLite treats a NULL data pointer as SQL NULL; an empty view must stay ''.
-const char* non_null(std::string_view v) { return v.data() ? v.data() : ""; }
+const char* non_null(std::string_view v) {
+  return v.data() ? v.data() : "";
+}
 
 }  // namespace
 
@@ -49,7 +51,9 @@ Error sqlite_error(int rc, sqlite3* db) {
 
 // ---------------------------------------------------------------- Statement
 
-void Statement::Finalizer::operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
+void Statement::Finalizer::operator()(sqlite3_stmt* s) const noexcept {
+  sqlite3_finalize(s);
+}
 
 Status Statement::check(int rc) {
   if (rc == SQLITE_OK) return {};
@@ -65,8 +69,7 @@ Status Statement::bind(int idx, double v) {
 }
 
 Status Statement::bind(int idx, std::string_view text) {
-  return check(sqlite3_bind_text64(stmt_.get(), idx, non_null(text), text.size(),
-                                   SQLITE_TRANSIENT, SQLITE_UTF8));
+  return check(sqlite3_bind_text64(stmt_.get(), idx, non_null(text), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
 }
 
 Status Statement::bind(int idx, std::nullptr_t) {
@@ -74,8 +77,7 @@ Status Statement::bind(int idx, std::nullptr_t) {
 }
 
 Status Statement::bind_blob(int idx, std::string_view bytes) {
-  return check(sqlite3_bind_blob64(stmt_.get(), idx, non_null(bytes), bytes.size(),
-                                   SQLITE_TRANSIENT));
+  return check(sqlite3_bind_blob64(stmt_.get(), idx, non_null(bytes), bytes.size(), SQLITE_TRANSIENT));
 }
 
 Status Statement::bind_param(int idx, const SqlParam& p) {
@@ -88,12 +90,13 @@ Status Statement::bind_param(int idx, const SqlParam& p) {
     default:
       // Reachable through a corrupt/foreign message, so an error, not an assert.
       return make_error("storage.bad_param",
-                        "unknown SqlParam kind " + std::to_string(p.kind) +
-                            " for parameter " + std::to_string(idx));
+                        "unknown SqlParam kind " + std::to_string(p.kind) + " for parameter " + std::to_string(idx));
   }
 }
 
-int Statement::parameter_count() const { return sqlite3_bind_parameter_count(stmt_.get()); }
+int Statement::parameter_count() const {
+  return sqlite3_bind_parameter_count(stmt_.get());
+}
 
 Result<bool> Statement::step() {
   const int rc = sqlite3_step(stmt_.get());
@@ -108,9 +111,13 @@ void Statement::reset() {
   sqlite3_clear_bindings(stmt_.get());
 }
 
-int64_t Statement::column_int64(int col) { return sqlite3_column_int64(stmt_.get(), col); }
+int64_t Statement::column_int64(int col) {
+  return sqlite3_column_int64(stmt_.get(), col);
+}
 
-double Statement::column_double(int col) { return sqlite3_column_double(stmt_.get(), col); }
+double Statement::column_double(int col) {
+  return sqlite3_column_double(stmt_.get(), col);
+}
 
 std::string Statement::column_text(int col) {
   // Order matters: fetch the pointer first, then the byte count of that form.
@@ -129,9 +136,13 @@ bool Statement::column_is_null(int col) {
   return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL;
 }
 
-int Statement::column_count() const { return sqlite3_column_count(stmt_.get()); }
+int Statement::column_count() const {
+  return sqlite3_column_count(stmt_.get());
+}
 
-bool Statement::read_only() const { return sqlite3_stmt_readonly(stmt_.get()) != 0; }
+bool Statement::read_only() const {
+  return sqlite3_stmt_readonly(stmt_.get()) != 0;
+}
 
 // ----------------------------------------------------------------- Database
 
@@ -143,12 +154,10 @@ void Database::Closer::operator()(sqlite3* db) const noexcept {
 
 Result<Database> Database::open(const std::string& path, const OpenOptions& opts) {
   if (opts.synchronous != "FULL" && opts.synchronous != "NORMAL") {
-    return make_error("storage.invalid_option",
-                      "synchronous must be FULL or NORMAL, got '" + opts.synchronous + "'");
+    return make_error("storage.invalid_option", "synchronous must be FULL or NORMAL, got '" + opts.synchronous + "'");
   }
-  const int flags = (opts.read_only ? SQLITE_OPEN_READONLY
-                                    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                    SQLITE_OPEN_NOMUTEX;
+  const int flags =
+      (opts.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   // SQLite hands out a handle even on failure; own it first so it is always closed.
@@ -178,8 +187,7 @@ Result<Database> Database::open(const std::string& path, const OpenOptions& opts
   const std::string mode = *row ? stmt->column_text(0) : std::string();
   stmt->reset();
   if (mode != "wal" && !is_memory_path(path)) {
-    return make_error("storage.wal_unavailable",
-                      "could not switch " + path + " to WAL (journal_mode=" + mode + ")");
+    return make_error("storage.wal_unavailable", "could not switch " + path + " to WAL (journal_mode=" + mode + ")");
   }
   if (auto st = db.exec("PRAGMA synchronous=" + opts.synchronous); !st) return st.error();
   return db;
@@ -201,8 +209,7 @@ Result<Statement> Database::prepare(std::string_view sql, bool persistent) {
   sqlite3_stmt* raw = nullptr;
   const char* tail = nullptr;
   const unsigned flags = persistent ? SQLITE_PREPARE_PERSISTENT : 0;
-  const int rc = sqlite3_prepare_v3(db_.get(), non_null(sql), static_cast<int>(sql.size()),
-                                    flags, &raw, &tail);
+  const int rc = sqlite3_prepare_v3(db_.get(), non_null(sql), static_cast<int>(sql.size()), flags, &raw, &tail);
   Statement stmt(raw);
   if (rc != SQLITE_OK) return sqlite_error(rc, db_.get());
   if (!raw) return make_error("sqlite.misuse", "empty SQL statement");
@@ -212,23 +219,27 @@ Result<Statement> Database::prepare(std::string_view sql, bool persistent) {
   const char* end = non_null(sql) + sql.size();
   if (tail && tail < end) {
     sqlite3_stmt* extra = nullptr;
-    const int rc2 = sqlite3_prepare_v2(db_.get(), tail, static_cast<int>(end - tail),
-                                       &extra, nullptr);
+    const int rc2 = sqlite3_prepare_v2(db_.get(), tail, static_cast<int>(end - tail), &extra, nullptr);
     Statement extra_owner(extra);
     if (rc2 != SQLITE_OK || extra) {
       return make_error("storage.multiple_statements",
-                        "prepare() takes exactly one statement; use exec() for scripts: " +
-                            std::string(sql));
+                        "prepare() takes exactly one statement; use exec() for scripts: " + std::string(sql));
     }
   }
   return stmt;
 }
 
-int64_t Database::last_insert_rowid() { return sqlite3_last_insert_rowid(db_.get()); }
+int64_t Database::last_insert_rowid() {
+  return sqlite3_last_insert_rowid(db_.get());
+}
 
-int64_t Database::changes() { return sqlite3_changes64(db_.get()); }
+int64_t Database::changes() {
+  return sqlite3_changes64(db_.get());
+}
 
-bool Database::in_transaction() { return sqlite3_get_autocommit(db_.get()) == 0; }
+bool Database::in_transaction() {
+  return sqlite3_get_autocommit(db_.get()) == 0;
+}
 
 // -------------------------------------------------------------- Transaction
 
@@ -247,7 +258,9 @@ Transaction& Transaction::operator=(Transaction&& other) noexcept {
   return *this;
 }
 
-Transaction::~Transaction() { abandon(); }
+Transaction::~Transaction() {
+  abandon();
+}
 
 void Transaction::abandon() noexcept {
   if (db_ == nullptr) return;

@@ -126,8 +126,7 @@ class Transaction {
   // transaction cannot fail with SQLITE_BUSY half-way (deadlock-free upgrades).
   static Result<Transaction> begin(Database& db, bool immediate = true);
 
-  Transaction(Transaction&& other) noexcept
-      : db_(std::exchange(other.db_, nullptr)) {}
+  Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
   Transaction& operator=(Transaction&& other) noexcept;
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;

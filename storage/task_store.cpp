@@ -24,18 +24,30 @@ constexpr const char* kSelectTask =
 constexpr const char* kSelectRun =
     "SELECT id, task_id, trigger, attempt, run_at, duration_ms, status, result, error FROM task_runs";
 
-Error not_found(const std::string& id) { return make_error("tasks.not_found", "no scheduled task " + id); }
-Error conflict(const std::string& what) { return make_error("tasks.conflict", what); }
+Error not_found(const std::string& id) {
+  return make_error("tasks.not_found", "no scheduled task " + id);
+}
+Error conflict(const std::string& what) {
+  return make_error("tasks.conflict", what);
+}
 
 std::optional<int64_t> opt_int(storage::Statement& s, int col) {
   if (s.column_is_null(col)) return std::nullopt;
   return s.column_int64(col);
 }
 
-SqlParam param(const std::optional<int64_t>& v) { return v ? SqlParam::of(*v) : SqlParam::null(); }
-SqlParam param(const std::string& s) { return SqlParam::of(s); }
-SqlParam param(int64_t v) { return SqlParam::of(v); }
-SqlParam text_or_null(const std::string& s) { return s.empty() ? SqlParam::null() : SqlParam::of(s); }
+SqlParam param(const std::optional<int64_t>& v) {
+  return v ? SqlParam::of(*v) : SqlParam::null();
+}
+SqlParam param(const std::string& s) {
+  return SqlParam::of(s);
+}
+SqlParam param(int64_t v) {
+  return SqlParam::of(v);
+}
+SqlParam text_or_null(const std::string& s) {
+  return s.empty() ? SqlParam::null() : SqlParam::of(s);
+}
 
 Result<Task> read_task(storage::Statement& s) {
   Task t;
@@ -108,8 +120,7 @@ Result<storage::Statement*> prepared(StatementCache& sql_cache, std::string_view
 
 // Every row of a query, read by `read`.
 template <typename T, typename Read>
-Result<std::vector<T>> rows(StatementCache& db, std::string_view sql, const std::vector<SqlParam>& params,
-                            Read read) {
+Result<std::vector<T>> rows(StatementCache& db, std::string_view sql, const std::vector<SqlParam>& params, Read read) {
   auto prep = prepared(db, sql, params);
   if (!prep) return prep.error();
   Bound s(*prep);
@@ -203,8 +214,11 @@ Result<Task> TaskStore::require_locked(const std::string& id) {
 Result<std::pair<std::string, std::string>> TaskStore::resolve_namespace_locked(const std::string& ref) {
   using Pair = std::pair<std::string, std::string>;
   auto found = rows<Pair>(
-      statements_, "SELECT id, name FROM namespaces WHERE id = ?1 UNION ALL SELECT id, name FROM namespaces WHERE name = ?1",
-      {param(ref)}, [](storage::Statement& s) -> Result<Pair> { return Pair{s.column_text(0), s.column_text(1)}; });
+      statements_,
+      "SELECT id, name FROM namespaces WHERE id = ?1 UNION ALL SELECT id, name FROM namespaces WHERE name = ?1",
+      {param(ref)}, [](storage::Statement& s) -> Result<Pair> {
+        return Pair{s.column_text(0), s.column_text(1)};
+      });
   if (!found) return found.error();
   if (found->empty()) return make_error("tasks.no_group", "group: no namespace " + ref);
   return found->front();
@@ -217,14 +231,27 @@ Status TaskStore::save_locked(const Task& t) {
                 "catch_up = ?11, announce_jid = ?12, retry_max_attempts = ?13, retry_backoff_ms = ?14, "
                 "status = ?15, anchor_at = ?16, next_run = ?17, run_requested_at = ?18, last_run = ?19, "
                 "last_result = ?20, updated_at = ?21 WHERE id = ?1",
-                {param(t.id), param(t.name), param(t.namespace_id), param(t.prompt),
-                 param(std::string(to_string(t.schedule.type))), param(t.schedule.value), param(t.time_zone),
-                 text_or_null(t.container.image), param(t.container.timeout_secs),
-                 param(std::string(to_string(t.context_mode))), param(std::string(to_string(t.catch_up))),
-                 text_or_null(t.announce_jid), param(t.retry.max_attempts), param(t.retry.backoff_ms),
-                 param(std::string(to_string(t.status))), param(t.anchor_ms), param(t.next_run_ms),
-                 param(t.run_requested_ms), param(t.last_run_ms),
-                 t.last_run_ms ? param(t.last_result) : SqlParam::null(), param(t.updated_at_ms)});
+                {param(t.id),
+                 param(t.name),
+                 param(t.namespace_id),
+                 param(t.prompt),
+                 param(std::string(to_string(t.schedule.type))),
+                 param(t.schedule.value),
+                 param(t.time_zone),
+                 text_or_null(t.container.image),
+                 param(t.container.timeout_secs),
+                 param(std::string(to_string(t.context_mode))),
+                 param(std::string(to_string(t.catch_up))),
+                 text_or_null(t.announce_jid),
+                 param(t.retry.max_attempts),
+                 param(t.retry.backoff_ms),
+                 param(std::string(to_string(t.status))),
+                 param(t.anchor_ms),
+                 param(t.next_run_ms),
+                 param(t.run_requested_ms),
+                 param(t.last_run_ms),
+                 t.last_run_ms ? param(t.last_result) : SqlParam::null(),
+                 param(t.updated_at_ms)});
   if (!r) return r.error();
   if (*r == 0) return not_found(t.id);
   return {};
@@ -232,8 +259,7 @@ Status TaskStore::save_locked(const Task& t) {
 
 Result<bool> TaskStore::running_locked(const std::string& task_id) {
   auto n = rows<int64_t>(statements_, "SELECT count(*) FROM task_runs WHERE task_id = ?1 AND status = 'running'",
-                         {param(task_id)},
-                         [](storage::Statement& s) -> Result<int64_t> { return s.column_int64(0); });
+                         {param(task_id)}, [](storage::Statement& s) -> Result<int64_t> { return s.column_int64(0); });
   if (!n) return n.error();
   return !n->empty() && n->front() > 0;
 }
@@ -466,7 +492,8 @@ Result<TaskRun> TaskStore::start_one_locked(const RunStart& start, int64_t at, s
     failed = st.error();
     return st.error();
   }
-  auto ins = exec(statements_, db_, "INSERT INTO task_runs(task_id, trigger, attempt, run_at, status) VALUES (?1, ?2, ?3, ?4, ?5)",
+  auto ins = exec(statements_, db_,
+                  "INSERT INTO task_runs(task_id, trigger, attempt, run_at, status) VALUES (?1, ?2, ?3, ?4, ?5)",
                   {param(task_id), param(std::string(to_string(start.trigger))), param(start.attempt), param(at),
                    param(std::string(to_string(RunStatus::running)))});
   if (!ins) {
@@ -483,7 +510,8 @@ Result<TaskRun> TaskStore::start_one_locked(const RunStart& start, int64_t at, s
 }
 
 Result<Task> TaskStore::finish_run(int64_t run_id, const RunOutcome& outcome) {
-  if (outcome.status == RunStatus::running) return make_error("invalid_field", "status: a finished run cannot be running");
+  if (outcome.status == RunStatus::running)
+    return make_error("invalid_field", "status: a finished run cannot be running");
   ChangeNotifier notify{on_change_};
   std::lock_guard lock(mutex_);
   RunSync sync(db_, options_.run_synchronous);
@@ -502,7 +530,8 @@ Result<Task> TaskStore::finish_run(int64_t run_id, const RunOutcome& outcome) {
 
   const std::string result = excerpt(outcome.result);
   const std::string error = excerpt(outcome.error);
-  auto upd = exec(statements_, db_, "UPDATE task_runs SET duration_ms = ?2, status = ?3, result = ?4, error = ?5 WHERE id = ?1",
+  auto upd = exec(statements_, db_,
+                  "UPDATE task_runs SET duration_ms = ?2, status = ?3, result = ?4, error = ?5 WHERE id = ?1",
                   {param(run_id), param(std::max<int64_t>(0, at - run.started_at_ms)),
                    param(std::string(to_string(outcome.status))), param(result), text_or_null(error)});
   if (!upd) return upd.error();
@@ -551,7 +580,8 @@ Result<int64_t> TaskStore::abandon_running(const std::string& reason) {
 Result<std::vector<TaskRun>> TaskStore::runs(const std::string& task_id, std::size_t limit) {
   std::lock_guard lock(mutex_);
   if (auto found = require_locked(task_id); !found) return found.error();
-  return rows<TaskRun>(statements_, std::string(kSelectRun) + " WHERE task_id = ?1 ORDER BY run_at DESC, id DESC LIMIT ?2",
+  return rows<TaskRun>(statements_,
+                       std::string(kSelectRun) + " WHERE task_id = ?1 ORDER BY run_at DESC, id DESC LIMIT ?2",
                        {param(task_id), param(static_cast<int64_t>(std::min<std::size_t>(limit, 100000)))},
                        [](storage::Statement& s) -> Result<TaskRun> { return read_run(s); });
 }
@@ -594,7 +624,9 @@ Result<std::vector<PlannedRun>> TaskStore::planned_runs() {
       "AND (run_requested_at IS NULL OR next_run < run_requested_at) THEN next_run ELSE run_requested_at END "
       "FROM scheduled_tasks t WHERE ((status = 'active' AND next_run IS NOT NULL) OR run_requested_at IS NOT NULL) "
       "AND NOT EXISTS (SELECT 1 FROM task_runs r WHERE r.task_id = t.id AND r.status = 'running')",
-      {}, [](storage::Statement& s) -> Result<PlannedRun> { return PlannedRun{s.column_text(0), s.column_int64(1)}; });
+      {}, [](storage::Statement& s) -> Result<PlannedRun> {
+        return PlannedRun{s.column_text(0), s.column_int64(1)};
+      });
 }
 
 Result<Task> TaskStore::skip_missed(const std::string& id, int64_t planned_ms, std::optional<int64_t> next_ms) {

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "storage/statement_cache.hpp"
 #include "runtime/schedule/task_model.hpp"
 #include "storage/sqlite.hpp"
+#include "storage/statement_cache.hpp"
 
 namespace sb::storage {
 

@@ -51,7 +51,9 @@ KeyFit key_fit(const std::vector<StoredRow>& rows, const SecureKey& key) {
   return KeyFit::does_not_decrypt;
 }
 
-std::string next_path(const std::string& key_file) { return key_file + ".next"; }
+std::string next_path(const std::string& key_file) {
+  return key_file + ".next";
+}
 
 Status replace_key_file(const std::string& next, const std::string& key_file) {
   if (std::rename(next.c_str(), key_file.c_str()) != 0)
@@ -60,8 +62,7 @@ Status replace_key_file(const std::string& next, const std::string& key_file) {
 }
 
 Status discard_next_key(const std::string& next) {
-  if (::remove(next.c_str()) != 0 && path_exists(next))
-    return make_error("vault.key_file", "cannot remove " + next);
+  if (::remove(next.c_str()) != 0 && path_exists(next)) return make_error("vault.key_file", "cannot remove " + next);
   return fsync_dir(parent_dir(next));
 }
 
@@ -160,8 +161,8 @@ Result<std::shared_ptr<Vault>> Vault::open(VaultOptions options) {
       if (!rows->empty())
         return make_error("vault.key_missing",
                           "vault key file " + options.key_file + " does not exist but the database holds " +
-                              std::to_string(rows->size()) +
-                              " encrypted secret(s); restore the key file (or set " + kVaultKeyEnv + ")");
+                              std::to_string(rows->size()) + " encrypted secret(s); restore the key file (or set " +
+                              kVaultKeyEnv + ")");
       auto fresh = SecureKey::generate();
       if (!fresh) return fresh.error();
       if (auto st = create_key_file(options.key_file, *fresh); !st) return st.error();
@@ -201,10 +202,10 @@ Result<SetResult> Vault::set(const std::string& name, const Secret& value) {
     out.created = !*found;
     out.info = SecretInfo{name, out.created ? now : find->column_int64(0), now};
     find->reset();
-    auto write = db.prepare(out.created
-                                ? "INSERT INTO secrets(ciphertext, nonce, updated_at, name, created_at) "
-                                  "VALUES(?, ?, ?, ?, ?)"
-                                : "UPDATE secrets SET ciphertext = ?, nonce = ?, updated_at = ? WHERE name = ?");
+    auto write =
+        db.prepare(out.created ? "INSERT INTO secrets(ciphertext, nonce, updated_at, name, created_at) "
+                                 "VALUES(?, ?, ?, ?, ?)"
+                               : "UPDATE secrets SET ciphertext = ?, nonce = ?, updated_at = ? WHERE name = ?");
     if (!write) return write.error();
     (void)write->bind_blob(1, sealed.ciphertext);
     (void)write->bind_blob(2, sealed.nonce);
@@ -230,8 +231,8 @@ Result<Secret> Vault::get(const std::string& name) const {
   if (!*row) return make_error("vault.not_found", "no secret named " + name);
   auto value = unseal(*impl_->key, name, stmt->column_blob(0), stmt->column_blob(1));
   if (!value)
-    return make_error("vault.decrypt", "secret " + name + " does not decrypt with the vault key from " +
-                                           impl_->origin + " (wrong key, or the row was tampered with)");
+    return make_error("vault.decrypt", "secret " + name + " does not decrypt with the vault key from " + impl_->origin +
+                                           " (wrong key, or the row was tampered with)");
   return value;
 }
 
@@ -265,9 +266,13 @@ Result<bool> Vault::remove(const std::string& name) {
   return removed;
 }
 
-Result<size_t> Vault::rotate_key() { return rotate(std::nullopt); }
+Result<size_t> Vault::rotate_key() {
+  return rotate(std::nullopt);
+}
 
-Result<size_t> Vault::rotate_key_until(RotationStop stop) { return rotate(stop); }
+Result<size_t> Vault::rotate_key_until(RotationStop stop) {
+  return rotate(stop);
+}
 
 // 1. write KEY.next (fsync'd, dir fsync'd); 2. re-encrypt every row under it in ONE
 // transaction; 3. rename KEY.next over KEY (dir fsync'd). At every instant one of the
@@ -342,7 +347,9 @@ void Vault::on_change(std::function<void(const VaultChange&)> listener) {
   impl_->listeners.push_back(std::move(listener));
 }
 
-const std::string& Vault::key_origin() const { return impl_->origin; }
+const std::string& Vault::key_origin() const {
+  return impl_->origin;
+}
 
 SecretLookup make_secret_lookup(std::shared_ptr<const Vault> vault) {
   return [vault = std::move(vault)](const std::string& name) { return vault->get(name); };

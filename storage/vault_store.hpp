@@ -33,9 +33,9 @@ inline constexpr const char* kVaultKeyEnv = "SQUADBOX_VAULT_KEY";
 
 struct VaultOptions {
   std::string db_path;
-  std::string key_file;           // ignored when env_key is set
-  std::optional<Secret> env_key;  // SQUADBOX_VAULT_KEY; takes precedence over key_file
-  int busy_timeout_ms = 5000;     // waits for the node's writer to release the database
+  std::string key_file;               // ignored when env_key is set
+  std::optional<Secret> env_key;      // SQUADBOX_VAULT_KEY; takes precedence over key_file
+  int busy_timeout_ms = 5000;         // waits for the node's writer to release the database
   std::function<int64_t()> clock_ms;  // unix ms; default: the system clock
 };
 

@@ -2,13 +2,13 @@
 
 #include <filesystem>
 
-#include "channels/webhooks/webhook_dispatch.hpp"
 #include "actors/channels/ingest_sink.hpp"
+#include "channels/factory/bot_factory.hpp"
+#include "channels/webhooks/webhook_dispatch.hpp"
 #include "channels/webhooks/webhook_listener.hpp"
 #include "runtime/core/fs.hpp"
 #include "runtime/core/log.hpp"
 #include "storage/vault_store.hpp"
-#include "channels/factory/bot_factory.hpp"
 
 namespace sb::app {
 namespace {
@@ -25,7 +25,6 @@ Result<BotList> make_channel_bots(const config::Config& config, std::shared_ptr<
   return channels::make_bots(config, storage::make_secret_lookup(std::move(vault)));
 }
 
-
 std::string listener_url(bool tls, const std::string& address, uint16_t port) {
   std::string host = address;
   if (host == "0.0.0.0") host = "127.0.0.1";
@@ -34,16 +33,20 @@ std::string listener_url(bool tls, const std::string& address, uint16_t port) {
   return std::string(tls ? "https" : "http") + "://" + host + ":" + std::to_string(port);
 }
 
-ChannelServices::ChannelServices(caf::actor_system& system, const config::Config& config, BotList bots,
-                                 AuditSink audit, metrics::Registry* metrics)
+ChannelServices::ChannelServices(caf::actor_system& system, const config::Config& config, BotList bots, AuditSink audit,
+                                 metrics::Registry* metrics)
     : system_(system), config_(config), bots_(std::move(bots)), audit_(std::move(audit)), metrics_(metrics) {}
 
-ChannelServices::~ChannelServices() { stop(); }
+ChannelServices::~ChannelServices() {
+  stop();
+}
 
 Status ChannelServices::start() {
   for (const auto& b : bots_)
-    log::info("channel.bot", {{"id", b->id()}, {"mode", b->polling() ? "polling" : "webhook"},
-                              {"can_send", b->can_send()}, {"api", b->base_url()}});
+    log::info("channel.bot", {{"id", b->id()},
+                              {"mode", b->polling() ? "polling" : "webhook"},
+                              {"can_send", b->can_send()},
+                              {"api", b->base_url()}});
   if (!takes_webhooks(bots_)) return {};
   auto options = channels::webhooks::listener_options(config_.webhooks);
   options.audit = audit_;
@@ -76,7 +79,9 @@ void ChannelServices::stop() {
   }
 }
 
-uint16_t ChannelServices::webhook_port() const { return listener_ ? listener_->port() : 0; }
+uint16_t ChannelServices::webhook_port() const {
+  return listener_ ? listener_->port() : 0;
+}
 
 admin::ChannelCounts ChannelServices::counts(const std::string& bot_id) const {
   if (!listener_) return {};

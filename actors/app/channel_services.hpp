@@ -9,11 +9,11 @@
 
 #include "actors/app/admin/channels_routes.hpp"
 #include "channels/bot/channel_bot.hpp"
-#include "runtime/http/router.hpp"
 #include "runtime/config/config.hpp"
 #include "runtime/core/audit_sink.hpp"
 #include "runtime/core/metrics.hpp"
 #include "runtime/core/result.hpp"
+#include "runtime/http/router.hpp"
 
 namespace caf {
 class actor_system;
@@ -32,7 +32,6 @@ using admin::BotList;
 // Every enabled bot. Errors: "channel.secret" (a named vault entry is missing; the
 // message names it), "channel.config".
 Result<BotList> make_channel_bots(const config::Config& config, std::shared_ptr<const storage::Vault> vault);
-
 
 // "http://127.0.0.1:8080" for a listener on 0.0.0.0:8080 (a wildcard address is written
 // as loopback, so that local tools can use the file as it is).

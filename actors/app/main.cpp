@@ -1,5 +1,6 @@
 // The squadbox command line. Exit codes: 0 success, 1 runtime failure,
 // 2 usage or configuration error.
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -8,17 +9,16 @@
 
 #include <CLI/CLI.hpp>
 #include <caf/config.hpp>
-#include <sqlite3.h>
 
-#include "runtime/http/client.hpp"
-#include "actors/app/serve.hpp"
 #include "actors/app/cli/commands.hpp"
 #include "actors/app/cli/common.hpp"
 #include "actors/app/cli/cowork.hpp"
+#include "actors/app/serve.hpp"
+#include "runtime/config/config.hpp"
 #include "runtime/container/oci/image_store.hpp"
 #include "runtime/container/select/backend_selection.hpp"
-#include "runtime/config/config.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/http/client.hpp"
 
 #ifndef SQUADBOX_VERSION
 #define SQUADBOX_VERSION "0.0.0-dev"
@@ -26,11 +26,11 @@
 
 namespace {
 
+using sb::app::cli::add_common;
+using sb::app::cli::configure_logging;
 using sb::app::cli::kExitRuntime;
 using sb::app::cli::kExitUsage;
 using sb::app::cli::load_config;
-using sb::app::cli::configure_logging;
-using sb::app::cli::add_common;
 
 }  // namespace
 
@@ -39,8 +39,9 @@ int main(int argc, char** argv) {
   // sigwait sees SIGTERM/SIGINT.
   sb::app::block_shutdown_signals();
 
-  CLI::App app{"squadbox — a self-hosted gateway that runs AI squad agents in isolated\n"
-               "containers and connects them to Slack, Discord, WhatsApp and Telegram."};
+  CLI::App app{
+      "squadbox — a self-hosted gateway that runs AI squad agents in isolated\n"
+      "containers and connects them to Slack, Discord, WhatsApp and Telegram."};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
 
@@ -68,19 +69,16 @@ int main(int argc, char** argv) {
   sb::app::cli::add_security_commands(app, ctx);
 
   sb::app::cli::CoworkOptions cowork_opts;
-  auto* cowork = app.add_subcommand(
-      "cowork", "Run one agent container on a local folder and stream its output");
+  auto* cowork = app.add_subcommand("cowork", "Run one agent container on a local folder and stream its output");
   add_common(cowork, common);
-  cowork->add_option("-w,--workspace", cowork_opts.workspace, "Folder mounted read-write at /workspace")
-      ->required();
+  cowork->add_option("-w,--workspace", cowork_opts.workspace, "Folder mounted read-write at /workspace")->required();
   cowork->add_option("--mount", cowork_opts.mounts,
                      "Extra mount NAME=PATH[:rw] at /workspace/extra/NAME (read-only unless :rw)");
   cowork->add_option("--image", cowork_opts.image, "Agent image (default: container.image)");
   cowork->add_option("--backend", cowork_opts.backend, "Container backend")
       ->check(CLI::IsMember({"oci", "docker", "apple"}));
   cowork->add_option("--timeout", cowork_opts.timeout, "Hard timeout, e.g. 30m (0 = none)")->capture_default_str();
-  cowork->add_option("--idle-timeout", cowork_opts.idle_timeout,
-                     "Stop when the agent is silent this long (0 = never)")
+  cowork->add_option("--idle-timeout", cowork_opts.idle_timeout, "Stop when the agent is silent this long (0 = never)")
       ->capture_default_str();
   cowork->add_option("PROMPT", cowork_opts.prompt, "What to ask the agent (after --)");
 
@@ -116,9 +114,8 @@ int main(int argc, char** argv) {
   if (ctx.exit_code) return *ctx.exit_code;
 
   if (*version) {
-    std::cout << "squadbox " << SQUADBOX_VERSION << " (CAF " << CAF_MAJOR_VERSION << "."
-              << CAF_MINOR_VERSION << "." << CAF_PATCH_VERSION << ", SQLite " << sqlite3_libversion()
-              << ")\n";
+    std::cout << "squadbox " << SQUADBOX_VERSION << " (CAF " << CAF_MAJOR_VERSION << "." << CAF_MINOR_VERSION << "."
+              << CAF_PATCH_VERSION << ", SQLite " << sqlite3_libversion() << ")\n";
     return 0;
   }
   if (*check) {
@@ -177,8 +174,10 @@ int main(int argc, char** argv) {
     if (!runtime_backend.empty()) which = runtime_backend;
     auto opened = sb::container::select::open_runtime(*config, which);
     sb::container::select::RuntimeStatus st;
-    if (opened) st = opened->status;
-    else st.message = opened.error().message;
+    if (opened)
+      st = opened->status;
+    else
+      st.message = opened.error().message;
     std::cout << sb::container::select::to_json(st) << "\n";
     return st.available ? 0 : kExitRuntime;
   }

@@ -7,11 +7,11 @@
 #include <mutex>
 #include <optional>
 
-#include "storage/namespace_rows.hpp"
+#include "actors/containers/ipc_task_desk.hpp"
 #include "runtime/container/env_policy.hpp"
 #include "runtime/ipc/ipc_permissions.hpp"
 #include "runtime/namespaces/namespace.hpp"
-#include "actors/containers/ipc_task_desk.hpp"
+#include "storage/namespace_rows.hpp"
 #include "storage/sqlite.hpp"
 
 namespace sb::app {
@@ -58,7 +58,7 @@ Result<actors::ContainerRunOptions> build_namespace_run(const NamespaceRunContex
   run.install_id = ctx.install_id;
   run.run_dir = (fs::path(c.node.data_dir) / "runs" / req.run_id).string();
   run.spec.name = "squadbox-" + req.run_id;
-  run.spec.image = !req.image.empty()           ? req.image
+  run.spec.image = !req.image.empty()             ? req.image
                    : !req.container.image.empty() ? req.container.image
                                                   : c.container.image;
   run.spec.limits = {c.container.memory_mb << 20, c.container.pids, c.container.cpu_millis};

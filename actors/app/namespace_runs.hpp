@@ -8,8 +8,8 @@
 #include <memory>
 #include <string>
 
-#include "actors/namespaces/namespace_manager.hpp"
 #include "actors/app/security_services.hpp"
+#include "actors/namespaces/namespace_manager.hpp"
 #include "runtime/config/config.hpp"
 #include "runtime/container/runtime.hpp"
 #include "runtime/core/metrics.hpp"

@@ -38,9 +38,9 @@ Result<SecurityServices> start_security_services(const config::Config& c, std::s
 }
 
 actors::security_auditor_actor spawn_container_audit(caf::actor_system& system, const config::Config& c,
-                                 const SecurityServices& services,
-                                 std::shared_ptr<container::ContainerRuntime> runtime,
-                                 const std::string& install_id, metrics::Registry* metrics) {
+                                                     const SecurityServices& services,
+                                                     std::shared_ptr<container::ContainerRuntime> runtime,
+                                                     const std::string& install_id, metrics::Registry* metrics) {
   if (!runtime) return {};
   actors::SecurityAuditorOptions o;
   o.runtime = std::move(runtime);

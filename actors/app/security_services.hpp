@@ -10,12 +10,12 @@
 
 #include "actors/containers/container_supervisor.hpp"
 #include "runtime/config/config.hpp"
+#include "runtime/container/scan/approved_containers.hpp"
 #include "runtime/core/audit_sink.hpp"
 #include "runtime/core/metrics.hpp"
 #include "runtime/core/result.hpp"
 #include "runtime/proxy/credential_proxy.hpp"
 #include "runtime/security/allowlist/allowlist_store.hpp"
-#include "runtime/container/scan/approved_containers.hpp"
 #include "storage/vault_store.hpp"
 
 namespace sb::app {
@@ -38,8 +38,8 @@ Result<SecurityServices> start_security_services(const config::Config& config, s
 // The periodic container audit (security.audit_interval_ms; 0 = off). Containers of
 // `squadbox cowork` runs of the same install are known through the database.
 actors::security_auditor_actor spawn_container_audit(caf::actor_system& system, const config::Config& config,
-                                 const SecurityServices& services,
-                                 std::shared_ptr<container::ContainerRuntime> runtime,
-                                 const std::string& install_id, metrics::Registry* metrics);
+                                                     const SecurityServices& services,
+                                                     std::shared_ptr<container::ContainerRuntime> runtime,
+                                                     const std::string& install_id, metrics::Registry* metrics);
 
 }  // namespace sb::app

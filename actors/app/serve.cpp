@@ -2,8 +2,8 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <sodium.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,37 +12,37 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <set>
 #include <mutex>
+#include <set>
 #include <thread>
 
-#include "actors/node/audit_sink.hpp"
-#include "actors/containers/container_supervisor.hpp"
-#include "actors/containers/ipc_task_desk.hpp"
-#include "actors/node/node.hpp"
-#include "actors/schedule/scheduler.hpp"
-#include "actors/supervision/supervisor.hpp"
-#include "runtime/http/server.hpp"
-#include "actors/app/admin/outbox_routes.hpp"
 #include "actors/app/admin/admin_routes.hpp"
+#include "actors/app/admin/audit_routes.hpp"
 #include "actors/app/admin/chat_routes.hpp"
-#include "channels/local/local_chat_hub.hpp"
+#include "actors/app/admin/namespaces_routes.hpp"
+#include "actors/app/admin/outbox_routes.hpp"
+#include "actors/app/admin/secrets_routes.hpp"
+#include "actors/app/admin/tasks_routes.hpp"
 #include "actors/app/admin_token.hpp"
 #include "actors/app/channel_services.hpp"
 #include "actors/app/namespace_runs.hpp"
 #include "actors/app/security_services.hpp"
+#include "actors/containers/container_supervisor.hpp"
+#include "actors/containers/ipc_task_desk.hpp"
+#include "actors/node/audit_sink.hpp"
+#include "actors/node/node.hpp"
+#include "actors/schedule/scheduler.hpp"
+#include "actors/supervision/supervisor.hpp"
+#include "channels/local/local_chat_hub.hpp"
 #include "runtime/container/reconcile.hpp"
 #include "runtime/container/select/backend_selection.hpp"
 #include "runtime/core/fs.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/core/time.hpp"
-#include "actors/app/admin/namespaces_routes.hpp"
+#include "runtime/http/server.hpp"
+#include "runtime/schedule/time_zone.hpp"
 #include "storage/chat_directory.hpp"
 #include "storage/container_run_store.hpp"
-#include "actors/app/admin/tasks_routes.hpp"
-#include "runtime/schedule/time_zone.hpp"
-#include "actors/app/admin/audit_routes.hpp"
-#include "actors/app/admin/secrets_routes.hpp"
 #include "storage/migrations.hpp"
 #include "storage/sqlite.hpp"
 
@@ -94,8 +94,10 @@ Containers prepare_containers(const config::Config& c) {
   }
   status = opened->status;
   out.status_json = container::select::to_json(status);
-  log::info("container.runtime", {{"backend", status.backend}, {"available", status.available},
-                                  {"version", status.version}, {"install_id", opened->install_id}});
+  log::info("container.runtime", {{"backend", status.backend},
+                                  {"available", status.available},
+                                  {"version", status.version},
+                                  {"install_id", opened->install_id}});
   if (!status.available) return out;
   out.runtime = opened->runtime;
   out.install_id = opened->install_id;
@@ -126,8 +128,9 @@ Containers prepare_containers(const config::Config& c) {
 }
 
 // Supervises the adopted runs again; returns their actors.
-std::vector<actors::container_supervisor_actor> adopt_runs(caf::actor_system& system, const config::Config& c, const Containers& containers,
-                                   metrics::Registry& registry, const SecurityServices& security) {
+std::vector<actors::container_supervisor_actor> adopt_runs(caf::actor_system& system, const config::Config& c,
+                                                           const Containers& containers, metrics::Registry& registry,
+                                                           const SecurityServices& security) {
   std::vector<actors::container_supervisor_actor> out;
   for (const auto& run : containers.adopted) {
     actors::ContainerRunOptions o;
@@ -157,7 +160,8 @@ std::vector<actors::container_supervisor_actor> adopt_runs(caf::actor_system& sy
 }
 
 // Stops adopted runs (SIGTERM, then SIGKILL after the grace) and waits for them.
-void stop_runs(caf::actor_system& system, const std::vector<actors::container_supervisor_actor>& runs, std::chrono::milliseconds limit) {
+void stop_runs(caf::actor_system& system, const std::vector<actors::container_supervisor_actor>& runs,
+               std::chrono::milliseconds limit) {
   if (runs.empty()) return;
   caf::scoped_actor self{system};
   for (const auto& r : runs) {
@@ -167,8 +171,7 @@ void stop_runs(caf::actor_system& system, const std::vector<actors::container_su
   size_t down = 0;
   bool timed_out = false;
   while (down < runs.size() && !timed_out) {
-    self->receive([&](const caf::down_msg&) { ++down; },
-                  caf::after(limit) >> [&] { timed_out = true; });
+    self->receive([&](const caf::down_msg&) { ++down; }, caf::after(limit) >> [&] { timed_out = true; });
   }
   if (timed_out) log::warn("container.stop_incomplete", {{"left", static_cast<int64_t>(runs.size() - down)}});
 }
@@ -189,8 +192,8 @@ std::string start_detail(const config::Config& c, const char* version) {
     }
     return out + "\"";
   };
-  return "{\"version\":" + quote(version) + ",\"configFile\":" + quote(c.source_file) + ",\"configHash\":\"" +
-         hex + "\"}";
+  return "{\"version\":" + quote(version) + ",\"configFile\":" + quote(c.source_file) + ",\"configHash\":\"" + hex +
+         "\"}";
 }
 
 // Fails fast, before any actor starts, on an unusable or too-new database.
@@ -253,7 +256,8 @@ int serve(const config::Config& config, const char* version) {
     return 1;
   }
   if (auto zone = schedule::TimeZone::locate(c.scheduler.time_zone); !zone) {
-    log::error("node.start_failed", {{"error", "scheduler.time_zone: " + zone.error().message}, {"code", zone.error().code}});
+    log::error("node.start_failed",
+               {{"error", "scheduler.time_zone: " + zone.error().message}, {"code", zone.error().code}});
     return 1;
   }
 
@@ -317,12 +321,11 @@ int serve(const config::Config& config, const char* version) {
     // A changed configuration shows in the audit trail as a different hash at start.
     sec->audit(AuditRecord{"node", "node.started", c.node.data_dir, start_detail(c, version)});
     const auto adopted = adopt_runs(system, c, containers, registry, *sec);
-    auto container_audit =
-        spawn_container_audit(system, c, *sec, containers.runtime, containers.install_id, &registry);
+    auto container_audit = spawn_container_audit(system, c, *sec, containers.runtime, containers.install_id, &registry);
     // Containers schedule through IPC tasks/ for their own group (docs/ipc.md); no store: refused.
-    auto task_ipc = task_store ? std::make_shared<actors::TaskIpc>(
-                                     task_store, storage::open_chat_directory(c.storage_path()))
-                               : nullptr;
+    auto task_ipc = task_store
+                        ? std::make_shared<actors::TaskIpc>(task_store, storage::open_chat_directory(c.storage_path()))
+                        : nullptr;
     namespace_services->make_run = namespace_run_factory(
         NamespaceRunContext{c, *sec, containers.runtime, containers.install_id, &registry, task_ipc});
     namespace_services->ready.store(true, std::memory_order_release);
@@ -397,13 +400,14 @@ int serve(const config::Config& config, const char* version) {
       log::error("node.start_failed", {{"error", port.error().message}});
       exit_code = 1;
     } else {
-      std::string host = c.admin.address.find(':') != std::string::npos ? "[" + c.admin.address + "]"
-                                                                         : c.admin.address;
+      std::string host = c.admin.address.find(':') != std::string::npos ? "[" + c.admin.address + "]" : c.admin.address;
       std::string url = "http://" + host + ":" + std::to_string(*port);
       if (auto st = write_file_atomic(url_file, url + "\n", {.mode = 0644, .durable = false}); !st)
         log::warn("node.url_file_failed", {{"file", url_file}, {"error", st.error().message}});
-      log::info("node.started", {{"version", version}, {"admin_url", url},
-                                 {"data_dir", c.node.data_dir}, {"pid", static_cast<int64_t>(::getpid())}});
+      log::info("node.started", {{"version", version},
+                                 {"admin_url", url},
+                                 {"data_dir", c.node.data_dir},
+                                 {"pid", static_cast<int64_t>(::getpid())}});
 
       sigset_t set = shutdown_signals();
       int sig = 0;

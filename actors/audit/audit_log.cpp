@@ -70,8 +70,7 @@ audit_log_actor::behavior_type audit_fn(self_ptr self, AuditLogOptions options) 
         return promise;
       },
       [=](status_atom) {
-        return component_status{"audit", "running",
-                                "next_seq=" + std::to_string(self->state.next_seq)};
+        return component_status{"audit", "running", "next_seq=" + std::to_string(self->state.next_seq)};
       },
       [=](shutdown_atom) {
         self->quit(caf::exit_reason::user_shutdown);
@@ -82,12 +81,14 @@ audit_log_actor::behavior_type audit_fn(self_ptr self, AuditLogOptions options) 
 
 }  // namespace
 
-std::string audit_hash(const std::string& prev_hash, int64_t seq, int64_t at_ms,
-                       const AuditRecord& ev) {
-  return security::audit::chain_hash(prev_hash, security::audit::RecordFields{seq, at_ms, ev.actor, ev.event, ev.subject, ev.detail});
+std::string audit_hash(const std::string& prev_hash, int64_t seq, int64_t at_ms, const AuditRecord& ev) {
+  return security::audit::chain_hash(
+      prev_hash, security::audit::RecordFields{seq, at_ms, ev.actor, ev.event, ev.subject, ev.detail});
 }
 
-std::string to_hex(const std::string& bytes) { return security::audit::to_hex(bytes); }
+std::string to_hex(const std::string& bytes) {
+  return security::audit::to_hex(bytes);
+}
 
 audit_log_actor spawn_audit_log(caf::actor_system& system, AuditLogOptions options) {
   return system.spawn(audit_fn, std::move(options));

@@ -19,8 +19,7 @@ struct AuditLogOptions {
 audit_log_actor spawn_audit_log(caf::actor_system& system, AuditLogOptions options);
 
 // Pure: the chained hash of one record (32 bytes); sb::security::audit::chain_hash.
-std::string audit_hash(const std::string& prev_hash, int64_t seq, int64_t at_ms,
-                       const AuditRecord& event);
+std::string audit_hash(const std::string& prev_hash, int64_t seq, int64_t at_ms, const AuditRecord& event);
 
 std::string to_hex(const std::string& bytes);
 

@@ -3,8 +3,8 @@
 #include <optional>
 
 #include "actors/supervision/supervisor.hpp"
-#include "runtime/core/log.hpp"
 #include "runtime/container/scan/security_scanner.hpp"
+#include "runtime/core/log.hpp"
 
 namespace sb::actors {
 namespace {
@@ -36,12 +36,13 @@ security_auditor_actor::behavior_type auditor_fn(self_ptr self, SecurityAuditorO
   log_exceptions(self, "security_auditor");
   auto& st = self->state;
   st.opts = std::move(opts);
-  st.scanner.emplace(*st.opts.runtime, *st.opts.approved,
-                     container::scan::ScannerOptions{st.opts.install_id, st.opts.timeout_grace, st.opts.owned_elsewhere});
+  st.scanner.emplace(
+      *st.opts.runtime, *st.opts.approved,
+      container::scan::ScannerOptions{st.opts.install_id, st.opts.timeout_grace, st.opts.owned_elsewhere});
   const auto interval = st.opts.interval;
   if (interval.count() > 0) self->delayed_send(self, interval, sectick_atom::value);
-  log::info("security.audit_started", {{"interval_ms", static_cast<int64_t>(interval.count())},
-                                       {"backend", st.opts.runtime->backend()}});
+  log::info("security.audit_started",
+            {{"interval_ms", static_cast<int64_t>(interval.count())}, {"backend", st.opts.runtime->backend()}});
   return {
       [=](sectick_atom) {
         run_scan(self);

@@ -21,20 +21,20 @@
 
 #include "actors/protocol.hpp"
 #include "runtime/container/runtime.hpp"
+#include "runtime/container/scan/approved_containers.hpp"
 #include "runtime/core/audit_sink.hpp"
 #include "runtime/core/metrics.hpp"
-#include "runtime/container/scan/approved_containers.hpp"
 
 namespace sb::actors {
 
 struct SecurityAuditorOptions {
-  std::shared_ptr<container::ContainerRuntime> runtime;       // required
-  std::shared_ptr<container::scan::ApprovedContainers> approved;     // required; the supervisors' registry
-  std::string install_id;                                     // io.squadbox.install of this node
-  std::chrono::milliseconds interval{60000};                  // security.audit_interval_ms; 0 = off
-  AuditSink sink;                                             // may be empty
-  metrics::Registry* metrics = nullptr;                       // not owned; may be null
-  std::chrono::milliseconds timeout_grace{10000};             // see container::scan::ScannerOptions
+  std::shared_ptr<container::ContainerRuntime> runtime;            // required
+  std::shared_ptr<container::scan::ApprovedContainers> approved;   // required; the supervisors' registry
+  std::string install_id;                                          // io.squadbox.install of this node
+  std::chrono::milliseconds interval{60000};                       // security.audit_interval_ms; 0 = off
+  AuditSink sink;                                                  // may be empty
+  metrics::Registry* metrics = nullptr;                            // not owned; may be null
+  std::chrono::milliseconds timeout_grace{10000};                  // see container::scan::ScannerOptions
   std::function<bool(const std::string& run_id)> owned_elsewhere;  // see container::scan::ScannerOptions
 };
 

@@ -5,8 +5,8 @@
 
 #include "actors/supervision/supervisor.hpp"
 #include "runtime/core/log.hpp"
-#include "storage/inbound_store.hpp"
 #include "runtime/core/time.hpp"
+#include "storage/inbound_store.hpp"
 
 namespace sb::actors {
 namespace {
@@ -48,7 +48,8 @@ void finish(self_ptr self, Pending& p) {
     if (!p.stored[i]) continue;
     if (router) self->send(router, route_atom::value, std::move(p.messages[i]));
   }
-  if (!router && p.result.stored > 0) log::warn("ingest.no_router", {{"stored", static_cast<int64_t>(p.result.stored)}});
+  if (!router && p.result.stored > 0)
+    log::warn("ingest.no_router", {{"stored", static_cast<int64_t>(p.result.stored)}});
 }
 
 // One writer request per message; the writer batches everything that arrives together
@@ -117,7 +118,9 @@ ingest_actor::behavior_type ingest_fn(self_ptr self, IngestOptions options) {
         }
         store(self, pending);
       },
-      [=](status_atom) { return component_status{"ingest", "running", ""}; },
+      [=](status_atom) {
+        return component_status{"ingest", "running", ""};
+      },
       [=](shutdown_atom) {
         self->quit(caf::exit_reason::user_shutdown);
         return true;

@@ -3,8 +3,8 @@
 #include <charconv>
 
 #include "actors/channels/channel_sender.hpp"
-#include "actors/supervision/supervisor.hpp"
 #include "actors/channels/telegram_poller.hpp"
+#include "actors/supervision/supervisor.hpp"
 
 namespace sb::actors {
 namespace {

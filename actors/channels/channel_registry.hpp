@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "actors/protocol.hpp"
-#include "runtime/core/backoff.hpp"
 #include "channels/bot/channel_bot.hpp"
 #include "runtime/config/config.hpp"
+#include "runtime/core/backoff.hpp"
 #include "runtime/core/metrics.hpp"
 
 namespace sb::actors {

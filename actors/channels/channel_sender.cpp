@@ -7,12 +7,12 @@
 
 #include "actors/protocol.hpp"
 #include "actors/supervision/supervisor.hpp"
-#include "runtime/http/keepalive_client.hpp"
 #include "channels/delivery/delivery_order.hpp"
-#include "storage/outbox_store.hpp"
 #include "channels/delivery/retry_policy.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/core/time.hpp"
+#include "runtime/http/keepalive_client.hpp"
+#include "storage/outbox_store.hpp"
 #include "storage/sqlite.hpp"
 
 namespace sb::actors {
@@ -25,7 +25,9 @@ constexpr std::chrono::milliseconds kTurnBudget{200};
 // Storage trouble (no writer, unreadable database) is looked at again after this long.
 constexpr int64_t kStorageRetryMs = 1000;
 
-std::string group_name(const std::string& bot_id) { return "sb.outbox." + bot_id; }
+std::string group_name(const std::string& bot_id) {
+  return "sb.outbox." + bot_id;
+}
 
 // What this sender decided about a row and has not yet seen committed.
 struct Unconfirmed {
@@ -34,7 +36,7 @@ struct Unconfirmed {
   int64_t attempts = 0;   // retry: the values the database will have
   int64_t next_attempt_at = 0;
   storage::WriteOp op;
-  bool writing = false;   // a write request is in flight
+  bool writing = false;  // a write request is in flight
 };
 
 struct sender_state {
@@ -199,8 +201,11 @@ void send_row(self_ptr self, const storage::OutboxRow& row, channels::delivery::
       entry.terminal = true;
       entry.op = storage::mark_failed(row.id, d.attempts, d.error, now);
       if (st.failed) st.failed->inc();
-      log::warn("outbound.failed", {{"bot", st.bot_id}, {"id", row.id}, {"attempts", d.attempts},
-                                    {"reason", outcome.reason}, {"error", d.error}});
+      log::warn("outbound.failed", {{"bot", st.bot_id},
+                                    {"id", row.id},
+                                    {"attempts", d.attempts},
+                                    {"reason", outcome.reason},
+                                    {"error", d.error}});
       break;
     case Kind::retry:
       entry.attempts = d.attempts;
@@ -212,8 +217,11 @@ void send_row(self_ptr self, const storage::OutboxRow& row, channels::delivery::
       } else if (st.retried) {
         st.retried->inc();
       }
-      log::info("outbound.retry", {{"bot", st.bot_id}, {"id", row.id}, {"attempts", d.attempts},
-                                   {"reason", outcome.reason}, {"in_ms", d.next_attempt_at_ms - now}});
+      log::info("outbound.retry", {{"bot", st.bot_id},
+                                   {"id", row.id},
+                                   {"attempts", d.attempts},
+                                   {"reason", outcome.reason},
+                                   {"in_ms", d.next_attempt_at_ms - now}});
       break;
   }
   st.unconfirmed[row.id] = std::move(entry);
@@ -276,8 +284,8 @@ void send_typing_now(self_ptr self, const std::string& chat_jid, const std::stri
     result = "skipped";  // rate limited: replies matter more
   } else {
     auto jid = messaging::parse_jid(chat_jid);
-    auto request = jid ? st.options.bot->build_typing(jid->native_id, message_id)
-                       : Result<channels::OutboundRequest>(jid.error());
+    auto request =
+        jid ? st.options.bot->build_typing(jid->native_id, message_id) : Result<channels::OutboundRequest>(jid.error());
     if (!request) {
       result = "refused";
       log::debug("outbound.typing_refused", {{"bot", st.bot_id}, {"error", request.error().code}});
@@ -286,7 +294,8 @@ void send_typing_now(self_ptr self, const std::string& chat_jid, const std::stri
                                          std::move(request->headers), std::move(request->body));
       if (!response || response->status < 200 || response->status >= 300) {
         result = "failed";
-        log::debug("outbound.typing_failed", {{"bot", st.bot_id}, {"path", request->log_path},
+        log::debug("outbound.typing_failed", {{"bot", st.bot_id},
+                                              {"path", request->log_path},
                                               {"status", response ? int64_t{response->status} : int64_t{0}}});
       }
     }

@@ -20,7 +20,6 @@
 #include <string>
 
 #include "actors/protocol.hpp"
-
 #include "channels/bot/channel_bot.hpp"
 #include "runtime/config/config.hpp"
 #include "runtime/core/metrics.hpp"
@@ -32,8 +31,8 @@ struct ChannelSenderOptions {
   std::string db_path;                              // read connection for due rows
   config::OutboundConfig outbound;                  // timeouts, CA file, retries
   metrics::Registry* metrics = nullptr;             // not owned; may be null
-  size_t batch = 256;                 // rows sent per turn before the mailbox is looked at
-  size_t max_unconfirmed = 4096;      // outcomes sent to the writer and not yet committed
+  size_t batch = 256;                               // rows sent per turn before the mailbox is looked at
+  size_t max_unconfirmed = 4096;                    // outcomes sent to the writer and not yet committed
   std::chrono::milliseconds write_timeout{10000};
 };
 

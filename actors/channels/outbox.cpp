@@ -5,10 +5,10 @@
 
 #include "actors/channels/channel_sender.hpp"
 #include "actors/supervision/supervisor.hpp"
-#include "storage/outbox_store.hpp"
 #include "channels/delivery/prepare_message.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/core/time.hpp"
+#include "storage/outbox_store.hpp"
 #include "storage/sqlite.hpp"
 
 namespace sb::actors {
@@ -80,9 +80,8 @@ outbox_actor::behavior_type outbox_fn(self_ptr self, OutboxOptions options) {
         auto writer = lookup<storage_writer_actor>(self->system(), "storage");
         if (!writer) return refused("outbox.storage", "storage writer down");
         const size_t pieces = prepared->pieces.size();
-        auto op = storage::insert_pieces(prepared->channel, prepared->bot, prepared->chat_jid,
-                                                    prepared->pieces, prepared->reply_to, now_ms(),
-                                                    message.idempotency_key);
+        auto op = storage::insert_pieces(prepared->channel, prepared->bot, prepared->chat_jid, prepared->pieces,
+                                         prepared->reply_to, now_ms(), message.idempotency_key);
         auto promise = self->make_response_promise<enqueue_result>();
         const std::string bot_id = message.bot_id;
         const std::string key = message.idempotency_key;

@@ -9,13 +9,13 @@
 
 #include <caf/all.hpp>
 
-#include "runtime/http/interruptible_request.hpp"
 #include "actors/protocol.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "channels/telegram/poll_policy.hpp"
 #include "runtime/core/log.hpp"
-#include "storage/channel_state_store.hpp"
 #include "runtime/core/time.hpp"
+#include "runtime/http/interruptible_request.hpp"
+#include "storage/channel_state_store.hpp"
 #include "storage/sqlite.hpp"
 
 namespace sb::actors {
@@ -191,8 +191,8 @@ void poll(self_ptr self, std::chrono::milliseconds delay) {
 void fail(self_ptr self, const channels::telegram::PollVerdict& verdict) {
   auto& st = self->state;
   ++st.failures;
-  const auto delay = channels::telegram::poll_delay(verdict.wait, st.failures, verdict.retry_after, st.options.backoff_base,
-                                st.options.backoff_max);
+  const auto delay = channels::telegram::poll_delay(verdict.wait, st.failures, verdict.retry_after,
+                                                    st.options.backoff_base, st.options.backoff_max);
   count(self, verdict.result);
   log::warn("telegram.poll_failed", {{"bot", st.bot_id},
                                      {"path", st.log_path},
@@ -232,14 +232,15 @@ void persist(self_ptr self, int64_t next_offset, std::string result) {
 
 void on_answer(self_ptr self, PollAnswer& answer) {
   auto& st = self->state;
-  if (!answer.error_code.empty()) return fail(self, channels::telegram::network_verdict(answer.error_code, answer.error_message));
+  if (!answer.error_code.empty())
+    return fail(self, channels::telegram::network_verdict(answer.error_code, answer.error_message));
   channels::HttpReply reply{answer.status, answer.headers, answer.body};
   channels::telegram::PollVerdict verdict = channels::telegram::judge_poll(*st.options.bot, reply);
   if (!verdict.batch) return fail(self, verdict);
   auto& batch = *verdict.batch;
   for (const auto& ignored : batch.delivery.ignored)
-    log::debug("telegram.update_ignored", {{"bot", st.bot_id}, {"update_id", ignored.platform_id},
-                                           {"reason", ignored.reason}});
+    log::debug("telegram.update_ignored",
+               {{"bot", st.bot_id}, {"update_id", ignored.platform_id}, {"reason", ignored.reason}});
   if (!batch.next_offset) {  // the long poll ended without updates
     st.failures = 0;
     count(self, verdict.result);
@@ -258,7 +259,8 @@ void on_answer(self_ptr self, PollAnswer& answer) {
           [=](const ingest_result& r) {
             // Not stored: keep the offset, so the same updates come again.
             if (!r.error.code.empty()) return fail(self, local_failure("ingest_failed", r.error.message));
-            log::debug("telegram.polled", {{"bot", self->state.bot_id}, {"messages", n},
+            log::debug("telegram.polled", {{"bot", self->state.bot_id},
+                                           {"messages", n},
                                            {"stored", static_cast<int64_t>(r.stored)},
                                            {"duplicates", static_cast<int64_t>(r.duplicates)}});
             persist(self, next, "ok");
@@ -276,10 +278,9 @@ telegram_poller_actor::behavior_type poller_fn(self_ptr self, TelegramPollerOpti
   // The worker reaches the actor through a weak address: it must not keep it alive.
   caf::actor_addr me = self->address();
   st.worker = std::make_unique<PollWorker>([me](PollAnswer answer) {
-    if (auto target = caf::actor_cast<caf::actor>(me)) caf::anon_send(target, polled_atom::value, std::move(answer.status),
-                                                                       std::move(answer.body), std::move(answer.headers),
-                                                                       std::move(answer.error_code),
-                                                                       std::move(answer.error_message));
+    if (auto target = caf::actor_cast<caf::actor>(me))
+      caf::anon_send(target, polled_atom::value, std::move(answer.status), std::move(answer.body),
+                     std::move(answer.headers), std::move(answer.error_code), std::move(answer.error_message));
   });
   log::info("telegram.polling_started", {{"bot", st.bot_id},
                                          {"offset", st.offset},

@@ -13,7 +13,6 @@
 #include <string>
 
 #include "actors/protocol.hpp"
-
 #include "channels/bot/channel_bot.hpp"
 #include "runtime/core/metrics.hpp"
 
@@ -21,12 +20,12 @@ namespace sb::actors {
 
 struct TelegramPollerOptions {
   std::shared_ptr<const channels::ChannelBot> bot;  // polling() must be true
-  std::string db_path;                    // where channel_state is read at start
-  int poll_timeout_s = 30;                // getUpdates long-poll timeout (0-50)
-  std::string ca_file;                    // outbound.ca_file
+  std::string db_path;                              // where channel_state is read at start
+  int poll_timeout_s = 30;                          // getUpdates long-poll timeout (0-50)
+  std::string ca_file;                              // outbound.ca_file
   std::chrono::milliseconds backoff_base{1000};
   std::chrono::milliseconds backoff_max{300000};
-  metrics::Registry* metrics = nullptr;   // not owned; may be null
+  metrics::Registry* metrics = nullptr;  // not owned; may be null
 };
 
 // A supervised child (answers status/shutdown as a component_actor). Returns an invalid

@@ -1,8 +1,5 @@
 #include "actors/containers/container_supervisor.hpp"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -12,7 +9,12 @@
 #include <random>
 #include <thread>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "actors/containers/ipc_task_desk.hpp"
 #include "actors/supervision/supervisor.hpp"
+#include "runtime/container/env_policy.hpp"
 #include "runtime/container/lifecycle.hpp"
 #include "runtime/container/validation.hpp"
 #include "runtime/core/log.hpp"
@@ -20,19 +22,17 @@
 #include "runtime/ipc/ipc_directory.hpp"
 #include "runtime/ipc/ipc_permissions.hpp"
 #include "runtime/ipc/ipc_watcher.hpp"
-#include "runtime/security/allowlist/allowlist_store.hpp"
-#include "runtime/container/env_policy.hpp"
 #include "runtime/proxy/credential_proxy.hpp"
 #include "runtime/proxy/lease_env.hpp"
-#include "actors/containers/ipc_task_desk.hpp"
+#include "runtime/security/allowlist/allowlist_store.hpp"
 #include "storage/container_run_store.hpp"
 
 namespace sb::actors {
 namespace {
 
+using container::EndReason;
 using container::RunEvent;
 using container::RunState;
-using container::EndReason;
 using std::chrono::milliseconds;
 
 // Joins on destruction; the thread must end by itself (its loop checks `stop`).
@@ -60,9 +60,9 @@ struct run_state {
   RunState state = RunState::pending;
   std::optional<ipc::IpcDirectory> ipc;
   std::string container_id;
-  uint64_t generation = 0;         // bumps per container attempt
-  uint64_t idle_generation = 0;    // bumps on every output (idle timer)
-  std::deque<Input> unfinished;    // delivered, no turn_done yet (re-delivered on restart)
+  uint64_t generation = 0;       // bumps per container attempt
+  uint64_t idle_generation = 0;  // bumps on every output (idle timer)
+  std::deque<Input> unfinished;  // delivered, no turn_done yet (re-delivered on restart)
   RestartTracker tracker{RestartPolicy{}};
   uint32_t restarts = 0;
   container::EndReason stop_reason = container::EndReason::stopped;
@@ -81,16 +81,19 @@ struct run_state {
 
 using self_ptr = container_supervisor_actor::stateful_pointer<run_state>;
 
-metrics::Registry* registry(self_ptr self) { return self->state.opts.metrics; }
+metrics::Registry* registry(self_ptr self) {
+  return self->state.opts.metrics;
+}
 
 void persist(self_ptr self, storage::WriteOp op) {
   auto writer = lookup<storage_writer_actor>(self->system(), "storage");
   if (!writer) return;  // cowork runs without a node database
   self->request(writer, std::chrono::seconds(30), write_atom::value, std::move(op))
-      .then([](const storage::WriteOutcome& out) {
-        if (!out.ok) log::warn("container.persist_failed", {{"error", out.error_message}});
-      },
-            [](caf::error&) {});
+      .then(
+          [](const storage::WriteOutcome& out) {
+            if (!out.ok) log::warn("container.persist_failed", {{"error", out.error_message}});
+          },
+          [](caf::error&) {});
 }
 
 // {"namespace","container","from","reason"} for the audit record of a transition.
@@ -149,7 +152,8 @@ void finish(self_ptr self) {
   persist(self, storage::set_run_ended(st.opts.run_id, now_ms(), int64_t{st.result.exit_code}));
   if (auto* m = registry(self))
     m->gauge("squadbox_containers", "Container runs by lifecycle state.",
-             {{"state", std::string(container::to_string(st.result.final_state))}}).add(-1);
+             {{"state", std::string(container::to_string(st.result.final_state))}})
+        .add(-1);
   if (st.opts.listener) caf::anon_send(st.opts.listener, done_atom::value, st.result);
   self->quit();
 }
@@ -158,7 +162,8 @@ void finish(self_ptr self) {
 void approve(self_ptr self, const std::string& container_id) {
   auto& st = self->state;
   if (!st.opts.approved) return;
-  container::scan::ApprovedContainer a{container_id, st.opts.run_id, st.opts.namespace_name, std::nullopt, std::nullopt};
+  container::scan::ApprovedContainer a{container_id, st.opts.run_id, st.opts.namespace_name, std::nullopt,
+                                       std::nullopt};
   // An adopted container's mounts were approved by the previous broker and not persisted.
   if (container_id != st.opts.adopt_container_id) a.mounts = st.opts.spec.mounts.mounts();
   if (st.opts.hard_timeout.count() > 0) a.deadline = st.began + st.opts.hard_timeout + st.opts.stop_grace;
@@ -205,33 +210,35 @@ void start_ipc_thread(self_ptr self) {
   if (!watcher) throw std::runtime_error("ipc watcher: " + watcher.error().message);
   auto me = caf::actor_cast<container_supervisor_actor>(self);
   auto stop = st.ipc_stop;
-  TaskDesk desk{st.opts.tasks, {st.opts.namespace_name, st.opts.main_namespace}, st.opts.run_id, st.ipc->root(),
-                st.opts.spec.uid, st.opts.spec.gid, st.opts.audit, st.opts.metrics};
-  st.ipc_thread.thread = std::thread([w = std::move(*watcher), me, stop, desk = std::move(desk),
-                                      stale = st.snapshot_stale]() mutable {
-    while (!stop->load()) {
-      if (stale->exchange(false)) desk.refresh_snapshot();
-      bool tasks_changed = false;
-      for (auto& d : w.wait_for(milliseconds(100))) {
-        ipc_event ev;
-        if (auto* m = std::get_if<ipc::OutboundMessage>(&d.payload)) {
-          ev = ipc_event{IpcEventKind::message, m->text, m->in_reply_to.value_or(""), m->chat_jid.value_or(""), true,
-                         ""};
-        } else if (auto* t = std::get_if<ipc::TurnDone>(&d.payload)) {
-          ev = ipc_event{IpcEventKind::turn_done, "", t->in_reply_to, "", t->ok, t->error};
-        } else if (schedule::task_action_of(d.payload)) {
-          // Applied here: the store is thread-safe, and the actor never waits on it.
-          desk.apply(d);
-          tasks_changed = true;
-          ev.kind = IpcEventKind::activity;  // re-arms the idle timer
-        } else {
-          ev.kind = IpcEventKind::activity;  // register_group: not handled by this host yet
+  TaskDesk desk{st.opts.tasks,    {st.opts.namespace_name, st.opts.main_namespace},
+                st.opts.run_id,   st.ipc->root(),
+                st.opts.spec.uid, st.opts.spec.gid,
+                st.opts.audit,    st.opts.metrics};
+  st.ipc_thread.thread =
+      std::thread([w = std::move(*watcher), me, stop, desk = std::move(desk), stale = st.snapshot_stale]() mutable {
+        while (!stop->load()) {
+          if (stale->exchange(false)) desk.refresh_snapshot();
+          bool tasks_changed = false;
+          for (auto& d : w.wait_for(milliseconds(100))) {
+            ipc_event ev;
+            if (auto* m = std::get_if<ipc::OutboundMessage>(&d.payload)) {
+              ev = ipc_event{IpcEventKind::message,    m->text, m->in_reply_to.value_or(""),
+                             m->chat_jid.value_or(""), true,    ""};
+            } else if (auto* t = std::get_if<ipc::TurnDone>(&d.payload)) {
+              ev = ipc_event{IpcEventKind::turn_done, "", t->in_reply_to, "", t->ok, t->error};
+            } else if (schedule::task_action_of(d.payload)) {
+              // Applied here: the store is thread-safe, and the actor never waits on it.
+              desk.apply(d);
+              tasks_changed = true;
+              ev.kind = IpcEventKind::activity;  // re-arms the idle timer
+            } else {
+              ev.kind = IpcEventKind::activity;  // register_group: not handled by this host yet
+            }
+            caf::anon_send(me, ipc_atom::value, std::move(ev));
+          }
+          if (tasks_changed) desk.refresh_snapshot();
         }
-        caf::anon_send(me, ipc_atom::value, std::move(ev));
-      }
-      if (tasks_changed) desk.refresh_snapshot();
-    }
-  });
+      });
 }
 
 void start_waiter(self_ptr self);
@@ -258,8 +265,8 @@ void start_container(self_ptr self) {
   if (st.opts.proxy) {
     // A fresh placeholder token per container start; the last one died with its container.
     st.lease.reset();
-    auto lease = st.opts.proxy->open_lease({st.opts.run_id, st.opts.namespace_name,
-                                            st.ipc->root() + "/" + proxy::kSocketFileName, spec.uid, spec.gid});
+    auto lease = st.opts.proxy->open_lease(
+        {st.opts.run_id, st.opts.namespace_name, st.ipc->root() + "/" + proxy::kSocketFileName, spec.uid, spec.gid});
     if (!lease) {
       log::error("container.proxy_lease_failed", {{"run", st.opts.run_id}, {"error", lease.error().message}});
       self->send(self, exited_atom::value, exit_info{st.generation, -1, false, 0, lease.error()});
@@ -356,7 +363,8 @@ void on_exit(self_ptr self, const exit_info& info) {
   st.result.oom_killed = info.oom_killed;
   if (info.oom_killed) {
     log::error("container.oom_killed", {{"run", st.opts.run_id}});
-    if (auto* m = registry(self)) m->counter("squadbox_container_oom_kills_total", "Containers killed by the OOM killer.").inc();
+    if (auto* m = registry(self))
+      m->counter("squadbox_container_oom_kills_total", "Containers killed by the OOM killer.").inc();
   }
   if (st.state == RunState::stopping) {
     st.result.reason = st.stop_reason;
@@ -381,9 +389,9 @@ void on_exit(self_ptr self, const exit_info& info) {
     finish(self);
     return;
   }
-  std::string reason = info.oom_killed ? "oom_killed"
+  std::string reason = info.oom_killed            ? "oom_killed"
                        : !info.error.code.empty() ? info.error.message
-                                             : "exit code " + std::to_string(info.exit_code);
+                                                  : "exit code " + std::to_string(info.exit_code);
   move_to(self, st.state == RunState::starting ? RunEvent::failed : RunEvent::crashed, reason);
   std::uniform_real_distribution<double> jitter(0.0, 1.0);
   auto decision = st.tracker.on_failure(std::chrono::steady_clock::now(), jitter(st.rng));
@@ -396,7 +404,8 @@ void on_exit(self_ptr self, const exit_info& info) {
     return;
   }
   ++st.restarts;
-  if (auto* m = registry(self)) m->counter("squadbox_container_restarts_total", "Container restarts after a crash.").inc();
+  if (auto* m = registry(self))
+    m->counter("squadbox_container_restarts_total", "Container restarts after a crash.").inc();
   move_to(self, RunEvent::retry, reason);
   self->delayed_send(self, decision.delay, retry_atom::value, st.generation);
 }
@@ -435,8 +444,10 @@ container_supervisor_actor::behavior_type run_fn(self_ptr self, ContainerRunOpti
     container::MountContext mount_ctx{st.opts.allowlist ? st.opts.allowlist->current() : nullptr,
                                       st.opts.namespace_name, st.opts.main_namespace, st.opts.audit, st.opts.metrics};
     auto mounts = container::MountPolicy::validate(request, mount_ctx);
-    if (mounts) st.opts.spec.mounts = std::move(*mounts);
-    else failure = mounts.error();
+    if (mounts)
+      st.opts.spec.mounts = std::move(*mounts);
+    else
+      failure = mounts.error();
   }
   if (!failure.code.empty()) {
     st.result.reason = EndReason::refused;
@@ -529,8 +540,7 @@ container_supervisor_actor::behavior_type run_fn(self_ptr self, ContainerRunOpti
         }
       },
       [=](status_atom) {
-        return component_status{self->state.opts.run_id,
-                                std::string(container::to_string(self->state.state)),
+        return component_status{self->state.opts.run_id, std::string(container::to_string(self->state.state)),
                                 self->state.container_id};
       },
   };

@@ -15,13 +15,13 @@
 #include <string>
 
 #include "actors/protocol.hpp"
-#include "runtime/core/backoff.hpp"
 #include "runtime/container/container_spec.hpp"
 #include "runtime/container/mount_policy.hpp"
 #include "runtime/container/runtime.hpp"
-#include "runtime/core/audit_sink.hpp"
-#include "runtime/core/metrics.hpp"
 #include "runtime/container/scan/approved_containers.hpp"
+#include "runtime/core/audit_sink.hpp"
+#include "runtime/core/backoff.hpp"
+#include "runtime/core/metrics.hpp"
 
 namespace sb::ipc {
 struct IpcOwnership;
@@ -40,10 +40,10 @@ struct ContainerRunOptions {
   std::string run_id;          // unique; the io.squadbox.run label
   std::string namespace_name;  // the io.squadbox.namespace label
   container::RunKind kind = container::RunKind::squad;
-  std::string install_id;      // the io.squadbox.install label
-  std::string run_dir;         // host directory of this run; IPC lives in run_dir/ipc
-  container::ContainerSpec spec;        // mounts are filled in from `mounts`
-  container::RunMountRequest mounts;    // ipc_dir is set by the supervisor
+  std::string install_id;                                  // the io.squadbox.install label
+  std::string run_dir;                                     // host directory of this run; IPC lives in run_dir/ipc
+  container::ContainerSpec spec;                           // mounts are filled in from `mounts`
+  container::RunMountRequest mounts;                       // ipc_dir is set by the supervisor
   std::chrono::milliseconds hard_timeout{30 * 60 * 1000};  // 0 = none
   std::chrono::milliseconds idle_timeout{0};               // 0 = none
   std::chrono::milliseconds stop_grace{1000};

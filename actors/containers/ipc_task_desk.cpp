@@ -26,8 +26,7 @@ std::shared_ptr<const ipc::IpcOwnership> ipc_ownership(std::shared_ptr<const Tas
 
 Result<TaskIpcOutcome> TaskIpc::apply(const ipc::IpcIdentity& sender, const ipc::Payload& payload) const {
   auto action = task_action_of(payload);
-  if (!action)
-    return make_error("ipc.not_a_task", std::string(ipc::type_name(payload)) + " is not a task action");
+  if (!action) return make_error("ipc.not_a_task", std::string(ipc::type_name(payload)) + " is not a task action");
   ipc::IpcOwnership ownership;  // lives for this call only
   ownership.chat_owner = [this](const std::string& jid) { return chat_owner(jid); };
   ownership.task_owner = [this](const std::string& id) { return task_owner(id); };
@@ -41,8 +40,10 @@ Result<TaskIpcOutcome> TaskIpc::apply(const ipc::IpcIdentity& sender, const ipc:
   if (auto* s = std::get_if<ipc::ScheduleTask>(&payload)) {
     std::optional<std::string> target_owner;
     std::vector<std::string> own_chats;
-    if (s->target_jid) target_owner = chat_owner(*s->target_jid);
-    else if (chats_.chats_of) own_chats = chats_.chats_of(sender.group);
+    if (s->target_jid)
+      target_owner = chat_owner(*s->target_jid);
+    else if (chats_.chats_of)
+      own_chats = chats_.chats_of(sender.group);
     auto target = schedule_target(sender, s->target_jid, target_owner, own_chats);
     if (!target) return target.error();
     auto patch = schedule_patch(*s, *target, store_->default_time_zone());
@@ -98,8 +99,10 @@ void TaskDesk::refresh_snapshot() const {
 
 void TaskDesk::count(std::string_view action, std::string_view result) const {
   if (metrics)
-    metrics->counter("squadbox_ipc_task_actions_total", "Task actions from inside containers, by action and result.",
-                     {{"action", std::string(action)}, {"result", std::string(result)}}).inc();
+    metrics
+        ->counter("squadbox_ipc_task_actions_total", "Task actions from inside containers, by action and result.",
+                  {{"action", std::string(action)}, {"result", std::string(result)}})
+        .inc();
 }
 
 void TaskDesk::reject(const ipc::Delivery& d, const std::string& reason) const {
@@ -114,20 +117,33 @@ void TaskDesk::apply(const ipc::Delivery& d) const {
   auto action = task_action_of(d.payload);
   std::string action_name(action ? to_string(*action) : ipc::type_name(d.payload));
   if (!tasks) {
-    log::warn("ipc.task", {{"run", run_id}, {"group", sender.group}, {"file", d.name}, {"action", action_name},
-                           {"result", "error"}, {"error", "scheduling not available"}});
+    log::warn("ipc.task", {{"run", run_id},
+                           {"group", sender.group},
+                           {"file", d.name},
+                           {"action", action_name},
+                           {"result", "error"},
+                           {"error", "scheduling not available"}});
     count(action_name, "unavailable");
     return reject(d, "ipc.scheduling_unavailable: scheduling not available");
   }
   auto done = tasks->apply(sender, d.payload);
   if (!done) {
-    log::warn("ipc.task", {{"run", run_id}, {"group", sender.group}, {"file", d.name}, {"action", action_name},
-                           {"result", "error"}, {"error", done.error().message}});
+    log::warn("ipc.task", {{"run", run_id},
+                           {"group", sender.group},
+                           {"file", d.name},
+                           {"action", action_name},
+                           {"result", "error"},
+                           {"error", done.error().message}});
     count(action_name, "error");
     return reject(d, done.error().code + ": " + done.error().message);
   }
-  log::info("ipc.task", {{"run", run_id}, {"group", sender.group}, {"file", d.name}, {"action", action_name},
-                         {"result", "ok"}, {"task", done->task.id}, {"task_group", done->task.namespace_name}});
+  log::info("ipc.task", {{"run", run_id},
+                         {"group", sender.group},
+                         {"file", d.name},
+                         {"action", action_name},
+                         {"result", "ok"},
+                         {"task", done->task.id},
+                         {"task_group", done->task.namespace_name}});
   count(action_name, "ok");
   if (audit)
     audit(AuditRecord{"ipc:" + sender.group, audit_event(*done), done->task.id, audit_detail(sender, *done, d.name)});

@@ -13,8 +13,8 @@
 #include "runtime/core/audit_sink.hpp"
 #include "runtime/core/metrics.hpp"
 #include "runtime/core/result.hpp"
-#include "runtime/ipc/ipc_watcher.hpp"
 #include "runtime/ipc/ipc_permissions.hpp"
+#include "runtime/ipc/ipc_watcher.hpp"
 #include "runtime/schedule/ipc_tasks.hpp"
 #include "storage/task_store.hpp"
 
@@ -25,7 +25,8 @@ using schedule::TaskIpcOutcome;
 
 class TaskIpc {
  public:
-  TaskIpc(std::shared_ptr<storage::TaskStore> store, ChatDirectory chats) : store_(std::move(store)), chats_(std::move(chats)) {}
+  TaskIpc(std::shared_ptr<storage::TaskStore> store, ChatDirectory chats)
+      : store_(std::move(store)), chats_(std::move(chats)) {}
 
   // Checks the payload with ipc::authorize against the store-backed ownership (the
   // watcher did too; this keeps TaskIpc safe on its own), then applies it. Errors: the
@@ -53,7 +54,6 @@ class TaskIpc {
 
 // chat_owner + task_owner of `tasks`, for ipc::authorize (the IPC watcher's check).
 std::shared_ptr<const ipc::IpcOwnership> ipc_ownership(std::shared_ptr<const TaskIpc> tasks);
-
 
 // One run's desk on its IPC thread: applies the run's task files through TaskIpc for the
 // run's group, audits and counts each action, moves a refused file to errors/ with its

@@ -22,8 +22,8 @@ namespace fx = namespaces::effect;
 
 struct namespace_state {
   NamespaceActorOptions opts;
-  std::optional<storage::Database> db;  // read-only
-  namespaces::NamespaceRunner runner;   // every decision; this actor carries out its effects
+  std::optional<storage::Database> db;                     // read-only
+  namespaces::NamespaceRunner runner;                      // every decision; this actor carries out its effects
   std::map<std::string, container_supervisor_actor> runs;  // by run id: the message and the scheduled container
   ScheduledRuns tasks;  // answers every run once, also when this actor ends (in step with the runner's)
   static inline const char* name = "namespace";
@@ -150,8 +150,10 @@ void apply(self_ptr self, namespaces::Effects effects) {
         [&](auto& e) {
           using E = std::decay_t<decltype(e)>;
           if constexpr (std::is_same_v<E, fx::AskSlot>) {
-            if (e.scheduled) self->send(st.opts.manager, acquire_atom::value, id, true);
-            else self->send(st.opts.manager, acquire_atom::value, id);
+            if (e.scheduled)
+              self->send(st.opts.manager, acquire_atom::value, id, true);
+            else
+              self->send(st.opts.manager, acquire_atom::value, id);
           } else if constexpr (std::is_same_v<E, fx::ReleaseSlot>) {
             self->send(st.opts.manager, release_atom::value, id);
           } else if constexpr (std::is_same_v<E, fx::MarkBusy>) {
@@ -234,8 +236,10 @@ namespace_actor::behavior_type namespace_fn(self_ptr self, NamespaceActorOptions
   if (!st.opts.db_path.empty()) {
     storage::OpenOptions ro;
     ro.read_only = true;
-    if (auto db = storage::Database::open(st.opts.db_path, ro)) st.db.emplace(std::move(*db));
-    else log::warn("namespace.db_unavailable", {{"namespace", st.opts.name}, {"error", db.error().message}});
+    if (auto db = storage::Database::open(st.opts.db_path, ro))
+      st.db.emplace(std::move(*db));
+    else
+      log::warn("namespace.db_unavailable", {{"namespace", st.opts.name}, {"error", db.error().message}});
   }
   reload_table(self);
   return {

@@ -4,11 +4,11 @@
 #include <optional>
 
 #include "actors/namespaces/namespace_actor.hpp"
-#include "storage/namespace_rows.hpp"
 #include "actors/namespaces/scheduled_runs.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/namespaces/slot_pool.hpp"
+#include "storage/namespace_rows.hpp"
 
 namespace sb::actors {
 namespace {
@@ -42,8 +42,10 @@ void update_gauges(self_ptr self) {
 void apply_decision(self_ptr self, const namespaces::PoolDecision& d) {
   auto& st = self->state;
   for (const auto& id : d.start) {
-    if (auto it = st.actors.find(id); it != st.actors.end()) caf::anon_send(it->second.actor, granted_atom::value);
-    else self->send(self, release_atom::value, id);  // its actor is gone: hand the slot on
+    if (auto it = st.actors.find(id); it != st.actors.end())
+      caf::anon_send(it->second.actor, granted_atom::value);
+    else
+      self->send(self, release_atom::value, id);  // its actor is gone: hand the slot on
   }
   for (const auto& id : d.preempt)
     if (auto it = st.actors.find(id); it != st.actors.end()) caf::anon_send(it->second.actor, stop_atom::value);
@@ -175,8 +177,8 @@ namespace_manager_actor::behavior_type manager_fn(self_ptr self, NamespaceManage
       [=](route_atom, routed_batch& b) {
         auto actor = actor_for(self, b.namespace_id);
         if (!actor) {
-          log::warn("namespaces.unknown", {{"namespace_id", b.namespace_id},
-                                           {"messages", static_cast<int64_t>(b.messages.size())}});
+          log::warn("namespaces.unknown",
+                    {{"namespace_id", b.namespace_id}, {"messages", static_cast<int64_t>(b.messages.size())}});
           if (auto* metrics = self->state.opts.metrics)
             metrics->counter("squadbox_namespace_unknown_total", "Routed messages for a namespace that is gone.")
                 .inc(b.messages.size());

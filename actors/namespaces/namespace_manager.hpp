@@ -55,8 +55,8 @@ struct NamespaceServices {
 
 struct NamespaceManagerOptions {
   config::NamespacesConfig config;
-  std::string db_path;  // the node database (read-only connections)
-  std::shared_ptr<NamespaceServices> services;  // null: messages queue, no container starts
+  std::string db_path;                                        // the node database (read-only connections)
+  std::shared_ptr<NamespaceServices> services;                // null: messages queue, no container starts
   std::shared_ptr<channels::local::LocalChatHub> local_chat;  // null: local replies are dropped
   std::vector<std::shared_ptr<const channels::ChannelBot>> bots;
   metrics::Registry* metrics = nullptr;  // not owned; may be null

@@ -3,9 +3,9 @@
 #include "actors/audit/audit_log.hpp"
 #include "actors/channels/channel_ingest.hpp"
 #include "actors/channels/channel_registry.hpp"
-#include "actors/routing/message_router.hpp"
-#include "actors/namespaces/namespace_manager.hpp"
 #include "actors/channels/outbox.hpp"
+#include "actors/namespaces/namespace_manager.hpp"
+#include "actors/routing/message_router.hpp"
 #include "actors/schedule/scheduler.hpp"
 #include "actors/storage/storage_writer.hpp"
 #include "actors/supervision/supervisor.hpp"
@@ -32,10 +32,12 @@ supervisor_actor spawn_node(caf::actor_system& system, NodeOptions options) {
   writer.metrics = options.metrics;
 
   sup.children = {
-      {"storage", [writer](caf::actor_system& sys, const caf::actor&) {
+      {"storage",
+       [writer](caf::actor_system& sys, const caf::actor&) {
          return caf::actor_cast<caf::actor>(spawn_storage_writer(sys, writer));
        }},
-      {"audit", [path = c.storage_path()](caf::actor_system& sys, const caf::actor&) {
+      {"audit",
+       [path = c.storage_path()](caf::actor_system& sys, const caf::actor&) {
          return caf::actor_cast<caf::actor>(spawn_audit_log(sys, AuditLogOptions{path}));
        }},
   };
@@ -66,13 +68,13 @@ supervisor_actor spawn_node(caf::actor_system& system, NodeOptions options) {
   sup.children.push_back({"namespaces", [namespaces](caf::actor_system& sys, const caf::actor&) {
                             return caf::actor_cast<caf::actor>(spawn_namespace_manager(sys, namespaces));
                           }});
-  sup.children.push_back({"scheduler", [tasks = options.tasks, metrics = options.metrics](caf::actor_system& sys,
-                                                                                         const caf::actor&) {
-                            SchedulerOptions scheduler;
-                            scheduler.store = tasks;
-                            scheduler.metrics = metrics;
-                            return caf::actor_cast<caf::actor>(spawn_scheduler(sys, std::move(scheduler)));
-                          }});
+  sup.children.push_back(
+      {"scheduler", [tasks = options.tasks, metrics = options.metrics](caf::actor_system& sys, const caf::actor&) {
+         SchedulerOptions scheduler;
+         scheduler.store = tasks;
+         scheduler.metrics = metrics;
+         return caf::actor_cast<caf::actor>(spawn_scheduler(sys, std::move(scheduler)));
+       }});
   ChannelRegistryOptions channels;
   channels.bots = options.bots;
   channels.config = c;
@@ -87,8 +89,7 @@ supervisor_actor spawn_node(caf::actor_system& system, NodeOptions options) {
 }
 
 void configure_actor_system(caf::actor_system_config& cfg, const config::Config& config) {
-  if (config.actors.threads > 0)
-    cfg.set("scheduler.max-threads", static_cast<size_t>(config.actors.threads));
+  if (config.actors.threads > 0) cfg.set("scheduler.max-threads", static_cast<size_t>(config.actors.threads));
   // Idle workers otherwise sleep between polls, adding ~50 µs to every request that
   // wakes them (PLATFORM-NOTES): poll without sleeping in the moderate phase.
   cfg.set("work-stealing.moderate-sleep-duration", caf::timespan{0});

@@ -7,9 +7,9 @@
 
 #include "actors/supervision/supervisor.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/routing/route_decision.hpp"
 #include "storage/inbound_store.hpp"
 #include "storage/routing_rows.hpp"
-#include "runtime/routing/route_decision.hpp"
 #include "storage/sqlite.hpp"
 
 namespace sb::actors {
@@ -32,10 +32,10 @@ struct router_state {
   MessageRouterOptions options;
   std::optional<storage::Database> db;  // read-only; opened on first use
   routing::RoutingTable table;
-  bool loaded = false;       // false: the table could not be read; nothing is routed
-  bool reload_queued = false;  // a rebuild is already queued (coalesces bursts)
+  bool loaded = false;                              // false: the table could not be read; nothing is routed
+  bool reload_queued = false;                       // a rebuild is already queued (coalesces bursts)
   std::chrono::steady_clock::time_point last_load;  // last attempt
-  namespace_manager_actor namespaces;  // cached registry handle, monitored
+  namespace_manager_actor namespaces;               // cached registry handle, monitored
   std::map<std::string, ChannelCounters, std::less<>> by_channel;
   std::map<std::string, metrics::Counter*, std::less<>> dropped_by_reason;
   uint64_t routed = 0;
@@ -82,8 +82,9 @@ void reload(self_ptr self, std::string_view why) {
   st.last_load = std::chrono::steady_clock::now();
   if (auto loaded = load_table(st); !loaded) {
     // Keep the previous table (or none): never drop because of a failed read.
-    log::error("router.table_load_failed", {{"why", why}, {"code", loaded.error().code},
-                                            {"error", loaded.error().message}, {"kept_previous", st.loaded}});
+    log::error(
+        "router.table_load_failed",
+        {{"why", why}, {"code", loaded.error().code}, {"error", loaded.error().message}, {"kept_previous", st.loaded}});
     return;
   }
   log::info("router.table_loaded", {{"why", why},
@@ -110,9 +111,9 @@ void count_drop(router_state& st, std::string_view reason) {
   if (!st.options.metrics) return;
   auto it = st.dropped_by_reason.find(reason);
   if (it == st.dropped_by_reason.end()) {
-    auto* c = &st.options.metrics->counter("squadbox_router_dropped_total",
-                                           "Inbound messages the router dropped, by reason",
-                                           {{"reason", std::string(reason)}});
+    auto* c =
+        &st.options.metrics->counter("squadbox_router_dropped_total", "Inbound messages the router dropped, by reason",
+                                     {{"reason", std::string(reason)}});
     it = st.dropped_by_reason.emplace(std::string(reason), c).first;
   }
   it->second->inc();
@@ -139,7 +140,8 @@ void mark_dropped(self_ptr self, int64_t id, std::string_view reason) {
       .then(
           [id](const storage::WriteOutcome& out) {
             if (!out.ok)
-              log::warn("router.drop_not_recorded", {{"id", id}, {"code", out.error_code}, {"error", out.error_message}});
+              log::warn("router.drop_not_recorded",
+                        {{"id", id}, {"code", out.error_code}, {"error", out.error_message}});
           },
           [self, id](caf::error& err) {
             log::warn("router.drop_not_recorded", {{"id", id}, {"error", self->system().render(err)}});
@@ -180,8 +182,8 @@ void route(self_ptr self, messaging::StoredMessage& m) {
     const auto reason = routing::reason_code(decision.reason);
     count_drop(st, reason);
     // Ids only: the text stays out of logs.
-    log::info("router.dropped", {{"id", m.id}, {"channel", m.channel}, {"bot", m.bot}, {"chat_jid", m.chat_jid},
-                                 {"reason", reason}});
+    log::info("router.dropped",
+              {{"id", m.id}, {"channel", m.channel}, {"bot", m.bot}, {"chat_jid", m.chat_jid}, {"reason", reason}});
     if (m.id > 0) mark_dropped(self, m.id, reason);
     return;
   }
@@ -274,9 +276,9 @@ message_router_actor::behavior_type router_fn(self_ptr self, MessageRouterOption
         std::string table = st.loaded ? std::to_string(st.table.namespace_count()) + " namespaces / " +
                                             std::to_string(st.table.mapping_count()) + " mappings"
                                       : "not loaded";
-        return component_status{"router", st.loaded ? "running" : "degraded",
-                                "routed " + std::to_string(st.routed) + ", dropped " + std::to_string(st.dropped) +
-                                    ", table: " + table};
+        return component_status{
+            "router", st.loaded ? "running" : "degraded",
+            "routed " + std::to_string(st.routed) + ", dropped " + std::to_string(st.dropped) + ", table: " + table};
       },
       [=](shutdown_atom) {
         flush(self);

@@ -60,8 +60,8 @@ struct scheduler_state {
   std::unordered_map<int64_t, InFlight> running;  // run id ->
   std::unordered_set<std::string> running_tasks;
   std::unordered_map<std::string, schedule::PendingRetry> retries;  // task id ->
-  uint64_t generation = 0;           // of the one pending timer; older ticks are no-ops
-  std::optional<int64_t> armed_for;  // the wall-clock time the pending timer is for
+  uint64_t generation = 0;                                          // of the one pending timer; older ticks are no-ops
+  std::optional<int64_t> armed_for;                                 // the wall-clock time the pending timer is for
   bool reload_queued = false;
   uint64_t unchecked_writes = 0;  // run bookkeeping commits since the last checkpoint
   Metrics m;
@@ -78,9 +78,9 @@ int64_t now_ms(const scheduler_state& st) {
 void init_metrics(scheduler_state& st) {
   auto* reg = st.options.metrics;
   if (!reg) return;
-  st.m.lateness = &reg->histogram(
-      "squadbox_scheduler_lateness_seconds", "Time from a run's planned time to its dispatch",
-      {0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300});
+  st.m.lateness =
+      &reg->histogram("squadbox_scheduler_lateness_seconds", "Time from a run's planned time to its dispatch",
+                      {0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300});
   for (auto t : {RunTrigger::schedule, RunTrigger::manual, RunTrigger::retry})
     st.m.started[t] = &reg->counter("squadbox_scheduler_runs_started_total", "Scheduled task runs started",
                                     {{"trigger", std::string(schedule::to_string(t))}});
@@ -122,8 +122,8 @@ void arm(self_ptr self) {
   // up to a millisecond of lateness to every fire.
   std::chrono::microseconds delay{(*target - now_ms(st)) * 1000};
   if (!st.options.now_ms)
-    delay = std::chrono::milliseconds{*target} - std::chrono::duration_cast<std::chrono::microseconds>(
-                                                     std::chrono::system_clock::now().time_since_epoch());
+    delay = std::chrono::milliseconds{*target} -
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch());
   delay = std::clamp<std::chrono::microseconds>(delay, std::chrono::microseconds{0},
                                                 std::chrono::milliseconds{kMaxTimerMs});
   self->delayed_send(self, delay, tick_atom::value, ++st.generation);
@@ -150,7 +150,9 @@ void finish(self_ptr self, int64_t run_id, schedule::RunOutcome outcome) {
   st.running_tasks.erase(f.task_id);
   outcome.retry_at_ms = schedule::decide_retry(f.retry, f.trigger, f.attempt, outcome.status, now_ms(st));
   if (auto* c = st.m.finished[outcome.status]) c->inc();
-  log::info("scheduler.run_finished", {{"task_id", f.task_id}, {"run_id", run_id}, {"attempt", f.attempt},
+  log::info("scheduler.run_finished", {{"task_id", f.task_id},
+                                       {"run_id", run_id},
+                                       {"attempt", f.attempt},
                                        {"status", schedule::to_string(outcome.status)},
                                        {"retry_at_ms", outcome.retry_at_ms.value_or(0)}});
   OwnWrites own;
@@ -158,8 +160,9 @@ void finish(self_ptr self, int64_t run_id, schedule::RunOutcome outcome) {
   ++st.unchecked_writes;
   if (!task) {
     // A task deleted meanwhile takes its run log with it.
-    log::warn("scheduler.finish_not_recorded",
-              {{"task_id", f.task_id}, {"run_id", run_id}, {"code", task.error().code}, {"error", task.error().message}});
+    log::warn(
+        "scheduler.finish_not_recorded",
+        {{"task_id", f.task_id}, {"run_id", run_id}, {"code", task.error().code}, {"error", task.error().message}});
     if (auto again = st.options.store->get(f.task_id)) plan(st, *again);
     return;
   }
@@ -204,9 +207,12 @@ void launch(self_ptr self, const DueStart& due, const schedule::TaskRun& run) {
   const schedule::Task& task = due.task;
   const schedule::StartDecision& d = due.decision;
   if (d.trigger != RunTrigger::manual) st.retries.erase(task.id);
-  InFlight f{task.id, d.attempt, d.trigger, task.retry,
-             schedule::answer_deadline_ms(run.started_at_ms, task.container.timeout_secs,
-                                          st.options.answer_grace_ms, st.options.no_limit_bound_ms),
+  InFlight f{task.id,
+             d.attempt,
+             d.trigger,
+             task.retry,
+             schedule::answer_deadline_ms(run.started_at_ms, task.container.timeout_secs, st.options.answer_grace_ms,
+                                          st.options.no_limit_bound_ms),
              task.container.timeout_secs};
   st.running.emplace(run.id, f);
   st.running_tasks.insert(task.id);
@@ -226,8 +232,11 @@ void launch(self_ptr self, const DueStart& due, const schedule::TaskRun& run) {
   const int64_t late_ms = std::max<int64_t>(0, now_ms(st) - d.planned_ms);
   if (st.m.lateness) st.m.lateness->observe(static_cast<double>(late_ms) / 1000.0);
   if (auto* c = st.m.started[d.trigger]) c->inc();
-  log::info("scheduler.run_started", {{"task_id", task.id}, {"run_id", run.id}, {"namespace", task.namespace_name},
-                                      {"trigger", schedule::to_string(d.trigger)}, {"attempt", d.attempt},
+  log::info("scheduler.run_started", {{"task_id", task.id},
+                                      {"run_id", run.id},
+                                      {"namespace", task.namespace_name},
+                                      {"trigger", schedule::to_string(d.trigger)},
+                                      {"attempt", d.attempt},
                                       {"late_ms", late_ms}});
   if (!st.options.dispatch(std::move(msg)))
     finish(self, run.id, schedule::RunOutcome{RunStatus::error, "", "no namespaces actor to run it", std::nullopt});
@@ -249,8 +258,9 @@ void start_due(self_ptr self, const std::vector<schedule::DeadlineQueue::Entry>&
   auto runs = st.options.store->start_runs(batch);
   ++st.unchecked_writes;
   if (!runs) {
-    log::warn("scheduler.start_failed", {{"runs", static_cast<int64_t>(batch.size())}, {"code", runs.error().code},
-                                         {"error", runs.error().message}});
+    log::warn(
+        "scheduler.start_failed",
+        {{"runs", static_cast<int64_t>(batch.size())}, {"code", runs.error().code}, {"error", runs.error().message}});
     for (const auto& due : starting) st.queue.set(due.task.id, now + kStartRetryMs);
     return;
   }
@@ -258,7 +268,8 @@ void start_due(self_ptr self, const std::vector<schedule::DeadlineQueue::Entry>&
     const auto& run = (*runs)[i];
     const std::string& task_id = starting[i].task.id;
     if (!run) {
-      log::warn("scheduler.start_failed", {{"task_id", task_id}, {"code", run.error().code}, {"error", run.error().message}});
+      log::warn("scheduler.start_failed",
+                {{"task_id", task_id}, {"code", run.error().code}, {"error", run.error().message}});
       // A conflict is a run this scheduler does not know of: its row is ended at the next
       // start. A task deleted meanwhile is gone.
       if (run.error().code != "tasks.conflict" && run.error().code != "tasks.not_found")
@@ -296,7 +307,8 @@ void reload(self_ptr self, std::string_view why) {
   OwnWrites own;
   auto planned = st.options.store->planned_runs();
   if (!planned) {
-    log::error("scheduler.reload_failed", {{"why", why}, {"code", planned.error().code}, {"error", planned.error().message}});
+    log::error("scheduler.reload_failed",
+               {{"why", why}, {"code", planned.error().code}, {"error", planned.error().message}});
     return;
   }
   st.queue.clear();
@@ -326,22 +338,26 @@ void start(self_ptr self) {
     const auto d = schedule::decide_catch_up(task, now);
     if (d.action == schedule::CatchUpDecision::Action::none) continue;
     const bool skip = d.action == schedule::CatchUpDecision::Action::skip;
-    log::info("scheduler.catch_up", {{"task_id", task.id}, {"policy", schedule::to_string(task.catch_up)},
-                                     {"missed", d.missed}, {"action", skip ? "skip" : "run_once"},
+    log::info("scheduler.catch_up", {{"task_id", task.id},
+                                     {"policy", schedule::to_string(task.catch_up)},
+                                     {"missed", d.missed},
+                                     {"action", skip ? "skip" : "run_once"},
                                      {"next_ms", d.next_ms.value_or(0)}});
     if (!skip) continue;
     if (auto moved = st.options.store->skip_missed(task.id, *task.next_run_ms, d.next_ms); !moved)
       log::warn("scheduler.catch_up_failed", {{"task_id", task.id}, {"error", moved.error().message}});
     else if (!d.next_ms)
-      log::warn("scheduler.task_missed", {{"task_id", task.id}, {"why", "a once task's time passed while the node was "
-                                                                        "down (catchUp skip): it ends failed"}});
+      log::warn("scheduler.task_missed", {{"task_id", task.id},
+                                          {"why",
+                                           "a once task's time passed while the node was "
+                                           "down (catchUp skip): it ends failed"}});
   }
   reload(self, "start");
 }
 
 std::string status_detail(scheduler_state& st) {
-  std::string detail = "tasks planned " + std::to_string(st.queue.size()) + ", running " +
-                       std::to_string(st.running.size());
+  std::string detail =
+      "tasks planned " + std::to_string(st.queue.size()) + ", running " + std::to_string(st.running.size());
   if (auto next = st.queue.earliest_due())
     detail += ", next in " + std::to_string(std::max<int64_t>(0, *next - now_ms(st))) + " ms";
   return detail;

@@ -4,8 +4,8 @@
 // the earliest (no periodic polling; nothing planned, no timer). A due task gets a
 // run-log row (TaskStore::start_runs: a tick's due runs share one transaction) and a
 // scheduled_run handed to its namespace; the namespace's (done_atom,
-// scheduled_run_result) records the outcome, with a retry when the task asks for one. A task never has two runs at once. At start, runs the node
-// stopped under become errors and missed fires follow the task's catch-up policy.
+// scheduled_run_result) records the outcome, with a retry when the task asks for one. A task never has two runs at
+// once. At start, runs the node stopped under become errors and missed fires follow the task's catch-up policy.
 // reload_atom (the store changed) re-reads what is planned, bursts coalesced.
 #include <cstdint>
 #include <functional>
@@ -22,7 +22,7 @@ namespace sb::actors {
 
 struct SchedulerOptions {
   std::shared_ptr<storage::TaskStore> store;  // null: the scheduler idles
-  metrics::Registry* metrics = nullptr;        // not owned; may be null
+  metrics::Registry* metrics = nullptr;       // not owned; may be null
   // Hands a started run on; false: it could not (the run is recorded as an error).
   // Empty: (task_atom, run) to the "namespaces" registry entry, looked up at call time.
   std::function<bool(scheduled_run)> dispatch;

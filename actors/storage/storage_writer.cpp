@@ -73,8 +73,7 @@ storage_writer_actor::behavior_type writer_fn(self_ptr self, StorageWriterOption
   open.synchronous = st.options.synchronous;
   auto db = storage::Database::open(st.options.path, open);
   if (!db) throw std::runtime_error("storage open failed: " + db.error().message);
-  if (auto ok = storage::migrate(*db); !ok)
-    throw std::runtime_error("storage migrate failed: " + ok.error().message);
+  if (auto ok = storage::migrate(*db); !ok) throw std::runtime_error("storage migrate failed: " + ok.error().message);
   st.db.emplace(std::move(*db));
   st.committer = std::make_unique<storage::GroupCommitter>(*st.db);
   if (auto* m = st.options.metrics) {
@@ -95,8 +94,7 @@ storage_writer_actor::behavior_type writer_fn(self_ptr self, StorageWriterOption
       },
       [=](commit_atom) { commit_pending(self); },
       [=](status_atom) {
-        return component_status{"storage", "running",
-                                "commits=" + std::to_string(self->state.committer->commits())};
+        return component_status{"storage", "running", "commits=" + std::to_string(self->state.committer->commits())};
       },
       [=](shutdown_atom) {
         // Everything queued before this request has been appended to `pending`.

@@ -39,13 +39,12 @@ void start_child(self_ptr self, size_t index) {
   slot.state = ChildState::running;
   // Register the series at first start so /metrics shows restarts=0, not nothing.
   if (self->state.options.metrics && slot.restarts == 0)
-    self->state.options.metrics->counter("squadbox_actor_restarts_total",
-                                         "Restarts of supervised actors.", child_labels(self, slot));
+    self->state.options.metrics->counter("squadbox_actor_restarts_total", "Restarts of supervised actors.",
+                                         child_labels(self, slot));
   if (self->state.options.register_children)
     self->system().registry().put(caf::atom_from_string(slot.spec.name), slot.handle);
   log::debug("supervisor.child_started",
-             {{"supervisor", self->state.options.name}, {"child", slot.spec.name},
-              {"restarts", slot.restarts}});
+             {{"supervisor", self->state.options.name}, {"child", slot.spec.name}, {"restarts", slot.restarts}});
 }
 
 // Drops the supervisor's and the registry's references to a child. A detached
@@ -65,8 +64,7 @@ void on_child_down(self_ptr self, const caf::down_msg& msg) {
     auto& slot = st.slots[i];
     if (!slot.handle || slot.handle.address() != msg.source) continue;
     forget_child(self, slot);
-    if (st.shutting_down || msg.reason == caf::exit_reason::normal ||
-        msg.reason == caf::exit_reason::user_shutdown) {
+    if (st.shutting_down || msg.reason == caf::exit_reason::normal || msg.reason == caf::exit_reason::user_shutdown) {
       slot.state = ChildState::stopped;
       return;
     }
@@ -75,35 +73,34 @@ void on_child_down(self_ptr self, const caf::down_msg& msg) {
     auto decision = slot.tracker.on_failure(std::chrono::steady_clock::now(), jitter(st.rng));
     if (decision.give_up) {
       slot.state = ChildState::dead;
-      log::error("supervisor.child_given_up",
-                 {{"supervisor", st.options.name}, {"child", slot.spec.name},
-                  {"reason", slot.last_error}, {"restarts", slot.restarts},
-                  {"failures_in_window", decision.failures_in_window}});
+      log::error("supervisor.child_given_up", {{"supervisor", st.options.name},
+                                               {"child", slot.spec.name},
+                                               {"reason", slot.last_error},
+                                               {"restarts", slot.restarts},
+                                               {"failures_in_window", decision.failures_in_window}});
       if (st.options.metrics)
         st.options.metrics
             ->counter("squadbox_actor_giveups_total",
-                      "Supervised actors given up after exhausting their restart budget.",
-                      child_labels(self, slot))
+                      "Supervised actors given up after exhausting their restart budget.", child_labels(self, slot))
             .inc();
       if (st.options.parent)
         caf::anon_send(st.options.parent, failed_atom::value,
-                   child_failure{st.options.name, slot.spec.name, slot.last_error, slot.restarts});
+                       child_failure{st.options.name, slot.spec.name, slot.last_error, slot.restarts});
       return;
     }
     slot.state = ChildState::backoff;
     ++slot.restarts;
     ++slot.generation;
-    log::warn("supervisor.child_crashed",
-              {{"supervisor", st.options.name}, {"child", slot.spec.name},
-               {"reason", slot.last_error}, {"restart_in_ms", decision.delay.count()},
-               {"restarts", slot.restarts}});
+    log::warn("supervisor.child_crashed", {{"supervisor", st.options.name},
+                                           {"child", slot.spec.name},
+                                           {"reason", slot.last_error},
+                                           {"restart_in_ms", decision.delay.count()},
+                                           {"restarts", slot.restarts}});
     if (st.options.metrics)
       st.options.metrics
-          ->counter("squadbox_actor_restarts_total", "Restarts of supervised actors.",
-                    child_labels(self, slot))
+          ->counter("squadbox_actor_restarts_total", "Restarts of supervised actors.", child_labels(self, slot))
           .inc();
-    self->delayed_send(self, decision.delay, restart_atom::value, static_cast<uint64_t>(i),
-                       slot.generation);
+    self->delayed_send(self, decision.delay, restart_atom::value, static_cast<uint64_t>(i), slot.generation);
     return;
   }
 }
@@ -131,10 +128,9 @@ void stop_from(self_ptr self, size_t count, caf::typed_response_promise<bool> do
             stop_from(self, count - 1, done);
           },
           [=](caf::error& err) {
-            log::warn("supervisor.child_shutdown_failed",
-                      {{"supervisor", self->state.options.name},
-                       {"child", self->state.slots[count - 1].spec.name},
-                       {"error", self->system().render(err)}});
+            log::warn("supervisor.child_shutdown_failed", {{"supervisor", self->state.options.name},
+                                                           {"child", self->state.slots[count - 1].spec.name},
+                                                           {"error", self->system().render(err)}});
             self->send_exit(child, caf::exit_reason::kill);
             self->state.slots[count - 1].state = ChildState::stopped;
             forget_child(self, self->state.slots[count - 1]);
@@ -154,8 +150,7 @@ supervisor_actor::behavior_type supervisor_fn(self_ptr self, SupervisorOptions o
         supervisor_status out;
         out.name = self->state.options.name;
         for (const auto& slot : self->state.slots)
-          out.children.push_back(
-              child_status{slot.spec.name, slot.state, slot.restarts, slot.last_error});
+          out.children.push_back(child_status{slot.spec.name, slot.state, slot.restarts, slot.last_error});
         return out;
       },
       [=](shutdown_atom) -> caf::result<bool> {
@@ -175,11 +170,11 @@ supervisor_actor::behavior_type supervisor_fn(self_ptr self, SupervisorOptions o
       [=](failed_atom, const child_failure& failure) {
         // A nested supervisor gave up one of its children: log it at this level too
         // and pass it further up, so the report reaches the root.
-        log::error("supervisor.descendant_given_up",
-                   {{"supervisor", self->state.options.name}, {"from", failure.supervisor},
-                    {"child", failure.child}, {"reason", failure.reason}});
-        if (self->state.options.parent)
-          caf::anon_send(self->state.options.parent, failed_atom::value, failure);
+        log::error("supervisor.descendant_given_up", {{"supervisor", self->state.options.name},
+                                                      {"from", failure.supervisor},
+                                                      {"child", failure.child},
+                                                      {"reason", failure.reason}});
+        if (self->state.options.parent) caf::anon_send(self->state.options.parent, failed_atom::value, failure);
       },
   };
 }
@@ -191,8 +186,7 @@ supervisor_actor spawn_supervisor(caf::actor_system& system, SupervisorOptions o
 }
 
 void log_exceptions(caf::scheduled_actor* self, std::string name) {
-  self->set_exception_handler([name = std::move(name)](caf::scheduled_actor*,
-                                                       std::exception_ptr& ptr) -> caf::error {
+  self->set_exception_handler([name = std::move(name)](caf::scheduled_actor*, std::exception_ptr& ptr) -> caf::error {
     std::string what = "unknown exception";
     try {
       std::rethrow_exception(ptr);

@@ -26,9 +26,9 @@ struct SupervisorOptions {
   std::string name = "root";
   RestartPolicy policy;
   std::vector<ChildSpec> children;
-  caf::actor parent;                      // receives failed_atom; may be invalid
-  metrics::Registry* metrics = nullptr;   // not owned; may be null
-  bool register_children = true;          // publish handles in system.registry()
+  caf::actor parent;                     // receives failed_atom; may be invalid
+  metrics::Registry* metrics = nullptr;  // not owned; may be null
+  bool register_children = true;         // publish handles in system.registry()
   std::chrono::milliseconds child_shutdown_timeout{5000};
 };
 

@@ -6,7 +6,6 @@
 //   flight) vs one transaction per insert (max_batch = 1), same actor, same run.
 //
 //   bench_actors [--smoke] [--benchmark_* flags]
-#include <benchmark/benchmark.h>
 #include <stdlib.h>
 
 #include <cstdio>
@@ -14,6 +13,8 @@
 #include <filesystem>
 #include <map>
 #include <string>
+
+#include <benchmark/benchmark.h>
 
 #include "actors/node/node.hpp"
 #include "actors/protocol.hpp"
@@ -41,9 +42,7 @@ struct System {
 };
 
 ponger_actor spawn_ponger(caf::actor_system& sys) {
-  return sys.spawn([]() -> ponger_actor::behavior_type {
-    return {[](ping_atom, int64_t x) { return x + 1; }};
-  });
+  return sys.spawn([]() -> ponger_actor::behavior_type { return {[](ping_atom, int64_t x) { return x + 1; }}; });
 }
 
 void BM_actor_request_roundtrip(benchmark::State& state) {
@@ -154,10 +153,14 @@ void run_writer(benchmark::State& state, size_t max_batch, int64_t in_flight) {
 }
 
 // Argument: requests in flight (concurrent requesters, e.g. webhook sessions).
-void BM_writer_actor_group_commit(benchmark::State& state) { run_writer(state, 1024, state.range(0)); }
+void BM_writer_actor_group_commit(benchmark::State& state) {
+  run_writer(state, 1024, state.range(0));
+}
 BENCHMARK(BM_writer_actor_group_commit)->Arg(64)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-void BM_writer_actor_per_insert_txn(benchmark::State& state) { run_writer(state, 1, state.range(0)); }
+void BM_writer_actor_per_insert_txn(benchmark::State& state) {
+  run_writer(state, 1, state.range(0));
+}
 BENCHMARK(BM_writer_actor_per_insert_txn)->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Keeps items_per_second per benchmark so main() can print the ratio.
@@ -178,8 +181,10 @@ class Capture : public benchmark::ConsoleReporter {
 int main(int argc, char** argv) {
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--smoke") == 0) g_smoke = true;
-    else args.push_back(argv[i]);
+    if (std::strcmp(argv[i], "--smoke") == 0)
+      g_smoke = true;
+    else
+      args.push_back(argv[i]);
   }
   std::string min_time = "--benchmark_min_time=0.01";
   if (g_smoke) args.push_back(min_time.data());
@@ -192,9 +197,10 @@ int main(int argc, char** argv) {
   for (const char* in_flight : {"64", "1024"}) {
     auto group = capture.rates[std::string("BM_writer_actor_group_commit/") + in_flight + "/real_time"];
     if (group > 0 && single > 0)
-      std::printf("storage writer actor, %s in flight: group commit %.0f inserts/s, per-insert txn "
-                  "%.0f inserts/s, ratio %.1fx (target: >= 50000/s and >= 10x)\n",
-                  in_flight, group, single, group / single);
+      std::printf(
+          "storage writer actor, %s in flight: group commit %.0f inserts/s, per-insert txn "
+          "%.0f inserts/s, ratio %.1fx (target: >= 50000/s and >= 10x)\n",
+          in_flight, group, single, group / single);
   }
   benchmark::Shutdown();
   return 0;

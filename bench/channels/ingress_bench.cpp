@@ -25,7 +25,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -33,6 +32,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "bench/channels/open_loop.hpp"
 #include "bench/channels/slack_requests.hpp"
@@ -56,7 +57,7 @@ constexpr const char* kSecretName = "slack-bench-signing";
 
 struct Options {
   bool smoke = false;
-  bool keep = false;   // keep the temp dir (logs, database) and print its path
+  bool keep = false;  // keep the temp dir (logs, database) and print its path
   int duration_s = 10;
   double rate = 5000;
   int connections = 64;
@@ -149,10 +150,9 @@ std::optional<sb::bench::WrkReport> run_wrk(const std::string& wrk, const std::s
                                             const std::string& script, const std::string& url, int duration_s) {
   const std::string script_path = dir + "/" + tag + ".lua";
   write_file(script_path, script);
-  ChildProcess p(wrk,
-                 {"-t2", "-c64", fmt::format("-d{}s", duration_s), "--timeout", "10s", "--latency", "-s",
-                  script_path, url},
-                 {}, dir + "/" + tag);
+  ChildProcess p(
+      wrk, {"-t2", "-c64", fmt::format("-d{}s", duration_s), "--timeout", "10s", "--latency", "-s", script_path, url},
+      {}, dir + "/" + tag);
   auto code = p.wait(std::chrono::seconds(duration_s + 120));
   const std::string out = p.stdout_text();
   std::printf("%s", out.c_str());
@@ -234,8 +234,7 @@ int64_t count_rows(const std::string& db_path) {
   if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
     sqlite3_busy_timeout(db, 5000);
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM inbound_messages WHERE bot = ?1", -1, &st, nullptr) ==
-        SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM inbound_messages WHERE bot = ?1", -1, &st, nullptr) == SQLITE_OK) {
       sqlite3_bind_text(st, 1, kBot, -1, SQLITE_STATIC);
       if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
     }
@@ -303,8 +302,7 @@ port = 0
 signing_secret = "{}"
 )",
                                  n.data_dir, kBot, kSecretName));
-  n.process = std::make_unique<ChildProcess>(exe,
-                                             std::vector<std::string>{"serve", "--config", config},
+  n.process = std::make_unique<ChildProcess>(exe, std::vector<std::string>{"serve", "--config", config},
                                              std::map<std::string, std::string>{{"SQUADBOX_VAULT_KEY", vault_key}},
                                              dir + "/serve");
   const std::string url_file = n.data_dir + "/webhooks.url";
@@ -330,8 +328,7 @@ signing_secret = "{}"
 }
 
 // Raw requests for one wrk thread: NUL-separated.
-void write_requests(const std::string& path, const sb::bench::SlackRequestSpec& spec, uint64_t first,
-                    uint64_t count) {
+void write_requests(const std::string& path, const sb::bench::SlackRequestSpec& spec, uint64_t first, uint64_t count) {
   std::ofstream out(path, std::ios::binary);
   for (uint64_t i = first; i < first + count; ++i) {
     out << sb::bench::slack_event_request(spec, i);
@@ -339,14 +336,18 @@ void write_requests(const std::string& path, const sb::bench::SlackRequestSpec& 
   }
 }
 
-const char* verdict(bool ok) { return ok ? "PASS" : "MISS"; }
+const char* verdict(bool ok) {
+  return ok ? "PASS" : "MISS";
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   auto options = parse_args(argc, argv);
   if (!options) {
-    std::fprintf(stderr, "usage: bench_ingress [--smoke] [--duration S] [--rate R] [--connections N] [--keep] [--squadbox PATH]\n");
+    std::fprintf(
+        stderr,
+        "usage: bench_ingress [--smoke] [--duration S] [--rate R] [--connections N] [--keep] [--squadbox PATH]\n");
     return 2;
   }
   const Options& o = *options;
@@ -373,18 +374,18 @@ int main(int argc, char** argv) {
   std::printf("\nsquadbox binary: %s\n", squadbox.c_str());
   auto node = start_node(squadbox, dir, signing_secret);
   if (!node) return 1;
-  sb::bench::SlackRequestSpec spec{node->url_host, std::string("/webhooks/slack/") + kBot, signing_secret,
-                                   std::chrono::duration_cast<std::chrono::seconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count(),
-                                   "w"};
+  sb::bench::SlackRequestSpec spec{
+      node->url_host, std::string("/webhooks/slack/") + kBot, signing_secret,
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(),
+      "w"};
   // Fresh requests for up to 25k req/s per wrk thread; more would wrap (reported).
   const uint64_t per_thread = static_cast<uint64_t>(o.duration_s) * 25000 + 5000;
   write_requests(dir + "/req-1.bin", spec, 0, per_thread);
   write_requests(dir + "/req-2.bin", spec, per_thread, per_thread);
-  std::printf("\n== squadbox serve, Slack event_callback (signed, unique event_ids, %llu per wrk thread), "
-              "wrk -t2 -c64 -d%ds\n",
-              static_cast<unsigned long long>(per_thread), o.duration_s);
+  std::printf(
+      "\n== squadbox serve, Slack event_callback (signed, unique event_ids, %llu per wrk thread), "
+      "wrk -t2 -c64 -d%ds\n",
+      static_cast<unsigned long long>(per_thread), o.duration_s);
   auto sq = run_wrk(*wrk, dir, "wrk-squadbox", sb::bench::wrk_lua_script(dir + "/req-"),
                     fmt::format("http://{}/webhooks/slack/{}", node->url_host, kBot), o.duration_s);
   fs::remove(dir + "/req-1.bin");
@@ -397,12 +398,13 @@ int main(int argc, char** argv) {
     // then may be committed without being counted. A 200 without a row is the failure.
     durable_ok = sq->non2xx == 0 && sq->wrapped == 0 && rows_after_wrk >= static_cast<int64_t>(ok) &&
                  rows_after_wrk <= static_cast<int64_t>(ok) + 64 && sq->socket_errors() == 0;
-    std::printf("wrk 200s: %llu   rows in inbound_messages: %lld   (difference %lld: requests in flight when wrk "
-                "stopped)   non-2xx: %llu   socket errors: %llu   wrapped: %llu   -> %s\n",
-                static_cast<unsigned long long>(ok), static_cast<long long>(rows_after_wrk),
-                static_cast<long long>(rows_after_wrk) - static_cast<long long>(ok),
-                static_cast<unsigned long long>(sq->non2xx), static_cast<unsigned long long>(sq->socket_errors()),
-                static_cast<unsigned long long>(sq->wrapped), durable_ok ? "consistent" : "INCONSISTENT");
+    std::printf(
+        "wrk 200s: %llu   rows in inbound_messages: %lld   (difference %lld: requests in flight when wrk "
+        "stopped)   non-2xx: %llu   socket errors: %llu   wrapped: %llu   -> %s\n",
+        static_cast<unsigned long long>(ok), static_cast<long long>(rows_after_wrk),
+        static_cast<long long>(rows_after_wrk) - static_cast<long long>(ok),
+        static_cast<unsigned long long>(sq->non2xx), static_cast<unsigned long long>(sq->socket_errors()),
+        static_cast<unsigned long long>(sq->wrapped), durable_ok ? "consistent" : "INCONSISTENT");
   }
   if (!sq || !durable_ok) broken = true;
 

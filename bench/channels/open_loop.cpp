@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,8 +16,6 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
-#include <strings.h>
-#include <time.h>
 
 namespace sb::bench {
 namespace {
@@ -109,7 +109,8 @@ ResponseFrame frame_response(const std::string& buffer) {
   }
   if (content_length < 0) {
     // 1xx/204/304 have no body; anything else must say how long it is.
-    if (f.status == 204 || f.status == 304 || f.status < 200) content_length = 0;
+    if (f.status == 204 || f.status == 304 || f.status < 200)
+      content_length = 0;
     else {
       f.length = -1;
       return f;
@@ -178,8 +179,8 @@ OpenLoopResult run_open_loop(const OpenLoopOptions& o, const std::vector<std::st
   const double interval_ns = 1e9 / o.rate_per_s;
   const int64_t start = now_ns() + 10'000'000;  // 10 ms to settle
   auto scheduled_at = [&](uint64_t i) { return start + static_cast<int64_t>(static_cast<double>(i) * interval_ns); };
-  uint64_t next = 0;       // next request to schedule
-  uint64_t finished = 0;   // answered or failed
+  uint64_t next = 0;      // next request to schedule
+  uint64_t finished = 0;  // answered or failed
   int64_t last_answer = start;
   std::deque<uint64_t> backlog;
   std::vector<size_t> idle;
@@ -265,8 +266,10 @@ OpenLoopResult run_open_loop(const OpenLoopOptions& o, const std::vector<std::st
       const int64_t t = now_ns();
       r.latency_ns.push_back(t - scheduled_at(c.request));
       last_answer = t;
-      if (f.status >= 200 && f.status < 300) ++r.answered_2xx;
-      else ++r.answered_other;
+      if (f.status >= 200 && f.status < 300)
+        ++r.answered_2xx;
+      else
+        ++r.answered_other;
       ++finished;
       c.busy = false;
       c.in.erase(0, static_cast<size_t>(f.length));
@@ -311,8 +314,7 @@ OpenLoopResult run_open_loop(const OpenLoopOptions& o, const std::vector<std::st
             continue;
           }
         }
-        if (!conns[i].busy || conns[i].written >= requests[conns[i].request].size())
-          watch(i, EPOLLIN, EPOLL_CTL_MOD);
+        if (!conns[i].busy || conns[i].written >= requests[conns[i].request].size()) watch(i, EPOLLIN, EPOLL_CTL_MOD);
       }
       if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(i);
     }

@@ -25,10 +25,10 @@ struct OpenLoopResult {
   uint64_t answered_other = 0;  // non-2xx answers
   uint64_t failed = 0;          // connection errors and answers missing at the drain deadline
   uint64_t reconnects = 0;
-  uint64_t max_backlog = 0;     // most requests waiting for an idle connection at once
-  double elapsed_s = 0;         // first scheduled send to last answer
+  uint64_t max_backlog = 0;         // most requests waiting for an idle connection at once
+  double elapsed_s = 0;             // first scheduled send to last answer
   std::vector<int64_t> latency_ns;  // scheduled send -> whole answer read, answered requests
-  std::string error;            // set when the run could not start (connect failed)
+  std::string error;                // set when the run could not start (connect failed)
 };
 
 // Sends every request of `requests` (raw HTTP/1.1, keep-alive) once, on the schedule.

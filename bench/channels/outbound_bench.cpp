@@ -34,9 +34,12 @@ int main(int argc, char** argv) {
   size_t messages = 20000;
   size_t chats = 16;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--smoke") == 0) messages = 500;
-    else if (std::strcmp(argv[i], "--messages") == 0 && i + 1 < argc) messages = std::stoul(argv[++i]);
-    else if (std::strcmp(argv[i], "--chats") == 0 && i + 1 < argc) chats = std::max<size_t>(1, std::stoul(argv[++i]));
+    if (std::strcmp(argv[i], "--smoke") == 0)
+      messages = 500;
+    else if (std::strcmp(argv[i], "--messages") == 0 && i + 1 < argc)
+      messages = std::stoul(argv[++i]);
+    else if (std::strcmp(argv[i], "--chats") == 0 && i + 1 < argc)
+      chats = std::max<size_t>(1, std::stoul(argv[++i]));
     // Anything else (e.g. --benchmark_min_time from the smoke entry) is ignored.
   }
   sb::log::configure(sb::log::Level::warn, sb::log::Format::logfmt);

@@ -10,11 +10,11 @@
 namespace sb::bench {
 
 struct SlackRequestSpec {
-  std::string host;          // Host header value ("127.0.0.1:8080")
-  std::string path;          // "/webhooks/slack/bench"
+  std::string host;  // Host header value ("127.0.0.1:8080")
+  std::string path;  // "/webhooks/slack/bench"
   std::string signing_secret;
-  int64_t timestamp = 0;     // unix seconds, X-Slack-Request-Timestamp (must be fresh)
-  std::string id_prefix;     // makes event_ids unique across phases ("w1-", "ol-")
+  int64_t timestamp = 0;  // unix seconds, X-Slack-Request-Timestamp (must be fresh)
+  std::string id_prefix;  // makes event_ids unique across phases ("w1-", "ol-")
 };
 
 // The raw request for message number `n`: event_id "Ev<prefix><n>", event.ts unique too.

@@ -99,8 +99,8 @@ std::optional<WrkReport> parse_wrk_report(std::string_view output) {
     if (value.empty() || *stop != '\0') return std::nullopt;
     kv[std::string(item.substr(0, eq))] = v;
   }
-  const char* required[] = {"requests", "duration_us", "connect", "read", "write", "timeout",
-                            "status", "sent", "wrapped", "p50_us", "p99_us", "max_us"};
+  const char* required[] = {"requests", "duration_us", "connect", "read",   "write",  "timeout",
+                            "status",   "sent",        "wrapped", "p50_us", "p99_us", "max_us"};
   for (const char* k : required)
     if (kv.find(k) == kv.end()) return std::nullopt;
   auto u = [&](const char* k) { return static_cast<uint64_t>(kv[k]); };

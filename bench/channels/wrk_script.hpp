@@ -15,12 +15,12 @@ namespace sb::bench {
 std::string wrk_lua_script(const std::string& request_prefix);
 
 struct WrkReport {
-  uint64_t requests = 0;     // complete responses
+  uint64_t requests = 0;  // complete responses
   double duration_s = 0;
   uint64_t connect_errors = 0, read_errors = 0, write_errors = 0, timeouts = 0;
-  uint64_t non2xx = 0;       // wrk's "status" errors (status > 399) -- see below
-  uint64_t sent = 0;         // requests handed to wrk by request() (0 for a static script)
-  uint64_t wrapped = 0;      // times a thread ran out of requests and started over
+  uint64_t non2xx = 0;                        // wrk's "status" errors (status > 399) -- see below
+  uint64_t sent = 0;                          // requests handed to wrk by request() (0 for a static script)
+  uint64_t wrapped = 0;                       // times a thread ran out of requests and started over
   double p50_ms = 0, p99_ms = 0, max_ms = 0;  // wrk's closed-loop latency
   double rate() const { return duration_s > 0 ? static_cast<double>(requests) / duration_s : 0; }
   uint64_t socket_errors() const { return connect_errors + read_errors + write_errors + timeouts; }

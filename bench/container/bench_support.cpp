@@ -53,7 +53,9 @@ std::string exe_dir() {
   return self.substr(0, self.rfind('/'));
 }
 
-std::string agent_binary() { return exe_dir() + "/squadbox-agent"; }
+std::string agent_binary() {
+  return exe_dir() + "/squadbox-agent";
+}
 
 pid_t spawn(const std::vector<std::string>& argv, const ChildIo& io) {
   std::vector<char*> args;

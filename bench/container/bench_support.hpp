@@ -46,7 +46,7 @@ std::string agent_binary();
 struct ChildIo {
   std::string stdout_file = "/dev/null";  // appended to
   std::string stderr_file = "/dev/null";
-  std::vector<std::string> env;           // extra "K=V" entries on top of ours
+  std::vector<std::string> env;  // extra "K=V" entries on top of ours
 };
 
 // fork + execvp; stdin is /dev/null. Returns the pid (or -1).

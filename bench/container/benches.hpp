@@ -5,9 +5,9 @@ namespace sb::bench {
 
 struct Counts {
   bool smoke = false;
-  int cold_runs = 50;     // per side
+  int cold_runs = 50;  // per side
   int warm_messages = 2000;
-  int docker_runs = 30;   // per side
+  int docker_runs = 30;  // per side
 };
 
 bool bench_oci(const Counts& counts);     // cold (supervisor vs raw crun run) + warm

@@ -9,13 +9,14 @@
 //   bench_container [--smoke] [--docker]   (--docker adds part 3; --smoke: tiny counts)
 //   [--benchmark_* flags (accepted, unused)]
 // Needs root, crun, busybox-static and deploy/prepare-host.sh having run.
-#include <benchmark/benchmark.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "bench/container/benches.hpp"
 #include "runtime/core/log.hpp"
@@ -25,9 +26,12 @@ int main(int argc, char** argv) {
   bool docker = false;
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--smoke") == 0) counts.smoke = true;
-    else if (std::strcmp(argv[i], "--docker") == 0) docker = true;
-    else args.push_back(argv[i]);
+    if (std::strcmp(argv[i], "--smoke") == 0)
+      counts.smoke = true;
+    else if (std::strcmp(argv[i], "--docker") == 0)
+      docker = true;
+    else
+      args.push_back(argv[i]);
   }
   if (counts.smoke) {
     counts.cold_runs = 3;

@@ -55,8 +55,8 @@ class Engine {
   }
 
   std::string start() {
-    int rc = run({"bash", script(), "start", dir_.path(), sock_, pidfile_}, 900s,
-                 {"/dev/null", dir_.file("start.err"), {}});
+    int rc =
+        run({"bash", script(), "start", dir_.path(), sock_, pidfile_}, 900s, {"/dev/null", dir_.file("start.err"), {}});
     if (rc != 0) return "deploy/docker-engine.sh start failed: " + read_file(dir_.file("start.err"));
     started_ = true;
     docker::UnixHttpClient client(sock_);
@@ -69,8 +69,10 @@ class Engine {
     }
     if (!up) return "dockerd did not answer /_ping within 60 s: " + read_file(dir_.file("dockerd.log"));
     runtime_ = std::make_unique<docker::DockerRuntime>(docker::DockerOptions{sock_});
-    if (auto v = runtime_->version(); !v) return "version: " + v.error().message;
-    else version_ = v->version + " (API " + v->api_version + ")";
+    if (auto v = runtime_->version(); !v)
+      return "version: " + v.error().message;
+    else
+      version_ = v->version + " (API " + v->api_version + ")";
     return {};
   }
 
@@ -155,20 +157,47 @@ bool bench_docker(const Counts& counts) {
     auto ex = st ? rt.wait(*id, 60s) : Result<container::ExitStatus>(st.error());
     auto rm = rt.remove(*id, true);
     double ms = ms_since(t0);
-    if (!st) *error = "start: " + st.error().message;
-    else if (!ex) *error = "wait: " + ex.error().message;
-    else if (ex->exit_code != 0) *error = "exit code " + std::to_string(ex->exit_code);
-    else if (!rm) *error = "remove: " + rm.error().message;
+    if (!st)
+      *error = "start: " + st.error().message;
+    else if (!ex)
+      *error = "wait: " + ex.error().message;
+    else if (ex->exit_code != 0)
+      *error = "exit code " + std::to_string(ex->exit_code);
+    else if (!rm)
+      *error = "remove: " + rm.error().message;
     return error->empty() ? ms : -1;
   };
   // (b) The CLI with the same options the DockerRuntime sets.
-  const std::vector<std::string> cli_argv = {
-      cli, "-H", "unix://" + engine.sock(), "run", "--rm", "--network", "none",
-      "--user", "65534:65534", "--read-only", "--tmpfs", "/tmp:rw,nosuid,nodev,size=64m,mode=1777",
-      "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-      "--memory", "512m", "--memory-swap", "512m", "--pids-limit", "256", "--cpus", "1",
-      "--label", std::string(container::kLabelInstall) + "=" + install, "--workdir", "/workspace",
-      kImage, "/bin/true"};
+  const std::vector<std::string> cli_argv = {cli,
+                                             "-H",
+                                             "unix://" + engine.sock(),
+                                             "run",
+                                             "--rm",
+                                             "--network",
+                                             "none",
+                                             "--user",
+                                             "65534:65534",
+                                             "--read-only",
+                                             "--tmpfs",
+                                             "/tmp:rw,nosuid,nodev,size=64m,mode=1777",
+                                             "--cap-drop",
+                                             "ALL",
+                                             "--security-opt",
+                                             "no-new-privileges",
+                                             "--memory",
+                                             "512m",
+                                             "--memory-swap",
+                                             "512m",
+                                             "--pids-limit",
+                                             "256",
+                                             "--cpus",
+                                             "1",
+                                             "--label",
+                                             std::string(container::kLabelInstall) + "=" + install,
+                                             "--workdir",
+                                             "/workspace",
+                                             kImage,
+                                             "/bin/true"};
   const ChildIo cli_io{"/dev/null", engine.file("cli.err"), {"DOCKER_CONFIG=" + engine.file("cli-config")}};
   auto cli_once = [&](std::string* error) -> double {
     auto t0 = Clock::now();
@@ -198,10 +227,12 @@ bool bench_docker(const Counts& counts) {
   auto s = summarize(a), r = summarize(b);
   std::printf("\ndocker: create+start+wait+remove of /bin/true, dockerd %s, CLI %s, %zu runs each:\n",
               engine.version().c_str(), cli_version.c_str(), s.n);
-  std::printf("  squadbox DockerRuntime (Engine API, one unix socket):  median %.1f ms, p90 %.1f ms, min %.1f, max %.1f\n",
-              s.p50, s.p90, s.min, s.max);
-  std::printf("  `docker run --rm --network none` (same user/limits):   median %.1f ms, p90 %.1f ms, min %.1f, max %.1f\n",
-              r.p50, r.p90, r.min, r.max);
+  std::printf(
+      "  squadbox DockerRuntime (Engine API, one unix socket):  median %.1f ms, p90 %.1f ms, min %.1f, max %.1f\n",
+      s.p50, s.p90, s.min, s.max);
+  std::printf(
+      "  `docker run --rm --network none` (same user/limits):   median %.1f ms, p90 %.1f ms, min %.1f, max %.1f\n",
+      r.p50, r.p90, r.min, r.max);
   std::printf("  ratio squadbox/docker-cli: median %.2fx, p90 %.2fx (target <= 1.0x)\n",
               r.p50 > 0 ? s.p50 / r.p50 : 0.0, r.p90 > 0 ? s.p90 / r.p90 : 0.0);
   return error.empty();

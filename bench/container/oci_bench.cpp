@@ -48,8 +48,7 @@ struct OciEnv {
       if (auto all = runtime->list({{container::kLabelInstall, install}}))
         for (const auto& c : *all) (void)runtime->remove(c.id, true);
     }
-    for (const auto& id : raw_ids)
-      (void)run({"crun", "--root", raw_crun_root, "delete", "--force", id}, 30s);
+    for (const auto& id : raw_ids) (void)run({"crun", "--root", raw_crun_root, "delete", "--force", id}, 30s);
   }
 };
 
@@ -216,8 +215,8 @@ double cold_raw(OciEnv& env, std::string* error, bool two_step = false) {
   if (!two_step) {
     pid = spawn({"crun", "--root", env.raw_crun_root, "run", "--bundle", bundle, id}, io);
   } else {
-    int rc = run({"crun", "--root", env.raw_crun_root, "create", "--bundle", bundle, "--pid-file",
-                  bundle + "/pid", id}, 30s, io);
+    int rc = run({"crun", "--root", env.raw_crun_root, "create", "--bundle", bundle, "--pid-file", bundle + "/pid", id},
+                 30s, io);
     if (rc == 0) rc = run({"crun", "--root", env.raw_crun_root, "start", id}, 30s, io);
     if (rc != 0) *error = "crun create/start: " + read_file(bundle + "/output.log");
     // The container's init was reparented to us (OciRuntime made us a subreaper).
@@ -240,7 +239,8 @@ double cold_raw(OciEnv& env, std::string* error, bool two_step = false) {
   // Untimed: the oneshot agent exits by itself; crun run deletes the container.
   if (pid > 0) {
     int rc = wait_child(pid, 30s);
-    if (rc != 0 && error->empty()) *error = "crun run/agent exit " + std::to_string(rc) + ": " + read_file(bundle + "/output.log");
+    if (rc != 0 && error->empty())
+      *error = "crun run/agent exit " + std::to_string(rc) + ": " + read_file(bundle + "/output.log");
   }
   (void)run({"crun", "--root", env.raw_crun_root, "delete", "--force", id}, 30s);
   std::erase(env.raw_ids, id);
@@ -281,7 +281,8 @@ bool warm(OciEnv& env, caf::actor_system& sys, int messages, std::vector<double>
           },
           [&](actors::done_atom, const sb::container::RunResult& r) {
             ended = true;
-            *error = "run ended: " + std::string(sb::container::to_string(r.final_state)) + " " + sb::container::describe(r);
+            *error =
+                "run ended: " + std::string(sb::container::to_string(r.final_state)) + " " + sb::container::describe(r);
           },
           caf::after(std::chrono::milliseconds(500)) >> [&] { timed_out = Clock::now() > deadline; });
     }
@@ -360,16 +361,22 @@ bool bench_oci(const Counts& counts) {
   }
   ok = error.empty();
   auto s = summarize(sup_ms), r = summarize(raw_ms), t = summarize(two_ms);
-  std::printf("\ncold message -> first reply, oci (%s), %zu runs each:\n",
-              version ? version->version.c_str() : "crun", s.n);
-  std::printf("  squadbox supervisor (run dir + IPC + crun create/start + echo agent): median %.1f ms, p90 %.1f ms, min %.1f, max %.1f\n",
-              s.p50, s.p90, s.min, s.max);
-  std::printf("  raw `crun run` (same bundle config, mounts, limits; oneshot agent):   median %.1f ms, p90 %.1f ms, min %.1f, max %.1f\n",
-              r.p50, r.p90, r.min, r.max);
-  std::printf("  (breakdown) raw `crun create` + `crun start`, as OciRuntime starts:    median %.1f ms, p90 %.1f ms, min %.1f, max %.1f\n",
-              t.p50, t.p90, t.min, t.max);
-  std::printf("  ratio squadbox/raw: median %.2fx, p90 %.2fx (target <= 1.3x)\n",
-              r.p50 > 0 ? s.p50 / r.p50 : 0.0, r.p90 > 0 ? s.p90 / r.p90 : 0.0);
+  std::printf("\ncold message -> first reply, oci (%s), %zu runs each:\n", version ? version->version.c_str() : "crun",
+              s.n);
+  std::printf(
+      "  squadbox supervisor (run dir + IPC + crun create/start + echo agent): median %.1f ms, p90 %.1f ms, min %.1f, "
+      "max %.1f\n",
+      s.p50, s.p90, s.min, s.max);
+  std::printf(
+      "  raw `crun run` (same bundle config, mounts, limits; oneshot agent):   median %.1f ms, p90 %.1f ms, min %.1f, "
+      "max %.1f\n",
+      r.p50, r.p90, r.min, r.max);
+  std::printf(
+      "  (breakdown) raw `crun create` + `crun start`, as OciRuntime starts:    median %.1f ms, p90 %.1f ms, min %.1f, "
+      "max %.1f\n",
+      t.p50, t.p90, t.min, t.max);
+  std::printf("  ratio squadbox/raw: median %.2fx, p90 %.2fx (target <= 1.3x)\n", r.p50 > 0 ? s.p50 / r.p50 : 0.0,
+              r.p90 > 0 ? s.p90 / r.p90 : 0.0);
 
   // 2. Warm.
   std::vector<double> us;
@@ -379,13 +386,16 @@ bool bench_oci(const Counts& counts) {
     ok = false;
   }
   auto w = summarize(us);
-  std::printf("\nwarm follow-up round trip (deliver_atom -> output_atom at the listener, one running container, supervisor path), %zu messages:\n",
-              w.n);
-  std::printf("  squadbox: p50 %.0f us, p99 %.0f us, max %.0f us (target p50 <= 2000 us, p99 <= 10000 us)\n",
-              w.p50, w.p99, w.max);
-  std::printf("  reference, the polling design it descends from (input polled every 500 ms, host IPC every 1 s):\n"
-              "  ~500000-1500000 us per round trip, ~750000 us on average; squadbox p50 is %.0fx faster than 750 ms\n",
-              w.p50 > 0 ? 750000.0 / w.p50 : 0.0);
+  std::printf(
+      "\nwarm follow-up round trip (deliver_atom -> output_atom at the listener, one running container, supervisor "
+      "path), %zu messages:\n",
+      w.n);
+  std::printf("  squadbox: p50 %.0f us, p99 %.0f us, max %.0f us (target p50 <= 2000 us, p99 <= 10000 us)\n", w.p50,
+              w.p99, w.max);
+  std::printf(
+      "  reference, the polling design it descends from (input polled every 500 ms, host IPC every 1 s):\n"
+      "  ~500000-1500000 us per round trip, ~750000 us on average; squadbox p50 is %.0fx faster than 750 ms\n",
+      w.p50 > 0 ? 750000.0 / w.p50 : 0.0);
   return ok;
 }
 

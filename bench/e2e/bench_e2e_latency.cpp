@@ -31,7 +31,9 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(i, v.size() - 1)];
 }
 
-double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 }  // namespace
 
@@ -41,10 +43,14 @@ int main(int argc, char** argv) {
   std::string squadbox;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--smoke") smoke = true;
-    else if (a.rfind("--benchmark_", 0) == 0) continue;  // from the bench_smoke_* CTest entry
-    else if (a == "--requests" && i + 1 < argc) requests = std::max(1, std::atoi(argv[++i]));
-    else if (a == "--squadbox" && i + 1 < argc) squadbox = argv[++i];
+    if (a == "--smoke")
+      smoke = true;
+    else if (a.rfind("--benchmark_", 0) == 0)
+      continue;  // from the bench_smoke_* CTest entry
+    else if (a == "--requests" && i + 1 < argc)
+      requests = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--squadbox" && i + 1 < argc)
+      squadbox = argv[++i];
     else {
       std::fprintf(stderr, "usage: bench_e2e_latency [--smoke] [--requests N] [--squadbox PATH]\n");
       return 2;
@@ -121,7 +127,8 @@ int main(int argc, char** argv) {
               *std::max_element(latency.begin(), latency.end()));
   std::printf("webhook ack p50 %7.2f ms  p90 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n", percentile(ack, 50),
               percentile(ack, 90), percentile(ack, 99), *std::max_element(ack.begin(), ack.end()));
-  if (!violations.empty()) std::printf("fake platform saw %zu contract violations: %s\n", violations.size(), violations[0].c_str());
+  if (!violations.empty())
+    std::printf("fake platform saw %zu contract violations: %s\n", violations.size(), violations[0].c_str());
   auto code = node.stop();
   if (code != 0) std::fprintf(stderr, "serve exit code %d\n", code ? *code : -1);
   return violations.empty() ? 0 : 1;

@@ -4,7 +4,6 @@
 // in microseconds, next to the polling design it replaces.
 //
 //   bench_ipc [--smoke] [--benchmark_* flags]
-#include <benchmark/benchmark.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -17,6 +16,8 @@
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "runtime/core/log.hpp"
 #include "runtime/ipc/ipc_directory.hpp"
@@ -118,8 +119,10 @@ void BM_ipc_roundtrip(benchmark::State& state) {
 int main(int argc, char** argv) {
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--smoke") == 0) g_smoke = true;
-    else args.push_back(argv[i]);
+    if (std::strcmp(argv[i], "--smoke") == 0)
+      g_smoke = true;
+    else
+      args.push_back(argv[i]);
   }
   sb::log::configure(sb::log::Level::error, sb::log::Format::logfmt);
   benchmark::RegisterBenchmark("BM_ipc_roundtrip", BM_ipc_roundtrip)
@@ -134,7 +137,8 @@ int main(int argc, char** argv) {
   std::printf("\nIPC warm round trip (input written -> reply seen), %zu samples:\n", g_samples_us.size());
   std::printf("  squadbox (inotify both ways): p50 %.0f us, p99 %.0f us (target p50 <= 2000, p99 <= 10000)\n",
               percentile(g_samples_us, 0.50), percentile(g_samples_us, 0.99));
-  std::printf("  reference, the polling design it descends from (container input polled every 500 ms,\n"
-              "  host IPC polled every 1 s): expected ~750000 us mean, up to ~1500000 us worst case\n");
+  std::printf(
+      "  reference, the polling design it descends from (container input polled every 500 ms,\n"
+      "  host IPC polled every 1 s): expected ~750000 us mean, up to ~1500000 us worst case\n");
   return 0;
 }

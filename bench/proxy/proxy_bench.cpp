@@ -13,24 +13,23 @@
 // TLS to hide it). Never fails on a figure.
 //
 //   bench_proxy [--smoke] [--benchmark_* flags are accepted and ignored]
-#include <utility>  // Boost 1.74 Asio with -std=c++20 needs it first
-
-#include <benchmark/benchmark.h>
-
 #include <algorithm>
 #include <atomic>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>  // Boost 1.74 Asio with -std=c++20 needs it first
 #include <vector>
+
+#include <benchmark/benchmark.h>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/http.hpp>
 
 #include "runtime/core/log.hpp"
 #include "runtime/proxy/credential_proxy.hpp"
@@ -62,8 +61,7 @@ class Client {
 template <class Stream>
 class StreamClient : public Client {
  public:
-  StreamClient(std::unique_ptr<Stream> stream, std::string target, std::string auth)
-      : stream_(std::move(stream)) {
+  StreamClient(std::unique_ptr<Stream> stream, std::string target, std::string auth) : stream_(std::move(stream)) {
     wire_ = "POST " + target + " HTTP/1.1\r\nHost: localhost\r\n" + auth +
             "anthropic-version: 2023-06-01\r\ncontent-type: application/json\r\nContent-Length: " +
             std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
@@ -110,8 +108,8 @@ struct Setup {
   std::unique_ptr<Client> proxied() {
     auto s = std::make_unique<net::local::stream_protocol::socket>(io);
     s->connect(net::local::stream_protocol::endpoint(socket_path));
-    return std::make_unique<StreamClient<net::local::stream_protocol::socket>>(
-        std::move(s), "/anthropic/v1/messages", "x-api-key: " + token + "\r\n");
+    return std::make_unique<StreamClient<net::local::stream_protocol::socket>>(std::move(s), "/anthropic/v1/messages",
+                                                                               "x-api-key: " + token + "\r\n");
   }
 };
 
@@ -162,8 +160,10 @@ double throughput(Setup& s, bool proxied, int clients, std::chrono::milliseconds
     threads.emplace_back([&, client = c.get()] {
       while (!go) std::this_thread::yield();
       while (!stop) {
-        if (client->call()) ++done;
-        else ++failed;
+        if (client->call())
+          ++done;
+        else
+          ++failed;
       }
     });
   auto t0 = Clock::now();
@@ -198,7 +198,8 @@ void run(bool tls, std::chrono::milliseconds service_time, bool smoke) {
   std::atomic<size_t> audited{0};
   auto proxy = sb::proxy::CredentialProxy::create(
       pc, [](const std::string&) -> sb::Result<sb::Secret> { return sb::Secret("sk-real-key"); },
-      [&audited](sb::AuditRecord) { ++audited; }, &metrics, sb::proxy::ProxyTuning{g_threads, std::chrono::milliseconds(120000)});
+      [&audited](sb::AuditRecord) { ++audited; }, &metrics,
+      sb::proxy::ProxyTuning{g_threads, std::chrono::milliseconds(120000)});
   if (!proxy) {
     std::printf("proxy: %s\n", proxy.error().message.c_str());
     return;
@@ -227,9 +228,9 @@ void run(bool tls, std::chrono::milliseconds service_time, bool smoke) {
   const double dt = throughput(s, false, clients, window, &failures);
   const double pt = throughput(s, true, clients, window, &failures);
 
-  const std::string kind = std::string(tls ? "TLS upstream" : "plain-HTTP upstream") +
-                           (slow ? ", answering in " + std::to_string(service_time.count()) + " ms"
-                                 : ", answering at once");
+  const std::string kind =
+      std::string(tls ? "TLS upstream" : "plain-HTTP upstream") +
+      (slow ? ", answering in " + std::to_string(service_time.count()) + " ms" : ", answering at once");
   std::printf("%s, latency (%d sequential requests per path, keep-alive):\n", kind.c_str(), rounds * per_round);
   std::printf("  direct  p50 %7.1f us  p99 %7.1f us\n", d.p50, d.p99);
   std::printf("  proxy   p50 %7.1f us  p99 %7.1f us\n", p.p50, p.p99);
@@ -250,8 +251,10 @@ void run(bool tls, std::chrono::milliseconds service_time, bool smoke) {
 int main(int argc, char** argv) {
   bool smoke = false;
   for (int i = 1; i < argc; ++i)
-    if (std::strcmp(argv[i], "--smoke") == 0) smoke = true;
-    else if (std::strncmp(argv[i], "--threads=", 10) == 0) g_threads = std::atoi(argv[i] + 10);
+    if (std::strcmp(argv[i], "--smoke") == 0)
+      smoke = true;
+    else if (std::strncmp(argv[i], "--threads=", 10) == 0)
+      g_threads = std::atoi(argv[i] + 10);
   benchmark::Initialize(&argc, argv);  // accepts (and ignores) --benchmark_* flags
   sb::log::configure(sb::log::Level::error, sb::log::Format::logfmt);
   // The proxy's own cost, with an upstream that costs nothing (worst case for a ratio)...

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <caf/all.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -26,12 +25,14 @@
 #include <thread>
 #include <vector>
 
-#include "actors/routing/message_router.hpp"
+#include <caf/all.hpp>
+
 #include "actors/namespaces/namespace_manager.hpp"
 #include "actors/node/node.hpp"
+#include "actors/routing/message_router.hpp"
 #include "runtime/core/log.hpp"
-#include "storage/namespace_store.hpp"
 #include "storage/migrations.hpp"
+#include "storage/namespace_store.hpp"
 #include "storage/sqlite.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -61,10 +62,14 @@ bool parse(int argc, char** argv, Options& o) {
       if (!v) return false;
       long long n = std::atoll(v);
       if (n <= 0) return false;
-      if (a == "--messages") o.messages = n;
-      else if (a == "--chunk") o.chunk = n;
-      else if (a == "--namespaces") o.namespaces = static_cast<int>(n);
-      else o.mappings = static_cast<int>(n);
+      if (a == "--messages")
+        o.messages = n;
+      else if (a == "--chunk")
+        o.chunk = n;
+      else if (a == "--namespaces")
+        o.namespaces = static_cast<int>(n);
+      else
+        o.mappings = static_cast<int>(n);
     } else {
       return false;
     }
@@ -159,7 +164,9 @@ bool wait_for(const std::function<bool()>& cond, std::chrono::seconds timeout) {
 int main(int argc, char** argv) {
   Options o;
   if (!parse(argc, argv, o)) {
-    std::fprintf(stderr, "usage: bench_router_throughput [--smoke] [--messages N] [--namespaces K] [--mappings M] [--chunk C]\n");
+    std::fprintf(
+        stderr,
+        "usage: bench_router_throughput [--smoke] [--messages N] [--namespaces K] [--mappings M] [--chunk C]\n");
     return 2;
   }
   namespace actors = sb::actors;

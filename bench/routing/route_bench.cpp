@@ -4,13 +4,13 @@
 // Prints decisions/s for a realistic mix (group messages with and without the trigger,
 // DMs, unmapped chats, blocked senders), for each kind alone, for stripping internal
 // spans off a reply, and the time to rebuild the whole table (what a change costs).
-#include <benchmark/benchmark.h>
-
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <string>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "runtime/routing/reply_rules.hpp"
 #include "runtime/routing/route_decision.hpp"
@@ -64,14 +64,23 @@ Message make_message(Kind kind, int i) {
   const int chat = (i * 7919) % kMappings;
   const int ns = chat % kNamespaces;
   const std::string trigger = ns % 3 == 0 ? "!n" + std::to_string(ns) : "@Andy";
-  Message m{"open", "slack:C" + std::to_string(1000000 + chat), "U" + std::to_string(5000 + i % 200),
-            "", true, false};
+  Message m{"open", "slack:C" + std::to_string(1000000 + chat), "U" + std::to_string(5000 + i % 200), "", true, false};
   switch (kind) {
     case Kind::group_trigger: m.text = "hey " + trigger + ", can you summarise the thread above?"; break;
     case Kind::group_no_trigger: m.text = "lunch at noon? I was thinking about the new place on the corner"; break;
-    case Kind::dm: m.is_group = false; m.text = "please look at the logs from last night"; break;
-    case Kind::unmapped: m.jid = "slack:D" + std::to_string(i); m.text = "hello"; break;
-    case Kind::blocked: m.bot = "main"; m.sender = "U9" + std::to_string(i); m.text = "@Andy hi"; break;
+    case Kind::dm:
+      m.is_group = false;
+      m.text = "please look at the logs from last night";
+      break;
+    case Kind::unmapped:
+      m.jid = "slack:D" + std::to_string(i);
+      m.text = "hello";
+      break;
+    case Kind::blocked:
+      m.bot = "main";
+      m.sender = "U9" + std::to_string(i);
+      m.text = "@Andy hi";
+      break;
   }
   return m;
 }
@@ -81,8 +90,11 @@ std::vector<Message> mix() {
   std::vector<Message> out;
   for (int i = 0; i < 4096; ++i) {
     const int r = i % 20;
-    Kind k = r < 12 ? Kind::group_trigger : r < 15 ? Kind::group_no_trigger : r < 18 ? Kind::dm
-             : r < 19 ? Kind::unmapped : Kind::blocked;
+    Kind k = r < 12   ? Kind::group_trigger
+             : r < 15 ? Kind::group_no_trigger
+             : r < 18 ? Kind::dm
+             : r < 19 ? Kind::unmapped
+                      : Kind::blocked;
     out.push_back(make_message(k, i));
   }
   return out;
@@ -108,15 +120,30 @@ void run_decisions(benchmark::State& state, const std::vector<Message>& messages
   state.SetItemsProcessed(state.iterations());
 }
 
-void BM_decide_mix(benchmark::State& s) { static const auto m = mix(); run_decisions(s, m); }
-void BM_decide_group_trigger(benchmark::State& s) { static const auto m = only(Kind::group_trigger); run_decisions(s, m); }
+void BM_decide_mix(benchmark::State& s) {
+  static const auto m = mix();
+  run_decisions(s, m);
+}
+void BM_decide_group_trigger(benchmark::State& s) {
+  static const auto m = only(Kind::group_trigger);
+  run_decisions(s, m);
+}
 void BM_decide_group_no_trigger(benchmark::State& s) {
   static const auto m = only(Kind::group_no_trigger);
   run_decisions(s, m);
 }
-void BM_decide_dm(benchmark::State& s) { static const auto m = only(Kind::dm); run_decisions(s, m); }
-void BM_decide_unmapped(benchmark::State& s) { static const auto m = only(Kind::unmapped); run_decisions(s, m); }
-void BM_decide_blocked(benchmark::State& s) { static const auto m = only(Kind::blocked); run_decisions(s, m); }
+void BM_decide_dm(benchmark::State& s) {
+  static const auto m = only(Kind::dm);
+  run_decisions(s, m);
+}
+void BM_decide_unmapped(benchmark::State& s) {
+  static const auto m = only(Kind::unmapped);
+  run_decisions(s, m);
+}
+void BM_decide_blocked(benchmark::State& s) {
+  static const auto m = only(Kind::blocked);
+  run_decisions(s, m);
+}
 
 void BM_strip_internal(benchmark::State& state) {
   const std::string reply =
@@ -145,15 +172,19 @@ class Collect : public benchmark::ConsoleReporter {
   }
 };
 
-double per_second(const char* name) { return g_ns[name] > 0 ? 1e9 / g_ns[name] : 0; }
+double per_second(const char* name) {
+  return g_ns[name] > 0 ? 1e9 / g_ns[name] : 0;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--smoke") == 0) g_smoke = true;
-    else args.push_back(argv[i]);
+    if (std::strcmp(argv[i], "--smoke") == 0)
+      g_smoke = true;
+    else
+      args.push_back(argv[i]);
   }
   const int iterations = g_smoke ? 2000 : 2'000'000;
   for (auto [name, fn] : std::initializer_list<std::pair<const char*, void (*)(benchmark::State&)>>{
@@ -165,7 +196,9 @@ int main(int argc, char** argv) {
            {"BM_decide_blocked", BM_decide_blocked},
            {"BM_strip_internal", BM_strip_internal}})
     benchmark::RegisterBenchmark(name, fn)->Iterations(iterations)->Unit(benchmark::kNanosecond);
-  benchmark::RegisterBenchmark("BM_build_table", BM_build_table)->Iterations(g_smoke ? 2 : 50)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("BM_build_table", BM_build_table)
+      ->Iterations(g_smoke ? 2 : 50)
+      ->Unit(benchmark::kMillisecond);
   int n = static_cast<int>(args.size());
   benchmark::Initialize(&n, args.data());
   Collect reporter;
@@ -174,8 +207,10 @@ int main(int argc, char** argv) {
 
   std::printf("\nRouting decision, %d namespaces, %d mappings, one thread (%d iterations each):\n", kNamespaces,
               kMappings, iterations);
-  std::printf("  mix (60%% group+trigger, 15%% group, 15%% DM, 5%% unmapped, 5%% blocked): %10.0f decisions/s  "
-              "(issue target for router + enqueue: >= 500000 msg/s)\n", per_second("BM_decide_mix"));
+  std::printf(
+      "  mix (60%% group+trigger, 15%% group, 15%% DM, 5%% unmapped, 5%% blocked): %10.0f decisions/s  "
+      "(issue target for router + enqueue: >= 500000 msg/s)\n",
+      per_second("BM_decide_mix"));
   std::printf("  group, trigger present:   %10.0f decisions/s\n", per_second("BM_decide_group_trigger"));
   std::printf("  group, no trigger (drop): %10.0f decisions/s\n", per_second("BM_decide_group_no_trigger"));
   std::printf("  DM:                       %10.0f decisions/s\n", per_second("BM_decide_dm"));

@@ -3,24 +3,24 @@
 // Prints next-fire computations/s over a mix of cron expressions and time zones (issue 7
 // target: >= 1M/s), per kind, interval next and catch-up, cron and once parse rates, and
 // the memory a parsed schedule takes (sizeof + the heap it keeps, from mallinfo2).
-#include <benchmark/benchmark.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <malloc.h>
 #include <cstring>
-#include <map>
 #include <iterator>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "runtime/schedule/interval.hpp"
 #include "runtime/schedule/next_fire.hpp"
 #include "runtime/schedule/once.hpp"
 #include "runtime/schedule/schedule.hpp"
-
 
 namespace {
 
@@ -30,10 +30,9 @@ bool g_smoke = false;
 std::map<std::string, double> g_ns;  // benchmark name -> ns per item (real time)
 
 const char* const kExpressions[] = {
-    "*/15 * * * *",   "0 * * * *",      "0 9 * * 1-5",     "30 2 * * *",   "0 0 1 * *",
-    "0 0 * * 0",      "5/10 8-18 * * *", "0 12 13 * 5",    "0 0 29 2 *",   "15 3 * jan,jul *",
-    "0 0 1 1 *",      "*/5 * * * *",    "45 23 L-ish",     "0 6,18 * * *", "0 9 1-7 * mon",
-    "59 23 31 12 *",
+    "*/15 * * * *",    "0 * * * *",    "0 9 * * 1-5",   "30 2 * * *",       "0 0 1 * *", "0 0 * * 0",
+    "5/10 8-18 * * *", "0 12 13 * 5",  "0 0 29 2 *",    "15 3 * jan,jul *", "0 0 1 1 *", "*/5 * * * *",
+    "45 23 L-ish",     "0 6,18 * * *", "0 9 1-7 * mon", "59 23 31 12 *",
 };
 const char* const kZones[] = {"UTC", "America/New_York", "Europe/Berlin", "Australia/Sydney"};
 
@@ -69,11 +68,26 @@ void run_next_fire(benchmark::State& state, const std::vector<Query>& queries) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void BM_next_fire_mix(benchmark::State& s) { static const auto q = make_queries(); run_next_fire(s, q); }
-void BM_next_fire_every_15min(benchmark::State& s) { static const auto q = make_queries({"*/15 * * * *"}); run_next_fire(s, q); }
-void BM_next_fire_weekdays_9am(benchmark::State& s) { static const auto q = make_queries({"0 9 * * 1-5"}); run_next_fire(s, q); }
-void BM_next_fire_monthly(benchmark::State& s) { static const auto q = make_queries({"0 0 1 * *"}); run_next_fire(s, q); }
-void BM_next_fire_leap_day(benchmark::State& s) { static const auto q = make_queries({"0 0 29 2 *"}); run_next_fire(s, q); }
+void BM_next_fire_mix(benchmark::State& s) {
+  static const auto q = make_queries();
+  run_next_fire(s, q);
+}
+void BM_next_fire_every_15min(benchmark::State& s) {
+  static const auto q = make_queries({"*/15 * * * *"});
+  run_next_fire(s, q);
+}
+void BM_next_fire_weekdays_9am(benchmark::State& s) {
+  static const auto q = make_queries({"0 9 * * 1-5"});
+  run_next_fire(s, q);
+}
+void BM_next_fire_monthly(benchmark::State& s) {
+  static const auto q = make_queries({"0 0 1 * *"});
+  run_next_fire(s, q);
+}
+void BM_next_fire_leap_day(benchmark::State& s) {
+  static const auto q = make_queries({"0 0 29 2 *"});
+  run_next_fire(s, q);
+}
 
 // Queries placed within a day of a DST change (the slow path: local_info lookups).
 void BM_next_fire_near_dst(benchmark::State& s) {
@@ -95,7 +109,8 @@ void BM_interval_next(benchmark::State& state) {
   const Instant anchor = *parse_once("2026-01-01T00:00:00Z", TimeZone::utc());
   std::int64_t i = 0;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(interval_next(anchor, std::chrono::milliseconds{60007}, anchor + std::chrono::milliseconds{i}));
+    benchmark::DoNotOptimize(
+        interval_next(anchor, std::chrono::milliseconds{60007}, anchor + std::chrono::milliseconds{i}));
     i += 7919;
   }
   state.SetItemsProcessed(state.iterations());
@@ -127,14 +142,19 @@ class Collect : public benchmark::ConsoleReporter {
   }
 };
 
-double per_second(const char* name) { return g_ns[name] > 0 ? 1e9 / g_ns[name] : 0; }
+double per_second(const char* name) {
+  return g_ns[name] > 0 ? 1e9 / g_ns[name] : 0;
+}
 
 // Heap kept per schedule: glibc's in-use bytes around compiling n schedules into a
 // vector reserved beforehand (0 under a sanitizer's allocator, which glibc cannot see).
 void memory_figures(int n) {
   const TimeZone utc = TimeZone::utc();
-  const char* const specs[][2] = {{"cron", "0 9 * * 1-5"}, {"cron", "*/15 * * * *"}, {"interval", "300000"},
-                                  {"once", "2026-03-08T09:30:00+01:00"}, {"cron", "0 0 1 jan,jul *"}};
+  const char* const specs[][2] = {{"cron", "0 9 * * 1-5"},
+                                  {"cron", "*/15 * * * *"},
+                                  {"interval", "300000"},
+                                  {"once", "2026-03-08T09:30:00+01:00"},
+                                  {"cron", "0 0 1 jan,jul *"}};
   std::vector<Schedule> all;
   all.reserve(static_cast<std::size_t>(n));
   const auto before = mallinfo2();
@@ -143,8 +163,8 @@ void memory_figures(int n) {
     all.push_back(*parse_schedule(s[0], s[1], utc));
   }
   const auto after = mallinfo2();
-  const double kept = (static_cast<double>(after.uordblks + after.hblkhd) -
-                       static_cast<double>(before.uordblks + before.hblkhd)) / n;
+  const double kept =
+      (static_cast<double>(after.uordblks + after.hblkhd) - static_cast<double>(before.uordblks + before.hblkhd)) / n;
   std::printf("  memory: sizeof(Schedule) = %zu B, sizeof(CronExpr) = %zu B, sizeof(TimeZone) = %zu B;\n",
               sizeof(Schedule), sizeof(CronExpr), sizeof(TimeZone));
   std::printf("          heap kept per compiled schedule: %.2f B (%d schedules: %.1f KiB in their vector)\n", kept, n,
@@ -156,8 +176,10 @@ void memory_figures(int n) {
 int main(int argc, char** argv) {
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--smoke") == 0) g_smoke = true;
-    else args.push_back(argv[i]);
+    if (std::strcmp(argv[i], "--smoke") == 0)
+      g_smoke = true;
+    else
+      args.push_back(argv[i]);
   }
   const int iterations = g_smoke ? 2000 : 3'000'000;
   for (auto [name, fn] : std::initializer_list<std::pair<const char*, void (*)(benchmark::State&)>>{

@@ -26,9 +26,9 @@
 #include "actors/schedule/scheduler.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "runtime/core/log.hpp"
-#include "storage/namespace_store.hpp"
 #include "runtime/schedule/deadline_queue.hpp"
 #include "runtime/schedule/once.hpp"
+#include "storage/namespace_store.hpp"
 #include "storage/task_store.hpp"
 
 namespace {
@@ -38,7 +38,7 @@ using Clock = std::chrono::steady_clock;
 
 // Daily and rarer expressions: none fires during the few seconds measured (a frequent
 // one shared by 3k tasks would put a burst in the middle of the firing figures).
-const char* const kCrons[] = {"0 3 * * *", "30 2 * * *", "0 0 1 * *",   "0 0 * * 0",    "0 12 13 * 5",
+const char* const kCrons[] = {"0 3 * * *",     "30 2 * * *",   "0 0 1 * *",     "0 0 * * 0",   "0 12 13 * 5",
                               "0 9 1-7 * mon", "15 4 * * 1-5", "45 1 1,15 * *", "0 0 1 jan *", "0 0 29 2 *"};
 const char* const kZones[] = {"UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo"};
 
@@ -46,8 +46,12 @@ int64_t wall_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-int64_t wall_ms() { return wall_us() / 1000; }
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+int64_t wall_ms() {
+  return wall_us() / 1000;
+}
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 long rss_bytes() {
   std::ifstream in("/proc/self/statm");
@@ -69,11 +73,13 @@ schedule::TaskPatch mixed_task(std::size_t i, int64_t now) {
   p.time_zone = kZones[i % 4];
   switch (i % 3) {
     case 0: p.schedule = schedule::ScheduleSpec{schedule::ScheduleType::cron, kCrons[(i / 3) % 10]}; break;
-    case 1: p.schedule = schedule::ScheduleSpec{schedule::ScheduleType::interval,
-                                                std::to_string(3600000 + 60000 * static_cast<int64_t>(i % 97))};
+    case 1:
+      p.schedule = schedule::ScheduleSpec{schedule::ScheduleType::interval,
+                                          std::to_string(3600000 + 60000 * static_cast<int64_t>(i % 97))};
       break;
-    default: p.schedule = schedule::ScheduleSpec{schedule::ScheduleType::once,
-                                                 iso(now + 7LL * 86400000 + static_cast<int64_t>(i) * 1000)};
+    default:
+      p.schedule = schedule::ScheduleSpec{schedule::ScheduleType::once,
+                                          iso(now + 7LL * 86400000 + static_cast<int64_t>(i) * 1000)};
   }
   return p;
 }
@@ -85,7 +91,9 @@ Percentiles percentiles(std::vector<double> v) {
   Percentiles p;
   if (v.empty()) return p;
   std::sort(v.begin(), v.end());
-  auto at = [&](double q) { return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))]; };
+  auto at = [&](double q) {
+    return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+  };
   p.p50 = at(0.50);
   p.p99 = at(0.99);
   p.max = v.back();
@@ -115,8 +123,8 @@ struct NoOpNamespace {
 
 // Creates `n` once tasks due at `first_ms + spread_ms * i / n`, starts a scheduler over
 // the whole store and waits until they have all been dispatched.
-Percentiles fire(caf::actor_system& system, std::shared_ptr<storage::TaskStore> store, std::size_t n,
-                 int64_t spread_ms, const char* label) {
+Percentiles fire(caf::actor_system& system, std::shared_ptr<storage::TaskStore> store, std::size_t n, int64_t spread_ms,
+                 const char* label) {
   NoOpNamespace ns;
   // Due far enough ahead that creating them and the scheduler's start are done before.
   const int64_t lead_ms = 3000 + static_cast<int64_t>(n) * 4;
@@ -147,9 +155,11 @@ Percentiles fire(caf::actor_system& system, std::shared_ptr<storage::TaskStore> 
   {
     caf::scoped_actor self{system};
     self->request(scheduler, std::chrono::seconds(60), actors::status_atom::value)
-        .receive([&](const actors::component_status& s) {
-          std::printf("  scheduler started in %.1f ms: %s\n", seconds_since(start) * 1e3, s.detail.c_str());
-        }, [](caf::error&) {});
+        .receive(
+            [&](const actors::component_status& s) {
+              std::printf("  scheduler started in %.1f ms: %s\n", seconds_since(start) * 1e3, s.detail.c_str());
+            },
+            [](caf::error&) {});
   }
   const auto deadline = Clock::now() + std::chrono::milliseconds(lead_ms + spread_ms + 120000);
   while (Clock::now() < deadline) {
@@ -161,7 +171,8 @@ Percentiles fire(caf::actor_system& system, std::shared_ptr<storage::TaskStore> 
   }
   {
     caf::scoped_actor self{system};
-    self->request(scheduler, std::chrono::seconds(60), actors::shutdown_atom::value).receive([](bool) {}, [](caf::error&) {});
+    self->request(scheduler, std::chrono::seconds(60), actors::shutdown_atom::value)
+        .receive([](bool) {}, [](caf::error&) {});
     self->wait_for(scheduler);
   }
   std::lock_guard lock(ns.mutex);
@@ -176,10 +187,14 @@ int main(int argc, char** argv) {
   std::size_t tasks = 100000, due = 1000;
   std::string keep_dir;  // --keep DIR: the database stays there; a second run reuses its tasks
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--smoke")) smoke = true;
-    else if (!std::strcmp(argv[i], "--keep") && i + 1 < argc) keep_dir = argv[++i];
-    else if (!std::strcmp(argv[i], "--tasks") && i + 1 < argc) tasks = std::stoul(argv[++i]);
-    else if (!std::strcmp(argv[i], "--due") && i + 1 < argc) due = std::stoul(argv[++i]);
+    if (!std::strcmp(argv[i], "--smoke"))
+      smoke = true;
+    else if (!std::strcmp(argv[i], "--keep") && i + 1 < argc)
+      keep_dir = argv[++i];
+    else if (!std::strcmp(argv[i], "--tasks") && i + 1 < argc)
+      tasks = std::stoul(argv[++i]);
+    else if (!std::strcmp(argv[i], "--due") && i + 1 < argc)
+      due = std::stoul(argv[++i]);
     // other flags (--benchmark_*) are accepted and ignored
   }
   if (smoke) {
@@ -209,8 +224,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::shared_ptr<storage::TaskStore> store(std::move(*opened));
-  std::printf("bench_scheduler: %zu active schedules (cron/interval/once, 4 zones), %zu due per firing run%s\n",
-              tasks, due, smoke ? " [smoke]" : "");
+  std::printf("bench_scheduler: %zu active schedules (cron/interval/once, 4 zones), %zu due per firing run%s\n", tasks,
+              due, smoke ? " [smoke]" : "");
 
   // 1. Create throughput.
   std::vector<schedule::TaskPatch> patches;
@@ -249,11 +264,12 @@ int main(int argc, char** argv) {
   for (auto& p : *planned) queue->set(p.task_id, p.at_ms);
   const double load_s = seconds_since(t);
   const long rss_after = rss_bytes();
-  std::printf("queue: planned_runs() %zu rows in %.1f ms; DeadlineQueue load %.1f ms; %.1f bytes/schedule "
-              "(structure), RSS delta %.1f bytes/schedule\n",
-              planned->size(), query_s * 1e3, load_s * 1e3,
-              static_cast<double>(queue->memory_bytes()) / static_cast<double>(queue->size()),
-              static_cast<double>(rss_after - rss_before) / static_cast<double>(queue->size()));
+  std::printf(
+      "queue: planned_runs() %zu rows in %.1f ms; DeadlineQueue load %.1f ms; %.1f bytes/schedule "
+      "(structure), RSS delta %.1f bytes/schedule\n",
+      planned->size(), query_s * 1e3, load_s * 1e3,
+      static_cast<double>(queue->memory_bytes()) / static_cast<double>(queue->size()),
+      static_cast<double>(rss_after - rss_before) / static_cast<double>(queue->size()));
   queue.reset();
   planned->clear();
   planned->shrink_to_fit();
@@ -280,7 +296,8 @@ int main(int argc, char** argv) {
   for (int pass = 0; pass < passes; ++pass) {
     for (std::size_t i = 0; i < compiled.size(); ++i) {
       const auto& c = compiled[i];
-      const schedule::Instant after = anchor + std::chrono::milliseconds{static_cast<int64_t>((i * 7919 + pass * 104729) % 86400000)};
+      const schedule::Instant after =
+          anchor + std::chrono::milliseconds{static_cast<int64_t>((i * 7919 + pass * 104729) % 86400000)};
       auto next = schedule::next_after(c.schedule, c.tz, after, anchor);
       sink += next ? static_cast<std::size_t>(next->time_since_epoch().count() & 1) : 0;
     }
@@ -291,7 +308,8 @@ int main(int argc, char** argv) {
     for (int pass = 0; pass < passes; ++pass)
       for (std::size_t i = 0; i < compiled.size(); ++i) {
         if (static_cast<int>(compiled[i].type) != type) continue;
-        const schedule::Instant after = anchor + std::chrono::milliseconds{static_cast<int64_t>((i * 7919 + pass * 104729) % 86400000)};
+        const schedule::Instant after =
+            anchor + std::chrono::milliseconds{static_cast<int64_t>((i * 7919 + pass * 104729) % 86400000)};
         auto next = schedule::next_after(compiled[i].schedule, compiled[i].tz, after, anchor);
         sink += next ? 1 : 0;
         ++by_type_n[type];
@@ -299,11 +317,12 @@ int main(int argc, char** argv) {
     by_type_s[type] = seconds_since(tt);
   }
   const double total = static_cast<double>(compiled.size()) * passes;
-  std::printf("next-fire: %.2f M/s over the %zu compiled schedules (target >= 1 M/s); cron %.2f M/s, "
-              "interval %.2f M/s, once %.2f M/s%s\n",
-              total / nf_s / 1e6, compiled.size(), static_cast<double>(by_type_n[0]) / by_type_s[0] / 1e6,
-              static_cast<double>(by_type_n[1]) / by_type_s[1] / 1e6,
-              static_cast<double>(by_type_n[2]) / by_type_s[2] / 1e6, sink == 42 ? " " : "");
+  std::printf(
+      "next-fire: %.2f M/s over the %zu compiled schedules (target >= 1 M/s); cron %.2f M/s, "
+      "interval %.2f M/s, once %.2f M/s%s\n",
+      total / nf_s / 1e6, compiled.size(), static_cast<double>(by_type_n[0]) / by_type_s[0] / 1e6,
+      static_cast<double>(by_type_n[1]) / by_type_s[1] / 1e6, static_cast<double>(by_type_n[2]) / by_type_s[2] / 1e6,
+      sink == 42 ? " " : "");
   compiled.clear();
 
   // 4. Firing precision of the scheduler actor over the whole store.
@@ -317,16 +336,16 @@ int main(int argc, char** argv) {
     const Percentiles spread = fire(system, store, due, 1000, "spread");
     std::printf("  lateness p50 %.2f ms, p99 %.2f ms, max %.2f ms (target p99 <= 5 ms)\n", spread.p50, spread.p99,
                 spread.max);
-    std::printf("firing: %zu once tasks due at the same instant (worst case: one tick starts them all):\n",
-                due);
+    std::printf("firing: %zu once tasks due at the same instant (worst case: one tick starts them all):\n", due);
     const Percentiles burst = fire(system, store, due, 0, "burst");
     std::printf("  lateness p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", burst.p50, burst.p99, burst.max);
     // The reference polls every 60 s: a task due at a uniform point of the poll period
     // waits uniform [0, 60 s). Modelled analytically, not run.
     const double ref_p50 = 30000, ref_p99 = 59400, ref_max = 60000;
-    std::printf("reference (MODELLED, not run: a 60 s poll, lateness uniform in [0, 60 s)): p50 %.0f ms, p99 %.0f ms, "
-                "max -> %.0f ms\n",
-                ref_p50, ref_p99, ref_max);
+    std::printf(
+        "reference (MODELLED, not run: a 60 s poll, lateness uniform in [0, 60 s)): p50 %.0f ms, p99 %.0f ms, "
+        "max -> %.0f ms\n",
+        ref_p50, ref_p99, ref_max);
     std::printf("ratio reference/squadbox (due within one second): p50 %.0fx, p99 %.0fx\n",
                 ref_p50 / std::max(spread.p50, 0.001), ref_p99 / std::max(spread.p99, 0.001));
   }

@@ -3,7 +3,6 @@
 // Prints ns/decision for: an allowed path (realpath + O_PATH pin + rules + reading the
 // mount table), a path denied after resolving (outside every root), one denied by a
 // blocked pattern before touching the file system, and the pure rule decision alone.
-#include <benchmark/benchmark.h>
 #include <stdlib.h>
 
 #include <cstdio>
@@ -13,6 +12,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "runtime/core/log.hpp"
 #include "runtime/security/allowlist/allowlist_store.hpp"
@@ -85,7 +86,7 @@ class Collect : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const auto& r : runs)
       if (r.iterations > 0) {
-        const std::string name = r.benchmark_name();  // "BM_x/iterations:N"
+        const std::string name = r.benchmark_name();                     // "BM_x/iterations:N"
         g_ns[name.substr(0, name.find('/'))] = r.GetAdjustedRealTime();  // ns (Unit: ns)
       }
     ConsoleReporter::ReportRuns(runs);
@@ -97,8 +98,10 @@ class Collect : public benchmark::ConsoleReporter {
 int main(int argc, char** argv) {
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--smoke") == 0) g_smoke = true;
-    else args.push_back(argv[i]);
+    if (std::strcmp(argv[i], "--smoke") == 0)
+      g_smoke = true;
+    else
+      args.push_back(argv[i]);
   }
   sb::log::configure(sb::log::Level::error, sb::log::Format::logfmt);
   const int iterations = g_smoke ? 200 : 20000;

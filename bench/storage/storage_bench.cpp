@@ -7,7 +7,6 @@
 // --smoke runs a few fixed iterations (seconds, for CI); figures are then rough.
 // SQUADBOX_BENCH_DIR picks where the database goes (default $TMPDIR or /tmp); it
 // must be a real disk: on tmpfs fsync is free and the comparison is meaningless.
-#include <benchmark/benchmark.h>
 #include <stdlib.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -20,6 +19,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "runtime/core/log.hpp"
 #include "storage/group_committer.hpp"
@@ -143,8 +144,7 @@ struct Case {
 std::vector<Case> g_cases;
 constexpr const char* kBaselineLabel = "per-insert txn";
 
-void register_ratio_case(const std::string& label, void (*fn)(benchmark::State&),
-                         int64_t smoke_iterations) {
+void register_ratio_case(const std::string& label, void (*fn)(benchmark::State&), int64_t smoke_iterations) {
   std::string name = label;
   for (char& c : name) c = (c == ' ' || c == '-') ? '_' : c;
   auto* b = benchmark::RegisterBenchmark(name.c_str(), fn);
@@ -159,8 +159,8 @@ void register_ratio_case(const std::string& label, void (*fn)(benchmark::State&)
 }
 
 void register_cases() {
-  register_ratio_case("group commit", BM_GroupCommit, 5);          // 5 x 1000 inserts
-  register_ratio_case(kBaselineLabel, BM_PerInsertTxn, 200);       // 200 fsyncs
+  register_ratio_case("group commit", BM_GroupCommit, 5);     // 5 x 1000 inserts
+  register_ratio_case(kBaselineLabel, BM_PerInsertTxn, 200);  // 200 fsyncs
 }
 
 // Console output as usual, plus items_per_second per benchmark for the summary.
@@ -268,8 +268,8 @@ int main(int argc, char** argv) {
     if (!ratio_text.empty()) ratio_text += ", ";
     ratio_text += ratios.size() == 1 ? value : label + " " + value;
   }
-  std::printf("%s%s, ratio: %s (target: >= 50000/s and >= 10x)\n", g_smoke ? "[smoke] " : "",
-              rates.c_str(), ratio_text.c_str());
+  std::printf("%s%s, ratio: %s (target: >= 50000/s and >= 10x)\n", g_smoke ? "[smoke] " : "", rates.c_str(),
+              ratio_text.c_str());
   // Figures never fail the run; a broken write path (a skipped case) does.
   return reporter.failed() ? 1 : 0;
 }

@@ -7,20 +7,22 @@ Error no_credential(const ChannelBot& bot, std::string_view key) {
                     "bot " + bot.id() + " has no " + std::string(key) + ": it cannot send messages");
 }
 
-Result<Secret> lookup_secret(const config::ChannelBotConfig& config, const SecretLookup& secrets, const std::string& role) {
+Result<Secret> lookup_secret(const config::ChannelBotConfig& config, const SecretLookup& secrets,
+                             const std::string& role) {
   const std::string entry = config.secret(role);
   if (entry.empty()) return Secret{};
   auto value = secrets(entry);
   if (!value)
     return make_error("channel.secret", "channels." + config.platform + "." + config.name + "." + role +
-                                            ": vault entry '" + entry + "' is not available (" +
-                                            value.error().message + "); set it with `squadbox secret set " +
-                                            entry + "`");
+                                            ": vault entry '" + entry + "' is not available (" + value.error().message +
+                                            "); set it with `squadbox secret set " + entry + "`");
   return *value;
 }
 
 ChannelBot::ChannelBot(messaging::ChannelKind kind, const config::ChannelBotConfig& config, std::string default_url)
-    : kind_(kind), name_(config.name), base_url_(config.api_base_url.empty() ? std::move(default_url) : config.api_base_url) {
+    : kind_(kind),
+      name_(config.name),
+      base_url_(config.api_base_url.empty() ? std::move(default_url) : config.api_base_url) {
   while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
 }
 
@@ -36,7 +38,9 @@ Result<ChannelBot::PolledBatch> ChannelBot::parse_poll(std::string_view) const {
   return make_error("channel.not_polling", "bot " + id() + " does not poll");
 }
 
-std::string ChannelBot::id() const { return std::string(messaging::channel_name(kind_)) + "/" + name_; }
+std::string ChannelBot::id() const {
+  return std::string(messaging::channel_name(kind_)) + "/" + name_;
+}
 
 std::string default_base_url(messaging::ChannelKind kind) {
   switch (kind) {
@@ -49,7 +53,8 @@ std::string default_base_url(messaging::ChannelKind kind) {
 }
 
 Result<messaging::ChannelKind> parse_channel_kind(std::string_view name) {
-  for (auto kind : {messaging::ChannelKind::slack, messaging::ChannelKind::discord, messaging::ChannelKind::whatsapp, messaging::ChannelKind::telegram})
+  for (auto kind : {messaging::ChannelKind::slack, messaging::ChannelKind::discord, messaging::ChannelKind::whatsapp,
+                    messaging::ChannelKind::telegram})
     if (messaging::channel_name(kind) == name) return kind;
   return make_error("channel.bad_value", "unknown channel '" + std::string(name) + "'");
 }

@@ -13,13 +13,13 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/messaging/inbound.hpp"
 #include "channels/bot/outbound.hpp"
 #include "channels/bot/split.hpp"
 #include "channels/bot/webhook.hpp"
 #include "runtime/config/config.hpp"
 #include "runtime/core/result.hpp"
 #include "runtime/core/secret.hpp"
+#include "runtime/messaging/inbound.hpp"
 
 namespace sb::channels {
 
@@ -32,7 +32,7 @@ class ChannelBot {
   std::string id() const;  // "slack/main": the key in routes, tables, metrics and logs
   // The API the sender talks to ("https://slack.com" unless configured); no trailing '/'.
   const std::string& base_url() const { return base_url_; }
-  bool polling() const { return polling_; }   // Telegram getUpdates instead of webhooks
+  bool polling() const { return polling_; }    // Telegram getUpdates instead of webhooks
   bool can_send() const { return can_send_; }  // has the credential outbound requests need
 
   // accept | respond (handshake) | reject; pure, constant-time compares.

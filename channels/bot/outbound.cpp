@@ -46,8 +46,7 @@ DeliveryOutcome success_outcome(std::string delivered_id) {
   return o;
 }
 
-DeliveryOutcome retry_outcome(std::chrono::milliseconds after, std::string reason,
-                              std::string detail) {
+DeliveryOutcome retry_outcome(std::chrono::milliseconds after, std::string reason, std::string detail) {
   DeliveryOutcome o;
   o.kind = DeliveryOutcome::Kind::retry_after;
   o.reason = std::move(reason);
@@ -76,7 +75,9 @@ DeliveryOutcome network_failure(std::string_view what) {
   return transient_outcome("network", std::string(what));
 }
 
-std::string http_reason(int status) { return "http_" + std::to_string(status); }
+std::string http_reason(int status) {
+  return "http_" + std::to_string(status);
+}
 
 DeliveryOutcome classify_by_status(const HttpReply& reply) {
   int s = reply.status;

@@ -56,8 +56,7 @@ std::optional<std::chrono::milliseconds> parse_retry_seconds(std::string_view te
 std::chrono::milliseconds clamp_retry(double seconds);
 
 DeliveryOutcome success_outcome(std::string delivered_id);
-DeliveryOutcome retry_outcome(std::chrono::milliseconds after, std::string reason,
-                              std::string detail = {});
+DeliveryOutcome retry_outcome(std::chrono::milliseconds after, std::string reason, std::string detail = {});
 DeliveryOutcome transient_outcome(std::string reason, std::string detail = {});
 DeliveryOutcome permanent_outcome(std::string reason, std::string detail = {});
 // A request that never got an HTTP answer (connect/TLS/timeout/reset).

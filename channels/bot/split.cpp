@@ -11,23 +11,29 @@ namespace {
 // (stacked "zalgo" marks) are cut anyway.
 constexpr int kMaxClusterBackoff = 32;
 
-bool in(char32_t cp, char32_t lo, char32_t hi) { return cp >= lo && cp <= hi; }
+bool in(char32_t cp, char32_t lo, char32_t hi) {
+  return cp >= lo && cp <= hi;
+}
 
 // Code points that attach to the one before them: a cut must not precede them.
 bool attaches_to_previous(char32_t cp) {
-  return in(cp, 0x0300, 0x036F) || in(cp, 0x0483, 0x0489) || in(cp, 0x0591, 0x05BD) ||
-         in(cp, 0x064B, 0x065F) || cp == 0x0670 || in(cp, 0x0900, 0x0903) ||
-         in(cp, 0x093A, 0x094F) || cp == 0x0E31 || in(cp, 0x0E34, 0x0E3A) ||
-         in(cp, 0x0E47, 0x0E4E) || in(cp, 0x1160, 0x11FF) || in(cp, 0x1AB0, 0x1AFF) ||
-         in(cp, 0x1DC0, 0x1DFF) || cp == 0x200C || cp == 0x200D || in(cp, 0x20D0, 0x20FF) ||
-         in(cp, 0xFE00, 0xFE0F) || in(cp, 0xFE20, 0xFE2F) || in(cp, 0x1F3FB, 0x1F3FF) ||
-         in(cp, 0xE0020, 0xE007F) || in(cp, 0xE0100, 0xE01EF);
+  return in(cp, 0x0300, 0x036F) || in(cp, 0x0483, 0x0489) || in(cp, 0x0591, 0x05BD) || in(cp, 0x064B, 0x065F) ||
+         cp == 0x0670 || in(cp, 0x0900, 0x0903) || in(cp, 0x093A, 0x094F) || cp == 0x0E31 || in(cp, 0x0E34, 0x0E3A) ||
+         in(cp, 0x0E47, 0x0E4E) || in(cp, 0x1160, 0x11FF) || in(cp, 0x1AB0, 0x1AFF) || in(cp, 0x1DC0, 0x1DFF) ||
+         cp == 0x200C || cp == 0x200D || in(cp, 0x20D0, 0x20FF) || in(cp, 0xFE00, 0xFE0F) || in(cp, 0xFE20, 0xFE2F) ||
+         in(cp, 0x1F3FB, 0x1F3FF) || in(cp, 0xE0020, 0xE007F) || in(cp, 0xE0100, 0xE01EF);
 }
 
-bool regional_indicator(char32_t cp) { return in(cp, 0x1F1E6, 0x1F1FF); }
+bool regional_indicator(char32_t cp) {
+  return in(cp, 0x1F1E6, 0x1F1FF);
+}
 
-bool space(char32_t cp) { return cp == ' ' || cp == '\t'; }
-bool whitespace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool space(char32_t cp) {
+  return cp == ' ' || cp == '\t';
+}
+bool whitespace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 std::size_t units(char32_t cp, LengthUnit unit) {
   return unit == LengthUnit::utf16_units ? utf8::utf16_units(cp) : 1;
@@ -69,7 +75,9 @@ std::size_t hard_cut(std::string_view text, std::size_t start, std::size_t limit
   return limit_end;
 }
 
-bool only_whitespace(std::string_view s) { return std::all_of(s.begin(), s.end(), whitespace); }
+bool only_whitespace(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), whitespace);
+}
 
 }  // namespace
 
@@ -105,8 +113,10 @@ std::vector<std::string> split_message(std::string_view input, SplitRule rule) {
       utf8::Decoded d = utf8::decode(text, pos);
       std::size_t u = units(d.code_point, rule.unit);
       if (used + u > max) break;
-      if (d.code_point == '\n' && pos > start) last_newline = pos;
-      else if (space(d.code_point) && pos > start) last_space = pos;
+      if (d.code_point == '\n' && pos > start)
+        last_newline = pos;
+      else if (space(d.code_point) && pos > start)
+        last_space = pos;
       used += u;
       pos += d.length;
     }

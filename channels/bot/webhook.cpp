@@ -19,8 +19,7 @@ std::string form_decode(std::string_view in) {
     char c = in[i];
     if (c == '+') {
       out += ' ';
-    } else if (c == '%' && i + 2 < in.size() && hex_value(in[i + 1]) >= 0 &&
-               hex_value(in[i + 2]) >= 0) {
+    } else if (c == '%' && i + 2 < in.size() && hex_value(in[i + 1]) >= 0 && hex_value(in[i + 2]) >= 0) {
       out += static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
       i += 2;
     } else {
@@ -32,8 +31,7 @@ std::string form_decode(std::string_view in) {
 
 }  // namespace
 
-std::optional<std::string_view> find_header(std::span<const Header> headers,
-                                            std::string_view name) {
+std::optional<std::string_view> find_header(std::span<const Header> headers, std::string_view name) {
   for (const auto& [key, value] : headers)
     if (iequals(key, name)) return std::string_view(value);
   return std::nullopt;

@@ -21,8 +21,7 @@ struct WebhookRequest {
 };
 
 // First header with this name (ASCII case-insensitive).
-std::optional<std::string_view> find_header(std::span<const Header> headers,
-                                            std::string_view name);
+std::optional<std::string_view> find_header(std::span<const Header> headers, std::string_view name);
 std::size_t count_header(std::span<const Header> headers, std::string_view name);
 
 // First value of an application/x-www-form-urlencoded parameter ('+' and %XX decoded;
@@ -44,9 +43,7 @@ struct Verdict {
   static Verdict respond(int status, std::string content_type, std::string body) {
     return {Kind::respond, status, "", std::move(content_type), std::move(body)};
   }
-  static Verdict reject(int status, std::string reason) {
-    return {Kind::reject, status, std::move(reason), "", ""};
-  }
+  static Verdict reject(int status, std::string reason) { return {Kind::reject, status, std::move(reason), "", ""}; }
   bool accepted() const { return kind == Kind::accept; }
 };
 

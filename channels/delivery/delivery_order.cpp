@@ -24,7 +24,9 @@ void DeliveryOrder::hold(const std::string& chat_jid, int64_t until_ms) {
   if (!inserted) it->second = std::min(it->second, until_ms);
 }
 
-void DeliveryOrder::pause(int64_t until_ms) { paused_until_ms_ = std::max(paused_until_ms_, until_ms); }
+void DeliveryOrder::pause(int64_t until_ms) {
+  paused_until_ms_ = std::max(paused_until_ms_, until_ms);
+}
 
 std::optional<int64_t> DeliveryOrder::next_due() const {
   std::optional<int64_t> earliest;

@@ -32,7 +32,7 @@ class DeliveryOrder {
  private:
   int64_t now_ms_;
   int64_t paused_until_ms_ = 0;
-  bool paused_rows_ = false;  // rows were refused because of the pause
+  bool paused_rows_ = false;                       // rows were refused because of the pause
   std::unordered_map<std::string, int64_t> held_;  // chat -> when its head row is due
 };
 

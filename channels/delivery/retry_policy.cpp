@@ -30,8 +30,8 @@ std::string describe(const DeliveryOutcome& outcome) {
 
 }  // namespace
 
-RetryDecision decide(const DeliveryOutcome& outcome, const RowProgress& row, int64_t now_ms,
-                     const RetryPolicy& policy, double jitter01) {
+RetryDecision decide(const DeliveryOutcome& outcome, const RowProgress& row, int64_t now_ms, const RetryPolicy& policy,
+                     double jitter01) {
   RetryDecision d;
   d.attempts = row.attempts;
   if (outcome.bucket_pause.count() > 0) d.bot_pause_until_ms = now_ms + outcome.bucket_pause.count();
@@ -59,8 +59,7 @@ RetryDecision decide(const DeliveryOutcome& outcome, const RowProgress& row, int
       d.next_attempt_at_ms = now_ms + wait;
       return d;
     }
-    case Kind::transient:
-      break;
+    case Kind::transient: break;
   }
   d.attempts = row.attempts + 1;
   d.error = describe(outcome);

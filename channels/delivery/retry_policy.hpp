@@ -27,22 +27,22 @@ struct RetryPolicy {
 std::chrono::milliseconds backoff_delay(int64_t failed_attempts, const RetryPolicy& policy, double jitter01);
 
 struct RowProgress {
-  int64_t attempts = 0;    // counted attempts so far (429s excluded)
+  int64_t attempts = 0;  // counted attempts so far (429s excluded)
   int64_t created_at_ms = 0;
 };
 
 struct RetryDecision {
   enum class Kind { sent, retry, failed };
   Kind kind = Kind::retry;
-  int64_t attempts = 0;         // the row's new attempts value
+  int64_t attempts = 0;            // the row's new attempts value
   int64_t next_attempt_at_ms = 0;  // retry: when to try again
-  std::string error;            // retry/failed: for last_error ("http_503: ..."); no secrets
+  std::string error;               // retry/failed: for last_error ("http_503: ..."); no secrets
   // The whole bot should hold its sends until then (429 or an exhausted Discord bucket);
   // 0 = no pause.
   int64_t bot_pause_until_ms = 0;
 };
 
-RetryDecision decide(const DeliveryOutcome& outcome, const RowProgress& row, int64_t now_ms,
-                     const RetryPolicy& policy, double jitter01);
+RetryDecision decide(const DeliveryOutcome& outcome, const RowProgress& row, int64_t now_ms, const RetryPolicy& policy,
+                     double jitter01);
 
 }  // namespace sb::channels::delivery

@@ -55,11 +55,11 @@ Result<std::unique_ptr<ChannelBot>> make_bot(const config::ChannelBotConfig& c, 
   auto config_error = [&](const Error& e) {
     return make_error("channel.config", "channels." + c.platform + "." + c.name + ": " + e.message);
   };
-    auto token = lookup_secret(c, secrets, "bot_token");
-    if (!token) return token.error();
-    auto verifier = Verifier::create(c.setting("public_key"));
-    if (!verifier) return config_error(verifier.error());
-    return std::unique_ptr<ChannelBot>(std::make_unique<DiscordBot>(c, std::move(*verifier), std::move(*token)));
+  auto token = lookup_secret(c, secrets, "bot_token");
+  if (!token) return token.error();
+  auto verifier = Verifier::create(c.setting("public_key"));
+  if (!verifier) return config_error(verifier.error());
+  return std::unique_ptr<ChannelBot>(std::make_unique<DiscordBot>(c, std::move(*verifier), std::move(*token)));
 }
 
 }  // namespace sb::channels::discord

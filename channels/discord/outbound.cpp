@@ -14,7 +14,9 @@ namespace {
 constexpr const char* kUserAgent = "DiscordBot (squadbox, 0.1.0)";
 constexpr std::size_t kMaxInteractionToken = 1024;
 
-Error bad(std::string message) { return make_error("channel.bad_value", std::move(message)); }
+Error bad(std::string message) {
+  return make_error("channel.bad_value", std::move(message));
+}
 
 Result<std::string> content_body(std::string_view content) {
   std::string clean = utf8::sanitize(content);
@@ -36,12 +38,13 @@ Result<std::string> content_body(std::string_view content) {
   return std::string(buf.GetString());
 }
 
-bool is_true(std::optional<std::string_view> v) { return v && (*v == "true" || *v == "True"); }
+bool is_true(std::optional<std::string_view> v) {
+  return v && (*v == "true" || *v == "True");
+}
 
 }  // namespace
 
-Result<OutboundRequest> build_channel_message(const Secret& bot_token,
-                                              std::string_view channel_id,
+Result<OutboundRequest> build_channel_message(const Secret& bot_token, std::string_view channel_id,
                                               std::string_view content) {
   if (!messaging::header_safe(bot_token.reveal())) return bad("Discord bot token is empty or not printable ASCII");
   if (!messaging::snowflake(channel_id)) return bad("Discord channel id must be a snowflake");
@@ -50,15 +53,13 @@ Result<OutboundRequest> build_channel_message(const Secret& bot_token,
   OutboundRequest r;
   r.method = "POST";
   r.path = r.log_path = "/api/v10/channels/" + std::string(channel_id) + "/messages";
-  r.headers = {{"Authorization", "Bot " + bot_token.reveal()},
-               {"Content-Type", "application/json"},
-               {"User-Agent", kUserAgent}};
+  r.headers = {
+      {"Authorization", "Bot " + bot_token.reveal()}, {"Content-Type", "application/json"}, {"User-Agent", kUserAgent}};
   r.body = std::move(*body);
   return r;
 }
 
-Result<OutboundRequest> build_followup(std::string_view application_id,
-                                       const Secret& interaction_token,
+Result<OutboundRequest> build_followup(std::string_view application_id, const Secret& interaction_token,
                                        std::string_view content) {
   if (!messaging::snowflake(application_id)) return bad("Discord application id must be a snowflake");
   if (!messaging::token_chars(interaction_token.reveal(), "._-", kMaxInteractionToken))
@@ -94,8 +95,8 @@ DeliveryOutcome classify_response(const HttpReply& reply) {
   }
   if (reply.status == 429) {
     const json::Value* global = member("global");
-    bool is_global = (global && global->IsBool() && global->GetBool()) ||
-                     is_true(find_header(reply.headers, "X-RateLimit-Global"));
+    bool is_global =
+        (global && global->IsBool() && global->GetBool()) || is_true(find_header(reply.headers, "X-RateLimit-Global"));
     std::string reason = is_global ? "global_rate_limited" : "rate_limited";
     const json::Value* after = member("retry_after");
     if (after && after->IsNumber() && after->GetDouble() >= 0)

@@ -17,15 +17,13 @@ inline constexpr SplitRule kSplitRule{2000, LengthUnit::code_points};
 // Body {"content","allowed_mentions":{"parse":[]}}: an agent's reply never pings
 // @everyone, roles or users. Errors (channel.bad_value): unsafe token, channel id not a
 // snowflake, empty text, text over kSplitRule.
-Result<OutboundRequest> build_channel_message(const Secret& bot_token,
-                                              std::string_view channel_id,
+Result<OutboundRequest> build_channel_message(const Secret& bot_token, std::string_view channel_id,
                                               std::string_view content);
 
 // POST /api/v10/webhooks/{application_id}/{interaction token}: the follow-up to a
 // deferred ({"type":5}) interaction, valid 15 minutes. The token is in the path, so
 // log_path redacts it.
-Result<OutboundRequest> build_followup(std::string_view application_id,
-                                       const Secret& interaction_token,
+Result<OutboundRequest> build_followup(std::string_view application_id, const Secret& interaction_token,
                                        std::string_view content);
 
 // 2xx -> success (delivered_id = message id), with bucket_pause from

@@ -22,8 +22,8 @@ messaging::ParsedDelivery ignored(std::string id, std::string reason, std::strin
   return d;
 }
 
-void render_options(const json::Value& options, const std::string& path, int depth,
-                    json::Errors& errors, std::string& out) {
+void render_options(const json::Value& options, const std::string& path, int depth, json::Errors& errors,
+                    std::string& out) {
   if (depth > kMaxOptionDepth) {
     errors.fail("channel.bad_value", "'" + path + "' nests deeper than Discord allows");
     return;
@@ -47,11 +47,16 @@ void render_options(const json::Value& options, const std::string& path, int dep
     }
     const json::Value* value = opt.raw("value");
     if (!value) continue;
-    if (value->IsString()) append(json::view(*value));
-    else if (value->IsBool()) append(value->GetBool() ? "true" : "false");
-    else if (value->IsInt64()) append(std::to_string(value->GetInt64()));
-    else if (value->IsNumber()) append(fmt::format("{}", value->GetDouble()));
-    else errors.fail("channel.wrong_type", "'" + item_path + ".value' must be a scalar");
+    if (value->IsString())
+      append(json::view(*value));
+    else if (value->IsBool())
+      append(value->GetBool() ? "true" : "false");
+    else if (value->IsInt64())
+      append(std::to_string(value->GetInt64()));
+    else if (value->IsNumber())
+      append(fmt::format("{}", value->GetDouble()));
+    else
+      errors.fail("channel.wrong_type", "'" + item_path + ".value' must be a scalar");
   }
 }
 
@@ -97,11 +102,12 @@ Result<messaging::ParsedDelivery> parse_interaction(const BotIdentity& bot, std:
   auto guild_id = root.opt_str("guild_id");
   // In a guild the invoking user is member.user; in a DM it is user.
   std::optional<json::Object> user;
-  if (auto member = root.opt_obj("member")) user = member->obj("user");
-  else user = root.opt_obj("user");
+  if (auto member = root.opt_obj("member"))
+    user = member->obj("user");
+  else
+    user = root.opt_obj("user");
   std::string text;
-  if (const json::Value* options = data.opt_array("options"))
-    render_options(*options, "data.options", 1, errors, text);
+  if (const json::Value* options = data.opt_array("options")) render_options(*options, "data.options", 1, errors, text);
   if (errors.failed()) return *errors.first;
   if (!user) return make_error("channel.missing_field", "field 'member.user' or 'user' is required");
   std::string_view user_id = user->str("id");

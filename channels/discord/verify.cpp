@@ -38,8 +38,7 @@ Result<Verifier> Verifier::create(std::string_view public_key_hex) {
 
 Verdict Verifier::verify(const WebhookRequest& req) const {
   if (req.method != "POST") return Verdict::reject(405, "method_not_allowed");
-  if (count_header(req.headers, kSignatureHeader) > 1 ||
-      count_header(req.headers, kTimestampHeader) > 1)
+  if (count_header(req.headers, kSignatureHeader) > 1 || count_header(req.headers, kTimestampHeader) > 1)
     return Verdict::reject(401, "duplicate_header");
   auto sig_text = find_header(req.headers, kSignatureHeader);
   if (!sig_text) return Verdict::reject(401, "missing_signature");
@@ -52,8 +51,7 @@ Verdict Verifier::verify(const WebhookRequest& req) const {
   std::string signed_bytes;
   signed_bytes.reserve(ts->size() + req.body.size());
   signed_bytes.append(*ts).append(req.body);
-  if (crypto_sign_verify_detached(sig.data(),
-                                  reinterpret_cast<const unsigned char*>(signed_bytes.data()),
+  if (crypto_sign_verify_detached(sig.data(), reinterpret_cast<const unsigned char*>(signed_bytes.data()),
                                   signed_bytes.size(), key_.data()) != 0)
     return Verdict::reject(401, "bad_signature");
 

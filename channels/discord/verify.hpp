@@ -2,10 +2,10 @@
 // Discord interactions endpoint: Ed25519 signature (X-Signature-Ed25519, hex) over
 // X-Signature-Timestamp + raw body with the application's public key; PING -> PONG.
 // Discord probes endpoints with bad signatures and drops those that accept them.
+#include <sodium.h>
+
 #include <array>
 #include <string_view>
-
-#include <sodium.h>
 
 #include "channels/bot/webhook.hpp"
 #include "runtime/core/result.hpp"

@@ -11,14 +11,10 @@ Result<std::unique_ptr<ChannelBot>> make_bot(const config::ChannelBotConfig& c, 
   auto kind = parse_channel_kind(c.platform);
   if (!kind) return kind.error();
   switch (*kind) {
-    case messaging::ChannelKind::slack:
-      return slack::make_bot(c, secrets);
-    case messaging::ChannelKind::discord:
-      return discord::make_bot(c, secrets);
-    case messaging::ChannelKind::whatsapp:
-      return whatsapp::make_bot(c, secrets);
-    case messaging::ChannelKind::telegram:
-      return telegram::make_bot(c, secrets);
+    case messaging::ChannelKind::slack: return slack::make_bot(c, secrets);
+    case messaging::ChannelKind::discord: return discord::make_bot(c, secrets);
+    case messaging::ChannelKind::whatsapp: return whatsapp::make_bot(c, secrets);
+    case messaging::ChannelKind::telegram: return telegram::make_bot(c, secrets);
   }
   return make_error("channel.bad_value", "unknown channel");
 }

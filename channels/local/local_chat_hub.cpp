@@ -2,7 +2,9 @@
 
 namespace sb::channels::local {
 
-std::string local_jid(const std::string& namespace_name) { return "local:" + namespace_name; }
+std::string local_jid(const std::string& namespace_name) {
+  return "local:" + namespace_name;
+}
 
 LocalTurnReply& LocalChatHub::turn_locked(const std::string& jid, int64_t first_id, int64_t last_id) {
   for (auto it = turns_.rbegin(); it != turns_.rend(); ++it)

@@ -5,18 +5,20 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "channels/slack/parse.hpp"
 #include "runtime/core/json.hpp"
 #include "runtime/core/utf8.hpp"
 #include "runtime/messaging/validate.hpp"
-#include "channels/slack/parse.hpp"
 
 namespace sb::channels::slack {
 namespace {
 
-Error bad(std::string message) { return make_error("channel.bad_value", std::move(message)); }
+Error bad(std::string message) {
+  return make_error("channel.bad_value", std::move(message));
+}
 
-constexpr std::array<std::string_view, 4> kTransientErrors{
-    "internal_error", "fatal_error", "service_unavailable", "request_timeout"};
+constexpr std::array<std::string_view, 4> kTransientErrors{"internal_error", "fatal_error", "service_unavailable",
+                                                           "request_timeout"};
 
 }  // namespace
 
@@ -24,16 +26,20 @@ std::string escape_text(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
-    if (c == '&') out += "&amp;";
-    else if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else out += c;
+    if (c == '&')
+      out += "&amp;";
+    else if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else
+      out += c;
   }
   return out;
 }
 
-Result<OutboundRequest> build_post_message(const Secret& bot_token, std::string_view channel,
-                                           std::string_view text, std::string_view thread_ts) {
+Result<OutboundRequest> build_post_message(const Secret& bot_token, std::string_view channel, std::string_view text,
+                                           std::string_view thread_ts) {
   if (!messaging::header_safe(bot_token.reveal())) return bad("Slack bot token is empty or not printable ASCII");
   if (!messaging::token_chars(channel, "_-", 64)) return bad("Slack channel must be a channel id");
   if (!thread_ts.empty() && !ts_to_unix_ms(thread_ts)) return bad("thread_ts is not a Slack timestamp");
@@ -59,8 +65,7 @@ Result<OutboundRequest> build_post_message(const Secret& bot_token, std::string_
   OutboundRequest r;
   r.method = "POST";
   r.path = r.log_path = "/api/chat.postMessage";
-  r.headers = {{"Authorization", "Bearer " + bot_token.reveal()},
-               {"Content-Type", "application/json; charset=utf-8"}};
+  r.headers = {{"Authorization", "Bearer " + bot_token.reveal()}, {"Content-Type", "application/json; charset=utf-8"}};
   r.body = buf.GetString();
   return r;
 }
@@ -71,18 +76,15 @@ DeliveryOutcome classify_response(const HttpReply& reply) {
   if (!json::parse(doc, reply.body) || !doc.IsObject())
     return transient_outcome("bad_response", "200 without a Slack JSON body");
   auto ok = doc.FindMember("ok");
-  if (ok == doc.MemberEnd() || !ok->value.IsBool())
-    return transient_outcome("bad_response", "200 without \"ok\"");
+  if (ok == doc.MemberEnd() || !ok->value.IsBool()) return transient_outcome("bad_response", "200 without \"ok\"");
   if (ok->value.GetBool()) {
     auto ts = doc.FindMember("ts");
-    return success_outcome(ts != doc.MemberEnd() && ts->value.IsString()
-                               ? std::string(json::view(ts->value))
-                               : std::string());
+    return success_outcome(ts != doc.MemberEnd() && ts->value.IsString() ? std::string(json::view(ts->value))
+                                                                         : std::string());
   }
   auto err = doc.FindMember("error");
-  std::string code = err != doc.MemberEnd() && err->value.IsString()
-                         ? std::string(json::view(err->value))
-                         : std::string("unknown_error");
+  std::string code = err != doc.MemberEnd() && err->value.IsString() ? std::string(json::view(err->value))
+                                                                     : std::string("unknown_error");
   if (code == "ratelimited") {
     auto after = find_header(reply.headers, "Retry-After");
     auto parsed = after ? parse_retry_seconds(*after) : std::nullopt;

@@ -19,8 +19,7 @@ inline constexpr SplitRule kSplitRule{40000, LengthUnit::utf16_units};
 // escaped, so a reply cannot ping <!channel> or forge links. Errors (channel.bad_value):
 // empty or unsafe token, channel not an id, malformed thread_ts, empty text, text over
 // kSplitRule (split first).
-Result<OutboundRequest> build_post_message(const Secret& bot_token, std::string_view channel,
-                                           std::string_view text,
+Result<OutboundRequest> build_post_message(const Secret& bot_token, std::string_view channel, std::string_view text,
                                            std::string_view thread_ts = {});
 
 // 200 {"ok":true,"ts"} -> success (delivered_id = ts). 429 or error "ratelimited" ->

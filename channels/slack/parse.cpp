@@ -1,7 +1,7 @@
 #include "channels/slack/parse.hpp"
 
-#include "runtime/core/json.hpp"
 #include "channels/bot/webhook.hpp"
+#include "runtime/core/json.hpp"
 
 namespace sb::channels::slack {
 namespace {
@@ -21,8 +21,7 @@ bool mentions(std::string_view text, std::string_view user_id) {
   if (user_id.empty()) return false;
   std::string plain = "<@" + std::string(user_id) + ">";
   std::string labelled = "<@" + std::string(user_id) + "|";
-  return text.find(plain) != std::string_view::npos ||
-         text.find(labelled) != std::string_view::npos;
+  return text.find(plain) != std::string_view::npos || text.find(labelled) != std::string_view::npos;
 }
 
 std::string profile_name(json::Object& event) {
@@ -64,9 +63,21 @@ std::string unescape_text(std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
     if (text[i] == '&') {
       std::string_view rest = text.substr(i);
-      if (rest.starts_with("&amp;")) { out += '&'; i += 5; continue; }
-      if (rest.starts_with("&lt;")) { out += '<'; i += 4; continue; }
-      if (rest.starts_with("&gt;")) { out += '>'; i += 4; continue; }
+      if (rest.starts_with("&amp;")) {
+        out += '&';
+        i += 5;
+        continue;
+      }
+      if (rest.starts_with("&lt;")) {
+        out += '<';
+        i += 4;
+        continue;
+      }
+      if (rest.starts_with("&gt;")) {
+        out += '>';
+        i += 4;
+        continue;
+      }
     }
     out += text[i++];
   }
@@ -92,9 +103,8 @@ Result<messaging::ParsedDelivery> parse_event(const BotIdentity& bot, std::strin
   // ordinary message must have.
   if (event_type != "message") return ignored(event_id, "event:" + std::string(event_type));
   if (const json::Value* subtype = event.raw("subtype"))
-    return ignored(event_id, subtype->IsString()
-                                 ? "subtype:" + std::string(json::view(*subtype))
-                                 : std::string("subtype"));
+    return ignored(event_id,
+                   subtype->IsString() ? "subtype:" + std::string(json::view(*subtype)) : std::string("subtype"));
   if (event.has("bot_id")) return ignored(event_id, "bot_message");
 
   std::string_view user = event.str("user");
@@ -112,8 +122,7 @@ Result<messaging::ParsedDelivery> parse_event(const BotIdentity& bot, std::strin
   if (!ts_ms) return make_error("channel.bad_value", "field 'event.ts' is not a Slack timestamp");
   if (thread_ts && !ts_to_unix_ms(*thread_ts))
     return make_error("channel.bad_value", "field 'event.thread_ts' is not a Slack timestamp");
-  if (raw_text.find_first_not_of(" \t\r\n") == std::string_view::npos)
-    return ignored(event_id, "empty_text");
+  if (raw_text.find_first_not_of(" \t\r\n") == std::string_view::npos) return ignored(event_id, "empty_text");
 
   messaging::InboundMessage m;
   m.channel = messaging::ChannelKind::slack;
@@ -136,7 +145,7 @@ Result<messaging::ParsedDelivery> parse_event(const BotIdentity& bot, std::strin
 }
 
 Result<messaging::ParsedDelivery> parse_slash_command(const BotIdentity& bot, std::string_view form_body,
-                                           std::int64_t received_ms) {
+                                                      std::int64_t received_ms) {
   if (form_param(form_body, "ssl_check") == "1") return ignored("", "ssl_check");
   auto command = form_param(form_body, "command");
   auto channel = form_param(form_body, "channel_id");

@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/messaging/inbound.hpp"
 #include "runtime/core/result.hpp"
+#include "runtime/messaging/inbound.hpp"
 
 namespace sb::channels::slack {
 
@@ -27,7 +27,7 @@ Result<messaging::ParsedDelivery> parse_event(const BotIdentity& bot, std::strin
 // A slash command (form body). Its payload has no timestamp, so the caller passes when
 // it arrived; the dedupe key is the command's trigger_id. ssl_check -> ignored.
 Result<messaging::ParsedDelivery> parse_slash_command(const BotIdentity& bot, std::string_view form_body,
-                                           std::int64_t received_ms);
+                                                      std::int64_t received_ms);
 
 // Slack's "1531420618.000200" -> 1531420618000 (unix ms); nullopt when malformed.
 std::optional<std::int64_t> ts_to_unix_ms(std::string_view ts);

@@ -46,13 +46,13 @@ Result<std::unique_ptr<ChannelBot>> make_bot(const config::ChannelBotConfig& c, 
   auto config_error = [&](const Error& e) {
     return make_error("channel.config", "channels." + c.platform + "." + c.name + ": " + e.message);
   };
-    auto signing = lookup_secret(c, secrets, "signing_secret");
-    if (!signing) return signing.error();
-    auto token = lookup_secret(c, secrets, "bot_token");
-    if (!token) return token.error();
-    auto verifier = Verifier::create(*signing);
-    if (!verifier) return config_error(verifier.error());
-    return std::unique_ptr<ChannelBot>(std::make_unique<SlackBot>(c, std::move(*verifier), std::move(*token)));
+  auto signing = lookup_secret(c, secrets, "signing_secret");
+  if (!signing) return signing.error();
+  auto token = lookup_secret(c, secrets, "bot_token");
+  if (!token) return token.error();
+  auto verifier = Verifier::create(*signing);
+  if (!verifier) return config_error(verifier.error());
+  return std::unique_ptr<ChannelBot>(std::make_unique<SlackBot>(c, std::move(*verifier), std::move(*token)));
 }
 
 }  // namespace sb::channels::slack

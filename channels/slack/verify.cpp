@@ -41,12 +41,10 @@ std::optional<Verdict> handshake(std::string_view body) {
   rapidjson::Document doc;
   if (!json::parse(doc, body) || !doc.IsObject()) return std::nullopt;  // the parser says 400
   auto type = doc.FindMember("type");
-  if (type == doc.MemberEnd() || !type->value.IsString() ||
-      json::view(type->value) != "url_verification")
+  if (type == doc.MemberEnd() || !type->value.IsString() || json::view(type->value) != "url_verification")
     return std::nullopt;
   auto challenge = doc.FindMember("challenge");
-  if (challenge == doc.MemberEnd() || !challenge->value.IsString() ||
-      challenge->value.GetStringLength() == 0 ||
+  if (challenge == doc.MemberEnd() || !challenge->value.IsString() || challenge->value.GetStringLength() == 0 ||
       challenge->value.GetStringLength() > kMaxChallengeBytes)
     return Verdict::reject(400, "bad_challenge");
   rapidjson::StringBuffer out;
@@ -71,19 +69,16 @@ std::string Verifier::sign(std::string_view timestamp, std::string_view body) co
   return "v0=" + hex_encode(mac);
 }
 
-Verdict Verifier::verify(const WebhookRequest& req,
-                         std::chrono::system_clock::time_point now) const {
+Verdict Verifier::verify(const WebhookRequest& req, std::chrono::system_clock::time_point now) const {
   if (req.method != "POST") return Verdict::reject(405, "method_not_allowed");
-  if (count_header(req.headers, kTimestampHeader) > 1 ||
-      count_header(req.headers, kSignatureHeader) > 1)
+  if (count_header(req.headers, kTimestampHeader) > 1 || count_header(req.headers, kSignatureHeader) > 1)
     return Verdict::reject(401, "duplicate_header");
 
   auto ts_text = find_header(req.headers, kTimestampHeader);
   if (!ts_text) return Verdict::reject(401, "missing_timestamp");
   auto ts = parse_timestamp(*ts_text);
   if (!ts) return Verdict::reject(401, "malformed_timestamp");
-  std::int64_t now_s =
-      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  std::int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   if (now_s - *ts > kMaxClockSkew.count()) return Verdict::reject(401, "stale_timestamp");
   if (*ts - now_s > kMaxClockSkew.count()) return Verdict::reject(401, "future_timestamp");
 

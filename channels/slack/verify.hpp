@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/core/crypto.hpp"
 #include "channels/bot/webhook.hpp"
+#include "runtime/core/crypto.hpp"
 #include "runtime/core/result.hpp"
 #include "runtime/core/secret.hpp"
 

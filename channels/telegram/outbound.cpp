@@ -14,7 +14,9 @@ namespace {
 
 constexpr int kMaxPollTimeout = 50;
 
-Error bad(std::string message) { return make_error("channel.bad_value", std::move(message)); }
+Error bad(std::string message) {
+  return make_error("channel.bad_value", std::move(message));
+}
 
 std::optional<std::int64_t> to_int64(std::string_view s) {
   std::int64_t v = 0;
@@ -41,8 +43,7 @@ bool valid_bot_token(std::string_view token) {
   return messaging::all_digits(token.substr(0, colon)) && messaging::token_chars(token.substr(colon + 1), "_-", 256);
 }
 
-Result<OutboundRequest> build_send_message(const Secret& bot_token, std::string_view chat_id,
-                                           std::string_view text,
+Result<OutboundRequest> build_send_message(const Secret& bot_token, std::string_view chat_id, std::string_view text,
                                            std::string_view reply_to_message_id) {
   if (!valid_bot_token(bot_token.reveal())) return bad("Telegram bot token is malformed");
   auto chat = to_int64(chat_id);
@@ -79,12 +80,10 @@ Result<OutboundRequest> build_send_message(const Secret& bot_token, std::string_
   return r;
 }
 
-Result<OutboundRequest> build_get_updates(const Secret& bot_token, std::int64_t offset,
-                                          int timeout_seconds) {
+Result<OutboundRequest> build_get_updates(const Secret& bot_token, std::int64_t offset, int timeout_seconds) {
   if (!valid_bot_token(bot_token.reveal())) return bad("Telegram bot token is malformed");
   if (offset < 0) return bad("getUpdates offset must not be negative");
-  if (timeout_seconds < 0 || timeout_seconds > kMaxPollTimeout)
-    return bad("getUpdates timeout must be 0-50 seconds");
+  if (timeout_seconds < 0 || timeout_seconds > kMaxPollTimeout) return bad("getUpdates timeout must be 0-50 seconds");
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
@@ -134,8 +133,7 @@ DeliveryOutcome classify_response(const HttpReply& reply) {
     }
     return retry_outcome(after, "rate_limited", std::move(description));
   }
-  if (migrate_to)
-    return permanent_outcome("chat_migrated", "migrate_to_chat_id=" + std::to_string(*migrate_to));
+  if (migrate_to) return permanent_outcome("chat_migrated", "migrate_to_chat_id=" + std::to_string(*migrate_to));
   if (code >= 500 || code == 408 || reply.status >= 500)
     return transient_outcome("error_" + std::to_string(code), std::move(description));
   return permanent_outcome("error_" + std::to_string(code), std::move(description));

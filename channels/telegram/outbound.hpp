@@ -21,14 +21,12 @@ bool valid_bot_token(std::string_view token);
 // can never make the request fail. log_path redacts the token.
 // Errors (channel.bad_value): malformed token, chat_id not a 64-bit integer,
 // reply_to_message_id not digits, empty text, text over kSplitRule.
-Result<OutboundRequest> build_send_message(const Secret& bot_token, std::string_view chat_id,
-                                           std::string_view text,
+Result<OutboundRequest> build_send_message(const Secret& bot_token, std::string_view chat_id, std::string_view text,
                                            std::string_view reply_to_message_id = {});
 
 // POST /bot<token>/getUpdates {"offset","timeout","allowed_updates":["message"]}
 // (long polling; timeout in seconds, 0-50).
-Result<OutboundRequest> build_get_updates(const Secret& bot_token, std::int64_t offset,
-                                          int timeout_seconds);
+Result<OutboundRequest> build_get_updates(const Secret& bot_token, std::int64_t offset, int timeout_seconds);
 
 // {"ok":true,"result":{"message_id"}} -> success. {"ok":false}: parameters.retry_after
 // or error_code 429 -> retry_after; parameters.migrate_to_chat_id -> permanent

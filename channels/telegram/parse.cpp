@@ -11,8 +11,7 @@ namespace sb::channels::telegram {
 namespace {
 
 // Entity text: offsets and lengths are in UTF-16 units.
-std::optional<std::string_view> entity_text(std::string_view text, std::int64_t offset,
-                                            std::int64_t length) {
+std::optional<std::string_view> entity_text(std::string_view text, std::int64_t offset, std::int64_t length) {
   if (offset < 0 || length <= 0) return std::nullopt;
   auto begin = utf8::byte_offset_of_utf16(text, static_cast<std::size_t>(offset));
   if (!begin) return std::nullopt;
@@ -30,15 +29,14 @@ bool addressed_by_entities(const BotIdentity& bot, std::string_view text, const 
     std::int64_t offset = e.i64("offset"), length = e.i64("length");
     if (local.failed()) continue;
     if (type == "text_mention") {
-      if (auto user = e.opt_obj("user"); user && bot.bot_user_id != 0 &&
-                                         user->opt_i64("id") == bot.bot_user_id)
+      if (auto user = e.opt_obj("user"); user && bot.bot_user_id != 0 && user->opt_i64("id") == bot.bot_user_id)
         return true;
       continue;
     }
     auto word = entity_text(text, offset, length);
     if (!word) continue;
-    if (type == "mention" && !bot.username.empty() && word->size() == bot.username.size() + 1 &&
-        word->front() == '@' && iequals(word->substr(1), bot.username))
+    if (type == "mention" && !bot.username.empty() && word->size() == bot.username.size() + 1 && word->front() == '@' &&
+        iequals(word->substr(1), bot.username))
       return true;
     if (type == "bot_command") {
       std::size_t at = word->find('@');
@@ -189,14 +187,12 @@ Result<PolledUpdates> parse_get_updates(const BotIdentity& bot, std::string_view
   PolledUpdates polled;
   for (rapidjson::SizeType i = 0; i < result->Size(); ++i) {
     std::optional<std::int64_t> update_id;
-    Status st = read_update(bot, (*result)[i], "result[" + std::to_string(i) + "]",
-                            polled.delivery, update_id);
+    Status st = read_update(bot, (*result)[i], "result[" + std::to_string(i) + "]", polled.delivery, update_id);
     if (!st) {
       polled.delivery.ignored.push_back(
           {update_id ? std::to_string(*update_id) : "", "invalid: " + st.error().message});
     }
-    if (update_id && (!polled.next_offset || *update_id + 1 > *polled.next_offset))
-      polled.next_offset = *update_id + 1;
+    if (update_id && (!polled.next_offset || *update_id + 1 > *polled.next_offset)) polled.next_offset = *update_id + 1;
   }
   return polled;
 }

@@ -89,5 +89,4 @@ std::chrono::milliseconds poll_delay(PollVerdict::Wait wait, int failures, std::
   return backoff_delay(base, failures, max);
 }
 
-
 }  // namespace sb::channels::telegram

@@ -38,5 +38,4 @@ PollVerdict network_verdict(std::string_view error_code, std::string_view messag
 std::chrono::milliseconds poll_delay(PollVerdict::Wait wait, int failures, std::chrono::milliseconds retry_after,
                                      std::chrono::milliseconds base, std::chrono::milliseconds max);
 
-
 }  // namespace sb::channels::telegram

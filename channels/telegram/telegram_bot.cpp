@@ -37,7 +37,8 @@ class TelegramBot final : public ChannelBot {
   DeliveryOutcome classify(const HttpReply& reply) const override { return classify_response(reply); }
   Result<OutboundRequest> build_typing(std::string_view chat, std::string_view) const override {
     if (!can_send_) return no_credential(*this, "bot_token");
-    if (!messaging::signed_digits(chat)) return make_error("channel.bad_value", "Telegram chat id must be a 64-bit integer");
+    if (!messaging::signed_digits(chat))
+      return make_error("channel.bad_value", "Telegram chat id must be a 64-bit integer");
     OutboundRequest r;
     r.method = "POST";
     r.path = "/bot" + token_.reveal() + "/sendChatAction";
@@ -69,20 +70,20 @@ Result<std::unique_ptr<ChannelBot>> make_bot(const config::ChannelBotConfig& c, 
   auto config_error = [&](const Error& e) {
     return make_error("channel.config", "channels." + c.platform + "." + c.name + ": " + e.message);
   };
-    auto token = lookup_secret(c, secrets, "bot_token");
-    if (!token) return token.error();
-    std::optional<Verifier> verifier;
-    if (c.mode != "polling") {
-      auto secret_token = lookup_secret(c, secrets, "secret_token");
-      if (!secret_token) return secret_token.error();
-      auto v = Verifier::create(*secret_token);
-      if (!v) return config_error(v.error());
-      verifier.emplace(std::move(*v));
-    }
-    if (!token->empty() && !valid_bot_token(token->reveal()))
-      return make_error("channel.config", "channels.telegram." + c.name + ".bot_token: vault entry '" +
-                                              c.secret("bot_token") + "' is not a bot token (<digits>:<secret>)");
-    return std::unique_ptr<ChannelBot>(std::make_unique<TelegramBot>(c, std::move(verifier), std::move(*token)));
+  auto token = lookup_secret(c, secrets, "bot_token");
+  if (!token) return token.error();
+  std::optional<Verifier> verifier;
+  if (c.mode != "polling") {
+    auto secret_token = lookup_secret(c, secrets, "secret_token");
+    if (!secret_token) return secret_token.error();
+    auto v = Verifier::create(*secret_token);
+    if (!v) return config_error(v.error());
+    verifier.emplace(std::move(*v));
+  }
+  if (!token->empty() && !valid_bot_token(token->reveal()))
+    return make_error("channel.config", "channels.telegram." + c.name + ".bot_token: vault entry '" +
+                                            c.secret("bot_token") + "' is not a bot token (<digits>:<secret>)");
+  return std::unique_ptr<ChannelBot>(std::make_unique<TelegramBot>(c, std::move(verifier), std::move(*token)));
 }
 
 }  // namespace sb::channels::telegram

@@ -8,12 +8,13 @@ namespace {
 constexpr std::string_view kTokenHeader = "X-Telegram-Bot-Api-Secret-Token";
 }
 
-bool valid_secret_token(std::string_view token) { return messaging::token_chars(token, "_-", 256); }
+bool valid_secret_token(std::string_view token) {
+  return messaging::token_chars(token, "_-", 256);
+}
 
 Result<Verifier> Verifier::create(const Secret& secret_token) {
   if (!valid_secret_token(secret_token.reveal()))
-    return make_error("telegram.config",
-                      "Telegram secret token must be 1-256 characters of A-Z a-z 0-9 _ -");
+    return make_error("telegram.config", "Telegram secret token must be 1-256 characters of A-Z a-z 0-9 _ -");
   if (!crypto_ready()) return make_error("telegram.config", "libsodium failed to initialise");
   return Verifier(secret_token);
 }

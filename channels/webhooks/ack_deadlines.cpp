@@ -6,7 +6,9 @@ namespace sb::channels::webhooks {
 
 AckDeadlines::AckDeadlines() : thread_([this] { run(); }) {}
 
-AckDeadlines::~AckDeadlines() { stop(); }
+AckDeadlines::~AckDeadlines() {
+  stop();
+}
 
 void AckDeadlines::add(Clock::time_point deadline, std::weak_ptr<void> owner, Expire expire) {
   bool was_empty = false;

@@ -6,7 +6,9 @@ namespace sb::channels::webhooks {
 namespace {
 
 // The platforms' own names; anything else in the first segment is "unknown".
-bool known_platform(std::string_view name) { return parse_channel_kind(name).ok(); }
+bool known_platform(std::string_view name) {
+  return parse_channel_kind(name).ok();
+}
 
 // "/webhooks/slack/main" -> {"slack", "main"}; false for any other shape (extra or empty
 // segments included).
@@ -38,7 +40,9 @@ std::string allowed_methods(messaging::ChannelKind kind) {
 
 }  // namespace
 
-std::string webhook_path(const ChannelBot& bot) { return std::string(kWebhookPrefix) + bot.id(); }
+std::string webhook_path(const ChannelBot& bot) {
+  return std::string(kWebhookPrefix) + bot.id();
+}
 
 BotTable::BotTable(const std::vector<std::shared_ptr<const ChannelBot>>& bots) {
   for (const auto& bot : bots) {
@@ -58,8 +62,7 @@ WebhookDecision decide(const BotTable& bots, const http::Request& request, std::
   std::string_view platform, name;
   if (!split_path(request.path, platform, name))
     return not_found("unknown", "", "not_found", "no such webhook; use /webhooks/{platform}/{bot}");
-  if (!known_platform(platform))
-    return not_found("unknown", "", "unknown_platform", "unknown platform");
+  if (!known_platform(platform)) return not_found("unknown", "", "unknown_platform", "unknown platform");
   const ChannelBot* bot = bots.find(platform, name);
   // The name is not echoed back: a probe learns nothing but "no".
   if (!bot) return not_found(std::string(platform), "", "unknown_bot", "no such bot");
@@ -87,13 +90,13 @@ WebhookDecision decide(const BotTable& bots, const http::Request& request, std::
       }
       d.kind = WebhookDecision::Kind::reject;
       d.result = verdict.status == 401 || verdict.status == 403 ? "rejected" : "malformed";
-      d.response = http::Response::error(verdict.status, verdict.status == 401   ? "unauthorized"
-                                                         : verdict.status == 403 ? "forbidden"
-                                                                                 : verdict.reason,
+      d.response = http::Response::error(verdict.status,
+                                         verdict.status == 401   ? "unauthorized"
+                                         : verdict.status == 403 ? "forbidden"
+                                                                 : verdict.reason,
                                          verdict.reason);
       return d;
-    case Verdict::Kind::accept:
-      break;
+    case Verdict::Kind::accept: break;
   }
 
   const std::int64_t received_ms =

@@ -16,8 +16,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Values of the `result` label of squadbox_webhook_requests_total.
-constexpr std::array<std::string_view, 8> kResults{"accepted", "ignored",         "handshake", "rejected",
-                                                   "malformed", "method_not_allowed", "not_found", "unavailable"};
+constexpr std::array<std::string_view, 8> kResults{
+    "accepted", "ignored", "handshake", "rejected", "malformed", "method_not_allowed", "not_found", "unavailable"};
 
 size_t result_index(std::string_view result) {
   for (size_t i = 0; i < kResults.size(); ++i)
@@ -26,8 +26,7 @@ size_t result_index(std::string_view result) {
 }
 
 const std::vector<double>& ack_bounds() {
-  static const std::vector<double> bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                          0.05,   0.1,   0.25,   0.5,   1,    2.5};
+  static const std::vector<double> bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
   return bounds;
 }
 
@@ -41,7 +40,9 @@ struct Stats {
   std::array<std::atomic<metrics::Counter*>, kResults.size()> counters{};
 };
 
-std::string json_string(std::string_view s) { return "\"" + http::json_escape(s) + "\""; }
+std::string json_string(std::string_view s) {
+  return "\"" + http::json_escape(s) + "\"";
+}
 
 }  // namespace
 
@@ -72,7 +73,8 @@ struct WebhookListener::Core {
       stats.emplace(platform + "/" + bot, std::move(s));
     };
     add("unknown", "");
-    for (auto kind : {messaging::ChannelKind::slack, messaging::ChannelKind::discord, messaging::ChannelKind::whatsapp, messaging::ChannelKind::telegram})
+    for (auto kind : {messaging::ChannelKind::slack, messaging::ChannelKind::discord, messaging::ChannelKind::whatsapp,
+                      messaging::ChannelKind::telegram})
       add(std::string(messaging::channel_name(kind)), "");
     for (const auto& bot : bots)
       if (bot && !bot->polling()) add(std::string(messaging::channel_name(bot->kind())), bot->name());
@@ -102,8 +104,11 @@ struct WebhookListener::Core {
 
   void reject(Stats& s, const WebhookDecision& d, const http::Request& req) {
     s.rejected.fetch_add(1, std::memory_order_relaxed);
-    log::info("webhook.rejected", {{"platform", d.platform}, {"bot", d.bot}, {"reason", d.reason},
-                                   {"status", d.response.status}, {"remote", req.remote_address}});
+    log::info("webhook.rejected", {{"platform", d.platform},
+                                   {"bot", d.bot},
+                                   {"reason", d.reason},
+                                   {"status", d.response.status},
+                                   {"remote", req.remote_address}});
     if (options.metrics)
       options.metrics
           ->counter("squadbox_webhook_rejects_total", "Webhook requests refused by verification",
@@ -112,8 +117,9 @@ struct WebhookListener::Core {
     if (!options.audit) return;
     // Never the body or a header value: only what identifies the attempt.
     const std::string detail = "{\"platform\":" + json_string(d.platform) + ",\"bot\":" + json_string(d.bot) +
-                               ",\"reason\":" + json_string(d.reason) + ",\"status\":" +
-                               std::to_string(d.response.status) + ",\"remote\":" + json_string(req.remote_address) + "}";
+                               ",\"reason\":" + json_string(d.reason) +
+                               ",\"status\":" + std::to_string(d.response.status) +
+                               ",\"remote\":" + json_string(req.remote_address) + "}";
     options.audit(AuditRecord{"webhook", "channel.webhook_rejected", d.platform + "/" + d.bot, detail});
   }
 
@@ -127,8 +133,8 @@ struct WebhookListener::Core {
         if (d.response.status == 401 || d.response.status == 403) {
           reject(s, d, req);
         } else {
-          log::info("webhook.bad_request", {{"platform", d.platform}, {"bot", d.bot}, {"reason", d.reason},
-                                            {"remote", req.remote_address}});
+          log::info("webhook.bad_request",
+                    {{"platform", d.platform}, {"bot", d.bot}, {"reason", d.reason}, {"remote", req.remote_address}});
         }
         reply(std::move(d.response));
         return;
@@ -136,8 +142,8 @@ struct WebhookListener::Core {
         count(s, d.result);
         if (d.result == "ignored") s.received.fetch_add(1, std::memory_order_relaxed);
         if (d.result == "malformed")
-          log::info("webhook.malformed", {{"platform", d.platform}, {"bot", d.bot}, {"reason", d.reason},
-                                          {"remote", req.remote_address}});
+          log::info("webhook.malformed",
+                    {{"platform", d.platform}, {"bot", d.bot}, {"reason", d.reason}, {"remote", req.remote_address}});
         else if (d.result == "not_found")
           log::debug("webhook.not_found", {{"reason", d.reason}, {"remote", req.remote_address}});
         reply(std::move(d.response));
@@ -169,8 +175,10 @@ struct WebhookListener::Core {
         reply(ack_response(ack));
       } else {
         core->count(*stats, "unavailable");
-        log::warn("webhook.not_stored", {{"platform", stats->platform}, {"bot", stats->bot},
-                                         {"messages", static_cast<int64_t>(messages)}, {"error", error}});
+        log::warn("webhook.not_stored", {{"platform", stats->platform},
+                                         {"bot", stats->bot},
+                                         {"messages", static_cast<int64_t>(messages)},
+                                         {"error", error}});
         reply(http::Response::error(503, "unavailable", "message not stored; retry later"));
       }
       core->done();
@@ -196,8 +204,8 @@ struct WebhookListener::Core {
       if (auto p = weak.lock()) p->settle("not durable within webhooks.ack_timeout_ms");
     });
     const bool taken = sink && sink(std::move(d.messages), [pending](Status stored) {
-      pending->settle(stored ? std::string() : stored.error().message);
-    });
+                         pending->settle(stored ? std::string() : stored.error().message);
+                       });
     if (!taken) {
       // Nothing was handed over: answer now, without the deadline or the drain count.
       pending->settled = true;
@@ -238,17 +246,22 @@ WebhookListener::WebhookListener(IngestSink sink, const std::vector<std::shared_
       core_->options.metrics);
 }
 
-WebhookListener::~WebhookListener() { stop(); }
+WebhookListener::~WebhookListener() {
+  stop();
+}
 
 Result<uint16_t> WebhookListener::start() {
   auto port = server_->start();
   if (port)
-    log::info("webhook.listening", {{"address", core_->options.server.address}, {"port", *port},
-                                    {"tls", tls()}, {"bots", core_->table.size()}});
+    log::info(
+        "webhook.listening",
+        {{"address", core_->options.server.address}, {"port", *port}, {"tls", tls()}, {"bots", core_->table.size()}});
   return port;
 }
 
-void WebhookListener::stop_accepting() { server_->stop_accepting(); }
+void WebhookListener::stop_accepting() {
+  server_->stop_accepting();
+}
 
 void WebhookListener::stop(std::chrono::milliseconds drain) {
   server_->stop_accepting();
@@ -257,9 +270,13 @@ void WebhookListener::stop(std::chrono::milliseconds drain) {
   core_->deadlines.stop();
 }
 
-uint16_t WebhookListener::port() const { return server_->port(); }
+uint16_t WebhookListener::port() const {
+  return server_->port();
+}
 
-bool WebhookListener::tls() const { return !core_->options.server.tls_cert_file.empty(); }
+bool WebhookListener::tls() const {
+  return !core_->options.server.tls_cert_file.empty();
+}
 
 WebhookCounts WebhookListener::counts(const std::string& bot_id) const {
   auto it = core_->stats.find(bot_id);
@@ -267,6 +284,8 @@ WebhookCounts WebhookListener::counts(const std::string& bot_id) const {
   return {it->second->received.load(), it->second->rejected.load()};
 }
 
-size_t WebhookListener::in_flight() const { return core_->in_flight.load(); }
+size_t WebhookListener::in_flight() const {
+  return core_->in_flight.load();
+}
 
 }  // namespace sb::channels::webhooks

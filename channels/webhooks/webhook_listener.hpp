@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "channels/bot/channel_bot.hpp"
-#include "runtime/http/server.hpp"
 #include "runtime/config/config.hpp"
 #include "runtime/core/audit_sink.hpp"
 #include "runtime/core/metrics.hpp"
 #include "runtime/core/result.hpp"
+#include "runtime/http/server.hpp"
 
 namespace sb::channels::webhooks {
 
@@ -65,7 +65,7 @@ class WebhookListener {
   uint16_t port() const;
   bool tls() const;
   WebhookCounts counts(const std::string& bot_id) const;  // zeros for an unknown id
-  size_t in_flight() const;                              // deliveries awaiting the sink
+  size_t in_flight() const;                               // deliveries awaiting the sink
 
  private:
   struct Core;

@@ -17,7 +17,9 @@ constexpr std::array<std::int64_t, 5> kRateLimitCodes{4, 80007, 130429, 131048, 
 constexpr std::array<std::int64_t, 4> kTransientCodes{1, 2, 131000, 131016};
 constexpr std::size_t kMaxMessageIdBytes = 256;
 
-Error bad(std::string message) { return make_error("channel.bad_value", std::move(message)); }
+Error bad(std::string message) {
+  return make_error("channel.bad_value", std::move(message));
+}
 
 // "v21.0", "v19": the Graph API version segment of the path.
 bool api_version_ok(std::string_view v) {
@@ -38,12 +40,11 @@ void write(rapidjson::Writer<rapidjson::StringBuffer>& w, std::string_view s) {
 
 }  // namespace
 
-Result<OutboundRequest> build_text_message(const Secret& access_token,
-                                           std::string_view api_version,
-                                           std::string_view phone_number_id,
-                                           std::string_view to, std::string_view text,
+Result<OutboundRequest> build_text_message(const Secret& access_token, std::string_view api_version,
+                                           std::string_view phone_number_id, std::string_view to, std::string_view text,
                                            std::string_view reply_to_message_id) {
-  if (!messaging::header_safe(access_token.reveal())) return bad("WhatsApp access token is empty or not printable ASCII");
+  if (!messaging::header_safe(access_token.reveal()))
+    return bad("WhatsApp access token is empty or not printable ASCII");
   if (!api_version_ok(api_version)) return bad("WhatsApp API version must look like v21.0");
   if (!messaging::all_digits(phone_number_id)) return bad("WhatsApp phone_number_id must be digits");
   if (!messaging::all_digits(to) || to.size() > 20) return bad("WhatsApp recipient must be a phone number (digits)");
@@ -84,8 +85,7 @@ Result<OutboundRequest> build_text_message(const Secret& access_token,
   OutboundRequest r;
   r.method = "POST";
   r.path = r.log_path = "/" + std::string(api_version) + "/" + std::string(phone_number_id) + "/messages";
-  r.headers = {{"Authorization", "Bearer " + access_token.reveal()},
-               {"Content-Type", "application/json"}};
+  r.headers = {{"Authorization", "Bearer " + access_token.reveal()}, {"Content-Type", "application/json"}};
   r.body = buf.GetString();
   return r;
 }

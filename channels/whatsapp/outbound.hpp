@@ -17,10 +17,8 @@ inline constexpr SplitRule kSplitRule{4096, LengthUnit::utf16_units};
 //  "text":{"preview_url":false,"body"},"context":{"message_id"}?}.
 // Errors (channel.bad_value): unsafe token, version not like "v21.0", phone_number_id or
 // `to` not digits, empty text, text over kSplitRule.
-Result<OutboundRequest> build_text_message(const Secret& access_token,
-                                           std::string_view api_version,
-                                           std::string_view phone_number_id,
-                                           std::string_view to, std::string_view text,
+Result<OutboundRequest> build_text_message(const Secret& access_token, std::string_view api_version,
+                                           std::string_view phone_number_id, std::string_view to, std::string_view text,
                                            std::string_view reply_to_message_id = {});
 
 // 2xx -> success (delivered_id = messages[0].id). Graph error codes 4, 80007, 130429,

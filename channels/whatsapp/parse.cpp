@@ -24,8 +24,8 @@ void read_contacts(const json::Value* contacts, Names& names) {
   }
 }
 
-void read_message(const BotIdentity& bot, const json::Value& raw, const std::string& path,
-                  const Names& names, messaging::ParsedDelivery& out) {
+void read_message(const BotIdentity& bot, const json::Value& raw, const std::string& path, const Names& names,
+                  messaging::ParsedDelivery& out) {
   json::Errors errors;
   json::Object msg = json::Object::from(raw, path, errors);
   std::string id(msg.str("id"));
@@ -113,8 +113,7 @@ Result<messaging::ParsedDelivery> parse_delivery(const BotIdentity& bot, std::st
       const json::Value* statuses = value.opt_array("statuses");
       if (errors.failed()) return *errors.first;
 
-      bool foreign = !bot.phone_number_id.empty() && phone_number_id &&
-                     *phone_number_id != bot.phone_number_id;
+      bool foreign = !bot.phone_number_id.empty() && phone_number_id && *phone_number_id != bot.phone_number_id;
       Names names;
       read_contacts(contacts, names);
       if (statuses) {
@@ -135,8 +134,7 @@ Result<messaging::ParsedDelivery> parse_delivery(const BotIdentity& bot, std::st
           out.ignored.push_back({id, "foreign_phone_number"});
           continue;
         }
-        read_message(bot, (*messages)[i], change_path + ".value.messages[" + std::to_string(i) + "]",
-                     names, out);
+        read_message(bot, (*messages)[i], change_path + ".value.messages[" + std::to_string(i) + "]", names, out);
       }
     }
   }

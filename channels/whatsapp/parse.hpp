@@ -3,8 +3,8 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/messaging/inbound.hpp"
 #include "runtime/core/result.hpp"
+#include "runtime/messaging/inbound.hpp"
 
 namespace sb::channels::whatsapp {
 

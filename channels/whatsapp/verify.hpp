@@ -4,8 +4,8 @@
 // X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>.
 #include <string_view>
 
-#include "runtime/core/crypto.hpp"
 #include "channels/bot/webhook.hpp"
+#include "runtime/core/crypto.hpp"
 #include "runtime/core/result.hpp"
 #include "runtime/core/secret.hpp"
 

@@ -33,7 +33,8 @@ class WhatsAppBot final : public ChannelBot {
   DeliveryOutcome classify(const HttpReply& reply) const override { return classify_response(reply); }
   Result<OutboundRequest> build_typing(std::string_view, std::string_view message_id) const override {
     if (!can_send_) return no_credential(*this, token_.empty() ? "access_token" : "phone_number_id");
-    if (!messaging::plain_id(message_id)) return make_error("channel.bad_value", "WhatsApp typing needs the inbound message id");
+    if (!messaging::plain_id(message_id))
+      return make_error("channel.bad_value", "WhatsApp typing needs the inbound message id");
     OutboundRequest r;
     r.method = "POST";
     r.path = r.log_path = "/" + api_version_ + "/" + identity_.phone_number_id + "/messages";
@@ -56,15 +57,15 @@ Result<std::unique_ptr<ChannelBot>> make_bot(const config::ChannelBotConfig& c, 
   auto config_error = [&](const Error& e) {
     return make_error("channel.config", "channels." + c.platform + "." + c.name + ": " + e.message);
   };
-    auto app_secret = lookup_secret(c, secrets, "app_secret");
-    if (!app_secret) return app_secret.error();
-    auto verify_token = lookup_secret(c, secrets, "verify_token");
-    if (!verify_token) return verify_token.error();
-    auto token = lookup_secret(c, secrets, "access_token");
-    if (!token) return token.error();
-    auto verifier = Verifier::create(*app_secret, *verify_token);
-    if (!verifier) return config_error(verifier.error());
-    return std::unique_ptr<ChannelBot>(std::make_unique<WhatsAppBot>(c, std::move(*verifier), std::move(*token)));
+  auto app_secret = lookup_secret(c, secrets, "app_secret");
+  if (!app_secret) return app_secret.error();
+  auto verify_token = lookup_secret(c, secrets, "verify_token");
+  if (!verify_token) return verify_token.error();
+  auto token = lookup_secret(c, secrets, "access_token");
+  if (!token) return token.error();
+  auto verifier = Verifier::create(*app_secret, *verify_token);
+  if (!verifier) return config_error(verifier.error());
+  return std::unique_ptr<ChannelBot>(std::make_unique<WhatsAppBot>(c, std::move(*verifier), std::move(*token)));
 }
 
 }  // namespace sb::channels::whatsapp

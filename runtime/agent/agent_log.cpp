@@ -18,25 +18,28 @@ void append_value(std::string& line, std::string_view v) {
   }
   line += '"';
   for (char c : v) {
-    if (c == '"' || c == '\\') line += '\\', line += c;
-    else if (c == '\n') line += "\\n";
-    else if (static_cast<unsigned char>(c) < 0x20) line += ' ';
-    else line += c;
+    if (c == '"' || c == '\\')
+      line += '\\', line += c;
+    else if (c == '\n')
+      line += "\\n";
+    else if (static_cast<unsigned char>(c) < 0x20)
+      line += ' ';
+    else
+      line += c;
   }
   line += '"';
 }
 
 }  // namespace
 
-void log_event(std::string_view level, std::string_view event,
-               std::initializer_list<LogField> fields) {
+void log_event(std::string_view level, std::string_view event, std::initializer_list<LogField> fields) {
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME, &ts);
   tm t{};
   ::gmtime_r(&ts.tv_sec, &t);
   char stamp[96];
-  std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", t.tm_year + 1900,
-                t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000);
+  std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
+                t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000);
   std::string line = "ts=";
   line += stamp;
   line += " level=";

@@ -10,7 +10,6 @@
 namespace sb::agent {
 
 using LogField = std::pair<std::string_view, std::string>;
-void log_event(std::string_view level, std::string_view event,
-               std::initializer_list<LogField> fields = {});
+void log_event(std::string_view level, std::string_view event, std::initializer_list<LogField> fields = {});
 
 }  // namespace sb::agent

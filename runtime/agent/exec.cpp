@@ -70,20 +70,20 @@ Result<std::string> run_command(const std::vector<std::string>& argv, std::strin
         out_r.reset();
         break;
       }
-      if (out.size() + static_cast<size_t>(n) > max_out) too_big = true;
-      else out.append(buf, static_cast<size_t>(n));
+      if (out.size() + static_cast<size_t>(n) > max_out)
+        too_big = true;
+      else
+        out.append(buf, static_cast<size_t>(n));
     }
   }
   in_w.reset();
   int st = 0;
   while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
-  if (WIFSIGNALED(st))
-    return make_error("exec.failed", "command killed by signal " + std::to_string(WTERMSIG(st)));
+  if (WIFSIGNALED(st)) return make_error("exec.failed", "command killed by signal " + std::to_string(WTERMSIG(st)));
   if (WEXITSTATUS(st) != 0)
     return make_error("exec.failed", "command exited with status " + std::to_string(WEXITSTATUS(st)));
-  if (too_big)
-    return make_error("exec.failed", "command output exceeds " + std::to_string(max_out) + " bytes");
+  if (too_big) return make_error("exec.failed", "command output exceeds " + std::to_string(max_out) + " bytes");
   return out;
 }
 

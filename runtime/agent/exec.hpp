@@ -11,7 +11,6 @@
 
 namespace sb::agent {
 
-Result<std::string> run_command(const std::vector<std::string>& argv, std::string_view stdin_data,
-                                std::size_t max_out);
+Result<std::string> run_command(const std::vector<std::string>& argv, std::string_view stdin_data, std::size_t max_out);
 
 }  // namespace sb::agent

@@ -36,11 +36,10 @@ bool all_digits(std::string_view s) {
 
 }  // namespace
 
-Result<std::string> build_http_request(std::string_view method, std::string_view target,
-                                       const HttpHeaders& headers, std::string_view body) {
+Result<std::string> build_http_request(std::string_view method, std::string_view target, const HttpHeaders& headers,
+                                       std::string_view body) {
   if (!is_token(method)) return make_error("http.bad_request", "invalid HTTP method");
-  if (target.empty() || target.front() != '/' || has_line_break(target) ||
-      target.find(' ') != std::string_view::npos)
+  if (target.empty() || target.front() != '/' || has_line_break(target) || target.find(' ') != std::string_view::npos)
     return make_error("http.bad_request", "invalid request target");
   std::string out;
   out.reserve(256 + body.size());
@@ -102,7 +101,8 @@ HttpResponseParser::State HttpResponseParser::start_body() {
   if (!te.empty()) {
     // Transfer-Encoding wins over Content-Length; only a final "chunked" frames the body.
     auto comma = te.rfind(',');
-    std::string last = lower(trim(comma == std::string::npos ? std::string_view(te) : std::string_view(te).substr(comma + 1), kOws));
+    std::string last =
+        lower(trim(comma == std::string::npos ? std::string_view(te) : std::string_view(te).substr(comma + 1), kOws));
     phase_ = last == "chunked" ? Phase::chunk_size : Phase::until_eof;
     return State::need_more;
   }
@@ -122,8 +122,7 @@ HttpResponseParser::State HttpResponseParser::step() {
   while (true) {
     const bool in_head = phase_ == Phase::status_line || phase_ == Phase::headers || phase_ == Phase::trailers;
     switch (phase_) {
-      case Phase::done:
-        return state_;
+      case Phase::done: return state_;
       case Phase::until_eof: {
         auto st = append_body(std::string_view(buf_).substr(pos_));
         pos_ = buf_.size();
@@ -143,8 +142,7 @@ HttpResponseParser::State HttpResponseParser::step() {
         phase_ = Phase::chunk_crlf;
         continue;
       }
-      default:
-        break;
+      default: break;
     }
     std::size_t before = pos_;
     auto line = take_line();
@@ -221,8 +219,7 @@ HttpResponseParser::State HttpResponseParser::step() {
           return state_ = State::done;
         }
         break;  // trailer fields are not used
-      default:
-        break;
+      default: break;
     }
   }
 }
@@ -241,15 +238,12 @@ HttpResponseParser::State HttpResponseParser::feed(std::string_view data) {
 HttpResponseParser::State HttpResponseParser::finish() {
   if (state_ != State::need_more) return state_;
   switch (phase_) {
-    case Phase::until_eof:
-      phase_ = Phase::done;
-      return state_ = State::done;
+    case Phase::until_eof: phase_ = Phase::done; return state_ = State::done;
     case Phase::status_line:
       if (head_bytes_ == 0 && buf_.size() == pos_)
         return fail("http.truncated", "connection closed before any response");
       return fail("http.truncated", "connection closed inside the response head");
-    case Phase::headers:
-      return fail("http.truncated", "connection closed inside the response head");
+    case Phase::headers: return fail("http.truncated", "connection closed inside the response head");
     default:
       return fail("http.truncated", "connection closed before the response body was complete (got " +
                                         std::to_string(response_.body.size()) + " bytes)");

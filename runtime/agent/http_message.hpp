@@ -20,8 +20,8 @@ using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 // body. "http.bad_request" if a target, name or value holds CR, LF or NUL (header
 // injection from a hostile env value), a name is not a token, or the target does not
 // start with '/'.
-Result<std::string> build_http_request(std::string_view method, std::string_view target,
-                                       const HttpHeaders& headers, std::string_view body);
+Result<std::string> build_http_request(std::string_view method, std::string_view target, const HttpHeaders& headers,
+                                       std::string_view body);
 
 struct HttpResponse {
   int status = 0;
@@ -66,9 +66,9 @@ class HttpResponseParser {
   State state_ = State::need_more;
   Phase phase_ = Phase::status_line;
   std::string buf_;
-  std::size_t pos_ = 0;          // parsed up to here in buf_
-  std::size_t head_bytes_ = 0;   // bytes of status line + headers so far
-  std::size_t remaining_ = 0;    // fixed_body / chunk_data bytes still to come
+  std::size_t pos_ = 0;         // parsed up to here in buf_
+  std::size_t head_bytes_ = 0;  // bytes of status line + headers so far
+  std::size_t remaining_ = 0;   // fixed_body / chunk_data bytes still to come
   HttpResponse response_;
   Error error_;
 };

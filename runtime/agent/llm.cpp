@@ -1,17 +1,19 @@
 #include "runtime/agent/llm.hpp"
 
+#include <cctype>
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-
-#include <cctype>
 
 namespace sb::agent {
 namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-void write_str(Writer& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+void write_str(Writer& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
 
 // `"messages":[{"role","content"}...]`, as the API and the history file both spell it.
 void write_messages(Writer& w, const std::vector<ChatMessage>& messages) {
@@ -75,8 +77,7 @@ std::string encode_messages_body(const MessagesRequest& req) {
   return std::string(sb.GetString(), sb.GetSize());
 }
 
-Result<std::string> build_messages_http_request(std::string_view route, std::string_view token,
-                                                std::string_view body) {
+Result<std::string> build_messages_http_request(std::string_view route, std::string_view token, std::string_view body) {
   if (route.empty() || route.find('/') != std::string_view::npos)
     return make_error("http.bad_request", "invalid route name");
   return build_http_request("POST", "/" + std::string(route) + "/v1/messages",
@@ -94,14 +95,16 @@ Result<std::string> parse_messages_reply(int status, std::string_view body) {
   const bool json = !doc.HasParseError();
   if (status < 200 || status > 299) {
     if (json) {
-      if (auto e = error_object_text(doc)) return make_error("llm.upstream_error", "HTTP " + std::to_string(status) + " " + *e);
+      if (auto e = error_object_text(doc))
+        return make_error("llm.upstream_error", "HTTP " + std::to_string(status) + " " + *e);
     }
     return make_error("llm.upstream_error",
                       "HTTP " + std::to_string(status) + (body.empty() ? std::string() : ": " + excerpt(body)));
   }
   if (!json || !doc.IsObject())
     return make_error("llm.bad_response", "the Messages response is not a JSON object: " + excerpt(body));
-  if (auto e = error_object_text(doc)) return make_error("llm.upstream_error", "HTTP " + std::to_string(status) + " " + *e);
+  if (auto e = error_object_text(doc))
+    return make_error("llm.upstream_error", "HTTP " + std::to_string(status) + " " + *e);
   auto content = doc.FindMember("content");
   if (content == doc.MemberEnd() || !content->value.IsArray())
     return make_error("llm.bad_response", "the Messages response has no content array");

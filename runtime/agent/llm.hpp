@@ -39,8 +39,7 @@ std::string encode_messages_body(const MessagesRequest& req);
 
 // `POST /<route>/v1/messages` with x-api-key, anthropic-version and content-type.
 // "http.bad_request" if the route or token would break the request line or a header.
-Result<std::string> build_messages_http_request(std::string_view route, std::string_view token,
-                                                std::string_view body);
+Result<std::string> build_messages_http_request(std::string_view route, std::string_view token, std::string_view body);
 
 // The turn's reply: the concatenated `text` blocks of a 2xx Messages response. Errors
 // (message says what the upstream or the proxy said, never the request):
@@ -66,8 +65,7 @@ std::string history_file_name(std::string_view chat);
 
 // Drops the oldest user/assistant pairs until within both limits (the result still
 // starts with a user message).
-std::vector<ChatMessage> trim_history(std::vector<ChatMessage> messages,
-                                      std::size_t max_messages = kMaxHistoryMessages,
+std::vector<ChatMessage> trim_history(std::vector<ChatMessage> messages, std::size_t max_messages = kMaxHistoryMessages,
                                       std::size_t max_bytes = kMaxHistoryBytes);
 
 }  // namespace sb::agent

@@ -4,10 +4,10 @@
 #include <sys/stat.h>
 
 #include "runtime/agent/agent_log.hpp"
-#include "runtime/core/time.hpp"
-#include "runtime/ipc/ipc_fs.hpp"
 #include "runtime/agent/llm.hpp"
 #include "runtime/agent/unix_http.hpp"
+#include "runtime/core/time.hpp"
+#include "runtime/ipc/ipc_fs.hpp"
 
 namespace sb::agent {
 namespace {
@@ -22,7 +22,8 @@ std::vector<ChatMessage> load_history(const std::string& dir, const std::string&
   std::string path = dir + "/" + name;
   auto bytes = ipc::read_bounded(path, kMaxHistoryFileBytes);
   if (!bytes && bytes.error().code == "ipc.gone") return {};
-  Result<std::vector<ChatMessage>> history = bytes ? decode_history(*bytes) : Result<std::vector<ChatMessage>>(bytes.error());
+  Result<std::vector<ChatMessage>> history =
+      bytes ? decode_history(*bytes) : Result<std::vector<ChatMessage>>(bytes.error());
   if (history) return std::move(*history);
   std::string aside = path + ".corrupt-" + std::to_string(now_ms());
   bool moved = ::rename(path.c_str(), aside.c_str()) == 0;
@@ -68,7 +69,9 @@ Result<std::string> run_llm_turn(const LlmSettings& llm, const ProxySettings& pr
     log_event("warn", "agent.history_write_failed", {{"chat", chat}, {"error", st.error().message}});
   }
   log_event("info", "agent.llm_turn",
-            {{"chat", chat}, {"history", std::to_string(history_size)}, {"status", std::to_string(resp->status)},
+            {{"chat", chat},
+             {"history", std::to_string(history_size)},
+             {"status", std::to_string(resp->status)},
              {"reply_bytes", std::to_string(reply->size())}});
   return reply;
 }

@@ -5,9 +5,9 @@
 // reply, so a failed turn leaves it as it was.
 #include <string>
 
-#include "runtime/ipc/protocol.hpp"
 #include "runtime/agent/turn.hpp"
 #include "runtime/core/result.hpp"
+#include "runtime/ipc/protocol.hpp"
 
 namespace sb::agent {
 

@@ -18,11 +18,11 @@
 
 #include "runtime/agent/agent_log.hpp"
 #include "runtime/agent/exec.hpp"
-#include "runtime/ipc/ipc_fs.hpp"
 #include "runtime/agent/llm_turn.hpp"
-#include "runtime/ipc/protocol.hpp"
 #include "runtime/agent/proxy_bridge.hpp"
 #include "runtime/agent/turn.hpp"
+#include "runtime/ipc/ipc_fs.hpp"
+#include "runtime/ipc/protocol.hpp"
 
 namespace {
 
@@ -64,7 +64,9 @@ class Runner {
     }
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
     log_event(ok ? "info" : "warn", "agent.turn",
-              {{"id", in.id}, {"status", ok ? "ok" : "error"}, {"duration_us", std::to_string(us.count())},
+              {{"id", in.id},
+               {"status", ok ? "ok" : "error"},
+               {"duration_us", std::to_string(us.count())},
                {"error", reply ? "" : reply.error().message}});
   }
 
@@ -102,8 +104,10 @@ class Runner {
       return 1;
     }
     log_event("info", "agent.start",
-              {{"ipc_dir", cfg_.ipc_dir}, {"mode", std::string(agent::mode_name(cfg_.mode))},
-               {"oneshot", cfg_.oneshot ? "true" : "false"}, {"uid", std::to_string(::getuid())}});
+              {{"ipc_dir", cfg_.ipc_dir},
+               {"mode", std::string(agent::mode_name(cfg_.mode))},
+               {"oneshot", cfg_.oneshot ? "true" : "false"},
+               {"uid", std::to_string(::getuid())}});
     // The bridge lives until run() returns, so a command still using it during the last
     // turn (exec mode, an SDK pointed at 127.0.0.1:PORT) keeps working until the turn ends.
     if (cfg_.proxy.port) {

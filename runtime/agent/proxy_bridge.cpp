@@ -21,14 +21,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string errno_text(int e) { return std::to_string(e) + " (" + std::strerror(e) + ")"; }
+std::string errno_text(int e) {
+  return std::to_string(e) + " (" + std::strerror(e) + ")";
+}
 
 // Bytes read from one side and not yet written to the other.
 struct Direction {
   std::string buf;
   std::size_t off = 0;
-  bool eof = false;   // the source sent FIN
-  bool shut = false;  // FIN passed on to the destination
+  bool eof = false;      // the source sent FIN
+  bool shut = false;     // FIN passed on to the destination
   bool discard = false;  // the destination is gone: bytes are read and dropped
   std::size_t pending() const { return buf.size() - off; }
 };
@@ -118,7 +120,9 @@ Result<std::unique_ptr<ProxyBridge>> ProxyBridge::start(ProxyBridgeOptions optio
 ProxyBridge::ProxyBridge(ProxyBridgeOptions options, UniqueFd listener, UniqueFd wake, uint16_t port)
     : options_(std::move(options)), listener_(std::move(listener)), wake_(std::move(wake)), port_(port) {}
 
-ProxyBridge::~ProxyBridge() { stop(); }
+ProxyBridge::~ProxyBridge() {
+  stop();
+}
 
 void ProxyBridge::stop() {
   if (!thread_.joinable()) return;
@@ -242,9 +246,10 @@ void ProxyBridge::run() {
       }
     }
   }
-  log_event("info", "agent.bridge_stopped", {{"accepted", std::to_string(accepted)},
-                                             {"connect_failures", std::to_string(failed)},
-                                             {"open", std::to_string(links.size())}});
+  log_event("info", "agent.bridge_stopped",
+            {{"accepted", std::to_string(accepted)},
+             {"connect_failures", std::to_string(failed)},
+             {"open", std::to_string(links.size())}});
 }
 
 }  // namespace sb::agent

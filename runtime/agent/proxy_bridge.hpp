@@ -17,10 +17,10 @@
 namespace sb::agent {
 
 struct ProxyBridgeOptions {
-  std::string socket_path;                          // the proxy's unix socket
-  uint16_t port = 3001;                             // 0: any free port (see port())
-  std::size_t max_connections = 256;                // more wait in the listen backlog
-  std::size_t buffer_bytes = 256u << 10;            // per direction and connection
+  std::string socket_path;                           // the proxy's unix socket
+  uint16_t port = 3001;                              // 0: any free port (see port())
+  std::size_t max_connections = 256;                 // more wait in the listen backlog
+  std::size_t buffer_bytes = 256u << 10;             // per direction and connection
   std::chrono::milliseconds connect_timeout{10000};  // unix socket backlog full: retry this long
 };
 

@@ -1,9 +1,9 @@
 #include "runtime/agent/turn.hpp"
 
-#include <rapidjson/document.h>
-
 #include <cctype>
 #include <charconv>
+
+#include <rapidjson/document.h>
 
 namespace sb::agent {
 
@@ -11,8 +11,7 @@ Result<std::vector<std::string>> parse_command(std::string_view json) {
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError() || !doc.IsArray() || doc.Empty())
-    return make_error("agent.bad_command",
-                      "SQUADBOX_AGENT_COMMAND must be a non-empty JSON array of strings");
+    return make_error("agent.bad_command", "SQUADBOX_AGENT_COMMAND must be a non-empty JSON array of strings");
   std::vector<std::string> argv;
   for (const auto& v : doc.GetArray()) {
     if (!v.IsString() || v.GetStringLength() == 0)
@@ -73,10 +72,14 @@ Result<Config> parse_config(const GetEnv& getenv, const std::vector<std::string>
   };
   if (auto d = env("SQUADBOX_IPC_DIR")) c.ipc_dir = *d;
   if (auto m = env("SQUADBOX_AGENT_MODE")) {
-    if (*m == "echo") c.mode = Mode::echo;
-    else if (*m == "exec") c.mode = Mode::exec;
-    else if (*m == "llm") c.mode = Mode::llm;
-    else return make_error("agent.bad_mode", "SQUADBOX_AGENT_MODE must be echo, exec or llm, got " + *m);
+    if (*m == "echo")
+      c.mode = Mode::echo;
+    else if (*m == "exec")
+      c.mode = Mode::exec;
+    else if (*m == "llm")
+      c.mode = Mode::llm;
+    else
+      return make_error("agent.bad_mode", "SQUADBOX_AGENT_MODE must be echo, exec or llm, got " + *m);
   }
   if (c.mode == Mode::exec) {
     auto cmd = env("SQUADBOX_AGENT_COMMAND");
@@ -104,7 +107,8 @@ Result<Config> parse_config(const GetEnv& getenv, const std::vector<std::string>
     c.proxy.port = static_cast<uint16_t>(*n);
   }
   if (auto t = env("SQUADBOX_PROXY_TOKEN")) {
-    if (!valid_token(*t)) return make_error("agent.bad_proxy", "SQUADBOX_PROXY_TOKEN must be printable ASCII without spaces");
+    if (!valid_token(*t))
+      return make_error("agent.bad_proxy", "SQUADBOX_PROXY_TOKEN must be printable ASCII without spaces");
     c.proxy.token = *t;
   }
   if (auto r = env("SQUADBOX_LLM_ROUTE")) {
@@ -128,11 +132,13 @@ Result<Config> parse_config(const GetEnv& getenv, const std::vector<std::string>
     c.llm.timeout = std::chrono::milliseconds(*n);
   }
   if (c.mode == Mode::llm && (c.proxy.socket.empty() || c.proxy.token.empty()))
-    return make_error("agent.bad_llm",
-                      "llm mode needs SQUADBOX_PROXY_SOCKET and SQUADBOX_PROXY_TOKEN (is the credential proxy configured?)");
+    return make_error(
+        "agent.bad_llm",
+        "llm mode needs SQUADBOX_PROXY_SOCKET and SQUADBOX_PROXY_TOKEN (is the credential proxy configured?)");
 
   size_t i = 0;
-  if (!args.empty() && args[0] == "--") i = 1;
+  if (!args.empty() && args[0] == "--")
+    i = 1;
   else if (!args.empty() && !args[0].empty() && args[0][0] == '-')
     return make_error("agent.bad_args", "usage: squadbox-agent [-- prompt words...]");
   if (i < args.size()) {

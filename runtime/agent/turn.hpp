@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/ipc/protocol.hpp"
 #include "runtime/core/result.hpp"
+#include "runtime/ipc/protocol.hpp"
 
 namespace sb::agent {
 
@@ -26,11 +26,11 @@ struct ProxySettings {
 };
 
 struct LlmSettings {
-  std::string route = "anthropic";             // SQUADBOX_LLM_ROUTE
-  std::string model = "claude-sonnet-4-5";     // SQUADBOX_LLM_MODEL
-  int64_t max_tokens = 1024;                   // SQUADBOX_LLM_MAX_TOKENS
-  std::optional<std::string> system_file;      // SQUADBOX_LLM_SYSTEM_FILE
-  std::string session_dir = "/session";        // SQUADBOX_SESSION_DIR
+  std::string route = "anthropic";          // SQUADBOX_LLM_ROUTE
+  std::string model = "claude-sonnet-4-5";  // SQUADBOX_LLM_MODEL
+  int64_t max_tokens = 1024;                // SQUADBOX_LLM_MAX_TOKENS
+  std::optional<std::string> system_file;   // SQUADBOX_LLM_SYSTEM_FILE
+  std::string session_dir = "/session";     // SQUADBOX_SESSION_DIR
   // SQUADBOX_LLM_TIMEOUT_MS: above the proxy's own request timeout (600 s), so the
   // proxy's 504 normally arrives first and names the cause.
   std::chrono::milliseconds timeout{630000};
@@ -67,8 +67,7 @@ std::string reply_from_stdout(std::string out);
 // What to write for one processed input: the reply message (skipped when the reply is
 // empty) then turn_done; a failed reply yields only turn_done{status:error}. A reply
 // whose encoding exceeds max_bytes becomes a turn_done error instead.
-std::vector<ipc::Payload> turn_outputs(const ipc::InputMessage& in,
-                                       const Result<std::string>& reply,
+std::vector<ipc::Payload> turn_outputs(const ipc::InputMessage& in, const Result<std::string>& reply,
                                        std::size_t max_bytes = ipc::kDefaultMaxBytes);
 
 }  // namespace sb::agent

@@ -1,8 +1,10 @@
 #include "runtime/config/channel_bots.hpp"
-#include "runtime/config/config_keys.hpp"
 
 #include <algorithm>
+
 #include <fmt/format.h>
+
+#include "runtime/config/config_keys.hpp"
 
 namespace sb::config {
 
@@ -50,8 +52,8 @@ Status check_required(const ChannelBotConfig& b, const std::string& origin) {
     return {};
   };
   if (b.mode == "polling" && b.platform != "telegram")
-    return invalid(fmt::format("channels.{}.{}.mode: \"polling\" exists for telegram only ({})", b.platform,
-                               b.name, origin));
+    return invalid(
+        fmt::format("channels.{}.{}.mode: \"polling\" exists for telegram only ({})", b.platform, b.name, origin));
   if (b.platform == "slack") return need_secret("signing_secret", "it verifies every webhook");
   if (b.platform == "discord") return need_setting("public_key", "it verifies every interaction");
   if (b.platform == "whatsapp") {
@@ -67,7 +69,8 @@ Status check_required(const ChannelBotConfig& b, const std::string& origin) {
 Status apply_channel_bots(Config& config, const toml::node& channels, const std::string& file) {
   const auto* platforms = channels.as_table();
   if (!platforms)
-    return invalid(fmt::format("channels: expected tables [channels.PLATFORM.NAME] ({})", where(file, channels.source())));
+    return invalid(
+        fmt::format("channels: expected tables [channels.PLATFORM.NAME] ({})", where(file, channels.source())));
   for (const auto& [pk, pv] : *platforms) {
     const std::string platform(pk.str());
     const auto keys = channel_bot_keys(platform);
@@ -100,14 +103,14 @@ Status apply_channel_bots(Config& config, const toml::node& channels, const std:
         if (key == "poll_timeout_s" && platform == "telegram") {
           auto i = v.value_exact<int64_t>();
           if (!i || *i < 0 || *i > 50)
-            return invalid(fmt::format("channels.{}.{}.poll_timeout_s: expected an integer 0..50 ({})", platform,
-                                       bot.name, at));
+            return invalid(
+                fmt::format("channels.{}.{}.poll_timeout_s: expected an integer 0..50 ({})", platform, bot.name, at));
           bot.settings[key] = std::to_string(*i);
           continue;
         }
         auto s = v.value_exact<std::string>();
-        const bool known = key == "api_base_url" || key == "mode" || contains(keys->secrets, key) ||
-                           contains(keys->settings, key);
+        const bool known =
+            key == "api_base_url" || key == "mode" || contains(keys->secrets, key) || contains(keys->settings, key);
         if (!known) return invalid(fmt::format("channels.{}.{}.{}: unknown key ({})", platform, bot.name, key, at));
         if (!s) return invalid(fmt::format("channels.{}.{}.{}: expected string ({})", platform, bot.name, key, at));
         if (key == "api_base_url") {

@@ -67,8 +67,8 @@ struct ContainerConfig {
   int64_t pids = 256;
   int64_t cpu_millis = 1000;
   std::string agent_mode = "echo";
-  std::string agent_command;  // JSON array, for agent_mode = "exec"
-  std::string llm_route = "anthropic";        // agent_mode = "llm": proxy route it talks to
+  std::string agent_command;            // JSON array, for agent_mode = "exec"
+  std::string llm_route = "anthropic";  // agent_mode = "llm": proxy route it talks to
   std::string llm_model = "claude-sonnet-4-5";
   int64_t llm_max_tokens = 1024;
   std::string env_passthrough;  // comma-separated host variable names
@@ -78,22 +78,22 @@ struct ContainerConfig {
 struct SecurityConfig {
   // Mount allowlist (layer 2); must lie outside every mountable tree.
   std::string allowlist_file = "~/.config/squadbox/mount-allowlist.json";
-  std::string vault_key_file;      // empty: DATA_DIR/vault.key (0600, made at first start)
+  std::string vault_key_file;         // empty: DATA_DIR/vault.key (0600, made at first start)
   int64_t audit_interval_ms = 60000;  // periodic audit of running containers; 0 = off
 };
 
 // One upstream the credential proxy may forward to: `[proxy.routes.NAME]`.
 struct ProxyRoute {
-  std::string upstream;            // "https://api.anthropic.com" (http:// only for tests)
-  std::string header = "x-api-key";  // header the real credential goes into
-  std::string scheme;              // "" = raw value; "Bearer" = "Bearer <secret>"
-  std::string secret;              // vault entry name
+  std::string upstream;                 // "https://api.anthropic.com" (http:// only for tests)
+  std::string header = "x-api-key";     // header the real credential goes into
+  std::string scheme;                   // "" = raw value; "Bearer" = "Bearer <secret>"
+  std::string secret;                   // vault entry name
   std::vector<std::string> namespaces;  // allowed namespaces; empty = every namespace
 };
 
 struct ProxyConfig {
-  int64_t container_port = 3001;   // 127.0.0.1:PORT inside the container
-  std::string ca_file;             // extra CA bundle for upstream TLS; empty = system CAs
+  int64_t container_port = 3001;  // 127.0.0.1:PORT inside the container
+  std::string ca_file;            // extra CA bundle for upstream TLS; empty = system CAs
   int64_t connect_timeout_ms = 10000;
   int64_t request_timeout_ms = 600000;  // whole exchange incl. a streamed response
   int64_t max_request_bytes = 32 << 20;
@@ -118,7 +118,7 @@ struct WebhooksConfig {
 // Delivery of replies from the outbox by the per-bot senders.
 struct OutboundConfig {
   int64_t request_timeout_ms = 10000;
-  std::string ca_file;  // extra CA bundle (PEM) for the platforms' APIs; empty = system CAs
+  std::string ca_file;        // extra CA bundle (PEM) for the platforms' APIs; empty = system CAs
   int64_t max_attempts = 10;  // then the message is marked failed
   int64_t backoff_base_ms = 1000;
   int64_t backoff_max_ms = 300000;
@@ -131,7 +131,7 @@ struct NamespacesConfig {
   std::string assistant_name = "Andy";  // the default trigger is "@<assistant_name>"
   int64_t max_concurrent_containers = 5;
   int64_t max_batch_messages = 20;
-  int64_t start_retry_ms = 2000;   // a container that could not start is tried again after this
+  int64_t start_retry_ms = 2000;           // a container that could not start is tried again after this
   int64_t chat_reply_timeout_ms = 120000;  // POST /api/v1/chat/{namespace} waits this long
 };
 
@@ -141,11 +141,11 @@ struct SchedulerConfig {
 };
 
 struct ChannelBotConfig {
-  std::string platform;              // slack | discord | whatsapp | telegram
-  std::string name;                  // ^[a-z0-9][a-z0-9_-]{0,63}$
+  std::string platform;  // slack | discord | whatsapp | telegram
+  std::string name;      // ^[a-z0-9][a-z0-9_-]{0,63}$
   bool enabled = true;
-  std::string api_base_url;          // "" = the platform's public API
-  std::string mode = "webhook";      // webhook | polling (telegram only)
+  std::string api_base_url;                     // "" = the platform's public API
+  std::string mode = "webhook";                 // webhook | polling (telegram only)
   std::map<std::string, std::string> secrets;   // role -> vault entry name
   std::map<std::string, std::string> settings;  // role -> plain value
   std::string id() const { return platform + "/" + name; }
@@ -168,7 +168,7 @@ struct Config {
   NamespacesConfig namespaces;
   SchedulerConfig scheduler;
   std::vector<ChannelBotConfig> channels;  // sorted by id()
-  std::string source_file;  // the TOML file it was loaded from (absolute), "" = none; not a key
+  std::string source_file;                 // the TOML file it was loaded from (absolute), "" = none; not a key
 
   // Derived paths (data_dir joined where the key was left empty).
   std::string storage_path() const;
@@ -189,7 +189,7 @@ struct KeyInfo {
   std::string default_text;  // as written in TOML
   std::string description;
   std::vector<std::string> choices;  // enumerated strings; empty = free text
-  std::string env_name() const;  // SQUADBOX_<SECTION>_<KEY>
+  std::string env_name() const;      // SQUADBOX_<SECTION>_<KEY>
   std::string dotted() const { return section + "." + key; }
 };
 
@@ -197,8 +197,7 @@ const std::vector<KeyInfo>& keys();
 
 // Loads defaults, then `file` (if given), then environment overrides from `env`.
 // Errors name the key (and the file line) — code "config.invalid".
-Result<Config> load(const std::optional<std::string>& file,
-                    const std::map<std::string, std::string>& env);
+Result<Config> load(const std::optional<std::string>& file, const std::map<std::string, std::string>& env);
 
 // ^[a-z0-9][a-z0-9_-]{0,63}$: a proxy route's name is the first segment of its URL path.
 // Channel bot keys per platform: which are vault entry names, which plain values.

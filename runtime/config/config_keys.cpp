@@ -8,30 +8,24 @@ namespace detail {
 namespace {
 
 template <class M>
-KeyDef int_key(std::string s, std::string k, M member_path, int64_t min, int64_t max,
-               std::string doc) {
+KeyDef int_key(std::string s, std::string k, M member_path, int64_t min, int64_t max, std::string doc) {
   KeyDef d;
   d.info = {s, k, Kind::integer, "", std::move(doc), {}};
   d.min = min;
   d.max = max;
   d.set = [member_path](Config& c, const Value& v) { member_path(c) = std::get<int64_t>(v); };
-  d.get = [member_path](const Config& c) {
-    return Value{member_path(c)};
-  };
+  d.get = [member_path](const Config& c) { return Value{member_path(c)}; };
   d.info.default_text = std::to_string(std::get<int64_t>(d.get(Config{})));
   return d;
 }
 
 template <class M>
-KeyDef str_key(std::string s, std::string k, M member_path, std::vector<std::string> choices,
-               std::string doc) {
+KeyDef str_key(std::string s, std::string k, M member_path, std::vector<std::string> choices, std::string doc) {
   KeyDef d;
   d.info = {s, k, Kind::string, "", std::move(doc), choices};
   d.choices = std::move(choices);
   d.set = [member_path](Config& c, const Value& v) { member_path(c) = std::get<std::string>(v); };
-  d.get = [member_path](const Config& c) {
-    return Value{member_path(c)};
-  };
+  d.get = [member_path](const Config& c) { return Value{member_path(c)}; };
   d.info.default_text = "\"" + std::get<std::string>(d.get(Config{})) + "\"";
   return d;
 }
@@ -39,7 +33,10 @@ KeyDef str_key(std::string s, std::string k, M member_path, std::vector<std::str
 }  // namespace
 
 // Generic so one accessor serves both the setter (Config&) and the getter (const Config&).
-#define SB_FIELD(path) [](auto& c) -> auto& { return c.path; }
+#define SB_FIELD(path)   \
+  [](auto& c) -> auto& { \
+    return c.path;       \
+  }
 
 const std::vector<KeyDef>& defs() {
   static const std::vector<KeyDef> table = {
@@ -61,17 +58,14 @@ const std::vector<KeyDef>& defs() {
               "A request must arrive completely within this time, else 408 and close."),
       int_key("admin", "idle_timeout_ms", SB_FIELD(admin.idle_timeout_ms), 100, 3600000,
               "Idle keep-alive connections are closed after this time."),
-      int_key("admin", "threads", SB_FIELD(admin.threads), 1, 64,
-              "I/O threads of the admin listener."),
+      int_key("admin", "threads", SB_FIELD(admin.threads), 1, 64, "I/O threads of the admin listener."),
       str_key("admin", "token_file", SB_FIELD(admin.token_file), {},
               "Bearer token file for /api/*; empty means DATA_DIR/admin.token (created "
               "at first start, mode 0600)."),
-      str_key("log", "level", SB_FIELD(log.level), {"debug", "info", "warn", "error", "off"},
-              "Lowest level written."),
+      str_key("log", "level", SB_FIELD(log.level), {"debug", "info", "warn", "error", "off"}, "Lowest level written."),
       str_key("log", "format", SB_FIELD(log.format), {"logfmt", "json"},
               "One event per line, as logfmt or as a JSON object."),
-      str_key("storage", "path", SB_FIELD(storage.path), {},
-              "SQLite database file; empty means DATA_DIR/squadbox.db."),
+      str_key("storage", "path", SB_FIELD(storage.path), {}, "SQLite database file; empty means DATA_DIR/squadbox.db."),
       int_key("storage", "busy_timeout_ms", SB_FIELD(storage.busy_timeout_ms), 0, 600000,
               "How long a connection waits for a lock before failing with busy."),
       str_key("storage", "synchronous", SB_FIELD(storage.synchronous), {"full", "normal"},
@@ -90,8 +84,8 @@ const std::vector<KeyDef>& defs() {
       int_key("supervisor", "restart_budget", SB_FIELD(supervisor.restart_budget), 0, 1000,
               "Restarts allowed within restart_window_ms; one more crash and the child is "
               "given up and reported."),
-      int_key("supervisor", "restart_window_ms", SB_FIELD(supervisor.restart_window_ms), 1,
-              86400000, "Sliding window for restart_budget."),
+      int_key("supervisor", "restart_window_ms", SB_FIELD(supervisor.restart_window_ms), 1, 86400000,
+              "Sliding window for restart_budget."),
       int_key("actors", "threads", SB_FIELD(actors.threads), 0, 256,
               "Worker threads of the actor scheduler; 0 = CAF's default (max(4, cores))."),
       int_key("actors", "request_timeout_ms", SB_FIELD(actors.request_timeout_ms), 10, 600000,
@@ -116,8 +110,7 @@ const std::vector<KeyDef>& defs() {
               "Time between SIGTERM and SIGKILL when a container is stopped."),
       int_key("container", "memory_mb", SB_FIELD(container.memory_mb), 0, 1048576,
               "Memory limit per container (no swap beyond it); 0 = unlimited."),
-      int_key("container", "pids", SB_FIELD(container.pids), 0, 1000000,
-              "Process limit per container; 0 = unlimited."),
+      int_key("container", "pids", SB_FIELD(container.pids), 0, 1000000, "Process limit per container; 0 = unlimited."),
       int_key("container", "cpu_millis", SB_FIELD(container.cpu_millis), 0, 1024000,
               "CPU limit per container in thousandths of a CPU; 0 = unlimited."),
       str_key("container", "agent_mode", SB_FIELD(container.agent_mode), {"echo", "exec", "llm"},
@@ -162,16 +155,14 @@ const std::vector<KeyDef>& defs() {
               "Port of the webhook listener; 0 = any free port (written to DATA_DIR/webhooks.url)."),
       str_key("webhooks", "tls_cert_file", SB_FIELD(webhooks.tls_cert_file), {},
               "PEM certificate chain; with tls_key_file the listener speaks HTTPS."),
-      str_key("webhooks", "tls_key_file", SB_FIELD(webhooks.tls_key_file), {},
-              "PEM private key of tls_cert_file."),
+      str_key("webhooks", "tls_key_file", SB_FIELD(webhooks.tls_key_file), {}, "PEM private key of tls_cert_file."),
       int_key("webhooks", "body_limit_bytes", SB_FIELD(webhooks.body_limit_bytes), 1024, 64 << 20,
               "Largest webhook body (then 413)."),
       int_key("webhooks", "request_timeout_ms", SB_FIELD(webhooks.request_timeout_ms), 100, 600000,
               "A request must arrive whole within this, else 408 and the connection is closed."),
       int_key("webhooks", "idle_timeout_ms", SB_FIELD(webhooks.idle_timeout_ms), 100, 3600000,
               "An idle keep-alive connection is closed after this."),
-      int_key("webhooks", "threads", SB_FIELD(webhooks.threads), 1, 64,
-              "I/O threads of the webhook listener."),
+      int_key("webhooks", "threads", SB_FIELD(webhooks.threads), 1, 64, "I/O threads of the webhook listener."),
       int_key("webhooks", "max_connections", SB_FIELD(webhooks.max_connections), 1, 1000000,
               "Open connections beyond this get 503."),
       int_key("webhooks", "ack_timeout_ms", SB_FIELD(webhooks.ack_timeout_ms), 10, 2900,
@@ -216,14 +207,15 @@ std::string kind_name(Kind k) {
   return "value";
 }
 
-Error invalid(std::string message) { return make_error("config.invalid", std::move(message)); }
+Error invalid(std::string message) {
+  return make_error("config.invalid", std::move(message));
+}
 
 Status validate(const KeyDef& d, const Value& v, const std::string& origin) {
   if (d.info.kind == Kind::integer) {
     int64_t i = std::get<int64_t>(v);
     if (i < d.min || i > d.max)
-      return invalid(fmt::format("{}: {} is out of range {}..{} ({})", d.info.dotted(), i, d.min,
-                                 d.max, origin));
+      return invalid(fmt::format("{}: {} is out of range {}..{} ({})", d.info.dotted(), i, d.min, d.max, origin));
   } else if (d.info.kind == Kind::string && !d.choices.empty()) {
     const auto& s = std::get<std::string>(v);
     bool found = false;
@@ -231,8 +223,7 @@ Status validate(const KeyDef& d, const Value& v, const std::string& origin) {
     if (!found) {
       std::string list;
       for (const auto& c : d.choices) list += (list.empty() ? "" : ", ") + c;
-      return invalid(fmt::format("{}: \"{}\" is not one of {} ({})", d.info.dotted(), s, list,
-                                 origin));
+      return invalid(fmt::format("{}: \"{}\" is not one of {} ({})", d.info.dotted(), s, list, origin));
     }
   }
   return {};
@@ -284,8 +275,8 @@ std::string markdown_table() {
       "| key | type | default | environment variable | meaning |\n"
       "|---|---|---|---|---|\n";
   for (const auto& k : keys())
-    out += fmt::format("| `{}` | {} | `{}` | `{}` | {} |\n", k.dotted(), kind_name(k.kind),
-                       k.default_text, k.env_name(), k.description);
+    out += fmt::format("| `{}` | {} | `{}` | `{}` | {} |\n", k.dotted(), kind_name(k.kind), k.default_text,
+                       k.env_name(), k.description);
   return out;
 }
 

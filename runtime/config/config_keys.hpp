@@ -13,8 +13,8 @@ namespace sb::config::detail {
 
 struct KeyDef {
   KeyInfo info;
-  int64_t min = 0, max = 0;                // integers
-  std::vector<std::string> choices;        // enumerated strings
+  int64_t min = 0, max = 0;          // integers
+  std::vector<std::string> choices;  // enumerated strings
   std::function<void(Config&, const Value&)> set;
   std::function<Value(const Config&)> get;
 };

@@ -23,15 +23,14 @@ Result<Value> from_env(const KeyDef& d, const std::string& text, const std::stri
       if (ec == std::errc() && p == text.data() + text.size() && !text.empty()) return Value{i};
       break;
     }
-    case Kind::string:
-      return Value{text};
+    case Kind::string: return Value{text};
     case Kind::boolean:
       if (text == "true" || text == "1") return Value{true};
       if (text == "false" || text == "0") return Value{false};
       break;
   }
-  return invalid(fmt::format("{}: expected {}, got \"{}\" ({})", d.info.dotted(),
-                             kind_name(d.info.kind), text, origin));
+  return invalid(
+      fmt::format("{}: expected {}, got \"{}\" ({})", d.info.dotted(), kind_name(d.info.kind), text, origin));
 }
 
 Status apply_env(Config& config, const std::map<std::string, std::string>& env) {
@@ -49,8 +48,7 @@ Status apply_env(Config& config, const std::map<std::string, std::string>& env) 
     if (!match) {
       // SQUADBOX_DATA_DIR, SQUADBOX_URL, ... belong to the CLI; only a name inside a
       // config section that matches no key is a typo worth refusing.
-      if (section_prefix)
-        return invalid(fmt::format("{}: unknown configuration variable (environment)", name));
+      if (section_prefix) return invalid(fmt::format("{}: unknown configuration variable (environment)", name));
       continue;
     }
     std::string origin = "environment " + name;
@@ -104,8 +102,7 @@ std::string Config::admin_token_path() const {
   return admin.token_file.empty() ? join(node.data_dir, "admin.token") : admin.token_file;
 }
 
-Result<Config> load(const std::optional<std::string>& file,
-                    const std::map<std::string, std::string>& env) {
+Result<Config> load(const std::optional<std::string>& file, const std::map<std::string, std::string>& env) {
   Config config;
   if (file) {
     if (auto ok = apply_file(config, *file); !ok) return ok.error();

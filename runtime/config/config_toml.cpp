@@ -26,21 +26,19 @@ Result<Value> from_toml(const KeyDef& d, const toml::node& n, const std::string&
   }
   std::ostringstream got;
   got << n.type();
-  return invalid(fmt::format("{}: expected {}, got {} ({})", d.info.dotted(),
-                             kind_name(d.info.kind), got.str(), origin));
+  return invalid(
+      fmt::format("{}: expected {}, got {} ({})", d.info.dotted(), kind_name(d.info.kind), got.str(), origin));
 }
 
 Result<std::string> route_string(const toml::table& t, const std::string& name, const char* key,
                                  const std::string& file, bool required) {
   const toml::node* n = t.get(key);
   if (!n) {
-    if (required)
-      return invalid(fmt::format("proxy.routes.{}.{}: missing ({})", name, key, where(file, t.source())));
+    if (required) return invalid(fmt::format("proxy.routes.{}.{}: missing ({})", name, key, where(file, t.source())));
     return std::string();
   }
   auto v = n->value_exact<std::string>();
-  if (!v)
-    return invalid(fmt::format("proxy.routes.{}.{}: expected string ({})", name, key, where(file, n->source())));
+  if (!v) return invalid(fmt::format("proxy.routes.{}.{}: expected string ({})", name, key, where(file, n->source())));
   return *v;
 }
 
@@ -56,7 +54,8 @@ bool header_name_ok(const std::string& h) {
 // `[proxy.routes.NAME]` tables: upstream, header, scheme, secret, namespaces.
 Status apply_routes(Config& config, const toml::node& node, const std::string& file) {
   const auto* routes = node.as_table();
-  if (!routes) return invalid(fmt::format("proxy.routes: expected tables [proxy.routes.NAME] ({})", where(file, node.source())));
+  if (!routes)
+    return invalid(fmt::format("proxy.routes: expected tables [proxy.routes.NAME] ({})", where(file, node.source())));
   for (const auto& [rk, rv] : *routes) {
     std::string name(rk.str());
     const auto* t = rv.as_table();
@@ -75,7 +74,8 @@ Status apply_routes(Config& config, const toml::node& node, const std::string& f
     r.upstream = *upstream;
     if (!(r.upstream.starts_with("https://") || r.upstream.starts_with("http://")) ||
         r.upstream.find_first_of(" \t\r\n") != std::string::npos)
-      return invalid(fmt::format("proxy.routes.{}.upstream: \"{}\" is not an http(s) URL ({})", name, r.upstream, origin));
+      return invalid(
+          fmt::format("proxy.routes.{}.upstream: \"{}\" is not an http(s) URL ({})", name, r.upstream, origin));
     auto header = route_string(*t, name, "header", file, false);
     if (!header) return header.error();
     if (!header->empty()) r.header = *header;
@@ -92,10 +92,14 @@ Status apply_routes(Config& config, const toml::node& node, const std::string& f
     r.secret = *secret;
     if (const toml::node* ns = t->get("namespaces")) {
       const auto* arr = ns->as_array();
-      if (!arr) return invalid(fmt::format("proxy.routes.{}.namespaces: expected an array of strings ({})", name, where(file, ns->source())));
+      if (!arr)
+        return invalid(fmt::format("proxy.routes.{}.namespaces: expected an array of strings ({})", name,
+                                   where(file, ns->source())));
       for (const auto& e : *arr) {
         auto s = e.value_exact<std::string>();
-        if (!s) return invalid(fmt::format("proxy.routes.{}.namespaces: expected an array of strings ({})", name, where(file, e.source())));
+        if (!s)
+          return invalid(fmt::format("proxy.routes.{}.namespaces: expected an array of strings ({})", name,
+                                     where(file, e.source())));
         r.namespaces.push_back(*s);
       }
     }
@@ -138,12 +142,10 @@ Status apply_file(Config& config, const std::string& file) {
     const auto* table = node.as_table();
     if (!table) {
       if (known_section(sec))
-        return invalid(fmt::format("{}: expected a table [{}] ({})", sec, sec,
-                                   where(file, node.source())));
+        return invalid(fmt::format("{}: expected a table [{}] ({})", sec, sec, where(file, node.source())));
       return invalid(fmt::format("{}: unknown key ({})", sec, where(file, node.source())));
     }
-    if (!known_section(sec))
-      return invalid(fmt::format("[{}]: unknown section ({})", sec, where(file, node.source())));
+    if (!known_section(sec)) return invalid(fmt::format("[{}]: unknown section ({})", sec, where(file, node.source())));
     for (const auto& [key, value] : *table) {
       if (sec == "proxy" && key.str() == "routes") {
         if (auto ok = apply_routes(config, value, file); !ok) return ok.error();
@@ -186,8 +188,7 @@ std::string to_toml(const Config& config) {
     out += fmt::format("\n[proxy.routes.{}]\nupstream = {}\nheader = {}\nscheme = {}\nsecret = {}\nnamespaces = [",
                        name, detail::toml_quote(r.upstream), detail::toml_quote(r.header), detail::toml_quote(r.scheme),
                        detail::toml_quote(r.secret));
-    for (size_t i = 0; i < r.namespaces.size(); ++i)
-      out += (i ? ", " : "") + detail::toml_quote(r.namespaces[i]);
+    for (size_t i = 0; i < r.namespaces.size(); ++i) out += (i ? ", " : "") + detail::toml_quote(r.namespaces[i]);
     out += "]\n";
   }
   out += detail::channel_bots_toml(config);

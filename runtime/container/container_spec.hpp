@@ -52,14 +52,14 @@ struct ResourceLimits {
 };
 
 struct ContainerSpec {
-  std::string name;                   // validated: [A-Za-z0-9_.:/-], not starting with '-'
-  std::string image;                  // validated image reference
-  std::vector<std::string> command;   // empty: the image's entrypoint
+  std::string name;                        // validated: [A-Za-z0-9_.:/-], not starting with '-'
+  std::string image;                       // validated image reference
+  std::vector<std::string> command;        // empty: the image's entrypoint
   std::map<std::string, std::string> env;  // already sanitized (env_policy.hpp)
   Labels labels;
   ValidatedMounts mounts;
   ResourceLimits limits;
-  uint32_t uid = 65534;               // never 0
+  uint32_t uid = 65534;  // never 0
   uint32_t gid = 65534;
   std::string workdir = "/workspace";
   std::vector<std::string> extra_args;  // validated against the denylist; backend-specific

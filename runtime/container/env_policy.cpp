@@ -6,15 +6,29 @@ namespace sb::container {
 
 const std::vector<std::string>& approved_env_names() {
   static const std::vector<std::string> names = {
-      "SQUADBOX_IPC_DIR",      "SQUADBOX_AGENT_MODE", "SQUADBOX_AGENT_COMMAND",
-      "SQUADBOX_PROMPT",       "SQUADBOX_AGENT_ONESHOT", "SQUADBOX_NAMESPACE",
-      "SQUADBOX_RUN_ID",       "HOME",                "LANG",
-      "TZ",                    "ANTHROPIC_BASE_URL",  "ANTHROPIC_API_KEY",
+      "SQUADBOX_IPC_DIR",
+      "SQUADBOX_AGENT_MODE",
+      "SQUADBOX_AGENT_COMMAND",
+      "SQUADBOX_PROMPT",
+      "SQUADBOX_AGENT_ONESHOT",
+      "SQUADBOX_NAMESPACE",
+      "SQUADBOX_RUN_ID",
+      "HOME",
+      "LANG",
+      "TZ",
+      "ANTHROPIC_BASE_URL",
+      "ANTHROPIC_API_KEY",
       // agent llm mode (docs/ipc.md)
-      "SQUADBOX_LLM_ROUTE", "SQUADBOX_LLM_MODEL", "SQUADBOX_LLM_MAX_TOKENS", "SQUADBOX_LLM_SYSTEM_FILE",
+      "SQUADBOX_LLM_ROUTE",
+      "SQUADBOX_LLM_MODEL",
+      "SQUADBOX_LLM_MAX_TOKENS",
+      "SQUADBOX_LLM_SYSTEM_FILE",
       "SQUADBOX_SESSION_DIR",
       // credential proxy lease (docs/credential-proxy.md)
-      "SQUADBOX_PROXY_SOCKET", "SQUADBOX_PROXY_PORT", "SQUADBOX_PROXY_TOKEN", "SQUADBOX_PROXY_URL",
+      "SQUADBOX_PROXY_SOCKET",
+      "SQUADBOX_PROXY_PORT",
+      "SQUADBOX_PROXY_TOKEN",
+      "SQUADBOX_PROXY_URL",
   };
   return names;
 }

@@ -51,30 +51,33 @@ std::optional<RunState> next_state(RunState from, RunEvent ev) {
       if (ev == E::stop) return S::exited;
       break;
     case S::exited:
-    case S::dead:
-      break;
+    case S::dead: break;
   }
   return std::nullopt;
 }
 
-bool is_terminal(RunState s) { return s == RunState::exited || s == RunState::dead; }
+bool is_terminal(RunState s) {
+  return s == RunState::exited || s == RunState::dead;
+}
 
 bool container_alive(RunState s) {
-  return s == RunState::starting || s == RunState::running || s == RunState::idle ||
-         s == RunState::stopping;
+  return s == RunState::starting || s == RunState::running || s == RunState::idle || s == RunState::stopping;
 }
 
 namespace {
-constexpr std::array<std::string_view, 10> kStateNames = {
-    "pending", "preparing", "starting", "running", "idle",
-    "stopping", "exited", "failed", "backoff", "dead"};
-constexpr std::array<std::string_view, 12> kEventNames = {
-    "prepare", "prepared", "started", "turn_begin", "turn_done", "stop",
-    "exited", "crashed", "failed", "retry", "retry_due", "give_up"};
+constexpr std::array<std::string_view, 10> kStateNames = {"pending",  "preparing", "starting", "running", "idle",
+                                                          "stopping", "exited",    "failed",   "backoff", "dead"};
+constexpr std::array<std::string_view, 12> kEventNames = {"prepare",   "prepared", "started",   "turn_begin",
+                                                          "turn_done", "stop",     "exited",    "crashed",
+                                                          "failed",    "retry",    "retry_due", "give_up"};
 }  // namespace
 
-std::string_view to_string(RunState s) { return kStateNames[static_cast<size_t>(s)]; }
-std::string_view to_string(RunEvent e) { return kEventNames[static_cast<size_t>(e)]; }
+std::string_view to_string(RunState s) {
+  return kStateNames[static_cast<size_t>(s)];
+}
+std::string_view to_string(RunEvent e) {
+  return kEventNames[static_cast<size_t>(e)];
+}
 
 std::optional<RunState> parse_run_state(std::string_view s) {
   for (size_t i = 0; i < kStateNames.size(); ++i)

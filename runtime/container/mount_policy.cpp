@@ -18,8 +18,8 @@ Result<Mount> broker_mount(const std::string& path, const std::string& what, con
 
 Error denial(const security::allowlist::MountDecision& d, const std::string& what) {
   const std::string code = d.rule == security::allowlist::rule::kInvalidContainerPath ? "mount.invalid_name"
-                           : d.rule == security::allowlist::rule::kNotFound         ? "mount.not_found"
-                                                                         : "mount.denied";
+                           : d.rule == security::allowlist::rule::kNotFound           ? "mount.not_found"
+                                                                                      : "mount.denied";
   return make_error(code, what + " denied (" + d.rule + "): " + d.reason);
 }
 
@@ -37,7 +37,9 @@ std::shared_ptr<const security::allowlist::AllowlistRules> no_allowlist() {
 
 }  // namespace
 
-bool MountPolicy::valid_extra_name(const std::string& name) { return !security::allowlist::check_container_name(name); }
+bool MountPolicy::valid_extra_name(const std::string& name) {
+  return !security::allowlist::check_container_name(name);
+}
 
 Result<ValidatedMounts> MountPolicy::validate(const RunMountRequest& request, const MountContext& context) {
   const auto rules = context.allowlist ? context.allowlist : no_allowlist();
@@ -45,8 +47,12 @@ Result<ValidatedMounts> MountPolicy::validate(const RunMountRequest& request, co
   std::vector<Mount> mounts;
   if (!request.workspace.empty()) {
     if (request.workspace_from_operator) {
-      security::allowlist::MountQuery q{security::allowlist::MountKind::operator_workspace, request.workspace, "",
-                             request.workspace_read_write, context.group, context.main_namespace};
+      security::allowlist::MountQuery q{security::allowlist::MountKind::operator_workspace,
+                                        request.workspace,
+                                        "",
+                                        request.workspace_read_write,
+                                        context.group,
+                                        context.main_namespace};
       auto d = security::allowlist::check_mount(*rules, q, observers);
       if (!d.allowed) return denial(d, "workspace " + request.workspace);
       mounts.push_back({d.host_path, "/workspace", d.read_write, std::move(d.pinned)});
@@ -70,8 +76,12 @@ Result<ValidatedMounts> MountPolicy::validate(const RunMountRequest& request, co
   for (const auto& extra : request.extras) {
     if (!names.insert(extra.name).second)
       return make_error("mount.duplicate", "extra mount name \"" + extra.name + "\" is used twice");
-    security::allowlist::MountQuery q{security::allowlist::MountKind::extra, extra.host_path, extra.name, extra.read_write, context.group,
-                           context.main_namespace};
+    security::allowlist::MountQuery q{security::allowlist::MountKind::extra,
+                                      extra.host_path,
+                                      extra.name,
+                                      extra.read_write,
+                                      context.group,
+                                      context.main_namespace};
     auto d = security::allowlist::check_mount(*rules, q, observers);
     if (!d.allowed) return denial(d, "extra mount " + extra.name + "=" + extra.host_path);
     mounts.push_back({d.host_path, d.container_path, d.read_write, std::move(d.pinned)});

@@ -26,15 +26,15 @@ struct AllowlistRules;
 namespace sb::container {
 
 struct ExtraMountRequest {
-  std::string name;       // mounted at /workspace/extra/{name}
+  std::string name;  // mounted at /workspace/extra/{name}
   std::string host_path;
   bool read_write = false;  // read-only unless asked for
 };
 
 struct RunMountRequest {
-  std::string workspace;          // host dir mounted at /workspace ("" = none)
+  std::string workspace;  // host dir mounted at /workspace ("" = none)
   bool workspace_read_write = false;
-  std::string ipc_dir;            // host dir mounted at /workspace/ipc (rw) ("" = none)
+  std::string ipc_dir;  // host dir mounted at /workspace/ipc (rw) ("" = none)
   std::vector<ExtraMountRequest> extras;
   // The agent's own session state (conversation history), mounted read-write at
   // /session ("" = none). A broker directory, like ipc_dir. (These last two have
@@ -49,9 +49,9 @@ struct RunMountRequest {
 struct MountContext {
   // The allowlist's current rules; null = no allowlist, every extra mount is denied.
   std::shared_ptr<const security::allowlist::AllowlistRules> allowlist;
-  std::string group;       // the squad group (namespace) of the run
-  bool main_namespace = false; // read-write extras need it when nonMainReadOnly is set
-  AuditSink audit;         // mount.allowed / mount.denied; may be empty
+  std::string group;            // the squad group (namespace) of the run
+  bool main_namespace = false;  // read-write extras need it when nonMainReadOnly is set
+  AuditSink audit;              // mount.allowed / mount.denied; may be empty
   metrics::Registry* metrics = nullptr;
 };
 

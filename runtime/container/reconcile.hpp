@@ -11,10 +11,10 @@
 namespace sb::container {
 
 struct ReconcileReport {
-  std::vector<std::string> adopted;     // container ids
+  std::vector<std::string> adopted;       // container ids
   std::vector<std::string> adopted_runs;  // their run ids, same order
-  std::vector<std::string> removed;     // container ids
-  std::vector<std::string> failed;      // "id: error"
+  std::vector<std::string> removed;       // container ids
+  std::vector<std::string> failed;        // "id: error"
   std::vector<std::string> removed_runs;  // run ids whose containers were removed
 };
 

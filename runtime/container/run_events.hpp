@@ -33,8 +33,8 @@ std::string_view to_string(EndReason reason);  // "finished", "hard_timeout", ..
 struct RunOutput {
   std::string run_id;
   std::string text;
-  std::string in_reply_to;  // input id, "" if unsolicited
-  std::string chat_jid;     // "" = the chat the input came from
+  std::string in_reply_to;   // input id, "" if unsolicited
+  std::string chat_jid;      // "" = the chat the input came from
   bool turn_failed = false;  // the turn for in_reply_to failed; `error` says why (text is "")
   std::string error;
 };

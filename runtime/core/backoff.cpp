@@ -25,8 +25,8 @@ RestartDecision RestartTracker::on_failure(clock::time_point now, double jitter0
     d.give_up = true;
     return d;
   }
-  const auto full = static_cast<long double>(
-      backoff_delay(policy_.backoff_base, d.failures_in_window, policy_.backoff_max).count());
+  const auto full =
+      static_cast<long double>(backoff_delay(policy_.backoff_base, d.failures_in_window, policy_.backoff_max).count());
   const double j = std::clamp(jitter01, 0.0, 1.0);
   d.delay = std::chrono::milliseconds(static_cast<int64_t>(full * (0.5L + 0.5L * j)));
   return d;

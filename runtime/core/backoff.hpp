@@ -13,13 +13,12 @@ namespace sb {
 // base * 2^(attempt - 1), capped at max: attempt 1 (or less) waits base, each further
 // attempt twice as long, never longer than max (nor than max when base > max). No
 // overflow at any attempt; a base or max <= 0 gives 0.
-std::chrono::milliseconds backoff_delay(std::chrono::milliseconds base, int64_t attempt,
-                                        std::chrono::milliseconds max);
+std::chrono::milliseconds backoff_delay(std::chrono::milliseconds base, int64_t attempt, std::chrono::milliseconds max);
 
 struct RestartPolicy {
   std::chrono::milliseconds backoff_base{200};
   std::chrono::milliseconds backoff_max{30000};
-  uint32_t budget = 5;                           // restarts allowed within `window`
+  uint32_t budget = 5;  // restarts allowed within `window`
   std::chrono::milliseconds window{60000};
 };
 

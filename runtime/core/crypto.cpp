@@ -17,7 +17,9 @@ HmacSha256::HmacSha256(std::string_view key) {
   crypto_auth_hmacsha256_init(&keyed_, bytes(key), key.size());
 }
 
-HmacSha256::~HmacSha256() { sodium_memzero(&keyed_, sizeof keyed_); }
+HmacSha256::~HmacSha256() {
+  sodium_memzero(&keyed_, sizeof keyed_);
+}
 
 Sha256Digest HmacSha256::mac(std::initializer_list<std::string_view> parts) const {
   crypto_auth_hmacsha256_state state = keyed_;

@@ -1,11 +1,11 @@
 #pragma once
 // The two primitives webhook verification needs: keyed HMAC-SHA256 and constant-time
 // comparison of secrets. libsodium underneath.
+#include <sodium.h>
+
 #include <array>
 #include <initializer_list>
 #include <string_view>
-
-#include <sodium.h>
 
 namespace sb {
 

@@ -51,8 +51,8 @@ Status write_file_atomic(const std::string& path, std::string_view content, cons
   };
   // The umask may have narrowed the mode; the reader may be another uid.
   if (::fchmod(fd.get(), options.mode) != 0) return fail("fs.write_failed", "chmod " + tmp);
-  if ((options.uid || options.gid) &&
-      ::fchown(fd.get(), options.uid.value_or(static_cast<uid_t>(-1)), options.gid.value_or(static_cast<gid_t>(-1))) != 0)
+  if ((options.uid || options.gid) && ::fchown(fd.get(), options.uid.value_or(static_cast<uid_t>(-1)),
+                                               options.gid.value_or(static_cast<gid_t>(-1))) != 0)
     return fail("fs.write_failed", "chown " + tmp);
   if (!write_all(fd.get(), content)) return fail("fs.write_failed", "write " + tmp);
   if (options.durable && ::fsync(fd.get()) != 0) return fail("fs.write_failed", "fsync " + tmp);

@@ -17,22 +17,22 @@ Status parse(rapidjson::Document& doc, std::string_view text) {
   if (!utf8::is_valid(text)) return make_error("channel.malformed_json", "malformed JSON: invalid UTF-8");
   doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
   if (doc.HasParseError())
-    return make_error("channel.malformed_json",
-                      std::string("malformed JSON at offset ") +
-                          std::to_string(doc.GetErrorOffset()) + ": " +
-                          rapidjson::GetParseError_En(doc.GetParseError()));
+    return make_error("channel.malformed_json", std::string("malformed JSON at offset ") +
+                                                    std::to_string(doc.GetErrorOffset()) + ": " +
+                                                    rapidjson::GetParseError_En(doc.GetParseError()));
   return {};
 }
 
-std::string_view view(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
+std::string_view view(const Value& v) {
+  return {v.GetString(), v.GetStringLength()};
+}
 
 Object::Object(const Value* value, std::string path, Errors& errors)
     : v_(value), path_(std::move(path)), errors_(&errors) {}
 
 Object Object::from(const Value& value, std::string path, Errors& errors) {
   if (!value.IsObject()) {
-    errors.fail("channel.wrong_type", "'" + (path.empty() ? std::string("body") : path) +
-                                          "' must be an object");
+    errors.fail("channel.wrong_type", "'" + (path.empty() ? std::string("body") : path) + "' must be an object");
     return Object(nullptr, std::move(path), errors);
   }
   return Object(&value, std::move(path), errors);
@@ -49,8 +49,12 @@ const Value* Object::member(const char* key) const {
   return &it->value;
 }
 
-bool Object::has(const char* key) const { return member(key) != nullptr; }
-const Value* Object::raw(const char* key) const { return member(key); }
+bool Object::has(const char* key) const {
+  return member(key) != nullptr;
+}
+const Value* Object::raw(const char* key) const {
+  return member(key);
+}
 
 std::optional<std::string_view> Object::opt_str(const char* key) {
   const Value* m = member(key);
@@ -75,8 +79,7 @@ std::optional<std::int64_t> Object::opt_i64(const char* key) {
   const Value* m = member(key);
   if (!m) return std::nullopt;
   if (!m->IsInt64()) {
-    errors_->fail("channel.wrong_type",
-                  "field '" + field(key) + "' must be an integer within 64 bits");
+    errors_->fail("channel.wrong_type", "field '" + field(key) + "' must be an integer within 64 bits");
     return std::nullopt;
   }
   return m->GetInt64();

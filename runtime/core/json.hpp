@@ -44,10 +44,10 @@ class Object {
 
   std::string_view str(const char* key);  // required string
   std::optional<std::string_view> opt_str(const char* key);
-  std::int64_t i64(const char* key);      // required integer that fits in int64
+  std::int64_t i64(const char* key);  // required integer that fits in int64
   std::optional<std::int64_t> opt_i64(const char* key);
   bool opt_bool(const char* key, bool fallback);
-  Object obj(const char* key);            // required object
+  Object obj(const char* key);  // required object
   std::optional<Object> opt_obj(const char* key);
   const Value* opt_array(const char* key);  // nullptr when absent or on error
   const Value* array(const char* key);      // required array

@@ -38,8 +38,10 @@ void append_json_string(std::string& out, std::string_view s) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (c < 0x20) out += fmt::format("\\u{:04x}", c);
-        else out.push_back(static_cast<char>(c));
+        if (c < 0x20)
+          out += fmt::format("\\u{:04x}", c);
+        else
+          out.push_back(static_cast<char>(c));
     }
   }
   out.push_back('"');
@@ -53,7 +55,10 @@ bool logfmt_needs_quotes(std::string_view s) {
 }
 
 void append_logfmt_value(std::string& out, std::string_view s) {
-  if (!logfmt_needs_quotes(s)) { out += s; return; }
+  if (!logfmt_needs_quotes(s)) {
+    out += s;
+    return;
+  }
   append_json_string(out, s);  // logfmt quoting rules match JSON string escapes
 }
 
@@ -65,8 +70,8 @@ std::string now_timestamp() {
   std::time_t t = system_clock::to_time_t(secs);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
 }
 
 }  // namespace
@@ -75,23 +80,36 @@ void configure(Level level, Format format) {
   g_level = level;
   g_format = format;
 }
-void set_fd(int fd) { g_fd = fd; }
-Level level() { return g_level.load(std::memory_order_relaxed); }
+void set_fd(int fd) {
+  g_fd = fd;
+}
+Level level() {
+  return g_level.load(std::memory_order_relaxed);
+}
 
 bool parse_level(std::string_view t, Level& out) {
-  if (t == "debug") out = Level::debug;
-  else if (t == "info") out = Level::info;
-  else if (t == "warn") out = Level::warn;
-  else if (t == "error") out = Level::error;
-  else if (t == "off") out = Level::off;
-  else return false;
+  if (t == "debug")
+    out = Level::debug;
+  else if (t == "info")
+    out = Level::info;
+  else if (t == "warn")
+    out = Level::warn;
+  else if (t == "error")
+    out = Level::error;
+  else if (t == "off")
+    out = Level::off;
+  else
+    return false;
   return true;
 }
 
 bool parse_format(std::string_view t, Format& out) {
-  if (t == "logfmt") out = Format::logfmt;
-  else if (t == "json") out = Format::json;
-  else return false;
+  if (t == "logfmt")
+    out = Format::logfmt;
+  else if (t == "json")
+    out = Format::json;
+  else
+    return false;
   return true;
 }
 
@@ -110,8 +128,10 @@ std::string format_line(Format format, std::string_view ts, Level level, std::st
       out.push_back(',');
       append_json_string(out, f.key);
       out.push_back(':');
-      if (f.quoted) append_json_string(out, f.value);
-      else out += f.value;
+      if (f.quoted)
+        append_json_string(out, f.value);
+      else
+        out += f.value;
     }
     out += "}\n";
   } else {

@@ -39,7 +39,9 @@ bool parse_format(std::string_view text, Format& out);
 
 void write(Level level, std::string_view event, std::initializer_list<Field> fields);
 
-inline bool enabled(Level l) { return l >= level(); }
+inline bool enabled(Level l) {
+  return l >= level();
+}
 inline void debug(std::string_view e, std::initializer_list<Field> f = {}) {
   if (enabled(Level::debug)) write(Level::debug, e, f);
 }
@@ -54,7 +56,7 @@ inline void error(std::string_view e, std::initializer_list<Field> f = {}) {
 }
 
 // Pure formatting, exposed for tests.
-std::string format_line(Format format, std::string_view timestamp, Level level,
-                        std::string_view event, std::initializer_list<Field> fields);
+std::string format_line(Format format, std::string_view timestamp, Level level, std::string_view event,
+                        std::initializer_list<Field> fields);
 
 }  // namespace sb::log

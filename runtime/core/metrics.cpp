@@ -20,8 +20,7 @@ void Gauge::add(double d) {
 }
 
 Histogram::Histogram(std::vector<double> upper_bounds)
-    : bounds_(std::move(upper_bounds)),
-      buckets_(std::make_unique<std::atomic<uint64_t>[]>(bounds_.size() + 1)) {}
+    : bounds_(std::move(upper_bounds)), buckets_(std::make_unique<std::atomic<uint64_t>[]>(bounds_.size() + 1)) {}
 
 void Histogram::observe(double v) {
   size_t i = 0;
@@ -56,10 +55,14 @@ std::string render_labels(const Labels& labels) {
     out += k;
     out += "=\"";
     for (char c : v) {
-      if (c == '\\') out += "\\\\";
-      else if (c == '"') out += "\\\"";
-      else if (c == '\n') out += "\\n";
-      else out.push_back(c);
+      if (c == '\\')
+        out += "\\\\";
+      else if (c == '"')
+        out += "\\\"";
+      else if (c == '\n')
+        out += "\\n";
+      else
+        out.push_back(c);
     }
     out.push_back('"');
   }
@@ -88,8 +91,8 @@ Gauge& Registry::gauge(const std::string& name, const std::string& help, const L
   return family(name, help, Kind::gauge).gauges[render_labels(labels)];
 }
 
-Histogram& Registry::histogram(const std::string& name, const std::string& help,
-                               const std::vector<double>& bounds, const Labels& labels) {
+Histogram& Registry::histogram(const std::string& name, const std::string& help, const std::vector<double>& bounds,
+                               const Labels& labels) {
   std::lock_guard lock(mutex_);
   auto& slot = family(name, help, Kind::histogram).histograms[render_labels(labels)];
   if (!slot) slot = std::make_unique<Histogram>(bounds);
@@ -115,19 +118,14 @@ std::string Registry::render() const {
   std::lock_guard lock(mutex_);
   std::string out;
   for (const auto& [name, fam] : families_) {
-    const char* type = fam.kind == Kind::counter ? "counter"
-                       : fam.kind == Kind::gauge ? "gauge"
-                                                 : "histogram";
+    const char* type = fam.kind == Kind::counter ? "counter" : fam.kind == Kind::gauge ? "gauge" : "histogram";
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, fam.help, name, type);
-    for (const auto& [labels, c] : fam.counters)
-      out += fmt::format("{}{} {}\n", name, labels, c.value());
-    for (const auto& [labels, g] : fam.gauges)
-      out += fmt::format("{}{} {}\n", name, labels, fmt_double(g.value()));
+    for (const auto& [labels, c] : fam.counters) out += fmt::format("{}{} {}\n", name, labels, c.value());
+    for (const auto& [labels, g] : fam.gauges) out += fmt::format("{}{} {}\n", name, labels, fmt_double(g.value()));
     for (const auto& [labels, h] : fam.histograms) {
       auto s = h->snapshot();
       for (size_t i = 0; i < s.bounds.size(); ++i)
-        out += fmt::format("{}_bucket{} {}\n", name, with_le(labels, fmt_double(s.bounds[i])),
-                           s.cumulative[i]);
+        out += fmt::format("{}_bucket{} {}\n", name, with_le(labels, fmt_double(s.bounds[i])), s.cumulative[i]);
       out += fmt::format("{}_bucket{} {}\n", name, with_le(labels, "+Inf"), s.count);
       out += fmt::format("{}_sum{} {}\n", name, labels, fmt_double(s.sum));
       out += fmt::format("{}_count{} {}\n", name, labels, s.count);

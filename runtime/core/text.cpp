@@ -2,7 +2,9 @@
 
 namespace sb {
 
-std::string_view trim(std::string_view s) { return trim(s, kAsciiSpace); }
+std::string_view trim(std::string_view s) {
+  return trim(s, kAsciiSpace);
+}
 
 std::string_view trim(std::string_view s, std::string_view chars) {
   const auto first = s.find_first_not_of(chars);

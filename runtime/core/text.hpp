@@ -8,8 +8,12 @@ namespace sb {
 
 // The ASCII whitespace of the C locale's isspace: space, \t, \n, \v, \f, \r.
 inline constexpr std::string_view kAsciiSpace = " \t\n\v\f\r";
-constexpr bool is_ascii_space(char c) { return kAsciiSpace.find(c) != std::string_view::npos; }
-constexpr char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr bool is_ascii_space(char c) {
+  return kAsciiSpace.find(c) != std::string_view::npos;
+}
+constexpr char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 // `s` without leading and trailing ASCII whitespace: trim("  a b \t") == "a b".
 std::string_view trim(std::string_view s);

@@ -46,8 +46,10 @@ std::string sanitize(std::string_view s) {
   out.reserve(s.size() + 8);
   for (std::size_t i = 0; i < s.size();) {
     Decoded d = decode(s, i);
-    if (d.valid) out.append(s.substr(i, d.length));
-    else out += "\xEF\xBF\xBD";
+    if (d.valid)
+      out.append(s.substr(i, d.length));
+    else
+      out += "\xEF\xBF\xBD";
     i += d.length;
   }
   return out;

@@ -22,7 +22,9 @@ bool is_valid(std::string_view s);
 // returned unchanged.
 std::string sanitize(std::string_view s);
 
-inline std::size_t utf16_units(char32_t cp) { return cp >= 0x10000 ? 2 : 1; }
+inline std::size_t utf16_units(char32_t cp) {
+  return cp >= 0x10000 ? 2 : 1;
+}
 // Length in UTF-16 code units / code points (invalid bytes count as one each, as the
 // U+FFFD they become).
 std::size_t utf16_length(std::string_view s);

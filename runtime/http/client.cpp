@@ -7,14 +7,17 @@
 namespace sb::http {
 namespace {
 
-Error bad_url(std::string_view why) { return make_error("http.bad_url", std::string(why)); }
+Error bad_url(std::string_view why) {
+  return make_error("http.bad_url", std::string(why));
+}
 
 }  // namespace
 
 Result<Url> Url::parse(std::string_view text) {
   if (text.empty()) return bad_url("empty URL");
   for (const char c : text) {
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return bad_url("URL contains whitespace or control characters");
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+      return bad_url("URL contains whitespace or control characters");
   }
   const size_t sep = text.find("://");
   if (sep == std::string_view::npos || sep == 0) return bad_url("URL needs a scheme, e.g. http://host/");
@@ -61,8 +64,7 @@ Result<Url> Url::parse(std::string_view text) {
   if (has_port) {
     unsigned value = 0;
     const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value == 0 ||
-        value > 65535) {
+    if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535) {
       return bad_url("invalid port '" + std::string(port) + "'");
     }
     url.port = static_cast<uint16_t>(value);
@@ -79,8 +81,8 @@ std::string Url::host_header() const {
   return out;
 }
 
-Result<Response> request(std::string_view method, std::string_view url_text, Headers headers,
-                         std::string body, const ClientOptions& options) {
+Result<Response> request(std::string_view method, std::string_view url_text, Headers headers, std::string body,
+                         const ClientOptions& options) {
   return InterruptibleRequest{}.perform(method, url_text, std::move(headers), std::move(body), options);
 }
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/http/message.hpp"
 #include "runtime/core/result.hpp"
+#include "runtime/http/message.hpp"
 
 namespace sb::http {
 
@@ -36,11 +36,11 @@ struct ClientOptions {
 // holds every response header. Errors: "http.bad_url", "http.unsupported_scheme",
 // "http.bad_request" (invalid method or header), "http.resolve", "http.connect",
 // "http.tls", "http.timeout", "http.io", "http.bad_response", "http.response_too_large".
-Result<Response> request(std::string_view method, std::string_view url, Headers headers,
-                         std::string body, const ClientOptions& options);
+Result<Response> request(std::string_view method, std::string_view url, Headers headers, std::string body,
+                         const ClientOptions& options);
 
-inline Result<Response> request(std::string_view method, std::string_view url, Headers headers,
-                                std::string body, std::chrono::milliseconds timeout) {
+inline Result<Response> request(std::string_view method, std::string_view url, Headers headers, std::string body,
+                                std::chrono::milliseconds timeout) {
   ClientOptions options;
   options.timeout = timeout;
   return request(method, url, std::move(headers), std::move(body), options);

@@ -3,18 +3,18 @@
 // socket), bounded by a single deadline. Internal to the HTTP clients: include it only
 // from .cpp files (it pulls in Beast).
 // Boost 1.74 Asio with -std=c++20 needs <utility> before any Asio header.
-#include <utility>
-
 #include <algorithm>
-#include <boost/asio/io_context.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <utility>
 
-#include "runtime/http/message.hpp"
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
 #include "runtime/core/result.hpp"
+#include "runtime/http/message.hpp"
 
 namespace sb::http::exchange {
 
@@ -24,8 +24,12 @@ namespace bhttp = boost::beast::http;
 using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
 
-inline std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
-inline beast::string_view bsv(std::string_view s) { return {s.data(), s.size()}; }
+inline std::string_view sv(beast::string_view s) {
+  return {s.data(), s.size()};
+}
+inline beast::string_view bsv(std::string_view s) {
+  return {s.data(), s.size()};
+}
 
 inline bool is_token(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
@@ -120,8 +124,8 @@ inline Response to_response(bhttp::response<bhttp::string_body>& msg) {
 
 // Writes the request and reads the response on an already connected stream.
 template <class Stream, class Cancel>
-Result<Response> transact(Driver& driver, Stream& stream, Cancel&& cancel,
-                          bhttp::request<bhttp::string_body>& req, size_t body_limit) {
+Result<Response> transact(Driver& driver, Stream& stream, Cancel&& cancel, bhttp::request<bhttp::string_body>& req,
+                          size_t body_limit) {
   bool done = false;
   error_code ec;
   bhttp::async_write(stream, req, [&](error_code e, size_t) {
@@ -152,14 +156,12 @@ Result<Response> transact(Driver& driver, Stream& stream, Cancel&& cancel,
     if (!driver.wait(done, cancel)) return timeout("reading the response");
   }
   if (ec == bhttp::error::body_limit) {
-    return make_error("http.response_too_large",
-                      "response body exceeds " + std::to_string(body_limit) + " bytes");
+    return make_error("http.response_too_large", "response body exceeds " + std::to_string(body_limit) + " bytes");
   }
   if (ec && is_http_error(ec)) return make_error("http.bad_response", "malformed response: " + ec.message());
   if (ec) return make_error("http.io", "reading the response: " + ec.message());
 
   return to_response(parser.get());
 }
-
 
 }  // namespace sb::http::exchange

@@ -1,9 +1,8 @@
 // Boost 1.74 Asio with -std=c++20 needs <utility> before any Asio header.
-#include <utility>
-
 #include "runtime/http/interruptible_request.hpp"
 
-#include <openssl/ssl.h>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -11,7 +10,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/ssl/stream.hpp>
-#include <vector>
+#include <openssl/ssl.h>
 
 #include "runtime/http/exchange.hpp"
 
@@ -23,7 +22,9 @@ namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
 
-Error interrupted_error() { return make_error("http.interrupted", "request interrupted (shutting down)"); }
+Error interrupted_error() {
+  return make_error("http.interrupted", "request interrupted (shutting down)");
+}
 }  // namespace
 
 // Publishes how to abort the request in flight for as long as perform() runs. The abort
@@ -87,8 +88,7 @@ Result<Response> InterruptibleRequest::perform(std::string_view method, std::str
     const bool in_time = driver.wait(done, close_current);
     if (interrupted()) return interrupted_error();
     if (!in_time) return timeout("resolving " + url.host);
-    if (ec || endpoints.empty())
-      return make_error("http.resolve", "cannot resolve " + url.host + ": " + ec.message());
+    if (ec || endpoints.empty()) return make_error("http.resolve", "cannot resolve " + url.host + ": " + ec.message());
   }
 
   tcp::socket socket(driver.ioc());

@@ -8,9 +8,9 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/core/result.hpp"
 #include "runtime/http/client.hpp"
 #include "runtime/http/message.hpp"
-#include "runtime/core/result.hpp"
 
 namespace sb::http {
 

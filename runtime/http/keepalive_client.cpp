@@ -1,9 +1,10 @@
 // Boost 1.74 Asio with -std=c++20 needs <utility> before any Asio header.
-#include <utility>
-
 #include "runtime/http/keepalive_client.hpp"
 
-#include <openssl/ssl.h>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -13,9 +14,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <map>
-#include <optional>
-#include <vector>
+#include <openssl/ssl.h>
 
 #include "runtime/http/client.hpp"
 #include "runtime/http/exchange.hpp"
@@ -115,7 +114,8 @@ struct KeepAliveClient::Impl {
                                done = true;
                              });
       if (!wait(done, deadline, [&] { resolver.cancel(); })) return exchange::timeout("resolving " + url.host);
-      if (ec || endpoints.empty()) return make_error("http.resolve", "cannot resolve " + url.host + ": " + ec.message());
+      if (ec || endpoints.empty())
+        return make_error("http.resolve", "cannot resolve " + url.host + ": " + ec.message());
     }
     auto conn = std::make_unique<Connection>();
     auto socket = std::make_unique<tcp::socket>(ioc);
@@ -241,7 +241,8 @@ struct KeepAliveClient::Impl {
       Connection& conn = *found->second;
       const bool reused = conn.uses > 0;
       ++conn.uses;
-      Attempt attempt = conn.tls ? transact(conn, *conn.tls, req, deadline) : transact(conn, *conn.plain, req, deadline);
+      Attempt attempt =
+          conn.tls ? transact(conn, *conn.tls, req, deadline) : transact(conn, *conn.plain, req, deadline);
       if (attempt.result && attempt.keep_alive) {
         conn.last_used = Clock::now();
         return std::move(attempt.result);
@@ -271,7 +272,9 @@ Result<Response> KeepAliveClient::request(std::string_view method, std::string_v
   return impl_->send(*url, *made);
 }
 
-uint64_t KeepAliveClient::connections_opened() const { return impl_->opened; }
+uint64_t KeepAliveClient::connections_opened() const {
+  return impl_->opened;
+}
 
 void KeepAliveClient::close_all() {
   for (auto& [key, conn] : impl_->connections) conn->close();

@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/http/message.hpp"
 #include "runtime/core/result.hpp"
+#include "runtime/http/message.hpp"
 
 namespace sb::http {
 

@@ -14,11 +14,11 @@ namespace sb::http {
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct Request {
-  std::string method;          // as sent, e.g. "GET"
-  std::string target;          // raw request target, e.g. "/a/b?x=1"
-  std::string path;            // target before '?', not percent-decoded
-  std::string query;           // target after '?', without the '?', not decoded
-  Headers headers;             // in arrival order, names as sent
+  std::string method;  // as sent, e.g. "GET"
+  std::string target;  // raw request target, e.g. "/a/b?x=1"
+  std::string path;    // target before '?', not percent-decoded
+  std::string query;   // target after '?', without the '?', not decoded
+  Headers headers;     // in arrival order, names as sent
   std::string body;
   std::string remote_address;  // peer IP, no port
 
@@ -39,8 +39,7 @@ struct Response {
   std::optional<std::string> header(std::string_view name) const;
 
   static Response json(int status, std::string body);
-  static Response text(int status, std::string body,
-                       std::string content_type = "text/plain; charset=utf-8");
+  static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
   // Exactly {"error":{"code":"...","message":"..."}}.
   static Response error(int status, std::string_view code, std::string_view message);
 };

@@ -11,8 +11,7 @@ void Router::add(std::string method, std::string path, Handler handler) {
 }
 
 void Router::add_prefix(std::string method, std::string prefix, Handler handler) {
-  auto it = std::find_if(prefixes_.begin(), prefixes_.end(),
-                         [&](const Prefix& p) { return p.prefix == prefix; });
+  auto it = std::find_if(prefixes_.begin(), prefixes_.end(), [&](const Prefix& p) { return p.prefix == prefix; });
   if (it == prefixes_.end()) {
     // Keep longest-first order so dispatch can stop at the first hit.
     auto pos = std::find_if(prefixes_.begin(), prefixes_.end(),
@@ -62,8 +61,7 @@ void Router::dispatch(const Request& request, Reply reply) const {
     if (!allow.empty()) allow += ", ";
     allow += m;
   }
-  Response r = Response::error(405, "method_not_allowed",
-                               request.method + " not allowed on " + request.path);
+  Response r = Response::error(405, "method_not_allowed", request.method + " not allowed on " + request.path);
   r.headers.emplace_back("Allow", std::move(allow));
   reply(std::move(r));
 }

@@ -1,11 +1,18 @@
 // Boost 1.74 Asio with -std=c++20 needs <utility> before any Asio header.
-#include <utility>
-
 #include "runtime/http/server.hpp"
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,13 +25,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http.hpp>
-#include <future>
-#include <mutex>
-#include <optional>
-#include <shared_mutex>
-#include <thread>
-#include <unordered_map>
-#include <vector>
 
 #include "runtime/core/log.hpp"
 #include "runtime/core/metrics.hpp"
@@ -45,14 +45,17 @@ constexpr std::chrono::milliseconds kAcceptRetry{50};
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 const std::vector<double>& duration_bounds() {
-  static const std::vector<double> bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                          0.1,    0.25,  0.5,    1,     2.5,  5};
+  static const std::vector<double> bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
   return bounds;
 }
 
 // Beast 1.74 uses boost::string_view; these convert without copying.
-std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
-beast::string_view bsv(std::string_view s) { return {s.data(), s.size()}; }
+std::string_view sv(beast::string_view s) {
+  return {s.data(), s.size()};
+}
+beast::string_view bsv(std::string_view s) {
+  return {s.data(), s.size()};
+}
 
 bool is_token_char(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
@@ -67,8 +70,8 @@ bool valid_header(std::string_view name, std::string_view value) {
 
 // Headers the server owns: a handler setting them would corrupt the framing.
 bool server_owned(std::string_view name) {
-  return iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
-         iequals(name, "connection") || iequals(name, "server") || iequals(name, "keep-alive");
+  return iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "connection") ||
+         iequals(name, "server") || iequals(name, "keep-alive");
 }
 
 // Thread-local marker so that stop()/stop_accepting() can tell they run on a server thread.
@@ -91,10 +94,10 @@ struct Shared {
       : options(std::move(o)), handler(std::move(h)), metrics(m) {
     if (!metrics) return;
     duration = &metrics->histogram("squadbox_http_request_duration_seconds",
-                                   "HTTP request duration from first byte to response written",
-                                   duration_bounds(), {{"listener", options.name}});
-    open_connections = &metrics->gauge("squadbox_http_connections", "Open HTTP connections",
-                                       {{"listener", options.name}});
+                                   "HTTP request duration from first byte to response written", duration_bounds(),
+                                   {{"listener", options.name}});
+    open_connections =
+        &metrics->gauge("squadbox_http_connections", "Open HTTP connections", {{"listener", options.name}});
   }
 
   void count(int status, Clock::time_point started) {
@@ -167,19 +170,16 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
  public:
-  Session(std::shared_ptr<Shared> shared, tcp::socket socket, std::string remote)
-    requires(!kTls)
+  Session(std::shared_ptr<Shared> shared, tcp::socket socket, std::string remote) requires(!kTls)
       : sh_(std::move(shared)), socket_(std::move(socket)), timer_(socket_.get_executor()), remote_(std::move(remote)) {
     sh_->connection_delta(+1);
   }
   Session(std::shared_ptr<Shared> shared, tcp::socket socket, std::shared_ptr<net::ssl::context> tls,
-          std::string remote)
-    requires kTls
-      : sh_(std::move(shared)),
-        tls_(std::move(tls)),
-        socket_(std::move(socket), *tls_),
-        timer_(socket_.get_executor()),
-        remote_(std::move(remote)) {
+          std::string remote) requires kTls : sh_(std::move(shared)),
+                                              tls_(std::move(tls)),
+                                              socket_(std::move(socket), *tls_),
+                                              timer_(socket_.get_executor()),
+                                              remote_(std::move(remote)) {
     sh_->connection_delta(+1);
   }
   ~Session() override { sh_->connection_delta(-1); }
@@ -198,8 +198,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       socket_.async_handshake(net::ssl::stream_base::server, [self = this->shared_from_this()](error_code ec) {
         if (self->phase_ == Phase::closed) return;
         if (ec || self->timed_out_) {
-          sb::log::debug("http.tls_handshake_failed", {{"listener", self->sh_->options.name},
-                                                       {"remote", self->remote_}, {"reason", ec.message()}});
+          sb::log::debug("http.tls_handshake_failed",
+                         {{"listener", self->sh_->options.name}, {"remote", self->remote_}, {"reason", ec.message()}});
           return self->close();
         }
         self->disarm();
@@ -249,9 +249,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     timed_out_ = false;
     arm(Clock::now() + sh_->options.idle_timeout);
     socket_.async_read_some(buffer_.prepare(4096),
-                            [self = this->shared_from_this()](error_code ec, size_t n) {
-                              self->on_idle_read(ec, n);
-                            });
+                            [self = this->shared_from_this()](error_code ec, size_t n) { self->on_idle_read(ec, n); });
   }
 
   void on_idle_read(error_code ec, size_t n) {
@@ -274,9 +272,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     // eager parse (plain async_read) drops the Content-Length body_limit error when the
     // body arrives in the same segment as the header (boostorg/beast#2183).
     bhttp::async_read_header(socket_, buffer_, *parser_,
-                             [self = this->shared_from_this()](error_code ec, size_t) {
-                               self->on_header(ec);
-                             });
+                             [self = this->shared_from_this()](error_code ec, size_t) { self->on_header(ec); });
   }
 
   void on_header(error_code ec) {
@@ -315,20 +311,23 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         sb::log::debug("http.idle_close", {{"listener", sh_->options.name}, {"remote", remote_}});
         return close();
       }
-      sb::log::info("http.request_timeout", {{"listener", sh_->options.name}, {"remote", remote_},
-                                             {"timeout_ms", sh_->options.request_timeout.count()}});
+      sb::log::info(
+          "http.request_timeout",
+          {{"listener", sh_->options.name}, {"remote", remote_}, {"timeout_ms", sh_->options.request_timeout.count()}});
       return respond_error(408, "request_timeout", "request not received in time");
     }
     if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
         ec.category() != bhttp::make_error_code(bhttp::error::bad_method).category()) {
       // The client went away (or the socket failed): nobody to answer.
-      sb::log::debug("http.connection_closed", {{"listener", sh_->options.name}, {"remote", remote_},
-                                                {"reason", ec.message()}});
+      sb::log::debug("http.connection_closed",
+                     {{"listener", sh_->options.name}, {"remote", remote_}, {"reason", ec.message()}});
       return close();
     }
     if (ec == bhttp::error::body_limit) {
-      sb::log::info("http.payload_too_large", {{"listener", sh_->options.name}, {"remote", remote_},
-                                               {"method", method_}, {"path", path_},
+      sb::log::info("http.payload_too_large", {{"listener", sh_->options.name},
+                                               {"remote", remote_},
+                                               {"method", method_},
+                                               {"path", path_},
                                                {"limit", sh_->options.body_limit}});
       return respond_error(413, "payload_too_large",
                            "request body exceeds " + std::to_string(sh_->options.body_limit) + " bytes");
@@ -337,8 +336,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       sb::log::info("http.headers_too_large", {{"listener", sh_->options.name}, {"remote", remote_}});
       return respond_error(431, "headers_too_large", "request headers too large");
     }
-    sb::log::info("http.bad_request", {{"listener", sh_->options.name}, {"remote", remote_},
-                                       {"reason", ec.message()}});
+    sb::log::info("http.bad_request", {{"listener", sh_->options.name}, {"remote", remote_}, {"reason", ec.message()}});
     respond_error(400, "bad_request", "malformed HTTP request: " + ec.message());
   }
 
@@ -388,8 +386,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       failure = "unknown exception";
     }
     if (failure) {
-      sb::log::warn("http.handler_exception", {{"listener", sh_->options.name}, {"method", method_},
-                                               {"path", path_}, {"kind", failure}, {"what", what}});
+      sb::log::warn(
+          "http.handler_exception",
+          {{"listener", sh_->options.name}, {"method", method_}, {"path", path_}, {"kind", failure}, {"what", what}});
       // The details stay in the log: they may describe internals.
       if (state->claim()) deliver(exchange_, Response::error(500, "internal", "internal server error"));
     }
@@ -445,9 +444,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     disarm();
     sh_->count(status_, started_);
     if (sb::log::enabled(sb::log::Level::debug)) {
-      sb::log::debug("http.request", {{"listener", sh_->options.name}, {"remote", remote_},
-                                      {"method", method_}, {"path", path_}, {"status", status_},
-                                      {"ms", std::chrono::duration<double, std::milli>(Clock::now() - started_).count()}});
+      sb::log::debug("http.request",
+                     {{"listener", sh_->options.name},
+                      {"remote", remote_},
+                      {"method", method_},
+                      {"path", path_},
+                      {"status", status_},
+                      {"ms", std::chrono::duration<double, std::milli>(Clock::now() - started_).count()}});
     }
     serializer_.reset();
     res_.reset();
@@ -524,12 +527,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         sb::log::info("http.write_timeout", {{"listener", sh_->options.name}, {"remote", remote_}});
         close();
         break;
-      case Phase::lingering:
-        close();
-        break;
+      case Phase::lingering: close(); break;
       case Phase::handling:
-      case Phase::closed:
-        break;
+      case Phase::closed: break;
     }
   }
 
@@ -576,9 +576,7 @@ void ReplyState::post(Response response) {
   auto s = session.lock();
   if (!s) return;
   // post, not dispatch: never run connection code inline while holding life_mutex.
-  net::post(s->executor(), [s, id = exchange, r = std::move(response)]() mutable {
-    s->deliver(id, std::move(r));
-  });
+  net::post(s->executor(), [s, id = exchange, r = std::move(response)]() mutable { s->deliver(id, std::move(r)); });
 }
 
 }  // namespace
@@ -604,9 +602,8 @@ struct Server::Impl {
   }
 
   void do_accept() {
-    acceptor->async_accept(net::make_strand(*ioc), [this](error_code ec, tcp::socket socket) {
-      on_accept(ec, std::move(socket));
-    });
+    acceptor->async_accept(net::make_strand(*ioc),
+                           [this](error_code ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
   }
 
   void on_accept(error_code ec, tcp::socket socket) {
@@ -641,12 +638,11 @@ struct Server::Impl {
   void refuse(tcp::socket socket, const std::string& remote) {
     static const std::string response = [] {
       const Response r = Response::error(503, "overloaded", "too many connections");
-      return "HTTP/1.1 503 Service Unavailable\r\nServer: squadbox\r\nContent-Type: " +
-             r.content_type + "\r\nContent-Length: " + std::to_string(r.body.size()) +
-             "\r\nConnection: close\r\n\r\n" + r.body;
+      return "HTTP/1.1 503 Service Unavailable\r\nServer: squadbox\r\nContent-Type: " + r.content_type +
+             "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\nConnection: close\r\n\r\n" + r.body;
     }();
-    sb::log::warn("http.connection_refused", {{"listener", options().name}, {"remote", remote},
-                                              {"max_connections", options().max_connections}});
+    sb::log::warn("http.connection_refused",
+                  {{"listener", options().name}, {"remote", remote}, {"max_connections", options().max_connections}});
     error_code ignored;
     socket.non_blocking(true, ignored);
     socket.write_some(net::buffer(response), ignored);
@@ -692,8 +688,10 @@ struct Server::Impl {
       threads.emplace_back([this] { run_thread(); });
     }
     state = State::running;
-    sb::log::info("http.listening", {{"listener", options().name}, {"address", options().address},
-                                     {"port", bound_port.load()}, {"tls", tls != nullptr}});
+    sb::log::info("http.listening", {{"listener", options().name},
+                                     {"address", options().address},
+                                     {"port", bound_port.load()},
+                                     {"tls", tls != nullptr}});
     return bound_port.load();
   }
 
@@ -814,9 +812,17 @@ Server::Server(ServerOptions options, Handler handler, sb::metrics::Registry* me
 
 Server::~Server() = default;
 
-Result<uint16_t> Server::start() { return impl_->start(); }
-void Server::stop_accepting() { impl_->stop_accepting(); }
-void Server::stop() { impl_->stop(); }
-uint16_t Server::port() const { return impl_->bound_port.load(); }
+Result<uint16_t> Server::start() {
+  return impl_->start();
+}
+void Server::stop_accepting() {
+  impl_->stop_accepting();
+}
+void Server::stop() {
+  impl_->stop();
+}
+uint16_t Server::port() const {
+  return impl_->bound_port.load();
+}
 
 }  // namespace sb::http

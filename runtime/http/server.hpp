@@ -7,9 +7,9 @@
 #include <memory>
 #include <string>
 
+#include "runtime/core/result.hpp"
 #include "runtime/http/message.hpp"
 #include "runtime/http/router.hpp"
-#include "runtime/core/result.hpp"
 
 namespace sb::metrics {
 class Registry;
@@ -18,17 +18,17 @@ class Registry;
 namespace sb::http {
 
 struct ServerOptions {
-  std::string name = "admin";        // "listener" label on metrics and logs
+  std::string name = "admin";  // "listener" label on metrics and logs
   std::string address = "127.0.0.1";
-  uint16_t port = 0;                 // 0 = ephemeral; see Server::port()
-  size_t body_limit = 1 << 20;       // larger bodies get 413
+  uint16_t port = 0;            // 0 = ephemeral; see Server::port()
+  size_t body_limit = 1 << 20;  // larger bodies get 413
   // The whole request (headers and body) must arrive within this once it has started
   // (for a new connection: from accept), else 408 and close. Also bounds each write.
   std::chrono::milliseconds request_timeout{10000};
   // A keep-alive connection with no new request for this long is closed silently.
   std::chrono::milliseconds idle_timeout{60000};
   int threads = 1;
-  size_t max_connections = 1024;     // beyond this, new connections get 503 and close
+  size_t max_connections = 1024;  // beyond this, new connections get 503 and close
   // PEM files; both set: HTTPS (the handshake counts against request_timeout), both
   // empty: plain HTTP, one without the other: start() fails with "http.tls".
   std::string tls_cert_file;

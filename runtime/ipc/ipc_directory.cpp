@@ -52,8 +52,12 @@ Result<IpcDirectory> IpcDirectory::create(std::string root, IpcDirectoryOptions 
   return dir;
 }
 
-std::string IpcDirectory::path(Box box) const { return root_ + "/" + std::string(box_dir(box)); }
-std::string IpcDirectory::errors_path() const { return root_ + "/" + std::string(kErrorsDir); }
+std::string IpcDirectory::path(Box box) const {
+  return root_ + "/" + std::string(box_dir(box));
+}
+std::string IpcDirectory::errors_path() const {
+  return root_ + "/" + std::string(kErrorsDir);
+}
 
 Result<std::string> IpcDirectory::write_input(std::string text, std::optional<std::string> chat_jid) {
   // The id is the file name's stem: unique in this directory and free to generate.

@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 
-#include "runtime/ipc/protocol.hpp"
 #include "runtime/core/result.hpp"
+#include "runtime/ipc/protocol.hpp"
 
 namespace sb::ipc {
 

@@ -24,8 +24,8 @@ Error sys_error(const char* code, const std::string& what) {
 // The watcher skips `*.tmp`: core's tmp name must be one.
 static_assert(kTmpSuffix == kAtomicTmpSuffix);
 
-Status write_atomic(const std::string& dir, const std::string& name, std::string_view content,
-                    bool replace, mode_t mode) {
+Status write_atomic(const std::string& dir, const std::string& name, std::string_view content, bool replace,
+                    mode_t mode) {
   AtomicWriteOptions options;
   options.mode = mode;
   options.replace = replace;
@@ -56,8 +56,8 @@ Result<std::string> read_bounded(const std::string& path, std::size_t max_bytes)
   if (::fstat(fd.get(), &st) != 0) return sys_error("ipc.read_error", "stat " + path);
   if (!S_ISREG(st.st_mode)) return make_error("ipc.read_error", path + " is not a regular file");
   if (static_cast<uint64_t>(st.st_size) > max_bytes)
-    return make_error("ipc.oversized", "file of " + std::to_string(st.st_size) +
-                                           " bytes exceeds " + std::to_string(max_bytes));
+    return make_error("ipc.oversized",
+                      "file of " + std::to_string(st.st_size) + " bytes exceeds " + std::to_string(max_bytes));
   std::string out;
   out.resize(static_cast<size_t>(st.st_size) + 1);
   size_t got = 0;
@@ -73,8 +73,7 @@ Result<std::string> read_bounded(const std::string& path, std::size_t max_bytes)
     got += static_cast<size_t>(n);
   }
   out.resize(got);
-  if (got > max_bytes)
-    return make_error("ipc.oversized", "file exceeds " + std::to_string(max_bytes) + " bytes");
+  if (got > max_bytes) return make_error("ipc.oversized", "file exceeds " + std::to_string(max_bytes) + " bytes");
   return out;
 }
 
@@ -90,8 +89,7 @@ Result<std::vector<std::string>> list_payloads(const std::string& dir) {
   return names;
 }
 
-Status reject_file(const std::string& root, Box box, const std::string& name,
-                   std::string_view reason) {
+Status reject_file(const std::string& root, Box box, const std::string& name, std::string_view reason) {
   std::string src = root + "/" + std::string(box_dir(box)) + "/" + name;
   std::string errors = root + "/" + std::string(kErrorsDir);
   std::string dst_name = std::string(box_dir(box)) + "-" + name;

@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/ipc/protocol.hpp"
 #include "runtime/core/fs.hpp"
 #include "runtime/core/result.hpp"
+#include "runtime/ipc/protocol.hpp"
 
 namespace sb::ipc {
 
@@ -21,8 +21,8 @@ namespace sb::ipc {
 // it to `dir/name`, so a reader sees either nothing or the whole file. Unless `replace`,
 // an existing `dir/name` is never overwritten (renameat2 RENAME_NOREPLACE): the error
 // code is then "ipc.exists" and the caller picks the next name.
-Status write_atomic(const std::string& dir, const std::string& name, std::string_view content,
-                    bool replace = false, mode_t mode = 0644);
+Status write_atomic(const std::string& dir, const std::string& name, std::string_view content, bool replace = false,
+                    mode_t mode = 0644);
 
 // Writes a payload under the next free name from `namer`; returns the name used.
 Result<std::string> write_payload(const std::string& dir, Namer& namer, std::string_view content);
@@ -38,8 +38,7 @@ Result<std::vector<std::string>> list_payloads(const std::string& dir);
 // Moves `root/<box>/name` to `root/errors/<box>-name` and writes the reason next to it
 // as `<box>-name.reason`. If the move fails the file is removed, so it is never
 // handled twice.
-Status reject_file(const std::string& root, Box box, const std::string& name,
-                   std::string_view reason);
+Status reject_file(const std::string& root, Box box, const std::string& name, std::string_view reason);
 
 bool file_exists(const std::string& path);
 

@@ -6,8 +6,12 @@
 namespace sb::ipc {
 namespace {
 
-IpcDecision allow(std::string_view rule, std::string reason) { return {true, rule, std::move(reason)}; }
-IpcDecision deny(std::string_view rule, std::string reason) { return {false, rule, std::move(reason)}; }
+IpcDecision allow(std::string_view rule, std::string reason) {
+  return {true, rule, std::move(reason)};
+}
+IpcDecision deny(std::string_view rule, std::string reason) {
+  return {false, rule, std::move(reason)};
+}
 
 std::optional<std::string> owner_of(const decltype(IpcOwnership::chat_owner)& lookup, const std::string& key) {
   if (!lookup) return std::nullopt;
@@ -20,8 +24,8 @@ struct ChatRules {
   const char* verb;
 };
 
-IpcDecision check_chat(const IpcIdentity& sender, const IpcOwnership& ownership,
-                       const std::optional<std::string>& jid, const ChatRules& r) {
+IpcDecision check_chat(const IpcIdentity& sender, const IpcOwnership& ownership, const std::optional<std::string>& jid,
+                       const ChatRules& r) {
   if (!jid) return allow(r.absent, std::string(r.verb) + " the group's own chat");
   auto owner = owner_of(ownership.chat_owner, *jid);
   if (owner && *owner == sender.group) return allow(r.own, std::string(r.verb) + " own chat " + *jid);
@@ -70,16 +74,15 @@ IpcDecision authorize(const IpcIdentity& sender, const IpcOwnership& ownership, 
           [](const TurnDone&) { return allow(rules::kTurnDone, "turn markers concern the sender's own run"); },
           [&](const ScheduleTask& s) {
             return check_chat(sender, ownership, s.target_jid,
-                              {rules::kScheduleOwnChat, rules::kScheduleOwnChat, rules::kScheduleMain, rules::kScheduleForeignChat,
-                               rules::kScheduleUnknownChat, "schedule for"});
+                              {rules::kScheduleOwnChat, rules::kScheduleOwnChat, rules::kScheduleMain,
+                               rules::kScheduleForeignChat, rules::kScheduleUnknownChat, "schedule for"});
           },
           [&](const TaskControl& c) { return check_task(sender, ownership, c.task_id); },
           [&](const UpdateTask& u) { return check_task(sender, ownership, u.task_id); },
           [&](const RegisterGroup& g) {
             if (!sender.is_main) return deny(rules::kRegisterMainOnly, "only the main group may register groups");
             if (!is_valid_group_name(g.name))
-              return deny(rules::kRegisterInvalidName,
-                          "group name must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$");
+              return deny(rules::kRegisterInvalidName, "group name must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$");
             return allow(rules::kRegisterMain, "main group registers " + g.name);
           },
       },

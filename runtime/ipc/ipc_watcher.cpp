@@ -23,8 +23,7 @@ Result<IpcWatcher> IpcWatcher::open(std::string root, IpcWatcherOptions options)
   for (int i = 0; i < 2; ++i) {
     std::string dir = root + "/" + std::string(box_dir(boxes[i]));
     wd[i] = ::inotify_add_watch(ino.get(), dir.c_str(), mask);
-    if (wd[i] < 0)
-      return make_error("ipc.watch_failed", "watch " + dir + ": " + std::strerror(errno));
+    if (wd[i] < 0) return make_error("ipc.watch_failed", "watch " + dir + ": " + std::strerror(errno));
   }
   return IpcWatcher(std::move(root), std::move(options), std::move(ino), wd[0], wd[1]);
 }
@@ -44,8 +43,10 @@ void IpcWatcher::read_events(std::vector<std::pair<std::string, Box>>& names) {
         continue;
       }
       if (ev->len == 0 || !is_payload_name(ev->name)) continue;  // *.tmp never gets here
-      if (ev->wd == wd_messages_) names.emplace_back(ev->name, Box::messages);
-      else if (ev->wd == wd_tasks_) names.emplace_back(ev->name, Box::tasks);
+      if (ev->wd == wd_messages_)
+        names.emplace_back(ev->name, Box::messages);
+      else if (ev->wd == wd_tasks_)
+        names.emplace_back(ev->name, Box::tasks);
     }
   }
 }
@@ -99,16 +100,15 @@ void IpcWatcher::handle(Box box, const std::string& name, std::vector<Delivery>&
 
 void IpcWatcher::reject(Box box, const std::string& name, const Error& e) {
   std::string_view reason = reason_label(e);
-  sb::log::warn("ipc.rejected", {{"root", root_}, {"dir", box_dir(box)}, {"file", name},
-                                 {"reason", reason}, {"error", e.message}});
+  sb::log::warn("ipc.rejected",
+                {{"root", root_}, {"dir", box_dir(box)}, {"file", name}, {"reason", reason}, {"error", e.message}});
   auto st = reject_file(root_, box, name, e.code + ": " + e.message);
   if (!st) sb::log::error("ipc.reject_failed", {{"file", name}, {"error", st.error().message}});
   if (!options_.metrics) return;
   std::string key = "rejected:" + std::string(reason);
   auto& c = counters_[key];
   if (!c)
-    c = &options_.metrics->counter("squadbox_ipc_rejected_total",
-                                   "IPC files moved to errors/, by reason",
+    c = &options_.metrics->counter("squadbox_ipc_rejected_total", "IPC files moved to errors/, by reason",
                                    {{"reason", std::string(reason)}});
   c->inc();
 }
@@ -116,19 +116,23 @@ void IpcWatcher::reject(Box box, const std::string& name, const Error& e) {
 void IpcWatcher::deny(Box box, const std::string& name, const Payload& payload, const IpcDecision& decision) {
   std::string rule(decision.rule);
   std::string_view type = type_name(payload);
-  sb::log::warn("ipc.denied", {{"root", root_}, {"group", options_.group}, {"dir", box_dir(box)},
-                               {"file", name}, {"type", type}, {"rule", rule}, {"reason", decision.reason}});
+  sb::log::warn("ipc.denied", {{"root", root_},
+                               {"group", options_.group},
+                               {"dir", box_dir(box)},
+                               {"file", name},
+                               {"type", type},
+                               {"rule", rule},
+                               {"reason", decision.reason}});
   auto st = reject_file(root_, box, name, rule + ": " + decision.reason);
   if (!st) sb::log::error("ipc.reject_failed", {{"file", name}, {"error", st.error().message}});
   if (options_.audit)
-    options_.audit(AuditRecord{"ipc:" + options_.group, "ipc.denied", name,
-                               denial_detail(options_.group, decision, type)});
+    options_.audit(
+        AuditRecord{"ipc:" + options_.group, "ipc.denied", name, denial_detail(options_.group, decision, type)});
   if (!options_.metrics) return;
   auto& c = counters_["denied:" + rule];
   if (!c)
     c = &options_.metrics->counter("squadbox_ipc_denied_total",
-                                   "Valid IPC payloads refused by the IPC permission rules, by rule",
-                                   {{"rule", rule}});
+                                   "Valid IPC payloads refused by the IPC permission rules, by rule", {{"rule", rule}});
   c->inc();
 }
 
@@ -137,8 +141,7 @@ void IpcWatcher::count_accepted(Box box) {
   std::string kind(box_dir(box));
   auto& c = counters_["files:" + kind];
   if (!c)
-    c = &options_.metrics->counter("squadbox_ipc_files_total",
-                                   "IPC files accepted from containers, by directory",
+    c = &options_.metrics->counter("squadbox_ipc_files_total", "IPC files accepted from containers, by directory",
                                    {{"kind", kind}});
   c->inc();
 }

@@ -15,12 +15,12 @@
 #include <string>
 #include <vector>
 
-#include "runtime/ipc/ipc_fs.hpp"
-#include "runtime/ipc/protocol.hpp"
 #include "runtime/core/audit_sink.hpp"
 #include "runtime/core/metrics.hpp"
 #include "runtime/core/result.hpp"
+#include "runtime/ipc/ipc_fs.hpp"
 #include "runtime/ipc/ipc_permissions.hpp"
+#include "runtime/ipc/protocol.hpp"
 
 namespace sb::ipc {
 
@@ -57,8 +57,11 @@ class IpcWatcher {
 
  private:
   IpcWatcher(std::string root, IpcWatcherOptions options, UniqueFd ino, int wd_messages, int wd_tasks)
-      : root_(std::move(root)), options_(std::move(options)), ino_(std::move(ino)),
-        wd_messages_(wd_messages), wd_tasks_(wd_tasks) {}
+      : root_(std::move(root)),
+        options_(std::move(options)),
+        ino_(std::move(ino)),
+        wd_messages_(wd_messages),
+        wd_tasks_(wd_tasks) {}
 
   void read_events(std::vector<std::pair<std::string, Box>>& names);
   void handle(Box box, const std::string& name, std::vector<Delivery>& out);

@@ -1,19 +1,21 @@
 #include "runtime/ipc/protocol.hpp"
 
+#include <algorithm>
+#include <cstdio>
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-
-#include <algorithm>
-#include <cstdio>
 
 namespace sb::ipc {
 namespace {
 
 using rapidjson::Value;
 
-Error bad(std::string code, std::string msg) { return make_error(std::move(code), std::move(msg)); }
+Error bad(std::string code, std::string msg) {
+  return make_error(std::move(code), std::move(msg));
+}
 
 // Field access with the protocol's rules: a present field must have the right type;
 // unknown fields are ignored so newer writers stay readable by older readers.
@@ -39,8 +41,7 @@ struct Fields {
     if (non_empty && v->empty()) fail(std::string("field '") + key + "' must not be empty");
     return std::move(*v);
   }
-  void one_of(const std::optional<std::string>& v, const char* key,
-              std::initializer_list<std::string_view> allowed) {
+  void one_of(const std::optional<std::string>& v, const char* key, std::initializer_list<std::string_view> allowed) {
     if (!v) return;
     if (std::find(allowed.begin(), allowed.end(), *v) == allowed.end())
       fail(std::string("field '") + key + "' has an unsupported value");
@@ -56,10 +57,9 @@ struct Fields {
 void validate_schedule_value(Fields& f, const std::optional<std::string>& type,
                              const std::optional<std::string>& value) {
   if (!type || !value) return;
-  if (*type == "interval" &&
-      (value->empty() || value->size() > 15 ||
-       !std::all_of(value->begin(), value->end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-       std::all_of(value->begin(), value->end(), [](char c) { return c == '0'; })))
+  if (*type == "interval" && (value->empty() || value->size() > 15 ||
+                              !std::all_of(value->begin(), value->end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+                              std::all_of(value->begin(), value->end(), [](char c) { return c == '0'; })))
     f.fail("interval schedule_value must be a positive number of milliseconds");
 }
 
@@ -72,15 +72,17 @@ Result<Payload> decode_object(Box box, const Value& obj) {
   // Which directory each type belongs to; checked before the fields, so a payload in
   // the wrong place is reported as such even if it is otherwise fine.
   std::optional<Box> home;
-  if (type == "message") home = box == Box::input ? Box::input : Box::messages;
-  else if (type == "turn_done") home = Box::messages;
-  else if (type == "schedule_task" || type == "pause_task" || type == "resume_task" ||
-           type == "cancel_task" || type == "update_task" || type == "register_group")
+  if (type == "message")
+    home = box == Box::input ? Box::input : Box::messages;
+  else if (type == "turn_done")
+    home = Box::messages;
+  else if (type == "schedule_task" || type == "pause_task" || type == "resume_task" || type == "cancel_task" ||
+           type == "update_task" || type == "register_group")
     home = Box::tasks;
   if (!home) return bad("ipc.unknown_type", "unknown type '" + std::string(type) + "'");
   if (*home != box)
-    return bad("ipc.wrong_directory", "type '" + std::string(type) + "' is not accepted in " +
-                                          std::string(box_dir(box)) + "/");
+    return bad("ipc.wrong_directory",
+               "type '" + std::string(type) + "' is not accepted in " + std::string(box_dir(box)) + "/");
 
   Fields f{obj, std::nullopt};
   Payload out;
@@ -141,8 +143,7 @@ Result<Payload> decode_object(Box box, const Value& obj) {
     g.description = f.opt("description");
     f.id_like(g.name, "name");
     f.id_like(g.jid, "jid");
-    if (g.description && g.description->size() > kMaxDescriptionBytes)
-      f.fail("field 'description' is too long");
+    if (g.description && g.description->size() > kMaxDescriptionBytes) f.fail("field 'description' is too long");
     out = std::move(g);
   } else {
     TaskControl c;
@@ -238,56 +239,53 @@ std::string_view type_name(const Payload& p) {
 
 Box box_of(const Payload& p) {
   if (std::holds_alternative<InputMessage>(p)) return Box::input;
-  if (std::holds_alternative<OutboundMessage>(p) || std::holds_alternative<TurnDone>(p))
-    return Box::messages;
+  if (std::holds_alternative<OutboundMessage>(p) || std::holds_alternative<TurnDone>(p)) return Box::messages;
   return Box::tasks;
 }
 
 std::string encode(const Payload& p) {
   Obj o;
   o.str("type", type_name(p));
-  std::visit(overloaded{
-                 [&](const InputMessage& m) { o.str("id", m.id).str("text", m.text).opt("chatJid", m.chat_jid); },
-                 [&](const OutboundMessage& m) {
-                   o.str("text", m.text).opt("inReplyTo", m.in_reply_to).opt("chatJid", m.chat_jid);
-                 },
-                 [&](const TurnDone& d) {
-                   o.str("inReplyTo", d.in_reply_to).str("status", d.ok ? "ok" : "error");
-                   if (!d.ok) o.str("error", d.error);
-                 },
-                 [&](const ScheduleTask& s) {
-                   o.str("prompt", s.prompt)
-                       .str("schedule_type", s.schedule_type)
-                       .str("schedule_value", s.schedule_value)
-                       .str("context_mode", s.context_mode)
-                       .opt("targetJid", s.target_jid);
-                 },
-                 [&](const TaskControl& c) { o.str("taskId", c.task_id); },
-                 [&](const UpdateTask& u) {
-                   o.str("taskId", u.task_id)
-                       .opt("prompt", u.prompt)
-                       .opt("schedule_type", u.schedule_type)
-                       .opt("schedule_value", u.schedule_value)
-                       .opt("context_mode", u.context_mode);
-                 },
-                 [&](const RegisterGroup& g) {
-                   o.str("name", g.name).str("jid", g.jid).opt("description", g.description);
-                 },
-             },
-             p);
+  std::visit(
+      overloaded{
+          [&](const InputMessage& m) { o.str("id", m.id).str("text", m.text).opt("chatJid", m.chat_jid); },
+          [&](const OutboundMessage& m) {
+            o.str("text", m.text).opt("inReplyTo", m.in_reply_to).opt("chatJid", m.chat_jid);
+          },
+          [&](const TurnDone& d) {
+            o.str("inReplyTo", d.in_reply_to).str("status", d.ok ? "ok" : "error");
+            if (!d.ok) o.str("error", d.error);
+          },
+          [&](const ScheduleTask& s) {
+            o.str("prompt", s.prompt)
+                .str("schedule_type", s.schedule_type)
+                .str("schedule_value", s.schedule_value)
+                .str("context_mode", s.context_mode)
+                .opt("targetJid", s.target_jid);
+          },
+          [&](const TaskControl& c) { o.str("taskId", c.task_id); },
+          [&](const UpdateTask& u) {
+            o.str("taskId", u.task_id)
+                .opt("prompt", u.prompt)
+                .opt("schedule_type", u.schedule_type)
+                .opt("schedule_value", u.schedule_value)
+                .opt("context_mode", u.context_mode);
+          },
+          [&](const RegisterGroup& g) { o.str("name", g.name).str("jid", g.jid).opt("description", g.description); },
+      },
+      p);
   return o.done();
 }
 
 Result<Payload> decode(Box box, std::string_view bytes, std::size_t max_bytes) {
   if (bytes.size() > max_bytes)
-    return bad("ipc.oversized", "payload of " + std::to_string(bytes.size()) + " bytes exceeds " +
-                                    std::to_string(max_bytes));
+    return bad("ipc.oversized",
+               "payload of " + std::to_string(bytes.size()) + " bytes exceeds " + std::to_string(max_bytes));
   rapidjson::Document doc;
   // Validate UTF-8 so nothing downstream (chat APIs, logs) sees invalid text.
   doc.Parse<rapidjson::kParseValidateEncodingFlag>(bytes.data(), bytes.size());
   if (doc.HasParseError())
-    return bad("ipc.malformed", std::string("invalid JSON at offset ") +
-                                    std::to_string(doc.GetErrorOffset()) + ": " +
+    return bad("ipc.malformed", std::string("invalid JSON at offset ") + std::to_string(doc.GetErrorOffset()) + ": " +
                                     rapidjson::GetParseError_En(doc.GetParseError()));
   if (!doc.IsObject()) return bad("ipc.malformed", "payload must be a JSON object");
   return decode_object(box, doc);
@@ -297,8 +295,8 @@ std::string_view reason_label(const Error& e) {
   std::string_view c = e.code;
   if (c.rfind("ipc.", 0) == 0) {
     c.remove_prefix(4);
-    for (std::string_view known : {"oversized", "malformed", "unknown_type", "wrong_directory",
-                                   "invalid_field", "read_error"})
+    for (std::string_view known :
+         {"oversized", "malformed", "unknown_type", "wrong_directory", "invalid_field", "read_error"})
       if (c == known) return known;
   }
   return "other";

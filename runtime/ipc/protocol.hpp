@@ -23,8 +23,8 @@ inline constexpr std::string_view kTasksDir = "tasks";
 inline constexpr std::string_view kErrorsDir = "errors";
 inline constexpr std::string_view kCloseSentinel = "_close";  // lives in input/
 inline constexpr std::string_view kPayloadSuffix = ".json";
-inline constexpr std::string_view kTmpSuffix = ".tmp";         // NAME.json.tmp
-inline constexpr std::string_view kReasonSuffix = ".reason";   // errors/NAME.json.reason
+inline constexpr std::string_view kTmpSuffix = ".tmp";        // NAME.json.tmp
+inline constexpr std::string_view kReasonSuffix = ".reason";  // errors/NAME.json.reason
 inline constexpr std::size_t kDefaultMaxBytes = 256 * 1024;
 inline constexpr std::size_t kMaxIdBytes = 128;
 inline constexpr std::size_t kMaxDescriptionBytes = 1024;  // register_group description
@@ -53,9 +53,9 @@ bool is_payload_name(std::string_view name);
 // ---- payloads -----------------------------------------------------------------------
 // host -> agent (input/)
 struct InputMessage {
-  std::string id;                        // opaque; echoed back as inReplyTo
+  std::string id;  // opaque; echoed back as inReplyTo
   std::string text;
-  std::optional<std::string> chat_jid;   // where the message came from (informational)
+  std::optional<std::string> chat_jid;  // where the message came from (informational)
   bool operator==(const InputMessage&) const = default;
 };
 
@@ -63,7 +63,7 @@ struct InputMessage {
 struct OutboundMessage {
   std::string text;
   std::optional<std::string> in_reply_to;
-  std::optional<std::string> chat_jid;   // absent: the chat the input came from
+  std::optional<std::string> chat_jid;  // absent: the chat the input came from
   bool operator==(const OutboundMessage&) const = default;
 };
 
@@ -77,8 +77,8 @@ struct TurnDone {
 // agent -> host (tasks/)
 struct ScheduleTask {
   std::string prompt;
-  std::string schedule_type;   // "cron" | "interval" | "once"
-  std::string schedule_value;  // cron expr | interval in ms | ISO-8601 time
+  std::string schedule_type;              // "cron" | "interval" | "once"
+  std::string schedule_value;             // cron expr | interval in ms | ISO-8601 time
   std::string context_mode = "isolated";  // "group" | "isolated"
   std::optional<std::string> target_jid;  // absent: the group's own chat
   bool operator==(const ScheduleTask&) const = default;
@@ -106,8 +106,8 @@ struct RegisterGroup {
   bool operator==(const RegisterGroup&) const = default;
 };
 
-using Payload = std::variant<InputMessage, OutboundMessage, TurnDone, ScheduleTask, TaskControl,
-                             UpdateTask, RegisterGroup>;
+using Payload =
+    std::variant<InputMessage, OutboundMessage, TurnDone, ScheduleTask, TaskControl, UpdateTask, RegisterGroup>;
 
 // The `type` field value, and the only directory the payload may be written to.
 std::string_view type_name(const Payload& p);

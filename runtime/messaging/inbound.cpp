@@ -6,8 +6,8 @@
 
 namespace sb::messaging {
 namespace {
-constexpr std::array<ChannelKind, 4> kAll{ChannelKind::slack, ChannelKind::discord,
-                                          ChannelKind::whatsapp, ChannelKind::telegram};
+constexpr std::array<ChannelKind, 4> kAll{ChannelKind::slack, ChannelKind::discord, ChannelKind::whatsapp,
+                                          ChannelKind::telegram};
 }
 
 std::string_view channel_name(ChannelKind kind) {
@@ -37,8 +37,8 @@ std::string make_jid(ChannelKind kind, std::string_view native_id) {
 }
 
 void sanitize_strings(InboundMessage& m) {
-  for (std::string* field : {&m.bot, &m.chat_jid, &m.sender_id, &m.sender_name, &m.text,
-                             &m.reply_ref, &m.message_ref, &m.platform_message_id})
+  for (std::string* field : {&m.bot, &m.chat_jid, &m.sender_id, &m.sender_name, &m.text, &m.reply_ref, &m.message_ref,
+                             &m.platform_message_id})
     if (!utf8::is_valid(*field)) *field = utf8::sanitize(*field);
 }
 

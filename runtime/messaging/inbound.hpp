@@ -36,10 +36,10 @@ Status validate_jid(std::string_view jid);
 
 struct InboundMessage {
   ChannelKind channel = ChannelKind::slack;
-  std::string bot;                  // configured bot name (several bots per platform)
-  std::string chat_jid;             // slack:{channel} dc:{channel_id} wa:{phone} tg:{chat_id}
-  std::string sender_id;            // platform user id (WhatsApp: the sender's phone)
-  std::string sender_name;          // display name when the payload carries one, else ""
+  std::string bot;          // configured bot name (several bots per platform)
+  std::string chat_jid;     // slack:{channel} dc:{channel_id} wa:{phone} tg:{chat_id}
+  std::string sender_id;    // platform user id (WhatsApp: the sender's phone)
+  std::string sender_name;  // display name when the payload carries one, else ""
   std::string text;
   // Where a reply goes: Slack thread_ts, Telegram reply_to_message.message_id, WhatsApp
   // context.id, Discord interaction token (a 15-minute credential: never log it).
@@ -50,9 +50,9 @@ struct InboundMessage {
   // Dedupe key, unique per (channel, bot): Slack event_id, WhatsApp message id,
   // Telegram update_id, Discord interaction id.
   std::string platform_message_id;
-  std::int64_t timestamp_ms = 0;    // unix milliseconds, as the platform stamped it
+  std::int64_t timestamp_ms = 0;  // unix milliseconds, as the platform stamped it
   bool is_group = false;
-  bool mentions_bot = false;        // explicitly addressed; a direct message counts
+  bool mentions_bot = false;  // explicitly addressed; a direct message counts
 
   bool operator==(const InboundMessage&) const = default;
 };

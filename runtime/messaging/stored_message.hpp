@@ -10,14 +10,14 @@
 namespace sb::messaging {
 
 struct StoredMessage {
-  int64_t id = 0;                   // inbound_messages.id once stored, else 0
-  std::string channel;              // "slack" | "discord" | "whatsapp" | "telegram" | "local"
-  std::string bot;                  // configured bot name
+  int64_t id = 0;       // inbound_messages.id once stored, else 0
+  std::string channel;  // "slack" | "discord" | "whatsapp" | "telegram" | "local"
+  std::string bot;      // configured bot name
   std::string chat_jid;
   std::string sender_id;
   std::string sender_name;
   std::string text;
-  std::string reply_ref;            // Discord: the interaction token; never log it
+  std::string reply_ref;  // Discord: the interaction token; never log it
   std::string message_ref;
   std::string platform_message_id;  // dedupe key per (channel, bot)
   int64_t timestamp_ms = 0;

@@ -1,16 +1,16 @@
 #include "runtime/namespaces/namespace.hpp"
 
+#include <cctype>
+#include <set>
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <cctype>
-#include <set>
-
-#include "runtime/messaging/inbound.hpp"
 #include "runtime/container/validation.hpp"
 #include "runtime/core/time.hpp"
+#include "runtime/messaging/inbound.hpp"
 
 namespace sb::namespaces {
 namespace {
@@ -270,9 +270,8 @@ Status validate_container_config(const ContainerConfig& c) {
     const std::string f = "mounts[" + std::to_string(i) + "]";
     if (m.host_path.empty() || m.host_path.front() != '/' || has_control(m.host_path))
       return field_error(f + ".hostPath", "must be an absolute path");
-    if (!m.container_path.empty() &&
-        (m.container_path.front() == '/' || has_control(m.container_path) ||
-         m.container_path.find("..") != std::string::npos))
+    if (!m.container_path.empty() && (m.container_path.front() == '/' || has_control(m.container_path) ||
+                                      m.container_path.find("..") != std::string::npos))
       return field_error(f + ".containerPath", "must be a relative path without '..' (mounted under extra/)");
   }
   if (c.env.size() > kMaxEnvNames) return field_error("env", "more than " + std::to_string(kMaxEnvNames) + " names");
@@ -311,9 +310,9 @@ Result<NamespacePatch> parse_namespace_patch(std::string_view body, bool require
   auto doc = parse_object(body);
   if (!doc) return doc.error();
   const Value& o = *doc;
-  if (auto st = only_known(o, {"name", "description", "isMain", "trigger", "requiresTrigger", "containerConfig",
-                               "instructionsFile"},
-                           "");
+  if (auto st = only_known(
+          o, {"name", "description", "isMain", "trigger", "requiresTrigger", "containerConfig", "instructionsFile"},
+          "");
       !st)
     return st.error();
   NamespacePatch p;
@@ -333,9 +332,9 @@ Result<NamespacePatch> parse_namespace_patch(std::string_view body, bool require
     out = *b;
     return {};
   };
-  for (auto st : {str("name", p.name), str("description", p.description), flag("isMain", p.is_main),
-                  str("trigger", p.trigger), flag("requiresTrigger", p.requires_trigger),
-                  str("instructionsFile", p.instructions_file)})
+  for (auto st :
+       {str("name", p.name), str("description", p.description), flag("isMain", p.is_main), str("trigger", p.trigger),
+        flag("requiresTrigger", p.requires_trigger), str("instructionsFile", p.instructions_file)})
     if (!st) return st.error();
   if (require_name && !p.name) return field_error("name", "required");
   if (p.name)

@@ -37,7 +37,7 @@ struct Namespace {
   std::string name;
   std::string description;
   bool is_main = false;
-  std::string trigger;  // "" = the default "@<assistant name>"
+  std::string trigger;           // "" = the default "@<assistant name>"
   bool requires_trigger = true;  // in group chats; DMs never need it
   ContainerConfig container;
   std::string instructions_file;  // "" = none
@@ -58,14 +58,14 @@ struct SenderAllowlist {
   std::string bot;
   bool everyone = true;
   std::vector<std::string> senders;  // when !everyone
-  int64_t updated_at_ms = 0;  // 0: never set (the default, everyone)
+  int64_t updated_at_ms = 0;         // 0: never set (the default, everyone)
 };
 
 enum class DefaultPolicy { ignore, to_namespace };
 
 struct RoutingSettings {
   DefaultPolicy policy = DefaultPolicy::ignore;
-  std::string default_namespace_id;  // when policy == to_namespace
+  std::string default_namespace_id;    // when policy == to_namespace
   std::string default_namespace_name;  // filled on read, for display
 };
 

@@ -39,7 +39,8 @@ void NamespaceRunner::update_pending() {
 
 std::string NamespaceRunner::bot_for(const std::string& jid) const {
   std::string latest;
-  if (auto it = chat_bot_.find(jid); it != chat_bot_.end()) latest = it->second;
+  if (auto it = chat_bot_.find(jid); it != chat_bot_.end())
+    latest = it->second;
   else if (opts_.stored_bot) {
     if (auto b = opts_.stored_bot(jid)) latest = std::move(*b);
   }
@@ -161,10 +162,12 @@ Effects NamespaceRunner::task_started(const std::string& session_dir) {
   auto& task = *task_;
   const auto& run = task.run;
   if (run.context_mode == schedule::ContextMode::isolated) task.isolated_session = session_dir;
-  log::info("namespace.task_started",
-            {{"namespace", opts_.name}, {"task", run.task_id}, {"task_run", run.run_id}, {"run", task.run_id},
-             {"context_mode", std::string(schedule::to_string(run.context_mode))},
-             {"timeout_secs", run.timeout_secs}});
+  log::info("namespace.task_started", {{"namespace", opts_.name},
+                                       {"task", run.task_id},
+                                       {"task_run", run.run_id},
+                                       {"run", task.run_id},
+                                       {"context_mode", std::string(schedule::to_string(run.context_mode))},
+                                       {"timeout_secs", run.timeout_secs}});
   fx.push_back(Deliver{task.run_id, "task-" + std::to_string(run.run_id), run.prompt});
   after_start(fx);
   return fx;
@@ -184,8 +187,12 @@ void NamespaceRunner::finish_task(Effects& fx, const TaskOutcome& outcome, std::
   const auto& run = task.run;
   const int64_t ms = std::chrono::duration_cast<milliseconds>(opts_.now() - task.began).count();
   log::write(outcome.error.empty() ? log::Level::info : log::Level::warn, "namespace.task_ended",
-             {{"namespace", opts_.name}, {"task", run.task_id}, {"task_run", run.run_id}, {"run", task.run_id},
-              {"status", std::string(schedule::to_string(outcome.status))}, {"duration_ms", ms},
+             {{"namespace", opts_.name},
+              {"task", run.task_id},
+              {"task_run", run.run_id},
+              {"run", task.run_id},
+              {"status", std::string(schedule::to_string(outcome.status))},
+              {"duration_ms", ms},
               {"error", outcome.error}});
   count_task(outcome.status);
   fx.push_back(AnswerTask{outcome.status, std::move(result), outcome.error, std::move(task.isolated_session)});
@@ -253,8 +260,10 @@ void NamespaceRunner::pump(Effects& fx) {
   reply_n_ = 0;
   turn_error_.clear();
   last_chat_ = turn_->chat_jid;
-  log::info("namespace.turn", {{"namespace", opts_.name}, {"chat", turn_->chat_jid},
-                               {"first_id", turn_->first_id}, {"last_id", turn_->last_id},
+  log::info("namespace.turn", {{"namespace", opts_.name},
+                               {"chat", turn_->chat_jid},
+                               {"first_id", turn_->first_id},
+                               {"last_id", turn_->last_id},
                                {"messages", static_cast<int64_t>(turn_->messages.size())}});
   fx.push_back(Deliver{run_id_, std::to_string(turn_->last_id), turn_->input});
   fx.push_back(MarkBusy{});
@@ -300,8 +309,10 @@ void NamespaceRunner::turn_failed(Effects& fx, const std::string& error, bool re
     failures_ = t.first_id == failing_first_id_ ? failures_ + 1 : 1;
     failing_first_id_ = t.first_id;
   }
-  log::warn("namespace.turn_failed", {{"namespace", opts_.name}, {"first_id", t.first_id},
-                                      {"last_id", t.last_id}, {"error", error},
+  log::warn("namespace.turn_failed", {{"namespace", opts_.name},
+                                      {"first_id", t.first_id},
+                                      {"last_id", t.last_id},
+                                      {"error", error},
                                       {"attempt", static_cast<int64_t>(failures_)}});
   if (t.chat_jid.starts_with("local:"))
     fx.push_back(FinishLocalTurn{t.chat_jid, t.first_id, t.last_id, error.empty() ? "turn failed" : error});
@@ -340,19 +351,19 @@ void NamespaceRunner::task_output(Effects& fx, const container::RunOutput& out) 
   if (target.empty()) return;
   auto plan = plan_reply(table_, opts_.id, "", out.text, target);
   switch (plan.action) {
-    case ReplyPlan::Action::drop_empty:
-      return;
+    case ReplyPlan::Action::drop_empty: return;
     case ReplyPlan::Action::denied:
-      log::warn("namespace.announce_denied", {{"namespace", opts_.name}, {"task", run.task_id},
-                                              {"chat", plan.target_jid}, {"reason", std::string(plan.reason)}});
+      log::warn("namespace.announce_denied", {{"namespace", opts_.name},
+                                              {"task", run.task_id},
+                                              {"chat", plan.target_jid},
+                                              {"reason", std::string(plan.reason)}});
       count("squadbox_namespace_replies_total", "Agent replies by outcome.", {{"result", "denied"}});
       return;
     case ReplyPlan::Action::local:
       log::warn("namespace.announce_dropped",
                 {{"namespace", opts_.name}, {"chat", plan.target_jid}, {"reason", "local chats have no waiter"}});
       return;
-    case ReplyPlan::Action::platform:
-      break;
+    case ReplyPlan::Action::platform: break;
   }
   count("squadbox_namespace_replies_total", "Agent replies by outcome.", {{"result", "sent"}});
   send_text(fx, plan.target_jid, plan.text, "", task_announce_key(run.run_id, task.announced++));
@@ -382,8 +393,7 @@ Effects NamespaceRunner::output(const container::RunOutput& out) {
       count("squadbox_namespace_replies_total", "Agent replies by outcome.", {{"result", "denied"}});
       return fx;
     case ReplyPlan::Action::local:
-    case ReplyPlan::Action::platform:
-      break;
+    case ReplyPlan::Action::platform: break;
   }
   std::string reply_to, key;
   if (turn_) {
@@ -415,8 +425,10 @@ Effects NamespaceRunner::transition(const container::RunTransition& t) {
   if (t.to == RunState::idle || t.to == RunState::running) start_streak_ = 0;
   if (t.to == RunState::running) ran_ = true;
   if (t.to == RunState::idle && t.from == RunState::running && turn_) {
-    if (turn_error_.empty()) turn_succeeded(fx);
-    else turn_failed(fx, turn_error_, true);
+    if (turn_error_.empty())
+      turn_succeeded(fx);
+    else
+      turn_failed(fx, turn_error_, true);
   }
   return fx;
 }
@@ -435,9 +447,11 @@ Effects NamespaceRunner::done(const container::RunResult& r) {
   run_id_.clear();
   stop_requested_ = false;
   const std::string why = container::describe(r);
-  log::info("namespace.run_ended", {{"namespace", opts_.name}, {"run", r.run_id},
+  log::info("namespace.run_ended", {{"namespace", opts_.name},
+                                    {"run", r.run_id},
                                     {"state", std::string(container::to_string(r.final_state))},
-                                    {"reason", std::string(container::to_string(r.reason))}, {"detail", r.detail}});
+                                    {"reason", std::string(container::to_string(r.reason))},
+                                    {"detail", r.detail}});
   if (turn_) turn_failed(fx, "agent container ended: " + why, false, ran_);
   if (starting_ != Starting::none) {
     // The dropped turn's pump started a waiting scheduled run on the slot still held;
@@ -548,8 +562,10 @@ Effects NamespaceRunner::granted() {
 Effects NamespaceRunner::stop() {
   Effects fx;
   if (!has_run_) return fx;  // a scheduled container is never pre-empted (never idle)
-  if (!turn_) fx.push_back(StopRun{run_id_});  // pre-empted while idle
-  else stop_requested_ = true;                 // a turn began meanwhile: stop after it
+  if (!turn_)
+    fx.push_back(StopRun{run_id_});  // pre-empted while idle
+  else
+    stop_requested_ = true;  // a turn began meanwhile: stop after it
   return fx;
 }
 
@@ -582,8 +598,7 @@ RunnerStatus NamespaceRunner::status() const {
                                                : "stopped";
   return {std::move(state), "pending " + std::to_string(queue_.pending()) + ", tasks " +
                                 std::to_string(waiting_tasks_.size()) + ", cursor " +
-                                std::to_string(queue_.restart_cursor()) + ", run " +
-                                (task_ ? task_->run_id : run_id_)};
+                                std::to_string(queue_.restart_cursor()) + ", run " + (task_ ? task_->run_id : run_id_)};
 }
 
 }  // namespace sb::namespaces

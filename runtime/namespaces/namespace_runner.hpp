@@ -139,11 +139,11 @@ struct RejectTask {
 
 }  // namespace effect
 
-using Effect = std::variant<effect::AskSlot, effect::ReleaseSlot, effect::MarkBusy, effect::MarkIdle,
-                            effect::StartRun, effect::StartTaskRun, effect::Deliver, effect::CloseRun,
-                            effect::StopRun, effect::ForgetRun, effect::SendText, effect::LocalReply,
-                            effect::FinishLocalTurn, effect::SendTyping, effect::ScheduleRetry,
-                            effect::ScheduleTyping, effect::RecordTurn, effect::AnswerTask, effect::RejectTask>;
+using Effect = std::variant<effect::AskSlot, effect::ReleaseSlot, effect::MarkBusy, effect::MarkIdle, effect::StartRun,
+                            effect::StartTaskRun, effect::Deliver, effect::CloseRun, effect::StopRun, effect::ForgetRun,
+                            effect::SendText, effect::LocalReply, effect::FinishLocalTurn, effect::SendTyping,
+                            effect::ScheduleRetry, effect::ScheduleTyping, effect::RecordTurn, effect::AnswerTask,
+                            effect::RejectTask>;
 using Effects = std::vector<Effect>;
 
 struct NamespaceRunnerOptions {
@@ -161,9 +161,9 @@ struct NamespaceRunnerOptions {
   // The bot of a chat's latest stored inbound message, for chats this runner has not seen
   // a message of (the database). Empty or nullopt: none.
   std::function<std::optional<std::string>(const std::string& jid)> stored_bot;
-  std::function<std::string()> random_hex;  // run id suffix; default sb::random_hex(6)
+  std::function<std::string()> random_hex;                     // run id suffix; default sb::random_hex(6)
   std::function<std::chrono::steady_clock::time_point()> now;  // default steady_clock
-  metrics::Registry* metrics = nullptr;  // not owned; may be null
+  metrics::Registry* metrics = nullptr;                        // not owned; may be null
 };
 
 struct RunnerStatus {
@@ -266,9 +266,9 @@ class NamespaceRunner {
   TurnQueue queue_;
   routing::RoutingTable table_;
   std::map<int64_t, messaging::StoredMessage> meta_;  // pending and running messages, by id
-  std::map<std::string, std::string> chat_bot_;  // chat JID -> bot id of its newest message
+  std::map<std::string, std::string> chat_bot_;       // chat JID -> bot id of its newest message
   Slot slot_ = Slot::none;
-  bool has_run_ = false;          // the message container is supervised
+  bool has_run_ = false;  // the message container is supervised
   std::string run_id_;
   uint32_t restarts_ = 0;         // of the current run
   bool ran_ = false;              // the current run's agent has worked on a turn
@@ -277,16 +277,16 @@ class NamespaceRunner {
   std::string turn_error_;        // the running turn reported a failure
   int64_t failing_first_id_ = 0;  // the turn that failed last, and how often
   std::size_t failures_ = 0;
-  uint32_t start_streak_ = 0;     // failed starts in a row
+  uint32_t start_streak_ = 0;  // failed starts in a row
   bool retry_pending_ = false;
   uint64_t retry_token_ = 0;
-  std::string last_chat_;         // chat of the running or last turn: lifecycle lines go there
-  uint64_t typing_token_ = 0;     // bumps per turn: a re-send timer of an old turn is void
+  std::string last_chat_;      // chat of the running or last turn: lifecycle lines go there
+  uint64_t typing_token_ = 0;  // bumps per turn: a re-send timer of an old turn is void
   // Scheduled runs go before waiting messages, one container at a time.
   std::deque<schedule::ScheduledRun> waiting_tasks_;
-  std::optional<TaskRun> task_;   // the scheduled container going now
-  bool task_ask_ = false;         // a scheduled slot request is outstanding (granted ends it)
-  bool stop_requested_ = false;   // pre-empted during a turn: stop the container after it
+  std::optional<TaskRun> task_;  // the scheduled container going now
+  bool task_ask_ = false;        // a scheduled slot request is outstanding (granted ends it)
+  bool stop_requested_ = false;  // pre-empted during a turn: stop the container after it
   Starting starting_ = Starting::none;
   std::optional<DoneTail> done_tail_;
 };

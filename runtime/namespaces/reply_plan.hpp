@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/messaging/stored_message.hpp"
 #include "runtime/messaging/inbound.hpp"
+#include "runtime/messaging/stored_message.hpp"
 #include "runtime/routing/routing_table.hpp"
 
 namespace sb::namespaces {
@@ -22,8 +22,8 @@ struct ReplyPlan {
   enum class Action { drop_empty, denied, local, platform };
   Action action = Action::drop_empty;
   std::string target_jid;
-  std::string text;          // internal spans removed
-  std::string_view reason;   // may_address's reason (denied, logs)
+  std::string text;         // internal spans removed
+  std::string_view reason;  // may_address's reason (denied, logs)
 };
 
 // `out_chat_jid` "" = the turn's chat. A namespace may always answer the chat its turn

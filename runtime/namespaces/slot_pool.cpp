@@ -32,7 +32,9 @@ std::string_view to_string(PoolOutcome o) {
   return "unknown";
 }
 
-std::string_view to_string(RequestKind k) { return k == RequestKind::scheduled ? "scheduled" : "message"; }
+std::string_view to_string(RequestKind k) {
+  return k == RequestKind::scheduled ? "scheduled" : "message";
+}
 
 SlotPool::SlotPool(std::size_t limit) : limit_(std::max<std::size_t>(limit, 1)) {}
 
@@ -274,6 +276,8 @@ SlotState SlotPool::state(const std::string& ns) const {
   return it == entries_.end() ? SlotState::none : it->second.state;
 }
 
-std::vector<std::string> SlotPool::waiting_order() const { return {fifo_.begin(), fifo_.end()}; }
+std::vector<std::string> SlotPool::waiting_order() const {
+  return {fifo_.begin(), fifo_.end()};
+}
 
 }  // namespace sb::namespaces

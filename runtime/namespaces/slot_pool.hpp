@@ -80,12 +80,12 @@ class SlotPool {
  private:
   struct Entry {
     SlotState state = SlotState::none;
-    RequestKind kind = RequestKind::message;  // of the wait or of the follow-up
-    bool follow_up = false;                   // holds a slot and wants another turn after it
-    uint64_t idle_since = 0;                  // mark_idle order; oldest idle is pre-empted first
+    RequestKind kind = RequestKind::message;   // of the wait or of the follow-up
+    bool follow_up = false;                    // holds a slot and wants another turn after it
+    uint64_t idle_since = 0;                   // mark_idle order; oldest idle is pre-empted first
     std::list<std::string>::iterator in_fifo;  // valid while state == waiting && !has_handover
     bool in_queue = false;
-    std::string handover_to;  // stopping: the namespace that gets this slot on release
+    std::string handover_to;    // stopping: the namespace that gets this slot on release
     std::string handover_from;  // waiting for the slot of this pre-empted namespace
   };
 

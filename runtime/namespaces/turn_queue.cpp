@@ -43,7 +43,9 @@ void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
   if (m <= 2) ++y;
 }
 
-Error invalid(std::string message) { return make_error("turn_queue.invalid", std::move(message)); }
+Error invalid(std::string message) {
+  return make_error("turn_queue.invalid", std::move(message));
+}
 
 }  // namespace
 

@@ -90,7 +90,6 @@ class TurnQueue {
     bool ready = false;  // listed in ready_
   };
 
-
   std::unordered_map<std::string, Chat> chats_;
   std::deque<std::string> ready_;  // chats with pending messages, in turn order
   std::size_t pending_ = 0;

@@ -16,8 +16,8 @@ Denial deny(int status, std::string type, std::string message, std::string reaso
 
 }  // namespace
 
-std::variant<Admission, Denial> admit(const RequestHead& head, const TokenRegistry& tokens,
-                                      const RouteTable& routes, uint64_t max_request_bytes) {
+std::variant<Admission, Denial> admit(const RequestHead& head, const TokenRegistry& tokens, const RouteTable& routes,
+                                      uint64_t max_request_bytes) {
   const std::string path(path_of(head.target));
   auto token = client_token(head.headers);
   if (!token) {
@@ -60,7 +60,9 @@ std::variant<Admission, Denial> admit(const RequestHead& head, const TokenRegist
   return Admission{std::move(*grant), std::move(*match)};
 }
 
-bool is_credential_denial(const Denial& d) { return d.status == 401 || d.status == 403; }
+bool is_credential_denial(const Denial& d) {
+  return d.status == 401 || d.status == 403;
+}
 
 Denial upstream_failure(std::string message) {
   return deny(502, "upstream_error", std::move(message), "upstream_failure");

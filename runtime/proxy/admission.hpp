@@ -24,9 +24,9 @@ struct RequestHead {
 // An answer the proxy gives itself: {"error":{"type":...,"message":...}}.
 struct Denial {
   int status = 0;
-  std::string type;     // "authentication_error", "permission_error", ...
+  std::string type;  // "authentication_error", "permission_error", ...
   std::string message;
-  std::string reason;   // for audit and metrics: "missing_token", "unknown_token", ...
+  std::string reason;          // for audit and metrics: "missing_token", "unknown_token", ...
   std::optional<Grant> grant;  // known once the token was accepted
   std::string route;           // known once the route was found
   std::string path;            // the request path without its query
@@ -37,8 +37,8 @@ struct Admission {
   RouteMatch match;
 };
 
-std::variant<Admission, Denial> admit(const RequestHead& head, const TokenRegistry& tokens,
-                                      const RouteTable& routes, uint64_t max_request_bytes);
+std::variant<Admission, Denial> admit(const RequestHead& head, const TokenRegistry& tokens, const RouteTable& routes,
+                                      uint64_t max_request_bytes);
 
 // Denials of 401 and 403 are about the caller's credentials; they are audited as
 // proxy.denied rather than proxy.request.

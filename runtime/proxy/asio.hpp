@@ -2,6 +2,8 @@
 // Internal to sb_proxy: the Boost.Asio/Beast names the proxy's .cpp files share.
 // Include only from .cpp files (it pulls in Beast and OpenSSL).
 // Boost 1.74 Asio with -std=c++20 needs <utility> before any Asio header.
+#include <chrono>
+#include <string_view>
 #include <utility>
 
 #include <boost/asio/co_spawn.hpp>
@@ -18,8 +20,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <chrono>
-#include <string_view>
 
 namespace sb::proxy::detail {
 
@@ -33,6 +33,8 @@ using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
 using net::use_awaitable;
 
-inline std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+inline std::string_view sv(beast::string_view s) {
+  return {s.data(), s.size()};
+}
 
 }  // namespace sb::proxy::detail

@@ -26,8 +26,8 @@ Error socket_error(const std::string& what, int err) {
 // Binds a listening unix socket at `path`, replacing a stale socket file (a crashed
 // earlier run) but never another kind of file. A path longer than sun_path is bound
 // through /proc/self/fd/N/NAME, N being its directory opened O_PATH.
-Result<std::shared_ptr<local::acceptor>> bind_socket(net::io_context& io, const LeaseRequest& request,
-                                                     dev_t& dev, ino_t& ino) {
+Result<std::shared_ptr<local::acceptor>> bind_socket(net::io_context& io, const LeaseRequest& request, dev_t& dev,
+                                                     ino_t& ino) {
   const std::string& path = request.socket_path;
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
@@ -113,7 +113,9 @@ ProxyCore::ProxyCore(config::ProxyConfig cfg, RouteTable table, std::shared_ptr<
       telemetry(std::move(telemetry_sink)),
       tuning(tuning_options) {}
 
-ProxyCore::~ProxyCore() { stop(); }
+ProxyCore::~ProxyCore() {
+  stop();
+}
 
 void ProxyCore::start() {
   work.emplace(net::make_work_guard(io));
@@ -233,7 +235,9 @@ void ProxyLease::revoke() {
 
 CredentialProxy::CredentialProxy(std::shared_ptr<detail::ProxyCore> core) : core_(std::move(core)) {}
 
-CredentialProxy::~CredentialProxy() { stop(); }
+CredentialProxy::~CredentialProxy() {
+  stop();
+}
 
 Result<std::shared_ptr<CredentialProxy>> CredentialProxy::create(const config::ProxyConfig& config,
                                                                  SecretLookup secrets, AuditSink audit,
@@ -264,8 +268,12 @@ std::vector<std::string> CredentialProxy::routes_for(const std::string& namespac
   return core_->routes.names_for(namespace_name);
 }
 
-const config::ProxyConfig& CredentialProxy::config() const { return core_->config; }
+const config::ProxyConfig& CredentialProxy::config() const {
+  return core_->config;
+}
 
-void CredentialProxy::stop() { core_->stop(); }
+void CredentialProxy::stop() {
+  core_->stop();
+}
 
 }  // namespace sb::proxy

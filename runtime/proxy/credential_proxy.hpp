@@ -45,8 +45,8 @@ struct ProxyTuning {
 struct LeaseRequest {
   std::string run_id;
   std::string namespace_name;
-  std::string socket_path;       // host path, normally <run ipc dir>/proxy.sock
-  std::optional<uid_t> uid;      // owner of the socket (the container uid); nullopt: the caller
+  std::string socket_path;   // host path, normally <run ipc dir>/proxy.sock
+  std::optional<uid_t> uid;  // owner of the socket (the container uid); nullopt: the caller
   std::optional<gid_t> gid;
 };
 

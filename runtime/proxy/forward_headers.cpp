@@ -20,13 +20,12 @@ std::optional<std::string> client_token(const http::Headers& headers) {
   return std::nullopt;
 }
 
-http::Headers upstream_request_headers(const http::Headers& client, const Route& route,
-                                       const Secret& credential) {
+http::Headers upstream_request_headers(const http::Headers& client, const Route& route, const Secret& credential) {
   http::Headers out;
   for (auto& h : strip_hop_by_hop(client)) {
     const std::string& n = h.first;
-    if (iequals(n, "x-api-key") || iequals(n, "authorization") || iequals(n, route.header) ||
-        iequals(n, "host") || iequals(n, "content-length") || iequals(n, "expect"))
+    if (iequals(n, "x-api-key") || iequals(n, "authorization") || iequals(n, route.header) || iequals(n, "host") ||
+        iequals(n, "content-length") || iequals(n, "expect"))
       continue;
     out.push_back(std::move(h));
   }

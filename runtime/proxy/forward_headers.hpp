@@ -11,8 +11,8 @@
 #include <optional>
 #include <string>
 
-#include "runtime/http/message.hpp"
 #include "runtime/core/secret.hpp"
+#include "runtime/http/message.hpp"
 #include "runtime/proxy/route_table.hpp"
 
 namespace sb::proxy {
@@ -21,8 +21,7 @@ namespace sb::proxy {
 // `Authorization: Bearer <t>`. nullopt when neither is there.
 std::optional<std::string> client_token(const http::Headers& headers);
 
-http::Headers upstream_request_headers(const http::Headers& client, const Route& route,
-                                       const Secret& credential);
+http::Headers upstream_request_headers(const http::Headers& client, const Route& route, const Secret& credential);
 
 http::Headers client_response_headers(const http::Headers& upstream);
 

@@ -10,14 +10,15 @@ namespace {
 
 std::string lower_trimmed(std::string_view s) {
   std::string out(trim(s, " \t"));  // HTTP's optional whitespace
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
 }  // namespace
 
 bool is_hop_by_hop(std::string_view name) {
-  static constexpr std::array<std::string_view, 6> fixed = {"connection", "keep-alive", "te",
+  static constexpr std::array<std::string_view, 6> fixed = {"connection", "keep-alive",        "te",
                                                             "trailer",    "transfer-encoding", "upgrade"};
   const std::string n = lower_trimmed(name);
   if (n.rfind("proxy-", 0) == 0) return true;  // Proxy-Authorization, Proxy-Connection, ...

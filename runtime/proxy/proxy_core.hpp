@@ -31,8 +31,8 @@ struct LeaseEntry {
 };
 
 struct ProxyCore {
-  ProxyCore(config::ProxyConfig cfg, RouteTable table, std::shared_ptr<ssl::context> tls_context,
-            SecretLookup lookup, ProxyTelemetry telemetry_sink, ProxyTuning tuning_options);
+  ProxyCore(config::ProxyConfig cfg, RouteTable table, std::shared_ptr<ssl::context> tls_context, SecretLookup lookup,
+            ProxyTelemetry telemetry_sink, ProxyTuning tuning_options);
   ~ProxyCore();
 
   void start();

@@ -21,7 +21,9 @@ bool is_http_category(const error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category();
 }
 
-bool is_timeout(const error_code& ec) { return ec == beast::error::timeout; }
+bool is_timeout(const error_code& ec) {
+  return ec == beast::error::timeout;
+}
 
 // The peer closed before sending a byte of its answer: typical of a keep-alive
 // connection the upstream had just given up on.
@@ -35,7 +37,9 @@ bool idempotent(std::string_view method) {
          method == "TRACE";
 }
 
-bool expects_body(std::string_view method) { return method == "POST" || method == "PUT" || method == "PATCH"; }
+bool expects_body(std::string_view method) {
+  return method == "POST" || method == "PUT" || method == "PATCH";
+}
 
 bool has_control_chars(const std::string& s) {
   for (unsigned char c : s)
@@ -146,7 +150,7 @@ net::awaitable<bool> Session::serve_one() {
     const bool keep = ex.client_keep_alive && head_parser.is_done();
     const bool written = co_await answer(ex, ex.denial->status, ex.denial->type, ex.denial->message, keep);
     record(ex);
-    co_return written && keep;
+    co_return written&& keep;
   }
   ex.admission = std::move(std::get<Admission>(decision));
 
@@ -178,8 +182,11 @@ net::awaitable<bool> Session::forward(Exchange& ex) {
   const Route& route = *ex.admission->match.route;
   const Grant& grant = ex.admission->grant;
   auto fail = [&](Denial d) {
-    log::warn("proxy.upstream_failed", {{"route", route.name}, {"namespace", grant.namespace_name},
-                                        {"run", grant.run_id}, {"status", d.status}, {"error", d.message}});
+    log::warn("proxy.upstream_failed", {{"route", route.name},
+                                        {"namespace", grant.namespace_name},
+                                        {"run", grant.run_id},
+                                        {"status", d.status},
+                                        {"error", d.message}});
     ex.denial = std::move(d);
   };
 
@@ -187,7 +194,8 @@ net::awaitable<bool> Session::forward(Exchange& ex) {
                               : Result<Secret>(make_error("proxy.no_vault", "no secret store configured"));
   if (!secret || secret->empty() || has_control_chars(secret->reveal())) {
     log::error("proxy.credential_unavailable",
-               {{"route", route.name}, {"secret_name", route.secret},
+               {{"route", route.name},
+                {"secret_name", route.secret},
                 {"error", secret ? std::string("empty or not a valid header value") : secret.error().message}});
     fail(upstream_failure("the credential of route '" + route.name + "' is unavailable"));
   }
@@ -216,11 +224,13 @@ net::awaitable<bool> Session::forward(Exchange& ex) {
         upstream_ = std::move(*conn);
       }
       // Not a ?: — GCC 12 evaluates both arms of a conditional holding co_await.
-      if (upstream_->tls) outcome = co_await relay_response(*upstream_->tls, head, ex);
-      else outcome = co_await relay_response(*upstream_->plain, head, ex);
-      const bool retry = reused && attempt == 0 &&
-                         (outcome.step == Step::not_sent ||
-                          (outcome.step == Step::no_response && idempotent(ex.head.method)));
+      if (upstream_->tls)
+        outcome = co_await relay_response(*upstream_->tls, head, ex);
+      else
+        outcome = co_await relay_response(*upstream_->plain, head, ex);
+      const bool retry =
+          reused && attempt == 0 &&
+          (outcome.step == Step::not_sent || (outcome.step == Step::no_response && idempotent(ex.head.method)));
       if (!retry) break;
       upstream_->close();
       upstream_.reset();
@@ -238,16 +248,17 @@ net::awaitable<bool> Session::forward(Exchange& ex) {
     upstream_.reset();
   }
   if (ex.denial) {
-    const bool written = co_await answer(ex, ex.denial->status, ex.denial->type, ex.denial->message,
-                                         ex.client_keep_alive);
+    const bool written =
+        co_await answer(ex, ex.denial->status, ex.denial->type, ex.denial->message, ex.client_keep_alive);
     record(ex);
-    co_return written && ex.client_keep_alive;
+    co_return written&& ex.client_keep_alive;
   }
   if (outcome.step == Step::broken)
-    log::warn("proxy.stream_broken", {{"route", route.name}, {"namespace", grant.namespace_name},
-                                      {"run", grant.run_id}, {"error", outcome.error}});
+    log::warn(
+        "proxy.stream_broken",
+        {{"route", route.name}, {"namespace", grant.namespace_name}, {"run", grant.run_id}, {"error", outcome.error}});
   record(ex);
-  co_return outcome.step == Step::relayed && outcome.client_keep_alive;
+  co_return outcome.step == Step::relayed&& outcome.client_keep_alive;
 }
 
 template <class Stream>
@@ -299,8 +310,10 @@ net::awaitable<Session::Outcome> Session::relay_response(Stream& up, const std::
   } else {
     client_keep = false;  // an HTTP/1.0 client: the end of the body is the end of the connection
   }
-  if (!client_keep) out += "Connection: close\r\n";
-  else if (ex.version < 11) out += "Connection: keep-alive\r\n";
+  if (!client_keep)
+    out += "Connection: close\r\n";
+  else if (ex.version < 11)
+    out += "Connection: keep-alive\r\n";
   out += "\r\n";
 
   // Fewer writes, fewer wake-ups of the client: the head goes out together with the
@@ -372,8 +385,7 @@ net::awaitable<bool> Session::answer(Exchange& ex, int status, const std::string
   co_return co_await write_client(buffers, ex.deadline);
 }
 
-net::awaitable<bool> Session::write_client(const std::vector<net::const_buffer>& buffers,
-                                           Clock::time_point deadline) {
+net::awaitable<bool> Session::write_client(const std::vector<net::const_buffer>& buffers, Clock::time_point deadline) {
   error_code ec;
   client_.expires_at(deadline);
   co_await net::async_write(client_, buffers, net::redirect_error(use_awaitable, ec));
@@ -382,7 +394,8 @@ net::awaitable<bool> Session::write_client(const std::vector<net::const_buffer>&
 
 void Session::record(const Exchange& ex) const {
   const double ms = std::chrono::duration<double, std::milli>(Clock::now() - ex.started).count();
-  const Grant* grant = ex.admission ? &ex.admission->grant : (ex.denial && ex.denial->grant ? &*ex.denial->grant : nullptr);
+  const Grant* grant =
+      ex.admission ? &ex.admission->grant : (ex.denial && ex.denial->grant ? &*ex.denial->grant : nullptr);
   std::string route = ex.admission ? ex.admission->match.route->name : (ex.denial ? ex.denial->route : "");
   const std::string path = ex.admission ? ex.admission->match.path : (ex.denial ? ex.denial->path : "");
   if (ex.denial && is_credential_denial(*ex.denial)) {

@@ -7,11 +7,13 @@
 namespace sb::proxy {
 namespace {
 
-std::string q(const std::string& s) { return "\"" + http::json_escape(s) + "\""; }
+std::string q(const std::string& s) {
+  return "\"" + http::json_escape(s) + "\"";
+}
 
 const std::vector<double>& duration_buckets() {
   static const std::vector<double> b = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                        1,     2.5,   5,    10,    30,   60,  120, 300};
+                                        1,     2.5,   5,    10,    30,   60,  120,  300};
   return b;
 }
 
@@ -21,14 +23,14 @@ std::string request_detail_json(const ExchangeRecord& r) {
   return fmt::format(
       "{{\"namespace\":{},\"run\":{},\"route\":{},\"method\":{},\"path\":{},\"status\":{},"
       "\"request_bytes\":{},\"response_bytes\":{},\"duration_ms\":{:.3f}}}",
-      q(r.namespace_name), q(r.run_id), q(r.route), q(r.method), q(r.path), r.status, r.request_bytes,
-      r.response_bytes, r.duration_ms);
+      q(r.namespace_name), q(r.run_id), q(r.route), q(r.method), q(r.path), r.status, r.request_bytes, r.response_bytes,
+      r.duration_ms);
 }
 
 std::string denial_detail_json(const DenialRecord& d) {
   return fmt::format(
-      "{{\"reason\":{},\"namespace\":{},\"run\":{},\"route\":{},\"method\":{},\"path\":{},\"status\":{}}}",
-      q(d.reason), q(d.namespace_name), q(d.run_id), q(d.route), q(d.method), q(d.path), d.status);
+      "{{\"reason\":{},\"namespace\":{},\"run\":{},\"route\":{},\"method\":{},\"path\":{},\"status\":{}}}", q(d.reason),
+      q(d.namespace_name), q(d.run_id), q(d.route), q(d.method), q(d.path), d.status);
 }
 
 void ProxyTelemetry::request(const ExchangeRecord& r) const {
@@ -52,13 +54,15 @@ void ProxyTelemetry::request(const ExchangeRecord& r) const {
 void ProxyTelemetry::denied(const DenialRecord& d) const {
   if (audit_) audit_(AuditRecord{"proxy", "proxy.denied", d.route, denial_detail_json(d)});
   if (metrics_)
-    metrics_->counter("squadbox_proxy_denied_total", "Proxy requests refused for their credentials.",
-                      {{"reason", d.reason}})
+    metrics_
+        ->counter("squadbox_proxy_denied_total", "Proxy requests refused for their credentials.",
+                  {{"reason", d.reason}})
         .inc();
 }
 
 void ProxyTelemetry::leases_changed(int delta) const {
-  if (metrics_) metrics_->gauge("squadbox_proxy_leases", "Open credential proxy leases (running containers).").add(delta);
+  if (metrics_)
+    metrics_->gauge("squadbox_proxy_leases", "Open credential proxy leases (running containers).").add(delta);
 }
 
 }  // namespace sb::proxy

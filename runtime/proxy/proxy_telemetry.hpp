@@ -23,7 +23,7 @@ struct ExchangeRecord {
 };
 
 struct DenialRecord {
-  std::string reason;  // "missing_token", "unknown_token", "route_not_allowed"
+  std::string reason;          // "missing_token", "unknown_token", "route_not_allowed"
   std::string namespace_name;  // "" when the token was not accepted
   std::string run_id;
   std::string route;

@@ -126,6 +126,8 @@ std::vector<std::string> RouteTable::names_for(std::string_view namespace_name) 
   return out;
 }
 
-std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
 
 }  // namespace sb::proxy

@@ -16,7 +16,7 @@ namespace sb::proxy {
 
 struct Upstream {
   bool tls = true;
-  std::string host;       // name or IP literal (IPv6 without brackets)
+  std::string host;  // name or IP literal (IPv6 without brackets)
   uint16_t port = 443;
   std::string base_path;  // "" or "/v1" (no trailing slash, no query)
 
@@ -27,9 +27,9 @@ struct Upstream {
 struct Route {
   std::string name;
   Upstream upstream;
-  std::string header;  // lower case, e.g. "x-api-key", "authorization"
-  std::string scheme;  // "" or e.g. "Bearer"
-  std::string secret;  // vault entry name
+  std::string header;                   // lower case, e.g. "x-api-key", "authorization"
+  std::string scheme;                   // "" or e.g. "Bearer"
+  std::string secret;                   // vault entry name
   std::vector<std::string> namespaces;  // empty: every namespace
 
   bool allows(std::string_view namespace_name) const;

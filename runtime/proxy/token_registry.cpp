@@ -9,7 +9,7 @@ namespace sb::proxy {
 Secret TokenRegistry::mint(Grant grant) {
   std::string token;
   std::lock_guard lock(mutex_);
-  do {  // a collision of 256 random bits will not happen; the loop only documents it
+  do {                                 // a collision of 256 random bits will not happen; the loop only documents it
     std::string hex = random_hex(32);  // throws if libsodium cannot initialise
     token = std::string(kPrefix) + hex;
     sodium_memzero(hex.data(), hex.size());

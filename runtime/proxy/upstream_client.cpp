@@ -1,11 +1,12 @@
 #include "runtime/proxy/upstream_client.hpp"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
 #include <poll.h>
 
 #include <vector>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 namespace sb::proxy::detail {
 namespace {
@@ -31,8 +32,8 @@ net::awaitable<Result<std::vector<tcp::endpoint>>> resolve(const Upstream& up, C
   timer->async_wait([resolver](error_code e) {
     if (!e) resolver->cancel();
   });
-  auto results = co_await resolver->async_resolve(up.host, std::to_string(up.port),
-                                                  net::redirect_error(use_awaitable, ec));
+  auto results =
+      co_await resolver->async_resolve(up.host, std::to_string(up.port), net::redirect_error(use_awaitable, ec));
   timer->cancel();
   if (ec == net::error::operation_aborted) co_return make_error("proxy.timeout", "resolving " + up.host + " timed out");
   if (ec) co_return make_error("proxy.resolve", "cannot resolve " + up.host + ": " + ec.message());
@@ -91,7 +92,7 @@ net::awaitable<Result<std::unique_ptr<UpstreamConnection>>> connect_upstream(con
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), upstream.host.c_str());
   } else {
     SSL_set_tlsext_host_name(ssl, upstream.host.c_str());  // SNI
-    SSL_set1_host(ssl, upstream.host.c_str());              // hostname verification
+    SSL_set1_host(ssl, upstream.host.c_str());             // hostname verification
   }
   conn->tls->set_verify_mode(ssl::verify_peer);
   co_await conn->tls->async_handshake(ssl::stream_base::client, net::redirect_error(use_awaitable, ec));

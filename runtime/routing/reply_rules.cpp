@@ -12,7 +12,7 @@ namespace {
 struct Tag {
   enum class Kind { none, open, close, empty };  // empty: "<internal/>"
   Kind kind = Kind::none;
-  std::size_t end = 0;       // index after '>'
+  std::size_t end = 0;        // index after '>'
   bool unterminated = false;  // no '>' before the end of the text
 };
 
@@ -40,7 +40,9 @@ Tag parse_tag(std::string_view text, std::size_t p) {
   return tag;
 }
 
-std::size_t count_newlines(std::string_view ws) { return static_cast<std::size_t>(std::count(ws.begin(), ws.end(), '\n')); }
+std::size_t count_newlines(std::string_view ws) {
+  return static_cast<std::size_t>(std::count(ws.begin(), ws.end(), '\n'));
+}
 
 // Removes trailing whitespace of `out`, returning how many line breaks it held.
 std::size_t trim_back(std::string& out, bool& had_space) {
@@ -76,9 +78,12 @@ std::optional<std::string> strip_internal(std::string_view text) {
     gap_newlines = std::max(gap_newlines, count_newlines(ws));
     i = j;
     if (out.empty()) return;
-    if (gap_newlines >= 2) out += "\n\n";
-    else if (gap_newlines == 1) out += '\n';
-    else if (gap_space) out += ' ';
+    if (gap_newlines >= 2)
+      out += "\n\n";
+    else if (gap_newlines == 1)
+      out += '\n';
+    else if (gap_space)
+      out += ' ';
   };
 
   while (i < text.size()) {

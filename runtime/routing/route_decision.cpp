@@ -14,8 +14,8 @@ RouteDecision drop(DropReason reason) {
 }  // namespace
 
 MessageView view_of(const messaging::InboundMessage& m) {
-  return MessageView{messaging::channel_name(m.channel), m.bot, m.chat_jid, m.sender_id, m.text,
-                     m.is_group, m.mentions_bot};
+  return MessageView{
+      messaging::channel_name(m.channel), m.bot, m.chat_jid, m.sender_id, m.text, m.is_group, m.mentions_bot};
 }
 
 std::string_view reason_code(DropReason reason) {

@@ -8,7 +8,9 @@
 namespace sb::routing {
 namespace {
 
-Error bad(std::string message) { return make_error("routing.bad_table", std::move(message)); }
+Error bad(std::string message) {
+  return make_error("routing.bad_table", std::move(message));
+}
 
 }  // namespace
 
@@ -25,10 +27,10 @@ Result<RoutingTable> RoutingTable::build(const RoutingRows& rows, std::string_vi
     if (row.name.empty()) return bad(fmt::format("namespace {} has an empty name", row.id));
     const std::size_t index = t.namespaces_.size();
     if (!t.by_id_.emplace(row.id, index).second) return bad(fmt::format("duplicate namespace id {}", row.id));
-    if (!t.by_name_.emplace(row.name, index).second)
-      return bad(fmt::format("duplicate namespace name '{}'", row.name));
+    if (!t.by_name_.emplace(row.name, index).second) return bad(fmt::format("duplicate namespace name '{}'", row.name));
     if (row.is_main) {
-      if (t.main_) return bad(fmt::format("more than one main namespace ({} and {})", t.namespaces_[*t.main_].id, row.id));
+      if (t.main_)
+        return bad(fmt::format("more than one main namespace ({} and {})", t.namespaces_[*t.main_].id, row.id));
       t.main_ = index;
     }
     std::string_view trigger = trim(row.trigger);
@@ -50,8 +52,10 @@ Result<RoutingTable> RoutingTable::build(const RoutingRows& rows, std::string_vi
     if (row.jid.empty()) return bad(fmt::format("a mapping to namespace {} has an empty JID", row.namespace_id));
     if (row.namespace_id.empty()) return bad(fmt::format("mapping {} has an empty namespace id", row.jid));
     MappingTarget target{row.namespace_id, std::nullopt};
-    if (auto it = t.by_id_.find(row.namespace_id); it != t.by_id_.end()) target.index = it->second;
-    else ++t.dangling_;
+    if (auto it = t.by_id_.find(row.namespace_id); it != t.by_id_.end())
+      target.index = it->second;
+    else
+      ++t.dangling_;
     if (!t.mappings_.emplace(row.jid, std::move(target)).second)
       return bad(fmt::format("JID {} is mapped more than once", row.jid));
   }
@@ -64,7 +68,8 @@ Result<RoutingTable> RoutingTable::build(const RoutingRows& rows, std::string_vi
     if (!row.everyone) {
       list.senders.reserve(row.senders.size());
       for (const auto& sender : row.senders) {
-        if (sender.empty()) return bad(fmt::format("sender allowlist {}/{} lists an empty sender id", row.channel, row.bot));
+        if (sender.empty())
+          return bad(fmt::format("sender allowlist {}/{} lists an empty sender id", row.channel, row.bot));
         list.senders.insert(sender);
       }
     }
@@ -75,8 +80,10 @@ Result<RoutingTable> RoutingTable::build(const RoutingRows& rows, std::string_vi
   t.default_policy_ = rows.default_policy;
   if (t.default_policy_.kind == DefaultPolicy::Kind::route_to_namespace) {
     if (t.default_policy_.namespace_id.empty()) return bad("the default policy routes to an empty namespace id");
-    if (auto it = t.by_id_.find(t.default_policy_.namespace_id); it != t.by_id_.end()) t.default_index_ = it->second;
-    else ++t.dangling_;
+    if (auto it = t.by_id_.find(t.default_policy_.namespace_id); it != t.by_id_.end())
+      t.default_index_ = it->second;
+    else
+      ++t.dangling_;
   } else {
     t.default_policy_.namespace_id.clear();
   }
@@ -93,7 +100,9 @@ const NamespaceEntry* RoutingTable::find_namespace_by_name(std::string_view name
   return it == by_name_.end() ? nullptr : &namespaces_[it->second];
 }
 
-const NamespaceEntry* RoutingTable::main_namespace() const { return main_ ? &namespaces_[*main_] : nullptr; }
+const NamespaceEntry* RoutingTable::main_namespace() const {
+  return main_ ? &namespaces_[*main_] : nullptr;
+}
 
 const NamespaceEntry* RoutingTable::default_namespace() const {
   return default_index_ ? &namespaces_[*default_index_] : nullptr;

@@ -20,8 +20,8 @@ struct NamespaceRow {
   std::string id;    // UUID
   std::string name;  // unique; the local chat's JID is "local:{name}"
   bool is_main = false;
-  std::string trigger;            // "" = the default, "@<assistant name>"
-  bool requires_trigger = true;   // in group chats; DMs never need it
+  std::string trigger;           // "" = the default, "@<assistant name>"
+  bool requires_trigger = true;  // in group chats; DMs never need it
 };
 
 struct MappingRow {
@@ -121,8 +121,8 @@ class RoutingTable {
     std::optional<std::size_t> index;  // resolved at build; nullopt when dangling
   };
 
-  StringMap<MappingTarget> mappings_;              // jid -> namespace
-  StringMap<StringMap<Allowlist>> allowlists_;     // channel -> bot -> allowlist
+  StringMap<MappingTarget> mappings_;           // jid -> namespace
+  StringMap<StringMap<Allowlist>> allowlists_;  // channel -> bot -> allowlist
   DefaultPolicy default_policy_;
   std::optional<std::size_t> default_index_;
   std::size_t dangling_ = 0;

@@ -5,7 +5,9 @@
 namespace sb::routing {
 namespace {
 
-char fold(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char fold(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool ascii_word(char32_t cp) {
   return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') || cp == '_';
@@ -44,10 +46,9 @@ bool is_word_code_point(char32_t cp) {
   // math, dingbats), CJK punctuation, variation selectors, vertical/small/fullwidth forms'
   // punctuation, the replacement character, emoji and pictographs, tag characters.
   static constexpr Range kNonWord[] = {
-      {0x0080, 0x00BF}, {0x00D7, 0x00D7}, {0x00F7, 0x00F7}, {0x2000, 0x2BFF},
-      {0x3000, 0x303F}, {0xFE00, 0xFE1F}, {0xFE30, 0xFE6F}, {0xFF00, 0xFF0F},
-      {0xFF1A, 0xFF20}, {0xFF3B, 0xFF40}, {0xFF5B, 0xFF65}, {0xFFF0, 0xFFFF},
-      {0x1F000, 0x1FAFF}, {0xE0000, 0xE007F},
+      {0x0080, 0x00BF}, {0x00D7, 0x00D7}, {0x00F7, 0x00F7},   {0x2000, 0x2BFF},   {0x3000, 0x303F},
+      {0xFE00, 0xFE1F}, {0xFE30, 0xFE6F}, {0xFF00, 0xFF0F},   {0xFF1A, 0xFF20},   {0xFF3B, 0xFF40},
+      {0xFF5B, 0xFF65}, {0xFFF0, 0xFFFF}, {0x1F000, 0x1FAFF}, {0xE0000, 0xE007F},
   };
   for (const auto& r : kNonWord)
     if (cp >= r.first && cp <= r.last) return false;

@@ -22,8 +22,8 @@ struct FieldSpec {
 
 constexpr std::array<const char*, 12> kMonthNames = {"jan", "feb", "mar", "apr", "may", "jun",
                                                      "jul", "aug", "sep", "oct", "nov", "dec"};
-constexpr std::array<const char*, 12> kDayNames = {"sun", "mon", "tue", "wed", "thu", "fri", "sat",
-                                                   nullptr, nullptr, nullptr, nullptr, nullptr};
+constexpr std::array<const char*, 12> kDayNames = {"sun", "mon",   "tue",   "wed",   "thu",   "fri",
+                                                   "sat", nullptr, nullptr, nullptr, nullptr, nullptr};
 
 constexpr std::array<FieldSpec, 5> kFields = {{
     {1, "minute", 0, 59, nullptr, 0},
@@ -42,11 +42,12 @@ std::string shown(std::string_view s) {
 }
 
 Error field_error(const FieldSpec& f, const std::string& why) {
-  return make_error("schedule.bad_cron",
-                    "cron: field " + std::to_string(f.index) + " (" + f.name + "): " + why);
+  return make_error("schedule.bad_cron", "cron: field " + std::to_string(f.index) + " (" + f.name + "): " + why);
 }
 
-std::string range_text(const FieldSpec& f) { return std::to_string(f.lo) + "-" + std::to_string(f.hi); }
+std::string range_text(const FieldSpec& f) {
+  return std::to_string(f.lo) + "-" + std::to_string(f.hi);
+}
 
 // One value: a number, or (month and day-of-week fields) a three-letter name.
 Result<int> parse_value(std::string_view s, const FieldSpec& f) {
@@ -97,14 +98,16 @@ Result<FieldBits> parse_field(std::string_view text, const FieldSpec& f) {
       const std::string_view step_text = item.substr(slash + 1);
       if (step_text.empty()) return field_error(f, "missing step after '/' in \"" + shown(item) + "\"");
       const int span = f.hi - f.lo + 1;
-      if (step_text.size() > 4) return field_error(f, "step " + shown(step_text) + " is out of range 1-" + std::to_string(span));
+      if (step_text.size() > 4)
+        return field_error(f, "step " + shown(step_text) + " is out of range 1-" + std::to_string(span));
       int v = 0;
       for (char c : step_text) {
         if (!std::isdigit(static_cast<unsigned char>(c)))
           return field_error(f, "bad step \"" + shown(step_text) + "\" in \"" + shown(item) + "\"");
         v = v * 10 + (c - '0');
       }
-      if (v < 1 || v > span) return field_error(f, "step " + std::to_string(v) + " is out of range 1-" + std::to_string(span));
+      if (v < 1 || v > span)
+        return field_error(f, "step " + std::to_string(v) + " is out of range 1-" + std::to_string(span));
       step = v;
       has_step = true;
     }
@@ -154,7 +157,8 @@ constexpr int kMaxDays[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
 
 Result<CronExpr> CronExpr::parse(std::string_view text) {
   if (text.size() > kMaxExpressionBytes)
-    return make_error("schedule.bad_cron", "cron: expression longer than " + std::to_string(kMaxExpressionBytes) + " bytes");
+    return make_error("schedule.bad_cron",
+                      "cron: expression longer than " + std::to_string(kMaxExpressionBytes) + " bytes");
   text = trim(text);
   if (text.empty()) return make_error("schedule.bad_cron", "cron: empty expression");
   if (text.front() == '@') {
@@ -165,15 +169,19 @@ Result<CronExpr> CronExpr::parse(std::string_view text) {
 
   std::vector<std::string_view> fields;
   for (std::size_t i = 0; i < text.size();) {
-    if (std::isspace(static_cast<unsigned char>(text[i]))) { ++i; continue; }
+    if (std::isspace(static_cast<unsigned char>(text[i]))) {
+      ++i;
+      continue;
+    }
     std::size_t j = i;
     while (j < text.size() && !std::isspace(static_cast<unsigned char>(text[j]))) ++j;
     fields.push_back(text.substr(i, j - i));
     i = j;
   }
   if (fields.size() != 5)
-    return make_error("schedule.bad_cron", "cron: expected 5 fields (minute hour day-of-month month day-of-week), got " +
-                                               std::to_string(fields.size()));
+    return make_error(
+        "schedule.bad_cron",
+        "cron: expected 5 fields (minute hour day-of-month month day-of-week), got " + std::to_string(fields.size()));
 
   FieldBits parsed[5];
   for (int i = 0; i < 5; ++i) {

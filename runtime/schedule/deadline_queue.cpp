@@ -9,7 +9,9 @@ int hex_value(char c) {
   return -1;
 }
 
-constexpr bool is_dash_position(std::size_t i) { return i == 8 || i == 13 || i == 18 || i == 23; }
+constexpr bool is_dash_position(std::size_t i) {
+  return i == 8 || i == 13 || i == 18 || i == 23;
+}
 
 }  // namespace
 
@@ -144,8 +146,10 @@ bool DeadlineQueue::set(std::string_view task_id, int64_t due_ms) {
     const std::size_t at = slots_[table_[pos]].heap_pos;
     const int64_t before = heap_[at].due_ms;
     heap_[at].due_ms = due_ms;
-    if (due_ms < before) sift_up(at);
-    else if (due_ms > before) sift_down(at);
+    if (due_ms < before)
+      sift_up(at);
+    else if (due_ms > before)
+      sift_down(at);
     return true;
   }
   const auto slot = static_cast<uint32_t>(slots_.size());

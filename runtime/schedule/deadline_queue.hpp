@@ -69,8 +69,8 @@ class DeadlineQueue {
   void remove_heap_at(std::size_t pos);
 
   std::vector<HeapItem> heap_;
-  std::vector<Slot> slots_;       // dense; slot i belongs to heap_[slots_[i].heap_pos]
-  std::vector<uint32_t> table_;   // open addressing (linear probing), slot index or kEmpty
+  std::vector<Slot> slots_;      // dense; slot i belongs to heap_[slots_[i].heap_pos]
+  std::vector<uint32_t> table_;  // open addressing (linear probing), slot index or kEmpty
 };
 
 }  // namespace sb::schedule

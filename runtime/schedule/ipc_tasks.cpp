@@ -4,11 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <cerrno>
 #include <cstring>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "runtime/ipc/ipc_fs.hpp"
 #include "runtime/messaging/inbound.hpp"
@@ -59,7 +59,6 @@ std::size_t utf8_length(unsigned char lead) {
   return 1;  // a stray byte counts as one character
 }
 
-
 }  // namespace
 
 std::string ipc_task_name(std::string_view prompt) {
@@ -73,8 +72,10 @@ std::string ipc_task_name(std::string_view prompt) {
       break;
     }
     unsigned char c = static_cast<unsigned char>(prompt[i]);
-    if (len == 1 && (c < 0x20 || c == 0x7f)) out += ' ';
-    else out.append(prompt.substr(i, len));
+    if (len == 1 && (c < 0x20 || c == 0x7f))
+      out += ' ';
+    else
+      out.append(prompt.substr(i, len));
     i += len;
     ++chars;
   }
@@ -183,7 +184,9 @@ std::optional<TaskIpcAction> task_action_of(const ipc::Payload& payload) {
                     payload);
 }
 
-std::string audit_event(const TaskIpcOutcome& outcome) { return "task." + std::string(to_string(outcome.action)); }
+std::string audit_event(const TaskIpcOutcome& outcome) {
+  return "task." + std::string(to_string(outcome.action));
+}
 
 std::string audit_detail(const ipc::IpcIdentity& sender, const TaskIpcOutcome& outcome, std::string_view file) {
   rapidjson::StringBuffer buf;

@@ -14,9 +14,9 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/ipc/protocol.hpp"
 #include "runtime/core/result.hpp"
 #include "runtime/ipc/ipc_permissions.hpp"
+#include "runtime/ipc/protocol.hpp"
 #include "runtime/schedule/task_model.hpp"
 
 namespace sb::schedule {

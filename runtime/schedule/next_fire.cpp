@@ -1,9 +1,9 @@
 #include "runtime/schedule/next_fire.hpp"
 
-#include <date/tz.h>
-
 #include <bit>
 #include <cstdint>
+
+#include <date/tz.h>
 
 namespace sb::schedule {
 namespace {
@@ -19,7 +19,9 @@ constexpr chr::hours kUniqueMargin{48};
 // Bits 1, 8, 15, 22, 29: the days of a month that share the 1st's weekday.
 constexpr std::uint64_t kSameWeekday = (1ull << 1) | (1ull << 8) | (1ull << 15) | (1ull << 22) | (1ull << 29);
 
-std::uint64_t lowest_from(std::uint64_t bits, unsigned from) { return from >= 64 ? 0 : (bits >> from) << from; }
+std::uint64_t lowest_from(std::uint64_t bits, unsigned from) {
+  return from >= 64 ? 0 : (bits >> from) << from;
+}
 
 // The days (bits 1..31) of month y-m that match the expression's day fields.
 std::uint64_t day_mask(const CronExpr& e, int y, unsigned m) {

@@ -1,10 +1,10 @@
 #include "runtime/schedule/once.hpp"
 
-#include <date/tz.h>
-
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+
+#include <date/tz.h>
 
 #include "runtime/core/text.hpp"
 
@@ -26,8 +26,8 @@ class Reader {
   explicit Reader(std::string_view text) : text_(text) {}
 
   Error error(const std::string& why) const {
-    return make_error("schedule.bad_once", "once: " + why + " in \"" + shown(text_) +
-                                               "\" (expected e.g. 2026-03-08T09:30:00+01:00)");
+    return make_error("schedule.bad_once",
+                      "once: " + why + " in \"" + shown(text_) + "\" (expected e.g. 2026-03-08T09:30:00+01:00)");
   }
   bool done() const { return pos_ >= text_.size(); }
   char peek() const { return done() ? '\0' : text_[pos_]; }
@@ -133,7 +133,8 @@ Result<Instant> parse_once(std::string_view text, const TimeZone& tz) {
     offset = chr::minutes{sign * (*oh * 60 + om)};
     has_offset = true;
   }
-  if (!r.done()) return r.error("unexpected '" + shown(text.substr(r.pos(), 1)) + "' at position " + std::to_string(r.pos() + 1));
+  if (!r.done())
+    return r.error("unexpected '" + shown(text.substr(r.pos(), 1)) + "' at position " + std::to_string(r.pos() + 1));
 
   if (*year < 1970 || *year > 8999) return out_of_range(r, "year", *year, 1970, 8999);
   if (*month < 1 || *month > 12) return out_of_range(r, "month", *month, 1, 12);

@@ -90,7 +90,9 @@ std::optional<Instant> next_after(const Schedule& schedule, const TimeZone& tz, 
   return std::nullopt;
 }
 
-std::string_view to_string(CatchUpPolicy policy) { return policy == CatchUpPolicy::skip ? "skip" : "once"; }
+std::string_view to_string(CatchUpPolicy policy) {
+  return policy == CatchUpPolicy::skip ? "skip" : "once";
+}
 
 Result<CatchUpPolicy> parse_catch_up(std::string_view text) {
   if (text == "once") return CatchUpPolicy::once;

@@ -54,8 +54,8 @@ CatchUpDecision decide_catch_up(const Task& task, int64_t now_ms) {
   return d;
 }
 
-std::optional<int64_t> decide_retry(const RetryPolicy& policy, RunTrigger trigger, int64_t attempt,
-                                    RunStatus status, int64_t now_ms) {
+std::optional<int64_t> decide_retry(const RetryPolicy& policy, RunTrigger trigger, int64_t attempt, RunStatus status,
+                                    int64_t now_ms) {
   if (status == RunStatus::success || status == RunStatus::running) return std::nullopt;
   if (trigger == RunTrigger::manual) return std::nullopt;
   if (attempt < 1 || attempt > policy.max_attempts) return std::nullopt;
@@ -70,8 +70,8 @@ RunOutcome outcome_from_answer(RunStatus status, std::string result, std::string
   const bool final_status = status == RunStatus::success || status == RunStatus::error || status == RunStatus::timeout;
   if (!final_status) {
     // "running" (or a value from a newer peer) is no answer to a finished run.
-    const auto named = status == RunStatus::running ? std::string("running")
-                                                     : "#" + std::to_string(static_cast<int>(status));
+    const auto named =
+        status == RunStatus::running ? std::string("running") : "#" + std::to_string(static_cast<int>(status));
     out.status = RunStatus::error;
     out.error = "the namespace answered with status \"" + named + "\"" + (out.error.empty() ? "" : ": " + out.error);
     return out;

@@ -55,8 +55,8 @@ CatchUpDecision decide_catch_up(const Task& task, int64_t now_ms);
 // Only scheduled runs are retried (a manual run reports its result as it is): attempt
 // n (1-based) is retried while n <= max_attempts, after backoff_ms * 2^(n-1), capped at
 // kMaxRetryBackoffMs.
-std::optional<int64_t> decide_retry(const RetryPolicy& policy, RunTrigger trigger, int64_t attempt,
-                                    RunStatus status, int64_t now_ms);
+std::optional<int64_t> decide_retry(const RetryPolicy& policy, RunTrigger trigger, int64_t attempt, RunStatus status,
+                                    int64_t now_ms);
 
 // The namespace's answer as a run outcome. A status other than success, error or
 // timeout is recorded as an error that says so.

@@ -1,14 +1,14 @@
 #include "runtime/schedule/task_model.hpp"
 
+#include <set>
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <set>
-
-#include "runtime/messaging/inbound.hpp"
 #include "runtime/core/time.hpp"
+#include "runtime/messaging/inbound.hpp"
 
 namespace sb::schedule {
 namespace {
@@ -41,8 +41,8 @@ Result<std::string> string_of(const Value& v, std::string_view field) {
 
 Result<int64_t> int_of(const Value& v, std::string_view field, int64_t lo, int64_t hi, std::string_view unit) {
   if (!v.IsInt64() || v.GetInt64() < lo || v.GetInt64() > hi)
-    return field_error(field, "must be an integer " + std::string(unit) + " from " + std::to_string(lo) + " to " +
-                                  std::to_string(hi));
+    return field_error(
+        field, "must be an integer " + std::string(unit) + " from " + std::to_string(lo) + " to " + std::to_string(hi));
   return v.GetInt64();
 }
 
@@ -147,9 +147,12 @@ Status parse_member(std::string_view key, const Value& v, TaskPatch& p) {
   } else if (key == "contextMode") {
     auto s = string_of(v, "contextMode");
     if (!s) return s.error();
-    if (*s == "group") p.context_mode = ContextMode::group;
-    else if (*s == "isolated") p.context_mode = ContextMode::isolated;
-    else return field_error("contextMode", "must be group or isolated");
+    if (*s == "group")
+      p.context_mode = ContextMode::group;
+    else if (*s == "isolated")
+      p.context_mode = ContextMode::isolated;
+    else
+      return field_error("contextMode", "must be group or isolated");
   } else if (key == "catchUp") {
     auto s = string_of(v, "catchUp");
     if (!s) return s.error();
@@ -195,11 +198,15 @@ Status parse_member(std::string_view key, const Value& v, TaskPatch& p) {
 }
 
 void write_opt_time(JsonWriter& w, const std::optional<int64_t>& ms) {
-  if (ms) w.String(iso8601_utc(*ms).c_str());
-  else w.Null();
+  if (ms)
+    w.String(iso8601_utc(*ms).c_str());
+  else
+    w.Null();
 }
 
-void write_str(JsonWriter& w, const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); }
+void write_str(JsonWriter& w, const std::string& s) {
+  w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
+}
 
 void write_task(JsonWriter& w, const Task& t) {
   w.StartObject();
@@ -240,8 +247,10 @@ void write_task(JsonWriter& w, const Task& t) {
   w.Key("timeZone");
   write_str(w, t.time_zone);
   w.Key("announce");
-  if (t.announce_jid.empty()) w.Null();
-  else write_str(w, t.announce_jid);
+  if (t.announce_jid.empty())
+    w.Null();
+  else
+    write_str(w, t.announce_jid);
   w.Key("retry");
   w.StartObject();
   w.Key("maxAttempts");
@@ -256,8 +265,10 @@ void write_task(JsonWriter& w, const Task& t) {
   w.Key("lastRun");
   write_opt_time(w, t.last_run_ms);
   w.Key("lastResult");
-  if (t.last_run_ms) write_str(w, t.last_result);
-  else w.Null();
+  if (t.last_run_ms)
+    write_str(w, t.last_result);
+  else
+    w.Null();
   w.Key("createdAt");
   write_str(w, iso8601_utc(t.created_at_ms));
   w.Key("updatedAt");
@@ -278,21 +289,27 @@ void write_run(JsonWriter& w, const TaskRun& r) {
   w.Key("startedAt");
   write_str(w, iso8601_utc(r.started_at_ms));
   w.Key("durationMs");
-  if (r.duration_ms) w.Int64(*r.duration_ms);
-  else w.Null();
+  if (r.duration_ms)
+    w.Int64(*r.duration_ms);
+  else
+    w.Null();
   w.Key("status");
   write_str(w, std::string(to_string(r.status)));
   w.Key("result");
   write_str(w, r.result);
   w.Key("error");
-  if (r.error.empty()) w.Null();
-  else write_str(w, r.error);
+  if (r.error.empty())
+    w.Null();
+  else
+    write_str(w, r.error);
   w.EndObject();
 }
 
 }  // namespace
 
-std::string_view to_string(ContextMode mode) { return mode == ContextMode::group ? "group" : "isolated"; }
+std::string_view to_string(ContextMode mode) {
+  return mode == ContextMode::group ? "group" : "isolated";
+}
 
 std::string_view to_string(TaskStatus status) {
   switch (status) {
@@ -377,8 +394,7 @@ Result<Schedule> compile_task_schedule(const ScheduleSpec& spec, const TimeZone&
   return s;
 }
 
-std::optional<int64_t> plan_next_run(const Schedule& schedule, const TimeZone& tz, int64_t anchor_ms,
-                                     int64_t now_ms) {
+std::optional<int64_t> plan_next_run(const Schedule& schedule, const TimeZone& tz, int64_t anchor_ms, int64_t now_ms) {
   const Instant now{std::chrono::milliseconds{now_ms}};
   const Instant anchor{std::chrono::milliseconds{anchor_ms}};
   auto next = next_after(schedule, tz, now, anchor);

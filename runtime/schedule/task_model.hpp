@@ -37,7 +37,7 @@ struct TaskContainerConfig {
 
 // Retries after a failed run; off (max_attempts 0) by default.
 struct RetryPolicy {
-  int64_t max_attempts = 0;  // extra attempts after the first failure
+  int64_t max_attempts = 0;                     // extra attempts after the first failure
   int64_t backoff_ms = kDefaultRetryBackoffMs;  // doubled per attempt
 };
 
@@ -95,8 +95,7 @@ Result<Schedule> compile_task_schedule(const ScheduleSpec& spec, const TimeZone&
 
 // The first planned fire strictly after `now_ms` on the task's grid (anchor_ms), or
 // nullopt when the schedule has none left (a once time that is past).
-std::optional<int64_t> plan_next_run(const Schedule& schedule, const TimeZone& tz, int64_t anchor_ms,
-                                     int64_t now_ms);
+std::optional<int64_t> plan_next_run(const Schedule& schedule, const TimeZone& tz, int64_t anchor_ms, int64_t now_ms);
 
 enum class RunTrigger { schedule, manual, retry };
 enum class RunStatus { running, success, error, timeout };

@@ -1,9 +1,9 @@
 #include "runtime/schedule/time_zone.hpp"
 
-#include <date/tz.h>
-
 #include <exception>
 #include <string>
+
+#include <date/tz.h>
 
 namespace sb::schedule {
 
@@ -24,6 +24,8 @@ TimeZone TimeZone::utc() {
   return TimeZone(zone);
 }
 
-std::string_view TimeZone::name() const { return zone_->name(); }
+std::string_view TimeZone::name() const {
+  return zone_->name();
+}
 
 }  // namespace sb::schedule

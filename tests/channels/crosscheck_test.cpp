@@ -2,8 +2,6 @@
 // Discord requests; our verifiers (libsodium) must accept exactly those and refuse the
 // same signatures over altered bodies. Needs only `node` on PATH, no network, no npm
 // packages; skipped when node is missing.
-#include <gtest/gtest.h>
-
 #include <sodium.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,10 +15,12 @@
 #include <string>
 #include <vector>
 
-#include "runtime/core/hex.hpp"
+#include <gtest/gtest.h>
+
 #include "channels/discord/verify.hpp"
 #include "channels/slack/verify.hpp"
 #include "channels/whatsapp/verify.hpp"
+#include "runtime/core/hex.hpp"
 
 namespace sb::channels {
 namespace {
@@ -75,16 +75,16 @@ struct Case {
 
 // Runs the signer over all cases at once (one node start).
 std::vector<std::string> sign_with_node(const std::string& node, const std::vector<Case>& cases) {
-  fs::path dir = fs::temp_directory_path() /
-                 ("sb_crosscheck_" + std::to_string(::getpid()) + "_" + std::to_string(std::rand()));
+  fs::path dir =
+      fs::temp_directory_path() / ("sb_crosscheck_" + std::to_string(::getpid()) + "_" + std::to_string(std::rand()));
   fs::create_directories(dir);
   {
     std::ofstream(dir / "signer.js") << kSigner;
     std::ofstream in(dir / "in.txt");
     for (const Case& c : cases) in << c.kind << ' ' << hex(c.key) << ' ' << c.ts << ' ' << hex(c.body) << '\n';
   }
-  std::string cmd = "'" + node + "' '" + (dir / "signer.js").string() + "' < '" +
-                    (dir / "in.txt").string() + "' > '" + (dir / "out.txt").string() + "'";
+  std::string cmd = "'" + node + "' '" + (dir / "signer.js").string() + "' < '" + (dir / "in.txt").string() + "' > '" +
+                    (dir / "out.txt").string() + "'";
   int rc = std::system(cmd.c_str());
   std::vector<std::string> lines;
   std::ifstream out(dir / "out.txt");
@@ -95,11 +95,9 @@ std::vector<std::string> sign_with_node(const std::string& node, const std::vect
 }
 
 std::string random_bytes(std::mt19937& rng, std::size_t n, bool text) {
-  static const std::string alphabet =
-      "abcXYZ019 {}[]\":,.-_=&%+\n\t\xc3\xa9\xe6\xb1\x89\xf0\x9f\x98\x80";
+  static const std::string alphabet = "abcXYZ019 {}[]\":,.-_=&%+\n\t\xc3\xa9\xe6\xb1\x89\xf0\x9f\x98\x80";
   std::string s;
-  for (std::size_t i = 0; i < n; ++i)
-    s += text ? alphabet[rng() % alphabet.size()] : static_cast<char>(rng() & 0xff);
+  for (std::size_t i = 0; i < n; ++i) s += text ? alphabet[rng() % alphabet.size()] : static_cast<char>(rng() & 0xff);
   return s;
 }
 
@@ -117,11 +115,11 @@ TEST_F(CrossCheck, SlackSignaturesFromNode) {
   std::mt19937 rng(11);
   std::vector<Case> cases;
   // The published vector, then random secrets and bodies (text and binary).
-  cases.push_back({"slack", "8f742231b10e8888abcd99yyyzzz85a5", "1531420618",
-                   "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J"});
+  cases.push_back(
+      {"slack", "8f742231b10e8888abcd99yyyzzz85a5", "1531420618", "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J"});
   for (int i = 0; i < 40; ++i)
-    cases.push_back({"slack", random_bytes(rng, 1 + rng() % 100, true),
-                     std::to_string(1700000000 + i), random_bytes(rng, rng() % 3000, i % 2 == 0)});
+    cases.push_back({"slack", random_bytes(rng, 1 + rng() % 100, true), std::to_string(1700000000 + i),
+                     random_bytes(rng, rng() % 3000, i % 2 == 0)});
   auto sigs = sign_with_node(node_, cases);
   ASSERT_EQ(sigs.size(), cases.size());
   for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -142,8 +140,8 @@ TEST_F(CrossCheck, WhatsAppSignaturesFromNode) {
   std::mt19937 rng(12);
   std::vector<Case> cases{{"whatsapp", "It's a Secret to Everybody", "0", "Hello, World!"}};
   for (int i = 0; i < 40; ++i)
-    cases.push_back({"whatsapp", random_bytes(rng, 1 + rng() % 200, i % 3 != 0), "0",
-                     random_bytes(rng, rng() % 3000, i % 2 == 0)});
+    cases.push_back(
+        {"whatsapp", random_bytes(rng, 1 + rng() % 200, i % 3 != 0), "0", random_bytes(rng, rng() % 3000, i % 2 == 0)});
   auto sigs = sign_with_node(node_, cases);
   ASSERT_EQ(sigs.size(), cases.size());
   EXPECT_EQ(sigs[0], "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");

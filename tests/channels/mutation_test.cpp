@@ -1,14 +1,13 @@
 // Robustness: every truncation and thousands of random byte mutations of realistic
 // payloads go through each parser and verifier. Any outcome is fine except a crash,
 // a sanitizer report, or a "success" that breaks the output invariants.
-#include <gtest/gtest.h>
-
 #include <random>
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "channels/bot/split.hpp"
-#include "runtime/core/utf8.hpp"
 #include "channels/discord/parse.hpp"
 #include "channels/discord/verify.hpp"
 #include "channels/slack/parse.hpp"
@@ -16,6 +15,7 @@
 #include "channels/telegram/parse.hpp"
 #include "channels/whatsapp/parse.hpp"
 #include "channels/whatsapp/verify.hpp"
+#include "runtime/core/utf8.hpp"
 
 namespace sb::channels {
 namespace {
@@ -23,8 +23,7 @@ namespace {
 const std::string kSlack = R"({"type":"event_callback","event_id":"Ev1","event":{"type":"message",
   "channel":"C1","user":"U1","text":"hi <@U0BOT> &amp; \u00e9","ts":"1355517523.000005",
   "thread_ts":"1355517500.000100","channel_type":"channel","user_profile":{"real_name":"A"}}})";
-const std::string kSlackForm =
-    "command=%2Fask&text=hello+there&channel_id=C1&user_id=U1&user_name=a&trigger_id=1.2.3";
+const std::string kSlackForm = "command=%2Fask&text=hello+there&channel_id=C1&user_id=U1&user_name=a&trigger_id=1.2.3";
 const std::string kDiscord = R"({"id":"786008729715212338","application_id":"775799577604522054",
   "type":2,"token":"tok","channel_id":"772908445358620702","guild_id":"1",
   "member":{"user":{"id":"53908232506183680","username":"a","global_name":"A"}},
@@ -97,8 +96,8 @@ TEST(ChannelMutation, VerifiersSurviveMutatedHeaders) {
   std::string good_slack = slack->sign("1700000000", kSlack);
   for (const std::string& sig : mutations(good_slack, rng, 500)) {
     std::vector<Header> h{{"X-Slack-Request-Timestamp", "1700000000"}, {"X-Slack-Signature", sig}};
-    Verdict d = slack->verify({"POST", h, "", kSlack},
-                              std::chrono::system_clock::time_point(std::chrono::seconds(1700000000)));
+    Verdict d =
+        slack->verify({"POST", h, "", kSlack}, std::chrono::system_clock::time_point(std::chrono::seconds(1700000000)));
     if (sig != good_slack) {
       EXPECT_EQ(d.kind, Verdict::Kind::reject) << sig;
     }

@@ -14,10 +14,10 @@
 #include <optional>
 #include <string>
 
-#include "runtime/http/client.hpp"
 #include "runtime/core/secret.hpp"
-#include "storage/vault_store.hpp"
+#include "runtime/http/client.hpp"
 #include "storage/sqlite.hpp"
+#include "storage/vault_store.hpp"
 #include "tests/e2e/credentials.hpp"
 #include "tests/e2e/webhooks.hpp"
 #include "tests/support/child_process.hpp"
@@ -27,9 +27,9 @@ namespace sb::test::e2e {
 using namespace std::chrono_literals;
 
 struct NodeSettings {
-  std::string platform_url;          // every bot's api_base_url
-  std::string extra_config;          // appended TOML (e.g. [namespaces] overrides)
-  std::string squadbox;              // empty: bin_dir()/squadbox
+  std::string platform_url;  // every bot's api_base_url
+  std::string extra_config;  // appended TOML (e.g. [namespaces] overrides)
+  std::string squadbox;      // empty: bin_dir()/squadbox
   std::string log_level = "info";
 };
 
@@ -65,8 +65,8 @@ class E2ENode {
     auto v = storage::Vault::open(vo);
     if (!v) return "vault: " + v.error().message;
     const std::map<std::string, std::string> entries = {
-        {"slack-signing", kSlackSigning}, {"slack-token", kSlackBotToken},   {"discord-token", kDiscordBotToken},
-        {"wa-app", kWhatsAppAppSecret},   {"wa-verify", kWhatsAppVerify},    {"wa-access", kWhatsAppAccess},
+        {"slack-signing", kSlackSigning}, {"slack-token", kSlackBotToken}, {"discord-token", kDiscordBotToken},
+        {"wa-app", kWhatsAppAppSecret},   {"wa-verify", kWhatsAppVerify},  {"wa-access", kWhatsAppAccess},
         {"tg-secret", kTelegramSecret},   {"tg-token", kTelegramBotToken}};
     for (const auto& [name, value] : entries)
       if (auto st = (*v)->set(name, Secret(value)); !st) return "vault set " + name + ": " + st.error().message;
@@ -79,13 +79,16 @@ class E2ENode {
                            << "audit_interval_ms = 0\n"
                            << s_.extra_config << "\n"
                            << "[channels.slack.main]\nsigning_secret = \"slack-signing\"\nbot_token = \"slack-token\"\n"
-                           << "bot_user_id = \"U0BOT1234\"\n" << base
-                           << "[channels.discord.helper]\nbot_token = \"discord-token\"\npublic_key = \"" << kDiscordPublic
-                           << "\"\napplication_id = \"" << kDiscordApplication << "\"\n" << base
+                           << "bot_user_id = \"U0BOT1234\"\n"
+                           << base << "[channels.discord.helper]\nbot_token = \"discord-token\"\npublic_key = \""
+                           << kDiscordPublic << "\"\napplication_id = \"" << kDiscordApplication << "\"\n"
+                           << base
                            << "[channels.whatsapp.shop]\napp_secret = \"wa-app\"\nverify_token = \"wa-verify\"\n"
-                           << "access_token = \"wa-access\"\nphone_number_id = \"" << kWhatsAppPhone << "\"\n" << base
+                           << "access_token = \"wa-access\"\nphone_number_id = \"" << kWhatsAppPhone << "\"\n"
+                           << base
                            << "[channels.telegram.tgbot]\nsecret_token = \"tg-secret\"\nbot_token = \"tg-token\"\n"
-                           << "username = \"SquadHelperBot\"\n" << base;
+                           << "username = \"SquadHelperBot\"\n"
+                           << base;
     return "";
   }
 

@@ -3,8 +3,6 @@
 // webhook goes in; the echo agent's reply must reach the loopback fake platform (right
 // endpoint, chat, credentials, text). One node serves the whole suite (containers stay
 // warm between tests); the crash test, last, SIGKILLs it and starts it again.
-#include <gtest/gtest.h>
-#include <rapidjson/document.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +16,9 @@
 #include <set>
 #include <thread>
 
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
 #include "tests/e2e/e2e_node.hpp"
 #include "tests/e2e/fake_platform.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -28,12 +29,12 @@ namespace {
 namespace fs = std::filesystem;
 
 // Chats. Group chats need the trigger ("@Andy"); DMs do not.
-constexpr const char* kAlphaGroup = "C0ALPHA";     // slack, alpha
-constexpr const char* kAlphaDm = "D0ALPHA";        // slack DM, alpha
-constexpr const char* kBetaGroup = "C0BETA";       // slack, beta
-constexpr const char* kBurstDm = "D0BURST";        // slack DM, burst (cold until the burst test)
-constexpr const char* kCrashDm = "D0CRASH";        // slack DM, crash (cold until the crash test)
-constexpr const char* kUnmapped = "C0NOWHERE";     // slack, no mapping
+constexpr const char* kAlphaGroup = "C0ALPHA";  // slack, alpha
+constexpr const char* kAlphaDm = "D0ALPHA";     // slack DM, alpha
+constexpr const char* kBetaGroup = "C0BETA";    // slack, beta
+constexpr const char* kBurstDm = "D0BURST";     // slack DM, burst (cold until the burst test)
+constexpr const char* kCrashDm = "D0CRASH";     // slack DM, crash (cold until the crash test)
+constexpr const char* kUnmapped = "C0NOWHERE";  // slack, no mapping
 constexpr const char* kDiscordChannel = "772908445358620702";
 constexpr const char* kWhatsAppUser = "16505551234";
 constexpr int64_t kTelegramGroup = -1001111;
@@ -68,17 +69,13 @@ class EndToEnd : public ::testing::Test {
       ids_[ns] = json_field(r->body, "id");
     }
     const std::vector<std::pair<std::string, std::string>> mappings = {
-        {std::string("slack:") + kAlphaGroup, "alpha"},
-        {std::string("slack:") + kAlphaDm, "alpha"},
-        {std::string("dc:") + kDiscordChannel, "alpha"},
-        {std::string("wa:") + kWhatsAppUser, "alpha"},
-        {"tg:" + std::to_string(kTelegramGroup), "alpha"},
-        {std::string("slack:") + kBetaGroup, "beta"},
-        {std::string("slack:") + kBurstDm, "burst"},
-        {std::string("slack:") + kCrashDm, "crash"}};
+        {std::string("slack:") + kAlphaGroup, "alpha"},    {std::string("slack:") + kAlphaDm, "alpha"},
+        {std::string("dc:") + kDiscordChannel, "alpha"},   {std::string("wa:") + kWhatsAppUser, "alpha"},
+        {"tg:" + std::to_string(kTelegramGroup), "alpha"}, {std::string("slack:") + kBetaGroup, "beta"},
+        {std::string("slack:") + kBurstDm, "burst"},       {std::string("slack:") + kCrashDm, "crash"}};
     for (const auto& [jid, ns] : mappings) {
-      auto r = node_->admin("POST", "/api/v1/container/mappings",
-                            R"({"jid":")" + jid + R"(","namespace":")" + ns + R"("})");
+      auto r =
+          node_->admin("POST", "/api/v1/container/mappings", R"({"jid":")" + jid + R"(","namespace":")" + ns + R"("})");
       ASSERT_TRUE(r.ok()) << r.error().message;
       ASSERT_EQ(r->status, 201) << jid << ": " << r->body;
     }
@@ -146,9 +143,10 @@ class EndToEnd : public ::testing::Test {
 
   // The stored inbound row's state and drop reason, by the text it carries.
   static std::string row_state(const std::string& text) {
-    return node_->query("SELECT state || '/' || coalesce(drop_reason, '') FROM inbound_messages WHERE text = ? "
-                        "ORDER BY id DESC LIMIT 1",
-                        text);
+    return node_->query(
+        "SELECT state || '/' || coalesce(drop_reason, '') FROM inbound_messages WHERE text = ? "
+        "ORDER BY id DESC LIMIT 1",
+        text);
   }
   static bool wait_state(const std::string& text, const std::string& state) {
     return wait_until([&] { return row_state(text) == state; }, 30s);
@@ -268,14 +266,18 @@ TEST_F(EndToEnd, TwoNamespacesStayIsolated) {
     }
   }
   // The stored rows name the namespace that handled them.
-  EXPECT_TRUE(wait_until([&] {
-    return node_->query("SELECT coalesce(namespace_id,'') FROM inbound_messages WHERE text = ?", "@Andy " + a) ==
-           ids_["alpha"];
-  }, 30s));
-  EXPECT_TRUE(wait_until([&] {
-    return node_->query("SELECT coalesce(namespace_id,'') FROM inbound_messages WHERE text = ?", "@Andy " + b) ==
-           ids_["beta"];
-  }, 30s));
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return node_->query("SELECT coalesce(namespace_id,'') FROM inbound_messages WHERE text = ?", "@Andy " + a) ==
+               ids_["alpha"];
+      },
+      30s));
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return node_->query("SELECT coalesce(namespace_id,'') FROM inbound_messages WHERE text = ?", "@Andy " + b) ==
+               ids_["beta"];
+      },
+      30s));
 
   // Each namespace has its own workspace and session directories.
   const std::string data = node_->data_dir();
@@ -311,10 +313,10 @@ TEST_F(EndToEnd, TwoNamespacesStayIsolated) {
     const std::string mnt = fs::read_symlink("/proc/" + pid + "/ns/mnt", lec).string();
     EXPECT_FALSE(a_ws && b_ws) << "pid " << pid << " sees both workspaces:\n" << mounts;
     const std::string own = a_ws ? "alpha" : "beta", other = a_ws ? "beta" : "alpha";
-    EXPECT_EQ(mounts.find(tag + "sessions/" + other), std::string::npos) << "pid " << pid << " (" << own
-                                                                         << ") sees " << other << "'s session";
-    EXPECT_EQ(mounts.find(tag + "runs/ns-" + other), std::string::npos) << "pid " << pid << " (" << own
-                                                                        << ") sees " << other << "'s IPC";
+    EXPECT_EQ(mounts.find(tag + "sessions/" + other), std::string::npos)
+        << "pid " << pid << " (" << own << ") sees " << other << "'s session";
+    EXPECT_EQ(mounts.find(tag + "runs/ns-" + other), std::string::npos)
+        << "pid " << pid << " (" << own << ") sees " << other << "'s IPC";
     EXPECT_NE(mounts.find(tag + "sessions/" + own), std::string::npos) << "pid " << pid << " lacks its session";
     EXPECT_NE(mounts.find(tag + "runs/ns-" + own), std::string::npos) << "pid " << pid << " lacks its IPC dir";
     by_mnt_ns[mnt] = own;
@@ -335,16 +337,19 @@ TEST_F(EndToEnd, UnmappedChatFollowsTheDefaultPolicy) {
   ASSERT_TRUE(wait_state("@Andy " + ignored, "dropped/unmapped_ignored")) << row_state("@Andy " + ignored);
 
   // to a namespace: answered by it.
-  auto put = node_->admin("PUT", "/api/v1/container/routing", R"({"defaultPolicy":"namespace","defaultNamespace":"beta"})");
+  auto put =
+      node_->admin("PUT", "/api/v1/container/routing", R"({"defaultPolicy":"namespace","defaultNamespace":"beta"})");
   ASSERT_TRUE(put.ok());
   ASSERT_EQ(put->status, 200) << put->body;
   const std::string routed = unique("unmapped-routed");
   ASSERT_EQ(post(slack_message("main", kUnmapped, "U0HUMAN01", "@Andy " + routed, false)), "");
   EXPECT_TRUE(wait_reply_with(chat, routed)) << "the default namespace did not answer";
-  EXPECT_TRUE(wait_until([&] {
-    return node_->query("SELECT coalesce(namespace_id,'') FROM inbound_messages WHERE text = ?", "@Andy " + routed) ==
-           ids_["beta"];
-  }, 30s));
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return node_->query("SELECT coalesce(namespace_id,'') FROM inbound_messages WHERE text = ?",
+                            "@Andy " + routed) == ids_["beta"];
+      },
+      30s));
   EXPECT_EQ(replies_with(chat, ignored), 0u) << "an ignored message was answered";
 
   auto back = node_->admin("PUT", "/api/v1/container/routing", R"({"defaultPolicy":"ignore"})");
@@ -459,8 +464,8 @@ TEST_F(EndToEnd, DueTaskRunsItsContainerAndAnnouncesTheResultOnce) {
   const std::string prompt = unique("nightly-report");
   auto r = node_->admin("POST", "/api/v1/container/schedules",
                         R"({"name":"report","group":"beta","prompt":")" + prompt +
-                            R"(","schedule":{"type":"once","value":")" + iso_utc_in(3s) + R"("},"announce":")" +
-                            chat + R"("})");
+                            R"(","schedule":{"type":"once","value":")" + iso_utc_in(3s) + R"("},"announce":")" + chat +
+                            R"("})");
   ASSERT_TRUE(r.ok()) << r.error().message;
   ASSERT_EQ(r->status, 201) << r->body;
   const std::string id = json_field(r->body, "id");
@@ -470,9 +475,8 @@ TEST_F(EndToEnd, DueTaskRunsItsContainerAndAnnouncesTheResultOnce) {
   // The scheduler's timer fires at the once time; the beta namespace runs a scheduled
   // container with the prompt; the echo agent's answer is the result, announced to beta's chat.
   ASSERT_TRUE(wait_reply_with(chat, prompt, 90s)) << "the task's result never reached its chat";
-  ASSERT_TRUE(wait_until([&] { return json_field(admin_body("/api/v1/container/schedules/" + id), "status") ==
-                                      "completed"; },
-                         30s))
+  ASSERT_TRUE(wait_until(
+      [&] { return json_field(admin_body("/api/v1/container/schedules/" + id), "status") == "completed"; }, 30s))
       << admin_body("/api/v1/container/schedules/" + id);
   auto task = admin_json("/api/v1/container/schedules/" + id);
   ASSERT_TRUE(task.IsObject());

@@ -5,13 +5,13 @@
 // recorded as {platform, chat JID, text}; typing indicators are counted apart; anything
 // else is a violation (answered 4xx, listed by violations()). The bots under test point
 // their api_base_url here.
-#include <rapidjson/document.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include <rapidjson/document.h>
 
 #include "tests/e2e/credentials.hpp"
 #include "tests/support/fake_upstream.hpp"
@@ -77,9 +77,21 @@ class FakePlatform {
     out.reserve(s.size());
     for (size_t i = 0; i < s.size(); ++i) {
       if (s[i] == '&') {
-        if (s.compare(i, 4, "&lt;") == 0) { out += '<'; i += 3; continue; }
-        if (s.compare(i, 4, "&gt;") == 0) { out += '>'; i += 3; continue; }
-        if (s.compare(i, 5, "&amp;") == 0) { out += '&'; i += 4; continue; }
+        if (s.compare(i, 4, "&lt;") == 0) {
+          out += '<';
+          i += 3;
+          continue;
+        }
+        if (s.compare(i, 4, "&gt;") == 0) {
+          out += '>';
+          i += 3;
+          continue;
+        }
+        if (s.compare(i, 5, "&amp;") == 0) {
+          out += '&';
+          i += 4;
+          continue;
+        }
       }
       out += s[i];
     }
@@ -101,8 +113,8 @@ class FakePlatform {
   void record(std::string platform, std::string chat, std::string text, const RecordedRequest& r) {
     {
       std::lock_guard lk(mutex_);
-      replies_.push_back({std::move(platform), std::move(chat), std::move(text), r.target,
-                          std::chrono::steady_clock::now()});
+      replies_.push_back(
+          {std::move(platform), std::move(chat), std::move(text), r.target, std::chrono::steady_clock::now()});
     }
     cv_.notify_all();
   }

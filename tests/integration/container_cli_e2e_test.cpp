@@ -1,14 +1,15 @@
 // The container commands end to end through the real binary: image build, cowork,
 // runtime status, and reconciliation after a SIGKILL of a process that owned a run.
-#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "runtime/http/client.hpp"
+#include <gtest/gtest.h>
+
 #include "runtime/container/oci/image_store.hpp"
 #include "runtime/container/oci/oci_runtime.hpp"
+#include "runtime/http/client.hpp"
 #include "runtime/ipc/ipc_directory.hpp"
 #include "storage/migrations.hpp"
 #include "storage/sqlite.hpp"
@@ -22,7 +23,9 @@ using sb::test::ChildProcess;
 using sb::test::TempDir;
 namespace fs = std::filesystem;
 
-std::string squadbox() { return sb::test::bin_dir() + "/squadbox"; }
+std::string squadbox() {
+  return sb::test::bin_dir() + "/squadbox";
+}
 
 class ContainerCli : public ::testing::Test {
  protected:
@@ -46,9 +49,9 @@ class ContainerCli : public ::testing::Test {
 };
 
 TEST_F(ContainerCli, CoworkPrintsTheAgentsReplyAndExitsZero) {
-  ChildProcess cowork(squadbox(), {"cowork", "--data-dir", dir_.file("data"), "--workspace", dir_.file("ws"), "--",
-                                   "hello", "world"},
-                      {}, dir_.file("cowork"));
+  ChildProcess cowork(
+      squadbox(), {"cowork", "--data-dir", dir_.file("data"), "--workspace", dir_.file("ws"), "--", "hello", "world"},
+      {}, dir_.file("cowork"));
   ASSERT_EQ(cowork.wait(60s), 0) << cowork.stderr_text();
   EXPECT_EQ(cowork.stdout_text(), "hello world\n");
   EXPECT_EQ(containers_left(), 0u);
@@ -99,13 +102,13 @@ TEST_F(ContainerCli, CoworkRejectsBadInputWithAClearMessage) {
 }
 
 TEST_F(ContainerCli, CoworkHardTimeoutExits124) {
-  ChildProcess cowork(squadbox(),
-                      {"cowork", "--data-dir", dir_.file("data"), "--workspace", dir_.file("ws"), "--timeout",
-                       "1s", "--", "x"},
-                      {{"SQUADBOX_CONTAINER_AGENT_MODE", "exec"},
-                       {"SQUADBOX_CONTAINER_AGENT_COMMAND", R"(["/bin/sh","-c","sleep 60"])"},
-                       {"SQUADBOX_CONTAINER_STOP_GRACE_MS", "200"}},
-                      dir_.file("cowork"));
+  ChildProcess cowork(
+      squadbox(),
+      {"cowork", "--data-dir", dir_.file("data"), "--workspace", dir_.file("ws"), "--timeout", "1s", "--", "x"},
+      {{"SQUADBOX_CONTAINER_AGENT_MODE", "exec"},
+       {"SQUADBOX_CONTAINER_AGENT_COMMAND", R"(["/bin/sh","-c","sleep 60"])"},
+       {"SQUADBOX_CONTAINER_STOP_GRACE_MS", "200"}},
+      dir_.file("cowork"));
   EXPECT_EQ(cowork.wait(30s), 124) << cowork.stderr_text();
   EXPECT_EQ(containers_left(), 0u);
 }
@@ -136,8 +139,7 @@ TEST_F(ContainerCli, KilledOwnerLeavesNoOrphanAfterTheNodeRestarts) {
 
   ChildProcess node(squadbox(), {"serve", "--data-dir", dir_.file("data")}, {{"SQUADBOX_ADMIN_PORT", "0"}},
                     dir_.file("serve"));
-  ASSERT_TRUE(sb::test::wait_until([&] { return fs::exists(dir_.file("data/admin.url")); }, 30s))
-      << node.stderr_text();
+  ASSERT_TRUE(sb::test::wait_until([&] { return fs::exists(dir_.file("data/admin.url")); }, 30s)) << node.stderr_text();
   EXPECT_EQ(containers_left(), 0u) << node.stderr_text();
   EXPECT_NE(node.stderr_text().find("container.reconciled_removed"), std::string::npos);
 
@@ -145,14 +147,14 @@ TEST_F(ContainerCli, KilledOwnerLeavesNoOrphanAfterTheNodeRestarts) {
   std::string url, token;
   std::ifstream(dir_.file("data/admin.url")) >> url;
   std::ifstream(dir_.file("data/admin.token")) >> token;
-  auto status = sb::http::request("GET", url + "/api/v1/container/runtime", {{"Authorization", "Bearer " + token}},
-                                  "", 5s);
+  auto status =
+      sb::http::request("GET", url + "/api/v1/container/runtime", {{"Authorization", "Bearer " + token}}, "", 5s);
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->status, 200);
   EXPECT_NE(status->body.find(R"("available":true,"backend":"oci")"), std::string::npos) << status->body;
   EXPECT_NE(status->body.find(R"("networking":{"hostGateway":"","extraRunArgs":[]})"), std::string::npos);
-  auto runs = sb::http::request("GET", url + "/api/v1/container/containers", {{"Authorization", "Bearer " + token}},
-                                "", 5s);
+  auto runs =
+      sb::http::request("GET", url + "/api/v1/container/containers", {{"Authorization", "Bearer " + token}}, "", 5s);
   ASSERT_TRUE(runs.ok());
   EXPECT_EQ(runs->status, 200);
   EXPECT_EQ(runs->body.front(), '[');
@@ -217,9 +219,9 @@ TEST_F(ContainerCli, NodeAdoptsAKnownLiveRunAndRemovesStrays) {
   ChildProcess node(squadbox(), {"serve", "--data-dir", data},
                     {{"SQUADBOX_ADMIN_PORT", "0"}, {"SQUADBOX_CONTAINER_STOP_GRACE_MS", "200"}}, dir_.file("serve"));
   ASSERT_TRUE(sb::test::wait_until([&] { return fs::exists(data + "/admin.url"); }, 30s)) << node.stderr_text();
-  ASSERT_TRUE(sb::test::wait_until([&] {
-    return node.stderr_text().find("event=container.adopted run=run-live") != std::string::npos;
-  }, 10s)) << node.stderr_text();
+  ASSERT_TRUE(sb::test::wait_until(
+      [&] { return node.stderr_text().find("event=container.adopted run=run-live") != std::string::npos; }, 10s))
+      << node.stderr_text();
   auto left = rt.list({});
   ASSERT_TRUE(left.ok());
   ASSERT_EQ(left->size(), 1u) << node.stderr_text();
@@ -229,11 +231,13 @@ TEST_F(ContainerCli, NodeAdoptsAKnownLiveRunAndRemovesStrays) {
   std::string url, token;
   std::ifstream(data + "/admin.url") >> url;
   std::ifstream(data + "/admin.token") >> token;
-  ASSERT_TRUE(sb::test::wait_until([&] {
-    auto runs = sb::http::request("GET", url + "/api/v1/container/containers?state=idle",
-                                  {{"Authorization", "Bearer " + token}}, "", 5s);
-    return runs.ok() && runs->body.find("\"id\":\"run-live\"") != std::string::npos;
-  }, 10s));
+  ASSERT_TRUE(sb::test::wait_until(
+      [&] {
+        auto runs = sb::http::request("GET", url + "/api/v1/container/containers?state=idle",
+                                      {{"Authorization", "Bearer " + token}}, "", 5s);
+        return runs.ok() && runs->body.find("\"id\":\"run-live\"") != std::string::npos;
+      },
+      10s));
 
   node.signal(SIGTERM);
   EXPECT_EQ(node.wait(20s), 0) << node.stderr_text();

@@ -3,12 +3,12 @@
 // bridge relays to the run's proxy socket, the proxy swaps the placeholder for the real
 // key from the vault and forwards over TLS (test CA) to a fake Messages API, which checks
 // the injected key. The reply comes back to the terminal.
-#include <gtest/gtest.h>
+#include <sodium.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include <sodium.h>
+#include <gtest/gtest.h>
 
 #include "storage/vault_store.hpp"
 #include "tests/support/child_process.hpp"
@@ -22,7 +22,9 @@ using sb::test::ChildProcess;
 using sb::test::TempDir;
 namespace fs = std::filesystem;
 
-std::string squadbox() { return sb::test::bin_dir() + "/squadbox"; }
+std::string squadbox() {
+  return sb::test::bin_dir() + "/squadbox";
+}
 
 std::string random_key() {
   unsigned char b[16];
@@ -70,14 +72,17 @@ TEST_F(LlmCowork, AgentReachesTheUpstreamThroughTheProxyWithTheRealKeyInjected) 
   const std::string key = key_;
   upstream.set_handler([key](const sb::test::RecordedRequest& r) {
     if (r.header("x-api-key").value_or("") != key)
-      return sb::test::UpstreamReply::json(401, R"({"type":"error","error":{"type":"authentication_error","message":"bad key"}})");
+      return sb::test::UpstreamReply::json(
+          401, R"({"type":"error","error":{"type":"authentication_error","message":"bad key"}})");
     return sb::test::UpstreamReply::json(
-        200, R"({"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"pong from the model"}],"stop_reason":"end_turn"})");
+        200,
+        R"({"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"pong from the model"}],"stop_reason":"end_turn"})");
   });
   auto config = write_config(pki.ca_file, upstream.port());
 
-  ChildProcess cowork(squadbox(), {"cowork", "--config", config, "--data-dir", dir_.file("data"), "--workspace",
-                                   dir_.file("ws"), "--", "hello", "model"},
+  ChildProcess cowork(squadbox(),
+                      {"cowork", "--config", config, "--data-dir", dir_.file("data"), "--workspace", dir_.file("ws"),
+                       "--", "hello", "model"},
                       {}, dir_.file("cowork"));
   ASSERT_EQ(cowork.wait(90s), 0) << cowork.stderr_text();
   EXPECT_EQ(cowork.stdout_text(), "pong from the model\n");
@@ -104,9 +109,10 @@ TEST_F(LlmCowork, UntrustedUpstreamCertificateFailsTheTurnWithoutLeakingTheKey) 
   sb::test::FakeUpstream upstream({.tls = true, .cert_file = pki.untrusted_cert, .key_file = pki.untrusted_key});
   upstream.set_handler([](const sb::test::RecordedRequest&) { return sb::test::UpstreamReply::json(200, "{}"); });
   auto config = write_config(pki.ca_file, upstream.port());
-  ChildProcess cowork(squadbox(), {"cowork", "--config", config, "--data-dir", dir_.file("data"), "--workspace",
-                                   dir_.file("ws"), "--", "hi"},
-                      {}, dir_.file("cowork"));
+  ChildProcess cowork(
+      squadbox(),
+      {"cowork", "--config", config, "--data-dir", dir_.file("data"), "--workspace", dir_.file("ws"), "--", "hi"}, {},
+      dir_.file("cowork"));
   EXPECT_NE(cowork.wait(90s), 0);
   EXPECT_TRUE(upstream.requests().empty());  // the TLS handshake never completed
   EXPECT_NE(cowork.stderr_text().find("502"), std::string::npos) << cowork.stderr_text();

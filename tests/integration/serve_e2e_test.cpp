@@ -1,10 +1,11 @@
 // End-to-end tests of the real `squadbox` binary: a process with its own data dir,
 // a real SQLite file and a real HTTP listener on loopback.
-#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 #include "runtime/http/client.hpp"
 #include "storage/sqlite.hpp"
@@ -18,14 +19,16 @@ using namespace std::chrono_literals;
 using sb::test::ChildProcess;
 using sb::test::TempDir;
 
-std::string squadbox() { return sb::test::bin_dir() + "/squadbox"; }
+std::string squadbox() {
+  return sb::test::bin_dir() + "/squadbox";
+}
 
 // A running `squadbox serve` on an ephemeral admin port.
 class Node {
  public:
   explicit Node(TempDir& dir, std::map<std::string, std::string> env = {})
-      : dir_(dir), process_(squadbox(), {"serve", "--data-dir", dir.path()}, with_defaults(std::move(env)),
-                            dir.file("serve")) {}
+      : dir_(dir),
+        process_(squadbox(), {"serve", "--data-dir", dir.path()}, with_defaults(std::move(env)), dir.file("serve")) {}
 
   static std::map<std::string, std::string> with_defaults(std::map<std::string, std::string> env) {
     env.emplace("SQUADBOX_ADMIN_PORT", "0");
@@ -38,10 +41,12 @@ class Node {
     if (!sb::test::wait_until([&] { return std::filesystem::exists(dir_.file("admin.url")); }, 15s)) return false;
     std::ifstream(dir_.file("admin.url")) >> url_;
     port_ = static_cast<uint16_t>(std::stoi(url_.substr(url_.rfind(':') + 1)));
-    return sb::test::wait_until([&] {
-      auto r = get("/readyz");
-      return r.ok() && r->status == 200;
-    }, 15s);
+    return sb::test::wait_until(
+        [&] {
+          auto r = get("/readyz");
+          return r.ok() && r->status == 200;
+        },
+        15s);
   }
 
   sb::Result<sb::http::Response> get(const std::string& path, sb::http::Headers headers = {}) {
@@ -85,9 +90,9 @@ TEST(Serve, AnswersHealthReadinessAndMetrics) {
   ASSERT_TRUE(metrics.ok());
   EXPECT_EQ(metrics->status, 200);
   EXPECT_NE(metrics->content_type.find("text/plain"), std::string::npos);
-  for (const char* family : {"process_resident_memory_bytes", "process_cpu_seconds_total",
-                             "squadbox_actor_restarts_total", "squadbox_storage_commits_total",
-                             "squadbox_storage_batch_size_bucket", "squadbox_http_requests_total{"})
+  for (const char* family :
+       {"process_resident_memory_bytes", "process_cpu_seconds_total", "squadbox_actor_restarts_total",
+        "squadbox_storage_commits_total", "squadbox_storage_batch_size_bucket", "squadbox_http_requests_total{"})
     EXPECT_NE(metrics->body.find(family), std::string::npos) << family;
   EXPECT_NE(metrics->body.find("status=\"200\""), std::string::npos);
 
@@ -268,8 +273,8 @@ TEST(Serve, PortInUseIsAClearErrorNotACrash) {
   TempDir dir_a, dir_b;
   Node a(dir_a);
   ASSERT_TRUE(a.wait_ready());
-  ChildProcess b(squadbox(), {"serve", "--data-dir", dir_b.path()},
-                 {{"SQUADBOX_ADMIN_PORT", std::to_string(a.port())}}, dir_b.file("serve"));
+  ChildProcess b(squadbox(), {"serve", "--data-dir", dir_b.path()}, {{"SQUADBOX_ADMIN_PORT", std::to_string(a.port())}},
+                 dir_b.file("serve"));
   EXPECT_EQ(b.wait(15s), 1);
   EXPECT_NE(b.stderr_text().find("node.start_failed"), std::string::npos) << b.stderr_text();
   a.process().signal(SIGTERM);

@@ -1,8 +1,9 @@
 // Verification and queries against real database files: tampering through a raw
 // connection, a chain written by the real audit log actor, reads next to a writer.
+#include "storage/audit_store.hpp"
+
 #include <gtest/gtest.h>
 
-#include "storage/audit_store.hpp"
 #include "storage/group_committer.hpp"
 #include "storage/migrations.hpp"
 #include "tests/support/audit_test_support.hpp"
@@ -84,8 +85,9 @@ TEST(AuditStore, ReadsASnapshotWhileAWriterHoldsTheLock) {
   auto tx = sb::storage::Transaction::begin(*writer);
   ASSERT_TRUE(tx.ok());
   // An uncommitted (and bogus) row is invisible to the reader, which does not block.
-  ASSERT_TRUE(writer->exec("INSERT INTO audit_log(seq, at, actor, event, prev_hash, hash) "
-                           "VALUES(11, 0, 'x', 'y', x'00', x'00')")
+  ASSERT_TRUE(writer
+                  ->exec("INSERT INTO audit_log(seq, at, actor, event, prev_hash, hash) "
+                         "VALUES(11, 0, 'x', 'y', x'00', x'00')")
                   .ok());
   auto r = verify(db.path);
   EXPECT_FALSE(r.fault.has_value());

@@ -1,11 +1,12 @@
 // channel_state_store on a real SQLite file: the upsert (run by the GroupCommitter the
 // storage writer uses) and the read a poller makes on its own read-only connection.
-#include <gtest/gtest.h>
+#include "storage/channel_state_store.hpp"
 
 #include <optional>
 #include <string>
 
-#include "storage/channel_state_store.hpp"
+#include <gtest/gtest.h>
+
 #include "storage/group_committer.hpp"
 #include "storage/migrations.hpp"
 #include "tests/support/storage_test_support.hpp"

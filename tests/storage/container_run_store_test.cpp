@@ -1,14 +1,15 @@
 // container_run_store on a real SQLite file: the supervisor's writes (run by the
 // GroupCommitter the storage writer uses), the admin listing, the cowork check and the
 // start-up reconcile's read and close.
-#include <gtest/gtest.h>
+#include "storage/container_run_store.hpp"
 
 #include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "storage/container_run_store.hpp"
+#include <gtest/gtest.h>
+
 #include "storage/group_committer.hpp"
 #include "storage/migrations.hpp"
 #include "tests/support/storage_test_support.hpp"
@@ -113,8 +114,9 @@ TEST_F(ContainerRunStore, TheLifecycleWritesLandOnTheRunAndItsTransitions) {
   EXPECT_EQ(r.ended_at_ms, 910);
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM container_run_transitions WHERE run_id = 'r1'"), 3);
-  EXPECT_EQ(query_text(*db_, "SELECT from_state || '>' || to_state || '@' || at || ':' || reason "
-                             "FROM container_run_transitions ORDER BY id DESC LIMIT 1"),
+  EXPECT_EQ(query_text(*db_,
+                       "SELECT from_state || '>' || to_state || '@' || at || ':' || reason "
+                       "FROM container_run_transitions ORDER BY id DESC LIMIT 1"),
             "running>exited@900:done");
 }
 
@@ -144,8 +146,9 @@ TEST_F(ContainerRunStore, TheListingIsNewestFirstFilteredByStateAndBounded) {
 TEST_F(ContainerRunStore, LiveRunsAreThoseStartingIdleOrRunning) {
   for (const char* state : {"pending", "starting", "idle", "running", "stopping", "exited", "dead"})
     write(insert_container_run(run(std::string("r-") + state, "agent", state)));
-  ASSERT_TRUE(db_->exec("INSERT INTO container_runs(id, namespace_id, kind, backend, image, state) "
-                        "VALUES('cw', NULL, 'cowork', 'oci', 'img', 'running')"));
+  ASSERT_TRUE(
+      db_->exec("INSERT INTO container_runs(id, namespace_id, kind, backend, image, state) "
+                "VALUES('cw', NULL, 'cowork', 'oci', 'img', 'running')"));
   auto live = read_live_container_runs(*reader_);
   ASSERT_TRUE(live) << live.error().message;
   std::vector<std::string> got;

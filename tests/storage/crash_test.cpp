@@ -10,8 +10,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -21,6 +19,8 @@
 #include <string>
 #include <unordered_set>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "storage/migrations.hpp"
 #include "storage/sqlite.hpp"
@@ -34,8 +34,7 @@ using Clock = std::chrono::steady_clock;
 std::string child_binary() {
   const char* dir = std::getenv("SQUADBOX_BIN");
   const std::filesystem::path base =
-      (dir && *dir) ? std::filesystem::path(dir)
-                    : std::filesystem::read_symlink("/proc/self/exe").parent_path();
+      (dir && *dir) ? std::filesystem::path(dir) : std::filesystem::read_symlink("/proc/self/exe").parent_path();
   return (base / "sb_storage_crash_child").string();
 }
 
@@ -100,12 +99,10 @@ void take_lines(std::string& pending, const char* buf, size_t n, std::vector<int
 
 // Reads ids until `want` are seen (want < 0: until EOF) or the deadline passes.
 // Returns false on EOF before `want`.
-bool read_ids(int fd, std::string& pending, std::vector<int64_t>& ids, long want,
-              Clock::time_point deadline) {
+bool read_ids(int fd, std::string& pending, std::vector<int64_t>& ids, long want, Clock::time_point deadline) {
   char buf[65536];
   while (want < 0 || ids.size() < static_cast<size_t>(want)) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) {
       ADD_FAILURE() << "deadline passed with " << ids.size() << " ids";
       return false;
@@ -127,8 +124,7 @@ bool read_ids(int fd, std::string& pending, std::vector<int64_t>& ids, long want
 bool read_until(int fd, std::string& pending, std::vector<int64_t>& ids, Clock::time_point until) {
   char buf[65536];
   for (;;) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::microseconds>(until - Clock::now()).count();
+    const auto left = std::chrono::duration_cast<std::chrono::microseconds>(until - Clock::now()).count();
     if (left <= 0) return true;
     pollfd p{fd, POLLIN, 0};
     const int r = ::poll(&p, 1, static_cast<int>((left + 999) / 1000));
@@ -171,8 +167,7 @@ TEST(StorageCrash, AcknowledgedWritesSurviveSigkill) {
       ::dup2(write_end.get(), STDOUT_FILENO);  // dup2 clears O_CLOEXEC on fd 1
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);      // never outlive a crashed test
       if (::getppid() != parent) ::_exit(126);
-      ::execl(child.c_str(), child.c_str(), db_path.c_str(), channel.c_str(),
-              static_cast<char*>(nullptr));
+      ::execl(child.c_str(), child.c_str(), db_path.c_str(), channel.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     Child guard(pid);
@@ -189,8 +184,7 @@ TEST(StorageCrash, AcknowledgedWritesSurviveSigkill) {
     }
     const int status = guard.kill_and_reap();
     ASSERT_TRUE(alive) << "child stopped early after " << acked.size() << " ids";
-    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-        << "child exited on its own, status " << status;
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child exited on its own, status " << status;
     // Whatever it wrote before dying was acknowledged too: drain the pipe.
     ASSERT_TRUE(read_ids(read_end.get(), pending, acked, -1, Clock::now() + std::chrono::seconds(10)));
 
@@ -208,8 +202,7 @@ TEST(StorageCrash, AcknowledgedWritesSurviveSigkill) {
     EXPECT_EQ(test::query_int(*db, "PRAGMA schema_version"), cookie) << "migrate was not a no-op";
 
     std::unordered_set<int64_t> stored;
-    auto sel = db->prepare(
-        "SELECT CAST(platform_message_id AS INTEGER) FROM inbound_messages WHERE channel = ?1");
+    auto sel = db->prepare("SELECT CAST(platform_message_id AS INTEGER) FROM inbound_messages WHERE channel = ?1");
     ASSERT_TRUE(sel);
     ASSERT_TRUE(sel->bind(1, std::string_view(channel)));
     for (;;) {
@@ -223,8 +216,7 @@ TEST(StorageCrash, AcknowledgedWritesSurviveSigkill) {
     EXPECT_EQ(missing, 0u) << "of " << acked.size() << " acknowledged ids";
     EXPECT_GE(stored.size(), acked.size());
     // stored > acknowledged: the kill fell between a COMMIT and its acks (allowed).
-    std::cerr << "[ round " << round << " ] acknowledged " << acked.size() << ", stored "
-              << stored.size() << "\n";
+    std::cerr << "[ round " << round << " ] acknowledged " << acked.size() << ", stored " << stored.size() << "\n";
   }
 }
 

@@ -1,11 +1,12 @@
 // GroupCommitter: per-op outcomes, isolation of failing ops, whole-batch failure.
-#include <gtest/gtest.h>
+#include "storage/group_committer.hpp"
 
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "storage/group_committer.hpp"
+#include <gtest/gtest.h>
+
 #include "storage/migrations.hpp"
 #include "tests/support/storage_test_support.hpp"
 
@@ -22,9 +23,8 @@ constexpr const char* kInsert =
 
 WriteOp inbound(const std::string& id, const std::string& text = "hi") {
   return WriteOp{kInsert,
-                 {SqlParam::of(std::string("telegram")), SqlParam::of(id),
-                  SqlParam::of(std::string("tg:1")), SqlParam::of(text),
-                  SqlParam::of(int64_t{1700000000000})}};
+                 {SqlParam::of(std::string("telegram")), SqlParam::of(id), SqlParam::of(std::string("tg:1")),
+                  SqlParam::of(text), SqlParam::of(int64_t{1700000000000})}};
 }
 
 class GroupCommit : public ::testing::Test {
@@ -54,8 +54,10 @@ TEST_F(GroupCommit, OneOutcomePerOpInOrder) {
     EXPECT_EQ(out[i].changes, 1);
     EXPECT_TRUE(out[i].error_code.empty());
     // last_rowid identifies exactly the row op i inserted.
-    EXPECT_EQ(query_int(*db_, "SELECT CAST(platform_message_id AS INTEGER) FROM inbound_messages"
-                              " WHERE id = " + std::to_string(out[i].last_rowid)),
+    EXPECT_EQ(query_int(*db_,
+                        "SELECT CAST(platform_message_id AS INTEGER) FROM inbound_messages"
+                        " WHERE id = " +
+                            std::to_string(out[i].last_rowid)),
               static_cast<int64_t>(i) + 1);
   }
   EXPECT_EQ(gc_->commits(), 1u);
@@ -71,9 +73,9 @@ TEST_F(GroupCommit, FailingOpsFailAloneAndTheRestCommit) {
   ASSERT_TRUE(gc_->commit_batch({inbound("old")})[0].ok);
   const std::vector<WriteOp> ops = {
       inbound("a"),
-      inbound("old"),                        // duplicate of an earlier batch
+      inbound("old"),  // duplicate of an earlier batch
       inbound("b"),
-      inbound("a"),                          // duplicate within this batch
+      inbound("a"),                                // duplicate within this batch
       WriteOp{"INSERT INTO nope VALUES (1)", {}},  // bad SQL
       WriteOp{kInsert, {SqlParam::of(1)}},         // wrong parameter count
       // OR FAIL keeps the rows a statement wrote before its failing row; only the
@@ -108,10 +110,9 @@ TEST_F(GroupCommit, FailingOpsFailAloneAndTheRestCommit) {
 
 TEST_F(GroupCommit, UpdatesReportChangesAndNoRowid) {
   ASSERT_TRUE(gc_->commit_batch({inbound("1"), inbound("2"), inbound("3")})[0].ok);
-  const auto out = gc_->commit_batch(
-      {WriteOp{"UPDATE inbound_messages SET state = ?1 WHERE id <= ?2",
-               {SqlParam::of(std::string("done")), SqlParam::of(2)}},
-       WriteOp{"DELETE FROM inbound_messages WHERE id = 99", {}}});
+  const auto out = gc_->commit_batch({WriteOp{"UPDATE inbound_messages SET state = ?1 WHERE id <= ?2",
+                                              {SqlParam::of(std::string("done")), SqlParam::of(2)}},
+                                      WriteOp{"DELETE FROM inbound_messages WHERE id = 99", {}}});
   ASSERT_EQ(out.size(), 2u);
   ASSERT_TRUE(out[0].ok) << out[0].error_message;
   EXPECT_EQ(out[0].changes, 2);
@@ -123,11 +124,11 @@ TEST_F(GroupCommit, UpdatesReportChangesAndNoRowid) {
 
 TEST_F(GroupCommit, BlobsAndNullsGoThrough) {
   const std::string bytes("\x00\xffsecret\x00", 9);
-  const auto out = gc_->commit_batch({WriteOp{
-      "INSERT INTO secrets(name, namespace_id, ciphertext, nonce, created_at, updated_at)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-      {SqlParam::of(std::string("api_key")), SqlParam::null(), SqlParam::blob_of(bytes),
-       SqlParam::blob_of(std::string(24, '\x01')), SqlParam::of(1), SqlParam::of(1)}}});
+  const auto out =
+      gc_->commit_batch({WriteOp{"INSERT INTO secrets(name, namespace_id, ciphertext, nonce, created_at, updated_at)"
+                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                 {SqlParam::of(std::string("api_key")), SqlParam::null(), SqlParam::blob_of(bytes),
+                                  SqlParam::blob_of(std::string(24, '\x01')), SqlParam::of(1), SqlParam::of(1)}}});
   ASSERT_TRUE(out[0].ok) << out[0].error_message;
   auto sel = db_->prepare("SELECT ciphertext, namespace_id FROM secrets");
   ASSERT_TRUE(sel);
@@ -159,13 +160,12 @@ TEST_F(GroupCommit, CommitsCountsCommittedTransactions) {
 
 TEST_F(GroupCommit, FailedCommitFailsEveryOp) {
   // A deferred foreign key is only checked at COMMIT, so COMMIT itself fails.
-  ASSERT_TRUE(db_->exec(
-      "CREATE TABLE parent(id INTEGER PRIMARY KEY);"
-      "CREATE TABLE child(id INTEGER PRIMARY KEY,"
-      " parent_id INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)"));
+  ASSERT_TRUE(
+      db_->exec("CREATE TABLE parent(id INTEGER PRIMARY KEY);"
+                "CREATE TABLE child(id INTEGER PRIMARY KEY,"
+                " parent_id INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)"));
   const auto out = gc_->commit_batch(
-      {inbound("1"), WriteOp{"INSERT INTO child(parent_id) VALUES (?1)", {SqlParam::of(7)}},
-       inbound("2")});
+      {inbound("1"), WriteOp{"INSERT INTO child(parent_id) VALUES (?1)", {SqlParam::of(7)}}, inbound("2")});
   ASSERT_EQ(out.size(), 3u);
   for (const auto& o : out) {
     EXPECT_FALSE(o.ok);
@@ -213,7 +213,8 @@ TEST_F(GroupCommit, BusyDatabaseFailsEveryOpWithoutHanging) {
 TEST_F(GroupCommit, CallerTransactionIsNotTouched) {
   auto tx = Transaction::begin(*db_);
   ASSERT_TRUE(tx);
-  ASSERT_TRUE(db_->exec("INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 1, 1)"));
+  ASSERT_TRUE(db_->exec(
+      "INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 1, 1)"));
   const auto out = gc_->commit_batch({inbound("1")});
   ASSERT_FALSE(out[0].ok);  // cannot nest: reported, not hidden
   EXPECT_FALSE(gc_->commit_single(inbound("2")).ok);

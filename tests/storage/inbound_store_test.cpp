@@ -1,14 +1,15 @@
 // inbound_store on a real SQLite file: the writes run through the GroupCommitter the
 // storage writer uses, the reads on a read-only connection of their own, as the actors
 // do. Dedupe per (channel, bot, platform id), how rows end, the replay read, lookups.
-#include <gtest/gtest.h>
+#include "storage/inbound_store.hpp"
 
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "storage/group_committer.hpp"
-#include "storage/inbound_store.hpp"
 #include "storage/migrations.hpp"
 #include "tests/support/storage_test_support.hpp"
 

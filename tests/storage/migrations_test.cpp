@@ -1,13 +1,14 @@
 // Schema migrations: fresh install, idempotence, refusal of newer schemas, and the
 // constraints the rest of squadbox relies on.
-#include <gtest/gtest.h>
+#include "storage/migrations.hpp"
 
 #include <fstream>
 #include <iterator>
 #include <set>
 #include <string>
 
-#include "storage/migrations.hpp"
+#include <gtest/gtest.h>
+
 #include "tests/support/storage_test_support.hpp"
 
 namespace sb::storage {
@@ -19,8 +20,7 @@ using test::TempDir;
 
 std::set<std::string> user_tables(Database& db) {
   std::set<std::string> out;
-  auto stmt = db.prepare(
-      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'");
+  auto stmt = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'");
   EXPECT_TRUE(stmt);
   if (!stmt) return out;
   while (stmt->step().value()) out.insert(stmt->column_text(0));
@@ -68,7 +68,8 @@ TEST(Migrations, ReopenAndMigrateAgainIsANoOp) {
     auto db = open_db(dir.file("squadbox.db"));
     ASSERT_TRUE(db);
     ASSERT_TRUE(migrate(*db));
-    ASSERT_TRUE(exec_ok(*db, "INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 1, 1)"));
+    ASSERT_TRUE(exec_ok(
+        *db, "INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 1, 1)"));
   }
   auto db = open_db(dir.file("squadbox.db"));
   ASSERT_TRUE(db);
@@ -84,11 +85,11 @@ TEST(Migrations, ReopenAndMigrateAgainIsANoOp) {
 }
 
 TEST_F(Migrated, EveryTableExists) {
-  const std::set<std::string> expected = {
-      "namespaces",       "chat_mappings",  "inbound_messages", "outbox",
-      "container_runs",   "container_run_transitions",          "scheduled_tasks",
-      "task_runs",        "audit_log",      "secrets",          "channel_state",
-      "sender_allowlists", "routing_settings", "namespace_cursors"};
+  const std::set<std::string> expected = {"namespaces",       "chat_mappings",    "inbound_messages",
+                                          "outbox",           "container_runs",   "container_run_transitions",
+                                          "scheduled_tasks",  "task_runs",        "audit_log",
+                                          "secrets",          "channel_state",    "sender_allowlists",
+                                          "routing_settings", "namespace_cursors"};
   EXPECT_EQ(user_tables(*db_), expected);
   EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM sqlite_schema WHERE name = 'outbox_due'"), 1);
   EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM sqlite_schema WHERE name = 'inbound_messages_by_state'"), 1);
@@ -124,24 +125,25 @@ TEST(Migrations, Version5KeepsVersion1TasksAndRuns) {
   ASSERT_TRUE(migrate(*db));
   // Back to v4's task tables (v1's shape), with a paused task and one run.
   ASSERT_TRUE(exec_ok(*db, "DROP TABLE task_runs; DROP TABLE scheduled_tasks;"));
-  ASSERT_TRUE(exec_ok(*db,
-                      "CREATE TABLE scheduled_tasks (id TEXT PRIMARY KEY, name TEXT NOT NULL, namespace_id TEXT NOT "
-                      "NULL REFERENCES namespaces(id) ON DELETE CASCADE, prompt TEXT NOT NULL, schedule_type TEXT NOT "
-                      "NULL, schedule_value TEXT NOT NULL, image TEXT, timeout_secs INTEGER NOT NULL DEFAULT 300, "
-                      "context_mode TEXT NOT NULL DEFAULT 'isolated', enabled INTEGER NOT NULL DEFAULT 1, next_run "
-                      "INTEGER, last_run INTEGER, last_result TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT "
-                      "NULL) STRICT;"
-                      "CREATE INDEX scheduled_tasks_due ON scheduled_tasks(enabled, next_run);"
-                      "CREATE INDEX scheduled_tasks_by_namespace ON scheduled_tasks(namespace_id);"
-                      "CREATE TABLE task_runs (id INTEGER PRIMARY KEY, task_id TEXT NOT NULL REFERENCES "
-                      "scheduled_tasks(id) ON DELETE CASCADE, run_at INTEGER NOT NULL, duration_ms INTEGER, status "
-                      "TEXT NOT NULL, result TEXT, error TEXT) STRICT;"
-                      "CREATE INDEX task_runs_by_task ON task_runs(task_id, run_at);"
-                      "INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 1, 1);"
-                      "INSERT INTO scheduled_tasks(id, name, namespace_id, prompt, schedule_type, schedule_value, "
-                      "enabled, created_at, updated_at) VALUES ('t1', 'daily', 'ns1', 'hi', 'cron', '0 9 * * *', 0, 7, 8);"
-                      "INSERT INTO task_runs(task_id, run_at, duration_ms, status, result) VALUES ('t1', 9, 10, 'success', 'ok');"
-                      "PRAGMA user_version = 4;"));
+  ASSERT_TRUE(exec_ok(
+      *db,
+      "CREATE TABLE scheduled_tasks (id TEXT PRIMARY KEY, name TEXT NOT NULL, namespace_id TEXT NOT "
+      "NULL REFERENCES namespaces(id) ON DELETE CASCADE, prompt TEXT NOT NULL, schedule_type TEXT NOT "
+      "NULL, schedule_value TEXT NOT NULL, image TEXT, timeout_secs INTEGER NOT NULL DEFAULT 300, "
+      "context_mode TEXT NOT NULL DEFAULT 'isolated', enabled INTEGER NOT NULL DEFAULT 1, next_run "
+      "INTEGER, last_run INTEGER, last_result TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT "
+      "NULL) STRICT;"
+      "CREATE INDEX scheduled_tasks_due ON scheduled_tasks(enabled, next_run);"
+      "CREATE INDEX scheduled_tasks_by_namespace ON scheduled_tasks(namespace_id);"
+      "CREATE TABLE task_runs (id INTEGER PRIMARY KEY, task_id TEXT NOT NULL REFERENCES "
+      "scheduled_tasks(id) ON DELETE CASCADE, run_at INTEGER NOT NULL, duration_ms INTEGER, status "
+      "TEXT NOT NULL, result TEXT, error TEXT) STRICT;"
+      "CREATE INDEX task_runs_by_task ON task_runs(task_id, run_at);"
+      "INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 1, 1);"
+      "INSERT INTO scheduled_tasks(id, name, namespace_id, prompt, schedule_type, schedule_value, "
+      "enabled, created_at, updated_at) VALUES ('t1', 'daily', 'ns1', 'hi', 'cron', '0 9 * * *', 0, 7, 8);"
+      "INSERT INTO task_runs(task_id, run_at, duration_ms, status, result) VALUES ('t1', 9, 10, 'success', 'ok');"
+      "PRAGMA user_version = 4;"));
   auto st = migrate(*db);
   ASSERT_TRUE(st) << st.error().message;
   EXPECT_EQ(schema_version(*db), kSchemaVersion);
@@ -200,7 +202,7 @@ TEST_F(Migrated, InboundUniqueKeyRejectsDuplicates) {
   auto dup = insert("telegram", "100");
   ASSERT_FALSE(dup);
   EXPECT_EQ(dup.error().code, "sqlite.constraint");
-  EXPECT_TRUE(insert("slack", "100"));     // same id, other channel: distinct message
+  EXPECT_TRUE(insert("slack", "100"));  // same id, other channel: distinct message
   EXPECT_TRUE(insert("telegram", "101"));
   EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM inbound_messages"), 3);
   EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM inbound_messages WHERE state = 'received'"), 3);
@@ -211,7 +213,8 @@ TEST_F(Migrated, ForeignKeysAreEnforcedAndCascade) {
   ASSERT_FALSE(orphan);
   EXPECT_EQ(orphan.error().code, "sqlite.constraint");
 
-  ASSERT_TRUE(exec_ok(*db_, "INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 1, 1)"));
+  ASSERT_TRUE(exec_ok(
+      *db_, "INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 1, 1)"));
   ASSERT_TRUE(exec_ok(*db_, "INSERT INTO chat_mappings VALUES ('tg:1', 'ns1', 1)"));
   ASSERT_TRUE(exec_ok(*db_,
                       "INSERT INTO scheduled_tasks(id, name, namespace_id, prompt, schedule_type,"
@@ -225,7 +228,8 @@ TEST_F(Migrated, ForeignKeysAreEnforcedAndCascade) {
 }
 
 TEST_F(Migrated, ScheduledTaskDefaultsAndChecks) {
-  ASSERT_TRUE(exec_ok(*db_, "INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 1, 1)"));
+  ASSERT_TRUE(exec_ok(
+      *db_, "INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 1, 1)"));
   const std::string head =
       "INSERT INTO scheduled_tasks(id, name, namespace_id, prompt, schedule_type,"
       " schedule_value, anchor_at, created_at, updated_at) VALUES ";
@@ -244,31 +248,35 @@ TEST_F(Migrated, ScheduledTaskDefaultsAndChecks) {
   auto bad_type = db_->exec(head + "('t2', 'n', 'ns1', 'p', 'hourly', 'x', 1, 1, 1)");
   ASSERT_FALSE(bad_type);
   EXPECT_EQ(bad_type.error().code, "sqlite.constraint");
-  auto bad_mode = db_->exec(
-      "UPDATE scheduled_tasks SET context_mode = 'shared' WHERE id = 't1'");
+  auto bad_mode = db_->exec("UPDATE scheduled_tasks SET context_mode = 'shared' WHERE id = 't1'");
   ASSERT_FALSE(bad_mode);
   EXPECT_EQ(bad_mode.error().code, "sqlite.constraint");
 }
 
 // v6: "has this task a run going?" probes a partial index, not the task's run log.
 TEST_F(Migrated, RunsGoingAreFoundThroughTheirIndex) {
-  auto plan = db_->prepare(
-      "EXPLAIN QUERY PLAN SELECT count(*) FROM task_runs WHERE task_id = 't1' AND status = 'running'");
+  auto plan =
+      db_->prepare("EXPLAIN QUERY PLAN SELECT count(*) FROM task_runs WHERE task_id = 't1' AND status = 'running'");
   ASSERT_TRUE(plan) << plan.error().message;
   std::string details;
   while (plan->step().value()) details += plan->column_text(3) + "\n";
   EXPECT_NE(details.find("task_runs_running"), std::string::npos) << details;
-  ASSERT_TRUE(exec_ok(*db_, "INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 1, 1)"));
+  ASSERT_TRUE(exec_ok(
+      *db_, "INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 1, 1)"));
+  ASSERT_TRUE(
+      exec_ok(*db_,
+              "INSERT INTO scheduled_tasks(id, name, namespace_id, prompt, schedule_type, schedule_value, "
+              "anchor_at, created_at, updated_at) VALUES ('t1', 'n', 'ns1', 'p', 'interval', '60000', 1, 1, 1)"));
   ASSERT_TRUE(exec_ok(*db_,
-                      "INSERT INTO scheduled_tasks(id, name, namespace_id, prompt, schedule_type, schedule_value, "
-                      "anchor_at, created_at, updated_at) VALUES ('t1', 'n', 'ns1', 'p', 'interval', '60000', 1, 1, 1)"));
-  ASSERT_TRUE(exec_ok(*db_, "INSERT INTO task_runs(task_id, run_at, status) VALUES ('t1', 1, 'success'), "
-                            "('t1', 2, 'running')"));
+                      "INSERT INTO task_runs(task_id, run_at, status) VALUES ('t1', 1, 'success'), "
+                      "('t1', 2, 'running')"));
   EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM task_runs WHERE task_id = 't1' AND status = 'running'"), 1);
 }
 
 TEST_F(Migrated, TablesAreStrictlyTyped) {
-  auto st = db_->exec("INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 'yesterday', 1)");
+  auto st = db_->exec(
+      "INSERT INTO namespaces(id, name, description, created_at, updated_at) VALUES ('ns1', 'main', '', 'yesterday', "
+      "1)");
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, "sqlite.constraint");
 }

@@ -1,13 +1,14 @@
 // namespace_rows on a real SQLite file written by NamespaceStore: the lookups the chat
 // route, the IPC ownership check and the chat directory make on a read-only connection.
-#include <gtest/gtest.h>
+#include "storage/namespace_rows.hpp"
 
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "storage/chat_directory.hpp"
-#include "storage/namespace_rows.hpp"
 #include "storage/namespace_store.hpp"
 #include "storage/sqlite.hpp"
 #include "tests/support/temp_dir.hpp"

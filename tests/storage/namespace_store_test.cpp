@@ -1,13 +1,14 @@
 // NamespaceStore on a real SQLite file: the main rule, conflicts, the cascade of
 // mappings on delete, the directories, allowlists, the default policy and the hook.
-#include <gtest/gtest.h>
+#include "storage/namespace_store.hpp"
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 
+#include <gtest/gtest.h>
+
 #include "runtime/core/ids.hpp"
-#include "storage/namespace_store.hpp"
 #include "storage/sqlite.hpp"
 #include "tests/support/temp_dir.hpp"
 

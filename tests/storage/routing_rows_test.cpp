@@ -1,9 +1,10 @@
 // routing_rows: what the router indexes, read back from the tables NamespaceStore
 // wrote (real SQLite file), and the conversions of stored values, bad ones included.
+#include "storage/routing_rows.hpp"
+
 #include <gtest/gtest.h>
 
 #include "storage/namespace_store.hpp"
-#include "storage/routing_rows.hpp"
 #include "storage/sqlite.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -130,8 +131,9 @@ TEST_F(RoutingRowsTest, DefaultPolicyBothKinds) {
 }
 
 TEST_F(RoutingRowsTest, BadSendersJsonIsAClearError) {
-  exec("INSERT INTO sender_allowlists(channel, bot, mode, senders, updated_at) "
-       "VALUES ('slack', 'main', 'list', '{not json', 1)");
+  exec(
+      "INSERT INTO sender_allowlists(channel, bot, mode, senders, updated_at) "
+      "VALUES ('slack', 'main', 'list', '{not json', 1)");
   auto rows = load_routing_rows(db_path());
   ASSERT_FALSE(rows);
   EXPECT_EQ(rows.error().code, "routing.bad_row");

@@ -1,5 +1,5 @@
 // The RAII wrapper: open options, round trips, errors as values, transactions.
-#include <gtest/gtest.h>
+#include "storage/sqlite.hpp"
 
 #include <cstdint>
 #include <fstream>
@@ -7,7 +7,8 @@
 #include <optional>
 #include <string>
 
-#include "storage/sqlite.hpp"
+#include <gtest/gtest.h>
+
 #include "tests/support/storage_test_support.hpp"
 
 namespace sb::storage {
@@ -88,7 +89,7 @@ TEST(SqliteStatement, RoundTripsEveryTypeIncludingNullAndBlobs) {
   ASSERT_TRUE(db);
   ASSERT_TRUE(db->exec("CREATE TABLE t(i INTEGER, r REAL, s TEXT, b BLOB, n ANY)"));
 
-  const std::string blob("\x00\x01\xff\x00zz\x80", 7);  // embedded NULs, high bytes
+  const std::string blob("\x00\x01\xff\x00zz\x80", 7);   // embedded NULs, high bytes
   const std::string text = "h\xC3\xA9llo \xE2\x9C\x93";  // UTF-8
   {
     auto ins = db->prepare("INSERT INTO t VALUES (?1, ?2, ?3, ?4, ?5)");

@@ -1,14 +1,15 @@
 // The task store on a real SQLite file, with an injected clock: next runs computed at
 // create/update/resume, the run log, once tasks ending completed or failed, due() and
 // earliest_next_run() for the scheduler, and the group rule.
-#include <gtest/gtest.h>
+#include "storage/task_store.hpp"
 
 #include <atomic>
 #include <map>
 
-#include "storage/namespace_store.hpp"
+#include <gtest/gtest.h>
+
 #include "runtime/schedule/once.hpp"
-#include "storage/task_store.hpp"
+#include "storage/namespace_store.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace sb::schedule {
@@ -327,11 +328,10 @@ TEST_F(TaskStoreTest, StartRunsGivesEachItemItsOwnOutcomeInOneChange) {
   ASSERT_TRUE(store_->start_run(busy.id, RunTrigger::manual));  // a run going: a conflict below
   now_ += 60'000;
   const int before = changes_.load();
-  auto started = store_->start_runs({RunStart{scheduled.id, RunTrigger::schedule, 1},
-                                     RunStart{busy.id, RunTrigger::schedule, 1},
-                                     RunStart{"no-such-task", RunTrigger::schedule, 1},
-                                     RunStart{requested.id, RunTrigger::manual, 1},
-                                     RunStart{scheduled.id, RunTrigger::retry, 2}});  // twice: the second conflicts
+  auto started = store_->start_runs(
+      {RunStart{scheduled.id, RunTrigger::schedule, 1}, RunStart{busy.id, RunTrigger::schedule, 1},
+       RunStart{"no-such-task", RunTrigger::schedule, 1}, RunStart{requested.id, RunTrigger::manual, 1},
+       RunStart{scheduled.id, RunTrigger::retry, 2}});  // twice: the second conflicts
   ASSERT_TRUE(started) << started.error().message;
   ASSERT_EQ(started->size(), 5u);
   ASSERT_TRUE((*started)[0]) << (*started)[0].error().message;

@@ -1,11 +1,12 @@
 // The Vault against real files: key file handling, encryption at rest, tampering,
 // wrong keys, key rotation and its crash safety.
-#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <atomic>
 #include <fstream>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "runtime/config/config.hpp"
 #include "runtime/security/vault/key_file.hpp"
@@ -87,7 +88,8 @@ TEST(Vault, RefusesBadNamesAndValues) {
   VaultDir d;
   auto vault = d.open();
   ASSERT_TRUE(vault);
-  for (std::string bad : std::vector<std::string>{"", "-leading-dash", ".hidden", "has space", "a/b", "a:b", "ünïcode", std::string(129, 'a')}) {
+  for (std::string bad : std::vector<std::string>{"", "-leading-dash", ".hidden", "has space", "a/b", "a:b", "ünïcode",
+                                                  std::string(129, 'a')}) {
     auto r = vault->set(bad, Secret("v"));
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.error().code, "vault.invalid_name") << bad;
@@ -168,7 +170,7 @@ TEST(Vault, PlaintextNeverReachesTheDatabaseFileOrItsWal) {
     }
     return files;
   };
-  EXPECT_GE(check("while open"), 2u);  // the WAL holds the recent frames
+  EXPECT_GE(check("while open"), 2u);                         // the WAL holds the recent frames
   EXPECT_EQ(vault->get("marker")->reveal(), marker + "-v2");  // so the grep could have found it
   vault.reset();
   check("after close");
@@ -263,7 +265,8 @@ TEST(Vault, TheEnvironmentKeyTakesPrecedenceOverTheKeyFile) {
     EXPECT_EQ(vault->key_origin(), "environment variable SQUADBOX_VAULT_KEY");
     ASSERT_TRUE(vault->set("k", Secret("from-env")).ok());
   }
-  EXPECT_FALSE(sb::security::vault::path_exists(d.key_path)) << "no key file is made when the key comes from the environment";
+  EXPECT_FALSE(sb::security::vault::path_exists(d.key_path))
+      << "no key file is made when the key comes from the environment";
   auto again = d.open(key);
   ASSERT_TRUE(again);
   EXPECT_EQ(again->get("k")->reveal(), "from-env");
@@ -398,7 +401,7 @@ TEST(Vault, ChangeListenersAndTheProxyLookupSeeEveryChange) {
   vault->on_change([&](const sb::storage::VaultChange& c) {
     const char* kind = c.kind == sb::storage::VaultChange::Kind::set       ? "set"
                        : c.kind == sb::storage::VaultChange::Kind::removed ? "removed"
-                                                                          : "rotated";
+                                                                           : "rotated";
     // A listener may read the vault (it runs outside the lock).
     if (c.kind == sb::storage::VaultChange::Kind::set) {
       EXPECT_TRUE(vault->get(c.name).ok());
@@ -436,8 +439,7 @@ TEST(Vault, ConcurrentReadersWritersAndARotationNeverSeeAWrongValue) {
     });
   }
   for (int round = 0; round < 3; ++round) {
-    for (int i = 0; i < 8; ++i)
-      ASSERT_TRUE(vault->set("k" + std::to_string(i), Secret("v" + std::to_string(i))).ok());
+    for (int i = 0; i < 8; ++i) ASSERT_TRUE(vault->set("k" + std::to_string(i), Secret("v" + std::to_string(i))).ok());
     ASSERT_TRUE(vault->rotate_key().ok());
   }
   // Let the readers overlap the writes at least a little, however slow the machine.

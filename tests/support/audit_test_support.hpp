@@ -1,9 +1,9 @@
 #pragma once
 // A real squadbox database with an audit chain in it, written the way the audit log
 // actor writes it, and raw tampering helpers (drop the append-only triggers first).
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "runtime/security/audit/audit_chain.hpp"
 #include "storage/migrations.hpp"
@@ -36,7 +36,11 @@ inline void append_chain(const std::string& db_path, int n,
   ASSERT_TRUE(insert.ok());
   for (int i = 0; i < n; ++i) {
     ++seq;
-    RecordFields f{seq, 1700000000000 + seq * 1000, "test", "test.event", "subject-" + std::to_string(seq),
+    RecordFields f{seq,
+                   1700000000000 + seq * 1000,
+                   "test",
+                   "test.event",
+                   "subject-" + std::to_string(seq),
                    detail_of ? detail_of(seq) : R"({"n":)" + std::to_string(seq) + "}"};
     const std::string hash = chain_hash(prev, f);
     (void)insert->bind(1, f.seq);
@@ -70,8 +74,8 @@ inline std::string swap_rows_sql(int a, int b) {
   return "CREATE TEMP TABLE keep AS SELECT * FROM audit_log WHERE seq IN (" + std::to_string(a) + "," +
          std::to_string(b) + ");" + "UPDATE audit_log SET (" + cols + ") = (SELECT " + cols +
          " FROM keep WHERE keep.seq = " + std::to_string(b) + ") WHERE seq = " + std::to_string(a) + ";" +
-         "UPDATE audit_log SET (" + cols + ") = (SELECT " + cols + " FROM keep WHERE keep.seq = " +
-         std::to_string(a) + ") WHERE seq = " + std::to_string(b) + ";";
+         "UPDATE audit_log SET (" + cols + ") = (SELECT " + cols + " FROM keep WHERE keep.seq = " + std::to_string(a) +
+         ") WHERE seq = " + std::to_string(b) + ";";
 }
 
 }  // namespace sb::security::audit::test

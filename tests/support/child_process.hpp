@@ -49,8 +49,8 @@ bool wait_until(F cond, std::chrono::milliseconds timeout) {
 
 class ChildProcess {
  public:
-  ChildProcess(std::string exe, std::vector<std::string> args,
-               std::map<std::string, std::string> env_overrides, std::string output_prefix)
+  ChildProcess(std::string exe, std::vector<std::string> args, std::map<std::string, std::string> env_overrides,
+               std::string output_prefix)
       : stdout_path_(output_prefix + ".stdout"), stderr_path_(output_prefix + ".stderr") {
     std::vector<std::string> argv_s{exe};
     argv_s.insert(argv_s.end(), args.begin(), args.end());

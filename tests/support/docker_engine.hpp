@@ -8,7 +8,6 @@
 //   sb::test::DockerEngine* g_engine = sb::test::shared_docker_engine();
 //
 // One engine per test binary, however many test files ask for it.
-#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -19,6 +18,8 @@
 #include <sstream>
 #include <string>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "runtime/container/docker/docker_runtime.hpp"
 #include "runtime/container/docker/unix_http.hpp"
@@ -113,11 +114,10 @@ class DockerEngine : public ::testing::Environment {
     using namespace std::chrono_literals;
     const std::string rootfs = dir_->file("rootfs");
     const std::string tar = dir_->file("rootfs.tar");
-    const std::string cmd = "set -e; mkdir -p " + rootfs + "/bin " + rootfs + "/tmp " + rootfs +
-                            "/workspace; chmod 1777 " + rootfs + "/tmp; cp /bin/busybox " + rootfs +
-                            "/bin/busybox; for a in $(" + rootfs + "/bin/busybox --list); do [ -e " + rootfs +
-                            "/bin/$a ] || ln -s busybox " + rootfs + "/bin/$a; done; tar -C " + rootfs + " -cf " +
-                            tar + " .";
+    const std::string cmd =
+        "set -e; mkdir -p " + rootfs + "/bin " + rootfs + "/tmp " + rootfs + "/workspace; chmod 1777 " + rootfs +
+        "/tmp; cp /bin/busybox " + rootfs + "/bin/busybox; for a in $(" + rootfs + "/bin/busybox --list); do [ -e " +
+        rootfs + "/bin/$a ] || ln -s busybox " + rootfs + "/bin/$a; done; tar -C " + rootfs + " -cf " + tar + " .";
     if (sh(cmd) != 0) return "cannot build the busybox rootfs tarball (is busybox-static installed?)";
     auto r = runtime_->call("POST", "/images/create?fromSrc=-&repo=squadbox-test&tag=busybox", read_all(tar),
                             "application/x-tar", 60s);

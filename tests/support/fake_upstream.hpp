@@ -16,21 +16,12 @@
 //   up.wait_for_requests(1, 5s); auto seen = up.requests();
 //
 // Header-only (Beast); include it from test and benchmark sources only.
-#include <utility>  // Boost 1.74 Asio with -std=c++20 needs it first
-
 #include <fcntl.h>
-#include <openssl/ssl.h>
 #include <strings.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
@@ -45,7 +36,16 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>  // Boost 1.74 Asio with -std=c++20 needs it first
 #include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <openssl/ssl.h>
 
 namespace sb::test {
 
@@ -64,21 +64,22 @@ struct TestPki {
     const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
     const std::string q = "cd '" + dir + "' && ";
     auto run = [&](const std::string& cmd) {
-      if (std::system((q + cmd + " >/dev/null 2>&1").c_str()) != 0)
-        throw std::runtime_error("openssl failed: " + cmd);
+      if (std::system((q + cmd + " >/dev/null 2>&1").c_str()) != 0) throw std::runtime_error("openssl failed: " + cmd);
     };
-    run("openssl req -x509 " + ec + " -keyout ca.key -out ca.pem -days 2 -subj '/CN=squadbox test CA'"
+    run("openssl req -x509 " + ec +
+        " -keyout ca.key -out ca.pem -days 2 -subj '/CN=squadbox test CA'"
         " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign");
     auto leaf = [&](const std::string& name, const std::string& cn, const std::string& san) {
       run("openssl req " + ec + " -keyout " + name + ".key -out " + name + ".csr -subj '/CN=" + cn + "'");
-      run("printf 'subjectAltName=" + san + "\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > " +
-          name + ".ext");
+      run("printf 'subjectAltName=" + san + "\\nbasicConstraints=CA:FALSE\\nextendedKeyUsage=serverAuth\\n' > " + name +
+          ".ext");
       run("openssl x509 -req -in " + name + ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -out " + name +
           ".pem -days 2 -extfile " + name + ".ext");
     };
     leaf("server", "localhost", "DNS:localhost,IP:127.0.0.1");
     leaf("wronghost", "other.invalid", "DNS:other.invalid");
-    run("openssl req -x509 " + ec + " -keyout untrusted.key -out untrusted.pem -days 2 -subj '/CN=localhost'"
+    run("openssl req -x509 " + ec +
+        " -keyout untrusted.key -out untrusted.pem -days 2 -subj '/CN=localhost'"
         " -addext subjectAltName=DNS:localhost,IP:127.0.0.1");
     TestPki p;
     p.ca_file = dir + "/ca.pem";
@@ -184,7 +185,7 @@ struct FakeUpstreamOptions {
   bool tls = false;
   std::string cert_file;  // PEM chain, for tls
   std::string key_file;
-  bool record = true;     // false: count requests but keep none (benchmarks)
+  bool record = true;  // false: count requests but keep none (benchmarks)
 };
 
 class FakeUpstream {

@@ -12,7 +12,9 @@ namespace sb::test {
 
 using namespace std::chrono_literals;
 
-inline std::string squadbox() { return sb::test::bin_dir() + "/squadbox"; }
+inline std::string squadbox() {
+  return sb::test::bin_dir() + "/squadbox";
+}
 
 class NodeProcess {
  public:
@@ -24,10 +26,12 @@ class NodeProcess {
   bool wait_ready() {
     if (!sb::test::wait_until([&] { return std::filesystem::exists(dir_.file("admin.url")); }, 30s)) return false;
     std::ifstream(dir_.file("admin.url")) >> url_;
-    return sb::test::wait_until([&] {
-      auto r = sb::http::request("GET", url_ + "/readyz", {}, "", 5s);
-      return r.ok() && r->status == 200;
-    }, 30s);
+    return sb::test::wait_until(
+        [&] {
+          auto r = sb::http::request("GET", url_ + "/readyz", {}, "", 5s);
+          return r.ok() && r->status == 200;
+        },
+        30s);
   }
   sb::Result<sb::http::Response> call(const std::string& method, const std::string& path, std::string body = "") {
     std::string token;

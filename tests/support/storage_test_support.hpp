@@ -1,12 +1,13 @@
 #pragma once
 // Shared helpers for the storage tests: a self-cleaning temp dir and one-value queries.
-#include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include <gtest/gtest.h>
 
 #include "storage/sqlite.hpp"
 #include "tests/support/temp_dir.hpp"

@@ -1,12 +1,13 @@
 #pragma once
 // Shared helpers for the vault tests: a data dir with a database and key file, and
 // raw access to the bytes on disk.
-#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "storage/vault_store.hpp"
 #include "tests/support/temp_dir.hpp"

@@ -81,15 +81,19 @@ struct AdminApi::Impl {
     for (const auto& run : *runs) {
       w.StartObject();
       const std::pair<const char*, const std::string*> texts[] = {
-          {"id", &run.id},         {"namespace", &run.namespace_id}, {"kind", &run.kind},
-          {"backend", &run.backend}, {"image", &run.image},          {"state", &run.state}};
+          {"id", &run.id},       {"namespace", &run.namespace_id},
+          {"kind", &run.kind},   {"backend", &run.backend},
+          {"image", &run.image}, {"state", &run.state}};
       for (const auto& [name, value] : texts) {
         w.Key(name);
         w.String(value->c_str());
       }
       auto optional_int = [&](const char* name, const std::optional<int64_t>& v) {
         w.Key(name);
-        if (v) w.Int64(*v); else w.Null();
+        if (v)
+          w.Int64(*v);
+        else
+          w.Null();
       };
       optional_int("exitCode", run.exit_code);
       optional_int("startedAtMs", run.started_at_ms);
@@ -103,9 +107,8 @@ struct AdminApi::Impl {
   }
 
   void routes() {
-    router.add("GET", "/healthz", [](const http::Request&, http::Reply reply) {
-      reply(http::Response::json(200, R"({"status":"ok"})"));
-    });
+    router.add("GET", "/healthz",
+               [](const http::Request&, http::Reply reply) { reply(http::Response::json(200, R"({"status":"ok"})")); });
     router.add("GET", "/readyz", [this](const http::Request&, http::Reply reply) {
       with_tree_status([reply](const actors::supervisor_status* s) {
         if (!s) {
@@ -157,13 +160,14 @@ struct AdminApi::Impl {
       });
     });
     api.add("GET", "/api/v1/container/runtime", [this](const http::Request&, http::Reply reply) {
-      reply(http::Response::json(200, options.runtime_status_json.empty()
-                                          ? R"({"available":false,"backend":"","version":"","networking":{"hostGateway":"","extraRunArgs":[]},"message":"not detected"})"
-                                          : options.runtime_status_json));
+      reply(http::Response::json(
+          200,
+          options.runtime_status_json.empty()
+              ? R"({"available":false,"backend":"","version":"","networking":{"hostGateway":"","extraRunArgs":[]},"message":"not detected"})"
+              : options.runtime_status_json));
     });
-    api.add("GET", "/api/v1/container/containers", [this](const http::Request& req, http::Reply reply) {
-      reply(list_container_runs(req));
-    });
+    api.add("GET", "/api/v1/container/containers",
+            [this](const http::Request& req, http::Reply reply) { reply(list_container_runs(req)); });
     for (const auto& extend : options.extensions) extend(api);
     // Every /api/ path requires the token before routing, so an unauthenticated
     // client learns nothing about which paths exist.
@@ -190,7 +194,9 @@ AdminApi::AdminApi(caf::actor_system& system, const caf::actor& root, metrics::R
 
 AdminApi::~AdminApi() = default;
 
-http::Handler AdminApi::handler() const { return impl_->router.handler(); }
+http::Handler AdminApi::handler() const {
+  return impl_->router.handler();
+}
 
 bool bearer_matches(const std::string* header, const Secret& token) {
   if (!header || token.empty()) return false;
@@ -198,8 +204,7 @@ bool bearer_matches(const std::string* header, const Secret& token) {
   if (header->size() != prefix.size() + token.reveal().size()) return false;
   // The auth scheme is case-insensitive (RFC 9110 §11.1); the token is not.
   if (!iequals(std::string_view(*header).substr(0, prefix.size()), prefix)) return false;
-  return sodium_memcmp(header->data() + prefix.size(), token.reveal().data(),
-                       token.reveal().size()) == 0;
+  return sodium_memcmp(header->data() + prefix.size(), token.reveal().data(), token.reveal().size()) == 0;
 }
 
 }  // namespace sb::app::admin

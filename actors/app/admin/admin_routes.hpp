@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "runtime/http/router.hpp"
 #include "runtime/core/metrics.hpp"
 #include "runtime/core/secret.hpp"
+#include "runtime/http/router.hpp"
 
 namespace caf {
 class actor_system;
@@ -34,8 +34,7 @@ struct AdminApiOptions {
 class AdminApi {
  public:
   // `root` is the node's root supervisor; `system` and `metrics` must outlive the API.
-  AdminApi(caf::actor_system& system, const caf::actor& root, metrics::Registry& metrics,
-           AdminApiOptions options);
+  AdminApi(caf::actor_system& system, const caf::actor& root, metrics::Registry& metrics, AdminApiOptions options);
   ~AdminApi();
   http::Handler handler() const;
 

@@ -1,10 +1,10 @@
 #include "actors/app/admin/audit_routes.hpp"
 
+#include <charconv>
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-
-#include <charconv>
 
 #include "runtime/core/time.hpp"
 
@@ -48,7 +48,8 @@ Result<storage::AuditQuery> parse_audit_query(const http::Request& req) {
   if (auto limit = req.query_param("limit")) {
     int64_t v = 0;
     if (!parse_count(*limit, v) || v < 1 || v > static_cast<int64_t>(storage::kMaxQueryLimit))
-      return make_error("invalid_field", "limit: must be an integer from 1 to " + std::to_string(storage::kMaxQueryLimit));
+      return make_error("invalid_field",
+                        "limit: must be an integer from 1 to " + std::to_string(storage::kMaxQueryLimit));
     q.limit = static_cast<size_t>(v);
   }
   if (auto ns = req.query_param("namespace")) {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/http/router.hpp"
 #include "runtime/core/result.hpp"
+#include "runtime/http/router.hpp"
 #include "storage/audit_store.hpp"
 
 namespace sb::app::admin {

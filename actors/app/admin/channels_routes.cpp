@@ -6,7 +6,9 @@
 namespace sb::app::admin {
 namespace {
 
-std::string json_string(std::string_view s) { return "\"" + http::json_escape(s) + "\""; }
+std::string json_string(std::string_view s) {
+  return "\"" + http::json_escape(s) + "\"";
+}
 
 }  // namespace
 
@@ -18,11 +20,12 @@ std::string channels_json(const BotList& bots, const ChannelCountsOf& counts) {
     const ChannelCounts n = counts ? counts(id) : ChannelCounts{};
     if (!first) out += ',';
     first = false;
-    out += "{\"id\":" + json_string(id) + ",\"platform\":" + json_string(messaging::channel_name(b->kind())) +
-           ",\"name\":" + json_string(b->name()) + ",\"mode\":" + json_string(b->polling() ? "polling" : "webhook") +
-           ",\"webhookPath\":" + (b->polling() ? std::string("null") : json_string(channels::webhooks::webhook_path(*b))) +
-           ",\"canSend\":" + (b->can_send() ? "true" : "false") + ",\"apiBaseUrl\":" + json_string(b->base_url()) +
-           ",\"received\":" + std::to_string(n.received) + ",\"rejected\":" + std::to_string(n.rejected) + "}";
+    out +=
+        "{\"id\":" + json_string(id) + ",\"platform\":" + json_string(messaging::channel_name(b->kind())) +
+        ",\"name\":" + json_string(b->name()) + ",\"mode\":" + json_string(b->polling() ? "polling" : "webhook") +
+        ",\"webhookPath\":" + (b->polling() ? std::string("null") : json_string(channels::webhooks::webhook_path(*b))) +
+        ",\"canSend\":" + (b->can_send() ? "true" : "false") + ",\"apiBaseUrl\":" + json_string(b->base_url()) +
+        ",\"received\":" + std::to_string(n.received) + ",\"rejected\":" + std::to_string(n.rejected) + "}";
   }
   return out + "]}";
 }

@@ -17,9 +17,9 @@
 #include "actors/supervision/supervisor.hpp"
 #include "runtime/core/ids.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/core/time.hpp"
 #include "storage/inbound_store.hpp"
 #include "storage/namespace_rows.hpp"
-#include "runtime/core/time.hpp"
 #include "storage/namespace_store.hpp"
 #include "storage/sqlite.hpp"
 
@@ -31,8 +31,8 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
   if (doc.HasParseError())
-    return make_error("invalid_json", std::string("body: malformed JSON (") +
-                                          rapidjson::GetParseError_En(doc.GetParseError()) + ")");
+    return make_error("invalid_json",
+                      std::string("body: malformed JSON (") + rapidjson::GetParseError_En(doc.GetParseError()) + ")");
   if (!doc.IsObject()) return make_error("invalid_json", "body: must be a JSON object");
   ChatRequest req;
   bool has_text = false;
@@ -62,10 +62,13 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
 namespace {
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
-void write_string(JsonWriter& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+void write_string(JsonWriter& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
 }  // namespace
 
-std::string render_chat_answer(std::string_view namespace_name, int64_t message_id, const channels::local::LocalTurnReply& turn) {
+std::string render_chat_answer(std::string_view namespace_name, int64_t message_id,
+                               const channels::local::LocalTurnReply& turn) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -112,7 +115,9 @@ namespace {
 // How often a waiting chat checks whether the API is stopping.
 constexpr std::chrono::milliseconds kWaitSlice{100};
 
-http::Response unavailable(const std::string& why) { return http::Response::error(503, "unavailable", why); }
+http::Response unavailable(const std::string& why) {
+  return http::Response::error(503, "unavailable", why);
+}
 
 Result<int64_t> stored_id(storage::Database& db, const std::string& platform_message_id) {
   auto id = storage::find_inbound_id(db, "local", "local", platform_message_id);
@@ -159,11 +164,11 @@ struct ChatApi::Impl {
     if (workers.size() >= options.max_waiting)
       return reply(unavailable("too many chats are waiting (" + std::to_string(options.max_waiting) + ")"));
     Worker& w = workers.emplace_back();
-    w.thread = std::thread([this, done = w.done, ns_ref = std::move(ns_ref), req = std::move(req),
-                            reply = std::move(reply)]() mutable {
-      reply(run(ns_ref, std::move(req)));
-      done->store(true);
-    });
+    w.thread = std::thread(
+        [this, done = w.done, ns_ref = std::move(ns_ref), req = std::move(req), reply = std::move(reply)]() mutable {
+          reply(run(ns_ref, std::move(req)));
+          done->store(true);
+        });
   }
 
   void stop() {
@@ -225,8 +230,8 @@ struct ChatApi::Impl {
       const auto now = std::chrono::steady_clock::now();
       if (now >= deadline) break;
       const auto slice = std::min<std::chrono::steady_clock::duration>(kWaitSlice, deadline - now);
-      auto turn = hub->wait(jid, *id, std::chrono::duration_cast<std::chrono::milliseconds>(slice) +
-                                          std::chrono::milliseconds(1));
+      auto turn = hub->wait(
+          jid, *id, std::chrono::duration_cast<std::chrono::milliseconds>(slice) + std::chrono::milliseconds(1));
       if (!turn) continue;
       if (!turn->error.empty())
         return http::Response::json(502, render_chat_error("chat.turn_failed", turn->error, *id));
@@ -234,19 +239,23 @@ struct ChatApi::Impl {
     }
     log::info("chat.timeout", {{"namespace", target.name}, {"id", *id}});
     return http::Response::json(
-        504, render_chat_error("chat.timeout",
-                               "no reply within " + std::to_string(options.reply_timeout.count()) +
-                                   " ms; the message stays queued",
-                               *id));
+        504,
+        render_chat_error(
+            "chat.timeout",
+            "no reply within " + std::to_string(options.reply_timeout.count()) + " ms; the message stays queued", *id));
   }
 };
 
 ChatApi::ChatApi(caf::actor_system& system, std::shared_ptr<channels::local::LocalChatHub> hub, ChatApiOptions options)
     : impl_(std::make_shared<Impl>(system, std::move(hub), std::move(options))) {}
 
-ChatApi::~ChatApi() { stop(); }
+ChatApi::~ChatApi() {
+  stop();
+}
 
-void ChatApi::stop() { impl_->stop(); }
+void ChatApi::stop() {
+  impl_->stop();
+}
 
 void ChatApi::add_routes(http::Router& api) {
   api.add_prefix("POST", kChatPath, [impl = impl_](const http::Request& req, http::Reply reply) {

@@ -17,9 +17,9 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/http/router.hpp"
 #include "channels/local/local_chat_hub.hpp"
 #include "runtime/core/result.hpp"
+#include "runtime/http/router.hpp"
 
 namespace caf {
 class actor_system;
@@ -43,17 +43,18 @@ struct ChatRequest {
 Result<ChatRequest> parse_chat_request(std::string_view body);
 
 // The 200 body for a finished turn.
-std::string render_chat_answer(std::string_view namespace_name, int64_t message_id, const channels::local::LocalTurnReply& turn);
+std::string render_chat_answer(std::string_view namespace_name, int64_t message_id,
+                               const channels::local::LocalTurnReply& turn);
 // {"error":{"code","message"},"messageId":N} for 502/504.
 std::string render_chat_error(std::string_view code, std::string_view message, int64_t message_id);
 
 // ---- the route ---------------------------------------------------------------------------
 
 struct ChatApiOptions {
-  std::string db_path;                                  // to resolve namespaces and stored ids
-  std::chrono::milliseconds reply_timeout{120000};      // [namespaces] chat_reply_timeout_ms
-  std::chrono::milliseconds ingest_timeout{10000};      // storing the message
-  std::size_t max_waiting = 64;                         // chats waiting at once; beyond: 503
+  std::string db_path;                              // to resolve namespaces and stored ids
+  std::chrono::milliseconds reply_timeout{120000};  // [namespaces] chat_reply_timeout_ms
+  std::chrono::milliseconds ingest_timeout{10000};  // storing the message
+  std::size_t max_waiting = 64;                     // chats waiting at once; beyond: 503
 };
 
 // Each chat waits on a thread of its own (a server thread must not block); the threads

@@ -1,8 +1,7 @@
 #include "actors/app/admin/namespaces_routes.hpp"
 
-#include "runtime/messaging/inbound.hpp"
-
 #include "runtime/http/message.hpp"
+#include "runtime/messaging/inbound.hpp"
 
 namespace sb::app::admin {
 namespace {
@@ -29,7 +28,9 @@ void record(const AuditSink& audit, std::string event, std::string subject, std:
   if (audit) audit(AuditRecord{kAuditActor, std::move(event), std::move(subject), std::move(detail)});
 }
 
-std::string json_quoted(const std::string& s) { return "\"" + http::json_escape(s) + "\""; }
+std::string json_quoted(const std::string& s) {
+  return "\"" + http::json_escape(s) + "\"";
+}
 
 // The decoded path segment after `prefix`; empty or containing '/' is refused.
 Result<std::string> segment_after(const std::string& path, const std::string& prefix, const char* field) {
@@ -102,10 +103,11 @@ void add_namespaces_routes(http::Router& api, std::shared_ptr<storage::Namespace
       return reply(error_response(out.error()));
     }
     if (out->created || !out->previous_namespace_id.empty())
-      record(audit, "mapping.created", out->mapping.jid,
-             "{\"namespaceId\":" + json_quoted(out->mapping.namespace_id) +
-                 (out->previous_namespace_id.empty() ? "" : ",\"replaced\":" + json_quoted(out->previous_namespace_id)) +
-                 "}");
+      record(
+          audit, "mapping.created", out->mapping.jid,
+          "{\"namespaceId\":" + json_quoted(out->mapping.namespace_id) +
+              (out->previous_namespace_id.empty() ? "" : ",\"replaced\":" + json_quoted(out->previous_namespace_id)) +
+              "}");
     reply(http::Response::json(out->created ? 201 : 200, namespaces::mapping_json(out->mapping)));
   });
 

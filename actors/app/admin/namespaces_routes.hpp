@@ -16,8 +16,8 @@
 // not_found, 409 conflict, 503 unavailable (database busy). Every change is audited.
 #include <memory>
 
-#include "runtime/http/router.hpp"
 #include "runtime/core/audit_sink.hpp"
+#include "runtime/http/router.hpp"
 #include "storage/namespace_store.hpp"
 
 namespace sb::app::admin {

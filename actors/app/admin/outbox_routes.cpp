@@ -13,7 +13,9 @@ namespace {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
-void write_string(JsonWriter& w, const std::string& s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+void write_string(JsonWriter& w, const std::string& s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
 void write_string_or_null(JsonWriter& w, const std::string& s) {
   if (s.empty()) {
     w.Null();
@@ -169,7 +171,7 @@ void add_outbox_routes(http::Router& api, caf::actor_system& system, std::string
   });
   api.add("GET", kOutboxPath, [db_path](const http::Request& req, http::Reply reply) {
     auto filter = storage::parse_list_filter(req.query_param("state").value_or(""), req.query_param("bot").value_or(""),
-                                    req.query_param("limit").value_or(""));
+                                             req.query_param("limit").value_or(""));
     if (!filter) {
       const std::string& code = filter.error().code;
       const std::string param = code == "outbox.bad_state" ? "state" : code == "outbox.bad_bot" ? "bot" : "limit";

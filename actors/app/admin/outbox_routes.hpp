@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "actors/protocol.hpp"
+#include "runtime/core/result.hpp"
 #include "runtime/http/router.hpp"
 #include "storage/outbox_store.hpp"
-#include "runtime/core/result.hpp"
 
 namespace sb::app::admin {
 

@@ -5,8 +5,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "runtime/http/message.hpp"
 #include "runtime/core/time.hpp"
+#include "runtime/http/message.hpp"
 #include "runtime/security/vault/vault_crypto.hpp"
 
 namespace sb::app::admin {
@@ -31,7 +31,8 @@ http::Response vault_error(const Error& e) {
   if (e.code == "vault.invalid_name") return http::Response::error(400, "invalid_field", "name: " + e.message);
   if (e.code == "vault.empty_value" || e.code == "vault.too_large")
     return http::Response::error(400, "invalid_field", "value: " + e.message);
-  if (e.code == "vault.key_from_env" || e.code == "vault.decrypt") return http::Response::error(409, "conflict", e.message);
+  if (e.code == "vault.key_from_env" || e.code == "vault.decrypt")
+    return http::Response::error(409, "conflict", e.message);
   if (e.code == "sqlite.busy") return http::Response::error(503, "unavailable", e.message);
   return http::Response::error(500, "internal", e.message);
 }
@@ -64,7 +65,8 @@ Result<Secret> parse_secret_body(const std::string& body) {
   if (!it->value.IsString()) return make_error("invalid_field", "value: must be a string");
   if (it->value.GetStringLength() == 0) return make_error("invalid_field", "value: must not be empty");
   if (it->value.GetStringLength() > security::vault::kMaxSecretBytes)
-    return make_error("invalid_field", "value: longer than " + std::to_string(security::vault::kMaxSecretBytes) + " bytes");
+    return make_error("invalid_field",
+                      "value: longer than " + std::to_string(security::vault::kMaxSecretBytes) + " bytes");
   Secret value(std::string(it->value.GetString(), it->value.GetStringLength()));
   return value;
 }

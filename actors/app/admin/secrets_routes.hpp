@@ -10,10 +10,10 @@
 #include <memory>
 #include <string>
 
-#include "runtime/http/router.hpp"
 #include "runtime/core/audit_sink.hpp"
 #include "runtime/core/result.hpp"
 #include "runtime/core/secret.hpp"
+#include "runtime/http/router.hpp"
 #include "storage/vault_store.hpp"
 
 namespace sb::app::admin {

@@ -116,7 +116,8 @@ void add_tasks_routes(http::Router& api, std::shared_ptr<storage::TaskStore> sto
     if (auto status = req.query_param("status")) {
       filter.status = schedule::parse_task_status(*status);
       if (!filter.status)
-        return reply(http::Response::error(400, "invalid_field", "status: must be active, paused, completed or failed"));
+        return reply(
+            http::Response::error(400, "invalid_field", "status: must be active, paused, completed or failed"));
     }
     auto all = store->list(filter);
     if (!all) return reply(error_response(all.error()));
@@ -151,8 +152,10 @@ void add_tasks_routes(http::Router& api, std::shared_ptr<storage::TaskStore> sto
     auto t = store->update(path->id, *patch);
     if (!t) return reply(error_response(t.error()));
     std::string event = "schedule.updated";
-    if (before->status != schedule::TaskStatus::paused && t->status == schedule::TaskStatus::paused) event = "schedule.paused";
-    if (before->status != schedule::TaskStatus::active && t->status == schedule::TaskStatus::active) event = "schedule.resumed";
+    if (before->status != schedule::TaskStatus::paused && t->status == schedule::TaskStatus::paused)
+      event = "schedule.paused";
+    if (before->status != schedule::TaskStatus::active && t->status == schedule::TaskStatus::active)
+      event = "schedule.resumed";
     record(audit, event, *t, changes_of(*patch));
     reply(http::Response::json(200, schedule::task_json(*t)));
   });

@@ -13,8 +13,8 @@
 // 503 unavailable (database busy). Every change is audited ("schedule.created", ...).
 #include <memory>
 
-#include "runtime/http/router.hpp"
 #include "runtime/core/audit_sink.hpp"
+#include "runtime/http/router.hpp"
 #include "storage/task_store.hpp"
 
 namespace sb::app::admin {

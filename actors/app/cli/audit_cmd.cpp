@@ -5,8 +5,8 @@
 #include <sodium.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -17,8 +17,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "runtime/http/message.hpp"
 #include "actors/app/cli/commands.hpp"
+#include "runtime/http/message.hpp"
 #include "runtime/security/audit/audit_chain.hpp"
 #include "storage/audit_store.hpp"
 
@@ -58,7 +58,8 @@ int run_verify(const CliContext& ctx, const VerifyArgs& args) {
     const auto& f = *result->fault;
     std::cout << "FAILED at seq " << f.seq << " (" << security::audit::to_string(f.kind) << "): " << f.reason << "\n"
               << result->records << " record(s) before it verified"
-              << (result->records ? ", last good head " + security::audit::to_hex(result->head) : std::string()) << "\n";
+              << (result->records ? ", last good head " + security::audit::to_hex(result->head) : std::string())
+              << "\n";
     return kExitRuntime;
   }
   if (!expected.empty()) {
@@ -161,8 +162,8 @@ int run_tail(const CliContext& ctx, const TailArgs& args) {
   std::optional<int64_t> after;
   int64_t last = 0;
   while (true) {
-    auto r = call_node(ctx, {"GET", "/api/v1/container/audit" + query_string(args, after),
-                             "", std::chrono::seconds(10)});
+    auto r =
+        call_node(ctx, {"GET", "/api/v1/container/audit" + query_string(args, after), "", std::chrono::seconds(10)});
     if (auto* code = std::get_if<int>(&r)) return *code;
     auto& resp = std::get<ClientResponse>(r);
     if (resp.status != 200) {
@@ -198,8 +199,7 @@ void add_audit_commands(CLI::App& app, CliContext& ctx) {
   auto tail_args = std::make_shared<TailArgs>();
   auto* tail = audit_cmd->add_subcommand("tail", "Print the newest audit records from the running node");
   tail->add_flag("-f,--follow", tail_args->follow, "Keep printing new records (polls the node once a second)");
-  tail->add_option("--namespace", tail_args->namespace_name,
-                   "Only records whose detail has \"namespace\": NAME");
+  tail->add_option("--namespace", tail_args->namespace_name, "Only records whose detail has \"namespace\": NAME");
   tail->add_option("-n,--count", tail_args->count, "How many of the newest records to print first")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));

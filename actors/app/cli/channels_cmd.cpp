@@ -4,8 +4,8 @@
 #include <memory>
 #include <string>
 
-#include "runtime/http/message.hpp"
 #include "actors/app/cli/commands.hpp"
+#include "runtime/http/message.hpp"
 
 namespace sb::app::cli {
 namespace {

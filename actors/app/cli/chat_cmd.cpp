@@ -46,7 +46,8 @@ int run_chat(const CliContext& ctx, const ChatArgs& a) {
     return kExitUsage;
   }
   std::chrono::milliseconds reply_timeout{120000};
-  if (auto c = load_config(ctx.common, false)) reply_timeout = std::chrono::milliseconds(c->namespaces.chat_reply_timeout_ms);
+  if (auto c = load_config(ctx.common, false))
+    reply_timeout = std::chrono::milliseconds(c->namespaces.chat_reply_timeout_ms);
 
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -59,7 +60,8 @@ int run_chat(const CliContext& ctx, const ChatArgs& a) {
   }
   w.EndObject();
 
-  auto r = call_node(ctx, {"POST", "/api/v1/chat/" + percent_encode(a.ns), buf.GetString(), reply_timeout + kClientMargin});
+  auto r =
+      call_node(ctx, {"POST", "/api/v1/chat/" + percent_encode(a.ns), buf.GetString(), reply_timeout + kClientMargin});
   if (auto* code = std::get_if<int>(&r)) return *code;
   auto& resp = std::get<ClientResponse>(r);
   if (resp.status == 404) {

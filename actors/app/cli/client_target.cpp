@@ -41,8 +41,8 @@ Result<ClientTarget> resolve_client_target(const ClientFlags& flags, const confi
   } else {
     auto from_file = app::read_admin_token(config.admin_token_path());
     if (!from_file)
-      return make_error("cli.no_token", from_file.error().message +
-                                            " (pass --token, set SQUADBOX_TOKEN, or --data-dir)");
+      return make_error("cli.no_token",
+                        from_file.error().message + " (pass --token, set SQUADBOX_TOKEN, or --data-dir)");
     out.token = std::move(*from_file);
   }
   return out;

@@ -7,10 +7,10 @@
 
 namespace sb::app::cli {
 
-void add_mounts_commands(CLI::App& app, CliContext& ctx);  // mounts_cmd.cpp: mounts check
-void add_secret_commands(CLI::App& app, CliContext& ctx);  // secret_cmd.cpp: secret set|list|rm|rotate-key
-void add_audit_commands(CLI::App& app, CliContext& ctx);   // audit_cmd.cpp: audit verify|tail
-void add_channels_commands(CLI::App& app, CliContext& ctx);  // channels_cmd.cpp: channels list|send, outbox list
+void add_mounts_commands(CLI::App& app, CliContext& ctx);      // mounts_cmd.cpp: mounts check
+void add_secret_commands(CLI::App& app, CliContext& ctx);      // secret_cmd.cpp: secret set|list|rm|rotate-key
+void add_audit_commands(CLI::App& app, CliContext& ctx);       // audit_cmd.cpp: audit verify|tail
+void add_channels_commands(CLI::App& app, CliContext& ctx);    // channels_cmd.cpp: channels list|send, outbox list
 void add_namespaces_commands(CLI::App& app, CliContext& ctx);  // namespaces_cmd.cpp: ns, map, allow, routing
 void add_chat_commands(CLI::App& app, CliContext& ctx);        // chat_cmd.cpp: chat (local chat channel)
 void add_schedule_commands(CLI::App& app, CliContext& ctx);    // schedule_cmd.cpp: schedule add|list|...

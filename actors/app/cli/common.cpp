@@ -1,19 +1,18 @@
 #include "actors/app/cli/common.hpp"
 
-#include <rapidjson/document.h>
-
 #include <cctype>
 #include <filesystem>
 #include <iostream>
 
-#include "runtime/http/client.hpp"
+#include <rapidjson/document.h>
+
 #include "runtime/core/log.hpp"
+#include "runtime/http/client.hpp"
 
 namespace sb::app::cli {
 
 void add_common(CLI::App* cmd, CommonFlags& flags) {
-  cmd->add_option("-c,--config", flags.config_file,
-                  "TOML configuration file (default: ./squadbox.toml if present)");
+  cmd->add_option("-c,--config", flags.config_file, "TOML configuration file (default: ./squadbox.toml if present)");
   cmd->add_option("-d,--data-dir", flags.data_dir, "Data directory (default: node.data_dir, ./data)")
       ->envname("SQUADBOX_DATA_DIR");
 }
@@ -28,8 +27,10 @@ void add_client(CLI::App* cmd, CliContext& ctx) {
 
 std::optional<config::Config> load_config(const CommonFlags& flags, bool log_errors) {
   std::optional<std::string> file;
-  if (!flags.config_file.empty()) file = flags.config_file;
-  else if (std::filesystem::exists("squadbox.toml")) file = "squadbox.toml";
+  if (!flags.config_file.empty())
+    file = flags.config_file;
+  else if (std::filesystem::exists("squadbox.toml"))
+    file = "squadbox.toml";
   auto config = config::load(file, config::process_environment());
   if (!config) {
     if (log_errors) std::cerr << "squadbox: invalid configuration: " << config.error().message << "\n";
@@ -62,8 +63,7 @@ std::variant<ClientResponse, int> call_node(const CliContext& ctx, const ClientC
   if (!call.body.empty()) headers.emplace_back("Content-Type", "application/json");
   auto response = http::request(call.method, target->base_url + call.path, headers, call.body, call.timeout);
   if (!response) {
-    std::cerr << "squadbox: cannot reach the node at " << target->base_url << ": "
-              << response.error().message << "\n";
+    std::cerr << "squadbox: cannot reach the node at " << target->base_url << ": " << response.error().message << "\n";
     return kExitRuntime;
   }
   return ClientResponse{response->status, response->body};

@@ -10,9 +10,9 @@
 #include <iostream>
 #include <thread>
 
+#include "actors/app/cli/duration.hpp"
 #include "actors/containers/container_supervisor.hpp"
 #include "actors/node/node.hpp"
-#include "actors/app/cli/duration.hpp"
 #include "runtime/container/env_policy.hpp"
 #include "runtime/container/select/backend_selection.hpp"
 #include "runtime/core/ids.hpp"
@@ -119,8 +119,8 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
   std::string prompt;
   for (const auto& w : o.prompt) prompt += (prompt.empty() ? "" : " ") + w;
 
-  auto opened = container::select::open_runtime(config, o.backend.empty() ? std::nullopt
-                                                                   : std::optional<std::string>(o.backend));
+  auto opened =
+      container::select::open_runtime(config, o.backend.empty() ? std::nullopt : std::optional<std::string>(o.backend));
   if (!opened) {
     std::cerr << "squadbox cowork: " << opened.error().message << "\n";
     return 2;
@@ -239,13 +239,17 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
             done = true;
           });
     }
-    if (interrupts.interrupted()) code = 130;
-    else if (result.reason == container::EndReason::hard_timeout) code = 124;
-    else if (result.final_state == container::RunState::exited && result.exit_code == 0) code = turn_failed ? 1 : 0;
-    else code = result.exit_code > 0 ? result.exit_code : (result.exit_code == -1 ? 2 : 1);
+    if (interrupts.interrupted())
+      code = 130;
+    else if (result.reason == container::EndReason::hard_timeout)
+      code = 124;
+    else if (result.final_state == container::RunState::exited && result.exit_code == 0)
+      code = turn_failed ? 1 : 0;
+    else
+      code = result.exit_code > 0 ? result.exit_code : (result.exit_code == -1 ? 2 : 1);
     if (code != 0 && (result.reason != container::EndReason::finished || !result.detail.empty()))
-      std::cerr << "squadbox cowork: " << container::to_string(result.final_state) << ": " << container::describe(result)
-                << "\n";
+      std::cerr << "squadbox cowork: " << container::to_string(result.final_state) << ": "
+                << container::describe(result) << "\n";
   }
   fs::remove_all(fs::path(config.node.data_dir) / "runs" / run_id, ec);
   for (const auto& p : created) fs::remove(p, ec);  // non-recursive: only empty dirs go

@@ -32,7 +32,8 @@ std::string default_name(const std::string& path) {
 int run_check(const CliContext& ctx, const CheckOptions& o) {
   auto config = load_config(ctx.common);
   if (!config) return kExitUsage;
-  const auto rules = security::allowlist::load_allowlist(config->allowlist_path(), security::allowlist::protected_paths(*config));
+  const auto rules =
+      security::allowlist::load_allowlist(config->allowlist_path(), security::allowlist::protected_paths(*config));
   for (const auto& w : rules.warnings) std::cerr << "squadbox: warning: " << w << "\n";
   security::allowlist::MountQuery q;
   q.kind = o.workspace ? security::allowlist::MountKind::operator_workspace : security::allowlist::MountKind::extra;
@@ -43,8 +44,8 @@ int run_check(const CliContext& ctx, const CheckOptions& o) {
   q.main_namespace = o.main_namespace;
   const auto d = security::allowlist::check_mount(rules, q);
   if (d.allowed) {
-    std::cout << "allowed: " << d.host_path << " -> " << d.container_path << (d.read_write ? " (read-write)" : " (read-only)")
-              << "\n";
+    std::cout << "allowed: " << d.host_path << " -> " << d.container_path
+              << (d.read_write ? " (read-write)" : " (read-only)") << "\n";
   } else {
     std::cout << "denied: " << d.host_path << "\n";
   }
@@ -63,13 +64,15 @@ void add_mounts_commands(CLI::App& app, CliContext& ctx) {
       "check", "Show what the allowlist decides for a host path, and why (exit 0 allowed, 1 denied)");
   add_common(check, ctx.common);
   check->add_option("PATH", opts->path, "Host path to check (~ is expanded)")->required();
-  check->add_option("--name", opts->name, "Extra mount name, mounted at /workspace/extra/NAME (default: the directory's name)");
+  check->add_option("--name", opts->name,
+                    "Extra mount name, mounted at /workspace/extra/NAME (default: the directory's name)");
   check->add_option("--group", opts->group, "Squad group (namespace) asking; recorded in the answer only");
   check->add_flag("--rw", opts->read_write, "Ask for read-write");
   check->add_flag("--main", opts->main_namespace,
                   "The group is the main group (lifts nonMainReadOnly); namespaces do not say so yet");
-  check->add_flag("--workspace", opts->workspace,
-                  "Check PATH as cowork's workspace (the operator's choice: blocked patterns and protected paths only)");
+  check->add_flag(
+      "--workspace", opts->workspace,
+      "Check PATH as cowork's workspace (the operator's choice: blocked patterns and protected paths only)");
   check->callback([&ctx, opts] { ctx.exit_code = run_check(ctx, *opts); });
 }
 

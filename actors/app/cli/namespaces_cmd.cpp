@@ -64,8 +64,8 @@ void print_allowlist(const rapidjson::Value& a) {
 
 void print_routing(const rapidjson::Value& r) {
   if (str(r, "defaultPolicy") == "namespace")
-    std::cout << "unmapped chats go to namespace " << str(r, "defaultNamespace") << " ("
-              << str(r, "defaultNamespaceId") << ")\n";
+    std::cout << "unmapped chats go to namespace " << str(r, "defaultNamespace") << " (" << str(r, "defaultNamespaceId")
+              << ")\n";
   else
     std::cout << "unmapped chats are ignored\n";
 }
@@ -85,7 +85,8 @@ void add_ns(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
   add->add_option("--description", a->description, "What the namespace is for");
   add->add_flag("--main", a->main, "Make it the main namespace (demotes the current one)");
   add->add_option("--trigger", a->trigger, "Word that addresses the agent in group chats (default @<assistant>)");
-  add->add_flag("--no-trigger-in-groups", a->no_trigger_in_groups, "Answer every group message, not only triggered ones");
+  add->add_flag("--no-trigger-in-groups", a->no_trigger_in_groups,
+                "Answer every group message, not only triggered ones");
   add_client(add, ctx);
   add->callback([&ctx, a] {
     rapidjson::StringBuffer buf;
@@ -110,10 +111,11 @@ void add_ns(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
       w.Bool(false);
     }
     w.EndObject();
-    ctx.exit_code = call_json(ctx, "POST", kNs, buf.GetString(), [](const rapidjson::Document& d, const ClientResponse&) {
-      std::cout << "created " << str(d, "name") << " " << str(d, "id") << (flag(d, "isMain") ? " (main)" : "")
-                << "\n";
-    });
+    ctx.exit_code =
+        call_json(ctx, "POST", kNs, buf.GetString(), [](const rapidjson::Document& d, const ClientResponse&) {
+          std::cout << "created " << str(d, "name") << " " << str(d, "id") << (flag(d, "isMain") ? " (main)" : "")
+                    << "\n";
+        });
   });
 
   auto* list = ns->add_subcommand("list", "List namespaces: name, id, main, mapped chats");
@@ -141,17 +143,16 @@ void add_ns(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
   add_client(show, ctx);
   show->callback([&ctx, a] {
     ctx.exit_code = call_json(ctx, "GET", std::string(kNs) + "/" + percent_encode(a->name), "",
-                         [](const rapidjson::Document&, const ClientResponse& r) { std::cout << r.body << "\n"; });
+                              [](const rapidjson::Document&, const ClientResponse& r) { std::cout << r.body << "\n"; });
   });
 
   auto* rm = ns->add_subcommand("rm", "Remove a namespace and its mappings (its directories stay)");
   rm->add_option("namespace", a->name, "Name or id")->required();
   add_client(rm, ctx);
   rm->callback([&ctx, a] {
-    ctx.exit_code = call_json(ctx, "DELETE", std::string(kNs) + "/" + percent_encode(a->name), "",
-                         [a](const rapidjson::Document&, const ClientResponse&) {
-                           std::cout << "removed " << a->name << "\n";
-                         });
+    ctx.exit_code = call_json(
+        ctx, "DELETE", std::string(kNs) + "/" + percent_encode(a->name), "",
+        [a](const rapidjson::Document&, const ClientResponse&) { std::cout << "removed " << a->name << "\n"; });
   });
 }
 
@@ -177,9 +178,10 @@ void add_map(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
       w.Bool(true);
     }
     w.EndObject();
-    ctx.exit_code = call_json(ctx, "POST", kMappings, buf.GetString(), [](const rapidjson::Document& d, const ClientResponse&) {
-      std::cout << "mapped " << str(d, "jid") << " -> " << str(d, "namespace") << "\n";
-    });
+    ctx.exit_code =
+        call_json(ctx, "POST", kMappings, buf.GetString(), [](const rapidjson::Document& d, const ClientResponse&) {
+          std::cout << "mapped " << str(d, "jid") << " -> " << str(d, "namespace") << "\n";
+        });
   });
 
   auto* list = map->add_subcommand("list", "List mappings: JID and namespace");
@@ -198,10 +200,9 @@ void add_map(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
   rm->add_option("jid", a->jid, "Chat JID")->required();
   add_client(rm, ctx);
   rm->callback([&ctx, a] {
-    ctx.exit_code = call_json(ctx, "DELETE", std::string(kMappings) + "/" + percent_encode(a->jid), "",
-                         [a](const rapidjson::Document&, const ClientResponse&) {
-                           std::cout << "unmapped " << a->jid << "\n";
-                         });
+    ctx.exit_code = call_json(
+        ctx, "DELETE", std::string(kMappings) + "/" + percent_encode(a->jid), "",
+        [a](const rapidjson::Document&, const ClientResponse&) { std::cout << "unmapped " << a->jid << "\n"; });
   });
 }
 
@@ -224,7 +225,7 @@ int put_allowlist(const CliContext& ctx, const std::string& bot, const std::vect
   }
   w.EndObject();
   return call_json(ctx, "PUT", path, buf.GetString(),
-              [](const rapidjson::Document& d, const ClientResponse&) { print_allowlist(d); });
+                   [](const rapidjson::Document& d, const ClientResponse&) { print_allowlist(d); });
 }
 
 void add_allow(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
@@ -242,7 +243,7 @@ void add_allow(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
       return;
     }
     ctx.exit_code = call_json(ctx, "GET", path, "",
-                         [](const rapidjson::Document& d, const ClientResponse&) { print_allowlist(d); });
+                              [](const rapidjson::Document& d, const ClientResponse&) { print_allowlist(d); });
   });
 
   auto* everyone = allow->add_subcommand("everyone", "Let every sender through");
@@ -265,11 +266,13 @@ void add_routing(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
   add_client(show, ctx);
   show->callback([&ctx] {
     ctx.exit_code = call_json(ctx, "GET", kRouting, "",
-                         [](const rapidjson::Document& d, const ClientResponse&) { print_routing(d); });
+                              [](const rapidjson::Document& d, const ClientResponse&) { print_routing(d); });
   });
 
   auto* set = routing->add_subcommand("set", "Set the default policy: ignore | namespace NAME");
-  set->add_option("policy", a->policy, "ignore or namespace")->required()->check(CLI::IsMember({"ignore", "namespace"}));
+  set->add_option("policy", a->policy, "ignore or namespace")
+      ->required()
+      ->check(CLI::IsMember({"ignore", "namespace"}));
   set->add_option("namespace", a->target, "The default namespace (name or id) for policy namespace");
   add_client(set, ctx);
   set->callback([&ctx, a] {
@@ -294,7 +297,7 @@ void add_routing(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
     }
     w.EndObject();
     ctx.exit_code = call_json(ctx, "PUT", kRouting, buf.GetString(),
-                         [](const rapidjson::Document& d, const ClientResponse&) { print_routing(d); });
+                              [](const rapidjson::Document& d, const ClientResponse&) { print_routing(d); });
   });
 }
 

@@ -9,8 +9,8 @@
 #include <rapidjson/writer.h>
 
 #include "actors/app/cli/commands.hpp"
-#include "actors/app/cli/json_call.hpp"
 #include "actors/app/cli/duration.hpp"
+#include "actors/app/cli/json_call.hpp"
 
 namespace sb::app::cli {
 namespace {
@@ -31,8 +31,8 @@ std::string schedule_text(const rapidjson::Value& t) {
 }
 
 void print_task_line(const rapidjson::Value& t) {
-  std::cout << str(t, "id") << "\t" << str(t, "name") << "\t" << str(t, "group") << "\t" << str(t, "status")
-            << "\t" << schedule_text(t) << "\tnext " << str(t, "nextRun") << "\n";
+  std::cout << str(t, "id") << "\t" << str(t, "name") << "\t" << str(t, "group") << "\t" << str(t, "status") << "\t"
+            << schedule_text(t) << "\tnext " << str(t, "nextRun") << "\n";
 }
 
 struct Args {
@@ -126,20 +126,22 @@ Result<std::string> add_body(const Args& a) {
   return std::string(buf.GetString());
 }
 
-void add_id(CLI::App* cmd, Args& a) { cmd->add_option("id", a.id, "Task id (from `schedule list`)")->required(); }
+void add_id(CLI::App* cmd, Args& a) {
+  cmd->add_option("id", a.id, "Task id (from `schedule list`)")->required();
+}
 
-void add_state_change(CLI::App* schedule, CliContext& ctx, std::shared_ptr<Args> a, const char* name,
-                      const char* help, bool enabled) {
+void add_state_change(CLI::App* schedule, CliContext& ctx, std::shared_ptr<Args> a, const char* name, const char* help,
+                      bool enabled) {
   auto* cmd = schedule->add_subcommand(name, help);
   add_id(cmd, *a);
   add_client(cmd, ctx);
   cmd->callback([&ctx, a, enabled] {
     ctx.exit_code = call_json(ctx, "PATCH", std::string(kSchedules) + "/" + percent_encode(a->id),
-                         enabled ? R"({"enabled":true})" : R"({"enabled":false})",
-                         [](const rapidjson::Document& d, const ClientResponse&) {
-                           std::cout << str(d, "id") << " " << str(d, "status") << ", next run " << str(d, "nextRun")
-                                     << "\n";
-                         });
+                              enabled ? R"({"enabled":true})" : R"({"enabled":false})",
+                              [](const rapidjson::Document& d, const ClientResponse&) {
+                                std::cout << str(d, "id") << " " << str(d, "status") << ", next run "
+                                          << str(d, "nextRun") << "\n";
+                              });
   });
 }
 
@@ -209,7 +211,7 @@ void add_schedule_commands(CLI::App& app, CliContext& ctx) {
   add_client(show, ctx);
   show->callback([&ctx, a] {
     ctx.exit_code = call_json(ctx, "GET", std::string(kSchedules) + "/" + percent_encode(a->id), "",
-                         [](const rapidjson::Document&, const ClientResponse& r) { std::cout << r.body << "\n"; });
+                              [](const rapidjson::Document&, const ClientResponse& r) { std::cout << r.body << "\n"; });
   });
 
   add_state_change(schedule, ctx, a, "pause", "Pause a task (no runs until resumed)", false);
@@ -219,45 +221,42 @@ void add_schedule_commands(CLI::App& app, CliContext& ctx) {
   add_id(rm, *a);
   add_client(rm, ctx);
   rm->callback([&ctx, a] {
-    ctx.exit_code = call_json(ctx, "DELETE", std::string(kSchedules) + "/" + percent_encode(a->id), "",
-                         [a](const rapidjson::Document&, const ClientResponse&) {
-                           std::cout << "removed " << a->id << "\n";
-                         });
+    ctx.exit_code =
+        call_json(ctx, "DELETE", std::string(kSchedules) + "/" + percent_encode(a->id), "",
+                  [a](const rapidjson::Document&, const ClientResponse&) { std::cout << "removed " << a->id << "\n"; });
   });
 
   auto* run = schedule->add_subcommand("run", "Ask for a run now (the scheduler starts it)");
   add_id(run, *a);
   add_client(run, ctx);
   run->callback([&ctx, a] {
-    ctx.exit_code = call_json(ctx, "POST", std::string(kSchedules) + "/" + percent_encode(a->id) + "/run", "",
-                         [a](const rapidjson::Document&, const ClientResponse&) {
-                           std::cout << "run requested for " << a->id << "\n";
-                         });
+    ctx.exit_code = call_json(
+        ctx, "POST", std::string(kSchedules) + "/" + percent_encode(a->id) + "/run", "",
+        [a](const rapidjson::Document&, const ClientResponse&) { std::cout << "run requested for " << a->id << "\n"; });
   });
 
   auto* runs = schedule->add_subcommand("runs", "A task's run log, newest first");
   add_id(runs, *a);
-  runs->add_option("--limit", a->limit, "At most this many runs (1-1000)")->capture_default_str()
+  runs->add_option("--limit", a->limit, "At most this many runs (1-1000)")
+      ->capture_default_str()
       ->check(CLI::Range(1, 1000));
   runs->add_flag("--json", a->json, "Print the API answer");
   add_client(runs, ctx);
   runs->callback([&ctx, a] {
-    ctx.exit_code = call_json(ctx, "GET", std::string(kSchedules) + "/" + percent_encode(a->id) + "/runs?limit=" +
-                                         std::to_string(a->limit),
-                         "", [a](const rapidjson::Document& d, const ClientResponse& r) {
-                           if (a->json || !d.IsArray()) {
-                             std::cout << r.body << "\n";
-                             return;
-                           }
-                           for (const auto& run : d.GetArray()) {
-                             const bool has_ms = run.HasMember("durationMs") && run["durationMs"].IsInt64();
-                             std::cout << str(run, "startedAt") << "\t" << str(run, "trigger") << "\t"
-                                       << str(run, "status") << "\t"
-                                       << (has_ms ? std::to_string(run["durationMs"].GetInt64()) + " ms" : "-")
-                                       << "\t" << (str(run, "error") != "-" ? str(run, "error") : str(run, "result"))
-                                       << "\n";
-                           }
-                         });
+    ctx.exit_code = call_json(
+        ctx, "GET", std::string(kSchedules) + "/" + percent_encode(a->id) + "/runs?limit=" + std::to_string(a->limit),
+        "", [a](const rapidjson::Document& d, const ClientResponse& r) {
+          if (a->json || !d.IsArray()) {
+            std::cout << r.body << "\n";
+            return;
+          }
+          for (const auto& run : d.GetArray()) {
+            const bool has_ms = run.HasMember("durationMs") && run["durationMs"].IsInt64();
+            std::cout << str(run, "startedAt") << "\t" << str(run, "trigger") << "\t" << str(run, "status") << "\t"
+                      << (has_ms ? std::to_string(run["durationMs"].GetInt64()) + " ms" : "-") << "\t"
+                      << (str(run, "error") != "-" ? str(run, "error") : str(run, "result")) << "\n";
+          }
+        });
   });
 }
 

@@ -146,7 +146,8 @@ void add_secret_commands(CLI::App& app, CliContext& ctx) {
   };
   auto args = std::make_shared<Args>();
 
-  auto* set = secret->add_subcommand("set", "Store a secret; the value is read from stdin (one trailing newline stripped)");
+  auto* set =
+      secret->add_subcommand("set", "Store a secret; the value is read from stdin (one trailing newline stripped)");
   set->add_option("name", args->name, "Secret name (^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$)")->required();
   add_client(set, ctx);
   set->callback([&ctx, args] { ctx.exit_code = run_set(ctx, args->name); });

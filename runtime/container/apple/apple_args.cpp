@@ -1,9 +1,9 @@
 #include "runtime/container/apple/apple_args.hpp"
 
-#include <rapidjson/document.h>
-
 #include <cctype>
 #include <csignal>
+
+#include <rapidjson/document.h>
 
 #include "runtime/container/signal_name.hpp"
 
@@ -36,9 +36,7 @@ std::string cpus_arg(int64_t cpu_millis) {
 std::vector<std::string> build_argv(const std::string& binary, const AppleCall& call) {
   std::vector<std::string> a{binary};
   switch (call.op) {
-    case Op::version:
-      a.push_back("--version");
-      break;
+    case Op::version: a.push_back("--version"); break;
     case Op::create: {
       const ContainerSpec& s = *call.spec;
       a.insert(a.end(), {"create", "--name", s.name});
@@ -60,23 +58,15 @@ std::vector<std::string> build_argv(const std::string& binary, const AppleCall& 
       a.insert(a.end(), s.command.begin(), s.command.end());
       break;
     }
-    case Op::start:
-      a.insert(a.end(), {"start", call.id});
-      break;
-    case Op::kill:
-      a.insert(a.end(), {"kill", "--signal", signal_name(call.signal), call.id});
-      break;
+    case Op::start: a.insert(a.end(), {"start", call.id}); break;
+    case Op::kill: a.insert(a.end(), {"kill", "--signal", signal_name(call.signal), call.id}); break;
     case Op::remove:
       a.push_back("delete");
       if (call.force) a.push_back("--force");
       a.push_back(call.id);
       break;
-    case Op::list:
-      a.insert(a.end(), {"list", "--all", "--format", "json"});
-      break;
-    case Op::inspect:
-      a.insert(a.end(), {"inspect", call.id});
-      break;
+    case Op::list: a.insert(a.end(), {"list", "--all", "--format", "json"}); break;
+    case Op::inspect: a.insert(a.end(), {"inspect", call.id}); break;
   }
   return a;
 }
@@ -111,7 +101,8 @@ Status check_min_version(std::string_view version) {
     return make_error("apple.bad_version", "unparsable Apple Container version '" + std::string(version) + "'");
   }
   if (major == 0 && minor < 2) {
-    return make_error("apple.too_old", "Apple Container " + std::string(version) + " is too old: squadbox needs 0.2 or newer");
+    return make_error("apple.too_old",
+                      "Apple Container " + std::string(version) + " is too old: squadbox needs 0.2 or newer");
   }
   return {};
 }

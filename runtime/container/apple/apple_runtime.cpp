@@ -106,7 +106,8 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, std::chr
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (timed_out) return make_error("apple.timeout", argv[0] + " did not finish in " + std::to_string(timeout.count()) + " ms");
+  if (timed_out)
+    return make_error("apple.timeout", argv[0] + " did not finish in " + std::to_string(timeout.count()) + " ms");
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
 }
@@ -162,8 +163,8 @@ Result<ExitStatus> AppleRuntime::wait(const std::string& id, std::chrono::millis
       return info->exit ? *info->exit : ExitStatus{-1, false, 0};
     }
     if (Clock::now() + options_.poll_interval > deadline) {
-      return make_error("container.timeout", "container " + id + " still running after " +
-                                                 std::to_string(timeout.count()) + " ms");
+      return make_error("container.timeout",
+                        "container " + id + " still running after " + std::to_string(timeout.count()) + " ms");
     }
     std::this_thread::sleep_for(options_.poll_interval);  // the poll interval, not an outcome wait
   }
@@ -228,9 +229,8 @@ Result<ContainerInfo> AppleRuntime::inspect(const std::string& id) {
 }
 
 Result<SecurityProfile> AppleRuntime::security_profile(const std::string& id) {
-  return make_error("container.unsupported",
-                    "the apple backend cannot observe the security profile of '" + id +
-                        "' (the container CLI does not report capabilities or mounts)");
+  return make_error("container.unsupported", "the apple backend cannot observe the security profile of '" + id +
+                                                 "' (the container CLI does not report capabilities or mounts)");
 }
 
 }  // namespace sb::container::apple

@@ -1,19 +1,23 @@
 #include "runtime/container/docker/docker_json.hpp"
 
+#include <charconv>
+#include <csignal>
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-
-#include <charconv>
-#include <csignal>
 
 namespace sb::container::docker {
 namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-void key(Writer& w, std::string_view k) { w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
-void str(Writer& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+void key(Writer& w, std::string_view k) {
+  w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+}
+void str(Writer& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
 
 Error bad_response(std::string_view what) {
   return make_error("docker.bad_response", "unexpected Docker API reply: " + std::string(what));
@@ -78,19 +82,19 @@ int compare_api_versions(std::string_view a, std::string_view b) {
   return 0;
 }
 
-Result<std::string> negotiate_api_version(std::string_view server_api, std::string_view server_min_api,
-                                          bool podman) {
+Result<std::string> negotiate_api_version(std::string_view server_api, std::string_view server_min_api, bool podman) {
   int major = 0, minor = 0;
   if (!parse_api_version(server_api, major, minor)) {
-    return make_error("docker.bad_version", "Docker reported an unparsable API version '" + std::string(server_api) + "'");
+    return make_error("docker.bad_version",
+                      "Docker reported an unparsable API version '" + std::string(server_api) + "'");
   }
   if (compare_api_versions(server_api, podman ? std::string_view("1.40") : kMinApiVersion) < 0) {
     return make_error("docker.too_old", "Docker Engine API " + std::string(server_api) +
                                             " is too old: squadbox needs API " + std::string(kMinApiVersion) +
                                             " (Docker 24.0) or newer");
   }
-  std::string chosen = compare_api_versions(server_api, kMaxApiVersion) < 0 ? std::string(server_api)
-                                                                            : std::string(kMaxApiVersion);
+  std::string chosen =
+      compare_api_versions(server_api, kMaxApiVersion) < 0 ? std::string(server_api) : std::string(kMaxApiVersion);
   int mmaj = 0, mmin = 0;
   if (!server_min_api.empty() && parse_api_version(server_min_api, mmaj, mmin) &&
       compare_api_versions(server_min_api, chosen) > 0) {
@@ -236,8 +240,10 @@ Result<ContainerInfo> parse_inspect(std::string_view body) {
   if (info.state == ContainerState::exited) {
     int code = 0;
     bool oom = false;
-    if (const auto c = state.FindMember("ExitCode"); c != state.MemberEnd() && c->value.IsInt()) code = c->value.GetInt();
-    if (const auto o = state.FindMember("OOMKilled"); o != state.MemberEnd() && o->value.IsBool()) oom = o->value.GetBool();
+    if (const auto c = state.FindMember("ExitCode"); c != state.MemberEnd() && c->value.IsInt())
+      code = c->value.GetInt();
+    if (const auto o = state.FindMember("OOMKilled"); o != state.MemberEnd() && o->value.IsBool())
+      oom = o->value.GetBool();
     info.exit = exit_status(code, oom);
   }
   return info;
@@ -284,8 +290,8 @@ Result<SecurityProfile> parse_security_profile(std::string_view body) {
   for (const auto& opt : strings("SecurityOpt"))
     if (opt == "no-new-privileges" || opt == "no-new-privileges:true" || opt == "no-new-privileges=true")
       p.no_new_privileges = true;
-  const std::pair<const char*, const char*> modes[] = {{"PidMode", "pid"}, {"NetworkMode", "net"},
-                                                       {"IpcMode", "ipc"}, {"UTSMode", "uts"},
+  const std::pair<const char*, const char*> modes[] = {{"PidMode", "pid"},     {"NetworkMode", "net"},
+                                                       {"IpcMode", "ipc"},     {"UTSMode", "uts"},
                                                        {"UsernsMode", "user"}, {"CgroupnsMode", "cgroup"}};
   for (const auto& [field, ns] : modes)
     if (get_string(host, field) == "host") p.host_namespaces.insert(ns);
@@ -398,6 +404,5 @@ std::string url_encode(std::string_view in) {
   }
   return out;
 }
-
 
 }  // namespace sb::container::docker

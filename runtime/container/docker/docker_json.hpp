@@ -58,9 +58,10 @@ Result<ContainerInfo> parse_inspect(std::string_view body);
 
 // The capabilities Docker grants when a container drops none (moby's default set).
 inline constexpr std::array<std::string_view, 14> kDefaultCapabilities = {
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
-    "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",
-    "CAP_AUDIT_WRITE"};
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    "CAP_KILL",    "CAP_AUDIT_WRITE"};
 
 // The capability set a container gets from HostConfig (moby's TweakCapabilities):
 // privileged -> all; CapAdd ALL -> all but CapDrop; CapDrop ALL -> CapAdd only;

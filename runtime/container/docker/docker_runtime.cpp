@@ -12,20 +12,23 @@ Error api_error(const http::Response& r, std::string_view what) {
   std::string code = "docker.api_error";
   if (r.status == 404) code = "container.not_found";
   if (r.status == 409) code = "container.conflict";
-  return make_error(code, std::string(what) + ": Docker answered " + std::to_string(r.status) + ": " +
-                              error_message(r.body));
+  return make_error(code,
+                    std::string(what) + ": Docker answered " + std::to_string(r.status) + ": " + error_message(r.body));
 }
 
-bool ok_status(int status) { return status >= 200 && status < 300; }
+bool ok_status(int status) {
+  return status >= 200 && status < 300;
+}
 
 // An id goes into a URL path: Docker ids and names never need escaping, but a hostile
 // one must not be able to change the path.
-std::string path_id(const std::string& id) { return url_encode(id); }
+std::string path_id(const std::string& id) {
+  return url_encode(id);
+}
 
 }  // namespace
 
-DockerRuntime::DockerRuntime(DockerOptions options)
-    : options_(std::move(options)), client_(options_.socket_path) {}
+DockerRuntime::DockerRuntime(DockerOptions options) : options_(std::move(options)), client_(options_.socket_path) {}
 
 Result<RuntimeVersion> DockerRuntime::version() {
   {
@@ -35,7 +38,8 @@ Result<RuntimeVersion> DockerRuntime::version() {
   // Unversioned: /version answers on every API version, which is the point.
   auto r = client_.request("GET", "/version", {}, {}, options_.call_timeout);
   if (!r) {
-    return make_error("docker.unavailable", "cannot reach Docker at " + options_.socket_path + ": " + r.error().message);
+    return make_error("docker.unavailable",
+                      "cannot reach Docker at " + options_.socket_path + ": " + r.error().message);
   }
   if (!ok_status(r->status)) return api_error(*r, "GET /version");
   auto server = parse_version(r->body);
@@ -56,8 +60,7 @@ Result<std::string> DockerRuntime::api_prefix() {
 }
 
 Result<http::Response> DockerRuntime::call(std::string_view method, const std::string& path, std::string body,
-                                           std::string content_type,
-                                           std::optional<std::chrono::milliseconds> timeout) {
+                                           std::string content_type, std::optional<std::chrono::milliseconds> timeout) {
   auto prefix = api_prefix();
   if (!prefix) return prefix.error();
   http::Headers headers;
@@ -94,12 +97,12 @@ Status DockerRuntime::start(const std::string& id) {
 Result<ExitStatus> DockerRuntime::wait(const std::string& id, std::chrono::milliseconds timeout) {
   // The reply is held back until the container stops; the exchange's deadline is the
   // caller's timeout (plus slack for the request itself).
-  auto r = call("POST", "/containers/" + path_id(id) + "/wait?condition=not-running", {}, {},
-                timeout + options_.wait_slack);
+  auto r =
+      call("POST", "/containers/" + path_id(id) + "/wait?condition=not-running", {}, {}, timeout + options_.wait_slack);
   if (!r) {
     if (r.error().code == "http.timeout") {
-      return make_error("container.timeout", "container " + id + " still running after " +
-                                                 std::to_string(timeout.count()) + " ms");
+      return make_error("container.timeout",
+                        "container " + id + " still running after " + std::to_string(timeout.count()) + " ms");
     }
     return r.error();
   }

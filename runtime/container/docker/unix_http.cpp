@@ -1,10 +1,11 @@
 // Boost 1.74 Asio with -std=c++20 needs <utility> before any Asio header.
+#include "runtime/container/docker/unix_http.hpp"
+
 #include <utility>
 
-#include "runtime/container/docker/unix_http.hpp"
-#include "runtime/http/exchange.hpp"
-
 #include <boost/asio/local/stream_protocol.hpp>
+
+#include "runtime/http/exchange.hpp"
 
 namespace sb::container::docker {
 namespace {

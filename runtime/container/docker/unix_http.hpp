@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/http/message.hpp"
 #include "runtime/core/result.hpp"
+#include "runtime/http/message.hpp"
 
 namespace sb::container::docker {
 
@@ -22,9 +22,8 @@ class UnixHttpClient {
   // any HTTP status is a success value. `timeout` bounds the whole exchange.
   // Errors: "http.bad_request", "http.connect", "http.timeout", "http.io",
   // "http.bad_response", "http.response_too_large".
-  Result<http::Response> request(std::string_view method, std::string_view target,
-                                 const http::Headers& headers, std::string body,
-                                 std::chrono::milliseconds timeout) const;
+  Result<http::Response> request(std::string_view method, std::string_view target, const http::Headers& headers,
+                                 std::string body, std::chrono::milliseconds timeout) const;
 
   const std::string& socket_path() const { return socket_path_; }
 

@@ -1,15 +1,16 @@
 #include "runtime/container/oci/image_store.hpp"
 
 #include <elf.h>
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <stdlib.h>
 
 #include <algorithm>
 #include <fstream>
 #include <random>
 #include <sstream>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "runtime/container/oci/subprocess.hpp"
 #include "runtime/core/fs.hpp"
@@ -58,8 +59,7 @@ Result<rapidjson::Document> parse_json(const fs::path& p) {
   if (!text) return make_error("image.io", "cannot read " + text.error().message);
   rapidjson::Document doc;
   doc.Parse(text->c_str(), text->size());
-  if (doc.HasParseError() || !doc.IsObject())
-    return make_error("image.bad_json", "malformed JSON in " + p.string());
+  if (doc.HasParseError() || !doc.IsObject()) return make_error("image.bad_json", "malformed JSON in " + p.string());
   return doc;
 }
 
@@ -101,7 +101,8 @@ std::string image_json(const ImageDefaults& d) {
 std::string not_found_message(const std::string& ref, const fs::path& root) {
   return "image '" + ref + "' is not in the local image store (" + root.string() +
          "); build the default agent image with `squadbox image build` or import one with "
-         "`squadbox image import <docker-archive:FILE|oci-archive:FILE|oci:DIR[:TAG]> " + ref + "`";
+         "`squadbox image import <docker-archive:FILE|oci-archive:FILE|oci:DIR[:TAG]> " +
+         ref + "`";
 }
 
 // Refuses dynamically linked ELF files: the default image has no libc or loader.
@@ -119,16 +120,16 @@ Status check_static(const fs::path& p) {
     in.read(reinterpret_cast<char*>(&ph), sizeof ph);
     if (!in) break;
     if (ph.p_type == PT_INTERP)
-      return make_error("image.agent_not_static",
-                        p.string() + " is dynamically linked; the agent image has no libc, "
-                                     "build the agent statically (-static)");
+      return make_error("image.agent_not_static", p.string() +
+                                                      " is dynamically linked; the agent image has no libc, "
+                                                      "build the agent statically (-static)");
   }
   return {};
 }
 
 bool valid_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == '-' || c == '/' || c == ':';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == '-' || c == '/' || c == ':';
 }
 
 }  // namespace
@@ -151,8 +152,7 @@ Result<ImageRef> parse_image_ref(const std::string& ref) {
     out.name = ref;
     out.tag = "latest";
   }
-  if (out.name.empty() || out.tag.empty() || out.tag.find('/') != std::string::npos ||
-      out.name.back() == '/')
+  if (out.name.empty() || out.tag.empty() || out.tag.find('/') != std::string::npos || out.name.back() == '/')
     return make_error("image.bad_ref", "invalid image reference '" + ref + "'");
   return out;
 }
@@ -238,8 +238,8 @@ Status ImageStore::build_default_image(const std::string& agent_binary, const st
   fs::path image = tmp->path() / "image";
   fs::path rootfs = image / "rootfs";
   std::error_code ec;
-  for (const char* d : {"bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "etc", "proc",
-                        "sys", "dev", "workspace", "tmp", "root", "home", "var/tmp"}) {
+  for (const char* d : {"bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "etc", "proc", "sys", "dev", "workspace",
+                        "tmp", "root", "home", "var/tmp"}) {
     fs::create_directories(rootfs / d, ec);
     if (ec) return make_error("image.io", "cannot create " + (rootfs / d).string() + ": " + ec.message());
   }
@@ -277,8 +277,7 @@ Status ImageStore::build_default_image(const std::string& agent_binary, const st
                            fs::perms(0644));
       !st)
     return st;
-  if (auto st = write_file(rootfs / "etc/group", "root:x:0:\nnogroup:x:65534:\n", fs::perms(0644)); !st)
-    return st;
+  if (auto st = write_file(rootfs / "etc/group", "root:x:0:\nnogroup:x:65534:\n", fs::perms(0644)); !st) return st;
   if (auto st = write_file(rootfs / "etc/hosts", "127.0.0.1 localhost\n::1 localhost\n", fs::perms(0644)); !st)
     return st;
 
@@ -294,21 +293,22 @@ Status ImageStore::import_archive(const std::string& source, const std::string& 
   auto ref = parse_image_ref(text);
   if (!ref) return ref.error();
   std::string src = source;
-  bool has_transport = src.starts_with("docker-archive:") || src.starts_with("oci-archive:") ||
-                       src.starts_with("oci:");
+  bool has_transport = src.starts_with("docker-archive:") || src.starts_with("oci-archive:") || src.starts_with("oci:");
   if (!has_transport) {
     std::error_code ec;
-    if (fs::exists(fs::path(src) / "oci-layout", ec)) src = "oci:" + src;
-    else if (fs::is_regular_file(src, ec)) src = "docker-archive:" + src;
-    else return make_error("image.import_failed", "no image archive or OCI layout at " + source);
+    if (fs::exists(fs::path(src) / "oci-layout", ec))
+      src = "oci:" + src;
+    else if (fs::is_regular_file(src, ec))
+      src = "docker-archive:" + src;
+    else
+      return make_error("image.import_failed", "no image archive or OCI layout at " + source);
   }
   auto tmp = TempDir::make(root_);
   if (!tmp) return tmp.error();
   std::string layout = (tmp->path() / "layout").string();
   // --insecure-policy: the source is a local file the operator chose; there is no
   // signature to check and no /etc/containers/policy.json to rely on.
-  auto copy = run_process({"skopeo", "copy", "--quiet", "--insecure-policy", src,
-                           "oci:" + layout + ":import"},
+  auto copy = run_process({"skopeo", "copy", "--quiet", "--insecure-policy", src, "oci:" + layout + ":import"},
                           {.output_file = {}, .timeout = std::chrono::minutes(10)});
   if (!copy) return copy.error();
   if (!copy->ok()) return make_error("image.import_failed", copy->describe("skopeo copy"));

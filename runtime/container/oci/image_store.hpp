@@ -50,8 +50,7 @@ class ImageStore {
   // The default agent image: busybox-static (+ applet links), the agent binary (must be
   // statically linked: the image has no libc) at /usr/local/bin/squadbox-agent,
   // /workspace, /tmp, and /etc/passwd+group with nobody (65534).
-  Status build_default_image(const std::string& agent_binary,
-                             const std::string& ref = kDefaultAgentImage,
+  Status build_default_image(const std::string& agent_binary, const std::string& ref = kDefaultAgentImage,
                              const std::string& busybox = "/bin/busybox");
 
  private:

@@ -1,17 +1,21 @@
 #include "runtime/container/oci/oci_config.hpp"
 
+#include <initializer_list>
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-
-#include <initializer_list>
 
 namespace sb::container::oci {
 namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-void str(Writer& w, const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); }
-void key(Writer& w, const char* k) { w.Key(k); }
+void str(Writer& w, const std::string& s) {
+  w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
+}
+void key(Writer& w, const char* k) {
+  w.Key(k);
+}
 
 void str_array(Writer& w, const std::vector<std::string>& items) {
   w.StartArray();
@@ -22,25 +26,36 @@ void str_array(Writer& w, const std::vector<std::string>& items) {
 void mount(Writer& w, const std::string& dest, const std::string& type, const std::string& source,
            const std::vector<std::string>& options) {
   w.StartObject();
-  key(w, "destination"); str(w, dest);
-  key(w, "type"); str(w, type);
-  key(w, "source"); str(w, source);
-  key(w, "options"); str_array(w, options);
+  key(w, "destination");
+  str(w, dest);
+  key(w, "type");
+  str(w, type);
+  key(w, "source");
+  str(w, source);
+  key(w, "options");
+  str_array(w, options);
   w.EndObject();
 }
 
 // The same paths runc's default spec hides or freezes: kernel interfaces that leak host
 // information or allow host-wide changes.
-const std::vector<std::string> kMaskedPaths = {
-    "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-    "/sys/firmware", "/sys/devices/virtual/powercap"};
-const std::vector<std::string> kReadonlyPaths = {
-    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+const std::vector<std::string> kMaskedPaths = {"/proc/acpi",
+                                               "/proc/asound",
+                                               "/proc/kcore",
+                                               "/proc/keys",
+                                               "/proc/latency_stats",
+                                               "/proc/timer_list",
+                                               "/proc/timer_stats",
+                                               "/proc/sched_debug",
+                                               "/proc/scsi",
+                                               "/sys/firmware",
+                                               "/sys/devices/virtual/powercap"};
+const std::vector<std::string> kReadonlyPaths = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                                 "/proc/sysrq-trigger"};
 
 bool absolute_clean(const std::string& p) {
-  return !p.empty() && p[0] == '/' && p.find("/../") == std::string::npos &&
-         !p.ends_with("/..") && p.find('\0') == std::string::npos;
+  return !p.empty() && p[0] == '/' && p.find("/../") == std::string::npos && !p.ends_with("/..") &&
+         p.find('\0') == std::string::npos;
 }
 
 }  // namespace
@@ -82,8 +97,7 @@ Result<std::string> build_oci_config(const OciConfigInput& in) {
   const ContainerSpec& spec = *in.spec;
   // Defence in depth: the validator already refuses root, but a root container must
   // never be produced even if a caller skipped it.
-  if (spec.uid == 0 || spec.gid == 0)
-    return make_error("container.root_uid", "containers never run as uid/gid 0");
+  if (spec.uid == 0 || spec.gid == 0) return make_error("container.root_uid", "containers never run as uid/gid 0");
   auto args = process_args(spec, in.image);
   if (!args) return args.error();
   if (!in.mount_sources.empty() && in.mount_sources.size() != spec.mounts.mounts().size())
@@ -92,51 +106,76 @@ Result<std::string> build_oci_config(const OciConfigInput& in) {
     if (!absolute_clean(src)) return make_error("container.bad_mount", "mount source must be absolute: " + src);
   for (const auto& m : spec.mounts.mounts())
     if (!absolute_clean(m.host_path) || !absolute_clean(m.container_path))
-      return make_error("container.bad_mount", "mount paths must be absolute: " + m.host_path +
-                                                   " -> " + m.container_path);
+      return make_error("container.bad_mount",
+                        "mount paths must be absolute: " + m.host_path + " -> " + m.container_path);
 
   rapidjson::StringBuffer buf;
   Writer w(buf);
   w.StartObject();
-  key(w, "ociVersion"); str(w, "1.0.2");
+  key(w, "ociVersion");
+  str(w, "1.0.2");
 
-  key(w, "process"); w.StartObject();
-  key(w, "terminal"); w.Bool(false);
-  key(w, "user"); w.StartObject();
-  key(w, "uid"); w.Uint(spec.uid);
-  key(w, "gid"); w.Uint(spec.gid);
-  key(w, "additionalGids"); w.StartArray(); w.EndArray();
+  key(w, "process");
+  w.StartObject();
+  key(w, "terminal");
+  w.Bool(false);
+  key(w, "user");
+  w.StartObject();
+  key(w, "uid");
+  w.Uint(spec.uid);
+  key(w, "gid");
+  w.Uint(spec.gid);
+  key(w, "additionalGids");
+  w.StartArray();
+  w.EndArray();
   w.EndObject();
-  key(w, "args"); str_array(w, *args);
-  key(w, "env"); str_array(w, process_env(spec, in.image));
-  std::string cwd = !spec.workdir.empty() ? spec.workdir
-                    : !in.image.workdir.empty() ? in.image.workdir : "/";
-  key(w, "cwd"); str(w, cwd);
+  key(w, "args");
+  str_array(w, *args);
+  key(w, "env");
+  str_array(w, process_env(spec, in.image));
+  std::string cwd = !spec.workdir.empty() ? spec.workdir : !in.image.workdir.empty() ? in.image.workdir : "/";
+  key(w, "cwd");
+  str(w, cwd);
   // No capabilities at all: the agent needs none, and an empty bounding set means
   // nothing it execs can regain any.
-  key(w, "capabilities"); w.StartObject();
+  key(w, "capabilities");
+  w.StartObject();
   for (const char* set : {"bounding", "effective", "inheritable", "permitted", "ambient"}) {
-    key(w, set); w.StartArray(); w.EndArray();
+    key(w, set);
+    w.StartArray();
+    w.EndArray();
   }
   w.EndObject();
-  key(w, "rlimits"); w.StartArray();
-  w.StartObject(); key(w, "type"); str(w, "RLIMIT_NOFILE"); key(w, "hard"); w.Uint64(1024);
-  key(w, "soft"); w.Uint64(1024); w.EndObject();
+  key(w, "rlimits");
+  w.StartArray();
+  w.StartObject();
+  key(w, "type");
+  str(w, "RLIMIT_NOFILE");
+  key(w, "hard");
+  w.Uint64(1024);
+  key(w, "soft");
+  w.Uint64(1024);
+  w.EndObject();
   w.EndArray();
-  key(w, "noNewPrivileges"); w.Bool(true);
+  key(w, "noNewPrivileges");
+  w.Bool(true);
   w.EndObject();  // process
 
-  key(w, "root"); w.StartObject();
-  key(w, "path"); str(w, in.rootfs);
-  key(w, "readonly"); w.Bool(true);
+  key(w, "root");
+  w.StartObject();
+  key(w, "path");
+  str(w, in.rootfs);
+  key(w, "readonly");
+  w.Bool(true);
   w.EndObject();
-  key(w, "hostname"); str(w, in.hostname.empty() ? hostname_for(spec.name) : in.hostname);
+  key(w, "hostname");
+  str(w, in.hostname.empty() ? hostname_for(spec.name) : in.hostname);
 
-  key(w, "mounts"); w.StartArray();
+  key(w, "mounts");
+  w.StartArray();
   mount(w, "/proc", "proc", "proc", {"nosuid", "noexec", "nodev"});
   mount(w, "/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"});
-  mount(w, "/dev/pts", "devpts", "devpts",
-        {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"});
+  mount(w, "/dev/pts", "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"});
   mount(w, "/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"});
   mount(w, "/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"});
   mount(w, "/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"});
@@ -150,43 +189,74 @@ Result<std::string> build_oci_config(const OciConfigInput& in) {
           {"rbind", mounts[i].read_write ? "rw" : "ro", "nosuid", "nodev"});
   w.EndArray();
 
-  key(w, "annotations"); w.StartObject();
-  for (const auto& [k, v] : spec.labels) { key(w, k.c_str()); str(w, v); }
+  key(w, "annotations");
+  w.StartObject();
+  for (const auto& [k, v] : spec.labels) {
+    key(w, k.c_str());
+    str(w, v);
+  }
   w.EndObject();
 
-  key(w, "linux"); w.StartObject();
+  key(w, "linux");
+  w.StartObject();
   // A namespace without a path is a fresh one; a fresh network namespace holds only a
   // loopback interface, so the container has no network.
-  key(w, "namespaces"); w.StartArray();
+  key(w, "namespaces");
+  w.StartArray();
   for (const char* ns : {"pid", "network", "ipc", "uts", "mount", "cgroup"}) {
-    w.StartObject(); key(w, "type"); str(w, ns); w.EndObject();
+    w.StartObject();
+    key(w, "type");
+    str(w, ns);
+    w.EndObject();
   }
   w.EndArray();
-  if (!in.cgroups_path.empty()) { key(w, "cgroupsPath"); str(w, in.cgroups_path); }
-  key(w, "resources"); w.StartObject();
-  key(w, "devices"); w.StartArray();
-  w.StartObject(); key(w, "allow"); w.Bool(false); key(w, "access"); str(w, "rwm"); w.EndObject();
+  if (!in.cgroups_path.empty()) {
+    key(w, "cgroupsPath");
+    str(w, in.cgroups_path);
+  }
+  key(w, "resources");
+  w.StartObject();
+  key(w, "devices");
+  w.StartArray();
+  w.StartObject();
+  key(w, "allow");
+  w.Bool(false);
+  key(w, "access");
+  str(w, "rwm");
+  w.EndObject();
   w.EndArray();
   if (spec.limits.memory_bytes > 0) {
-    key(w, "memory"); w.StartObject();
-    key(w, "limit"); w.Int64(spec.limits.memory_bytes);
+    key(w, "memory");
+    w.StartObject();
+    key(w, "limit");
+    w.Int64(spec.limits.memory_bytes);
     // memory+swap == memory: the container cannot escape its limit into swap.
-    key(w, "swap"); w.Int64(spec.limits.memory_bytes);
+    key(w, "swap");
+    w.Int64(spec.limits.memory_bytes);
     w.EndObject();
   }
   if (spec.limits.pids > 0) {
-    key(w, "pids"); w.StartObject(); key(w, "limit"); w.Int64(spec.limits.pids); w.EndObject();
+    key(w, "pids");
+    w.StartObject();
+    key(w, "limit");
+    w.Int64(spec.limits.pids);
+    w.EndObject();
   }
   if (spec.limits.cpu_millis > 0) {
     constexpr int64_t kPeriodUs = 100000;
-    key(w, "cpu"); w.StartObject();
-    key(w, "quota"); w.Int64(spec.limits.cpu_millis * kPeriodUs / 1000);
-    key(w, "period"); w.Uint64(kPeriodUs);
+    key(w, "cpu");
+    w.StartObject();
+    key(w, "quota");
+    w.Int64(spec.limits.cpu_millis * kPeriodUs / 1000);
+    key(w, "period");
+    w.Uint64(kPeriodUs);
     w.EndObject();
   }
   w.EndObject();  // resources
-  key(w, "maskedPaths"); str_array(w, kMaskedPaths);
-  key(w, "readonlyPaths"); str_array(w, kReadonlyPaths);
+  key(w, "maskedPaths");
+  str_array(w, kMaskedPaths);
+  key(w, "readonlyPaths");
+  str_array(w, kReadonlyPaths);
   w.EndObject();  // linux
 
   w.EndObject();

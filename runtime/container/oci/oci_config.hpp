@@ -11,8 +11,7 @@
 
 namespace sb::container::oci {
 
-inline constexpr const char* kDefaultPath =
-    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+inline constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // What an image says about how to run it (OCI image config subset).
 struct ImageDefaults {
@@ -24,7 +23,7 @@ struct ImageDefaults {
 
 struct OciConfigInput {
   const ContainerSpec* spec = nullptr;
-  std::string rootfs;        // absolute path of the image's rootfs (mounted read-only)
+  std::string rootfs;  // absolute path of the image's rootfs (mounted read-only)
   ImageDefaults image;
   std::string cgroups_path;  // e.g. "/squadbox/<id>"; empty: let the runtime choose
   std::string hostname;      // empty: derived from spec->name

@@ -1,9 +1,6 @@
 #include "runtime/container/oci/oci_runtime.hpp"
 
 #include <poll.h>
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -14,9 +11,13 @@
 #include <cstring>
 #include <sstream>
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include "runtime/container/oci/oci_config.hpp"
-#include "runtime/container/oci/staged_mounts.hpp"
 #include "runtime/container/oci/proc_security.hpp"
+#include "runtime/container/oci/staged_mounts.hpp"
 #include "runtime/core/fs.hpp"
 #include "runtime/core/ids.hpp"
 #include "runtime/core/log.hpp"
@@ -57,14 +58,22 @@ std::string spec_json(const std::string& id, const ContainerSpec& spec) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
-  w.Key("id"); w.String(id.c_str());
-  w.Key("name"); w.String(spec.name.c_str());
-  w.Key("image"); w.String(spec.image.c_str());
-  w.Key("uid"); w.Uint(spec.uid);
-  w.Key("memory_bytes"); w.Int64(spec.limits.memory_bytes);
-  w.Key("pids"); w.Int64(spec.limits.pids);
-  w.Key("cpu_millis"); w.Int64(spec.limits.cpu_millis);
-  w.Key("env_keys"); w.StartArray();
+  w.Key("id");
+  w.String(id.c_str());
+  w.Key("name");
+  w.String(spec.name.c_str());
+  w.Key("image");
+  w.String(spec.image.c_str());
+  w.Key("uid");
+  w.Uint(spec.uid);
+  w.Key("memory_bytes");
+  w.Int64(spec.limits.memory_bytes);
+  w.Key("pids");
+  w.Int64(spec.limits.pids);
+  w.Key("cpu_millis");
+  w.Int64(spec.limits.cpu_millis);
+  w.Key("env_keys");
+  w.StartArray();
   for (const auto& [k, v] : spec.env) w.String(k.c_str());
   w.EndArray();
   w.EndObject();
@@ -75,9 +84,12 @@ std::string exit_json(const ExitStatus& e) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
-  w.Key("exit_code"); w.Int(e.exit_code);
-  w.Key("signal"); w.Int(e.signal);
-  w.Key("oom_killed"); w.Bool(e.oom_killed);
+  w.Key("exit_code");
+  w.Int(e.exit_code);
+  w.Key("signal");
+  w.Int(e.signal);
+  w.Key("oom_killed");
+  w.Bool(e.oom_killed);
   w.EndObject();
   return buf.GetString();
 }
@@ -124,17 +136,14 @@ bool oom_count_positive(const fs::path& file) {
 
 bool not_found_message(const std::string& text) {
   return text.find("does not exist") != std::string::npos ||
-         text.find("No such file or directory") != std::string::npos ||
-         text.find("not found") != std::string::npos;
+         text.find("No such file or directory") != std::string::npos || text.find("not found") != std::string::npos;
 }
 
 }  // namespace
 
-OciRuntime::OciRuntime(OciRuntimeOptions options, ImageStore& images)
-    : options_(std::move(options)), images_(images) {
+OciRuntime::OciRuntime(OciRuntimeOptions options, ImageStore& images) : options_(std::move(options)), images_(images) {
   // See the header: the container init becomes our child once `create` returns.
-  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
-    sb::log::warn("oci.subreaper_failed", {{"error", std::strerror(errno)}});
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) sb::log::warn("oci.subreaper_failed", {{"error", std::strerror(errno)}});
   std::error_code ec;
   fs::create_directories(options_.state_dir, ec);
   fs::permissions(options_.state_dir, fs::perms(0700), ec);
@@ -150,10 +159,13 @@ Result<ProcessResult> OciRuntime::oci(std::vector<std::string> args) const {
   return run_process(argv, {.output_file = {}, .timeout = options_.command_timeout});
 }
 
-std::string OciRuntime::cgroup_path(const std::string& id) const { return "/squadbox/" + id; }
+std::string OciRuntime::cgroup_path(const std::string& id) const {
+  return "/squadbox/" + id;
+}
 
 Result<RuntimeVersion> OciRuntime::version() {
-  auto r = run_process({options_.runtime_binary, "--version"}, {.output_file = {}, .timeout = options_.command_timeout});
+  auto r =
+      run_process({options_.runtime_binary, "--version"}, {.output_file = {}, .timeout = options_.command_timeout});
   if (!r) return r.error();
   if (!r->ok()) return make_error("runtime.unavailable", r->describe(options_.runtime_binary));
   RuntimeVersion v{"oci", "", ""};
@@ -204,14 +216,20 @@ Result<std::string> OciRuntime::create(const ContainerSpec& spec) {
   }
   // The container inherits stdout/stderr, so they go to a file, not a pipe (see
   // SpawnOptions); the runtime's own errors land in the same file, read back on failure.
-  std::vector<std::string> argv = {options_.runtime_binary, "--root", options_.runtime_root.string(),
-                                   "create", "--bundle", dir.string(), "--pid-file",
-                                   (dir / "pid").string(), id};
-  auto r = run_process(argv, {.output_file = (dir / "output.log").string(),
-                              .timeout = options_.command_timeout});
+  std::vector<std::string> argv = {options_.runtime_binary,
+                                   "--root",
+                                   options_.runtime_root.string(),
+                                   "create",
+                                   "--bundle",
+                                   dir.string(),
+                                   "--pid-file",
+                                   (dir / "pid").string(),
+                                   id};
+  auto r = run_process(argv, {.output_file = (dir / "output.log").string(), .timeout = options_.command_timeout});
   if (!r || !r->ok()) {
-    std::string why = r ? ProcessResult{r->exit_code, "", slurp(dir / "output.log")}.describe(options_.runtime_binary + " create")
-                        : r.error().message;
+    std::string why =
+        r ? ProcessResult{r->exit_code, "", slurp(dir / "output.log")}.describe(options_.runtime_binary + " create")
+          : r.error().message;
     (void)oci({"delete", "--force", id});
     fs::remove_all(dir, ec);
     return make_error("container.create_failed", why);
@@ -255,8 +273,9 @@ Result<ExitStatus> OciRuntime::reap(const std::string& id, std::chrono::millisec
   std::lock_guard lock(reap_mutex_);
   if (auto e = read_exit(dir / "exit.json")) return *e;  // another thread got it first
   siginfo_t si{};
-  int rc = pidfd.get() >= 0 ? ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd.get()), &si, WEXITED | WNOHANG)
-                            : ::waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOHANG);
+  int rc = pidfd.get() >= 0
+               ? ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd.get()), &si, WEXITED | WNOHANG)
+               : ::waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOHANG);
   if (rc != 0 || si.si_pid == 0)
     return make_error("container.exit_unknown",
                       "exit status of '" + id + "' is unknown (not started by this process, or already gone)");
@@ -269,7 +288,8 @@ Result<ExitStatus> OciRuntime::reap(const std::string& id, std::chrono::millisec
   }
   e.oom_killed = oom_killed(id);  // the cgroup lives until `delete`
   write_text(dir / "exit.json", exit_json(e));
-  sb::log::info("oci.exited", {{"id", id}, {"exit_code", e.exit_code}, {"signal", e.signal}, {"oom_killed", e.oom_killed}});
+  sb::log::info("oci.exited",
+                {{"id", id}, {"exit_code", e.exit_code}, {"signal", e.signal}, {"oom_killed", e.oom_killed}});
   return e;
 }
 
@@ -342,10 +362,14 @@ Result<ContainerInfo> OciRuntime::inspect(const std::string& id) {
   rapidjson::Document d;
   d.Parse(r->out.c_str());
   std::string status = !d.HasParseError() && d.IsObject() && d.HasMember("status") && d["status"].IsString()
-                           ? d["status"].GetString() : "";
-  if (status == "created") info.state = ContainerState::created;
-  else if (status == "running") info.state = ContainerState::running;
-  else if (status == "stopped") info.state = ContainerState::exited;
+                           ? d["status"].GetString()
+                           : "";
+  if (status == "created")
+    info.state = ContainerState::created;
+  else if (status == "running")
+    info.state = ContainerState::running;
+  else if (status == "stopped")
+    info.state = ContainerState::exited;
   return info;
 }
 
@@ -400,7 +424,10 @@ Result<std::vector<ContainerInfo>> OciRuntime::list(const Labels& selector) {
     bool match = true;
     for (const auto& [k, v] : selector) {
       auto it = labels.find(k);
-      if (it == labels.end() || it->second != v) { match = false; break; }
+      if (it == labels.end() || it->second != v) {
+        match = false;
+        break;
+      }
     }
     if (!match) continue;
     auto info = inspect(id);

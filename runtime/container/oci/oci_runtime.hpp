@@ -24,9 +24,9 @@
 namespace sb::container::oci {
 
 struct OciRuntimeOptions {
-  std::filesystem::path state_dir;     // bundles
-  std::string runtime_binary = "crun"; // or "runc"
-  std::filesystem::path runtime_root;  // passed as --root: installs never share state
+  std::filesystem::path state_dir;      // bundles
+  std::string runtime_binary = "crun";  // or "runc"
+  std::filesystem::path runtime_root;   // passed as --root: installs never share state
   std::string install_id = "default";
   std::chrono::milliseconds command_timeout{30000};  // per crun/runc invocation
 };

@@ -1,10 +1,10 @@
 #include "runtime/container/oci/proc_security.hpp"
 
-#include <rapidjson/document.h>
-
 #include <algorithm>
 #include <charconv>
 #include <map>
+
+#include <rapidjson/document.h>
 
 namespace sb::container::oci {
 namespace {
@@ -62,8 +62,10 @@ bool namespace_view(const MountInfoEntry& e) {
 
 Result<ProcStatus> parse_proc_status(std::string_view text) {
   ProcStatus st;
-  std::map<std::string_view, uint64_t*> caps = {{"CapInh", &st.cap_inh}, {"CapPrm", &st.cap_prm},
-                                                {"CapEff", &st.cap_eff}, {"CapBnd", &st.cap_bnd},
+  std::map<std::string_view, uint64_t*> caps = {{"CapInh", &st.cap_inh},
+                                                {"CapPrm", &st.cap_prm},
+                                                {"CapEff", &st.cap_eff},
+                                                {"CapBnd", &st.cap_bnd},
                                                 {"CapAmb", &st.cap_amb}};
   std::set<std::string_view> seen;
   for (auto line : split(text, '\n')) {

@@ -33,7 +33,7 @@ struct MountInfoEntry {
   std::string mount_point;  // relative to the reading process's root
   bool read_write = false;  // per-mount option and superblock both rw
   std::string fs_type;
-  std::string source;       // "mount source" field (e.g. /dev/vda, tmpfs)
+  std::string source;  // "mount source" field (e.g. /dev/vda, tmpfs)
 };
 // Malformed lines are skipped.
 std::vector<MountInfoEntry> parse_mountinfo(std::string_view text);
@@ -48,9 +48,9 @@ std::vector<ObservedMount> host_mounts(const std::vector<MountInfoEntry>& contai
 
 // Everything read from /proc for one container.
 struct ProcSnapshot {
-  std::string status;          // /proc/<pid>/status
-  std::string mountinfo;       // /proc/<pid>/mountinfo
-  std::string host_mountinfo;  // /proc/self/mountinfo (the node's view of host paths)
+  std::string status;                             // /proc/<pid>/status
+  std::string mountinfo;                          // /proc/<pid>/mountinfo
+  std::string host_mountinfo;                     // /proc/self/mountinfo (the node's view of host paths)
   std::map<std::string, std::string> namespaces;  // "net" -> "net:[4026531833]" of the container
   // The node's namespaces: /proc/1/ns/* and /proc/self/ns/* (either counts as the host).
   std::map<std::string, std::set<std::string>> host_namespaces;

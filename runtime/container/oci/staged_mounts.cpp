@@ -50,7 +50,8 @@ Result<std::unique_ptr<StagedMounts>> StagedMounts::stage(const ValidatedMounts&
     out->staged_.push_back(target);
     const std::string from = "/proc/self/fd/" + std::to_string(m.pinned->fd());
     if (::mount(from.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
-        ::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0)
+        ::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) !=
+            0)
       return make_error("container.mount_failed",
                         "cannot stage " + m.host_path + " for mounting: " + std::strerror(errno));
     // Belt and braces: the stage must be the pinned directory itself.

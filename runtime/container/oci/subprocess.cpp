@@ -53,8 +53,7 @@ std::string ProcessResult::describe(const std::string& tool) const {
   return tool + " exited with " + std::to_string(exit_code) + (text.empty() ? "" : ": " + text);
 }
 
-Result<ProcessResult> run_process(const std::vector<std::string>& argv,
-                                  const SpawnOptions& options) {
+Result<ProcessResult> run_process(const std::vector<std::string>& argv, const SpawnOptions& options) {
   if (argv.empty()) return make_error("process.spawn_failed", "empty argv");
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -67,8 +66,7 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
   if (options.output_file) {
     file = UniqueFd(::open(options.output_file->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
     if (file.get() < 0)
-      return make_error("process.spawn_failed",
-                        "cannot open " + *options.output_file + ": " + std::strerror(errno));
+      return make_error("process.spawn_failed", "cannot open " + *options.output_file + ": " + std::strerror(errno));
     posix_spawn_file_actions_adddup2(&fa.fa, file.get(), 1);
     posix_spawn_file_actions_adddup2(&fa.fa, file.get(), 2);
   } else {
@@ -91,8 +89,7 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
   pid_t pid = -1;
   int rc = ::posix_spawnp(&pid, args[0], &fa.fa, &attr, args.data(), environ);
   posix_spawnattr_destroy(&attr);
-  if (rc != 0)
-    return make_error("process.spawn_failed", argv[0] + ": " + std::strerror(rc));
+  if (rc != 0) return make_error("process.spawn_failed", argv[0] + ": " + std::strerror(rc));
   out.write.reset();
   err.write.reset();
   file.reset();
@@ -102,9 +99,11 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
   bool timed_out = false;
   std::array<char, 4096> buf;
   while (out.read.get() >= 0 || err.read.get() >= 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) { timed_out = true; break; }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
     pollfd fds[2] = {{out.read.get(), POLLIN, 0}, {err.read.get(), POLLIN, 0}};
     int n = ::poll(fds, 2, static_cast<int>(left.count()));
     if (n < 0 && errno == EINTR) continue;
@@ -114,8 +113,10 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
       ssize_t r = ::read(fds[i].fd, buf.data(), buf.size());
-      if (r > 0) sinks[i]->append(buf.data(), static_cast<size_t>(r));
-      else if (r == 0 || errno != EINTR) pipes[i]->reset();
+      if (r > 0)
+        sinks[i]->append(buf.data(), static_cast<size_t>(r));
+      else if (r == 0 || errno != EINTR)
+        pipes[i]->reset();
     }
   }
 
@@ -128,12 +129,16 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
       if (w == pid) break;
       if (w < 0 && errno != EINTR)
         return make_error("process.spawn_failed", std::string("waitpid: ") + std::strerror(errno));
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) { timed_out = true; break; }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        timed_out = true;
+        break;
+      }
       pollfd pfd{pidfd.get(), POLLIN, 0};
-      if (pidfd.get() < 0) ::usleep(1000);  // no pidfd (old kernel): short naps
-      else ::poll(&pfd, 1, static_cast<int>(left.count()));
+      if (pidfd.get() < 0)
+        ::usleep(1000);  // no pidfd (old kernel): short naps
+      else
+        ::poll(&pfd, 1, static_cast<int>(left.count()));
     }
     if (!timed_out) {
       result.exit_code = decode(status);
@@ -142,13 +147,13 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
   }
   if (timed_out) {
     ::kill(pid, SIGKILL);
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    return make_error("process.timeout", argv[0] + " did not finish within " +
-                                             std::to_string(options.timeout.count()) + " ms");
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return make_error("process.timeout",
+                      argv[0] + " did not finish within " + std::to_string(options.timeout.count()) + " ms");
   }
   while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR)
-      return make_error("process.spawn_failed", std::string("waitpid: ") + std::strerror(errno));
+    if (errno != EINTR) return make_error("process.spawn_failed", std::string("waitpid: ") + std::strerror(errno));
   }
   result.exit_code = decode(status);
   return result;

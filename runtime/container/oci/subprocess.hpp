@@ -29,7 +29,6 @@ struct SpawnOptions {
 };
 
 // argv[0] is looked up in PATH. Errors: "process.spawn_failed", "process.timeout".
-Result<ProcessResult> run_process(const std::vector<std::string>& argv,
-                                  const SpawnOptions& options = {});
+Result<ProcessResult> run_process(const std::vector<std::string>& argv, const SpawnOptions& options = {});
 
 }  // namespace sb::container::oci

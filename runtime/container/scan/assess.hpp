@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "runtime/container/container_spec.hpp"
-#include "runtime/container/security_profile.hpp"
 #include "runtime/container/scan/approved_containers.hpp"
+#include "runtime/container/security_profile.hpp"
 
 namespace sb::container::scan {
 

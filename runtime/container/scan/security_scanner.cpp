@@ -1,8 +1,9 @@
 #include "runtime/container/scan/security_scanner.hpp"
 
+#include <signal.h>
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-#include <signal.h>
 
 #include "runtime/core/log.hpp"
 
@@ -15,7 +16,9 @@ std::string label(const container::Labels& labels, const char* key) {
 }
 
 // Races with a run that ends while we look are not errors.
-bool benign(const Error& e) { return e.code == "container.not_found" || e.code == "container.not_running"; }
+bool benign(const Error& e) {
+  return e.code == "container.not_found" || e.code == "container.not_running";
+}
 
 }  // namespace
 
@@ -96,12 +99,20 @@ std::string finding_detail(const ContainerVerdict& v, const Finding& f) {
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   auto str = [&](const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); };
   w.StartObject();
-  w.Key("namespace"); str(v.namespace_name);
-  w.Key("run"); str(v.run_id);
-  w.Key("kind"); str(std::string(to_string(f.kind)));
-  w.Key("what"); str(f.what);
-  w.Key("stopped"); w.Bool(v.stopped);
-  if (!v.stop_error.empty()) { w.Key("stop_error"); str(v.stop_error); }
+  w.Key("namespace");
+  str(v.namespace_name);
+  w.Key("run");
+  str(v.run_id);
+  w.Key("kind");
+  str(std::string(to_string(f.kind)));
+  w.Key("what");
+  str(f.what);
+  w.Key("stopped");
+  w.Bool(v.stopped);
+  if (!v.stop_error.empty()) {
+    w.Key("stop_error");
+    str(v.stop_error);
+  }
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};
 }
@@ -110,8 +121,11 @@ void record_scan(const ScanReport& report, const AuditSink& sink, metrics::Regis
   for (const auto& v : report.offending) {
     for (const auto& f : v.findings) {
       const std::string kind(to_string(f.kind));
-      log::warn("security.finding", {{"container", v.container_id}, {"namespace", v.namespace_name},
-                                     {"kind", kind}, {"what", f.what}, {"stopped", v.stopped}});
+      log::warn("security.finding", {{"container", v.container_id},
+                                     {"namespace", v.namespace_name},
+                                     {"kind", kind},
+                                     {"what", f.what},
+                                     {"stopped", v.stopped}});
       if (sink) sink(AuditRecord{"security_auditor", "security.finding", v.container_id, finding_detail(v, f)});
       if (metrics)
         metrics->counter("squadbox_security_findings_total", "Security audit findings by kind.", {{"kind", kind}})

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "runtime/container/runtime.hpp"
-#include "runtime/core/audit_sink.hpp"
-#include "runtime/core/metrics.hpp"
 #include "runtime/container/scan/approved_containers.hpp"
 #include "runtime/container/scan/assess.hpp"
+#include "runtime/core/audit_sink.hpp"
+#include "runtime/core/metrics.hpp"
 
 namespace sb::container::scan {
 
@@ -40,10 +40,10 @@ struct ContainerVerdict {
 };
 
 struct ScanReport {
-  size_t checked = 0;                      // running containers with our install label
-  size_t unobservable = 0;                 // backend could not report a profile (apple)
-  std::vector<ContainerVerdict> offending; // one per container with findings
-  std::vector<std::string> errors;         // listing or observation failures
+  size_t checked = 0;                       // running containers with our install label
+  size_t unobservable = 0;                  // backend could not report a profile (apple)
+  std::vector<ContainerVerdict> offending;  // one per container with findings
+  std::vector<std::string> errors;          // listing or observation failures
   std::chrono::microseconds duration{0};
   size_t finding_count() const;
 };

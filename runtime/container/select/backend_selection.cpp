@@ -36,8 +36,7 @@ std::string find_on_path(const std::string& name) {
   return "";
 }
 
-std::string pick_backend(const std::string& configured, bool oci_found, bool docker_answers,
-                         bool macos_container) {
+std::string pick_backend(const std::string& configured, bool oci_found, bool docker_answers, bool macos_container) {
   if (configured != "auto") return configured;
   if (oci_found) return "oci";
   if (docker_answers) return "docker";
@@ -85,8 +84,8 @@ Result<OpenedRuntime> open_runtime(const config::Config& c, const std::optional<
   out.install_id = *id;
   if (backend == "oci") {
     if (oci_binary.empty())
-      return make_error("runtime.unavailable", cc.oci_runtime + " is not installed (apt-get install " +
-                                                   cc.oci_runtime + ")");
+      return make_error("runtime.unavailable",
+                        cc.oci_runtime + " is not installed (apt-get install " + cc.oci_runtime + ")");
     out.images = std::make_shared<oci::ImageStore>(fs::path(c.node.data_dir) / "images");
     oci::OciRuntimeOptions o;
     o.state_dir = fs::path(c.node.data_dir) / "oci" / "containers";
@@ -106,13 +105,15 @@ Result<OpenedRuntime> open_runtime(const config::Config& c, const std::optional<
     auto backend_holder = std::make_shared<OciBackend>(out.images, o);
     out.runtime = std::shared_ptr<ContainerRuntime>(backend_holder, &backend_holder->runtime);
   } else if (backend == "docker") {
-    out.runtime = std::make_shared<docker::DockerRuntime>(docker::DockerOptions{cc.docker_socket, std::chrono::milliseconds(30000), std::chrono::milliseconds(2000)});
+    out.runtime = std::make_shared<docker::DockerRuntime>(
+        docker::DockerOptions{cc.docker_socket, std::chrono::milliseconds(30000), std::chrono::milliseconds(2000)});
   } else if (backend == "apple") {
-    out.runtime = std::make_shared<apple::AppleRuntime>(apple::AppleOptions{cc.apple_binary, std::chrono::milliseconds(60000), std::chrono::milliseconds(200)});
+    out.runtime = std::make_shared<apple::AppleRuntime>(
+        apple::AppleOptions{cc.apple_binary, std::chrono::milliseconds(60000), std::chrono::milliseconds(200)});
   } else {
-    return make_error("runtime.unavailable",
-                      "no container runtime found: install crun (oci), or start a Docker Engine >= 24 at " +
-                          cc.docker_socket);
+    return make_error(
+        "runtime.unavailable",
+        "no container runtime found: install crun (oci), or start a Docker Engine >= 24 at " + cc.docker_socket);
   }
   auto version = out.runtime->version();
   out.status.backend = backend == "apple" ? "apple_container" : backend;

@@ -1,15 +1,18 @@
 #include "runtime/security/allowlist/allowlist_rules.hpp"
 
 #include <limits.h>
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include <algorithm>
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
 
 namespace sb::security::allowlist {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 std::string to_lower(std::string_view s) {
   std::string out(s);
@@ -17,11 +20,17 @@ std::string to_lower(std::string_view s) {
   return out;
 }
 
-bool control_char(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+bool control_char(char c) {
+  return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+}
 
-Verdict deny(const char* rule_id, std::string reason) { return Verdict{false, false, rule_id, std::move(reason)}; }
+Verdict deny(const char* rule_id, std::string reason) {
+  return Verdict{false, false, rule_id, std::move(reason)};
+}
 
-Error invalid(std::string what) { return make_error("allowlist.invalid", std::move(what)); }
+Error invalid(std::string what) {
+  return make_error("allowlist.invalid", std::move(what));
+}
 
 void add_pattern(std::vector<std::string>& out, std::string_view p) {
   std::string l = to_lower(p);
@@ -32,8 +41,8 @@ void add_pattern(std::vector<std::string>& out, std::string_view p) {
 
 const std::vector<std::string>& default_blocked_patterns() {
   static const std::vector<std::string> patterns = {
-      ".ssh",  ".gnupg", ".gpg",   ".aws",   ".azure", ".gcloud", ".kube",    ".docker",     "credentials",
-      ".env",  ".netrc", ".npmrc", ".pypirc", "id_rsa", "id_ed25519", "private_key", ".secret"};
+      ".ssh", ".gnupg", ".gpg",   ".aws",    ".azure", ".gcloud",    ".kube",       ".docker", "credentials",
+      ".env", ".netrc", ".npmrc", ".pypirc", "id_rsa", "id_ed25519", "private_key", ".secret"};
   return patterns;
 }
 
@@ -89,14 +98,16 @@ Result<AllowlistFile> parse_allowlist(std::string_view json) {
         // An empty pattern would match every component; one with '/' could match none.
         if (s.empty()) return invalid("blockedPatterns may not contain an empty pattern");
         if (s.find('/') != std::string_view::npos || s.find('\0') != std::string_view::npos)
-          return invalid("blocked pattern \"" + std::string(s) + "\" may not contain '/': patterns match one component");
+          return invalid("blocked pattern \"" + std::string(s) +
+                         "\" may not contain '/': patterns match one component");
         add_pattern(out.blocked_patterns, s);
       }
     } else if (key == "nonMainReadOnly") {
       if (!m.value.IsBool()) return invalid("nonMainReadOnly must be true or false");
       out.non_main_read_only = m.value.GetBool();
     } else {
-      return invalid("unknown key \"" + std::string(key) + "\" (expected allowedRoots, blockedPatterns, nonMainReadOnly)");
+      return invalid("unknown key \"" + std::string(key) +
+                     "\" (expected allowedRoots, blockedPatterns, nonMainReadOnly)");
     }
   }
   if (!have_roots) return invalid("allowedRoots is required (an empty array allows no extra mount)");
@@ -108,8 +119,8 @@ std::optional<Verdict> check_container_name(std::string_view name) {
   std::string shown;
   for (char c : name) shown += control_char(c) ? '?' : c;
   auto bad = [&](const std::string& why) {
-    return deny(rule::kInvalidContainerPath, "extra mount name \"" + shown + "\" " + why +
-                                                 " (it must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63})");
+    return deny(rule::kInvalidContainerPath,
+                "extra mount name \"" + shown + "\" " + why + " (it must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63})");
   };
   if (name.empty()) return bad("is empty");
   if (name.size() > 64) return bad("is longer than 64 characters");
@@ -123,8 +134,10 @@ std::optional<Verdict> check_container_name(std::string_view name) {
 std::optional<Verdict> check_host_path_text(std::string_view path) {
   if (path.empty()) return deny(rule::kInvalidHostPath, "the host path is empty");
   for (char c : path)
-    if (control_char(c)) return deny(rule::kInvalidHostPath, "the host path contains a control character (NUL, newline, ...)");
-  if (path[0] != '/') return deny(rule::kInvalidHostPath, "the host path \"" + std::string(path) + "\" is not absolute");
+    if (control_char(c))
+      return deny(rule::kInvalidHostPath, "the host path contains a control character (NUL, newline, ...)");
+  if (path[0] != '/')
+    return deny(rule::kInvalidHostPath, "the host path \"" + std::string(path) + "\" is not absolute");
   if (path.size() >= PATH_MAX)
     return deny(rule::kInvalidHostPath, "the host path is longer than " + std::to_string(PATH_MAX - 1) + " bytes");
   for (char c : {':', ','})
@@ -192,14 +205,18 @@ Verdict decide_extra_mount(const AllowlistRules& rules, std::string_view canonic
   if (auto v = check_protected(rules.protected_paths, canonical)) return *v;
   const AllowedRoot* best = deepest_root(rules, canonical);
   if (!best)
-    return deny(rule::kNoAllowedRoot, std::string(canonical) + " is not under any allowed root of " +
-                                          (rules.source_file.empty() ? std::string("the allowlist") : rules.source_file));
+    return deny(rule::kNoAllowedRoot,
+                std::string(canonical) + " is not under any allowed root of " +
+                    (rules.source_file.empty() ? std::string("the allowlist") : rules.source_file));
   Verdict v{true, false, rule::kAllowedRoot, "under allowed root " + best->path};
   if (!best->description.empty()) v.reason += " (" + best->description + ")";
   if (want_read_write) {
-    if (!best->allow_read_write) v.reason += "; read-only: the root does not allow read-write";
-    else if (!main_namespace && rules.non_main_read_only) v.reason += "; read-only: nonMainReadOnly and not the main group";
-    else v.read_write = true;
+    if (!best->allow_read_write)
+      v.reason += "; read-only: the root does not allow read-write";
+    else if (!main_namespace && rules.non_main_read_only)
+      v.reason += "; read-only: nonMainReadOnly and not the main group";
+    else
+      v.read_write = true;
   }
   v.reason += v.read_write ? "; read-write" : (want_read_write ? "" : "; read-only");
   return v;

@@ -37,7 +37,7 @@ struct ProtectedPath {
 
 // Everything a decision needs; immutable once built, shared between threads.
 struct AllowlistRules {
-  std::vector<AllowedRoot> roots;  // canonical, existing directories, no symlink in them
+  std::vector<AllowedRoot> roots;             // canonical, existing directories, no symlink in them
   std::vector<std::string> blocked_patterns;  // lower-case, defaults included
   bool non_main_read_only = true;
   std::vector<ProtectedPath> protected_paths;

@@ -1,8 +1,6 @@
 #include "runtime/security/allowlist/allowlist_store.hpp"
 
 #include <poll.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -11,6 +9,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "runtime/core/fs.hpp"
 #include "runtime/core/log.hpp"
@@ -34,10 +35,12 @@ void resolve_roots(const std::vector<AllowedRoot>& written, AllowlistRules& rule
     std::unique_ptr<char, decltype(&::free)> real(::realpath(path.c_str(), nullptr), &::free);
     std::string problem;
     struct stat st {};
-    if (!real) problem = std::string("cannot be resolved: ") + std::strerror(errno);
-    else if (path != real.get()) problem = std::string("is or passes through a symlink (resolves to ") + real.get() +
-                                           "); write the real path";
-    else if (::stat(real.get(), &st) != 0 || !S_ISDIR(st.st_mode)) problem = "is not a directory";
+    if (!real)
+      problem = std::string("cannot be resolved: ") + std::strerror(errno);
+    else if (path != real.get())
+      problem = std::string("is or passes through a symlink (resolves to ") + real.get() + "); write the real path";
+    else if (::stat(real.get(), &st) != 0 || !S_ISDIR(st.st_mode))
+      problem = "is not a directory";
     if (!problem.empty()) {
       rules.warnings.push_back("allowed root " + root.path + " " + problem + ": ignored");
       continue;
@@ -121,7 +124,8 @@ AllowlistStore::AllowlistStore(AllowlistStoreOptions options) : options_(std::mo
 AllowlistStore::~AllowlistStore() {
   if (watcher_.joinable()) {
     uint64_t one = 1;
-    if (::write(stop_fd_.get(), &one, sizeof one) < 0) log::error("allowlist.stop_failed", {{"error", std::strerror(errno)}});
+    if (::write(stop_fd_.get(), &one, sizeof one) < 0)
+      log::error("allowlist.stop_failed", {{"error", std::strerror(errno)}});
     watcher_.join();
   }
 }
@@ -155,8 +159,8 @@ void AllowlistStore::reload() {
 }
 
 bool AllowlistStore::arm_watch() {
-  constexpr uint32_t kDirEvents = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB |
-                                  IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+  constexpr uint32_t kDirEvents =
+      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
   const fs::path parent = fs::path(options_.file).parent_path();
   const std::string dir = parent.empty() ? "." : parent.string();
   watch_ = ::inotify_add_watch(inotify_.get(), dir.c_str(), kDirEvents);
@@ -188,8 +192,10 @@ void AllowlistStore::watch_loop() {
       for (char* p = buf; p < buf + len;) {
         auto* ev = reinterpret_cast<inotify_event*>(p);
         p += sizeof(inotify_event) + ev->len;
-        if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) rearm = true;
-        else if (ev->len > 0 && name == ev->name) changed = true;
+        if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
+          rearm = true;
+        else if (ev->len > 0 && name == ev->name)
+          changed = true;
         if (ev->mask & IN_Q_OVERFLOW) changed = true;
       }
     }

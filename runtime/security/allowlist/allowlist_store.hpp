@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "runtime/core/audit_sink.hpp"
-#include "runtime/security/allowlist/allowlist_rules.hpp"
 #include "runtime/core/fs.hpp"
+#include "runtime/security/allowlist/allowlist_rules.hpp"
 
 namespace sb::security::allowlist {
 

@@ -46,9 +46,8 @@ MountDecision decide(const AllowlistRules& rules, const MountQuery& q) {
   auto resolved = resolve_and_pin(given);
   if (!resolved.resolved) return deny(resolved.denied);
   d.host_path = resolved.resolved->canonical;
-  Verdict v = q.kind == MountKind::extra
-                  ? decide_extra_mount(rules, d.host_path, q.read_write, q.main_namespace)
-                  : decide_operator_workspace(rules, d.host_path, q.read_write);
+  Verdict v = q.kind == MountKind::extra ? decide_extra_mount(rules, d.host_path, q.read_write, q.main_namespace)
+                                         : decide_operator_workspace(rules, d.host_path, q.read_write);
   if (!v.allowed) return deny(v);
   const AllowedRoot* root = q.kind == MountKind::extra ? deepest_root(rules, d.host_path) : nullptr;
   auto table = current_mount_table();
@@ -91,8 +90,8 @@ std::string detail_json(const MountDecision& d, const MountQuery& q) {
 MountDecision check_mount(const AllowlistRules& rules, const MountQuery& query, const DecisionObservers& observers) {
   MountDecision d = decide(rules, query);
   if (observers.audit)
-    observers.audit(AuditRecord{"allowlist", d.allowed ? "mount.allowed" : "mount.denied", d.host_path,
-                                detail_json(d, query)});
+    observers.audit(
+        AuditRecord{"allowlist", d.allowed ? "mount.allowed" : "mount.denied", d.host_path, detail_json(d, query)});
   if (observers.metrics)
     observers.metrics
         ->counter("squadbox_mount_decisions_total", "Mount allowlist decisions by outcome and deciding rule.",

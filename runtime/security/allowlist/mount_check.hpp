@@ -25,7 +25,7 @@ struct MountQuery {
   std::string host_path;  // as requested; ~ is expanded
   std::string name;       // extra: the container path under /workspace/extra/
   bool read_write = false;
-  std::string group;      // the squad group asking ("" when unknown, e.g. the CLI)
+  std::string group;  // the squad group asking ("" when unknown, e.g. the CLI)
   bool main_namespace = false;
 };
 
@@ -34,8 +34,8 @@ struct MountDecision {
   bool read_write = false;  // granted (may be less than asked)
   std::string rule;         // rule:: id
   std::string reason;
-  std::string host_path;       // canonical once resolved, else as given (control chars as '?')
-  std::string container_path;  // /workspace/extra/{name} or /workspace
+  std::string host_path;                     // canonical once resolved, else as given (control chars as '?')
+  std::string container_path;                // /workspace/extra/{name} or /workspace
   std::shared_ptr<const PinnedPath> pinned;  // set when allowed: mount this, keep it open
 };
 
@@ -44,6 +44,7 @@ struct DecisionObservers {
   metrics::Registry* metrics = nullptr;  // not owned; may be null
 };
 
-MountDecision check_mount(const AllowlistRules& rules, const MountQuery& query, const DecisionObservers& observers = {});
+MountDecision check_mount(const AllowlistRules& rules, const MountQuery& query,
+                          const DecisionObservers& observers = {});
 
 }  // namespace sb::security::allowlist

@@ -43,7 +43,9 @@ std::vector<std::string_view> fields(std::string_view line) {
   return out;
 }
 
-Verdict deny(const char* rule_id, std::string reason) { return Verdict{false, false, rule_id, std::move(reason)}; }
+Verdict deny(const char* rule_id, std::string reason) {
+  return Verdict{false, false, rule_id, std::move(reason)};
+}
 
 }  // namespace
 
@@ -56,8 +58,8 @@ std::vector<MountEntry> parse_mountinfo(std::string_view text) {
     auto f = fields(text.substr(pos, end - pos));
     pos = end + 1;
     // id parent major:minor root mount_point options [optional...] - fstype source super
-    if (f.size() < 5 || f[2].find(':') == std::string_view::npos || f[3].empty() || f[3][0] != '/' ||
-        f[4].empty() || f[4][0] != '/')
+    if (f.size() < 5 || f[2].find(':') == std::string_view::npos || f[3].empty() || f[3][0] != '/' || f[4].empty() ||
+        f[4][0] != '/')
       continue;
     out.push_back(MountEntry{std::string(f[2]), unescape(f[3]), unescape(f[4])});
   }
@@ -94,7 +96,8 @@ Result<std::string> slurp_from_start(int fd) {
   while (true) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return make_error("mount.table", std::string("cannot read /proc/self/mountinfo: ") + std::strerror(errno));
+    if (n < 0)
+      return make_error("mount.table", std::string("cannot read /proc/self/mountinfo: ") + std::strerror(errno));
     if (n == 0) break;
     text.append(buf, static_cast<size_t>(n));
   }

@@ -55,8 +55,8 @@ Result<std::shared_ptr<const PinnedPath>> PinnedPath::open_directory(const std::
   if (!S_ISDIR(st.st_mode)) return make_error(rule::kNotDirectory, canonical + " is not a directory");
   std::string path = canonical;
   while (path.size() > 1 && path.back() == '/') path.pop_back();
-  return std::shared_ptr<const PinnedPath>(
-      new PinnedPath(fd.release(), std::move(path), static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)));
+  return std::shared_ptr<const PinnedPath>(new PinnedPath(
+      fd.release(), std::move(path), static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)));
 }
 
 PinnedPath::~PinnedPath() {

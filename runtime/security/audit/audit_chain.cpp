@@ -30,8 +30,7 @@ void hash_field(crypto_generichash_state& h, std::string_view field) {
 
 std::string canonical_form(std::string_view prev_hash, const RecordFields& f) {
   std::string out;
-  out.reserve(7 * 8 + prev_hash.size() + 40 + f.actor.size() + f.event.size() + f.subject.size() +
-              f.detail.size());
+  out.reserve(7 * 8 + prev_hash.size() + 40 + f.actor.size() + f.event.size() + f.subject.size() + f.detail.size());
   append_field(out, prev_hash);
   append_field(out, std::to_string(f.seq));
   append_field(out, std::to_string(f.at_ms));
@@ -79,8 +78,8 @@ bool ChainVerifier::add(const ChainRecord& r) {
   const int64_t seq = r.fields.seq;
   const int64_t expected = last_seq_ + 1;
   if (seq > expected) {
-    const std::string range = seq - 1 == expected ? std::to_string(expected)
-                                                   : std::to_string(expected) + ".." + std::to_string(seq - 1);
+    const std::string range =
+        seq - 1 == expected ? std::to_string(expected) : std::to_string(expected) + ".." + std::to_string(seq - 1);
     fault_ = ChainFault{expected, FaultKind::deleted,
                         "seq gap: record(s) " + range + " missing before seq " + std::to_string(seq)};
     return false;
@@ -91,15 +90,14 @@ bool ChainVerifier::add(const ChainRecord& r) {
     return false;
   }
   if (r.hash.size() != kHashBytes || chain_hash(r.prev_hash, r.fields) != r.hash) {
-    fault_ = ChainFault{seq, FaultKind::edited,
-                        "hash mismatch: the stored hash does not match the record's content"};
+    fault_ = ChainFault{seq, FaultKind::edited, "hash mismatch: the stored hash does not match the record's content"};
     return false;
   }
   if (r.prev_hash != head_) {
-    fault_ = ChainFault{seq, FaultKind::reordered,
-                        seq == 1 ? std::string("prev_hash of the first record is not empty (inserted before it)")
-                                 : "prev_hash does not match the hash of seq " + std::to_string(last_seq_) +
-                                       " (moved or inserted)"};
+    fault_ = ChainFault{
+        seq, FaultKind::reordered,
+        seq == 1 ? std::string("prev_hash of the first record is not empty (inserted before it)")
+                 : "prev_hash does not match the hash of seq " + std::to_string(last_seq_) + " (moved or inserted)"};
     return false;
   }
   head_ = r.hash;

@@ -62,7 +62,7 @@ class ChainVerifier {
   // false once a fault was found (the record and all later ones are not checked).
   bool add(const ChainRecord& record);
   const std::optional<ChainFault>& fault() const { return fault_; }
-  size_t records() const { return records_; }      // records checked and found good
+  size_t records() const { return records_; }        // records checked and found good
   const std::string& head() const { return head_; }  // hash of the last good record
 
  private:

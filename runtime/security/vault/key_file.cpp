@@ -12,7 +12,9 @@
 namespace sb::security::vault {
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 std::string mode_text(mode_t mode) {
   char buf[8];
@@ -66,8 +68,7 @@ Result<SecureKey> read_key_file(const std::string& path) {
 
 Status create_key_file(const std::string& path, const SecureKey& key) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (fd.get() < 0)
-    return make_error("vault.key_file", "cannot create vault key file " + path + ": " + errno_text());
+  if (fd.get() < 0) return make_error("vault.key_file", "cannot create vault key file " + path + ": " + errno_text());
   // The umask can only remove bits; make sure no group/other bit survives either way.
   (void)::fchmod(fd.get(), 0600);
   char hex[SecureKey::kHexChars + 2];

@@ -27,8 +27,8 @@ Result<SecureKey> SecureKey::from_hex(std::string_view hex) {
     hex.remove_suffix(1);
   while (!hex.empty() && (hex.front() == ' ' || hex.front() == '\t')) hex.remove_prefix(1);
   if (hex.size() != kHexChars)
-    return make_error("vault.bad_key", "a vault key must be exactly 64 hex digits (got " +
-                                           std::to_string(hex.size()) + " characters)");
+    return make_error("vault.bad_key",
+                      "a vault key must be exactly 64 hex digits (got " + std::to_string(hex.size()) + " characters)");
   auto key = allocate();
   if (!key) return key;
   size_t len = 0;
@@ -53,8 +53,12 @@ SecureKey::~SecureKey() {
   if (bytes_) sodium_free(bytes_);  // zeroes before unmapping
 }
 
-void SecureKey::write_hex(char* out) const { sodium_bin2hex(out, kHexChars + 1, bytes_, kBytes); }
+void SecureKey::write_hex(char* out) const {
+  sodium_bin2hex(out, kHexChars + 1, bytes_, kBytes);
+}
 
-bool SecureKey::equals(const SecureKey& other) const { return sodium_memcmp(bytes_, other.bytes_, kBytes) == 0; }
+bool SecureKey::equals(const SecureKey& other) const {
+  return sodium_memcmp(bytes_, other.bytes_, kBytes) == 0;
+}
 
 }  // namespace sb::security::vault

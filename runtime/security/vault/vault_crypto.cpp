@@ -27,11 +27,10 @@ Sealed seal(const SecureKey& key, std::string_view name, const Secret& value) {
   randombytes_buf(out.nonce.data(), kNonceBytes);
   out.ciphertext.resize(plain.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES);
   unsigned long long clen = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(
-      reinterpret_cast<unsigned char*>(out.ciphertext.data()), &clen,
-      reinterpret_cast<const unsigned char*>(plain.data()), plain.size(),
-      reinterpret_cast<const unsigned char*>(name.data()), name.size(), nullptr,
-      reinterpret_cast<const unsigned char*>(out.nonce.data()), key.data());
+  crypto_aead_xchacha20poly1305_ietf_encrypt(reinterpret_cast<unsigned char*>(out.ciphertext.data()), &clen,
+                                             reinterpret_cast<const unsigned char*>(plain.data()), plain.size(),
+                                             reinterpret_cast<const unsigned char*>(name.data()), name.size(), nullptr,
+                                             reinterpret_cast<const unsigned char*>(out.nonce.data()), key.data());
   out.ciphertext.resize(static_cast<size_t>(clen));
   return out;
 }
@@ -42,11 +41,11 @@ Result<Secret> unseal(const SecureKey& key, std::string_view name, std::string_v
     return make_error("vault.decrypt", "stored secret is malformed");
   std::string plain(ciphertext.size() - crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
   unsigned long long plen = 0;
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-          reinterpret_cast<unsigned char*>(plain.data()), &plen, nullptr,
-          reinterpret_cast<const unsigned char*>(ciphertext.data()), ciphertext.size(),
-          reinterpret_cast<const unsigned char*>(name.data()), name.size(),
-          reinterpret_cast<const unsigned char*>(nonce.data()), key.data()) != 0) {
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(plain.data()), &plen, nullptr,
+                                                 reinterpret_cast<const unsigned char*>(ciphertext.data()),
+                                                 ciphertext.size(), reinterpret_cast<const unsigned char*>(name.data()),
+                                                 name.size(), reinterpret_cast<const unsigned char*>(nonce.data()),
+                                                 key.data()) != 0) {
     sodium_memzero(plain.data(), plain.size());
     return make_error("vault.decrypt", "authentication failed");
   }

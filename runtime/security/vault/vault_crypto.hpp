@@ -12,7 +12,7 @@
 
 namespace sb::security::vault {
 
-inline constexpr size_t kNonceBytes = 24;       // crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+inline constexpr size_t kNonceBytes = 24;  // crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 inline constexpr size_t kMaxSecretBytes = 64 * 1024;
 
 // ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$
@@ -26,7 +26,6 @@ struct Sealed {
 
 Sealed seal(const SecureKey& key, std::string_view name, const Secret& value);
 // Error "vault.decrypt" if the key, the name or the bytes do not match.
-Result<Secret> unseal(const SecureKey& key, std::string_view name, std::string_view ciphertext,
-                      std::string_view nonce);
+Result<Secret> unseal(const SecureKey& key, std::string_view name, std::string_view ciphertext, std::string_view nonce);
 
 }  // namespace sb::security::vault

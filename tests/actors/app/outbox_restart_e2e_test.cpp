@@ -1,16 +1,17 @@
 // The real `squadbox serve`: a message enqueued through the admin API while the fake
 // Slack API answers 500 survives a SIGKILL of the broker and is delivered after the
 // restart, once the API answers 200. Also the admin API's answers to bad input.
-#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 
+#include <gtest/gtest.h>
+
 #include "runtime/http/client.hpp"
-#include "storage/vault_store.hpp"
 #include "storage/sqlite.hpp"
+#include "storage/vault_store.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/fake_upstream.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -122,8 +123,7 @@ TEST(OutboxServe, ResumesAfterAKill) {
   std::filesystem::remove(data + "/admin.url");
   std::filesystem::remove(data + "/webhooks.url");
   ChildProcess again(exe, args, env, dir.file("third"));
-  ASSERT_TRUE(wait_until([&] { return row_state(data + "/squadbox.db", id) == "sent"; }, 60s))
-      << again.stderr_text();
+  ASSERT_TRUE(wait_until([&] { return row_state(data + "/squadbox.db", id) == "sent"; }, 60s)) << again.stderr_text();
   EXPECT_GE(api.request_count(), 1u);
   again.signal(SIGTERM);
   EXPECT_EQ(again.wait(30s), 0);

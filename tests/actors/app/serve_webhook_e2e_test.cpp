@@ -1,11 +1,12 @@
 // The real `squadbox serve` with a Slack bot: a missing vault entry stops the start
 // (exit 1, naming the entry); with the entry in the vault, a signed event is stored
 // before its 200, the channels API lists the bot, and webhooks.url comes and goes.
-#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 #include "storage/vault_store.hpp"
 #include "tests/channels/webhooks/ingress_fixture.hpp"
@@ -14,7 +15,9 @@
 namespace sb::test::ingress {
 namespace {
 
-std::string squadbox() { return bin_dir() + "/squadbox"; }
+std::string squadbox() {
+  return bin_dir() + "/squadbox";
+}
 
 std::string read_first_line(const std::string& path) {
   std::string s;
@@ -82,13 +85,13 @@ TEST_F(ServeWebhooks, MissingVaultEntryStopsTheStartThenASignedEventIsStored) {
   EXPECT_EQ(bad->status, 401);
 
   const std::string token = read_first_line(data + "/admin.token");
-  auto list = http::request("GET", admin + "/api/v1/container/channels", {{"Authorization", "Bearer " + token}}, "", 10s);
+  auto list =
+      http::request("GET", admin + "/api/v1/container/channels", {{"Authorization", "Bearer " + token}}, "", 10s);
   ASSERT_TRUE(list.ok());
   EXPECT_EQ(list->status, 200);
-  EXPECT_EQ(list->body,
-            R"({"channels":[{"id":"slack/main","platform":"slack","name":"main","mode":"webhook",)"
-            R"("webhookPath":"/webhooks/slack/main","canSend":false,"apiBaseUrl":"https://slack.com",)"
-            R"("received":1,"rejected":1}]})");
+  EXPECT_EQ(list->body, R"({"channels":[{"id":"slack/main","platform":"slack","name":"main","mode":"webhook",)"
+                        R"("webhookPath":"/webhooks/slack/main","canSend":false,"apiBaseUrl":"https://slack.com",)"
+                        R"("received":1,"rejected":1}]})");
   auto unauth = http::request("GET", admin + "/api/v1/container/channels", {}, "", 10s);
   ASSERT_TRUE(unauth.ok());
   EXPECT_EQ(unauth->status, 401);
@@ -98,7 +101,8 @@ TEST_F(ServeWebhooks, MissingVaultEntryStopsTheStartThenASignedEventIsStored) {
   ASSERT_TRUE(wait_until(
       [&] {
         const auto err = serve.stderr_text();
-        return err.find("router.dropped") != std::string::npos && err.find("reason=unmapped_ignored") != std::string::npos;
+        return err.find("router.dropped") != std::string::npos &&
+               err.find("reason=unmapped_ignored") != std::string::npos;
       },
       10s));
   serve.signal(SIGTERM);

@@ -1,8 +1,9 @@
 // The audit log actor appends hash-chained records through the storage writer: the
 // chain it writes verifies with the store's verifier.
+#include "actors/audit/audit_log.hpp"
+
 #include <gtest/gtest.h>
 
-#include "actors/audit/audit_log.hpp"
 #include "actors/node/node.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "storage/audit_store.hpp"
@@ -40,7 +41,7 @@ TEST(AuditLog, AChainWrittenByTheAuditLogActorVerifies) {
     for (int i = 0; i < 50; ++i) {
       self->request(audit, 10s, sb::actors::append_atom::value,
                     sb::AuditRecord{"test", "event." + std::to_string(i), "s",
-                                            R"({"namespace":"main","i":)" + std::to_string(i) + "}"})
+                                    R"({"namespace":"main","i":)" + std::to_string(i) + "}"})
           .receive([&](const sb::actors::audit_receipt& r) { last_hex = r.hash_hex; },
                    [&](caf::error& e) { ADD_FAILURE() << fx.system.render(e); });
     }

@@ -3,26 +3,26 @@
 // leaving approved ones and other installs' alone. Drift that our backend refuses to
 // create is made by running crun directly on a hand-edited config, with the bundle
 // laid out and labelled the way OciRuntime stores its own.
-#include <gtest/gtest.h>
-
-#include <thread>
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
-#include "actors/containers/container_supervisor.hpp"
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include "actors/audit/security_auditor.hpp"
+#include "actors/containers/container_supervisor.hpp"
 #include "runtime/container/mount_policy.hpp"
 #include "runtime/container/oci/oci_config.hpp"
 #include "runtime/container/oci/subprocess.hpp"
 #include "runtime/container/scan/security_scanner.hpp"
-#include "tests/support/actor_test_support.hpp"
 #include "tests/runtime/container/oci/oci_test_support.hpp"
+#include "tests/support/actor_test_support.hpp"
 
 namespace sb::container::oci::test {
 namespace {
@@ -220,7 +220,7 @@ TEST_F(ScanOci, AnotherInstallsContainerIsNeverTouched) {
 
 TEST_F(ScanOci, WritableMountApprovedReadOnlyIsStopped) {
   ContainerSpec s = sleeper();
-  s.mounts = run_mounts(true);         // what runs: workspace rw
+  s.mounts = run_mounts(true);              // what runs: workspace rw
   const auto approved = run_mounts(false);  // what was approved: workspace ro
   const std::string id = start(s);
   approve(id, approved.mounts());
@@ -359,15 +359,16 @@ TEST_F(ScanSupervised, SupervisedRunIsRegisteredPassesTheAuditAndIsRemovedAtTheE
   bool running = false;
   while (!running) {
     bool timed_out = false;
-    self->receive([&](actors::state_atom, const sb::container::RunTransition& t) {
-                    running = t.to == sb::container::RunState::idle || t.to == sb::container::RunState::running;  // started
-                  },
-                  [&](actors::output_atom, const sb::container::RunOutput&) {},
-                  [&](actors::done_atom, const sb::container::RunResult& r) {
-                    ADD_FAILURE() << "run ended: " << sb::container::describe(r);
-                    timed_out = true;
-                  },
-                  caf::after(60s) >> [&] { timed_out = true; });
+    self->receive(
+        [&](actors::state_atom, const sb::container::RunTransition& t) {
+          running = t.to == sb::container::RunState::idle || t.to == sb::container::RunState::running;  // started
+        },
+        [&](actors::output_atom, const sb::container::RunOutput&) {},
+        [&](actors::done_atom, const sb::container::RunResult& r) {
+          ADD_FAILURE() << "run ended: " << sb::container::describe(r);
+          timed_out = true;
+        },
+        caf::after(60s) >> [&] { timed_out = true; });
     ASSERT_FALSE(timed_out) << "the supervised container never ran";
   }
   auto listed = runtime_->list({{kLabelRun, "sup-1"}});
@@ -389,8 +390,7 @@ TEST_F(ScanSupervised, SupervisedRunIsRegisteredPassesTheAuditAndIsRemovedAtTheE
   auto auditor = actors::spawn_security_auditor(actors_.system, ao);
   guard.actors.push_back(caf::actor_cast<caf::actor>(auditor));
   uint64_t found = 99;
-  self->request(auditor, 60s, actors::scan_atom::value).receive([&](uint64_t n) { found = n; },
-                                                                [](caf::error&) {});
+  self->request(auditor, 60s, actors::scan_atom::value).receive([&](uint64_t n) { found = n; }, [](caf::error&) {});
   EXPECT_EQ(found, 0u);
 
   self->send(run, actors::stop_atom::value);

@@ -1,14 +1,15 @@
 // The SecurityAuditor actor: periodic scans on its own thread, never overlapping, each
 // finding audited and counted; interval 0 means no periodic scans.
-#include <gtest/gtest.h>
+#include "actors/audit/security_auditor.hpp"
 
 #include <mutex>
 #include <thread>
 
-#include "actors/audit/security_auditor.hpp"
+#include <gtest/gtest.h>
+
 #include "tests/support/actor_test_support.hpp"
-#include "tests/support/fake_container_runtime.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/fake_container_runtime.hpp"
 
 namespace sb::actors {
 namespace {
@@ -28,10 +29,11 @@ struct Collected {
 
 class SecurityAuditor : public ::testing::Test {
  protected:
-  metrics::Registry metrics_;       // outlives the actor system (declared first)
+  metrics::Registry metrics_;        // outlives the actor system (declared first)
   sb::test::ActorSystemFixture fx_;  // joins the actors when destroyed
   std::shared_ptr<FakeRuntime> rt_ = std::make_shared<FakeRuntime>();
-  std::shared_ptr<container::scan::ApprovedContainers> approved_ = std::make_shared<container::scan::ApprovedContainers>();
+  std::shared_ptr<container::scan::ApprovedContainers> approved_ =
+      std::make_shared<container::scan::ApprovedContainers>();
   std::shared_ptr<Collected> audit_ = std::make_shared<Collected>();
   security_auditor_actor auditor_;
 
@@ -100,16 +102,18 @@ TEST_F(SecurityAuditor, IntervalZeroMeansOnlyOnDemand) {
   EXPECT_FALSE(rt_->exists("stray"));
   caf::scoped_actor self{fx_.system};
   self->request(auditor_, 30s, status_atom::value)
-      .receive([](const component_status& s) {
-                 EXPECT_EQ(s.state, "off");
-                 EXPECT_EQ(s.detail, "scans 1, findings 1");
-               },
-               [](caf::error&) { ADD_FAILURE() << "no status"; });
+      .receive(
+          [](const component_status& s) {
+            EXPECT_EQ(s.state, "off");
+            EXPECT_EQ(s.detail, "scans 1, findings 1");
+          },
+          [](caf::error&) { ADD_FAILURE() << "no status"; });
 }
 
 TEST_F(SecurityAuditor, ApprovedContainersAreLeftAlone) {
   rt_->add("good", {{container::kLabelInstall, "i1"}}, clean_profile());
-  approved_->approve(container::scan::ApprovedContainer{"good", "r", "g1", std::vector<container::Mount>{}, std::nullopt});
+  approved_->approve(
+      container::scan::ApprovedContainer{"good", "r", "g1", std::vector<container::Mount>{}, std::nullopt});
   spawn(10ms);
   ASSERT_TRUE(sb::test::wait_until([&] { return scans() >= 3; }, 30s));
   EXPECT_TRUE(rt_->exists("good"));

@@ -1,11 +1,12 @@
 // The ingest actor: durable, deduplicated intake; routed once, after the commit.
+#include "actors/channels/channel_ingest.hpp"
+
 #include <gtest/gtest.h>
 
-#include "tests/support/actor_test_support.hpp"
-#include "actors/channels/channel_ingest.hpp"
 #include "actors/storage/storage_writer.hpp"
 #include "storage/migrations.hpp"
 #include "storage/sqlite.hpp"
+#include "tests/support/actor_test_support.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -87,8 +88,12 @@ TEST_F(IngestFixture, StoresBeforeReplyingAndRoutesEachMessageOnce) {
   std::vector<sb::messaging::StoredMessage> routed;
   for (;;) {
     bool got = false;
-    self->receive([&](route_atom, const sb::messaging::StoredMessage& m) { routed.push_back(m); got = true; },
-                  caf::after(500ms) >> [] {});
+    self->receive(
+        [&](route_atom, const sb::messaging::StoredMessage& m) {
+          routed.push_back(m);
+          got = true;
+        },
+        caf::after(500ms) >> [] {});
     if (!got) break;
   }
   ASSERT_EQ(routed.size(), 2u);

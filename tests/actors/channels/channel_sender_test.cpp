@@ -2,10 +2,10 @@
 // path, auth header and body, and answers 429, 500, 200 and an auth error in turn; split
 // replies in order; a held chat does not hold the others; outbound TLS with a test CA;
 // pending rows are resumed by a new sender.
-#include <gtest/gtest.h>
-
 #include <deque>
 #include <mutex>
+
+#include <gtest/gtest.h>
 
 #include "tests/actors/channels/sender_fixture.hpp"
 #include "tests/support/child_process.hpp"
@@ -24,15 +24,17 @@ struct Platform {
   std::map<std::string, std::string> vault;
   std::string bot_id;
   std::string chat_jid;
-  std::string path;                       // expected request target
-  std::optional<std::string> auth;        // expected Authorization header (nullopt: none)
-  std::string body_marker;                // a fragment every request body carries
+  std::string path;                 // expected request target
+  std::optional<std::string> auth;  // expected Authorization header (nullopt: none)
+  std::string body_marker;          // a fragment every request body carries
   UpstreamReply ok, rate_limited, server_error, auth_error;
   std::chrono::milliseconds rate_limit_wait;  // what rate_limited asks for
 };
 
 // Keeps the test names readable ("... GetParam() = slack").
-void PrintTo(const Platform& p, std::ostream* os) { *os << p.name; }
+void PrintTo(const Platform& p, std::ostream* os) {
+  *os << p.name;
+}
 
 config::ChannelBotConfig bot(const std::string& platform, std::map<std::string, std::string> secrets,
                              std::map<std::string, std::string> settings = {}) {
@@ -64,47 +66,52 @@ std::vector<Platform> platforms() {
                  UpstreamReply::json(500, "oops"),
                  UpstreamReply::json(200, R"({"ok":false,"error":"invalid_auth"})"),
                  1000ms});
-  out.push_back({"discord",
-                 bot("discord", {{"bot_token", "dc-token"}}, {{"public_key", kDiscordKey}, {"application_id", "42"}}),
-                 {{"dc-token", "MTIz.discord-bot-token"}},
-                 "discord/main",
-                 "dc:123456789012345678",
-                 "/api/v10/channels/123456789012345678/messages",
-                 "Bot MTIz.discord-bot-token",
-                 R"("content":)",
-                 UpstreamReply::json(200, R"({"id":"222222222222222222","channel_id":"123456789012345678"})"),
-                 UpstreamReply::json(429, R"({"message":"You are being rate limited.","retry_after":0.3,"global":false})"),
-                 UpstreamReply::json(502, "bad gateway"),
-                 UpstreamReply::json(401, R"({"message":"401: Unauthorized","code":0})"),
-                 300ms});
-  out.push_back({"whatsapp",
-                 bot("whatsapp", {{"app_secret", "wa-app"}, {"verify_token", "wa-verify"}, {"access_token", "wa-access"}},
-                     {{"phone_number_id", "1065"}, {"api_version", "v21.0"}}),
-                 {{"wa-app", "appsecret"}, {"wa-verify", "verify"}, {"wa-access", "EAAG-access"}},
-                 "whatsapp/main",
-                 "wa:4915112345678",
-                 "/v21.0/1065/messages",
-                 "Bearer EAAG-access",
-                 R"("to":"4915112345678")",
-                 UpstreamReply::json(200, R"({"messaging_product":"whatsapp","messages":[{"id":"wamid.X1"}]})"),
-                 with_header(UpstreamReply::json(429, R"({"error":{"message":"rate","code":130429}})"), "Retry-After",
-                             "1"),
-                 UpstreamReply::json(503, R"({"error":{"message":"down","code":2}})"),
-                 UpstreamReply::json(401, R"({"error":{"message":"Invalid OAuth access token.","type":"OAuthException","code":190}})"),
-                 1000ms});
-  out.push_back({"telegram",
-                 bot("telegram", {{"bot_token", "tg-token"}, {"secret_token", "tg-secret"}}),
-                 {{"tg-token", "123456:AAH-test_token"}, {"tg-secret", "webhook-secret"}},
-                 "telegram/main",
-                 "tg:-1001234",
-                 "/bot123456:AAH-test_token/sendMessage",
-                 std::nullopt,
-                 R"("chat_id":-1001234)",
-                 UpstreamReply::json(200, R"({"ok":true,"result":{"message_id":77,"chat":{"id":-1001234}}})"),
-                 UpstreamReply::json(429, R"({"ok":false,"error_code":429,"description":"Too Many Requests: retry after 1","parameters":{"retry_after":1}})"),
-                 UpstreamReply::json(500, R"({"ok":false,"error_code":500,"description":"Internal"})"),
-                 UpstreamReply::json(401, R"({"ok":false,"error_code":401,"description":"Unauthorized"})"),
-                 1000ms});
+  out.push_back(
+      {"discord",
+       bot("discord", {{"bot_token", "dc-token"}}, {{"public_key", kDiscordKey}, {"application_id", "42"}}),
+       {{"dc-token", "MTIz.discord-bot-token"}},
+       "discord/main",
+       "dc:123456789012345678",
+       "/api/v10/channels/123456789012345678/messages",
+       "Bot MTIz.discord-bot-token",
+       R"("content":)",
+       UpstreamReply::json(200, R"({"id":"222222222222222222","channel_id":"123456789012345678"})"),
+       UpstreamReply::json(429, R"({"message":"You are being rate limited.","retry_after":0.3,"global":false})"),
+       UpstreamReply::json(502, "bad gateway"),
+       UpstreamReply::json(401, R"({"message":"401: Unauthorized","code":0})"),
+       300ms});
+  out.push_back(
+      {"whatsapp",
+       bot("whatsapp", {{"app_secret", "wa-app"}, {"verify_token", "wa-verify"}, {"access_token", "wa-access"}},
+           {{"phone_number_id", "1065"}, {"api_version", "v21.0"}}),
+       {{"wa-app", "appsecret"}, {"wa-verify", "verify"}, {"wa-access", "EAAG-access"}},
+       "whatsapp/main",
+       "wa:4915112345678",
+       "/v21.0/1065/messages",
+       "Bearer EAAG-access",
+       R"("to":"4915112345678")",
+       UpstreamReply::json(200, R"({"messaging_product":"whatsapp","messages":[{"id":"wamid.X1"}]})"),
+       with_header(UpstreamReply::json(429, R"({"error":{"message":"rate","code":130429}})"), "Retry-After", "1"),
+       UpstreamReply::json(503, R"({"error":{"message":"down","code":2}})"),
+       UpstreamReply::json(401,
+                           R"({"error":{"message":"Invalid OAuth access token.","type":"OAuthException","code":190}})"),
+       1000ms});
+  out.push_back(
+      {"telegram",
+       bot("telegram", {{"bot_token", "tg-token"}, {"secret_token", "tg-secret"}}),
+       {{"tg-token", "123456:AAH-test_token"}, {"tg-secret", "webhook-secret"}},
+       "telegram/main",
+       "tg:-1001234",
+       "/bot123456:AAH-test_token/sendMessage",
+       std::nullopt,
+       R"("chat_id":-1001234)",
+       UpstreamReply::json(200, R"({"ok":true,"result":{"message_id":77,"chat":{"id":-1001234}}})"),
+       UpstreamReply::json(
+           429,
+           R"({"ok":false,"error_code":429,"description":"Too Many Requests: retry after 1","parameters":{"retry_after":1}})"),
+       UpstreamReply::json(500, R"({"ok":false,"error_code":500,"description":"Internal"})"),
+       UpstreamReply::json(401, R"({"ok":false,"error_code":401,"description":"Unauthorized"})"),
+       1000ms});
   return out;
 }
 
@@ -165,8 +172,9 @@ class FakePlatform {
 };
 
 double counter(metrics::Registry& m, const std::string& bot, const char* result) {
-  return m.counter("squadbox_outbound_messages_total", "Outbound delivery attempts by bot and result.",
-                   {{"bot", bot}, {"result", result}})
+  return m
+      .counter("squadbox_outbound_messages_total", "Outbound delivery attempts by bot and result.",
+               {{"bot", bot}, {"result", result}})
       .value();
 }
 
@@ -227,7 +235,8 @@ TEST(SenderOrder, SplitRepliesArriveInOrderEvenAcrossARetry) {
   config.api_base_url = fake.url();
   OutboundPipeline pipe({make_test_bot(config, p.vault)});
   std::string text;
-  for (const char* part : {"alpha", "bravo", "charlie"}) text += std::string(part) + " " + std::string(4000, 'x') + "\n";
+  for (const char* part : {"alpha", "bravo", "charlie"})
+    text += std::string(part) + " " + std::string(4000, 'x') + "\n";
   auto queued = pipe.enqueue(p.bot_id, p.chat_jid, text);
   ASSERT_EQ(queued.error.code, "");
   ASSERT_EQ(queued.outbox_ids.size(), 3u);

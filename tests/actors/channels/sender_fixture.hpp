@@ -12,10 +12,10 @@
 #include "actors/storage/storage_writer.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "channels/bot/channel_bot.hpp"
+#include "channels/factory/bot_factory.hpp"
 #include "storage/sqlite.hpp"
 #include "tests/support/actor_test_support.hpp"
 #include "tests/support/temp_dir.hpp"
-#include "channels/factory/bot_factory.hpp"
 
 namespace sb::test::outbound {
 

@@ -1,15 +1,16 @@
 // The Telegram poller against a loopback fake Bot API, with the real storage writer and
 // ingest actor on a temp SQLite file and a router that records what it is handed.
-#include <gtest/gtest.h>
+#include "actors/channels/telegram_poller.hpp"
 
 #include <condition_variable>
 #include <mutex>
 
+#include <gtest/gtest.h>
+
 #include "actors/channels/channel_ingest.hpp"
 #include "actors/storage/storage_writer.hpp"
-#include "actors/channels/telegram_poller.hpp"
-#include "tests/channels/telegram/poller_test_support.hpp"
 #include "storage/sqlite.hpp"
+#include "tests/channels/telegram/poller_test_support.hpp"
 #include "tests/support/actor_test_support.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -45,7 +46,9 @@ router_actor::behavior_type recording_router(router_actor::pointer self, std::sh
         routed->messages.push_back(m);
         routed->cv.notify_all();
       },
-      [](status_atom) { return component_status{"router", "running", ""}; },
+      [](status_atom) {
+        return component_status{"router", "running", ""};
+      },
       [=](shutdown_atom) {
         self->quit(caf::exit_reason::user_shutdown);
         return true;
@@ -107,8 +110,7 @@ struct TelegramPoller : ::testing::Test, sb::test::ActorSystemFixture {
     caf::scoped_actor self{system};
     self->monitor(poller);
     bool answered = false;
-    self->request(poller, 20s, shutdown_atom::value)
-        .receive([&](bool ok) { answered = ok; }, [&](caf::error&) {});
+    self->request(poller, 20s, shutdown_atom::value).receive([&](bool ok) { answered = ok; }, [&](caf::error&) {});
     EXPECT_TRUE(answered);
     bool down = false;
     self->receive([&](caf::down_msg&) { down = true; }, caf::after(20s) >> [] {});
@@ -225,8 +227,9 @@ TEST_F(TelegramPoller, CrashAfterIngestBeforeTheOffsetWriteRoutesNothingTwice) {
       batch.push_back(m);
     }
     ingest_result r;
-    self->request(ingest, 10s, ingest_atom::value, std::move(batch)).receive([&](const ingest_result& x) { r = x; },
-                                                                            [&](caf::error&) { r.error = sb::make_error("test.request_failed", "failed"); });
+    self->request(ingest, 10s, ingest_atom::value, std::move(batch))
+        .receive([&](const ingest_result& x) { r = x; },
+                 [&](caf::error&) { r.error = sb::make_error("test.request_failed", "failed"); });
     ASSERT_EQ(r.error.code, "");
     ASSERT_EQ(r.stored, 2u);
   }
@@ -333,10 +336,11 @@ TEST_F(TelegramPoller, AnUnreadableStoredOffsetStartsFromZero) {
   {
     caf::scoped_actor self{system};
     sb::storage::WriteOp op;
-    op.sql = "INSERT INTO channel_state(channel, bot, key, value, updated_at) VALUES('telegram','main','offset','x7',0)";
+    op.sql =
+        "INSERT INTO channel_state(channel, bot, key, value, updated_at) VALUES('telegram','main','offset','x7',0)";
     bool ok = false;
-    self->request(writer, 10s, write_atom::value, op).receive([&](const sb::storage::WriteOutcome& w) { ok = w.ok; },
-                                                               [&](caf::error&) {});
+    self->request(writer, 10s, write_atom::value, op)
+        .receive([&](const sb::storage::WriteOutcome& w) { ok = w.ok; }, [&](caf::error&) {});
     ASSERT_TRUE(ok);
   }
   fake.add_update(5, "hello");

@@ -1,12 +1,13 @@
 // The ContainerSupervisor's mount step with the allowlist: an allowed extra mount
 // reaches the agent (real crun, real squadbox-agent), a denied one ends the run before
 // any container exists, and both decisions reach the run's AuditSink.
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+
+#include <gtest/gtest.h>
 
 #include "actors/containers/container_supervisor.hpp"
 #include "actors/node/node.hpp"
@@ -62,11 +63,12 @@ class AllowlistRun : public ::testing::Test {
     r.spec.name = "sbtest-" + run_id;
     r.spec.image = "squadbox-agent:latest";
     r.spec.limits = {64ll << 20, 64, 1000};
-    r.spec.env = sb::container::EnvPolicy{}.build({{"SQUADBOX_IPC_DIR", "/workspace/ipc"},
-                                                   {"HOME", "/tmp"},
-                                                   {"SQUADBOX_AGENT_MODE", "exec"},
-                                                   {"SQUADBOX_AGENT_COMMAND", R"(["/bin/cat","/workspace/extra/data/f"])"}},
-                                                  {});
+    r.spec.env =
+        sb::container::EnvPolicy{}.build({{"SQUADBOX_IPC_DIR", "/workspace/ipc"},
+                                          {"HOME", "/tmp"},
+                                          {"SQUADBOX_AGENT_MODE", "exec"},
+                                          {"SQUADBOX_AGENT_COMMAND", R"(["/bin/cat","/workspace/extra/data/f"])"}},
+                                         {});
     r.mounts.workspace = base + "/ws";
     r.mounts.workspace_read_write = true;
     r.mounts.extras = std::move(extras);
@@ -112,14 +114,15 @@ TEST_F(AllowlistRun, AllowedExtraMountReachesTheAgent) {
   auto deadline = std::chrono::steady_clock::now() + 60s;
   while (reply.empty() && !done && std::chrono::steady_clock::now() < deadline) {
     self->receive([&](output_atom, const sb::container::RunOutput& o) { reply = o.text + o.error; },
-                  [&](state_atom, const sb::container::RunTransition&) {}, [&](done_atom, const sb::container::RunResult&) { done = true; },
-                  caf::after(1s) >> [] {});
+                  [&](state_atom, const sb::container::RunTransition&) {},
+                  [&](done_atom, const sb::container::RunResult&) { done = true; }, caf::after(1s) >> [] {});
   }
   EXPECT_EQ(reply, "from the allowed root");
   self->send(sup, close_atom::value);  // the agent exits; the run ends
   deadline = std::chrono::steady_clock::now() + 60s;
   while (!done && std::chrono::steady_clock::now() < deadline) {
-    self->receive([&](output_atom, const sb::container::RunOutput&) {}, [&](state_atom, const sb::container::RunTransition&) {},
+    self->receive([&](output_atom, const sb::container::RunOutput&) {},
+                  [&](state_atom, const sb::container::RunTransition&) {},
                   [&](done_atom, const sb::container::RunResult&) { done = true; }, caf::after(1s) >> [] {});
   }
   EXPECT_TRUE(done);
@@ -142,7 +145,8 @@ TEST_F(AllowlistRun, DeniedExtraMountEndsTheRunBeforeAnyContainer) {
   std::optional<sb::container::RunResult> result;
   auto deadline = std::chrono::steady_clock::now() + 30s;
   while (!result && std::chrono::steady_clock::now() < deadline) {
-    self->receive([&](output_atom, const sb::container::RunOutput&) {}, [&](state_atom, const sb::container::RunTransition&) {},
+    self->receive([&](output_atom, const sb::container::RunOutput&) {},
+                  [&](state_atom, const sb::container::RunTransition&) {},
                   [&](done_atom, const sb::container::RunResult& r) { result = r; }, caf::after(1s) >> [] {});
   }
   ASSERT_TRUE(result.has_value());
@@ -168,7 +172,8 @@ TEST_F(AllowlistRun, NoAllowlistNoExtraMounts) {
   std::optional<sb::container::RunResult> result;
   auto deadline = std::chrono::steady_clock::now() + 30s;
   while (!result && std::chrono::steady_clock::now() < deadline) {
-    self->receive([&](output_atom, const sb::container::RunOutput&) {}, [&](state_atom, const sb::container::RunTransition&) {},
+    self->receive([&](output_atom, const sb::container::RunOutput&) {},
+                  [&](state_atom, const sb::container::RunTransition&) {},
                   [&](done_atom, const sb::container::RunResult& r) { result = r; }, caf::after(1s) >> [] {});
   }
   ASSERT_TRUE(result.has_value());

@@ -1,11 +1,12 @@
 // The ContainerSupervisor actor against real crun containers running the real
 // squadbox-agent: a full turn, crash -> restart -> re-delivery, hard and idle
 // timeouts, OOM, persistence of every transition.
-#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
+
+#include <gtest/gtest.h>
 
 #include "actors/containers/container_supervisor.hpp"
 #include "actors/node/node.hpp"
@@ -101,8 +102,7 @@ class ContainerRun : public ::testing::Test {
       if (left.count() <= 0) return false;
       self->receive([&](output_atom, const sb::container::RunOutput& o) { ev.outputs.push_back(o); },
                     [&](state_atom, const sb::container::RunTransition& t) { ev.transitions.push_back(t); },
-                    [&](done_atom, const sb::container::RunResult& r) { ev.result = r; },
-                    caf::after(left) >> [] {});
+                    [&](done_atom, const sb::container::RunResult& r) { ev.result = r; }, caf::after(left) >> [] {});
     }
     return true;
   }
@@ -159,29 +159,34 @@ TEST_F(ContainerRun, AFullTurnThenCloseExitsCleanlyAndIsPersisted) {
   EXPECT_EQ(path.back(), "exited");
 
   // Every transition reached the database (the writer commits asynchronously).
-  EXPECT_TRUE(sb::test::wait_until([&] {
-    return count("SELECT count(*) FROM container_run_transitions WHERE run_id = 'turn1'") ==
-           static_cast<int64_t>(ev.transitions.size());
-  }, 10s));
-  EXPECT_TRUE(sb::test::wait_until([&] {
-    return count("SELECT count(*) FROM container_runs WHERE id = 'turn1' AND state = 'exited' AND exit_code = 0") == 1;
-  }, 10s));
+  EXPECT_TRUE(sb::test::wait_until(
+      [&] {
+        return count("SELECT count(*) FROM container_run_transitions WHERE run_id = 'turn1'") ==
+               static_cast<int64_t>(ev.transitions.size());
+      },
+      10s));
+  EXPECT_TRUE(sb::test::wait_until(
+      [&] {
+        return count("SELECT count(*) FROM container_runs WHERE id = 'turn1' AND state = 'exited' AND exit_code = 0") ==
+               1;
+      },
+      10s));
   EXPECT_TRUE(runtime_->list({{"io.squadbox.run", "turn1"}})->empty()) << "container left behind";
 }
 
 TEST_F(ContainerRun, CrashMidTurnRestartsAndRedeliversTheInput) {
   caf::scoped_actor self{system_};
   // Slow turns, so the test can kill the container while one is in progress.
-  auto opts = options("crash1", {{"SQUADBOX_AGENT_MODE", "exec"},
-                                 {"SQUADBOX_AGENT_COMMAND", R"(["/bin/sh","-c","sleep 1; cat"])"}});
+  auto opts = options(
+      "crash1", {{"SQUADBOX_AGENT_MODE", "exec"}, {"SQUADBOX_AGENT_COMMAND", R"(["/bin/sh","-c","sleep 1; cat"])"}});
   opts.listener = caf::actor_cast<sb::actors::run_listener_actor>(self);
   auto run = spawn_container_supervisor(system_, opts);
   self->send(run, deliver_atom::value, std::string("in-1"), std::string("survive me"));
   Events ev;
   ASSERT_TRUE(pump(self, ev, [](const Events& e) { return e.saw("running"); }));
   std::string cid;
-  self->request(run, 5s, status_atom::value).receive([&](const component_status& s) { cid = s.detail; },
-                                                     [](caf::error&) {});
+  self->request(run, 5s, status_atom::value)
+      .receive([&](const component_status& s) { cid = s.detail; }, [](caf::error&) {});
   ASSERT_FALSE(cid.empty());
   ASSERT_TRUE(runtime_->kill(cid, SIGKILL).ok());
 
@@ -198,8 +203,8 @@ TEST_F(ContainerRun, CrashMidTurnRestartsAndRedeliversTheInput) {
 
 TEST_F(ContainerRun, KeepsCrashingUntilDeadAndSaysSo) {
   caf::scoped_actor self{system_};
-  auto opts = options("dead1", {{"SQUADBOX_AGENT_MODE", "exec"},
-                                {"SQUADBOX_AGENT_COMMAND", R"(["/bin/sh","-c","sleep 30"])"}});
+  auto opts =
+      options("dead1", {{"SQUADBOX_AGENT_MODE", "exec"}, {"SQUADBOX_AGENT_COMMAND", R"(["/bin/sh","-c","sleep 30"])"}});
   opts.listener = caf::actor_cast<sb::actors::run_listener_actor>(self);
   auto run = spawn_container_supervisor(system_, opts);
   self->send(run, deliver_atom::value, std::string("in-1"), std::string("x"));
@@ -207,12 +212,15 @@ TEST_F(ContainerRun, KeepsCrashingUntilDeadAndSaysSo) {
   // Kill every container it starts: budget 2 -> the third failure is fatal.
   for (int i = 0; i < 3; ++i) {
     std::string cid;
-    ASSERT_TRUE(sb::test::wait_until([&] {
-      self->request(run, 5s, status_atom::value)
-          .receive([&](const component_status& s) { cid = s.state == "running" ? s.detail : ""; },
-                   [](caf::error&) {});
-      return !cid.empty();
-    }, 20s)) << "attempt " << i;
+    ASSERT_TRUE(sb::test::wait_until(
+        [&] {
+          self->request(run, 5s, status_atom::value)
+              .receive([&](const component_status& s) { cid = s.state == "running" ? s.detail : ""; },
+                       [](caf::error&) {});
+          return !cid.empty();
+        },
+        20s))
+        << "attempt " << i;
     ASSERT_TRUE(runtime_->kill(cid, SIGKILL).ok());
     ASSERT_TRUE(pump(self, ev, [&](const Events& e) {
       int failed = 0;
@@ -228,8 +236,8 @@ TEST_F(ContainerRun, KeepsCrashingUntilDeadAndSaysSo) {
 
 TEST_F(ContainerRun, HardTimeoutStopsAHangingAgentWithTermThenKill) {
   caf::scoped_actor self{system_};
-  auto opts = options("hang1", {{"SQUADBOX_AGENT_MODE", "exec"},
-                                {"SQUADBOX_AGENT_COMMAND", R"(["/bin/sh","-c","sleep 60"])"}});
+  auto opts =
+      options("hang1", {{"SQUADBOX_AGENT_MODE", "exec"}, {"SQUADBOX_AGENT_COMMAND", R"(["/bin/sh","-c","sleep 60"])"}});
   opts.hard_timeout = 800ms;
   opts.stop_grace = 300ms;
   opts.listener = caf::actor_cast<sb::actors::run_listener_actor>(self);
@@ -260,9 +268,9 @@ TEST_F(ContainerRun, IdleTimeoutClosesASilentContainer) {
 TEST_F(ContainerRun, OomKillIsReportedAsSuch) {
   caf::scoped_actor self{system_};
   // Grows a shell variable far past the 64 MiB limit.
-  auto opts = options("oom1", {{"SQUADBOX_AGENT_MODE", "exec"},
-                               {"SQUADBOX_AGENT_COMMAND",
-                                R"(["/bin/sh","-c","x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done"])"}});
+  auto opts = options(
+      "oom1", {{"SQUADBOX_AGENT_MODE", "exec"},
+               {"SQUADBOX_AGENT_COMMAND", R"(["/bin/sh","-c","x=aaaaaaaaaaaaaaaa; while :; do x=$x$x; done"])"}});
   opts.restart.budget = 0;
   opts.listener = caf::actor_cast<sb::actors::run_listener_actor>(self);
   auto run = spawn_container_supervisor(system_, opts);

@@ -1,5 +1,4 @@
 // The ContainerSupervisor on the docker backend, against a real Docker Engine.
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +7,8 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+
+#include <gtest/gtest.h>
 
 #include "actors/containers/container_supervisor.hpp"
 #include "actors/node/node.hpp"
@@ -88,7 +89,9 @@ TEST_F(ContainerSupervisorDocker, SupervisedTurnAndCrashRestartWithTheAgentImage
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
       self->receive([&](output_atom, const sb::container::RunOutput& o) { outputs.push_back(o); },
-                    [&](state_atom, const sb::container::RunTransition& t) { states.push_back(std::string(container::to_string(t.to))); },
+                    [&](state_atom, const sb::container::RunTransition& t) {
+                      states.push_back(std::string(container::to_string(t.to)));
+                    },
                     [&](done_atom, const sb::container::RunResult& res) { result = res; }, caf::after(left) >> [] {});
     }
     return true;
@@ -96,8 +99,8 @@ TEST_F(ContainerSupervisorDocker, SupervisedTurnAndCrashRestartWithTheAgentImage
   auto saw = [&](const char* s) { return std::find(states.begin(), states.end(), s) != states.end(); };
   ASSERT_TRUE(pump([&] { return saw("running"); }));
   std::string cid;
-  self->request(run, 10s, status_atom::value).receive([&](const component_status& st) { cid = st.detail; },
-                                                      [](caf::error&) {});
+  self->request(run, 10s, status_atom::value)
+      .receive([&](const component_status& st) { cid = st.detail; }, [](caf::error&) {});
   ASSERT_FALSE(cid.empty());
   ASSERT_TRUE(rt().kill(cid, SIGKILL));  // mid-turn: the agent is still sleeping
   ASSERT_TRUE(pump([&] { return !outputs.empty(); }));

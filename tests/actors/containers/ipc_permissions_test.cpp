@@ -2,15 +2,16 @@
 // payload) is the sender; a denied file never reaches the listener, the allowed one
 // does, and the denial is counted and audited. A fake runtime stands in for the
 // container (nothing runs); the test writes the agent's files itself.
-#include <gtest/gtest.h>
+#include "runtime/ipc/ipc_permissions.hpp"
 
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
 
+#include <gtest/gtest.h>
+
 #include "actors/containers/container_supervisor.hpp"
 #include "runtime/ipc/ipc_fs.hpp"
-#include "runtime/ipc/ipc_permissions.hpp"
 #include "tests/support/actor_test_support.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -30,7 +31,8 @@ class FakeRuntime : public container::ContainerRuntime {
   sb::Status start(const std::string&) override { return {}; }
   sb::Result<container::ExitStatus> wait(const std::string&, std::chrono::milliseconds timeout) override {
     std::unique_lock lock(mutex_);
-    if (!cv_.wait_for(lock, timeout, [&] { return ended_; })) return sb::make_error("container.timeout", "still running");
+    if (!cv_.wait_for(lock, timeout, [&] { return ended_; }))
+      return sb::make_error("container.timeout", "still running");
     return container::ExitStatus{143, false, 15};
   }
   sb::Status kill(const std::string&, int) override { return end(); }
@@ -80,13 +82,13 @@ struct SupervisorIpcPermissions : ::testing::Test, sb::test::ActorSystemFixture 
     o.runtime = std::make_shared<FakeRuntime>();
     o.listener = caf::actor_cast<sb::actors::run_listener_actor>(self);
     o.metrics = &metrics;
-    o.ownership = std::make_shared<const sb::ipc::IpcOwnership>(sb::ipc::IpcOwnership{
-        [](const std::string& jid) -> std::optional<std::string> {
-          if (jid == "tg:2") return std::string("family");
-          if (jid == "tg:3") return std::string("work");
-          return std::nullopt;
-        },
-        {}});
+    o.ownership = std::make_shared<const sb::ipc::IpcOwnership>(
+        sb::ipc::IpcOwnership{[](const std::string& jid) -> std::optional<std::string> {
+                                if (jid == "tg:2") return std::string("family");
+                                if (jid == "tg:3") return std::string("work");
+                                return std::nullopt;
+                              },
+                              {}});
     o.audit = [a = audit](sb::AuditRecord r) {
       if (!r.event.starts_with("ipc.")) return;  // the run's lifecycle is audited too
       std::lock_guard lock(a->mutex);
@@ -104,8 +106,7 @@ struct SupervisorIpcPermissions : ::testing::Test, sb::test::ActorSystemFixture 
       if (left.count() <= 0) return false;
       self->receive([&](output_atom, const sb::container::RunOutput& o) { outputs.push_back(o); },
                     [&](state_atom, const sb::container::RunTransition&) {},
-                    [&](done_atom, const sb::container::RunResult&) { finished = true; },
-                    caf::after(left) >> [] {});
+                    [&](done_atom, const sb::container::RunResult&) { finished = true; }, caf::after(left) >> [] {});
     }
     return true;
   }
@@ -124,7 +125,8 @@ TEST_F(SupervisorIpcPermissions, NonMainRunForwardsOnlyAllowedMessages) {
 
   using sb::ipc::OutboundMessage;
   // The forged fields claim main; the run's namespace says family.
-  put(sb::ipc::make_name(1, 1), R"({"type":"message","text":"denied","chatJid":"tg:3","isMain":true,"groupFolder":"main"})");
+  put(sb::ipc::make_name(1, 1),
+      R"({"type":"message","text":"denied","chatJid":"tg:3","isMain":true,"groupFolder":"main"})");
   put(sb::ipc::make_name(1, 2), sb::ipc::encode(OutboundMessage{"own chat", std::nullopt, std::string("tg:2")}));
   put(sb::ipc::make_name(1, 3), sb::ipc::encode(OutboundMessage{"reply", std::nullopt, std::nullopt}));
   ASSERT_TRUE(pump(self, outputs, finished, [&] { return outputs.size() >= 2; }));
@@ -154,8 +156,10 @@ TEST_F(SupervisorIpcPermissions, MainRunMaySendToAnyChat) {
   std::vector<sb::container::RunOutput> outputs;
   bool finished = false;
   ASSERT_TRUE(pump(self, outputs, finished, [&] { return fs::exists(dir.file("run/ipc/messages")); }));
-  put(sb::ipc::make_name(1, 1), sb::ipc::encode(sb::ipc::OutboundMessage{"to work", std::nullopt, std::string("tg:3")}));
-  put(sb::ipc::make_name(1, 2), sb::ipc::encode(sb::ipc::OutboundMessage{"anywhere", std::nullopt, std::string("tg:404")}));
+  put(sb::ipc::make_name(1, 1),
+      sb::ipc::encode(sb::ipc::OutboundMessage{"to work", std::nullopt, std::string("tg:3")}));
+  put(sb::ipc::make_name(1, 2),
+      sb::ipc::encode(sb::ipc::OutboundMessage{"anywhere", std::nullopt, std::string("tg:404")}));
   ASSERT_TRUE(pump(self, outputs, finished, [&] { return outputs.size() >= 2; }));
   EXPECT_EQ(outputs[0].chat_jid, "tg:3");
   EXPECT_EQ(outputs[1].chat_jid, "tg:404");

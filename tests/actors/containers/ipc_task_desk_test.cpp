@@ -1,8 +1,8 @@
 // TaskIpc, the IPC task desk, on a real TaskStore and chat directory: a group's
 // actions land in the store for its own namespace, another group's tasks and chats are
 // refused, and the current_tasks.json snapshot shows what the sender may see.
-#include <gtest/gtest.h>
-#include <rapidjson/document.h>
+#include "actors/containers/ipc_task_desk.hpp"
+
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -10,7 +10,9 @@
 #include <set>
 #include <sstream>
 
-#include "actors/containers/ipc_task_desk.hpp"
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
 #include "storage/chat_directory.hpp"
 #include "storage/namespace_store.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -253,7 +255,10 @@ TEST_F(TaskIpcTest, SnapshotFileIsReplacedAtomically) {
   EXPECT_EQ(st.st_mode & 0777, 0400u);
 
   store_task("family", "family task");
-  { std::ofstream stale(path + ".tmp"); stale << "left by a crash"; }
+  {
+    std::ofstream stale(path + ".tmp");
+    stale << "left by a crash";
+  }
   ASSERT_TRUE(tasks_->write_snapshot(root, kFamily));
   EXPECT_EQ(prompts_of(read()), (std::set<std::string>{"family task"}));
   EXPECT_FALSE(fs::exists(path + ".tmp"));

@@ -4,7 +4,6 @@
 // schedule to a real TaskStore for the run's group, a cancel of another group's task is
 // denied (errors/ + ipc.denied audit), a bad schedule lands in errors/ with its reason,
 // and the snapshot the container sees follows. Without a TaskIpc task payloads are refused.
-#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,13 +12,15 @@
 #include <mutex>
 #include <sstream>
 
+#include <gtest/gtest.h>
+
 #include "actors/containers/container_supervisor.hpp"
+#include "actors/containers/ipc_task_desk.hpp"
 #include "runtime/container/env_policy.hpp"
 #include "runtime/container/oci/image_store.hpp"
 #include "runtime/container/oci/oci_runtime.hpp"
-#include "storage/namespace_store.hpp"
 #include "storage/chat_directory.hpp"
-#include "actors/containers/ipc_task_desk.hpp"
+#include "storage/namespace_store.hpp"
 #include "tests/support/actor_test_support.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/oci_test_runtime.hpp"
@@ -154,8 +155,8 @@ class IpcTasksInContainer : public ::testing::Test, public sb::test::ActorSystem
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
       self->receive([&](output_atom, const sb::container::RunOutput& o) { outputs_.push_back(o); },
-                    [&](state_atom, const sb::container::RunTransition&) {}, [&](done_atom, const sb::container::RunResult& r) { result_ = r; },
-                    caf::after(left) >> [] {});
+                    [&](state_atom, const sb::container::RunTransition&) {},
+                    [&](done_atom, const sb::container::RunResult& r) { result_ = r; }, caf::after(left) >> [] {});
     }
     return true;
   }
@@ -232,8 +233,8 @@ TEST_F(IpcTasksInContainer, ScheduleAllowedForItselfDeniedForOthers) {
 
   // The host refreshed the snapshot after the action; the container reads it as its uid.
   const std::string snapshot = ipc + "/current_tasks.json";
-  ASSERT_TRUE(sb::test::wait_until([&] { return read_file(snapshot).find("water the plants") != std::string::npos; },
-                                   10s));
+  ASSERT_TRUE(
+      sb::test::wait_until([&] { return read_file(snapshot).find("water the plants") != std::string::npos; }, 10s));
   struct stat st {};
   ASSERT_EQ(::stat(snapshot.c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 65534u);
@@ -255,8 +256,8 @@ TEST_F(IpcTasksInContainer, WithoutSchedulingTaskFilesAreRefused) {
   auto run = spawn_container_supervisor(system, opts);
   self->send(run, deliver_atom::value, std::string("in-1"), std::string("schedule"));
   ASSERT_TRUE(pump(self, [&] { return !outputs_.empty(); })) << "no reply";
-  EXPECT_NE(outputs_[0].text.find("No such file"), std::string::npos) << "no snapshot without scheduling: "
-                                                                        << outputs_[0].text;
+  EXPECT_NE(outputs_[0].text.find("No such file"), std::string::npos)
+      << "no snapshot without scheduling: " << outputs_[0].text;
   const std::string refused = ipc + "/errors/tasks-0000000000001-000000001.json";
   ASSERT_TRUE(sb::test::wait_until([&] { return fs::exists(refused + ".reason"); }, 20s));
   EXPECT_EQ(read_file(refused + ".reason"), "ipc.scheduling_unavailable: scheduling not available\n");

@@ -6,7 +6,6 @@
 // directory, container logs), the broker's log output, audit records and metrics:
 // the key is nowhere. The placeholder token the container saw works during the run and
 // gets 401 afterwards, on the socket of another lease that is still alive.
-#include <gtest/gtest.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -14,6 +13,8 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+
+#include <gtest/gtest.h>
 
 #include "actors/containers/container_supervisor.hpp"
 #include "actors/node/node.hpp"
@@ -186,8 +187,8 @@ TEST(CredentialProxyContainer, RealKeyNeverEntersTheContainer) {
     const auto deadline = std::chrono::steady_clock::now() + 60s;
     while (!result && std::chrono::steady_clock::now() < deadline) {
       self->receive([&](done_atom, const sb::container::RunResult& res) { result = res; },
-                    [&](output_atom, const sb::container::RunOutput&) {}, [&](state_atom, const sb::container::RunTransition&) {},
-                    caf::after(1s) >> [] {});
+                    [&](output_atom, const sb::container::RunOutput&) {},
+                    [&](state_atom, const sb::container::RunTransition&) {}, caf::after(1s) >> [] {});
     }
     ASSERT_TRUE(result) << "the run did not end";
     EXPECT_EQ(result->exit_code, 0) << sb::container::describe(*result);

@@ -3,15 +3,16 @@
 // reply_to, idempotency key), batching of messages sent while the agent is busy,
 // the cursor and inbound states, replays, the local chat hub, the global slot limit,
 // and a container that cannot start. Pure reply rules are tested without containers.
-#include <gtest/gtest.h>
 #include <signal.h>
 
+#include <gtest/gtest.h>
+
 #include "actors/channels/channel_sender.hpp"
-#include "runtime/namespaces/reply_plan.hpp"
-#include "tests/support/fake_upstream.hpp"
 #include "actors/namespaces/namespace_actor.hpp"
-#include "tests/actors/namespaces/namespace_fixture.hpp"
 #include "channels/factory/bot_factory.hpp"
+#include "runtime/namespaces/reply_plan.hpp"
+#include "tests/actors/namespaces/namespace_fixture.hpp"
+#include "tests/support/fake_upstream.hpp"
 
 namespace {
 
@@ -44,8 +45,7 @@ TEST_F(NamespaceRun, RoutedMessageGetsEchoReplyThroughTheOutbox) {
   EXPECT_NE(rows[0].text.find("sender=\"Alice\""), std::string::npos) << rows[0].text;
   // The turn is recorded: inbound row done with its namespace, cursor at its id.
   ASSERT_TRUE(sb::test::wait_until(
-      [&] { return text_of("SELECT state FROM inbound_messages WHERE id = " + std::to_string(m.id)) == "done"; },
-      20s));
+      [&] { return text_of("SELECT state FROM inbound_messages WHERE id = " + std::to_string(m.id)) == "done"; }, 20s));
   EXPECT_EQ(text_of("SELECT namespace_id FROM inbound_messages WHERE id = " + std::to_string(m.id)), ns.id);
   ASSERT_TRUE(sb::test::wait_until(
       [&] {
@@ -53,8 +53,7 @@ TEST_F(NamespaceRun, RoutedMessageGetsEchoReplyThroughTheOutbox) {
                std::to_string(m.id);
       },
       20s));
-  EXPECT_NE(manager_status().detail.find("namespaces 1, running 1/5"), std::string::npos)
-      << manager_status().detail;
+  EXPECT_NE(manager_status().detail.find("namespaces 1, running 1/5"), std::string::npos) << manager_status().detail;
 }
 
 TEST_F(NamespaceRun, MessagesSentWhileBusyFormTheNextTurnInOrder) {
@@ -167,11 +166,10 @@ TEST_F(NamespaceRun, LimitOneRunsTheSecondNamespaceAfterTheFirstContainerExits) 
   auto b = make_namespace("beta", {"slack:C2"}, quick);
   start_manager(services());
   route(a, slack_message("for alpha", "slack:C1"));
-  ASSERT_TRUE(sb::test::wait_until(
-      [&] { return manager_status().detail.find("running 1/1") != std::string::npos; }, 20s));
+  ASSERT_TRUE(
+      sb::test::wait_until([&] { return manager_status().detail.find("running 1/1") != std::string::npos; }, 20s));
   route(b, slack_message("for beta", "slack:C2"));
-  ASSERT_TRUE(sb::test::wait_until(
-      [&] { return manager_status().detail.find("waiting 1") != std::string::npos; }, 20s))
+  ASSERT_TRUE(sb::test::wait_until([&] { return manager_status().detail.find("waiting 1") != std::string::npos; }, 20s))
       << manager_status().detail;
   ASSERT_TRUE(wait_rows(2));
   auto rows = outbox_rows();
@@ -179,7 +177,9 @@ TEST_F(NamespaceRun, LimitOneRunsTheSecondNamespaceAfterTheFirstContainerExits) 
   EXPECT_EQ(rows[1].chat_jid, "slack:C2");
   // beta's container started only after alpha's had ended.
   ASSERT_TRUE(sb::test::wait_until(
-      [&] { return scalar("SELECT count(*) FROM container_runs WHERE namespace_id = 'alpha' AND ended_at IS NOT NULL") == 1; },
+      [&] {
+        return scalar("SELECT count(*) FROM container_runs WHERE namespace_id = 'alpha' AND ended_at IS NOT NULL") == 1;
+      },
       20s));
   EXPECT_GE(scalar("SELECT started_at FROM container_runs WHERE namespace_id = 'beta'"),
             scalar("SELECT ended_at FROM container_runs WHERE namespace_id = 'alpha'"));
@@ -256,8 +256,8 @@ TEST_F(NamespaceTyping, TurnShowsTypingThenTheReplyIsDelivered) {
   EXPECT_EQ(reply.target, "/bot7654321:AAHtesttoken_abcdefghijklmnopqrstuv/sendMessage");
   EXPECT_NE(reply.body.find("are you typing?"), std::string::npos) << reply.body;
   EXPECT_NE(reply.body.find(R"("message_id":555)"), std::string::npos) << reply.body;  // quotes it in a group
-  ASSERT_TRUE(sb::test::wait_until([&] { return scalar("SELECT count(*) FROM outbox WHERE state = 'sent'") == 1; },
-                                   20s));
+  ASSERT_TRUE(
+      sb::test::wait_until([&] { return scalar("SELECT count(*) FROM outbox WHERE state = 'sent'") == 1; }, 20s));
 }
 
 // -- pure reply rules -------------------------------------------------------------------
@@ -380,8 +380,9 @@ TEST(NamespaceReply, TypingRequestsPerPlatform) {
   auto wa = by_id.at("whatsapp/w")->build_typing("4915", "wamid.ABC");
   ASSERT_TRUE(wa.ok());
   EXPECT_EQ(wa->path, "/v21.0/1065/messages");
-  EXPECT_EQ(wa->body,
-            R"({"messaging_product":"whatsapp","status":"read","message_id":"wamid.ABC","typing_indicator":{"type":"text"}})");
+  EXPECT_EQ(
+      wa->body,
+      R"({"messaging_product":"whatsapp","status":"read","message_id":"wamid.ABC","typing_indicator":{"type":"text"}})");
   EXPECT_EQ(by_id.at("whatsapp/w")->build_typing("4915", "").error().code, "channel.bad_value");
   EXPECT_EQ(by_id.at("whatsapp/w")->build_typing("4915", "a\"b").error().code, "channel.bad_value");
 }

@@ -2,7 +2,6 @@
 // A node slice for the namespace actors: the real storage writer and outbox (no senders:
 // rows stay 'pending' for the test to read), a real NamespaceStore for namespaces and
 // mappings, and optionally real crun containers running the real squadbox-agent (echo).
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -10,21 +9,23 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "actors/app/namespace_runs.hpp"
+#include "actors/channels/outbox.hpp"
 #include "actors/namespaces/namespace_manager.hpp"
 #include "actors/node/node.hpp"
-#include "actors/channels/outbox.hpp"
 #include "actors/storage/storage_writer.hpp"
 #include "actors/supervision/supervisor.hpp"
-#include "actors/app/namespace_runs.hpp"
+#include "channels/factory/bot_factory.hpp"
 #include "channels/local/local_chat_hub.hpp"
 #include "runtime/container/oci/image_store.hpp"
 #include "runtime/container/oci/oci_runtime.hpp"
-#include "storage/namespace_store.hpp"
 #include "storage/migrations.hpp"
+#include "storage/namespace_store.hpp"
 #include "storage/sqlite.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
-#include "channels/factory/bot_factory.hpp"
 
 namespace sb::test {
 

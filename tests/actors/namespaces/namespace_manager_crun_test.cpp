@@ -1,9 +1,9 @@
 // The NamespaceManager without containers (null services: messages queue, nothing
 // starts), outbox idempotency with the real outbox and storage writer, and how serve
 // builds a namespace's container run.
-#include <gtest/gtest.h>
-
 #include <cstdlib>
+
+#include <gtest/gtest.h>
 
 #include "runtime/ipc/ipc_permissions.hpp"
 #include "tests/actors/namespaces/namespace_fixture.hpp"
@@ -20,8 +20,8 @@ TEST_F(NamespaceManager, QueuesWithoutServicesAndReportsStatus) {
   start_manager(nullptr);
   EXPECT_EQ(manager_status().detail, "namespaces 0, running 0/5, waiting 0");
   route(ns, slack_message("hello"));
-  ASSERT_TRUE(sb::test::wait_until(
-      [&] { return manager_status().detail == "namespaces 1, running 0/5, waiting 0"; }, 10s))
+  ASSERT_TRUE(
+      sb::test::wait_until([&] { return manager_status().detail == "namespaces 1, running 0/5, waiting 0"; }, 10s))
       << manager_status().detail;
   EXPECT_EQ(manager_status().name, "namespaces");
   EXPECT_TRUE(outbox_rows().empty());
@@ -163,7 +163,7 @@ TEST_F(NamespaceManager, ScheduledRunOptionsOverrideImageTimeoutSessionAndRestar
   EXPECT_EQ(run->kind, sb::container::RunKind::scheduled);
   EXPECT_EQ(run->spec.image, "task-image:2");
   EXPECT_EQ(run->hard_timeout, 0ms);
-  EXPECT_EQ(run->idle_timeout, 0ms);  // closed after its one turn instead
+  EXPECT_EQ(run->idle_timeout, 0ms);   // closed after its one turn instead
   EXPECT_EQ(run->restart.budget, 0u);  // a crash is the run's error
   const auto fresh = std::filesystem::path(config_.node.data_dir) / "runs" / "task-alpha-1" / "session";
   EXPECT_EQ(run->mounts.session_dir, fresh.string());

@@ -5,12 +5,13 @@
 // idle container), scheduled runs before waiting messages, announcements through the
 // outbox, and every run answered exactly once (unknown namespace, bad input, failed
 // start, namespace deleted with a run queued). The pure rules are tested without actors.
-#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <filesystem>
 #include <fstream>
 #include <set>
+
+#include <gtest/gtest.h>
 
 #include "actors/namespaces/scheduled_runs.hpp"
 #include "tests/actors/namespaces/namespace_fixture.hpp"
@@ -59,8 +60,7 @@ class ScheduledRunBase : public sb::test::NamespaceFixture {
   scheduled_run_result next_result(std::chrono::milliseconds timeout = 90s) {
     scheduled_run_result out;
     out.status = kNoAnswer;
-    waiter_->receive([&](done_atom, const scheduled_run_result& r) { out = r; },
-                     caf::after(timeout) >> [] {});
+    waiter_->receive([&](done_atom, const scheduled_run_result& r) { out = r; }, caf::after(timeout) >> [] {});
     return out;
   }
 
@@ -214,8 +214,8 @@ TEST_F(ScheduledRun, PendingScheduledRunGoesBeforeWaitingMessages) {
   start_manager(not_ready(), /*ready=*/false);  // both wait until the containers are ready
   route(ns, slack_message("waiting message"));
   schedule(task_for(ns, "echo first"));
-  ASSERT_TRUE(sb::test::wait_until(
-      [&] { return manager_status().detail.find("namespaces 1") != std::string::npos; }, 20s));
+  ASSERT_TRUE(
+      sb::test::wait_until([&] { return manager_status().detail.find("namespaces 1") != std::string::npos; }, 20s));
   caf::anon_send(manager_, sb::actors::ready_atom::value);
   auto r = next_result();
   EXPECT_EQ(status_text(r), "success") << r.error;
@@ -288,8 +288,7 @@ TEST_F(ScheduledRun, LimitOneTaskWaitsForABusyNamespaceAndTakesItsSlotWhenIdle) 
       [&] { return scalar("SELECT count(*) FROM container_runs WHERE state = 'running'") == 1; }, 20s));
   schedule(task_for(alpha, "echo took the slot"));
   EXPECT_EQ(status_text(next_result(1500ms)), "none");  // a busy namespace is never pre-empted
-  ASSERT_TRUE(sb::test::wait_until(
-      [&] { return manager_status().detail.find("waiting 1") != std::string::npos; }, 20s))
+  ASSERT_TRUE(sb::test::wait_until([&] { return manager_status().detail.find("waiting 1") != std::string::npos; }, 20s))
       << manager_status().detail;
   ASSERT_TRUE(runtime_->kill(running->front().id, SIGCONT).ok());
   auto r = next_result();  // beta's turn ends, it goes idle and is stopped for the task
@@ -386,8 +385,8 @@ TEST_F(ScheduledRunNoRuntime, DeletedNamespaceAnswersItsQueuedRunsOnce) {
   start_manager(not_ready(), /*ready=*/false);  // the runs stay queued
   schedule(task_for(ns, "echo one", 1));
   schedule(task_for(ns, "echo two", 2));
-  ASSERT_TRUE(sb::test::wait_until(
-      [&] { return manager_status().detail.find("namespaces 1") != std::string::npos; }, 20s));
+  ASSERT_TRUE(
+      sb::test::wait_until([&] { return manager_status().detail.find("namespaces 1") != std::string::npos; }, 20s));
   ASSERT_TRUE(store_->remove(ns.id).ok());
   caf::anon_send(manager_, sb::actors::reload_atom::value);
   std::set<int64_t> answered;
@@ -400,7 +399,6 @@ TEST_F(ScheduledRunNoRuntime, DeletedNamespaceAnswersItsQueuedRunsOnce) {
   EXPECT_EQ(answered, (std::set<int64_t>{1, 2}));
   EXPECT_EQ(status_text(next_result(1s)), "none");
 }
-
 
 TEST(ScheduledRunRules, EveryHeldRunIsAnsweredExactlyOnce) {
   caf::actor_system_config cfg;

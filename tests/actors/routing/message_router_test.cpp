@@ -1,12 +1,13 @@
 // The "router" actor on real SQLite and real actors: a storage writer, the router, and a
 // recording stand-in for the "namespaces" actor registered under that name.
-#include <gtest/gtest.h>
+#include "actors/routing/message_router.hpp"
 
 #include <condition_variable>
 #include <mutex>
 #include <optional>
 
-#include "actors/routing/message_router.hpp"
+#include <gtest/gtest.h>
+
 #include "actors/storage/storage_writer.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "storage/namespace_store.hpp"
@@ -40,7 +41,7 @@ struct Recorder {
 };
 
 namespace_manager_actor::behavior_type fake_namespaces(namespace_manager_actor::pointer self,
-                                                        std::shared_ptr<Recorder> rec) {
+                                                       std::shared_ptr<Recorder> rec) {
   return {
       [rec](route_atom, const routed_message& m) {
         {
@@ -52,7 +53,8 @@ namespace_manager_actor::behavior_type fake_namespaces(namespace_manager_actor::
       [rec](route_atom, routed_batch& b) {
         {
           std::lock_guard lock(rec->mutex);
-          for (auto& m : b.messages) rec->routed.push_back(routed_message{b.namespace_id, b.namespace_name, std::move(m)});
+          for (auto& m : b.messages)
+            rec->routed.push_back(routed_message{b.namespace_id, b.namespace_name, std::move(m)});
         }
         rec->changed.notify_all();
       },
@@ -68,7 +70,9 @@ namespace_manager_actor::behavior_type fake_namespaces(namespace_manager_actor::
       [](release_atom, const std::string&) {},
       [](idle_atom, const std::string&) {},
       [](busy_atom, const std::string&) {},
-      [](status_atom) { return component_status{"namespaces", "running", "fake"}; },
+      [](status_atom) {
+        return component_status{"namespaces", "running", "fake"};
+      },
       [self](shutdown_atom) {
         self->quit();
         return true;
@@ -144,7 +148,7 @@ class RouterActor : public ::testing::Test, public sb::test::ActorSystemFixture 
 
   // Stores a message like the ingest does (state 'received' unless told) and returns it.
   sb::messaging::StoredMessage stored(const std::string& jid, const std::string& text, bool is_group = false,
-                         const std::string& sender = "U1", const std::string& state = "received") {
+                                      const std::string& sender = "U1", const std::string& state = "received") {
     sb::messaging::StoredMessage m;
     m.channel = "slack";
     m.bot = "main";
@@ -161,9 +165,8 @@ class RouterActor : public ::testing::Test, public sb::test::ActorSystemFixture 
         "sent_at, is_group, received_at, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10)");
     EXPECT_TRUE(s);
     EXPECT_TRUE(s->bind(1, m.channel) && s->bind(2, m.bot) && s->bind(3, m.platform_message_id) &&
-                s->bind(4, m.chat_jid) && s->bind(5, m.sender_id) && s->bind(6, m.sender_name) &&
-                s->bind(7, m.text) && s->bind(8, m.timestamp_ms) && s->bind(9, int64_t{is_group ? 1 : 0}) &&
-                s->bind(10, state));
+                s->bind(4, m.chat_jid) && s->bind(5, m.sender_id) && s->bind(6, m.sender_name) && s->bind(7, m.text) &&
+                s->bind(8, m.timestamp_ms) && s->bind(9, int64_t{is_group ? 1 : 0}) && s->bind(10, state));
     EXPECT_TRUE(s->step());
     m.id = db.last_insert_rowid();
     return m;
@@ -198,13 +201,15 @@ class RouterActor : public ::testing::Test, public sb::test::ActorSystemFixture 
     return now;
   }
   uint64_t dropped(const std::string& reason) {
-    return metrics_.counter("squadbox_router_dropped_total", "Inbound messages the router dropped, by reason",
-                            {{"reason", reason}})
+    return metrics_
+        .counter("squadbox_router_dropped_total", "Inbound messages the router dropped, by reason",
+                 {{"reason", reason}})
         .value();
   }
   uint64_t routed_count(const std::string& channel) {
-    return metrics_.counter("squadbox_router_routed_total", "Inbound messages the router handed to a namespace",
-                            {{"channel", channel}})
+    return metrics_
+        .counter("squadbox_router_routed_total", "Inbound messages the router handed to a namespace",
+                 {{"channel", channel}})
         .value();
   }
 
@@ -339,7 +344,7 @@ TEST_F(RouterActor, RecoverReplaysOnlyReceivedRowsInIdOrder) {
   map("slack:C1", "team");
   std::vector<int64_t> expected;
   ASSERT_TRUE(rw_db().exec("BEGIN"));  // one commit for all rows
-  for (int i = 0; i < 1203; ++i) {  // more than two recover chunks
+  for (int i = 0; i < 1203; ++i) {     // more than two recover chunks
     const char* state = i % 3 == 1 ? "done" : i % 3 == 2 ? "dropped" : "received";
     auto m = stored("slack:C1", "m" + std::to_string(i), false, "U1", state);
     if (i % 3 == 0) expected.push_back(m.id);
@@ -382,8 +387,9 @@ TEST_F(RouterActor, AnUnreadableTableRoutesNothingAndDropsNothing) {
   {
     auto db = sb::storage::Database::open(db_path_);
     ASSERT_TRUE(db);
-    ASSERT_TRUE(db->exec("INSERT INTO sender_allowlists(channel, bot, mode, senders, updated_at) "
-                         "VALUES ('slack', 'x', 'list', 'not json', 1)"));
+    ASSERT_TRUE(
+        db->exec("INSERT INTO sender_allowlists(channel, bot, mode, senders, updated_at) "
+                 "VALUES ('slack', 'x', 'list', 'not json', 1)"));
   }
   start_namespaces();
   start_router();

@@ -4,7 +4,7 @@
 // deadlines with polling. "Nothing more happens" is checked through the scheduler's own
 // status: once it has nothing planned and nothing running (or the task is out of its
 // queue while a run goes), no timer of it can start that task again.
-#include <gtest/gtest.h>
+#include "actors/schedule/scheduler.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -13,10 +13,11 @@
 #include <set>
 #include <thread>
 
-#include "actors/schedule/scheduler.hpp"
+#include <gtest/gtest.h>
+
 #include "actors/supervision/supervisor.hpp"
-#include "storage/namespace_store.hpp"
 #include "runtime/schedule/once.hpp"
+#include "storage/namespace_store.hpp"
 #include "storage/task_store.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -55,7 +56,8 @@ class FakeNamespace {
     std::lock_guard lock(mutex_);
     received_.push_back({run, clock_()});
     if (++open_ > max_open_) max_open_ = open_;
-    if (answer_ != Answer::none) answer_locked(received_.back().run, answer_ == Answer::success ? RunStatus::success : RunStatus::error);
+    if (answer_ != Answer::none)
+      answer_locked(received_.back().run, answer_ == Answer::success ? RunStatus::success : RunStatus::error);
     return true;
   }
 
@@ -186,8 +188,7 @@ class SchedulerTest : public ::testing::Test {
   }
   // The scheduler's queue and runs settled at `planned` tasks and `running` runs.
   bool settles_at(size_t planned, size_t running) {
-    const std::string want =
-        "tasks planned " + std::to_string(planned) + ", running " + std::to_string(running);
+    const std::string want = "tasks planned " + std::to_string(planned) + ", running " + std::to_string(running);
     return wait_for([&] { return status().detail.starts_with(want); });
   }
   bool no_run_going(const std::string& id) {
@@ -349,7 +350,7 @@ TEST_F(SchedulerTest, RestartCatchUpOnceRunsExactlyOnce) {
   start();
   ASSERT_TRUE(wait_for([&] { return fake_.count() == 2; }));
   ASSERT_TRUE(settles_at(2, 0)) << status().detail;  // both planned again, in the future
-  EXPECT_EQ(fake_.count(), 2u);  // 60 missed fires each, one run each
+  EXPECT_EQ(fake_.count(), 2u);                      // 60 missed fires each, one run each
   for (auto& id : {interval.id, cron.id}) {
     ASSERT_TRUE(wait_for([&] { return no_run_going(id); }));
     EXPECT_EQ(runs(id).size(), 1u);
@@ -439,7 +440,8 @@ TEST_F(SchedulerTest, AnswersForUnknownRunsAndOddStatusesAreHarmless) {
   auto t = create("once", iso_in(100));
   ASSERT_TRUE(wait_for([&] { return fake_.count() == 1; }));
   auto run = fake_.received()[0].run;
-  caf::anon_send(scheduler_, done_atom::value, scheduled_run_result{t.id, run.run_id, static_cast<RunStatus>(42), "", ""});
+  caf::anon_send(scheduler_, done_atom::value,
+                 scheduled_run_result{t.id, run.run_id, static_cast<RunStatus>(42), "", ""});
   ASSERT_TRUE(wait_for([&] { return task(t.id).status == TaskStatus::failed; }));
   EXPECT_EQ(runs(t.id)[0].error, "the namespace answered with status \"#42\"");
   // A second answer for the same run is an unknown run now.

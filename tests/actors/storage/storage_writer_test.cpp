@@ -1,12 +1,13 @@
+#include "actors/storage/storage_writer.hpp"
+
 #include <gtest/gtest.h>
 
-#include "tests/support/actor_test_support.hpp"
 #include "actors/audit/audit_log.hpp"
 #include "actors/node/node.hpp"
-#include "actors/storage/storage_writer.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "storage/migrations.hpp"
 #include "storage/sqlite.hpp"
+#include "tests/support/actor_test_support.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -50,8 +51,12 @@ std::vector<WriteOutcome> collect(caf::scoped_actor& self, size_t n) {
   std::vector<WriteOutcome> out;
   while (out.size() < n) {
     bool got = false;
-    self->receive([&](const WriteOutcome& o) { out.push_back(o); got = true; },
-                  caf::after(std::chrono::seconds(10)) >> [] {});
+    self->receive(
+        [&](const WriteOutcome& o) {
+          out.push_back(o);
+          got = true;
+        },
+        caf::after(std::chrono::seconds(10)) >> [] {});
     if (!got) {
       ADD_FAILURE() << "only " << out.size() << " of " << n << " outcomes arrived";
       break;
@@ -115,9 +120,16 @@ TEST(StorageWriter, ShutdownDrainsQueuedWrites) {
   std::vector<WriteOutcome> outcomes;
   while (!stopped) {
     bool got = false;
-    self->receive([&](const WriteOutcome& w) { outcomes.push_back(w); got = true; },
-                  [&](bool b) { stopped = b; got = true; },
-                  caf::after(std::chrono::seconds(10)) >> [] {});
+    self->receive(
+        [&](const WriteOutcome& w) {
+          outcomes.push_back(w);
+          got = true;
+        },
+        [&](bool b) {
+          stopped = b;
+          got = true;
+        },
+        caf::after(std::chrono::seconds(10)) >> [] {});
     if (!got) break;
   }
   ASSERT_TRUE(stopped);
@@ -129,15 +141,13 @@ TEST(StorageWriter, ShutdownDrainsQueuedWrites) {
 TEST(StorageWriter, UnopenableDatabaseCrashesTheActorForItsSupervisor) {
   sb::test::ActorSystemFixture fx;
   caf::scoped_actor self{fx.system};
-  auto writer = sb::actors::spawn_storage_writer(
-      fx.system, writer_options("/nonexistent-dir/sub/db.sqlite", nullptr));
+  auto writer = sb::actors::spawn_storage_writer(fx.system, writer_options("/nonexistent-dir/sub/db.sqlite", nullptr));
   self->monitor(writer);
   caf::error reason;
   self->receive([&](const caf::down_msg& d) { reason = d.reason; },
                 caf::after(std::chrono::seconds(10)) >> [] { ADD_FAILURE() << "writer did not exit"; });
   EXPECT_TRUE(reason);
-  EXPECT_NE(fx.system.render(reason).find("storage open failed"), std::string::npos)
-      << fx.system.render(reason);
+  EXPECT_NE(fx.system.render(reason).find("storage open failed"), std::string::npos) << fx.system.render(reason);
 }
 
 // Like `serve`, create and migrate the database before the tree starts: the audit
@@ -191,8 +201,8 @@ TEST(AuditLog, AppendsAHashChainThatSurvivesARestart) {
     auto deadline = std::chrono::steady_clock::now() + 10s;
     while (!audit && std::chrono::steady_clock::now() < deadline) {
       // Children register asynchronously after the root starts.
-      self->request(root, 5s, status_atom::value).receive([](const sb::actors::supervisor_status&) {},
-                                                          [](caf::error&) {});
+      self->request(root, 5s, status_atom::value)
+          .receive([](const sb::actors::supervisor_status&) {}, [](caf::error&) {});
       audit = sb::actors::lookup<sb::actors::audit_log_actor>(fx.system, "audit");
     }
     ASSERT_TRUE(audit);
@@ -220,8 +230,7 @@ TEST(AuditLog, AppendsAHashChainThatSurvivesARestart) {
     auto row = stmt->step();
     ASSERT_TRUE(row.ok());
     if (!*row) break;
-    sb::AuditRecord ev{stmt->column_text(2), stmt->column_text(3), stmt->column_text(4),
-                               stmt->column_text(5)};
+    sb::AuditRecord ev{stmt->column_text(2), stmt->column_text(3), stmt->column_text(4), stmt->column_text(5)};
     EXPECT_EQ(stmt->column_blob(6), prev) << "chain broken at seq " << stmt->column_int64(0);
     auto hash = sb::actors::audit_hash(prev, stmt->column_int64(0), stmt->column_int64(1), ev);
     EXPECT_EQ(stmt->column_blob(7), hash);

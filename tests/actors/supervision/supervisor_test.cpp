@@ -1,15 +1,16 @@
-#include <gtest/gtest.h>
+#include "actors/supervision/supervisor.hpp"
 
-#include <atomic>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <mutex>
 #include <sstream>
 
-#include "tests/support/actor_test_support.hpp"
-#include "actors/supervision/supervisor.hpp"
+#include <gtest/gtest.h>
+
 #include "runtime/core/log.hpp"
+#include "tests/support/actor_test_support.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -113,8 +114,12 @@ TEST(Supervisor, RestartsACrashingChildWithGrowingDelaysThenGivesUpAndReports) {
 
   child_failure failure;
   bool reported = false;
-  parent->receive([&](failed_atom, const child_failure& f) { failure = f; reported = true; },
-                  caf::after(std::chrono::seconds(10)) >> [] {});
+  parent->receive(
+      [&](failed_atom, const child_failure& f) {
+        failure = f;
+        reported = true;
+      },
+      caf::after(std::chrono::seconds(10)) >> [] {});
   ASSERT_TRUE(reported) << "the give-up was not reported to the parent";
   EXPECT_EQ(failure.supervisor, "test");
   EXPECT_EQ(failure.child, "crashy");
@@ -159,11 +164,9 @@ TEST(Supervisor, RestartsACrashingChildWithGrowingDelaysThenGivesUpAndReports) {
   EXPECT_EQ(st.children[0].state, sb::actors::ChildState::dead);
   EXPECT_EQ(st.children[0].restarts, 4u);
   auto text = metrics.render();
-  EXPECT_NE(text.find("squadbox_actor_restarts_total{supervisor=\"test\",child=\"crashy\"} 4"),
-            std::string::npos)
+  EXPECT_NE(text.find("squadbox_actor_restarts_total{supervisor=\"test\",child=\"crashy\"} 4"), std::string::npos)
       << text;
-  EXPECT_NE(text.find("squadbox_actor_giveups_total{supervisor=\"test\",child=\"crashy\"} 1"),
-            std::string::npos)
+  EXPECT_NE(text.find("squadbox_actor_giveups_total{supervisor=\"test\",child=\"crashy\"} 1"), std::string::npos)
       << text;
   parent->send_exit(sup, caf::exit_reason::user_shutdown);
 }
@@ -183,7 +186,8 @@ TEST(Supervisor, RecoveredChildIsRunningAndRegisteredUnderItsNewHandle) {
   supervisor_status st;
   while (clock_type::now() < deadline) {
     st = status_of(self, sup);
-    if (!st.children.empty() && st.children[0].state == sb::actors::ChildState::running && st.children[0].restarts == 2) break;
+    if (!st.children.empty() && st.children[0].state == sb::actors::ChildState::running && st.children[0].restarts == 2)
+      break;
     self->receive(caf::after(std::chrono::milliseconds(5)) >> [] {});
   }
   ASSERT_EQ(st.children.size(), 1u);
@@ -194,8 +198,7 @@ TEST(Supervisor, RecoveredChildIsRunningAndRegisteredUnderItsNewHandle) {
   auto handle = sb::actors::lookup(fx.system, "flaky");
   ASSERT_TRUE(handle);
   std::string answer;
-  self->request(handle, 5s, status_atom::value).receive([&](const std::string& s) { answer = s; },
-                                                        [&](caf::error&) {});
+  self->request(handle, 5s, status_atom::value).receive([&](const std::string& s) { answer = s; }, [&](caf::error&) {});
   EXPECT_EQ(answer, "running");
 
   bool stopped = false;
@@ -239,19 +242,19 @@ TEST(Supervisor, NestedSupervisorGiveUpReachesTheRootsParent) {
 TEST(TypedProtocol, RequestResponseAndTimeout) {
   sb::test::ActorSystemFixture fx;
   caf::scoped_actor self{fx.system};
-  auto silent = fx.system.spawn([](sb::actors::component_actor::pointer me)
-                                    -> sb::actors::component_actor::behavior_type {
-    return {
-        [me](status_atom) -> caf::result<sb::actors::component_status> {
-          // Never delivered: the caller must time out.
-          return me->make_response_promise<sb::actors::component_status>();
-        },
-        [me](shutdown_atom) {
-          me->quit();
-          return true;
-        },
-    };
-  });
+  auto silent =
+      fx.system.spawn([](sb::actors::component_actor::pointer me) -> sb::actors::component_actor::behavior_type {
+        return {
+            [me](status_atom) -> caf::result<sb::actors::component_status> {
+              // Never delivered: the caller must time out.
+              return me->make_response_promise<sb::actors::component_status>();
+            },
+            [me](shutdown_atom) {
+              me->quit();
+              return true;
+            },
+        };
+      });
   bool timed_out = false;
   self->request(silent, 100ms, status_atom::value)
       .receive([&](const sb::actors::component_status&) { ADD_FAILURE() << "unexpected reply"; },

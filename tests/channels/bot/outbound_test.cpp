@@ -1,7 +1,7 @@
 // Retry-After parsing and classification by HTTP status.
-#include <gtest/gtest.h>
-
 #include "channels/bot/outbound.hpp"
+
+#include <gtest/gtest.h>
 
 namespace sb::channels {
 namespace {

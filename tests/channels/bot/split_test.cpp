@@ -1,27 +1,32 @@
 // Splitting long replies: line, word and hard boundaries, UTF-8 and UTF-16 counting,
 // clusters, invalid input, and a randomized property check.
-#include <gtest/gtest.h>
+#include "channels/bot/split.hpp"
 
 #include <random>
 #include <string>
 #include <vector>
 
-#include "channels/bot/split.hpp"
+#include <gtest/gtest.h>
+
 #include "runtime/core/utf8.hpp"
 
 namespace sb::channels {
 namespace {
 
 using Pieces = std::vector<std::string>;
-constexpr SplitRule cp(std::size_t n) { return {n, LengthUnit::code_points}; }
-constexpr SplitRule u16(std::size_t n) { return {n, LengthUnit::utf16_units}; }
+constexpr SplitRule cp(std::size_t n) {
+  return {n, LengthUnit::code_points};
+}
+constexpr SplitRule u16(std::size_t n) {
+  return {n, LengthUnit::utf16_units};
+}
 
-const std::string kEmoji = "\xf0\x9f\x98\x80";           // 😀 U+1F600, 2 UTF-16 units
-const std::string kHan = "\xe6\xb1\x89";                  // 汉 U+6C49
-const std::string kAcute = "\xcc\x81";                    // U+0301 combining acute
-const std::string kZwj = "\xe2\x80\x8d";                  // U+200D
-const std::string kWoman = "\xf0\x9f\x91\xa9";            // 👩
-const std::string kGirl = "\xf0\x9f\x91\xa7";             // 👧
+const std::string kEmoji = "\xf0\x9f\x98\x80";               // 😀 U+1F600, 2 UTF-16 units
+const std::string kHan = "\xe6\xb1\x89";                     // 汉 U+6C49
+const std::string kAcute = "\xcc\x81";                       // U+0301 combining acute
+const std::string kZwj = "\xe2\x80\x8d";                     // U+200D
+const std::string kWoman = "\xf0\x9f\x91\xa9";               // 👩
+const std::string kGirl = "\xf0\x9f\x91\xa7";                // 👧
 const std::string kFr = "\xf0\x9f\x87\xab\xf0\x9f\x87\xb7";  // 🇫🇷
 const std::string kDe = "\xf0\x9f\x87\xa9\xf0\x9f\x87\xaa";  // 🇩🇪
 
@@ -170,8 +175,8 @@ TEST(ChannelSplit, TelegramSizedReplyOfEmoji) {
 // Random text from an alphabet of ASCII, multibyte, astral, combining and whitespace
 // characters: every piece fits and is valid, and nothing but whitespace is lost.
 TEST(ChannelSplit, RandomTextProperty) {
-  const std::vector<std::string> alphabet{"a", "b", "Z", " ", " ", "\n", "\n\n", "\t", "\r\n",
-                                          kHan, kEmoji, kAcute, kZwj, kFr, "\xc3\xa9", "\xff"};
+  const std::vector<std::string> alphabet{"a",    "b",  "Z",    " ",    " ",  "\n", "\n\n",     "\t",
+                                          "\r\n", kHan, kEmoji, kAcute, kZwj, kFr,  "\xc3\xa9", "\xff"};
   std::mt19937 rng(20240601);
   for (int round = 0; round < 400; ++round) {
     std::string text;

@@ -1,15 +1,15 @@
 // Pure outbound logic: retry/backoff decisions, per-chat ordering, the outbox SQL and the
 // admin API's parsing and rendering. No sockets, no actors.
-#include <gtest/gtest.h>
-
 #include <map>
 
-#include "channels/delivery/delivery_order.hpp"
+#include <gtest/gtest.h>
+
 #include "actors/app/admin/outbox_routes.hpp"
-#include "storage/outbox_store.hpp"
+#include "channels/delivery/delivery_order.hpp"
 #include "channels/delivery/prepare_message.hpp"
 #include "channels/delivery/retry_policy.hpp"
 #include "channels/factory/bot_factory.hpp"
+#include "storage/outbox_store.hpp"
 
 namespace {
 
@@ -35,8 +35,8 @@ TEST(Backoff, DoublesFromTheBaseUpToTheCapWithEqualJitter) {
     int64_t failed;
     int64_t low, high;
   };
-  for (const Row& r : {Row{1, 500, 1000}, Row{2, 1000, 2000}, Row{3, 2000, 4000}, Row{4, 2500, 5000},
-                       Row{40, 2500, 5000}}) {
+  for (const Row& r :
+       {Row{1, 500, 1000}, Row{2, 1000, 2000}, Row{3, 2000, 4000}, Row{4, 2500, 5000}, Row{40, 2500, 5000}}) {
     EXPECT_EQ(backoff_delay(r.failed, p, 0.0).count(), r.low) << r.failed;
     EXPECT_EQ(backoff_delay(r.failed, p, 1.0).count(), r.high) << r.failed;
     const auto mid = backoff_delay(r.failed, p, 0.5).count();
@@ -66,10 +66,18 @@ TEST(RetryDecision, TableOfOutcomes) {
       {"5xx first", transient_outcome("http_500"), {0, now}, RetryDecision::Kind::retry, 1, now + 500},
       {"5xx third", transient_outcome("http_503"), {2, now}, RetryDecision::Kind::retry, 3, now + 2000},
       {"5xx last allowed", transient_outcome("network"), {3, now}, RetryDecision::Kind::failed, 4, 0},
-      {"429 keeps attempts", retry_outcome(3000ms, "rate_limited"), {2, now}, RetryDecision::Kind::retry, 2,
+      {"429 keeps attempts",
+       retry_outcome(3000ms, "rate_limited"),
+       {2, now},
+       RetryDecision::Kind::retry,
+       2,
        now + 3000},
-      {"429 past the horizon", retry_outcome(3000ms, "rate_limited"), {2, now - 58000},
-       RetryDecision::Kind::failed, 2, 0},
+      {"429 past the horizon",
+       retry_outcome(3000ms, "rate_limited"),
+       {2, now - 58000},
+       RetryDecision::Kind::failed,
+       2,
+       0},
   };
   for (const auto& c : cases) {
     const auto d = decide(c.outcome, c.row, now, p, 0.0);
@@ -88,8 +96,7 @@ TEST(RetryDecision, TableOfOutcomes) {
   ok.bucket_pause = 700ms;
   EXPECT_EQ(decide(ok, {0, now}, now, p, 0).bot_pause_until_ms, now + 700);
   EXPECT_EQ(decide(success_outcome(""), {0, now}, now, p, 0).bot_pause_until_ms, 0);
-  EXPECT_NE(decide(transient_outcome("network"), {3, now}, now, p, 0).error.find("gave up after 4"),
-            std::string::npos);
+  EXPECT_NE(decide(transient_outcome("network"), {3, now}, now, p, 0).error.find("gave up after 4"), std::string::npos);
 }
 
 TEST(RetryDecision, NeverRetriesForever) {

@@ -1,17 +1,17 @@
 // Discord: RFC 8032 test 1, Ed25519 verification of signed interactions, PING -> PONG,
 // golden interaction payloads, hostile input, messages and follow-ups, 429 handling.
-#include <gtest/gtest.h>
-
 #include <sodium.h>
 
 #include <string>
 #include <vector>
 
-#include "runtime/core/hex.hpp"
-#include "tests/channels/print.hpp"
+#include <gtest/gtest.h>
+
 #include "channels/discord/outbound.hpp"
 #include "channels/discord/parse.hpp"
 #include "channels/discord/verify.hpp"
+#include "runtime/core/hex.hpp"
+#include "tests/channels/print.hpp"
 
 namespace sb::channels::discord {
 namespace {
@@ -22,7 +22,8 @@ using Kind = DeliveryOutcome::Kind;
 constexpr std::string_view kSeed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 constexpr std::string_view kPublic = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
 constexpr std::string_view kEmptySig =
-    "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b";
+    "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe2465"
+    "5141438e7a100b";
 
 struct Keys {
   std::array<unsigned char, crypto_sign_PUBLICKEYBYTES> pk{};
@@ -40,8 +41,8 @@ Keys rfc_keys() {
 
 std::string sign(const Keys& k, std::string_view message) {
   std::array<unsigned char, crypto_sign_BYTES> sig{};
-  crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const unsigned char*>(message.data()),
-                       message.size(), k.sk.data());
+  crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                       k.sk.data());
   return hex_encode(sig);
 }
 
@@ -55,7 +56,8 @@ struct Req {
 Req signed_request(const Keys& k, std::string body, std::string ts = "1700000000") {
   Req r;
   r.body = std::move(body);
-  r.headers = {{"X-Signature-Ed25519", sign(k, ts + r.body)}, {"X-Signature-Timestamp", ts},
+  r.headers = {{"X-Signature-Ed25519", sign(k, ts + r.body)},
+               {"X-Signature-Timestamp", ts},
                {"Content-Type", "application/json"}};
   return r;
 }
@@ -160,9 +162,8 @@ TEST(DiscordVerify, RejectsEverySortOfBadSignature) {
 }
 
 TEST(DiscordVerify, RefusesBadPublicKeys) {
-  for (std::string key : {std::string(""), std::string(kPublic.substr(0, 62)),
-                          std::string(kPublic) + "00", std::string(kPublic.substr(0, 63)),
-                          "g" + std::string(kPublic.substr(1)),
+  for (std::string key : {std::string(""), std::string(kPublic.substr(0, 62)), std::string(kPublic) + "00",
+                          std::string(kPublic.substr(0, 63)), "g" + std::string(kPublic.substr(1)),
                           // the neutral element: a small-order point accepts forgeries
                           "01" + std::string(62, '0')}) {
     auto v = Verifier::create(key);
@@ -281,12 +282,13 @@ TEST(DiscordParse, HostileInput) {
   EXPECT_EQ(code("{" + base + R"(,"type":2,"data":{"name":"a","options":[5]}})"), "channel.wrong_type");
   std::string deep = R"({"name":"x","type":3,"value":"v"})";
   for (int i = 0; i < 4; ++i) deep = R"({"name":"s","type":1,"options":[)" + deep + "]}";
-  EXPECT_EQ(code("{" + base + R"(,"type":2,"data":{"name":"a","options":[)" + deep + "]}}"),
-            "channel.bad_value");
+  EXPECT_EQ(code("{" + base + R"(,"type":2,"data":{"name":"a","options":[)" + deep + "]}}"), "channel.bad_value");
   EXPECT_EQ(code(R"({"id":"1","type":2,"token":"","channel_id":"1","member":{"user":{"id":"3"}},"data":{"name":"a"}})"),
             "channel.bad_value");
-  EXPECT_EQ(code(R"({"id":"1","type":2,"token":"t","channel_id":"general","member":{"user":{"id":"3"}},"data":{"name":"a"}})"),
-            "channel.missing_field");
+  EXPECT_EQ(
+      code(
+          R"({"id":"1","type":2,"token":"t","channel_id":"general","member":{"user":{"id":"3"}},"data":{"name":"a"}})"),
+      "channel.missing_field");
 }
 
 TEST(DiscordParse, SnowflakeTimestamps) {
@@ -307,8 +309,7 @@ TEST(DiscordOutbound, ChannelMessage) {
   EXPECT_EQ(find_header(r->headers, "Authorization"),
             "Bot MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs");
   EXPECT_TRUE(find_header(r->headers, "User-Agent")->starts_with("DiscordBot ("));
-  EXPECT_EQ(r->body,
-            "{\"content\":\"Hello @everyone \xf0\x9f\x98\x80\",\"allowed_mentions\":{\"parse\":[]}}");
+  EXPECT_EQ(r->body, "{\"content\":\"Hello @everyone \xf0\x9f\x98\x80\",\"allowed_mentions\":{\"parse\":[]}}");
 }
 
 TEST(DiscordOutbound, FollowUpRedactsTheToken) {
@@ -346,8 +347,7 @@ TEST(DiscordOutbound, ClassifiesAnswers) {
   EXPECT_EQ(ok.kind, Kind::success);
   EXPECT_EQ(ok.delivered_id, "1234");
   EXPECT_EQ(ok.bucket_pause, std::chrono::milliseconds(0));
-  auto last = classify(200, R"({"id":"1235"})",
-                       {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset-after", "1.5"}});
+  auto last = classify(200, R"({"id":"1235"})", {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset-after", "1.5"}});
   EXPECT_EQ(last.bucket_pause, std::chrono::milliseconds(1500));
   EXPECT_EQ(classify(204, "").kind, Kind::success);
 

@@ -1,12 +1,13 @@
 // The ChannelBot interface over each platform: built from configuration and vault
 // entries, and dispatching to the right protocol code.
-#include <gtest/gtest.h>
+#include "channels/factory/bot_factory.hpp"
 
 #include <map>
 
+#include <gtest/gtest.h>
+
 #include "channels/bot/channel_bot.hpp"
 #include "channels/slack/verify.hpp"
-#include "channels/factory/bot_factory.hpp"
 
 namespace {
 
@@ -35,9 +36,9 @@ ChannelBotConfig bot_config(std::string platform, std::string name, std::map<std
 constexpr const char* kDiscordKey = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
 
 TEST(ChannelBot, SlackBotVerifiesAndParsesEventsAndSlashCommands) {
-  auto bot = make_bot(bot_config("slack", "main", {{"signing_secret", "slk"}, {"bot_token", "tok"}},
-                                 {{"bot_user_id", "U0BOT"}}),
-                      lookup_from({{"slk", "8f742231b10e8888abcd99yyyzzz85a5"}, {"tok", "xoxb-1-2"}}));
+  auto bot = make_bot(
+      bot_config("slack", "main", {{"signing_secret", "slk"}, {"bot_token", "tok"}}, {{"bot_user_id", "U0BOT"}}),
+      lookup_from({{"slk", "8f742231b10e8888abcd99yyyzzz85a5"}, {"tok", "xoxb-1-2"}}));
   ASSERT_TRUE(bot.ok()) << bot.error().message;
   EXPECT_EQ((*bot)->id(), "slack/main");
   EXPECT_EQ((*bot)->base_url(), "https://slack.com");
@@ -50,9 +51,10 @@ TEST(ChannelBot, SlackBotVerifiesAndParsesEventsAndSlashCommands) {
       "foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%"
       "2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015."
       "47445629121.803a0bc887a14d10d2c447fce8b6703c";
-  std::vector<Header> headers{{"X-Slack-Request-Timestamp", "1531420618"},
-                              {"X-Slack-Signature", "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"},
-                              {"Content-Type", "application/x-www-form-urlencoded"}};
+  std::vector<Header> headers{
+      {"X-Slack-Request-Timestamp", "1531420618"},
+      {"X-Slack-Signature", "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"},
+      {"Content-Type", "application/x-www-form-urlencoded"}};
   WebhookRequest request{"POST", headers, "", body};
   const auto at = std::chrono::system_clock::time_point(std::chrono::seconds(1531420618 + 100));
   EXPECT_TRUE((*bot)->verify(request, at).accepted());

@@ -1,9 +1,9 @@
 // Slack: the published signing vector, the two-sided 300 s window, handshakes, golden
 // event payloads, ignore rules, hostile input, chat.postMessage and its answers.
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "channels/slack/outbound.hpp"
 #include "channels/slack/parse.hpp"
@@ -26,10 +26,11 @@ constexpr std::string_view kBody =
     "collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F3977008"
     "85554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c4"
     "47fce8b6703c";
-constexpr std::string_view kSignature =
-    "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
+constexpr std::string_view kSignature = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
 
-Clock::time_point at(std::int64_t unix_s) { return Clock::time_point(seconds(unix_s)); }
+Clock::time_point at(std::int64_t unix_s) {
+  return Clock::time_point(seconds(unix_s));
+}
 
 Verifier verifier() {
   auto v = Verifier::create(kSecret);
@@ -47,7 +48,8 @@ struct Req {
 Req signed_request(const Verifier& v, std::string body, std::string ts = std::string(kTs)) {
   Req r;
   r.body = std::move(body);
-  r.headers = {{"X-Slack-Request-Timestamp", ts}, {"X-Slack-Signature", v.sign(ts, r.body)},
+  r.headers = {{"X-Slack-Request-Timestamp", ts},
+               {"X-Slack-Signature", v.sign(ts, r.body)},
                {"Content-Type", "application/json"}};
   return r;
 }
@@ -107,27 +109,20 @@ TEST(SlackVerify, RejectsMissingAndMalformedHeaders) {
   EXPECT_EQ(reason({}), "missing_timestamp");
   EXPECT_EQ(reason({{"X-Slack-Signature", sig}}), "missing_timestamp");
   EXPECT_EQ(reason({{"X-Slack-Request-Timestamp", ts}}), "missing_signature");
-  for (std::string bad : {"", "abc", "-1531420618", "1531420618.5", " 1531420618",
-                          "99999999999999999999", "1531420618x"})
-    EXPECT_EQ(reason({{"X-Slack-Request-Timestamp", bad}, {"X-Slack-Signature", sig}}),
-              "malformed_timestamp") << bad;
-  for (std::string bad : {std::string(""), std::string("v0="), "v1=" + sig.substr(3),
-                          sig.substr(3), sig.substr(0, sig.size() - 1),
-                          sig + "0", sig + "00", sig.substr(0, sig.size() - 1) + "g",
-                          "V0=" + sig.substr(3), " " + sig})
-    EXPECT_EQ(reason({{"X-Slack-Request-Timestamp", ts}, {"X-Slack-Signature", bad}}),
-              "malformed_signature") << bad;
+  for (std::string bad :
+       {"", "abc", "-1531420618", "1531420618.5", " 1531420618", "99999999999999999999", "1531420618x"})
+    EXPECT_EQ(reason({{"X-Slack-Request-Timestamp", bad}, {"X-Slack-Signature", sig}}), "malformed_timestamp") << bad;
+  for (std::string bad :
+       {std::string(""), std::string("v0="), "v1=" + sig.substr(3), sig.substr(3), sig.substr(0, sig.size() - 1),
+        sig + "0", sig + "00", sig.substr(0, sig.size() - 1) + "g", "V0=" + sig.substr(3), " " + sig})
+    EXPECT_EQ(reason({{"X-Slack-Request-Timestamp", ts}, {"X-Slack-Signature", bad}}), "malformed_signature") << bad;
   std::string flipped = sig;
   flipped.back() = flipped.back() == '3' ? '4' : '3';
-  EXPECT_EQ(reason({{"X-Slack-Request-Timestamp", ts}, {"X-Slack-Signature", flipped}}),
+  EXPECT_EQ(reason({{"X-Slack-Request-Timestamp", ts}, {"X-Slack-Signature", flipped}}), "bad_signature");
+  EXPECT_EQ(reason({{"X-Slack-Request-Timestamp", ts}, {"X-Slack-Signature", sig}}, std::string(kBody) + " "),
             "bad_signature");
-  EXPECT_EQ(reason({{"X-Slack-Request-Timestamp", ts}, {"X-Slack-Signature", sig}},
-                   std::string(kBody) + " "),
-            "bad_signature");
-  EXPECT_EQ(reason({{"X-Slack-Request-Timestamp", ts}, {"X-Slack-Signature", sig}}, ""),
-            "bad_signature");
-  EXPECT_EQ(reason({{"X-Slack-Request-Timestamp", ts}, {"X-Slack-Signature", sig},
-                    {"x-slack-signature", flipped}}),
+  EXPECT_EQ(reason({{"X-Slack-Request-Timestamp", ts}, {"X-Slack-Signature", sig}}, ""), "bad_signature");
+  EXPECT_EQ(reason({{"X-Slack-Request-Timestamp", ts}, {"X-Slack-Signature", sig}, {"x-slack-signature", flipped}}),
             "duplicate_header");
   // The same signature under another timestamp (replay with a fresh timestamp).
   Req r;
@@ -164,10 +159,10 @@ TEST(SlackVerify, AnswersUrlVerificationAfterTheSignature) {
   // A challenge with quotes is escaped, not echoed raw.
   Req q = signed_request(v, R"({"type":"url_verification","challenge":"a\"b<"})");
   EXPECT_EQ(v.verify(q.view(), at(1531420618)).body, R"({"challenge":"a\"b<"})");
-  for (std::string bad : std::vector<std::string>{R"({"type":"url_verification"})",
-                          R"({"type":"url_verification","challenge":5})",
-                          R"({"type":"url_verification","challenge":""})",
-                          R"({"type":"url_verification","challenge":")" + std::string(300, 'x') + "\"}"}) {
+  for (std::string bad :
+       std::vector<std::string>{R"({"type":"url_verification"})", R"({"type":"url_verification","challenge":5})",
+                                R"({"type":"url_verification","challenge":""})",
+                                R"({"type":"url_verification","challenge":")" + std::string(300, 'x') + "\"}"}) {
     Req b = signed_request(v, bad);
     Verdict vb = v.verify(b.view(), at(1531420618));
     EXPECT_EQ(vb.status, 400) << bad;
@@ -246,7 +241,8 @@ TEST(SlackParse, DirectMessageWithoutThreadOrProfile) {
 TEST(SlackParse, MentionRulesUseTheRawText) {
   auto text_of = [](std::string text) {
     return R"({"type":"event_callback","event_id":"E","event":{"type":"message","channel":"C1",
-      "user":"U1","ts":"1.0","channel_type":"channel","text":")" + text + "\"}}";
+      "user":"U1","ts":"1.0","channel_type":"channel","text":")" +
+           text + "\"}}";
   };
   EXPECT_TRUE(parse_event(kBot, text_of("hi <@U0BOT1234|support>"))->messages.at(0).mentions_bot);
   EXPECT_FALSE(parse_event(kBot, text_of("hi <@U0BOT12345>"))->messages.at(0).mentions_bot);
@@ -260,8 +256,7 @@ TEST(SlackParse, MentionRulesUseTheRawText) {
 }
 
 std::string event_with(std::string fields) {
-  return R"({"type":"event_callback","event_id":"EvX","event":{"type":"message","channel":"C1",)" +
-         fields + "}}";
+  return R"({"type":"event_callback","event_id":"EvX","event":{"type":"message","channel":"C1",)" + fields + "}}";
 }
 
 TEST(SlackParse, IgnoreRules) {
@@ -288,8 +283,7 @@ TEST(SlackParse, IgnoreRules) {
   EXPECT_EQ(reason(R"({"type":"event_callback","event_id":"E","event":{"type":"app_mention",
       "user":"U1","text":"<@U0BOT1234>","ts":"1.0","channel":"C1"}})"),
             "event:app_mention");
-  EXPECT_EQ(reason(R"({"type":"app_rate_limited","minute_rate_limited":1518467820})"),
-            "envelope:app_rate_limited");
+  EXPECT_EQ(reason(R"({"type":"app_rate_limited","minute_rate_limited":1518467820})"), "envelope:app_rate_limited");
   EXPECT_EQ(reason(R"({"type":"url_verification","challenge":"x"})"), "envelope:url_verification");
   auto parsed = parse_event(kBot, event_with(R"("bot_id":"B1","ts":"1.0")"));
   EXPECT_EQ(parsed->ignored.at(0).platform_id, "EvX");
@@ -309,8 +303,7 @@ TEST(SlackParse, HostileInput) {
   EXPECT_EQ(code("{}"), "channel.missing_field");
   EXPECT_EQ(code(R"({"type":5})"), "channel.wrong_type");
   EXPECT_EQ(code(R"({"type":"event_callback","event":{"type":"message"}})"), "channel.missing_field");
-  EXPECT_EQ(code(R"({"type":"event_callback","event_id":12345678901234567890123,"event":{}})"),
-            "channel.wrong_type");
+  EXPECT_EQ(code(R"({"type":"event_callback","event_id":12345678901234567890123,"event":{}})"), "channel.wrong_type");
   EXPECT_EQ(code(R"({"type":"event_callback","event_id":"E","event":"message"})"), "channel.wrong_type");
   EXPECT_EQ(code(R"({"type":"event_callback","event_id":"","event":{"type":"message"}})"), "channel.bad_value");
   EXPECT_EQ(code(event_with(R"("user":"U1","text":"x")")), "channel.missing_field");  // no ts
@@ -327,8 +320,7 @@ TEST(SlackParse, TimestampsAndUnescaping) {
   EXPECT_EQ(ts_to_unix_ms("1355517523.000005"), 1355517523000);
   EXPECT_EQ(ts_to_unix_ms("1355517523.9"), 1355517523900);
   EXPECT_EQ(ts_to_unix_ms("1355517523"), 1355517523000);
-  for (std::string_view bad : {"", ".5", "1.", "1.2.3", "a.1", "1.a", "-1.0", "1234567890123.0",
-                               "1.0000000001"})
+  for (std::string_view bad : {"", ".5", "1.", "1.2.3", "a.1", "1.a", "-1.0", "1234567890123.0", "1.0000000001"})
     EXPECT_FALSE(ts_to_unix_ms(bad).has_value()) << bad;
   EXPECT_EQ(unescape_text("&lt;&gt;&amp;&amp;lt; &quot; &"), "<>&&lt; &quot; &");
 }
@@ -372,8 +364,7 @@ TEST(SlackParse, SlashCommand) {
 }
 
 TEST(SlackOutbound, PostMessage) {
-  auto r = build_post_message(Secret{"xoxb-1-2-abc"}, "C123ABC456", "Done & dusted <!channel>",
-                              "1355517500.000100");
+  auto r = build_post_message(Secret{"xoxb-1-2-abc"}, "C123ABC456", "Done & dusted <!channel>", "1355517500.000100");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->method, "POST");
   EXPECT_EQ(r->path, "/api/chat.postMessage");
@@ -407,9 +398,8 @@ TEST(SlackOutbound, ClassifiesAnswers) {
   auto ok = classify(200, R"({"ok":true,"channel":"C1","ts":"1503435956.000247","message":{}})");
   EXPECT_EQ(ok.kind, Kind::success);
   EXPECT_EQ(ok.delivered_id, "1503435956.000247");
-  for (std::string err : {"invalid_auth", "not_authed", "account_inactive", "token_revoked",
-                          "channel_not_found", "not_in_channel", "is_archived", "msg_too_long",
-                          "something_new"}) {
+  for (std::string err : {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "channel_not_found",
+                          "not_in_channel", "is_archived", "msg_too_long", "something_new"}) {
     auto o = classify(200, R"({"ok":false,"error":")" + err + "\"}");
     EXPECT_EQ(o.kind, Kind::permanent) << err;
     EXPECT_EQ(o.reason, err);

@@ -1,7 +1,8 @@
 // What one getUpdates answer means for the poller, and how long it waits after it.
+#include "channels/telegram/poll_policy.hpp"
+
 #include <gtest/gtest.h>
 
-#include "channels/telegram/poll_policy.hpp"
 #include "runtime/messaging/stored_message.hpp"
 #include "tests/channels/telegram/poller_test_support.hpp"
 
@@ -53,8 +54,8 @@ TEST(TelegramPollPolicy, JudgesEveryKindOfAnswer) {
 }
 
 TEST(TelegramPollPolicy, UpdatesBecomeMessagesAndTheNextOffset) {
-  auto v = judge(200, R"({"ok":true,"result":[)" + sb::test::update_json(7, "a") + "," +
-                          sb::test::update_json(8, "b") + "]}");
+  auto v = judge(
+      200, R"({"ok":true,"result":[)" + sb::test::update_json(7, "a") + "," + sb::test::update_json(8, "b") + "]}");
   ASSERT_TRUE(v.batch);
   ASSERT_EQ(v.batch->delivery.messages.size(), 2u);
   EXPECT_EQ(v.batch->next_offset, 9);

@@ -20,7 +20,7 @@ namespace sb::test {
 inline constexpr const char* kBotToken = "123456:AAH-test_token";
 
 inline std::shared_ptr<const channels::ChannelBot> make_polling_bot(const std::string& base_url,
-                                                                   std::string mode = "polling") {
+                                                                    std::string mode = "polling") {
   config::ChannelBotConfig c;
   c.platform = "telegram";
   c.name = "main";
@@ -42,7 +42,8 @@ inline std::string update_json(int64_t update_id, const std::string& text) {
   return R"({"update_id":)" + std::to_string(update_id) + R"(,"message":{"message_id":)" +
          std::to_string(update_id + 1000) +
          R"(,"from":{"id":42,"is_bot":false,"first_name":"Ann","username":"ann"},)"
-         R"("chat":{"id":42,"type":"private"},"date":1700000000,"text":")" + text + R"("}})";
+         R"("chat":{"id":42,"type":"private"},"date":1700000000,"text":")" +
+         text + R"("}})";
 }
 
 // The Bot API's getUpdates: answers the updates with update_id >= offset; with none,

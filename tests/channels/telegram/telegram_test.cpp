@@ -1,9 +1,9 @@
 // Telegram: the secret-token header, golden updates (UTF-16 entity offsets), ignore
 // rules, hostile input, getUpdates, sendMessage and Bot API answers.
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "channels/telegram/outbound.hpp"
 #include "channels/telegram/parse.hpp"
@@ -104,7 +104,8 @@ TEST(TelegramParse, GoldenGroupMessage) {
 std::string group_message(std::string text, std::string entities = "[]", std::string extra = "") {
   return R"({"update_id":1,"message":{"message_id":2,"date":1718000000,
     "from":{"id":5,"is_bot":false,"first_name":"A"},"chat":{"id":-100,"type":"group"},
-    "text":")" + text + R"(","entities":)" + entities + extra + "}}";
+    "text":")" +
+         text + R"(","entities":)" + entities + extra + "}}";
 }
 
 bool mentions(const std::string& body) {
@@ -116,14 +117,18 @@ bool mentions(const std::string& body) {
 TEST(TelegramParse, MentionRules) {
   EXPECT_FALSE(mentions(group_message("hello all")));
   // The entity points at "@squadhelperbot" only with the UTF-16 offset (emoji = 2 units).
-  EXPECT_FALSE(mentions(group_message("\\ud83d\\ude80 @squadhelperbot", R"([{"offset":2,"length":15,"type":"mention"}])")));
-  EXPECT_TRUE(mentions(group_message("\\ud83d\\ude80 @squadhelperbot", R"([{"offset":3,"length":15,"type":"mention"}])")));
+  EXPECT_FALSE(
+      mentions(group_message("\\ud83d\\ude80 @squadhelperbot", R"([{"offset":2,"length":15,"type":"mention"}])")));
+  EXPECT_TRUE(
+      mentions(group_message("\\ud83d\\ude80 @squadhelperbot", R"([{"offset":3,"length":15,"type":"mention"}])")));
   EXPECT_FALSE(mentions(group_message("@otherbot hi", R"([{"offset":0,"length":9,"type":"mention"}])")));
   EXPECT_FALSE(mentions(group_message("@SquadHelperBotX", R"([{"offset":0,"length":16,"type":"mention"}])")));
   EXPECT_TRUE(mentions(group_message("/status@SquadHelperBot", R"([{"offset":0,"length":22,"type":"bot_command"}])")));
   EXPECT_TRUE(mentions(group_message("/status", R"([{"offset":0,"length":7,"type":"bot_command"}])")));
   EXPECT_FALSE(mentions(group_message("/status@OtherBot", R"([{"offset":0,"length":16,"type":"bot_command"}])")));
-  EXPECT_TRUE(mentions(group_message("Squad hi", R"([{"offset":0,"length":5,"type":"text_mention","user":{"id":7654321,"is_bot":true,"first_name":"Squad"}}])")));
+  EXPECT_TRUE(mentions(group_message(
+      "Squad hi",
+      R"([{"offset":0,"length":5,"type":"text_mention","user":{"id":7654321,"is_bot":true,"first_name":"Squad"}}])")));
   // Entities pointing outside the text or malformed are skipped, not errors.
   EXPECT_FALSE(mentions(group_message("hi", R"([{"offset":1,"length":500,"type":"mention"},
       {"offset":-1,"length":2,"type":"mention"},{"offset":"0","type":"mention"},7])")));
@@ -157,8 +162,7 @@ TEST(TelegramParse, IgnoreRules) {
   EXPECT_EQ(reason(R"({"update_id":77})"), "update:empty");
   EXPECT_EQ(reason(R"({"update_id":77,"message":)" + msg + R"("from":{"id":9,"is_bot":true,"first_name":"B"}}})"),
             "bot_sender");
-  EXPECT_EQ(reason(R"({"update_id":77,"message":)" + msg + R"("from":{"id":7654321,"is_bot":false}}})"),
-            "bot_sender");
+  EXPECT_EQ(reason(R"({"update_id":77,"message":)" + msg + R"("from":{"id":7654321,"is_bot":false}}})"), "bot_sender");
   EXPECT_EQ(reason(R"({"update_id":77,"message":{"message_id":2,"date":1,"chat":{"id":1,"type":"group"},
       "sender_chat":{"id":1},"text":"x"}})"),
             "no_sender");
@@ -188,8 +192,9 @@ TEST(TelegramParse, HostileInput) {
   EXPECT_EQ(code(R"({"update_id":-1})"), "channel.bad_value");
   EXPECT_EQ(code(R"({"update_id":1,"message":[]})"), "channel.wrong_type");
   EXPECT_EQ(code(R"({"update_id":1,"message":{"message_id":2,"date":1,"text":"x"}})"), "channel.missing_field");
-  EXPECT_EQ(code(R"({"update_id":1,"message":{"message_id":2,"date":1,"chat":{"id":"-100","type":"group"},"text":"x"}})"),
-            "channel.wrong_type");
+  EXPECT_EQ(
+      code(R"({"update_id":1,"message":{"message_id":2,"date":1,"chat":{"id":"-100","type":"group"},"text":"x"}})"),
+      "channel.wrong_type");
   EXPECT_EQ(code(R"({"update_id":1,"message":{"message_id":2,"date":-5,"chat":{"id":1,"type":"group"},"text":"x"}})"),
             "channel.bad_value");
   EXPECT_EQ(code(R"({"update_id":1,"message":{"message_id":2,"date":1,"chat":{"id":1,"type":"group"},
@@ -208,7 +213,9 @@ TEST(TelegramParse, LoneSurrogateEscapeBecomesReplacementCharacter) {
   // becomes U+FFFD, as Unicode's "maximal subpart" practice prescribes.
   auto p = parse_update(kBot, group_message("a\\udc00b"));
   ASSERT_TRUE(p.ok()) << p.error().message;
-  EXPECT_EQ(p->messages.at(0).text, "a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" "b");
+  EXPECT_EQ(p->messages.at(0).text,
+            "a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+            "b");
 }
 
 TEST(TelegramParse, BotIdFromToken) {
@@ -313,7 +320,8 @@ TEST(TelegramOutbound, ClassifiesAnswers) {
             std::chrono::milliseconds(4000));
   EXPECT_EQ(classify(429, R"({"ok":false,"error_code":429,"parameters":{"retry_after":99999999999}})").retry_after,
             kMaxRetryAfter);
-  auto blocked = classify(403, R"({"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"})");
+  auto blocked =
+      classify(403, R"({"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"})");
   EXPECT_EQ(blocked.kind, Kind::permanent);
   EXPECT_EQ(blocked.reason, "error_403");
   EXPECT_EQ(blocked.detail, "Forbidden: bot was blocked by the user");
@@ -321,7 +329,8 @@ TEST(TelegramOutbound, ClassifiesAnswers) {
             Kind::permanent);
   EXPECT_EQ(classify(401, R"({"ok":false,"error_code":401,"description":"Unauthorized"})").kind, Kind::permanent);
   EXPECT_EQ(classify(404, R"({"ok":false,"error_code":404,"description":"Not Found"})").kind, Kind::permanent);
-  auto migrated = classify(400, R"({"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat",
+  auto migrated = classify(
+      400, R"({"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat",
       "parameters":{"migrate_to_chat_id":-1001234567890}})");
   EXPECT_EQ(migrated.kind, Kind::permanent);
   EXPECT_EQ(migrated.reason, "chat_migrated");

@@ -1,12 +1,12 @@
 // The listener's single deadline thread: expires pending entries in order, skips settled
 // ones, and stops promptly.
-#include <gtest/gtest.h>
+#include "channels/webhooks/ack_deadlines.hpp"
 
 #include <atomic>
 #include <mutex>
 #include <vector>
 
-#include "channels/webhooks/ack_deadlines.hpp"
+#include <gtest/gtest.h>
 
 namespace {
 
@@ -52,7 +52,7 @@ TEST(AckDeadlines, NothingExpiresBeforeItsDeadlineAndStopIsPrompt) {
   EXPECT_LT(AckDeadlines::Clock::now() - started, 5s);
   EXPECT_FALSE(fired.load());
   deadlines.add(AckDeadlines::Clock::now(), owner, [&] { fired = true; });  // after stop: ignored
-  deadlines.stop();  // idempotent
+  deadlines.stop();                                                         // idempotent
   EXPECT_FALSE(fired.load());
 }
 

@@ -2,11 +2,12 @@
 // Slack event, a Discord slash command and a WhatsApp delivery to the listener, plus
 // the same requests with one byte of the body changed. Ours must accept exactly the
 // genuine ones. Skipped when node is not installed.
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
+
+#include <gtest/gtest.h>
 
 #include "tests/channels/webhooks/ingress_fixture.hpp"
 #include "tests/support/child_process.hpp"

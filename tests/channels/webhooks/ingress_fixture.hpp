@@ -3,7 +3,6 @@
 // known credentials, request signers for each platform, golden payloads (REFERENCE §3
 // shapes), and a fixture with an actor system, the real storage writer and ingest on a
 // temp SQLite file, a recording "router", and a WebhookListener on loopback.
-#include <gtest/gtest.h>
 #include <sodium.h>
 
 #include <chrono>
@@ -13,17 +12,19 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "actors/channels/channel_ingest.hpp"
+#include "actors/channels/ingest_sink.hpp"
 #include "actors/node/node.hpp"
 #include "actors/storage/storage_writer.hpp"
 #include "channels/bot/channel_bot.hpp"
 #include "channels/factory/bot_factory.hpp"
+#include "channels/slack/verify.hpp"
+#include "channels/webhooks/webhook_listener.hpp"
+#include "channels/whatsapp/verify.hpp"
 #include "runtime/core/hex.hpp"
 #include "runtime/http/client.hpp"
-#include "actors/channels/ingest_sink.hpp"
-#include "channels/webhooks/webhook_listener.hpp"
-#include "channels/slack/verify.hpp"
-#include "channels/whatsapp/verify.hpp"
 #include "storage/sqlite.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -61,11 +62,13 @@ inline config::Config bots_config() {
     b.mode = std::move(mode);
     c.channels.push_back(b);
   };
-  bot("slack", "main", {{"signing_secret", "slack-signing"}, {"bot_token", "slack-token"}}, {{"bot_user_id", "U0BOT1234"}});
+  bot("slack", "main", {{"signing_secret", "slack-signing"}, {"bot_token", "slack-token"}},
+      {{"bot_user_id", "U0BOT1234"}});
   bot("discord", "helper", {}, {{"public_key", kDiscordPublic}, {"application_id", "775799577604522054"}});
   bot("whatsapp", "shop", {{"app_secret", "wa-app"}, {"verify_token", "wa-verify"}, {"access_token", "wa-access"}},
       {{"phone_number_id", "106540352242922"}});
-  bot("telegram", "tgbot", {{"secret_token", "tg-secret"}, {"bot_token", "tg-token"}}, {{"username", "SquadHelperBot"}});
+  bot("telegram", "tgbot", {{"secret_token", "tg-secret"}, {"bot_token", "tg-token"}},
+      {{"username", "SquadHelperBot"}});
   bot("telegram", "tgpoll", {{"bot_token", "tg-token"}}, {}, "polling");
   return c;
 }
@@ -82,10 +85,9 @@ inline std::vector<std::shared_ptr<const channels::ChannelBot>> make_test_bots()
 }
 
 inline std::string unix_now(std::int64_t offset_s = 0) {
-  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count() +
-                        offset_s);
+  return std::to_string(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() +
+      offset_s);
 }
 
 // -- golden payloads -----------------------------------------------------------
@@ -242,7 +244,8 @@ class IngressFixture : public ::testing::Test {
     o.ack_timeout = 2500ms;
     o.audit = audited->sink();
     o.metrics = &metrics;
-    listener = std::make_unique<channels::webhooks::WebhookListener>(actors::make_ingest_sink(system), make_test_bots(), o);
+    listener =
+        std::make_unique<channels::webhooks::WebhookListener>(actors::make_ingest_sink(system), make_test_bots(), o);
     auto port = listener->start();
     ASSERT_TRUE(port.ok()) << port.error().message;
     base_url = std::string(listener->tls() ? "https://localhost:" : "http://127.0.0.1:") + std::to_string(*port);

@@ -1,7 +1,8 @@
 // decide(): the pure part of the webhook listener, without sockets.
+#include "channels/webhooks/webhook_dispatch.hpp"
+
 #include <gtest/gtest.h>
 
-#include "channels/webhooks/webhook_dispatch.hpp"
 #include "tests/channels/webhooks/ingress_fixture.hpp"
 
 namespace sb::test::ingress {
@@ -30,7 +31,9 @@ class Dispatch : public ::testing::Test {
   std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
 };
 
-TEST_F(Dispatch, PollingBotsHaveNoRoute) { EXPECT_EQ(table.size(), 4u); }
+TEST_F(Dispatch, PollingBotsHaveNoRoute) {
+  EXPECT_EQ(table.size(), 4u);
+}
 
 TEST_F(Dispatch, PathsThatNameNoConfiguredBotAre404WithoutEchoingTheName) {
   struct Case {
@@ -38,13 +41,12 @@ TEST_F(Dispatch, PathsThatNameNoConfiguredBotAre404WithoutEchoingTheName) {
     const char* platform;
     const char* reason;
   };
-  for (const Case c : {Case{"/webhooks/slack/nobody", "slack", "unknown_bot"},
-                       Case{"/webhooks/irc/main", "unknown", "unknown_platform"},
-                       Case{"/webhooks/slack", "unknown", "not_found"}, Case{"/webhooks/slack/", "unknown", "not_found"},
-                       Case{"/webhooks//main", "unknown", "not_found"},
-                       Case{"/webhooks/slack/main/extra", "unknown", "not_found"},
-                       Case{"/hooks/slack/main", "unknown", "not_found"},
-                       Case{"/webhooks/telegram/tgpoll", "telegram", "unknown_bot"}}) {
+  for (const Case c :
+       {Case{"/webhooks/slack/nobody", "slack", "unknown_bot"},
+        Case{"/webhooks/irc/main", "unknown", "unknown_platform"}, Case{"/webhooks/slack", "unknown", "not_found"},
+        Case{"/webhooks/slack/", "unknown", "not_found"}, Case{"/webhooks//main", "unknown", "not_found"},
+        Case{"/webhooks/slack/main/extra", "unknown", "not_found"}, Case{"/hooks/slack/main", "unknown", "not_found"},
+        Case{"/webhooks/telegram/tgpoll", "telegram", "unknown_bot"}}) {
     auto d = decide(table, request("POST", c.path), now);
     EXPECT_EQ(d.kind, Kind::respond) << c.path;
     EXPECT_EQ(d.response.status, 404) << c.path;
@@ -66,7 +68,9 @@ TEST_F(Dispatch, VerificationFailuresAreRejectsWithTheVerifiersStatus) {
   EXPECT_EQ(d.platform, "slack");
   EXPECT_EQ(d.bot, "main");
 
-  auto wrong = decide(table, request("GET", "/webhooks/whatsapp/shop", {}, "", "hub.mode=subscribe&hub.verify_token=x&hub.challenge=1"), now);
+  auto wrong = decide(
+      table, request("GET", "/webhooks/whatsapp/shop", {}, "", "hub.mode=subscribe&hub.verify_token=x&hub.challenge=1"),
+      now);
   EXPECT_EQ(wrong.kind, Kind::reject);
   EXPECT_EQ(wrong.response.status, 403);
   EXPECT_EQ(wrong.reason, "bad_verify_token");

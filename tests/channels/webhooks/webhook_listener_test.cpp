@@ -58,8 +58,9 @@ class Listener : public IngressFixture {
 };
 
 TEST_F(Listener, SlackEventIsStoredBeforeTheAckAndRoutedOnce) {
-  deliver_twice("/webhooks/slack/main", [](const std::string& b) { return slack_headers(b); }, slack_event("Ev0001"),
-                "Ev0001", "", [](const std::string& id) { return slack_event(id); }, "Ev0002");
+  deliver_twice(
+      "/webhooks/slack/main", [](const std::string& b) { return slack_headers(b); }, slack_event("Ev0001"), "Ev0001",
+      "", [](const std::string& id) { return slack_event(id); }, "Ev0002");
   auto seen = routed->snapshot();
   ASSERT_FALSE(seen.empty());
   EXPECT_EQ(seen[0].channel, "slack");
@@ -72,9 +73,10 @@ TEST_F(Listener, SlackEventIsStoredBeforeTheAckAndRoutedOnce) {
 }
 
 TEST_F(Listener, DiscordSlashCommandGetsTheDeferredAckOnceStored) {
-  deliver_twice("/webhooks/discord/helper", [](const std::string& b) { return discord_headers(b); },
-                discord_command("786008729715212338"), "786008729715212338", R"({"type":5})",
-                [](const std::string& id) { return discord_command(id); }, "786008729715212339");
+  deliver_twice(
+      "/webhooks/discord/helper", [](const std::string& b) { return discord_headers(b); },
+      discord_command("786008729715212338"), "786008729715212338", R"({"type":5})",
+      [](const std::string& id) { return discord_command(id); }, "786008729715212339");
   auto seen = routed->snapshot();
   ASSERT_FALSE(seen.empty());
   EXPECT_EQ(seen[0].chat_jid, "dc:772908445358620702");
@@ -82,16 +84,17 @@ TEST_F(Listener, DiscordSlashCommandGetsTheDeferredAckOnceStored) {
 }
 
 TEST_F(Listener, WhatsAppMessageIsStoredAndDeduplicated) {
-  deliver_twice("/webhooks/whatsapp/shop", [](const std::string& b) { return whatsapp_headers(b); },
-                whatsapp_delivery("wamid.ONE"), "wamid.ONE", "",
-                [](const std::string& id) { return whatsapp_delivery(id); }, "wamid.TWO");
+  deliver_twice(
+      "/webhooks/whatsapp/shop", [](const std::string& b) { return whatsapp_headers(b); },
+      whatsapp_delivery("wamid.ONE"), "wamid.ONE", "", [](const std::string& id) { return whatsapp_delivery(id); },
+      "wamid.TWO");
   EXPECT_EQ(routed->snapshot()[0].chat_jid, "wa:16505551234");
 }
 
 TEST_F(Listener, TelegramUpdateIsStoredAndDeduplicated) {
-  deliver_twice("/webhooks/telegram/tgbot", [](const std::string&) { return telegram_headers(); },
-                telegram_update(981276354), "981276354", "",
-                [](const std::string& id) { return telegram_update(std::stoll(id)); }, "981276355");
+  deliver_twice(
+      "/webhooks/telegram/tgbot", [](const std::string&) { return telegram_headers(); }, telegram_update(981276354),
+      "981276354", "", [](const std::string& id) { return telegram_update(std::stoll(id)); }, "981276355");
   auto seen = routed->snapshot()[0];
   EXPECT_EQ(seen.chat_jid, "tg:-1001234567890");
   EXPECT_TRUE(seen.is_group);
@@ -100,7 +103,8 @@ TEST_F(Listener, TelegramUpdateIsStoredAndDeduplicated) {
 
 TEST_F(Listener, Handshakes) {
   // Slack url_verification and ssl_check (both signed).
-  const std::string challenge = R"({"token":"t","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"})";
+  const std::string challenge =
+      R"({"token":"t","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"})";
   auto uv = post("/webhooks/slack/main", slack_headers(challenge), challenge);
   ASSERT_TRUE(uv.ok());
   EXPECT_EQ(uv->status, 200);

@@ -1,9 +1,9 @@
 // WhatsApp Cloud API: the published HMAC vector, the hub.* subscription check, golden
 // multi-entry deliveries, ignore rules, hostile input, text messages and Graph errors.
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "channels/whatsapp/outbound.hpp"
 #include "channels/whatsapp/parse.hpp"
@@ -17,8 +17,7 @@ using Kind = DeliveryOutcome::Kind;
 
 const Secret kAppSecret{"It's a Secret to Everybody"};
 const Secret kVerifyToken{"meatyhamhock"};
-constexpr std::string_view kVectorSignature =
-    "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+constexpr std::string_view kVectorSignature = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
 
 Verifier verifier() {
   auto v = Verifier::create(kAppSecret, kVerifyToken);
@@ -58,8 +57,8 @@ TEST(WhatsAppVerify, RejectsBadSignatures) {
   const std::string name = "X-Hub-Signature-256";
   EXPECT_EQ(reason({}), "missing_signature");
   EXPECT_EQ(reason({{"X-Hub-Signature", "sha1=0123"}}), "missing_signature");
-  for (std::string bad : {std::string(""), sig.substr(7), "sha1=" + sig.substr(7), "SHA256=" + sig.substr(7),
-                          sig + "0", sig.substr(0, sig.size() - 2), sig.substr(0, 20) + "z" + sig.substr(21)})
+  for (std::string bad : {std::string(""), sig.substr(7), "sha1=" + sig.substr(7), "SHA256=" + sig.substr(7), sig + "0",
+                          sig.substr(0, sig.size() - 2), sig.substr(0, 20) + "z" + sig.substr(21)})
     EXPECT_EQ(reason({{name, bad}}), "malformed_signature") << bad;
   EXPECT_EQ(reason({{name, "sha256=" + std::string(64, '0')}}), "bad_signature");
   EXPECT_EQ(reason({{name, sig}}, "Hello, World! "), "bad_signature");
@@ -101,11 +100,9 @@ TEST(WhatsAppVerify, SubscriptionCheck) {
   EXPECT_EQ(rejected(""), "400 missing_parameter");
   EXPECT_EQ(rejected("hub.mode=subscribe&hub.challenge=%3Cscript%3E+x&hub.verify_token=meatyhamhock"),
             "400 bad_challenge");
-  EXPECT_EQ(rejected("hub.mode=subscribe&hub.challenge=a%0d%0ab&hub.verify_token=meatyhamhock"),
-            "400 bad_challenge");
+  EXPECT_EQ(rejected("hub.mode=subscribe&hub.challenge=a%0d%0ab&hub.verify_token=meatyhamhock"), "400 bad_challenge");
   EXPECT_EQ(rejected("hub.mode=subscribe&hub.challenge=&hub.verify_token=meatyhamhock"), "400 bad_challenge");
-  EXPECT_EQ(rejected("hub.mode=subscribe&hub.challenge=" + std::string(257, '1') +
-                     "&hub.verify_token=meatyhamhock"),
+  EXPECT_EQ(rejected("hub.mode=subscribe&hub.challenge=" + std::string(257, '1') + "&hub.verify_token=meatyhamhock"),
             "400 bad_challenge");
 }
 
@@ -169,9 +166,8 @@ TEST(WhatsAppParse, GoldenMultiEntryDelivery) {
   second.message_ref = second.platform_message_id = "wamid.TXT2";
   second.timestamp_ms = 1749416400000;
   EXPECT_EQ(parsed->messages[1], second);
-  std::vector<messaging::IgnoredItem> ignored{{"wamid.IMG1", "type:image"},
-                                   {"wamid.OUT1", "status:delivered"},
-                                   {"", "field:account_update"}};
+  std::vector<messaging::IgnoredItem> ignored{
+      {"wamid.IMG1", "type:image"}, {"wamid.OUT1", "status:delivered"}, {"", "field:account_update"}};
   EXPECT_EQ(parsed->ignored, ignored);
   EXPECT_EQ(parsed->ack_body, "");
 }
@@ -196,7 +192,8 @@ TEST(WhatsAppParse, OtherNumbersAndObjects) {
 
 std::string one_message(std::string message) {
   return R"({"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages",
-    "value":{"messages":[)" + message + "]}}]}]}";
+    "value":{"messages":[)" +
+         message + "]}}]}]}";
 }
 
 TEST(WhatsAppParse, MalformedMessageIsIgnoredNotFatal) {
@@ -211,8 +208,8 @@ TEST(WhatsAppParse, MalformedMessageIsIgnoredNotFatal) {
   EXPECT_TRUE(reason(R"({"id":"w1","from":"1","timestamp":1749416383,"type":"text","text":{"body":"x"}})")
                   .starts_with("invalid: field"));
   EXPECT_TRUE(reason(R"({"id":"w1","from":"1","timestamp":"1","type":"text"})").starts_with("invalid:"));
-  EXPECT_TRUE(reason(R"({"id":"w1","from":"1","timestamp":"1","type":"text","text":{"body":5}})")
-                  .starts_with("invalid:"));
+  EXPECT_TRUE(
+      reason(R"({"id":"w1","from":"1","timestamp":"1","type":"text","text":{"body":5}})").starts_with("invalid:"));
   EXPECT_TRUE(reason(R"({"id":"w1","from":"+1 650","timestamp":"1","type":"text","text":{"body":"x"}})")
                   .starts_with("invalid:"));
   EXPECT_TRUE(reason(R"({"id":"w1","from":"1","timestamp":"99999999999999999999","type":"text","text":{"body":"x"}})")
@@ -286,8 +283,8 @@ TEST(WhatsAppOutbound, ClassifiesGraphErrors) {
     return classify_response({status, headers, body});
   };
   auto graph_error = [](int code, std::string message = "m") {
-    return R"({"error":{"message":")" + message + R"(","type":"OAuthException","code":)" +
-           std::to_string(code) + R"(,"error_subcode":2494010,"fbtrace_id":"A"}})";
+    return R"({"error":{"message":")" + message + R"(","type":"OAuthException","code":)" + std::to_string(code) +
+           R"(,"error_subcode":2494010,"fbtrace_id":"A"}})";
   };
   auto ok = classify(200, R"({"messaging_product":"whatsapp","contacts":[{"input":"16505551234",
       "wa_id":"16505551234"}],"messages":[{"id":"wamid.OUT2"}]})");

@@ -20,8 +20,8 @@ HttpResponseParser parse(std::string_view bytes, size_t step = 0, bool eof = fal
 }
 
 TEST(HttpRequest, BuildsRequestLineHeadersAndLength) {
-  auto r = build_http_request("POST", "/anthropic/v1/messages", {{"x-api-key", "tok"}, {"content-type", "application/json"}},
-                              R"({"a":1})");
+  auto r = build_http_request("POST", "/anthropic/v1/messages",
+                              {{"x-api-key", "tok"}, {"content-type", "application/json"}}, R"({"a":1})");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r,
             "POST /anthropic/v1/messages HTTP/1.1\r\nx-api-key: tok\r\ncontent-type: application/json\r\n"
@@ -64,7 +64,8 @@ TEST(HttpResponse, ChunkedWithExtensionsAndTrailers) {
 }
 
 TEST(HttpResponse, TransferEncodingWinsOverContentLength) {
-  auto p = parse("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
+  auto p =
+      parse("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
   ASSERT_EQ(p.state(), State::done);
   EXPECT_EQ(p.response().body, "ok");
 }
@@ -147,9 +148,9 @@ TEST(HttpResponse, LimitsOnHeadAndBody) {
   auto declared = parse("HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n", 0, false, 1000);
   ASSERT_EQ(declared.state(), State::failed);
   EXPECT_EQ(declared.error().code, "http.too_large");
-  auto chunked = parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n" + std::string(1000, 'x') +
-                           "\r\n1\r\nx\r\n",
-                       0, false, 1000);
+  auto chunked =
+      parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n" + std::string(1000, 'x') + "\r\n1\r\nx\r\n",
+            0, false, 1000);
   ASSERT_EQ(chunked.state(), State::failed);
   EXPECT_EQ(chunked.error().code, "http.too_large");
   auto eof_body = parse("HTTP/1.1 200 OK\r\n\r\n" + std::string(1001, 'x'), 100, false, 1000);

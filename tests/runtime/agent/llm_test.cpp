@@ -2,10 +2,10 @@
 // per-chat history file (format, names, trimming), with bad input for each.
 #include "runtime/agent/llm.hpp"
 
+#include <set>
+
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
-
-#include <set>
 
 namespace {
 
@@ -103,13 +103,14 @@ TEST(LlmReply, MalformedOrIncompleteResponses) {
   } cases[] = {
       {"not json", "llm.bad_response"},
       {"[1,2]", "llm.bad_response"},
-      {R"({"type":"message"})", "llm.bad_response"},                       // no content
-      {R"({"type":"message","content":"text"})", "llm.bad_response"},      // not an array
-      {R"({"content":[1]})", "llm.bad_response"},                          // block not an object
-      {R"({"content":[{"type":"text"}]})", "llm.bad_response"},            // text block without text
+      {R"({"type":"message"})", "llm.bad_response"},                   // no content
+      {R"({"type":"message","content":"text"})", "llm.bad_response"},  // not an array
+      {R"({"content":[1]})", "llm.bad_response"},                      // block not an object
+      {R"({"content":[{"type":"text"}]})", "llm.bad_response"},        // text block without text
       {R"({"content":[{"type":"text","text":5}]})", "llm.bad_response"},
       {R"({"content":[],"stop_reason":"max_tokens"})", "llm.empty_reply"},
-      {R"({"content":[{"type":"tool_use","id":"t","name":"n","input":{}}],"stop_reason":"tool_use"})", "llm.empty_reply"},
+      {R"({"content":[{"type":"tool_use","id":"t","name":"n","input":{}}],"stop_reason":"tool_use"})",
+       "llm.empty_reply"},
       {R"({"content":[{"type":"text","text":"ok"}]} trailing)", "llm.bad_response"},
   };
   for (const auto& c : cases) {
@@ -117,8 +118,9 @@ TEST(LlmReply, MalformedOrIncompleteResponses) {
     ASSERT_FALSE(r.ok()) << c.body;
     EXPECT_EQ(r.error().code, c.code) << c.body << " -> " << r.error().message;
   }
-  EXPECT_NE(parse_messages_reply(200, R"({"content":[],"stop_reason":"max_tokens"})").error().message.find("max_tokens"),
-            std::string::npos);
+  EXPECT_NE(
+      parse_messages_reply(200, R"({"content":[],"stop_reason":"max_tokens"})").error().message.find("max_tokens"),
+      std::string::npos);
 }
 
 TEST(LlmHistory, RoundTrips) {
@@ -138,7 +140,7 @@ TEST(LlmHistory, BadFilesAreRejected) {
       "",
       "{",
       "[]",
-      R"({"messages":[]})",                                                   // no version
+      R"({"messages":[]})",  // no version
       R"({"version":2,"messages":[]})",
       R"({"version":"1","messages":[]})",
       R"({"version":1})",
@@ -148,7 +150,7 @@ TEST(LlmHistory, BadFilesAreRejected) {
       R"({"version":1,"messages":[{"role":"assistant","content":"a"},{"role":"user","content":"b"}]})",
       R"({"version":1,"messages":[{"role":"user","content":"a"},{"role":"user","content":"b"}]})",
       R"({"version":1,"messages":[{"role":"system","content":"a"}]})",
-      R"({"version":1,"messages":[{"role":"user","content":"a"}]})",          // unanswered
+      R"({"version":1,"messages":[{"role":"user","content":"a"}]})",  // unanswered
       R"({"version":1,"messages":[7]})",
   };
   for (const char* c : cases) {
@@ -197,8 +199,8 @@ TEST(LlmHistory, TrimDropsOldestPairs) {
   EXPECT_EQ(t.front(), (ChatMessage{"user", "u7"}));
   EXPECT_EQ(t.back(), (ChatMessage{"assistant", "a9"}));
 
-  std::vector<ChatMessage> big = {{"user", std::string(600, 'x')}, {"assistant", "ok"},
-                                  {"user", "small"}, {"assistant", "fine"}};
+  std::vector<ChatMessage> big = {
+      {"user", std::string(600, 'x')}, {"assistant", "ok"}, {"user", "small"}, {"assistant", "fine"}};
   auto b = trim_history(big, 100, 500);
   ASSERT_EQ(b.size(), 2u);
   EXPECT_EQ(b[0].content, "small");

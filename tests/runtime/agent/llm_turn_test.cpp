@@ -2,16 +2,17 @@
 // API on a unix socket standing in for the credential proxy: the contract's headers,
 // the model, history per chat across turns, and failures that neither crash the agent
 // nor end up in the history.
-#include <gtest/gtest.h>
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <signal.h>
 
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "runtime/ipc/ipc_directory.hpp"
 #include "runtime/ipc/ipc_watcher.hpp"
@@ -39,8 +40,8 @@ std::string json_response(int status, const std::string& body, bool chunked = fa
     std::snprintf(buf, sizeof buf, "%zx", n);
     return std::string(buf);
   };
-  return head + "transfer-encoding: chunked\r\n\r\n" + hex(a.size()) + "\r\n" + a + "\r\n" + hex(b.size()) + "\r\n" + b +
-         "\r\n0\r\n\r\n";
+  return head + "transfer-encoding: chunked\r\n\r\n" + hex(a.size()) + "\r\n" + a + "\r\n" + hex(b.size()) + "\r\n" +
+         b + "\r\n0\r\n\r\n";
 }
 
 std::string message_json(const std::string& text) {
@@ -84,8 +85,7 @@ struct FakeMessages {
     std::string out;
     if (req->headers["x-api-key"] != kToken)
       out = json_response(401, error_json("authentication_error", "unknown placeholder token"));
-    else if (req->headers["anthropic-version"] != "2023-06-01" ||
-             req->headers["content-type"] != "application/json")
+    else if (req->headers["anthropic-version"] != "2023-06-01" || req->headers["content-type"] != "application/json")
       out = json_response(400, error_json("invalid_request_error", "missing anthropic headers"));
     else
       out = respond(*req, index);
@@ -300,9 +300,8 @@ TEST(AgentLlm, UpstreamFailuresFailTheTurnAndLeaveHistoryClean) {
 }
 
 TEST(AgentLlm, TimeoutFailsTheTurnAndTheAgentCarriesOn) {
-  LlmAgent a(
-      [](const sb::test::SeenRequest& r, size_t i) -> std::string { return i == 0 ? kHang : echo_reply(r); },
-      {{"SQUADBOX_LLM_TIMEOUT_MS", "300"}});
+  LlmAgent a([](const sb::test::SeenRequest& r, size_t i) -> std::string { return i == 0 ? kHang : echo_reply(r); },
+             {{"SQUADBOX_LLM_TIMEOUT_MS", "300"}});
   auto [r1, d1] = a.turn("slow", std::nullopt);
   EXPECT_FALSE(d1.ok);
   EXPECT_NE(d1.error.find("no complete response within 300 ms"), std::string::npos) << d1.error;

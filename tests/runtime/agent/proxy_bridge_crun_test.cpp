@@ -2,11 +2,12 @@
 // the real squadbox-agent): its own network namespace has a working loopback, and
 // http://127.0.0.1:PORT inside reaches a unix socket server on the host through the
 // IPC mount (busybox nc as the client). llm mode reaches the same socket directly.
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <mutex>
+
+#include <gtest/gtest.h>
 
 #include "runtime/container/mount_policy.hpp"
 #include "runtime/container/oci/image_store.hpp"
@@ -139,7 +140,8 @@ TEST_F(AgentInContainer, LlmModeTalksToTheProxySocketAsTheContainerUid) {
           std::lock_guard<std::mutex> lk(mu);
           seen.push_back(*req);
         }
-        std::string body = R"({"id":"m","type":"message","role":"assistant","content":[{"type":"text","text":"from the host"}],"stop_reason":"end_turn"})";
+        std::string body =
+            R"({"id":"m","type":"message","role":"assistant","content":[{"type":"text","text":"from the host"}],"stop_reason":"end_turn"})";
         sb::test::write_all(fd, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: " +
                                     std::to_string(body.size()) + "\r\n\r\n" + body);
       },

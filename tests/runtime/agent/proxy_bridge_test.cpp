@@ -3,13 +3,14 @@
 // both directions with half-close, large payloads, many connections at once, a
 // missing proxy, SIGTERM with connections open, bad configuration.
 #include <arpa/inet.h>
-#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 
 #include <atomic>
 #include <regex>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "tests/runtime/agent/unix_server.hpp"
 #include "tests/support/child_process.hpp"

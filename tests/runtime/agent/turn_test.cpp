@@ -1,9 +1,9 @@
 // The agent's env parsing for llm mode and the proxy bridge.
-#include <gtest/gtest.h>
+#include "runtime/agent/turn.hpp"
 
 #include <map>
 
-#include "runtime/agent/turn.hpp"
+#include <gtest/gtest.h>
 
 namespace {
 

@@ -29,7 +29,8 @@ class UnixServer {
  public:
   using Handler = std::function<void(int fd)>;
 
-  UnixServer(std::string path, Handler handler, mode_t mode = 0600) : path_(std::move(path)), handler_(std::move(handler)) {
+  UnixServer(std::string path, Handler handler, mode_t mode = 0600)
+      : path_(std::move(path)), handler_(std::move(handler)) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     if (path_.size() >= sizeof addr.sun_path) throw std::runtime_error("socket path too long");

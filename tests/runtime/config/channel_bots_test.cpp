@@ -1,8 +1,8 @@
 // `[channels.PLATFORM.NAME]` tables, `[webhooks]` and `[outbound]`.
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 #include "runtime/config/config.hpp"
 
@@ -101,8 +101,7 @@ TEST_F(ChannelBotsConfig, HostileOrIncompleteBotsAreRefusedByName) {
   expect_error(parse("[channels.whatsapp.w]\napp_secret = \"a\"\n"), "channels.whatsapp.w.verify_token: missing");
   expect_error(parse("[channels.telegram.t]\nbot_token = \"t\"\n"), "channels.telegram.t.secret_token: missing");
   expect_error(parse("[channels.telegram.t]\nmode = \"polling\"\n"), "channels.telegram.t.bot_token: missing");
-  expect_error(parse("[channels.telegram.t]\nmode = \"polling\"\nbot_token = \"t\"\npoll_timeout_s = 99\n"),
-               "0..50");
+  expect_error(parse("[channels.telegram.t]\nmode = \"polling\"\nbot_token = \"t\"\npoll_timeout_s = 99\n"), "0..50");
   expect_error(parse("[channels.telegram.t]\nmode = \"push\"\nbot_token = \"t\"\n"), "not one of webhook, polling");
   expect_error(parse("[channels]\nslack = 1\n"), "expected tables [channels.slack.NAME]");
   expect_error(parse("[outbound]\nbackoff_base_ms = 10\nbackoff_max_ms = 5\n"), "outbound.backoff_max_ms");

@@ -1,11 +1,11 @@
-#include <gtest/gtest.h>
+#include "runtime/config/config.hpp"
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include "runtime/config/config.hpp"
+#include <gtest/gtest.h>
 
 namespace {
 
@@ -63,8 +63,7 @@ TEST_F(ConfigFile, UnknownSectionIsRejected) {
 TEST_F(ConfigFile, WrongTypeNamesKeyTypeAndLine) {
   auto c = load(write("\n[admin]\nport = \"80\"\n"), {});
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.error().message.find("admin.port: expected integer, got string"), std::string::npos)
-      << c.error().message;
+  EXPECT_NE(c.error().message.find("admin.port: expected integer, got string"), std::string::npos) << c.error().message;
   EXPECT_NE(c.error().message.find(":3"), std::string::npos) << c.error().message;
 }
 
@@ -102,9 +101,7 @@ TEST_F(ConfigFile, EnvironmentOverridesFile) {
 TEST(Config, EveryKeyHasAnEnvironmentOverride) {
   for (const auto& key : sb::config::keys()) {
     // default + 1 is inside every integer key's range.
-    std::string value = key.kind == sb::config::Kind::integer
-                            ? std::to_string(std::stoll(key.default_text) + 1)
-                            : "";
+    std::string value = key.kind == sb::config::Kind::integer ? std::to_string(std::stoll(key.default_text) + 1) : "";
     if (key.kind == sb::config::Kind::string)  // a value each string key accepts
       value = key.choices.empty() ? "/tmp/x" : key.choices.back();
     auto c = load(std::nullopt, {{key.env_name(), value}});
@@ -134,8 +131,8 @@ TEST(Config, ClientVariablesOutsideSectionsAreIgnored) {
 }
 
 TEST(Config, BackoffMaxBelowBaseIsRejected) {
-  auto c = load(std::nullopt, {{"SQUADBOX_SUPERVISOR_BACKOFF_BASE_MS", "500"},
-                               {"SQUADBOX_SUPERVISOR_BACKOFF_MAX_MS", "100"}});
+  auto c = load(std::nullopt,
+                {{"SQUADBOX_SUPERVISOR_BACKOFF_BASE_MS", "500"}, {"SQUADBOX_SUPERVISOR_BACKOFF_MAX_MS", "100"}});
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.error().message.find("supervisor.backoff_max_ms"), std::string::npos);
 }
@@ -189,9 +186,11 @@ TEST_F(ConfigFile, BadProxyRoutesAreRejectedWithTheirKey) {
       {"[proxy.routes.a]\nupstream = \"https://x\"\n", "proxy.routes.a.secret: missing"},
       {"[proxy.routes.a]\nupstream = \"https://x\"\nsecret = \"\"\n", "proxy.routes.a.secret"},
       {"[proxy.routes.a]\nupstream = \"https://x\"\nsecret = \"s\"\nheader = \"x y\"\n", "proxy.routes.a.header"},
-      {"[proxy.routes.a]\nupstream = \"https://x\"\nsecret = \"s\"\nheadr = \"x\"\n", "proxy.routes.a.headr: unknown key"},
+      {"[proxy.routes.a]\nupstream = \"https://x\"\nsecret = \"s\"\nheadr = \"x\"\n",
+       "proxy.routes.a.headr: unknown key"},
       {"[proxy.routes.a]\nupstream = 5\nsecret = \"s\"\n", "proxy.routes.a.upstream: expected string"},
-      {"[proxy.routes.a]\nupstream = \"https://x\"\nsecret = \"s\"\nnamespaces = \"main\"\n", "proxy.routes.a.namespaces"},
+      {"[proxy.routes.a]\nupstream = \"https://x\"\nsecret = \"s\"\nnamespaces = \"main\"\n",
+       "proxy.routes.a.namespaces"},
       {"[proxy.routes.Bad]\nupstream = \"https://x\"\nsecret = \"s\"\n", "proxy.routes.Bad"},
       {"[proxy]\nroutes = 1\n", "proxy.routes"},
   };

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "runtime/container/lifecycle.hpp"
+
+#include <gtest/gtest.h>
 
 namespace {
 
@@ -18,8 +18,7 @@ std::optional<S> run(std::initializer_list<E> events, S from = S::pending) {
 }
 
 TEST(Lifecycle, HappyPathThroughATurnToExited) {
-  EXPECT_EQ(run({E::prepare, E::prepared, E::started, E::turn_begin, E::turn_done, E::stop, E::exited}),
-            S::exited);
+  EXPECT_EQ(run({E::prepare, E::prepared, E::started, E::turn_begin, E::turn_done, E::stop, E::exited}), S::exited);
 }
 
 TEST(Lifecycle, CleanExitWhileIdleIsExited) {

@@ -1,10 +1,11 @@
-#include <gtest/gtest.h>
+#include "runtime/container/mount_policy.hpp"
 
 #include <filesystem>
 #include <fstream>
 
+#include <gtest/gtest.h>
+
 #include "runtime/container/env_policy.hpp"
-#include "runtime/container/mount_policy.hpp"
 #include "runtime/security/allowlist/allowlist_store.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -29,16 +30,18 @@ TEST(EnvPolicy, HostValuesNeverFillApprovedNames) {
 
 TEST(MountPolicy, ExtraNamesFollowTheRules) {
   for (const char* ok : {"data", "a", "A-b_c.d", "x123"}) EXPECT_TRUE(MountPolicy::valid_extra_name(ok)) << ok;
-  for (const std::string& bad : std::vector<std::string>{"", ".", "..", "../x", "a/b", "a:b", "-a", ".hidden", "a b",
-                                                          std::string(65, 'a')})
+  for (const std::string& bad :
+       std::vector<std::string>{"", ".", "..", "../x", "a/b", "a:b", "-a", ".hidden", "a b", std::string(65, 'a')})
     EXPECT_FALSE(MountPolicy::valid_extra_name(bad)) << bad;
 }
 
 // An allowlist whose one root is `root` (read-write allowed, any group).
-std::shared_ptr<const sb::security::allowlist::AllowlistRules> allow_root(const sb::test::TempDir& dir, const std::string& root) {
+std::shared_ptr<const sb::security::allowlist::AllowlistRules> allow_root(const sb::test::TempDir& dir,
+                                                                          const std::string& root) {
   std::ofstream(dir.file("allowlist.json"))
       << R"({"allowedRoots":[{"path":")" << root << R"(","allowReadWrite":true}],"nonMainReadOnly":false})";
-  return std::make_shared<sb::security::allowlist::AllowlistRules>(sb::security::allowlist::load_allowlist(dir.file("allowlist.json"), {}));
+  return std::make_shared<sb::security::allowlist::AllowlistRules>(
+      sb::security::allowlist::load_allowlist(dir.file("allowlist.json"), {}));
 }
 
 TEST(MountPolicy, CanonicalisesHostPathsAndPlacesMounts) {
@@ -49,7 +52,9 @@ TEST(MountPolicy, CanonicalisesHostPathsAndPlacesMounts) {
   std::filesystem::create_directory_symlink(dir.file("data"), dir.file("link"));
   auto real = std::filesystem::canonical(dir.path()).string();
   MountContext ctx{allow_root(dir, real + "/data"), "g", false, {}, nullptr};
-  auto m = MountPolicy::validate({dir.file("ws") + "/../ws", true, dir.file("ipc"),
+  auto m = MountPolicy::validate({dir.file("ws") + "/../ws",
+                                  true,
+                                  dir.file("ipc"),
                                   {{"ref", dir.file("link"), false}, {"out", dir.file("data"), true}}},
                                  ctx);
   ASSERT_TRUE(m.ok()) << m.error().message;

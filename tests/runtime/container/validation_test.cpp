@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "runtime/container/validation.hpp"
+
+#include <gtest/gtest.h>
 
 namespace {
 
@@ -19,29 +19,38 @@ TEST(ContainerName, RejectsEmptyLeadingDashAndOtherCharacters) {
 }
 
 TEST(ImageReference, AcceptsRegistryNameTagAndDigest) {
-  for (const char* ok :
-       {"busybox", "squadbox-agent:latest", "library/busybox:1.36", "ghcr.io/org/agent:v1.2.3",
-        "localhost:5000/agent", "registry.example.com:443/a/b/c:tag_1",
-        "busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-        "a/b:t@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"})
+  for (const char* ok : {"busybox", "squadbox-agent:latest", "library/busybox:1.36", "ghcr.io/org/agent:v1.2.3",
+                         "localhost:5000/agent", "registry.example.com:443/a/b/c:tag_1",
+                         "busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                         "a/b:t@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"})
     EXPECT_TRUE(validate_image_reference(ok).ok()) << ok;
 }
 
 TEST(ImageReference, RejectsMalformedReferences) {
   EXPECT_EQ(validate_image_reference("").error().code, "validation.image");
-  for (const char* bad : {"-busybox", "--privileged", "Busybox", "busybox:", "busybox:-tag",
-                          "busy box", "a//b", "busybox@sha256:short", "busybox:tag:tag",
-                          "/busybox", "busybox/", "bus$ybox"})
+  for (const char* bad : {"-busybox", "--privileged", "Busybox", "busybox:", "busybox:-tag", "busy box", "a//b",
+                          "busybox@sha256:short", "busybox:tag:tag", "/busybox", "busybox/", "bus$ybox"})
     EXPECT_FALSE(validate_image_reference(bad).ok()) << bad;
 }
 
 TEST(ExtraArgs, EveryDeniedFlagIsRejectedInBothForms) {
-  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-           {"--privileged"}, {"--cap-add=SYS_ADMIN"}, {"--cap-add", "NET_ADMIN"},
-           {"--security-opt=seccomp=unconfined"}, {"--security-opt", "apparmor=unconfined"},
-           {"--device=/dev/kvm"}, {"--device", "/dev/sda"}, {"--pid=host"}, {"--pid", "host"},
-           {"--network=host"}, {"--network", "host"}, {"--net=host"}, {"--userns=host"},
-           {"--userns", "host"}, {"--ipc=host"}, {"--ipc", "host"}, {"--rm", "--privileged"}}) {
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{{"--privileged"},
+                                                                             {"--cap-add=SYS_ADMIN"},
+                                                                             {"--cap-add", "NET_ADMIN"},
+                                                                             {"--security-opt=seccomp=unconfined"},
+                                                                             {"--security-opt", "apparmor=unconfined"},
+                                                                             {"--device=/dev/kvm"},
+                                                                             {"--device", "/dev/sda"},
+                                                                             {"--pid=host"},
+                                                                             {"--pid", "host"},
+                                                                             {"--network=host"},
+                                                                             {"--network", "host"},
+                                                                             {"--net=host"},
+                                                                             {"--userns=host"},
+                                                                             {"--userns", "host"},
+                                                                             {"--ipc=host"},
+                                                                             {"--ipc", "host"},
+                                                                             {"--rm", "--privileged"}}) {
     auto s = validate_extra_args(args);
     EXPECT_FALSE(s.ok()) << args[0];
     if (!s.ok()) {

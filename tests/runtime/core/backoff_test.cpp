@@ -1,9 +1,9 @@
-#include <gtest/gtest.h>
+#include "runtime/core/backoff.hpp"
 
 #include <limits>
 #include <vector>
 
-#include "runtime/core/backoff.hpp"
+#include <gtest/gtest.h>
 
 namespace {
 

@@ -1,15 +1,16 @@
+#include "runtime/core/fs.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
-#include "runtime/core/fs.hpp"
+#include <gtest/gtest.h>
+
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -19,7 +20,9 @@ using sb::AtomicWriteOptions;
 using sb::UniqueFd;
 using sb::write_file_atomic;
 
-bool fd_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
+bool fd_open(int fd) {
+  return ::fcntl(fd, F_GETFD) != -1;
+}
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

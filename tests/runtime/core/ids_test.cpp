@@ -1,8 +1,8 @@
-#include <gtest/gtest.h>
+#include "runtime/core/ids.hpp"
 
 #include <set>
 
-#include "runtime/core/ids.hpp"
+#include <gtest/gtest.h>
 
 namespace {
 

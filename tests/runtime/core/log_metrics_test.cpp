@@ -11,15 +11,13 @@ using sb::log::Format;
 using sb::log::Level;
 
 TEST(Log, LogfmtQuotesValuesThatNeedIt) {
-  auto line = sb::log::format_line(Format::logfmt, "2026-01-01T00:00:00.000Z", Level::warn,
-                                   "http.error", {{"path", "/a b"}, {"status", 404}, {"ok", false}});
-  EXPECT_EQ(line,
-            "ts=2026-01-01T00:00:00.000Z level=warn event=http.error path=\"/a b\" status=404 ok=false\n");
+  auto line = sb::log::format_line(Format::logfmt, "2026-01-01T00:00:00.000Z", Level::warn, "http.error",
+                                   {{"path", "/a b"}, {"status", 404}, {"ok", false}});
+  EXPECT_EQ(line, "ts=2026-01-01T00:00:00.000Z level=warn event=http.error path=\"/a b\" status=404 ok=false\n");
 }
 
 TEST(Log, JsonEscapesAndKeepsNumbersBare) {
-  auto line = sb::log::format_line(Format::json, "T", Level::info, "e",
-                                   {{"msg", "say \"hi\"\n"}, {"n", 3}});
+  auto line = sb::log::format_line(Format::json, "T", Level::info, "e", {{"msg", "say \"hi\"\n"}, {"n", 3}});
   EXPECT_EQ(line, "{\"ts\":\"T\",\"level\":\"info\",\"event\":\"e\",\"msg\":\"say \\\"hi\\\"\\n\",\"n\":3}\n");
 }
 

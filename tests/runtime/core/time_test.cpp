@@ -1,8 +1,8 @@
-#include <gtest/gtest.h>
+#include "runtime/core/time.hpp"
 
 #include <chrono>
 
-#include "runtime/core/time.hpp"
+#include <gtest/gtest.h>
 
 namespace {
 

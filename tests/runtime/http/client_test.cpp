@@ -1,22 +1,22 @@
 // The synchronous client against the real server, a silent listener, a closed port and a
 // small TLS server using a test-only self-signed certificate.
 // Boost 1.74 Asio with -std=c++20 needs <utility> before any Asio header.
-#include <utility>
-
 #include "runtime/http/client.hpp"
 
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/write.hpp>
 #include <cstdio>
 #include <fstream>
 #include <thread>
+#include <utility>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <gtest/gtest.h>
 
 #include "runtime/http/server.hpp"
 #include "tests/runtime/http/raw_conn.hpp"
@@ -101,7 +101,8 @@ class HttpClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
     router_.add("GET", "/hello", [](const Request&, Reply reply) { reply(Response::json(200, "{}")); });
-    router_.add("GET", "/big", [](const Request&, Reply reply) { reply(Response::text(200, std::string(10000, 'z'))); });
+    router_.add("GET", "/big",
+                [](const Request&, Reply reply) { reply(Response::text(200, std::string(10000, 'z'))); });
     router_.add("PUT", "/echo", [](const Request& r, Reply reply) {
       Response res = Response::text(201, r.method + " " + r.header("x-a").value_or("-") + " " + r.body);
       res.headers.emplace_back("X-Reply", "yes");
@@ -251,8 +252,9 @@ class TlsServer {
     const std::string host =
         host_at == std::string::npos ? "" : head.substr(host_at + 8, head.find("\r\n", host_at + 8) - host_at - 8);
     const std::string body = "tls:" + target + ":" + host;
-    const std::string response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
-                                 std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    const std::string response =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\nConnection: close\r\n\r\n" + body;
     net::write(stream, net::buffer(response), ec);
     stream.shutdown(ec);
   }

@@ -1,9 +1,10 @@
 // The keep-alive client against a loopback server that counts its connections: reuse,
 // recovery when the server drops an idle connection, timeouts, and TLS with a test CA
 // (trusted, untrusted, wrong host name).
+#include "runtime/http/keepalive_client.hpp"
+
 #include <gtest/gtest.h>
 
-#include "runtime/http/keepalive_client.hpp"
 #include "tests/support/fake_upstream.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -42,17 +42,16 @@ TEST(HttpMessage, ErrorBodyShape) {
 
 TEST(HttpMessage, ErrorBodyIsEscaped) {
   const Response r = Response::error(400, "bad", "quote \" back \\ nl \n ctl \x01 utf8 \xc3\xa9 bad \xff");
-  EXPECT_EQ(r.body,
-            R"({"error":{"code":"bad","message":"quote \" back \\ nl \n ctl \u0001 utf8 )"
-            "\xc3\xa9"
-            R"( bad \ufffd"}})");
+  EXPECT_EQ(r.body, R"({"error":{"code":"bad","message":"quote \" back \\ nl \n ctl \u0001 utf8 )"
+                    "\xc3\xa9"
+                    R"( bad \ufffd"}})");
 }
 
 TEST(HttpMessage, JsonEscapeRejectsMalformedUtf8) {
   EXPECT_EQ(json_escape("\xed\xa0\x80"), "\\ufffd\\ufffd\\ufffd");  // surrogate
-  EXPECT_EQ(json_escape("\xc0\xaf"), "\\ufffd\\ufffd");               // overlong
-  EXPECT_EQ(json_escape("\xf0\x9f\x98\x80"), "\xf0\x9f\x98\x80");     // emoji kept
-  EXPECT_EQ(json_escape("\xe2\x82"), "\\ufffd\\ufffd");               // truncated
+  EXPECT_EQ(json_escape("\xc0\xaf"), "\\ufffd\\ufffd");             // overlong
+  EXPECT_EQ(json_escape("\xf0\x9f\x98\x80"), "\xf0\x9f\x98\x80");   // emoji kept
+  EXPECT_EQ(json_escape("\xe2\x82"), "\\ufffd\\ufffd");             // truncated
   EXPECT_EQ(json_escape("\t\r\b\f\x7f"), "\\t\\r\\b\\f\\u007f");
 }
 

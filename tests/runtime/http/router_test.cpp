@@ -1,8 +1,8 @@
 #include "runtime/http/router.hpp"
 
-#include <gtest/gtest.h>
-
 #include <optional>
+
+#include <gtest/gtest.h>
 
 namespace sb::http {
 namespace {

@@ -2,8 +2,6 @@
 // POSIX sockets for the misbehaving-peer cases. No fixed sleeps: every wait has a deadline.
 #include "runtime/http/server.hpp"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <condition_variable>
 #include <future>
@@ -13,9 +11,11 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "runtime/core/metrics.hpp"
 #include "runtime/http/client.hpp"
 #include "runtime/http/router.hpp"
-#include "runtime/core/metrics.hpp"
 #include "tests/runtime/http/raw_conn.hpp"
 
 namespace sb::http {
@@ -61,13 +61,11 @@ class HttpServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     router_.add("GET", "/hello", [](const Request&, Reply reply) { reply(Response::json(200, kHello)); });
-    router_.add("POST", "/echo", [](const Request& r, Reply reply) {
-      reply(Response::text(200, r.body, "application/octet-stream"));
-    });
+    router_.add("POST", "/echo",
+                [](const Request& r, Reply reply) { reply(Response::text(200, r.body, "application/octet-stream")); });
     router_.add("GET", "/info", [](const Request& r, Reply reply) {
-      reply(Response::text(200, r.method + "|" + r.path + "|" + r.query + "|" +
-                                    r.query_param("q").value_or("-") + "|" + r.remote_address +
-                                    "|" + r.header("x-test").value_or("-")));
+      reply(Response::text(200, r.method + "|" + r.path + "|" + r.query + "|" + r.query_param("q").value_or("-") + "|" +
+                                    r.remote_address + "|" + r.header("x-test").value_or("-")));
     });
     router_.add("GET", "/park", parking_.handler());
   }
@@ -89,8 +87,7 @@ class HttpServerTest : public ::testing::Test {
   std::string url(std::string_view path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
   }
-  Result<Response> call(std::string_view method, std::string_view path, std::string body = {},
-                        Headers headers = {}) {
+  Result<Response> call(std::string_view method, std::string_view path, std::string body = {}, Headers headers = {}) {
     return request(method, url(path), std::move(headers), std::move(body), 5s);
   }
   uint64_t count(int status) {
@@ -99,9 +96,7 @@ class HttpServerTest : public ::testing::Test {
         .value();
   }
 
-  static std::string get(std::string_view path) {
-    return "GET " + std::string(path) + " HTTP/1.1\r\nHost: t\r\n\r\n";
-  }
+  static std::string get(std::string_view path) { return "GET " + std::string(path) + " HTTP/1.1\r\nHost: t\r\n\r\n"; }
 
   sb::metrics::Registry registry_;
   Parking parking_;
@@ -263,7 +258,8 @@ TEST_F(HttpServerTest, ChunkedBodyAboveLimitIs413) {
     EXPECT_EQ(r->body, std::string(0x300, 'b'));
   }
   RawConn c(port_);
-  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk + chunk + "0\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk + chunk + "0\r\n\r\n"));
   auto r = c.read_response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
@@ -360,7 +356,8 @@ TEST_F(HttpServerTest, ManyConcurrentDeferredReplies) {
   ASSERT_TRUE(parking_.wait_for(n));
   std::vector<std::thread> actors;
   for (int i = 0; i < n; ++i) {
-    actors.emplace_back([reply = parking_.take(static_cast<size_t>(i)), i] { reply(Response::json(200, std::to_string(i))); });
+    actors.emplace_back(
+        [reply = parking_.take(static_cast<size_t>(i)), i] { reply(Response::json(200, std::to_string(i))); });
   }
   for (auto& t : actors) t.join();
   for (auto& f : calls) {
@@ -431,7 +428,10 @@ TEST_F(HttpServerTest, InvalidStatusFromHandlerIs500) {
 TEST_F(HttpServerTest, ResponseHeadersCannotBreakFraming) {
   router_.add("GET", "/headers", [](const Request&, Reply reply) {
     Response r = Response::text(200, "body");
-    r.headers = {{"X-Ok", "1"}, {"X-Bad", "a\r\nInjected: yes"}, {"Bad Name", "v"}, {"Content-Length", "999"},
+    r.headers = {{"X-Ok", "1"},
+                 {"X-Bad", "a\r\nInjected: yes"},
+                 {"Bad Name", "v"},
+                 {"Content-Length", "999"},
                  {"Connection", "close"}};
     reply(std::move(r));
   });
@@ -569,8 +569,7 @@ TEST_F(HttpServerTest, MetricsCountEveryResponseByStatus) {
       << count(200) << " " << count(404) << " " << count(400);
   const std::string text = registry_.render();
   EXPECT_NE(text.find(R"(squadbox_http_requests_total{listener="test",status="200"} 2)"), std::string::npos) << text;
-  EXPECT_NE(text.find(R"(squadbox_http_request_duration_seconds_count{listener="test"} 4)"), std::string::npos)
-      << text;
+  EXPECT_NE(text.find(R"(squadbox_http_request_duration_seconds_count{listener="test"} 4)"), std::string::npos) << text;
   EXPECT_NE(text.find(R"(squadbox_http_request_duration_seconds_bucket{listener="test",le="0.0005"})"),
             std::string::npos);
 }

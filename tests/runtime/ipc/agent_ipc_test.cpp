@@ -1,9 +1,10 @@
 // build/bin/squadbox-agent as a child process (no container): inputs written with the
 // host library, replies observed through the watcher.
-#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <filesystem>
+
+#include <gtest/gtest.h>
 
 #include "runtime/ipc/ipc_directory.hpp"
 #include "runtime/ipc/ipc_watcher.hpp"
@@ -54,8 +55,12 @@ struct AgentRun {
   std::unique_ptr<sb::test::ChildProcess> child;
 };
 
-const OutboundMessage& msg(const Delivery& d) { return std::get<OutboundMessage>(d.payload); }
-const TurnDone& done(const Delivery& d) { return std::get<TurnDone>(d.payload); }
+const OutboundMessage& msg(const Delivery& d) {
+  return std::get<OutboundMessage>(d.payload);
+}
+const TurnDone& done(const Delivery& d) {
+  return std::get<TurnDone>(d.payload);
+}
 
 TEST(AgentE2E, EchoRepliesInOrderThenExitsOnClose) {
   AgentRun a;
@@ -89,8 +94,7 @@ TEST(AgentE2E, InputsAlreadyPendingAtStartAndBeforeCloseAreAllProcessed) {
 }
 
 TEST(AgentE2E, ExecModeRunsTheCommandPerMessage) {
-  AgentRun a(Env{{"SQUADBOX_AGENT_MODE", "exec"},
-              {"SQUADBOX_AGENT_COMMAND", R"(["/bin/sh","-c","tr a-z A-Z"])"}});
+  AgentRun a(Env{{"SQUADBOX_AGENT_MODE", "exec"}, {"SQUADBOX_AGENT_COMMAND", R"(["/bin/sh","-c","tr a-z A-Z"])"}});
   auto id = a.dir.write_input("shout this").value();
   auto got = a.until_turns(1);
   ASSERT_EQ(got.size(), 2u) << a.log();
@@ -106,7 +110,7 @@ TEST(AgentE2E, ExecModeRunsTheCommandPerMessage) {
 
 TEST(AgentE2E, ExecFailureGivesTurnDoneError) {
   AgentRun a(Env{{"SQUADBOX_AGENT_MODE", "exec"},
-              {"SQUADBOX_AGENT_COMMAND", R"(["/bin/sh","-c","cat >/dev/null; echo partial; exit 3"])"}});
+                 {"SQUADBOX_AGENT_COMMAND", R"(["/bin/sh","-c","cat >/dev/null; echo partial; exit 3"])"}});
   auto id = a.dir.write_input("x").value();
   auto got = a.until_turns(1);
   ASSERT_EQ(got.size(), 1u) << a.log();
@@ -128,8 +132,10 @@ TEST(AgentE2E, OneshotPromptFromArgs) {
 }
 
 TEST(AgentE2E, OneshotPromptFromEnvInExecMode) {
-  AgentRun a(Env{{"SQUADBOX_AGENT_ONESHOT", "1"}, {"SQUADBOX_PROMPT", "abc"}, {"SQUADBOX_AGENT_MODE", "exec"},
-              {"SQUADBOX_AGENT_COMMAND", R"(["/bin/sh","-c","cat >/dev/null; echo done"])"}});
+  AgentRun a(Env{{"SQUADBOX_AGENT_ONESHOT", "1"},
+                 {"SQUADBOX_PROMPT", "abc"},
+                 {"SQUADBOX_AGENT_MODE", "exec"},
+                 {"SQUADBOX_AGENT_COMMAND", R"(["/bin/sh","-c","cat >/dev/null; echo done"])"}});
   EXPECT_EQ(a.child->wait(10s), 0) << a.log();
   auto got = a.until_turns(1, 5s);
   ASSERT_EQ(got.size(), 2u) << a.log();
@@ -139,8 +145,9 @@ TEST(AgentE2E, OneshotPromptFromEnvInExecMode) {
 TEST(AgentE2E, MalformedInputGoesToErrorsAndTheAgentCarriesOn) {
   AgentRun a;
   ASSERT_TRUE(write_atomic(a.dir.path(Box::input), "0000000000001-000000001.json", "{oops").ok());
-  ASSERT_TRUE(write_atomic(a.dir.path(Box::input), "0000000000001-000000002.json",
-                           R"({"type":"schedule_task","prompt":"p"})").ok());
+  ASSERT_TRUE(
+      write_atomic(a.dir.path(Box::input), "0000000000001-000000002.json", R"({"type":"schedule_task","prompt":"p"})")
+          .ok());
   auto id = a.dir.write_input("still alive").value();
   auto got = a.until_turns(1);
   ASSERT_EQ(got.size(), 2u) << a.log();
@@ -158,8 +165,9 @@ TEST(AgentE2E, MalformedInputGoesToErrorsAndTheAgentCarriesOn) {
 
 TEST(AgentE2E, SigtermFinishesTheCurrentMessageAndExitsZero) {
   // The command takes a moment, so SIGTERM lands mid-turn; the turn must still complete.
-  AgentRun a(Env{{"SQUADBOX_AGENT_MODE", "exec"},
-              {"SQUADBOX_AGENT_COMMAND", R"(["/bin/sh","-c","cat >/dev/null; echo started >&2; sleep 0.3; echo finished"])"}});
+  AgentRun a(Env{
+      {"SQUADBOX_AGENT_MODE", "exec"},
+      {"SQUADBOX_AGENT_COMMAND", R"(["/bin/sh","-c","cat >/dev/null; echo started >&2; sleep 0.3; echo finished"])"}});
   auto id = a.dir.write_input("slow").value();
   ASSERT_TRUE(sb::test::wait_until([&] { return a.log().find("started") != std::string::npos; }, 10s)) << a.log();
   a.child->signal(SIGTERM);

@@ -1,11 +1,11 @@
 // IPC permissions, the pure rules: one table row per rule, allowed and denied, for the
 // main group and a non-main group; the group-name rule's edge cases; the audit detail.
-#include <gtest/gtest.h>
-#include <rapidjson/document.h>
+#include "runtime/ipc/ipc_permissions.hpp"
 
 #include <map>
 
-#include "runtime/ipc/ipc_permissions.hpp"
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
 
 namespace {
 
@@ -36,11 +36,15 @@ struct Row {
   std::string_view rule;
 };
 
-OutboundMessage send_to(std::optional<std::string> jid) { return OutboundMessage{"hi", std::nullopt, std::move(jid)}; }
+OutboundMessage send_to(std::optional<std::string> jid) {
+  return OutboundMessage{"hi", std::nullopt, std::move(jid)};
+}
 ScheduleTask schedule_for(std::optional<std::string> jid) {
   return ScheduleTask{"p", "cron", "0 9 * * *", "isolated", std::move(jid)};
 }
-UpdateTask update(std::string id) { return UpdateTask{std::move(id), std::string("new"), {}, {}, {}}; }
+UpdateTask update(std::string id) {
+  return UpdateTask{std::move(id), std::string("new"), {}, {}, {}};
+}
 
 void check(const std::vector<Row>& rows) {
   const auto own = ownership();
@@ -176,10 +180,10 @@ TEST(IpcGroupName, MatchesTheReferenceRegex) {
   EXPECT_FALSE(is_valid_group_name("a:b"));
   EXPECT_FALSE(is_valid_group_name("a\n"));
   EXPECT_FALSE(is_valid_group_name(std::string("a\0b", 3)));
-  EXPECT_FALSE(is_valid_group_name("caf\xc3\xa9"));         // "café"
-  EXPECT_FALSE(is_valid_group_name("\xc3\xa9t\xc3\xa9"));   // "été": non-ASCII first byte
-  EXPECT_FALSE(is_valid_group_name("\xef\xbc\xa1"));        // fullwidth 'A'
-  EXPECT_FALSE(is_valid_group_name("m\xd0\xb0in"));         // Cyrillic 'а' look-alike
+  EXPECT_FALSE(is_valid_group_name("caf\xc3\xa9"));        // "café"
+  EXPECT_FALSE(is_valid_group_name("\xc3\xa9t\xc3\xa9"));  // "été": non-ASCII first byte
+  EXPECT_FALSE(is_valid_group_name("\xef\xbc\xa1"));       // fullwidth 'A'
+  EXPECT_FALSE(is_valid_group_name("m\xd0\xb0in"));        // Cyrillic 'а' look-alike
 }
 
 TEST(IpcPermissions, DenialDetailIsJsonWithTheNamespace) {

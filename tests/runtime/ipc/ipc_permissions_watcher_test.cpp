@@ -1,15 +1,15 @@
 // IPC permissions enforced by the IpcWatcher on a real IPC directory (inotify): denied
 // files land in errors/ with the rule in their .reason, are counted and audited; the
 // allowed ones are delivered unchanged; a forged identity inside a payload changes nothing.
-#include <gtest/gtest.h>
-#include <rapidjson/document.h>
-
 #include <filesystem>
 #include <map>
 #include <mutex>
 
-#include "runtime/ipc/ipc_fs.hpp"
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
 #include "runtime/ipc/ipc_directory.hpp"
+#include "runtime/ipc/ipc_fs.hpp"
 #include "runtime/ipc/ipc_permissions.hpp"
 #include "runtime/ipc/ipc_watcher.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -68,9 +68,7 @@ struct GuardedRun {
     }
     return all;
   }
-  bool empty() const {
-    return fs::is_empty(dir.path(Box::messages)) && fs::is_empty(dir.path(Box::tasks));
-  }
+  bool empty() const { return fs::is_empty(dir.path(Box::messages)) && fs::is_empty(dir.path(Box::tasks)); }
   std::string reason(const std::string& errors_name) const {
     auto r = read_bounded(dir.errors_path() + "/" + errors_name + ".reason", 4096);
     return r ? r.value() : std::string("<missing>");
@@ -83,7 +81,9 @@ struct GuardedRun {
   std::optional<IpcWatcher> watcher;
 };
 
-std::string name(int seq) { return make_name(1700000000000, static_cast<uint64_t>(seq)); }
+std::string name(int seq) {
+  return make_name(1700000000000, static_cast<uint64_t>(seq));
+}
 
 TEST(IpcPermissionsWatcher, NonMainDeniedFilesGoToErrorsAllowedOnesAreDelivered) {
   GuardedRun run(IpcIdentity{"family", false});
@@ -104,10 +104,11 @@ TEST(IpcPermissionsWatcher, NonMainDeniedFilesGoToErrorsAllowedOnesAreDelivered)
   EXPECT_EQ(std::get<TaskControl>(got[2].payload).task_id, "t-fam");
   EXPECT_TRUE(std::holds_alternative<TurnDone>(got[3].payload));
 
-  std::map<std::string, std::string> denied = {
-      {"messages-" + name(3), "ipc.send.foreign_chat"}, {"messages-" + name(4), "ipc.send.unknown_chat"},
-      {"tasks-" + name(5), "ipc.schedule.foreign_chat"}, {"tasks-" + name(6), "ipc.task.foreign"},
-      {"tasks-" + name(8), "ipc.register.main_only"}};
+  std::map<std::string, std::string> denied = {{"messages-" + name(3), "ipc.send.foreign_chat"},
+                                               {"messages-" + name(4), "ipc.send.unknown_chat"},
+                                               {"tasks-" + name(5), "ipc.schedule.foreign_chat"},
+                                               {"tasks-" + name(6), "ipc.task.foreign"},
+                                               {"tasks-" + name(8), "ipc.register.main_only"}};
   for (const auto& [file, rule] : denied) {
     EXPECT_TRUE(fs::exists(run.dir.errors_path() + "/" + file)) << file;
     EXPECT_EQ(run.reason(file).rfind(rule + ": ", 0), 0u) << file << ": " << run.reason(file);
@@ -115,10 +116,11 @@ TEST(IpcPermissionsWatcher, NonMainDeniedFilesGoToErrorsAllowedOnesAreDelivered)
   EXPECT_TRUE(run.empty());
 
   std::string m = run.metrics.render();
-  for (auto rule : {"ipc.send.foreign_chat", "ipc.send.unknown_chat", "ipc.schedule.foreign_chat",
-                    "ipc.task.foreign", "ipc.register.main_only"})
+  for (auto rule : {"ipc.send.foreign_chat", "ipc.send.unknown_chat", "ipc.schedule.foreign_chat", "ipc.task.foreign",
+                    "ipc.register.main_only"})
     EXPECT_NE(m.find("squadbox_ipc_denied_total{rule=\"" + std::string(rule) + "\"} 1"), std::string::npos)
-        << rule << "\n" << m;
+        << rule << "\n"
+        << m;
   EXPECT_NE(m.find(R"(squadbox_ipc_files_total{kind="messages"} 3)"), std::string::npos) << m;
   EXPECT_EQ(m.find("squadbox_ipc_rejected_total"), std::string::npos) << "a denial is not a rejection\n" << m;
 
@@ -144,7 +146,8 @@ TEST(IpcPermissionsWatcher, ForgedIdentityFieldsInThePayloadHaveNoEffect) {
   run.put(Box::messages, name(1),
           R"({"type":"message","text":"x","chatJid":"tg:3","groupFolder":"main","group":"work",)"
           R"("isMain":true,"identity":"main","namespace":"work","sender":"ipc:main"})");
-  run.put(Box::tasks, name(2), R"({"type":"register_group","name":"evil","jid":"tg:9","isMain":true,"groupFolder":"main"})");
+  run.put(Box::tasks, name(2),
+          R"({"type":"register_group","name":"evil","jid":"tg:9","isMain":true,"groupFolder":"main"})");
   run.put(Box::tasks, name(3), R"({"type":"cancel_task","taskId":"t-work","group":"work","isMain":true})");
   run.put(Box::messages, name(4), encode(OutboundMessage{"ok", std::nullopt, std::nullopt}));
 
@@ -204,8 +207,9 @@ TEST(IpcPermissionsWatcher, WithoutAnAuthorizerEveryValidPayloadPasses) {
   sb::test::TempDir tmp{"squadbox-ipcperm"};
   auto dir = IpcDirectory::create(tmp.path() + "/run", {std::nullopt, std::nullopt}).value();
   auto w = IpcWatcher::open(dir.root()).value();
-  ASSERT_TRUE(write_atomic(dir.path(Box::messages), name(1),
-                           encode(OutboundMessage{"x", std::nullopt, std::string("tg:3")})).ok());
+  ASSERT_TRUE(
+      write_atomic(dir.path(Box::messages), name(1), encode(OutboundMessage{"x", std::nullopt, std::string("tg:3")}))
+          .ok());
   ASSERT_TRUE(write_atomic(dir.path(Box::tasks), name(2), encode(RegisterGroup{"g", "tg:1", std::nullopt})).ok());
   std::vector<Delivery> got;
   auto deadline = std::chrono::steady_clock::now() + 20s;

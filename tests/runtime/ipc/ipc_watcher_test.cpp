@@ -1,6 +1,7 @@
 // Host side: IpcDirectory layout and inputs, IpcWatcher delivery guarantees.
+#include "runtime/ipc/ipc_watcher.hpp"
+
 #include <fcntl.h>
-#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,9 +9,10 @@
 #include <fstream>
 #include <thread>
 
-#include "runtime/ipc/ipc_fs.hpp"
+#include <gtest/gtest.h>
+
 #include "runtime/ipc/ipc_directory.hpp"
-#include "runtime/ipc/ipc_watcher.hpp"
+#include "runtime/ipc/ipc_fs.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -38,7 +40,9 @@ std::vector<Delivery> collect(IpcWatcher& w, size_t n, std::chrono::milliseconds
   return all;
 }
 
-std::string text_of(const Delivery& d) { return std::get<OutboundMessage>(d.payload).text; }
+std::string text_of(const Delivery& d) {
+  return std::get<OutboundMessage>(d.payload).text;
+}
 
 size_t count_files(const std::string& dir) {
   return static_cast<size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
@@ -77,7 +81,8 @@ TEST(IpcDirectory, WritesInputsAtomicallyAndCloses) {
   EXPECT_NE(id1.value(), id2.value());
   auto names = list_payloads(r.dir.path(Box::input)).value();
   ASSERT_EQ(names.size(), 2u);
-  auto first = decode(Box::input, sb::ipc::read_bounded(r.dir.path(Box::input) + "/" + names[0], kDefaultMaxBytes).value());
+  auto first =
+      decode(Box::input, sb::ipc::read_bounded(r.dir.path(Box::input) + "/" + names[0], kDefaultMaxBytes).value());
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(std::get<InputMessage>(first.value()), (InputMessage{id1.value(), "hello", std::string("tg:1")}));
   ASSERT_TRUE(r.dir.write_input(InputMessage{"persisted-7", "again", std::nullopt}).ok());
@@ -208,7 +213,10 @@ TEST(IpcWatcher, RejectsBadFilesIntoErrorsWithReasonsAndMetrics) {
   EXPECT_TRUE(w.drain().empty());
 
   std::string errors = r.dir.errors_path();
-  auto reason = [&](const std::string& f) { auto r = sb::ipc::read_bounded(errors + "/" + f + ".reason", 4096); return r ? r.value() : std::string(); };
+  auto reason = [&](const std::string& f) {
+    auto r = sb::ipc::read_bounded(errors + "/" + f + ".reason", 4096);
+    return r ? r.value() : std::string();
+  };
   EXPECT_NE(reason("messages-0000000000001-000000001.json").find("ipc.malformed"), std::string::npos);
   EXPECT_NE(reason("messages-0000000000001-000000002.json").find("ipc.oversized"), std::string::npos);
   EXPECT_NE(reason("messages-0000000000001-000000003.json").find("ipc.unknown_type"), std::string::npos);

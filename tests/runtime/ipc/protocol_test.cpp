@@ -1,10 +1,11 @@
 // Pure protocol and agent-turn rules: no files, no inotify.
-#include <gtest/gtest.h>
+#include "runtime/ipc/protocol.hpp"
 
 #include <algorithm>
 #include <map>
 
-#include "runtime/ipc/protocol.hpp"
+#include <gtest/gtest.h>
+
 #include "runtime/agent/turn.hpp"
 
 namespace {
@@ -65,8 +66,7 @@ TEST(IpcCodec, RoundTripsEveryPayload) {
 }
 
 TEST(IpcCodec, IgnoresUnknownFieldsAndNeverTakesIdentityFromPayload) {
-  auto r = decode(Box::messages,
-                  R"({"type":"message","text":"hi","groupFolder":"main","isMain":true,"extra":[1]})");
+  auto r = decode(Box::messages, R"({"type":"message","text":"hi","groupFolder":"main","isMain":true,"extra":[1]})");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(std::get<OutboundMessage>(r.value()).text, "hi");
 }
@@ -102,24 +102,33 @@ TEST(IpcCodec, ValidationErrors) {
   EXPECT_EQ(code_of(Box::messages, R"({"type":"message"})"), "ipc.invalid_field");
   EXPECT_EQ(code_of(Box::messages, R"({"type":"turn_done","inReplyTo":"a"})"), "ipc.invalid_field");
   EXPECT_EQ(code_of(Box::messages, R"({"type":"turn_done","inReplyTo":"a","status":"maybe"})"), "ipc.invalid_field");
-  EXPECT_EQ(code_of(Box::tasks, R"({"type":"schedule_task","prompt":"p","schedule_type":"weekly","schedule_value":"x"})"),
+  EXPECT_EQ(
+      code_of(Box::tasks, R"({"type":"schedule_task","prompt":"p","schedule_type":"weekly","schedule_value":"x"})"),
+      "ipc.invalid_field");
+  EXPECT_EQ(code_of(Box::tasks,
+                    R"({"type":"schedule_task","prompt":"p","schedule_type":"interval","schedule_value":"soon"})"),
             "ipc.invalid_field");
-  EXPECT_EQ(code_of(Box::tasks, R"({"type":"schedule_task","prompt":"p","schedule_type":"interval","schedule_value":"soon"})"),
-            "ipc.invalid_field");
-  EXPECT_EQ(code_of(Box::tasks, R"({"type":"schedule_task","prompt":"p","schedule_type":"interval","schedule_value":"0"})"),
-            "ipc.invalid_field");
-  EXPECT_EQ(code_of(Box::tasks, R"({"type":"schedule_task","prompt":"p","schedule_type":"cron","schedule_value":"* * * * *","context_mode":"shared"})"),
-            "ipc.invalid_field");
+  EXPECT_EQ(
+      code_of(Box::tasks, R"({"type":"schedule_task","prompt":"p","schedule_type":"interval","schedule_value":"0"})"),
+      "ipc.invalid_field");
+  EXPECT_EQ(
+      code_of(
+          Box::tasks,
+          R"({"type":"schedule_task","prompt":"p","schedule_type":"cron","schedule_value":"* * * * *","context_mode":"shared"})"),
+      "ipc.invalid_field");
   EXPECT_EQ(code_of(Box::tasks, R"({"type":"pause_task"})"), "ipc.invalid_field");
   EXPECT_EQ(code_of(Box::tasks, R"({"type":"update_task","taskId":"t"})"), "ipc.invalid_field");
   EXPECT_EQ(code_of(Box::tasks, R"({"type":"update_task","taskId":"t","schedule_type":"cron"})"), "ipc.invalid_field");
   // And the good ones.
   EXPECT_EQ(code_of(Box::messages, R"({"type":"message","text":""})"), "ok");
-  EXPECT_EQ(code_of(Box::tasks, R"({"type":"schedule_task","prompt":"p","schedule_type":"cron","schedule_value":"* * * * *"})"), "ok");
+  EXPECT_EQ(code_of(Box::tasks,
+                    R"({"type":"schedule_task","prompt":"p","schedule_type":"cron","schedule_value":"* * * * *"})"),
+            "ok");
 }
 
 TEST(IpcCodec, RegisterGroupFields) {
-  auto r = decode(Box::tasks, R"({"type":"register_group","name":"family","jid":"tg:42","description":"d","isMain":true})");
+  auto r =
+      decode(Box::tasks, R"({"type":"register_group","name":"family","jid":"tg:42","description":"d","isMain":true})");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(std::get<RegisterGroup>(r.value()), (RegisterGroup{"family", "tg:42", std::string("d")}));
   EXPECT_EQ(type_name(r.value()), "register_group");
@@ -128,7 +137,8 @@ TEST(IpcCodec, RegisterGroupFields) {
   // null description = absent
   EXPECT_EQ(code_of(Box::tasks, R"({"type":"register_group","name":"g","jid":"tg:1","description":null})"), "ok");
   // The name rule is a permission (runtime/ipc/ipc_permissions): a 65-char name decodes.
-  EXPECT_EQ(code_of(Box::tasks, R"({"type":"register_group","name":")" + std::string(65, 'a') + R"(","jid":"tg:1"})"), "ok");
+  EXPECT_EQ(code_of(Box::tasks, R"({"type":"register_group","name":")" + std::string(65, 'a') + R"(","jid":"tg:1"})"),
+            "ok");
   EXPECT_EQ(code_of(Box::tasks, R"({"type":"register_group","jid":"tg:1"})"), "ipc.invalid_field");
   EXPECT_EQ(code_of(Box::tasks, R"({"type":"register_group","name":"","jid":"tg:1"})"), "ipc.invalid_field");
   EXPECT_EQ(code_of(Box::tasks, R"({"type":"register_group","name":"g"})"), "ipc.invalid_field");
@@ -173,9 +183,11 @@ TEST(AgentConfig, DefaultsEnvAndArgs) {
   EXPECT_FALSE(c->prompt);
   EXPECT_FALSE(c->oneshot);
 
-  c = config_of({{"SQUADBOX_IPC_DIR", "/x"}, {"SQUADBOX_AGENT_MODE", "exec"},
+  c = config_of({{"SQUADBOX_IPC_DIR", "/x"},
+                 {"SQUADBOX_AGENT_MODE", "exec"},
                  {"SQUADBOX_AGENT_COMMAND", R"(["/bin/sh","-c","tr a-z A-Z"])"},
-                 {"SQUADBOX_AGENT_ONESHOT", "1"}, {"SQUADBOX_PROMPT", "from env"}},
+                 {"SQUADBOX_AGENT_ONESHOT", "1"},
+                 {"SQUADBOX_PROMPT", "from env"}},
                 {"--", "hello", "world"});
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->ipc_dir, "/x");

@@ -1,17 +1,17 @@
 // Shared channel helpers: hex, headers, form parameters, JIDs, HMAC, constant-time
 // comparison, JSON reading rules and UTF-8.
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "channels/bot/webhook.hpp"
 #include "runtime/core/crypto.hpp"
 #include "runtime/core/hex.hpp"
-#include "runtime/messaging/inbound.hpp"
 #include "runtime/core/json.hpp"
 #include "runtime/core/utf8.hpp"
+#include "runtime/messaging/inbound.hpp"
 #include "runtime/messaging/validate.hpp"
-#include "channels/bot/webhook.hpp"
 
 namespace sb::channels {
 namespace {
@@ -39,8 +39,7 @@ TEST(ChannelHex, RefusesOddLengthNonHexAndWrongLength) {
 }
 
 TEST(ChannelHeaders, LookupIsCaseInsensitiveAndCountsDuplicates) {
-  std::vector<Header> headers{{"x-slack-signature", "a"}, {"Content-Type", "b"},
-                              {"X-SLACK-SIGNATURE", "c"}};
+  std::vector<Header> headers{{"x-slack-signature", "a"}, {"Content-Type", "b"}, {"X-SLACK-SIGNATURE", "c"}};
   EXPECT_EQ(find_header(headers, "X-Slack-Signature"), "a");
   EXPECT_EQ(find_header(headers, "content-type"), "b");
   EXPECT_FALSE(find_header(headers, "X-Slack-Signatur").has_value());
@@ -59,7 +58,7 @@ TEST(ChannelForm, DecodesParameters) {
   EXPECT_FALSE(form_param("", "a").has_value());
   EXPECT_EQ(form_param("a%3Db=1", "a=b"), "1");  // names are decoded too
   EXPECT_EQ(form_param("&&a=1&&", "a"), "1");
-  EXPECT_EQ(form_param("a=%4", "a"), "%4");      // truncated escape kept
+  EXPECT_EQ(form_param("a=%4", "a"), "%4");  // truncated escape kept
 }
 
 TEST(ChannelJid, MakesAndParsesEveryPrefix) {
@@ -85,7 +84,9 @@ TEST(ChannelJid, RefusesUnknownPrefixAndEmptyId) {
   }
 }
 
-std::string hex_of(const Sha256Digest& d) { return hex_encode(d); }
+std::string hex_of(const Sha256Digest& d) {
+  return hex_encode(d);
+}
 
 // RFC 4231 test cases 1, 2 and 6: short key, short "Jefe" key, key longer than a block.
 TEST(ChannelHmac, MatchesRfc4231Vectors) {
@@ -94,9 +95,9 @@ TEST(ChannelHmac, MatchesRfc4231Vectors) {
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
   EXPECT_EQ(hex_of(HmacSha256("Jefe").mac({"what do ya want ", "for nothing?"})),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-  EXPECT_EQ(hex_of(HmacSha256(std::string(131, '\xaa'))
-                       .mac({"Test Using Larger Than Block-Size Key - Hash Key First"})),
-            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  EXPECT_EQ(
+      hex_of(HmacSha256(std::string(131, '\xaa')).mac({"Test Using Larger Than Block-Size Key - Hash Key First"})),
+      "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
 TEST(ChannelHmac, PartsAreConcatenatedAndKeyStateIsReused) {
@@ -136,11 +137,10 @@ TEST(ChannelValidate, Identifiers) {
 }
 
 TEST(ChannelJson, RefusesMalformedInput) {
-  for (std::string_view bad :
-       {std::string_view(""), std::string_view("{"), std::string_view("{} {}"),
-        std::string_view("{}x"), std::string_view("{\"a\":1,}"), std::string_view("nul"),
-        std::string_view("{}\0{}", 5), std::string_view("{\"a\":\"\xff\"}"),
-        std::string_view("{\"a\":\"\xed\xa0\x80\"}"), std::string_view("1e400")}) {
+  for (std::string_view bad : {std::string_view(""), std::string_view("{"), std::string_view("{} {}"),
+                               std::string_view("{}x"), std::string_view("{\"a\":1,}"), std::string_view("nul"),
+                               std::string_view("{}\0{}", 5), std::string_view("{\"a\":\"\xff\"}"),
+                               std::string_view("{\"a\":\"\xed\xa0\x80\"}"), std::string_view("1e400")}) {
     rapidjson::Document doc;
     auto st = json::parse(doc, bad);
     ASSERT_FALSE(st.ok()) << bad;
@@ -162,7 +162,8 @@ TEST(ChannelJson, DeepNestingDoesNotExhaustTheStack) {
 TEST(ChannelJson, FieldRulesNameTheFieldAndKeepTheFirstError) {
   rapidjson::Document doc;
   ASSERT_TRUE(json::parse(doc, R"({"s":"x","n":5,"big":123456789012345678901234,
-      "neg":-9223372036854775808,"f":1.5,"b":true,"o":{"inner":1},"a":[1],"z":null})").ok());
+      "neg":-9223372036854775808,"f":1.5,"b":true,"o":{"inner":1},"a":[1],"z":null})")
+                  .ok());
   json::Errors errors;
   json::Object root = json::Object::from(doc, "", errors);
   EXPECT_EQ(root.str("s"), "x");
@@ -208,17 +209,21 @@ TEST(ChannelJson, FieldRulesNameTheFieldAndKeepTheFirstError) {
 
 TEST(ChannelUtf8, DecodesStrictly) {
   EXPECT_TRUE(utf8::is_valid("a\xc3\xa9\xe6\xb1\x89\xf0\x9f\x98\x80"));  // a é 汉 😀
-  for (std::string_view bad : {"\xc0\x80", "\xc1\xbf", "\xe0\x80\x80", "\xed\xa0\x80",
-                               "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\x80",
-                               "\xe6\xb1", "\xf0\x9f\x98"}) {
+  for (std::string_view bad : {"\xc0\x80", "\xc1\xbf", "\xe0\x80\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                               "\xf5\x80\x80\x80", "\xff", "\x80", "\xe6\xb1", "\xf0\x9f\x98"}) {
     EXPECT_FALSE(utf8::is_valid(bad)) << utf8::sanitize(bad);
   }
-  EXPECT_EQ(utf8::sanitize("a\xff" "b\xe6\xb1"), "a\xEF\xBF\xBD" "b\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(utf8::sanitize("a\xff"
+                           "b\xe6\xb1"),
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD\xEF\xBF\xBD");
   EXPECT_EQ(utf8::sanitize("ok \xf0\x9f\x98\x80"), "ok \xf0\x9f\x98\x80");
 }
 
 TEST(ChannelUtf8, CountsUtf16UnitsAndMapsOffsets) {
-  std::string s = "a\xf0\x9f\x98\x80" "b\xe6\xb1\x89";  // a 😀 b 汉
+  std::string s =
+      "a\xf0\x9f\x98\x80"
+      "b\xe6\xb1\x89";  // a 😀 b 汉
   EXPECT_EQ(utf8::utf16_length(s), 5u);
   EXPECT_EQ(utf8::code_point_count(s), 4u);
   EXPECT_EQ(utf8::byte_offset_of_utf16(s, 0), 0u);

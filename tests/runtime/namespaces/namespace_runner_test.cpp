@@ -5,11 +5,11 @@
 // reply_to and idempotency keys, recorded turns, retries, typing indicators, answers.
 #include "runtime/namespaces/namespace_runner.hpp"
 
-#include <gtest/gtest.h>
-
 #include <string>
 #include <type_traits>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace {
 
@@ -36,26 +36,46 @@ std::string name_of(const Effect& e) {
   return std::visit(
       [](const auto& x) -> std::string {
         using E = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<E, effect::AskSlot>) return x.scheduled ? "AskSlot(scheduled)" : "AskSlot";
-        else if constexpr (std::is_same_v<E, effect::ReleaseSlot>) return "ReleaseSlot";
-        else if constexpr (std::is_same_v<E, effect::MarkBusy>) return "MarkBusy";
-        else if constexpr (std::is_same_v<E, effect::MarkIdle>) return "MarkIdle";
-        else if constexpr (std::is_same_v<E, effect::StartRun>) return "StartRun";
-        else if constexpr (std::is_same_v<E, effect::StartTaskRun>) return "StartTaskRun";
-        else if constexpr (std::is_same_v<E, effect::Deliver>) return "Deliver";
-        else if constexpr (std::is_same_v<E, effect::CloseRun>) return "CloseRun";
-        else if constexpr (std::is_same_v<E, effect::StopRun>) return "StopRun";
-        else if constexpr (std::is_same_v<E, effect::ForgetRun>) return "ForgetRun";
-        else if constexpr (std::is_same_v<E, effect::SendText>) return "SendText";
-        else if constexpr (std::is_same_v<E, effect::LocalReply>) return "LocalReply";
-        else if constexpr (std::is_same_v<E, effect::FinishLocalTurn>) return "FinishLocalTurn";
-        else if constexpr (std::is_same_v<E, effect::SendTyping>) return "SendTyping";
-        else if constexpr (std::is_same_v<E, effect::ScheduleRetry>) return "ScheduleRetry";
-        else if constexpr (std::is_same_v<E, effect::ScheduleTyping>) return "ScheduleTyping";
-        else if constexpr (std::is_same_v<E, effect::RecordTurn>) return "RecordTurn";
-        else if constexpr (std::is_same_v<E, effect::AnswerTask>) return "AnswerTask";
-        else if constexpr (std::is_same_v<E, effect::RejectTask>) return "RejectTask";
-        else static_assert(!sizeof(E), "unnamed effect");
+        if constexpr (std::is_same_v<E, effect::AskSlot>)
+          return x.scheduled ? "AskSlot(scheduled)" : "AskSlot";
+        else if constexpr (std::is_same_v<E, effect::ReleaseSlot>)
+          return "ReleaseSlot";
+        else if constexpr (std::is_same_v<E, effect::MarkBusy>)
+          return "MarkBusy";
+        else if constexpr (std::is_same_v<E, effect::MarkIdle>)
+          return "MarkIdle";
+        else if constexpr (std::is_same_v<E, effect::StartRun>)
+          return "StartRun";
+        else if constexpr (std::is_same_v<E, effect::StartTaskRun>)
+          return "StartTaskRun";
+        else if constexpr (std::is_same_v<E, effect::Deliver>)
+          return "Deliver";
+        else if constexpr (std::is_same_v<E, effect::CloseRun>)
+          return "CloseRun";
+        else if constexpr (std::is_same_v<E, effect::StopRun>)
+          return "StopRun";
+        else if constexpr (std::is_same_v<E, effect::ForgetRun>)
+          return "ForgetRun";
+        else if constexpr (std::is_same_v<E, effect::SendText>)
+          return "SendText";
+        else if constexpr (std::is_same_v<E, effect::LocalReply>)
+          return "LocalReply";
+        else if constexpr (std::is_same_v<E, effect::FinishLocalTurn>)
+          return "FinishLocalTurn";
+        else if constexpr (std::is_same_v<E, effect::SendTyping>)
+          return "SendTyping";
+        else if constexpr (std::is_same_v<E, effect::ScheduleRetry>)
+          return "ScheduleRetry";
+        else if constexpr (std::is_same_v<E, effect::ScheduleTyping>)
+          return "ScheduleTyping";
+        else if constexpr (std::is_same_v<E, effect::RecordTurn>)
+          return "RecordTurn";
+        else if constexpr (std::is_same_v<E, effect::AnswerTask>)
+          return "AnswerTask";
+        else if constexpr (std::is_same_v<E, effect::RejectTask>)
+          return "RejectTask";
+        else
+          static_assert(!sizeof(E), "unnamed effect");
       },
       e);
 }
@@ -121,7 +141,9 @@ StoredMessage local(int64_t id, std::string text = "hi") {
   return m;
 }
 
-RunTransition to(const std::string& run, RunState from, RunState to_state) { return {run, from, to_state, ""}; }
+RunTransition to(const std::string& run, RunState from, RunState to_state) {
+  return {run, from, to_state, ""};
+}
 RunOutput says(const std::string& run, std::string text, std::string chat = "") {
   RunOutput out;
   out.run_id = run;
@@ -146,8 +168,8 @@ RunResult ended(const std::string& run, RunState state, EndReason reason = EndRe
   return r;
 }
 
-ScheduledRun task(int64_t run_id, std::string announce = "", sb::schedule::ContextMode mode =
-                                                                   sb::schedule::ContextMode::isolated) {
+ScheduledRun task(int64_t run_id, std::string announce = "",
+                  sb::schedule::ContextMode mode = sb::schedule::ContextMode::isolated) {
   ScheduledRun r;
   r.task_id = "task-a";
   r.run_id = run_id;
@@ -466,7 +488,7 @@ TEST_F(Runner, AFailedStartIsRetriedWithADoublingDelay) {
     auto retry = only<effect::ScheduleRetry>(fx);
     delays.push_back(retry.delay);
     EXPECT_EQ(only<effect::SendText>(fx).text, "[squadbox] agent container is down: image missing; retrying in " +
-                                               sb::namespaces::format_seconds(retry.delay));
+                                                   sb::namespaces::format_seconds(retry.delay));
     EXPECT_TRUE(r.route(slack(10 + i)).empty());  // no new request while the retry waits
     EXPECT_EQ(names(r.retry_due(retry.token)), Names{"AskSlot"});
   }
@@ -486,7 +508,8 @@ TEST_F(Runner, ADeadRunWithNothingPendingWaitsForTheNextMessage) {
   (void)finish_turn(r);
   auto fx = r.done(ended("run-1", RunState::dead, EndReason::gave_up, "oom"));
   ASSERT_EQ(names(fx), (Names{"ForgetRun", "SendText", "ReleaseSlot"}));
-  EXPECT_EQ(only<effect::SendText>(fx).text, "[squadbox] agent container is down: oom; the next message starts a new one");
+  EXPECT_EQ(only<effect::SendText>(fx).text,
+            "[squadbox] agent container is down: oom; the next message starts a new one");
   EXPECT_EQ(names(r.route(slack(2))), Names{"AskSlot"});
 }
 

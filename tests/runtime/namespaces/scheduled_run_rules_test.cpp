@@ -1,8 +1,8 @@
 // The pure rules of scheduled runs in a namespace: which runs are acceptable, their ids
 // and keys, and how a scheduled container's end becomes the scheduler's answer.
-#include <gtest/gtest.h>
-
 #include "runtime/namespaces/scheduled_run_rules.hpp"
+
+#include <gtest/gtest.h>
 
 namespace sb::namespaces {
 namespace {

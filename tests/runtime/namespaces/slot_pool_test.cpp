@@ -3,14 +3,14 @@
 // a seeded random walk that checks the invariants after every call.
 #include "runtime/namespaces/slot_pool.hpp"
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <map>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace {
 
@@ -21,7 +21,9 @@ using sb::namespaces::SlotPool;
 using sb::namespaces::SlotState;
 using Names = std::vector<std::string>;
 
-std::string ns(int i) { return "ns" + std::to_string(i); }
+std::string ns(int i) {
+  return "ns" + std::to_string(i);
+}
 
 TEST(SlotPool, GrantsUpToTheLimitThenQueues) {
   SlotPool pool;  // default limit
@@ -258,7 +260,8 @@ TEST(SlotPool, RandomSequencesKeepTheInvariants) {
         // release(n) of a namespace with a follow-up (or a task's hand-over) may grant n again.
         const bool own_slot_back = s == n && op == 2;
         ASSERT_TRUE(before[s] == SlotState::none || before[s] == SlotState::waiting || own_slot_back)
-            << "seed " << seed << " step " << step << " " << s << " op " << op << " n " << n << " before " << to_string(before[s]);
+            << "seed " << seed << " step " << step << " " << s << " op " << op << " n " << n << " before "
+            << to_string(before[s]);
         ASSERT_EQ(pool.state(s), SlotState::running_busy);
       }
       std::size_t holding = 0, waiting = 0;

@@ -2,13 +2,13 @@
 // agent's input format, the restart cursor and hostile call sequences.
 #include "runtime/namespaces/turn_queue.hpp"
 
-#include <gtest/gtest.h>
-
 #include <map>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace {
 

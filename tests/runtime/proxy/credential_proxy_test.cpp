@@ -1,6 +1,7 @@
 // The credential proxy over real sockets: clients on lease unix sockets, a real
 // upstream on loopback (plain HTTP and TLS with a CA made at test time).
-#include <gtest/gtest.h>
+#include "runtime/proxy/credential_proxy.hpp"
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,7 +16,8 @@
 #include <random>
 #include <thread>
 
-#include "runtime/proxy/credential_proxy.hpp"
+#include <gtest/gtest.h>
+
 #include "tests/runtime/proxy/unix_client.hpp"
 #include "tests/support/fake_upstream.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -106,8 +108,8 @@ class CredentialProxyTest : public ::testing::Test {
     return *leases_.back();
   }
 
-  HttpReply call(ProxyLease& l, const std::string& method, const std::string& target,
-                 sb::test::HeaderList headers = {}, const std::string& body = {}) {
+  HttpReply call(ProxyLease& l, const std::string& method, const std::string& target, sb::test::HeaderList headers = {},
+                 const std::string& body = {}) {
     UnixClient c(l.socket_path());
     return c.request(method, target, headers, body);
   }
@@ -154,10 +156,10 @@ TEST_F(CredentialProxyTest, InjectsApiKeyAndForwardsPathQueryAndBody) {
   up.set_handler([](const sb::test::RecordedRequest&) { return UpstreamReply::json(200, R"({"id":"msg_1"})"); });
   start({{"anthropic", route(up.url() + "/base")}});
   auto& l = lease();
-  auto r = call(l, "POST", "/anthropic/v1/messages?beta=true",
-                {{"x-api-key", l.token().reveal()}, {"anthropic-version", "2023-06-01"},
-                 {"content-type", "application/json"}},
-                R"({"model":"m"})");
+  auto r = call(
+      l, "POST", "/anthropic/v1/messages?beta=true",
+      {{"x-api-key", l.token().reveal()}, {"anthropic-version", "2023-06-01"}, {"content-type", "application/json"}},
+      R"({"model":"m"})");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, R"({"id":"msg_1"})");
   EXPECT_EQ(r.header("content-type"), "application/json");
@@ -192,7 +194,9 @@ TEST_F(CredentialProxyTest, UpstreamNeverSeesThePlaceholderToken) {
   auto& l = lease();
   const std::string token = l.token().reveal();
   auto r = call(l, "POST", "/r/x",
-                {{"x-api-key", token}, {"Authorization", "Bearer " + token}, {"Proxy-Authorization", "Bearer " + token},
+                {{"x-api-key", token},
+                 {"Authorization", "Bearer " + token},
+                 {"Proxy-Authorization", "Bearer " + token},
                  {"X-Other", "kept"}},
                 "{}");
   EXPECT_EQ(r.status, 200);
@@ -299,7 +303,8 @@ TEST_F(CredentialProxyTest, OversizedBodiesGet413) {
 
   // Chunked: the size is only known while reading.
   UnixClient c(l.socket_path());
-  std::string chunked = "POST /r/x HTTP/1.1\r\nHost: p\r\nx-api-key: " + token + "\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string chunked =
+      "POST /r/x HTTP/1.1\r\nHost: p\r\nx-api-key: " + token + "\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (int i = 0; i < 3; ++i) chunked += "200\r\n" + std::string(512, 'b') + "\r\n";
   chunked += "0\r\n\r\n";
   c.send_raw(chunked);
@@ -370,8 +375,10 @@ TEST_F(CredentialProxyTest, BrokenUpstreamAnswersGet502) {
   int n = 0;
   up.set_handler([&n](const sb::test::RecordedRequest&) {
     UpstreamReply r;
-    if (++n == 1) r.raw = "THIS IS NOT HTTP\r\n\r\n";
-    else r.close_without_answer = true;
+    if (++n == 1)
+      r.raw = "THIS IS NOT HTTP\r\n\r\n";
+    else
+      r.close_without_answer = true;
     return r;
   });
   start({{"r", route(up.url())}});
@@ -460,8 +467,8 @@ TEST_F(CredentialProxyTest, ServerSentEventsStreamBeforeTheUpstreamFinishes) {
   FakeUpstream up({true, pki_.cert_file, pki_.key_file});
   auto gate = std::make_shared<sb::test::Gate>();
   up.set_handler([gate](const sb::test::RecordedRequest&) {
-    return UpstreamReply::sse({{"event: message_start\ndata: first\n\n"},
-                               {"event: message_stop\ndata: second\n\n", 0ms, gate}});
+    return UpstreamReply::sse(
+        {{"event: message_start\ndata: first\n\n"}, {"event: message_stop\ndata: second\n\n", 0ms, gate}});
   });
   start({{"anthropic", route(up.url())}}, [](sb::config::ProxyConfig& c) { c.ca_file = pki_.ca_file; });
   auto& l = lease();
@@ -501,8 +508,10 @@ TEST_F(CredentialProxyTest, UpstreamThatClosesIsReconnected) {
   int n = 0;
   up.set_handler([&n](const sb::test::RecordedRequest&) {
     auto r = UpstreamReply::json(200, "{}");
-    if (++n % 2) r.close_after = true;  // says so
-    else r.drop_after = true;           // does not say so
+    if (++n % 2)
+      r.close_after = true;  // says so
+    else
+      r.drop_after = true;  // does not say so
     return r;
   });
   start({{"r", route(up.url())}});
@@ -538,8 +547,8 @@ TEST_F(CredentialProxyTest, AuditsAndCountsEveryRequestWithoutSecrets) {
   up.set_handler([](const sb::test::RecordedRequest&) { return UpstreamReply::json(201, R"({"done":1})"); });
   start({{"anthropic", route(up.url())}});
   auto& l = lease("squad-a", "run-42");
-  auto ok = call(l, "POST", "/anthropic/v1/messages?token=query-secret", {{"x-api-key", l.token().reveal()}},
-                 R"({"a":1})");
+  auto ok =
+      call(l, "POST", "/anthropic/v1/messages?token=query-secret", {{"x-api-key", l.token().reveal()}}, R"({"a":1})");
   EXPECT_EQ(ok.status, 201);
   EXPECT_EQ(call(l, "GET", "/anthropic/v1/x", {{"x-api-key", "sbp_" + random_hex(32)}}).status, 401);
   EXPECT_EQ(call(l, "GET", "/missing/v1/x", {{"x-api-key", l.token().reveal()}}).status, 404);
@@ -605,8 +614,10 @@ TEST_F(CredentialProxyTest, ManyParallelRequests) {
       for (int i = 0; i < kPerThread; ++i) {
         const std::string body = "{\"t\":" + std::to_string(t) + ",\"i\":" + std::to_string(i) + "}";
         HttpReply r;
-        if (kept) r = kept->request("POST", "/r/x", {{"x-api-key", l.token().reveal()}}, body);
-        else r = UnixClient(l.socket_path()).request("POST", "/r/x", {{"x-api-key", l.token().reveal()}}, body);
+        if (kept)
+          r = kept->request("POST", "/r/x", {{"x-api-key", l.token().reveal()}}, body);
+        else
+          r = UnixClient(l.socket_path()).request("POST", "/r/x", {{"x-api-key", l.token().reveal()}}, body);
         if (r.status == 200 && r.body == body) ++good;
       }
     });

@@ -1,10 +1,10 @@
 // The pure parts of the credential proxy: tokens, routes, hop-by-hop headers, what
 // crosses the proxy in each direction, admission order, the container environment
 // and the audit detail.
-#include <gtest/gtest.h>
-
 #include <set>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "runtime/proxy/admission.hpp"
 #include "runtime/proxy/forward_headers.hpp"
@@ -31,9 +31,10 @@ sb::config::ProxyRoute route_cfg(std::string upstream, std::string header = "x-a
 }
 
 RouteTable table() {
-  auto t = RouteTable::from_config({{"anthropic", route_cfg("https://api.anthropic.com")},
-                                    {"based", route_cfg("http://127.0.0.1:8080/api/v2/")},
-                                    {"private", route_cfg("https://10.0.0.1:8443", "authorization", "Bearer", {"main"})}});
+  auto t =
+      RouteTable::from_config({{"anthropic", route_cfg("https://api.anthropic.com")},
+                               {"based", route_cfg("http://127.0.0.1:8080/api/v2/")},
+                               {"private", route_cfg("https://10.0.0.1:8443", "authorization", "Bearer", {"main"})}});
   EXPECT_TRUE(t.ok());
   return std::move(*t);
 }
@@ -84,8 +85,8 @@ TEST(TokenRegistry, RejectsMalformedAndNearMisses) {
   flipped.back() = flipped.back() == '0' ? '1' : '0';
   std::string upper = t;
   for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  for (const std::string& bad : {std::string(), std::string("sbp_"), t.substr(0, t.size() - 1), t + "0", flipped,
-                                 upper, "Bearer " + t, std::string(68, 'a')}) {
+  for (const std::string& bad : {std::string(), std::string("sbp_"), t.substr(0, t.size() - 1), t + "0", flipped, upper,
+                                 "Bearer " + t, std::string(68, 'a')}) {
     EXPECT_FALSE(reg.lookup(bad)) << bad;
   }
 }
@@ -150,9 +151,9 @@ TEST(RouteTable, UnknownRoutesAndBadTargets) {
     ASSERT_FALSE(m.ok()) << target;
     EXPECT_EQ(m.error().code, "proxy.unknown_route") << target;
   }
-  for (const char* target : {"", "anthropic/v1", "http://evil/anthropic/v1", "*", "/anthropic/../based/x",
-                             "/anthropic/v1/%2e%2e/admin", "/anthropic/./v1", "/anthropic/%2E/v1", "/anthropic/a\\b",
-                             "/anthropic/a b", "/anthropic/x#frag"}) {
+  for (const char* target :
+       {"", "anthropic/v1", "http://evil/anthropic/v1", "*", "/anthropic/../based/x", "/anthropic/v1/%2e%2e/admin",
+        "/anthropic/./v1", "/anthropic/%2E/v1", "/anthropic/a\\b", "/anthropic/a b", "/anthropic/x#frag"}) {
     auto m = t.match(target);
     ASSERT_FALSE(m.ok()) << target;
     EXPECT_EQ(m.error().code, "proxy.bad_target") << target;
@@ -163,12 +164,12 @@ TEST(RouteTable, UnknownRoutesAndBadTargets) {
 }
 
 TEST(RouteTable, RejectsBadConfiguration) {
-  for (auto routes : std::vector<std::map<std::string, sb::config::ProxyRoute>>{
-           {{"r", route_cfg("ftp://x")}},
-           {{"r", route_cfg("not a url")}},
-           {{"r", route_cfg("https://x/v1?key=1")}},
-           {{"Bad Name", route_cfg("https://x")}},
-           {{"r", route_cfg("https://x", "")}}}) {
+  for (auto routes :
+       std::vector<std::map<std::string, sb::config::ProxyRoute>>{{{"r", route_cfg("ftp://x")}},
+                                                                  {{"r", route_cfg("not a url")}},
+                                                                  {{"r", route_cfg("https://x/v1?key=1")}},
+                                                                  {{"Bad Name", route_cfg("https://x")}},
+                                                                  {{"r", route_cfg("https://x", "")}}}) {
     auto t = RouteTable::from_config(routes);
     ASSERT_FALSE(t.ok());
     EXPECT_EQ(t.error().code, "proxy.bad_route");

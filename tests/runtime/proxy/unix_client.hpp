@@ -3,21 +3,21 @@
 // requests, raw bytes for what a well-behaved client never sends, and raw reads for
 // watching a stream arrive. Every read is bounded (SO_RCVTIMEO), so a broken proxy
 // fails a test instead of hanging it.
-#include <utility>  // Boost 1.74 Asio with -std=c++20 needs it first
-
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <utility>  // Boost 1.74 Asio with -std=c++20 needs it first
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <chrono>
-#include <optional>
-#include <string>
-#include <vector>
 
 namespace sb::test {
 
@@ -58,7 +58,8 @@ class UnixClient {
                     const std::string& body = {}) {
     std::string wire = method + " " + target + " HTTP/1.1\r\nHost: proxy\r\n";
     for (const auto& [n, v] : headers) wire += n + ": " + v + "\r\n";
-    if (!body.empty() || method == "POST" || method == "PUT") wire += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    if (!body.empty() || method == "POST" || method == "PUT")
+      wire += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     wire += "\r\n" + body;
     if (!send_raw(wire)) return {};
     return read_reply(method == "HEAD");

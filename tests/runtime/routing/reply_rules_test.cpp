@@ -1,8 +1,8 @@
 #include "runtime/routing/reply_rules.hpp"
 
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "tests/runtime/routing/routing_fixture.hpp"
 
@@ -142,7 +142,8 @@ TEST(TypingSupport, PerPlatform) {
   EXPECT_TRUE(typing_support(messaging::ChannelKind::whatsapp).supported);
   EXPECT_TRUE(typing_support(messaging::ChannelKind::whatsapp).needs_inbound_message_id);
   EXPECT_EQ(typing_support(messaging::ChannelKind::whatsapp).lasts, std::chrono::seconds(25));
-  for (auto kind : {messaging::ChannelKind::telegram, messaging::ChannelKind::discord, messaging::ChannelKind::whatsapp})
+  for (auto kind :
+       {messaging::ChannelKind::telegram, messaging::ChannelKind::discord, messaging::ChannelKind::whatsapp})
     EXPECT_FALSE(typing_support(kind).api.empty());
   EXPECT_TRUE(typing_support_for_jid("tg:-100").supported);
   EXPECT_TRUE(typing_support_for_jid("dc:42").supported);

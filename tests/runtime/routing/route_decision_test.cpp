@@ -1,8 +1,8 @@
 #include "runtime/routing/route_decision.hpp"
 
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "tests/runtime/routing/routing_fixture.hpp"
 
@@ -75,13 +75,12 @@ TEST(RouteDecision, RulesInOrderWithTheIgnorePolicy) {
        kNone},
       {"group, trigger glued to a word", group("slack", "x", "slack:CMAIN", "U1", "hey @andyx"), false, "", false,
        DropReason::no_trigger},
-      {"group, mention flag", group("slack", "x", "slack:CMAIN", "U1", "<@B1> help", true), true, kMainId, true,
-       kNone},
+      {"group, mention flag", group("slack", "x", "slack:CMAIN", "U1", "<@B1> help", true), true, kMainId, true, kNone},
       {"group, custom trigger", group("telegram", "bot", "tg:-100", "7", "!TEAM status"), true, kTeamId, true, kNone},
       {"group, default trigger on a custom-trigger namespace", group("telegram", "bot", "tg:-100", "7", "@Andy status"),
        false, "", false, DropReason::no_trigger},
-      {"group, namespace that needs no trigger", group("discord", "d", "dc:42", "1", "anything"), true, kQuietId,
-       false, kNone},
+      {"group, namespace that needs no trigger", group("discord", "d", "dc:42", "1", "anything"), true, kQuietId, false,
+       kNone},
       {"group, empty text", group("slack", "x", "slack:CMAIN", "U1", ""), false, "", false, DropReason::no_trigger},
       // The local chat names its namespace.
       {"local chat", dm("local", "", "local:team", "admin", "hi"), true, kTeamId, false, kNone},
@@ -198,9 +197,10 @@ TEST(RouteDecision, HostileInput) {
 TEST(RouteDecision, ManyNamespaces) {
   RoutingRows rows;
   for (int i = 0; i < 1000; ++i)
-    rows.namespaces.push_back({"id-" + std::to_string(i), "ns" + std::to_string(i), i == 0,
-                               i % 2 ? "!n" + std::to_string(i) : "", true});
-  for (int i = 0; i < 10000; ++i) rows.mappings.push_back({"tg:" + std::to_string(i), "id-" + std::to_string(i % 1000)});
+    rows.namespaces.push_back(
+        {"id-" + std::to_string(i), "ns" + std::to_string(i), i == 0, i % 2 ? "!n" + std::to_string(i) : "", true});
+  for (int i = 0; i < 10000; ++i)
+    rows.mappings.push_back({"tg:" + std::to_string(i), "id-" + std::to_string(i % 1000)});
   auto table = RoutingTable::build(rows, "Andy");
   ASSERT_TRUE(table);
   for (int i = 0; i < 10000; i += 101) {

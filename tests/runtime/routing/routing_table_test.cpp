@@ -1,9 +1,9 @@
 #include "runtime/routing/routing_table.hpp"
 
-#include <gtest/gtest.h>
-
 #include <functional>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "tests/runtime/routing/routing_fixture.hpp"
 
@@ -79,8 +79,8 @@ TEST(RoutingTable, SenderAllowlists) {
       {"slack", "main", "U1", true},
       {"slack", "main", "U2", true},
       {"slack", "main", "U3", false},
-      {"slack", "main", "u1", false},   // ids are case-sensitive
-      {"slack", "main", "", false},     // no id is not a listed id
+      {"slack", "main", "u1", false},  // ids are case-sensitive
+      {"slack", "main", "", false},    // no id is not a listed id
       {"slack", "main", "U1 ", false},
       {"slack", "other", "U3", true},   // no row for this bot
       {"discord", "main", "U3", true},  // the list is per (channel, bot)
@@ -124,15 +124,31 @@ TEST(RoutingTable, RefusesBadRows) {
       {"two mains", [](RoutingRows& r) { r.namespaces[2].is_main = true; }, "more than one main"},
       {"empty JID", [](RoutingRows& r) { r.mappings[0].jid = ""; }, "empty JID"},
       {"empty mapping target", [](RoutingRows& r) { r.mappings[0].namespace_id = ""; }, "empty namespace id"},
-      {"JID mapped twice", [](RoutingRows& r) { r.mappings.push_back({"dc:42", kMainId}); }, "mapped more than once"},
-      {"same JID, same ns", [](RoutingRows& r) { r.mappings.push_back({"dc:42", kQuietId}); }, "mapped more than once"},
+      {"JID mapped twice",
+       [](RoutingRows& r) {
+         r.mappings.push_back({"dc:42", kMainId});
+       },
+       "mapped more than once"},
+      {"same JID, same ns",
+       [](RoutingRows& r) {
+         r.mappings.push_back({"dc:42", kQuietId});
+       },
+       "mapped more than once"},
       {"allowlist without bot", [](RoutingRows& r) { r.allowlists[0].bot = ""; }, "empty channel or bot"},
       {"allowlist without channel", [](RoutingRows& r) { r.allowlists[0].channel = ""; }, "empty channel or bot"},
       {"empty sender", [](RoutingRows& r) { r.allowlists[0].senders.push_back(""); }, "empty sender id"},
-      {"allowlist twice", [](RoutingRows& r) { r.allowlists.push_back({"slack", "main", true, {}}); }, "more than one sender allowlist"},
+      {"allowlist twice",
+       [](RoutingRows& r) {
+         r.allowlists.push_back({"slack", "main", true, {}});
+       },
+       "more than one sender allowlist"},
       {"default to empty id",
-       [](RoutingRows& r) { r.default_policy = {DefaultPolicy::Kind::route_to_namespace, ""}; }, "empty namespace id"},
-      {"huge trigger", [](RoutingRows& r) { r.namespaces[0].trigger = std::string(kMaxTriggerBytes + 1, 'x'); }, "longer than"},
+       [](RoutingRows& r) {
+         r.default_policy = {DefaultPolicy::Kind::route_to_namespace, ""};
+       },
+       "empty namespace id"},
+      {"huge trigger", [](RoutingRows& r) { r.namespaces[0].trigger = std::string(kMaxTriggerBytes + 1, 'x'); },
+       "longer than"},
   };
   for (const auto& c : cases) {
     auto rows = test::sample_rows();
@@ -178,7 +194,8 @@ TEST(RoutingTable, ManyNamespacesAndMappings) {
   RoutingRows rows;
   for (int i = 0; i < 1000; ++i)
     rows.namespaces.push_back({"id-" + std::to_string(i), "ns" + std::to_string(i), i == 0, "", true});
-  for (int i = 0; i < 10000; ++i) rows.mappings.push_back({"slack:C" + std::to_string(i), "id-" + std::to_string(i % 1000)});
+  for (int i = 0; i < 10000; ++i)
+    rows.mappings.push_back({"slack:C" + std::to_string(i), "id-" + std::to_string(i % 1000)});
   auto t = RoutingTable::build(rows, "Andy");
   ASSERT_TRUE(t);
   EXPECT_EQ(t->namespace_count(), 1000u);

@@ -1,15 +1,17 @@
 #include "runtime/routing/trigger.hpp"
 
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace sb::routing {
 namespace {
 
 TEST(Trigger, FoldAscii) {
   EXPECT_EQ(fold_ascii("@AnDy_9"), "@andy_9");
-  EXPECT_EQ(fold_ascii("ÉCOLE"), "\xC3\x89" "cole");  // only ASCII folds
+  EXPECT_EQ(fold_ascii("ÉCOLE"),
+            "\xC3\x89"
+            "cole");  // only ASCII folds
   EXPECT_EQ(fold_ascii(""), "");
 }
 
@@ -30,16 +32,16 @@ TEST(Trigger, MatchesAsAStandaloneToken) {
       {"@andy.", true},
       {"@andy\n", true},
       {"line\n@andy", true},
-      {"@andy…", true},           // U+2026 ellipsis is punctuation
-      {"@andy。", true},          // U+3002 ideographic full stop
-      {"「@andy」", true},        // CJK brackets
-      {"@andy👋", true},          // emoji
+      {"@andy…", true},                 // U+2026 ellipsis is punctuation
+      {"@andy。", true},                // U+3002 ideographic full stop
+      {"「@andy」", true},              // CJK brackets
+      {"@andy👋", true},                 // emoji
       {"\xC2\xA0@andy\xC2\xA0", true},  // NBSP on both sides
       {"@andyx", false},
       {"@andy_", false},
       {"@andy9", false},
-      {"@andyé", false},          // a non-ASCII letter continues the word
-      {"me@andy", false},         // e-mail style
+      {"@andyé", false},   // a non-ASCII letter continues the word
+      {"me@andy", false},  // e-mail style
       {"user@andy.com", false},
       {"é@andy", false},
       {"_@andy", false},
@@ -48,7 +50,7 @@ TEST(Trigger, MatchesAsAStandaloneToken) {
       {"@and", false},
       {"", false},
       {"@andx @andyy @andy", true},  // a later occurrence counts
-      {"@andy\xFF", true},            // an invalid byte after is no word
+      {"@andy\xFF", true},           // an invalid byte after is no word
       {"\xFF@andy", true},
   };
   for (const auto& c : cases) EXPECT_EQ(contains_trigger(c.text, "@andy"), c.found) << c.text;
@@ -78,7 +80,9 @@ TEST(Trigger, MatchNeverStartsInsideAMultiByteSequence) {
   EXPECT_FALSE(contains_trigger("\xC2\xA9x", "\xA9x"));
 }
 
-TEST(Trigger, EmptyTriggerNeverMatches) { EXPECT_FALSE(contains_trigger("anything", "")); }
+TEST(Trigger, EmptyTriggerNeverMatches) {
+  EXPECT_FALSE(contains_trigger("anything", ""));
+}
 
 TEST(Trigger, HugeTextIsLinearEnough) {
   std::string text(4 << 20, '@');  // 4 MiB of near-misses

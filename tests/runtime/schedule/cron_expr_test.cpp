@@ -1,11 +1,11 @@
 // CronExpr::parse: the field syntax, names, macros, the classic DOM/DOW flag and the
 // errors, which must say which field and why.
-#include <gtest/gtest.h>
+#include "runtime/schedule/cron_expr.hpp"
 
 #include <string>
 #include <vector>
 
-#include "runtime/schedule/cron_expr.hpp"
+#include <gtest/gtest.h>
 
 namespace sb::schedule {
 namespace {
@@ -105,10 +105,10 @@ TEST(CronExpr, ImpossibleDatesParseButCannotFire) {
   EXPECT_FALSE(parsed("0 0 30 2 *").can_fire());
   EXPECT_FALSE(parsed("0 0 31 4,6,9,11 *").can_fire());
   EXPECT_FALSE(parsed("0 0 30,31 feb *").can_fire());
-  EXPECT_TRUE(parsed("0 0 29 2 *").can_fire());           // leap years
-  EXPECT_TRUE(parsed("0 0 31 4,5 *").can_fire());         // May has a 31st
-  EXPECT_TRUE(parsed("0 0 30 2 mon").can_fire());         // OR: every Monday in February
-  EXPECT_TRUE(parsed("0 0 29 2 */7").can_fire());         // AND: Feb 29 on a Sunday (2032, ...)
+  EXPECT_TRUE(parsed("0 0 29 2 *").can_fire());    // leap years
+  EXPECT_TRUE(parsed("0 0 31 4,5 *").can_fire());  // May has a 31st
+  EXPECT_TRUE(parsed("0 0 30 2 mon").can_fire());  // OR: every Monday in February
+  EXPECT_TRUE(parsed("0 0 29 2 */7").can_fire());  // AND: Feb 29 on a Sunday (2032, ...)
 }
 
 struct BadCase {
@@ -152,7 +152,8 @@ TEST(CronExpr, ErrorsNameTheFieldAndTheReason) {
       {"*-5 * * * *", "cron: field 1 (minute): unexpected character '*' in \"*\""},
       {"0 0 * * 1#2", "cron: field 5 (day-of-week): bad number \"1#2\""},
       {"@reboot", "cron: unknown macro \"@reboot\" (use @hourly @daily @midnight @weekly @monthly @yearly @annually)"},
-      {"@daily 5", "cron: unknown macro \"@daily 5\" (use @hourly @daily @midnight @weekly @monthly @yearly @annually)"},
+      {"@daily 5",
+       "cron: unknown macro \"@daily 5\" (use @hourly @daily @midnight @weekly @monthly @yearly @annually)"},
       {"\x01 * * * *", "cron: field 1 (minute): unexpected character '?' in \"?\""},
   };
   for (const auto& c : cases) {

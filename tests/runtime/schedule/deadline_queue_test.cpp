@@ -1,21 +1,22 @@
 // The scheduler's deadline queue: one entry per task, moves and erases by id, pops in
 // deadline order, refuses ids that are not UUIDs, agrees with a plain model under a
 // random workload, and stays compact.
-#include <gtest/gtest.h>
+#include "runtime/schedule/deadline_queue.hpp"
 
 #include <cstdio>
 #include <map>
 #include <random>
 #include <set>
 
-#include "runtime/schedule/deadline_queue.hpp"
+#include <gtest/gtest.h>
 
 namespace sb::schedule {
 namespace {
 
 std::string uuid(uint64_t n) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%08llx-0000-4000-8000-%012llx", static_cast<unsigned long long>((n >> 16) & 0xffffffffull),
+  std::snprintf(buf, sizeof buf, "%08llx-0000-4000-8000-%012llx",
+                static_cast<unsigned long long>((n >> 16) & 0xffffffffull),
                 static_cast<unsigned long long>(n * 2654435761ull & 0xffffffffffffull));
   return buf;
 }

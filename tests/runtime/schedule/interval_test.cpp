@@ -1,16 +1,18 @@
 // Interval schedules stay on the grid anchor + k*N whatever the handler delays.
-#include <gtest/gtest.h>
+#include "runtime/schedule/interval.hpp"
 
 #include <random>
 
-#include "runtime/schedule/interval.hpp"
+#include <gtest/gtest.h>
 
 namespace sb::schedule {
 namespace {
 
 using std::chrono::milliseconds;
 
-Instant ms(std::int64_t v) { return Instant{milliseconds{v}}; }
+Instant ms(std::int64_t v) {
+  return Instant{milliseconds{v}};
+}
 
 TEST(IntervalMath, NextIsTheSmallestGridPointAfterNow) {
   const milliseconds n{1000};

@@ -3,14 +3,16 @@
 // mappings in a temp SQLite file: a non-main group schedules for itself and cannot touch
 // another group's tasks (also through ipc::authorize with the store-backed ownership),
 // main manages any, and current_tasks.json shows each sender what it may see.
-#include <gtest/gtest.h>
-#include <rapidjson/document.h>
+#include "runtime/schedule/ipc_tasks.hpp"
+
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <sstream>
 
-#include "runtime/schedule/ipc_tasks.hpp"
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
 #include "tests/support/temp_dir.hpp"
 
 namespace sb::schedule {

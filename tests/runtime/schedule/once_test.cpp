@@ -1,8 +1,8 @@
 // One-time timestamps: offsets, optional seconds and fractions, local times in the task's
 // zone (DST gap and repeat), and errors that say what is wrong.
-#include <gtest/gtest.h>
-
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "tests/runtime/schedule/schedule_test_support.hpp"
 
@@ -99,7 +99,8 @@ TEST(OnceTimestamp, ErrorsSayWhatIsWrong) {
       {"2026-01-01T00:60", "once: minute 60 is out of range 0-59 in \"2026-01-01T00:60\""},
       {"2026-01-01T00:00:60Z", "once: second 60 is out of range 0-59 in \"2026-01-01T00:00:60Z\""},
       {"2026-01-01T00:00+24:00", "once: offset hour 24 is out of range 0-23 in \"2026-01-01T00:00+24:00\""},
-      {"2026-01-01T00:00+02:", "once: expected 2 digits for the offset minutes at position 21 in \"2026-01-01T00:00+02:\""},
+      {"2026-01-01T00:00+02:",
+       "once: expected 2 digits for the offset minutes at position 21 in \"2026-01-01T00:00+02:\""},
       {"2026-01-01T00:00:00.Z", "once: expected digits after the decimal point in \"2026-01-01T00:00:00.Z\""},
       {"2026-01-01T00:00:00.1234567890Z", "once: more than 9 fractional digits in \"2026-01-01T00:00:00.1234567890Z\""},
       {"2026-01-01T00:00Z extra", "once: unexpected ' ' at position 18 in \"2026-01-01T00:00Z extra\""},
@@ -109,7 +110,8 @@ TEST(OnceTimestamp, ErrorsSayWhatIsWrong) {
     auto t = parse_once(text, TimeZone::utc());
     ASSERT_FALSE(t.ok()) << "accepted: " << text;
     EXPECT_EQ(t.error().code, "schedule.bad_once");
-    EXPECT_EQ(t.error().message, std::string(message) + (std::string(text).empty() ? "" : " (expected e.g. 2026-03-08T09:30:00+01:00)"))
+    EXPECT_EQ(t.error().message,
+              std::string(message) + (std::string(text).empty() ? "" : " (expected e.g. 2026-03-08T09:30:00+01:00)"))
         << text;
   }
   auto long_text = parse_once(std::string(200, '2'), TimeZone::utc());

@@ -1,8 +1,9 @@
 // The product's {type, value} pair: validation, next_after for each type, the catch-up
 // policies and time-zone lookup.
+#include "runtime/schedule/schedule.hpp"
+
 #include <gtest/gtest.h>
 
-#include "runtime/schedule/schedule.hpp"
 #include "tests/runtime/schedule/schedule_test_support.hpp"
 
 namespace sb::schedule {
@@ -80,7 +81,8 @@ TEST(ScheduleMath, NextAfterForEachType) {
   const Schedule i = compiled("interval", "60000");
   const Instant anchor = at("2026-03-08T09:00:00.500Z");
   EXPECT_EQ(*next_after(i, berlin, anchor, anchor), at("2026-03-08T09:01:00.500Z"));
-  EXPECT_EQ(*next_after(i, berlin, at("2026-03-08T09:03:10Z"), anchor), at("2026-03-08T09:03:00.500Z") + milliseconds{60000});
+  EXPECT_EQ(*next_after(i, berlin, at("2026-03-08T09:03:10Z"), anchor),
+            at("2026-03-08T09:03:00.500Z") + milliseconds{60000});
   EXPECT_EQ(*next_after(i, berlin, at("2026-03-08T08:00:00Z"), anchor), at("2026-03-08T09:01:00.500Z"));
 
   const Schedule o = compiled("once", "2026-03-08T09:30:00Z");
@@ -94,7 +96,8 @@ TEST(ScheduleMath, CatchUpCron) {
   const Schedule hourly = compiled("cron", "0 * * * *");
   const TimeZone utc = TimeZone::utc();
   // Down from 09:40 to 13:30: planned 10:00, then 11, 12, 13 were missed too.
-  CatchUpPlan p = plan_catch_up(hourly, utc, CatchUpPolicy::once, at("2026-03-08T10:00:00Z"), at("2026-03-08T13:30:00Z"));
+  CatchUpPlan p =
+      plan_catch_up(hourly, utc, CatchUpPolicy::once, at("2026-03-08T10:00:00Z"), at("2026-03-08T13:30:00Z"));
   EXPECT_TRUE(p.run_now);
   EXPECT_EQ(p.missed, 4u);
   EXPECT_FALSE(p.missed_capped);
@@ -124,8 +127,8 @@ TEST(ScheduleMath, CatchUpCron) {
 TEST(ScheduleMath, CatchUpInterval) {
   const Schedule every_minute = compiled("interval", "60000");
   const Instant planned = at("2026-03-08T10:00:00.250Z");
-  CatchUpPlan p = plan_catch_up(every_minute, TimeZone::utc(), CatchUpPolicy::once, planned,
-                                planned + milliseconds{150000});
+  CatchUpPlan p =
+      plan_catch_up(every_minute, TimeZone::utc(), CatchUpPolicy::once, planned, planned + milliseconds{150000});
   EXPECT_TRUE(p.run_now);
   EXPECT_EQ(p.missed, 3u);  // +0, +60 s, +120 s
   EXPECT_EQ(*p.next, planned + milliseconds{180000});

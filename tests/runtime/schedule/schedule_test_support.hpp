@@ -1,10 +1,10 @@
 #pragma once
 // Helpers for the schedule tables: instants written as ISO-8601 with an explicit offset
 // (parse_once, checked on its own in once_test.cpp) and results shown the same way.
-#include <gtest/gtest.h>
-
 #include <optional>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "runtime/schedule/next_fire.hpp"
 #include "runtime/schedule/once.hpp"

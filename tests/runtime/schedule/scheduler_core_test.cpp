@@ -1,15 +1,18 @@
 // The scheduler's pure decisions: what a due queue entry starts, catch-up for both
 // policies, the retry schedule, the recorded outcome of a namespace's answer and the
 // bound on a silent run.
+#include "runtime/schedule/scheduler_core.hpp"
+
 #include <gtest/gtest.h>
 
 #include "runtime/schedule/once.hpp"
-#include "runtime/schedule/scheduler_core.hpp"
 
 namespace sb::schedule {
 namespace {
 
-int64_t ms(const std::string& iso) { return parse_once(iso, TimeZone::utc())->time_since_epoch().count(); }
+int64_t ms(const std::string& iso) {
+  return parse_once(iso, TimeZone::utc())->time_since_epoch().count();
+}
 
 Task task(ScheduleType type, const std::string& value) {
   Task t;

@@ -1,12 +1,12 @@
 // Task bodies in the product shape: what POST and PATCH accept, what they refuse (the
 // message names the field, for a cron expression the cron field), the next run, the
 // result excerpt and the JSON rendering.
-#include <gtest/gtest.h>
+#include "runtime/schedule/task_model.hpp"
 
+#include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
 #include "runtime/schedule/once.hpp"
-#include "runtime/schedule/task_model.hpp"
 
 namespace sb::schedule {
 namespace {
@@ -101,7 +101,8 @@ TEST(TaskModel, BadInputNamesTheField) {
       {R"({"catchUp":"all"})", "invalid_field catchUp: must be once or skip"},
       {R"({"timeZone":"Mars/Olympus"})", "invalid_field timeZone: "},
       {R"({"announce":"nowhere"})", "invalid_field announce: "},
-      {R"({"retry":{"maxAttempts":100}})", "invalid_field retry.maxAttempts: must be an integer number of attempts from 0 to 20"},
+      {R"({"retry":{"maxAttempts":100}})",
+       "invalid_field retry.maxAttempts: must be an integer number of attempts from 0 to 20"},
       {R"({"retry":{"backoffMs":1}})", "invalid_field retry.backoffMs: must be an integer"},
       {R"({"enabled":"yes"})", "invalid_field enabled: must be true or false"},
       {R"({"status":"completed"})", "invalid_field status: can be set to active or paused"},

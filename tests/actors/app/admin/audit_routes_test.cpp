@@ -1,11 +1,12 @@
 // GET /api/v1/container/audit through the real admin API and http::Server on loopback.
+#include "actors/app/admin/audit_routes.hpp"
+
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include "actors/app/admin/admin_routes.hpp"
 #include "runtime/http/client.hpp"
 #include "runtime/http/server.hpp"
-#include "actors/app/admin/admin_routes.hpp"
-#include "actors/app/admin/audit_routes.hpp"
 #include "tests/support/actor_test_support.hpp"
 #include "tests/support/audit_test_support.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -105,8 +106,8 @@ TEST_F(AuditApi, PagesAndFiltersByNamespace) {
 }
 
 TEST_F(AuditApi, BadParametersGet400NamingThem) {
-  for (const std::string q : {"?after=-1", "?after=abc", "?after=", "?limit=0", "?limit=1001", "?limit=x",
-                              "?namespace="}) {
+  for (const std::string q :
+       {"?after=-1", "?after=abc", "?after=", "?limit=0", "?limit=1001", "?limit=x", "?namespace="}) {
     auto r = get("/api/v1/container/audit" + q);
     EXPECT_EQ(r.status, 400) << q;
     const std::string field = q.substr(1, q.find('=') - 1);
@@ -126,7 +127,8 @@ TEST(AuditApiNoDatabase, Answers503) {
   sb::http::Server server({}, router.handler(), nullptr);
   auto port = server.start();
   ASSERT_TRUE(port.ok());
-  auto r = sb::http::request("GET", "http://127.0.0.1:" + std::to_string(*port) + "/api/v1/container/audit", {}, "", 10s);
+  auto r =
+      sb::http::request("GET", "http://127.0.0.1:" + std::to_string(*port) + "/api/v1/container/audit", {}, "", 10s);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 503);
   server.stop();

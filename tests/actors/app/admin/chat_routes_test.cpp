@@ -1,15 +1,16 @@
 // POST /api/v1/chat/{namespace} through the real admin API on a real http::Server, with
 // the real ingest, storage writer and router; a stand-in "namespaces" actor answers into
 // the LocalChatHub the way the namespace actors do.
+#include "actors/app/admin/chat_routes.hpp"
+
 #include <gtest/gtest.h>
 
+#include "actors/app/admin/admin_routes.hpp"
 #include "actors/channels/channel_ingest.hpp"
 #include "actors/routing/message_router.hpp"
 #include "actors/storage/storage_writer.hpp"
 #include "runtime/http/client.hpp"
 #include "runtime/http/server.hpp"
-#include "actors/app/admin/admin_routes.hpp"
-#include "actors/app/admin/chat_routes.hpp"
 #include "storage/namespace_store.hpp"
 #include "storage/sqlite.hpp"
 #include "tests/support/actor_test_support.hpp"
@@ -33,7 +34,7 @@ void answer(sb::channels::local::LocalChatHub& hub, const sb::messaging::StoredM
 }
 
 namespace_manager_actor::behavior_type answering_namespaces(namespace_manager_actor::pointer self,
-                                                             std::shared_ptr<sb::channels::local::LocalChatHub> hub) {
+                                                            std::shared_ptr<sb::channels::local::LocalChatHub> hub) {
   return {
       [hub](route_atom, const routed_message& r) { answer(*hub, r.message); },
       [hub](route_atom, const routed_batch& b) {
@@ -48,7 +49,9 @@ namespace_manager_actor::behavior_type answering_namespaces(namespace_manager_ac
       [](release_atom, const std::string&) {},
       [](idle_atom, const std::string&) {},
       [](busy_atom, const std::string&) {},
-      [](status_atom) { return component_status{"namespaces", "running", "fake"}; },
+      [](status_atom) {
+        return component_status{"namespaces", "running", "fake"};
+      },
       [self](shutdown_atom) {
         self->quit();
         return true;
@@ -93,7 +96,8 @@ class ChatApiTest : public ::testing::Test, public sb::test::ActorSystemFixture 
   void TearDown() override {
     if (server_) server_->stop();
     chat_.reset();
-    for (const char* name : {"storage", "router", "namespaces", "ingest"}) system.registry().erase(caf::atom_from_string(name));
+    for (const char* name : {"storage", "router", "namespaces", "ingest"})
+      system.registry().erase(caf::atom_from_string(name));
     for (const caf::actor& a : {caf::actor_cast<caf::actor>(ingest_), caf::actor_cast<caf::actor>(router_),
                                 caf::actor_cast<caf::actor>(namespaces_), caf::actor_cast<caf::actor>(writer_)})
       if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
@@ -265,7 +269,8 @@ TEST(ChatRender, EscapesAndJoins) {
             R"({"namespace":"n","messageId":7,"replies":["a \"quoted\"","line\nbreak"],)"
             R"("reply":"a \"quoted\"\nline\nbreak"})");
   t.texts.clear();
-  EXPECT_EQ(sb::app::admin::render_chat_answer("n", 7, t), R"({"namespace":"n","messageId":7,"replies":[],"reply":""})");
+  EXPECT_EQ(sb::app::admin::render_chat_answer("n", 7, t),
+            R"({"namespace":"n","messageId":7,"replies":[],"reply":""})");
   EXPECT_EQ(sb::app::admin::render_chat_error("chat.timeout", "late", 3),
             R"({"error":{"code":"chat.timeout","message":"late"},"messageId":3})");
 }

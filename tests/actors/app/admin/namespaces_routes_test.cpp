@@ -1,14 +1,15 @@
 // The routing-model routes through the real admin API (bearer check included) on a real
 // http::Server on loopback, over a NamespaceStore on a temp SQLite file.
-#include <gtest/gtest.h>
+#include "actors/app/admin/namespaces_routes.hpp"
 
 #include <algorithm>
 #include <mutex>
 
+#include <gtest/gtest.h>
+
+#include "actors/app/admin/admin_routes.hpp"
 #include "runtime/http/client.hpp"
 #include "runtime/http/server.hpp"
-#include "actors/app/admin/admin_routes.hpp"
-#include "actors/app/admin/namespaces_routes.hpp"
 #include "tests/support/actor_test_support.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -84,9 +85,9 @@ TEST_F(NamespacesApi, CreateListGetPatchDeleteInTheProductShape) {
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string id = id_of(created.body);
   ASSERT_EQ(id.size(), 36u) << created.body;
-  for (const char* part : {R"("name":"team")", R"("description":"The team")", R"("createdAt":")",
-                           R"(Z","updatedAt":")", R"("isMain":true)", R"("requiresTrigger":true)",
-                           R"("sessionDir":")", R"(/sessions/team")", R"(/workspaces/team")", R"("jids":[])"})
+  for (const char* part : {R"("name":"team")", R"("description":"The team")", R"("createdAt":")", R"(Z","updatedAt":")",
+                           R"("isMain":true)", R"("requiresTrigger":true)", R"("sessionDir":")", R"(/sessions/team")",
+                           R"(/workspaces/team")", R"("jids":[])"})
     EXPECT_NE(created.body.find(part), std::string::npos) << part << " in " << created.body;
 
   auto list = call("GET", kNs);

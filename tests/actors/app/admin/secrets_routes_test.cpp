@@ -1,13 +1,14 @@
 // The secrets routes through the real admin API (bearer check included) and a real
 // http::Server on loopback.
-#include <gtest/gtest.h>
+#include "actors/app/admin/secrets_routes.hpp"
 
 #include <mutex>
 
+#include <gtest/gtest.h>
+
+#include "actors/app/admin/admin_routes.hpp"
 #include "runtime/http/client.hpp"
 #include "runtime/http/server.hpp"
-#include "actors/app/admin/admin_routes.hpp"
-#include "actors/app/admin/secrets_routes.hpp"
 #include "runtime/security/vault/secure_key.hpp"
 #include "tests/support/actor_test_support.hpp"
 #include "tests/support/vault_test_support.hpp"
@@ -171,8 +172,8 @@ TEST_F(SecretsApi, RotationWithAnEnvironmentKeyIsAConflict) {
   sb::http::Server server({}, router.handler(), nullptr);
   auto port = server.start();
   ASSERT_TRUE(port.ok());
-  auto r = sb::http::request("POST", "http://127.0.0.1:" + std::to_string(*port) + "/api/v1/container/secrets:rotate-key",
-                             {}, "", 10s);
+  auto r = sb::http::request(
+      "POST", "http://127.0.0.1:" + std::to_string(*port) + "/api/v1/container/secrets:rotate-key", {}, "", 10s);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 409);
   EXPECT_NE(r->body.find("SQUADBOX_VAULT_KEY"), std::string::npos) << r->body;

@@ -1,16 +1,16 @@
 // The schedule routes through the real admin API (bearer check included) on a real
 // http::Server on loopback, over a TaskStore on a temp SQLite file.
-#include <gtest/gtest.h>
-
-#include <rapidjson/document.h>
+#include "actors/app/admin/tasks_routes.hpp"
 
 #include <mutex>
 
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include "actors/app/admin/admin_routes.hpp"
 #include "runtime/http/client.hpp"
 #include "runtime/http/server.hpp"
-#include "actors/app/admin/admin_routes.hpp"
 #include "storage/namespace_store.hpp"
-#include "actors/app/admin/tasks_routes.hpp"
 #include "tests/support/actor_test_support.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -135,8 +135,8 @@ TEST_F(TasksApi, BadInputIs400NamingTheField) {
   EXPECT_EQ(cron.status, 400);
   EXPECT_EQ(error_message(cron).rfind("schedule.value: cron: field 4 (month)", 0), 0u) << cron.body;
 
-  auto group = call("POST", kPath,
-                    R"({"name":"x","group":"nope","prompt":"p","schedule":{"type":"interval","value":"1000"}})");
+  auto group =
+      call("POST", kPath, R"({"name":"x","group":"nope","prompt":"p","schedule":{"type":"interval","value":"1000"}})");
   EXPECT_EQ(group.status, 400);
   EXPECT_EQ(error_message(group), "group: no namespace nope");
 
@@ -152,8 +152,9 @@ TEST_F(TasksApi, BadInputIs400NamingTheField) {
   EXPECT_EQ(malformed.status, 400);
   EXPECT_STREQ(json(malformed.body)["error"]["code"].GetString(), "invalid_json");
 
-  auto past = call("POST", kPath,
-                   R"({"name":"x","group":"main","prompt":"p","schedule":{"type":"once","value":"2001-01-01T00:00:00Z"}})");
+  auto past =
+      call("POST", kPath,
+           R"({"name":"x","group":"main","prompt":"p","schedule":{"type":"once","value":"2001-01-01T00:00:00Z"}})");
   EXPECT_EQ(past.status, 400);
   EXPECT_EQ(error_message(past), "schedule.value: has no fire time after now");
 
@@ -197,8 +198,9 @@ TEST_F(TasksApi, PauseResumeUpdateAndRemoveAreAudited) {
   auto resumed = call("PATCH", kPath + "/" + id, R"({"status":"active"})");
   ASSERT_EQ(resumed.status, 200);
   EXPECT_TRUE(json(resumed.body)["nextRun"].IsString());
-  auto updated = call("PATCH", kPath + "/" + id,
-                      R"({"schedule":{"type":"interval","value":"3600000"},"announce":"tg:42","retry":{"maxAttempts":2}})");
+  auto updated =
+      call("PATCH", kPath + "/" + id,
+           R"({"schedule":{"type":"interval","value":"3600000"},"announce":"tg:42","retry":{"maxAttempts":2}})");
   ASSERT_EQ(updated.status, 200) << updated.body;
   auto u = json(updated.body);
   EXPECT_STREQ(u["schedule"]["type"].GetString(), "interval");

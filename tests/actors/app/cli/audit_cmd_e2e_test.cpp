@@ -111,8 +111,8 @@ TEST(AuditCli, TailAndVerifyAgainstARunningNode) {
   // --follow prints records appended after it started.
   sb::test::ChildProcess follow(sb::test::squadbox(), {"audit", "tail", "--follow", "--data-dir", d}, {},
                                 dir.file("follow"));
-  ASSERT_TRUE(sb::test::wait_until([&] { return follow.stdout_text().find("secret.set anthropic") != std::string::npos; },
-                                   30s))
+  ASSERT_TRUE(
+      sb::test::wait_until([&] { return follow.stdout_text().find("secret.set anthropic") != std::string::npos; }, 30s))
       << follow.stderr_text();
   auto removed = node.call("DELETE", "/api/v1/container/secrets/anthropic");
   ASSERT_TRUE(removed.ok());

@@ -1,9 +1,10 @@
-#include <gtest/gtest.h>
+#include "actors/app/cli/client_target.hpp"
 
 #include <fstream>
 
+#include <gtest/gtest.h>
+
 #include "actors/app/admin/admin_routes.hpp"
-#include "actors/app/cli/client_target.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -32,8 +33,8 @@ TEST(ClientTarget, EnvironmentWinsOverFiles) {
   sb::test::TempDir dir;
   std::ofstream(dir.file("admin.url")) << "http://127.0.0.1:1111\n";
   std::ofstream(dir.file("admin.token")) << "filetoken\n";
-  auto t = resolve_client_target({}, config_in(dir),
-                                 {{"SQUADBOX_URL", "http://env:3"}, {"SQUADBOX_TOKEN", "envtoken"}});
+  auto t =
+      resolve_client_target({}, config_in(dir), {{"SQUADBOX_URL", "http://env:3"}, {"SQUADBOX_TOKEN", "envtoken"}});
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(t->base_url, "http://env:3");
   EXPECT_EQ(t->token.reveal(), "envtoken");

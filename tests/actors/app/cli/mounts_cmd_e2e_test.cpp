@@ -1,8 +1,8 @@
 // `squadbox mounts check`: the real binary, a real config and allowlist file, no node.
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"

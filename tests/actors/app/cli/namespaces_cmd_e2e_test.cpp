@@ -1,7 +1,7 @@
 // `squadbox ns|map|allow|routing` through the real binary against a real `squadbox serve`.
-#include <gtest/gtest.h>
-
 #include <filesystem>
+
+#include <gtest/gtest.h>
 
 #include "tests/support/node_process.hpp"
 

@@ -1,10 +1,10 @@
 // `squadbox schedule add|list|show|pause|resume|run|runs|rm` through the real binary
 // against a real `squadbox serve`.
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <sstream>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "tests/support/node_process.hpp"
 
@@ -35,21 +35,21 @@ TEST(ScheduleCli, TasksAgainstARunningNode) {
   };
   ASSERT_EQ(cli("ns", {"ns", "add", "team"}).code, 0);
 
-  auto add = cli("add", {"schedule", "add", "standup", "--group", "team", "--prompt", "Summarise",
-                         "--cron", "0 9 * * 1-5", "--tz", "Europe/Berlin", "--timeout-secs", "600"});
+  auto add = cli("add", {"schedule", "add", "standup", "--group", "team", "--prompt", "Summarise", "--cron",
+                         "0 9 * * 1-5", "--tz", "Europe/Berlin", "--timeout-secs", "600"});
   ASSERT_EQ(add.code, 0) << add.err;
   EXPECT_TRUE(add.out.starts_with("created standup ")) << add.out;
   const std::string id = created_id(add.out);
   ASSERT_EQ(id.size(), 36u) << add.out;
-  auto every = cli("every", {"schedule", "add", "poll", "--group", "team", "--prompt", "p", "--every", "30m",
-                             "--paused"});
+  auto every =
+      cli("every", {"schedule", "add", "poll", "--group", "team", "--prompt", "p", "--every", "30m", "--paused"});
   ASSERT_EQ(every.code, 0) << every.err;
 
   auto bad_cron = cli("bad-cron", {"schedule", "add", "x", "--group", "team", "--prompt", "p", "--cron", "0 9 * * 9"});
   EXPECT_EQ(bad_cron.code, 2);
   EXPECT_NE(bad_cron.err.find("schedule.value: cron: field 5 (day-of-week)"), std::string::npos) << bad_cron.err;
-  auto two_kinds = cli("two-kinds", {"schedule", "add", "x", "--group", "team", "--prompt", "p", "--cron",
-                                     "@daily", "--every", "1h"});
+  auto two_kinds = cli(
+      "two-kinds", {"schedule", "add", "x", "--group", "team", "--prompt", "p", "--cron", "@daily", "--every", "1h"});
   EXPECT_EQ(two_kinds.code, 2);
   auto no_group = cli("no-group", {"schedule", "add", "x", "--group", "nope", "--prompt", "p", "--every", "1h"});
   EXPECT_EQ(no_group.code, 2);

@@ -1,7 +1,8 @@
 // `squadbox secret ...` through the real binary against a real node, and the node's
 // refusal to start with an exposed vault key file.
-#include <gtest/gtest.h>
 #include <sys/stat.h>
+
+#include <gtest/gtest.h>
 
 #include "storage/vault_store.hpp"
 #include "tests/support/node_process.hpp"
@@ -92,8 +93,8 @@ TEST(SecretCli, RefusesEmptyValuesAndBadNames) {
 
 TEST(SecretCli, WithoutANodeTheCommandFailsCleanly) {
   TempDir dir;
-  auto r = run_cli(dir, "nonode", {"secret", "list", "--data-dir", dir.path(), "--url", "http://127.0.0.1:1",
-                                   "--token", "x"});
+  auto r = run_cli(dir, "nonode",
+                   {"secret", "list", "--data-dir", dir.path(), "--url", "http://127.0.0.1:1", "--token", "x"});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("cannot reach the node"), std::string::npos) << r.err;
 }

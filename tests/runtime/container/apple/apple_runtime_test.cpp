@@ -1,14 +1,16 @@
 // Apple Container backend against a recording fake `container` binary: a shell script
 // written into a temp dir that appends its argv (NUL-terminated, so any byte is safe)
 // to a log and prints the canned output for its subcommand.
-#include <gtest/gtest.h>
+#include "runtime/container/apple/apple_runtime.hpp"
+
 #include <sys/stat.h>
 
 #include <fstream>
 #include <sstream>
 
+#include <gtest/gtest.h>
+
 #include "runtime/container/apple/apple_args.hpp"
-#include "runtime/container/apple/apple_runtime.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace sb::container::apple {
@@ -31,7 +33,9 @@ class FakeCli {
     // $1 selects canned stdout ($DIR/out.$1 or out.version for --version) and exit
     // code (rc.$1, default 0). A lone \x01 argument separates calls in the log.
     s << "#!/bin/sh\n"
-         "d='" << dir_.path() << "'\n"
+         "d='"
+      << dir_.path()
+      << "'\n"
          "for a in \"$@\"; do printf '%s\\0' \"$a\" >> \"$d/argv.log\"; done\n"
          "printf '\\001\\0' >> \"$d/argv.log\"\n"
          "k=\"$1\"; [ \"$k\" = --version ] && k=version\n"
@@ -92,11 +96,32 @@ TEST(AppleArgs, CreateArgv) {
   const ContainerSpec s = sample();
   AppleCall call = make_call(Op::create);
   call.spec = &s;
-  EXPECT_EQ(build_argv("container", call),
-            (Argv{"container", "create", "--name", "sb-run-1", "--label", "io.squadbox.install=i1", "--label",
-                  "io.squadbox.run=r1", "--env", "A=1", "--env", "B=with space", "--user", "1000:1001",
-                  "--workdir", "/workspace", "--tmpfs", "/tmp", "--memory", "512M", "--cpus", "2",
-                  "squadbox/agent:1", "sh", "-c", "echo 'a b'\nexit 3"}));
+  EXPECT_EQ(build_argv("container", call), (Argv{"container",
+                                                 "create",
+                                                 "--name",
+                                                 "sb-run-1",
+                                                 "--label",
+                                                 "io.squadbox.install=i1",
+                                                 "--label",
+                                                 "io.squadbox.run=r1",
+                                                 "--env",
+                                                 "A=1",
+                                                 "--env",
+                                                 "B=with space",
+                                                 "--user",
+                                                 "1000:1001",
+                                                 "--workdir",
+                                                 "/workspace",
+                                                 "--tmpfs",
+                                                 "/tmp",
+                                                 "--memory",
+                                                 "512M",
+                                                 "--cpus",
+                                                 "2",
+                                                 "squadbox/agent:1",
+                                                 "sh",
+                                                 "-c",
+                                                 "echo 'a b'\nexit 3"}));
 }
 
 TEST(AppleArgs, CreateArgvMinimal) {

@@ -1,8 +1,8 @@
 // Pure mapping between ContainerSpec and the Docker Engine API's JSON.
+#include "runtime/container/docker/docker_json.hpp"
+
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
-
-#include "runtime/container/docker/docker_json.hpp"
 
 namespace sb::container::docker {
 namespace {

@@ -2,7 +2,6 @@
 // (deploy/docker-engine.sh: Debian 13's docker.io unpacked into a cache folder) with a
 // private data root and socket, and a busybox image imported from /bin/busybox.
 // If the engine cannot be fetched or started, every test FAILS with the reason.
-#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +15,8 @@
 #include <random>
 #include <sstream>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "runtime/container/docker/docker_json.hpp"
 #include "runtime/container/docker/docker_runtime.hpp"

@@ -12,8 +12,7 @@ TEST(ImageRef, Parse) {
   EXPECT_EQ(parse_image_ref("ghcr.io/x/y:1.2")->name, "ghcr.io/x/y");
   EXPECT_EQ(parse_image_ref("localhost:5000/y")->str(), "localhost:5000/y:latest");
   EXPECT_EQ(parse_image_ref("a@sha256:00").error().code, "image.digest_unsupported");
-  for (const char* bad : {"", "-a", "/a", "a/../b", "a b", "a:", "a/"})
-    EXPECT_FALSE(parse_image_ref(bad).ok()) << bad;
+  for (const char* bad : {"", "-a", "/a", "a/../b", "a b", "a:", "a/"}) EXPECT_FALSE(parse_image_ref(bad).ok()) << bad;
 }
 
 using OciImageTest = OciFixture;
@@ -53,8 +52,8 @@ TEST_F(OciImageTest, ImportOciLayoutAndDockerArchive) {
   must({"umoci", "init", "--layout", layout});
   must({"umoci", "new", "--image", layout + ":t"});
   must({"umoci", "insert", "--image", layout + ":t", img->rootfs.string(), "/"});
-  must({"umoci", "config", "--image", layout + ":t", "--config.entrypoint", "/bin/sh",
-        "--config.cmd", "-c", "--config.cmd", "exit 5", "--config.workingdir", "/tmp"});
+  must({"umoci", "config", "--image", layout + ":t", "--config.entrypoint", "/bin/sh", "--config.cmd", "-c",
+        "--config.cmd", "exit 5", "--config.workingdir", "/tmp"});
   ASSERT_TRUE(store_->import_archive("oci:" + layout + ":t", "imported:oci").ok());
   auto r = store_->resolve("imported:oci");
   ASSERT_TRUE(r.ok()) << r.error().message;

@@ -1,10 +1,10 @@
 // build_oci_config is pure: every security-relevant field of config.json is asserted.
-#include <gtest/gtest.h>
-#include <rapidjson/document.h>
+#include "runtime/container/oci/oci_config.hpp"
 
 #include <algorithm>
 
-#include "runtime/container/oci/oci_config.hpp"
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
 
 namespace sb::container::oci {
 namespace {
@@ -129,8 +129,7 @@ TEST(OciConfig, ImageEntrypointWhenNoCommand) {
   auto spec = base_spec();
   spec.command.clear();
   auto d = build(spec, {{"/usr/local/bin/squadbox-agent"}, {"--serve"}, {}, "/w"});
-  EXPECT_EQ(strings(d["process"]["args"]),
-            (std::vector<std::string>{"/usr/local/bin/squadbox-agent", "--serve"}));
+  EXPECT_EQ(strings(d["process"]["args"]), (std::vector<std::string>{"/usr/local/bin/squadbox-agent", "--serve"}));
   OciConfigInput in;
   in.spec = &spec;
   auto none = build_oci_config(in);

@@ -50,8 +50,7 @@ TEST_F(OciRuntimeTest, SigtermReachesInit) {
   ASSERT_TRUE(info.ok());
   auto ready = fs::path("/proc") / std::to_string(info->pid) / "root/tmp/ready";
   auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (!fs::exists(ready) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(5ms);
+  while (!fs::exists(ready) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
   ASSERT_TRUE(fs::exists(ready));
   ASSERT_TRUE(runtime_->kill(*id, SIGTERM).ok());
   auto e = runtime_->wait(*id, 30s);
@@ -157,10 +156,11 @@ TEST_F(OciRuntimeTest, ReadOnlyRootWritableTmp) {
 
 TEST_F(OciRuntimeTest, EnvironmentIsExactlyTheSpec) {
   ::setenv("SB_HOST_ONLY_VARIABLE", "leak", 1);
-  auto s = sh("tr '\\0' '\\n' < /proc/1/environ | sort > /tmp/e; "
-              "grep -q SB_HOST_ONLY_VARIABLE /tmp/e && exit 10; "
-              "grep -qx FOO=bar /tmp/e || exit 11; grep -q '^PATH=' /tmp/e || exit 12; "
-              "grep -v -e ^FOO= -e ^PATH= -e ^HOME= /tmp/e && exit 13; exit $(wc -l < /tmp/e)");
+  auto s =
+      sh("tr '\\0' '\\n' < /proc/1/environ | sort > /tmp/e; "
+         "grep -q SB_HOST_ONLY_VARIABLE /tmp/e && exit 10; "
+         "grep -qx FOO=bar /tmp/e || exit 11; grep -q '^PATH=' /tmp/e || exit 12; "
+         "grep -v -e ^FOO= -e ^PATH= -e ^HOME= /tmp/e && exit 13; exit $(wc -l < /tmp/e)");
   s.env = {{"FOO", "bar"}};
   // The OCI runtime itself adds HOME (from /etc/passwd) when the spec has none.
   EXPECT_EQ(run(s).exit_code, 3);

@@ -2,13 +2,14 @@
 // Shared fixture for the oci backend tests: real crun, as root, everything (images,
 // bundles, crun --root) in a fresh temp dir; every container is force-removed at the
 // end even when a test fails.
-#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <memory>
 #include <set>
+
+#include <gtest/gtest.h>
 
 #include "runtime/container/oci/image_store.hpp"
 #include "runtime/container/oci/oci_runtime.hpp"
@@ -23,7 +24,10 @@ class TempDir {
     std::string t = (fs::temp_directory_path() / "sb-oci-test-XXXXXX").string();
     path_ = ::mkdtemp(t.data());
   }
-  ~TempDir() { std::error_code ec; fs::remove_all(path_, ec); }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   const fs::path& path() const { return path_; }

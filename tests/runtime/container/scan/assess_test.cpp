@@ -1,7 +1,7 @@
 // The pure decision of the security audit: assess() and assess_mounts() as tables.
-#include <gtest/gtest.h>
-
 #include "runtime/container/scan/assess.hpp"
+
+#include <gtest/gtest.h>
 
 namespace sb::container::scan {
 namespace {
@@ -35,8 +35,10 @@ const Clock::time_point kNow = Clock::now();
 
 TEST(SecurityAssess, CleanApprovedContainerHasNoFindings) {
   auto a = approved({{"/srv/ws", "/workspace", false}, {"/srv/ipc", "/workspace/ipc", true}});
-  ObservedContainer o{"c1", {}, clean_profile({{"/srv/ws", "/workspace", false, "bind"},
-                                               {"/srv/ipc", "/workspace/ipc", true, "bind"}})};
+  ObservedContainer o{
+      "c1",
+      {},
+      clean_profile({{"/srv/ws", "/workspace", false, "bind"}, {"/srv/ipc", "/workspace/ipc", true, "bind"}})};
   EXPECT_TRUE(assess(o, &a, baseline_for("oci"), kNow).empty());
 }
 
@@ -49,8 +51,7 @@ TEST(SecurityAssess, UnknownContainerIsOneFindingNamingTheRun) {
   EXPECT_EQ(f[0].kind, FindingKind::unknown_container);
   EXPECT_NE(f[0].what.find("run-7"), std::string::npos);
   ObservedContainer no_label{"c9", {}, std::nullopt};
-  EXPECT_EQ(kinds(assess(no_label, nullptr, baseline_for("oci"), kNow)),
-            std::vector<std::string>{"unknown_container"});
+  EXPECT_EQ(kinds(assess(no_label, nullptr, baseline_for("oci"), kNow)), std::vector<std::string>{"unknown_container"});
 }
 
 struct DriftCase {
@@ -61,7 +62,9 @@ struct DriftCase {
 };
 
 // Readable CTest names (gtest would print the struct's bytes).
-void PrintTo(const DriftCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const DriftCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class SecurityAssessDrift : public ::testing::TestWithParam<DriftCase> {};
 
@@ -86,22 +89,36 @@ INSTANTIATE_TEST_SUITE_P(
                     p.capabilities = container::all_capabilities();
                     p.bounding = container::all_capabilities();
                   },
-                  {"privileged"}, "privileged"},
-        DriftCase{"effective_cap", [](SecurityProfile& p) { p.capabilities = {"CAP_SYS_ADMIN"}; },
-                  {"capability_added"}, "CAP_SYS_ADMIN"},
+                  {"privileged"},
+                  "privileged"},
+        DriftCase{"effective_cap",
+                  [](SecurityProfile& p) { p.capabilities = {"CAP_SYS_ADMIN"}; },
+                  {"capability_added"},
+                  "CAP_SYS_ADMIN"},
         DriftCase{"bounding_only_caps_count_too",
-                  [](SecurityProfile& p) { p.bounding = {"CAP_NET_ADMIN", "CAP_SYS_ADMIN"}; },
-                  {"capability_added"}, "CAP_NET_ADMIN,CAP_SYS_ADMIN"},
+                  [](SecurityProfile& p) {
+                    p.bounding = {"CAP_NET_ADMIN", "CAP_SYS_ADMIN"};
+                  },
+                  {"capability_added"},
+                  "CAP_NET_ADMIN,CAP_SYS_ADMIN"},
         DriftCase{"host_net", [](SecurityProfile& p) { p.host_namespaces.insert("net"); }, {"host_namespace"}, "net"},
         DriftCase{"host_pid_and_ipc",
-                  [](SecurityProfile& p) { p.host_namespaces.insert({"pid", "ipc"}); },
-                  {"host_namespace", "host_namespace"}, "ipc"},
+                  [](SecurityProfile& p) {
+                    p.host_namespaces.insert({"pid", "ipc"});
+                  },
+                  {"host_namespace", "host_namespace"},
+                  "ipc"},
         DriftCase{"host_user_is_baseline", [](SecurityProfile& p) { p.host_namespaces = {"user"}; }, {}, ""},
-        DriftCase{"new_privileges", [](SecurityProfile& p) { p.no_new_privileges = false; }, {"new_privileges"},
+        DriftCase{"new_privileges",
+                  [](SecurityProfile& p) { p.no_new_privileges = false; },
+                  {"new_privileges"},
                   "no_new_privileges is off"},
         DriftCase{"extra_mount",
-                  [](SecurityProfile& p) { p.mounts.push_back({"/etc", "/mnt/etc", false, "bind"}); },
-                  {"unexpected_mount"}, "/etc -> /mnt/etc"},
+                  [](SecurityProfile& p) {
+                    p.mounts.push_back({"/etc", "/mnt/etc", false, "bind"});
+                  },
+                  {"unexpected_mount"},
+                  "/etc -> /mnt/etc"},
         DriftCase{"everything_at_once",
                   [](SecurityProfile& p) {
                     p.capabilities = {"CAP_KILL"};
@@ -109,7 +126,8 @@ INSTANTIATE_TEST_SUITE_P(
                     p.no_new_privileges = false;
                     p.mounts.push_back({"/var/run/docker.sock", "/var/run/docker.sock", true, "bind"});
                   },
-                  {"capability_added", "host_namespace", "new_privileges", "unexpected_mount"}, "CAP_KILL"}),
+                  {"capability_added", "host_namespace", "new_privileges", "unexpected_mount"},
+                  "CAP_KILL"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(SecurityAssess, DockerBaselineAllowsHostCgroupNamespaceOciDoesNot) {
@@ -173,19 +191,19 @@ TEST(SecurityAssessMounts, Table) {
   };
   const std::vector<Case> cases = {
       {{"/srv/ws", "/workspace", false, "bind"}, {}},
-      {{"/srv/ws/", "/workspace/", false, "bind"}, {}},                  // trailing slashes
-      {{"/srv/ipc", "/workspace/ipc", true, "bind"}, {}},                // approved rw
-      {{"/srv/ws", "/workspace", true, "bind"}, {"writable_mount"}},     // approved ro
-      {{"/srv/ws/sub", "/workspace/sub", false, "ext4"}, {}},            // brought along by rbind
+      {{"/srv/ws/", "/workspace/", false, "bind"}, {}},               // trailing slashes
+      {{"/srv/ipc", "/workspace/ipc", true, "bind"}, {}},             // approved rw
+      {{"/srv/ws", "/workspace", true, "bind"}, {"writable_mount"}},  // approved ro
+      {{"/srv/ws/sub", "/workspace/sub", false, "ext4"}, {}},         // brought along by rbind
       {{"/srv/ws/sub", "/workspace/sub", true, "ext4"}, {"writable_mount"}},
-      {{"/home/u/.ssh", "/workspace/sub", false, "bind"}, {"unexpected_mount"}},   // other source
-      {{"/home/u", "/workspace", false, "bind"}, {"unexpected_mount"}},            // swapped source
+      {{"/home/u/.ssh", "/workspace/sub", false, "bind"}, {"unexpected_mount"}},  // other source
+      {{"/home/u", "/workspace", false, "bind"}, {"unexpected_mount"}},           // swapped source
       {{"/srv/ipc", "/workspace/extra/proj", false, "bind"}, {"unexpected_mount"}},
       {{"/data/proj", "/workspace/extra/proj", true, "bind"}, {"writable_mount"}},
       {{"/", "/host", false, "bind"}, {"unexpected_mount"}},
       {{"/var/lib/docker/volumes/v/_data", "/data", true, "volume"}, {"unexpected_mount"}},
       {{"254:0:/secret", "/workspace/x", false, "ext4"}, {"unexpected_mount"}},  // unnamed host path
-      {{"/srv/wsx", "/workspacex", false, "bind"}, {"unexpected_mount"}},         // prefix is not a parent
+      {{"/srv/wsx", "/workspacex", false, "bind"}, {"unexpected_mount"}},        // prefix is not a parent
   };
   for (const auto& c : cases) {
     auto f = assess_mounts({c.observed}, approved_mounts);

@@ -74,12 +74,12 @@ TEST(ScanProcStatus, ParsesCapabilityMasksAndNoNewPrivs) {
 }
 
 TEST(ScanProcStatus, BadInputIsAnError) {
-  for (const char* bad : {"", "CapEff:\tzz\nCapPrm:\t0\nCapBnd:\t0\nNoNewPrivs:\t1\n",
-                          "CapPrm:\t0\nCapBnd:\t0\nNoNewPrivs:\t1\n",  // no CapEff
-                          "CapEff:\t0\nCapPrm:\t0\nCapBnd:\t0\n",      // no NoNewPrivs
-                          "CapEff:\t0\nCapPrm:\t0\nCapBnd:\t0\nNoNewPrivs:\t2\n",
-                          "CapEff:\t\nCapPrm:\t0\nCapBnd:\t0\nNoNewPrivs:\t1\n",
-                          "CapEff:\t10000000000000000\nCapPrm:\t0\nCapBnd:\t0\nNoNewPrivs:\t1\n"}) {
+  for (const char* bad :
+       {"", "CapEff:\tzz\nCapPrm:\t0\nCapBnd:\t0\nNoNewPrivs:\t1\n",
+        "CapPrm:\t0\nCapBnd:\t0\nNoNewPrivs:\t1\n",  // no CapEff
+        "CapEff:\t0\nCapPrm:\t0\nCapBnd:\t0\n",      // no NoNewPrivs
+        "CapEff:\t0\nCapPrm:\t0\nCapBnd:\t0\nNoNewPrivs:\t2\n", "CapEff:\t\nCapPrm:\t0\nCapBnd:\t0\nNoNewPrivs:\t1\n",
+        "CapEff:\t10000000000000000\nCapPrm:\t0\nCapBnd:\t0\nNoNewPrivs:\t1\n"}) {
     auto st = oci::parse_proc_status(bad);
     ASSERT_FALSE(st.ok()) << bad;
     EXPECT_EQ(st.error().code, "proc.bad_status");
@@ -132,8 +132,11 @@ oci::ProcSnapshot snapshot(const char* status) {
   s.status = status;
   s.mountinfo = kContainerMountinfo;
   s.host_mountinfo = kHostMountinfo;
-  s.namespaces = {{"pid", "pid:[4026532180]"}, {"net", "net:[4026531833]"}, {"user", "user:[4026531837]"},
-                  {"mnt", "mnt:[4026532177]"}, {"uts", ""}};
+  s.namespaces = {{"pid", "pid:[4026532180]"},
+                  {"net", "net:[4026531833]"},
+                  {"user", "user:[4026531837]"},
+                  {"mnt", "mnt:[4026532177]"},
+                  {"uts", ""}};
   s.host_namespaces = {{"pid", {"pid:[4026531836]"}},
                        {"net", {"net:[4026531833]"}},
                        {"user", {"user:[4026531837]"}},
@@ -238,9 +241,9 @@ TEST(ScanDockerProfile, PrivilegedHasEveryCapability) {
 }
 
 TEST(ScanDockerProfile, BadInputIsAnError) {
-  for (const char* bad : {"", "[]", "{\"Id\":\"1\"}", "{\"HostConfig\":7}",
-                          R"({"HostConfig":{},"Mounts":[{"Type":"bind","Source":"/x"}]})",
-                          R"({"HostConfig":{},"Mounts":[3]})"}) {
+  for (const char* bad :
+       {"", "[]", "{\"Id\":\"1\"}", "{\"HostConfig\":7}",
+        R"({"HostConfig":{},"Mounts":[{"Type":"bind","Source":"/x"}]})", R"({"HostConfig":{},"Mounts":[3]})"}) {
     auto p = docker::parse_security_profile(bad);
     ASSERT_FALSE(p.ok()) << bad;
     EXPECT_EQ(p.error().code, "docker.bad_response");

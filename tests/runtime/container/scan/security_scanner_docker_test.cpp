@@ -4,7 +4,6 @@
 // directly through the Engine API (privileged, added capabilities, host pid) being
 // found and stopped, while another install's container is never touched.
 // If the engine cannot be fetched or started, every test FAILS with the reason.
-#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -13,6 +12,8 @@
 #include <random>
 #include <sstream>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "runtime/container/docker/docker_json.hpp"
 #include "runtime/container/docker/docker_runtime.hpp"

@@ -1,9 +1,10 @@
 // SecurityScanner over an in-memory runtime: which containers it looks at, what it
 // stops, how it reports races and failures, and how findings are audited and counted.
+#include "runtime/container/scan/security_scanner.hpp"
+
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
-#include "runtime/container/scan/security_scanner.hpp"
 #include "tests/support/fake_container_runtime.hpp"
 
 namespace sb::container::scan {
@@ -80,8 +81,8 @@ TEST_F(SecurityScanPass, DriftOfARegisteredContainerIsStoppedWithEveryFinding) {
 
 TEST_F(SecurityScanPass, PastTimeoutUsesTheGrace) {
   rt_.add("late", ours("r"), clean_profile());
-  approved_.approve(ApprovedContainer{"late", "r", "main", std::vector<container::Mount>{},
-                                      std::chrono::steady_clock::now() - 2s});
+  approved_.approve(
+      ApprovedContainer{"late", "r", "main", std::vector<container::Mount>{}, std::chrono::steady_clock::now() - 2s});
   SecurityScanner lenient(rt_, approved_, ScannerOptions{"i1", 1h, {}});
   EXPECT_TRUE(lenient.scan().offending.empty());
   auto r = scanner_.scan();
@@ -98,11 +99,10 @@ TEST_F(SecurityScanPass, OwnedElsewhereIsKnownButStillCheckedForPrivilege) {
   rt_.add("cowork-bad", ours("run-cowork-bad"), privileged);
   rt_.add("stray", ours("run-stray"), clean_profile());
   std::vector<std::string> asked;
-  SecurityScanner scanner(rt_, approved_,
-                          ScannerOptions{"i1", 0ms, [&](const std::string& run) {
-                                           asked.push_back(run);
-                                           return run.starts_with("run-cowork");
-                                         }});
+  SecurityScanner scanner(rt_, approved_, ScannerOptions{"i1", 0ms, [&](const std::string& run) {
+                                                           asked.push_back(run);
+                                                           return run.starts_with("run-cowork");
+                                                         }});
   auto r = scanner.scan();
   EXPECT_TRUE(rt_.exists("cowork"));
   EXPECT_FALSE(rt_.exists("cowork-bad"));
@@ -110,8 +110,10 @@ TEST_F(SecurityScanPass, OwnedElsewhereIsKnownButStillCheckedForPrivilege) {
   ASSERT_EQ(r.offending.size(), 2u);
   for (const auto& v : r.offending) {
     ASSERT_FALSE(v.findings.empty());
-    if (v.container_id == "cowork-bad") EXPECT_EQ(v.findings[0].kind, FindingKind::privileged);
-    else EXPECT_EQ(v.findings[0].kind, FindingKind::unknown_container);
+    if (v.container_id == "cowork-bad")
+      EXPECT_EQ(v.findings[0].kind, FindingKind::privileged);
+    else
+      EXPECT_EQ(v.findings[0].kind, FindingKind::unknown_container);
   }
   EXPECT_EQ(asked.size(), 3u);
 }
@@ -171,7 +173,8 @@ TEST_F(SecurityScanPass, RecordAuditsEachFindingAndCountsIt) {
   auto r = scanner_.scan();
   std::vector<AuditRecord> records;
   metrics::Registry m;
-  record_scan(r, [&](AuditRecord rec) { records.push_back(std::move(rec)); }, &m);
+  record_scan(
+      r, [&](AuditRecord rec) { records.push_back(std::move(rec)); }, &m);
   ASSERT_EQ(records.size(), 3u);
   for (const auto& rec : records) {
     EXPECT_EQ(rec.actor, "security_auditor");

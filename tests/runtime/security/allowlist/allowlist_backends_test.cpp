@@ -1,10 +1,10 @@
 // Docker and Apple resolve host paths themselves: right before create, a mount whose
 // path no longer leads to the pinned directory must stop the create before anything is
 // sent to the daemon / CLI.
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 #include "runtime/container/apple/apple_runtime.hpp"
 #include "runtime/container/docker/docker_runtime.hpp"
@@ -23,7 +23,8 @@ class BackendReverify : public ::testing::Test {
     base = fs::canonical(dir.path()).string();
     for (const char* d : {"root/data", "forbidden"}) fs::create_directories(base + "/" + d);
     std::ofstream(base + "/allowlist.json") << R"({"allowedRoots":[{"path":")" << base << R"(/root"}]})";
-    rules = std::make_shared<security::allowlist::AllowlistRules>(security::allowlist::load_allowlist(base + "/allowlist.json", {}));
+    rules = std::make_shared<security::allowlist::AllowlistRules>(
+        security::allowlist::load_allowlist(base + "/allowlist.json", {}));
     RunMountRequest req;
     req.extras = {{"data", base + "/root/data", false}};
     auto m = MountPolicy::validate(req, MountContext{rules, "g", false, {}, nullptr});

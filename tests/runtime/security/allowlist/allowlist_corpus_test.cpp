@@ -9,7 +9,6 @@
 //   T/projects/broker/data the data dir         T/projects/keys/vault.key (not created)
 //   T/projects/cfg/squadbox.toml  the config    T/rootlink -> T/real2  (a symlinked root)
 //   T/projects/app2/loop   app2 bind-mounted under itself
-#include <gtest/gtest.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -20,6 +19,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+
+#include <gtest/gtest.h>
 
 #include "runtime/security/allowlist/allowlist_store.hpp"
 #include "runtime/security/allowlist/mount_check.hpp"
@@ -50,7 +51,9 @@ struct HostileCase {
   const char* expected_rule;
 };
 
-void touch(const std::string& path, const std::string& text = "x") { std::ofstream(path) << text; }
+void touch(const std::string& path, const std::string& text = "x") {
+  std::ofstream(path) << text;
+}
 
 // The tree is shared by every test of a process (gtest_discover_tests runs one per process).
 class CorpusTree : public ::testing::Test {
@@ -67,10 +70,10 @@ class CorpusTree : public ::testing::Test {
     auto& b = *g_box;
     b.dir = std::make_unique<test::TempDir>("sb-allowlist-corpus");
     b.t = fs::canonical(b.dir->path()).string();
-    for (const char* d : {"home/.config/squadbox", "home/notes", "projects/app/src", "projects/.ssh", "projects/deep/a/b/.SSH/keys",
-                          "projects/My.Env.d", "projects/aws-credentials-backup", "projects/api-TOKENS", "projects/id_rsa.d",
-                          "projects/broker/data/sessions", "projects/keys", "projects/cfg", "projects/app2/loop",
-                          "forbidden", "real2/x"})
+    for (const char* d : {"home/.config/squadbox", "home/notes", "projects/app/src", "projects/.ssh",
+                          "projects/deep/a/b/.SSH/keys", "projects/My.Env.d", "projects/aws-credentials-backup",
+                          "projects/api-TOKENS", "projects/id_rsa.d", "projects/broker/data/sessions", "projects/keys",
+                          "projects/cfg", "projects/app2/loop", "forbidden", "real2/x"})
       fs::create_directories(b.p(d));
     touch(b.p("projects/app/file.txt"));
     touch(b.p("projects/cfg/squadbox.toml"));
@@ -83,15 +86,20 @@ class CorpusTree : public ::testing::Test {
     fs::create_directory_symlink(b.p("real2"), b.p("rootlink"));
     b.allowlist = b.p("home/.config/squadbox/mount-allowlist.json");
     touch(b.allowlist, R"({"allowedRoots":[)"
-                       R"({"path":")" + b.p("projects") + R"(","allowReadWrite":true,"description":"projects"},)"
-                       R"({"path":"~","allowReadWrite":false},)"
-                       R"({"path":")" + b.p("rootlink") + R"("}],)"
-                       R"("blockedPatterns":["token","password"],"nonMainReadOnly":true})");
+                       R"({"path":")" +
+                           b.p("projects") +
+                           R"(","allowReadWrite":true,"description":"projects"},)"
+                           R"({"path":"~","allowReadWrite":false},)"
+                           R"({"path":")" +
+                           b.p("rootlink") +
+                           R"("}],)"
+                           R"("blockedPatterns":["token","password"],"nonMainReadOnly":true})");
     ::setenv("HOME", b.p("home").c_str(), 1);
     // A directory bind-mounted under itself.
     b.loop_source = b.p("projects/app2");
     b.loop_target = b.p("projects/app2/loop");
-    ASSERT_EQ(::mount(b.loop_source.c_str(), b.loop_target.c_str(), nullptr, MS_BIND, nullptr), 0) << std::strerror(errno);
+    ASSERT_EQ(::mount(b.loop_source.c_str(), b.loop_target.c_str(), nullptr, MS_BIND, nullptr), 0)
+        << std::strerror(errno);
     b.loop_mounted = true;
 
     std::vector<ProtectedPath> prot;
@@ -124,7 +132,8 @@ const std::vector<HostileCase>& corpus() {
       // Symlinks and ".."
       {"SymlinkOutOfTheRoot", [](const Sandbox& b) { return extra(b.p("projects/link")); }, rule::kNoAllowedRoot},
       {"SymlinkWithTrailingSlash", [](const Sandbox& b) { return extra(b.p("projects/link/")); }, rule::kNoAllowedRoot},
-      {"SymlinkOntoBlockedDir", [](const Sandbox& b) { return extra(b.p("projects/innocent")); }, rule::kBlockedPattern},
+      {"SymlinkOntoBlockedDir", [](const Sandbox& b) { return extra(b.p("projects/innocent")); },
+       rule::kBlockedPattern},
       {"DotDotOutOfTheRoot", [](const Sandbox& b) { return extra(b.p("projects/app/../../forbidden")); },
        rule::kNoAllowedRoot},
       {"DotDotIntoBlocked", [](const Sandbox& b) { return extra(b.p("projects/app/../.ssh")); }, rule::kBlockedPattern},
@@ -162,28 +171,35 @@ const std::vector<HostileCase>& corpus() {
       // Container path (the extra mount's name): injection
       {"NamePrivilegedFlag", [](const Sandbox& b) { return extra(b.p("projects/app"), "--privileged"); },
        rule::kInvalidContainerPath},
-      {"NameVolumeFlag", [](const Sandbox& b) { return extra(b.p("projects/app"), "-v"); }, rule::kInvalidContainerPath},
-      {"NameWithColon", [](const Sandbox& b) { return extra(b.p("projects/app"), "a:b"); }, rule::kInvalidContainerPath},
+      {"NameVolumeFlag", [](const Sandbox& b) { return extra(b.p("projects/app"), "-v"); },
+       rule::kInvalidContainerPath},
+      {"NameWithColon", [](const Sandbox& b) { return extra(b.p("projects/app"), "a:b"); },
+       rule::kInvalidContainerPath},
       {"NameDotDot", [](const Sandbox& b) { return extra(b.p("projects/app"), "../x"); }, rule::kInvalidContainerPath},
       {"NameEmpty", [](const Sandbox& b) { return extra(b.p("projects/app"), ""); }, rule::kInvalidContainerPath},
       {"NameDot", [](const Sandbox& b) { return extra(b.p("projects/app"), "."); }, rule::kInvalidContainerPath},
       {"NameNulByte", [](const Sandbox& b) { return extra(b.p("projects/app"), std::string("a\0b", 3)); },
        rule::kInvalidContainerPath},
       {"NameNewline", [](const Sandbox& b) { return extra(b.p("projects/app"), "a\nb"); }, rule::kInvalidContainerPath},
-      {"NameAbsolute", [](const Sandbox& b) { return extra(b.p("projects/app"), "/etc"); }, rule::kInvalidContainerPath},
+      {"NameAbsolute", [](const Sandbox& b) { return extra(b.p("projects/app"), "/etc"); },
+       rule::kInvalidContainerPath},
       // Host path text
-      {"HostPathNulByte", [](const Sandbox& b) { return extra(b.p("projects/app") + std::string("\0/../../forbidden", 17)); },
+      {"HostPathNulByte",
+       [](const Sandbox& b) { return extra(b.p("projects/app") + std::string("\0/../../forbidden", 17)); },
        rule::kInvalidHostPath},
       {"HostPathNewline", [](const Sandbox& b) { return extra(b.p("projects/app\n")); }, rule::kInvalidHostPath},
       {"HostPathColon", [](const Sandbox& b) { return extra(b.p("projects/app:/etc")); }, rule::kInvalidHostPath},
-      {"HostPathComma", [](const Sandbox& b) { return extra(b.p("projects/app,target=/etc")); }, rule::kInvalidHostPath},
+      {"HostPathComma", [](const Sandbox& b) { return extra(b.p("projects/app,target=/etc")); },
+       rule::kInvalidHostPath},
       {"HostPathRelative", [](const Sandbox&) { return extra("projects/app"); }, rule::kInvalidHostPath},
       {"HostPathEmpty", [](const Sandbox&) { return extra(""); }, rule::kInvalidHostPath},
-      {"HostPathVeryLong", [](const Sandbox& b) {
+      {"HostPathVeryLong",
+       [](const Sandbox& b) {
          std::string p = b.p("projects");
          while (p.size() < 8000) p += "/aaaaaaaa";
          return extra(p);
-       }, rule::kInvalidHostPath},
+       },
+       rule::kInvalidHostPath},
       // The file system
       {"NonExistent", [](const Sandbox& b) { return extra(b.p("projects/nope")); }, rule::kNotFound},
       {"FileInsteadOfDirectory", [](const Sandbox& b) { return extra(b.p("projects/app/file.txt")); },
@@ -192,10 +208,14 @@ const std::vector<HostileCase>& corpus() {
       {"BindMountLoopTarget", [](const Sandbox& b) { return extra(b.loop_target); }, rule::kBindMount},
       {"OutsideEveryRoot", [](const Sandbox& b) { return extra(b.p("forbidden")); }, rule::kNoAllowedRoot},
       {"OperatorWorkspaceOnBlocked",
-       [](const Sandbox& b) { return MountQuery{MountKind::operator_workspace, b.p("projects/.ssh"), "", true, "", true}; },
+       [](const Sandbox& b) {
+         return MountQuery{MountKind::operator_workspace, b.p("projects/.ssh"), "", true, "", true};
+       },
        rule::kBlockedPattern},
       {"OperatorWorkspaceOnDataDir",
-       [](const Sandbox& b) { return MountQuery{MountKind::operator_workspace, b.p("projects/broker"), "", true, "", true}; },
+       [](const Sandbox& b) {
+         return MountQuery{MountKind::operator_workspace, b.p("projects/broker"), "", true, "", true};
+       },
        rule::kProtectedPath},
   };
   return cases;
@@ -206,14 +226,16 @@ TEST_P(HostileCorpus, IsDenied) {
   ASSERT_NE(g_box, nullptr);
   std::vector<AuditRecord> audit;
   metrics::Registry metrics;
-  auto d = check_mount(g_box->rules, c.query(*g_box), {[&](AuditRecord r) { audit.push_back(std::move(r)); }, &metrics});
+  auto d =
+      check_mount(g_box->rules, c.query(*g_box), {[&](AuditRecord r) { audit.push_back(std::move(r)); }, &metrics});
   EXPECT_FALSE(d.allowed) << c.label << " was allowed: " << d.reason;
   EXPECT_EQ(d.rule, c.expected_rule) << d.reason;
   EXPECT_EQ(d.pinned, nullptr) << "a denied mount holds nothing open";
   ASSERT_EQ(audit.size(), 1u);
   EXPECT_EQ(audit[0].event, "mount.denied");
   for (const std::string* text : {&audit[0].subject, &d.reason})
-    EXPECT_EQ(std::count_if(text->begin(), text->end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20; }), 0)
+    EXPECT_EQ(std::count_if(text->begin(), text->end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20; }),
+              0)
         << "control characters are never echoed: " << *text;
   EXPECT_NE(audit[0].detail.find(std::string("\"rule\":\"") + c.expected_rule + "\""), std::string::npos)
       << audit[0].detail;
@@ -224,9 +246,13 @@ TEST_P(HostileCorpus, IsDenied) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Allowlist, HostileCorpus, ::testing::ValuesIn(corpus()),
-                         [](const ::testing::TestParamInfo<HostileCase>& info) { return std::string(info.param.label); });
+                         [](const ::testing::TestParamInfo<HostileCase>& info) {
+                           return std::string(info.param.label);
+                         });
 
-TEST(HostileCorpusSize, AtLeastThirtyCases) { EXPECT_GE(corpus().size(), 30u); }
+TEST(HostileCorpusSize, AtLeastThirtyCases) {
+  EXPECT_GE(corpus().size(), 30u);
+}
 
 // The same tree also allows what it should: the corpus fails for the right reasons.
 TEST_F(CorpusTree, ControlCasesAreAllowed) {
@@ -236,7 +262,8 @@ TEST_F(CorpusTree, ControlCasesAreAllowed) {
   ASSERT_NE(ok.pinned, nullptr);
   EXPECT_EQ(ok.host_path, g_box->p("projects/app"));
   EXPECT_EQ(ok.container_path, "/workspace/extra/app");
-  auto main = check_mount(g_box->rules, MountQuery{MountKind::extra, g_box->p("projects/app/src"), "src", true, "main", true});
+  auto main =
+      check_mount(g_box->rules, MountQuery{MountKind::extra, g_box->p("projects/app/src"), "src", true, "main", true});
   EXPECT_TRUE(main.allowed) << main.reason;
   EXPECT_TRUE(main.read_write);
   auto home = check_mount(g_box->rules, extra("~/notes"));

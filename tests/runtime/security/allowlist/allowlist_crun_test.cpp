@@ -27,7 +27,8 @@ class AllowlistOciTest : public OciFixture {
     std::ofstream(base + "/root/checked/f") << "CHECKED";
     std::ofstream(base + "/forbidden/f") << "FORBIDDEN";
     std::ofstream(base + "/allowlist.json") << R"({"allowedRoots":[{"path":")" << base << R"(/root"}]})";
-    rules = std::make_shared<security::allowlist::AllowlistRules>(security::allowlist::load_allowlist(base + "/allowlist.json", {}));
+    rules = std::make_shared<security::allowlist::AllowlistRules>(
+        security::allowlist::load_allowlist(base + "/allowlist.json", {}));
     ASSERT_TRUE(rules->unavailable.empty()) << rules->unavailable;
   }
 
@@ -84,8 +85,8 @@ TEST_F(AllowlistOciTest, CrunGetsAStageThatIsGoneOnceCreated) {
   std::ifstream in(state_.path() / "install-a" / "state" / *id / "config.json");
   std::stringstream config;
   config << in.rdbuf();
-  const std::string stage = (state_.path() / "install-a" / "state" / ".stage").string() + "/" +
-                            std::to_string(::getpid()) + "-" + *id + "/";
+  const std::string stage =
+      (state_.path() / "install-a" / "state" / ".stage").string() + "/" + std::to_string(::getpid()) + "-" + *id + "/";
   EXPECT_NE(config.str().find("\"source\":\"" + stage + "1\""), std::string::npos)
       << "the extra mount is bound from its stage: " << config.str();
   EXPECT_EQ(config.str().find("\"source\":\"" + base + "/root/checked\""), std::string::npos)

@@ -1,10 +1,10 @@
 // MountPolicy on top of the allowlist: which mounts are checked, how denials surface,
 // the audit and metrics of each decision, the pinned directory and the re-verify step
 // the docker/apple backends run right before create.
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 #include "runtime/container/mount_policy.hpp"
 #include "runtime/security/allowlist/allowlist_store.hpp"
@@ -25,7 +25,8 @@ class PolicyTest : public ::testing::Test {
     std::ofstream(base + "/cfg/allowlist.json")
         << R"({"allowedRoots":[{"path":")" << base << R"(/root","allowReadWrite":true}],"nonMainReadOnly":true})";
     rules = std::make_shared<security::allowlist::AllowlistRules>(security::allowlist::load_allowlist(
-        base + "/cfg/allowlist.json", {{base + "/data", "data_dir"}, {base + "/cfg/allowlist.json", "allowlist_file"}}));
+        base + "/cfg/allowlist.json",
+        {{base + "/data", "data_dir"}, {base + "/cfg/allowlist.json", "allowlist_file"}}));
     ASSERT_TRUE(rules->unavailable.empty()) << rules->unavailable;
   }
   MountContext context(bool main = false) {
@@ -170,7 +171,8 @@ TEST(PinnedPath, RefusesAComponentThatIsNowASymlink) {
   auto p = security::allowlist::PinnedPath::open_directory(base + "/link/inner");
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.error().code, security::allowlist::rule::kChangedDuringCheck);
-  EXPECT_EQ(security::allowlist::PinnedPath::open_directory(base + "/real/../real").error().code, security::allowlist::rule::kUnresolvable);
+  EXPECT_EQ(security::allowlist::PinnedPath::open_directory(base + "/real/../real").error().code,
+            security::allowlist::rule::kUnresolvable);
   EXPECT_TRUE(security::allowlist::PinnedPath::open_directory(base + "/real/inner").ok());
   std::ofstream(base + "/real/file") << "x";
   EXPECT_FALSE(security::allowlist::PinnedPath::open_directory(base + "/real/file").ok());

@@ -1,8 +1,9 @@
 // The mount allowlist's pure rules: parsing, pattern matching, roots, protected paths,
 // read-write, and the mount-table checks on synthetic tables.
+#include "runtime/security/allowlist/allowlist_rules.hpp"
+
 #include <gtest/gtest.h>
 
-#include "runtime/security/allowlist/allowlist_rules.hpp"
 #include "runtime/security/allowlist/mount_table.hpp"
 
 namespace sb::security::allowlist {
@@ -36,14 +37,15 @@ TEST(AllowlistParse, DefaultsAreTheSafeSide) {
 }
 
 TEST(AllowlistParse, RejectsBadFiles) {
-  for (const char* bad : {
-           "", "not json", "[]", R"({"allowedRoots":{}})", R"({})", R"({"blockedPatterns":[]})",
-           R"({"allowedRoots":[{"path":"relative/dir"}]})", R"({"allowedRoots":[{"path":""}]})",
-           R"({"allowedRoots":[{}]})", R"({"allowedRoots":["/x"]})", R"({"allowedRoots":[{"path":"/x","allowReadWrite":"yes"}]})",
-           R"({"allowedRoots":[{"path":"/x","allowReadwrite":true}]})", R"({"allowedRoots":[],"blockedPatterns":[""]})",
-           R"({"allowedRoots":[],"blockedPatterns":["a/b"]})", R"({"allowedRoots":[],"blockedPatterns":[1]})",
-           R"({"allowedRoots":[],"nonMainReadOnly":"false"})", R"({"allowedRoots":[],"nonMainReadonly":false})",
-           R"({"allowedRoots":[{"path":"/x\ny"}]})", R"({"allowedRoots":[{"path":5}]})"}) {
+  for (const char* bad :
+       {"", "not json", "[]", R"({"allowedRoots":{}})", R"({})", R"({"blockedPatterns":[]})",
+        R"({"allowedRoots":[{"path":"relative/dir"}]})", R"({"allowedRoots":[{"path":""}]})",
+        R"({"allowedRoots":[{}]})", R"({"allowedRoots":["/x"]})",
+        R"({"allowedRoots":[{"path":"/x","allowReadWrite":"yes"}]})",
+        R"({"allowedRoots":[{"path":"/x","allowReadwrite":true}]})", R"({"allowedRoots":[],"blockedPatterns":[""]})",
+        R"({"allowedRoots":[],"blockedPatterns":["a/b"]})", R"({"allowedRoots":[],"blockedPatterns":[1]})",
+        R"({"allowedRoots":[],"nonMainReadOnly":"false"})", R"({"allowedRoots":[],"nonMainReadonly":false})",
+        R"({"allowedRoots":[{"path":"/x\ny"}]})", R"({"allowedRoots":[{"path":5}]})"}) {
     auto f = parse_allowlist(bad);
     ASSERT_FALSE(f.ok()) << bad;
     EXPECT_EQ(f.error().code, "allowlist.invalid") << bad;
@@ -76,9 +78,9 @@ TEST(PathWithin, ComparesWholeComponents) {
 
 TEST(ContainerNames, OnlyOneSafeRelativeComponent) {
   for (const char* ok : {"data", "a", "A-b_c.d", "x123", "repo.git"}) EXPECT_FALSE(check_container_name(ok)) << ok;
-  for (const std::string& bad : std::vector<std::string>{"", ".", "..", "../x", "a/b", "a:b", "-v", "--privileged",
-                                                          ".hidden", "a b", "a\nb", std::string("a\0b", 3),
-                                                          std::string(65, 'a'), "/abs", "ä"}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", ".", "..", "../x", "a/b", "a:b", "-v", "--privileged", ".hidden", "a b", "a\nb",
+                                std::string("a\0b", 3), std::string(65, 'a'), "/abs", "ä"}) {
     auto v = check_container_name(bad);
     ASSERT_TRUE(v.has_value()) << bad;
     EXPECT_EQ(v->rule, rule::kInvalidContainerPath);
@@ -89,7 +91,7 @@ TEST(ContainerNames, OnlyOneSafeRelativeComponent) {
 TEST(HostPathText, RefusesWhatRuntimesWouldMisread) {
   EXPECT_FALSE(check_host_path_text("/srv/data"));
   for (const std::string& bad : std::vector<std::string>{"", "relative", "./x", "~user/x", "/a:b", "/a,b", "/a\nb",
-                                                          std::string("/a\0b", 4), "/" + std::string(5000, 'a')})
+                                                         std::string("/a\0b", 4), "/" + std::string(5000, 'a')})
     EXPECT_EQ(check_host_path_text(bad).value_or(Verdict{true, false, "", ""}).rule, rule::kInvalidHostPath) << bad;
 }
 

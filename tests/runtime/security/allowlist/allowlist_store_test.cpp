@@ -1,13 +1,15 @@
 // AllowlistStore: loading, deny-all on a missing or invalid file, reloading on every
 // way an editor or an operator changes the file, and the audit of each load.
-#include <gtest/gtest.h>
+#include "runtime/security/allowlist/allowlist_store.hpp"
+
 #include <stdio.h>
 
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 
-#include "runtime/security/allowlist/allowlist_store.hpp"
+#include <gtest/gtest.h>
+
 #include "runtime/security/allowlist/mount_check.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -45,9 +47,7 @@ class StoreTest : public ::testing::Test {
     fs::create_directories(base + "/b");
     file = base + "/cfg/mount-allowlist.json";
   }
-  std::string roots_json(const std::string& root) {
-    return R"({"allowedRoots":[{"path":")" + root + R"("}]})";
-  }
+  std::string roots_json(const std::string& root) { return R"({"allowedRoots":[{"path":")" + root + R"("}]})"; }
   static void write(const std::string& path, const std::string& text) {
     std::ofstream out(path, std::ios::trunc);
     out << text;

@@ -1,8 +1,9 @@
 // The pure hash chain: canonical form, BLAKE2b vectors computed independently (Python
 // hashlib.blake2b(digest_size=32) over the documented canonical form), verification.
+#include "runtime/security/audit/audit_chain.hpp"
+
 #include <gtest/gtest.h>
 
-#include "runtime/security/audit/audit_chain.hpp"
 #include "runtime/core/time.hpp"
 
 namespace {
@@ -16,8 +17,12 @@ std::vector<ChainRecord> make_chain(int n) {
   std::string prev;
   for (int i = 1; i <= n; ++i) {
     ChainRecord r;
-    r.fields = RecordFields{i, 1700000000000 + i, "actor" + std::to_string(i % 3), "event." + std::to_string(i),
-                            "subject", R"({"i":)" + std::to_string(i) + "}"};
+    r.fields = RecordFields{i,
+                            1700000000000 + i,
+                            "actor" + std::to_string(i % 3),
+                            "event." + std::to_string(i),
+                            "subject",
+                            R"({"i":)" + std::to_string(i) + "}"};
     r.prev_hash = prev;
     r.hash = sb::security::audit::chain_hash(prev, r.fields);
     prev = r.hash;
@@ -29,13 +34,19 @@ std::vector<ChainRecord> make_chain(int n) {
 TEST(AuditChain, CanonicalFormIsLengthPrefixedFieldsInOrder) {
   RecordFields f{1, 1700000000000, "admin-api", "secret.set", "anthropic", R"({"created":true})"};
   const std::string expected_hex =
-      "0000000000000000"                                  // prev_hash: empty
-      "0100000000000000" "31"                             // seq "1"
-      "0d00000000000000" "31373030303030303030303030"     // at "1700000000000"
-      "0900000000000000" "61646d696e2d617069"             // actor
-      "0a00000000000000" "7365637265742e736574"           // event
-      "0900000000000000" "616e7468726f706963"             // subject
-      "1000000000000000" "7b2263726561746564223a747275657d";  // detail
+      "0000000000000000"  // prev_hash: empty
+      "0100000000000000"
+      "31"  // seq "1"
+      "0d00000000000000"
+      "31373030303030303030303030"  // at "1700000000000"
+      "0900000000000000"
+      "61646d696e2d617069"  // actor
+      "0a00000000000000"
+      "7365637265742e736574"  // event
+      "0900000000000000"
+      "616e7468726f706963"  // subject
+      "1000000000000000"
+      "7b2263726561746564223a747275657d";  // detail
   EXPECT_EQ(sb::security::audit::to_hex(sb::security::audit::canonical_form("", f)), expected_hex);
 }
 

@@ -1,8 +1,9 @@
 // Pure vault pieces: secret names, key parsing, sealing with the name bound in.
+#include "runtime/security/vault/vault_crypto.hpp"
+
 #include <gtest/gtest.h>
 
 #include "runtime/security/vault/secure_key.hpp"
-#include "runtime/security/vault/vault_crypto.hpp"
 
 namespace {
 
@@ -10,7 +11,8 @@ using sb::Secret;
 using sb::security::vault::SecureKey;
 
 TEST(SecretName, FollowsThePattern) {
-  for (const char* ok : {"a", "A", "0", "anthropic", "slack.bot-token_2", "x-"}) EXPECT_TRUE(sb::security::vault::valid_secret_name(ok)) << ok;
+  for (const char* ok : {"a", "A", "0", "anthropic", "slack.bot-token_2", "x-"})
+    EXPECT_TRUE(sb::security::vault::valid_secret_name(ok)) << ok;
   EXPECT_TRUE(sb::security::vault::valid_secret_name(std::string(128, 'z')));
   for (const char* bad : {"", "-a", "_a", ".a", "a b", "a/b", "a:b", "a\nb", "a%2Fb", "é"})
     EXPECT_FALSE(sb::security::vault::valid_secret_name(bad)) << bad;
@@ -72,7 +74,8 @@ TEST(Seal, TheNameIsBoundAsAssociatedData) {
   ASSERT_TRUE(key.ok() && other.ok());
   auto sealed = sb::security::vault::seal(*key, "alpha", Secret("secret"));
   EXPECT_EQ(sb::security::vault::unseal(*key, "beta", sealed.ciphertext, sealed.nonce).error().code, "vault.decrypt");
-  EXPECT_EQ(sb::security::vault::unseal(*other, "alpha", sealed.ciphertext, sealed.nonce).error().code, "vault.decrypt");
+  EXPECT_EQ(sb::security::vault::unseal(*other, "alpha", sealed.ciphertext, sealed.nonce).error().code,
+            "vault.decrypt");
   std::string flipped = sealed.ciphertext;
   flipped[0] = static_cast<char>(flipped[0] ^ 1);
   EXPECT_FALSE(sb::security::vault::unseal(*key, "alpha", flipped, sealed.nonce).ok());
