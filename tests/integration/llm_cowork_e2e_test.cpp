@@ -22,7 +22,7 @@ using sb::test::ChildProcess;
 using sb::test::TempDir;
 namespace fs = std::filesystem;
 
-std::string squadbox() {
+std::string cowork_squadbox() {
   return sb::test::bin_dir() + "/squadbox";
 }
 
@@ -42,7 +42,7 @@ class LlmCowork : public ::testing::Test {
     ASSERT_EQ(sodium_init() >= 0, true);
     fs::create_directories(dir_.file("ws"));
     fs::create_directories(dir_.file("pki"));
-    ChildProcess build(squadbox(), {"image", "build", "--data-dir", dir_.file("data")}, {}, dir_.file("build"));
+    ChildProcess build(cowork_squadbox(), {"image", "build", "--data-dir", dir_.file("data")}, {}, dir_.file("build"));
     ASSERT_EQ(build.wait(60s), 0) << build.stderr_text();
     // The operator stored the key in the node's vault (same data dir, key file).
     sb::storage::VaultOptions vo;
@@ -80,7 +80,7 @@ TEST_F(LlmCowork, AgentReachesTheUpstreamThroughTheProxyWithTheRealKeyInjected) 
   });
   auto config = write_config(pki.ca_file, upstream.port());
 
-  ChildProcess cowork(squadbox(),
+  ChildProcess cowork(cowork_squadbox(),
                       {"cowork", "--config", config, "--data-dir", dir_.file("data"), "--workspace", dir_.file("ws"),
                        "--", "hello", "model"},
                       {}, dir_.file("cowork"));
@@ -110,7 +110,7 @@ TEST_F(LlmCowork, UntrustedUpstreamCertificateFailsTheTurnWithoutLeakingTheKey) 
   upstream.set_handler([](const sb::test::RecordedRequest&) { return sb::test::UpstreamReply::json(200, "{}"); });
   auto config = write_config(pki.ca_file, upstream.port());
   ChildProcess cowork(
-      squadbox(),
+      cowork_squadbox(),
       {"cowork", "--config", config, "--data-dir", dir_.file("data"), "--workspace", dir_.file("ws"), "--", "hi"}, {},
       dir_.file("cowork"));
   EXPECT_NE(cowork.wait(90s), 0);

@@ -19,7 +19,7 @@ using namespace std::chrono_literals;
 using sb::test::ChildProcess;
 using sb::test::TempDir;
 
-std::string squadbox() {
+std::string serve_squadbox() {
   return sb::test::bin_dir() + "/squadbox";
 }
 
@@ -28,7 +28,7 @@ class Node {
  public:
   explicit Node(TempDir& dir, std::map<std::string, std::string> env = {})
       : dir_(dir),
-        process_(squadbox(), {"serve", "--data-dir", dir.path()}, with_defaults(std::move(env)), dir.file("serve")) {}
+        process_(serve_squadbox(), {"serve", "--data-dir", dir.path()}, with_defaults(std::move(env)), dir.file("serve")) {}
 
   static std::map<std::string, std::string> with_defaults(std::map<std::string, std::string> env) {
     env.emplace("SQUADBOX_ADMIN_PORT", "0");
@@ -133,7 +133,7 @@ TEST(Serve, ApiNeedsTheBearerTokenCreatedAtFirstStart) {
   EXPECT_EQ(missing->status, 404);
 
   // The status subcommand finds the node through the data dir alone.
-  ChildProcess status(squadbox(), {"status", "--data-dir", dir.path()}, {}, dir.file("status"));
+  ChildProcess status(serve_squadbox(), {"status", "--data-dir", dir.path()}, {}, dir.file("status"));
   EXPECT_EQ(status.wait(15s), 0) << status.stderr_text();
   EXPECT_NE(status.stdout_text().find("\"actors\":"), std::string::npos);
 
@@ -264,7 +264,7 @@ TEST(Serve, RefusesADatabaseFromANewerVersion) {
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(db->exec("PRAGMA user_version = 999").ok());
   }
-  ChildProcess p(squadbox(), {"serve", "--data-dir", dir.path()}, {{"SQUADBOX_ADMIN_PORT", "0"}}, dir.file("serve"));
+  ChildProcess p(serve_squadbox(), {"serve", "--data-dir", dir.path()}, {{"SQUADBOX_ADMIN_PORT", "0"}}, dir.file("serve"));
   EXPECT_EQ(p.wait(15s), 1);
   EXPECT_NE(p.stderr_text().find("999"), std::string::npos) << p.stderr_text();
 }
@@ -273,7 +273,7 @@ TEST(Serve, PortInUseIsAClearErrorNotACrash) {
   TempDir dir_a, dir_b;
   Node a(dir_a);
   ASSERT_TRUE(a.wait_ready());
-  ChildProcess b(squadbox(), {"serve", "--data-dir", dir_b.path()}, {{"SQUADBOX_ADMIN_PORT", std::to_string(a.port())}},
+  ChildProcess b(serve_squadbox(), {"serve", "--data-dir", dir_b.path()}, {{"SQUADBOX_ADMIN_PORT", std::to_string(a.port())}},
                  dir_b.file("serve"));
   EXPECT_EQ(b.wait(15s), 1);
   EXPECT_NE(b.stderr_text().find("node.start_failed"), std::string::npos) << b.stderr_text();
@@ -285,9 +285,9 @@ TEST(Cli, ConfigCheckAcceptsGoodAndNamesTheBadKeyWithExitTwo) {
   TempDir dir;
   std::ofstream(dir.file("good.toml")) << "[admin]\nport = 8080\n";
   std::ofstream(dir.file("bad.toml")) << "[admin]\nport = 8080\nbind = \"0.0.0.0\"\n";
-  ChildProcess good(squadbox(), {"config", "check", dir.file("good.toml")}, {}, dir.file("good"));
+  ChildProcess good(serve_squadbox(), {"config", "check", dir.file("good.toml")}, {}, dir.file("good"));
   EXPECT_EQ(good.wait(10s), 0) << good.stderr_text();
-  ChildProcess bad(squadbox(), {"config", "check", dir.file("bad.toml")}, {}, dir.file("bad"));
+  ChildProcess bad(serve_squadbox(), {"config", "check", dir.file("bad.toml")}, {}, dir.file("bad"));
   EXPECT_EQ(bad.wait(10s), 2);
   EXPECT_NE(bad.stderr_text().find("admin.bind: unknown key"), std::string::npos) << bad.stderr_text();
   EXPECT_NE(bad.stderr_text().find("bad.toml:3"), std::string::npos) << bad.stderr_text();
@@ -296,12 +296,12 @@ TEST(Cli, ConfigCheckAcceptsGoodAndNamesTheBadKeyWithExitTwo) {
 TEST(Cli, ServeWithInvalidConfigurationExitsTwo) {
   TempDir dir;
   std::ofstream(dir.file("bad.toml")) << "[log]\nlevel = 3\n";
-  ChildProcess from_file(squadbox(), {"serve", "--config", dir.file("bad.toml"), "--data-dir", dir.path()}, {},
+  ChildProcess from_file(serve_squadbox(), {"serve", "--config", dir.file("bad.toml"), "--data-dir", dir.path()}, {},
                          dir.file("a"));
   EXPECT_EQ(from_file.wait(10s), 2);
   EXPECT_NE(from_file.stderr_text().find("log.level: expected string, got integer"), std::string::npos)
       << from_file.stderr_text();
-  ChildProcess from_env(squadbox(), {"serve", "--data-dir", dir.path()}, {{"SQUADBOX_ADMIN_PORT", "-5"}},
+  ChildProcess from_env(serve_squadbox(), {"serve", "--data-dir", dir.path()}, {{"SQUADBOX_ADMIN_PORT", "-5"}},
                         dir.file("b"));
   EXPECT_EQ(from_env.wait(10s), 2);
   EXPECT_NE(from_env.stderr_text().find("SQUADBOX_ADMIN_PORT"), std::string::npos);
@@ -309,24 +309,24 @@ TEST(Cli, ServeWithInvalidConfigurationExitsTwo) {
 
 TEST(Cli, VersionHelpAndUsageErrors) {
   TempDir dir;
-  ChildProcess version(squadbox(), {"version"}, {}, dir.file("v"));
+  ChildProcess version(serve_squadbox(), {"version"}, {}, dir.file("v"));
   EXPECT_EQ(version.wait(10s), 0);
   EXPECT_EQ(version.stdout_text().rfind("squadbox ", 0), 0u);
   EXPECT_NE(version.stdout_text().find("CAF 0.17"), std::string::npos);
 
-  ChildProcess help(squadbox(), {"--help"}, {}, dir.file("h"));
+  ChildProcess help(serve_squadbox(), {"--help"}, {}, dir.file("h"));
   EXPECT_EQ(help.wait(10s), 0);
   for (const char* sub : {"serve", "version", "config", "status"})
     EXPECT_NE(help.stdout_text().find(sub), std::string::npos) << sub;
 
-  ChildProcess unknown(squadbox(), {"frobnicate"}, {}, dir.file("u"));
+  ChildProcess unknown(serve_squadbox(), {"frobnicate"}, {}, dir.file("u"));
   EXPECT_EQ(unknown.wait(10s), 2);
 }
 
 TEST(Cli, StatusWithoutARunningNodeFailsClearly) {
   TempDir dir;
   std::ofstream(dir.file("admin.token")) << "abc\n";
-  ChildProcess status(squadbox(), {"status", "--data-dir", dir.path(), "--url", "http://127.0.0.1:1"}, {},
+  ChildProcess status(serve_squadbox(), {"status", "--data-dir", dir.path(), "--url", "http://127.0.0.1:1"}, {},
                       dir.file("s"));
   EXPECT_EQ(status.wait(15s), 1);
   EXPECT_NE(status.stderr_text().find("cannot reach the node"), std::string::npos) << status.stderr_text();

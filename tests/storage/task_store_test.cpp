@@ -64,7 +64,7 @@ class TaskStoreTest : public ::testing::Test {
     return t.ok() ? *t : Task{};
   }
 
-  test::TempDir dir_;
+  sb::test::TempDir dir_;
   std::unique_ptr<storage::NamespaceStore> namespaces_;
   std::vector<std::string> ns_ids_;
   std::unique_ptr<TaskStore> store_;

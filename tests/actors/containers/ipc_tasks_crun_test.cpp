@@ -32,7 +32,7 @@ using namespace std::chrono_literals;
 using namespace sb::actors;
 namespace fs = std::filesystem;
 namespace oci = sb::container::oci;
-namespace schedule = sb::schedule;
+namespace sched = sb::schedule;
 
 // Turn "schedule" writes three task files; every turn replies with the snapshot it reads.
 constexpr const char* kAgentScript = R"sh(#!/bin/sh
@@ -111,11 +111,11 @@ class IpcTasksInContainer : public ::testing::Test, public sb::test::ActorSystem
   }
 
   std::string create(const std::string& group, const std::string& prompt) {
-    schedule::TaskPatch p;
+    sched::TaskPatch p;
     p.name = prompt;
     p.group = group;
     p.prompt = prompt;
-    p.schedule = schedule::ScheduleSpec{schedule::ScheduleType::interval, "60000"};
+    p.schedule = sched::ScheduleSpec{sched::ScheduleType::interval, "60000"};
     auto t = store_->create(p);
     EXPECT_TRUE(t) << t.error().message;
     return t.ok() ? t->id : "";
@@ -161,11 +161,11 @@ class IpcTasksInContainer : public ::testing::Test, public sb::test::ActorSystem
     return true;
   }
 
-  std::vector<schedule::Task> family_tasks() {
-    schedule::TaskFilter f;
+  std::vector<sched::Task> family_tasks() {
+    sched::TaskFilter f;
     f.group = "family";
     auto all = store_->list(f);
-    return all ? *all : std::vector<schedule::Task>{};
+    return all ? *all : std::vector<sched::Task>{};
   }
 
   sb::test::TempDir dir_;
@@ -198,13 +198,13 @@ TEST_F(IpcTasksInContainer, ScheduleAllowedForItselfDeniedForOthers) {
 
   // The allowed schedule is in the store, in the run's group.
   ASSERT_TRUE(sb::test::wait_until([&] { return family_tasks().size() == 2; }, 20s));
-  std::optional<schedule::Task> created;
+  std::optional<sched::Task> created;
   for (const auto& t : family_tasks())
     if (t.prompt == "water the plants") created = t;
   ASSERT_TRUE(created);
   EXPECT_EQ(created->name, "ipc: water the plants");
   EXPECT_EQ(created->announce_jid, "tg:2");
-  EXPECT_EQ(created->context_mode, schedule::ContextMode::group);
+  EXPECT_EQ(created->context_mode, sched::ContextMode::group);
 
   // The cancel of work's task was denied by the watcher; the bad cron failed in TaskIpc.
   const std::string denied = ipc + "/errors/tasks-0000000000001-000000002.json";

@@ -20,7 +20,7 @@ using namespace sb::ipc;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-IpcOwnership ownership() {
+IpcOwnership watcher_ownership() {
   static const std::map<std::string, std::string> chats = {{"tg:1", "main"}, {"tg:2", "family"}, {"tg:3", "work"}};
   static const std::map<std::string, std::string> tasks = {{"t-fam", "family"}, {"t-work", "work"}};
   auto in = [](const std::map<std::string, std::string>& m) {
@@ -51,7 +51,7 @@ struct GuardedRun {
     o.metrics = &metrics;
     o.group = sender.group;
     o.audit = audit.sink();
-    o.authorize = [sender, own = ownership()](const Payload& p) { return authorize(sender, own, p); };
+    o.authorize = [sender, own = watcher_ownership()](const Payload& p) { return authorize(sender, own, p); };
     watcher.emplace(IpcWatcher::open(dir.root(), std::move(o)).value());
   }
   void put(Box box, const std::string& name, const std::string& json) {

@@ -30,7 +30,7 @@ sb::config::ProxyRoute route_cfg(std::string upstream, std::string header = "x-a
   return r;
 }
 
-RouteTable table() {
+RouteTable route_table() {
   auto t =
       RouteTable::from_config({{"anthropic", route_cfg("https://api.anthropic.com")},
                                {"based", route_cfg("http://127.0.0.1:8080/api/v2/")},
@@ -110,7 +110,7 @@ TEST(TokenRegistry, ConcurrentMintLookupRevoke) {
 }
 
 TEST(RouteTable, FirstSegmentNamesTheRouteAndTheRestIsForwarded) {
-  auto t = table();
+  auto t = route_table();
   auto m = t.match("/anthropic/v1/messages");
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->route->name, "anthropic");
@@ -131,7 +131,7 @@ TEST(RouteTable, FirstSegmentNamesTheRouteAndTheRestIsForwarded) {
 }
 
 TEST(RouteTable, UpstreamBasePathIsAPrefix) {
-  auto t = table();
+  auto t = route_table();
   auto m = t.match("/based/v1/x?y=1");
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->upstream_target, "/api/v2/v1/x?y=1");
@@ -145,7 +145,7 @@ TEST(RouteTable, UpstreamBasePathIsAPrefix) {
 }
 
 TEST(RouteTable, UnknownRoutesAndBadTargets) {
-  auto t = table();
+  auto t = route_table();
   for (const char* target : {"/", "//anthropic/v1", "/nope/v1", "/Anthropic/v1", "/anthropicx/v1", "/?x"}) {
     auto m = t.match(target);
     ASSERT_FALSE(m.ok()) << target;
@@ -177,7 +177,7 @@ TEST(RouteTable, RejectsBadConfiguration) {
 }
 
 TEST(RouteTable, NamespacesLimitRoutes) {
-  auto t = table();
+  auto t = route_table();
   EXPECT_TRUE(t.find("private")->allows("main"));
   EXPECT_FALSE(t.find("private")->allows("other"));
   EXPECT_TRUE(t.find("anthropic")->allows("anyone"));
@@ -219,7 +219,7 @@ TEST(ForwardHeaders, ClientTokenFromApiKeyOrBearer) {
 }
 
 TEST(ForwardHeaders, InjectsApiKeyAndStripsEveryClientCredential) {
-  auto t = table();
+  auto t = route_table();
   const Route& r = *t.find("anthropic");
   Headers client = {{"Host", "proxy"},
                     {"x-api-key", "sbp_token"},
@@ -242,7 +242,7 @@ TEST(ForwardHeaders, InjectsApiKeyAndStripsEveryClientCredential) {
 }
 
 TEST(ForwardHeaders, InjectsBearerScheme) {
-  auto t = table();
+  auto t = route_table();
   const Route& r = *t.find("private");
   auto out = upstream_request_headers({{"X-Api-Key", "sbp_t"}, {"Authorization", "Bearer sbp_t"}}, r,
                                       r.credential(sb::Secret("sk-real")));
@@ -264,7 +264,7 @@ TEST(ForwardHeaders, ResponseLosesHopByHopAndLength) {
 }
 
 struct AdmissionCase : ::testing::Test {
-  RouteTable routes = table();
+  RouteTable routes = route_table();
   TokenRegistry tokens;
   std::string main_token = tokens.mint({"run-1", "main", 1}).reveal();
   std::string other_token = tokens.mint({"run-2", "other", 2}).reveal();

@@ -20,7 +20,7 @@ std::string error_of(std::string_view body, bool create = true) {
   return p.ok() ? std::string("ok") : p.error().code + " " + p.error().message;
 }
 
-int64_t ms(const std::string& iso) {
+int64_t iso_ms(const std::string& iso) {
   auto t = parse_once(iso, TimeZone::utc());
   EXPECT_TRUE(t.ok()) << iso;
   return t.ok() ? t->time_since_epoch().count() : 0;
@@ -136,20 +136,20 @@ TEST(TaskModel, NextRunFollowsTheZoneAndTheGrid) {
   ASSERT_TRUE(berlin);
   auto daily = compile_task_schedule(ScheduleSpec{ScheduleType::cron, "0 9 * * *"}, *berlin);
   ASSERT_TRUE(daily);
-  const int64_t now = ms("2026-03-01T10:00:00Z");
-  EXPECT_EQ(plan_next_run(*daily, *berlin, now, now), ms("2026-03-02T08:00:00Z"));  // 09:00 CET
+  const int64_t now = iso_ms("2026-03-01T10:00:00Z");
+  EXPECT_EQ(plan_next_run(*daily, *berlin, now, now), iso_ms("2026-03-02T08:00:00Z"));  // 09:00 CET
 
   // An interval stays on anchor + k*period, whatever "now" is.
   auto every = compile_task_schedule(ScheduleSpec{ScheduleType::interval, "60000"}, TimeZone::utc());
   ASSERT_TRUE(every);
-  const int64_t anchor = ms("2026-03-01T10:00:00Z");
+  const int64_t anchor = iso_ms("2026-03-01T10:00:00Z");
   EXPECT_EQ(plan_next_run(*every, TimeZone::utc(), anchor, anchor + 150'000), anchor + 180'000);
 
   // A once time that is past has no next run; one without an offset is read in the zone.
   auto once = compile_task_schedule(ScheduleSpec{ScheduleType::once, "2026-03-01T12:00:00"}, *berlin);
   ASSERT_TRUE(once);
-  EXPECT_EQ(plan_next_run(*once, *berlin, now, now), ms("2026-03-01T11:00:00Z"));
-  EXPECT_EQ(plan_next_run(*once, *berlin, now, ms("2026-03-01T11:00:00Z")), std::nullopt);
+  EXPECT_EQ(plan_next_run(*once, *berlin, now, now), iso_ms("2026-03-01T11:00:00Z"));
+  EXPECT_EQ(plan_next_run(*once, *berlin, now, iso_ms("2026-03-01T11:00:00Z")), std::nullopt);
 }
 
 TEST(TaskModel, ExcerptCutsOnACharacterBoundary) {
@@ -175,7 +175,7 @@ TEST(TaskModel, JsonIsTheProductShape) {
   t.schedule = ScheduleSpec{ScheduleType::cron, "0 9 * * 1"};
   t.status = TaskStatus::paused;
   t.next_run_ms.reset();
-  t.created_at_ms = t.updated_at_ms = ms("2026-01-01T00:00:00Z");
+  t.created_at_ms = t.updated_at_ms = iso_ms("2026-01-01T00:00:00Z");
   rapidjson::Document doc;
   doc.Parse(task_json(t).c_str());
   ASSERT_FALSE(doc.HasParseError()) << task_json(t);

@@ -21,7 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 using namespace sb::actors;
 
-const std::string kToken(64, 'c');
+const std::string kChatRoutesToken(64, 'c');
 
 // Answers each routed local message: "silence" -> never; "fail" -> a failed turn;
 // otherwise two replies ("echo: TEXT" and "done").
@@ -85,7 +85,7 @@ class ChatApiTest : public ::testing::Test, public sb::test::ActorSystemFixture 
 
     sb::app::admin::AdminApiOptions o;
     o.version = "test";
-    o.token = sb::Secret(kToken);
+    o.token = sb::Secret(kChatRoutesToken);
     o.extensions.push_back([this](sb::http::Router& api) { chat_->add_routes(api); });
     api_ = std::make_unique<sb::app::admin::AdminApi>(system, caf::actor{}, metrics_, std::move(o));
     server_ = std::make_unique<sb::http::Server>(sb::http::ServerOptions{}, api_->handler(), nullptr);
@@ -107,7 +107,7 @@ class ChatApiTest : public ::testing::Test, public sb::test::ActorSystemFixture 
     system.registry().put(caf::atom_from_string(name), caf::actor_cast<caf::strong_actor_ptr>(h));
   }
 
-  sb::http::Response chat(const std::string& ns, const std::string& body, const std::string& token = kToken) {
+  sb::http::Response chat(const std::string& ns, const std::string& body, const std::string& token = kChatRoutesToken) {
     sb::http::Headers h;
     if (!token.empty()) h.emplace_back("Authorization", "Bearer " + token);
     h.emplace_back("Content-Type", "application/json");

@@ -17,7 +17,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kToken(64, 'n');
+const std::string kNamespacesRoutesToken(64, 'n');
 
 class NamespacesApi : public ::testing::Test {
  protected:
@@ -27,7 +27,7 @@ class NamespacesApi : public ::testing::Test {
     store_ = std::shared_ptr<sb::storage::NamespaceStore>(std::move(*store));
     sb::app::admin::AdminApiOptions o;
     o.version = "test";
-    o.token = sb::Secret(kToken);
+    o.token = sb::Secret(kNamespacesRoutesToken);
     o.extensions.push_back([this](sb::http::Router& api) {
       sb::app::admin::add_namespaces_routes(api, store_, [this](sb::AuditRecord r) {
         std::lock_guard lock(mutex_);
@@ -45,7 +45,7 @@ class NamespacesApi : public ::testing::Test {
   }
 
   sb::http::Response call(const std::string& method, const std::string& path, const std::string& body = "",
-                          const std::string& token = kToken) {
+                          const std::string& token = kNamespacesRoutesToken) {
     sb::http::Headers h;
     if (!token.empty()) h.emplace_back("Authorization", "Bearer " + token);
     if (!body.empty()) h.emplace_back("Content-Type", "application/json");

@@ -18,7 +18,7 @@ namespace {
 using namespace std::chrono_literals;
 using sb::Secret;
 
-const std::string kToken(64, 'c');
+const std::string kSecretsRoutesToken(64, 'c');
 
 class SecretsApi : public ::testing::Test {
  protected:
@@ -27,7 +27,7 @@ class SecretsApi : public ::testing::Test {
     ASSERT_TRUE(vault_);
     sb::app::admin::AdminApiOptions o;
     o.version = "test";
-    o.token = Secret(kToken);
+    o.token = Secret(kSecretsRoutesToken);
     o.extensions.push_back([this](sb::http::Router& api) {
       sb::app::admin::add_secrets_routes(api, vault_, [this](sb::AuditRecord r) {
         std::lock_guard lock(mutex_);
@@ -45,7 +45,7 @@ class SecretsApi : public ::testing::Test {
   }
 
   sb::http::Response call(const std::string& method, const std::string& path, const std::string& body = "",
-                          const std::string& token = kToken) {
+                          const std::string& token = kSecretsRoutesToken) {
     sb::http::Headers h;
     if (!token.empty()) h.emplace_back("Authorization", "Bearer " + token);
     if (!body.empty()) h.emplace_back("Content-Type", "application/json");

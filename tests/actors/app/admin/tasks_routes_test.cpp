@@ -18,7 +18,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kToken(64, 's');
+const std::string kTasksRoutesToken(64, 's');
 const std::string kPath = "/api/v1/container/schedules";
 const std::string kProductExample =
     R"({"name":"standup","group":"main","prompt":"Summarise yesterday","schedule":{"type":"cron",)"
@@ -39,7 +39,7 @@ class TasksApi : public ::testing::Test {
     store_ = std::shared_ptr<sb::storage::TaskStore>(std::move(*store));
     sb::app::admin::AdminApiOptions o;
     o.version = "test";
-    o.token = sb::Secret(kToken);
+    o.token = sb::Secret(kTasksRoutesToken);
     o.extensions.push_back([this](sb::http::Router& api) {
       sb::app::admin::add_tasks_routes(api, store_, [this](sb::AuditRecord r) {
         std::lock_guard lock(mutex_);
@@ -57,7 +57,7 @@ class TasksApi : public ::testing::Test {
   }
 
   sb::http::Response call(const std::string& method, const std::string& path, const std::string& body = "",
-                          const std::string& token = kToken) {
+                          const std::string& token = kTasksRoutesToken) {
     sb::http::Headers h;
     if (!token.empty()) h.emplace_back("Authorization", "Bearer " + token);
     if (!body.empty()) h.emplace_back("Content-Type", "application/json");

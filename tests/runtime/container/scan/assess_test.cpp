@@ -13,7 +13,7 @@ using container::SecurityProfile;
 using Clock = std::chrono::steady_clock;
 
 // What our backends produce: nothing shared but the user namespace, no capabilities.
-SecurityProfile clean_profile(std::vector<ObservedMount> mounts = {}) {
+SecurityProfile clean_assessed_profile(std::vector<ObservedMount> mounts = {}) {
   SecurityProfile p;
   p.no_new_privileges = true;
   p.host_namespaces = {"user"};
@@ -38,12 +38,12 @@ TEST(SecurityAssess, CleanApprovedContainerHasNoFindings) {
   ObservedContainer o{
       "c1",
       {},
-      clean_profile({{"/srv/ws", "/workspace", false, "bind"}, {"/srv/ipc", "/workspace/ipc", true, "bind"}})};
+      clean_assessed_profile({{"/srv/ws", "/workspace", false, "bind"}, {"/srv/ipc", "/workspace/ipc", true, "bind"}})};
   EXPECT_TRUE(assess(o, &a, baseline_for("oci"), kNow).empty());
 }
 
 TEST(SecurityAssess, UnknownContainerIsOneFindingNamingTheRun) {
-  SecurityProfile p = clean_profile();
+  SecurityProfile p = clean_assessed_profile();
   p.privileged = true;  // not even looked at: unknown is enough to stop it
   ObservedContainer o{"c9", {{container::kLabelRun, "run-7"}}, p};
   auto f = assess(o, nullptr, baseline_for("oci"), kNow);
@@ -70,7 +70,7 @@ class SecurityAssessDrift : public ::testing::TestWithParam<DriftCase> {};
 
 TEST_P(SecurityAssessDrift, IsFound) {
   const auto& c = GetParam();
-  SecurityProfile p = clean_profile();
+  SecurityProfile p = clean_assessed_profile();
   c.mutate(p);
   auto a = approved();
   auto f = assess(ObservedContainer{"c1", {}, p}, &a, baseline_for("oci"), kNow);
@@ -131,7 +131,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(SecurityAssess, DockerBaselineAllowsHostCgroupNamespaceOciDoesNot) {
-  SecurityProfile p = clean_profile();
+  SecurityProfile p = clean_assessed_profile();
   p.host_namespaces.insert("cgroup");
   auto a = approved();
   EXPECT_TRUE(assess(ObservedContainer{"c1", {}, p}, &a, baseline_for("docker"), kNow).empty());
@@ -142,7 +142,7 @@ TEST(SecurityAssess, DockerBaselineAllowsHostCgroupNamespaceOciDoesNot) {
 TEST(SecurityAssess, BaselineCapabilitiesAreNotAdded) {
   Baseline b = baseline_for("oci");
   b.capabilities = {"CAP_NET_BIND_SERVICE"};
-  SecurityProfile p = clean_profile();
+  SecurityProfile p = clean_assessed_profile();
   p.capabilities = {"CAP_NET_BIND_SERVICE"};
   p.bounding = {"CAP_NET_BIND_SERVICE", "CAP_CHOWN"};
   auto a = approved();
@@ -154,7 +154,7 @@ TEST(SecurityAssess, BaselineCapabilitiesAreNotAdded) {
 TEST(SecurityAssess, PastTimeoutOnlyAfterDeadlinePlusGrace) {
   auto a = approved();
   a.deadline = kNow - 5s;
-  ObservedContainer o{"c1", {}, clean_profile()};
+  ObservedContainer o{"c1", {}, clean_assessed_profile()};
   EXPECT_EQ(kinds(assess(o, &a, baseline_for("oci"), kNow)), std::vector<std::string>{"past_timeout"});
   EXPECT_TRUE(assess(o, &a, baseline_for("oci"), kNow, 10s).empty());  // within the grace
   a.deadline = kNow + 1h;
@@ -175,7 +175,7 @@ TEST(SecurityAssess, WithoutAProfileOnlyRegistrationAndDeadlineAreChecked) {
 TEST(SecurityAssess, UnknownMountsOfAnAdoptedRunAreNotChecked) {
   ApprovedContainer a = approved();
   a.mounts.reset();  // adopted after a broker restart
-  ObservedContainer o{"c1", {}, clean_profile({{"/srv/ws", "/workspace", true, "bind"}})};
+  ObservedContainer o{"c1", {}, clean_assessed_profile({{"/srv/ws", "/workspace", true, "bind"}})};
   EXPECT_TRUE(assess(o, &a, baseline_for("oci"), kNow).empty());
   a.mounts = std::vector<Mount>{};  // known to be none
   EXPECT_EQ(kinds(assess(o, &a, baseline_for("oci"), kNow)), std::vector<std::string>{"unexpected_mount"});

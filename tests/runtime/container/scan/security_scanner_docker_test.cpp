@@ -36,22 +36,22 @@ using container::scan::FindingKind;
 using container::scan::ScannerOptions;
 using container::scan::SecurityScanner;
 
-const std::string kImage = test::kDockerTestImage;
+const std::string kScanImage = test::kDockerTestImage;
 using test::random_suffix;
 using test::read_all;
 using test::sh;
 using Engine = test::DockerEngine;
 
-Engine* g_engine = test::shared_docker_engine();
+Engine* g_scan_engine = test::shared_docker_engine();
 
 class ScanDocker : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(g_engine->ready()) << "Docker Engine not available: " << g_engine->error(); }
+  void SetUp() override { ASSERT_TRUE(g_scan_engine->ready()) << "Docker Engine not available: " << g_scan_engine->error(); }
   void TearDown() override {
     for (const auto& id : created_)
       if (auto s = rt().remove(id, true); !s) ADD_FAILURE() << "cleanup of " << id << ": " << s.error().message;
   }
-  DockerRuntime& rt() { return g_engine->runtime(); }
+  DockerRuntime& rt() { return g_scan_engine->runtime(); }
 
   Labels labels(const std::string& install) {
     return {{kLabelInstall, install}, {kLabelNamespace, "main"}, {kLabelRun, "run-" + random_suffix()}};
@@ -63,7 +63,7 @@ class ScanDocker : public ::testing::Test {
     std::string label_json;
     for (const auto& [k, v] : labels(install))
       label_json += (label_json.empty() ? "" : ",") + ("\"" + k + "\":\"" + v + "\"");
-    const std::string body = R"({"Image":")" + kImage + R"(","Cmd":["sleep","600"],"Labels":{)" + label_json +
+    const std::string body = R"({"Image":")" + kScanImage + R"(","Cmd":["sleep","600"],"Labels":{)" + label_json +
                              R"(},"HostConfig":{"NetworkMode":"none")" +
                              (host_config.empty() ? "" : "," + host_config) + "}}";
     auto r = rt().call("POST", "/containers/create?name=sbscan-" + random_suffix(), body);
@@ -108,7 +108,7 @@ TEST_F(ScanDocker, OurOwnContainerIsTheBaselineAndPasses) {
   ASSERT_TRUE(mounts.ok()) << mounts.error().message;
   ContainerSpec s;
   s.name = "sbscan-" + random_suffix();
-  s.image = kImage;
+  s.image = kScanImage;
   s.command = {"sleep", "600"};
   s.labels = labels(install_);
   s.workdir = "/";
