@@ -16,10 +16,7 @@ RetryPolicy RetryPolicy::from(const config::OutboundConfig& config) {
 
 std::chrono::milliseconds backoff_delay(int64_t failed_attempts, const RetryPolicy& policy, double jitter01) {
   const auto base = std::max(policy.backoff_base, std::chrono::milliseconds(1));
-  const int64_t delay = sb::backoff_delay(base, failed_attempts, std::max(base, policy.backoff_max)).count();
-  jitter01 = std::clamp(jitter01, 0.0, 1.0);
-  const int64_t half = delay / 2;
-  return std::chrono::milliseconds(delay - half + static_cast<int64_t>(static_cast<double>(half) * jitter01));
+  return sb::equal_jitter(sb::backoff_delay(base, failed_attempts, std::max(base, policy.backoff_max)), jitter01);
 }
 
 namespace {

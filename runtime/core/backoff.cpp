@@ -14,6 +14,12 @@ std::chrono::milliseconds backoff_delay(std::chrono::milliseconds base, int64_t 
   return std::chrono::milliseconds(delay);
 }
 
+std::chrono::milliseconds equal_jitter(std::chrono::milliseconds delay, double jitter01) {
+  const int64_t half = delay.count() / 2;
+  const double j = std::clamp(jitter01, 0.0, 1.0);
+  return std::chrono::milliseconds(delay.count() - half + static_cast<int64_t>(static_cast<double>(half) * j));
+}
+
 RestartDecision RestartTracker::on_failure(clock::time_point now, double jitter01) {
   ++total_;
   while (!failures_.empty() && now - failures_.front() >= policy_.window) failures_.pop_front();
@@ -25,10 +31,7 @@ RestartDecision RestartTracker::on_failure(clock::time_point now, double jitter0
     d.give_up = true;
     return d;
   }
-  const auto full =
-      static_cast<long double>(backoff_delay(policy_.backoff_base, d.failures_in_window, policy_.backoff_max).count());
-  const double j = std::clamp(jitter01, 0.0, 1.0);
-  d.delay = std::chrono::milliseconds(static_cast<int64_t>(full * (0.5L + 0.5L * j)));
+  d.delay = equal_jitter(backoff_delay(policy_.backoff_base, d.failures_in_window, policy_.backoff_max), jitter01);
   return d;
 }
 

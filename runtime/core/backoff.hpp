@@ -15,6 +15,10 @@ namespace sb {
 // overflow at any attempt; a base or max <= 0 gives 0.
 std::chrono::milliseconds backoff_delay(std::chrono::milliseconds base, int64_t attempt, std::chrono::milliseconds max);
 
+// "Equal jitter": a delay drawn from [delay - delay/2, delay] by jitter01 in [0, 1]
+// (clamped), so a retry never waits less than half of its backoff.
+std::chrono::milliseconds equal_jitter(std::chrono::milliseconds delay, double jitter01);
+
 struct RestartPolicy {
   std::chrono::milliseconds backoff_base{200};
   std::chrono::milliseconds backoff_max{30000};

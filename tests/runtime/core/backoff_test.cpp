@@ -135,4 +135,15 @@ TEST(BackoffDelay, ZeroOrNegativeGivesZero) {
   EXPECT_EQ(backoff_delay(10ms, 5, -1ms), 0ms);
 }
 
+TEST(EqualJitter, DrawsFromTheUpperHalfOfTheDelay) {
+  using sb::equal_jitter;
+  EXPECT_EQ(equal_jitter(1000ms, 0.0), 500ms);
+  EXPECT_EQ(equal_jitter(1000ms, 0.5), 750ms);
+  EXPECT_EQ(equal_jitter(1000ms, 1.0), 1000ms);
+  EXPECT_EQ(equal_jitter(1001ms, 0.0), 501ms);   // never below half, rounded up
+  EXPECT_EQ(equal_jitter(1000ms, -3.0), 500ms);  // jitter clamped to [0, 1]
+  EXPECT_EQ(equal_jitter(1000ms, 7.0), 1000ms);
+  EXPECT_EQ(equal_jitter(0ms, 0.9), 0ms);
+}
+
 }  // namespace
