@@ -26,7 +26,8 @@ struct AdminConfig {
   int64_t request_timeout_ms = 10000;
   int64_t idle_timeout_ms = 60000;
   int64_t threads = 1;
-  std::string token_file;  // empty: DATA_DIR/admin.token
+  std::string token_file;     // empty: DATA_DIR/admin.token
+  std::string allowed_hosts;  // comma-separated Host names served besides loopback/localhost
 };
 
 struct LogConfig {
@@ -71,8 +72,9 @@ struct ContainerConfig {
   std::string llm_route = "anthropic";  // agent_mode = "llm": proxy route it talks to
   std::string llm_model = "claude-sonnet-4-5";
   int64_t llm_max_tokens = 1024;
-  std::string env_passthrough;  // comma-separated host variable names
-  std::string install_id;       // empty: generated into DATA_DIR/install.id
+  std::string env_passthrough;       // comma-separated host variable names
+  std::string install_id;            // empty: generated into DATA_DIR/install.id
+  int64_t run_dir_retention_ms = 0;  // DATA_DIR/runs/<run> removed this long after its run ends
 };
 
 struct SecurityConfig {
@@ -97,7 +99,13 @@ struct ProxyConfig {
   int64_t connect_timeout_ms = 10000;
   int64_t request_timeout_ms = 600000;  // whole exchange incl. a streamed response
   int64_t max_request_bytes = 32 << 20;
-  std::map<std::string, ProxyRoute> routes;  // by route name (the first path segment)
+  // Limits a hostile container meets (docs/credential-proxy.md, "Limits").
+  int64_t max_connections_per_lease = 16;
+  int64_t max_connections = 512;                    // all leases together
+  int64_t max_buffered_bytes_per_lease = 64 << 20;  // request bodies held at once per lease
+  int64_t body_timeout_ms = 30000;                  // a request body must arrive within this
+  int64_t denial_audit_interval_ms = 60000;         // refusals audited once per key and interval
+  std::map<std::string, ProxyRoute> routes;         // by route name (the first path segment)
 };
 
 // The public webhook listener (separate from the admin API). It starts when at least
@@ -109,10 +117,13 @@ struct WebhooksConfig {
   std::string tls_key_file;
   int64_t body_limit_bytes = 1 << 20;
   int64_t request_timeout_ms = 5000;  // slow or stalled clients are cut off after this
-  int64_t idle_timeout_ms = 60000;
+  int64_t idle_timeout_ms = 5000;     // short: platforms reconnect cheaply, idle sockets cost fds
   int64_t threads = 2;
-  int64_t max_connections = 4096;
-  int64_t ack_timeout_ms = 2500;  // not durably stored by then: 503, the platform retries
+  int64_t max_connections = 4096;            // clamped below RLIMIT_NOFILE at start (minus a reserve)
+  int64_t max_connections_per_remote = 256;  // one address cannot take every slot
+  int64_t ack_timeout_ms = 2500;             // not durably stored by then: 503, the platform retries
+  int64_t max_in_flight = 1000;              // deliveries awaiting their durable ack; beyond: 503 at once
+  int64_t reject_audit_interval_ms = 60000;  // rejects audited once per bot/reason/remote and interval
 };
 
 // Delivery of replies from the outbox by the per-bot senders.

@@ -62,6 +62,9 @@ const std::vector<KeyDef>& defs() {
       str_key("admin", "token_file", SB_FIELD(admin.token_file), {},
               "Bearer token file for /api/*; empty means DATA_DIR/admin.token (created "
               "at first start, mode 0600)."),
+      str_key("admin", "allowed_hosts", SB_FIELD(admin.allowed_hosts), {},
+              "Comma-separated Host names the admin listener serves besides loopback literals, "
+              "localhost and admin.address (e.g. a reverse proxy's name); others get 403 (DNS rebinding)."),
       str_key("log", "level", SB_FIELD(log.level), {"debug", "info", "warn", "error", "off"}, "Lowest level written."),
       str_key("log", "format", SB_FIELD(log.format), {"logfmt", "json"},
               "One event per line, as logfmt or as a JSON object."),
@@ -131,6 +134,9 @@ const std::vector<KeyDef>& defs() {
       str_key("container", "install_id", SB_FIELD(container.install_id), {},
               "Label that marks this install's containers; empty = generated once into "
               "DATA_DIR/install.id. Two installs on one host must differ."),
+      int_key("container", "run_dir_retention_ms", SB_FIELD(container.run_dir_retention_ms), 0, 86400000 * 30LL,
+              "DATA_DIR/runs/<run> (IPC files, rejected payloads) is removed this long after its "
+              "run ends; 0 = at once."),
       str_key("security", "allowlist_file", SB_FIELD(security.allowlist_file), {},
               "Mount allowlist (JSON; `~` is $HOME). Missing or invalid: every extra mount is "
               "denied. Reloaded when it changes. Never mountable itself."),
@@ -149,6 +155,20 @@ const std::vector<KeyDef>& defs() {
               "A whole proxied exchange, streamed response included, must finish within this time."),
       int_key("proxy", "max_request_bytes", SB_FIELD(proxy.max_request_bytes), 1024, 1 << 30,
               "Largest request body a container may send through the proxy (then 413)."),
+      int_key("proxy", "max_connections_per_lease", SB_FIELD(proxy.max_connections_per_lease), 1, 100000,
+              "Open connections one container may hold on its proxy socket; more are closed at once."),
+      int_key("proxy", "max_connections", SB_FIELD(proxy.max_connections), 1, 1000000,
+              "Open proxy connections of all containers together; more are closed at once."),
+      int_key("proxy", "max_buffered_bytes_per_lease", SB_FIELD(proxy.max_buffered_bytes_per_lease), 1024,
+              int64_t{1} << 34,
+              "Request body bytes one container may have buffered in the broker at once (declared "
+              "lengths count in full); a request beyond it gets 429."),
+      int_key("proxy", "body_timeout_ms", SB_FIELD(proxy.body_timeout_ms), 100, 3600000,
+              "A request body must arrive whole within this after its head, else the connection is "
+              "closed (the response deadline is request_timeout_ms)."),
+      int_key("proxy", "denial_audit_interval_ms", SB_FIELD(proxy.denial_audit_interval_ms), 10, 86400000,
+              "Proxy refusals (401/403/404/413/429) are audited once per namespace, reason and "
+              "route in this interval; the rest are counted into one summary record."),
       str_key("webhooks", "address", SB_FIELD(webhooks.address), {},
               "Address of the public webhook listener (started when a bot takes webhooks)."),
       int_key("webhooks", "port", SB_FIELD(webhooks.port), 0, 65535,
@@ -164,7 +184,16 @@ const std::vector<KeyDef>& defs() {
               "An idle keep-alive connection is closed after this."),
       int_key("webhooks", "threads", SB_FIELD(webhooks.threads), 1, 64, "I/O threads of the webhook listener."),
       int_key("webhooks", "max_connections", SB_FIELD(webhooks.max_connections), 1, 1000000,
-              "Open connections beyond this get 503."),
+              "Open connections beyond this get 503 (clamped at start below the process's "
+              "file descriptor limit, keeping a reserve for storage, containers and the platforms)."),
+      int_key("webhooks", "max_connections_per_remote", SB_FIELD(webhooks.max_connections_per_remote), 1, 1000000,
+              "Open connections one remote address may hold; more are closed at once."),
+      int_key("webhooks", "max_in_flight", SB_FIELD(webhooks.max_in_flight), 1, 1000000,
+              "Deliveries waiting for their durable ack at once; beyond it 503 at once (the "
+              "platform retries) instead of queueing in memory."),
+      int_key("webhooks", "reject_audit_interval_ms", SB_FIELD(webhooks.reject_audit_interval_ms), 10, 86400000,
+              "Rejected requests are audited once per bot, reason and remote address in this "
+              "interval; the rest are counted into one summary record."),
       int_key("webhooks", "ack_timeout_ms", SB_FIELD(webhooks.ack_timeout_ms), 10, 2900,
               "A message not durably stored within this is answered 503 so that the platform "
               "retries (platforms give up after 3 s)."),

@@ -83,4 +83,11 @@ std::optional<std::size_t> byte_offset_of_utf16(std::string_view s, std::size_t 
   return i;
 }
 
+std::string truncate(const std::string& s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  std::size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return s.substr(0, cut);
+}
+
 }  // namespace sb::utf8

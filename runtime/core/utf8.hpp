@@ -34,4 +34,7 @@ std::size_t code_point_count(std::string_view s);
 // the middle of a surrogate pair.
 std::optional<std::size_t> byte_offset_of_utf16(std::string_view s, std::size_t units);
 
+// At most `max_bytes` of `s`, cut on a code point boundary (never inside a sequence).
+std::string truncate(const std::string& s, std::size_t max_bytes);
+
 }  // namespace sb::utf8
