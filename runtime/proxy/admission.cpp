@@ -73,6 +73,12 @@ Denial upstream_timeout(std::string message) {
 Denial too_large(uint64_t limit) {
   return deny(413, "request_too_large", "request body exceeds " + std::to_string(limit) + " bytes", "too_large");
 }
+Denial too_many_bytes(uint64_t budget) {
+  return deny(429, "rate_limit_error",
+              "request bodies of this container would exceed " + std::to_string(budget) +
+                  " bytes held at once; retry when earlier requests finish",
+              "body_budget");
+}
 Denial bad_request(std::string message) {
   return deny(400, "invalid_request_error", std::move(message), "bad_request");
 }

@@ -49,6 +49,7 @@ Denial upstream_failure(std::string message);  // 502
 Denial upstream_timeout(std::string message);  // 504
 Denial too_large(uint64_t limit);              // 413
 Denial bad_request(std::string message);       // 400
+Denial too_many_bytes(uint64_t budget);        // 429: the lease's buffered-body budget is spent
 
 std::string error_body(std::string_view type, std::string_view message);
 

@@ -83,7 +83,10 @@ void shut_lease(const LeaseEntry& entry) {
     if (auto s = weak.lock()) s->close();
 }
 
-net::awaitable<void> accept_loop(ProxyCore* core, std::shared_ptr<local::acceptor> acceptor, uint64_t lease_id) {
+net::awaitable<void> accept_loop(ProxyCore* core, std::shared_ptr<local::acceptor> acceptor, uint64_t lease_id,
+                                 std::shared_ptr<LeaseBudget> budget) {
+  const auto per_lease = static_cast<size_t>(core->config.max_connections_per_lease);
+  const auto total = static_cast<size_t>(core->config.max_connections);
   for (;;) {
     error_code ec;
     auto strand = net::make_strand(core->io);
@@ -96,7 +99,20 @@ net::awaitable<void> accept_loop(ProxyCore* core, std::shared_ptr<local::accepto
       co_await pause.async_wait(net::redirect_error(use_awaitable, ec));
       continue;
     }
-    auto session = std::make_shared<Session>(*core, Session::ClientStream(std::move(socket)));
+    // Claim the slot first, then check: two accept loops never both slip under the cap.
+    const size_t lease_open = budget->connections.fetch_add(1) + 1;
+    const size_t all_open = core->connections.fetch_add(1) + 1;
+    std::optional<ConnectionSlot> slot(std::in_place, budget, &core->connections);
+    if (lease_open > per_lease || all_open > total) {
+      socket.close(ec);
+      slot.reset();  // given back before the pause
+      core->telemetry.connection_refused(lease_open > per_lease ? "lease_connections" : "total_connections");
+      // A client that reconnects in a loop spends the lease's own accept loop, nobody else's.
+      net::steady_timer pause(co_await net::this_coro::executor, std::chrono::milliseconds(20));
+      co_await pause.async_wait(net::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    auto session = std::make_shared<Session>(*core, Session::ClientStream(std::move(socket)), std::move(*slot));
     if (!core->add_session(lease_id, session)) co_return;  // revoked meanwhile
     net::co_spawn(session->executor(), Session::run(session), net::detached);
   }
@@ -184,7 +200,7 @@ Result<std::unique_ptr<ProxyLease>> ProxyCore::open_lease(const std::shared_ptr<
     }
     leases.emplace(id, entry);
   }
-  net::co_spawn(entry.acceptor->get_executor(), accept_loop(this, entry.acceptor, id), net::detached);
+  net::co_spawn(entry.acceptor->get_executor(), accept_loop(this, entry.acceptor, id, entry.budget), net::detached);
   telemetry.leases_changed(1);
   log::info("proxy.lease_opened",
             {{"run", request.run_id}, {"namespace", request.namespace_name}, {"socket", request.socket_path}});
@@ -249,8 +265,9 @@ Result<std::shared_ptr<CredentialProxy>> CredentialProxy::create(const config::P
   for (const auto& name : routes->names())
     if (!routes->find(name)->upstream.tls)
       log::warn("proxy.plaintext_upstream", {{"route", name}, {"note", "credentials travel unencrypted"}});
-  auto core = std::make_shared<detail::ProxyCore>(config, std::move(*routes), std::move(*tls), std::move(secrets),
-                                                  ProxyTelemetry(std::move(audit), metrics), tuning);
+  auto core = std::make_shared<detail::ProxyCore>(
+      config, std::move(*routes), std::move(*tls), std::move(secrets),
+      ProxyTelemetry(std::move(audit), metrics, std::chrono::milliseconds(config.denial_audit_interval_ms)), tuning);
   core->start();
   return std::shared_ptr<CredentialProxy>(new CredentialProxy(std::move(core)));
 }
@@ -262,6 +279,10 @@ Result<std::unique_ptr<ProxyLease>> CredentialProxy::open_lease(const LeaseReque
 size_t CredentialProxy::active_leases() const {
   std::lock_guard lock(core_->mutex);
   return core_->leases.size();
+}
+
+size_t CredentialProxy::open_connections() const {
+  return core_->connections.load();
 }
 
 std::vector<std::string> CredentialProxy::routes_for(const std::string& namespace_name) const {

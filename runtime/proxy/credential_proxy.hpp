@@ -67,6 +67,9 @@ class CredentialProxy {
   Result<std::unique_ptr<ProxyLease>> open_lease(const LeaseRequest& request);
 
   size_t active_leases() const;
+  // Client connections being served, all leases together (bounded by
+  // proxy.max_connections_per_lease and proxy.max_connections).
+  size_t open_connections() const;
   // Route names a namespace may use.
   std::vector<std::string> routes_for(const std::string& namespace_name) const;
   const config::ProxyConfig& config() const;

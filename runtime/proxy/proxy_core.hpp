@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "runtime/proxy/asio.hpp"
@@ -21,12 +22,40 @@ namespace sb::proxy::detail {
 
 class Session;
 
+// What one lease holds at once (H1 of the 2026-12 audit): connections and request body
+// bytes, shared by its accept loop and sessions.
+struct LeaseBudget {
+  std::atomic<size_t> connections{0};
+  std::atomic<uint64_t> buffered_bytes{0};
+};
+
+// One accepted connection's share of the limits, given back when its session ends.
+class ConnectionSlot {
+ public:
+  ConnectionSlot(std::shared_ptr<LeaseBudget> lease, std::atomic<size_t>* total)
+      : lease_(std::move(lease)), total_(total) {}
+  ~ConnectionSlot() {
+    if (lease_) lease_->connections.fetch_sub(1);
+    if (total_) total_->fetch_sub(1);
+  }
+  ConnectionSlot(ConnectionSlot&& o) noexcept : lease_(std::move(o.lease_)), total_(std::exchange(o.total_, nullptr)) {}
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(ConnectionSlot&&) = delete;
+  LeaseBudget* lease() const { return lease_.get(); }
+
+ private:
+  std::shared_ptr<LeaseBudget> lease_;
+  std::atomic<size_t>* total_;
+};
+
 struct LeaseEntry {
   Grant grant;
   std::string socket_path;
   dev_t socket_dev = 0;  // the socket file this lease created (unlinked only if unchanged)
   ino_t socket_ino = 0;
   std::shared_ptr<local::acceptor> acceptor;
+  std::shared_ptr<LeaseBudget> budget = std::make_shared<LeaseBudget>();
   std::vector<std::weak_ptr<Session>> sessions;
 };
 
@@ -54,6 +83,7 @@ struct ProxyCore {
   std::map<uint64_t, LeaseEntry> leases;
   uint64_t next_lease = 1;
   bool stopped = false;
+  std::atomic<size_t> connections{0};  // sessions of every lease
 
   std::vector<std::thread> threads;
   // Last member: destroyed first, so pending coroutines die while the rest still lives.
@@ -67,7 +97,8 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   using ClientStream = beast::basic_stream<local>;
 
-  Session(ProxyCore& core, ClientStream client) : core_(core), client_(std::move(client)) {}
+  Session(ProxyCore& core, ClientStream client, ConnectionSlot slot)
+      : core_(core), client_(std::move(client)), slot_(std::move(slot)) {}
   static net::awaitable<void> run(std::shared_ptr<Session> self);
   // Any thread: closes both legs (the coroutine then ends on its own).
   void close();
@@ -88,6 +119,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   ProxyCore& core_;
   ClientStream client_;
+  ConnectionSlot slot_;
   beast::flat_buffer client_buffer_;
   std::unique_ptr<UpstreamConnection> upstream_;
 };

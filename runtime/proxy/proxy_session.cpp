@@ -154,6 +154,33 @@ net::awaitable<bool> Session::serve_one() {
   }
   ex.admission = std::move(std::get<Admission>(decision));
 
+  // The body is held in the broker until it is forwarded: a lease may hold only so many
+  // bytes at once, a declared length counting in full before it arrives (Beast reserves
+  // it), a chunked body as the largest it may become.
+  const uint64_t claim = head_parser.is_done() ? 0 : head_parser.content_length().value_or(max_bytes);
+  LeaseBudget* budget = slot_.lease();
+  const uint64_t budget_limit = static_cast<uint64_t>(core_.config.max_buffered_bytes_per_lease);
+  if (claim > 0 && budget) {
+    if (budget->buffered_bytes.fetch_add(claim) + claim > budget_limit) {
+      budget->buffered_bytes.fetch_sub(claim);
+      ex.denial = too_many_bytes(budget_limit);
+      ex.denial->grant = ex.admission->grant;
+      ex.denial->route = ex.admission->match.route->name;
+      ex.denial->path = ex.admission->match.path;
+      ex.admission.reset();
+      co_await answer(ex, ex.denial->status, ex.denial->type, ex.denial->message, false);
+      record(ex);
+      co_return false;
+    }
+  }
+  struct Release {
+    LeaseBudget* budget;
+    uint64_t bytes;
+    ~Release() {
+      if (budget && bytes) budget->buffered_bytes.fetch_sub(bytes);
+    }
+  } release{budget, claim};
+
   if (!head_parser.is_done()) {
     if (auto expect = find_header(ex.head.headers, "expect"); expect && iequals(*expect, "100-continue")) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -164,7 +191,9 @@ net::awaitable<bool> Session::serve_one() {
   bhttp::request_parser<bhttp::string_body> body_parser{std::move(head_parser)};
   body_parser.body_limit(max_bytes);
   if (!body_parser.is_done()) {
-    client_.expires_at(ex.deadline);
+    // A short deadline of its own: a stalled upload must not hold its bytes and slot for
+    // the whole (long) response deadline.
+    client_.expires_at(std::min(ex.deadline, Clock::now() + milliseconds(core_.config.body_timeout_ms)));
     co_await bhttp::async_read(client_, client_buffer_, body_parser, net::redirect_error(use_awaitable, ec));
     if (ec == bhttp::error::body_limit) {
       ex.denial = too_large(max_bytes);
@@ -404,8 +433,20 @@ void Session::record(const Exchange& ex) const {
     return;
   }
   if (route.empty()) route = "unknown";  // 400/404: the client's text never becomes a label
-  core_.telemetry.request(ExchangeRecord{grant ? grant->namespace_name : "", grant ? grant->run_id : "", route,
-                                         ex.head.method, path, ex.status, ex.body.size(), ex.response_bytes, ms});
+  const ExchangeRecord r{grant ? grant->namespace_name : "",
+                         grant ? grant->run_id : "",
+                         route,
+                         ex.head.method,
+                         path,
+                         ex.status,
+                         ex.body.size(),
+                         ex.response_bytes,
+                         ms};
+  // What the proxy refused by itself costs the container nothing: aggregated.
+  if (ex.denial && ex.status < 500)
+    core_.telemetry.refused(r, ex.denial->reason);
+  else
+    core_.telemetry.request(r);
 }
 
 }  // namespace sb::proxy::detail

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "runtime/core/throttled_audit_sink.hpp"
+#include "runtime/core/utf8.hpp"
 #include "runtime/http/message.hpp"
 
 namespace sb::proxy {
@@ -17,24 +19,46 @@ const std::vector<double>& duration_buckets() {
   return b;
 }
 
+std::string audit_path(const std::string& path) {
+  return utf8::truncate(path, kAuditPathBytes);
+}
+
 }  // namespace
+
+ProxyTelemetry::ProxyTelemetry(AuditSink audit, metrics::Registry* metrics, std::chrono::milliseconds refusal_interval)
+    : audit_(std::move(audit)), metrics_(metrics) {
+  if (audit_)
+    throttled_ = std::make_shared<sb::ThrottledAuditSink>(
+        audit_, sb::EventThrottle<AuditRecord>::Options{refusal_interval, 4096});
+}
 
 std::string request_detail_json(const ExchangeRecord& r) {
   return fmt::format(
       "{{\"namespace\":{},\"run\":{},\"route\":{},\"method\":{},\"path\":{},\"status\":{},"
       "\"request_bytes\":{},\"response_bytes\":{},\"duration_ms\":{:.3f}}}",
-      q(r.namespace_name), q(r.run_id), q(r.route), q(r.method), q(r.path), r.status, r.request_bytes, r.response_bytes,
-      r.duration_ms);
+      q(r.namespace_name), q(r.run_id), q(r.route), q(r.method), q(audit_path(r.path)), r.status, r.request_bytes,
+      r.response_bytes, r.duration_ms);
 }
 
 std::string denial_detail_json(const DenialRecord& d) {
   return fmt::format(
       "{{\"reason\":{},\"namespace\":{},\"run\":{},\"route\":{},\"method\":{},\"path\":{},\"status\":{}}}", q(d.reason),
-      q(d.namespace_name), q(d.run_id), q(d.route), q(d.method), q(d.path), d.status);
+      q(d.namespace_name), q(d.run_id), q(d.route), q(d.method), q(audit_path(d.path)), d.status);
 }
 
 void ProxyTelemetry::request(const ExchangeRecord& r) const {
   if (audit_) audit_(AuditRecord{"proxy", "proxy.request", r.route, request_detail_json(r)});
+  count_request(r);
+}
+
+void ProxyTelemetry::refused(const ExchangeRecord& r, const std::string& reason) const {
+  if (throttled_)
+    throttled_->offer("refused/" + r.namespace_name + "/" + reason + "/" + r.route,
+                      AuditRecord{"proxy", "proxy.request", r.route, request_detail_json(r)});
+  count_request(r);
+}
+
+void ProxyTelemetry::count_request(const ExchangeRecord& r) const {
   if (!metrics_) return;
   const metrics::Labels ns_route = {{"namespace", r.namespace_name}, {"route", r.route}};
   metrics_
@@ -52,11 +76,21 @@ void ProxyTelemetry::request(const ExchangeRecord& r) const {
 }
 
 void ProxyTelemetry::denied(const DenialRecord& d) const {
-  if (audit_) audit_(AuditRecord{"proxy", "proxy.denied", d.route, denial_detail_json(d)});
+  if (throttled_)
+    throttled_->offer("denied/" + d.namespace_name + "/" + d.reason + "/" + d.route,
+                      AuditRecord{"proxy", "proxy.denied", d.route, denial_detail_json(d)});
   if (metrics_)
     metrics_
         ->counter("squadbox_proxy_denied_total", "Proxy requests refused for their credentials.",
                   {{"reason", d.reason}})
+        .inc();
+}
+
+void ProxyTelemetry::connection_refused(const std::string& reason) const {
+  if (metrics_)
+    metrics_
+        ->counter("squadbox_proxy_connections_refused_total",
+                  "Proxy connections closed at accept for a connection limit.", {{"reason", reason}})
         .inc();
 }
 

@@ -726,4 +726,169 @@ TEST_F(CredentialProxyTest, LeaseEnvironmentFollowsTheContract) {
   for (const auto& [k, v] : env) EXPECT_EQ(v.find(key_), std::string::npos) << k;
 }
 
+// ---- Limits a hostile container meets (H1 and H2 of the 2026-12 audit) ----
+
+size_t proxy_test_open_fds() {
+  return static_cast<size_t>(
+      std::distance(std::filesystem::directory_iterator("/proc/self/fd"), std::filesystem::directory_iterator{}));
+}
+
+size_t proxy_test_rss_bytes() {
+  std::ifstream in("/proc/self/statm");
+  size_t pages = 0, resident = 0;
+  in >> pages >> resident;
+  return resident * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+int proxy_test_connect(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  timeval tv{3, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+// A prompt-injected agent opens many connections on its proxy socket, announces 1 MiB
+// bodies, sends all but the last byte and stalls. Before the limits, every connection
+// became a session holding its body in the broker for the 600 s response deadline.
+TEST_F(CredentialProxyTest, StalledUploadsOfOneLeaseStayBoundedAndOtherLeasesKeepWorking) {
+  FakeUpstream up;
+  start({{"r", route(up.url())}}, [](sb::config::ProxyConfig& c) {
+    c.max_request_bytes = 1 << 20;
+    c.max_connections_per_lease = 8;
+    c.max_buffered_bytes_per_lease = 4 << 20;
+    c.body_timeout_ms = 1500;
+  });
+  auto& hostile = lease("evil", "run-evil");
+  auto& good = lease("good", "run-good");
+  const std::string token = hostile.token().reveal();
+  const size_t fds_before = proxy_test_open_fds();
+  const size_t rss_before = proxy_test_rss_bytes();
+
+  constexpr int kClients = 64;
+  const std::string upload = "POST /r/v1/messages HTTP/1.1\r\nHost: p\r\nx-api-key: " + token +
+                             "\r\nContent-Length: 1048576\r\n\r\n" + std::string((1 << 20) - 1, 'a');
+  std::vector<int> fds(kClients, -1);
+  std::vector<std::thread> writers;
+  for (int i = 0; i < kClients; ++i) {
+    fds[i] = proxy_test_connect(hostile.socket_path());
+    ASSERT_GE(fds[i], 0);
+    writers.emplace_back([fd = fds[i], &upload] {
+      size_t off = 0;
+      while (off < upload.size()) {
+        ssize_t n = ::send(fd, upload.data() + off, upload.size() - off, MSG_NOSIGNAL);
+        if (n <= 0) return;  // refused and closed by the proxy, or stalled past SO_SNDTIMEO
+        off += static_cast<size_t>(n);
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+
+  EXPECT_LE(proxy_->open_connections(), 8u);
+  // The test's own 64 client descriptors plus at most the lease's 8 sessions.
+  EXPECT_LE(proxy_test_open_fds(), fds_before + kClients + 8 + 4);
+  // At most the 4 MiB budget of bodies (plus slack for the allocator), not 64 MiB.
+  EXPECT_LT(proxy_test_rss_bytes(), rss_before + (32u << 20))
+      << "rss grew by " << (proxy_test_rss_bytes() - rss_before) / 1024 << " KiB";
+
+  // Another container's lease is unaffected.
+  auto ok = call(good, "POST", "/r/v1/messages", {{"x-api-key", good.token().reveal()}}, R"({"hi":1})");
+  EXPECT_EQ(ok.status, 200);
+
+  // The body deadline (not the 600 s response deadline) ends the stalled uploads.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (proxy_->open_connections() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);  // poll interval
+  EXPECT_EQ(proxy_->open_connections(), 0u);
+  EXPECT_EQ(call(hostile, "POST", "/r/v1/messages", {{"x-api-key", token}}, "{}").status, 200);
+  for (int fd : fds) ::close(fd);
+  EXPECT_EQ(up.request_count(), 2u);  // nothing of the stalled uploads went upstream
+}
+
+TEST_F(CredentialProxyTest, DeclaredBodiesBeyondTheLeaseBudgetGet429AtOnce) {
+  FakeUpstream up;
+  start({{"r", route(up.url())}}, [](sb::config::ProxyConfig& c) {
+    c.max_request_bytes = 8 << 20;
+    c.max_buffered_bytes_per_lease = 2 << 20;
+  });
+  auto& l = lease();
+  UnixClient c(l.socket_path(), 5s);
+  // Only the head: the answer must not wait for 3 MiB that never come.
+  c.send_raw("POST /r/x HTTP/1.1\r\nHost: p\r\nx-api-key: " + l.token().reveal() +
+             "\r\nContent-Length: 3145728\r\n\r\nabc");
+  auto r = c.read_reply();
+  EXPECT_EQ(r.status, 429);
+  EXPECT_NE(r.body.find("rate_limit_error"), std::string::npos);
+  EXPECT_EQ(up.request_count(), 0u);
+  // Within the budget it goes through.
+  EXPECT_EQ(call(l, "POST", "/r/x", {{"x-api-key", l.token().reveal()}}, std::string(1 << 20, 'x')).status, 200);
+}
+
+TEST_F(CredentialProxyTest, ConnectionsBeyondTheLeaseCapAreClosedAtAccept) {
+  FakeUpstream up;
+  start({{"r", route(up.url())}}, [](sb::config::ProxyConfig& c) { c.max_connections_per_lease = 8; });
+  auto& hostile = lease("evil", "run-evil");
+  auto& good = lease("good", "run-good");
+  std::vector<std::unique_ptr<UnixClient>> idle;
+  for (int i = 0; i < 20; ++i) idle.push_back(std::make_unique<UnixClient>(hostile.socket_path(), 5s));
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (metrics_.render().find(R"(squadbox_proxy_connections_refused_total{reason="lease_connections"} 12)") ==
+             std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);  // poll interval
+  EXPECT_EQ(proxy_->open_connections(), 8u);
+  EXPECT_NE(metrics_.render().find(R"(squadbox_proxy_connections_refused_total{reason="lease_connections"} 12)"),
+            std::string::npos)
+      << metrics_.render();
+  // Accepted in connect order: the last twelve were refused and read EOF at once.
+  for (size_t i = 8; i < idle.size(); ++i) EXPECT_TRUE(idle[i]->closed_by_peer()) << i;
+  // Another container is not affected; the hostile one is served again once it lets go.
+  EXPECT_EQ(call(good, "GET", "/r/x", {{"x-api-key", good.token().reveal()}}).status, 200);
+  idle.clear();
+  const auto freed = std::chrono::steady_clock::now() + 10s;
+  while (proxy_->open_connections() > 0 && std::chrono::steady_clock::now() < freed)
+    std::this_thread::sleep_for(20ms);  // poll interval
+  EXPECT_EQ(call(hostile, "GET", "/r/x", {{"x-api-key", hostile.token().reveal()}}).status, 200);
+}
+
+TEST_F(CredentialProxyTest, RefusalFloodsAreAuditedAsOneRecordAndOneSummary) {
+  FakeUpstream up;
+  start({{"r", route(up.url())}});  // the default interval: a minute
+  auto& l = lease("squad-a", "run-1");
+  const std::string long_path = "/r/" + std::string(10000, 'p');
+  UnixClient c(l.socket_path());
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(c.request("GET", "/r/x", {{"x-api-key", "sbp_" + random_hex(32)}}).status, 401);
+    EXPECT_EQ(c.request("GET", "/nowhere" + long_path, {{"x-api-key", l.token().reveal()}}).status, 404);
+  }
+  auto records = audit_at_least(2);
+  ASSERT_EQ(records.size(), 2u) << "one record per key while the interval runs";
+  // The summaries of the open windows are written when the proxy goes.
+  leases_.clear();
+  proxy_->stop();
+  proxy_.reset();
+  records = audit();
+  ASSERT_EQ(records.size(), 4u);
+  size_t denied = 0, refused = 0, summaries = 0;
+  for (const auto& r : records) {
+    EXPECT_LT(r.detail.size(), 600u) << "paths are cut to 256 bytes in audit details";
+    if (r.event == "proxy.denied") ++denied;
+    if (r.event == "proxy.request") ++refused;
+    if (r.detail.find(R"("aggregated":true)") != std::string::npos) {
+      ++summaries;
+      EXPECT_NE(r.detail.find(R"("count":49)"), std::string::npos) << r.detail;
+    }
+  }
+  EXPECT_EQ(denied, 2u);
+  EXPECT_EQ(refused, 2u);
+  EXPECT_EQ(summaries, 2u);
+  EXPECT_NE(metrics_.render().find(R"(squadbox_proxy_denied_total{reason="unknown_token"} 50)"), std::string::npos);
+}
+
 }  // namespace
