@@ -9,6 +9,8 @@
 #include "channels/webhooks/ack_deadlines.hpp"
 #include "channels/webhooks/webhook_dispatch.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/core/throttled_audit_sink.hpp"
+#include "runtime/core/utf8.hpp"
 
 namespace sb::channels::webhooks {
 namespace {
@@ -56,9 +58,12 @@ WebhookListenerOptions listener_options(const config::WebhooksConfig& c) {
   o.server.idle_timeout = std::chrono::milliseconds(c.idle_timeout_ms);
   o.server.threads = static_cast<int>(c.threads);
   o.server.max_connections = static_cast<size_t>(c.max_connections);
+  o.server.max_connections_per_remote = static_cast<size_t>(c.max_connections_per_remote);
   o.server.tls_cert_file = c.tls_cert_file;
   o.server.tls_key_file = c.tls_key_file;
   o.ack_timeout = std::chrono::milliseconds(c.ack_timeout_ms);
+  o.max_in_flight = static_cast<size_t>(c.max_in_flight);
+  o.reject_audit_interval = std::chrono::milliseconds(c.reject_audit_interval_ms);
   return o;
 }
 
@@ -78,6 +83,9 @@ struct WebhookListener::Core {
       add(std::string(messaging::channel_name(kind)), "");
     for (const auto& bot : bots)
       if (bot && !bot->polling()) add(std::string(messaging::channel_name(bot->kind())), bot->name());
+    if (options.audit)
+      reject_audit = std::make_unique<ThrottledAuditSink>(
+          options.audit, EventThrottle<AuditRecord>::Options{options.reject_audit_interval, 4096});
     if (options.metrics)
       ack_seconds = &options.metrics->histogram("squadbox_webhook_ack_seconds",
                                                 "Webhook delivery from request to durable ack", ack_bounds());
@@ -104,23 +112,27 @@ struct WebhookListener::Core {
 
   void reject(Stats& s, const WebhookDecision& d, const http::Request& req) {
     s.rejected.fetch_add(1, std::memory_order_relaxed);
-    log::info("webhook.rejected", {{"platform", d.platform},
-                                   {"bot", d.bot},
-                                   {"reason", d.reason},
-                                   {"status", d.response.status},
-                                   {"remote", req.remote_address}});
     if (options.metrics)
       options.metrics
           ->counter("squadbox_webhook_rejects_total", "Webhook requests refused by verification",
                     {{"platform", d.platform}, {"bot", d.bot}, {"reason", d.reason}})
           .inc();
-    if (!options.audit) return;
     // Never the body or a header value: only what identifies the attempt.
+    const std::string remote = utf8::truncate(req.remote_address, 64);
     const std::string detail = "{\"platform\":" + json_string(d.platform) + ",\"bot\":" + json_string(d.bot) +
                                ",\"reason\":" + json_string(d.reason) +
                                ",\"status\":" + std::to_string(d.response.status) +
-                               ",\"remote\":" + json_string(req.remote_address) + "}";
-    options.audit(AuditRecord{"webhook", "channel.webhook_rejected", d.platform + "/" + d.bot, detail});
+                               ",\"remote\":" + json_string(remote) + "}";
+    // The log line follows the audit record: a flood logs one line per key and interval.
+    const bool recorded = !reject_audit || reject_audit->offer(d.platform + "/" + d.bot + "/" + d.reason + "/" + remote,
+                                                               AuditRecord{"webhook", "channel.webhook_rejected",
+                                                                           d.platform + "/" + d.bot, detail});
+    if (recorded)
+      log::info("webhook.rejected", {{"platform", d.platform},
+                                     {"bot", d.bot},
+                                     {"reason", d.reason},
+                                     {"status", d.response.status},
+                                     {"remote", remote}});
   }
 
   void handle(const std::shared_ptr<Core>& self, const http::Request& req, http::Reply reply) {
@@ -191,7 +203,19 @@ struct WebhookListener::Core {
   // for all deliveries.
   void deliver(const std::shared_ptr<Core>& self, Stats& s, WebhookDecision d, http::Reply reply,
                Clock::time_point started) {
-    in_flight.fetch_add(1);
+    if (in_flight.fetch_add(1) >= options.max_in_flight) {
+      done();
+      count(s, "unavailable");
+      if (options.metrics)
+        options.metrics
+            ->counter("squadbox_webhook_overloaded_total",
+                      "Deliveries refused at once because too many waited for their durable ack")
+            .inc();
+      auto res = http::Response::error(503, "overloaded", "too many deliveries in flight; retry later");
+      res.headers.emplace_back("Retry-After", "1");
+      reply(std::move(res));
+      return;
+    }
     auto pending = std::make_shared<PendingAck>();
     pending->core = self;
     pending->stats = &s;
@@ -231,6 +255,7 @@ struct WebhookListener::Core {
   WebhookListenerOptions options;
   std::map<std::string, std::unique_ptr<Stats>> stats;  // fixed after construction
   metrics::Histogram* ack_seconds = nullptr;
+  std::unique_ptr<ThrottledAuditSink> reject_audit;
   std::atomic<size_t> in_flight{0};
   std::mutex drain_mutex;
   std::condition_variable drained;

@@ -4,7 +4,8 @@
 // messages, hands them to its IngestSink (the broker's ingest actor). The 2xx goes out
 // only once the sink says they are durably stored; an error or ack_timeout answers 503
 // so the platform retries (the ingest deduplicates the retry). Rejected requests
-// are counted and audited (`channel.webhook_rejected`, never the body).
+// are counted and audited (`channel.webhook_rejected`, never the body), aggregated per
+// bot, reason and remote address and interval so that a flood cannot grow the log.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -32,7 +33,13 @@ struct WebhookListenerOptions {
   http::ServerOptions server;  // name "webhooks"
   // Longest wait for the ingest's answer; keep it well inside the platforms' 3 s.
   std::chrono::milliseconds ack_timeout{2500};
-  AuditSink audit;                       // may be empty
+  // Deliveries waiting for their durable ack at once; beyond it a delivery gets 503 at
+  // once instead of queueing in memory behind a stalled disk (the platform retries).
+  size_t max_in_flight = 1000;
+  AuditSink audit;  // may be empty
+  // Rejected requests are audited once per (platform, bot, reason, remote) and interval;
+  // the rest of a flood is counted into one summary record (docs/security-audit.md).
+  std::chrono::milliseconds reject_audit_interval{60000};
   metrics::Registry* metrics = nullptr;  // not owned; may be null; must outlive the actor system's use
   // Verification clock (timestamps windows); tests move it.
   std::function<std::chrono::system_clock::time_point()> clock;

@@ -114,6 +114,22 @@ struct Shared {
     duration->observe(std::chrono::duration<double>(Clock::now() - started).count());
   }
 
+  // Claims a connection slot of `remote` (false: its cap is reached).
+  bool claim_remote(const std::string& remote) {
+    if (options.max_connections_per_remote == 0) return true;
+    std::lock_guard lk(remote_mutex);
+    size_t& n = per_remote[remote];
+    if (n >= options.max_connections_per_remote) return false;
+    ++n;
+    return true;
+  }
+  void release_remote(const std::string& remote) {
+    if (options.max_connections_per_remote == 0) return;
+    std::lock_guard lk(remote_mutex);
+    auto it = per_remote.find(remote);
+    if (it != per_remote.end() && --it->second == 0) per_remote.erase(it);
+  }
+
   void connection_delta(int delta) {
     const size_t now = delta > 0 ? connections.fetch_add(1) + 1 : connections.fetch_sub(1) - 1;
     if (open_connections) open_connections->set(static_cast<double>(now));
@@ -126,6 +142,8 @@ struct Shared {
   sb::metrics::Gauge* open_connections = nullptr;
   std::array<std::atomic<sb::metrics::Counter*>, 600> status_counters{};
   std::atomic<size_t> connections{0};
+  std::mutex remote_mutex;
+  std::unordered_map<std::string, size_t> per_remote;  // open connections by remote address
 
   // A Reply from a foreign thread posts onto a connection's strand only while `alive`;
   // stop() clears it under the exclusive lock before destroying the io_context, so no
@@ -182,7 +200,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                                               remote_(std::move(remote)) {
     sh_->connection_delta(+1);
   }
-  ~Session() override { sh_->connection_delta(-1); }
+  ~Session() override {
+    sh_->release_remote(remote_);
+    sh_->connection_delta(-1);
+  }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -621,7 +642,9 @@ struct Server::Impl {
     const auto peer = socket.remote_endpoint(rec);
     std::string remote = rec ? std::string("unknown") : peer.address().to_string();
     if (shared->connections.load() >= options().max_connections) {
-      refuse(std::move(socket), remote);
+      refuse(std::move(socket), remote, "max_connections");
+    } else if (!shared->claim_remote(remote)) {
+      refuse(std::move(socket), remote, "max_connections_per_remote");
     } else {
       if (tls) {
         auto session = std::make_shared<Session<TlsStream>>(shared, std::move(socket), tls, std::move(remote));
@@ -635,14 +658,23 @@ struct Server::Impl {
   }
 
   // Best effort: one non-blocking write of a canned 503, then close.
-  void refuse(tcp::socket socket, const std::string& remote) {
+  void refuse(tcp::socket socket, const std::string& remote, const char* limit) {
     static const std::string response = [] {
       const Response r = Response::error(503, "overloaded", "too many connections");
       return "HTTP/1.1 503 Service Unavailable\r\nServer: squadbox\r\nContent-Type: " + r.content_type +
              "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\nConnection: close\r\n\r\n" + r.body;
     }();
-    sb::log::warn("http.connection_refused",
-                  {{"listener", options().name}, {"remote", remote}, {"max_connections", options().max_connections}});
+    // One line per second at most: a flood of connections must not become a flood of logs.
+    const auto now = Clock::now();
+    if (now - last_refusal_log > std::chrono::seconds(1)) {
+      last_refusal_log = now;
+      sb::log::warn("http.connection_refused", {{"listener", options().name}, {"remote", remote}, {"limit", limit}});
+    }
+    if (shared->metrics)
+      shared->metrics
+          ->counter("squadbox_http_connections_refused_total", "Connections refused at accept for a connection limit",
+                    {{"listener", options().name}, {"limit", limit}})
+          .inc();
     error_code ignored;
     socket.non_blocking(true, ignored);
     socket.write_some(net::buffer(response), ignored);
@@ -803,6 +835,7 @@ struct Server::Impl {
   std::optional<net::strand<net::io_context::executor_type>> acceptor_strand;
   std::optional<tcp::acceptor> acceptor;
   std::optional<net::steady_timer> retry_timer;
+  Clock::time_point last_refusal_log{};  // on the acceptor strand
   std::optional<net::executor_work_guard<net::io_context::executor_type>> guard;
   std::vector<std::thread> threads;
 };

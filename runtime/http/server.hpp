@@ -29,6 +29,9 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60000};
   int threads = 1;
   size_t max_connections = 1024;  // beyond this, new connections get 503 and close
+  // Open connections one remote address may hold (0 = no cap); beyond it the same 503.
+  // Behind a reverse proxy every connection has its address: raise it to max_connections.
+  size_t max_connections_per_remote = 0;
   // PEM files; both set: HTTPS (the handshake counts against request_timeout), both
   // empty: plain HTTP, one without the other: start() fails with "http.tls".
   std::string tls_cert_file;

@@ -195,7 +195,14 @@ AdminApi::AdminApi(caf::actor_system& system, const caf::actor& root, metrics::R
 AdminApi::~AdminApi() = default;
 
 http::Handler AdminApi::handler() const {
-  return impl_->router.handler();
+  return [routed = impl_->router.handler(), hosts = impl_->options.hosts](const http::Request& req, http::Reply reply) {
+    if (!http::host_allowed(req.header("Host"), hosts)) {
+      reply(http::Response::error(403, "forbidden_host",
+                                  "Host is not this listener's address (add it to admin.allowed_hosts)"));
+      return;
+    }
+    routed(req, std::move(reply));
+  };
 }
 
 bool bearer_matches(const std::string* header, const Secret& token) {

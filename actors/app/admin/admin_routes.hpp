@@ -10,6 +10,7 @@
 
 #include "runtime/core/metrics.hpp"
 #include "runtime/core/secret.hpp"
+#include "runtime/http/host_check.hpp"
 #include "runtime/http/router.hpp"
 
 namespace caf {
@@ -26,6 +27,9 @@ struct AdminApiOptions {
   std::chrono::milliseconds actor_timeout{5000};
   std::string runtime_status_json;  // GET /api/v1/container/runtime (detected at start)
   std::string db_path;              // read connection for /api/v1/container/containers
+  // Requests whose Host is none of these (plus loopback literals and localhost) get 403:
+  // DNS rebinding (runtime/http/host_check.hpp).
+  http::HostPolicy hosts;
   // More /api/ routes from other capabilities (secrets, audit, ...): each is called once
   // with the bearer-protected router, after the built-in routes are added.
   std::vector<std::function<void(http::Router& api)>> extensions;

@@ -119,9 +119,10 @@ inline std::string whatsapp_delivery(const std::string& message_id) {
          R"(","timestamp":"1749416383","type":"text","text":{"body":"Does it come in another color?"}}]}}]}]})";
 }
 
-inline std::string telegram_update(std::int64_t update_id) {
-  return R"({"update_id":)" + std::to_string(update_id) +
-         R"(,"message":{"message_id":4412,"from":{"id":123456789,"is_bot":false,"first_name":"Grace","username":"ghopper"},)"
+// Its dedupe key is "-1001234567890:<message_id>" (chat:message, never the update_id).
+inline std::string telegram_update(std::int64_t update_id, std::int64_t message_id = 4412) {
+  return R"({"update_id":)" + std::to_string(update_id) + R"(,"message":{"message_id":)" + std::to_string(message_id) +
+         R"(,"from":{"id":123456789,"is_bot":false,"first_name":"Grace","username":"ghopper"},)"
          R"("chat":{"id":-1001234567890,"title":"Ops squad","type":"supergroup"},"date":1718000000,)"
          R"("text":"@SquadHelperBot roll back please","entities":[{"offset":0,"length":15,"type":"mention"}]}})";
 }
@@ -232,7 +233,8 @@ class IngressFixture : public ::testing::Test {
   }
 
   // Starts the listener on 127.0.0.1 with short timeouts (TLS when both files are given).
-  void start_listener(std::string cert = "", std::string key = "") {
+  void start_listener(std::string cert = "", std::string key = "",
+                      const std::function<void(channels::webhooks::WebhookListenerOptions&)>& tweak = {}) {
     channels::webhooks::WebhookListenerOptions o;
     o.server.name = "webhooks";
     o.server.address = "127.0.0.1";
@@ -244,6 +246,7 @@ class IngressFixture : public ::testing::Test {
     o.ack_timeout = 2500ms;
     o.audit = audited->sink();
     o.metrics = &metrics;
+    if (tweak) tweak(o);
     listener =
         std::make_unique<channels::webhooks::WebhookListener>(actors::make_ingest_sink(system), make_test_bots(), o);
     auto port = listener->start();

@@ -94,7 +94,9 @@ TEST_F(Listener, WhatsAppMessageIsStoredAndDeduplicated) {
 TEST_F(Listener, TelegramUpdateIsStoredAndDeduplicated) {
   deliver_twice(
       "/webhooks/telegram/tgbot", [](const std::string&) { return telegram_headers(); }, telegram_update(981276354),
-      "981276354", "", [](const std::string& id) { return telegram_update(std::stoll(id)); }, "981276355");
+      "-1001234567890:4412", "",
+      [](const std::string& key) { return telegram_update(981276355, std::stoll(key.substr(key.find(':') + 1))); },
+      "-1001234567890:4413");
   auto seen = routed->snapshot()[0];
   EXPECT_EQ(seen.chat_jid, "tg:-1001234567890");
   EXPECT_TRUE(seen.is_group);
@@ -141,7 +143,7 @@ TEST_F(Listener, Handshakes) {
   auto good = post("/webhooks/telegram/tgbot", telegram_headers(), update);
   ASSERT_TRUE(good.ok());
   EXPECT_EQ(good->status, 200);
-  EXPECT_EQ(stored("1"), 1);
+  EXPECT_EQ(stored("-1001234567890:4412"), 1);
 }
 
 TEST_F(Listener, BadOrMissingSignaturesAre401AndAudited) {
