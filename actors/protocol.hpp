@@ -249,7 +249,9 @@ using storage_writer_actor =
                             caf::reacts_to<commit_atom>>;
 
 // Appends hash-chained audit records (through the storage writer).
-using audit_log_actor = component_actor::extend<caf::replies_to<append_atom, AuditRecord>::with<audit_receipt>>;
+// retry_atom: its own timer, after a failed write (the chain then resumes from disk).
+using audit_log_actor =
+    component_actor::extend<caf::replies_to<append_atom, AuditRecord>::with<audit_receipt>, caf::reacts_to<retry_atom>>;
 
 // Local only (never crosses nodes): how a non-actor caller (the webhook listener's I/O
 // threads) learns the fate of a batch without spawning an actor or arming a timer per

@@ -104,4 +104,23 @@ storage::WriteOp append_audit_record(const ChainRecord& r) {
        SqlParam::blob_of(r.prev_hash), SqlParam::blob_of(r.hash)}};
 }
 
+storage::WriteOp writer_barrier() {
+  return {"SELECT 1", {}};
+}
+
+storage::WriteOp append_audit_records(const std::vector<ChainRecord>& records) {
+  storage::WriteOp op;
+  op.sql = "INSERT INTO audit_log(seq, at, actor, event, subject, detail, prev_hash, hash) VALUES";
+  op.params.reserve(records.size() * 8);
+  for (size_t i = 0; i < records.size(); ++i) {
+    const ChainRecord& r = records[i];
+    op.sql += i == 0 ? "(?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?)";
+    for (auto& p : {SqlParam::of(r.fields.seq), SqlParam::of(r.fields.at_ms), SqlParam::of(r.fields.actor),
+                    SqlParam::of(r.fields.event), SqlParam::of(r.fields.subject), SqlParam::of(r.fields.detail),
+                    SqlParam::blob_of(r.prev_hash), SqlParam::blob_of(r.hash)})
+      op.params.push_back(p);
+  }
+  return op;
+}
+
 }  // namespace sb::storage

@@ -48,5 +48,10 @@ Result<std::optional<AuditHead>> read_audit_head(storage::Database& db);
 // INSERT of one record (its fields, prev_hash and hash as computed by the caller). The
 // table is append-only: a seq that exists already fails with sqlite.constraint.
 storage::WriteOp append_audit_record(const security::audit::ChainRecord& record);
+// One INSERT of several consecutive records: one statement, so all of them or none.
+storage::WriteOp append_audit_records(const std::vector<security::audit::ChainRecord>& records);
+// A write that changes nothing: its answer means every op sent to the writer before it has
+// been committed or has failed, so the head read afterwards is final.
+storage::WriteOp writer_barrier();
 
 }  // namespace sb::storage
