@@ -26,6 +26,10 @@ struct namespace_state {
   namespaces::NamespaceRunner runner;                      // every decision; this actor carries out its effects
   std::map<std::string, container_supervisor_actor> runs;  // by run id: the message and the scheduled container
   ScheduledRuns tasks;  // answers every run once, also when this actor ends (in step with the runner's)
+  // Replies handed to the outbox and not yet durably stored there. A turn is marked done
+  // only when none is left (M3 of the 2026-12 audit): its RecordTurn waits here until then.
+  size_t pending_replies = 0;
+  std::vector<namespaces::effect::RecordTurn> waiting_turns;
   static inline const char* name = "namespace";
 };
 
@@ -69,27 +73,51 @@ void write(self_ptr self, storage::WriteOp op) {
           });
 }
 
+void record_turn(self_ptr self, const fx::RecordTurn& e) {
+  const auto& id = self->state.opts.id;
+  write(self, storage::mark_inbound(e.ids, id, e.drop_reason));
+  write(self, storage::upsert_cursor(id, e.cursor));
+}
+
+// A reply that cannot be stored now (outbox or storage down, a write timed out): its turn
+// must not be marked done. The actor ends instead; its manager restarts it and the router
+// replays the turn's rows, still 'received' (replies that did get stored are not sent
+// twice: the outbox keys them by reply_idempotency_key).
+void reply_not_stored(self_ptr self, const std::string& jid, const std::string& why) {
+  log::error("namespace.reply_not_stored", {{"namespace", self->state.opts.name}, {"chat", jid}, {"error", why}});
+  self->state.waiting_turns.clear();
+  self->quit(caf::make_error(caf::sec::runtime_error, "reply not stored: " + why));
+}
+
+void reply_stored(self_ptr self) {
+  auto& st = self->state;
+  if (st.pending_replies > 0) --st.pending_replies;
+  if (st.pending_replies > 0) return;
+  auto turns = std::move(st.waiting_turns);
+  st.waiting_turns.clear();
+  for (const auto& turn : turns) record_turn(self, turn);
+}
+
 void enqueue(self_ptr self, fx::SendText& e) {
   auto outbox = lookup<outbox_actor>(self->system(), "outbox");
   const std::string name = self->state.opts.name;
-  if (!outbox) {
-    log::warn("namespace.reply_dropped", {{"namespace", name}, {"chat", e.jid}, {"reason", "outbox_down"}});
-    return;
-  }
+  if (!outbox) return reply_not_stored(self, e.jid, "outbox down");
   const std::string jid = e.jid;
+  ++self->state.pending_replies;
   self->request(outbox, std::chrono::seconds(30), enqueue_atom::value,
                 outbound_message{std::move(e.bot), std::move(e.jid), std::move(e.text), std::move(e.reply_to),
                                  std::move(e.idempotency_key)})
       .then(
-          [name, jid](const enqueue_result& r) {
+          [self, name, jid](const enqueue_result& r) {
+            if (r.error.code == "outbox.storage") return reply_not_stored(self, jid, r.error.message);
+            // Refused for good (an unknown bot, a text no platform takes): a replay would
+            // be refused the same way, so the turn still counts as answered.
             if (!r.error.code.empty())
               log::warn("namespace.enqueue_failed",
                         {{"namespace", name}, {"chat", jid}, {"code", r.error.code}, {"error", r.error.message}});
+            reply_stored(self);
           },
-          [self, name, jid](caf::error& err) {
-            log::warn("namespace.enqueue_failed",
-                      {{"namespace", name}, {"chat", jid}, {"error", self->system().render(err)}});
-          });
+          [self, jid](caf::error& err) { reply_not_stored(self, jid, self->system().render(err)); });
 }
 
 NamespaceRunRequest run_request(self_ptr self, std::string run_id) {
@@ -187,8 +215,10 @@ void apply(self_ptr self, namespaces::Effects effects) {
           } else if constexpr (std::is_same_v<E, fx::ScheduleTyping>) {
             self->delayed_send(self, e.delay, typing_atom::value, e.token);
           } else if constexpr (std::is_same_v<E, fx::RecordTurn>) {
-            write(self, storage::mark_inbound(e.ids, id, e.drop_reason));
-            write(self, storage::upsert_cursor(id, e.cursor));
+            if (st.pending_replies == 0)
+              record_turn(self, e);
+            else
+              st.waiting_turns.push_back(std::move(e));
           } else if constexpr (std::is_same_v<E, fx::AnswerTask>) {
             if (!e.remove_dir.empty()) {
               std::error_code ec;

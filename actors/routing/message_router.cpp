@@ -4,8 +4,10 @@
 #include <map>
 #include <optional>
 #include <unordered_map>
+#include <utility>
 
 #include "actors/supervision/supervisor.hpp"
+#include "runtime/core/backoff.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/routing/route_decision.hpp"
 #include "storage/inbound_store.hpp"
@@ -46,6 +48,13 @@ struct router_state {
   std::unordered_map<std::string, routed_batch> pending;
   std::size_t pending_messages = 0;
   bool flush_queued = false;
+  // M4 of the 2026-12 audit: rows left 'received' with nobody working on them (held without
+  // a table or a namespaces actor, or lost with a dead manager's namespace actors) are
+  // replayed by a recover that retries, with backoff, until it has somewhere to go.
+  bool stranded = false;
+  bool recover_queued = false;
+  int recover_attempts = 0;
+  bool last_load_failed = false;
   static inline const char* name = "router";
 };
 
@@ -77,6 +86,17 @@ Status load_table(router_state& st) {
   return {};
 }
 
+// Queues one recover (coalesced) after a backoff that grows while it cannot run.
+void schedule_recover(self_ptr self) {
+  auto& st = self->state;
+  st.stranded = true;
+  if (st.recover_queued) return;
+  st.recover_queued = true;
+  self->delayed_send(self,
+                     backoff_delay(std::chrono::milliseconds(200), st.recover_attempts++, std::chrono::seconds(5)),
+                     recover_atom::value);
+}
+
 void reload(self_ptr self, std::string_view why) {
   auto& st = self->state;
   st.last_load = std::chrono::steady_clock::now();
@@ -85,8 +105,11 @@ void reload(self_ptr self, std::string_view why) {
     log::error(
         "router.table_load_failed",
         {{"why", why}, {"code", loaded.error().code}, {"error", loaded.error().message}, {"kept_previous", st.loaded}});
+    st.last_load_failed = true;
     return;
   }
+  // Rows that arrived while the table could not be read may have been held: replay them.
+  if (std::exchange(st.last_load_failed, false)) schedule_recover(self);
   log::info("router.table_loaded", {{"why", why},
                                     {"namespaces", static_cast<int64_t>(st.table.namespace_count())},
                                     {"mappings", static_cast<int64_t>(st.table.mapping_count())},
@@ -156,11 +179,13 @@ void flush(self_ptr self) {
   auto namespaces = namespaces_handle(self);
   for (auto& [id, batch] : st.pending) {
     if (batch.messages.empty()) continue;
-    if (namespaces)
+    if (namespaces) {
       caf::anon_send(namespaces, route_atom::value, std::move(batch));
-    else
+    } else {
       log::warn("router.no_namespaces", {{"messages", static_cast<int64_t>(batch.messages.size())},
                                          {"why", "the namespaces actor is not running; replayed later"}});
+      schedule_recover(self);
+    }
   }
   st.pending.clear();
   st.pending_messages = 0;
@@ -174,6 +199,7 @@ void route(self_ptr self, messaging::StoredMessage& m) {
   if (!st.loaded && std::chrono::steady_clock::now() - st.last_load >= kReloadRetry) reload(self, "retry");
   if (!st.loaded) {
     if (log::enabled(log::Level::debug)) log::debug("router.held", {{"id", m.id}, {"why", "no routing table"}});
+    schedule_recover(self);
     return;
   }
   const routing::MessageView view{m.channel, m.bot, m.chat_jid, m.sender_id, m.text, m.is_group, m.mentions_bot};
@@ -190,6 +216,7 @@ void route(self_ptr self, messaging::StoredMessage& m) {
   auto namespaces = namespaces_handle(self);
   if (!namespaces) {
     log::warn("router.no_namespaces", {{"id", m.id}, {"why", "the namespaces actor is not running; replayed later"}});
+    schedule_recover(self);
     return;
   }
   const auto* ns = st.table.find_namespace(decision.namespace_id);
@@ -221,8 +248,12 @@ void recover(self_ptr self) {
   auto& st = self->state;
   if (!st.loaded) reload(self, "recover");
   if (!st.loaded) {
-    log::warn("router.recover_skipped", {{"why", "no routing table"}});
-    return;
+    log::warn("router.recover_postponed", {{"why", "no routing table"}});
+    return schedule_recover(self);
+  }
+  if (!namespaces_handle(self)) {
+    log::warn("router.recover_postponed", {{"why", "the namespaces actor is not running"}});
+    return schedule_recover(self);
   }
   int64_t after = 0;
   uint64_t replayed = 0;
@@ -231,7 +262,7 @@ void recover(self_ptr self) {
     if (!read) {
       st.db.reset();
       log::error("router.recover_failed", {{"after_id", after}, {"error", read.error().message}});
-      return;
+      return schedule_recover(self);
     }
     auto& chunk = *read;
     if (chunk.empty()) break;
@@ -240,6 +271,11 @@ void recover(self_ptr self) {
     replayed += chunk.size();
     if (chunk.size() < static_cast<size_t>(kRecoverChunk)) break;
   }
+  // route() may have found the table or the manager gone meanwhile: then it queued another.
+  if (!st.recover_queued) {
+    st.stranded = false;
+    st.recover_attempts = 0;
+  }
   log::info("router.recovered", {{"replayed", replayed}});
 }
 
@@ -247,7 +283,12 @@ message_router_actor::behavior_type router_fn(self_ptr self, MessageRouterOption
   log_exceptions(self, "router");
   self->state.options = std::move(options);
   self->set_down_handler([self](caf::down_msg& dm) {
-    if (dm.source == self->state.namespaces.address()) self->state.namespaces = nullptr;
+    if (dm.source != self->state.namespaces.address()) return;
+    // Its namespace actors died with it, and with them the turns they held in memory:
+    // replay the rows still 'received' once a new manager is registered.
+    self->state.namespaces = nullptr;
+    log::warn("router.namespaces_down", {{"why", "replaying unfinished rows when a new manager runs"}});
+    schedule_recover(self);
   });
   reload(self, "start");
   // A restarted router must not lose rows a previous one left 'received'.
@@ -266,7 +307,10 @@ message_router_actor::behavior_type router_fn(self_ptr self, MessageRouterOption
         st.reload_queued = true;
         self->send(self, reload_atom::value);
       },
-      [=](recover_atom) { recover(self); },
+      [=](recover_atom) {
+        self->state.recover_queued = false;
+        recover(self);
+      },
       [=](flush_atom) {
         self->state.flush_queued = false;
         flush(self);

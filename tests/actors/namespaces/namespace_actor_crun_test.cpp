@@ -5,6 +5,9 @@
 // and a container that cannot start. Pure reply rules are tested without containers.
 #include <signal.h>
 
+#include <atomic>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "actors/channels/channel_sender.hpp"
@@ -54,6 +57,35 @@ TEST_F(NamespaceRun, RoutedMessageGetsEchoReplyThroughTheOutbox) {
       },
       20s));
   EXPECT_NE(manager_status().detail.find("namespaces 1, running 1/5"), std::string::npos) << manager_status().detail;
+}
+
+// M3 of the 2026-12 audit: the turn used to be marked done before its reply was in the
+// outbox, so a crash (or an outbox that could not store it) in between lost the reply of
+// an acked message for good. Now the row stays 'received' (to be replayed) unless the
+// reply is durably stored.
+TEST_F(NamespaceRun, ATurnWhoseReplyCouldNotBeStoredIsNotMarkedDone) {
+  auto asked = std::make_shared<std::atomic<int>>(0);
+  auto failing = system_.spawn([asked](caf::event_based_actor*) -> caf::behavior {
+    return {[asked](sb::actors::enqueue_atom, const sb::actors::outbound_message&) {
+      ++*asked;
+      return sb::actors::enqueue_result{{}, sb::Error{"outbox.storage", "database or disk is full (injected)"}};
+    }};
+  });
+  auto real = system_.registry().get(caf::atom("outbox"));
+  system_.registry().erase(caf::atom("outbox"));
+  put("outbox", caf::actor_cast<caf::actor>(failing));
+  auto ns = make_namespace("alpha", {"slack:C1"});
+  start_manager(services());
+  auto m = slack_message("an answer that cannot be stored");
+  route(ns, m);
+  ASSERT_TRUE(sb::test::wait_until([&] { return asked->load() > 0; }, 60s)) << "the turn never replied";
+  // Long enough for a turn record to commit had one been sent.
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(text_of("SELECT state FROM inbound_messages WHERE id = " + std::to_string(m.id)), "received");
+  EXPECT_EQ(text_of("SELECT count(*) FROM namespace_cursors WHERE namespace_id = '" + ns.id + "'"), "0");
+  system_.registry().erase(caf::atom("outbox"));
+  system_.registry().put(caf::atom("outbox"), real);
+  caf::anon_send_exit(failing, caf::exit_reason::user_shutdown);
 }
 
 TEST_F(NamespaceRun, MessagesSentWhileBusyFormTheNextTurnInOrder) {

@@ -400,4 +400,60 @@ TEST_F(RouterActor, AnUnreadableTableRoutesNothingAndDropsNothing) {
   EXPECT_EQ(recorder_->count(), 0u);
 }
 
+// M4 of the 2026-12 audit: acked rows that nobody works on must not wait for a restart.
+TEST_F(RouterActor, RowsHeldWithoutANamespacesActorAreReplayedOnceOneRuns) {
+  create("team", false);
+  map("slack:C1", "team");
+  start_router();
+  auto m = stored("slack:C1", "hello");
+  route(m);
+  EXPECT_EQ(row_field(m.id, "state"), "received");
+  start_namespaces();  // no recover_atom from anyone: the router retries by itself
+  auto got = recorder_->wait_for(1);
+  ASSERT_GE(got.size(), 1u);
+  EXPECT_EQ(got[0].message.id, m.id);
+}
+
+TEST_F(RouterActor, ADeadManagersUnfinishedRowsAreReplayedToItsSuccessor) {
+  create("team", false);
+  map("slack:C1", "team");
+  start_namespaces();
+  start_router();
+  auto m = stored("slack:C1", "in a turn when the manager dies");
+  route(m);
+  ASSERT_EQ(recorder_->wait_for(1).size(), 1u);
+  // The manager dies with its namespace actors (and their turn queues); a new one
+  // registers, as the supervisor does after a restart.
+  system.registry().erase(caf::atom("namespaces"));
+  caf::anon_send_exit(fake_, caf::exit_reason::kill);
+  auto successor = std::make_shared<Recorder>();
+  fake_ = system.spawn(fake_namespaces, successor);
+  system.registry().put(caf::atom("namespaces"), caf::actor_cast<caf::strong_actor_ptr>(fake_));
+  auto got = successor->wait_for(1);
+  ASSERT_EQ(got.size(), 1u) << "the row still 'received' must reach the new manager";
+  EXPECT_EQ(got[0].message.id, m.id);
+}
+
+TEST_F(RouterActor, ARowHeldWhileTheTableWasUnreadableIsRoutedAfterTheNextGoodReload) {
+  create("team", false);
+  map("slack:C1", "team");
+  {
+    auto db = sb::storage::Database::open(db_path_);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(
+        db->exec("INSERT INTO sender_allowlists(channel, bot, mode, senders, updated_at) "
+                 "VALUES ('slack', 'x', 'list', 'not json', 1)"));
+  }
+  start_namespaces();
+  start_router();
+  auto m = stored("slack:C1", "hello");
+  route(m);
+  EXPECT_EQ(status(), "routed 0, dropped 0, table: not loaded");
+  ASSERT_TRUE(rw_db().exec("DELETE FROM sender_allowlists WHERE bot = 'x'"));
+  caf::anon_send(router_, reload_atom::value);  // the store's change notice
+  auto got = recorder_->wait_for(1);
+  ASSERT_GE(got.size(), 1u);
+  EXPECT_EQ(got[0].message.id, m.id);
+}
+
 }  // namespace
