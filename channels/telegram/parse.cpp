@@ -142,7 +142,10 @@ Status read_update(const BotIdentity& bot, const json::Value& raw, const std::st
   m.text = *text;
   m.reply_ref = std::move(reply_ref);
   m.message_ref = std::to_string(message_id);
-  m.platform_message_id = id;
+  // Dedupe key: chat and message, not update_id. Telegram picks the next update_id at
+  // random after a week without updates, so an update_id can repeat for a new message
+  // (L3 of the 2026-12 audit); a message id is unique within its chat for good.
+  m.platform_message_id = std::to_string(chat_id) + ":" + std::to_string(message_id);
   m.timestamp_ms = date * 1000;
   m.is_group = chat_type == "group" || chat_type == "supergroup";
   m.mentions_bot = chat_type == "private" || reply_to_bot || addressed_by_entities(bot, *text, entities);

@@ -29,8 +29,9 @@ class TelegramBot final : public ChannelBot {
     return parse_update(identity_, r.body);
   }
   SplitRule split_rule() const override { return kSplitRule; }
-  Result<OutboundRequest> build_message(std::string_view chat, std::string_view text,
-                                        std::string_view reply_to) const override {
+  // No dedupe key: neither platform takes one (at most one repeat per crash, documented).
+  Result<OutboundRequest> build_message(std::string_view chat, std::string_view text, std::string_view reply_to,
+                                        std::string_view) const override {
     if (!can_send_) return no_credential(*this, "bot_token");
     return build_send_message(token_, chat, text, reply_to);
   }

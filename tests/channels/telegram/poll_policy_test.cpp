@@ -65,7 +65,7 @@ TEST(TelegramPollPolicy, UpdatesBecomeMessagesAndTheNextOffset) {
   EXPECT_EQ(m.chat_jid, "tg:42");
   EXPECT_EQ(m.sender_id, "42");
   EXPECT_EQ(m.text, "b");
-  EXPECT_EQ(m.platform_message_id, "8");
+  EXPECT_EQ(m.platform_message_id, "42:1008");  // chat:message (L3)
   EXPECT_EQ(m.id, 0);
   EXPECT_TRUE(m.mentions_bot);  // a private chat addresses the bot
   EXPECT_FALSE(m.is_group);

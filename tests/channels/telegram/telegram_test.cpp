@@ -92,7 +92,7 @@ TEST(TelegramParse, GoldenGroupMessage) {
   expected.text = "\xf0\x9f\x9a\x80 @squadhelperbot roll back please";
   expected.reply_ref = "4400";
   expected.message_ref = "4412";
-  expected.platform_message_id = "981276354";
+  expected.platform_message_id = "-1001234567890:4412";  // chat:message, never the update_id (L3)
   expected.timestamp_ms = 1718000000000;
   expected.is_group = true;
   expected.mentions_bot = true;
@@ -242,7 +242,7 @@ TEST(TelegramPoll, ParsesUpdatesAndAdvancesPastBadOnes) {
   EXPECT_EQ(polled->next_offset, 14);
   ASSERT_EQ(polled->delivery.messages.size(), 2u);
   EXPECT_EQ(polled->delivery.messages[0].text, "one");
-  EXPECT_EQ(polled->delivery.messages[1].platform_message_id, "13");
+  EXPECT_EQ(polled->delivery.messages[1].platform_message_id, "5:3");
   ASSERT_EQ(polled->delivery.ignored.size(), 3u);
   EXPECT_EQ(polled->delivery.ignored[0].platform_id, "12");
   EXPECT_TRUE(polled->delivery.ignored[0].reason.starts_with("invalid: field 'result[1].message.date'"));
@@ -340,6 +340,27 @@ TEST(TelegramOutbound, ClassifiesAnswers) {
   EXPECT_EQ(classify(502, "<html>Bad Gateway</html>").kind, Kind::transient);
   EXPECT_EQ(classify(200, "<html>captive portal</html>").reason, "bad_response");
   EXPECT_EQ(classify(200, R"({"ok":false})").kind, Kind::permanent);  // error_code falls back to HTTP 200
+}
+
+// L3 of the 2026-12 audit: after a week without updates Telegram picks the next update_id
+// at random, so an update_id may come back for a new message. The dedupe key is the
+// chat and message id: a repeated update_id with a new message is a new message, and the
+// same message redelivered under another update_id is still a duplicate.
+TEST(TelegramParse, DedupeKeyIsChatAndMessageNotUpdateId) {
+  auto update = [](int64_t update_id, int64_t chat, int64_t message) {
+    return R"({"update_id":)" + std::to_string(update_id) + R"(,"message":{"message_id":)" + std::to_string(message) +
+           R"(,"date":1,"from":{"id":5,"is_bot":false,"first_name":"A"},"chat":{"id":)" + std::to_string(chat) +
+           R"(,"type":"private"},"text":"hi"}})";
+  };
+  auto key = [&](int64_t update_id, int64_t chat, int64_t message) {
+    auto parsed = parse_update(kBot, update(update_id, chat, message));
+    EXPECT_TRUE(parsed.ok());
+    if (!parsed.ok() || parsed->messages.size() != 1) return std::string();
+    return parsed->messages[0].platform_message_id;
+  };
+  EXPECT_NE(key(500, 5, 1), key(500, 5, 2));    // the update_id repeats, the message is new
+  EXPECT_NE(key(500, 5, 1), key(500, 6, 1));    // message ids are per chat
+  EXPECT_EQ(key(500, 5, 1), key(90210, 5, 1));  // the same message under a new update_id
 }
 
 }  // namespace
