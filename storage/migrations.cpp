@@ -355,6 +355,15 @@ constexpr const char* kSchemaV6 = R"sql(
 CREATE INDEX task_runs_running ON task_runs(task_id) WHERE status = 'running';
 )sql";
 
+// Exactly-once replies across a crash (docs/failure-behaviour.md): attempt_started_at is
+// committed before a row's request goes out and cleared with its outcome, so a row left
+// with it set was perhaps delivered (the crash fell between the platform's answer and
+// the broker's record). The sender's query takes each chat's due head rows by this index.
+constexpr const char* kSchemaV7 = R"sql(
+ALTER TABLE outbox ADD COLUMN attempt_started_at INTEGER;
+CREATE INDEX outbox_pending_chat ON outbox(channel, bot, chat_jid, id) WHERE state = 'pending';
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "initial schema", kSchemaV1},
     Migration{2, "channels: inbound messages, outbox, channel state", kSchemaV2},
@@ -362,6 +371,7 @@ constexpr std::array kMigrations{
     Migration{4, "routing end to end: outbox idempotency keys, inbound outcome", kSchemaV4},
     Migration{5, "scheduled tasks: time zone, catch-up, announce, retry, status, run requests", kSchemaV5},
     Migration{6, "scheduled tasks: index of the runs going", kSchemaV6},
+    Migration{7, "outbox: attempts in flight, pending rows by chat", kSchemaV7},
 };
 static_assert(kMigrations.size() == kSchemaVersion, "kSchemaVersion must equal the number of migrations");
 

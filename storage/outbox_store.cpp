@@ -66,21 +66,46 @@ std::vector<int64_t> inserted_ids(int64_t last_rowid, size_t pieces) {
 
 WriteOp mark_sent(int64_t id, int64_t attempts, std::string_view delivered_id, int64_t now_ms) {
   return {
-      "UPDATE outbox SET state = 'sent', attempts = ?, delivered_id = ?, last_error = NULL, updated_at = ? "
+      "UPDATE outbox SET state = 'sent', attempts = ?, delivered_id = ?, last_error = NULL, updated_at = ?, "
+      "attempt_started_at = NULL "
       "WHERE id = ?",
       {SqlParam::of(attempts), text_or_null(delivered_id), SqlParam::of(now_ms), SqlParam::of(id)}};
 }
 
-WriteOp mark_retry(int64_t id, int64_t attempts, int64_t next_attempt_at_ms, std::string_view error, int64_t now_ms) {
+WriteOp mark_retry(int64_t id, int64_t attempts, int64_t next_attempt_at_ms, std::string_view error, int64_t now_ms,
+                   bool keep_in_flight) {
   return {
-      "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? "
-      "WHERE id = ? AND state = 'pending'",
+      std::string("UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ?") +
+          (keep_in_flight ? "" : ", attempt_started_at = NULL") + " WHERE id = ? AND state = 'pending'",
       {SqlParam::of(attempts), SqlParam::of(next_attempt_at_ms), text(error), SqlParam::of(now_ms), SqlParam::of(id)}};
 }
 
 WriteOp mark_failed(int64_t id, int64_t attempts, std::string_view error, int64_t now_ms) {
-  return {"UPDATE outbox SET state = 'failed', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?",
-          {SqlParam::of(attempts), text(error), SqlParam::of(now_ms), SqlParam::of(id)}};
+  return {
+      "UPDATE outbox SET state = 'failed', attempts = ?, last_error = ?, updated_at = ?, attempt_started_at = NULL "
+      "WHERE id = ?",
+      {SqlParam::of(attempts), text(error), SqlParam::of(now_ms), SqlParam::of(id)}};
+}
+
+namespace {
+std::string id_list(size_t n) {
+  std::string out = "(";
+  for (size_t i = 0; i < n; ++i) out += i == 0 ? "?" : ",?";
+  return out + ")";
+}
+}  // namespace
+
+WriteOp mark_attempts_started(const std::vector<int64_t>& ids, int64_t now_ms) {
+  WriteOp op{"UPDATE outbox SET attempt_started_at = ? WHERE state = 'pending' AND id IN " + id_list(ids.size()),
+             {SqlParam::of(now_ms)}};
+  for (int64_t id : ids) op.params.push_back(SqlParam::of(id));
+  return op;
+}
+
+WriteOp clear_attempts_started(const std::vector<int64_t>& ids) {
+  WriteOp op{"UPDATE outbox SET attempt_started_at = NULL WHERE id IN " + id_list(ids.size()), {}};
+  for (int64_t id : ids) op.params.push_back(SqlParam::of(id));
+  return op;
 }
 
 Result<ListFilter> parse_list_filter(std::string_view state, std::string_view bot, std::string_view limit) {

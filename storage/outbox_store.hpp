@@ -26,6 +26,9 @@ struct OutboxRow {
   std::string delivered_id;
   int64_t created_at = 0;
   int64_t updated_at = 0;
+  // An attempt began (committed before its request) and no outcome was recorded: the
+  // platform may have the message already (a crash between its answer and our record).
+  bool attempt_in_flight = false;
 };
 
 // One INSERT for every piece of a message (one statement: all or nothing). SQLite gives
@@ -41,15 +44,31 @@ std::string piece_key(std::string_view idempotency_key, size_t piece);
 std::vector<int64_t> inserted_ids(int64_t last_rowid, size_t pieces);
 
 storage::WriteOp mark_sent(int64_t id, int64_t attempts, std::string_view delivered_id, int64_t now_ms);
+// keep_in_flight: the failed attempt may have been delivered all the same (no answer, 5xx).
 storage::WriteOp mark_retry(int64_t id, int64_t attempts, int64_t next_attempt_at_ms, std::string_view error,
-                            int64_t now_ms);
+                            int64_t now_ms, bool keep_in_flight = false);
 storage::WriteOp mark_failed(int64_t id, int64_t attempts, std::string_view error, int64_t now_ms);
+// Committed before the rows' requests go out (the three marks above clear it again).
+storage::WriteOp mark_attempts_started(const std::vector<int64_t>& ids, int64_t now_ms);
+// For rows marked and then not attempted after all (their chat was held).
+storage::WriteOp clear_attempts_started(const std::vector<int64_t>& ids);
 
-// Pending rows of one bot in sending order: ?1 channel, ?2 bot, ?3 limit. Columns:
-// id, chat_jid, text, reply_to, attempts, next_attempt_at, created_at.
+// The rows one bot may send now, in sending order: pending, due (?4 = now ms), and not
+// behind an earlier pending row of the same chat that is not due yet (chat order), so
+// that rows waiting for a retry never hide due rows of other chats. ?1 channel, ?2 bot,
+// ?3 limit. Columns: id, chat_jid, text, reply_to, attempts, next_attempt_at,
+// created_at, attempt in flight (0/1).
 inline constexpr const char* kSelectPending =
-    "SELECT id, chat_jid, text, COALESCE(reply_to, ''), attempts, next_attempt_at, created_at FROM outbox "
-    "WHERE channel = ?1 AND bot = ?2 AND state = 'pending' ORDER BY id LIMIT ?3";
+    "SELECT o.id, o.chat_jid, o.text, COALESCE(o.reply_to, ''), o.attempts, o.next_attempt_at, o.created_at, "
+    "o.attempt_started_at IS NOT NULL FROM outbox o "
+    "WHERE o.channel = ?1 AND o.bot = ?2 AND o.state = 'pending' AND o.next_attempt_at <= ?4 "
+    "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel AND e.bot = o.bot "
+    "AND e.chat_jid = o.chat_jid AND e.state = 'pending' AND e.id < o.id AND e.next_attempt_at > ?4) "
+    "ORDER BY o.id LIMIT ?3";
+// When the next pending row of one bot falls due (?3 = now ms): one column, NULL if none.
+inline constexpr const char* kSelectNextDue =
+    "SELECT min(next_attempt_at) FROM outbox WHERE channel = ?1 AND bot = ?2 AND state = 'pending' "
+    "AND next_attempt_at > ?3";
 
 // GET /api/v1/container/outbox?state=&bot=&limit=
 struct ListFilter {

@@ -47,6 +47,8 @@ struct sender_state {
   std::unique_ptr<http::KeepAliveClient> client;
   std::optional<storage::Database> db;
   std::optional<storage::Statement> select;
+  std::optional<storage::Statement> select_next_due;
+  bool sending = false;  // a batch waits for its attempts' start to commit
   std::map<int64_t, Unconfirmed> unconfirmed;
   uint64_t seq = 0;
   bool drain_queued = false;
@@ -58,6 +60,8 @@ struct sender_state {
   metrics::Counter* failed = nullptr;
   metrics::Counter* retried = nullptr;
   metrics::Counter* rate_limited = nullptr;
+  metrics::Counter* recovered = nullptr;  // found delivered by a lookup after a crash: not sent again
+  metrics::Counter* resent = nullptr;     // perhaps delivered before a crash, sent again (no lookup)
   static inline const char* name = "channel_sender";
 };
 
@@ -126,16 +130,18 @@ bool ensure_db(self_ptr self) {
   }
   st.db.emplace(std::move(*db));
   auto stmt = st.db->prepare(storage::kSelectPending, true);
-  if (!stmt) {
-    log::error("outbound.db_open_failed", {{"bot", st.bot_id}, {"error", stmt.error().message}});
+  auto next = stmt ? st.db->prepare(storage::kSelectNextDue, true) : Result<storage::Statement>(stmt.error());
+  if (!stmt || !next) {
+    log::error("outbound.db_open_failed", {{"bot", st.bot_id}, {"error", (stmt ? next : stmt).error().message}});
     st.db.reset();
     return false;
   }
   st.select.emplace(std::move(*stmt));
+  st.select_next_due.emplace(std::move(*next));
   return true;
 }
 
-Result<std::vector<storage::OutboxRow>> load_pending(self_ptr self, size_t limit) {
+Result<std::vector<storage::OutboxRow>> load_pending(self_ptr self, size_t limit, int64_t now) {
   auto& st = self->state;
   auto& stmt = *st.select;
   std::vector<storage::OutboxRow> rows;
@@ -146,6 +152,7 @@ Result<std::vector<storage::OutboxRow>> load_pending(self_ptr self, size_t limit
   if (auto s = stmt.bind(1, st.channel); !s) return fail(s.error());
   if (auto s = stmt.bind(2, st.options.bot->name()); !s) return fail(s.error());
   if (auto s = stmt.bind(3, static_cast<int64_t>(limit)); !s) return fail(s.error());
+  if (auto s = stmt.bind(4, now); !s) return fail(s.error());
   while (true) {
     auto more = stmt.step();
     if (!more) return fail(more.error());
@@ -158,10 +165,58 @@ Result<std::vector<storage::OutboxRow>> load_pending(self_ptr self, size_t limit
     row.attempts = stmt.column_int64(4);
     row.next_attempt_at = stmt.column_int64(5);
     row.created_at = stmt.column_int64(6);
+    row.attempt_in_flight = stmt.column_int64(7) != 0;
     rows.push_back(std::move(row));
   }
   stmt.reset();  // ends the read transaction
   return rows;
+}
+
+// When the next pending row falls due per the database (0: none).
+int64_t next_due_in_db(self_ptr self, int64_t now) {
+  auto& st = self->state;
+  if (!st.select_next_due) return 0;
+  auto& stmt = *st.select_next_due;
+  int64_t at = 0;
+  if (stmt.bind(1, st.channel) && stmt.bind(2, st.options.bot->name()) && stmt.bind(3, now)) {
+    auto row = stmt.step();
+    if (row && *row && !stmt.column_is_null(0)) at = stmt.column_int64(0);
+  }
+  stmt.reset();
+  return at;
+}
+
+// A row whose earlier attempt was cut short by a crash may be on the platform already.
+// Where the platform can tell (Slack: the message's metadata in the history), ask it
+// first; where it deduplicates by itself (Discord's nonce), just repeat. nullopt: send.
+std::optional<channels::DeliveryOutcome> already_delivered(self_ptr self, const storage::OutboxRow& row,
+                                                           const messaging::Jid& jid, const std::string& key) {
+  auto& st = self->state;
+  const auto& bot = *st.options.bot;
+  if (bot.repeats_are_deduplicated(row.reply_to)) return std::nullopt;
+  auto lookup = bot.build_delivered_lookup(jid.native_id, row.reply_to, key, row.created_at);
+  std::string why = "the platform cannot be asked";
+  if (lookup && *lookup) {
+    auto& request = **lookup;
+    auto response = st.client->request(request.method, bot.base_url() + request.path, std::move(request.headers),
+                                       std::move(request.body));
+    if (response) {
+      auto found = bot.find_delivered(channels::HttpReply{response->status, response->headers, response->body}, key);
+      if (found && *found) {
+        if (st.recovered) st.recovered->inc();
+        log::info("outbound.recovered", {{"bot", st.bot_id}, {"id", row.id}, {"delivered_id", **found}});
+        return channels::success_outcome(**found);
+      }
+      if (found) return std::nullopt;  // surely not there: the first send
+      why = found.error().message;
+    } else {
+      why = response.error().message;
+    }
+  }
+  // Telegram and WhatsApp take no key: at most this one repeat per crash (documented).
+  if (st.resent) st.resent->inc();
+  log::warn("outbound.resent_after_crash", {{"bot", st.bot_id}, {"id", row.id}, {"why", why}});
+  return std::nullopt;
 }
 
 channels::DeliveryOutcome attempt(self_ptr self, const storage::OutboxRow& row) {
@@ -169,7 +224,10 @@ channels::DeliveryOutcome attempt(self_ptr self, const storage::OutboxRow& row) 
   const auto& bot = *st.options.bot;
   auto jid = messaging::parse_jid(row.chat_jid);
   if (!jid) return channels::permanent_outcome("bad_jid", jid.error().message);
-  auto request = bot.build_message(jid->native_id, row.text, row.reply_to);
+  const std::string key = "sb" + std::to_string(row.id);
+  if (row.attempt_in_flight)
+    if (auto known = already_delivered(self, row, *jid, key)) return *known;
+  auto request = bot.build_message(jid->native_id, row.text, row.reply_to, key);
   if (!request) return channels::permanent_outcome(request.error().code, request.error().message);
   auto response = st.client->request(request->method, bot.base_url() + request->path, std::move(request->headers),
                                      std::move(request->body));
@@ -210,7 +268,10 @@ void send_row(self_ptr self, const storage::OutboxRow& row, channels::delivery::
     case Kind::retry:
       entry.attempts = d.attempts;
       entry.next_attempt_at = d.next_attempt_at_ms;
-      entry.op = storage::mark_retry(row.id, d.attempts, d.next_attempt_at_ms, d.error, now);
+      // A transient failure (no answer, 5xx) may have been delivered all the same: the
+      // row keeps its attempt in flight, so the next attempt asks first where it can.
+      entry.op = storage::mark_retry(row.id, d.attempts, d.next_attempt_at_ms, d.error, now,
+                                     outcome.kind == channels::DeliveryOutcome::Kind::transient);
       order.hold(row.chat_jid, d.next_attempt_at_ms);
       if (outcome.kind == channels::DeliveryOutcome::Kind::retry_after) {
         if (st.rate_limited) st.rate_limited->inc();
@@ -228,9 +289,14 @@ void send_row(self_ptr self, const storage::OutboxRow& row, channels::delivery::
   submit(self, row.id);
 }
 
+void send_batch(self_ptr self, std::vector<storage::OutboxRow> rows, bool more);
+
+// Picks the rows to send now, commits that their attempts begin (so that a crash while
+// they are out leaves them marked), then sends them (send_batch).
 void drain(self_ptr self) {
   auto& st = self->state;
   st.drain_queued = false;
+  if (st.sending) return;  // the batch in hand drains again when it is done
   for (auto& [id, entry] : st.unconfirmed) {
     if (!entry.writing) submit(self, id);
   }
@@ -238,19 +304,20 @@ void drain(self_ptr self) {
     arm_timer(self, now_ms() + kStorageRetryMs);
     return;
   }
+  const int64_t now = now_ms();
   const size_t limit = st.options.batch + st.unconfirmed.size();
-  auto rows = load_pending(self, limit);
+  auto rows = load_pending(self, limit, now);
   if (!rows) {
     log::error("outbound.db_read_failed", {{"bot", st.bot_id}, {"error", rows.error().message}});
     st.select.reset();
+    st.select_next_due.reset();
     st.db.reset();
     arm_timer(self, now_ms() + kStorageRetryMs);
     return;
   }
-  const auto started = Clock::now();
-  channels::delivery::DeliveryOrder order(now_ms());
+  channels::delivery::DeliveryOrder order(now);
   order.pause(st.paused_until);
-  size_t tried = 0;
+  std::vector<storage::OutboxRow> picked;
   bool more = false;
   for (auto& row : *rows) {
     if (auto it = st.unconfirmed.find(row.id); it != st.unconfirmed.end()) {
@@ -258,22 +325,83 @@ void drain(self_ptr self) {
       row.attempts = it->second.attempts;
       row.next_attempt_at = it->second.next_attempt_at;
     }
-    if (tried >= st.options.batch || Clock::now() - started > kTurnBudget) {
+    if (picked.size() >= st.options.batch) {
       more = true;
       break;
     }
     if (!order.admit(row.chat_jid, row.next_attempt_at)) continue;
-    ++tried;
-    send_row(self, row, order);
+    picked.push_back(std::move(row));
   }
   const bool window_full = rows->size() == limit;
-  if (more || (window_full && tried > 0)) {
-    queue_drain(self);
-  } else if (window_full && !st.unconfirmed.empty()) {
-    st.drain_on_commit = true;  // the window is taken by rows whose outcome is being committed
-  } else if (auto due = order.next_due()) {
-    arm_timer(self, *due);
+  if (picked.empty()) {
+    if (window_full && !st.unconfirmed.empty()) {
+      st.drain_on_commit = true;  // the window is taken by rows whose outcome is being committed
+      return;
+    }
+    int64_t due = next_due_in_db(self, now);
+    if (auto in_memory = order.next_due()) due = due == 0 ? *in_memory : std::min(due, *in_memory);
+    if (due > 0) arm_timer(self, due);
+    return;
   }
+  auto writer = lookup<storage_writer_actor>(self->system(), "storage");
+  if (!writer) {
+    arm_timer(self, now + kStorageRetryMs);
+    return;
+  }
+  std::vector<int64_t> ids;
+  ids.reserve(picked.size());
+  for (const auto& row : picked) ids.push_back(row.id);
+  st.sending = true;
+  more = more || window_full;
+  self->request(writer, st.options.write_timeout, write_atom::value, storage::mark_attempts_started(ids, now))
+      .then(
+          [self, picked = std::move(picked), more](const storage::WriteOutcome& out) mutable {
+            if (!out.ok) {
+              self->state.sending = false;
+              log::warn("outbound.mark_failed", {{"bot", self->state.bot_id}, {"error", out.error_code}});
+              arm_timer(self, now_ms() + kStorageRetryMs);
+              return;
+            }
+            send_batch(self, std::move(picked), more);
+          },
+          [self](caf::error& err) {
+            self->state.sending = false;
+            log::warn("outbound.mark_failed", {{"bot", self->state.bot_id}, {"error", self->system().render(err)}});
+            arm_timer(self, now_ms() + kStorageRetryMs);
+          });
+}
+
+void send_batch(self_ptr self, std::vector<storage::OutboxRow> rows, bool more) {
+  auto& st = self->state;
+  const auto started = Clock::now();
+  channels::delivery::DeliveryOrder order(now_ms());
+  order.pause(st.paused_until);
+  std::vector<int64_t> not_attempted;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& row = rows[i];
+    // A retry earlier in this batch holds the rest of its chat; the turn budget the rest.
+    if (Clock::now() - started > kTurnBudget) {
+      for (size_t j = i; j < rows.size(); ++j) not_attempted.push_back(rows[j].id);
+      more = true;
+      break;
+    }
+    if (!order.admit(row.chat_jid, row.next_attempt_at)) {
+      not_attempted.push_back(row.id);
+      continue;
+    }
+    send_row(self, row, order);
+  }
+  st.sending = false;
+  if (!not_attempted.empty())
+    if (auto writer = lookup<storage_writer_actor>(self->system(), "storage"))
+      self->request(writer, st.options.write_timeout, write_atom::value, storage::clear_attempts_started(not_attempted))
+          .then([](const storage::WriteOutcome&) {}, [](caf::error&) {});
+  if (more)
+    queue_drain(self);
+  else if (auto due = order.next_due())
+    arm_timer(self, *due);
+  else
+    st.drain_on_commit = true;  // look again once the outcomes are committed
 }
 
 // One typing indicator, now; its outcome only counted (an indicator is never retried).
@@ -323,6 +451,9 @@ caf::behavior sender_fn(self_ptr self, ChannelSenderOptions options) {
     st.retried = &m->counter("squadbox_outbound_messages_total", help, {{"bot", st.bot_id}, {"result", "retry"}});
     st.rate_limited =
         &m->counter("squadbox_outbound_messages_total", help, {{"bot", st.bot_id}, {"result", "rate_limited"}});
+    st.recovered = &m->counter("squadbox_outbound_messages_total", help, {{"bot", st.bot_id}, {"result", "recovered"}});
+    st.resent =
+        &m->counter("squadbox_outbound_messages_total", help, {{"bot", st.bot_id}, {"result", "resent_after_crash"}});
   }
   st.options = std::move(options);
   self->join(self->system().groups().get_local(group_name(st.bot_id)));

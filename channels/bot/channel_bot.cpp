@@ -30,6 +30,19 @@ Result<OutboundRequest> ChannelBot::build_typing(std::string_view, std::string_v
   return make_error("channel.no_typing", "bot " + id() + " has no typing indicator");
 }
 
+std::optional<Result<OutboundRequest>> ChannelBot::build_delivered_lookup(std::string_view, std::string_view,
+                                                                          std::string_view, std::int64_t) const {
+  return std::nullopt;
+}
+
+Result<std::optional<std::string>> ChannelBot::find_delivered(const HttpReply&, std::string_view) const {
+  return make_error("channel.no_lookup", "bot " + id() + " cannot look up delivered messages");
+}
+
+bool ChannelBot::repeats_are_deduplicated(std::string_view) const {
+  return false;
+}
+
 Result<OutboundRequest> ChannelBot::build_poll(std::int64_t, int) const {
   return make_error("channel.not_polling", "bot " + id() + " does not poll");
 }

@@ -46,8 +46,26 @@ class ChannelBot {
   // prefix). reply_to: Slack thread_ts, Telegram message_id, WhatsApp message id,
   // Discord interaction token (sent as the interaction's follow-up). Errors:
   // channel.bad_value (permanent: the row is marked failed), channel.no_credential.
+  // dedupe_key ("" = none) names the outbox row across attempts, where the platform
+  // can carry it: Discord's nonce with enforce_nonce, Slack's message metadata.
   virtual Result<OutboundRequest> build_message(std::string_view chat_native_id, std::string_view text,
-                                                std::string_view reply_to) const = 0;
+                                                std::string_view reply_to, std::string_view dedupe_key) const = 0;
+  Result<OutboundRequest> build_message(std::string_view chat_native_id, std::string_view text,
+                                        std::string_view reply_to) const {
+    return build_message(chat_native_id, text, reply_to, {});
+  }
+  // A message whose attempt a crash cut short (the platform may have taken it): where
+  // the platform can tell, the request that finds it by its dedupe key (Slack: the
+  // channel's history since `since_ms`); nullopt where it cannot (the default).
+  virtual std::optional<Result<OutboundRequest>> build_delivered_lookup(std::string_view chat_native_id,
+                                                                        std::string_view reply_to,
+                                                                        std::string_view dedupe_key,
+                                                                        std::int64_t since_ms) const;
+  // From the lookup's answer: the delivered message's id, nullopt when it is surely not
+  // there; an error when the answer tells nothing (send then, and count it).
+  virtual Result<std::optional<std::string>> find_delivered(const HttpReply& reply, std::string_view dedupe_key) const;
+  // True when repeating a request with the same dedupe key cannot post twice (Discord).
+  virtual bool repeats_are_deduplicated(std::string_view reply_to) const;
   virtual DeliveryOutcome classify(const HttpReply& reply) const = 0;
   // The platform's typing indicator in `chat_native_id` (routing::typing_support):
   // Telegram sendChatAction, Discord POST /channels/{id}/typing (needs the bot token),

@@ -25,13 +25,15 @@ class DiscordBot final : public ChannelBot {
     return parse_interaction(identity_, r.body);
   }
   SplitRule split_rule() const override { return kSplitRule; }
-  Result<OutboundRequest> build_message(std::string_view chat, std::string_view text,
-                                        std::string_view reply_to) const override {
-    if (!reply_to.empty() && !identity_.application_id.empty())
-      return build_followup(identity_.application_id, Secret(std::string(reply_to)), text);
+  Result<OutboundRequest> build_message(std::string_view chat, std::string_view text, std::string_view reply_to,
+                                        std::string_view dedupe_key) const override {
+    if (is_followup(reply_to)) return build_followup(identity_.application_id, Secret(std::string(reply_to)), text);
     if (token_.empty()) return no_credential(*this, "bot_token");
-    return build_channel_message(token_, chat, text);
+    return build_channel_message(token_, chat, text, dedupe_key);
   }
+  // Channel messages carry the nonce; interaction follow-ups cannot.
+  bool repeats_are_deduplicated(std::string_view reply_to) const override { return !is_followup(reply_to); }
+  bool is_followup(std::string_view reply_to) const { return !reply_to.empty() && !identity_.application_id.empty(); }
   DeliveryOutcome classify(const HttpReply& reply) const override { return classify_response(reply); }
   Result<OutboundRequest> build_typing(std::string_view chat, std::string_view) const override {
     if (token_.empty()) return no_credential(*this, "bot_token");

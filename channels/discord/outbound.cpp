@@ -13,12 +13,13 @@ namespace {
 // Discord requires a User-Agent of this form on every API request.
 constexpr const char* kUserAgent = "DiscordBot (squadbox, 0.1.0)";
 constexpr std::size_t kMaxInteractionToken = 1024;
+constexpr std::size_t kMaxNonce = 25;  // Discord's limit
 
 Error bad(std::string message) {
   return make_error("channel.bad_value", std::move(message));
 }
 
-Result<std::string> content_body(std::string_view content) {
+Result<std::string> content_body(std::string_view content, std::string_view nonce = {}) {
   std::string clean = utf8::sanitize(content);
   if (clean.find_first_not_of(" \t\r\n") == std::string::npos) return bad("message text is empty");
   if (measure(clean, kSplitRule.unit) > kSplitRule.max_units)
@@ -34,6 +35,14 @@ Result<std::string> content_body(std::string_view content) {
   w.StartArray();
   w.EndArray();
   w.EndObject();
+  if (!nonce.empty()) {
+    // Discord keeps the first message with this nonce for a few minutes and answers a
+    // repeat with it instead of posting again.
+    w.Key("nonce");
+    w.String(nonce.data(), static_cast<rapidjson::SizeType>(nonce.size()));
+    w.Key("enforce_nonce");
+    w.Bool(true);
+  }
   w.EndObject();
   return std::string(buf.GetString());
 }
@@ -45,10 +54,12 @@ bool is_true(std::optional<std::string_view> v) {
 }  // namespace
 
 Result<OutboundRequest> build_channel_message(const Secret& bot_token, std::string_view channel_id,
-                                              std::string_view content) {
+                                              std::string_view content, std::string_view nonce) {
   if (!messaging::header_safe(bot_token.reveal())) return bad("Discord bot token is empty or not printable ASCII");
   if (!messaging::snowflake(channel_id)) return bad("Discord channel id must be a snowflake");
-  auto body = content_body(content);
+  if (!nonce.empty() && !messaging::token_chars(nonce, "_-", kMaxNonce))
+    return bad("Discord nonce must be at most 25 safe characters");
+  auto body = content_body(content, nonce);
   if (!body) return body.error();
   OutboundRequest r;
   r.method = "POST";

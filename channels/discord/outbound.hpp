@@ -17,8 +17,10 @@ inline constexpr SplitRule kSplitRule{2000, LengthUnit::code_points};
 // Body {"content","allowed_mentions":{"parse":[]}}: an agent's reply never pings
 // @everyone, roles or users. Errors (channel.bad_value): unsafe token, channel id not a
 // snowflake, empty text, text over kSplitRule.
+// nonce ("" = none; at most 25 characters) goes with enforce_nonce: a repeat of the
+// request within Discord's window returns the first message instead of posting again.
 Result<OutboundRequest> build_channel_message(const Secret& bot_token, std::string_view channel_id,
-                                              std::string_view content);
+                                              std::string_view content, std::string_view nonce = {});
 
 // POST /api/v10/webhooks/{application_id}/{interaction token}: the follow-up to a
 // deferred ({"type":5}) interaction, valid 15 minutes. The token is in the path, so

@@ -1,5 +1,6 @@
 #include "channels/slack/outbound.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include <rapidjson/stringbuffer.h>
@@ -39,7 +40,7 @@ std::string escape_text(std::string_view text) {
 }
 
 Result<OutboundRequest> build_post_message(const Secret& bot_token, std::string_view channel, std::string_view text,
-                                           std::string_view thread_ts) {
+                                           std::string_view thread_ts, std::string_view dedupe_key) {
   if (!messaging::header_safe(bot_token.reveal())) return bad("Slack bot token is empty or not printable ASCII");
   if (!messaging::token_chars(channel, "_-", 64)) return bad("Slack channel must be a channel id");
   if (!thread_ts.empty() && !ts_to_unix_ms(thread_ts)) return bad("thread_ts is not a Slack timestamp");
@@ -59,6 +60,19 @@ Result<OutboundRequest> build_post_message(const Secret& bot_token, std::string_
   if (!thread_ts.empty()) {
     w.Key("thread_ts");
     w.String(thread_ts.data(), static_cast<rapidjson::SizeType>(thread_ts.size()));
+  }
+  if (!dedupe_key.empty()) {
+    if (!messaging::token_chars(dedupe_key, "_-:", 128)) return bad("dedupe key has unexpected characters");
+    w.Key("metadata");
+    w.StartObject();
+    w.Key("event_type");
+    w.String(kMetadataEventType.data(), static_cast<rapidjson::SizeType>(kMetadataEventType.size()));
+    w.Key("event_payload");
+    w.StartObject();
+    w.Key("outbox_id");
+    w.String(dedupe_key.data(), static_cast<rapidjson::SizeType>(dedupe_key.size()));
+    w.EndObject();
+    w.EndObject();
   }
   w.EndObject();
 
@@ -93,6 +107,56 @@ DeliveryOutcome classify_response(const HttpReply& reply) {
   for (std::string_view t : kTransientErrors)
     if (code == t) return transient_outcome(code);
   return permanent_outcome(code);
+}
+
+Result<OutboundRequest> build_posted_lookup(const Secret& bot_token, std::string_view channel,
+                                            std::string_view thread_ts, int64_t oldest_ms) {
+  if (!messaging::header_safe(bot_token.reveal())) return bad("Slack bot token is empty or not printable ASCII");
+  if (!messaging::token_chars(channel, "_-", 64)) return bad("Slack channel must be a channel id");
+  if (!thread_ts.empty() && !ts_to_unix_ms(thread_ts)) return bad("thread_ts is not a Slack timestamp");
+  // A second early: Slack's ts and the broker's clock need not agree to the millisecond.
+  const int64_t oldest = std::max<int64_t>(0, oldest_ms / 1000 - 1);
+  OutboundRequest r;
+  r.method = "GET";
+  const std::string query = "?channel=" + std::string(channel) + "&oldest=" + std::to_string(oldest) +
+                            ".000000&inclusive=true&limit=200&include_all_metadata=true";
+  r.path = thread_ts.empty() ? "/api/conversations.history" + query
+                             : "/api/conversations.replies" + query + "&ts=" + std::string(thread_ts);
+  r.log_path = thread_ts.empty() ? "/api/conversations.history" : "/api/conversations.replies";
+  r.headers = {{"Authorization", "Bearer " + bot_token.reveal()}};
+  return r;
+}
+
+Result<std::optional<std::string>> find_posted(const HttpReply& reply, std::string_view dedupe_key) {
+  if (reply.status != 200) return make_error("channel.lookup_failed", "HTTP " + std::to_string(reply.status));
+  rapidjson::Document doc;
+  if (!json::parse(doc, reply.body) || !doc.IsObject()) return make_error("channel.lookup_failed", "not Slack JSON");
+  auto ok = doc.FindMember("ok");
+  if (ok == doc.MemberEnd() || !ok->value.IsBool() || !ok->value.GetBool()) {
+    auto err = doc.FindMember("error");
+    return make_error("channel.lookup_failed", err != doc.MemberEnd() && err->value.IsString()
+                                                   ? std::string(json::view(err->value))
+                                                   : std::string("not ok"));
+  }
+  auto messages = doc.FindMember("messages");
+  if (messages == doc.MemberEnd() || !messages->value.IsArray())
+    return make_error("channel.lookup_failed", "no messages array");
+  for (const auto& m : messages->value.GetArray()) {
+    if (!m.IsObject()) continue;
+    auto meta = m.FindMember("metadata");
+    if (meta == m.MemberEnd() || !meta->value.IsObject()) continue;
+    auto type = meta->value.FindMember("event_type");
+    auto payload = meta->value.FindMember("event_payload");
+    if (type == meta->value.MemberEnd() || !type->value.IsString() || json::view(type->value) != kMetadataEventType ||
+        payload == meta->value.MemberEnd() || !payload->value.IsObject())
+      continue;
+    auto id = payload->value.FindMember("outbox_id");
+    if (id == payload->value.MemberEnd() || !id->value.IsString() || json::view(id->value) != dedupe_key) continue;
+    auto ts = m.FindMember("ts");
+    return std::optional<std::string>(ts != m.MemberEnd() && ts->value.IsString() ? std::string(json::view(ts->value))
+                                                                                  : std::string());
+  }
+  return std::optional<std::string>();
 }
 
 }  // namespace sb::channels::slack

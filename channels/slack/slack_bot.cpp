@@ -27,10 +27,20 @@ class SlackBot final : public ChannelBot {
     return parse_event(identity_, r.body);
   }
   SplitRule split_rule() const override { return kSplitRule; }
-  Result<OutboundRequest> build_message(std::string_view chat, std::string_view text,
-                                        std::string_view reply_to) const override {
+  Result<OutboundRequest> build_message(std::string_view chat, std::string_view text, std::string_view reply_to,
+                                        std::string_view dedupe_key) const override {
     if (!can_send_) return no_credential(*this, "bot_token");
-    return build_post_message(token_, chat, text, reply_to);
+    return build_post_message(token_, chat, text, reply_to, dedupe_key);
+  }
+  std::optional<Result<OutboundRequest>> build_delivered_lookup(std::string_view chat, std::string_view reply_to,
+                                                                std::string_view,
+                                                                std::int64_t since_ms) const override {
+    if (!can_send_) return Result<OutboundRequest>(no_credential(*this, "bot_token"));
+    return build_posted_lookup(token_, chat, reply_to, since_ms);
+  }
+  Result<std::optional<std::string>> find_delivered(const HttpReply& reply,
+                                                    std::string_view dedupe_key) const override {
+    return find_posted(reply, dedupe_key);
   }
   DeliveryOutcome classify(const HttpReply& reply) const override { return classify_response(reply); }
 

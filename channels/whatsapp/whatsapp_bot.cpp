@@ -25,8 +25,9 @@ class WhatsAppBot final : public ChannelBot {
     return parse_delivery(identity_, r.body);
   }
   SplitRule split_rule() const override { return kSplitRule; }
-  Result<OutboundRequest> build_message(std::string_view chat, std::string_view text,
-                                        std::string_view reply_to) const override {
+  // No dedupe key: neither platform takes one (at most one repeat per crash, documented).
+  Result<OutboundRequest> build_message(std::string_view chat, std::string_view text, std::string_view reply_to,
+                                        std::string_view) const override {
     if (!can_send_) return no_credential(*this, token_.empty() ? "access_token" : "phone_number_id");
     return build_text_message(token_, api_version_, identity_.phone_number_id, chat, text, reply_to);
   }

@@ -185,7 +185,7 @@ TEST_F(TelegramPoller, UpdatesArriveOnceInOrderAndTheOffsetPersists) {
   fake.add_update(103, "four");
   ASSERT_TRUE(routed->wait_for(4, 10s));
   ASSERT_TRUE(wait_for_stored_offset(104, 10s));
-  EXPECT_EQ(routed->ids(), (std::vector<std::string>{"100", "101", "102", "103"}));
+  EXPECT_EQ(routed->ids(), (std::vector<std::string>{"42:1100", "42:1101", "42:1102", "42:1103"}));  // chat:message
   {
     std::lock_guard lock(routed->mutex);
     EXPECT_EQ(routed->messages[0].text, "one");
@@ -223,7 +223,7 @@ TEST_F(TelegramPoller, CrashAfterIngestBeforeTheOffsetWriteRoutesNothingTwice) {
       m.chat_jid = "tg:42";
       m.sender_id = "42";
       m.text = "early";
-      m.platform_message_id = std::to_string(id);
+      m.platform_message_id = "42:" + std::to_string(1000 + id);  // what the poller stores for update `id`
       batch.push_back(m);
     }
     ingest_result r;
@@ -242,7 +242,7 @@ TEST_F(TelegramPoller, CrashAfterIngestBeforeTheOffsetWriteRoutesNothingTwice) {
   ASSERT_TRUE(wait_for_stored_offset(203, 10s));
   ASSERT_TRUE(routed->wait_for(3, 10s));
   EXPECT_FALSE(routed->wait_for(4, 300ms));
-  EXPECT_EQ(routed->ids(), (std::vector<std::string>{"200", "201", "202"}));
+  EXPECT_EQ(routed->ids(), (std::vector<std::string>{"42:1200", "42:1201", "42:1202"}));
   EXPECT_EQ(fake.offsets().front(), 0);  // it did re-read them
   EXPECT_EQ(stored_messages(), 3);
 }
@@ -277,7 +277,7 @@ TEST_F(TelegramPoller, ApiErrorsBackOffAndRecover) {
   auto offsets = fake.offsets();
   ASSERT_GE(offsets.size(), 9u);
   for (size_t i = 0; i < 9; ++i) EXPECT_EQ(offsets[i], 0) << i;
-  EXPECT_EQ(routed->ids(), (std::vector<std::string>{"300"}));
+  EXPECT_EQ(routed->ids(), (std::vector<std::string>{"42:1300"}));
 }
 
 TEST_F(TelegramPoller, BackoffIsNotASpin) {
@@ -347,7 +347,7 @@ TEST_F(TelegramPoller, AnUnreadableStoredOffsetStartsFromZero) {
   start_poller();
   ASSERT_TRUE(wait_for_stored_offset(6, 10s));
   EXPECT_EQ(fake.offsets().front(), 0);
-  EXPECT_EQ(routed->ids(), (std::vector<std::string>{"5"}));
+  EXPECT_EQ(routed->ids(), (std::vector<std::string>{"42:1005"}));
 }
 
 }  // namespace
