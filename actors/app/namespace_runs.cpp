@@ -57,6 +57,7 @@ Result<actors::ContainerRunOptions> build_namespace_run(const NamespaceRunContex
   const bool scheduled = run.kind == container::RunKind::scheduled;
   run.install_id = ctx.install_id;
   run.run_dir = (fs::path(c.node.data_dir) / "runs" / req.run_id).string();
+  run.keep_run_dir = c.container.run_dir_retention_ms > 0;
   run.spec.name = "squadbox-" + req.run_id;
   run.spec.image = !req.image.empty()             ? req.image
                    : !req.container.image.empty() ? req.container.image

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -35,9 +36,12 @@
 #include "actors/supervision/supervisor.hpp"
 #include "channels/local/local_chat_hub.hpp"
 #include "runtime/container/reconcile.hpp"
+#include "runtime/container/run_dirs.hpp"
 #include "runtime/container/select/backend_selection.hpp"
+#include "runtime/core/fd_limit.hpp"
 #include "runtime/core/fs.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/core/text.hpp"
 #include "runtime/core/time.hpp"
 #include "runtime/http/server.hpp"
 #include "runtime/schedule/time_zone.hpp"
@@ -139,6 +143,7 @@ std::vector<actors::container_supervisor_actor> adopt_runs(caf::actor_system& sy
     o.kind = container::parse_run_kind(run.kind).value_or(container::RunKind::squad);
     o.install_id = containers.install_id;
     o.run_dir = c.node.data_dir + "/runs/" + run.run_id;
+    o.keep_run_dir = c.container.run_dir_retention_ms > 0;
     o.spec.name = "squadbox-" + run.run_id;
     o.spec.image = run.image;
     // The IPC directories belong to the uid the container runs as: keep it.
@@ -158,6 +163,70 @@ std::vector<actors::container_supervisor_actor> adopt_runs(caf::actor_system& sy
   }
   return out;
 }
+
+// Removes DATA_DIR/runs/<run> of runs that are gone: once at start (leftovers of a crash),
+// then, with a retention, every quarter of it (at most a minute apart) on its own thread.
+class RunDirJanitor {
+ public:
+  RunDirJanitor(const config::Config& c, const std::vector<AdoptedRun>& adopted)
+      : root_(c.node.data_dir + "/runs"),
+        db_path_(c.storage_path()),
+        retention_(std::chrono::milliseconds(c.container.run_dir_retention_ms)) {
+    std::set<std::string> live;
+    for (const auto& run : adopted) live.insert(run.run_id);
+    report(container::prune_run_dirs(root_, live, retention_));
+    if (retention_.count() == 0) return;
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "sb-run-janitor");
+      const auto every =
+          std::clamp<std::chrono::milliseconds>(retention_ / 4, std::chrono::seconds(1), std::chrono::minutes(1));
+      std::unique_lock lock(mutex_);
+      while (!wake_.wait_for(lock, every, [this] { return stopping_; })) {
+        lock.unlock();
+        report(container::prune_run_dirs(root_, live_runs(), retention_));
+        lock.lock();
+      }
+    });
+  }
+  ~RunDirJanitor() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  RunDirJanitor(const RunDirJanitor&) = delete;
+  RunDirJanitor& operator=(const RunDirJanitor&) = delete;
+
+ private:
+  // Runs not ended per the database (a fresh start's directory is younger than any
+  // sensible retention anyway).
+  std::set<std::string> live_runs() const {
+    std::set<std::string> live;
+    storage::OpenOptions ro;
+    ro.read_only = true;
+    auto db = storage::Database::open(db_path_, ro);
+    if (!db) return live;
+    if (auto runs = storage::read_live_container_runs(*db))
+      for (const auto& run : *runs) live.insert(run.id);
+    return live;
+  }
+  static void report(const container::RunDirPrune& p) {
+    if (p.removed > 0 || p.failed > 0)
+      log::info("container.run_dirs_pruned", {{"removed", static_cast<int64_t>(p.removed)},
+                                              {"kept", static_cast<int64_t>(p.kept)},
+                                              {"failed", static_cast<int64_t>(p.failed)}});
+  }
+
+  const std::string root_;
+  const std::string db_path_;
+  const std::chrono::milliseconds retention_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
 
 // Stops adopted runs (SIGTERM, then SIGKILL after the grace) and waits for them.
 void stop_runs(caf::actor_system& system, const std::vector<actors::container_supervisor_actor>& runs,
@@ -240,7 +309,23 @@ void block_shutdown_signals() {
 }
 
 int serve(const config::Config& config, const char* version) {
-  const auto& c = config;
+  config::Config c = config;
+  // Descriptors first (M1 of the 2026-12 audit): the soft limit up to the hard one, and the
+  // public listener's connection cap under it with a reserve for storage, containers, the
+  // proxy and outbound requests.
+  if (auto fds = raise_fd_limit()) {
+    const auto budget =
+        connection_budget(fds->soft, static_cast<size_t>(c.webhooks.max_connections), fd_reserve(fds->soft));
+    if (budget < static_cast<size_t>(c.webhooks.max_connections)) {
+      log::warn("node.connections_clamped", {{"webhooks.max_connections", c.webhooks.max_connections},
+                                             {"now", static_cast<int64_t>(budget)},
+                                             {"fd_soft_limit", static_cast<int64_t>(fds->soft)}});
+      c.webhooks.max_connections = static_cast<int64_t>(budget);
+    }
+    log::info("node.fd_limit", {{"soft", static_cast<int64_t>(fds->soft)}, {"hard", static_cast<int64_t>(fds->hard)}});
+  } else {
+    log::warn("node.fd_limit", {{"error", fds.error().message}});
+  }
   if (auto ok = prepare_data_dir(c.node.data_dir); !ok) {
     log::error("node.start_failed", {{"error", ok.error().message}});
     return 1;
@@ -321,6 +406,8 @@ int serve(const config::Config& config, const char* version) {
     // A changed configuration shows in the audit trail as a different hash at start.
     sec->audit(AuditRecord{"node", "node.started", c.node.data_dir, start_detail(c, version)});
     const auto adopted = adopt_runs(system, c, containers, registry, *sec);
+    // Run directories left by runs that are gone (a crash, a kill -9): the adopted ones stay.
+    RunDirJanitor janitor(c, containers.adopted);
     auto container_audit = spawn_container_audit(system, c, *sec, containers.runtime, containers.install_id, &registry);
     // Containers schedule through IPC tasks/ for their own group (docs/ipc.md); no store: refused.
     auto task_ipc = task_store
@@ -339,6 +426,13 @@ int serve(const config::Config& config, const char* version) {
     api_options.actor_timeout = std::chrono::milliseconds(c.actors.request_timeout_ms);
     api_options.runtime_status_json = containers.status_json;
     api_options.db_path = c.storage_path();
+    api_options.hosts.listen_address = c.admin.address;
+    for (size_t at = 0; at <= c.admin.allowed_hosts.size();) {
+      const size_t comma = std::min(c.admin.allowed_hosts.find(',', at), c.admin.allowed_hosts.size());
+      const auto name = trim(std::string_view(c.admin.allowed_hosts).substr(at, comma - at));
+      if (!name.empty()) api_options.hosts.extra.emplace_back(name);
+      at = comma + 1;
+    }
     api_options.extensions.push_back([&system, v = *vault](http::Router& api) {
       app::admin::add_secrets_routes(api, v, actors::make_audit_sink(system));
     });
@@ -424,7 +518,6 @@ int serve(const config::Config& config, const char* version) {
     channels.stop();  // before the node drains: deliveries in flight still get their ack
     stop_runs(system, adopted, std::chrono::milliseconds(c.container.stop_grace_ms) + limit / 4);
     if (container_audit) caf::anon_send_exit(container_audit, caf::exit_reason::user_shutdown);
-    sec->proxy->stop();  // every run has ended: no lease is left to serve
     {
       caf::scoped_actor self{system};
       self->request(root, limit * 8 / 10, actors::shutdown_atom::value)
@@ -434,6 +527,9 @@ int serve(const config::Config& config, const char* version) {
                      self->send_exit(root, caf::exit_reason::kill);
                    });
     }
+    // After the node: containers still finishing a turn while it drained kept their model
+    // access; now every run has ended and no lease is left to serve.
+    sec->proxy->stop();
     server.stop();
     std::error_code ec;
     std::filesystem::remove(url_file, ec);

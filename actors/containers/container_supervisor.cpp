@@ -55,7 +55,24 @@ struct Input {
   std::string text;
 };
 
+// Removes the run directory when the actor's state is destroyed: declared first in
+// run_state, so it goes last, once the IPC and waiter threads are joined.
+struct RunDirRemover {
+  std::string path;
+  bool armed = false;
+  RunDirRemover() = default;
+  RunDirRemover(const RunDirRemover&) = delete;
+  RunDirRemover& operator=(const RunDirRemover&) = delete;
+  ~RunDirRemover() {
+    if (!armed || path.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+    if (ec) log::warn("container.run_dir_not_removed", {{"path", path}, {"error", ec.message()}});
+  }
+};
+
 struct run_state {
+  RunDirRemover run_dir_remover;
   ContainerRunOptions opts;
   RunState state = RunState::pending;
   std::optional<ipc::IpcDirectory> ipc;
@@ -144,6 +161,8 @@ void move_to(self_ptr self, RunEvent ev, const std::string& reason = {}) {
 
 void finish(self_ptr self) {
   auto& st = self->state;
+  st.run_dir_remover.path = st.opts.run_dir;
+  st.run_dir_remover.armed = !st.opts.keep_run_dir;
   st.result.run_id = st.opts.run_id;
   st.result.final_state = st.state;
   st.result.restarts = st.restarts;
@@ -474,6 +493,9 @@ container_supervisor_actor::behavior_type run_fn(self_ptr self, ContainerRunOpti
     }
     s.ipc_stop->store(true);
     s.lease.reset();
+    // Killed with the node: the container is gone, so is the reason to keep its files.
+    s.run_dir_remover.path = s.opts.run_dir;
+    s.run_dir_remover.armed = !s.opts.keep_run_dir;
     self->quit(msg.reason);
   });
   return {

@@ -40,8 +40,11 @@ struct ContainerRunOptions {
   std::string run_id;          // unique; the io.squadbox.run label
   std::string namespace_name;  // the io.squadbox.namespace label
   container::RunKind kind = container::RunKind::squad;
-  std::string install_id;                                  // the io.squadbox.install label
-  std::string run_dir;                                     // host directory of this run; IPC lives in run_dir/ipc
+  std::string install_id;  // the io.squadbox.install label
+  std::string run_dir;     // host directory of this run; IPC lives in run_dir/ipc
+  // false: run_dir is removed when this actor ends (L4 of the 2026-12 audit), after its
+  // threads are joined; true: it stays for the run-directory janitor's retention.
+  bool keep_run_dir = false;
   container::ContainerSpec spec;                           // mounts are filled in from `mounts`
   container::RunMountRequest mounts;                       // ipc_dir is set by the supervisor
   std::chrono::milliseconds hard_timeout{30 * 60 * 1000};  // 0 = none
