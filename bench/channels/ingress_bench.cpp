@@ -62,6 +62,10 @@ struct Options {
   double rate = 5000;
   int connections = 64;
   std::string squadbox;  // empty: the squadbox binary next to this one
+  // 4. the soak (issue 14): open loop at soak_rate for soak_s seconds, the broker's RSS
+  // and open descriptors sampled every chunk. 0 = skipped (the smoke run does 10 s).
+  int soak_s = 0;
+  double soak_rate = 5000;
 };
 
 std::optional<Options> parse_args(int argc, char** argv) {
@@ -75,12 +79,21 @@ std::optional<Options> parse_args(int argc, char** argv) {
     if (a == "--smoke") {
       o.smoke = true;
       o.duration_s = 2;
+      if (o.soak_s == 0) o.soak_s = 10;
+      o.soak_rate = 2000;
     } else if (a == "--keep") {
       o.keep = true;
     } else if (a == "--squadbox") {
       auto v = value();
       if (!v) return std::nullopt;
       o.squadbox = *v;
+    } else if (a == "--soak" || a == "--soak-rate") {
+      auto v = value();
+      if (!v) return std::nullopt;
+      const double d = std::atof(v->c_str());
+      if (d <= 0) return std::nullopt;
+      if (a == "--soak") o.soak_s = static_cast<int>(d);
+      if (a == "--soak-rate") o.soak_rate = d;
     } else if (a == "--duration" || a == "--rate" || a == "--connections") {
       auto v = value();
       if (!v) return std::nullopt;
@@ -347,7 +360,8 @@ int main(int argc, char** argv) {
   if (!options) {
     std::fprintf(
         stderr,
-        "usage: bench_ingress [--smoke] [--duration S] [--rate R] [--connections N] [--keep] [--squadbox PATH]\n");
+        "usage: bench_ingress [--smoke] [--duration S] [--rate R] [--connections N] [--soak S] [--soak-rate R] "
+        "[--keep] [--squadbox PATH]\n");
     return 2;
   }
   const Options& o = *options;
@@ -438,6 +452,61 @@ int main(int argc, char** argv) {
   std::printf("new rows: %lld (2xx: %llu) -> %s\n", static_cast<long long>(rows_after_ol - rows_after_wrk),
               static_cast<unsigned long long>(res.answered_2xx), ol_ok ? "consistent" : "INCONSISTENT");
   if (!ol_ok) broken = true;
+
+  // 4. the soak: the same open loop in chunks, the broker sampled between them.
+  if (o.soak_s > 0) {
+    const pid_t pid = node->process->pid();
+    auto sample = [pid] {
+      std::pair<double, size_t> out{0, 0};
+      std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+      for (std::string line; std::getline(status, line);)
+        if (line.rfind("VmRSS:", 0) == 0) out.first = std::atof(line.c_str() + 6) / 1024.0;  // kB -> MiB
+      std::error_code ec;
+      for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec))
+        ++out.second;
+      return out;
+    };
+    constexpr int kChunk = 5;
+    const int chunks = std::max(1, o.soak_s / kChunk);
+    std::printf("\n== soak: %.0f req/s for %d s (%d chunks of %d s), RSS and open fds of serve after each\n",
+                o.soak_rate, chunks * kChunk, chunks, kChunk);
+    std::vector<int64_t> all_latency;
+    std::vector<std::pair<double, size_t>> samples;
+    uint64_t sent = 0, ok = 0, bad = 0;
+    for (int c = 0; c < chunks; ++c) {
+      spec.id_prefix = "s" + std::to_string(c) + "-";
+      spec.timestamp =
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      std::vector<std::string> chunk_requests;
+      const auto n = static_cast<uint64_t>(o.soak_rate * kChunk);
+      chunk_requests.reserve(n);
+      for (uint64_t i = 0; i < n; ++i) chunk_requests.push_back(sb::bench::slack_event_request(spec, i));
+      sb::bench::OpenLoopOptions sol = ol;
+      sol.rate_per_s = o.soak_rate;
+      auto r = sb::bench::run_open_loop(sol, chunk_requests);
+      const auto l = sb::bench::summarize(r.latency_ns);
+      sent += r.scheduled;
+      ok += r.answered_2xx;
+      bad += r.answered_other + r.failed;
+      all_latency.insert(all_latency.end(), r.latency_ns.begin(), r.latency_ns.end());
+      samples.push_back(sample());
+      std::printf("  t=%4d s  achieved %6.0f req/s  p99 %8.3f ms  non-2xx/failed %llu  rss %7.1f MiB  fds %zu\n",
+                  (c + 1) * kChunk, r.elapsed_s > 0 ? static_cast<double>(r.answered_2xx) / r.elapsed_s : 0.0, l.p99_ms,
+                  static_cast<unsigned long long>(r.answered_other + r.failed), samples.back().first,
+                  samples.back().second);
+    }
+    const auto lat_all = sb::bench::summarize(all_latency);
+    // Growth after warm-up: the last sample against the one after the first fifth.
+    const auto& warm = samples[std::min(samples.size() - 1, samples.size() / 5)];
+    const auto& last = samples.back();
+    const double rss_growth = warm.first > 0 ? (last.first - warm.first) / warm.first * 100.0 : 0.0;
+    std::printf("soak: sent %llu, 2xx %llu, other/failed %llu; ack p50 %.3f ms p99 %.3f ms p99.9 %.3f ms max %.3f ms\n",
+                static_cast<unsigned long long>(sent), static_cast<unsigned long long>(ok),
+                static_cast<unsigned long long>(bad), lat_all.p50_ms, lat_all.p99_ms, lat_all.p999_ms, lat_all.max_ms);
+    std::printf("soak: after warm-up rss %.1f -> %.1f MiB (%+.1f%%), fds %zu -> %zu  %s\n", warm.first, last.first,
+                rss_growth, warm.second, last.second,
+                rss_growth <= 10.0 && last.second <= warm.second + 16 ? "no growth" : "GROWTH");
+  }
 
   const auto code = stop(*node->process);
   if (!code || *code != 0) {

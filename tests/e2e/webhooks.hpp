@@ -59,6 +59,23 @@ inline Webhook slack_message(const std::string& bot, const std::string& channel,
   return w;
 }
 
+// Signs a Discord interaction's body (again) with the test application's key and the
+// current time, as Discord does for each delivery.
+inline Webhook resign_discord(Webhook w) {
+  if (sodium_init() < 0) return w;
+  unsigned char seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+  sodium_hex2bin(seed, sizeof seed, kDiscordSeed, 64, nullptr, nullptr, nullptr);
+  crypto_sign_seed_keypair(pk, sk, seed);
+  const std::string ts = std::to_string(unix_seconds());
+  const std::string message = ts + w.body;
+  unsigned char sig[crypto_sign_BYTES];
+  crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(message.data()), message.size(), sk);
+  w.headers = {{"Content-Type", "application/json"},
+               {"X-Signature-Ed25519", hex_encode({sig, sizeof sig})},
+               {"X-Signature-Timestamp", ts}};
+  return w;
+}
+
 // A Discord slash command (/ask TEXT) in a guild channel; the interaction token is
 // returned in `token` (the follow-up's path carries it).
 inline Webhook discord_command(const std::string& bot, const std::string& channel_id, const std::string& user_id,
@@ -78,18 +95,7 @@ inline Webhook discord_command(const std::string& bot, const std::string& channe
       q(text) + R"(}]},"guild_id":"772904309264089089","id":")" + std::to_string(snowflake) +
       R"(","member":{"user":{"global_name":"Ada","id":)" + q(user_id) + R"(,"username":"ada_l"}},"token":)" +
       q(*token) + R"(,"type":2,"version":1})";
-  if (sodium_init() < 0) return w;
-  unsigned char seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
-  sodium_hex2bin(seed, sizeof seed, kDiscordSeed, 64, nullptr, nullptr, nullptr);
-  crypto_sign_seed_keypair(pk, sk, seed);
-  const std::string ts = std::to_string(unix_seconds());
-  const std::string message = ts + w.body;
-  unsigned char sig[crypto_sign_BYTES];
-  crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(message.data()), message.size(), sk);
-  w.headers = {{"Content-Type", "application/json"},
-               {"X-Signature-Ed25519", hex_encode({sig, sizeof sig})},
-               {"X-Signature-Timestamp", ts}};
-  return w;
+  return resign_discord(std::move(w));
 }
 
 // A WhatsApp Cloud API text message from `from` (digits; the chat is wa:{from}).
