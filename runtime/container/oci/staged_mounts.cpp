@@ -26,7 +26,7 @@ void unstage(const fs::path& p) {
 }  // namespace
 
 Result<std::unique_ptr<StagedMounts>> StagedMounts::stage(const ValidatedMounts& mounts, const fs::path& root,
-                                                          const std::string& id) {
+                                                          const std::string& id, bool user_namespace) {
   const fs::path dir = root / (std::to_string(::getpid()) + "-" + id);
   std::unique_ptr<StagedMounts> out(new StagedMounts(dir));
   bool any = false;
@@ -49,9 +49,9 @@ Result<std::unique_ptr<StagedMounts>> StagedMounts::stage(const ValidatedMounts&
       return make_error("container.mount_failed", "cannot create " + target.string() + ": " + std::strerror(errno));
     out->staged_.push_back(target);
     const std::string from = "/proc/self/fd/" + std::to_string(m.pinned->fd());
+    const unsigned long ro = user_namespace && m.read_write ? 0 : MS_RDONLY;
     if (::mount(from.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
-        ::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) !=
-            0)
+        ::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | ro | MS_NOSUID | MS_NODEV, nullptr) != 0)
       return make_error("container.mount_failed",
                         "cannot stage " + m.host_path + " for mounting: " + std::strerror(errno));
     // Belt and braces: the stage must be the pinned directory itself.
@@ -67,6 +67,26 @@ Result<std::unique_ptr<StagedMounts>> StagedMounts::stage(const ValidatedMounts&
 StagedMounts::~StagedMounts() {
   for (auto it = staged_.rbegin(); it != staged_.rend(); ++it) unstage(*it);
   ::rmdir(dir_.c_str());  // only if empty; absent when nothing was pinned
+}
+
+Result<std::unique_ptr<StagedRootfs>> StagedRootfs::stage(const fs::path& rootfs, const fs::path& bundle) {
+  const fs::path target = bundle / kName;
+  if (::mkdir(target.c_str(), 0755) != 0)
+    return make_error("container.mount_failed", "cannot create " + target.string() + ": " + std::strerror(errno));
+  std::unique_ptr<StagedRootfs> out(new StagedRootfs(bundle));
+  if (::mount(rootfs.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
+      ::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0)
+    return make_error("container.mount_failed",
+                      "cannot stage the rootfs " + rootfs.string() + ": " + std::strerror(errno));
+  return out;
+}
+
+StagedRootfs::~StagedRootfs() {
+  detach(bundle_);
+}
+
+void StagedRootfs::detach(const fs::path& bundle) {
+  unstage(bundle / kName);
 }
 
 void clear_stale_stages(const fs::path& root) {
