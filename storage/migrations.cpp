@@ -355,6 +355,24 @@ constexpr const char* kSchemaV6 = R"sql(
 CREATE INDEX task_runs_running ON task_runs(task_id) WHERE status = 'running';
 )sql";
 
+// Each namespace's host id range (docs/security.md "Container confinement"): slot N is host
+// ids userns_base + N * userns_size onwards. Slots come from AUTOINCREMENT, so none is ever
+// handed out twice, not even after its namespace is deleted (its files may still be on
+// disk, owned by its ids); that is also why there is no foreign key. Slot 0 is never
+// given to a namespace (runs without one, cowork, use it). The trigger gives every new
+// namespace its slot in the transaction that creates it; existing ones get theirs here,
+// oldest first.
+constexpr const char* kSchemaV7 = R"sql(
+CREATE TABLE IF NOT EXISTS namespace_id_ranges (
+  slot         INTEGER PRIMARY KEY AUTOINCREMENT,
+  namespace_id TEXT NOT NULL UNIQUE
+) STRICT;
+INSERT OR IGNORE INTO namespace_id_ranges(namespace_id) SELECT id FROM namespaces ORDER BY created_at, id;
+CREATE TRIGGER IF NOT EXISTS namespaces_id_range AFTER INSERT ON namespaces BEGIN
+  INSERT OR IGNORE INTO namespace_id_ranges(namespace_id) VALUES (NEW.id);
+END;
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "initial schema", kSchemaV1},
     Migration{2, "channels: inbound messages, outbox, channel state", kSchemaV2},
@@ -362,6 +380,7 @@ constexpr std::array kMigrations{
     Migration{4, "routing end to end: outbox idempotency keys, inbound outcome", kSchemaV4},
     Migration{5, "scheduled tasks: time zone, catch-up, announce, retry, status, run requests", kSchemaV5},
     Migration{6, "scheduled tasks: index of the runs going", kSchemaV6},
+    Migration{7, "containers: one host id range per namespace", kSchemaV7},
 };
 static_assert(kMigrations.size() == kSchemaVersion, "kSchemaVersion must equal the number of migrations");
 
