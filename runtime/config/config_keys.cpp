@@ -131,6 +131,16 @@ const std::vector<KeyDef>& defs() {
       str_key("container", "install_id", SB_FIELD(container.install_id), {},
               "Label that marks this install's containers; empty = generated once into "
               "DATA_DIR/install.id. Two installs on one host must differ."),
+      str_key("container", "user", SB_FIELD(container.user), {"namespace", "workspace_owner"},
+              "Who containers run as. `namespace`: nobody inside a user namespace of the "
+              "namespace's own host id range (a workspace owned by someone else is idmapped to "
+              "them). `workspace_owner`: as the workspace directory's owner, on the host, without "
+              "a user namespace (an operator's login uid gets its keyrings: docs/security.md)."),
+      int_key("container", "userns_base", SB_FIELD(container.userns_base), 65536, 4294901759,
+              "First host id of the namespaces' id ranges: namespace slot N gets host ids "
+              "userns_base + N * userns_size onwards. Keep it above every login uid."),
+      int_key("container", "userns_size", SB_FIELD(container.userns_size), 65536, 1073741824,
+              "Host ids per namespace (the container's ids 0..userns_size-1)."),
       str_key("security", "allowlist_file", SB_FIELD(security.allowlist_file), {},
               "Mount allowlist (JSON; `~` is $HOME). Missing or invalid: every extra mount is "
               "denied. Reloaded when it changes. Never mountable itself."),
