@@ -221,6 +221,15 @@ Result<std::string> OciRuntime::create(const ContainerSpec& spec) {
   }
   std::unique_ptr<StagedRootfs> staged_rootfs;
   if (userns) {
+    if (auto made = ensure_mount_points(image->rootfs, root_mount_points(spec.mounts)); !made) {
+      fs::remove_all(dir, ec);
+      return made.error();
+    }
+    for (const auto& nested : nested_mount_points(spec.mounts))
+      if (auto made = ensure_mount_points(in.mount_sources[nested.parent], {nested.relative}); !made) {
+        fs::remove_all(dir, ec);
+        return made.error();
+      }
     auto r = StagedRootfs::stage(image->rootfs, dir);
     if (!r) {
       StagedRootfs::detach(dir);

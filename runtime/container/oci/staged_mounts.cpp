@@ -1,14 +1,18 @@
 #include "runtime/container/oci/staged_mounts.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
+#include "runtime/core/fs.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/security/allowlist/pinned_path.hpp"
 
@@ -87,6 +91,60 @@ StagedRootfs::~StagedRootfs() {
 
 void StagedRootfs::detach(const fs::path& bundle) {
   unstage(bundle / kName);
+}
+
+Status ensure_mount_points(const fs::path& rootfs, const std::vector<std::string>& destinations) {
+  for (const auto& dest : destinations) {
+    UniqueFd dir(::open(rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir.get() < 0)
+      return make_error("container.mount_failed", "cannot open " + rootfs.string() + ": " + std::strerror(errno));
+    for (const auto& part : fs::path(dest).relative_path()) {
+      const std::string name = part.string();
+      if (name.empty() || name == ".") continue;
+      if (name == "..") return make_error("container.mount_failed", "mount point with '..': " + dest);
+      if (::mkdirat(dir.get(), name.c_str(), 0755) != 0 && errno != EEXIST)
+        return make_error("container.mount_failed",
+                          "cannot create mount point " + dest + " in the image: " + std::strerror(errno));
+      UniqueFd next(::openat(dir.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (next.get() < 0)
+        return make_error("container.mount_failed",
+                          "mount point " + dest + " is not a directory in the image (" + std::strerror(errno) + ")");
+      dir = std::move(next);
+    }
+  }
+  return {};
+}
+
+namespace {
+bool below(const std::string& path, const std::string& dir) {
+  return path.size() > dir.size() && path.starts_with(dir) && (dir == "/" || path[dir.size()] == '/');
+}
+}  // namespace
+
+std::vector<NestedMountPoint> nested_mount_points(const ValidatedMounts& mounts) {
+  std::vector<NestedMountPoint> out;
+  const auto& ms = mounts.mounts();
+  for (size_t i = 0; i < ms.size(); ++i) {
+    std::optional<size_t> parent;
+    for (size_t j = 0; j < ms.size(); ++j)
+      if (j != i && below(ms[i].container_path, ms[j].container_path) &&
+          (!parent || ms[j].container_path.size() > ms[*parent].container_path.size()))
+        parent = j;
+    if (parent) out.push_back({*parent, ms[i].container_path.substr(ms[*parent].container_path.size() + 1)});
+  }
+  return out;
+}
+
+std::vector<std::string> root_mount_points(const ValidatedMounts& mounts) {
+  std::vector<std::string> tops = {"/proc", "/dev", "/sys", "/tmp"};
+  for (const auto& m : mounts.mounts()) {
+    bool nested = false;
+    for (const auto& other : mounts.mounts()) nested |= below(m.container_path, other.container_path);
+    for (const char* fresh : {"/proc", "/dev", "/sys", "/tmp"}) nested |= below(m.container_path, fresh);
+    if (!nested && std::find(tops.begin(), tops.end(), m.container_path) == tops.end())
+      tops.push_back(m.container_path);
+  }
+  return tops;
 }
 
 void clear_stale_stages(const fs::path& root) {

@@ -78,6 +78,29 @@ class StagedRootfs {
   std::filesystem::path bundle_;
 };
 
+// Creates the directories `destinations` (absolute, without "..") inside `rootfs` where
+// they are missing, one component at a time, never following a symlink (an imported
+// image's `/session -> /etc` must not make the broker create host directories). crun
+// creates missing mount points itself, but in a user namespace it does so as the
+// container's root, which may not write the root-owned image (and the staged rootfs is
+// read-only). Error "container.mount_failed".
+Status ensure_mount_points(const std::filesystem::path& rootfs, const std::vector<std::string>& destinations);
+
+// The mount destinations that lie directly on the image's root: not below another of
+// them nor below a fresh filesystem (/proc, /dev, /sys, /tmp); those themselves included.
+std::vector<std::string> root_mount_points(const ValidatedMounts& mounts);
+
+// Mounts inside another bind mount (/workspace/ipc in /workspace): for each, the index
+// of the deepest enclosing mount and the path below it ("ipc"). With a user namespace
+// their mount points are made on the host side, in the enclosing mount's source: crun
+// would make them as the container's root, which an idmapped workspace does not map
+// ("mkdir `/workspace/ipc`: Value too large for defined data type", crun 1.8.1).
+struct NestedMountPoint {
+  size_t parent = 0;
+  std::string relative;
+};
+std::vector<NestedMountPoint> nested_mount_points(const ValidatedMounts& mounts);
+
 // Detaches and removes what processes that no longer run left under `root`
 // (<state_dir>/.stage); another live process's stages (a CLI next to `serve`) stay.
 void clear_stale_stages(const std::filesystem::path& root);

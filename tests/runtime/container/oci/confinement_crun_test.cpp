@@ -151,6 +151,11 @@ TEST_F(ConfinementTest, WorkspaceFilesBelongToTheWorkspaceOwner) {
   req.workspace = ws.string();
   req.workspace_read_write = true;
   req.workspace_owner = HostOwner{4242, 4242};
+  // The IPC directory is mounted inside the workspace, as in every run: its mount point
+  // has to be made in the idmapped workspace.
+  const fs::path ipc = ws_root.path() / "ipc";
+  fs::create_directory(ipc);
+  req.ipc_dir = ipc.string();
   auto mounts = MountPolicy::validate(req);
   ASSERT_TRUE(mounts.ok()) << mounts.error().message;
   auto s = confined_sh("echo hi > /workspace/out && mkdir /workspace/d && test -O /workspace/out");
