@@ -355,11 +355,29 @@ constexpr const char* kSchemaV6 = R"sql(
 CREATE INDEX task_runs_running ON task_runs(task_id) WHERE status = 'running';
 )sql";
 
+// Each namespace's host id range (docs/security.md "Container confinement"): slot N is host
+// ids userns_base + N * userns_size onwards. Slots come from AUTOINCREMENT, so none is ever
+// handed out twice, not even after its namespace is deleted (its files may still be on
+// disk, owned by its ids); that is also why there is no foreign key. Slot 0 is never
+// given to a namespace (runs without one, cowork, use it). The trigger gives every new
+// namespace its slot in the transaction that creates it; existing ones get theirs here,
+// oldest first.
+constexpr const char* kSchemaV7 = R"sql(
+CREATE TABLE IF NOT EXISTS namespace_id_ranges (
+  slot         INTEGER PRIMARY KEY AUTOINCREMENT,
+  namespace_id TEXT NOT NULL UNIQUE
+) STRICT;
+INSERT OR IGNORE INTO namespace_id_ranges(namespace_id) SELECT id FROM namespaces ORDER BY created_at, id;
+CREATE TRIGGER IF NOT EXISTS namespaces_id_range AFTER INSERT ON namespaces BEGIN
+  INSERT OR IGNORE INTO namespace_id_ranges(namespace_id) VALUES (NEW.id);
+END;
+)sql";
+
 // Exactly-once replies across a crash (docs/failure-behaviour.md): attempt_started_at is
 // committed before a row's request goes out and cleared with its outcome, so a row left
 // with it set was perhaps delivered (the crash fell between the platform's answer and
 // the broker's record). The sender's query takes each chat's due head rows by this index.
-constexpr const char* kSchemaV7 = R"sql(
+constexpr const char* kSchemaV8 = R"sql(
 ALTER TABLE outbox ADD COLUMN attempt_started_at INTEGER;
 CREATE INDEX outbox_pending_chat ON outbox(channel, bot, chat_jid, id) WHERE state = 'pending';
 )sql";
@@ -371,7 +389,8 @@ constexpr std::array kMigrations{
     Migration{4, "routing end to end: outbox idempotency keys, inbound outcome", kSchemaV4},
     Migration{5, "scheduled tasks: time zone, catch-up, announce, retry, status, run requests", kSchemaV5},
     Migration{6, "scheduled tasks: index of the runs going", kSchemaV6},
-    Migration{7, "outbox: attempts in flight, pending rows by chat", kSchemaV7},
+    Migration{7, "containers: one host id range per namespace", kSchemaV7},
+    Migration{8, "outbox: attempts in flight, pending rows by chat", kSchemaV8},
 };
 static_assert(kMigrations.size() == kSchemaVersion, "kSchemaVersion must equal the number of migrations");
 

@@ -55,6 +55,17 @@ Result<std::optional<std::string>> read_chat_owner(storage::Database& db, const 
   return std::optional<std::string>(stmt->column_text(0));
 }
 
+Result<std::optional<int64_t>> read_id_range_slot(storage::Database& db, const std::string& namespace_name) {
+  auto stmt = db.prepare(
+      "SELECT r.slot FROM namespace_id_ranges r JOIN namespaces n ON n.id = r.namespace_id WHERE n.name = ?1");
+  if (!stmt) return stmt.error();
+  if (auto b = stmt->bind(1, std::string_view(namespace_name)); !b) return b.error();
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<int64_t>{};
+  return std::optional<int64_t>(stmt->column_int64(0));
+}
+
 Result<std::vector<std::string>> read_chats_of(storage::Database& db, const std::string& namespace_name) {
   auto stmt = db.prepare(
       "SELECT m.jid FROM chat_mappings m JOIN namespaces n ON n.id = m.namespace_id WHERE n.name = ?1 ORDER BY m.jid");

@@ -32,6 +32,9 @@ Result<std::optional<NamespaceRecord>> read_namespace(storage::Database& db, con
 Result<std::vector<std::string>> read_namespace_ids(storage::Database& db);
 // The namespace a chat JID is mapped to (its name), for IPC ownership.
 Result<std::optional<std::string>> read_chat_owner(storage::Database& db, const std::string& chat_jid);
+// The host id range slot of the namespace named `namespace_name` (namespace_id_ranges,
+// migration 7; never 0, never reused); nullopt: no such namespace.
+Result<std::optional<int64_t>> read_id_range_slot(storage::Database& db, const std::string& namespace_name);
 // The JIDs mapped to the namespace named `namespace_name`, in JID order.
 Result<std::vector<std::string>> read_chats_of(storage::Database& db, const std::string& namespace_name);
 

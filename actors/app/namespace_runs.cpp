@@ -9,6 +9,7 @@
 
 #include "actors/containers/ipc_task_desk.hpp"
 #include "runtime/container/env_policy.hpp"
+#include "runtime/container/run_identity.hpp"
 #include "runtime/ipc/ipc_permissions.hpp"
 #include "runtime/namespaces/namespace.hpp"
 #include "storage/namespace_rows.hpp"
@@ -19,16 +20,25 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Creates `dir` and hands it to the container's uid when squadbox (root) owns it.
-Status prepare_dir(const std::string& dir, uint32_t uid, uint32_t gid) {
+// Creates `dir` and hands it to the container's host uid when squadbox (root) owns it,
+// or always (`always`: a broker directory such as the session, which must follow the
+// namespace's ids, also from an older layout owned by another uid).
+Status prepare_dir(const std::string& dir, uint32_t uid, uint32_t gid, bool always = false) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return make_error("namespaces.io", "cannot create " + dir + ": " + ec.message());
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) return make_error("namespaces.io", "cannot stat " + dir);
-  if (st.st_uid == 0 && ::geteuid() == 0 && ::chown(dir.c_str(), uid, gid) != 0)
+  const bool hand_over = (st.st_uid == 0 || always) && (st.st_uid != uid || st.st_gid != gid);
+  if (hand_over && ::geteuid() == 0 && ::chown(dir.c_str(), uid, gid) != 0)
     return make_error("namespaces.io", "cannot chown " + dir);
   return {};
+}
+
+std::optional<container::HostOwner> owner_of(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return std::nullopt;
+  return container::HostOwner{st.st_uid, st.st_gid};
 }
 
 struct OwnerLookup {
@@ -44,6 +54,19 @@ std::string extra_mount_name(const namespaces::MountRequest& m) {
   while (p.size() > 1 && p.back() == '/') p.pop_back();
   auto slash = p.rfind('/');
   return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+Result<container::IdRange> namespace_id_range(const config::Config& c, const std::string& namespace_name) {
+  const container::IdRangeLayout layout{static_cast<uint32_t>(c.container.userns_base),
+                                        static_cast<uint32_t>(c.container.userns_size)};
+  storage::OpenOptions ro;
+  ro.read_only = true;
+  auto db = storage::Database::open(c.storage_path(), ro);
+  if (!db) return db.error();
+  auto slot = storage::read_id_range_slot(*db, namespace_name);
+  if (!slot) return slot.error();
+  if (!*slot) return make_error("namespaces.no_id_range", "namespace '" + namespace_name + "' has no host id range");
+  return container::id_range_for_slot(layout, **slot);
 }
 
 Result<actors::ContainerRunOptions> build_namespace_run(const NamespaceRunContext& ctx,
@@ -68,15 +91,19 @@ Result<actors::ContainerRunOptions> build_namespace_run(const NamespaceRunContex
   // "isolated" scheduled runs get a fresh, empty session of their own.
   const std::string session = req.isolated_session ? (fs::path(run.run_dir) / "session").string()
                                                    : namespaces::session_dir(c.node.data_dir, req.namespace_name);
-  // Files the agent writes belong to the workspace's owner, unless that is root:
-  // containers never run as root (the default is nobody).
-  struct stat st {};
-  if (::stat(workspace.c_str(), &st) == 0 && st.st_uid != 0 && st.st_gid != 0) {
-    run.spec.uid = st.st_uid;
-    run.spec.gid = st.st_gid;
-  }
-  if (auto s = prepare_dir(workspace, run.spec.uid, run.spec.gid); !s) return s.error();
-  if (auto s = prepare_dir(session, run.spec.uid, run.spec.gid); !s) return s.error();
+  // Who the container is (run_identity.hpp): nobody in the namespace's own host id
+  // range; files it writes in the workspace belong to the workspace's owner (idmap), a
+  // root-owned workspace goes to the namespace's ids. Never root, never the operator's
+  // uid unless container.user = "workspace_owner" says so.
+  auto range = namespace_id_range(c, req.namespace_name);
+  if (!range) return range.error();
+  const auto mode = container::parse_run_user(c.container.user).value_or(container::RunUser::namespace_range);
+  const auto identity = container::decide_run_identity(mode, *range, owner_of(workspace));
+  run.spec.uid = identity.uid;
+  run.spec.gid = identity.gid;
+  run.spec.user_namespace = identity.user_namespace;
+  if (auto s = prepare_dir(workspace, run.spec.host_uid(), run.spec.host_gid()); !s) return s.error();
+  if (auto s = prepare_dir(session, run.spec.host_uid(), run.spec.host_gid(), true); !s) return s.error();
   ::chmod(session.c_str(), 0700);
 
   auto passthrough = container::split_env_names(c.container.env_passthrough);
@@ -95,6 +122,7 @@ Result<actors::ContainerRunOptions> build_namespace_run(const NamespaceRunContex
 
   run.mounts.workspace = workspace;
   run.mounts.workspace_read_write = true;
+  run.mounts.workspace_owner = identity.workspace_idmap;
   run.mounts.session_dir = session;
   for (const auto& m : req.container.mounts)
     run.mounts.extras.push_back({extra_mount_name(m), m.host_path, !m.readonly});

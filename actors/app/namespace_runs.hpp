@@ -4,7 +4,7 @@
 // directories, extra mounts through the mount allowlist (main_namespace = is_main), the
 // sanitized environment (plus the namespace's approved variable names), the security
 // layers (SecurityServices::apply), IPC ownership from the chat mappings, and a non-root
-// uid. docs/namespace-queue.md "The container run".
+// uid of the namespace's own host id range. docs/namespace-queue.md "The container run".
 #include <memory>
 #include <string>
 
@@ -33,6 +33,11 @@ struct NamespaceRunContext {
   // Scheduling from inside containers (IPC tasks/, current_tasks.json); null: refused.
   std::shared_ptr<actors::TaskIpc> tasks = nullptr;
 };
+
+// The host id range of a namespace's containers: its slot (storage, never reused) in
+// container.userns_base/userns_size (slot 0 is cowork's, never a namespace's).
+// Errors: "namespaces.no_id_range", "container.userns_exhausted", storage errors.
+Result<container::IdRange> namespace_id_range(const config::Config& config, const std::string& namespace_name);
 
 // "extra/name" and "/data/x" -> "x"; a namespace mount's name under /workspace/extra.
 std::string extra_mount_name(const namespaces::MountRequest& m);

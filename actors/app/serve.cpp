@@ -146,11 +146,20 @@ std::vector<actors::container_supervisor_actor> adopt_runs(caf::actor_system& sy
     o.keep_run_dir = c.container.run_dir_retention_ms > 0;
     o.spec.name = "squadbox-" + run.run_id;
     o.spec.image = run.image;
-    // The IPC directories belong to the uid the container runs as: keep it.
+    // The IPC directories belong to the host uid the container runs as: keep it. When it
+    // lies in the namespace's id range, a restarted container gets that user namespace
+    // again (the same host ids).
     struct stat st {};
     if (::stat((o.run_dir + "/ipc/input").c_str(), &st) == 0 && st.st_uid != 0) {
       o.spec.uid = st.st_uid;
       o.spec.gid = st.st_gid;
+      auto range = namespace_id_range(c, run.namespace_name);
+      if (range && st.st_uid > range->host_base && st.st_gid > range->host_base &&
+          range->contains(st.st_uid - range->host_base) && range->contains(st.st_gid - range->host_base)) {
+        o.spec.user_namespace = *range;
+        o.spec.uid = st.st_uid - range->host_base;
+        o.spec.gid = st.st_gid - range->host_base;
+      }
     }
     o.hard_timeout = std::chrono::milliseconds(c.container.timeout_ms);
     o.idle_timeout = std::chrono::milliseconds(c.container.idle_timeout_ms);

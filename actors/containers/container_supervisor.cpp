@@ -229,10 +229,10 @@ void start_ipc_thread(self_ptr self) {
   if (!watcher) throw std::runtime_error("ipc watcher: " + watcher.error().message);
   auto me = caf::actor_cast<container_supervisor_actor>(self);
   auto stop = st.ipc_stop;
-  TaskDesk desk{st.opts.tasks,    {st.opts.namespace_name, st.opts.main_namespace},
-                st.opts.run_id,   st.ipc->root(),
-                st.opts.spec.uid, st.opts.spec.gid,
-                st.opts.audit,    st.opts.metrics};
+  TaskDesk desk{st.opts.tasks,           {st.opts.namespace_name, st.opts.main_namespace},
+                st.opts.run_id,          st.ipc->root(),
+                st.opts.spec.host_uid(), st.opts.spec.host_gid(),
+                st.opts.audit,           st.opts.metrics};
   st.ipc_thread.thread =
       std::thread([w = std::move(*watcher), me, stop, desk = std::move(desk), stale = st.snapshot_stale]() mutable {
         while (!stop->load()) {
@@ -284,8 +284,9 @@ void start_container(self_ptr self) {
   if (st.opts.proxy) {
     // A fresh placeholder token per container start; the last one died with its container.
     st.lease.reset();
-    auto lease = st.opts.proxy->open_lease(
-        {st.opts.run_id, st.opts.namespace_name, st.ipc->root() + "/" + proxy::kSocketFileName, spec.uid, spec.gid});
+    auto lease =
+        st.opts.proxy->open_lease({st.opts.run_id, st.opts.namespace_name,
+                                   st.ipc->root() + "/" + proxy::kSocketFileName, spec.host_uid(), spec.host_gid()});
     if (!lease) {
       log::error("container.proxy_lease_failed", {{"run", st.opts.run_id}, {"error", lease.error().message}});
       self->send(self, exited_atom::value, exit_info{st.generation, -1, false, 0, lease.error()});
@@ -451,8 +452,9 @@ container_supervisor_actor::behavior_type run_fn(self_ptr self, ContainerRunOpti
   std::error_code ec;
   std::filesystem::create_directories(st.opts.run_dir, ec);
   ipc::IpcDirectoryOptions ipc_opts;
-  ipc_opts.container_uid = st.opts.spec.uid;
-  ipc_opts.container_gid = st.opts.spec.gid;
+  // The host ids of the container's user (its user namespace's mapping of spec.uid).
+  ipc_opts.container_uid = st.opts.spec.host_uid();
+  ipc_opts.container_gid = st.opts.spec.host_gid();
   auto dir = ipc::IpcDirectory::create(st.opts.run_dir + "/ipc", ipc_opts);
   Error failure;
   if (!dir) failure = dir.error();

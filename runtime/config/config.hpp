@@ -75,6 +75,11 @@ struct ContainerConfig {
   std::string env_passthrough;       // comma-separated host variable names
   std::string install_id;            // empty: generated into DATA_DIR/install.id
   int64_t run_dir_retention_ms = 0;  // DATA_DIR/runs/<run> removed this long after its run ends
+  // Who containers run as (runtime/container/run_identity.hpp): "namespace" (each
+  // namespace's own host id range) or "workspace_owner" (the old rule, explicit).
+  std::string user = "namespace";
+  int64_t userns_base = 200000;  // host id of slot 0's container uid 0
+  int64_t userns_size = 65536;   // ids per namespace
 };
 
 struct SecurityConfig {

@@ -137,6 +137,16 @@ const std::vector<KeyDef>& defs() {
       int_key("container", "run_dir_retention_ms", SB_FIELD(container.run_dir_retention_ms), 0, 86400000 * 30LL,
               "DATA_DIR/runs/<run> (IPC files, rejected payloads) is removed this long after its "
               "run ends; 0 = at once."),
+      str_key("container", "user", SB_FIELD(container.user), {"namespace", "workspace_owner"},
+              "Who containers run as. `namespace`: nobody inside a user namespace of the "
+              "namespace's own host id range (a workspace owned by someone else is idmapped to "
+              "them). `workspace_owner`: as the workspace directory's owner, on the host, without "
+              "a user namespace (an operator's login uid gets its keyrings: docs/security.md)."),
+      int_key("container", "userns_base", SB_FIELD(container.userns_base), 65536, 4294901759,
+              "First host id of the namespaces' id ranges: namespace slot N gets host ids "
+              "userns_base + N * userns_size onwards. Keep it above every login uid."),
+      int_key("container", "userns_size", SB_FIELD(container.userns_size), 65536, 1073741824,
+              "Host ids per namespace (the container's ids 0..userns_size-1)."),
       str_key("security", "allowlist_file", SB_FIELD(security.allowlist_file), {},
               "Mount allowlist (JSON; `~` is $HOME). Missing or invalid: every extra mount is "
               "denied. Reloaded when it changes. Never mountable itself."),

@@ -22,6 +22,13 @@ inline constexpr const char* kLabelInstall = "io.squadbox.install";      // inst
 inline constexpr const char* kLabelNamespace = "io.squadbox.namespace";  // squad group
 inline constexpr const char* kLabelRun = "io.squadbox.run";              // run id
 
+// A host file owner (uid and gid as the host sees them).
+struct HostOwner {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  bool operator==(const HostOwner&) const = default;
+};
+
 struct Mount {
   std::string host_path;       // absolute, canonical (realpath)
   std::string container_path;  // absolute, under /workspace (or /session)
@@ -30,6 +37,10 @@ struct Mount {
   // the oci backend mounts it through /proc/<pid>/fd/N, docker/apple re-verify the path
   // against it just before create (MountPolicy::reverify). Null only in hand-made mounts.
   std::shared_ptr<const security::allowlist::PinnedPath> pinned{};  // {}: `{host, dest, rw}` stays valid
+  // Idmapped mount (oci backend): what the container's user owns through this mount is
+  // owned on the host by `owner` (the workspace's owner), whatever host uid the container
+  // runs as. nullopt: no idmap. Backends that cannot idmap (docker, apple) ignore it.
+  std::optional<HostOwner> owner{};
 };
 
 // A mount list that has passed validation. Only the mount policy (mount_policy.hpp)
@@ -51,6 +62,18 @@ struct ResourceLimits {
   int64_t cpu_millis = 1000;           // 1000 = one CPU; 0 = unlimited
 };
 
+// The highest host id a mapping may reach ((uid_t)-1 is "no id").
+inline constexpr uint32_t kMaxHostId = 4294967294u;
+
+// A user namespace: container ids [0, size) are host ids [host_base, host_base + size).
+// Container uid 0 is host_base, never host 0 (validated: host_base > 0).
+struct IdRange {
+  uint32_t host_base = 0;
+  uint32_t size = 0;
+  bool operator==(const IdRange&) const = default;
+  bool contains(uint32_t container_id) const { return container_id < size; }
+};
+
 struct ContainerSpec {
   std::string name;                        // validated: [A-Za-z0-9_.:/-], not starting with '-'
   std::string image;                       // validated image reference
@@ -59,10 +82,18 @@ struct ContainerSpec {
   Labels labels;
   ValidatedMounts mounts;
   ResourceLimits limits;
-  uint32_t uid = 65534;  // never 0
+  uint32_t uid = 65534;  // never 0; inside the user namespace when there is one
   uint32_t gid = 65534;
+  // The container's own user namespace (oci backend); nullopt: the host's. Backends
+  // without per-container user namespaces (docker, apple) run as host_uid()/host_gid().
+  std::optional<IdRange> user_namespace{};
   std::string workdir = "/workspace";
   std::vector<std::string> extra_args;  // validated against the denylist; backend-specific
+
+  // The uid/gid the container's process has on the host: what host files (IPC boxes, the
+  // proxy socket, the session) must be owned by so that it can use them.
+  uint32_t host_uid() const { return user_namespace ? user_namespace->host_base + uid : uid; }
+  uint32_t host_gid() const { return user_namespace ? user_namespace->host_base + gid : gid; }
 };
 
 // How a container ended.

@@ -61,6 +61,7 @@ Result<ValidatedMounts> MountPolicy::validate(const RunMountRequest& request, co
       if (!m) return m.error();
       mounts.push_back(std::move(*m));
     }
+    mounts.back().owner = request.workspace_owner;
   }
   if (!request.ipc_dir.empty()) {
     auto m = broker_mount(request.ipc_dir, "IPC directory", "/workspace/ipc", true);

@@ -11,6 +11,7 @@
 //   * requested ones — extra mounts, and cowork's workspace (the operator's choice) —
 //     go through the mount allowlist (security layer 2, docs/security-mounts.md).
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,9 @@ struct RunMountRequest {
   // Cowork: the workspace is the operator's own choice, so blocked patterns and the
   // never-mountable paths apply to it (an allowed root is not needed).
   bool workspace_from_operator = false;
+  // Idmap the workspace so that what the agent writes there is owned on the host by this
+  // owner (run_identity.hpp decides); nullopt: no idmap.
+  std::optional<HostOwner> workspace_owner{};
 };
 
 // Who asks, and under which rules.

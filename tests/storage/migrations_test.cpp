@@ -85,14 +85,39 @@ TEST(Migrations, ReopenAndMigrateAgainIsANoOp) {
 }
 
 TEST_F(Migrated, EveryTableExists) {
-  const std::set<std::string> expected = {"namespaces",       "chat_mappings",    "inbound_messages",
-                                          "outbox",           "container_runs",   "container_run_transitions",
-                                          "scheduled_tasks",  "task_runs",        "audit_log",
-                                          "secrets",          "channel_state",    "sender_allowlists",
-                                          "routing_settings", "namespace_cursors"};
+  const std::set<std::string> expected = {"namespaces",       "chat_mappings",     "inbound_messages",
+                                          "outbox",           "container_runs",    "container_run_transitions",
+                                          "scheduled_tasks",  "task_runs",         "audit_log",
+                                          "secrets",          "channel_state",     "sender_allowlists",
+                                          "routing_settings", "namespace_cursors", "namespace_id_ranges"};
   EXPECT_EQ(user_tables(*db_), expected);
   EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM sqlite_schema WHERE name = 'outbox_due'"), 1);
   EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM sqlite_schema WHERE name = 'inbound_messages_by_state'"), 1);
+}
+
+// v7 gives the namespaces that exist their host id range slots, oldest first, and every
+// later namespace one of its own through the trigger.
+TEST(Migrations, Version7GivesEveryNamespaceAnIdRangeSlot) {
+  TempDir dir;
+  auto db = open_db(dir.file("squadbox.db"));
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(migrate(*db));
+  ASSERT_TRUE(exec_ok(*db,
+                      "DROP TRIGGER namespaces_id_range; DROP TABLE namespace_id_ranges;"
+                      "INSERT INTO namespaces(id, name, created_at, updated_at) VALUES ('n2', 'later', 5, 5),"
+                      " ('n1', 'older', 3, 3);"
+                      "DROP INDEX outbox_pending_chat; ALTER TABLE outbox DROP COLUMN attempt_started_at;"  // v8
+                      "PRAGMA user_version = 6;"));
+  auto st = migrate(*db);
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ(query_int(*db, "SELECT slot FROM namespace_id_ranges WHERE namespace_id = 'n1'"), 1);
+  EXPECT_EQ(query_int(*db, "SELECT slot FROM namespace_id_ranges WHERE namespace_id = 'n2'"), 2);
+  ASSERT_TRUE(exec_ok(*db, "INSERT INTO namespaces(id, name, created_at, updated_at) VALUES ('n3', 'new', 9, 9)"));
+  EXPECT_EQ(query_int(*db, "SELECT slot FROM namespace_id_ranges WHERE namespace_id = 'n3'"), 3);
+  // Deleting a namespace keeps its slot taken.
+  ASSERT_TRUE(exec_ok(*db, "DELETE FROM namespaces WHERE id = 'n3'"));
+  ASSERT_TRUE(exec_ok(*db, "INSERT INTO namespaces(id, name, created_at, updated_at) VALUES ('n4', 'new', 9, 9)"));
+  EXPECT_EQ(query_int(*db, "SELECT slot FROM namespace_id_ranges WHERE namespace_id = 'n4'"), 4);
 }
 
 // After v2 the dedupe key is per (channel, bot, platform id) and the outbox knows its bot.

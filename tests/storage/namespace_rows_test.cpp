@@ -110,4 +110,38 @@ TEST_F(NamespaceRows, TheChatDirectoryAnswersFromTheSameRows) {
   EXPECT_TRUE(directory.chats_of("beta").empty());
 }
 
+// Host id range slots (migration 7): one per namespace, never 0, never handed out twice,
+// not even after the namespace is deleted and a namespace of the same name is made again.
+TEST_F(NamespaceRows, EveryNamespaceHasItsOwnIdRangeSlot) {
+  create("alpha");
+  const auto beta = create("beta");
+  auto a = read_id_range_slot(*reader_, "alpha");
+  auto b = read_id_range_slot(*reader_, "beta");
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->has_value() && b->has_value());
+  EXPECT_GT(**a, 0);
+  EXPECT_GT(**b, 0);
+  EXPECT_NE(**a, **b);
+  auto none = read_id_range_slot(*reader_, "nobody-here");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value());
+
+  // Renaming keeps the slot (it belongs to the namespace's id).
+  NamespacePatch rename;
+  rename.name = "gamma";
+  ASSERT_TRUE(store_->update(beta.id, rename));
+  auto g = read_id_range_slot(*reader_, "gamma");
+  ASSERT_TRUE(g && g->has_value());
+  EXPECT_EQ(**g, **b);
+
+  // Deleted and made again: a new slot, never the old one (files of the old ids remain).
+  ASSERT_TRUE(store_->remove(beta.id));
+  create("beta");
+  auto again = read_id_range_slot(*reader_, "beta");
+  ASSERT_TRUE(again && again->has_value());
+  EXPECT_NE(**again, **b);
+  EXPECT_NE(**again, **a);
+  EXPECT_GT(**again, **b);
+}
+
 }  // namespace

@@ -14,6 +14,7 @@
 #include "actors/containers/container_supervisor.hpp"
 #include "actors/node/node.hpp"
 #include "runtime/container/env_policy.hpp"
+#include "runtime/container/run_identity.hpp"
 #include "runtime/container/select/backend_selection.hpp"
 #include "runtime/core/ids.hpp"
 #include "runtime/core/log.hpp"
@@ -138,12 +139,25 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
   run.run_dir = (fs::path(config.node.data_dir) / "runs" / run_id).string();
   run.spec.name = "squadbox-" + run_id;
   run.spec.image = o.image.empty() ? config.container.image : o.image;
-  // Files the agent writes in the workspace belong to the workspace's owner, unless
-  // that is root: containers never run as root.
-  struct stat st {};
-  if (::stat(o.workspace.c_str(), &st) == 0 && st.st_uid != 0 && st.st_gid != 0) {
-    run.spec.uid = st.st_uid;
-    run.spec.gid = st.st_gid;
+  // Who the agent is (run_identity.hpp): nobody in id range slot 0 (cowork's, never a
+  // namespace's); files it writes in the workspace belong to the workspace's owner (idmap).
+  // Never root, and never the operator's own uid unless container.user = "workspace_owner".
+  {
+    auto range = container::id_range_for_slot(
+        {static_cast<uint32_t>(config.container.userns_base), static_cast<uint32_t>(config.container.userns_size)}, 0);
+    if (!range) {
+      std::cerr << "squadbox cowork: " << range.error().message << "\n";
+      return 2;
+    }
+    std::optional<container::HostOwner> owner;
+    struct stat st {};
+    if (::stat(o.workspace.c_str(), &st) == 0) owner = container::HostOwner{st.st_uid, st.st_gid};
+    const auto identity = container::decide_run_identity(
+        container::parse_run_user(config.container.user).value_or(container::RunUser::namespace_range), *range, owner);
+    run.spec.uid = identity.uid;
+    run.spec.gid = identity.gid;
+    run.spec.user_namespace = identity.user_namespace;
+    mounts.workspace_owner = identity.workspace_idmap;
   }
   run.spec.limits = {config.container.memory_mb << 20, config.container.pids, config.container.cpu_millis};
   container::EnvPolicy env{container::split_env_names(config.container.env_passthrough)};
@@ -183,7 +197,7 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
   {
     auto session = fs::path(run.run_dir) / "session";
     fs::create_directories(session, ec);
-    if (::chown(session.c_str(), run.spec.uid, run.spec.gid) != 0 || ec) {
+    if (::chown(session.c_str(), run.spec.host_uid(), run.spec.host_gid()) != 0 || ec) {
       std::cerr << "squadbox cowork: cannot prepare " << session.string() << "\n";
       return 1;
     }

@@ -43,7 +43,7 @@ std::vector<std::string> build_argv(const std::string& binary, const AppleCall& 
       for (const auto& [k, v] : s.labels) a.insert(a.end(), {"--label", k + "=" + v});
       // Always K=V: a bare K would make the CLI copy the host's value in.
       for (const auto& [k, v] : s.env) a.insert(a.end(), {"--env", k + "=" + v});
-      a.insert(a.end(), {"--user", std::to_string(s.uid) + ":" + std::to_string(s.gid)});
+      a.insert(a.end(), {"--user", std::to_string(s.host_uid()) + ":" + std::to_string(s.host_gid())});
       if (!s.workdir.empty()) a.insert(a.end(), {"--workdir", s.workdir});
       a.insert(a.end(), {"--tmpfs", "/tmp"});
       if (s.limits.memory_bytes > 0) a.insert(a.end(), {"--memory", memory_arg(s.limits.memory_bytes)});

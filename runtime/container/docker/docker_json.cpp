@@ -150,8 +150,12 @@ std::string create_body(const ContainerSpec& spec) {
     str(w, v);
   }
   w.EndObject();
+  // Docker's user namespaces (userns-remap) are daemon-wide, not per container: the
+  // namespace's own host ids are given directly (spec.host_uid(): the uid its range maps
+  // nobody to), so two namespaces never share a uid either. Docker's default seccomp
+  // profile applies (nothing here or in the validated extra args turns it off).
   key(w, "User");
-  str(w, std::to_string(spec.uid) + ":" + std::to_string(spec.gid));
+  str(w, std::to_string(spec.host_uid()) + ":" + std::to_string(spec.host_gid()));
   if (!spec.workdir.empty()) {
     key(w, "WorkingDir");
     str(w, spec.workdir);

@@ -5,6 +5,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "runtime/container/oci/seccomp_profile.hpp"
+
 namespace sb::container::oci {
 namespace {
 
@@ -23,8 +25,22 @@ void str_array(Writer& w, const std::vector<std::string>& items) {
   w.EndArray();
 }
 
+// One line of a uid_map/gid_map: ids [container_id, +size) are [host_id, +size).
+void id_mapping(Writer& w, uint32_t container_id, uint32_t host_id, uint32_t size) {
+  w.StartArray();
+  w.StartObject();
+  key(w, "containerID");
+  w.Uint(container_id);
+  key(w, "hostID");
+  w.Uint(host_id);
+  key(w, "size");
+  w.Uint(size);
+  w.EndObject();
+  w.EndArray();
+}
+
 void mount(Writer& w, const std::string& dest, const std::string& type, const std::string& source,
-           const std::vector<std::string>& options) {
+           const std::vector<std::string>& options, const std::optional<IdMount>& idmap = std::nullopt) {
   w.StartObject();
   key(w, "destination");
   str(w, dest);
@@ -34,6 +50,51 @@ void mount(Writer& w, const std::string& dest, const std::string& type, const st
   str(w, source);
   key(w, "options");
   str_array(w, options);
+  if (idmap) {
+    key(w, "uidMappings");
+    id_mapping(w, idmap->on_disk.uid, idmap->process.uid, 1);
+    key(w, "gidMappings");
+    id_mapping(w, idmap->on_disk.gid, idmap->process.gid, 1);
+  }
+  w.EndObject();
+}
+
+void seccomp(Writer& w, const SeccompProfile& profile) {
+  w.StartObject();
+  key(w, "defaultAction");
+  str(w, "SCMP_ACT_ALLOW");
+  key(w, "architectures");
+  str_array(w, profile.architectures);
+  key(w, "syscalls");
+  w.StartArray();
+  for (const auto& rule : profile.rules) {
+    w.StartObject();
+    key(w, "names");
+    str_array(w, rule.names);
+    key(w, "action");
+    str(w, "SCMP_ACT_ERRNO");
+    key(w, "errnoRet");
+    w.Uint(static_cast<unsigned>(rule.errno_ret));
+    if (!rule.args.empty()) {
+      key(w, "args");
+      w.StartArray();
+      for (const auto& a : rule.args) {
+        w.StartObject();
+        key(w, "index");
+        w.Uint(a.index);
+        key(w, "value");
+        w.Uint64(a.value);
+        key(w, "valueTwo");
+        w.Uint64(a.value_two);
+        key(w, "op");
+        str(w, seccomp_op_name(a.op));
+        w.EndObject();
+      }
+      w.EndArray();
+    }
+    w.EndObject();
+  }
+  w.EndArray();
   w.EndObject();
 }
 
@@ -59,6 +120,26 @@ bool absolute_clean(const std::string& p) {
 }
 
 }  // namespace
+
+Status check_user_namespace(const ContainerSpec& spec) {
+  if (!spec.user_namespace) return {};
+  const IdRange& r = *spec.user_namespace;
+  if (r.host_base == 0)
+    return make_error("container.bad_userns", "a user namespace never maps container ids onto host uid 0");
+  if (r.size == 0 || uint64_t{r.host_base} + r.size > uint64_t{kMaxHostId} + 1)
+    return make_error("container.bad_userns", "user namespace range " + std::to_string(r.host_base) + "+" +
+                                                  std::to_string(r.size) + " does not fit the host's ids");
+  if (!r.contains(spec.uid) || !r.contains(spec.gid))
+    return make_error("container.bad_userns", "uid/gid " + std::to_string(spec.uid) + "/" + std::to_string(spec.gid) +
+                                                  " lies outside the user namespace (size " + std::to_string(r.size) +
+                                                  ")");
+  return {};
+}
+
+std::optional<IdMount> idmap_for(const ContainerSpec& spec, const Mount& m) {
+  if (!m.owner) return std::nullopt;
+  return IdMount{*m.owner, HostOwner{spec.host_uid(), spec.host_gid()}};
+}
 
 std::string hostname_for(const std::string& name) {
   std::string base = name.substr(name.find_last_of('/') == std::string::npos ? 0 : name.find_last_of('/') + 1);
@@ -98,6 +179,10 @@ Result<std::string> build_oci_config(const OciConfigInput& in) {
   // Defence in depth: the validator already refuses root, but a root container must
   // never be produced even if a caller skipped it.
   if (spec.uid == 0 || spec.gid == 0) return make_error("container.root_uid", "containers never run as uid/gid 0");
+  if (auto s = check_user_namespace(spec); !s) return s.error();
+  for (const auto& m : spec.mounts.mounts())
+    if (m.owner && (m.owner->uid == 0 || m.owner->gid == 0))
+      return make_error("container.bad_mount", "an idmapped mount never maps to host root: " + m.host_path);
   auto args = process_args(spec, in.image);
   if (!args) return args.error();
   if (!in.mount_sources.empty() && in.mount_sources.size() != spec.mounts.mounts().size())
@@ -186,7 +271,7 @@ Result<std::string> build_oci_config(const OciConfigInput& in) {
   const auto& mounts = spec.mounts.mounts();
   for (size_t i = 0; i < mounts.size(); ++i)
     mount(w, mounts[i].container_path, "bind", i < in.mount_sources.size() ? in.mount_sources[i] : mounts[i].host_path,
-          {"rbind", mounts[i].read_write ? "rw" : "ro", "nosuid", "nodev"});
+          {"rbind", mounts[i].read_write ? "rw" : "ro", "nosuid", "nodev"}, idmap_for(spec, mounts[i]));
   w.EndArray();
 
   key(w, "annotations");
@@ -209,7 +294,23 @@ Result<std::string> build_oci_config(const OciConfigInput& in) {
     str(w, ns);
     w.EndObject();
   }
+  if (spec.user_namespace) {
+    w.StartObject();
+    key(w, "type");
+    str(w, "user");
+    w.EndObject();
+  }
   w.EndArray();
+  if (spec.user_namespace) {
+    // The whole range, so that ids inside (nobody, a tool's own users) are all distinct
+    // host ids of this range; container uid 0 is host_base, never host root.
+    key(w, "uidMappings");
+    id_mapping(w, 0, spec.user_namespace->host_base, spec.user_namespace->size);
+    key(w, "gidMappings");
+    id_mapping(w, 0, spec.user_namespace->host_base, spec.user_namespace->size);
+  }
+  key(w, "seccomp");
+  seccomp(w, default_seccomp_profile());
   if (!in.cgroups_path.empty()) {
     key(w, "cgroupsPath");
     str(w, in.cgroups_path);

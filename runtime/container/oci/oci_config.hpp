@@ -3,6 +3,7 @@
 // everything the runtime needs to know about the host (rootfs, cgroup path, the image's
 // defaults) is passed in, so tests can assert every field.
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,21 @@ struct OciConfigInput {
   std::vector<std::string> mount_sources;
 };
 
+// Errors "container.bad_userns": host_base 0, a range past kMaxHostId, or uid/gid
+// outside the range. No user namespace is fine.
+Status check_user_namespace(const ContainerSpec& spec);
+
+// An idmapped bind mount's single mapping: files owned by `on_disk` (the mount's owner)
+// are the container process's own, whose host ids are `process` (spec.host_uid/gid).
+// crun 1.8 writes a mount's {containerID, hostID, size} unchanged into the uid_map of the
+// user namespace it attaches to the mount, so containerID is the on-disk owner and hostID
+// the process's kernel (host) uid: docs/runtime-oci.md "User namespace".
+struct IdMount {
+  HostOwner on_disk;
+  HostOwner process;
+};
+std::optional<IdMount> idmap_for(const ContainerSpec& spec, const Mount& mount);
+
 // Short, valid hostname from a container name ("team/a:b" -> "a-b").
 std::string hostname_for(const std::string& name);
 
@@ -43,7 +59,10 @@ Result<std::vector<std::string>> process_args(const ContainerSpec& spec, const I
 // unless spec.env sets it): nothing from the host or the image leaks in.
 std::vector<std::string> process_env(const ContainerSpec& spec, const ImageDefaults& image);
 
-// Errors: "container.root_uid" (uid or gid 0), "container.no_command", "container.bad_mount".
+// Errors: "container.root_uid" (uid or gid 0), "container.bad_userns",
+// "container.no_command", "container.bad_mount" (also an idmap onto host root).
+// Always: the default seccomp profile (seccomp_profile.hpp); a `user` namespace with
+// uid/gid mappings when spec.user_namespace is set; idmapped binds for mounts with an owner.
 Result<std::string> build_oci_config(const OciConfigInput& input);
 
 }  // namespace sb::container::oci

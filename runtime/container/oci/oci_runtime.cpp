@@ -198,9 +198,12 @@ Result<std::string> OciRuntime::create(const ContainerSpec& spec) {
   in.cgroups_path = cgroup_path(id);
   // Pinned mounts are staged from their fds; the stages go when this returns, after
   // `crun create` has built the container's mount namespace (staged_mounts.hpp).
-  auto staged = StagedMounts::stage(spec.mounts, options_.state_dir / ".stage", id);
+  auto staged = StagedMounts::stage(spec.mounts, options_.state_dir / ".stage", id, spec.user_namespace.has_value());
   if (!staged) return staged.error();
   in.mount_sources = (*staged)->sources();
+  // A user-namespaced container reaches its rootfs relative to the bundle (StagedRootfs).
+  const bool userns = spec.user_namespace.has_value();
+  if (userns) in.rootfs = StagedRootfs::kName;
   auto config = build_oci_config(in);
   if (!config) return config.error();
 
@@ -208,11 +211,32 @@ Result<std::string> OciRuntime::create(const ContainerSpec& spec) {
   std::error_code ec;
   fs::create_directory(dir, ec);
   if (ec) return make_error("container.create_failed", "cannot create bundle " + dir.string() + ": " + ec.message());
-  fs::permissions(dir, fs::perms(0700), ec);  // config.json holds the env
-  if (!write_text(dir / "config.json", *config) || !write_text(dir / "labels.json", labels_json(labels)) ||
-      !write_text(dir / "spec.json", spec_json(id, spec))) {
+  // config.json holds the env: 0600, in a bundle that is 0700, or 0711 (searchable only)
+  // when the container's root must reach <bundle>/rootfs from inside its user namespace.
+  fs::permissions(dir, fs::perms(userns ? 0711 : 0700), ec);
+  if (!write_file_atomic((dir / "config.json").string(), *config, {.mode = 0600, .durable = false}).ok() ||
+      !write_text(dir / "labels.json", labels_json(labels)) || !write_text(dir / "spec.json", spec_json(id, spec))) {
     fs::remove_all(dir, ec);
     return make_error("container.create_failed", "cannot write bundle " + dir.string());
+  }
+  std::unique_ptr<StagedRootfs> staged_rootfs;
+  if (userns) {
+    if (auto made = ensure_mount_points(image->rootfs, root_mount_points(spec.mounts)); !made) {
+      fs::remove_all(dir, ec);
+      return made.error();
+    }
+    for (const auto& nested : nested_mount_points(spec.mounts))
+      if (auto made = ensure_mount_points(in.mount_sources[nested.parent], {nested.relative}); !made) {
+        fs::remove_all(dir, ec);
+        return made.error();
+      }
+    auto r = StagedRootfs::stage(image->rootfs, dir);
+    if (!r) {
+      StagedRootfs::detach(dir);
+      fs::remove_all(dir, ec);
+      return r.error();
+    }
+    staged_rootfs = std::move(*r);
   }
   // The container inherits stdout/stderr, so they go to a file, not a pipe (see
   // SpawnOptions); the runtime's own errors land in the same file, read back on failure.
@@ -231,6 +255,7 @@ Result<std::string> OciRuntime::create(const ContainerSpec& spec) {
         r ? ProcessResult{r->exit_code, "", slurp(dir / "output.log")}.describe(options_.runtime_binary + " create")
           : r.error().message;
     (void)oci({"delete", "--force", id});
+    staged_rootfs.reset();  // detached before the bundle goes
     fs::remove_all(dir, ec);
     return make_error("container.create_failed", why);
   }
@@ -334,6 +359,7 @@ Status OciRuntime::remove(const std::string& id, bool force) {
     if (!r->ok() && !not_found_message(r->err))
       return make_error("container.remove_failed", r->describe(options_.runtime_binary + " delete"));
   }
+  StagedRootfs::detach(dir);  // a stage left by a crash mid-create: never delete through it
   fs::remove_all(dir, ec);
   if (ec) return make_error("container.remove_failed", "cannot remove " + dir.string() + ": " + ec.message());
   sb::log::info("oci.removed", {{"id", id}, {"force", force}});

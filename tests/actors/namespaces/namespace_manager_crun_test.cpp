@@ -1,6 +1,8 @@
 // The NamespaceManager without containers (null services: messages queue, nothing
 // starts), outbox idempotency with the real outbox and storage writer, and how serve
 // builds a namespace's container run.
+#include <sys/stat.h>
+
 #include <cstdlib>
 
 #include <gtest/gtest.h>
@@ -118,6 +120,10 @@ TEST_F(NamespaceManager, RunOptionsFollowTheNamespaceAndTheNode) {
   EXPECT_EQ(a->mounts.session_dir, sb::namespaces::session_dir(config_.node.data_dir, "alpha"));
   EXPECT_NE(a->spec.uid, 0u);
   EXPECT_EQ(a->spec.env.count("SB_TEST_APPROVED"), 0u);
+  // beta's workspace belongs to an operator (4242): kept, and idmapped, not adopted.
+  const auto beta_ws = sb::namespaces::workspace_dir(config_.node.data_dir, "beta");
+  std::filesystem::create_directories(beta_ws);
+  ASSERT_EQ(::chown(beta_ws.c_str(), 4242, 4242), 0);
   auto b = sb::app::build_namespace_run(ctx, {other.id, other.name, false, cc, "ns-beta-1"});
   ASSERT_TRUE(b.ok()) << b.error().message;
   EXPECT_EQ(b->spec.image, "custom:1");
@@ -131,6 +137,30 @@ TEST_F(NamespaceManager, RunOptionsFollowTheNamespaceAndTheNode) {
   EXPECT_FALSE(b->mounts.extras[0].read_write);
   EXPECT_EQ(b->mounts.extras[1].name, "notes");
   EXPECT_TRUE(b->mounts.extras[1].read_write);
+  // Each namespace runs as nobody in a user namespace of its own host id range: never
+  // host root, never the same host uid as another namespace (audit H3).
+  ASSERT_TRUE(a->spec.user_namespace && b->spec.user_namespace);
+  EXPECT_EQ(a->spec.uid, 65534u);
+  EXPECT_NE(a->spec.user_namespace->host_base, 0u);
+  EXPECT_GE(a->spec.user_namespace->host_base, static_cast<uint32_t>(config_.container.userns_base));
+  EXPECT_NE(a->spec.host_uid(), b->spec.host_uid());
+  const auto& ra = *a->spec.user_namespace;
+  const auto& rb = *b->spec.user_namespace;
+  EXPECT_TRUE(ra.host_base + ra.size <= rb.host_base || rb.host_base + rb.size <= ra.host_base);
+  // The root-owned workspace and the session were handed to those host ids.
+  struct stat ws {};
+  ASSERT_EQ(::stat(a->mounts.workspace.c_str(), &ws), 0);
+  EXPECT_EQ(ws.st_uid, a->spec.host_uid());
+  EXPECT_FALSE(a->mounts.workspace_owner);
+  EXPECT_EQ(b->spec.uid, 65534u);
+  ASSERT_TRUE(b->mounts.workspace_owner);
+  EXPECT_EQ(*b->mounts.workspace_owner, (sb::container::HostOwner{4242, 4242}));
+  struct stat bws {};
+  ASSERT_EQ(::stat(beta_ws.c_str(), &bws), 0);
+  EXPECT_EQ(bws.st_uid, 4242u);
+  struct stat session {};
+  ASSERT_EQ(::stat(a->mounts.session_dir.c_str(), &session), 0);
+  EXPECT_EQ(session.st_uid, a->spec.host_uid());
   // IPC ownership comes from the mappings.
   ASSERT_TRUE(b->ownership);
   EXPECT_EQ(b->ownership->chat_owner("slack:C1").value_or(""), "alpha");

@@ -28,6 +28,22 @@ ContainerSpec sample_spec() {
   return spec;
 }
 
+// Docker has no per-container user namespace: a namespace's container runs directly as
+// the host uid its range gives nobody (distinct per namespace, never root, never the
+// operator's), and Docker's default seccomp profile stays on (no seccomp=unconfined).
+TEST(DockerJson, NamespaceRangeBecomesTheHostUserAndSeccompStaysDefault) {
+  auto spec = sample_spec();
+  spec.uid = 65534;
+  spec.gid = 65534;
+  spec.user_namespace = IdRange{200000 + 65536, 65536};
+  const auto d = json(create_body(spec));
+  EXPECT_STREQ(d["User"].GetString(), "331070:331070");
+  spec.user_namespace = IdRange{200000 + 2 * 65536, 65536};
+  EXPECT_STREQ(json(create_body(spec))["User"].GetString(), "396606:396606");
+  for (const auto& opt : d["HostConfig"]["SecurityOpt"].GetArray())
+    EXPECT_EQ(std::string(opt.GetString()).find("seccomp"), std::string::npos) << opt.GetString();
+}
+
 TEST(DockerJson, CreateBodyMapsEveryField) {
   const auto d = json(create_body(sample_spec()));
   EXPECT_STREQ(d["Image"].GetString(), "squadbox-test:busybox");
