@@ -1,11 +1,13 @@
 // The agent's side of the file IPC (runtime/agent, inside the container): an input/ file
 // as the host wrote it (or as anything else that can write there left it) goes through
-// the agent's decode(Box::input), the turn logic (turn_outputs, here with the echo reply
-// and with an error reply) and the encoding of what the agent writes back. Property: the
-// host accepts every file the agent writes (decode in the payload's own directory
-// succeeds, within max_bytes), whatever the input was.
-// Byte 0: bits 0-1 pick a smaller max_bytes (the agent's SQUADBOX_IPC_MAX_BYTES), bit 2
-// makes the reply an error whose message is the input text. The rest: the file.
+// the agent's decode(Box::input), the turn logic (turn_outputs) and the encoding of what
+// the agent writes back. The reply is the input's text (echo mode), or raw bytes as a
+// command prints them (exec mode: stdout is the reply, a failure's message may carry any
+// bytes). Property: the host accepts every file the agent writes (decode in the payload's
+// own directory succeeds, within max_bytes), whatever the input or the command printed.
+// Byte 0: bits 0-1 pick max_bytes (the agent's SQUADBOX_IPC_MAX_BYTES, >= 1024); bit 2:
+// the rest is a command's stdout, bit 3: the rest is a failure's message (both for the
+// input {"id":"m-1","chatJid":"tg:42"}); otherwise the rest is the input/ file, echoed.
 // Byte 0 == 0xff instead feeds the rest to parse_command (SQUADBOX_AGENT_COMMAND).
 #include <cstddef>
 #include <cstdint>
@@ -42,13 +44,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (argv && (argv->empty() || argv->front().empty())) std::abort();  // documented: non-empty, non-empty strings
     return 0;
   }
-  static constexpr std::size_t kMaxBytes[] = {ipc::kDefaultMaxBytes, 4096, 512, 160};
+  static constexpr std::size_t kMaxBytes[] = {ipc::kDefaultMaxBytes, 4096, 1024, 1500};
   const std::size_t max_bytes = kMaxBytes[flags & 3];
+  if (flags & 12) {
+    const ipc::InputMessage in{"m-1", "hi", std::string("tg:42")};
+    const Result<std::string> reply = (flags & 8)
+                                          ? Result<std::string>(make_error("agent.exec_failed", std::string(bytes)))
+                                          : Result<std::string>(agent::reply_from_stdout(std::string(bytes)));
+    check_outputs(agent::turn_outputs(in, reply, max_bytes), max_bytes);
+    return 0;
+  }
   auto payload = ipc::decode(ipc::Box::input, bytes, max_bytes);
   if (!payload) return 0;
   const auto& in = std::get<ipc::InputMessage>(*payload);  // the only payload input/ may hold
-  const Result<std::string> reply =
-      (flags & 4) ? Result<std::string>(make_error("agent.exec_failed", in.text)) : Result<std::string>(in.text);
-  check_outputs(agent::turn_outputs(in, reply, max_bytes), max_bytes);
+  check_outputs(agent::turn_outputs(in, Result<std::string>(in.text), max_bytes), max_bytes);
   return 0;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -104,16 +105,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) std::abort();
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 && errno != EINTR) std::abort();
   write_all(fd, data, size);
   ::shutdown(fd, SHUT_WR);
   // Read until the server closes; the answer's content is not checked here (the unit
   // tests do that), only that the server survives and finishes every connection.
   char buf[16384];
+  // libFuzzer's timeout check interrupts system calls with SIGALRM: EINTR is retried.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   for (;;) {
     pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 20000) <= 0) std::abort();  // no answer and no close within 20 s: a hang
+    const int ready = ::poll(&p, 1, 1000);
+    if (ready < 0 && errno != EINTR) std::abort();
+    if (ready <= 0) {
+      if (std::chrono::steady_clock::now() > deadline) std::abort();  // no answer, no close in 20 s: a hang
+      continue;
+    }
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
   }
   // Abortive close: no TIME_WAIT, so millions of connections do not exhaust the ports.
