@@ -2,15 +2,16 @@
 # Runs one libFuzzer target for a long time (docs/fuzzing.md):
 #   deploy/fuzz.sh TARGET [HOURS] [-- extra libFuzzer flags]
 #   deploy/fuzz.sh list
-# Builds build-fuzz (clang, -DSQUADBOX_FUZZ=ON) if needed, then fuzzes from the working
-# corpus build-fuzz/fuzz/corpus/TARGET (the checked-in seeds copied at configure time,
+# Builds build-fuzz-long (clang, -DSQUADBOX_FUZZ=ON at -O1; CI's build-fuzz is -O0) if
+# needed, then fuzzes from the working corpus build-fuzz-long/fuzz/corpus/TARGET (the
+# checked-in seeds copied at configure time,
 # grown by every run) plus the checked-in seeds and regression inputs, which it only
 # reads. HOURS defaults to 1 (fractions are fine: 0.1). FUZZ_JOBS=N runs N workers in
 # parallel (libFuzzer -fork=N). Crashes, leaks and timeouts land in
-# build-fuzz/fuzz/artifacts/TARGET/ (crash-<sha1>, leak-<sha1>, timeout-<sha1>).
+# build-fuzz-long/fuzz/artifacts/TARGET/ (crash-<sha1>, leak-<sha1>, timeout-<sha1>).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=${SQUADBOX_FUZZ_BUILD_DIR:-build-fuzz}
+build=${SQUADBOX_FUZZ_LONG_BUILD_DIR:-build-fuzz-long}
 targets=$(sed -n 's/^squadbox_fuzz(\([a-z_]*\) .*/\1/p' fuzz/CMakeLists.txt)
 if [ $# -lt 1 ] || [ "$1" = list ] || [ "$1" = -h ] || [ "$1" = --help ]; then
   echo "usage: deploy/fuzz.sh TARGET [HOURS] [-- libFuzzer flags]"
@@ -26,7 +27,7 @@ echo "$targets" | grep -qx "$target" || { echo "fuzz.sh: unknown target '$target
 seconds=$(awk -v h="$hours" 'BEGIN { printf "%d", h * 3600 }')
 
 if [ ! -f "$build/build.ninja" ]; then
-  CXX=clang++ cmake -S . -B "$build" -G Ninja -DSQUADBOX_FUZZ=ON
+  CXX=clang++ cmake -S . -B "$build" -G Ninja -DSQUADBOX_FUZZ=ON -DSQUADBOX_FUZZ_OPT=-O1
 fi
 cmake --build "$build" -j2 --target "$target"
 
