@@ -5,6 +5,8 @@
 
 #include <rapidjson/document.h>
 
+#include "runtime/core/utf8.hpp"
+
 namespace sb::agent {
 
 Result<std::vector<std::string>> parse_command(std::string_view json) {
@@ -157,15 +159,44 @@ std::string reply_from_stdout(std::string out) {
   return out;
 }
 
+namespace {
+
+// Cuts done.error until the encoded turn_done fits in max_bytes: on a UTF-8 character
+// boundary (a cut character would make the file invalid UTF-8, which the host refuses),
+// with "…" appended. The bound is the encoding, not the text: JSON escaping makes a
+// control character six bytes. The longest prefix that fits is found by bisection.
+void fit_error(ipc::TurnDone& done, std::size_t max_bytes) {
+  if (ipc::encode(done).size() <= max_bytes) return;
+  const std::string full = std::move(done.error);
+  auto prefix = [&](std::size_t n) {
+    while (n > 0 && n < full.size() && (static_cast<unsigned char>(full[n]) & 0xC0) == 0x80) --n;
+    return full.substr(0, n) + "\xE2\x80\xA6";  // U+2026
+  };
+  std::size_t lo = 0, hi = full.size();  // prefix(lo) fits (or lo == 0)
+  while (lo < hi) {
+    const std::size_t mid = lo + (hi - lo + 1) / 2;
+    done.error = prefix(mid);
+    if (ipc::encode(done).size() <= max_bytes) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  done.error = lo > 0 ? prefix(lo) : std::string();
+}
+
+}  // namespace
+
 std::vector<ipc::Payload> turn_outputs(const ipc::InputMessage& in, const Result<std::string>& reply,
                                        std::size_t max_bytes) {
   std::vector<ipc::Payload> out;
   ipc::TurnDone done{in.id, true, {}};
   if (!reply) {
     done.ok = false;
-    done.error = reply.error().message;
+    // A command's output or error may hold any bytes; the host takes only valid UTF-8.
+    done.error = utf8::sanitize(reply.error().message);
   } else if (!reply.value().empty()) {
-    ipc::OutboundMessage m{reply.value(), in.id, in.chat_jid};
+    ipc::OutboundMessage m{utf8::sanitize(reply.value()), in.id, in.chat_jid};
     if (ipc::encode(m).size() > max_bytes) {
       done.ok = false;
       done.error = "reply exceeds the IPC size limit of " + std::to_string(max_bytes) + " bytes";
@@ -173,7 +204,7 @@ std::vector<ipc::Payload> turn_outputs(const ipc::InputMessage& in, const Result
       out.emplace_back(std::move(m));
     }
   }
-  if (!done.ok && ipc::encode(done).size() > max_bytes) done.error.resize(max_bytes / 2);
+  if (!done.ok) fit_error(done, max_bytes);
   out.emplace_back(std::move(done));
   return out;
 }

@@ -66,7 +66,10 @@ std::string reply_from_stdout(std::string out);
 
 // What to write for one processed input: the reply message (skipped when the reply is
 // empty) then turn_done; a failed reply yields only turn_done{status:error}. A reply
-// whose encoding exceeds max_bytes becomes a turn_done error instead.
+// whose encoding exceeds max_bytes becomes a turn_done error instead. Every file passes
+// the host's checks: reply and error are made valid UTF-8 (U+FFFD for bad bytes, as a
+// command may print anything), and an error whose encoding would exceed max_bytes is cut
+// on a character boundary with "…" appended.
 std::vector<ipc::Payload> turn_outputs(const ipc::InputMessage& in, const Result<std::string>& reply,
                                        std::size_t max_bytes = ipc::kDefaultMaxBytes);
 

@@ -148,7 +148,9 @@ void NamespaceRunner::start_task_run(Effects& fx) {
   start.image = run.image;
   start.isolated_session = run.context_mode == schedule::ContextMode::isolated;
   start.hard_timeout = std::chrono::seconds(run.timeout_secs);
-  task_.emplace();
+  // Built and moved in: clang decides is_constructible<TaskRun> (no arguments) while
+  // NamespaceRunner is still incomplete, so a bare emplace() does not compile with it.
+  task_.emplace(TaskRun{});
   task_->run = std::move(run);
   task_->began = opts_.now();
   task_->run_id = start.run_id;

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "channels/local/chat_request.hpp"
 #include "channels/local/local_chat_hub.hpp"
 #include "runtime/core/result.hpp"
 #include "runtime/http/router.hpp"
@@ -28,19 +29,14 @@ class actor_system;
 namespace sb::app::admin {
 
 inline constexpr const char* kChatPath = "/api/v1/chat/";
-inline constexpr std::size_t kMaxChatTextBytes = 32 * 1024;
-inline constexpr std::size_t kMaxSenderNameBytes = 256;
-
 // ---- pure ------------------------------------------------------------------------------
 
-struct ChatRequest {
-  std::string text;
-  std::string sender_name = "operator";
-};
-
-// {"text": non-empty string of at most kMaxChatTextBytes, "sender"?: 1..256 bytes}; other
-// members are refused. Errors "invalid_json" / "invalid_field", the message names the field.
-Result<ChatRequest> parse_chat_request(std::string_view body);
+// The body's decoding lives beside the local chat channel (CAF-free, so that it is fuzzed
+// on its own: fuzz/admin/admin_bodies_fuzz.cpp).
+using channels::local::ChatRequest;
+using channels::local::kMaxChatTextBytes;
+using channels::local::kMaxSenderNameBytes;
+using channels::local::parse_chat_request;
 
 // The 200 body for a finished turn.
 std::string render_chat_answer(std::string_view namespace_name, int64_t message_id,

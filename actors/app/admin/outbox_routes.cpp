@@ -1,11 +1,11 @@
 #include "actors/app/admin/outbox_routes.hpp"
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "actors/supervision/supervisor.hpp"
+#include "channels/delivery/enqueue_request.hpp"
 #include "storage/sqlite.hpp"
 
 namespace sb::app::admin {
@@ -62,31 +62,10 @@ Result<std::vector<storage::OutboxRow>> read_rows(const std::string& db_path, co
 }  // namespace
 
 Result<actors::outbound_message> parse_enqueue_body(std::string_view body) {
-  rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
-  if (doc.HasParseError()) {
-    return make_error("invalid_json", std::string("body: malformed JSON (") +
-                                          rapidjson::GetParseError_En(doc.GetParseError()) + " at offset " +
-                                          std::to_string(doc.GetErrorOffset()) + ")");
-  }
-  if (!doc.IsObject()) return make_error("invalid_json", "body: must be a JSON object");
-  actors::outbound_message m;
-  auto field = [&](const char* name, std::string& out, bool required) -> Status {
-    auto it = doc.FindMember(name);
-    if (it == doc.MemberEnd() || (!required && it->value.IsNull())) {
-      if (required) return make_error("invalid_field", std::string(name) + ": required");
-      return {};
-    }
-    if (!it->value.IsString()) return make_error("invalid_field", std::string(name) + ": must be a string");
-    out.assign(it->value.GetString(), it->value.GetStringLength());
-    if (required && out.empty()) return make_error("invalid_field", std::string(name) + ": must not be empty");
-    return {};
-  };
-  if (auto s = field("bot", m.bot_id, true); !s) return s.error();
-  if (auto s = field("chatJid", m.chat_jid, true); !s) return s.error();
-  if (auto s = field("text", m.text, true); !s) return s.error();
-  if (auto s = field("replyTo", m.reply_to, false); !s) return s.error();
-  return m;
+  auto r = channels::delivery::parse_enqueue_request(body);
+  if (!r) return r.error();
+  return actors::outbound_message{std::move(r->bot_id), std::move(r->chat_jid), std::move(r->text),
+                                  std::move(r->reply_to)};
 }
 
 std::string render_rows(const std::vector<storage::OutboxRow>& rows) {

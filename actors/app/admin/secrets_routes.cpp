@@ -1,7 +1,6 @@
 #include "actors/app/admin/secrets_routes.hpp"
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -51,25 +50,6 @@ void audit_record(const AuditSink& audit, std::string event, std::string subject
 }
 
 }  // namespace
-
-Result<Secret> parse_secret_body(const std::string& body) {
-  rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
-  if (doc.HasParseError())
-    return make_error("invalid_json", std::string("body: malformed JSON (") +
-                                          rapidjson::GetParseError_En(doc.GetParseError()) + " at offset " +
-                                          std::to_string(doc.GetErrorOffset()) + ")");
-  if (!doc.IsObject()) return make_error("invalid_json", "body: must be a JSON object {\"value\": \"...\"}");
-  auto it = doc.FindMember("value");
-  if (it == doc.MemberEnd()) return make_error("invalid_field", "value: required");
-  if (!it->value.IsString()) return make_error("invalid_field", "value: must be a string");
-  if (it->value.GetStringLength() == 0) return make_error("invalid_field", "value: must not be empty");
-  if (it->value.GetStringLength() > security::vault::kMaxSecretBytes)
-    return make_error("invalid_field",
-                      "value: longer than " + std::to_string(security::vault::kMaxSecretBytes) + " bytes");
-  Secret value(std::string(it->value.GetString(), it->value.GetStringLength()));
-  return value;
-}
 
 void add_secrets_routes(http::Router& api, std::shared_ptr<storage::Vault> vault, AuditSink audit) {
   const std::string item_prefix = std::string(kSecretsPath) + "/";

@@ -14,6 +14,7 @@
 #include "runtime/core/result.hpp"
 #include "runtime/core/secret.hpp"
 #include "runtime/http/router.hpp"
+#include "runtime/security/vault/secret_body.hpp"
 #include "storage/vault_store.hpp"
 
 namespace sb::app::admin {
@@ -24,7 +25,7 @@ inline constexpr const char* kRotateKeyPath = "/api/v1/container/secrets:rotate-
 void add_secrets_routes(http::Router& api, std::shared_ptr<storage::Vault> vault, AuditSink audit);
 
 // Pure: the value of a PUT body {"value":"..."}; errors name the field ("invalid_json",
-// "invalid_field").
-Result<Secret> parse_secret_body(const std::string& body);
+// "invalid_field"). Decoded in runtime/security/vault (CAF-free, fuzzed on its own).
+using security::vault::parse_secret_body;
 
 }  // namespace sb::app::admin

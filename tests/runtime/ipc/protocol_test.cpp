@@ -238,6 +238,37 @@ TEST(AgentTurn, FailureAndOversizedReplyBecomeTurnDoneError) {
   EXPECT_FALSE(std::get<TurnDone>(out[0]).ok);
 }
 
+// Found by fuzz/agent/agent_ipc_fuzz.cpp (fuzz/regressions/agent_ipc_fuzz/): whatever a
+// command prints, the host must accept every file the agent writes for the turn.
+TEST(AgentTurn, WhatTheAgentWritesPassesTheHostsChecks) {
+  const InputMessage in{"id-1", "x", std::string("tg:1")};
+  auto host_accepts = [](const std::vector<Payload>& out, std::size_t max_bytes) {
+    for (const auto& p : out) {
+      const std::string bytes = encode(p);
+      EXPECT_LE(bytes.size(), max_bytes);
+      EXPECT_TRUE(decode(box_of(p), bytes, max_bytes).ok()) << bytes.substr(0, 80);
+    }
+  };
+  // Bad bytes on stdout or in an error become U+FFFD.
+  auto out = turn_outputs(in, sb::Result<std::string>(std::string("ok \xff done")));
+  host_accepts(out, kDefaultMaxBytes);
+  EXPECT_EQ(std::get<OutboundMessage>(out[0]).text, "ok \xEF\xBF\xBD done");
+  out = turn_outputs(in, sb::Result<std::string>(sb::make_error("exec.failed", "\x8b\x8d")));
+  host_accepts(out, kDefaultMaxBytes);
+  // An error is cut to fit by its encoding (a newline is two bytes in JSON) and on a
+  // character boundary.
+  out = turn_outputs(in, sb::Result<std::string>(sb::make_error("exec.failed", std::string(700, '\n'))), 1024);
+  host_accepts(out, 1024);
+  EXPECT_EQ(std::get<TurnDone>(out[0]).error.substr(0, 3), "\n\n\n");
+  std::string euros;
+  for (int i = 0; i < 400; ++i) euros += "\xE2\x82\xAC";
+  out = turn_outputs(in, sb::Result<std::string>(sb::make_error("exec.failed", euros)), 1024);
+  host_accepts(out, 1024);
+  const std::string& cut = std::get<TurnDone>(out[0]).error;
+  EXPECT_EQ(cut.size() % 3, 0u);  // whole characters, then the 3-byte ellipsis
+  EXPECT_EQ(cut.substr(cut.size() - 3), "\xE2\x80\xA6");
+}
+
 TEST(AgentTurn, StdoutLosesOneTrailingNewline) {
   EXPECT_EQ(reply_from_stdout("HI\n"), "HI");
   EXPECT_EQ(reply_from_stdout("HI\n\n"), "HI\n");
