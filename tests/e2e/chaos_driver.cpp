@@ -14,7 +14,9 @@
 // and no container or run directory is left behind. Needs root (crun, tmpfs).
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -99,6 +101,8 @@ struct Delivery {
 };
 
 struct Shared {
+  std::mutex url_mutex;
+  std::string url;  // the webhook listener's base URL ("" while the broker is down)
   std::mutex mutex;
   std::deque<std::shared_ptr<Delivery>> due;  // to (re)send
   std::vector<std::shared_ptr<Delivery>> all;
@@ -168,26 +172,29 @@ std::vector<std::string> tokens_in(const std::string& text) {
   return out;
 }
 
-size_t processes_mounting(const std::string& tag) {
-  size_t n = 0;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/proc", ec)) {
-    const std::string pid = e.path().filename().string();
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in("/proc/" + pid + "/mountinfo");
-    std::string all((std::istreambuf_iterator<char>(in)), {});
-    n += all.find(tag) != std::string::npos;
-  }
-  return n;
+// " MAJOR:MINOR " of the file system holding `path`: how a mountinfo line names it, also
+// inside a container (whose mount points are elsewhere).
+std::string device_tag(const std::string& path) {
+  struct stat st {};
+  ::stat(path.c_str(), &st);
+  return " " + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)) + " ";
 }
 
-// The pids of container processes (their mount table names the node's data dir).
+// The pids of container processes: other mount namespaces that mount the data dir's
+// file system (the broker itself shares ours and is not counted).
 std::vector<pid_t> container_pids(const std::string& tag) {
+  std::string own_ns;
+  {
+    std::error_code ec;
+    own_ns = fs::read_symlink("/proc/self/ns/mnt", ec).string();
+  }
   std::vector<pid_t> out;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator("/proc", ec)) {
     const std::string pid = e.path().filename().string();
     if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code nec;
+    if (fs::read_symlink("/proc/" + pid + "/ns/mnt", nec).string() == own_ns || nec) continue;
     std::ifstream in("/proc/" + pid + "/mountinfo");
     std::string all((std::istreambuf_iterator<char>(in)), {});
     if (all.find(tag) != std::string::npos) out.push_back(static_cast<pid_t>(std::stol(pid)));
@@ -195,7 +202,11 @@ std::vector<pid_t> container_pids(const std::string& tag) {
   return out;
 }
 
-void sender_loop(Shared& sh, E2ENode& node) {
+size_t processes_mounting(const std::string& tag) {
+  return container_pids(tag).size();
+}
+
+void sender_loop(Shared& sh) {
   while (true) {
     std::shared_ptr<Delivery> d;
     {
@@ -215,8 +226,13 @@ void sender_loop(Shared& sh, E2ENode& node) {
     }
     if (d->attempts > 0) d->resign(d->hook);
     ++d->attempts;
-    auto r = node.webhooks_url().empty() ? sb::Result<sb::http::Response>(sb::make_error("down", "down"))
-                                         : node.post(d->hook);
+    std::string url;
+    {
+      std::lock_guard lk(sh.url_mutex);
+      url = sh.url;
+    }
+    auto r = url.empty() ? sb::Result<sb::http::Response>(sb::make_error("down", "down"))
+                         : sb::http::request("POST", url + d->hook.path, d->hook.headers, d->hook.body, 10s);
     const int status = r ? r->status : 0;
     if (d->first_status == 0) d->first_status = status;
     if (status >= 200 && status < 300) {
@@ -301,8 +317,9 @@ int main(int argc, char** argv) {
   }
 
   Shared sh;
+  sh.url = node.webhooks_url();
   std::vector<std::thread> senders;
-  for (int i = 0; i < 4; ++i) senders.emplace_back([&] { sender_loop(sh, node); });
+  for (int i = 0; i < 4; ++i) senders.emplace_back([&] { sender_loop(sh); });
 
   // Fault plan: kills spread over the run at random moments; the other faults once each.
   const auto start = Clock::now();
@@ -315,17 +332,87 @@ int main(int argc, char** argv) {
   const auto container_kill_at = start + std::chrono::milliseconds(opt.seconds * 150);
   const auto disk_full_at = start + std::chrono::milliseconds(opt.seconds * 350);
   const auto lock_at = start + std::chrono::milliseconds(opt.seconds * 550);
-  bool container_killed = false, disk_filled = false, lock_held = false;
-  const std::string tag = fs::path(dir.path()).filename().string() + "/data/";
+  bool container_killed = false, disk_filled = false, lock_held = false;  // the fault thread's
+  const std::string tag = device_tag(data);
+
+  // The faults run on their own thread: deliveries keep coming while the broker is down,
+  // the disk is full or the write lock is held (and are retried like a platform does).
+  std::atomic<int> kills{0};
+  std::atomic<bool> restart_failed{false};
+  std::chrono::milliseconds longest_outage{0};
+  std::string fault_log;
+  std::thread faults([&] {
+    size_t next_kill = 0;
+    while (Clock::now() < end && !restart_failed) {
+      const auto now = Clock::now();
+      if (next_kill < kill_at.size() && now >= kill_at[next_kill]) {
+        ++next_kill;
+        const auto down = Clock::now();
+        {
+          std::lock_guard lk(sh.url_mutex);
+          sh.url.clear();  // not a signal to the senders: they find out by failing, as platforms do
+        }
+        node.kill();
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 800)(rng)));
+        if (auto err = node.start(); !err.empty()) {
+          std::cerr << "sb_chaos: restart after kill " << kills + 1 << " failed: " << err << "\n";
+          restart_failed = true;
+          return;
+        }
+        {
+          std::lock_guard lk(sh.url_mutex);
+          sh.url = node.webhooks_url();
+        }
+        longest_outage =
+            std::max(longest_outage, std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - down));
+        ++kills;
+      }
+      if (!container_killed && now >= container_kill_at) {
+        auto pids = container_pids(tag);
+        if (!pids.empty() || now >= container_kill_at + 10s) {
+          container_killed = true;
+          if (!pids.empty()) ::kill(pids[std::uniform_int_distribution<size_t>(0, pids.size() - 1)(rng)], SIGKILL);
+          fault_log += " container-kill(" + std::to_string(pids.size()) + " processes seen)";
+        }
+      }
+      if (!disk_filled && now >= disk_full_at) {
+        disk_filled = true;
+        // Everything but what the file system keeps back, held for three seconds, then freed.
+        struct statvfs vfs {};
+        ::statvfs(data.c_str(), &vfs);
+        const uint64_t free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+        const std::string filler = data + "/filler";
+        {
+          std::ofstream f(filler, std::ios::binary);
+          const std::string block(1 << 20, 'x');
+          while (f.write(block.data(), static_cast<std::streamsize>(block.size()))) {
+          }
+          for (int i = 0; i < 4096 && f.write("y", 1); ++i) {
+          }
+        }
+        std::this_thread::sleep_for(3s);
+        fs::remove(filler);
+        fault_log += " disk-full(" + std::to_string(free_bytes >> 20) + " MiB, 3 s)";
+      }
+      if (!lock_held && now >= lock_at) {
+        lock_held = true;
+        auto db = sb::storage::Database::open(node.db_path());
+        if (db && db->exec("BEGIN IMMEDIATE")) {
+          std::this_thread::sleep_for(4s);
+          (void)db->exec("COMMIT");
+          fault_log += " write-lock(4 s)";
+        } else {
+          fault_log += " write-lock(not taken)";
+        }
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+  });
 
   int64_t seq = 0;
-  int kills = 0;
-  std::chrono::milliseconds longest_outage{0};
-  size_t next_kill = 0;
   const auto period = std::chrono::duration<double>(1.0 / opt.rate);
   auto next_send = start;
-  std::string fault_log;
-  while (Clock::now() < end) {
+  while (Clock::now() < end && !restart_failed) {
     const auto now = Clock::now();
     if (now >= next_send) {
       const Chat& chat = chats[static_cast<size_t>(seq) % chats.size()];
@@ -336,55 +423,13 @@ int main(int argc, char** argv) {
       sh.due.push_back(d);
       next_send += std::chrono::duration_cast<Clock::duration>(period);
     }
-    if (next_kill < kill_at.size() && now >= kill_at[next_kill]) {
-      ++next_kill;
-      const auto down = Clock::now();
-      node.kill();
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 800)(rng)));
-      if (auto err = node.start(); !err.empty()) {
-        std::cerr << "sb_chaos: restart after kill " << kills + 1 << " failed: " << err << "\n";
-        return 1;
-      }
-      longest_outage =
-          std::max(longest_outage, std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - down));
-      ++kills;
-    }
-    if (!container_killed && now >= container_kill_at) {
-      container_killed = true;
-      auto pids = container_pids(tag);
-      if (!pids.empty()) ::kill(pids[std::uniform_int_distribution<size_t>(0, pids.size() - 1)(rng)], SIGKILL);
-      fault_log += " container-kill(" + std::to_string(pids.size()) + " candidates)";
-    }
-    if (!disk_filled && now >= disk_full_at) {
-      disk_filled = true;
-      // Everything but a few KiB, held for three seconds, then freed.
-      struct statvfs vfs {};
-      ::statvfs(data.c_str(), &vfs);
-      const uint64_t free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
-      const std::string filler = data + "/filler";
-      {
-        std::ofstream f(filler, std::ios::binary);
-        std::string block(1 << 20, 'x');
-        for (uint64_t w = 0; w + (1 << 20) < free_bytes && f; w += block.size()) f.write(block.data(), block.size());
-        std::string tail(static_cast<size_t>(free_bytes % (1 << 20)), 'y');
-        f.write(tail.data(), static_cast<std::streamsize>(tail.size()));
-      }
-      std::this_thread::sleep_for(3s);
-      fs::remove(filler);
-      fault_log += " disk-full(" + std::to_string(free_bytes >> 20) + " MiB, 3 s)";
-    }
-    if (!lock_held && now >= lock_at) {
-      lock_held = true;
-      auto db = sb::storage::Database::open(node.db_path());
-      if (db && db->exec("BEGIN IMMEDIATE")) {
-        std::this_thread::sleep_for(4s);
-        (void)db->exec("COMMIT");
-        fault_log += " write-lock(4 s)";
-      } else {
-        fault_log += " write-lock(not taken)";
-      }
-    }
     std::this_thread::sleep_for(2ms);
+  }
+  faults.join();
+  if (restart_failed) {
+    sh.sending = false;
+    for (auto& t : senders) t.join();
+    return 1;
   }
   sh.sending = false;
   for (auto& t : senders) t.join();
