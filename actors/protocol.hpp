@@ -328,7 +328,8 @@ using namespace_actor =
                                caf::reacts_to<route_atom, routed_message>, caf::reacts_to<route_atom, routed_batch>,
                                caf::replies_to<task_atom, scheduled_run>::with<bool>, caf::reacts_to<granted_atom>,
                                caf::reacts_to<stop_atom>, caf::reacts_to<ready_atom>, caf::reacts_to<reload_atom>,
-                               caf::reacts_to<retry_atom, uint64_t>, caf::reacts_to<typing_atom, uint64_t>>;
+                               caf::reacts_to<retry_atom, uint64_t>, caf::reacts_to<typing_atom, uint64_t>,
+                               caf::reacts_to<flush_atom>>;  // flush: retry its failed durable writes
 
 // One sender per bot that can send (actors/channels/channel_sender.hpp). wake: rows are
 // waiting (also through the bot's local group); typing: show the typing indicator in a

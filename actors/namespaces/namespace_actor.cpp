@@ -4,11 +4,13 @@
 #include <map>
 #include <optional>
 #include <type_traits>
+#include <utility>
 
 #include "actors/channels/channel_sender.hpp"
 #include "actors/namespaces/scheduled_runs.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "channels/local/local_chat_hub.hpp"
+#include "runtime/core/backoff.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/namespaces/namespace_runner.hpp"
 #include "storage/inbound_store.hpp"
@@ -30,6 +32,13 @@ struct namespace_state {
   // only when none is left (M3 of the 2026-12 audit): its RecordTurn waits here until then.
   size_t pending_replies = 0;
   std::vector<namespaces::effect::RecordTurn> waiting_turns;
+  // Durable writes that failed (a full disk, a held lock, the outbox restarting): retried
+  // with backoff (flush_atom) rather than given up, because giving up means a replay, and
+  // a replayed turn may be batched differently and answer its messages a second time.
+  std::vector<outbound_message> unstored_replies;
+  std::vector<namespaces::effect::RecordTurn> unrecorded_turns;
+  int write_failures = 0;
+  bool flush_queued = false;
   static inline const char* name = "namespace";
 };
 
@@ -55,61 +64,71 @@ void reload_table(self_ptr self) {
   }
 }
 
-void write(self_ptr self, storage::WriteOp op) {
+void schedule_flush(self_ptr self) {
+  auto& st = self->state;
+  if (st.flush_queued) return;
+  st.flush_queued = true;
+  self->delayed_send(self, backoff_delay(std::chrono::milliseconds(200), st.write_failures++, std::chrono::seconds(5)),
+                     flush_atom::value);
+}
+
+// Marks the turn's rows done and moves the cursor; retried until it commits (both updates
+// are idempotent), so that a transient failure never turns into a replay.
+void record_turn(self_ptr self, const fx::RecordTurn& e) {
+  auto& st = self->state;
   auto writer = lookup<storage_writer_actor>(self->system(), "storage");
   if (!writer) {
-    log::warn("namespace.write_failed", {{"namespace", self->state.opts.name}, {"error", "storage writer down"}});
-    return;
+    st.unrecorded_turns.push_back(e);
+    return schedule_flush(self);
   }
-  self->request(writer, std::chrono::seconds(30), write_atom::value, std::move(op))
-      .then(
-          [self](const storage::WriteOutcome& out) {
-            if (!out.ok)
-              log::warn("namespace.write_failed", {{"namespace", self->state.opts.name}, {"error", out.error_message}});
-          },
-          [self](caf::error& err) {
-            log::warn("namespace.write_failed",
-                      {{"namespace", self->state.opts.name}, {"error", self->system().render(err)}});
-          });
-}
-
-void record_turn(self_ptr self, const fx::RecordTurn& e) {
-  const auto& id = self->state.opts.id;
-  write(self, storage::mark_inbound(e.ids, id, e.drop_reason));
-  write(self, storage::upsert_cursor(id, e.cursor));
-}
-
-// A reply that cannot be stored now (outbox or storage down, a write timed out): its turn
-// must not be marked done. The actor ends instead; its manager restarts it and the router
-// replays the turn's rows, still 'received' (replies that did get stored are not sent
-// twice: the outbox keys them by reply_idempotency_key).
-void reply_not_stored(self_ptr self, const std::string& jid, const std::string& why) {
-  log::error("namespace.reply_not_stored", {{"namespace", self->state.opts.name}, {"chat", jid}, {"error", why}});
-  self->state.waiting_turns.clear();
-  self->quit(caf::make_error(caf::sec::runtime_error, "reply not stored: " + why));
+  const auto& id = st.opts.id;
+  auto failed = std::make_shared<bool>(false);
+  auto retry_once = [self, e, failed](const std::string& why) {
+    if (std::exchange(*failed, true)) return;
+    log::warn("namespace.write_failed", {{"namespace", self->state.opts.name}, {"error", why}, {"retry", true}});
+    self->state.unrecorded_turns.push_back(e);
+    schedule_flush(self);
+  };
+  for (auto op : {storage::mark_inbound(e.ids, id, e.drop_reason), storage::upsert_cursor(id, e.cursor)})
+    self->request(writer, std::chrono::seconds(30), write_atom::value, std::move(op))
+        .then(
+            [retry_once](const storage::WriteOutcome& out) {
+              if (!out.ok) retry_once(out.error_message);
+            },
+            [self, retry_once](caf::error& err) { retry_once(self->system().render(err)); });
 }
 
 void reply_stored(self_ptr self) {
   auto& st = self->state;
   if (st.pending_replies > 0) --st.pending_replies;
   if (st.pending_replies > 0) return;
+  st.write_failures = 0;
   auto turns = std::move(st.waiting_turns);
   st.waiting_turns.clear();
   for (const auto& turn : turns) record_turn(self, turn);
 }
 
-void enqueue(self_ptr self, fx::SendText& e) {
+// Hands one reply to the outbox. Until it is durably stored its turn is not marked done
+// (M3 of the 2026-12 audit); a failure to store it (outbox or storage down, a full disk,
+// a timeout) is retried with the same idempotency key, so it is stored once.
+void send_reply(self_ptr self, outbound_message message) {
+  auto& st = self->state;
   auto outbox = lookup<outbox_actor>(self->system(), "outbox");
-  const std::string name = self->state.opts.name;
-  if (!outbox) return reply_not_stored(self, e.jid, "outbox down");
-  const std::string jid = e.jid;
-  ++self->state.pending_replies;
-  self->request(outbox, std::chrono::seconds(30), enqueue_atom::value,
-                outbound_message{std::move(e.bot), std::move(e.jid), std::move(e.text), std::move(e.reply_to),
-                                 std::move(e.idempotency_key)})
+  if (!outbox) {
+    st.unstored_replies.push_back(std::move(message));
+    return schedule_flush(self);
+  }
+  const std::string name = st.opts.name;
+  auto retry = [self, message](const std::string& why) {
+    log::warn("namespace.reply_not_stored",
+              {{"namespace", self->state.opts.name}, {"chat", message.chat_jid}, {"error", why}, {"retry", true}});
+    self->state.unstored_replies.push_back(message);
+    schedule_flush(self);
+  };
+  self->request(outbox, std::chrono::seconds(30), enqueue_atom::value, message)
       .then(
-          [self, name, jid](const enqueue_result& r) {
-            if (r.error.code == "outbox.storage") return reply_not_stored(self, jid, r.error.message);
+          [self, name, retry, jid = message.chat_jid](const enqueue_result& r) {
+            if (r.error.code == "outbox.storage") return retry(r.error.message);
             // Refused for good (an unknown bot, a text no platform takes): a replay would
             // be refused the same way, so the turn still counts as answered.
             if (!r.error.code.empty())
@@ -117,7 +136,24 @@ void enqueue(self_ptr self, fx::SendText& e) {
                         {{"namespace", name}, {"chat", jid}, {"code", r.error.code}, {"error", r.error.message}});
             reply_stored(self);
           },
-          [self, jid](caf::error& err) { reply_not_stored(self, jid, self->system().render(err)); });
+          [self, retry](caf::error& err) { retry(self->system().render(err)); });
+}
+
+void enqueue(self_ptr self, fx::SendText& e) {
+  ++self->state.pending_replies;
+  send_reply(self, outbound_message{std::move(e.bot), std::move(e.jid), std::move(e.text), std::move(e.reply_to),
+                                    std::move(e.idempotency_key)});
+}
+
+void flush_writes(self_ptr self) {
+  auto& st = self->state;
+  st.flush_queued = false;
+  auto replies = std::move(st.unstored_replies);
+  st.unstored_replies.clear();
+  auto turns = std::move(st.unrecorded_turns);
+  st.unrecorded_turns.clear();
+  for (auto& m : replies) send_reply(self, std::move(m));
+  for (const auto& t : turns) record_turn(self, t);
 }
 
 NamespaceRunRequest run_request(self_ptr self, std::string run_id) {
@@ -286,6 +322,7 @@ namespace_actor::behavior_type namespace_fn(self_ptr self, NamespaceActorOptions
       [=](stop_atom) { apply(self, self->state.runner.stop()); },
       [=](ready_atom) { apply(self, self->state.runner.ready()); },
       [=](reload_atom) { reload_table(self); },
+      [=](flush_atom) { flush_writes(self); },
       [=](retry_atom, uint64_t token) { apply(self, self->state.runner.retry_due(token)); },
       [=](typing_atom, uint64_t token) { apply(self, self->state.runner.typing_due(token)); },
       [=](output_atom, const container::RunOutput& out) { apply(self, self->state.runner.output(out)); },
