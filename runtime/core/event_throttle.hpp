@@ -39,8 +39,8 @@ class EventThrottle {
   explicit EventThrottle(Options options) : options_(options) {}
 
   // record: the first event of `key` (or of the overflow window) in its current window:
-  // the caller writes it; suppress: counted for the window's summary. Call take_ended
-  // first, or an ended window keeps counting until it is collected.
+  // the caller writes it; suppress: counted for the window's summary. A window that has
+  // ended keeps counting until take_ended collects it (callers do so periodically).
   Verdict offer(const std::string& key, Clock::time_point now, const Payload& payload) {
     auto it = windows_.find(key);
     if (it == windows_.end()) {

@@ -41,15 +41,13 @@ ThrottledAuditSink::~ThrottledAuditSink() {
 }
 
 bool ThrottledAuditSink::offer(const std::string& key, AuditRecord record) {
-  const auto now = Throttle::Clock::now();
-  std::vector<Throttle::Summary> ended;
+  // Ended windows are collected by the thread (every interval/4), not here: a flood calls
+  // this per request, and walking every window each time would cost O(keys) per call.
   Throttle::Verdict verdict;
   {
     std::lock_guard lock(mutex_);
-    ended = throttle_.take_ended(now);
-    verdict = throttle_.offer(key, now, record);
+    verdict = throttle_.offer(key, Throttle::Clock::now(), record);
   }
-  emit(std::move(ended));
   if (verdict == Throttle::Verdict::suppress) return false;
   if (downstream_) downstream_(std::move(record));
   return true;

@@ -78,9 +78,9 @@ TEST_F(NamespaceRun, ATurnWhoseReplyCouldNotBeStoredIsNotMarkedDone) {
   start_manager(services());
   auto m = slack_message("an answer that cannot be stored");
   route(ns, m);
-  ASSERT_TRUE(sb::test::wait_until([&] { return asked->load() > 0; }, 60s)) << "the turn never replied";
-  // Long enough for a turn record to commit had one been sent.
-  std::this_thread::sleep_for(1500ms);
+  // The reply is offered again (a retry, with backoff) while the outbox cannot store it;
+  // by the second offer a turn record would long have committed had one been sent.
+  ASSERT_TRUE(sb::test::wait_until([&] { return asked->load() >= 2; }, 60s)) << "the reply was not retried";
   EXPECT_EQ(text_of("SELECT state FROM inbound_messages WHERE id = " + std::to_string(m.id)), "received");
   EXPECT_EQ(text_of("SELECT count(*) FROM namespace_cursors WHERE namespace_id = '" + ns.id + "'"), "0");
   system_.registry().erase(caf::atom("outbox"));

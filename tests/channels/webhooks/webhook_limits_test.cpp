@@ -110,16 +110,23 @@ TEST_F(WebhookLimits, OneRemoteAddressCannotTakeEveryConnection) {
   });
   const uint16_t port = limits_test_port(base_url);
   std::vector<std::unique_ptr<RawSocket>> idle;
+  auto open_connections = [&](int n) {
+    return wait_until(
+        [&] {
+          return metrics.render().find(R"(squadbox_http_connections{listener="webhooks"} )" + std::to_string(n)) !=
+                 std::string::npos;
+        },
+        5s);
+  };
   for (int i = 0; i < 4; ++i) idle.push_back(std::make_unique<RawSocket>(port));
-  // The server counts a connection once it accepted it: give it a moment to see all four.
-  std::this_thread::sleep_for(200ms);
+  ASSERT_TRUE(open_connections(4)) << metrics.render();  // all four accepted
   RawSocket fifth(port);
   bool closed = false;
   const std::string answer = fifth.read_all(3s, &closed);
   EXPECT_NE(answer.find("503"), std::string::npos) << answer;
   EXPECT_TRUE(closed);
   idle.pop_back();  // one goes: a slot is free again
-  std::this_thread::sleep_for(200ms);
+  ASSERT_TRUE(open_connections(3)) << metrics.render();
   const std::string body = slack_event("EvAfterCap");
   auto r = post("/webhooks/slack/main", slack_headers(body), body);
   ASSERT_TRUE(r.ok());
