@@ -401,7 +401,8 @@ namespace sb::messaging {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, StoredMessage& x) {
   return f(caf::meta::type_name("stored_message"), x.id, x.channel, x.bot, x.chat_jid, x.sender_id, x.sender_name,
-           x.text, x.reply_ref, x.message_ref, x.platform_message_id, x.timestamp_ms, x.is_group, x.mentions_bot);
+           x.text, x.reply_ref, x.message_ref, x.platform_message_id, x.timestamp_ms, x.is_group, x.mentions_bot,
+           x.turn_last_id);
 }
 }  // namespace sb::messaging
 

@@ -49,6 +49,18 @@ storage::WriteOp mark_inbound(const std::vector<int64_t>& ids, std::string_view 
   return op;
 }
 
+storage::WriteOp mark_turn_started(const std::vector<int64_t>& ids, int64_t turn_last_id) {
+  storage::WriteOp op;
+  op.sql = "UPDATE inbound_messages SET turn_last_id = ? WHERE state = 'received' AND id IN (";
+  op.params.push_back(SqlParam::of(turn_last_id));
+  for (size_t i = 0; i < ids.size(); ++i) {
+    op.sql += i == 0 ? "?" : ",?";
+    op.params.push_back(SqlParam::of(ids[i]));
+  }
+  op.sql += ")";
+  return op;
+}
+
 namespace {
 
 messaging::StoredMessage read_inbound(storage::Statement& s) {
@@ -66,6 +78,7 @@ messaging::StoredMessage read_inbound(storage::Statement& s) {
   m.timestamp_ms = s.column_int64(10);
   m.is_group = s.column_int64(11) != 0;
   m.mentions_bot = s.column_int64(12) != 0;
+  m.turn_last_id = s.column_int64(13);
   return m;
 }
 
@@ -75,7 +88,8 @@ Result<std::vector<messaging::StoredMessage>> read_received_inbound(storage::Dat
                                                                     int64_t limit) {
   auto s = db.prepare(
       "SELECT id, channel, bot, platform_message_id, chat_jid, sender, sender_name, text, reply_ref, message_ref, "
-      "sent_at, is_group, mentions_bot FROM inbound_messages WHERE state = 'received' AND id > ?1 "
+      "sent_at, is_group, mentions_bot, COALESCE(turn_last_id, 0) FROM inbound_messages "
+      "WHERE state = 'received' AND id > ?1 "
       "ORDER BY id LIMIT ?2");
   if (!s) return s.error();
   if (auto b = s->bind(1, after_id); !b) return b.error();

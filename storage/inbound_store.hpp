@@ -33,9 +33,13 @@ storage::WriteOp drop_received_inbound(int64_t id, std::string_view reason);
 storage::WriteOp mark_inbound(const std::vector<int64_t>& ids, std::string_view namespace_id,
                               std::string_view drop_reason = {});
 
+// The turn of these rows starts: its last id is stored on them (rows still 'received'),
+// before the agent sees it, so a replay re-forms the same turn.
+storage::WriteOp mark_turn_started(const std::vector<int64_t>& ids, int64_t turn_last_id);
+
 // Up to `limit` rows still 'received' with id > after_id, in id order (the router's
 // replay after a restart reads them a chunk at a time). StoredMessage::timestamp_ms is
-// the platform's sent_at.
+// the platform's sent_at, turn_last_id the stored boundary (0 = none).
 Result<std::vector<messaging::StoredMessage>> read_received_inbound(storage::Database& db, int64_t after_id,
                                                                     int64_t limit);
 

@@ -382,6 +382,13 @@ ALTER TABLE outbox ADD COLUMN attempt_started_at INTEGER;
 CREATE INDEX outbox_pending_chat ON outbox(channel, bot, chat_jid, id) WHERE state = 'pending';
 )sql";
 
+// Exactly-once replies across a crash, the inbound side: a turn's boundary (its last
+// inbound id) is stored on its rows before it goes to the agent, so a replay forms the
+// same batch and its replies keep their idempotency keys (namespace:last_id:n).
+constexpr const char* kSchemaV9 = R"sql(
+ALTER TABLE inbound_messages ADD COLUMN turn_last_id INTEGER;
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "initial schema", kSchemaV1},
     Migration{2, "channels: inbound messages, outbox, channel state", kSchemaV2},
@@ -391,6 +398,7 @@ constexpr std::array kMigrations{
     Migration{6, "scheduled tasks: index of the runs going", kSchemaV6},
     Migration{7, "containers: one host id range per namespace", kSchemaV7},
     Migration{8, "outbox: attempts in flight, pending rows by chat", kSchemaV8},
+    Migration{9, "inbound: the boundary of the turn a message went to", kSchemaV9},
 };
 static_assert(kMigrations.size() == kSchemaVersion, "kSchemaVersion must equal the number of migrations");
 

@@ -37,6 +37,12 @@ struct namespace_state {
   // a replayed turn may be batched differently and answer its messages a second time.
   std::vector<outbound_message> unstored_replies;
   std::vector<namespaces::effect::RecordTurn> unrecorded_turns;
+  // Turn boundaries (MarkTurnStarted) not yet committed, and the replies that wait for
+  // them: a reply stored before its turn's boundary could, after a crash, be answered
+  // again by a replayed turn batched differently (so with another idempotency key).
+  size_t pending_boundaries = 0;
+  std::vector<outbound_message> held_replies;
+  std::vector<namespaces::effect::MarkTurnStarted> unmarked_turns;
   int write_failures = 0;
   bool flush_queued = false;
   static inline const char* name = "namespace";
@@ -98,6 +104,35 @@ void record_turn(self_ptr self, const fx::RecordTurn& e) {
             [self, retry_once](caf::error& err) { retry_once(self->system().render(err)); });
 }
 
+void send_reply(self_ptr self, outbound_message message);
+
+// Stores a turn's boundary; retried until it commits (idempotent). The replies held
+// meanwhile go to the outbox once no boundary is pending.
+void write_boundary(self_ptr self, const fx::MarkTurnStarted& e) {
+  auto& st = self->state;
+  auto writer = lookup<storage_writer_actor>(self->system(), "storage");
+  if (!writer) {
+    st.unmarked_turns.push_back(e);
+    return schedule_flush(self);
+  }
+  auto retry = [self, e](const std::string& why) {
+    log::warn("namespace.write_failed", {{"namespace", self->state.opts.name}, {"error", why}, {"retry", true}});
+    self->state.unmarked_turns.push_back(e);
+    schedule_flush(self);
+  };
+  self->request(writer, std::chrono::seconds(30), write_atom::value, storage::mark_turn_started(e.ids, e.last_id))
+      .then(
+          [self, retry](const storage::WriteOutcome& out) {
+            if (!out.ok) return retry(out.error_message);
+            auto& st = self->state;
+            if (st.pending_boundaries > 0 && --st.pending_boundaries > 0) return;
+            auto held = std::move(st.held_replies);
+            st.held_replies.clear();
+            for (auto& m : held) send_reply(self, std::move(m));
+          },
+          [self, retry](caf::error& err) { retry(self->system().render(err)); });
+}
+
 void reply_stored(self_ptr self) {
   auto& st = self->state;
   if (st.pending_replies > 0) --st.pending_replies;
@@ -140,9 +175,14 @@ void send_reply(self_ptr self, outbound_message message) {
 }
 
 void enqueue(self_ptr self, fx::SendText& e) {
-  ++self->state.pending_replies;
-  send_reply(self, outbound_message{std::move(e.bot), std::move(e.jid), std::move(e.text), std::move(e.reply_to),
-                                    std::move(e.idempotency_key)});
+  auto& st = self->state;
+  ++st.pending_replies;
+  outbound_message message{std::move(e.bot), std::move(e.jid), std::move(e.text), std::move(e.reply_to),
+                           std::move(e.idempotency_key)};
+  if (st.pending_boundaries > 0)
+    st.held_replies.push_back(std::move(message));
+  else
+    send_reply(self, std::move(message));
 }
 
 void flush_writes(self_ptr self) {
@@ -152,6 +192,9 @@ void flush_writes(self_ptr self) {
   st.unstored_replies.clear();
   auto turns = std::move(st.unrecorded_turns);
   st.unrecorded_turns.clear();
+  auto boundaries = std::move(st.unmarked_turns);
+  st.unmarked_turns.clear();
+  for (const auto& b : boundaries) write_boundary(self, b);
   for (auto& m : replies) send_reply(self, std::move(m));
   for (const auto& t : turns) record_turn(self, t);
 }
@@ -250,6 +293,9 @@ void apply(self_ptr self, namespaces::Effects effects) {
             self->delayed_send(self, e.delay, retry_atom::value, e.token);
           } else if constexpr (std::is_same_v<E, fx::ScheduleTyping>) {
             self->delayed_send(self, e.delay, typing_atom::value, e.token);
+          } else if constexpr (std::is_same_v<E, fx::MarkTurnStarted>) {
+            ++st.pending_boundaries;
+            write_boundary(self, e);
           } else if constexpr (std::is_same_v<E, fx::RecordTurn>) {
             if (st.pending_replies == 0)
               record_turn(self, e);

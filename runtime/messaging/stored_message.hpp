@@ -23,6 +23,9 @@ struct StoredMessage {
   int64_t timestamp_ms = 0;
   bool is_group = false;
   bool mentions_bot = false;
+  // The last inbound id of the agent turn this message was handed to, stored on its row
+  // when the turn started (0 = none yet): a replay after a crash forms that turn again.
+  int64_t turn_last_id = 0;
 };
 
 // A parsed platform message, not stored yet (id 0).

@@ -267,6 +267,14 @@ void NamespaceRunner::pump(Effects& fx) {
                                {"first_id", turn_->first_id},
                                {"last_id", turn_->last_id},
                                {"messages", static_cast<int64_t>(turn_->messages.size())}});
+  // The boundary is stored before the agent can answer (the shell holds the turn's
+  // replies until it is): a replay after a crash forms this same turn again.
+  if (!turn_->boundary_known) {
+    std::vector<int64_t> ids;
+    ids.reserve(turn_->messages.size());
+    for (const auto& m : turn_->messages) ids.push_back(m.id);
+    fx.push_back(MarkTurnStarted{std::move(ids), turn_->last_id});
+  }
   fx.push_back(Deliver{run_id_, std::to_string(turn_->last_id), turn_->input});
   fx.push_back(MarkBusy{});
   typing(fx, ++typing_token_);
@@ -512,8 +520,9 @@ bool NamespaceRunner::accept(messaging::StoredMessage& in) {
   reply_meta.platform_message_id = std::move(in.platform_message_id);
   std::string chat;
   if (!turn_) chat = in.chat_jid;
-  auto pushed = queue_.push(PendingMessage{id, std::move(in.chat_jid), std::move(in.sender_id),
-                                           std::move(in.sender_name), std::move(in.text), in.timestamp_ms});
+  auto pushed =
+      queue_.push(PendingMessage{id, std::move(in.chat_jid), std::move(in.sender_id), std::move(in.sender_name),
+                                 std::move(in.text), in.timestamp_ms, in.turn_last_id});
   if (!pushed) {
     log::debug("namespace.refused", {{"namespace", opts_.name}, {"id", id}, {"code", pushed.error().code}});
     return false;

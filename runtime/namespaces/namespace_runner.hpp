@@ -124,6 +124,13 @@ struct RecordTurn {
   int64_t cursor = 0;
 };
 
+// Through the storage writer, before the turn's Deliver: the turn's boundary (its last
+// inbound id) on its rows. Replies the shell gets before this write commits wait for it.
+struct MarkTurnStarted {
+  std::vector<int64_t> ids;
+  int64_t last_id = 0;
+};
+
 // The going scheduled run is answered (ScheduledRuns::finish); `remove_dir` (an isolated
 // session, "" = none) is removed first.
 struct AnswerTask {
@@ -142,8 +149,8 @@ struct RejectTask {
 using Effect = std::variant<effect::AskSlot, effect::ReleaseSlot, effect::MarkBusy, effect::MarkIdle, effect::StartRun,
                             effect::StartTaskRun, effect::Deliver, effect::CloseRun, effect::StopRun, effect::ForgetRun,
                             effect::SendText, effect::LocalReply, effect::FinishLocalTurn, effect::SendTyping,
-                            effect::ScheduleRetry, effect::ScheduleTyping, effect::RecordTurn, effect::AnswerTask,
-                            effect::RejectTask>;
+                            effect::ScheduleRetry, effect::ScheduleTyping, effect::MarkTurnStarted, effect::RecordTurn,
+                            effect::AnswerTask, effect::RejectTask>;
 using Effects = std::vector<Effect>;
 
 struct NamespaceRunnerOptions {

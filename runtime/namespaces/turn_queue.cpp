@@ -126,7 +126,14 @@ Result<Turn> TurnQueue::next_turn(std::size_t max_batch) {
   ready_.pop_front();
   Chat& chat = chats_.at(jid);
   chat.ready = false;
-  const std::size_t n = std::min(max_batch, chat.entries.size());
+  std::size_t n = std::min(max_batch, chat.entries.size());
+  // A batch handed out before is formed again, never extended: its replies' idempotency
+  // keys name its last id.
+  if (const int64_t boundary = chat.entries.front().message.turn_last_id; boundary > 0) {
+    std::size_t same = 0;
+    while (same < chat.entries.size() && chat.entries[same].message.id <= boundary) ++same;
+    n = same;
+  }
   Turn turn;
   turn.chat_jid = jid;
   turn.messages.reserve(n);
@@ -140,6 +147,8 @@ Result<Turn> TurnQueue::next_turn(std::size_t max_batch) {
   pending_ -= n;
   turn.first_id = turn.messages.front().id;
   turn.last_id = turn.messages.back().id;
+  turn.boundary_known = std::all_of(turn.messages.begin(), turn.messages.end(),
+                                    [&](const PendingMessage& m) { return m.turn_last_id == turn.last_id; });
   turn.input = format_turn_input(jid, turn.messages);
   last_delivered_ = std::max(last_delivered_, turn.last_id);
   busy_ = true;
@@ -174,6 +183,8 @@ Status TurnQueue::turn_failed() {
   if (!busy_) return make_error("turn_queue.not_busy", "turn_failed without a running turn");
   Chat& chat = chats_.at(running_chat_);
   pending_ += running_.size();
+  const int64_t boundary = running_.empty() ? 0 : running_.back().message.id;
+  for (auto& e : running_) e.message.turn_last_id = boundary;
   for (auto it = running_.rbegin(); it != running_.rend(); ++it) chat.entries.push_front(std::move(*it));
   running_.clear();
   busy_ = false;

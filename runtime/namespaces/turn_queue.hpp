@@ -7,7 +7,9 @@
 //                     a replayed or duplicate id is refused, so a replay after a restart
 //                     is harmless)
 //   next_turn(n)      when idle: up to n of one chat's oldest pending messages become the
-//                     agent's next turn (the queue is then busy); chats take turns round robin
+//                     agent's next turn (the queue is then busy); chats take turns round
+//                     robin; a chat whose oldest message was handed out before gets that
+//                     same batch again (PendingMessage::turn_last_id)
 //   turn_done()       the turn finished: its messages count as delivered
 //   turn_failed()     the turn did not run: its messages go back to the head of their chat
 //   restart_cursor()  every inbound id <= it has completed a turn: what the router persists
@@ -30,6 +32,11 @@ struct PendingMessage {
   std::string sender_name;
   std::string text;
   int64_t timestamp_ms = 0;  // the platform's time, Unix epoch milliseconds
+  // The last id of the turn this message was handed to before (persisted on its row when
+  // the turn started, or kept by turn_failed); 0 = never handed out. A turn that begins
+  // with such a message ends exactly there, so a replayed or retried turn is the same
+  // batch and its replies keep their idempotency keys (docs/failure-behaviour.md).
+  int64_t turn_last_id = 0;
 };
 
 struct Turn {
@@ -38,6 +45,9 @@ struct Turn {
   std::string input;                     // format_turn_input(chat_jid, messages)
   int64_t first_id = 0;
   int64_t last_id = 0;
+  // Every message of the turn already carried last_id as its boundary (a replay or a
+  // retry of a boundary that is stored): nothing new to persist.
+  bool boundary_known = false;
 };
 
 // The agent's input for a turn, a stable text format (documented in

@@ -50,10 +50,6 @@ struct Options {
   double rate = 20;  // webhooks per second, all platforms together
   int namespaces = 3;
   unsigned seed = 0;  // 0: random
-  // Doubles made by the broker that still pass: 0, except in CI's short form, which
-  // tolerates the one open defect (a kill between a turn's stored reply and its done
-  // mark, with a replay batched differently; docs/failure-behaviour.md) until it is fixed.
-  size_t max_broker_doubles = 0;
 };
 
 Options parse(int argc, char** argv) {
@@ -69,8 +65,6 @@ Options parse(int argc, char** argv) {
       o.rate = std::stod(v);
     else if (k == "--namespaces")
       o.namespaces = std::stoi(v);
-    else if (k == "--max-broker-doubles")
-      o.max_broker_doubles = static_cast<size_t>(std::stoul(v));
     else if (k == "--seed")
       o.seed = static_cast<unsigned>(std::stoul(v));
     else {
@@ -532,8 +526,8 @@ int main(int argc, char** argv) {
             << (containers_gone ? 0 : processes_mounting(tag)) << ", run directories left " << run_dirs << "\n";
   if (!examples.empty()) std::cout << "  examples:" << examples << "\n";
   for (const auto& v : platform.violations()) std::cout << "  platform contract violation: " << v << "\n";
-  const bool ok = lost == 0 && broker_doubles <= opt.max_broker_doubles && not_once_to_agent == 0 && slack_ok &&
-                  others_ok && verified == 0 && containers_gone && run_dirs == 0 && platform.violations().empty() &&
+  const bool ok = lost == 0 && broker_doubles == 0 && not_once_to_agent == 0 && slack_ok && others_ok &&
+                  verified == 0 && containers_gone && run_dirs == 0 && platform.violations().empty() &&
                   code == std::optional<int>(0);
   std::cout << "chaos: " << (ok ? "PASS" : "FAIL") << "\n";
   return ok ? 0 : 1;

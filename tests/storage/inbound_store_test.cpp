@@ -123,6 +123,30 @@ TEST_F(InboundStore, EveryFieldComesBackFromTheReplayRead) {
   EXPECT_EQ(m.timestamp_ms, original.timestamp_ms);
   EXPECT_TRUE(m.is_group);
   EXPECT_TRUE(m.mentions_bot);
+  EXPECT_EQ(m.turn_last_id, 0);  // never handed to a turn
+}
+
+// A turn's boundary is stored on its rows when it starts and comes back with the replay
+// read, so the namespace forms the same turn after a crash. Rows that already ended keep
+// theirs; a second mark of the same turn changes nothing.
+TEST_F(InboundStore, ATurnsBoundaryIsStoredOnItsReceivedRowsAndReplayed) {
+  const int64_t a = insert(message("p1"));
+  const int64_t b = insert(message("p2"));
+  const int64_t c = insert(message("p3"));
+  const int64_t done = insert(message("p4"));
+  ASSERT_TRUE(write(mark_inbound({done}, "ns-1")).ok);
+  auto out = write(mark_turn_started({a, b, done}, b));
+  ASSERT_TRUE(out.ok) << out.error_message;
+  EXPECT_EQ(out.changes, 2);                                  // the done row is left alone
+  EXPECT_EQ(write(mark_turn_started({a, b}, b)).changes, 2);  // idempotent: same values
+  auto rows = read_received_inbound(*reader_, 0, 10);
+  ASSERT_TRUE(rows) << rows.error().message;
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_EQ((*rows)[0].turn_last_id, b);
+  EXPECT_EQ((*rows)[1].turn_last_id, b);
+  EXPECT_EQ((*rows)[2].id, c);
+  EXPECT_EQ((*rows)[2].turn_last_id, 0);
+  EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM inbound_messages WHERE turn_last_id IS NOT NULL"), 2);
 }
 
 TEST_F(InboundStore, TheReplayReadPagesThroughReceivedRowsInIdOrder) {

@@ -107,6 +107,7 @@ TEST(Migrations, Version7GivesEveryNamespaceAnIdRangeSlot) {
                       "INSERT INTO namespaces(id, name, created_at, updated_at) VALUES ('n2', 'later', 5, 5),"
                       " ('n1', 'older', 3, 3);"
                       "DROP INDEX outbox_pending_chat; ALTER TABLE outbox DROP COLUMN attempt_started_at;"  // v8
+                      "ALTER TABLE inbound_messages DROP COLUMN turn_last_id;"                              // v9
                       "PRAGMA user_version = 6;"));
   auto st = migrate(*db);
   ASSERT_TRUE(st) << st.error().message;
@@ -168,7 +169,8 @@ TEST(Migrations, Version5KeepsVersion1TasksAndRuns) {
       "INSERT INTO scheduled_tasks(id, name, namespace_id, prompt, schedule_type, schedule_value, "
       "enabled, created_at, updated_at) VALUES ('t1', 'daily', 'ns1', 'hi', 'cron', '0 9 * * *', 0, 7, 8);"
       "INSERT INTO task_runs(task_id, run_at, duration_ms, status, result) VALUES ('t1', 9, 10, 'success', 'ok');"
-      "DROP INDEX outbox_pending_chat; ALTER TABLE outbox DROP COLUMN attempt_started_at;"  // v7
+      "DROP INDEX outbox_pending_chat; ALTER TABLE outbox DROP COLUMN attempt_started_at;"  // v8
+      "ALTER TABLE inbound_messages DROP COLUMN turn_last_id;"                              // v9
       "PRAGMA user_version = 4;"));
   auto st = migrate(*db);
   ASSERT_TRUE(st) << st.error().message;

@@ -68,6 +68,8 @@ std::string name_of(const Effect& e) {
           return "ScheduleRetry";
         else if constexpr (std::is_same_v<E, effect::ScheduleTyping>)
           return "ScheduleTyping";
+        else if constexpr (std::is_same_v<E, effect::MarkTurnStarted>)
+          return "MarkTurnStarted";
         else if constexpr (std::is_same_v<E, effect::RecordTurn>)
           return "RecordTurn";
         else if constexpr (std::is_same_v<E, effect::AnswerTask>)
@@ -263,7 +265,11 @@ TEST_F(Runner, AGrantStartsARunThatGetsTheTurn) {
   EXPECT_EQ(only<effect::StartRun>(fx).run_id, "ns-alpha-r1");
   EXPECT_EQ(r.slot(), NamespaceRunner::Slot::held);
   fx = r.run_started("ns-alpha-r1");
-  ASSERT_EQ(names(fx), (Names{"Deliver", "MarkBusy"}));  // slack: no typing indicator
+  // The boundary is stored before the agent sees the turn; slack: no typing indicator.
+  ASSERT_EQ(names(fx), (Names{"MarkTurnStarted", "Deliver", "MarkBusy"}));
+  auto mark = only<effect::MarkTurnStarted>(fx);
+  EXPECT_EQ(mark.ids, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(mark.last_id, 2);
   auto d = only<effect::Deliver>(fx);
   EXPECT_EQ(d.run_id, "ns-alpha-r1");
   EXPECT_EQ(d.input_id, "2");  // the turn's last id
@@ -325,7 +331,7 @@ TEST_F(Runner, ATurnThatEndsIsRecordedAndTheAgentMarkedIdle) {
   EXPECT_EQ(counter("squadbox_namespace_turns_total", {{"result", "ok"}}), 1);
   // The next message goes straight to the idle agent.
   fx = r.route(slack(7));
-  ASSERT_EQ(names(fx), (Names{"Deliver", "MarkBusy"}));
+  ASSERT_EQ(names(fx), (Names{"MarkTurnStarted", "Deliver", "MarkBusy"}));
   EXPECT_EQ(only<effect::Deliver>(fx).input_id, "7");
 }
 
@@ -335,7 +341,7 @@ TEST_F(Runner, MessagesWhileBusyFormTheNextTurn) {
   for (int64_t id = 2; id <= 4; ++id) EXPECT_TRUE(r.route(slack(id)).empty());
   EXPECT_EQ(r.queue().pending(), 3u);
   auto fx = finish_turn(r);
-  ASSERT_EQ(names(fx), (Names{"RecordTurn", "Deliver", "MarkBusy"}));  // busy again: no idle
+  ASSERT_EQ(names(fx), (Names{"RecordTurn", "MarkTurnStarted", "Deliver", "MarkBusy"}));  // busy again: no idle
   EXPECT_EQ(only<effect::RecordTurn>(fx).ids, std::vector<int64_t>{1});
   EXPECT_EQ(only<effect::Deliver>(fx).input_id, "4");
   EXPECT_EQ(r.turn()->messages.size(), 3u);
@@ -384,6 +390,47 @@ TEST_F(Runner, ARestartResetsTheReplyCounterSoKeysRepeat) {
   EXPECT_EQ(only<effect::SendText>(fx).text, "[squadbox] agent container restarting after a crash (attempt 3)");
 }
 
+// Exactly once across a failure or a crash: a turn that went to the agent is formed again
+// as the same batch, so the replies it already stored keep their idempotency keys
+// (namespace:last_id:n) and the outbox refuses them the second time.
+TEST_F(Runner, ARetriedTurnIsTheSameBatchEvenWhenItsChatGotNewerMessages) {
+  auto r = make();
+  (void)start(r, slack(4));
+  (void)r.transition(to("run-1", RunState::idle, RunState::running));
+  EXPECT_EQ(only<effect::SendText>(r.output(says("run-1", "part one"))).idempotency_key, "ns-1:4:0");
+  (void)r.output(fails("run-1", "model error"));
+  auto fx = r.transition(to("run-1", RunState::running, RunState::idle));
+  EXPECT_TRUE(r.route(slack(5, "newer")).empty());
+  fx = r.retry_due(only<effect::ScheduleRetry>(fx).token);
+  ASSERT_EQ(names(fx), (Names{"Deliver", "MarkBusy"}));  // its boundary is stored already
+  EXPECT_EQ(only<effect::Deliver>(fx).input_id, "4");
+  (void)r.transition(to("run-1", RunState::idle, RunState::running));
+  EXPECT_EQ(only<effect::SendText>(r.output(says("run-1", "part one"))).idempotency_key, "ns-1:4:0");
+  fx = r.transition(to("run-1", RunState::running, RunState::idle));
+  ASSERT_EQ(names(fx), (Names{"RecordTurn", "MarkTurnStarted", "Deliver", "MarkBusy"}));
+  EXPECT_EQ(only<effect::Deliver>(fx).input_id, "5");
+}
+
+TEST_F(Runner, AReplayedTurnStopsAtItsStoredBoundaryAndIsNotMarkedAgain) {
+  auto r = make();
+  std::vector<StoredMessage> replay;
+  for (int64_t id = 1; id <= 4; ++id) {
+    auto m = slack(id);
+    if (id <= 2) m.turn_last_id = 2;  // stored when that turn started, before the crash
+    replay.push_back(std::move(m));
+  }
+  EXPECT_EQ(names(r.route(std::move(replay))), Names{"AskSlot"});
+  (void)r.granted();
+  auto fx = r.run_started("run-1");
+  ASSERT_EQ(names(fx), (Names{"Deliver", "MarkBusy"}));
+  EXPECT_EQ(only<effect::Deliver>(fx).input_id, "2");
+  (void)r.transition(to("run-1", RunState::idle, RunState::running));
+  EXPECT_EQ(only<effect::SendText>(r.output(says("run-1", "answer"))).idempotency_key, "ns-1:2:0");
+  fx = r.transition(to("run-1", RunState::running, RunState::idle));
+  ASSERT_EQ(names(fx), (Names{"RecordTurn", "MarkTurnStarted", "Deliver", "MarkBusy"}));
+  EXPECT_EQ(only<effect::MarkTurnStarted>(fx).ids, (std::vector<int64_t>{3, 4}));
+}
+
 TEST_F(Runner, AFailedTurnIsRetriedThenDroppedWithTheGaveUpLine) {
   auto r = make();
   (void)start(r, slack(4));
@@ -403,7 +450,7 @@ TEST_F(Runner, AFailedTurnIsRetriedThenDroppedWithTheGaveUpLine) {
   (void)r.transition(to("run-1", RunState::idle, RunState::running));
   (void)r.output(fails("run-1", "model error"));
   auto fx = r.transition(to("run-1", RunState::running, RunState::idle));
-  ASSERT_EQ(names(fx), (Names{"RecordTurn", "SendText", "Deliver", "MarkBusy"}));
+  ASSERT_EQ(names(fx), (Names{"RecordTurn", "SendText", "MarkTurnStarted", "Deliver", "MarkBusy"}));
   auto rec = only<effect::RecordTurn>(fx);
   EXPECT_EQ(rec.ids, std::vector<int64_t>{4});
   EXPECT_EQ(rec.drop_reason, "turn_failed: model error");
@@ -560,7 +607,7 @@ TEST_F(Runner, OnlyTheNewestRetryCounts) {
 TEST_F(Runner, TypingIsSentPerTurnAndRenewedUntilItEnds) {
   auto r = make();
   auto fx = start(r, telegram(1));
-  ASSERT_EQ(names(fx), (Names{"Deliver", "MarkBusy", "SendTyping", "ScheduleTyping"}));
+  ASSERT_EQ(names(fx), (Names{"MarkTurnStarted", "Deliver", "MarkBusy", "SendTyping", "ScheduleTyping"}));
   auto typing = only<effect::SendTyping>(fx);
   EXPECT_EQ(typing.bot, "telegram/main");
   EXPECT_EQ(typing.jid, "tg:-100");

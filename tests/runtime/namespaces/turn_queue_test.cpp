@@ -196,12 +196,65 @@ TEST(TurnQueue, FailedTurnIsRetriedFirstAndKeepsTheCursor) {
   EXPECT_FALSE(q.busy());
   EXPECT_EQ(q.restart_cursor(), 0);
   EXPECT_EQ(q.pending(), 5u);
+  // The retry is the same batch (its replies keep their keys), not extended by 3 and 5.
   auto again = q.next_turn(10);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->chat_jid, "c:A");
-  EXPECT_EQ(ids(*again), (std::vector<int64_t>{1, 2, 3, 5}));
+  EXPECT_EQ(ids(*again), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(again->last_id, t->last_id);
+  EXPECT_TRUE(again->boundary_known);
   ASSERT_TRUE(q.turn_done().ok());
-  EXPECT_EQ(q.restart_cursor(), 3);  // 4 is still pending in chat B
+  EXPECT_EQ(q.restart_cursor(), 2);  // 3 and 5 wait behind chat B, 4 is pending
+  auto b = q.next_turn(10);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(ids(*b), (std::vector<int64_t>{4}));
+  ASSERT_TRUE(q.turn_done().ok());
+  auto rest = q.next_turn(10);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(ids(*rest), (std::vector<int64_t>{3, 5}));
+  EXPECT_FALSE(rest->boundary_known);
+  ASSERT_TRUE(q.turn_done().ok());
+  EXPECT_EQ(q.restart_cursor(), 5);
+}
+
+// A restart replays a chat's 'received' rows; those of a turn that had started carry its
+// stored boundary. The replay forms that turn again, not a bigger batch with newer ones:
+// a reply it stored before the crash keeps its idempotency key and is not sent twice.
+TEST(TurnQueue, ReplayedTurnStopsAtItsStoredBoundary) {
+  TurnQueue q(10);
+  for (int64_t id = 11; id <= 13; ++id) {
+    auto m = msg(id, "c:A");
+    m.turn_last_id = 13;
+    ASSERT_TRUE(q.push(std::move(m)).ok());
+  }
+  for (int64_t id = 14; id <= 16; ++id) ASSERT_TRUE(q.push(msg(id, "c:A")).ok());
+  auto first = q.next_turn(20);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(ids(*first), (std::vector<int64_t>{11, 12, 13}));
+  EXPECT_TRUE(first->boundary_known);
+  ASSERT_TRUE(q.turn_done().ok());
+  auto second = q.next_turn(20);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(ids(*second), (std::vector<int64_t>{14, 15, 16}));
+  EXPECT_FALSE(second->boundary_known);
+}
+
+// Only the oldest message's boundary decides where the turn ends; a batch whose rows do
+// not all carry it is not known to be stored and is marked again.
+TEST(TurnQueue, PartlyMarkedBatchEndsAtTheBoundaryAndIsMarkedAgain) {
+  TurnQueue q;
+  auto a = msg(1, "c:A");
+  a.turn_last_id = 3;
+  ASSERT_TRUE(q.push(std::move(a)).ok());
+  ASSERT_TRUE(q.push(msg(2, "c:A")).ok());
+  auto c = msg(3, "c:A");
+  c.turn_last_id = 3;
+  ASSERT_TRUE(q.push(std::move(c)).ok());
+  ASSERT_TRUE(q.push(msg(4, "c:A")).ok());
+  auto t = q.next_turn(20);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(ids(*t), (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_FALSE(t->boundary_known);
 }
 
 TEST(TurnQueue, HostileInputIsRefusedWithClearErrors) {
@@ -238,6 +291,8 @@ TEST(TurnQueue, RandomSequencesDeliverEachMessageOnceInChatOrder) {
     std::set<int64_t> completed;
     std::vector<int64_t> running;
     std::size_t done_prefix = 0;  // accepted[0..done_prefix) have all completed
+    std::string running_chat;
+    std::map<std::string, std::vector<int64_t>> failed;  // a failed turn comes back the same
     for (int step = 0; step < 3000; ++step) {
       switch (rng() % 4) {
         case 0:
@@ -251,13 +306,21 @@ TEST(TurnQueue, RandomSequencesDeliverEachMessageOnceInChatOrder) {
           auto t = q.next_turn(1 + rng() % 5);
           if (!t.ok()) break;
           running = ids(*t);
+          running_chat = t->chat_jid;
+          if (auto f = failed.find(running_chat); f != failed.end()) {
+            ASSERT_EQ(running, f->second) << "a retried turn changed its batch";
+            failed.erase(f);
+          }
           break;
         }
         default: {
           const bool fail = rng() % 4 == 0;
           auto st = fail ? q.turn_failed() : q.turn_done();
           if (!st.ok()) break;
-          if (fail) break;
+          if (fail) {
+            failed[running_chat] = running;
+            break;
+          }
           for (auto id : running) {
             ASSERT_TRUE(completed.insert(id).second) << "completed twice: " << id;
           }
