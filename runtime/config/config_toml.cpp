@@ -86,10 +86,18 @@ Status apply_routes(Config& config, const toml::node& node, const std::string& f
     r.scheme = *scheme;
     if (!r.scheme.empty() && !header_name_ok(r.scheme))
       return invalid(fmt::format("proxy.routes.{}.scheme: \"{}\" is not an auth scheme ({})", name, r.scheme, origin));
-    auto secret = route_string(*t, name, "secret", file, true);
-    if (!secret) return secret.error();
-    if (secret->empty()) return invalid(fmt::format("proxy.routes.{}.secret: must not be empty ({})", name, origin));
-    r.secret = *secret;
+    // Optional: a route without a secret forwards no credential (a local model server
+    // that needs no key); present, it must name a vault entry.
+    if (t->contains("secret")) {
+      auto secret = route_string(*t, name, "secret", file, true);
+      if (!secret) return secret.error();
+      if (secret->empty())
+        return invalid(
+            fmt::format("proxy.routes.{}.secret: must not be empty; leave it out for a route that sends "
+                        "no credential ({})",
+                        name, origin));
+      r.secret = *secret;
+    }
     if (const toml::node* ns = t->get("namespaces")) {
       const auto* arr = ns->as_array();
       if (!arr)

@@ -30,7 +30,7 @@ http::Headers upstream_request_headers(const http::Headers& client, const Route&
     out.push_back(std::move(h));
   }
   out.emplace_back("Host", route.upstream.host_header());
-  out.emplace_back(route.header, credential.reveal());
+  if (!route.secret.empty()) out.emplace_back(route.header, credential.reveal());
   return out;
 }
 

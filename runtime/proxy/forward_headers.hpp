@@ -5,7 +5,7 @@
 // that could carry the client's placeholder credential (X-Api-Key, Authorization and
 // the route's own header), Host (the upstream's is set), Content-Length (the proxy
 // frames the body it forwards) and Expect (the proxy answered it). The route's real
-// credential header is added last.
+// credential header is added last, unless the route has no secret (keyless).
 // Towards the client: hop-by-hop headers and Content-Length go; the proxy sets the
 // framing of what it relays.
 #include <optional>

@@ -219,9 +219,10 @@ net::awaitable<bool> Session::forward(Exchange& ex) {
     ex.denial = std::move(d);
   };
 
-  auto secret = core_.secrets ? core_.secrets(route.secret)
-                              : Result<Secret>(make_error("proxy.no_vault", "no secret store configured"));
-  if (!secret || secret->empty() || has_control_chars(secret->reveal())) {
+  auto secret = route.secret.empty() ? Result<Secret>(Secret(""))
+                : core_.secrets      ? core_.secrets(route.secret)
+                                     : Result<Secret>(make_error("proxy.no_vault", "no secret store configured"));
+  if (!route.secret.empty() && (!secret || secret->empty() || has_control_chars(secret->reveal()))) {
     log::error("proxy.credential_unavailable",
                {{"route", route.name},
                 {"secret_name", route.secret},

@@ -61,7 +61,6 @@ Result<RouteTable> RouteTable::from_config(const std::map<std::string, config::P
     if (!url) return bad_route(name, "upstream: " + url.error().message);
     if (url->target.find('?') != std::string::npos) return bad_route(name, "upstream must not carry a query");
     if (r.header.empty()) return bad_route(name, "header must not be empty");
-    if (r.secret.empty()) return bad_route(name, "secret must not be empty");
     Route route;
     route.name = name;
     route.upstream.tls = url->scheme == "https";

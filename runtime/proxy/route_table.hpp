@@ -29,7 +29,7 @@ struct Route {
   Upstream upstream;
   std::string header;                   // lower case, e.g. "x-api-key", "authorization"
   std::string scheme;                   // "" or e.g. "Bearer"
-  std::string secret;                   // vault entry name
+  std::string secret;                   // vault entry name; "" = send no credential (keyless)
   std::vector<std::string> namespaces;  // empty: every namespace
 
   bool allows(std::string_view namespace_name) const;

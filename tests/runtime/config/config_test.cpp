@@ -176,6 +176,13 @@ TEST_F(ConfigFile, ProxyRouteDefaultsToXApiKeyHeader) {
   EXPECT_EQ(c->proxy.routes.at("x").header, "x-api-key");
 }
 
+// A route without a secret is keyless (a local model server): no credential is sent.
+TEST_F(ConfigFile, AProxyRouteWithoutASecretIsKeyless) {
+  auto c = load(write("[proxy.routes.local]\nupstream = \"http://127.0.0.1:11434\"\n"), {});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->proxy.routes.at("local").secret, "");
+}
+
 // Each bad route names the route, the key and the line.
 TEST_F(ConfigFile, BadProxyRoutesAreRejectedWithTheirKey) {
   struct Case {
@@ -183,7 +190,6 @@ TEST_F(ConfigFile, BadProxyRoutesAreRejectedWithTheirKey) {
   } cases[] = {
       {"[proxy.routes.a]\nsecret = \"s\"\n", "proxy.routes.a.upstream: missing"},
       {"[proxy.routes.a]\nupstream = \"ftp://x\"\nsecret = \"s\"\n", "proxy.routes.a.upstream"},
-      {"[proxy.routes.a]\nupstream = \"https://x\"\n", "proxy.routes.a.secret: missing"},
       {"[proxy.routes.a]\nupstream = \"https://x\"\nsecret = \"\"\n", "proxy.routes.a.secret"},
       {"[proxy.routes.a]\nupstream = \"https://x\"\nsecret = \"s\"\nheader = \"x y\"\n", "proxy.routes.a.header"},
       {"[proxy.routes.a]\nupstream = \"https://x\"\nsecret = \"s\"\nheadr = \"x\"\n",

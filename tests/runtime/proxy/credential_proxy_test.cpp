@@ -188,6 +188,26 @@ TEST_F(CredentialProxyTest, InjectsBearerAndAcceptsABearerPlaceholder) {
   EXPECT_FALSE(seen.header("x-api-key"));
 }
 
+// A local model server needs no key: a route without a secret forwards the request with
+// no credential at all (the placeholder is still removed), and needs no vault entry.
+TEST_F(CredentialProxyTest, AKeylessRouteForwardsWithoutAnyCredential) {
+  FakeUpstream up;
+  auto keyless = route(up.url(), "authorization", "Bearer");
+  keyless.secret.clear();
+  start({{"local", keyless}});
+  auto& l = lease();
+  auto r = call(l, "POST", "/local/v1/chat/completions", {{"Authorization", "Bearer " + l.token().reveal()}},
+                R"({"model":"qwen"})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(up.request_count(), 1u);
+  auto seen = up.requests()[0];
+  EXPECT_EQ(seen.target, "/v1/chat/completions");
+  EXPECT_FALSE(seen.header("authorization"));
+  EXPECT_FALSE(seen.header("x-api-key"));
+  // Without a token the route is still closed: keyless upstream, not an open proxy.
+  EXPECT_EQ(call(l, "POST", "/local/v1/chat/completions", {}, "{}").status, 401);
+}
+
 TEST_F(CredentialProxyTest, UpstreamNeverSeesThePlaceholderToken) {
   FakeUpstream up;
   start({{"r", route(up.url())}});

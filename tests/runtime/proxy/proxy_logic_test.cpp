@@ -252,6 +252,21 @@ TEST(ForwardHeaders, InjectsBearerScheme) {
   EXPECT_EQ(get(out, "host"), "10.0.0.1:8443");
 }
 
+// A keyless route (a local model server): the placeholder is stripped, nothing is added.
+TEST(ForwardHeaders, AKeylessRouteSendsNoCredential) {
+  auto cfg = route_cfg("http://127.0.0.1:11434", "authorization", "Bearer");
+  cfg.secret.clear();
+  auto t = RouteTable::from_config({{"local", cfg}});
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  const Route& r = *t->find("local");
+  auto out = upstream_request_headers({{"X-Api-Key", "sbp_t"}, {"Authorization", "Bearer sbp_t"}, {"X-Keep", "1"}}, r,
+                                      sb::Secret(""));
+  EXPECT_EQ(count(out, "authorization"), 0u);
+  EXPECT_EQ(count(out, "x-api-key"), 0u);
+  EXPECT_EQ(get(out, "x-keep"), "1");
+  EXPECT_EQ(get(out, "host"), "127.0.0.1:11434");
+}
+
 TEST(ForwardHeaders, ResponseLosesHopByHopAndLength) {
   auto out = client_response_headers({{"Content-Type", "text/event-stream"},
                                       {"Content-Length", "10"},
