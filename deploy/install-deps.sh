@@ -20,6 +20,8 @@ packages=(
   wrk nginx-light
   # default container runtime (oci backend) and its image tooling
   crun runc busybox-static skopeo umoci
+  # `squadbox image build --debian`: a Debian agent image from the configured mirror
+  mmdebstrap
 )
 
 missing=()

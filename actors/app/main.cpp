@@ -31,6 +31,7 @@ using sb::app::cli::configure_logging;
 using sb::app::cli::kExitRuntime;
 using sb::app::cli::kExitUsage;
 using sb::app::cli::load_config;
+using sb::container::oci::debian_plan;
 
 }  // namespace
 
@@ -85,10 +86,20 @@ int main(int argc, char** argv) {
   auto* image = app.add_subcommand("image", "Manage the local agent images (oci backend)");
   image->require_subcommand(1);
   std::string agent_path, image_ref = sb::container::oci::kDefaultAgentImage, import_source;
-  auto* image_build = image->add_subcommand("build", "Build the default agent image (busybox + squadbox-agent)");
+  bool image_debian = false;
+  std::string image_packages, image_mirror, image_suite = sb::container::oci::kDefaultDebianSuite;
+  auto* image_build = image->add_subcommand(
+      "build", "Build an agent image: busybox + squadbox-agent (default), or Debian 12 with --debian");
   add_common(image_build, common);
   image_build->add_option("--agent", agent_path, "Static squadbox-agent binary (default: next to squadbox)");
-  image_build->add_option("--tag", image_ref, "Image reference")->capture_default_str();
+  auto* image_tag = image_build->add_option(
+      "--tag", image_ref, "Image reference (default squadbox-agent:latest; with --debian squadbox-debian:latest)");
+  image_build->add_flag("--debian", image_debian,
+                        "A Debian minbase image made by mmdebstrap from this machine's Debian mirror");
+  image_build->add_option("--packages", image_packages, "With --debian: more packages, e.g. git,python3,curl");
+  image_build->add_option("--mirror", image_mirror,
+                          "With --debian: the mirror URL (default: the one in /etc/apt/sources.list.d/debian.sources)");
+  image_build->add_option("--suite", image_suite, "With --debian: the Debian suite")->capture_default_str();
   auto* image_import = image->add_subcommand("import", "Import an OCI layout or a docker/OCI archive");
   add_common(image_import, common);
   image_import->add_option("SOURCE", import_source, "docker-archive:PATH, oci-archive:PATH, oci:DIR or a path")
@@ -156,7 +167,13 @@ int main(int argc, char** argv) {
     if (*image_build) {
       if (agent_path.empty())
         agent_path = (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "squadbox-agent").string();
-      s = store.build_default_image(agent_path, image_ref);
+      if (image_debian) {
+        if (!image_tag->count()) image_ref = sb::container::oci::kDefaultDebianImage;
+        auto plan = debian_plan(image_packages, image_mirror, image_suite);
+        s = plan ? store.build_debian_image(agent_path, *plan, image_ref) : sb::Status(plan.error());
+      } else {
+        s = store.build_default_image(agent_path, image_ref);
+      }
     } else {
       s = store.import_archive(import_source, image_ref);
     }

@@ -31,6 +31,7 @@ struct NodeSettings {
   std::string extra_config;  // appended TOML (e.g. [namespaces] overrides)
   std::string squadbox;      // empty: bin_dir()/squadbox
   std::string log_level = "info";
+  std::map<std::string, std::string> secrets;  // more vault entries (name -> value)
 };
 
 class E2ENode {
@@ -69,6 +70,8 @@ class E2ENode {
         {"wa-app", kWhatsAppAppSecret},   {"wa-verify", kWhatsAppVerify},  {"wa-access", kWhatsAppAccess},
         {"tg-secret", kTelegramSecret},   {"tg-token", kTelegramBotToken}};
     for (const auto& [name, value] : entries)
+      if (auto st = (*v)->set(name, Secret(value)); !st) return "vault set " + name + ": " + st.error().message;
+    for (const auto& [name, value] : s_.secrets)
       if (auto st = (*v)->set(name, Secret(value)); !st) return "vault set " + name + ": " + st.error().message;
     const std::string base = "api_base_url = \"" + s_.platform_url + "\"\n";
     std::ofstream(config_) << "[webhooks]\naddress = \"127.0.0.1\"\nport = 0\n"

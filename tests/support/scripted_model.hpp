@@ -82,8 +82,8 @@ inline UpstreamReply anthropic_tool_use(const std::vector<ScriptedToolCall>& cal
   if (!text.empty()) content = R"({"type":"text","text":)" + json_quote(text) + "}";
   for (const auto& c : calls) {
     if (!content.empty()) content += ",";
-    content += R"({"type":"tool_use","id":)" + json_quote(c.id) + R"(,"name":)" + json_quote(c.name) +
-               R"(,"input":)" + c.input_json + "}";
+    content += R"({"type":"tool_use","id":)" + json_quote(c.id) + R"(,"name":)" + json_quote(c.name) + R"(,"input":)" +
+               c.input_json + "}";
   }
   return UpstreamReply::json(200, R"({"id":"msg_s","type":"message","role":"assistant","model":"m","content":[)" +
                                       content +
@@ -118,8 +118,8 @@ inline UpstreamReply error_reply(ModelProtocol p, int status, const std::string&
   if (p == ModelProtocol::anthropic)
     return UpstreamReply::json(status, R"({"type":"error","error":{"type":)" + json_quote(type) + R"(,"message":)" +
                                            json_quote(message) + "}}");
-  return UpstreamReply::json(status, R"({"error":{"type":)" + json_quote(type) + R"(,"message":)" +
-                                         json_quote(message) + R"(,"code":null}})");
+  return UpstreamReply::json(
+      status, R"({"error":{"type":)" + json_quote(type) + R"(,"message":)" + json_quote(message) + R"(,"code":null}})");
 }
 
 // ---- reading requests ---------------------------------------------------------------
@@ -141,8 +141,7 @@ inline std::vector<std::string> offered_tools(const rapidjson::Document& d, Mode
 }
 
 // The result the request carries for tool call `id`, if any (anywhere in its messages).
-inline std::optional<SeenToolResult> tool_result(const rapidjson::Document& d, ModelProtocol p,
-                                                 const std::string& id) {
+inline std::optional<SeenToolResult> tool_result(const rapidjson::Document& d, ModelProtocol p, const std::string& id) {
   if (!d.IsObject() || !d.HasMember("messages") || !d["messages"].IsArray()) return std::nullopt;
   for (const auto& m : d["messages"].GetArray()) {
     if (!m.IsObject()) continue;
@@ -239,13 +238,21 @@ class ScriptedModel {
   uint16_t port() const { return up_.port(); }
   std::string url() const { return up_.url(); }
   FakeUpstream& upstream() { return up_; }
-  std::string path() const {
-    return protocol_ == ModelProtocol::anthropic ? "/v1/messages" : "/v1/chat/completions";
-  }
+  std::string path() const { return protocol_ == ModelProtocol::anthropic ? "/v1/messages" : "/v1/chat/completions"; }
 
   void push(ModelStep step) {
     std::lock_guard lock(mutex_);
     script_.push_back(std::move(step));
+  }
+
+  // Forgets the script, the violations and the requests (the next test's clean slate;
+  // the port stays, so a node configured with it keeps working).
+  void reset() {
+    std::lock_guard lock(mutex_);
+    script_.clear();
+    violations_.clear();
+    bodies_.clear();
+    answered_ = 0;
   }
 
   // Steps answered so far (requests that matched a step, violations included).

@@ -289,6 +289,38 @@ Status ImageStore::build_default_image(const std::string& agent_binary, const st
   return install(image, *ref);
 }
 
+Status ImageStore::build_debian_image(const std::string& agent_binary, const DebianImagePlan& plan,
+                                      const std::string& text) {
+  auto ref = parse_image_ref(text);
+  if (!ref) return ref.error();
+  if (auto st = check_static(agent_binary); !st) return st;
+  auto tmp = TempDir::make(root_);
+  if (!tmp) return tmp.error();
+  fs::path image = tmp->path() / "image";
+  fs::path rootfs = image / "rootfs";
+  std::error_code ec;
+  fs::create_directories(rootfs, ec);
+  if (ec) return make_error("image.io", "cannot create " + rootfs.string() + ": " + ec.message());
+  // Downloads and unpacks a few hundred packages: minutes, not the default minute.
+  auto made =
+      run_process(mmdebstrap_argv(plan, rootfs.string()), {.output_file = {}, .timeout = std::chrono::minutes(30)});
+  if (!made) return made.error();
+  if (!made->ok()) return make_error("image.build_failed", made->describe("mmdebstrap"));
+  for (const char* d : {"usr/local/bin", "workspace"}) {
+    fs::create_directories(rootfs / d, ec);
+    if (ec) return make_error("image.io", "cannot create " + (rootfs / d).string() + ": " + ec.message());
+  }
+  fs::copy_file(agent_binary, rootfs / "usr/local/bin/squadbox-agent", fs::copy_options::overwrite_existing, ec);
+  if (ec) return make_error("image.io", "cannot copy " + agent_binary + ": " + ec.message());
+  fs::permissions(rootfs / "usr/local/bin/squadbox-agent", fs::perms(0755), ec);
+  ImageDefaults d;
+  d.entrypoint = {"/usr/local/bin/squadbox-agent"};
+  d.env = {std::string("PATH=") + kDefaultPath};
+  d.workdir = "/workspace";
+  if (auto st = write_file(image / "image.json", image_json(d), fs::perms(0644)); !st) return st;
+  return install(image, *ref);
+}
+
 Status ImageStore::import_archive(const std::string& source, const std::string& text) {
   auto ref = parse_image_ref(text);
   if (!ref) return ref.error();

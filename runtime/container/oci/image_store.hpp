@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/container/oci/debian_image.hpp"
 #include "runtime/container/oci/oci_config.hpp"
 #include "runtime/core/result.hpp"
 
@@ -52,6 +53,12 @@ class ImageStore {
   // /workspace, /tmp, and /etc/passwd+group with nobody (65534).
   Status build_default_image(const std::string& agent_binary, const std::string& ref = kDefaultAgentImage,
                              const std::string& busybox = "/bin/busybox");
+
+  // A Debian image (debian_image.hpp): mmdebstrap (minbase + plan.packages) from
+  // plan.mirror, then the agent binary at /usr/local/bin/squadbox-agent and /workspace.
+  // Errors: "image.build_failed" with mmdebstrap's own words, "image.io".
+  Status build_debian_image(const std::string& agent_binary, const DebianImagePlan& plan,
+                            const std::string& ref = kDefaultDebianImage);
 
  private:
   std::filesystem::path dir_for(const ImageRef& ref) const;
