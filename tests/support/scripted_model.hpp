@@ -252,6 +252,7 @@ class ScriptedModel {
     script_.clear();
     violations_.clear();
     bodies_.clear();
+    arrivals_.clear();
     answered_ = 0;
   }
 
@@ -272,6 +273,11 @@ class ScriptedModel {
     std::lock_guard lock(mutex_);
     return violations_;
   }
+  // When each request arrived (benchmarks: the agent's time between two model calls).
+  std::vector<std::chrono::steady_clock::time_point> arrivals() const {
+    std::lock_guard lock(mutex_);
+    return arrivals_;
+  }
   // The parsed body of every request, in order.
   std::vector<std::string> bodies() const {
     std::lock_guard lock(mutex_);
@@ -280,9 +286,11 @@ class ScriptedModel {
 
  private:
   UpstreamReply answer(const RecordedRequest& r) {
+    const auto arrived = std::chrono::steady_clock::now();
     rapidjson::Document d;
     d.Parse(r.body.data(), r.body.size());
     std::unique_lock lock(mutex_);
+    arrivals_.push_back(arrived);
     bodies_.push_back(r.body);
     ++answered_;
     cv_.notify_all();
@@ -312,6 +320,7 @@ class ScriptedModel {
   std::deque<ModelStep> script_;
   std::vector<std::string> violations_;
   std::vector<std::string> bodies_;
+  std::vector<std::chrono::steady_clock::time_point> arrivals_;
   size_t answered_ = 0;
   FakeUpstream up_;  // last: its threads call answer() until it is destroyed first
 };
