@@ -77,8 +77,9 @@ Result<std::string> apply_edit(std::string_view content, std::string_view old_st
        p = content.find(old_string, p + old_string.size()))
     ++count;
   if (count > 1)
-    return make_error("tool.edit_ambiguous", "old_string appears " + std::to_string(count) + " times in " +
-                                                 std::string(shown) + "; give more context to make it unique");
+    return make_error("tool.edit_ambiguous", "old_string appears " + std::to_string(count) +
+                                                 " times; give more context to make it unique (" + std::string(shown) +
+                                                 ")");
   std::string out;
   out.reserve(content.size() - old_string.size() + new_string.size());
   out.append(content.substr(0, first));
