@@ -21,6 +21,7 @@
 #include "runtime/agent/llm_turn.hpp"
 #include "runtime/agent/proxy_bridge.hpp"
 #include "runtime/agent/turn.hpp"
+#include "runtime/agent/turn_input.hpp"
 #include "runtime/ipc/ipc_fs.hpp"
 #include "runtime/ipc/protocol.hpp"
 
@@ -48,12 +49,13 @@ class Runner {
 
   void run_turn(const ipc::InputMessage& in) {
     auto start = std::chrono::steady_clock::now();
-    Result<std::string> reply = in.text;
+    // echo: the received text, readable (the host's turn markup becomes `sender: text`).
+    Result<std::string> reply = agent::readable_turn_input(in.text);
     if (cfg_.mode == agent::Mode::exec) {
       reply = agent::run_command(cfg_.command, ipc::encode(in), cfg_.max_bytes);
       if (reply) reply = agent::reply_from_stdout(std::move(reply.value()));
     } else if (cfg_.mode == agent::Mode::llm) {
-      reply = agent::run_llm_turn(cfg_.llm, cfg_.proxy, in);
+      reply = agent::run_llm_turn(cfg_.llm, cfg_.proxy, {cfg_.ipc_dir, cfg_.max_bytes, &namer_}, in);
     }
     bool ok = true;
     for (const auto& p : agent::turn_outputs(in, reply, cfg_.max_bytes)) {

@@ -5,6 +5,7 @@
 
 #include <rapidjson/document.h>
 
+#include "runtime/agent/tool_spec.hpp"
 #include "runtime/core/utf8.hpp"
 
 namespace sb::agent {
@@ -21,6 +22,10 @@ Result<std::vector<std::string>> parse_command(std::string_view json) {
     argv.emplace_back(v.GetString(), v.GetStringLength());
   }
   return argv;
+}
+
+std::string_view protocol_name(LlmProtocol protocol) {
+  return protocol == LlmProtocol::openai ? "openai" : "anthropic";
 }
 
 std::string_view mode_name(Mode mode) {
@@ -126,8 +131,50 @@ Result<Config> parse_config(const GetEnv& getenv, const std::vector<std::string>
     if (!n) return make_error("agent.bad_llm", "SQUADBOX_LLM_MAX_TOKENS must be an integer 1-1000000, got " + *t);
     c.llm.max_tokens = *n;
   }
-  if (auto f = env("SQUADBOX_LLM_SYSTEM_FILE")) c.llm.system_file = *f;
+  if (auto p = env("SQUADBOX_LLM_PROTOCOL")) {
+    if (*p == "anthropic")
+      c.llm.protocol = LlmProtocol::anthropic;
+    else if (*p == "openai")
+      c.llm.protocol = LlmProtocol::openai;
+    else
+      return make_error("agent.bad_llm", "SQUADBOX_LLM_PROTOCOL must be anthropic or openai, got " + *p);
+  }
+  // The older name first, so the newer one wins when both are set.
+  if (auto f = env("SQUADBOX_LLM_SYSTEM_FILE")) c.llm.instructions_file = *f;
+  if (auto f = env("SQUADBOX_LLM_INSTRUCTIONS_FILE")) c.llm.instructions_file = *f;
   if (auto d = env("SQUADBOX_SESSION_DIR")) c.llm.session_dir = *d;
+  if (auto w = env("SQUADBOX_WORKSPACE")) {
+    if (w->front() != '/') return make_error("agent.bad_llm", "SQUADBOX_WORKSPACE must be an absolute path, got " + *w);
+    c.llm.workspace = *w;
+  }
+  if (const char* t = getenv("SQUADBOX_AGENT_TOOLS")) {  // set but empty means: no tools
+    auto tools = parse_tool_list(t);
+    if (!tools) return tools.error();
+    c.llm.tools = std::move(*tools);
+  } else {
+    c.llm.tools.assign(kToolNames.begin(), kToolNames.end());
+  }
+  if (auto t = env("SQUADBOX_LLM_MAX_STEPS")) {
+    auto n = parse_int(*t, 1, 1000);
+    if (!n) return make_error("agent.bad_llm", "SQUADBOX_LLM_MAX_STEPS must be an integer 1-1000, got " + *t);
+    c.llm.max_steps = static_cast<int>(*n);
+  }
+  if (auto t = env("SQUADBOX_LLM_TURN_TIMEOUT_MS")) {
+    auto n = parse_int(*t, 0, 7ll * 24 * 3600 * 1000);
+    if (!n) return make_error("agent.bad_llm", "SQUADBOX_LLM_TURN_TIMEOUT_MS must be an integer >= 0, got " + *t);
+    c.llm.turn_timeout = std::chrono::milliseconds(*n);
+  }
+  if (auto t = env("SQUADBOX_TOOL_OUTPUT_MAX_BYTES")) {
+    auto n = parse_int(*t, 256, 16ll << 20);
+    if (!n)
+      return make_error("agent.bad_llm", "SQUADBOX_TOOL_OUTPUT_MAX_BYTES must be an integer 256-16777216, got " + *t);
+    c.llm.tool_output_max_bytes = static_cast<std::size_t>(*n);
+  }
+  if (auto t = env("SQUADBOX_BASH_TIMEOUT_MS")) {
+    auto n = parse_int(*t, 1, 24ll * 3600 * 1000);
+    if (!n) return make_error("agent.bad_llm", "SQUADBOX_BASH_TIMEOUT_MS must be a positive integer, got " + *t);
+    c.llm.bash_timeout = std::chrono::milliseconds(*n);
+  }
   if (auto t = env("SQUADBOX_LLM_TIMEOUT_MS")) {
     auto n = parse_int(*t, 1, 24ll * 3600 * 1000);
     if (!n) return make_error("agent.bad_llm", "SQUADBOX_LLM_TIMEOUT_MS must be a positive integer, got " + *t);

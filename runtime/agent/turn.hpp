@@ -25,14 +25,30 @@ struct ProxySettings {
   std::string token;             // SQUADBOX_PROXY_TOKEN: this run's placeholder credential
 };
 
+// The wire protocol of the model API behind the proxy route.
+enum class LlmProtocol { anthropic, openai };
+std::string_view protocol_name(LlmProtocol protocol);
+
 struct LlmSettings {
-  std::string route = "anthropic";          // SQUADBOX_LLM_ROUTE
-  std::string model = "claude-sonnet-4-5";  // SQUADBOX_LLM_MODEL
-  int64_t max_tokens = 1024;                // SQUADBOX_LLM_MAX_TOKENS
-  std::optional<std::string> system_file;   // SQUADBOX_LLM_SYSTEM_FILE
-  std::string session_dir = "/session";     // SQUADBOX_SESSION_DIR
-  // SQUADBOX_LLM_TIMEOUT_MS: above the proxy's own request timeout (600 s), so the
-  // proxy's 504 normally arrives first and names the cause.
+  LlmProtocol protocol = LlmProtocol::anthropic;  // SQUADBOX_LLM_PROTOCOL (anthropic|openai)
+  std::string route = "anthropic";                // SQUADBOX_LLM_ROUTE
+  std::string model = "claude-sonnet-4-5";        // SQUADBOX_LLM_MODEL
+  int64_t max_tokens = 1024;                      // SQUADBOX_LLM_MAX_TOKENS
+  // SQUADBOX_LLM_INSTRUCTIONS_FILE (alias SQUADBOX_LLM_SYSTEM_FILE): the namespace's
+  // instructions, first part of the system prompt.
+  std::optional<std::string> instructions_file;
+  std::string session_dir = "/session";  // SQUADBOX_SESSION_DIR; memory is <session>/memory.md
+  std::string workspace = "/workspace";  // SQUADBOX_WORKSPACE: the file tools' root, bash's cwd
+  // SQUADBOX_AGENT_TOOLS: comma list of enabled tool names; unset = all, "" = none.
+  std::vector<std::string> tools;
+  int max_steps = 20;  // SQUADBOX_LLM_MAX_STEPS: model requests per turn
+  // SQUADBOX_LLM_TURN_TIMEOUT_MS: wall time of a whole turn; 0 = none (the container's
+  // own timeout bounds it anyway).
+  std::chrono::milliseconds turn_timeout{0};
+  std::size_t tool_output_max_bytes = 32768;      // SQUADBOX_TOOL_OUTPUT_MAX_BYTES, per tool call
+  std::chrono::milliseconds bash_timeout{60000};  // SQUADBOX_BASH_TIMEOUT_MS: default and cap of a bash call
+  // SQUADBOX_LLM_TIMEOUT_MS: one model request. Above the proxy's own request timeout
+  // (600 s), so the proxy's 504 normally arrives first and names the cause.
   std::chrono::milliseconds timeout{630000};
 };
 

@@ -72,6 +72,9 @@ IpcDecision authorize(const IpcIdentity& sender, const IpcOwnership& ownership, 
                                rules::kSendUnknownChat, "send to"});
           },
           [](const TurnDone&) { return allow(rules::kTurnDone, "turn markers concern the sender's own run"); },
+          [](const ToolRefused&) {
+            return allow(rules::kToolRefused, "a refusal report concerns the sender's own run and changes nothing");
+          },
           [&](const ScheduleTask& s) {
             return check_chat(sender, ownership, s.target_jid,
                               {rules::kScheduleOwnChat, rules::kScheduleOwnChat, rules::kScheduleMain,

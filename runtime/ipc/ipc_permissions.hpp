@@ -45,6 +45,7 @@ inline constexpr std::string_view kRegisterMain = "ipc.register.main";
 inline constexpr std::string_view kRegisterMainOnly = "ipc.register.main_only";
 inline constexpr std::string_view kRegisterInvalidName = "ipc.register.invalid_name";
 inline constexpr std::string_view kWrongDirection = "ipc.wrong_direction";  // an input payload
+inline constexpr std::string_view kToolRefused = "ipc.tool_refused";        // an audit report, asks nothing
 }  // namespace rules
 
 struct IpcDecision {

@@ -74,7 +74,7 @@ Result<Payload> decode_object(Box box, const Value& obj) {
   std::optional<Box> home;
   if (type == "message")
     home = box == Box::input ? Box::input : Box::messages;
-  else if (type == "turn_done")
+  else if (type == "turn_done" || type == "tool_refused")
     home = Box::messages;
   else if (type == "schedule_task" || type == "pause_task" || type == "resume_task" || type == "cancel_task" ||
            type == "update_task" || type == "register_group")
@@ -110,6 +110,13 @@ Result<Payload> decode_object(Box box, const Value& obj) {
     if (!d.ok) d.error = f.opt("error").value_or("");
     f.id_like(d.in_reply_to, "inReplyTo");
     out = std::move(d);
+  } else if (type == "tool_refused") {
+    ToolRefused r;
+    r.tool = f.req("tool");
+    r.in_reply_to = f.opt("inReplyTo");
+    if (r.tool.size() > kMaxToolNameBytes) f.fail("field 'tool' is too long");
+    f.id_like(r.in_reply_to, "inReplyTo");
+    out = std::move(r);
   } else if (type == "schedule_task") {
     ScheduleTask s;
     s.prompt = f.req("prompt");
@@ -233,13 +240,16 @@ std::string_view type_name(const Payload& p) {
                         },
                         [](const UpdateTask&) -> std::string_view { return "update_task"; },
                         [](const RegisterGroup&) -> std::string_view { return "register_group"; },
+                        [](const ToolRefused&) -> std::string_view { return "tool_refused"; },
                     },
                     p);
 }
 
 Box box_of(const Payload& p) {
   if (std::holds_alternative<InputMessage>(p)) return Box::input;
-  if (std::holds_alternative<OutboundMessage>(p) || std::holds_alternative<TurnDone>(p)) return Box::messages;
+  if (std::holds_alternative<OutboundMessage>(p) || std::holds_alternative<TurnDone>(p) ||
+      std::holds_alternative<ToolRefused>(p))
+    return Box::messages;
   return Box::tasks;
 }
 
@@ -272,6 +282,7 @@ std::string encode(const Payload& p) {
                 .opt("context_mode", u.context_mode);
           },
           [&](const RegisterGroup& g) { o.str("name", g.name).str("jid", g.jid).opt("description", g.description); },
+          [&](const ToolRefused& r) { o.str("tool", r.tool).opt("inReplyTo", r.in_reply_to); },
       },
       p);
   return o.done();

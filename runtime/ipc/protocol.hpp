@@ -28,6 +28,7 @@ inline constexpr std::string_view kReasonSuffix = ".reason";  // errors/NAME.jso
 inline constexpr std::size_t kDefaultMaxBytes = 256 * 1024;
 inline constexpr std::size_t kMaxIdBytes = 128;
 inline constexpr std::size_t kMaxDescriptionBytes = 1024;  // register_group description
+inline constexpr std::size_t kMaxToolNameBytes = 64;       // tool_refused tool
 
 std::string_view box_dir(Box box);
 
@@ -74,6 +75,15 @@ struct TurnDone {
   bool operator==(const TurnDone&) const = default;
 };
 
+// The agent refused a tool call because the tool is not enabled for the group: reported
+// for the host's audit log (the model only got an error result). Informational; it
+// asks the host to do nothing.
+struct ToolRefused {
+  std::string tool;  // the name the model asked for, 1-64 bytes
+  std::optional<std::string> in_reply_to;
+  bool operator==(const ToolRefused&) const = default;
+};
+
 // agent -> host (tasks/)
 struct ScheduleTask {
   std::string prompt;
@@ -106,8 +116,8 @@ struct RegisterGroup {
   bool operator==(const RegisterGroup&) const = default;
 };
 
-using Payload =
-    std::variant<InputMessage, OutboundMessage, TurnDone, ScheduleTask, TaskControl, UpdateTask, RegisterGroup>;
+using Payload = std::variant<InputMessage, OutboundMessage, TurnDone, ScheduleTask, TaskControl, UpdateTask,
+                             RegisterGroup, ToolRefused>;
 
 // The `type` field value, and the only directory the payload may be written to.
 std::string_view type_name(const Payload& p);

@@ -193,7 +193,7 @@ TEST_F(EndToEnd, SlackEventGetsTheEchoReplyThroughChatPostMessage) {
   auto replies = platform_->replies_to(chat);
   ASSERT_FALSE(replies.empty());
   EXPECT_EQ(replies.back().path, "/api/chat.postMessage");
-  EXPECT_NE(replies.back().text.find("<message "), std::string::npos) << "not the echo agent's turn format";
+  EXPECT_NE(replies.back().text.find(": " + text), std::string::npos) << "not the echo agent's `sender: text`";
   EXPECT_EQ(wait_state(text, "done/"), true) << row_state(text);
 }
 
@@ -401,7 +401,7 @@ TEST_F(EndToEnd, BurstOfFiftyArrivesInOrderAndIsBatched) {
   // Every text is echoed once, in the order sent, across the replies.
   auto seen_all = [&] {
     size_t n = 0;
-    for (const auto& t : texts) n += replies_with(chat, t + "<") > 0;  // "<" ends the text: -01 is not -010
+    for (const auto& t : texts) n += replies_with(chat, t) > 0;
     return n == texts.size();
   };
   ASSERT_TRUE(wait_until(seen_all, 120s)) << "not every burst message was answered";
@@ -409,14 +409,15 @@ TEST_F(EndToEnd, BurstOfFiftyArrivesInOrderAndIsBatched) {
   size_t turns = 0;
   for (const auto& r : platform_->replies_to(chat)) {
     if (r.text.rfind("[squadbox]", 0) == 0) continue;  // a lifecycle line
-    all += r.text;
-    for (size_t p = r.text.find("<messages"); p != std::string::npos; p = r.text.find("<messages", p + 1)) ++turns;
+    // The echo agent answers a turn with one `sender: text` line per message.
+    all += r.text + "\n";
+    ++turns;
   }
   size_t pos = 0;
   for (const auto& t : texts) {
-    const size_t at = all.find(">" + t + "<", pos);
+    const size_t at = all.find(": " + t + "\n", pos);  // "\n" ends the text: -01 is not -010
     ASSERT_NE(at, std::string::npos) << t << " missing or out of order";
-    EXPECT_EQ(all.find(">" + t + "<", at + 1), std::string::npos) << t << " answered twice";
+    EXPECT_EQ(all.find(": " + t + "\n", at + 1), std::string::npos) << t << " answered twice";
     pos = at;
   }
   EXPECT_LT(turns, static_cast<size_t>(kCount)) << "no batching: one turn per message";

@@ -30,8 +30,8 @@ using Env = std::map<std::string, std::string>;
 constexpr const char* kToken = "sbp_test_placeholder_0123456789";
 constexpr const char* kHang = "<hang>";
 
-std::string json_response(int status, const std::string& body, bool chunked = false) {
-  std::string head = "HTTP/1.1 " + std::to_string(status) + " X\r\ncontent-type: application/json\r\n";
+std::string json_response(int status, const std::string& body, bool chunked = false, const std::string& extra = "") {
+  std::string head = "HTTP/1.1 " + std::to_string(status) + " X\r\ncontent-type: application/json\r\n" + extra;
   if (!chunked) return head + "content-length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   // Two chunks, split mid-body, as a streaming server would.
   std::string a = body.substr(0, body.size() / 2), b = body.substr(body.size() / 2);
@@ -83,9 +83,12 @@ struct FakeMessages {
       requests.push_back(*req);
     }
     std::string out;
-    if (req->headers["x-api-key"] != kToken)
+    // The Anthropic contract's headers; an OpenAI-protocol test checks its own.
+    const bool anthropic = req->target.find("/chat/completions") == std::string::npos;
+    if (anthropic && req->headers["x-api-key"] != kToken)
       out = json_response(401, error_json("authentication_error", "unknown placeholder token"));
-    else if (req->headers["anthropic-version"] != "2023-06-01" || req->headers["content-type"] != "application/json")
+    else if (anthropic &&
+             (req->headers["anthropic-version"] != "2023-06-01" || req->headers["content-type"] != "application/json"))
       out = json_response(400, error_json("invalid_request_error", "missing anthropic headers"));
     else
       out = respond(*req, index);
@@ -112,7 +115,17 @@ std::vector<Turn> messages_of(const sb::test::SeenRequest& r) {
   d.Parse(r.body.c_str());
   std::vector<Turn> out;
   if (d.HasParseError() || !d.HasMember("messages")) return out;
-  for (const auto& m : d["messages"].GetArray()) out.push_back({m["role"].GetString(), m["content"].GetString()});
+  for (const auto& m : d["messages"].GetArray()) {
+    // Text, or content blocks (the text blocks' text; tool blocks as "[type]").
+    std::string text;
+    if (m["content"].IsString()) {
+      text = m["content"].GetString();
+    } else if (m["content"].IsArray()) {
+      for (const auto& b : m["content"].GetArray())
+        text += b.HasMember("text") ? b["text"].GetString() : "[" + std::string(b["type"].GetString()) + "]";
+    }
+    out.push_back({m["role"].GetString(), text});
+  }
   return out;
 }
 
@@ -203,7 +216,8 @@ TEST(AgentLlm, SendsTheContractAndKeepsHistoryPerChat) {
     ASSERT_FALSE(d.HasParseError()) << r.body;
     EXPECT_STREQ(d["model"].GetString(), "claude-test-model");
     EXPECT_EQ(d["max_tokens"].GetInt(), 321);
-    EXPECT_FALSE(d.HasMember("system"));
+    EXPECT_NE(std::string(d["system"].GetString()).find("## Environment"), std::string::npos);
+    EXPECT_EQ(d["tools"].Size(), 11u);  // all tools by default
   }
   auto m2 = messages_of(seen[1]);
   ASSERT_EQ(m2.size(), 3u);
@@ -252,51 +266,111 @@ TEST(AgentLlm, SystemFileIsSent) {
   EXPECT_EQ(seen[0].target, "/claude2/v1/messages");
   rapidjson::Document d;
   d.Parse(seen[0].body.c_str());
-  EXPECT_STREQ(d["system"].GetString(), "You are the squad's helper.\n");
+  // The instructions first, then the memory and the environment.
+  EXPECT_EQ(std::string(d["system"].GetString()).rfind("You are the squad's helper.\n", 0), 0u);
 
   fs::remove(sys);  // now unreadable: the turn fails clearly, nothing is sent
   auto [reply, done] = a.turn("again", std::nullopt);
   EXPECT_FALSE(done.ok);
-  EXPECT_NE(done.error.find("SQUADBOX_LLM_SYSTEM_FILE"), std::string::npos) << done.error;
+  EXPECT_NE(done.error.find("SQUADBOX_LLM_INSTRUCTIONS_FILE"), std::string::npos) << done.error;
   EXPECT_EQ(a.fake->seen().size(), 1u);
 }
 
 TEST(AgentLlm, UpstreamFailuresFailTheTurnAndLeaveHistoryClean) {
-  // Request 0 succeeds; 1-6 fail in different ways; 7 succeeds and must only carry
-  // the history of request 0.
+  // Request 0 succeeds; 1-4 fail at once (not retried) in different ways; 5 succeeds
+  // and must only carry the history of request 0.
   LlmAgent a([](const sb::test::SeenRequest& r, size_t i) -> std::string {
     switch (i) {
-      case 1: return json_response(502, error_json("upstream_unreachable", "connection refused"));
-      case 2: return json_response(403, error_json("forbidden", "route not allowed for this namespace"));
-      case 3: return json_response(200, R"({"type":"error","error":{"type":"overloaded_error","message":"busy"}})");
-      case 4: return json_response(200, "{not json");
-      case 5: return "HTTP/1.1 200 OK\r\ncontent-length: 500\r\n\r\n{\"content\":";  // then EOF
-      case 6: return "garbage that is not HTTP\r\n\r\n";
+      case 1: return json_response(403, error_json("forbidden", "route not allowed for this namespace"));
+      case 2: return json_response(200, R"({"type":"error","error":{"type":"overloaded_error","message":"busy"}})");
+      case 3: return json_response(200, "{not json");
+      case 4: return "garbage that is not HTTP\r\n\r\n";
       default: return echo_reply(r);
     }
   });
   EXPECT_TRUE(a.turn("q0", "tg:5").second.ok);
-  const char* expect[] = {"HTTP 502 upstream_unreachable: connection refused",
-                          "HTTP 403 forbidden: route not allowed",
-                          "overloaded_error: busy",
-                          "not a JSON object",
-                          "closed before the response body was complete",
-                          "not an HTTP/1.x status line"};
+  const char* expect[] = {"[squadbox] the model request failed: HTTP 403 forbidden: route not allowed",
+                          "overloaded_error: busy", "not a JSON object", "not an HTTP/1.x status line"};
   for (const char* e : expect) {
     auto [reply, done] = a.turn("failing", "tg:5");
     EXPECT_FALSE(done.ok) << e;
     EXPECT_TRUE(reply.empty()) << reply;
     EXPECT_NE(done.error.find(e), std::string::npos) << "want '" << e << "' in: " << done.error;
   }
-  auto [reply, done] = a.turn("q7", "tg:5");
+  auto [reply, done] = a.turn("q5", "tg:5");
   EXPECT_TRUE(done.ok) << done.error;
-  EXPECT_EQ(reply, "reply to q7");
-  auto m = messages_of(a.fake->seen().at(7));
+  EXPECT_EQ(reply, "reply to q5");
+  ASSERT_EQ(a.fake->seen().size(), 6u);
+  auto m = messages_of(a.fake->seen().at(5));
   ASSERT_EQ(m.size(), 3u);
   EXPECT_EQ(m[0].content, "q0");
   EXPECT_EQ(m[1].content, "reply to q0");
-  EXPECT_EQ(m[2].content, "q7");
+  EXPECT_EQ(m[2].content, "q5");
   EXPECT_EQ(a.child->wait(0ms), std::nullopt) << "the agent must still be running";
+}
+
+TEST(AgentLlm, OverloadedAndCutOffResponsesAreRetried) {
+  // retry-after: 0 keeps the test fast; the backoff itself is the loop's (agent_loop_test).
+  LlmAgent a([](const sb::test::SeenRequest& r, size_t i) -> std::string {
+    if (i == 0) return json_response(529, error_json("overloaded_error", "busy"), false, "retry-after: 0\r\n");
+    if (i == 1) return "HTTP/1.1 200 OK\r\ncontent-length: 500\r\n\r\n{\"content\":";  // then EOF
+    return echo_reply(r);
+  });
+  auto [reply, done] = a.turn("q", "tg:6");
+  EXPECT_TRUE(done.ok) << done.error << a.log();
+  EXPECT_EQ(reply, "reply to q");
+  EXPECT_EQ(a.fake->seen().size(), 3u);
+  EXPECT_NE(a.log().find("event=agent.llm_retry"), std::string::npos);
+}
+
+TEST(AgentLlm, ToolUseTurnRunsTheToolsAndOnlyTheFinalAnswerIsSent) {
+  sb::test::TempDir ws("squadbox-llm-ws");
+  LlmAgent a(
+      [](const sb::test::SeenRequest& r, size_t i) -> std::string {
+        if (i == 0)
+          return json_response(200, R"({"content":[{"type":"text","text":"thinking aloud"},
+            {"type":"tool_use","id":"toolu_1","name":"write_file","input":{"path":"out.txt","content":"made by a tool"}},
+            {"type":"tool_use","id":"toolu_2","name":"bash","input":{"command":"cat out.txt 2>&1; echo"}}],
+            "stop_reason":"tool_use"})");
+        auto msgs = messages_of(r);
+        return json_response(200, message_json("done after " + std::to_string(msgs.size()) + " messages"));
+      },
+      {{"SQUADBOX_WORKSPACE", ws.path()}, {"SQUADBOX_AGENT_TOOLS", "write_file,bash"}});
+  auto [reply, done] = a.turn("make a file", "tg:7");
+  EXPECT_TRUE(done.ok) << done.error << a.log();
+  EXPECT_EQ(reply, "done after 3 messages");  // not "thinking aloud"
+  EXPECT_EQ(sb::test::read_file(ws.path() + "/out.txt"), "made by a tool");
+  auto seen = a.fake->seen();
+  ASSERT_EQ(seen.size(), 2u);
+  rapidjson::Document d;
+  d.Parse(seen[1].body.c_str());
+  EXPECT_EQ(d["tools"].Size(), 2u);
+  const auto& results = d["messages"][2]["content"];
+  ASSERT_EQ(results.Size(), 2u);
+  EXPECT_STREQ(results[0]["tool_use_id"].GetString(), "toolu_1");
+  EXPECT_STREQ(results[1]["tool_use_id"].GetString(), "toolu_2");
+  EXPECT_STREQ(results[1]["content"].GetString(), "made by a tool\n[exit code 0]");
+  EXPECT_NE(a.log().find("event=agent.tool name=bash status=ok"), std::string::npos) << a.log();
+  // The whole turn (4 messages) is kept; the next turn carries it.
+  EXPECT_TRUE(a.turn("again", "tg:7").second.ok);
+  EXPECT_EQ(messages_of(a.fake->seen().at(2)).size(), 5u);
+}
+
+TEST(AgentLlm, OpenAiProtocolTurn) {
+  LlmAgent a(
+      [](const sb::test::SeenRequest& r, size_t) -> std::string {
+        if (r.target != "/local/v1/chat/completions" || r.headers.count("authorization") == 0 ||
+            r.headers.at("authorization") != std::string("Bearer ") + kToken)
+          return json_response(404, R"({"error":"wrong endpoint"})");
+        return json_response(
+            200, R"({"choices":[{"finish_reason":"stop","message":{"role":"assistant","content":"hi from openai"}}]})");
+      },
+      {{"SQUADBOX_LLM_PROTOCOL", "openai"}, {"SQUADBOX_LLM_ROUTE", "local"}});
+  auto [reply, done] = a.turn("hello", std::nullopt);
+  EXPECT_TRUE(done.ok) << done.error;
+  EXPECT_EQ(reply, "hi from openai");
+  EXPECT_NE(sb::test::read_file(a.session() + "/history/default.json").find(R"("protocol":"openai")"),
+            std::string::npos);
 }
 
 TEST(AgentLlm, TimeoutFailsTheTurnAndTheAgentCarriesOn) {

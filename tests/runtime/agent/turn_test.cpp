@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/agent/tool_spec.hpp"
+
 namespace {
 
 using namespace sb::agent;
@@ -37,7 +39,7 @@ TEST(AgentConfig, LlmDefaults) {
   EXPECT_EQ(c->llm.model, "claude-sonnet-4-5");
   EXPECT_EQ(c->llm.max_tokens, 1024);
   EXPECT_EQ(c->llm.session_dir, "/session");
-  EXPECT_EQ(c->llm.system_file, std::nullopt);
+  EXPECT_EQ(c->llm.instructions_file, std::nullopt);
   EXPECT_EQ(c->proxy.socket, "/workspace/ipc/proxy.sock");
   EXPECT_EQ(c->proxy.token, "sbp_0123abcd");
   EXPECT_EQ(c->proxy.port, std::nullopt);  // no bridge unless a port is given
@@ -57,10 +59,64 @@ TEST(AgentConfig, LlmOverrides) {
   EXPECT_EQ(c->llm.route, "claude.eu-1");
   EXPECT_EQ(c->llm.model, "claude-haiku-4-5");
   EXPECT_EQ(c->llm.max_tokens, 4096);
-  EXPECT_EQ(c->llm.system_file, "/workspace/CLAUDE.md");
+  EXPECT_EQ(c->llm.instructions_file, "/workspace/CLAUDE.md");
   EXPECT_EQ(c->llm.session_dir, "/tmp/s");
   EXPECT_EQ(c->llm.timeout, std::chrono::milliseconds(2500));
   EXPECT_EQ(c->proxy.port, 3001);
+}
+
+TEST(AgentConfig, LoopDefaultsAndOverrides) {
+  auto d = parse(kLlm);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->llm.protocol, LlmProtocol::anthropic);
+  EXPECT_EQ(d->llm.tools.size(), kToolNames.size());  // unset: all
+  EXPECT_EQ(d->llm.max_steps, 20);
+  EXPECT_EQ(d->llm.turn_timeout, std::chrono::milliseconds(0));
+  EXPECT_EQ(d->llm.tool_output_max_bytes, 32768u);
+  EXPECT_EQ(d->llm.bash_timeout, std::chrono::milliseconds(60000));
+  EXPECT_EQ(d->llm.workspace, "/workspace");
+
+  Env e = kLlm;
+  e["SQUADBOX_LLM_PROTOCOL"] = "openai";
+  e["SQUADBOX_AGENT_TOOLS"] = " read_file, bash,,bash ";
+  e["SQUADBOX_LLM_MAX_STEPS"] = "5";
+  e["SQUADBOX_LLM_TURN_TIMEOUT_MS"] = "90000";
+  e["SQUADBOX_TOOL_OUTPUT_MAX_BYTES"] = "1024";
+  e["SQUADBOX_BASH_TIMEOUT_MS"] = "500";
+  e["SQUADBOX_WORKSPACE"] = "/w";
+  e["SQUADBOX_LLM_SYSTEM_FILE"] = "/old.md";
+  e["SQUADBOX_LLM_INSTRUCTIONS_FILE"] = "/new.md";
+  auto c = parse(e);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->llm.protocol, LlmProtocol::openai);
+  EXPECT_EQ(c->llm.tools, (std::vector<std::string>{"read_file", "bash"}));
+  EXPECT_EQ(c->llm.max_steps, 5);
+  EXPECT_EQ(c->llm.turn_timeout, std::chrono::milliseconds(90000));
+  EXPECT_EQ(c->llm.tool_output_max_bytes, 1024u);
+  EXPECT_EQ(c->llm.bash_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(c->llm.workspace, "/w");
+  EXPECT_EQ(c->llm.instructions_file, "/new.md");  // the new name wins over the alias
+
+  auto none = parse(with(kLlm, "SQUADBOX_AGENT_TOOLS", ""));
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->llm.tools.empty());  // set but empty: no tools
+}
+
+TEST(AgentConfig, BadLoopValuesNameTheVariable) {
+  for (auto [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"SQUADBOX_LLM_PROTOCOL", "gemini"},
+           {"SQUADBOX_AGENT_TOOLS", "bash,rm_rf"},
+           {"SQUADBOX_LLM_MAX_STEPS", "0"},
+           {"SQUADBOX_LLM_MAX_STEPS", "x"},
+           {"SQUADBOX_LLM_TURN_TIMEOUT_MS", "-1"},
+           {"SQUADBOX_TOOL_OUTPUT_MAX_BYTES", "10"},
+           {"SQUADBOX_BASH_TIMEOUT_MS", "0"},
+           {"SQUADBOX_WORKSPACE", "relative/dir"},
+       }) {
+    auto r = parse(with(kLlm, key, value));
+    ASSERT_FALSE(r.ok()) << key << "=" << value;
+    EXPECT_NE(r.error().message.find(key), std::string::npos) << r.error().message;
+  }
 }
 
 TEST(AgentConfig, LlmNeedsTheProxy) {

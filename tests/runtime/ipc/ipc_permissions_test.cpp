@@ -125,6 +125,13 @@ TEST(IpcPermissions, TurnDoneAlwaysPassesAnInputNever) {
   });
 }
 
+TEST(IpcPermissions, ToolRefusedReportsAlwaysPass) {
+  check({
+      {"non-main tool_refused", kFamily, ToolRefused{"bash", std::string("in-1")}, true, "ipc.tool_refused"},
+      {"main tool_refused", kMain, ToolRefused{"x", std::nullopt}, true, "ipc.tool_refused"},
+  });
+}
+
 TEST(IpcPermissions, IdentityIsTheCallersNotANameLookalike) {
   const auto own = ownership();
   // A non-main group that happens to be called "main" is still not main, and owns

@@ -55,6 +55,8 @@ TEST(IpcCodec, RoundTripsEveryPayload) {
       UpdateTask{"t1", std::nullopt, std::string("interval"), std::string("5000"), std::string("group")},
       RegisterGroup{"family", "tg:-100123", std::string("the family chat \"home\"")},
       RegisterGroup{"ops", "slack:C01234567", std::nullopt},
+      ToolRefused{"bash", std::string("in-1")},
+      ToolRefused{"write_file", std::nullopt},
   };
   for (const auto& p : all) {
     std::string json = encode(p);
@@ -124,6 +126,24 @@ TEST(IpcCodec, ValidationErrors) {
   EXPECT_EQ(code_of(Box::tasks,
                     R"({"type":"schedule_task","prompt":"p","schedule_type":"cron","schedule_value":"* * * * *"})"),
             "ok");
+}
+
+TEST(IpcCodec, ToolRefusedFields) {
+  auto r = decode(Box::messages, R"({"type":"tool_refused","tool":"bash","inReplyTo":"in-7"})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(std::get<ToolRefused>(r.value()), (ToolRefused{"bash", std::string("in-7")}));
+  EXPECT_EQ(box_of(r.value()), Box::messages);
+  EXPECT_EQ(code_of(Box::messages, R"({"type":"tool_refused","tool":")" + std::string(64, 't') + R"("})"), "ok");
+  EXPECT_EQ(code_of(Box::messages, R"({"type":"tool_refused","tool":")" + std::string(65, 't') + R"("})"),
+            "ipc.invalid_field");
+  EXPECT_EQ(code_of(Box::messages, R"({"type":"tool_refused"})"), "ipc.invalid_field");
+  EXPECT_EQ(code_of(Box::messages, R"({"type":"tool_refused","tool":""})"), "ipc.invalid_field");
+  EXPECT_EQ(code_of(Box::messages, R"({"type":"tool_refused","tool":7})"), "ipc.invalid_field");
+  EXPECT_EQ(
+      code_of(Box::messages, R"({"type":"tool_refused","tool":"x","inReplyTo":")" + std::string(129, 'a') + R"("})"),
+      "ipc.invalid_field");
+  EXPECT_EQ(code_of(Box::tasks, R"({"type":"tool_refused","tool":"bash"})"), "ipc.wrong_directory");
+  EXPECT_EQ(code_of(Box::input, R"({"type":"tool_refused","tool":"bash"})"), "ipc.wrong_directory");
 }
 
 TEST(IpcCodec, RegisterGroupFields) {
