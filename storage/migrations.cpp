@@ -389,6 +389,14 @@ constexpr const char* kSchemaV9 = R"sql(
 ALTER TABLE inbound_messages ADD COLUMN turn_last_id INTEGER;
 )sql";
 
+// Per-namespace agent settings (docs/namespaces.md "Agent settings"): agent_config holds
+// only the fields a namespace chose (JSON object; absent = the node's [container] default,
+// so a node change still reaches it), instructions the group's instructions text.
+constexpr const char* kSchemaV10 = R"sql(
+ALTER TABLE namespaces ADD COLUMN agent_config TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE namespaces ADD COLUMN instructions TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "initial schema", kSchemaV1},
     Migration{2, "channels: inbound messages, outbox, channel state", kSchemaV2},
@@ -399,6 +407,7 @@ constexpr std::array kMigrations{
     Migration{7, "containers: one host id range per namespace", kSchemaV7},
     Migration{8, "outbox: attempts in flight, pending rows by chat", kSchemaV8},
     Migration{9, "inbound: the boundary of the turn a message went to", kSchemaV9},
+    Migration{10, "namespaces: agent settings and instructions", kSchemaV10},
 };
 static_assert(kMigrations.size() == kSchemaVersion, "kSchemaVersion must equal the number of migrations");
 

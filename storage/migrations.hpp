@@ -10,7 +10,7 @@
 namespace sb::storage {
 
 // The schema version this build writes and understands.
-inline constexpr int kSchemaVersion = 9;
+inline constexpr int kSchemaVersion = 10;
 
 // PRAGMA user_version of the database (0 for a fresh file), or -1 if unreadable.
 int schema_version(Database& db);

@@ -66,6 +66,19 @@ Result<std::optional<int64_t>> read_id_range_slot(storage::Database& db, const s
   return std::optional<int64_t>(stmt->column_int64(0));
 }
 
+Result<std::optional<AgentRecord>> read_agent_record(storage::Database& db, const std::string& namespace_name) {
+  auto stmt = db.prepare("SELECT agent_config, instructions, instructions_file FROM namespaces WHERE name = ?1");
+  if (!stmt) return stmt.error();
+  if (auto b = stmt->bind(1, std::string_view(namespace_name)); !b) return b.error();
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<AgentRecord>{};
+  auto settings = namespaces::parse_agent_settings(stmt->column_text(0));
+  if (!settings)
+    return make_error(settings.error().code, "namespace " + namespace_name + ": " + settings.error().message);
+  return std::optional<AgentRecord>(AgentRecord{std::move(*settings), stmt->column_text(1), stmt->column_text(2)});
+}
+
 Result<std::vector<std::string>> read_chats_of(storage::Database& db, const std::string& namespace_name) {
   auto stmt = db.prepare(
       "SELECT m.jid FROM chat_mappings m JOIN namespaces n ON n.id = m.namespace_id WHERE n.name = ?1 ORDER BY m.jid");

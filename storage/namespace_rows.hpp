@@ -35,6 +35,15 @@ Result<std::optional<std::string>> read_chat_owner(storage::Database& db, const 
 // The host id range slot of the namespace named `namespace_name` (namespace_id_ranges,
 // migration 7; never 0, never reused); nullopt: no such namespace.
 Result<std::optional<int64_t>> read_id_range_slot(storage::Database& db, const std::string& namespace_name);
+// What a namespace's agent is told (build_namespace_run reads it at each container start,
+// so a change applies from the namespace's next container).
+struct AgentRecord {
+  namespaces::AgentSettings settings;
+  std::string instructions;       // the text ("" = none)
+  std::string instructions_file;  // workspace-relative, used when `instructions` is empty
+};
+// nullopt: no such namespace. Stored settings that no longer parse: "namespaces.corrupt".
+Result<std::optional<AgentRecord>> read_agent_record(storage::Database& db, const std::string& namespace_name);
 // The JIDs mapped to the namespace named `namespace_name`, in JID order.
 Result<std::vector<std::string>> read_chats_of(storage::Database& db, const std::string& namespace_name);
 

@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 
 constexpr const char* kSelectNamespace =
     "SELECT id, name, description, is_main, trigger, requires_trigger, container_config, instructions_file, "
-    "created_at, updated_at FROM namespaces";
+    "created_at, updated_at, agent_config, instructions FROM namespaces";
 
 Error not_found(const std::string& what) {
   return make_error("namespaces.not_found", what);
@@ -44,6 +44,10 @@ Result<Namespace> read_row(storage::Statement& s) {
   ns.instructions_file = s.column_text(7);
   ns.created_at_ms = s.column_int64(8);
   ns.updated_at_ms = s.column_int64(9);
+  auto agent = parse_agent_settings(s.column_text(10));
+  if (!agent) return make_error("namespaces.corrupt", "namespace " + ns.name + ": stored " + agent.error().message);
+  ns.agent = std::move(*agent);
+  ns.instructions = s.column_text(11);
   return ns;
 }
 
@@ -177,13 +181,18 @@ Result<Namespace> NamespaceStore::create(const NamespacePatch& p) {
     ns.requires_trigger = p.requires_trigger.value_or(true);
     ns.container = p.container.value_or(ContainerConfig{});
     ns.instructions_file = p.instructions_file.value_or("");
+    if (p.agent) {
+      ns.agent = apply_agent_patch({}, *p.agent);
+      ns.instructions = p.agent->instructions.value_or("");
+    }
     ns.created_at_ms = ns.updated_at_ms = now_ms();
     auto ins = run(db_,
                    "INSERT INTO namespaces(id, name, description, is_main, trigger, requires_trigger, "
-                   "container_config, instructions_file, created_at, updated_at) "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                   "container_config, instructions_file, created_at, updated_at, agent_config, instructions) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)",
                    ns.id, ns.name, ns.description, int64_t{ns.is_main}, ns.trigger, int64_t{ns.requires_trigger},
-                   container_config_json(ns.container), ns.instructions_file, ns.created_at_ms);
+                   container_config_json(ns.container), ns.instructions_file, ns.created_at_ms,
+                   agent_settings_json(ns.agent), ns.instructions);
     if (!ins) return ins.error();
     // Made before the commit: a namespace never exists without its directories. The
     // mount points exist from the start because a read-only workspace cannot get them later.
@@ -234,12 +243,19 @@ Result<Namespace> NamespaceStore::update(const std::string& id, const NamespaceP
   if (p.requires_trigger) ns.requires_trigger = *p.requires_trigger;
   if (p.container) ns.container = *p.container;
   if (p.instructions_file) ns.instructions_file = *p.instructions_file;
+  if (p.agent) {
+    ns.agent = apply_agent_patch(std::move(ns.agent), *p.agent);
+    if (p.agent->reset) ns.instructions.clear();
+    if (p.agent->instructions) ns.instructions = *p.agent->instructions;
+  }
   ns.updated_at_ms = std::max(now_ms(), ns.updated_at_ms);
   auto upd = run(db_,
                  "UPDATE namespaces SET name = ?2, description = ?3, is_main = ?4, trigger = ?5, "
-                 "requires_trigger = ?6, container_config = ?7, instructions_file = ?8, updated_at = ?9 WHERE id = ?1",
+                 "requires_trigger = ?6, container_config = ?7, instructions_file = ?8, updated_at = ?9, "
+                 "agent_config = ?10, instructions = ?11 WHERE id = ?1",
                  ns.id, ns.name, ns.description, int64_t{ns.is_main}, ns.trigger, int64_t{ns.requires_trigger},
-                 container_config_json(ns.container), ns.instructions_file, ns.updated_at_ms);
+                 container_config_json(ns.container), ns.instructions_file, ns.updated_at_ms,
+                 agent_settings_json(ns.agent), ns.instructions);
   if (!upd) return upd.error();
   const bool renamed = ns.name != old_name;
   if (renamed)

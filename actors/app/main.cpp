@@ -81,6 +81,12 @@ int main(int argc, char** argv) {
   cowork->add_option("--timeout", cowork_opts.timeout, "Hard timeout, e.g. 30m (0 = none)")->capture_default_str();
   cowork->add_option("--idle-timeout", cowork_opts.idle_timeout, "Stop when the agent is silent this long (0 = never)")
       ->capture_default_str();
+  cowork->add_option("--mode", cowork_opts.agent.mode, "Agent mode (default: container.agent_mode)")
+      ->check(CLI::IsMember({"echo", "exec", "llm"}));
+  cowork->add_option("--route", cowork_opts.agent.route, "Proxy route of the llm mode (implies --mode llm)");
+  cowork->add_option("--protocol", cowork_opts.agent.protocol, "API of the route (implies --mode llm)")
+      ->check(CLI::IsMember({"anthropic", "openai"}));
+  cowork->add_option("--model", cowork_opts.agent.model, "Model name (implies --mode llm)");
   cowork->add_option("PROMPT", cowork_opts.prompt, "What to ask the agent (after --)");
 
   auto* image = app.add_subcommand("image", "Manage the local agent images (oci backend)");

@@ -10,6 +10,7 @@
 #include "actors/containers/ipc_task_desk.hpp"
 #include "runtime/container/env_policy.hpp"
 #include "runtime/container/run_identity.hpp"
+#include "runtime/core/fs.hpp"
 #include "runtime/ipc/ipc_permissions.hpp"
 #include "runtime/namespaces/namespace.hpp"
 #include "storage/namespace_rows.hpp"
@@ -41,6 +42,29 @@ std::optional<container::HostOwner> owner_of(const std::string& dir) {
   return container::HostOwner{st.st_uid, st.st_gid};
 }
 
+// The namespace's instructions for its agent, as a path inside the container: the text
+// goes to <session>/instructions.md (the session is /session), owned by the container's
+// host ids like the session; without text a stale file goes, and a workspace file named by
+// instructionsFile is used if there is one. "" = no instructions.
+Result<std::string> place_instructions(const std::string& session, const storage::AgentRecord& rec, uint32_t uid,
+                                       uint32_t gid) {
+  const std::string file = (fs::path(session) / "instructions.md").string();
+  if (rec.instructions.empty()) {
+    ::unlink(file.c_str());  // ENOENT is the usual case; a link is removed, never followed
+    return rec.instructions_file.empty() ? std::string() : "/workspace/" + rec.instructions_file;
+  }
+  AtomicWriteOptions o;
+  o.mode = 0600;
+  o.durable = false;  // rewritten at every start
+  if (::geteuid() == 0) {
+    o.uid = uid;
+    o.gid = gid;
+  }
+  if (auto st = write_file_atomic(file, rec.instructions, o); !st)
+    return make_error("namespaces.io", "cannot write the instructions: " + st.error().message);
+  return std::string("/session/instructions.md");
+}
+
 struct OwnerLookup {
   std::mutex mutex;
   std::string path;
@@ -54,6 +78,17 @@ std::string extra_mount_name(const namespaces::MountRequest& m) {
   while (p.size() > 1 && p.back() == '/') p.pop_back();
   auto slash = p.rfind('/');
   return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+Result<storage::AgentRecord> read_agent(const config::Config& c, const std::string& namespace_name) {
+  storage::OpenOptions ro;
+  ro.read_only = true;
+  auto db = storage::Database::open(c.storage_path(), ro);
+  if (!db) return db.error();
+  auto rec = storage::read_agent_record(*db, namespace_name);
+  if (!rec) return rec.error();
+  if (!*rec) return make_error("namespaces.not_found", "no namespace " + namespace_name);
+  return std::move(**rec);
 }
 
 Result<container::IdRange> namespace_id_range(const config::Config& c, const std::string& namespace_name) {
@@ -106,22 +141,29 @@ Result<actors::ContainerRunOptions> build_namespace_run(const NamespaceRunContex
   if (auto s = prepare_dir(session, run.spec.host_uid(), run.spec.host_gid(), true); !s) return s.error();
   ::chmod(session.c_str(), 0700);
 
+  // The agent: the namespace's settings over the node's [container] defaults, read at
+  // every start (a change applies from the namespace's next container).
+  auto defaults = namespaces::agent_defaults(c.container);
+  if (!defaults) return defaults.error();
+  auto agent = read_agent(c, req.namespace_name);
+  if (!agent) return agent.error();
+  auto instructions = place_instructions(session, *agent, run.spec.host_uid(), run.spec.host_gid());
+  if (!instructions) return instructions.error();
+  auto wanted = namespaces::agent_env(namespaces::effective_agent(agent->settings, *defaults), *instructions);
+  wanted.insert({{"SQUADBOX_IPC_DIR", "/workspace/ipc"},
+                 {"SQUADBOX_SESSION_DIR", "/session"},
+                 {"SQUADBOX_RUN_ID", req.run_id},
+                 {"HOME", "/tmp"}});
+
   auto passthrough = container::split_env_names(c.container.env_passthrough);
   passthrough.insert(passthrough.end(), req.container.env.begin(), req.container.env.end());
   container::EnvPolicy env{passthrough};
-  run.spec.env = env.build({{"SQUADBOX_AGENT_MODE", c.container.agent_mode},
-                            {"SQUADBOX_AGENT_COMMAND", c.container.agent_command},
-                            {"SQUADBOX_LLM_ROUTE", c.container.llm_route},
-                            {"SQUADBOX_LLM_MODEL", c.container.llm_model},
-                            {"SQUADBOX_LLM_MAX_TOKENS", std::to_string(c.container.llm_max_tokens)},
-                            {"SQUADBOX_IPC_DIR", "/workspace/ipc"},
-                            {"SQUADBOX_SESSION_DIR", "/session"},
-                            {"SQUADBOX_RUN_ID", req.run_id},
-                            {"HOME", "/tmp"}},
-                           config::process_environment());
+  run.spec.env = env.build(wanted, config::process_environment());
 
   run.mounts.workspace = workspace;
-  run.mounts.workspace_read_write = true;
+  // The design's rule: /workspace is read-write for the main group only. The IPC
+  // directory (/workspace/ipc) and the session stay writable: they are mounts of their own.
+  run.mounts.workspace_read_write = req.is_main;
   run.mounts.workspace_owner = identity.workspace_idmap;
   run.mounts.session_dir = session;
   for (const auto& m : req.container.mounts)

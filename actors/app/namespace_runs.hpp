@@ -1,10 +1,11 @@
 #pragma once
 // How `serve` builds a namespace's container run (NamespaceServices::make_run): the
-// namespace's image and timeouts (or the node's), its workspace (rw) and session
-// directories, extra mounts through the mount allowlist (main_namespace = is_main), the
-// sanitized environment (plus the namespace's approved variable names), the security
-// layers (SecurityServices::apply), IPC ownership from the chat mappings, and a non-root
-// uid of the namespace's own host id range. docs/namespace-queue.md "The container run".
+// namespace's image and timeouts (or the node's), its workspace (rw for the main
+// namespace, read-only for the others) and session directories, the agent's settings
+// (the namespace's over the node's) and instructions file, extra mounts through the mount allowlist (main_namespace =
+// is_main), the sanitized environment (plus the namespace's approved variable names), the security layers
+// (SecurityServices::apply), IPC ownership from the chat mappings, and a non-root uid of the namespace's own host id
+// range. docs/namespace-queue.md "The container run".
 #include <memory>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include "runtime/container/runtime.hpp"
 #include "runtime/core/metrics.hpp"
 #include "runtime/core/result.hpp"
+#include "storage/namespace_rows.hpp"
 
 namespace sb::ipc {
 struct IpcOwnership;
@@ -38,6 +40,10 @@ struct NamespaceRunContext {
 // container.userns_base/userns_size (slot 0 is cowork's, never a namespace's).
 // Errors: "namespaces.no_id_range", "container.userns_exhausted", storage errors.
 Result<container::IdRange> namespace_id_range(const config::Config& config, const std::string& namespace_name);
+
+// The namespace's agent settings and instructions, from the database (read-only).
+// Errors: "namespaces.not_found", "namespaces.corrupt", storage errors.
+Result<storage::AgentRecord> read_agent(const config::Config& config, const std::string& namespace_name);
 
 // "extra/name" and "/data/x" -> "x"; a namespace mount's name under /workspace/extra.
 std::string extra_mount_name(const namespaces::MountRequest& m);

@@ -349,6 +349,13 @@ int serve(const config::Config& config, const char* version) {
     log::error("node.start_failed", {{"error", ok.error().message}, {"code", ok.error().code}});
     return 1;
   }
+  // The agent defaults every namespace starts from (a bad command or tool list stops the
+  // start instead of failing each container later).
+  auto agent_defaults = namespaces::agent_defaults(c.container);
+  if (!agent_defaults) {
+    log::error("node.start_failed", {{"error", agent_defaults.error().message}, {"code", agent_defaults.error().code}});
+    return 1;
+  }
   if (auto zone = schedule::TimeZone::locate(c.scheduler.time_zone); !zone) {
     log::error("node.start_failed",
                {{"error", "scheduler.time_zone: " + zone.error().message}, {"code", zone.error().code}});
@@ -467,8 +474,8 @@ int serve(const config::Config& config, const char* version) {
         if (auto manager = actors::lookup<actors::namespace_manager_actor>(system, "namespaces"))
           caf::anon_send(manager, actors::reload_atom::value);
       });
-      api_options.extensions.push_back([&system, store](http::Router& api) {
-        app::admin::add_namespaces_routes(api, store, actors::make_audit_sink(system));
+      api_options.extensions.push_back([&system, store, defaults = *agent_defaults](http::Router& api) {
+        app::admin::add_namespaces_routes(api, store, actors::make_audit_sink(system), defaults);
       });
     } else {
       log::error("namespaces.store_unavailable", {{"error", ns_store.error().message}});

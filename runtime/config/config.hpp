@@ -72,9 +72,12 @@ struct ContainerConfig {
   std::string llm_route = "anthropic";  // agent_mode = "llm": proxy route it talks to
   std::string llm_model = "claude-sonnet-4-5";
   int64_t llm_max_tokens = 1024;
-  std::string env_passthrough;       // comma-separated host variable names
-  std::string install_id;            // empty: generated into DATA_DIR/install.id
-  int64_t run_dir_retention_ms = 0;  // DATA_DIR/runs/<run> removed this long after its run ends
+  std::string llm_protocol = "anthropic";  // anthropic | openai: the route's API
+  int64_t llm_max_steps = 20;              // model calls (tool rounds) per turn
+  std::string agent_tools = "all";         // "all" or a comma list of tool names
+  std::string env_passthrough;             // comma-separated host variable names
+  std::string install_id;                  // empty: generated into DATA_DIR/install.id
+  int64_t run_dir_retention_ms = 0;        // DATA_DIR/runs/<run> removed this long after its run ends
   // Who containers run as (runtime/container/run_identity.hpp): "namespace" (each
   // namespace's own host id range) or "workspace_owner" (the old rule, explicit).
   std::string user = "namespace";

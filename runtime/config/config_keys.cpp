@@ -128,6 +128,15 @@ const std::vector<KeyDef>& defs() {
               "For agent_mode = llm: the model name sent in each Messages request."),
       int_key("container", "llm_max_tokens", SB_FIELD(container.llm_max_tokens), 1, 1000000,
               "For agent_mode = llm: max_tokens of each Messages request."),
+      str_key("container", "llm_protocol", SB_FIELD(container.llm_protocol), {"anthropic", "openai"},
+              "For agent_mode = llm: the API the route speaks (Anthropic Messages or OpenAI chat "
+              "completions)."),
+      int_key("container", "llm_max_steps", SB_FIELD(container.llm_max_steps), 1, 200,
+              "For agent_mode = llm: model calls per turn at most (each tool round is one)."),
+      str_key("container", "agent_tools", SB_FIELD(container.agent_tools), {},
+              "Tools the agent may use: `all`, `none`, or a comma list of bash, read_file, write_file, "
+              "edit_file, list_files, send_message, schedule_task, list_tasks, pause_task, "
+              "resume_task, cancel_task. Namespaces may choose their own (docs/namespaces.md)."),
       str_key("container", "env_passthrough", SB_FIELD(container.env_passthrough), {},
               "Comma-separated host variables allowed into containers (nothing else of the "
               "host environment ever enters)."),

@@ -23,6 +23,10 @@ const std::vector<std::string>& approved_env_names() {
       "SQUADBOX_LLM_MODEL",
       "SQUADBOX_LLM_MAX_TOKENS",
       "SQUADBOX_LLM_SYSTEM_FILE",
+      "SQUADBOX_LLM_PROTOCOL",
+      "SQUADBOX_LLM_MAX_STEPS",
+      "SQUADBOX_LLM_INSTRUCTIONS_FILE",
+      "SQUADBOX_AGENT_TOOLS",
       "SQUADBOX_SESSION_DIR",
       // credential proxy lease (docs/credential-proxy.md)
       "SQUADBOX_PROXY_SOCKET",

@@ -174,7 +174,7 @@ void write_container_config(JsonWriter& w, const ContainerConfig& c) {
   w.EndObject();
 }
 
-void write_namespace(JsonWriter& w, const Namespace& ns, const std::string& data_dir) {
+void write_namespace(JsonWriter& w, const Namespace& ns, const std::string& data_dir, const AgentProfile* defaults) {
   w.StartObject();
   w.Key("id");
   w.String(ns.id.c_str());
@@ -196,6 +196,14 @@ void write_namespace(JsonWriter& w, const Namespace& ns, const std::string& data
   write_container_config(w, ns.container);
   w.Key("instructionsFile");
   w.String(ns.instructions_file.c_str());
+  w.Key("agent");
+  const std::string agent = agent_object_json(ns.agent, ns.instructions);
+  w.RawValue(agent.c_str(), agent.size(), rapidjson::kObjectType);
+  if (defaults) {
+    w.Key("agentEffective");
+    const std::string effective = agent_profile_json(effective_agent(ns.agent, *defaults));
+    w.RawValue(effective.c_str(), effective.size(), rapidjson::kObjectType);
+  }
   w.Key("sessionDir");
   w.String(session_dir(data_dir, ns.name).c_str());
   w.Key("workspaceDir");
@@ -310,9 +318,10 @@ Result<NamespacePatch> parse_namespace_patch(std::string_view body, bool require
   auto doc = parse_object(body);
   if (!doc) return doc.error();
   const Value& o = *doc;
-  if (auto st = only_known(
-          o, {"name", "description", "isMain", "trigger", "requiresTrigger", "containerConfig", "instructionsFile"},
-          "");
+  if (auto st = only_known(o,
+                           {"name", "description", "isMain", "trigger", "requiresTrigger", "containerConfig",
+                            "instructionsFile", "agent"},
+                           "");
       !st)
     return st.error();
   NamespacePatch p;
@@ -349,6 +358,11 @@ Result<NamespacePatch> parse_namespace_patch(std::string_view body, bool require
     auto c = container_config_from(it->value, "containerConfig");
     if (!c) return c.error();
     p.container = std::move(*c);
+  }
+  if (auto it = o.FindMember("agent"); it != o.MemberEnd()) {
+    auto a = agent_patch_from(it->value, "agent");
+    if (!a) return a.error();
+    p.agent = std::move(*a);
   }
   return p;
 }
@@ -479,18 +493,19 @@ Result<RoutingRequest> parse_routing_request(std::string_view body) {
   return r;
 }
 
-std::string namespace_json(const Namespace& ns, const std::string& data_dir) {
+std::string namespace_json(const Namespace& ns, const std::string& data_dir, const AgentProfile* defaults) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
-  write_namespace(w, ns, data_dir);
+  write_namespace(w, ns, data_dir, defaults);
   return buf.GetString();
 }
 
-std::string namespaces_json(const std::vector<Namespace>& all, const std::string& data_dir) {
+std::string namespaces_json(const std::vector<Namespace>& all, const std::string& data_dir,
+                            const AgentProfile* defaults) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartArray();
-  for (const auto& ns : all) write_namespace(w, ns, data_dir);
+  for (const auto& ns : all) write_namespace(w, ns, data_dir, defaults);
   w.EndArray();
   return buf.GetString();
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "runtime/core/result.hpp"
+#include "runtime/namespaces/agent_settings.hpp"
 
 namespace sb::namespaces {
 
@@ -40,7 +41,9 @@ struct Namespace {
   std::string trigger;           // "" = the default "@<assistant name>"
   bool requires_trigger = true;  // in group chats; DMs never need it
   ContainerConfig container;
-  std::string instructions_file;  // "" = none
+  std::string instructions_file;  // "" = none; a workspace file, used when `instructions` is empty
+  AgentSettings agent;            // absent fields: the node's [container] defaults
+  std::string instructions;       // the group's instructions text ("" = none)
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
   std::vector<std::string> jids;  // mapped chats, sorted
@@ -88,6 +91,7 @@ struct NamespacePatch {
   std::optional<bool> requires_trigger;
   std::optional<ContainerConfig> container;
   std::optional<std::string> instructions_file;
+  std::optional<AgentPatch> agent;  // merged member by member into the stored settings
 };
 
 // Parses and validates a POST/PATCH body. `require_name`: POST needs "name". Unknown
@@ -117,9 +121,11 @@ struct RoutingRequest {
 Result<RoutingRequest> parse_routing_request(std::string_view body);
 
 // JSON renderings in the product shape (camelCase, ISO-8601 UTC timestamps).
-// `data_dir` gives sessionDir/workspaceDir.
-std::string namespace_json(const Namespace& ns, const std::string& data_dir);
-std::string namespaces_json(const std::vector<Namespace>& all, const std::string& data_dir);
+// `data_dir` gives sessionDir/workspaceDir. With `defaults` (the node's agent defaults),
+// "agentEffective" shows what the namespace's agent gets: its settings over the defaults.
+std::string namespace_json(const Namespace& ns, const std::string& data_dir, const AgentProfile* defaults = nullptr);
+std::string namespaces_json(const std::vector<Namespace>& all, const std::string& data_dir,
+                            const AgentProfile* defaults = nullptr);
 std::string mapping_json(const Mapping& m);
 std::string mappings_json(const std::vector<Mapping>& all);
 std::string allowlist_json(const SenderAllowlist& a);

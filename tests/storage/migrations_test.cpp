@@ -108,6 +108,8 @@ TEST(Migrations, Version7GivesEveryNamespaceAnIdRangeSlot) {
                       " ('n1', 'older', 3, 3);"
                       "DROP INDEX outbox_pending_chat; ALTER TABLE outbox DROP COLUMN attempt_started_at;"  // v8
                       "ALTER TABLE inbound_messages DROP COLUMN turn_last_id;"                              // v9
+                      "ALTER TABLE namespaces DROP COLUMN agent_config;"                                    // v10
+                      "ALTER TABLE namespaces DROP COLUMN instructions;"                                    // v10
                       "PRAGMA user_version = 6;"));
   auto st = migrate(*db);
   ASSERT_TRUE(st) << st.error().message;
@@ -119,6 +121,25 @@ TEST(Migrations, Version7GivesEveryNamespaceAnIdRangeSlot) {
   ASSERT_TRUE(exec_ok(*db, "DELETE FROM namespaces WHERE id = 'n3'"));
   ASSERT_TRUE(exec_ok(*db, "INSERT INTO namespaces(id, name, created_at, updated_at) VALUES ('n4', 'new', 9, 9)"));
   EXPECT_EQ(query_int(*db, "SELECT slot FROM namespace_id_ranges WHERE namespace_id = 'n4'"), 4);
+}
+
+// v10 gives the namespaces that exist no agent settings of their own (the node's defaults)
+// and no instructions.
+TEST(Migrations, Version10GivesExistingNamespacesTheNodeDefaults) {
+  TempDir dir;
+  auto db = open_db(dir.file("squadbox.db"));
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(migrate(*db));
+  ASSERT_TRUE(exec_ok(*db,
+                      "ALTER TABLE namespaces DROP COLUMN agent_config; ALTER TABLE namespaces DROP COLUMN "
+                      "instructions;"
+                      "INSERT INTO namespaces(id, name, created_at, updated_at) VALUES ('n1', 'older', 3, 3);"
+                      "PRAGMA user_version = 9;"));
+  auto st = migrate(*db);
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ(schema_version(*db), kSchemaVersion);
+  EXPECT_EQ(test::query_text(*db, "SELECT agent_config FROM namespaces WHERE id = 'n1'"), "{}");
+  EXPECT_EQ(test::query_text(*db, "SELECT instructions FROM namespaces WHERE id = 'n1'"), "");
 }
 
 // After v2 the dedupe key is per (channel, bot, platform id) and the outbox knows its bot.
@@ -171,6 +192,8 @@ TEST(Migrations, Version5KeepsVersion1TasksAndRuns) {
       "INSERT INTO task_runs(task_id, run_at, duration_ms, status, result) VALUES ('t1', 9, 10, 'success', 'ok');"
       "DROP INDEX outbox_pending_chat; ALTER TABLE outbox DROP COLUMN attempt_started_at;"  // v8
       "ALTER TABLE inbound_messages DROP COLUMN turn_last_id;"                              // v9
+      "ALTER TABLE namespaces DROP COLUMN agent_config;"                                    // v10
+      "ALTER TABLE namespaces DROP COLUMN instructions;"                                    // v10
       "PRAGMA user_version = 4;"));
   auto st = migrate(*db);
   ASSERT_TRUE(st) << st.error().message;

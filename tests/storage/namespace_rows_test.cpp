@@ -145,3 +145,34 @@ TEST_F(NamespaceRows, EveryNamespaceHasItsOwnIdRangeSlot) {
 }
 
 }  // namespace
+
+namespace {
+
+// What build_namespace_run reads at each container start: the settings the namespace
+// chose (nothing else), its instructions and its instructions file.
+TEST_F(NamespaceRows, TheAgentRecordIsWhatTheNamespaceChose) {
+  create("alpha");
+  auto plain = read_agent_record(*reader_, "alpha");
+  ASSERT_TRUE(plain) << plain.error().message;
+  ASSERT_TRUE(*plain);
+  EXPECT_EQ((*plain)->settings, AgentSettings{});
+  EXPECT_EQ((*plain)->instructions, "");
+  NamespacePatch p;
+  AgentPatch a;
+  a.model = std::optional<std::string>("qwen2.5");
+  a.instructions = "Be brief.";
+  p.agent = a;
+  p.instructions_file = "AGENTS.md";
+  ASSERT_TRUE(store_->update("alpha", p));
+  auto rec = read_agent_record(*reader_, "alpha");
+  ASSERT_TRUE(rec && *rec);
+  EXPECT_EQ((*rec)->settings.model, "qwen2.5");
+  EXPECT_FALSE((*rec)->settings.mode);
+  EXPECT_EQ((*rec)->instructions, "Be brief.");
+  EXPECT_EQ((*rec)->instructions_file, "AGENTS.md");
+  auto none = read_agent_record(*reader_, "nobody");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+}
+
+}  // namespace

@@ -141,6 +141,52 @@ TEST_F(Store, UpdateKeepsUnsetFieldsAndStoresContainerConfig) {
   EXPECT_GE(back->updated_at_ms, back->created_at_ms);
 }
 
+// Agent settings are stored as chosen (absent fields stay the node's), merged member by
+// member by later patches, and survive a reopen; "agent": null resets them and the
+// instructions.
+TEST_F(Store, AgentSettingsAndInstructionsAreStoredAndMerged) {
+  NamespacePatch p = named("alpha");
+  AgentPatch a;
+  a.mode = std::optional<AgentMode>(AgentMode::llm);
+  a.route = std::optional<std::string>("local");
+  a.tools = std::optional<std::vector<std::string>>(std::vector<std::string>{"read_file"});
+  a.instructions = "Answer in German.";
+  p.agent = a;
+  auto created = store_->create(p);
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_EQ(created->agent.mode, AgentMode::llm);
+  EXPECT_EQ(created->instructions, "Answer in German.");
+
+  NamespacePatch change;
+  AgentPatch c;
+  c.route = std::optional<std::string>();  // null: back to the node default
+  c.max_steps = std::optional<int64_t>(5);
+  change.agent = c;
+  ASSERT_TRUE(store_->update("alpha", change));
+  store_.reset();
+  auto reopened = NamespaceStore::open(dir_.file("squadbox.db"), dir_.path());
+  ASSERT_TRUE(reopened) << reopened.error().message;
+  store_ = std::move(*reopened);
+  auto back = store_->get("alpha");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->agent.mode, AgentMode::llm);
+  EXPECT_FALSE(back->agent.route);
+  EXPECT_EQ(back->agent.max_steps, 5);
+  EXPECT_EQ(back->agent.tools, std::vector<std::string>{"read_file"});
+  EXPECT_FALSE(back->agent.model);
+  EXPECT_EQ(back->instructions, "Answer in German.") << "not in the patch: kept";
+
+  NamespacePatch reset;
+  AgentPatch r;
+  r.reset = true;
+  reset.agent = r;
+  auto cleared = store_->update("alpha", reset);
+  ASSERT_TRUE(cleared);
+  EXPECT_EQ(cleared->agent, AgentSettings{});
+  EXPECT_EQ(cleared->instructions, "");
+  EXPECT_EQ(store_->get("alpha")->agent, AgentSettings{});
+}
+
 TEST_F(Store, MappingAJidToAnotherNamespaceNeedsReplace) {
   auto a = create("alpha");
   auto b = create("beta");

@@ -42,36 +42,42 @@ Result<std::string> segment_after(const std::string& path, const std::string& pr
 
 }  // namespace
 
-void add_namespaces_routes(http::Router& api, std::shared_ptr<storage::NamespaceStore> store, AuditSink audit) {
+void add_namespaces_routes(http::Router& api, std::shared_ptr<storage::NamespaceStore> store, AuditSink audit,
+                           std::optional<namespaces::AgentProfile> agent_defaults) {
+  auto defaults = std::make_shared<const std::optional<namespaces::AgentProfile>>(std::move(agent_defaults));
+  auto one = [store, defaults](const namespaces::Namespace& ns) {
+    return namespaces::namespace_json(ns, store->data_dir(), *defaults ? &**defaults : nullptr);
+  };
   const std::string ns_item = std::string(kNamespacesPath) + "/";
   const std::string map_item = std::string(kMappingsPath) + "/";
   const std::string allow_item = std::string(kAllowlistsPath) + "/";
 
-  api.add("POST", kNamespacesPath, [store, audit](const http::Request& req, http::Reply reply) {
+  api.add("POST", kNamespacesPath, [store, audit, one](const http::Request& req, http::Reply reply) {
     auto patch = namespaces::parse_namespace_patch(req.body, /*require_name=*/true);
     if (!patch) return reply(error_response(patch.error()));
     auto ns = store->create(*patch);
     if (!ns) return reply(error_response(ns.error()));
     record(audit, "namespace.created", ns->id,
            "{\"name\":" + json_quoted(ns->name) + ",\"isMain\":" + (ns->is_main ? "true" : "false") + "}");
-    reply(http::Response::json(201, namespaces::namespace_json(*ns, store->data_dir())));
+    reply(http::Response::json(201, one(*ns)));
   });
 
-  api.add("GET", kNamespacesPath, [store](const http::Request&, http::Reply reply) {
+  api.add("GET", kNamespacesPath, [store, defaults](const http::Request&, http::Reply reply) {
     auto all = store->list();
     if (!all) return reply(error_response(all.error()));
-    reply(http::Response::json(200, namespaces::namespaces_json(*all, store->data_dir())));
+    reply(http::Response::json(
+        200, namespaces::namespaces_json(*all, store->data_dir(), *defaults ? &**defaults : nullptr)));
   });
 
-  api.add_prefix("GET", ns_item, [store, ns_item](const http::Request& req, http::Reply reply) {
+  api.add_prefix("GET", ns_item, [store, ns_item, one](const http::Request& req, http::Reply reply) {
     auto id = segment_after(req.path, ns_item, "id");
     if (!id) return reply(error_response(id.error()));
     auto ns = store->get(*id);
     if (!ns) return reply(error_response(ns.error()));
-    reply(http::Response::json(200, namespaces::namespace_json(*ns, store->data_dir())));
+    reply(http::Response::json(200, one(*ns)));
   });
 
-  api.add_prefix("PATCH", ns_item, [store, audit, ns_item](const http::Request& req, http::Reply reply) {
+  api.add_prefix("PATCH", ns_item, [store, audit, ns_item, one](const http::Request& req, http::Reply reply) {
     auto id = segment_after(req.path, ns_item, "id");
     if (!id) return reply(error_response(id.error()));
     auto patch = namespaces::parse_namespace_patch(req.body, /*require_name=*/false);
@@ -79,7 +85,7 @@ void add_namespaces_routes(http::Router& api, std::shared_ptr<storage::Namespace
     auto ns = store->update(*id, *patch);
     if (!ns) return reply(error_response(ns.error()));
     record(audit, "namespace.updated", ns->id, "{\"name\":" + json_quoted(ns->name) + "}");
-    reply(http::Response::json(200, namespaces::namespace_json(*ns, store->data_dir())));
+    reply(http::Response::json(200, one(*ns)));
   });
 
   api.add_prefix("DELETE", ns_item, [store, audit, ns_item](const http::Request& req, http::Reply reply) {

@@ -113,6 +113,16 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
     std::cerr << "squadbox cowork: " << checked.error().message << "\n";
     return 2;
   }
+  auto defaults = namespaces::agent_defaults(config.container);
+  if (!defaults) {
+    std::cerr << "squadbox cowork: " << defaults.error().message << "\n";
+    return 2;
+  }
+  auto settings = cowork_agent_settings(o.agent);
+  if (!settings) {
+    std::cerr << "squadbox cowork: " << settings.error().message << "\n";
+    return 2;
+  }
   if (o.prompt.empty()) {
     std::cerr << "squadbox cowork: no prompt (squadbox cowork --workspace DIR -- PROMPT)\n";
     return 2;
@@ -161,16 +171,14 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
   }
   run.spec.limits = {config.container.memory_mb << 20, config.container.pids, config.container.cpu_millis};
   container::EnvPolicy env{container::split_env_names(config.container.env_passthrough)};
-  run.spec.env = env.build({{"SQUADBOX_AGENT_MODE", config.container.agent_mode},
-                            {"SQUADBOX_AGENT_COMMAND", config.container.agent_command},
-                            {"SQUADBOX_LLM_ROUTE", config.container.llm_route},
-                            {"SQUADBOX_LLM_MODEL", config.container.llm_model},
-                            {"SQUADBOX_LLM_MAX_TOKENS", std::to_string(config.container.llm_max_tokens)},
-                            {"SQUADBOX_IPC_DIR", "/workspace/ipc"},
-                            {"SQUADBOX_SESSION_DIR", "/session"},
-                            {"SQUADBOX_RUN_ID", run_id},
-                            {"HOME", "/tmp"}},
-                           config::process_environment());
+  // The same agent variables as a namespace's container (namespace_runs.cpp), with the
+  // flags in place of a namespace's settings; cowork has no instructions.
+  auto wanted = namespaces::agent_env(namespaces::effective_agent(*settings, *defaults), "");
+  wanted.insert({{"SQUADBOX_IPC_DIR", "/workspace/ipc"},
+                 {"SQUADBOX_SESSION_DIR", "/session"},
+                 {"SQUADBOX_RUN_ID", run_id},
+                 {"HOME", "/tmp"}});
+  run.spec.env = env.build(wanted, config::process_environment());
   run.mounts = mounts;
   run.allowlist = allowlist;
   run.main_namespace = true;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/app/cli/agent_flags.hpp"
 #include "runtime/config/config.hpp"
 
 namespace sb::app::cli {
@@ -16,6 +17,7 @@ struct CoworkOptions {
   std::string backend;              // empty: container.runtime
   std::string timeout = "30m";
   std::string idle_timeout = "0";
+  CoworkAgentFlags agent;  // over the node's [container] agent defaults
   std::vector<std::string> prompt;
 };
 

@@ -1,13 +1,16 @@
 // squadbox ns|map|allow|routing: the routing model (namespaces, chat mappings, sender
 // allowlists, default policy) through the running node's admin API (docs/namespaces.md).
 #include <cctype>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "actors/app/cli/agent_flags.hpp"
 #include "actors/app/cli/commands.hpp"
 #include "actors/app/cli/json_call.hpp"
 
@@ -74,7 +77,42 @@ struct Args {
   std::string name, description, trigger, jid, ns, bot, policy, target;
   std::vector<std::string> senders;
   bool main = false, no_trigger_in_groups = false, replace = false, json = false;
+  AgentFlags agent;
+  std::optional<std::string> instructions_file;
+  bool clear = false;
 };
+
+// One line per agent setting: the effective value, "(default)" when the node's.
+void print_agent(const rapidjson::Value& ns) {
+  if (!ns.IsObject() || !ns.HasMember("agentEffective") || !ns["agentEffective"].IsObject()) return;
+  const auto& eff = ns["agentEffective"];
+  const rapidjson::Value* set = ns.HasMember("agent") && ns["agent"].IsObject() ? &ns["agent"] : nullptr;
+  for (const char* key : {"mode", "route", "protocol", "model", "maxTokens", "maxSteps", "tools", "command"}) {
+    auto it = eff.FindMember(key);
+    if (it == eff.MemberEnd()) continue;
+    std::string value;
+    if (it->value.IsString()) {
+      value = it->value.GetString();
+    } else if (it->value.IsInt64()) {
+      value = std::to_string(it->value.GetInt64());
+    } else if (it->value.IsArray()) {
+      for (const auto& e : it->value.GetArray())
+        if (e.IsString()) value += (value.empty() ? "" : ",") + std::string(e.GetString());
+    }
+    const bool chosen = set && set->HasMember(key);
+    std::cout << key << "\t" << (value.empty() ? "-" : value) << (chosen ? "" : "\t(default)") << "\n";
+  }
+}
+
+// The whole of a file, or of stdin for "-".
+Result<std::string> read_text(const std::string& path) {
+  if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("cli.usage", "--file " + path + ": cannot open");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  if (in.bad()) return make_error("cli.usage", "--file " + path + ": cannot read");
+  return text;
+}
 
 void add_ns(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
   auto* ns = app.add_subcommand("ns", "Manage namespaces (squad groups) of a running node");
@@ -144,6 +182,73 @@ void add_ns(CLI::App& app, CliContext& ctx, std::shared_ptr<Args> a) {
   show->callback([&ctx, a] {
     ctx.exit_code = call_json(ctx, "GET", std::string(kNs) + "/" + percent_encode(a->name), "",
                               [](const rapidjson::Document&, const ClientResponse& r) { std::cout << r.body << "\n"; });
+  });
+
+  auto* set = ns->add_subcommand("set", "Set a namespace's agent settings (`default`: back to the node's)");
+  set->add_option("namespace", a->name, "Name or id")->required();
+  set->add_option("--mode", a->agent.mode, "echo | exec | llm | default")
+      ->check(CLI::IsMember({"echo", "exec", "llm", "default"}));
+  set->add_option("--route", a->agent.route, "Proxy route ([proxy.routes.NAME]) of the llm mode");
+  set->add_option("--protocol", a->agent.protocol, "anthropic | openai | default")
+      ->check(CLI::IsMember({"anthropic", "openai", "default"}));
+  set->add_option("--model", a->agent.model, "Model name");
+  set->add_option("--max-tokens", a->agent.max_tokens, "max_tokens of each model call (1-1000000)");
+  set->add_option("--max-steps", a->agent.max_steps, "Model calls per turn at most (1-200)");
+  set->add_option("--tools", a->agent.tools, "Enabled tools: a,b,c | all | none | default");
+  set->add_option("--command", a->agent.command, "exec mode's argv as a JSON array");
+  add_client(set, ctx);
+  set->callback([&ctx, a] {
+    auto body = agent_patch_body(a->agent);
+    if (!body) {
+      std::cerr << "squadbox: " << body.error().message << "\n";
+      ctx.exit_code = kExitUsage;
+      return;
+    }
+    ctx.exit_code = call_json(ctx, "PATCH", std::string(kNs) + "/" + percent_encode(a->name), *body,
+                              [](const rapidjson::Document& d, const ClientResponse&) { print_agent(d); });
+  });
+
+  auto* instr = ns->add_subcommand("instructions", "Print a namespace's instructions, or set them from a file");
+  instr->add_option("namespace", a->name, "Name or id")->required();
+  auto* file = instr->add_option("--file", a->instructions_file, "Set them from this file (- : standard input)");
+  instr->add_flag("--clear", a->clear, "Remove them")->excludes(file);
+  add_client(instr, ctx);
+  instr->callback([&ctx, a] {
+    const std::string path = std::string(kNs) + "/" + percent_encode(a->name);
+    if (!a->instructions_file && !a->clear) {
+      ctx.exit_code = call_json(ctx, "GET", path, "", [](const rapidjson::Document& d, const ClientResponse&) {
+        if (!d.IsObject() || !d.HasMember("agent") || !d["agent"].IsObject()) return;
+        const auto& agent = d["agent"];
+        auto it = agent.FindMember("instructions");
+        if (it == agent.MemberEnd() || !it->value.IsString()) return;
+        const std::string text(it->value.GetString(), it->value.GetStringLength());
+        std::cout << text << (text.empty() || text.ends_with('\n') ? "" : "\n");
+      });
+      return;
+    }
+    std::optional<std::string> text;
+    if (a->instructions_file) {
+      auto read = read_text(*a->instructions_file);
+      if (!read) {
+        std::cerr << "squadbox: " << read.error().message << "\n";
+        ctx.exit_code = kExitUsage;
+        return;
+      }
+      text = std::move(*read);
+    }
+    auto body = instructions_patch_body(text);
+    if (!body) {
+      std::cerr << "squadbox: " << body.error().message << "\n";
+      ctx.exit_code = kExitUsage;
+      return;
+    }
+    const std::size_t bytes = text ? text->size() : 0;
+    ctx.exit_code = call_json(ctx, "PATCH", path, *body, [bytes](const rapidjson::Document& d, const ClientResponse&) {
+      if (bytes == 0)
+        std::cout << "cleared the instructions of " << str(d, "name") << "\n";
+      else
+        std::cout << "set the instructions of " << str(d, "name") << " (" << bytes << " bytes)\n";
+    });
   });
 
   auto* rm = ns->add_subcommand("rm", "Remove a namespace and its mappings (its directories stay)");

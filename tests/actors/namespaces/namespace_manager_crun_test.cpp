@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <fstream>
 
 #include <gtest/gtest.h>
 
@@ -130,6 +131,7 @@ TEST_F(NamespaceManager, RunOptionsFollowTheNamespaceAndTheNode) {
   EXPECT_EQ(b->hard_timeout, 60s);
   EXPECT_EQ(b->idle_timeout, 5s);
   EXPECT_FALSE(b->main_namespace);
+  EXPECT_FALSE(b->mounts.workspace_read_write) << "only the main namespace writes its workspace";
   EXPECT_EQ(b->spec.env.at("SB_TEST_APPROVED"), "yes");
   EXPECT_EQ(b->spec.env.count("SB_TEST_OTHER"), 0u);
   ASSERT_EQ(b->mounts.extras.size(), 2u);
@@ -167,6 +169,68 @@ TEST_F(NamespaceManager, RunOptionsFollowTheNamespaceAndTheNode) {
   EXPECT_EQ(b->ownership->chat_owner("slack:C2").value_or(""), "beta");
   EXPECT_FALSE(b->ownership->chat_owner("slack:C3").has_value());
   EXPECT_EQ(b->ownership->chat_owner("local:beta").value_or(""), "beta");
+}
+
+// The agent's variables: the namespace's settings over the node's; its instructions in
+// the session (read at each start: a change applies from the next container).
+TEST_F(NamespaceManager, TheAgentGetsTheNamespacesSettingsAndInstructions) {
+  config_.container.llm_model = "node-model";
+  config_.container.agent_tools = "read_file,bash";
+  auto ns = make_namespace("alpha", {});
+  use_containers();
+  sb::app::NamespaceRunContext ctx;
+  ctx.config = config_;
+  ctx.runtime = runtime_;
+  auto build = [&](const std::string& run_id) {
+    return sb::app::build_namespace_run(ctx, {ns.id, ns.name, true, {}, run_id});
+  };
+  auto plain = build("ns-alpha-1");
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_EQ(plain->spec.env.at("SQUADBOX_LLM_MODEL"), "node-model");
+  EXPECT_EQ(plain->spec.env.at("SQUADBOX_AGENT_TOOLS"), "read_file,bash");
+  EXPECT_EQ(plain->spec.env.at("SQUADBOX_LLM_MAX_STEPS"), "20");
+  EXPECT_EQ(plain->spec.env.count("SQUADBOX_LLM_INSTRUCTIONS_FILE"), 0u);
+
+  sb::namespaces::NamespacePatch p;
+  sb::namespaces::AgentPatch a;
+  a.mode = std::optional<sb::namespaces::AgentMode>(sb::namespaces::AgentMode::llm);
+  a.route = std::optional<std::string>("local");
+  a.protocol = std::optional<sb::namespaces::LlmProtocol>(sb::namespaces::LlmProtocol::openai);
+  a.model = std::optional<std::string>("qwen2.5");
+  a.max_steps = std::optional<int64_t>(7);
+  a.tools = std::optional<std::vector<std::string>>();  // null: the node's
+  a.instructions = "Answer in German.\n";
+  p.agent = a;
+  ASSERT_TRUE(store_->update(ns.id, p).ok());
+  auto run = build("ns-alpha-2");
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  const auto& env = run->spec.env;
+  EXPECT_EQ(env.at("SQUADBOX_AGENT_MODE"), "llm");
+  EXPECT_EQ(env.at("SQUADBOX_LLM_ROUTE"), "local");
+  EXPECT_EQ(env.at("SQUADBOX_LLM_PROTOCOL"), "openai");
+  EXPECT_EQ(env.at("SQUADBOX_LLM_MODEL"), "qwen2.5");
+  EXPECT_EQ(env.at("SQUADBOX_LLM_MAX_STEPS"), "7");
+  EXPECT_EQ(env.at("SQUADBOX_AGENT_TOOLS"), "read_file,bash");
+  EXPECT_EQ(env.at("SQUADBOX_LLM_INSTRUCTIONS_FILE"), "/session/instructions.md");
+  const std::string file = run->mounts.session_dir + "/instructions.md";
+  std::ifstream in(file);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "Answer in German.\n");
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(st.st_uid, run->spec.host_uid());
+
+  // Cleared: the stale file goes; an instructionsFile in the workspace is used instead.
+  sb::namespaces::NamespacePatch clear;
+  sb::namespaces::AgentPatch c;
+  c.instructions = "";
+  clear.agent = c;
+  clear.instructions_file = "AGENTS.md";
+  ASSERT_TRUE(store_->update(ns.id, clear).ok());
+  auto again = build("ns-alpha-3");
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_FALSE(std::filesystem::exists(file));
+  EXPECT_EQ(again->spec.env.at("SQUADBOX_LLM_INSTRUCTIONS_FILE"), "/workspace/AGENTS.md");
 }
 
 TEST_F(NamespaceManager, ScheduledRunOptionsOverrideImageTimeoutSessionAndRestarts) {

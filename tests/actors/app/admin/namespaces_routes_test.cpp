@@ -29,10 +29,13 @@ class NamespacesApi : public ::testing::Test {
     o.version = "test";
     o.token = sb::Secret(kNamespacesRoutesToken);
     o.extensions.push_back([this](sb::http::Router& api) {
-      sb::app::admin::add_namespaces_routes(api, store_, [this](sb::AuditRecord r) {
-        std::lock_guard lock(mutex_);
-        audit_.push_back(std::move(r));
-      });
+      sb::app::admin::add_namespaces_routes(
+          api, store_,
+          [this](sb::AuditRecord r) {
+            std::lock_guard lock(mutex_);
+            audit_.push_back(std::move(r));
+          },
+          *sb::namespaces::agent_defaults(sb::config::ContainerConfig{}));
     });
     api_ = std::make_unique<sb::app::admin::AdminApi>(fx_.system, caf::actor{}, metrics_, std::move(o));
     server_ = std::make_unique<sb::http::Server>(sb::http::ServerOptions{}, api_->handler(), nullptr);
@@ -111,6 +114,52 @@ TEST_F(NamespacesApi, CreateListGetPatchDeleteInTheProductShape) {
   EXPECT_EQ(audit_events(), (std::vector<std::string>{"namespace.created", "namespace.updated", "namespace.removed"}));
 }
 
+// The agent object: POST and PATCH set it member by member (null: the node's default),
+// every answer shows it and, beside it, what the agent gets (agentEffective).
+TEST_F(NamespacesApi, AgentSettingsAreSetMergedAndShownWithTheEffectiveValues) {
+  auto created = call("POST", kNs,
+                      R"({"name":"team","agent":{"mode":"llm","route":"local","protocol":"openai",)"
+                      R"("model":"qwen2.5","maxTokens":2048,"tools":["read_file","bash"],)"
+                      R"("instructions":"Answer in German.\n"}})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_NE(created.body.find(R"("agent":{"mode":"llm","route":"local","protocol":"openai","model":"qwen2.5",)"
+                              R"("maxTokens":2048,"tools":["read_file","bash"],"instructions":"Answer in German.\n"})"),
+            std::string::npos)
+      << created.body;
+  EXPECT_NE(created.body.find(R"("agentEffective":{"mode":"llm","route":"local","protocol":"openai",)"
+                              R"("model":"qwen2.5","maxTokens":2048,"maxSteps":20,"tools":["read_file","bash"],)"
+                              R"("command":[]})"),
+            std::string::npos)
+      << created.body;
+  const std::string id = id_of(created.body);
+
+  auto patched = call("PATCH", kNs + "/team", R"({"agent":{"model":null,"maxSteps":5,"tools":null}})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_NE(patched.body.find(R"("agent":{"mode":"llm","route":"local","protocol":"openai","maxTokens":2048,)"
+                              R"("maxSteps":5,"instructions":"Answer in German.\n"})"),
+            std::string::npos)
+      << patched.body;
+  EXPECT_NE(patched.body.find(R"("model":"claude-sonnet-4-5","maxTokens":2048,"maxSteps":5,"tools":["bash",)"),
+            std::string::npos)
+      << "back to the node's model and every tool: " << patched.body;
+  auto got = call("GET", kNs + "/" + id);
+  EXPECT_NE(got.body.find(R"("maxSteps":5,"instructions")"), std::string::npos) << got.body;
+  auto list = call("GET", kNs);
+  EXPECT_NE(list.body.find(R"("agentEffective":{"mode":"llm")"), std::string::npos) << list.body;
+
+  auto bad = call("PATCH", kNs + "/team", R"({"agent":{"maxSteps":0}})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find(R"("message":"agent.maxSteps: must be an integer from 1 to 200")"), std::string::npos)
+      << bad.body;
+
+  auto reset = call("PATCH", kNs + "/team", R"({"agent":null})");
+  ASSERT_EQ(reset.status, 200) << reset.body;
+  EXPECT_NE(reset.body.find(R"("agent":{"instructions":""})"), std::string::npos) << reset.body;
+  EXPECT_NE(reset.body.find(R"("agentEffective":{"mode":"echo","route":"anthropic","protocol":"anthropic")"),
+            std::string::npos)
+      << reset.body;
+}
+
 TEST_F(NamespacesApi, EveryRouteNeedsTheToken) {
   EXPECT_EQ(call("GET", kNs, "", "").status, 401);
   EXPECT_EQ(call("POST", kNs, R"({"name":"x"})", std::string(64, 'x')).status, 401);
@@ -151,6 +200,16 @@ TEST_F(NamespacesApi, BadNamespaceBodiesAre400NamingTheField) {
       {R"({"name":"ok","containerConfig":{"env":["A=B"]}})", "containerConfig.env[0]"},
       {R"({"name":"ok","containerConfig":{"cpus":2}})", "containerConfig.cpus"},
       {R"({"name":"ok","colour":"red"})", "colour"},
+      {R"({"name":"ok","agent":[]})", "agent"},
+      {R"({"name":"ok","agent":{"mode":"chat"}})", "agent.mode"},
+      {R"({"name":"ok","agent":{"maxSteps":500}})", "agent.maxSteps"},
+      {R"({"name":"ok","agent":{"maxTokens":"1"}})", "agent.maxTokens"},
+      {R"({"name":"ok","agent":{"protocol":"grpc"}})", "agent.protocol"},
+      {R"({"name":"ok","agent":{"route":"a b"}})", "agent.route"},
+      {R"({"name":"ok","agent":{"tools":["bash","telnet"]}})", "agent.tools[1]"},
+      {R"({"name":"ok","agent":{"command":"ls"}})", "agent.command"},
+      {R"({"name":"ok","agent":{"instructions":42}})", "agent.instructions"},
+      {R"({"name":"ok","agent":{"image":"x:1"}})", "agent.image"},
   };
   for (const auto& c : cases) {
     auto r = call("POST", kNs, c.body);

@@ -1,5 +1,6 @@
 // `squadbox ns|map|allow|routing` through the real binary against a real `squadbox serve`.
 #include <filesystem>
+#include <fstream>
 
 #include <gtest/gtest.h>
 
@@ -81,6 +82,63 @@ TEST(NamespacesCli, NamespacesMappingsAllowlistsAndRoutingAgainstARunningNode) {
   EXPECT_EQ(cli("rm", {"ns", "rm", "ops"}).out, "removed ops\n");
   EXPECT_EQ(cli("map-after", {"map", "list"}).out, "") << "mappings go with the namespace";
   EXPECT_EQ(cli("unmap-missing", {"map", "rm", "tg:-1001"}).code, 1);
+
+  ASSERT_TRUE(node.stop().has_value());
+}
+
+// `ns set` and `ns instructions` against a running node: what they print, what the node
+// stores, and usage errors that name the flag.
+TEST(NamespacesCli, AgentSettingsAndInstructions) {
+  TempDir dir;
+  NodeProcess node(dir);
+  ASSERT_TRUE(node.wait_ready()) << node.process().stderr_text();
+  const std::string d = dir.path();
+  auto cli = [&](const std::string& tag, std::vector<std::string> args,
+                 const std::optional<std::string>& input = std::nullopt) {
+    args.push_back("--data-dir");
+    args.push_back(d);
+    return run_cli(dir, tag, args, input);
+  };
+  ASSERT_EQ(cli("add", {"ns", "add", "team"}).code, 0);
+
+  auto set = cli("set", {"ns", "set", "team", "--mode", "llm", "--route", "local", "--protocol", "openai", "--model",
+                         "qwen2.5", "--max-steps", "7", "--tools", "read_file,bash"});
+  EXPECT_EQ(set.code, 0) << set.err;
+  EXPECT_EQ(set.out,
+            "mode\tllm\nroute\tlocal\nprotocol\topenai\nmodel\tqwen2.5\nmaxTokens\t1024\t(default)\nmaxSteps\t7\n"
+            "tools\tread_file,bash\ncommand\t-\t(default)\n");
+  auto back = cli("set-default", {"ns", "set", "team", "--model", "default", "--tools", "default"});
+  EXPECT_EQ(back.code, 0) << back.err;
+  EXPECT_NE(back.out.find("model\tclaude-sonnet-4-5\t(default)\n"), std::string::npos) << back.out;
+  EXPECT_NE(back.out.find("tools\tbash,read_file,write_file,"), std::string::npos) << back.out;
+
+  auto bad = cli("bad", {"ns", "set", "team", "--max-steps", "500"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--max-steps: must be an integer from 1 to 200"), std::string::npos) << bad.err;
+  auto bad_tool = cli("bad-tool", {"ns", "set", "team", "--tools", "bash,telnet"});
+  EXPECT_EQ(bad_tool.code, 2);
+  EXPECT_NE(bad_tool.err.find("--tools: unknown tool telnet"), std::string::npos) << bad_tool.err;
+  EXPECT_EQ(cli("bad-mode", {"ns", "set", "team", "--mode", "chat"}).code, 2);
+  EXPECT_EQ(cli("nothing", {"ns", "set", "team"}).code, 2);
+  EXPECT_EQ(cli("missing", {"ns", "set", "nope", "--mode", "echo"}).code, 1);
+
+  EXPECT_EQ(cli("instr-empty", {"ns", "instructions", "team"}).out, "");
+  const std::string text = "Answer in German.\nBe brief.";
+  auto put = cli("instr-set", {"ns", "instructions", "team", "--file", "-"}, text);
+  EXPECT_EQ(put.code, 0) << put.err;
+  EXPECT_EQ(put.out, "set the instructions of team (" + std::to_string(text.size()) + " bytes)\n");
+  EXPECT_EQ(cli("instr-get", {"ns", "instructions", "team"}).out, text + "\n");
+  { std::ofstream(dir.file("team.md")) << "From a file.\n"; }
+  EXPECT_EQ(cli("instr-file", {"ns", "instructions", "team", "--file", dir.file("team.md")}).code, 0);
+  EXPECT_EQ(cli("instr-get2", {"ns", "instructions", "team"}).out, "From a file.\n");
+  auto show = cli("show", {"ns", "show", "team"});
+  EXPECT_NE(show.out.find(R"("instructions":"From a file.\n")"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find(R"("agentEffective":{"mode":"llm")"), std::string::npos) << show.out;
+  EXPECT_EQ(cli("instr-missing", {"ns", "instructions", "team", "--file", dir.file("nope.md")}).code, 2);
+  EXPECT_NE(cli("instr-both", {"ns", "instructions", "team", "--file", "-", "--clear"}).code, 0);
+  auto clear = cli("instr-clear", {"ns", "instructions", "team", "--clear"});
+  EXPECT_EQ(clear.out, "cleared the instructions of team\n") << clear.err;
+  EXPECT_EQ(cli("instr-get3", {"ns", "instructions", "team"}).out, "");
 
   ASSERT_TRUE(node.stop().has_value());
 }
