@@ -120,6 +120,7 @@ struct ipc_event {
   std::string chat_jid;
   bool ok = true;
   std::string error;
+  bool retry = true;  // turn_done: the agent says the failed turn may be run again
 };
 
 // Internal to a container supervisor: a container exited (from the waiter thread).
@@ -208,7 +209,7 @@ typename Inspector::result_type inspect(Inspector& f, enqueue_result& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ipc_event& x) {
-  return f(caf::meta::type_name("ipc_event"), x.kind, x.text, x.in_reply_to, x.chat_jid, x.ok, x.error);
+  return f(caf::meta::type_name("ipc_event"), x.kind, x.text, x.in_reply_to, x.chat_jid, x.ok, x.error, x.retry);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, exit_info& x) {
@@ -377,7 +378,8 @@ typename Inspector::result_type inspect(Inspector& f, AuditRecord& x) {
 namespace sb::container {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RunOutput& x) {
-  return f(caf::meta::type_name("run_output"), x.run_id, x.text, x.in_reply_to, x.chat_jid, x.turn_failed, x.error);
+  return f(caf::meta::type_name("run_output"), x.run_id, x.text, x.in_reply_to, x.chat_jid, x.turn_failed, x.error,
+           x.retryable);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RunTransition& x) {

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <filesystem>
@@ -17,7 +18,10 @@
 #include "runtime/container/env_policy.hpp"
 #include "runtime/container/lifecycle.hpp"
 #include "runtime/container/validation.hpp"
+#include "runtime/core/agent_contract.hpp"
+#include "runtime/core/event_throttle.hpp"
 #include "runtime/core/log.hpp"
+#include "runtime/core/throttled_audit_sink.hpp"
 #include "runtime/core/time.hpp"
 #include "runtime/ipc/ipc_directory.hpp"
 #include "runtime/ipc/ipc_permissions.hpp"
@@ -111,6 +115,22 @@ void persist(self_ptr self, storage::WriteOp op) {
             if (!out.ok) log::warn("container.persist_failed", {{"error", out.error_message}});
           },
           [](caf::error&) {});
+}
+
+// {"namespace","tool","in_reply_to"} for the audit record of a refused tool call.
+std::string tool_refused_detail(const std::string& ns, const ipc::ToolRefused& r) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  auto str = [&](const char* k, const std::string& v) {
+    w.Key(k);
+    w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+  };
+  w.StartObject();
+  str("namespace", ns);
+  str("tool", r.tool);
+  str("in_reply_to", r.in_reply_to.value_or(""));
+  w.EndObject();
+  return buf.GetString();
 }
 
 // {"namespace","container","from","reason"} for the audit record of a transition.
@@ -233,9 +253,26 @@ void start_ipc_thread(self_ptr self) {
                 st.opts.run_id,          st.ipc->root(),
                 st.opts.spec.host_uid(), st.opts.spec.host_gid(),
                 st.opts.audit,           st.opts.metrics};
+  // The agent reports the tool calls it refused (a tool its namespace has not enabled):
+  // audited, but a looping model must not flood the log, so per tool and minute the first
+  // is written and the rest are summed up in one summary (as for proxy refusals).
+  auto refused = std::make_shared<EventThrottle<AuditRecord>>(
+      EventThrottle<AuditRecord>::Options{std::chrono::milliseconds(60000), 64});
+  auto audit = st.opts.audit;
+  auto metrics = st.opts.metrics;
+  const std::string ns = st.opts.namespace_name, run_id = st.opts.run_id;
+  auto write_summaries = [refused, audit](std::chrono::steady_clock::time_point now) {
+    for (auto& s : refused->take_ended(now)) {
+      if (!audit) continue;
+      s.first.detail = aggregated_detail(s.first.detail, s.suppressed, std::chrono::milliseconds(60000));
+      audit(std::move(s.first));
+    }
+  };
   st.ipc_thread.thread =
-      std::thread([w = std::move(*watcher), me, stop, desk = std::move(desk), stale = st.snapshot_stale]() mutable {
+      std::thread([w = std::move(*watcher), me, stop, desk = std::move(desk), stale = st.snapshot_stale, refused, audit,
+                   metrics, ns, run_id, write_summaries]() mutable {
         while (!stop->load()) {
+          write_summaries(std::chrono::steady_clock::now());
           if (stale->exchange(false)) desk.refresh_snapshot();
           bool tasks_changed = false;
           for (auto& d : w.wait_for(milliseconds(100))) {
@@ -244,12 +281,30 @@ void start_ipc_thread(self_ptr self) {
               ev = ipc_event{IpcEventKind::message,    m->text, m->in_reply_to.value_or(""),
                              m->chat_jid.value_or(""), true,    ""};
             } else if (auto* t = std::get_if<ipc::TurnDone>(&d.payload)) {
-              ev = ipc_event{IpcEventKind::turn_done, "", t->in_reply_to, "", t->ok, t->error};
+              ev = ipc_event{IpcEventKind::turn_done, "", t->in_reply_to, "", t->ok, t->error, t->retry};
             } else if (schedule::task_action_of(d.payload)) {
               // Applied here: the store is thread-safe, and the actor never waits on it.
               desk.apply(d);
               tasks_changed = true;
               ev.kind = IpcEventKind::activity;  // re-arms the idle timer
+            } else if (auto* r = std::get_if<ipc::ToolRefused>(&d.payload)) {
+              AuditRecord rec{"agent", "agent.tool_refused", run_id, tool_refused_detail(ns, *r)};
+              if (refused->offer(r->tool, std::chrono::steady_clock::now(), rec) ==
+                      EventThrottle<AuditRecord>::Verdict::record &&
+                  audit)
+                audit(std::move(rec));
+              if (metrics) {
+                // The name comes from the model: only the known ones become a label value.
+                const bool known =
+                    std::find(kAgentToolNames.begin(), kAgentToolNames.end(), r->tool) != kAgentToolNames.end();
+                metrics
+                    ->counter("squadbox_agent_tools_refused_total",
+                              "Tool calls the agent refused (tool not enabled for the namespace).",
+                              {{"tool", known ? r->tool : std::string("other")}})
+                    .inc();
+              }
+              log::warn("agent.tool_refused", {{"namespace", ns}, {"run", run_id}, {"tool", r->tool}});
+              ev.kind = IpcEventKind::activity;
             } else {
               ev.kind = IpcEventKind::activity;  // register_group: not handled by this host yet
             }
@@ -257,6 +312,7 @@ void start_ipc_thread(self_ptr self) {
           }
           if (tasks_changed) desk.refresh_snapshot();
         }
+        write_summaries(std::chrono::steady_clock::time_point::max());  // the run ends: close every window
       });
 }
 
@@ -529,7 +585,7 @@ container_supervisor_actor::behavior_type run_fn(self_ptr self, ContainerRunOpti
           if (!ev.ok && s.opts.listener)
             caf::anon_send(s.opts.listener, output_atom::value,
                            container::RunOutput{s.opts.run_id, "", ev.in_reply_to, "", true,
-                                                ev.error.empty() ? "turn failed" : ev.error});
+                                                ev.error.empty() ? "turn failed" : ev.error, ev.retry});
           for (auto it = s.unfinished.begin(); it != s.unfinished.end(); ++it)
             if (it->id == ev.in_reply_to) {
               s.unfinished.erase(it);

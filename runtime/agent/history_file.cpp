@@ -35,7 +35,7 @@ std::string encode_history_file(const ModelProtocol& protocol, std::string_view 
   w.Key("version");
   w.Int(2);
   w.Key("protocol");
-  json::str(w, protocol_name(protocol.id()));
+  json::str(w, to_string(protocol.id()));
   w.Key("chat");
   json::str(w, chat);
   w.Key("messages");

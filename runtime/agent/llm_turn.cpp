@@ -156,7 +156,7 @@ Result<std::string> run_llm_turn(const LlmSettings& llm, const ProxySettings& pr
       save_history(llm, dir, name, chat, protocol, std::move(history));
       log_event("info", "agent.llm_turn",
                 {{"chat", chat},
-                 {"protocol", std::string(protocol_name(llm.protocol))},
+                 {"protocol", std::string(to_string(llm.protocol))},
                  {"history_turns", std::to_string(history_turns)},
                  {"steps", std::to_string(loop.steps())},
                  {"tool_calls", std::to_string(tool_calls)},

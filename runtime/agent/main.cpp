@@ -58,7 +58,7 @@ class Runner {
       reply = agent::run_llm_turn(cfg_.llm, cfg_.proxy, {cfg_.ipc_dir, cfg_.max_bytes, &namer_}, in);
     }
     bool ok = true;
-    for (const auto& p : agent::turn_outputs(in, reply, cfg_.max_bytes)) {
+    for (const auto& p : agent::turn_outputs(in, reply, cfg_.max_bytes, cfg_.mode == agent::Mode::llm)) {
       if (auto* d = std::get_if<ipc::TurnDone>(&p)) ok = d->ok;
       auto box = ipc::box_of(p);
       auto st = ipc::write_payload(dir(ipc::box_dir(box)), namer_, ipc::encode(p));

@@ -7,13 +7,12 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/core/agent_contract.hpp"
 #include "runtime/core/result.hpp"
 
 namespace sb::agent {
 
-inline constexpr std::array<std::string_view, 11> kToolNames = {
-    "bash",          "read_file",  "write_file", "edit_file",   "list_files", "send_message",
-    "schedule_task", "list_tasks", "pause_task", "resume_task", "cancel_task"};
+inline constexpr const auto& kToolNames = kAgentToolNames;  // runtime/core/agent_contract.hpp
 
 struct ToolDefinition {
   std::string_view name;

@@ -24,10 +24,6 @@ Result<std::vector<std::string>> parse_command(std::string_view json) {
   return argv;
 }
 
-std::string_view protocol_name(LlmProtocol protocol) {
-  return protocol == LlmProtocol::openai ? "openai" : "anthropic";
-}
-
 std::string_view mode_name(Mode mode) {
   switch (mode) {
     case Mode::echo: return "echo";
@@ -132,10 +128,8 @@ Result<Config> parse_config(const GetEnv& getenv, const std::vector<std::string>
     c.llm.max_tokens = *n;
   }
   if (auto p = env("SQUADBOX_LLM_PROTOCOL")) {
-    if (*p == "anthropic")
-      c.llm.protocol = LlmProtocol::anthropic;
-    else if (*p == "openai")
-      c.llm.protocol = LlmProtocol::openai;
+    if (auto parsed = parse_llm_protocol(*p))
+      c.llm.protocol = *parsed;
     else
       return make_error("agent.bad_llm", "SQUADBOX_LLM_PROTOCOL must be anthropic or openai, got " + *p);
   }
@@ -235,11 +229,12 @@ void fit_error(ipc::TurnDone& done, std::size_t max_bytes) {
 }  // namespace
 
 std::vector<ipc::Payload> turn_outputs(const ipc::InputMessage& in, const Result<std::string>& reply,
-                                       std::size_t max_bytes) {
+                                       std::size_t max_bytes, bool failure_is_final) {
   std::vector<ipc::Payload> out;
   ipc::TurnDone done{in.id, true, {}};
   if (!reply) {
     done.ok = false;
+    done.retry = !failure_is_final;
     // A command's output or error may hold any bytes; the host takes only valid UTF-8.
     done.error = utf8::sanitize(reply.error().message);
   } else if (!reply.value().empty()) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/core/agent_contract.hpp"
 #include "runtime/core/result.hpp"
 #include "runtime/ipc/protocol.hpp"
 
@@ -25,9 +26,8 @@ struct ProxySettings {
   std::string token;             // SQUADBOX_PROXY_TOKEN: this run's placeholder credential
 };
 
-// The wire protocol of the model API behind the proxy route.
-enum class LlmProtocol { anthropic, openai };
-std::string_view protocol_name(LlmProtocol protocol);
+// The wire protocol of the model API behind the proxy route (runtime/core/agent_contract.hpp).
+using sb::LlmProtocol;
 
 struct LlmSettings {
   LlmProtocol protocol = LlmProtocol::anthropic;  // SQUADBOX_LLM_PROTOCOL (anthropic|openai)
@@ -86,7 +86,10 @@ std::string reply_from_stdout(std::string out);
 // the host's checks: reply and error are made valid UTF-8 (U+FFFD for bad bytes, as a
 // command may print anything), and an error whose encoding would exceed max_bytes is cut
 // on a character boundary with "…" appended.
+// failure_is_final: a failed reply is marked retry=false (the llm loop already retried
+// what made sense; its error is the one line for the chat), so the host does not run the
+// turn again.
 std::vector<ipc::Payload> turn_outputs(const ipc::InputMessage& in, const Result<std::string>& reply,
-                                       std::size_t max_bytes = ipc::kDefaultMaxBytes);
+                                       std::size_t max_bytes = ipc::kDefaultMaxBytes, bool failure_is_final = false);
 
 }  // namespace sb::agent

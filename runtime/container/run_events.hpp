@@ -37,6 +37,9 @@ struct RunOutput {
   std::string chat_jid;      // "" = the chat the input came from
   bool turn_failed = false;  // the turn for in_reply_to failed; `error` says why (text is "")
   std::string error;
+  // A failed turn the host may run again; false: the agent's `error` is its final word,
+  // one line meant for the chat (an upstream 401, a step limit).
+  bool retryable = true;
 };
 
 // A lifecycle transition (DESIGN.md "Container lifecycle").

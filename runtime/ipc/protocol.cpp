@@ -108,6 +108,12 @@ Result<Payload> decode_object(Box box, const Value& obj) {
     f.one_of(status, "status", {"ok", "error"});
     d.ok = status && *status == "ok";
     if (!d.ok) d.error = f.opt("error").value_or("");
+    if (auto it = obj.FindMember("retry"); it != obj.MemberEnd() && !it->value.IsNull()) {
+      if (!it->value.IsBool())
+        f.fail("field 'retry' must be a boolean");
+      else
+        d.retry = it->value.GetBool();
+    }
     f.id_like(d.in_reply_to, "inReplyTo");
     out = std::move(d);
   } else if (type == "tool_refused") {
@@ -176,6 +182,11 @@ class Obj {
   }
   Obj& opt(const char* k, const std::optional<std::string>& v) {
     if (v) str(k, *v);
+    return *this;
+  }
+  Obj& boolean(const char* k, bool v) {
+    w_.Key(k);
+    w_.Bool(v);
     return *this;
   }
   std::string done() {
@@ -265,6 +276,7 @@ std::string encode(const Payload& p) {
           [&](const TurnDone& d) {
             o.str("inReplyTo", d.in_reply_to).str("status", d.ok ? "ok" : "error");
             if (!d.ok) o.str("error", d.error);
+            if (!d.retry) o.boolean("retry", false);
           },
           [&](const ScheduleTask& s) {
             o.str("prompt", s.prompt)

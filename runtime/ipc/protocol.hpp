@@ -72,6 +72,10 @@ struct TurnDone {
   std::string in_reply_to;
   bool ok = true;
   std::string error;  // set iff !ok (may be empty)
+  // A failed turn the host may run again (a crash, a command that failed); false: the
+  // agent already retried what made sense and `error` is the one line for the chat
+  // (wire: "retry": false, only written when false).
+  bool retry = true;
   bool operator==(const TurnDone&) const = default;
 };
 

@@ -52,11 +52,11 @@ Result<std::vector<std::string>> tools_of(const Value& v, const std::string& f) 
     auto s = string_of(t, tf);
     if (!s) return s.error();
     const auto& names = agent_tool_names();
-    if (std::find(names.begin(), names.end(), *s) == names.end())
-      return field_error(tf, "unknown tool " + *s +
-                                 " (known: bash, read_file, write_file, edit_file, list_files, "
-                                 "send_message, schedule_task, list_tasks, pause_task, "
-                                 "resume_task, cancel_task)");
+    if (std::find(names.begin(), names.end(), *s) == names.end()) {
+      std::string known;
+      for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+      return field_error(tf, "unknown tool " + *s + " (known: " + known + ")");
+    }
     if (std::find(out.begin(), out.end(), *s) != out.end()) return field_error(tf, "duplicate tool " + *s);
     out.push_back(std::move(*s));
   }
@@ -158,10 +158,6 @@ std::string_view to_string(AgentMode m) {
   return "echo";
 }
 
-std::string_view to_string(LlmProtocol p) {
-  return p == LlmProtocol::openai ? "openai" : "anthropic";
-}
-
 std::optional<AgentMode> parse_agent_mode(std::string_view s) {
   if (s == "echo") return AgentMode::echo;
   if (s == "exec") return AgentMode::exec;
@@ -169,16 +165,8 @@ std::optional<AgentMode> parse_agent_mode(std::string_view s) {
   return std::nullopt;
 }
 
-std::optional<LlmProtocol> parse_llm_protocol(std::string_view s) {
-  if (s == "anthropic") return LlmProtocol::anthropic;
-  if (s == "openai") return LlmProtocol::openai;
-  return std::nullopt;
-}
-
 const std::vector<std::string>& agent_tool_names() {
-  static const std::vector<std::string> names = {"bash",       "read_file",    "write_file",    "edit_file",
-                                                 "list_files", "send_message", "schedule_task", "list_tasks",
-                                                 "pause_task", "resume_task",  "cancel_task"};
+  static const std::vector<std::string> names(kAgentToolNames.begin(), kAgentToolNames.end());
   return names;
 }
 

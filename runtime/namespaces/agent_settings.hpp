@@ -16,17 +16,16 @@
 #include <rapidjson/fwd.h>
 
 #include "runtime/config/config.hpp"
+#include "runtime/core/agent_contract.hpp"
 #include "runtime/core/result.hpp"
 
 namespace sb::namespaces {
 
 enum class AgentMode { echo, exec, llm };
-enum class LlmProtocol { anthropic, openai };
+using sb::LlmProtocol;  // runtime/core/agent_contract.hpp, shared with the agent
 
 std::string_view to_string(AgentMode m);
-std::string_view to_string(LlmProtocol p);
 std::optional<AgentMode> parse_agent_mode(std::string_view s);
-std::optional<LlmProtocol> parse_llm_protocol(std::string_view s);
 
 // The in-container agent's tool names (a contract with runtime/agent), in its order.
 const std::vector<std::string>& agent_tool_names();

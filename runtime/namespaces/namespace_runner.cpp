@@ -261,6 +261,7 @@ void NamespaceRunner::pump(Effects& fx) {
   turn_ = std::move(*turn);
   reply_n_ = 0;
   turn_error_.clear();
+  turn_error_final_ = false;
   last_chat_ = turn_->chat_jid;
   log::info("namespace.turn", {{"namespace", opts_.name},
                                {"chat", turn_->chat_jid},
@@ -312,7 +313,8 @@ void NamespaceRunner::turn_succeeded(Effects& fx) {
 // The turn did not complete (an error output, or its container ended). Retried after
 // start_retry; dropped after max_turn_attempts attempts that reached the agent (a
 // container that never started does not count against the messages).
-void NamespaceRunner::turn_failed(Effects& fx, const std::string& error, bool retry_later, bool counts) {
+void NamespaceRunner::turn_failed(Effects& fx, const std::string& error, bool retry_later, bool counts,
+                                  bool final_word) {
   auto t = std::move(*turn_);
   turn_.reset();
   if (counts) {
@@ -326,13 +328,20 @@ void NamespaceRunner::turn_failed(Effects& fx, const std::string& error, bool re
                                       {"attempt", static_cast<int64_t>(failures_)}});
   if (t.chat_jid.starts_with("local:"))
     fx.push_back(FinishLocalTurn{t.chat_jid, t.first_id, t.last_id, error.empty() ? "turn failed" : error});
-  if (counts && failures_ >= opts_.max_turn_attempts) {
+  if (counts && (final_word || failures_ >= opts_.max_turn_attempts)) {
     (void)queue_.turn_done();  // given up: counts as handled, the cursor moves on
     failures_ = 0;
     record_turn(fx, t, "turn_failed: " + error);
     forget_meta(t);
-    count("squadbox_namespace_turns_total", "Agent turns by outcome.", {{"result", "dropped"}});
-    if (!t.chat_jid.starts_with("local:")) send_text(fx, t.chat_jid, gave_up_line(error), "", "");
+    count("squadbox_namespace_turns_total", "Agent turns by outcome.",
+          {{"result", final_word ? "failed_final" : "dropped"}});
+    // The agent's own line answers the turn, once (it has the turn's reply key).
+    if (!t.chat_jid.starts_with("local:")) {
+      if (final_word)
+        send_text(fx, t.chat_jid, agent_failure_line(error), "", reply_idempotency_key(opts_.id, t.last_id, reply_n_));
+      else
+        send_text(fx, t.chat_jid, gave_up_line(error), "", "");
+    }
     after_turn(fx);
     return;
   }
@@ -388,6 +397,7 @@ Effects NamespaceRunner::output(const container::RunOutput& out) {
   if (out.run_id != run_id_) return fx;
   if (out.turn_failed) {
     turn_error_ = out.error;
+    turn_error_final_ = !out.retryable;
     return fx;
   }
   const std::string turn_chat = turn_ ? turn_->chat_jid : last_chat_;
@@ -438,7 +448,7 @@ Effects NamespaceRunner::transition(const container::RunTransition& t) {
     if (turn_error_.empty())
       turn_succeeded(fx);
     else
-      turn_failed(fx, turn_error_, true);
+      turn_failed(fx, turn_error_, true, true, turn_error_final_);
   }
   return fx;
 }

@@ -252,7 +252,10 @@ class NamespaceRunner {
   void done_tail(Effects& fx, container::RunState final_state, const std::string& why);
   void after_start(Effects& fx);
   void turn_succeeded(Effects& fx);
-  void turn_failed(Effects& fx, const std::string& error, bool retry_later, bool counts = true);
+  // final_word: the agent said the turn must not run again (RunOutput::retryable false):
+  // it is given up at once and its error is the chat's one line.
+  void turn_failed(Effects& fx, const std::string& error, bool retry_later, bool counts = true,
+                   bool final_word = false);
   void after_turn(Effects& fx);
   void record_turn(Effects& fx, const Turn& t, const std::string& drop_reason);
   void forget_meta(const Turn& t);
@@ -277,12 +280,13 @@ class NamespaceRunner {
   Slot slot_ = Slot::none;
   bool has_run_ = false;  // the message container is supervised
   std::string run_id_;
-  uint32_t restarts_ = 0;         // of the current run
-  bool ran_ = false;              // the current run's agent has worked on a turn
-  std::optional<Turn> turn_;      // the running turn
-  std::size_t reply_n_ = 0;       // replies of the running turn so far (idempotency key)
-  std::string turn_error_;        // the running turn reported a failure
-  int64_t failing_first_id_ = 0;  // the turn that failed last, and how often
+  uint32_t restarts_ = 0;          // of the current run
+  bool ran_ = false;               // the current run's agent has worked on a turn
+  std::optional<Turn> turn_;       // the running turn
+  std::size_t reply_n_ = 0;        // replies of the running turn so far (idempotency key)
+  std::string turn_error_;         // the running turn reported a failure
+  bool turn_error_final_ = false;  // ... that the agent says must not be retried
+  int64_t failing_first_id_ = 0;   // the turn that failed last, and how often
   std::size_t failures_ = 0;
   uint32_t start_streak_ = 0;  // failed starts in a row
   bool retry_pending_ = false;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "runtime/core/backoff.hpp"
+#include "runtime/core/utf8.hpp"
 #include "runtime/messaging/inbound.hpp"
 #include "runtime/routing/reply_rules.hpp"
 
@@ -77,6 +78,13 @@ std::string gave_up_line(std::string_view error) {
   std::string why(error.empty() ? "turn failed" : error);
   if (why.size() > 200) why = why.substr(0, 200) + "...";
   return "[squadbox] the agent could not answer (" + why + "); the message was dropped";
+}
+
+std::string agent_failure_line(std::string_view error) {
+  std::string line(error.empty() ? "[squadbox] the agent could not answer" : error);
+  for (char& c : line)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  return utf8::truncate(line, 300);
 }
 
 std::chrono::milliseconds start_retry_delay(std::chrono::milliseconds base, uint32_t streak) {

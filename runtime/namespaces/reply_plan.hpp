@@ -63,6 +63,9 @@ std::string down_line(std::string_view reason, std::chrono::milliseconds retry_i
 std::string down_idle_line(std::string_view reason);
 // ... that a turn failed too often and its messages were dropped.
 std::string gave_up_line(std::string_view error);
+// The agent's final word on a failed turn (an upstream 401, a step limit) as the chat
+// sees it: one line (line breaks become spaces), at most 300 bytes on a UTF-8 boundary.
+std::string agent_failure_line(std::string_view error);
 
 // Start-failure backoff: base * 2^(streak-1), at most 5 minutes (streak >= 1).
 std::chrono::milliseconds start_retry_delay(std::chrono::milliseconds base, uint32_t streak);

@@ -86,7 +86,7 @@ net::awaitable<Result<std::unique_ptr<UpstreamConnection>>> connect_upstream(con
     conn->plain = std::make_unique<beast::tcp_stream>(std::move(stream));
     co_return conn;
   }
-  conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(stream), tls);
+  conn->tls = std::make_unique<net::ssl::stream<beast::tcp_stream>>(std::move(stream), tls);
   SSL* ssl = conn->tls->native_handle();
   if (is_ip_literal(upstream.host)) {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), upstream.host.c_str());

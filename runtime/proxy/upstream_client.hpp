@@ -14,7 +14,9 @@ namespace sb::proxy::detail {
 struct UpstreamConnection {
   std::string key;  // Upstream::key()
   std::unique_ptr<beast::tcp_stream> plain;
-  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  // net::ssl::stream, not beast::ssl_stream: Beast 1.74's flat_stream under it hung on a
+  // request body of tens of KiB (CredentialProxyTest.LargeBodiesCrossAKeptAliveTlsUpstreamConnection).
+  std::unique_ptr<net::ssl::stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
 
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }

@@ -151,11 +151,12 @@ class AgentLoop : public ::testing::Test {
   void TearDown() override {
     for (auto* m : {claude_.get(), local_.get()}) {
       for (const auto& v : m->violations()) ADD_FAILURE() << "model script: " << v;
-      EXPECT_TRUE(m->script_done()) << "the model was not asked everything the script expected";
+      EXPECT_TRUE(m->script_done()) << "the model was not asked everything the script expected (requests answered: "
+                                    << m->answered() << ")";
     }
     if (HasFailure() && node_) {
       auto log = node_->log();
-      std::cerr << "---- serve log (tail) ----\n" << (log.size() > 8000 ? log.substr(log.size() - 8000) : log) << "\n";
+      std::cerr << "---- serve log (tail) ----\n" << (log.size() > 30000 ? log.substr(log.size() - 30000) : log) << "\n";
     }
     // The next test starts from a clean script (a failed one may have left steps).
     claude_->reset();

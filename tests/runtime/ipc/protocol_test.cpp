@@ -67,6 +67,21 @@ TEST(IpcCodec, RoundTripsEveryPayload) {
   }
 }
 
+// A failed turn the agent says must not run again carries "retry": false; without the
+// field (older agents, other agents) a failed turn may be retried.
+TEST(IpcCodec, TurnDoneCarriesWhetherTheHostMayRetry) {
+  TurnDone final_word{"7", false, "[squadbox] the model request failed: HTTP 401", false};
+  const auto text = encode(final_word);
+  EXPECT_NE(text.find(R"("retry":false)"), std::string::npos) << text;
+  auto back = decode(Box::messages, text);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_FALSE(std::get<TurnDone>(*back).retry);
+  auto plain = decode(Box::messages, R"({"type":"turn_done","inReplyTo":"a","status":"error","error":"x"})");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(std::get<TurnDone>(*plain).retry);
+  EXPECT_EQ(encode(TurnDone{"a", true, "", true}).find("retry"), std::string::npos);
+}
+
 TEST(IpcCodec, IgnoresUnknownFieldsAndNeverTakesIdentityFromPayload) {
   auto r = decode(Box::messages, R"({"type":"message","text":"hi","groupFolder":"main","isMain":true,"extra":[1]})");
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -104,6 +119,8 @@ TEST(IpcCodec, ValidationErrors) {
   EXPECT_EQ(code_of(Box::messages, R"({"type":"message"})"), "ipc.invalid_field");
   EXPECT_EQ(code_of(Box::messages, R"({"type":"turn_done","inReplyTo":"a"})"), "ipc.invalid_field");
   EXPECT_EQ(code_of(Box::messages, R"({"type":"turn_done","inReplyTo":"a","status":"maybe"})"), "ipc.invalid_field");
+  EXPECT_EQ(code_of(Box::messages, R"({"type":"turn_done","inReplyTo":"a","status":"error","retry":"no"})"),
+            "ipc.invalid_field");
   EXPECT_EQ(
       code_of(Box::tasks, R"({"type":"schedule_task","prompt":"p","schedule_type":"weekly","schedule_value":"x"})"),
       "ipc.invalid_field");

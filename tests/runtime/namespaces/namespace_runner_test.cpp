@@ -462,6 +462,25 @@ TEST_F(Runner, AFailedTurnIsRetriedThenDroppedWithTheGaveUpLine) {
   EXPECT_EQ(counter("squadbox_namespace_turns_total", {{"result", "dropped"}}), 1);
 }
 
+// The llm agent already retried the upstream; its failure (a 401, a step limit) is
+// final: no second attempt (that would ask the model again), its line goes to the chat
+// once, with the turn's reply key.
+TEST_F(Runner, AFinalFailureOfTheAgentIsGivenUpAtOnceWithItsOwnLine) {
+  auto r = make();
+  (void)start(r, slack(4));
+  (void)r.transition(to("run-1", RunState::idle, RunState::running));
+  auto out = fails("run-1", "[squadbox] the model request failed: HTTP 401 authentication_error\nsecond line");
+  out.retryable = false;
+  EXPECT_TRUE(r.output(out).empty());
+  auto fx = r.transition(to("run-1", RunState::running, RunState::idle));
+  ASSERT_EQ(names(fx), (Names{"RecordTurn", "SendText", "MarkIdle"}));
+  auto line = only<effect::SendText>(fx);
+  EXPECT_EQ(line.text, "[squadbox] the model request failed: HTTP 401 authentication_error second line");
+  EXPECT_EQ(line.idempotency_key, "ns-1:4:0");
+  EXPECT_EQ(only<effect::RecordTurn>(fx).drop_reason.rfind("turn_failed: ", 0), 0u);
+  EXPECT_EQ(counter("squadbox_namespace_turns_total", {{"result", "failed_final"}}), 1);
+}
+
 TEST_F(Runner, ASucceededTurnEndsTheFailureStreak) {
   auto r = make();
   (void)start(r, slack(1));

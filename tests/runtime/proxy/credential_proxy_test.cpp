@@ -443,6 +443,23 @@ TEST_F(CredentialProxyTest, TlsUpstreamTrustedThroughCaFile) {
   EXPECT_EQ(up.requests()[0].header("host"), "localhost:" + std::to_string(up.port()));
 }
 
+// An agent's second model call carries a tool's output: a body of tens of KiB over the
+// kept-alive TLS connection to the upstream (more than one TLS record).
+TEST_F(CredentialProxyTest, LargeBodiesCrossAKeptAliveTlsUpstreamConnection) {
+  FakeUpstream up({true, pki_.cert_file, pki_.key_file});
+  up.set_handler([](const sb::test::RecordedRequest& r) {
+    return UpstreamReply::json(200, R"({"bytes":)" + std::to_string(r.body.size()) + "}");
+  });
+  start({{"anthropic", route(up.url())}}, [](sb::config::ProxyConfig& c) { c.ca_file = pki_.ca_file; });
+  auto& l = lease();
+  for (size_t size : {2u, 40000u, 200000u, 5u}) {
+    const std::string body = "\"" + std::string(size, 'x') + "\"";
+    auto r = call(l, "POST", "/anthropic/v1/messages", {{"x-api-key", l.token().reveal()}}, body);
+    EXPECT_EQ(r.status, 200) << size << ": " << r.body;
+    EXPECT_EQ(r.body, R"({"bytes":)" + std::to_string(body.size()) + "}");
+  }
+}
+
 TEST_F(CredentialProxyTest, TlsWithoutTheCaFileIsRefused) {
   FakeUpstream up({true, pki_.cert_file, pki_.key_file});
   start({{"r", route(up.url())}});  // system CAs only
