@@ -151,12 +151,16 @@ class AgentLoop : public ::testing::Test {
   void TearDown() override {
     for (auto* m : {claude_.get(), local_.get()}) {
       for (const auto& v : m->violations()) ADD_FAILURE() << "model script: " << v;
+      if (HasFailure())
+        for (const auto& b : m->bodies())
+          std::cerr << "---- model request (tail) ----\n" << (b.size() > 3000 ? b.substr(b.size() - 3000) : b) << "\n";
       EXPECT_TRUE(m->script_done()) << "the model was not asked everything the script expected (requests answered: "
                                     << m->answered() << ")";
     }
     if (HasFailure() && node_) {
       auto log = node_->log();
-      std::cerr << "---- serve log (tail) ----\n" << (log.size() > 30000 ? log.substr(log.size() - 30000) : log) << "\n";
+      std::cerr << "---- serve log (tail) ----\n"
+                << (log.size() > 30000 ? log.substr(log.size() - 30000) : log) << "\n";
     }
     // The next test starts from a clean script (a failed one may have left steps).
     claude_->reset();
@@ -412,13 +416,20 @@ TEST_F(AgentLoop, FromBashTheRealKeyIsNowhereAndOnlyTheProxyIsReachable) {
                            "[ -d $d ] && grep -rqsF \"$K\" $d && F=1; done; echo found=$F";
   const std::string net =
       "wget -q -T 3 -O /dev/null http://10.0.0.1/ 2>/dev/null && echo OUT-REACHED || echo out-blocked; "
-      "wget -q -T 3 -O- http://127.0.0.1:${SQUADBOX_PROXY_PORT:-3001}/claude/v1/models 2>&1 | head -c 200; "
+      "printf 'GET /claude/v1/models HTTP/1.0\\r\\n\\r\\n' | nc -w 3 127.0.0.1 ${SQUADBOX_PROXY_PORT:-3001} | "
+      "head -c 200; "
       "echo; echo proxy-tried";
   claude_->push({{},
                  anthropic_tool_use({{"x1", "bash", R"({"command":)" + json_quote(scan) + "}"},
                                      {"x2", "bash", R"({"command":)" + json_quote(net) + "}"}})});
   claude_->push({all_of({expect_tool_result("x1", "found=0"), expect_tool_result("x2", "out-blocked"),
-                         expect_tool_result("x2", "proxy-tried"), expect_refused("x1", kRealKey)}),
+                         expect_tool_result("x2", "proxy-tried"),
+                         expect_tool_result("x2", "401"),  // the bridge answers: no token, no entry
+                         [](const RecordedRequest&, const rapidjson::Document& d, ModelProtocol p) -> std::string {
+                           auto r = tool_result(d, p, "x1");
+                           return r && r->content.find(kRealKey) == std::string::npos ? ""
+                                                                                      : "the key reached the model";
+                         }}),
                  anthropic_text("sandbox checked")});
   ASSERT_EQ(post_dm(kBossDm, "look around"), "");
   ASSERT_TRUE(wait_reply(kBossDm, "sandbox checked"));
@@ -429,7 +440,13 @@ TEST_F(AgentLoop, FromBashTheRealKeyIsNowhereAndOnlyTheProxyIsReachable) {
 TEST_F(AgentLoop, CoworkWithTheLlmAgentEditsAFileAndExitsZero) {
   const std::string ws = dir_->file("cowork-ws");
   fs::create_directories(ws);
+  ChildProcess build(node_->exe(), {"image", "build", "--data-dir", dir_->file("cowork-data")}, {},
+                     dir_->file("cowork-image"));
+  ASSERT_EQ(build.wait(120s), 0) << build.stderr_text();
   std::ofstream(ws + "/doc.txt") << "a draft version\n";
+  // An operator's folder (root's would not be mapped into the container: never root).
+  ASSERT_EQ(::chown(ws.c_str(), 4242, 4242), 0);
+  ASSERT_EQ(::chown((ws + "/doc.txt").c_str(), 4242, 4242), 0);
   local_->push(
       {{},
        openai_tool_calls({{"w1", "edit_file", R"({"path":"doc.txt","old_string":"draft","new_string":"final"})"}})});

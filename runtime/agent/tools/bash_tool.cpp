@@ -115,6 +115,17 @@ ToolResult run_bash(const BashRequest& req) {
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
   }
+  // The group is gone only once its last member is reaped: as pid 1 of a container the
+  // agent inherits the killed background jobs, and until it reaps them they are zombies
+  // that the next command still sees (`kill -0` succeeds). Bounded: a member that left the
+  // group with setsid() is not ours to wait for.
+  const auto reap_until = Clock::now() + std::chrono::milliseconds(500);
+  while (Clock::now() < reap_until) {
+    while (::waitpid(-pid, nullptr, WNOHANG) > 0) {
+    }
+    if (::kill(-pid, 0) != 0 && errno == ESRCH) break;
+    ::poll(nullptr, 0, 2);
+  }
   // The rest of the output: the shell's last words, and what the killed group wrote
   // before dying. Bounded, as a process that left the group may hold the pipe.
   if (out_r.valid()) {
