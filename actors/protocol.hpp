@@ -110,6 +110,7 @@ struct audit_receipt {
 enum class IpcEventKind : uint8_t {
   message,    // the agent said something (text, in_reply_to, chat_jid)
   turn_done,  // the agent finished the input in_reply_to (ok, error)
+  progress,   // a progress line of the running turn (text, in_reply_to): terminals only
   activity,   // a task file or other IPC traffic: the agent is alive (re-arms the idle timer)
 };
 
@@ -379,7 +380,7 @@ namespace sb::container {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RunOutput& x) {
   return f(caf::meta::type_name("run_output"), x.run_id, x.text, x.in_reply_to, x.chat_jid, x.turn_failed, x.error,
-           x.retryable);
+           x.retryable, x.progress);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RunTransition& x) {

@@ -287,6 +287,8 @@ void start_ipc_thread(self_ptr self) {
               desk.apply(d);
               tasks_changed = true;
               ev.kind = IpcEventKind::activity;  // re-arms the idle timer
+            } else if (auto* pr = std::get_if<ipc::Progress>(&d.payload)) {
+              ev = ipc_event{IpcEventKind::progress, pr->text, pr->in_reply_to.value_or(""), "", true, "", true};
             } else if (auto* r = std::get_if<ipc::ToolRefused>(&d.payload)) {
               AuditRecord rec{"agent", "agent.tool_refused", run_id, tool_refused_detail(ns, *r)};
               if (refused->offer(r->tool, std::chrono::steady_clock::now(), rec) ==
@@ -581,6 +583,12 @@ container_supervisor_actor::behavior_type run_fn(self_ptr self, ContainerRunOpti
           if (s.opts.listener)
             caf::anon_send(s.opts.listener, output_atom::value,
                            container::RunOutput{s.opts.run_id, ev.text, ev.in_reply_to, ev.chat_jid, false, ""});
+        } else if (ev.kind == IpcEventKind::progress) {
+          if (s.opts.listener) {
+            container::RunOutput out{s.opts.run_id, ev.text, ev.in_reply_to, "", false, ""};
+            out.progress = true;
+            caf::anon_send(s.opts.listener, output_atom::value, std::move(out));
+          }
         } else if (ev.kind == IpcEventKind::turn_done) {
           if (!ev.ok && s.opts.listener)
             caf::anon_send(s.opts.listener, output_atom::value,

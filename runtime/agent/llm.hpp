@@ -1,7 +1,7 @@
 #pragma once
-// llm mode, the pure parts: the Anthropic Messages request, reading its reply (or its
-// error), and the per-chat history file (format, name, trimming). No I/O here;
-// llm_turn.hpp is the shell that reads/writes files and talks to the proxy.
+// llm mode's per-chat history basics: the chat key, the file name, the bounds, and the
+// version 1 file (user/assistant text pairs, written before the tool loop), which
+// history_file.hpp converts. Pure.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -9,12 +9,10 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/agent/http_message.hpp"
 #include "runtime/core/result.hpp"
 
 namespace sb::agent {
 
-inline constexpr std::string_view kAnthropicVersion = "2023-06-01";
 inline constexpr std::string_view kDefaultChat = "default";
 // History bounds: the oldest user/assistant pairs are dropped beyond either limit, so a
 // long chat neither outgrows the model's context nor the proxy's request limit.
@@ -27,29 +25,8 @@ struct ChatMessage {
   bool operator==(const ChatMessage&) const = default;
 };
 
-struct MessagesRequest {
-  std::string model;
-  int64_t max_tokens = 1024;
-  std::optional<std::string> system;  // omitted when absent or empty
-  std::vector<ChatMessage> messages;  // history, then this turn's user message
-};
-
-// `{"model":..,"max_tokens":..,"system"?:..,"messages":[{"role","content"}..]}`
-std::string encode_messages_body(const MessagesRequest& req);
-
-// `POST /<route>/v1/messages` with x-api-key, anthropic-version and content-type.
-// "http.bad_request" if the route or token would break the request line or a header.
-Result<std::string> build_messages_http_request(std::string_view route, std::string_view token, std::string_view body);
-
-// The turn's reply: the concatenated `text` blocks of a 2xx Messages response. Errors
-// (message says what the upstream or the proxy said, never the request):
-//   "llm.upstream_error": non-2xx, or a body of type "error" / with an `error` object
-//                         ("HTTP 401 authentication_error: ...");
-//   "llm.bad_response":   not JSON, no `content` array, a text block without text;
-//   "llm.empty_reply":    no text block at all (nothing worth keeping in history).
-Result<std::string> parse_messages_reply(int status, std::string_view body);
-
-// History file: `{"version":1,"chat":"tg:42","messages":[{"role":"user","content":..},..]}`.
+// The version 1 history file (before the tool loop; history_file.hpp converts it):
+// `{"version":1,"chat":"tg:42","messages":[{"role":"user","content":..},..]}`.
 // decode_history accepts only alternating user/assistant messages starting with user
 // (what encode_history writes): "llm.history_invalid" otherwise.
 std::string encode_history(std::string_view chat, const std::vector<ChatMessage>& messages);
@@ -62,10 +39,5 @@ std::string chat_key(const std::optional<std::string>& chat_jid);
 // appended; long keys are cut and suffixed with a hash so distinct chats never share
 // a file and the name stays below NAME_MAX.
 std::string history_file_name(std::string_view chat);
-
-// Drops the oldest user/assistant pairs until within both limits (the result still
-// starts with a user message).
-std::vector<ChatMessage> trim_history(std::vector<ChatMessage> messages, std::size_t max_messages = kMaxHistoryMessages,
-                                      std::size_t max_bytes = kMaxHistoryBytes);
 
 }  // namespace sb::agent

@@ -12,6 +12,7 @@
 #include "runtime/agent/llm.hpp"
 #include "runtime/agent/model_protocol.hpp"
 #include "runtime/agent/system_prompt.hpp"
+#include "runtime/agent/tools/ipc_tools.hpp"
 #include "runtime/agent/tools/tool_dispatch.hpp"
 #include "runtime/agent/unix_http.hpp"
 #include "runtime/core/time.hpp"
@@ -143,11 +144,13 @@ Result<std::string> run_llm_turn(const LlmSettings& llm, const ProxySettings& pr
         const auto start = Clock::now();
         results.push_back(run_tool(call, ctx, llm.tools));
         ++tool_calls;
+        const auto us = micros_since(start);
         log_event(results.back().is_error ? "warn" : "info", "agent.tool",
                   {{"name", call.name.substr(0, 64)},
                    {"status", results.back().is_error ? "error" : "ok"},
-                   {"duration_us", std::to_string(micros_since(start))},
+                   {"duration_us", std::to_string(us)},
                    {"output_bytes", std::to_string(results.back().content.size())}});
+        report_progress(ctx, progress_line(call.name, results.back(), static_cast<long long>(us / 1000)));
       }
       action = loop.on_tool_results(std::move(results));
     } else if (auto* done = std::get_if<loop::Finish>(&action)) {

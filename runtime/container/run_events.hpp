@@ -40,6 +40,9 @@ struct RunOutput {
   // A failed turn the host may run again; false: the agent's `error` is its final word,
   // one line meant for the chat (an upstream 401, a step limit).
   bool retryable = true;
+  // A progress line of the turn (the agent's tool calls), not a reply: cowork prints it,
+  // namespaces do not send it to a chat.
+  bool progress = false;
 };
 
 // A lifecycle transition (DESIGN.md "Container lifecycle").

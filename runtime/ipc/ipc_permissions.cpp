@@ -75,6 +75,9 @@ IpcDecision authorize(const IpcIdentity& sender, const IpcOwnership& ownership, 
           [](const ToolRefused&) {
             return allow(rules::kToolRefused, "a refusal report concerns the sender's own run and changes nothing");
           },
+          [](const Progress&) {
+            return allow(rules::kProgress, "a progress line concerns the sender's own run and changes nothing");
+          },
           [&](const ScheduleTask& s) {
             return check_chat(sender, ownership, s.target_jid,
                               {rules::kScheduleOwnChat, rules::kScheduleOwnChat, rules::kScheduleMain,

@@ -46,6 +46,7 @@ inline constexpr std::string_view kRegisterMainOnly = "ipc.register.main_only";
 inline constexpr std::string_view kRegisterInvalidName = "ipc.register.invalid_name";
 inline constexpr std::string_view kWrongDirection = "ipc.wrong_direction";  // an input payload
 inline constexpr std::string_view kToolRefused = "ipc.tool_refused";        // an audit report, asks nothing
+inline constexpr std::string_view kProgress = "ipc.progress";               // a progress line, asks nothing
 }  // namespace rules
 
 struct IpcDecision {

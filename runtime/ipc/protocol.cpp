@@ -74,7 +74,7 @@ Result<Payload> decode_object(Box box, const Value& obj) {
   std::optional<Box> home;
   if (type == "message")
     home = box == Box::input ? Box::input : Box::messages;
-  else if (type == "turn_done" || type == "tool_refused")
+  else if (type == "turn_done" || type == "tool_refused" || type == "progress")
     home = Box::messages;
   else if (type == "schedule_task" || type == "pause_task" || type == "resume_task" || type == "cancel_task" ||
            type == "update_task" || type == "register_group")
@@ -123,6 +123,14 @@ Result<Payload> decode_object(Box box, const Value& obj) {
     if (r.tool.size() > kMaxToolNameBytes) f.fail("field 'tool' is too long");
     f.id_like(r.in_reply_to, "inReplyTo");
     out = std::move(r);
+  } else if (type == "progress") {
+    Progress p;
+    p.text = f.req("text");
+    p.in_reply_to = f.opt("inReplyTo");
+    if (p.text.size() > kMaxProgressBytes) f.fail("field 'text' is too long");
+    if (p.text.find('\n') != std::string::npos) f.fail("field 'text' must be one line");
+    f.id_like(p.in_reply_to, "inReplyTo");
+    out = std::move(p);
   } else if (type == "schedule_task") {
     ScheduleTask s;
     s.prompt = f.req("prompt");
@@ -252,6 +260,7 @@ std::string_view type_name(const Payload& p) {
                         [](const UpdateTask&) -> std::string_view { return "update_task"; },
                         [](const RegisterGroup&) -> std::string_view { return "register_group"; },
                         [](const ToolRefused&) -> std::string_view { return "tool_refused"; },
+                        [](const Progress&) -> std::string_view { return "progress"; },
                     },
                     p);
 }
@@ -259,7 +268,7 @@ std::string_view type_name(const Payload& p) {
 Box box_of(const Payload& p) {
   if (std::holds_alternative<InputMessage>(p)) return Box::input;
   if (std::holds_alternative<OutboundMessage>(p) || std::holds_alternative<TurnDone>(p) ||
-      std::holds_alternative<ToolRefused>(p))
+      std::holds_alternative<ToolRefused>(p) || std::holds_alternative<Progress>(p))
     return Box::messages;
   return Box::tasks;
 }
@@ -295,6 +304,7 @@ std::string encode(const Payload& p) {
           },
           [&](const RegisterGroup& g) { o.str("name", g.name).str("jid", g.jid).opt("description", g.description); },
           [&](const ToolRefused& r) { o.str("tool", r.tool).opt("inReplyTo", r.in_reply_to); },
+          [&](const Progress& p) { o.str("text", p.text).opt("inReplyTo", p.in_reply_to); },
       },
       p);
   return o.done();

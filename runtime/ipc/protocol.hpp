@@ -29,6 +29,7 @@ inline constexpr std::size_t kDefaultMaxBytes = 256 * 1024;
 inline constexpr std::size_t kMaxIdBytes = 128;
 inline constexpr std::size_t kMaxDescriptionBytes = 1024;  // register_group description
 inline constexpr std::size_t kMaxToolNameBytes = 64;       // tool_refused tool
+inline constexpr std::size_t kMaxProgressBytes = 512;      // progress text
 
 std::string_view box_dir(Box box);
 
@@ -88,6 +89,14 @@ struct ToolRefused {
   bool operator==(const ToolRefused&) const = default;
 };
 
+// One line of what the agent is doing during a turn ("bash: exit code 0 (16 ms)"): a
+// terminal shows it (cowork), a chat does not. Informational; it asks nothing.
+struct Progress {
+  std::string text;  // 1 line, at most kMaxProgressBytes
+  std::optional<std::string> in_reply_to;
+  bool operator==(const Progress&) const = default;
+};
+
 // agent -> host (tasks/)
 struct ScheduleTask {
   std::string prompt;
@@ -121,7 +130,7 @@ struct RegisterGroup {
 };
 
 using Payload = std::variant<InputMessage, OutboundMessage, TurnDone, ScheduleTask, TaskControl, UpdateTask,
-                             RegisterGroup, ToolRefused>;
+                             RegisterGroup, ToolRefused, Progress>;
 
 // The `type` field value, and the only directory the payload may be written to.
 std::string_view type_name(const Payload& p);

@@ -390,6 +390,7 @@ void NamespaceRunner::task_output(Effects& fx, const container::RunOutput& out) 
 
 Effects NamespaceRunner::output(const container::RunOutput& out) {
   Effects fx;
+  if (out.progress) return fx;  // a terminal's view of the turn; chats get the answer only
   if (task_ && out.run_id == task_->run_id) {
     task_output(fx, out);
     return fx;

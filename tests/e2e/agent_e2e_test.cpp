@@ -458,6 +458,9 @@ TEST_F(AgentLoop, CoworkWithTheLlmAgentEditsAFileAndExitsZero) {
       {}, dir_->file("cowork-run"));
   ASSERT_EQ(cowork.wait(120s), 0) << cowork.stderr_text();
   EXPECT_NE(cowork.stdout_text().find("edited the doc"), std::string::npos) << cowork.stdout_text();
+  // Progress on the terminal while the turn ran: one line per tool call, on stderr.
+  EXPECT_NE(cowork.stderr_text().find("edit_file: ok ("), std::string::npos) << cowork.stderr_text();
+  EXPECT_EQ(cowork.stdout_text().find("edit_file:"), std::string::npos) << "progress mixed into the answer";
   EXPECT_EQ(read_file(ws + "/doc.txt"), "a final version\n");
 }
 

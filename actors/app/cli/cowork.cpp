@@ -244,6 +244,10 @@ int run_cowork(const config::Config& config, const CoworkOptions& o) {
     while (!done) {
       self->receive(
           [&](actors::output_atom, const container::RunOutput& out) {
+            if (out.progress) {  // one line per tool call, while the turn runs
+              std::cerr << "  " << out.text << "\n" << std::flush;
+              return;
+            }
             if (out.turn_failed) {
               turn_failed = true;
               std::cerr << "squadbox cowork: the agent failed: " << out.error << "\n";

@@ -55,6 +55,35 @@ ToolResult list_tasks_tool(const ToolContext& ctx) {
   return {cap_tool_output(*bytes, ctx.output_max_bytes), false};
 }
 
+std::string progress_line(std::string_view tool, const ToolResult& result, long long ms) {
+  std::string_view content = result.content;
+  while (!content.empty() && (content.back() == '\n' || content.back() == ' ')) content.remove_suffix(1);
+  std::string what;
+  const auto nl = content.rfind('\n');
+  const auto last = content.substr(nl == std::string_view::npos ? 0 : nl + 1);
+  if (last.size() >= 2 && last.front() == '[' && last.back() == ']') {
+    what = std::string(last.substr(1, last.size() - 2));  // bash: "[exit code 0]", "[killed after ...]"
+  } else if (result.is_error) {
+    auto first = content.substr(0, content.find('\n'));
+    if (first.starts_with("Error: ")) first.remove_prefix(7);
+    what = "error: " + std::string(first.substr(0, 160));
+  } else {
+    what = "ok";
+  }
+  return std::string(tool.substr(0, 64)) + ": " + what + " (" + std::to_string(ms) + " ms)";
+}
+
+void report_progress(const ToolContext& ctx, const std::string& line) {
+  std::string text = utf8::sanitize(line);
+  for (char& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+  ipc::Progress p{utf8::truncate(text, ipc::kMaxProgressBytes),
+                  ctx.in_reply_to.empty() ? std::nullopt : std::optional(ctx.in_reply_to)};
+  if (p.text.empty()) return;
+  auto st = hand_to_host(ctx, p);
+  if (!st) log_event("warn", "agent.progress_report_failed", {{"error", st.error().message}});
+}
+
 void report_refused_tool(const ToolContext& ctx, const std::string& tool) {
   ipc::ToolRefused r{utf8::truncate(utf8::sanitize(tool), ipc::kMaxToolNameBytes),
                      ctx.in_reply_to.empty() ? std::nullopt : std::optional(ctx.in_reply_to)};

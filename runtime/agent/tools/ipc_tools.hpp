@@ -6,6 +6,7 @@
 // the model learns about a bad field at once.
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "runtime/agent/model_protocol.hpp"
 #include "runtime/agent/tools/tool_context.hpp"
@@ -19,5 +20,10 @@ ToolResult task_control_tool(const ToolContext& ctx, ipc::TaskControl::Op op, co
 ToolResult list_tasks_tool(const ToolContext& ctx);
 // The tool_refused report for the host's audit log (best effort: logged if it fails).
 void report_refused_tool(const ToolContext& ctx, const std::string& tool);
+// One `progress` line for the host (a terminal shows it; a chat does not).
+void report_progress(const ToolContext& ctx, const std::string& line);
+// "bash: exit code 0 (16 ms)", "read_file: error: notes.txt: not found (1 ms)": what a
+// person watching the turn needs, never the tool's output itself.
+std::string progress_line(std::string_view tool, const ToolResult& result, long long ms);
 
 }  // namespace sb::agent

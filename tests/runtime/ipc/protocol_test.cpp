@@ -57,6 +57,9 @@ TEST(IpcCodec, RoundTripsEveryPayload) {
       RegisterGroup{"ops", "slack:C01234567", std::nullopt},
       ToolRefused{"bash", std::string("in-1")},
       ToolRefused{"write_file", std::nullopt},
+      TurnDone{"in-3", false, "[squadbox] step limit (20) reached", false},
+      Progress{"bash: exit code 0 (16 ms)", std::string("in-1")},
+      Progress{"read_file: ok (1 ms)", std::nullopt},
   };
   for (const auto& p : all) {
     std::string json = encode(p);
@@ -121,6 +124,11 @@ TEST(IpcCodec, ValidationErrors) {
   EXPECT_EQ(code_of(Box::messages, R"({"type":"turn_done","inReplyTo":"a","status":"maybe"})"), "ipc.invalid_field");
   EXPECT_EQ(code_of(Box::messages, R"({"type":"turn_done","inReplyTo":"a","status":"error","retry":"no"})"),
             "ipc.invalid_field");
+  EXPECT_EQ(code_of(Box::messages, R"({"type":"progress","text":"two\nlines"})"), "ipc.invalid_field");
+  EXPECT_EQ(code_of(Box::messages, R"({"type":"progress","text":")" + std::string(600, 'x') + R"("})"),
+            "ipc.invalid_field");
+  EXPECT_EQ(code_of(Box::messages, R"({"type":"progress"})"), "ipc.invalid_field");
+  EXPECT_EQ(code_of(Box::tasks, R"({"type":"progress","text":"x"})"), "ipc.wrong_directory");
   EXPECT_EQ(
       code_of(Box::tasks, R"({"type":"schedule_task","prompt":"p","schedule_type":"weekly","schedule_value":"x"})"),
       "ipc.invalid_field");

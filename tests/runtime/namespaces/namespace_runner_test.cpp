@@ -481,6 +481,16 @@ TEST_F(Runner, AFinalFailureOfTheAgentIsGivenUpAtOnceWithItsOwnLine) {
   EXPECT_EQ(counter("squadbox_namespace_turns_total", {{"result", "failed_final"}}), 1);
 }
 
+// Progress lines (one per tool call) are for terminals: never a chat reply.
+TEST_F(Runner, ProgressLinesAreNotReplies) {
+  auto r = make();
+  (void)start(r, slack(4));
+  auto line = says("run-1", "bash: exit code 0 (16 ms)");
+  line.progress = true;
+  EXPECT_TRUE(r.output(line).empty());
+  EXPECT_EQ(only<effect::SendText>(r.output(says("run-1", "the answer"))).text, "the answer");
+}
+
 TEST_F(Runner, ASucceededTurnEndsTheFailureStreak) {
   auto r = make();
   (void)start(r, slack(1));

@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/agent/tools/ipc_tools.hpp"
 #include "runtime/agent/tools/list_files.hpp"
 #include "runtime/agent/tools/tool_dispatch.hpp"
 #include "runtime/agent/tools/workspace_path.hpp"
@@ -231,6 +232,18 @@ TEST_F(FileToolsFixture, DispatchRefusesDisabledToolsAndReportsThem) {
   auto as_string =
       run_tool({"c5", "read_file", R"({"path":"n.txt","offset":"2","limit":1.0})", std::nullopt}, ctx, {"read_file"});
   EXPECT_EQ(as_string.content, "2\n[... lines 2-2 of 3 shown; continue with offset=3]");
+}
+
+// What a terminal shows per tool call: the status, never the output.
+TEST(ToolProgress, LinesSayTheOutcomeNotTheOutput) {
+  using sb::agent::progress_line;
+  EXPECT_EQ(progress_line("bash", {"secret output\n[exit code 0]\n", false}, 16), "bash: exit code 0 (16 ms)");
+  EXPECT_EQ(progress_line("bash", {"x\n[killed after 1500 ms (timeout)]", true}, 1500),
+            "bash: killed after 1500 ms (timeout) (1500 ms)");
+  EXPECT_EQ(progress_line("read_file", {"line one\nline two", false}, 1), "read_file: ok (1 ms)");
+  EXPECT_EQ(progress_line("read_file", {"Error: notes.txt: not found\nmore", true}, 0),
+            "read_file: error: notes.txt: not found (0 ms)");
+  EXPECT_EQ(progress_line(std::string(100, 't'), {"", false}, 2), std::string(64, 't') + ": ok (2 ms)");
 }
 
 TEST_F(FileToolsFixture, IpcToolsWriteTheHostsPayloads) {
