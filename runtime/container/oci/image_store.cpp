@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -301,10 +302,25 @@ Status ImageStore::build_debian_image(const std::string& agent_binary, const Deb
   std::error_code ec;
   fs::create_directories(rootfs, ec);
   if (ec) return make_error("image.io", "cannot create " + rootfs.string() + ": " + ec.message());
-  // Downloads and unpacks a few hundred packages: minutes, not the default minute.
-  auto made =
-      run_process(mmdebstrap_argv(plan, rootfs.string()), {.output_file = {}, .timeout = std::chrono::minutes(30)});
-  if (!made) return made.error();
+  // Downloads and unpacks a few hundred packages: minutes, not the default minute. A
+  // mirror answers a download with an error now and then (a CI run saw "apt download
+  // failed"): up to three attempts, each on an empty root (mmdebstrap wants one), 5 s
+  // and 10 s apart.
+  Result<ProcessResult> made = make_error("image.build_failed", "mmdebstrap did not run");
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (attempt > 0) {
+      log::warn("image.debian_retry",
+                {{"attempt", static_cast<int64_t>(attempt + 1)}, {"error", made->describe("mmdebstrap")}});
+      std::this_thread::sleep_for(std::chrono::seconds(5 * attempt));
+      fs::remove_all(rootfs, ec);
+      fs::create_directories(rootfs, ec);
+      if (ec) return make_error("image.io", "cannot create " + rootfs.string() + ": " + ec.message());
+    }
+    made =
+        run_process(mmdebstrap_argv(plan, rootfs.string()), {.output_file = {}, .timeout = std::chrono::minutes(30)});
+    if (!made) return made.error();
+    if (made->ok()) break;
+  }
   if (!made->ok()) return make_error("image.build_failed", made->describe("mmdebstrap"));
   for (const char* d : {"usr/local/bin", "workspace"}) {
     fs::create_directories(rootfs / d, ec);
