@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     else if (a.rfind("--benchmark_", 0) == 0)
       continue;
     else if (a == "--steps" && i + 1 < argc)
-      steps = std::max(2, std::atoi(argv[++i]));
+      steps = std::clamp(std::atoi(argv[++i]), 2, 190);
     else {
       std::fprintf(stderr, "usage: bench_agent_loop [--smoke] [--steps N]\n");
       return 2;
@@ -110,7 +110,8 @@ int main(int argc, char** argv) {
   auto pki = sb::test::TestPki::generate(dir.file("pki"));
   ScriptedModel model(ModelProtocol::openai, {.tls = true, .cert_file = pki.cert_file, .key_file = pki.key_file});
   const std::string config = dir.file("squadbox.toml");
-  std::ofstream(config) << "[container]\nruntime = \"oci\"\n[proxy]\nca_file = \"" << pki.ca_file
+  // llm_max_steps: a turn of `steps` tool calls must not hit the step limit (20).
+  std::ofstream(config) << "[container]\nruntime = \"oci\"\nllm_max_steps = 200\n[proxy]\nca_file = \"" << pki.ca_file
                         << "\"\n[proxy.routes.local]\nupstream = \"https://localhost:" << model.port()
                         << "\"\nheader = \"authorization\"\n";
 

@@ -485,6 +485,12 @@ TEST_F(AgentLoop, CoworkExitsNonZeroWithTheReasonWhenTheModelFails) {
 TEST_F(AgentLoop, ZzInADebianImageTheBashToolRunsPython) {
   ASSERT_TRUE(debian_build_);
   const auto code = debian_build_->wait(600s);
+  // The one outside service this suite needs is the Debian mirror. When it refuses the
+  // downloads (seen in two CI runs here: "apt download failed" on every attempt) the
+  // image cannot be made, which says nothing about squadbox: skipped, with the reason.
+  // Any other failure of the build fails the test.
+  if (code != 0 && debian_build_->stderr_text().find("apt download failed") != std::string::npos)
+    GTEST_SKIP() << "the Debian mirror refused the downloads: " << debian_build_->stderr_text().substr(0, 300);
   ASSERT_EQ(code, 0) << "squadbox image build --debian failed: " << debian_build_->stderr_text();
   local_->push({{}, openai_tool_calls({{"py1", "bash", R"({"command":"python3 -c 'print(6 * 7)'"})"}})});
   local_->push({expect_tool_result("py1", "42"), openai_text("python says 42")});
