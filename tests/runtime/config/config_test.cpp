@@ -181,6 +181,10 @@ TEST_F(ConfigFile, AProxyRouteWithoutASecretIsKeyless) {
   auto c = load(write("[proxy.routes.local]\nupstream = \"http://127.0.0.1:11434\"\n"), {});
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->proxy.routes.at("local").secret, "");
+  // `config show` writes it back without a secret, and that loads again.
+  auto again = load(write(sb::config::to_toml(*c)), {});
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->proxy.routes.at("local").secret, "");
 }
 
 // Each bad route names the route, the key and the line.
