@@ -282,6 +282,9 @@ class FakeUpstream {
         if (stopping_) return;
         continue;
       }
+      // A real API server answers without Nagle's delay; without this the fake's status
+      // line and body (two writes) waited for a delayed ACK: 40 ms per answer.
+      socket.set_option(tcp::no_delay(true), ec);
       std::lock_guard lock(mutex_);
       if (stopping_) return;
       open_fds_.insert(socket.native_handle());
