@@ -110,15 +110,7 @@ Result<ModelReply> AnthropicProtocol::parse_response(int status, std::string_vie
 }
 
 std::string AnthropicProtocol::user_message(std::string_view text) const {
-  rapidjson::StringBuffer sb;
-  json::Writer w(sb);
-  w.StartObject();
-  w.Key("role");
-  w.String("user");
-  w.Key("content");
-  json::str(w, text);
-  w.EndObject();
-  return std::string(sb.GetString(), sb.GetSize());
+  return json::text_message("user", text);
 }
 
 std::string AnthropicProtocol::assistant_message(const ModelReply& reply) const {

@@ -35,6 +35,19 @@ inline const rapidjson::Value* member(const rapidjson::Value& obj, const char* k
   return it == obj.MemberEnd() ? nullptr : &it->value;
 }
 
+// `{"role":ROLE,"content":TEXT}`: a plain text message, the same in both protocols.
+inline std::string text_message(std::string_view role, std::string_view text) {
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  w.Key("role");
+  str(w, role);
+  w.Key("content");
+  str(w, text);
+  w.EndObject();
+  return std::string(sb.GetString(), sb.GetSize());
+}
+
 inline std::string to_string(const rapidjson::Value& v) {
   rapidjson::StringBuffer sb;
   Writer w(sb);

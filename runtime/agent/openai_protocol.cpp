@@ -150,15 +150,7 @@ Result<ModelReply> OpenAiProtocol::parse_response(int status, std::string_view b
 }
 
 std::string OpenAiProtocol::user_message(std::string_view text) const {
-  rapidjson::StringBuffer sb;
-  json::Writer w(sb);
-  w.StartObject();
-  w.Key("role");
-  w.String("user");
-  w.Key("content");
-  json::str(w, text);
-  w.EndObject();
-  return std::string(sb.GetString(), sb.GetSize());
+  return json::text_message("user", text);
 }
 
 std::string OpenAiProtocol::assistant_message(const ModelReply& reply) const {

@@ -9,6 +9,7 @@
 #include <rapidjson/writer.h>
 
 #include "runtime/core/utf8.hpp"
+#include "runtime/namespaces/field_checks.hpp"
 
 namespace sb::namespaces {
 namespace {
@@ -20,15 +21,8 @@ constexpr std::size_t kMaxModelBytes = 256;
 constexpr std::size_t kMaxCommandArgs = 256;
 constexpr std::size_t kMaxCommandArgBytes = 4096;
 
-Error field_error(std::string_view field, std::string_view message) {
-  return make_error("invalid_field", std::string(field) + ": " + std::string(message));
-}
-
-bool has_control(std::string_view s) {
-  for (unsigned char c : s)
-    if (c < 0x20 || c == 0x7f) return true;
-  return false;
-}
+using detail::field_error;
+using detail::has_control;
 
 // The proxy's route names (docs/ipc.md): the first path segment the agent calls.
 bool valid_route(std::string_view r) {

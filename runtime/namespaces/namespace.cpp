@@ -11,6 +11,7 @@
 #include "runtime/container/validation.hpp"
 #include "runtime/core/time.hpp"
 #include "runtime/messaging/inbound.hpp"
+#include "runtime/namespaces/field_checks.hpp"
 
 namespace sb::namespaces {
 namespace {
@@ -22,15 +23,8 @@ constexpr std::size_t kMaxSenderBytes = 256;
 constexpr std::size_t kMaxEnvNames = 256;
 constexpr std::size_t kMaxMounts = 64;
 
-Error field_error(std::string_view field, std::string_view message) {
-  return make_error("invalid_field", std::string(field) + ": " + std::string(message));
-}
-
-bool has_control(std::string_view s) {
-  for (unsigned char c : s)
-    if (c < 0x20 || c == 0x7f) return true;
-  return false;
-}
+using detail::field_error;
+using detail::has_control;
 
 Result<rapidjson::Document> parse_object(std::string_view body) {
   rapidjson::Document doc;
