@@ -342,8 +342,9 @@ TEST_F(AgentLoop, SendMessageToAChatTheGroupMayNotAddressIsRefusedByTheHost) {
                     {{"m1", "send_message", R"({"text":")" + leak + R"(","chat_jid":"slack:)" + kBossDm + R"("})"}})});
   local_->push({expect_tool_result("m1", ""), openai_text("tried to leak")});
   ASSERT_EQ(post_dm(kReaderDm, "message the boss"), "");
+  // The agent wrote send_message before turn_done, and the host reads messages/ in
+  // order: when the final answer is out, the refused message was decided.
   ASSERT_TRUE(wait_reply(kReaderDm, "tried to leak"));
-  std::this_thread::sleep_for(1s);  // nothing may come later either
   EXPECT_EQ(replies_with(kBossDm, leak), 0u);
   EXPECT_EQ(replies_with(kReaderDm, leak), 0u);
 }
@@ -390,7 +391,14 @@ TEST_F(AgentLoop, AnUpstream401GivesTheChatOneShortLine) {
   local_->push({{}, error_reply(ModelProtocol::openai, 401, "invalid_request_error", "Incorrect API key provided")});
   ASSERT_EQ(post_dm(kFlakyDm, "are you there"), "");
   ASSERT_TRUE(wait_reply(kFlakyDm, "401"));
-  std::this_thread::sleep_for(1s);
+  // The turn is given up (not retried) once its row ends 'dropped': only then is it sure
+  // no second attempt can add a line.
+  ASSERT_TRUE(wait_until(
+      [] {
+        return node_->query("SELECT state FROM inbound_messages WHERE text = ? ORDER BY id DESC LIMIT 1",
+                            std::string("are you there")) == "dropped";
+      },
+      20s));
   size_t lines = 0;
   for (const auto& r : platform_->replies_to(slack_chat(kFlakyDm))) {
     if (r.text.find("401") == std::string::npos) continue;
