@@ -37,6 +37,8 @@ struct Run {
   bool ok = false;
   double wall_ms = 0;
   std::vector<double> steps_ms;  // between consecutive model requests, the first excluded
+  size_t model_connections = 0;  // TLS connections the model's server accepted
+  size_t last_body_bytes = 0;    // the turn's last model request
 };
 
 // One cowork turn of `steps` tool calls (the same call each time) and a final answer.
@@ -57,10 +59,13 @@ Run run_turn(ScriptedModel& model, const std::string& squadbox, const std::strin
                       {"cowork", "--config", config, "--data-dir", data, "--workspace", ws, "--route", "local",
                        "--protocol", "openai", "--model", "bench", "--", "go"},
                       {}, data + "/cowork-" + tool);
+  const size_t connections_before = model.upstream().connection_count();
   Run run;
   run.ok = cowork.wait(300s) == std::optional<int>(0) && model.violations().empty();
   run.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (!run.ok) std::fprintf(stderr, "cowork failed: %s\n", cowork.stderr_text().c_str());
+  run.model_connections = model.upstream().connection_count() - connections_before;
+  if (auto bodies = model.bodies(); !bodies.empty()) run.last_body_bytes = bodies.back().size();
   auto at = model.arrivals();
   // Request k+1 arrives after reply k (sent model_delay after request k) was handled.
   for (size_t k = 2; k < at.size(); ++k)
@@ -73,7 +78,8 @@ Run run_turn(ScriptedModel& model, const std::string& squadbox, const std::strin
 
 int main(int argc, char** argv) {
   bool smoke = false;
-  int steps = 60;
+  int steps = 20;  // a turn at the default step limit; its requests grow with every step
+  int turns = 3;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--smoke")
@@ -82,12 +88,17 @@ int main(int argc, char** argv) {
       continue;
     else if (a == "--steps" && i + 1 < argc)
       steps = std::clamp(std::atoi(argv[++i]), 2, 190);
+    else if (a == "--turns" && i + 1 < argc)
+      turns = std::clamp(std::atoi(argv[++i]), 1, 50);
     else {
-      std::fprintf(stderr, "usage: bench_agent_loop [--smoke] [--steps N]\n");
+      std::fprintf(stderr, "usage: bench_agent_loop [--smoke] [--steps N] [--turns T]\n");
       return 2;
     }
   }
-  if (smoke) steps = std::min(steps, 6);
+  if (smoke) {
+    steps = std::min(steps, 6);
+    turns = 1;
+  }
   if (::geteuid() != 0) {
     std::printf("bench_agent_loop: skipped (crun containers need root)\n");
     return 0;
@@ -116,14 +127,30 @@ int main(int argc, char** argv) {
                         << "\"\nheader = \"authorization\"\n";
 
   auto report = [](const char* what, const Run& r, double target) {
-    std::printf("%-22s steps %3zu  p50 %7.3f ms  p90 %7.3f ms  max %7.3f ms  (target p50 <= %.0f ms)%s\n", what,
-                r.steps_ms.size(), percentile(r.steps_ms, 50), percentile(r.steps_ms, 90),
-                r.steps_ms.empty() ? 0.0 : *std::max_element(r.steps_ms.begin(), r.steps_ms.end()), target,
-                r.ok ? "" : "  [RUN FAILED]");
+    std::printf(
+        "%-22s steps %3zu  p50 %7.3f ms  p90 %7.3f ms  max %7.3f ms  (target p50 <= %.0f ms)  model connections "
+        "%zu  last body %zu B%s\n",
+        what, r.steps_ms.size(), percentile(r.steps_ms, 50), percentile(r.steps_ms, 90),
+        r.steps_ms.empty() ? 0.0 : *std::max_element(r.steps_ms.begin(), r.steps_ms.end()), target, r.model_connections,
+        r.last_body_bytes, r.ok ? "" : "  [RUN FAILED]");
   };
-  auto read = run_turn(model, squadbox, config, data, ws, "read_file", R"({"path":"small.txt"})", steps, 0ms);
+  // Steps of `turns` turns of `steps` tool calls each, pooled.
+  auto pooled = [&](const std::string& tool, const std::string& args) {
+    Run all;
+    all.ok = true;
+    for (int t = 0; t < turns; ++t) {
+      auto r = run_turn(model, squadbox, config, data, ws, tool, args, steps, 0ms);
+      all.ok = all.ok && r.ok;
+      all.steps_ms.insert(all.steps_ms.end(), r.steps_ms.begin(), r.steps_ms.end());
+      all.model_connections += r.model_connections;
+      all.last_body_bytes = r.last_body_bytes;
+    }
+    return all;
+  };
+  std::printf("%d turns of %d tool steps each (a request carries the whole turn so far)\n", turns, steps);
+  auto read = pooled("read_file", R"({"path":"small.txt"})");
   report("step read_file", read, 2);
-  auto bash = run_turn(model, squadbox, config, data, ws, "bash", R"({"command":"true"})", steps, 0ms);
+  auto bash = pooled("bash", R"({"command":"true"})");
   report("step bash true", bash, 10);
   // The whole turn next to a model that takes 200 ms per answer (a fast hosted model).
   const auto delay = 200ms;

@@ -69,7 +69,7 @@ class AgentLoop {
   LoopAction start();
   // A complete HTTP response; retry_after is the `retry-after` header, if any.
   LoopAction on_response(int status, std::string_view body, const std::optional<std::string>& retry_after = {});
-  // The exchange failed without a response (the http.* codes of unix_http_exchange).
+  // The exchange failed without a response (the http.* codes of UnixHttpClient::exchange).
   LoopAction on_transport_error(const Error& error);
   LoopAction resume();
   // One result per call of the last RunTools, in the same order.

@@ -63,8 +63,7 @@ Result<std::string> AnthropicProtocol::build_http_request(std::string_view route
                                        {{"host", "squadbox-proxy"},
                                         {"x-api-key", std::string(token)},
                                         {"anthropic-version", std::string(kAnthropicApiVersion)},
-                                        {"content-type", "application/json"},
-                                        {"connection", "close"}},
+                                        {"content-type", "application/json"}},
                                        body);
 }
 

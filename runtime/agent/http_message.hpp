@@ -51,6 +51,9 @@ class HttpResponseParser {
   const HttpResponse& response() const { return response_; }
   HttpResponse take_response() { return std::move(response_); }
   const Error& error() const { return error_; }
+  // Bytes received past the end of a complete response: nobody asked for them, so the
+  // connection cannot carry another exchange.
+  bool has_excess() const { return state_ == State::done && pos_ < buf_.size(); }
 
  private:
   enum class Phase { status_line, headers, fixed_body, chunk_size, chunk_data, chunk_crlf, trailers, until_eof, done };

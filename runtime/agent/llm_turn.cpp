@@ -115,6 +115,7 @@ Result<std::string> run_llm_turn(const LlmSettings& llm, const ProxySettings& pr
   ctx.ipc_max_bytes = ipc.max_bytes;
   ctx.namer = ipc.namer;
 
+  UnixHttpClient http_client(proxy.socket);
   int last_status = 0, tool_calls = 0;
   LoopAction action = loop.start();
   while (true) {
@@ -123,7 +124,7 @@ Result<std::string> run_llm_turn(const LlmSettings& llm, const ProxySettings& pr
       if (!http) return http.error();
       auto timeout = llm.timeout;
       if (auto left = loop.time_left()) timeout = std::max(std::chrono::milliseconds(1), std::min(timeout, *left));
-      auto resp = unix_http_exchange(proxy.socket, *http, timeout, kMaxResponseBytes);
+      auto resp = http_client.exchange(*http, timeout, kMaxResponseBytes);
       if (!resp) {
         action = loop.on_transport_error(resp.error());
         continue;

@@ -110,8 +110,7 @@ Result<std::string> OpenAiProtocol::build_http_request(std::string_view route, s
   return sb::agent::build_http_request("POST", "/" + std::string(route) + "/v1/chat/completions",
                                        {{"host", "squadbox-proxy"},
                                         {"authorization", "Bearer " + std::string(token)},
-                                        {"content-type", "application/json"},
-                                        {"connection", "close"}},
+                                        {"content-type", "application/json"}},
                                        body);
 }
 

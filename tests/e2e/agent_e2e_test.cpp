@@ -227,8 +227,12 @@ TEST_F(AgentLoop, HistoryKeepsToolCallsAndResultsAcrossTurns) {
   const std::string first = unique("first-result");
   claude_->push({{}, anthropic_tool_use({{"h1", "bash", R"({"command":"echo )" + first + R"("})"}})});
   claude_->push({expect_tool_result("h1", first), anthropic_text("turn one done")});
+  const size_t connections = claude_->upstream().connection_count();
   ASSERT_EQ(post_dm(kBossDm, "turn one"), "");
   ASSERT_TRUE(wait_reply(kBossDm, "turn one done"));
+  // The turn's two model calls shared one kept-alive connection (agent -> proxy ->
+  // model): a step costs no new TLS handshake with the model's API.
+  EXPECT_EQ(claude_->upstream().connection_count() - connections, 1u);
   // The second turn's request carries the first turn's call and result, in order.
   claude_->push({all_of({expect_tool_result("h1", first), expect_text("turn one done"), expect_text("turn two")}),
                  anthropic_text("turn two done")});

@@ -435,7 +435,11 @@ TEST_F(EndToEnd, LocalChatCommandPrintsTheEchoReply) {
   auto code = chat.wait(90s);
   ASSERT_TRUE(code.has_value()) << "squadbox chat did not finish";
   EXPECT_EQ(*code, 0) << chat.stderr_text();
-  EXPECT_NE(chat.stdout_text().find(text), std::string::npos) << chat.stdout_text();
+  // Readable (`operator: TEXT`), not the host's turn markup, and a hint on stderr that no
+  // model is configured, with the command that gives the namespace one.
+  EXPECT_EQ(chat.stdout_text(), "operator: " + text + "\n");
+  EXPECT_NE(chat.stderr_text().find("the echo agent answered"), std::string::npos) << chat.stderr_text();
+  EXPECT_NE(chat.stderr_text().find("squadbox ns set alpha --mode llm"), std::string::npos) << chat.stderr_text();
 
   auto nope = node_->admin("POST", "/api/v1/chat/nope", R"({"text":"hi"})");
   ASSERT_TRUE(nope.ok());

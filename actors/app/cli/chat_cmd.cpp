@@ -33,6 +33,30 @@ std::string error_message(const std::string& body) {
   return body;
 }
 
+// The namespace's agent runs in echo mode (no model configured): says so on stderr, with
+// the command that points it at a model, so that a first `chat` shows both that the path
+// works and what to do next. Quiet when the namespace cannot be read.
+void hint_if_echo(const CliContext& ctx, const std::string& ns) {
+  auto r = call_node(
+      ctx, {"GET", "/api/v1/container/namespaces/" + percent_encode(ns), "", std::chrono::milliseconds(5000)});
+  auto* resp = std::get_if<ClientResponse>(&r);
+  if (!resp || resp->status != 200) return;
+  rapidjson::Document doc;
+  doc.Parse(resp->body.c_str());
+  if (doc.HasParseError() || !doc.IsObject()) return;
+  auto eff = doc.FindMember("agentEffective");
+  if (eff == doc.MemberEnd() || !eff->value.IsObject()) return;
+  auto mode = eff->value.FindMember("mode");
+  if (mode == eff->value.MemberEnd() || !mode->value.IsString() || std::string_view(mode->value.GetString()) != "echo")
+    return;
+  std::cerr << "(the echo agent answered: namespace " << ns
+            << " has no model. Give it one with a [proxy.routes.NAME] in the config and\n"
+               " squadbox ns set "
+            << ns
+            << " --mode llm --route NAME --protocol anthropic|openai --model MODEL\n"
+               " see docs/agents.md)\n";
+}
+
 int run_chat(const CliContext& ctx, const ChatArgs& a) {
   std::string text;
   if (a.words.empty() || (a.words.size() == 1 && a.words[0] == "-")) {
@@ -86,6 +110,8 @@ int run_chat(const CliContext& ctx, const ChatArgs& a) {
   }
   for (const auto& reply : doc["replies"].GetArray())
     if (reply.IsString()) std::cout << std::string_view(reply.GetString(), reply.GetStringLength()) << "\n";
+  std::cout.flush();
+  hint_if_echo(ctx, a.ns);
   return kExitOk;
 }
 
