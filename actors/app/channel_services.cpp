@@ -44,7 +44,7 @@ ChannelServices::~ChannelServices() {
 Status ChannelServices::start() {
   for (const auto& b : bots_)
     log::info("channel.bot", {{"id", b->id()},
-                              {"mode", b->polling() ? "polling" : "webhook"},
+                              {"mode", std::string(config::to_string(b->mode()))},
                               {"can_send", b->can_send()},
                               {"api", b->base_url()}});
   if (!takes_webhooks(bots_)) return {};

@@ -1,20 +1,16 @@
 #include "actors/channels/telegram_poller.hpp"
 
 #include <algorithm>
-#include <condition_variable>
-#include <functional>
-#include <mutex>
 #include <optional>
-#include <thread>
 
 #include <caf/all.hpp>
 
+#include "actors/channels/http_worker.hpp"
 #include "actors/protocol.hpp"
 #include "actors/supervision/supervisor.hpp"
 #include "channels/telegram/poll_policy.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/core/time.hpp"
-#include "runtime/http/interruptible_request.hpp"
 #include "storage/channel_state_store.hpp"
 #include "storage/sqlite.hpp"
 
@@ -28,86 +24,6 @@ constexpr std::chrono::milliseconds kPollMargin{10000};
 constexpr std::chrono::milliseconds kIngestTimeout{30000};
 constexpr std::chrono::milliseconds kStoreTimeout{15000};
 
-struct PollJob {
-  std::chrono::milliseconds delay{0};  // wait this long first (backoff)
-  std::string method, url;
-  http::Headers headers;
-  std::string body;
-  http::ClientOptions client;
-};
-
-// What came back; error_code set when there was no HTTP answer.
-struct PollAnswer {
-  int32_t status = 0;
-  std::string body;
-  http::Headers headers;
-  std::string error_code, error_message;
-};
-
-// The blocking half: one thread that waits out the backoff and performs one long poll
-// at a time. stop() interrupts both the wait and the request in flight, so the actor
-// can answer shutdown at once instead of after up to 50 s of long poll.
-class PollWorker {
- public:
-  using Deliver = std::function<void(PollAnswer)>;
-  explicit PollWorker(Deliver deliver) : deliver_(std::move(deliver)), thread_([this] { run(); }) {}
-  ~PollWorker() { stop(); }
-  PollWorker(const PollWorker&) = delete;
-  PollWorker& operator=(const PollWorker&) = delete;
-
-  void submit(PollJob job) {
-    std::lock_guard lock(mutex_);
-    job_ = std::move(job);
-    cv_.notify_one();
-  }
-  // Idempotent; returns once the thread has ended.
-  void stop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-      cv_.notify_all();
-    }
-    request_.interrupt();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void run() {
-    for (;;) {
-      PollJob job;
-      {
-        std::unique_lock lock(mutex_);
-        cv_.wait(lock, [&] { return stopping_ || job_.has_value(); });
-        if (stopping_) return;
-        job = std::move(*job_);
-        job_.reset();
-        if (job.delay.count() > 0 && cv_.wait_for(lock, job.delay, [&] { return stopping_; })) return;
-      }
-      auto response = request_.perform(job.method, job.url, std::move(job.headers), std::move(job.body), job.client);
-      if (request_.interrupted()) return;
-      PollAnswer answer;
-      if (response) {
-        answer.status = response->status;
-        answer.body = std::move(response->body);
-        answer.headers = std::move(response->headers);
-        if (!response->content_type.empty()) answer.headers.emplace_back("Content-Type", response->content_type);
-      } else {
-        answer.error_code = response.error().code;
-        answer.error_message = response.error().message;
-      }
-      deliver_(std::move(answer));
-    }
-  }
-
-  Deliver deliver_;
-  http::InterruptibleRequest request_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::optional<PollJob> job_;
-  bool stopping_ = false;
-  std::thread thread_;  // last: starts once everything above exists
-};
-
 struct poller_state {
   TelegramPollerOptions options;
   std::string bot_id;
@@ -115,7 +31,7 @@ struct poller_state {
   int failures = 0;  // consecutive
   std::string last_result = "starting";
   std::string log_path;  // of the current poll: the path without the bot token
-  std::unique_ptr<PollWorker> worker;
+  std::unique_ptr<HttpWorker> worker;
   static inline const char* name = "telegram_poller";
 };
 
@@ -176,7 +92,7 @@ void poll(self_ptr self, std::chrono::milliseconds delay) {
     self->quit(caf::sec::invalid_argument);
     return;
   }
-  PollJob job;
+  HttpJob job;
   job.delay = delay;
   job.method = request->method;
   job.url = st.options.bot->base_url() + request->path;
@@ -230,7 +146,7 @@ void persist(self_ptr self, int64_t next_offset, std::string result) {
           [=](caf::error& err) { fail(self, local_failure("store_failed", self->system().render(err))); });
 }
 
-void on_answer(self_ptr self, PollAnswer& answer) {
+void on_answer(self_ptr self, HttpAnswer& answer) {
   auto& st = self->state;
   if (!answer.error_code.empty())
     return fail(self, channels::telegram::network_verdict(answer.error_code, answer.error_message));
@@ -277,7 +193,7 @@ telegram_poller_actor::behavior_type poller_fn(self_ptr self, TelegramPollerOpti
   st.offset = load_offset(st.options.db_path, st.options.bot->name());
   // The worker reaches the actor through a weak address: it must not keep it alive.
   caf::actor_addr me = self->address();
-  st.worker = std::make_unique<PollWorker>([me](PollAnswer answer) {
+  st.worker = std::make_unique<HttpWorker>([me](HttpAnswer answer) {
     if (auto target = caf::actor_cast<caf::actor>(me))
       caf::anon_send(target, polled_atom::value, std::move(answer.status), std::move(answer.body),
                      std::move(answer.headers), std::move(answer.error_code), std::move(answer.error_message));
@@ -290,7 +206,7 @@ telegram_poller_actor::behavior_type poller_fn(self_ptr self, TelegramPollerOpti
   return {
       [=](polled_atom, int32_t status, std::string& body, http::Headers& headers, std::string& error_code,
           std::string& error_message) {
-        PollAnswer answer{status, std::move(body), std::move(headers), std::move(error_code), std::move(error_message)};
+        HttpAnswer answer{status, std::move(body), std::move(headers), std::move(error_code), std::move(error_message)};
         on_answer(self, answer);
       },
       [=](status_atom) {

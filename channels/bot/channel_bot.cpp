@@ -22,7 +22,9 @@ Result<Secret> lookup_secret(const config::ChannelBotConfig& config, const Secre
 ChannelBot::ChannelBot(messaging::ChannelKind kind, const config::ChannelBotConfig& config, std::string default_url)
     : kind_(kind),
       name_(config.name),
-      base_url_(config.api_base_url.empty() ? std::move(default_url) : config.api_base_url) {
+      base_url_(config.api_base_url.empty() ? std::move(default_url) : config.api_base_url),
+      mode_(config.mode),
+      ca_file_(config.ca_file) {
   while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
 }
 
@@ -45,6 +47,10 @@ bool ChannelBot::repeats_are_deduplicated(std::string_view) const {
 
 Result<OutboundRequest> ChannelBot::build_poll(std::int64_t, int) const {
   return make_error("channel.not_polling", "bot " + id() + " does not poll");
+}
+
+Result<Secret> ChannelBot::connection_credential() const {
+  return make_error("channel.no_connection", "bot " + id() + " does not connect out");
 }
 
 Result<ChannelBot::PolledBatch> ChannelBot::parse_poll(std::string_view) const {

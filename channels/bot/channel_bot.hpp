@@ -32,7 +32,12 @@ class ChannelBot {
   std::string id() const;  // "slack/main": the key in routes, tables, metrics and logs
   // The API the sender talks to ("https://slack.com" unless configured); no trailing '/'.
   const std::string& base_url() const { return base_url_; }
-  bool polling() const { return polling_; }    // Telegram getUpdates instead of webhooks
+  // How it receives: webhooks, or a connection it opens (Telegram polling, Discord
+  // Gateway, Slack Socket Mode), which a connection actor drives.
+  config::BotMode mode() const { return mode_; }
+  bool polling() const { return mode_ == config::BotMode::polling; }  // Telegram getUpdates
+  // Extra CA (PEM) for this bot's API and websocket endpoints; "" = the system store only.
+  const std::string& ca_file() const { return ca_file_; }
   bool can_send() const { return can_send_; }  // has the credential outbound requests need
 
   // accept | respond (handshake) | reject; pure, constant-time compares.
@@ -83,18 +88,23 @@ class ChannelBot {
     std::optional<std::int64_t> next_offset;  // nullopt: no updates
   };
   virtual Result<OutboundRequest> build_poll(std::int64_t offset, int timeout_seconds) const;
+  // The credential a bot that connects out opens its connection with: the Discord bot
+  // token (Gateway identify), the Slack app-level token (apps.connections.open). Errors:
+  // channel.no_connection for bots that do not connect out.
+  virtual Result<Secret> connection_credential() const;
   // Errors: the platform refused (telegram.api), malformed answer (channel.*).
   virtual Result<PolledBatch> parse_poll(std::string_view body) const;
 
  protected:
   ChannelBot(messaging::ChannelKind kind, const config::ChannelBotConfig& config, std::string default_base_url);
-  bool polling_ = false;
   bool can_send_ = false;
 
  private:
   messaging::ChannelKind kind_;
   std::string name_;
   std::string base_url_;
+  config::BotMode mode_;
+  std::string ca_file_;
 };
 
 // The platform's public API: https://slack.com, https://discord.com,

@@ -9,15 +9,18 @@ namespace {
 
 class SlackBot final : public ChannelBot {
  public:
-  SlackBot(const config::ChannelBotConfig& c, Verifier verifier, Secret bot_token)
+  SlackBot(const config::ChannelBotConfig& c, std::optional<Verifier> verifier, Secret bot_token, Secret app_token)
       : ChannelBot(messaging::ChannelKind::slack, c, default_base_url(messaging::ChannelKind::slack)),
         verifier_(std::move(verifier)),
         token_(std::move(bot_token)),
+        app_token_(std::move(app_token)),
         identity_{c.name, c.setting("bot_user_id")} {
     can_send_ = !token_.empty();
   }
   Verdict verify(const WebhookRequest& r, std::chrono::system_clock::time_point now) const override {
-    return verifier_.verify(r, now);
+    // A Socket Mode bot without a signing secret has no webhook: nothing may be delivered.
+    if (!verifier_) return Verdict::reject(404, "socket_mode_bot");
+    return verifier_->verify(r, now);
   }
   Result<messaging::ParsedDelivery> parse(const WebhookRequest& r, std::int64_t received_ms) const override {
     // Slash commands arrive form-encoded, Events API deliveries as JSON.
@@ -43,10 +46,15 @@ class SlackBot final : public ChannelBot {
     return find_posted(reply, dedupe_key);
   }
   DeliveryOutcome classify(const HttpReply& reply) const override { return classify_response(reply); }
+  Result<Secret> connection_credential() const override {
+    if (mode() != config::BotMode::socket) return ChannelBot::connection_credential();
+    return app_token_;
+  }
 
  private:
-  Verifier verifier_;
+  std::optional<Verifier> verifier_;
   Secret token_;
+  Secret app_token_;  // Socket Mode: xapp-, connections:write
   BotIdentity identity_;
 };
 
@@ -60,9 +68,17 @@ Result<std::unique_ptr<ChannelBot>> make_bot(const config::ChannelBotConfig& c, 
   if (!signing) return signing.error();
   auto token = lookup_secret(c, secrets, "bot_token");
   if (!token) return token.error();
-  auto verifier = Verifier::create(*signing);
-  if (!verifier) return config_error(verifier.error());
-  return std::unique_ptr<ChannelBot>(std::make_unique<SlackBot>(c, std::move(*verifier), std::move(*token)));
+  auto app_token = lookup_secret(c, secrets, "app_token");
+  if (!app_token) return app_token.error();
+  // A Socket Mode bot may also take webhooks when it has a signing secret.
+  std::optional<Verifier> verifier;
+  if (c.mode != config::BotMode::socket || !c.secret("signing_secret").empty()) {
+    auto v = Verifier::create(*signing);
+    if (!v) return config_error(v.error());
+    verifier = std::move(*v);
+  }
+  return std::unique_ptr<ChannelBot>(
+      std::make_unique<SlackBot>(c, std::move(verifier), std::move(*token), std::move(*app_token)));
 }
 
 }  // namespace sb::channels::slack

@@ -17,7 +17,6 @@ class TelegramBot final : public ChannelBot {
     identity_.name = c.name;
     identity_.bot_user_id = bot_id_from_token(token_.reveal()).value_or(0);
     identity_.username = c.setting("username");
-    polling_ = c.mode == "polling";
     can_send_ = !token_.empty();
   }
   Verdict verify(const WebhookRequest& r, std::chrono::system_clock::time_point) const override {
@@ -50,7 +49,7 @@ class TelegramBot final : public ChannelBot {
   }
 
   Result<OutboundRequest> build_poll(std::int64_t offset, int timeout_seconds) const override {
-    if (!polling_) return ChannelBot::build_poll(offset, timeout_seconds);
+    if (!polling()) return ChannelBot::build_poll(offset, timeout_seconds);
     return build_get_updates(token_, offset, timeout_seconds);
   }
   Result<PolledBatch> parse_poll(std::string_view body) const override {
@@ -74,7 +73,7 @@ Result<std::unique_ptr<ChannelBot>> make_bot(const config::ChannelBotConfig& c, 
   auto token = lookup_secret(c, secrets, "bot_token");
   if (!token) return token.error();
   std::optional<Verifier> verifier;
-  if (c.mode != "polling") {
+  if (c.mode != config::BotMode::polling) {
     auto secret_token = lookup_secret(c, secrets, "secret_token");
     if (!secret_token) return secret_token.error();
     auto v = Verifier::create(*secret_token);

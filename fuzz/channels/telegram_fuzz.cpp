@@ -21,7 +21,7 @@ void parse_poll(const sb::channels::ChannelBot&, std::uint8_t, std::string_view 
     sb::config::ChannelBotConfig c;
     c.platform = "telegram";
     c.name = "poller";
-    c.mode = "polling";
+    c.mode = sb::config::BotMode::polling;
     c.secrets = {{"bot_token", "token"}};
     c.settings = {{"username", std::string(kTelegramUsername)}};
     auto bot = sb::channels::telegram::make_bot(

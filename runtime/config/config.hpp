@@ -159,12 +159,22 @@ struct SchedulerConfig {
   std::string time_zone = "UTC";  // IANA zone of tasks that name none
 };
 
+// How a bot receives: the platform calls us (webhook), or we connect out, for hosts
+// without a public URL: Telegram long polling, the Discord Gateway, Slack Socket Mode.
+enum class BotMode { webhook, polling, gateway, socket };
+std::string_view to_string(BotMode mode);
+// "webhook" | "polling" | "gateway" | "socket"; nullopt otherwise.
+std::optional<BotMode> parse_bot_mode(std::string_view text);
+// The platform that has the mode: polling telegram, gateway discord, socket slack.
+std::string_view bot_mode_platform(BotMode mode);
+
 struct ChannelBotConfig {
   std::string platform;  // slack | discord | whatsapp | telegram
   std::string name;      // ^[a-z0-9][a-z0-9_-]{0,63}$
   bool enabled = true;
   std::string api_base_url;                     // "" = the platform's public API
-  std::string mode = "webhook";                 // webhook | polling (telegram only)
+  BotMode mode = BotMode::webhook;              // polling: telegram; gateway: discord; socket: slack
+  std::string ca_file;                          // extra CA (PEM) for this bot's API and websocket, "" = none
   std::map<std::string, std::string> secrets;   // role -> vault entry name
   std::map<std::string, std::string> settings;  // role -> plain value
   std::string id() const { return platform + "/" + name; }

@@ -22,7 +22,7 @@ std::string channels_json(const BotList& bots, const ChannelCountsOf& counts) {
     first = false;
     out +=
         "{\"id\":" + json_string(id) + ",\"platform\":" + json_string(messaging::channel_name(b->kind())) +
-        ",\"name\":" + json_string(b->name()) + ",\"mode\":" + json_string(b->polling() ? "polling" : "webhook") +
+        ",\"name\":" + json_string(b->name()) + ",\"mode\":" + json_string(config::to_string(b->mode())) +
         ",\"webhookPath\":" + (b->polling() ? std::string("null") : json_string(channels::webhooks::webhook_path(*b))) +
         ",\"canSend\":" + (b->can_send() ? "true" : "false") + ",\"apiBaseUrl\":" + json_string(b->base_url()) +
         ",\"received\":" + std::to_string(n.received) + ",\"rejected\":" + std::to_string(n.rejected) + "}";

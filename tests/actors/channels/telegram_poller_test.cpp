@@ -326,7 +326,7 @@ TEST_F(TelegramPoller, AnswersStatus) {
 
 TEST_F(TelegramPoller, RefusesABotThatDoesNotPoll) {
   auto o = options();
-  o.bot = sb::test::make_polling_bot(fake.url(), "webhook");
+  o.bot = sb::test::make_polling_bot(fake.url(), sb::config::BotMode::webhook);
   EXPECT_FALSE(spawn_telegram_poller(system, o));
   o.bot = nullptr;
   EXPECT_FALSE(spawn_telegram_poller(system, o));

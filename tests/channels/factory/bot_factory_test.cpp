@@ -141,7 +141,7 @@ TEST(ChannelBot, WhatsAppNeedsTokenAndNumberToSend) {
 
 TEST(ChannelBot, TelegramPollingBotRefusesWebhooksAndBuildsPolls) {
   auto cfg = bot_config("telegram", "p", {{"bot_token", "tt"}});
-  cfg.mode = "polling";
+  cfg.mode = sb::config::BotMode::polling;
   auto bot = make_bot(cfg, lookup_from({{"tt", "123456:ABC-def_ghi"}}));
   ASSERT_TRUE(bot.ok()) << bot.error().message;
   EXPECT_TRUE((*bot)->polling());
@@ -168,6 +168,39 @@ TEST(ChannelBot, TelegramPollingBotRefusesWebhooksAndBuildsPolls) {
                        lookup_from({{"s", "secret_1"}, {"tt", "123456:ABC"}}));
   ASSERT_TRUE(hook.ok()) << hook.error().message;
   EXPECT_EQ((*hook)->build_poll(0, 1).error().code, "channel.not_polling");
+}
+
+TEST(ChannelBot, GatewayAndSocketModeBotsNeedNoWebhookKeyAndRefuseWebhooksWithout) {
+  auto gw = bot_config("discord", "gw", {{"bot_token", "dt"}});
+  gw.mode = sb::config::BotMode::gateway;
+  gw.ca_file = "/tmp/test-ca.pem";
+  auto d = make_bot(gw, lookup_from({{"dt", "discord-token"}}));
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ((*d)->mode(), sb::config::BotMode::gateway);
+  EXPECT_EQ((*d)->ca_file(), "/tmp/test-ca.pem");
+  EXPECT_TRUE((*d)->can_send());
+  auto verdict = (*d)->verify(WebhookRequest{"POST", {}, "", "{}"}, {});
+  EXPECT_FALSE(verdict.accepted());
+  EXPECT_EQ(verdict.status, 404);
+  ASSERT_TRUE((*d)->build_message("1000000000000000", "hi", "").ok());
+  auto credential = (*d)->connection_credential();
+  ASSERT_TRUE(credential.ok());
+  EXPECT_EQ(credential->reveal(), "discord-token");
+
+  auto sock = bot_config("slack", "s", {{"app_token", "at"}, {"bot_token", "bt"}});
+  sock.mode = sb::config::BotMode::socket;
+  auto s = make_bot(sock, lookup_from({{"at", "xapp-1"}, {"bt", "xoxb-1"}}));
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ((*s)->mode(), sb::config::BotMode::socket);
+  EXPECT_EQ((*s)->verify(WebhookRequest{"POST", {}, "", "{}"}, {}).status, 404);
+  EXPECT_TRUE((*s)->can_send());
+  auto app = (*s)->connection_credential();
+  ASSERT_TRUE(app.ok());
+  EXPECT_EQ(app->reveal(), "xapp-1");
+  // A webhook bot does not connect out.
+  auto hook = make_bot(bot_config("slack", "h", {{"signing_secret", "ss"}}), lookup_from({{"ss", "sign"}}));
+  ASSERT_TRUE(hook.ok()) << hook.error().message;
+  EXPECT_EQ((*hook)->connection_credential().error().code, "channel.no_connection");
 }
 
 TEST(ChannelBot, MakeBotsSkipsDisabledBotsAndStopsAtTheFirstError) {

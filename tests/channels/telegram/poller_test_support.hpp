@@ -20,12 +20,12 @@ namespace sb::test {
 inline constexpr const char* kBotToken = "123456:AAH-test_token";
 
 inline std::shared_ptr<const channels::ChannelBot> make_polling_bot(const std::string& base_url,
-                                                                    std::string mode = "polling") {
+                                                                    config::BotMode mode = config::BotMode::polling) {
   config::ChannelBotConfig c;
   c.platform = "telegram";
   c.name = "main";
   c.api_base_url = base_url;
-  c.mode = std::move(mode);
+  c.mode = mode;
   c.secrets = {{"bot_token", "tg_token"}, {"secret_token", "tg_secret"}};
   c.settings = {{"username", "squad_bot"}};
   auto bot = channels::make_bot(c, [](const std::string& name) -> Result<Secret> {

@@ -53,13 +53,13 @@ inline std::map<std::string, std::string> vault_entries() {
 inline config::Config bots_config() {
   config::Config c;
   auto bot = [&](std::string platform, std::string name, std::map<std::string, std::string> secrets,
-                 std::map<std::string, std::string> settings, std::string mode = "webhook") {
+                 std::map<std::string, std::string> settings, config::BotMode mode = config::BotMode::webhook) {
     config::ChannelBotConfig b;
     b.platform = std::move(platform);
     b.name = std::move(name);
     b.secrets = std::move(secrets);
     b.settings = std::move(settings);
-    b.mode = std::move(mode);
+    b.mode = mode;
     c.channels.push_back(b);
   };
   bot("slack", "main", {{"signing_secret", "slack-signing"}, {"bot_token", "slack-token"}},
@@ -69,7 +69,7 @@ inline config::Config bots_config() {
       {{"phone_number_id", "106540352242922"}});
   bot("telegram", "tgbot", {{"secret_token", "tg-secret"}, {"bot_token", "tg-token"}},
       {{"username", "SquadHelperBot"}});
-  bot("telegram", "tgpoll", {{"bot_token", "tg-token"}}, {}, "polling");
+  bot("telegram", "tgpoll", {{"bot_token", "tg-token"}}, {}, config::BotMode::polling);
   return c;
 }
 

@@ -72,8 +72,8 @@ enabled = false
   EXPECT_EQ(slack.secret("bot_token"), "slack-bot");
   EXPECT_EQ(slack.setting("bot_user_id"), "U0BOT");
   EXPECT_EQ(slack.api_base_url, "http://127.0.0.1:9/");
-  EXPECT_EQ(slack.mode, "webhook");
-  EXPECT_EQ(c->channels[2].mode, "polling");
+  EXPECT_EQ(slack.mode, sb::config::BotMode::webhook);
+  EXPECT_EQ(c->channels[2].mode, sb::config::BotMode::polling);
   EXPECT_EQ(c->channels[2].setting("poll_timeout_s"), "20");
   EXPECT_FALSE(c->channels[3].enabled);
   // `config show` round-trips the bots.
@@ -103,8 +103,51 @@ TEST_F(ChannelBotsConfig, HostileOrIncompleteBotsAreRefusedByName) {
   expect_error(parse("[channels.telegram.t]\nmode = \"polling\"\n"), "channels.telegram.t.bot_token: missing");
   expect_error(parse("[channels.telegram.t]\nmode = \"polling\"\nbot_token = \"t\"\npoll_timeout_s = 99\n"), "0..50");
   expect_error(parse("[channels.telegram.t]\nmode = \"push\"\nbot_token = \"t\"\n"), "not one of webhook, polling");
+  expect_error(parse("[channels.telegram.t]\nmode = \"gateway\"\nbot_token = \"t\"\n"), "exists for discord only");
+  expect_error(parse("[channels.discord.d]\nmode = \"socket\"\nbot_token = \"t\"\n"), "exists for slack only");
+  expect_error(parse("[channels.discord.d]\nmode = \"gateway\"\n"), "channels.discord.d.bot_token: missing");
+  expect_error(parse("[channels.slack.s]\nmode = \"socket\"\nbot_token = \"b\"\n"),
+               "channels.slack.s.app_token: missing; Socket Mode");
+  expect_error(parse("[channels.discord.d]\nmode = \"gateway\"\nbot_token = \"t\"\nintents = -1\n"),
+               "channels.discord.d.intents: expected a bitmask");
+  expect_error(parse("[channels.discord.d]\nmode = \"gateway\"\nbot_token = \"t\"\nca_file = \"\"\n"),
+               "channels.discord.d.ca_file: expected a file path");
   expect_error(parse("[channels]\nslack = 1\n"), "expected tables [channels.slack.NAME]");
   expect_error(parse("[outbound]\nbackoff_base_ms = 10\nbackoff_max_ms = 5\n"), "outbound.backoff_max_ms");
+}
+
+TEST_F(ChannelBotsConfig, GatewayAndSocketModeBotsNeedNoWebhookKeysAndRoundTrip) {
+  auto c = parse(R"(
+[channels.discord.gw]
+mode = "gateway"
+bot_token = "discord-bot"
+intents = 37377
+ca_file = "/etc/squadbox/test-ca.pem"
+[channels.discord.named]
+mode = "gateway"
+bot_token = "discord-bot"
+intents = "guild_messages, direct_messages"
+[channels.slack.sock]
+mode = "socket"
+app_token = "slack-app"
+bot_token = "slack-bot"
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(c->channels.size(), 3u);
+  EXPECT_EQ(c->channels[0].mode, sb::config::BotMode::gateway);
+  EXPECT_EQ(c->channels[0].setting("intents"), "37377");
+  EXPECT_EQ(c->channels[0].ca_file, "/etc/squadbox/test-ca.pem");
+  EXPECT_EQ(c->channels[1].setting("intents"), "guild_messages, direct_messages");
+  EXPECT_EQ(c->channels[2].mode, sb::config::BotMode::socket);
+  EXPECT_EQ(c->channels[2].secret("app_token"), "slack-app");
+  const std::string shown = sb::config::to_toml(*c);
+  auto again = parse(shown);
+  ASSERT_TRUE(again.ok()) << again.error().message << "\n" << shown;
+  ASSERT_EQ(again->channels.size(), 3u);
+  EXPECT_EQ(again->channels[0].mode, sb::config::BotMode::gateway);
+  EXPECT_EQ(again->channels[0].ca_file, "/etc/squadbox/test-ca.pem");
+  EXPECT_EQ(again->channels[0].setting("intents"), "37377");
+  EXPECT_EQ(again->channels[2].mode, sb::config::BotMode::socket);
 }
 
 TEST_F(ChannelBotsConfig, EnvironmentOverridesListenerKeys) {
