@@ -67,6 +67,13 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;  // the scheduler's one
 using scan_atom = caf::atom_constant<caf::atom("scan")>;        // run one security scan now
 using sectick_atom = caf::atom_constant<caf::atom("sectick")>;  // the auditor's periodic timer
 using polled_atom = caf::atom_constant<caf::atom("tgpolled")>;  // a poll's answer, from its thread
+// Bots that connect out over WebSockets (Discord Gateway, Slack Socket Mode): events of
+// a connection's own thread and of the bootstrap HTTP call, and the actor's timers.
+using ws_open_atom = caf::atom_constant<caf::atom("wsopen")>;
+using ws_text_atom = caf::atom_constant<caf::atom("wstext")>;
+using ws_closed_atom = caf::atom_constant<caf::atom("wsclosed")>;
+using ws_timer_atom = caf::atom_constant<caf::atom("wstimer")>;
+using ws_boot_atom = caf::atom_constant<caf::atom("wsboot")>;
 
 // What any supervised component reports about itself. `state` is for people (/readyz,
 // `squadbox status`); callers that decide something use the typed fields of their own
@@ -344,6 +351,17 @@ using channel_sender_actor =
 // Internal: polled (status, body, headers, error code, error message) from its poll thread.
 using telegram_poller_actor =
     component_actor::extend<caf::reacts_to<polled_atom, int32_t, std::string, http::Headers, std::string, std::string>>;
+
+// A bot connection over WebSockets (actors/channels/discord_gateway.hpp,
+// slack_socket_mode.hpp). `conn` names the socket an event is about (a newer socket
+// makes an older one's late events recognisable); ws_closed carries the close code (-1:
+// none), whether the close was clean, and why; ws_timer a timer kind and its token;
+// ws_boot the bootstrap HTTP answer (status, body, headers, error code, error message).
+using ws_bot_actor = component_actor::extend<
+    caf::reacts_to<ws_open_atom, uint64_t>, caf::reacts_to<ws_text_atom, uint64_t, std::string>,
+    caf::reacts_to<ws_closed_atom, uint64_t, int32_t, bool, std::string>,
+    caf::reacts_to<ws_timer_atom, uint8_t, uint64_t>,
+    caf::reacts_to<ws_boot_atom, uint64_t, int32_t, std::string, http::Headers, std::string, std::string>>;
 
 // The periodic security audit of running containers (actors/audit/security_auditor.hpp):
 // scan runs one now and answers its number of findings. Internal: sectick (the timer).

@@ -378,6 +378,7 @@ int serve(const config::Config& config, const char* version) {
   const Containers containers = prepare_containers(c);
 
   metrics::Registry registry;
+  actors::ConnectionBoard connections;  // outlives the actor system: its actors write to it
   int exit_code = 0;
   {
     caf::actor_system_config cfg;
@@ -390,6 +391,7 @@ int serve(const config::Config& config, const char* version) {
     node.metrics = &registry;
     node.bots = *channel_bots;
     node.local_chat = local_chat;
+    node.connections = &connections;
     // Namespaces queue messages until make_run is set below (containers and security exist).
     auto namespace_services = std::make_shared<actors::NamespaceServices>();
     node.namespace_services = namespace_services;
@@ -457,7 +459,15 @@ int serve(const config::Config& config, const char* version) {
     ChannelServices channels(system, c, *channel_bots, actors::make_audit_sink(system), &registry);
     api_options.extensions.push_back([&channels](http::Router& api) {
       app::admin::add_channels_routes(api, channels.bots(),
-                                      [&channels](const std::string& id) { return channels.counts(id); });
+                                      [&channels, &connections](const std::string& id) {
+                                        auto n = channels.counts(id);
+                                        if (auto r = connections.get(id)) {
+                                          n.connection = r->state;
+                                          n.connection_detail = r->detail;
+                                          n.connection_fatal = r->fatal;
+                                        }
+                                        return n;
+                                      });
     });
     api_options.extensions.push_back(
         [&system, db = c.storage_path(), timeout = api_options.actor_timeout](http::Router& api) {

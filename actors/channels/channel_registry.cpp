@@ -3,23 +3,31 @@
 #include <charconv>
 
 #include "actors/channels/channel_sender.hpp"
+#include "actors/channels/discord_gateway.hpp"
 #include "actors/channels/telegram_poller.hpp"
 #include "actors/supervision/supervisor.hpp"
 
 namespace sb::actors {
 namespace {
 
+// A setting of the bot's `[channels.PLATFORM.NAME]` table ("" when unset).
+std::string setting_of(const config::Config& config, const channels::ChannelBot& bot, const std::string& key) {
+  for (const auto& entry : config.channels)
+    if (entry.platform == messaging::channel_name(bot.kind()) && entry.name == bot.name()) return entry.setting(key);
+  return "";
+}
+
 // `[channels.telegram.NAME] poll_timeout_s` (validated by the config loader), else 30.
 int poll_timeout_for(const config::Config& config, const channels::ChannelBot& bot) {
-  for (const auto& entry : config.channels) {
-    if (entry.platform != messaging::channel_name(bot.kind()) || entry.name != bot.name()) continue;
-    const auto it = entry.settings.find("poll_timeout_s");
-    if (it == entry.settings.end()) break;
-    int value = 30;
-    std::from_chars(it->second.data(), it->second.data() + it->second.size(), value);
-    return value;
-  }
-  return 30;
+  const std::string text = setting_of(config, bot, "poll_timeout_s");
+  int value = 30;
+  if (!text.empty()) std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
+}
+
+// The bot's own CA, else [outbound] ca_file.
+std::string ca_file_for(const config::Config& config, const channels::ChannelBot& bot) {
+  return bot.ca_file().empty() ? config.outbound.ca_file : bot.ca_file();
 }
 
 }  // namespace
@@ -48,7 +56,7 @@ supervisor_actor spawn_channel_registry(caf::actor_system& system, ChannelRegist
       poller.bot = bot;
       poller.db_path = c.storage_path();
       poller.poll_timeout_s = poll_timeout_for(c, *bot);
-      poller.ca_file = c.outbound.ca_file;
+      poller.ca_file = ca_file_for(c, *bot);
       poller.backoff_base = std::chrono::milliseconds(c.outbound.backoff_base_ms);
       poller.backoff_max = std::chrono::milliseconds(c.outbound.backoff_max_ms);
       poller.metrics = options.metrics;
@@ -56,6 +64,22 @@ supervisor_actor spawn_channel_registry(caf::actor_system& system, ChannelRegist
                                 return caf::actor_cast<caf::actor>(spawn_telegram_poller(sys, poller));
                               }});
     }
+  }
+  for (const auto& bot : options.bots) {
+    if (bot->mode() != config::BotMode::gateway) continue;
+    DiscordGatewayOptions gw;
+    gw.bot = bot;
+    gw.intents = setting_of(c, *bot, "intents");
+    gw.db_path = c.storage_path();
+    gw.ca_file = ca_file_for(c, *bot);
+    gw.backoff_base = std::chrono::milliseconds(c.outbound.backoff_base_ms);
+    gw.backoff_max = std::chrono::milliseconds(std::max<int64_t>(c.outbound.backoff_base_ms, 60000));
+    gw.metrics = options.metrics;
+    gw.board = options.board;
+    gw.audit = options.audit;
+    sup.children.push_back({"gateway:" + bot->id(), [gw](caf::actor_system& sys, const caf::actor&) {
+                              return caf::actor_cast<caf::actor>(spawn_discord_gateway(sys, gw));
+                            }});
   }
   return spawn_supervisor(system, std::move(sup));
 }

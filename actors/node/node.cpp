@@ -1,6 +1,7 @@
 #include "actors/node/node.hpp"
 
 #include "actors/audit/audit_log.hpp"
+#include "actors/node/audit_sink.hpp"
 #include "actors/channels/channel_ingest.hpp"
 #include "actors/channels/channel_registry.hpp"
 #include "actors/channels/outbox.hpp"
@@ -80,9 +81,11 @@ supervisor_actor spawn_node(caf::actor_system& system, NodeOptions options) {
   channels.config = c;
   channels.policy = sup.policy;
   channels.metrics = options.metrics;
+  channels.board = options.connections;
   sup.children.push_back({"channels", [channels](caf::actor_system& sys, const caf::actor& supervisor) {
                             auto registry = channels;
                             registry.parent = supervisor;
+                            registry.audit = make_audit_sink(sys);
                             return caf::actor_cast<caf::actor>(spawn_channel_registry(sys, std::move(registry)));
                           }});
   return spawn_supervisor(system, std::move(sup));

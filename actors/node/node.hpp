@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "actors/channels/connection_board.hpp"
 #include "actors/protocol.hpp"
 #include "channels/bot/channel_bot.hpp"
 #include "runtime/config/config.hpp"
@@ -37,6 +38,8 @@ struct NodeOptions {
   std::shared_ptr<NamespaceServices> namespace_services;
   // Scheduled tasks (storage/task_store.hpp); null: the scheduler idles.
   std::shared_ptr<storage::TaskStore> tasks{};  // {}: positional initialisers may leave it out
+  // Where the bots that connect out report their connection (admin API); null: nowhere.
+  ConnectionBoard* connections = nullptr;
 };
 
 // The database at config.storage_path() must exist and be migrated (serve does this

@@ -115,6 +115,11 @@ bool parse_format(std::string_view t, Format& out) {
 
 std::string format_line(Format format, std::string_view ts, Level level, std::string_view event,
                         std::initializer_list<Field> fields) {
+  return format_line(format, ts, level, event, std::span<const Field>(fields.begin(), fields.size()));
+}
+
+std::string format_line(Format format, std::string_view ts, Level level, std::string_view event,
+                        std::span<const Field> fields) {
   std::string out;
   out.reserve(128);
   if (format == Format::json) {
@@ -153,6 +158,10 @@ std::string format_line(Format format, std::string_view ts, Level level, std::st
 }
 
 void write(Level level, std::string_view event, std::initializer_list<Field> fields) {
+  write(level, event, std::span<const Field>(fields.begin(), fields.size()));
+}
+
+void write(Level level, std::string_view event, std::span<const Field> fields) {
   std::string line = format_line(g_format.load(), now_timestamp(), level, event, fields);
   std::lock_guard lock(g_write_mutex);
   const char* p = line.data();

@@ -4,6 +4,7 @@
 // A Secret field is always written as "[redacted]".
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -38,6 +39,8 @@ bool parse_level(std::string_view text, Level& out);
 bool parse_format(std::string_view text, Format& out);
 
 void write(Level level, std::string_view event, std::initializer_list<Field> fields);
+// Fields decided at run time (a pure core's log effects).
+void write(Level level, std::string_view event, std::span<const Field> fields);
 
 inline bool enabled(Level l) {
   return l >= level();
@@ -58,5 +61,7 @@ inline void error(std::string_view e, std::initializer_list<Field> f = {}) {
 // Pure formatting, exposed for tests.
 std::string format_line(Format format, std::string_view timestamp, Level level, std::string_view event,
                         std::initializer_list<Field> fields);
+std::string format_line(Format format, std::string_view timestamp, Level level, std::string_view event,
+                        std::span<const Field> fields);
 
 }  // namespace sb::log

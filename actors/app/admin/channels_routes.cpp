@@ -25,7 +25,13 @@ std::string channels_json(const BotList& bots, const ChannelCountsOf& counts) {
         ",\"name\":" + json_string(b->name()) + ",\"mode\":" + json_string(config::to_string(b->mode())) +
         ",\"webhookPath\":" + (b->polling() ? std::string("null") : json_string(channels::webhooks::webhook_path(*b))) +
         ",\"canSend\":" + (b->can_send() ? "true" : "false") + ",\"apiBaseUrl\":" + json_string(b->base_url()) +
-        ",\"received\":" + std::to_string(n.received) + ",\"rejected\":" + std::to_string(n.rejected) + "}";
+        ",\"received\":" + std::to_string(n.received) + ",\"rejected\":" + std::to_string(n.rejected) +
+        ",\"connection\":" +
+        (n.connection.empty() ? std::string("null")
+                              : "{\"state\":" + json_string(n.connection) + ",\"detail\":" +
+                                    json_string(n.connection_detail) +
+                                    ",\"fatal\":" + (n.connection_fatal ? "true" : "false") + "}") +
+        "}";
   }
   return out + "]}";
 }

@@ -17,6 +17,11 @@ using BotList = std::vector<std::shared_ptr<const channels::ChannelBot>>;
 struct ChannelCounts {
   uint64_t received = 0;
   uint64_t rejected = 0;
+  // Bots that connect out (polling, gateway, socket): their connection as its actor
+  // reports it ("" = no report yet, or a webhook bot).
+  std::string connection;
+  std::string connection_detail;
+  bool connection_fatal = false;
 };
 using ChannelCountsOf = std::function<ChannelCounts(const std::string& bot_id)>;
 
