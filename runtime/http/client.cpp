@@ -11,9 +11,8 @@ Error bad_url(std::string_view why) {
   return make_error("http.bad_url", std::string(why));
 }
 
-}  // namespace
-
-Result<Url> Url::parse(std::string_view text) {
+// One parser for both URL families; `secure` and `plain` are the two schemes accepted.
+Result<Url> parse_url(std::string_view text, std::string_view plain, std::string_view secure) {
   if (text.empty()) return bad_url("empty URL");
   for (const char c : text) {
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
@@ -25,7 +24,7 @@ Result<Url> Url::parse(std::string_view text) {
   for (const char c : text.substr(0, sep)) {
     url.scheme += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
   }
-  if (url.scheme != "http" && url.scheme != "https") {
+  if (url.scheme != plain && url.scheme != secure) {
     return make_error("http.unsupported_scheme", "unsupported URL scheme '" + url.scheme + "'");
   }
   std::string_view rest = text.substr(sep + 3);
@@ -60,7 +59,7 @@ Result<Url> Url::parse(std::string_view text) {
     return bad_url("invalid host");
   }
   url.host = std::string(host);
-  url.port = url.scheme == "https" ? 443 : 80;
+  url.port = url.secure() ? 443 : 80;
   if (has_port) {
     unsigned value = 0;
     const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
@@ -74,9 +73,19 @@ Result<Url> Url::parse(std::string_view text) {
   return url;
 }
 
+}  // namespace
+
+Result<Url> Url::parse(std::string_view text) {
+  return parse_url(text, "http", "https");
+}
+
+Result<Url> Url::parse_websocket(std::string_view text) {
+  return parse_url(text, "ws", "wss");
+}
+
 std::string Url::host_header() const {
   std::string out = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  const uint16_t default_port = scheme == "https" ? 443 : 80;
+  const uint16_t default_port = secure() ? 443 : 80;
   if (port != default_port) out += ":" + std::to_string(port);
   return out;
 }

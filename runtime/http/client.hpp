@@ -13,7 +13,7 @@
 namespace sb::http {
 
 struct Url {
-  std::string scheme;  // "http" or "https", lower case
+  std::string scheme;  // "http" or "https" ("ws" or "wss" from parse_websocket), lower case
   std::string host;    // IPv6 literals without brackets
   uint16_t port = 0;   // explicit or the scheme's default
   std::string target;  // path and query, at least "/"; the fragment is dropped
@@ -21,6 +21,11 @@ struct Url {
   // Errors: "http.bad_url" (syntax, credentials in the URL, bad port),
   // "http.unsupported_scheme" (anything but http/https).
   static Result<Url> parse(std::string_view text);
+  // The same syntax for WebSocket URLs, schemes "ws" (default port 80) and "wss" (443):
+  // a separate entry point so that http::request keeps refusing ws URLs. Same errors.
+  static Result<Url> parse_websocket(std::string_view text);
+  // https or wss.
+  bool secure() const { return scheme == "https" || scheme == "wss"; }
   // Value for the Host header: brackets for IPv6, port only when not the default.
   std::string host_header() const;
 };
