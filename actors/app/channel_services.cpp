@@ -86,7 +86,10 @@ uint16_t ChannelServices::webhook_port() const {
 admin::ChannelCounts ChannelServices::counts(const std::string& bot_id) const {
   if (!listener_) return {};
   const auto n = listener_->counts(bot_id);
-  return {n.received, n.rejected};
+  admin::ChannelCounts out;
+  out.received = n.received;
+  out.rejected = n.rejected;
+  return out;
 }
 
 }  // namespace sb::app

@@ -457,17 +457,16 @@ int serve(const config::Config& config, const char* version) {
     api_options.extensions.push_back(
         [db = c.storage_path()](http::Router& api) { app::admin::add_audit_routes(api, db); });
     ChannelServices channels(system, c, *channel_bots, actors::make_audit_sink(system), &registry);
-    api_options.extensions.push_back([&channels](http::Router& api) {
-      app::admin::add_channels_routes(api, channels.bots(),
-                                      [&channels, &connections](const std::string& id) {
-                                        auto n = channels.counts(id);
-                                        if (auto r = connections.get(id)) {
-                                          n.connection = r->state;
-                                          n.connection_detail = r->detail;
-                                          n.connection_fatal = r->fatal;
-                                        }
-                                        return n;
-                                      });
+    api_options.extensions.push_back([&channels, &connections](http::Router& api) {
+      app::admin::add_channels_routes(api, channels.bots(), [&channels, &connections](const std::string& id) {
+        auto n = channels.counts(id);
+        if (auto r = connections.get(id)) {
+          n.connection = r->state;
+          n.connection_detail = r->detail;
+          n.connection_fatal = r->fatal;
+        }
+        return n;
+      });
     });
     api_options.extensions.push_back(
         [&system, db = c.storage_path(), timeout = api_options.actor_timeout](http::Router& api) {

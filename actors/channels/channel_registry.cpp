@@ -46,6 +46,7 @@ supervisor_actor spawn_channel_registry(caf::actor_system& system, ChannelRegist
       sender.bot = bot;
       sender.db_path = c.storage_path();
       sender.outbound = c.outbound;
+      sender.outbound.ca_file = ca_file_for(c, *bot);
       sender.metrics = options.metrics;
       sup.children.push_back({"send:" + bot->id(), [sender](caf::actor_system& sys, const caf::actor&) {
                                 return caf::actor_cast<caf::actor>(spawn_channel_sender(sys, sender));

@@ -12,9 +12,9 @@
 namespace sb::actors {
 
 struct ConnectionReport {
-  std::string state;   // the connection actor's state: "ready", "resuming", "backing_off", "stopped_fatal", ...
-  std::string detail;  // for people: the last reason, counters; never a secret
-  bool fatal = false;  // stopped for good until an operator acts (a bad token, disabled intents, ...)
+  std::string state;          // the connection actor's state: "ready", "resuming", "backing_off", "stopped_fatal", ...
+  std::string detail;         // for people: the last reason, counters; never a secret
+  bool fatal = false;         // stopped for good until an operator acts (a bad token, disabled intents, ...)
   std::int64_t since_ms = 0;  // unix ms of the last state change
 };
 

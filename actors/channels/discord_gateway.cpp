@@ -43,8 +43,8 @@ struct gateway_state {
   std::unique_ptr<dc::GatewaySession> session;
   std::unique_ptr<WsConnections> sockets;
   std::unique_ptr<HttpWorker> http;
-  uint64_t current_socket = 0;  // 0 = none
-  uint64_t boot_call = 0;       // the /gateway/bot call in flight
+  uint64_t current_socket = 0;                // 0 = none
+  uint64_t boot_call = 0;                     // the /gateway/bot call in flight
   std::map<uint64_t, PendingIngest> ingests;  // by retry key
   uint64_t next_ingest = 1;
   std::optional<dc::GatewayPersisted> persist_pending;  // written after the one in flight
@@ -121,8 +121,7 @@ void report(self_ptr self) {
         .set(s.state() == dc::GatewayState::ready ? 1 : 0);
     if (auto rtt = s.last_heartbeat_rtt())
       st.options.metrics
-          ->gauge("squadbox_discord_gateway_heartbeat_rtt_ms", "The last heartbeat's round trip.",
-                  {{"bot", st.bot_id}})
+          ->gauge("squadbox_discord_gateway_heartbeat_rtt_ms", "The last heartbeat's round trip.", {{"bot", st.bot_id}})
           .set(static_cast<double>(rtt->count()));
     if (auto left = s.identifies_left())
       st.options.metrics
@@ -162,7 +161,7 @@ void ingest(self_ptr self, uint64_t key) {
   auto& st = self->state;
   auto it = st.ingests.find(key);
   if (it == st.ingests.end()) return;
-  auto ingest_actor = lookup<ingest_actor>(self->system(), "ingest");
+  auto ingester = lookup<ingest_actor>(self->system(), "ingest");
   auto retry = [self, key](std::string why) {
     auto& s = self->state;
     auto found = s.ingests.find(key);
@@ -178,8 +177,8 @@ void ingest(self_ptr self, uint64_t key) {
           "MESSAGE_CREATE events whose storing failed (tried again; the sequence number waits).");
     self->delayed_send(self, delay, ws_timer_atom::value, kIngestRetryTimer, key);
   };
-  if (!ingest_actor) return retry("ingest actor down");
-  self->request(ingest_actor, kIngestTimeout, ingest_atom::value, it->second.messages)
+  if (!ingester) return retry("ingest actor down");
+  self->request(ingester, kIngestTimeout, ingest_atom::value, it->second.messages)
       .then(
           [self, key, retry](const ingest_result& r) {
             if (!r.error.code.empty()) return retry(r.error.code + ": " + r.error.message);
@@ -208,7 +207,8 @@ void persist(self_ptr self, dc::GatewayPersisted state) {
     return;
   }
   st.persist_in_flight = true;
-  auto op = storage::upsert_channel_state("discord", st.options.bot->name(), kStateKey, persisted_json(state), now_ms());
+  auto op =
+      storage::upsert_channel_state("discord", st.options.bot->name(), kStateKey, persisted_json(state), now_ms());
   self->request(writer, kStoreTimeout, write_atom::value, std::move(op))
       .then(
           [self](const storage::WriteOutcome& out) {
@@ -241,9 +241,9 @@ void fatal(self_ptr self, const dc::Fatal& f) {
   count(self, "squadbox_discord_gateway_fatal_total", "Gateway connections stopped for good (needs an operator).",
         {{"code", f.code}});
   if (st.options.audit) {
-    std::string detail = "{\"code\":\"" + http::json_escape(f.code) + "\",\"closeCode\":" +
-                         (f.close_code ? std::to_string(*f.close_code) : std::string("null")) + ",\"reason\":\"" +
-                         http::json_escape(f.reason) + "\"}";
+    std::string detail = "{\"code\":\"" + http::json_escape(f.code) +
+                         "\",\"closeCode\":" + (f.close_code ? std::to_string(*f.close_code) : std::string("null")) +
+                         ",\"reason\":\"" + http::json_escape(f.reason) + "\"}";
     st.options.audit(AuditRecord{"channel:" + st.bot_id, "channel.connection_stopped", st.bot_id, std::move(detail)});
   }
 }
@@ -338,9 +338,8 @@ ws_bot_actor::behavior_type gateway_fn(self_ptr self, DiscordGatewayOptions opti
         s.current_socket = 0;
         s.last_reason = "closed " + (code >= 0 ? std::to_string(code) + " " : std::string()) + why;
         log::info("discord.gateway_closed", {{"bot", s.bot_id}, {"code", int64_t{code}}, {"why", why}});
-        run(self, s.session->on_closed(now(), code >= 0 ? std::optional<uint16_t>(static_cast<uint16_t>(code))
-                                                        : std::nullopt,
-                                       clean));
+        run(self, s.session->on_closed(
+                      now(), code >= 0 ? std::optional<uint16_t>(static_cast<uint16_t>(code)) : std::nullopt, clean));
       },
       [=](ws_timer_atom, uint8_t kind, uint64_t token) {
         if (kind == kIngestRetryTimer) return ingest(self, token);

@@ -1,11 +1,11 @@
 #include "actors/node/node.hpp"
 
 #include "actors/audit/audit_log.hpp"
-#include "actors/node/audit_sink.hpp"
 #include "actors/channels/channel_ingest.hpp"
 #include "actors/channels/channel_registry.hpp"
 #include "actors/channels/outbox.hpp"
 #include "actors/namespaces/namespace_manager.hpp"
+#include "actors/node/audit_sink.hpp"
 #include "actors/routing/message_router.hpp"
 #include "actors/schedule/scheduler.hpp"
 #include "actors/storage/storage_writer.hpp"

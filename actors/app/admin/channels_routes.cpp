@@ -27,10 +27,10 @@ std::string channels_json(const BotList& bots, const ChannelCountsOf& counts) {
         ",\"canSend\":" + (b->can_send() ? "true" : "false") + ",\"apiBaseUrl\":" + json_string(b->base_url()) +
         ",\"received\":" + std::to_string(n.received) + ",\"rejected\":" + std::to_string(n.rejected) +
         ",\"connection\":" +
-        (n.connection.empty() ? std::string("null")
-                              : "{\"state\":" + json_string(n.connection) + ",\"detail\":" +
-                                    json_string(n.connection_detail) +
-                                    ",\"fatal\":" + (n.connection_fatal ? "true" : "false") + "}") +
+        (n.connection.empty()
+             ? std::string("null")
+             : "{\"state\":" + json_string(n.connection) + ",\"detail\":" + json_string(n.connection_detail) +
+                   ",\"fatal\":" + (n.connection_fatal ? "true" : "false") + "}") +
         "}";
   }
   return out + "]}";
