@@ -652,8 +652,10 @@ void Session::ensure_connection(Effects& out) {
 }
 
 void Session::open_after_backoff(Effects& out, Generation gen, Conn& c) {
+  double jitter = jitter01_();
+  if (!(jitter >= 0.0 && jitter <= 1.0)) jitter = 1.0;  // NaN or out of range: no jitter, never UB
   auto delay = equal_jitter(
-      backoff_delay(config_.reconnect_base, std::max<std::uint32_t>(failures_, 1), config_.reconnect_cap), jitter01_());
+      backoff_delay(config_.reconnect_base, std::max<std::uint32_t>(failures_, 1), config_.reconnect_cap), jitter);
   c.state = ConnState::waiting;
   start_timer(out, gen, c, TimerKind::reconnect_delay, delay);
 }

@@ -5,6 +5,7 @@
 #include "channels/slack/socket_mode_session.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -622,6 +623,15 @@ TEST_F(SocketModeSession, UnexpectedCloseBacksOffWithJitterCappedAndResetsWhenSt
   next = 2;  // jitter sample 1.0
   e = session.on_closed(gen, 1006);
   EXPECT_EQ(sm_all<StartTimer>(e).at(0).delay, milliseconds(1000));
+}
+
+TEST_F(SocketModeSession, ABrokenJitterSourceMeansNoJitter) {
+  for (double bad : {std::numeric_limits<double>::quiet_NaN(), -3.0, 7.0}) {
+    Session session(sm_config(), [bad] { return bad; });
+    (void)session.start();
+    Effects e = session.on_open_failed(1, make_error("http.timeout", "timed out"));
+    EXPECT_EQ(sm_all<StartTimer>(e).at(0).delay, milliseconds(1'000)) << bad;
+  }
 }
 
 TEST_F(SocketModeSession, ConnectFailureReconnectsAndPendingAcksOfAClosedSocketAreLost) {
