@@ -144,37 +144,77 @@ Result<messaging::ParsedDelivery> parse_event(const BotIdentity& bot, std::strin
   return d;
 }
 
-Result<messaging::ParsedDelivery> parse_slash_command(const BotIdentity& bot, std::string_view form_body,
-                                                      std::int64_t received_ms) {
-  if (form_param(form_body, "ssl_check") == "1") return ignored("", "ssl_check");
-  auto command = form_param(form_body, "command");
-  auto channel = form_param(form_body, "channel_id");
-  auto user = form_param(form_body, "user_id");
-  auto trigger = form_param(form_body, "trigger_id");
-  for (auto [value, name] : {std::pair{&command, "command"}, std::pair{&channel, "channel_id"},
-                             std::pair{&user, "user_id"}, std::pair{&trigger, "trigger_id"}}) {
+namespace {
+
+// A slash command's fields, wherever they came from (a form over HTTP, JSON over Socket
+// Mode). nullopt: the field was absent.
+struct SlashFields {
+  std::optional<std::string> command, channel_id, user_id, trigger_id, text, channel_name, user_name;
+};
+
+Result<messaging::ParsedDelivery> slash_delivery(const BotIdentity& bot, SlashFields f, std::int64_t received_ms) {
+  for (auto [value, name] : {std::pair{&f.command, "command"}, std::pair{&f.channel_id, "channel_id"},
+                             std::pair{&f.user_id, "user_id"}, std::pair{&f.trigger_id, "trigger_id"}}) {
     if (!*value) return make_error("channel.missing_field", std::string("field '") + name + "' is required");
     if ((*value)->empty()) return make_error("channel.bad_value", std::string("field '") + name + "' is empty");
   }
-  std::string text = form_param(form_body, "text").value_or("");
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return ignored(*trigger, "empty_text");
-  std::string channel_name = form_param(form_body, "channel_name").value_or("");
+  std::string text = f.text.value_or("");
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return ignored(*f.trigger_id, "empty_text");
+  std::string channel_name = f.channel_name.value_or("");
 
   messaging::InboundMessage m;
   m.channel = messaging::ChannelKind::slack;
   m.bot = bot.name;
-  m.chat_jid = messaging::make_jid(messaging::ChannelKind::slack, *channel);
-  m.sender_id = *user;
-  m.sender_name = form_param(form_body, "user_name").value_or("");
+  m.chat_jid = messaging::make_jid(messaging::ChannelKind::slack, *f.channel_id);
+  m.sender_id = *f.user_id;
+  m.sender_name = f.user_name.value_or("");
   m.text = std::move(text);
-  m.platform_message_id = *trigger;
+  m.platform_message_id = *f.trigger_id;
   m.timestamp_ms = received_ms;
-  m.is_group = channel_name != "directmessage" && !channel->starts_with("D");
+  m.is_group = channel_name != "directmessage" && !f.channel_id->starts_with("D");
   m.mentions_bot = true;  // a slash command is addressed to the app by definition
   messaging::ParsedDelivery d;
   messaging::sanitize_strings(m);
   d.messages.push_back(std::move(m));
   return d;
+}
+
+}  // namespace
+
+Result<messaging::ParsedDelivery> parse_slash_command(const BotIdentity& bot, std::string_view form_body,
+                                                      std::int64_t received_ms) {
+  if (form_param(form_body, "ssl_check") == "1") return ignored("", "ssl_check");
+  SlashFields f;
+  f.command = form_param(form_body, "command");
+  f.channel_id = form_param(form_body, "channel_id");
+  f.user_id = form_param(form_body, "user_id");
+  f.trigger_id = form_param(form_body, "trigger_id");
+  f.text = form_param(form_body, "text");
+  f.channel_name = form_param(form_body, "channel_name");
+  f.user_name = form_param(form_body, "user_name");
+  return slash_delivery(bot, std::move(f), received_ms);
+}
+
+Result<messaging::ParsedDelivery> parse_slash_command_json(const BotIdentity& bot, std::string_view payload_json,
+                                                           std::int64_t received_ms) {
+  rapidjson::Document doc;
+  if (auto st = json::parse(doc, payload_json); !st) return st.error();
+  json::Errors errors;
+  json::Object root = json::Object::from(doc, "payload", errors);
+  auto field = [&](const char* key) -> std::optional<std::string> {
+    auto v = root.opt_str(key);
+    return v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
+  };
+  SlashFields f;
+  f.command = field("command");
+  f.channel_id = field("channel_id");
+  f.user_id = field("user_id");
+  f.trigger_id = field("trigger_id");
+  f.text = field("text");
+  f.channel_name = field("channel_name");
+  f.user_name = field("user_name");
+  if (errors.failed()) return *errors.first;
+  return slash_delivery(bot, std::move(f), received_ms);
 }
 
 }  // namespace sb::channels::slack

@@ -1,6 +1,7 @@
 #pragma once
 // Slack deliveries -> InboundMessage. Events API (JSON event_callback with a message
-// event) and slash commands (form-encoded). Verify first (verify.hpp); this only reads.
+// event) and slash commands (form-encoded over HTTP, JSON over Socket Mode). Verify HTTP
+// deliveries first (verify.hpp); this only reads.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,6 +29,11 @@ Result<messaging::ParsedDelivery> parse_event(const BotIdentity& bot, std::strin
 // it arrived; the dedupe key is the command's trigger_id. ssl_check -> ignored.
 Result<messaging::ParsedDelivery> parse_slash_command(const BotIdentity& bot, std::string_view form_body,
                                                       std::int64_t received_ms);
+
+// The same command delivered over Socket Mode, where the payload is a JSON object with
+// the form's fields as strings. Errors as for parse_event; ssl_check does not occur there.
+Result<messaging::ParsedDelivery> parse_slash_command_json(const BotIdentity& bot, std::string_view payload_json,
+                                                           std::int64_t received_ms);
 
 // Slack's "1531420618.000200" -> 1531420618000 (unix ms); nullopt when malformed.
 std::optional<std::int64_t> ts_to_unix_ms(std::string_view ts);

@@ -363,6 +363,65 @@ TEST(SlackParse, SlashCommand) {
   EXPECT_EQ(blank.error().code, "channel.bad_value");
 }
 
+// Socket Mode delivers the same command as JSON (REFERENCE-websockets.md §2.4): the same
+// message as from the form, and the same errors.
+TEST(SlackParse, SlashCommandJson) {
+  constexpr std::string_view kJson =
+      R"({"token":"bHKJ2n9AW6Ju3MjciOHfbA1b","team_id":"T123ABC456","team_domain":"maria","channel_id":"C123ABC456","channel_name":"general","user_id":"U123ABC456","user_name":"rainer","command":"/randorilke","text":"","response_url":"https://rilke.slack.com/commands/T0SNL8S4S/37053613554/YMB2ZESDLNjNLqSFZ1quhNAh","trigger_id":"37053613634.26768298162.440952c06ef4de2653466a48fe495f93"})";
+  auto empty = parse_slash_command_json(kBot, kJson, 5);
+  ASSERT_TRUE(empty.ok()) << empty.error().message;
+  EXPECT_TRUE(empty->messages.empty());
+  EXPECT_EQ(empty->ignored.at(0).reason, "empty_text");
+
+  std::string json(kJson);
+  json.replace(json.find(R"("text":"")"), 9, R"("text":"what's up?")");
+  auto parsed = parse_slash_command_json(kBot, json, 1531420618123);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  messaging::InboundMessage expected;
+  expected.channel = messaging::ChannelKind::slack;
+  expected.bot = "support";
+  expected.chat_jid = "slack:C123ABC456";
+  expected.sender_id = "U123ABC456";
+  expected.sender_name = "rainer";
+  expected.text = "what's up?";
+  expected.platform_message_id = "37053613634.26768298162.440952c06ef4de2653466a48fe495f93";
+  expected.timestamp_ms = 1531420618123;
+  expected.is_group = true;
+  expected.mentions_bot = true;
+  EXPECT_EQ(parsed->messages.at(0), expected);
+  // The same fields as a form give the same message.
+  std::string form =
+      "channel_id=C123ABC456&channel_name=general&user_id=U123ABC456&user_name=rainer&command=%2Frandorilke"
+      "&text=what%27s+up%3F&trigger_id=37053613634.26768298162.440952c06ef4de2653466a48fe495f93";
+  EXPECT_EQ(parse_slash_command(kBot, form, 1531420618123)->messages.at(0), expected);
+
+  auto dm = parse_slash_command_json(
+      kBot,
+      R"({"command":"/x","text":"hi","channel_id":"D1","channel_name":"directmessage","user_id":"U1","trigger_id":"t"})",
+      0);
+  ASSERT_TRUE(dm.ok());
+  EXPECT_FALSE(dm->messages.at(0).is_group);
+  auto lone = parse_slash_command_json(
+      kBot, R"({"command":"/x","text":"a\udc00","channel_id":"C1","user_id":"U1","trigger_id":"t"})", 0);
+  ASSERT_TRUE(lone.ok());
+  // Escapes are not trusted to be valid UTF-16: each byte of the lone surrogate is one U+FFFD.
+  EXPECT_EQ(lone->messages.at(0).text, "a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+
+  auto code = [](std::string_view body) {
+    auto r = parse_slash_command_json(kBot, body, 0);
+    return r.ok() ? std::string("ok") : r.error().code;
+  };
+  EXPECT_EQ(code("command=%2Fx"), "channel.malformed_json");
+  EXPECT_EQ(code("[]"), "channel.wrong_type");
+  EXPECT_EQ(code(R"({"command":"/x","text":"hi","channel_id":"C1","user_id":"U1"})"), "channel.missing_field");
+  EXPECT_EQ(code(R"({"command":"/x","text":"hi","channel_id":"","user_id":"U1","trigger_id":"t"})"),
+            "channel.bad_value");
+  EXPECT_EQ(code(R"({"command":"/x","text":5,"channel_id":"C1","user_id":"U1","trigger_id":"t"})"),
+            "channel.wrong_type");
+  EXPECT_EQ(code(R"({"command":["/x"],"text":"hi","channel_id":"C1","user_id":"U1","trigger_id":"t"})"),
+            "channel.wrong_type");
+}
+
 TEST(SlackOutbound, PostMessage) {
   auto r = build_post_message(Secret{"xoxb-1-2-abc"}, "C123ABC456", "Done & dusted <!channel>", "1355517500.000100");
   ASSERT_TRUE(r.ok()) << r.error().message;
