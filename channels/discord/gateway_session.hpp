@@ -61,7 +61,7 @@ struct GatewayConfig {
   std::int64_t intents = kDefaultIntents;
   IdentifyProperties properties;
 
-  milliseconds hello_timeout{60000};  // socket open -> op 10
+  milliseconds hello_timeout{60000};  // Connect -> op 10 (also bounds a hung TCP/TLS handshake)
   milliseconds ready_timeout{15000};  // op 2 / op 6 sent -> READY / RESUMED
   milliseconds backoff_base{1000};    // reconnect delay: equal jitter over base * 2^(n-1) ...
   milliseconds backoff_cap{60000};    // ... capped here

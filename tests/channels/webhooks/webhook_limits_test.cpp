@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/channels/webhooks/ingress_fixture.hpp"
+#include "tests/support/child_process.hpp"  // wait_until
 #include "tests/support/raw_socket.hpp"
 
 namespace sb::test::ingress {
