@@ -8,10 +8,6 @@
 // Sessions outlive their sockets (a resume within the window works, also after the
 // bot's process restarted); dispatch() numbers events per session and keeps them for
 // replay. Misbehaviour on command: zombie (no ACKs), op 7, op 9, a close code, a drop.
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -21,6 +17,10 @@
 #include <string>
 #include <vector>
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include "tests/support/fake_ws_server.hpp"
 
 namespace sb::test {
@@ -28,9 +28,9 @@ namespace sb::test {
 class FakeDiscord {
  public:
   struct Options {
-    std::string cert_file, key_file;     // TLS (the test PKI)
+    std::string cert_file, key_file;  // TLS (the test PKI)
     std::string token = "discord-test-token";
-    int heartbeat_interval_ms = 1000;    // small, so tests run fast
+    int heartbeat_interval_ms = 1000;      // small, so tests run fast
     int64_t allowed_privileged = 1 << 15;  // MESSAGE_CONTENT enabled "in the portal"
     std::string bot_user_id = "900000000000000001";
   };
@@ -82,7 +82,7 @@ class FakeDiscord {
   }
 
   // Misbehaviour.
-  void set_zombie(bool on) { zombie_ = on; }            // stop ACKing heartbeats
+  void set_zombie(bool on) { zombie_ = on; }  // stop ACKing heartbeats
   void reconnect_request() { send_current(R"({"op":7,"d":null})"); }
   void invalid_session(bool resumable) {
     send_current(std::string(R"({"op":9,"d":)") + (resumable ? "true" : "false") + "}");
@@ -149,8 +149,9 @@ class FakeDiscord {
     if (auth != "Bot " + o_.token) return FakeHttpReply::json(401, R"({"message":"401: Unauthorized","code":0})");
     if (r.method == "GET" && r.target == "/api/v10/gateway/bot")
       return FakeHttpReply::json(
-          200, R"({"url":")" + server_.ws_url("/gw") +
-                   R"(","shards":1,"session_start_limit":{"total":1000,"remaining":990,"reset_after":14400000,"max_concurrency":1}})");
+          200,
+          R"({"url":")" + server_.ws_url("/gw") +
+              R"(","shards":1,"session_start_limit":{"total":1000,"remaining":990,"reset_after":14400000,"max_concurrency":1}})");
     const std::string prefix = "/api/v10/channels/";
     if (r.method == "POST" && r.target.rfind(prefix, 0) == 0) {
       auto rest = r.target.substr(prefix.size());
@@ -227,9 +228,8 @@ class FakeDiscord {
   void resume(FakeWsConnection& c, const rapidjson::Value& d) {
     ++resumes_;
     std::lock_guard lock(mu_);
-    const std::string sid = d.IsObject() && d.HasMember("session_id") && d["session_id"].IsString()
-                                ? d["session_id"].GetString()
-                                : "";
+    const std::string sid =
+        d.IsObject() && d.HasMember("session_id") && d["session_id"].IsString() ? d["session_id"].GetString() : "";
     auto it = sessions_.find(sid);
     if (it == sessions_.end() || !d.HasMember("token") || !d["token"].IsString() ||
         d["token"].GetString() != o_.token) {
