@@ -15,7 +15,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -25,6 +24,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include "runtime/core/log.hpp"
 #include "runtime/http/client.hpp"
@@ -199,27 +199,11 @@ class WebSocketClient::Impl::Conn final : public WebSocketClient::Impl::Connecti
       return abort(std::move(c));
     }
     if (state_ != State::open) return;  // already closing or closed
-    state_ = State::closing;
     if (!sendable_close_code(code)) {
       log::warn("ws.close_code_replaced", {{"code", code}});
       code = 1000;
     }
-    websocket::close_reason frame;
-    frame.code = code;
-    reason = fit_close_reason(std::move(reason));
-    frame.reason.assign(reason.data(), reason.size());
-    queue_.push_back(Out{{}, frame});
-    write_next();
-    // Beast 1.74 has no deadline on the closing handshake of a read in progress, and a
-    // dead peer never answers: the socket goes after close_timeout regardless.
-    close_timer_.expires_after(impl_.options.close_timeout);
-    close_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
-      if (ec || self->state_ == State::closed) return;
-      WebSocketClosed c;
-      c.why = Why::local_close;
-      c.error = make_error("ws.close_timeout", "the peer did not answer the close frame in time");
-      self->abort(std::move(c));
-    });
+    start_close(code, std::move(reason));
   }
 
   void abort(WebSocketClosed closed) override {
@@ -236,6 +220,33 @@ class WebSocketClient::Impl::Conn final : public WebSocketClient::Impl::Connecti
     std::string text;
     std::optional<websocket::close_reason> close;  // set: the close frame, last in the queue
   };
+  // Bytes asked of Beast per read: the client counts a message's size itself.
+  static constexpr std::size_t kReadChunk = 64 * 1024;
+
+  // The close frame goes after the queued messages; `outcome` (else local_close) is
+  // what on_closed reports once the handshake ends.
+  void start_close(uint16_t code, std::string reason, std::optional<WebSocketClosed> outcome = std::nullopt) {
+    state_ = State::closing;
+    close_outcome_ = std::move(outcome);
+    websocket::close_reason frame;
+    frame.code = code;
+    reason = fit_close_reason(std::move(reason));
+    // const char*: with a char* Beast's assign(T const&, pos, n) template wins and
+    // takes the size as a start position (an empty reason).
+    frame.reason.assign(static_cast<const char*>(reason.data()), reason.size());
+    queue_.push_back(Out{{}, frame});
+    write_next();
+    // Beast 1.74 has no deadline on the closing handshake of a read in progress, and a
+    // dead peer never answers: the socket goes after close_timeout regardless.
+    close_timer_.expires_after(impl_.options.close_timeout);
+    close_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
+      if (ec || self->state_ == State::closed) return;
+      WebSocketClosed c;
+      c.why = Why::local_close;
+      c.error = make_error("ws.close_timeout", "the peer did not answer the close frame in time");
+      self->abort(std::move(c));
+    });
+  }
 
   static Ws make_stream(Impl& impl) {
     if constexpr (kTls) {
@@ -278,8 +289,13 @@ class WebSocketClient::Impl::Conn final : public WebSocketClient::Impl::Connecti
     if (!is_ip_literal(url_.host) && !SSL_set_tlsext_host_name(tls.native_handle(), url_.host.c_str())) {
       return connect_failed("ws.tls", "cannot set the TLS server name");
     }
-    // Checks DNS names and IP literals against the certificate's subjectAltName.
-    tls.set_verify_callback(ssl::host_name_verification(url_.host));
+    // Hostname verification by OpenSSL itself (X509_V_ERR_HOSTNAME_MISMATCH or
+    // IP_ADDRESS_MISMATCH name the failure): the DNS name, or for an IP literal the
+    // certificate's IP subjectAltName.
+    X509_VERIFY_PARAM* param = SSL_get0_param(tls.native_handle());
+    const bool named = is_ip_literal(url_.host) ? X509_VERIFY_PARAM_set1_ip_asc(param, url_.host.c_str()) == 1
+                                                : SSL_set1_host(tls.native_handle(), url_.host.c_str()) == 1;
+    if (!named) return connect_failed("ws.tls", "cannot set the expected TLS peer name");
     tls.async_handshake(ssl::stream_base::client, [self = this->shared_from_this()](error_code ec) {
       if (ec == beast::error::timeout) self->timed_out_ = true;
       if (ec) {
@@ -307,7 +323,10 @@ class WebSocketClient::Impl::Conn final : public WebSocketClient::Impl::Connecti
     deflate.client_enable = false;
     deflate.server_enable = false;
     ws_.set_option(deflate);
-    ws_.read_message_max(o.max_message_bytes);
+    // No Beast limit: on an oversized message Beast 1.74 sends 1009 and shuts TLS down
+    // at once, and a peer still sending makes that fail with an unrelated TLS error. The
+    // client counts instead (on_read) and closes with 1009 itself.
+    ws_.read_message_max(0);
     ws_.auto_fragment(true);
     ws_.text(true);
     ws_.set_option(
@@ -360,11 +379,23 @@ class WebSocketClient::Impl::Conn final : public WebSocketClient::Impl::Connecti
   }
 
   void read() {
-    ws_.async_read(buffer_, [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
+    ws_.async_read_some(buffer_, kReadChunk,
+                        [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(const error_code& ec) {
     if (ec) return read_failed(ec);
+    if (buffer_.size() > impl_.options.max_message_bytes) {
+      buffer_.consume(buffer_.size());
+      if (state_ != State::open) return;  // closing already: Beast's close drains the rest
+      WebSocketClosed c;
+      c.why = Why::error;
+      c.error = make_error("ws.message_too_big", "a message from " + url_.host_header() + " exceeds " +
+                                                     std::to_string(impl_.options.max_message_bytes) + " bytes");
+      // No further read: the close handshake reads (and drops) the rest of the message.
+      return start_close(websocket::close_code::too_big, "message too big", std::move(c));
+    }
+    if (!ws_.is_message_done()) return read();
     const bool text = ws_.got_text();
     // Copied out before the next read: Beast starts filling the buffer inside async_read.
     std::string message = beast::buffers_to_string(buffer_.data());
@@ -381,9 +412,16 @@ class WebSocketClient::Impl::Conn final : public WebSocketClient::Impl::Connecti
   }
 
   void read_failed(const error_code& ec) {
+    // Beast 1.74: once async_close runs, the pending read ends with operation_aborted
+    // and the close takes over reading the peer's answer; its handler ends the connection.
+    if (state_ == State::closing && ec == net::error::operation_aborted && !local_end_ && !write_error_) return;
     WebSocketClosed c;
     if (ec == websocket::error::closed) {
-      c.why = state_ == State::closing ? Why::local_close : Why::peer_closed;
+      if (state_ == State::closing && close_outcome_) {
+        c = std::move(*close_outcome_);
+      } else {
+        c.why = state_ == State::closing ? Why::local_close : Why::peer_closed;
+      }
       const auto& reason = ws_.reason();
       if (reason.code != websocket::close_code::none) c.code = reason.code;
       c.reason = std::string(reason.reason.data(), reason.reason.size());
@@ -396,10 +434,6 @@ class WebSocketClient::Impl::Conn final : public WebSocketClient::Impl::Connecti
       c.why = Why::idle_timeout;
       c.error = make_error("ws.idle_timeout", "nothing received from " + url_.host_header() + " for " +
                                                   std::to_string(impl_.options.idle_timeout.count()) + " ms");
-    } else if (ec == websocket::error::message_too_big) {
-      c.why = Why::error;
-      c.error = make_error("ws.message_too_big", "a message from " + url_.host_header() + " exceeds " +
-                                                     std::to_string(impl_.options.max_message_bytes) + " bytes");
     } else {
       c.why = Why::error;
       c.error = make_error("ws.io", "connection to " + url_.host_header() + " failed: " + ec.message());
@@ -412,10 +446,10 @@ class WebSocketClient::Impl::Conn final : public WebSocketClient::Impl::Connecti
     writing_ = true;
     Out& out = queue_.front();
     if (out.close) {
-      ws_.async_close(*out.close, [self = this->shared_from_this()](error_code) {
-        // The read in progress receives the peer's close frame and ends the connection.
+      ws_.async_close(*out.close, [self = this->shared_from_this()](error_code ec) {
         self->writing_ = false;
         self->queue_.clear();
+        self->close_done(ec);
       });
       return;
     }
@@ -432,6 +466,28 @@ class WebSocketClient::Impl::Conn final : public WebSocketClient::Impl::Connecti
       self->queue_.pop_front();
       self->write_next();
     });
+  }
+
+  // The close handshake ended (or was overtaken by a read that saw the peer's close).
+  void close_done(const error_code& ec) {
+    if (state_ == State::closed) return;
+    WebSocketClosed c;
+    if (local_end_) {
+      c = std::move(*local_end_);
+    } else if (close_outcome_) {
+      c = std::move(*close_outcome_);
+    } else {
+      c.why = Why::local_close;
+    }
+    const auto& reason = ws_.reason();
+    if (reason.code != websocket::close_code::none) {
+      c.code = reason.code;
+      c.reason = std::string(reason.reason.data(), reason.reason.size());
+    } else if (ec && c.error.code.empty()) {
+      // No answer to our close frame; TLS shutdown errors after an answer do not matter.
+      c.error = make_error("ws.io", "close handshake with " + url_.host_header() + " failed: " + ec.message());
+    }
+    finish(std::move(c));
   }
 
   void finish(WebSocketClosed closed) {
@@ -461,6 +517,7 @@ class WebSocketClient::Impl::Conn final : public WebSocketClient::Impl::Connecti
   bool timed_out_ = false;
   std::optional<WebSocketClosed> local_end_;  // set by close() before open, drop(), close_timeout
   std::optional<Error> write_error_;
+  std::optional<WebSocketClosed> close_outcome_;  // reported after a close the client began itself
 };
 
 void WebSocketClient::Impl::start(std::string url_text) {

@@ -97,6 +97,30 @@ TEST(HttpUrl, RejectsBadUrls) {
   }
 }
 
+TEST(HttpUrl, ParsesWebSocketUrlsApart) {
+  auto a = Url::parse_websocket("wss://gateway.discord.gg/?v=10&encoding=json");
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_EQ(a->scheme, "wss");
+  EXPECT_TRUE(a->secure());
+  EXPECT_EQ(a->port, 443);
+  EXPECT_EQ(a->target, "/?v=10&encoding=json");
+  EXPECT_EQ(a->host_header(), "gateway.discord.gg");
+
+  // Slack's path and query go to the handshake unchanged; no path becomes "/".
+  auto b = Url::parse_websocket("WS://127.0.0.1:8080/link/?ticket=a%2Fb&app_id=A0");
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(b->secure());
+  EXPECT_EQ(b->target, "/link/?ticket=a%2Fb&app_id=A0");
+  EXPECT_EQ(b->host_header(), "127.0.0.1:8080");
+  EXPECT_EQ(Url::parse_websocket("ws://h")->target, "/");
+  EXPECT_EQ(Url::parse_websocket("wss://h:443")->host_header(), "h");
+
+  EXPECT_EQ(Url::parse_websocket("https://h/").error().code, "http.unsupported_scheme");
+  EXPECT_EQ(Url::parse_websocket("wss://").error().code, "http.bad_url");
+  // http::request keeps refusing ws URLs (it would speak TLS to ws://).
+  EXPECT_EQ(Url::parse("wss://h/").error().code, "http.unsupported_scheme");
+}
+
 class HttpClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
