@@ -231,8 +231,9 @@ class WebSocketClient::Impl::Conn final : public WebSocketClient::Impl::Connecti
     websocket::close_reason frame;
     frame.code = code;
     reason = fit_close_reason(std::move(reason));
-    frame.reason.assign(reason.data(), reason.size());
-    std::fprintf(stderr, "DEBUG client close %u reason=%zu\n", unsigned(frame.code), frame.reason.size());
+    // const char*: with a char* Beast's assign(T const&, pos, n) template wins and
+    // takes the size as a start position (an empty reason).
+    frame.reason.assign(static_cast<const char*>(reason.data()), reason.size());
     queue_.push_back(Out{{}, frame});
     write_next();
     // Beast 1.74 has no deadline on the closing handshake of a read in progress, and a

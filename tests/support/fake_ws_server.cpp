@@ -2,7 +2,6 @@
 #include "tests/support/fake_ws_server.hpp"
 
 #include <condition_variable>
-#include <cstdio>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -135,7 +134,8 @@ class WsConn final : public FakeWsConnection, public Closable, public std::enabl
       self->closing_ = true;
       websocket::close_reason frame;
       frame.code = code;
-      frame.reason.assign(reason.data(), std::min<size_t>(reason.size(), 123));
+      // const char*: Beast's assign(T const&, pos, n) template would take a char*.
+      frame.reason.assign(static_cast<const char*>(reason.data()), std::min<size_t>(reason.size(), 123));
       self->queue_.push_back(Out{{}, frame});
       self->write_next();
       self->close_timer_.expires_after(std::chrono::seconds(2));
@@ -256,7 +256,6 @@ class WsConn final : public FakeWsConnection, public Closable, public std::enabl
       const auto& r = ws_.reason();
       if (r.code != websocket::close_code::none) e.client_code = r.code;
       e.client_reason = str(beast::string_view(r.reason.data(), r.reason.size()));
-      std::fprintf(stderr, "DEBUG server close code=%u reason=%zu '%s'\n", unsigned(r.code), r.reason.size(), e.client_reason.c_str());
       e.error.clear();
     } else if (local_end_) {
       e.how = FakeWsEnd::How::local;

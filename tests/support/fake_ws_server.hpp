@@ -147,6 +147,8 @@ class FakeWsServer {
   // nothing afterwards.
   void stop();
 
+  // The implementation's shared state (fake_ws_server.cpp); public only so that the
+  // connection templates there can name it.
   struct Core;
 
  private:
