@@ -11,7 +11,7 @@
 
 #include <caf/actor_addr.hpp>
 
-#include "runtime/http/websocket_client.hpp"
+#include "runtime/ws/websocket_client.hpp"
 
 namespace sb::actors {
 

@@ -91,7 +91,7 @@ TEST_F(ServeWebhooks, MissingVaultEntryStopsTheStartThenASignedEventIsStored) {
   EXPECT_EQ(list->status, 200);
   EXPECT_EQ(list->body, R"({"channels":[{"id":"slack/main","platform":"slack","name":"main","mode":"webhook",)"
                         R"("webhookPath":"/webhooks/slack/main","canSend":false,"apiBaseUrl":"https://slack.com",)"
-                        R"("received":1,"rejected":1}]})");
+                        R"("received":1,"rejected":1,"connection":null}]})");
   auto unauth = http::request("GET", admin + "/api/v1/container/channels", {}, "", 10s);
   ASSERT_TRUE(unauth.ok());
   EXPECT_EQ(unauth->status, 401);

@@ -1,6 +1,6 @@
 // The WebSocket client against the loopback fake server over real TLS (test CA made by
 // the openssl CLI), a listener that never answers, and a closed port.
-#include "runtime/http/websocket_client.hpp"
+#include "runtime/ws/websocket_client.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

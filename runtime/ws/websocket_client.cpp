@@ -1,5 +1,5 @@
 // Boost 1.74 Asio with -std=c++20 needs <utility> before any Asio header.
-#include "runtime/http/websocket_client.hpp"
+#include "runtime/ws/websocket_client.hpp"
 
 #include <atomic>
 #include <cstdio>
