@@ -32,13 +32,6 @@ using sb::test::e2e::NodeSettings;
 constexpr const char* kGatewayToken = "gateway-test-token";
 constexpr auto kReplyTimeout = 60s;
 
-std::string field(const std::string& body, const std::string& key) {
-  rapidjson::Document d;
-  d.Parse(body.c_str());
-  if (!d.IsObject() || !d.HasMember(key.c_str()) || !d[key.c_str()].IsString()) return "";
-  return d[key.c_str()].GetString();
-}
-
 class WebSocketChannels : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -102,6 +95,13 @@ class WebSocketChannels : public ::testing::Test {
   static bool wait_reply(const std::string& channel, const std::string& needle) {
     return discord_->wait_for([&] { return replies_with(channel, needle) > 0; }, kReplyTimeout);
   }
+  // A chat's messages are stored, turned and answered in order: once a message sent
+  // last is answered, everything before it that was going to be answered has been.
+  static bool settle(const std::string& channel) {
+    const std::string marker = "marker " + message_id();
+    discord_->dispatch_message(message_id(), channel, marker);
+    return wait_reply(channel, marker);
+  }
 
   static inline std::unique_ptr<TempDir> dir_;
   static inline std::unique_ptr<TestPki> pki_;
@@ -118,7 +118,7 @@ TEST_F(WebSocketChannels, ADiscordDmReachesTheAgentAndTheReplyGoesToTheChannel) 
   ASSERT_TRUE(wait_reply(channel, "hello over the gateway")) << "no reply in the DM channel";
   // A bot's message (its own included) is not a message for the agent.
   discord_->dispatch_message(message_id(), channel, "from another bot", "", "400000000000000009", true);
-  std::this_thread::sleep_for(1500ms);
+  ASSERT_TRUE(settle(channel));
   EXPECT_EQ(replies_with(channel, "from another bot"), 0u);
   // The connection is on the channels API.
   auto list = node_->admin("GET", "/api/v1/container/channels");
@@ -138,7 +138,7 @@ TEST_F(WebSocketChannels, AZombieConnectionIsDroppedAndResumedAndTheMissedMessag
   ASSERT_TRUE(discord_->wait_for([&] { return discord_->resumes() > resumes; }, 20s)) << "no resume after the zombie";
   discord_->set_zombie(false);
   ASSERT_TRUE(wait_reply(channel, text));
-  std::this_thread::sleep_for(2s);
+  ASSERT_TRUE(settle(channel));
   EXPECT_EQ(replies_with(channel, text), 1u) << "answered more than once";
   EXPECT_EQ(discord_->identifies(), identifies) << "a zombie must resume, not identify";
 }
@@ -159,7 +159,7 @@ TEST_F(WebSocketChannels, AfterAKillDashNineTheRestartedBrokerResumesAndAnswersE
   ASSERT_TRUE(discord_->wait_for([&] { return discord_->resumes() > resumes; }, 30s)) << "the restart did not resume";
   EXPECT_EQ(discord_->session_id(), session);
   for (const auto& t : texts) ASSERT_TRUE(wait_reply(channel, t)) << t;
-  std::this_thread::sleep_for(2s);
+  ASSERT_TRUE(settle(channel));
   for (const auto& t : texts) EXPECT_EQ(replies_with(channel, t), 1u) << t;
   EXPECT_EQ(discord_->identifies(), identifies) << "a restart within the resume window must not identify";
 }
@@ -180,13 +180,15 @@ TEST_F(WebSocketChannels, ABadTokenStopsTheBotWithoutAReconnectLoopAndShowsOnThe
   size_t bad_calls = 0;
   for (const auto& r : discord_->server().http_requests())
     bad_calls += r.target == "/api/v10/gateway/bot" && r.header("authorization").value_or("") == "Bot not-the-token";
-  std::this_thread::sleep_for(3s);
+  // An absence has no event to wait for: watch for three of the good bot's heartbeats
+  // (one a second), long enough for a reconnect loop's next /gateway/bot call.
+  const int beats = discord_->heartbeats();
+  ASSERT_TRUE(discord_->wait_for([&] { return discord_->heartbeats() >= beats + 3; }, 20s));
   size_t later = 0;
   for (const auto& r : discord_->server().http_requests())
     later += r.target == "/api/v10/gateway/bot" && r.header("authorization").value_or("") == "Bot not-the-token";
   EXPECT_GE(bad_calls, 1u);
   EXPECT_EQ(later, bad_calls) << "the stopped bot kept calling";
-  (void)field;
 }
 
 }  // namespace
