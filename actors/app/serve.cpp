@@ -457,6 +457,12 @@ int serve(const config::Config& config, const char* version) {
     api_options.extensions.push_back(
         [db = c.storage_path()](http::Router& api) { app::admin::add_audit_routes(api, db); });
     ChannelServices channels(system, c, *channel_bots, actors::make_audit_sink(system), &registry);
+    api_options.connections = [&connections] {
+      std::vector<app::admin::ConnectionStatus> out;
+      for (auto& [id, r] : connections.all())
+        out.push_back({.bot_id = id, .state = r.state, .detail = r.detail, .fatal = r.fatal, .since_ms = r.since_ms});
+      return out;
+    };
     api_options.extensions.push_back([&channels, &connections](http::Router& api) {
       app::admin::add_channels_routes(api, channels.bots(), [&channels, &connections](const std::string& id) {
         auto n = channels.counts(id);

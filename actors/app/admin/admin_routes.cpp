@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -28,6 +30,25 @@ void write_children(JsonWriter& w, const actors::supervisor_status& s) {
     w.Uint(c.restarts);
     w.Key("lastError");
     w.String(c.last_error.c_str());
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void write_connections(JsonWriter& w, const std::vector<ConnectionStatus>& connections) {
+  w.StartArray();
+  for (const auto& c : connections) {
+    w.StartObject();
+    w.Key("bot");
+    w.String(c.bot_id.c_str());
+    w.Key("state");
+    w.String(c.state.c_str());
+    w.Key("fatal");
+    w.Bool(c.fatal);
+    w.Key("detail");
+    w.String(c.detail.c_str());
+    w.Key("sinceMs");
+    w.Int64(c.since_ms);
     w.EndObject();
   }
   w.EndArray();
@@ -109,8 +130,13 @@ struct AdminApi::Impl {
   void routes() {
     router.add("GET", "/healthz",
                [](const http::Request&, http::Reply reply) { reply(http::Response::json(200, R"({"status":"ok"})")); });
+    // Readiness is the actor tree's. A bot connection stopped for good (a revoked token,
+    // disabled intents, Socket Mode turned off) is an operator's problem with one bot, not
+    // a reason to take the node out of a load balancer that feeds every other bot's
+    // webhooks: it shows as "degraded": true and in "connections" (docs/operations.md).
     router.add("GET", "/readyz", [this](const http::Request&, http::Reply reply) {
-      with_tree_status([reply](const actors::supervisor_status* s) {
+      auto connections = options.connections ? options.connections() : std::vector<ConnectionStatus>{};
+      with_tree_status([reply, connections = std::move(connections)](const actors::supervisor_status* s) {
         if (!s) {
           reply(http::Response::json(503, R"({"status":"not_ready","reason":"actor tree did not answer"})"));
           return;
@@ -121,8 +147,12 @@ struct AdminApi::Impl {
         w.StartObject();
         w.Key("status");
         w.String(ready ? "ready" : "not_ready");
+        w.Key("degraded");
+        w.Bool(std::any_of(connections.begin(), connections.end(), [](const auto& c) { return c.fatal; }));
         w.Key("actors");
         write_children(w, *s);
+        w.Key("connections");
+        write_connections(w, connections);
         w.EndObject();
         reply(http::Response::json(ready ? 200 : 503, buf.GetString()));
       });

@@ -3,6 +3,7 @@
 // Handlers never block the HTTP thread on an actor: they send a request from a
 // short-lived actor and reply when the answer (or the timeout) arrives.
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -20,6 +21,16 @@ class actor;
 
 namespace sb::app::admin {
 
+// A bot connection that connects out (Telegram polling, Discord Gateway, Slack Socket
+// Mode), as /readyz shows it.
+struct ConnectionStatus {
+  std::string bot_id;  // "discord/gw"
+  std::string state;   // the connection actor's state ("ready", "resuming", "stopped_fatal", ...)
+  std::string detail;  // the last reason; never a secret
+  bool fatal = false;  // stopped for good until an operator acts
+  std::int64_t since_ms = 0;
+};
+
 struct AdminApiOptions {
   std::string version;
   std::string data_dir;
@@ -30,6 +41,8 @@ struct AdminApiOptions {
   // Requests whose Host is none of these (plus loopback literals and localhost) get 403:
   // DNS rebinding (runtime/http/host_check.hpp).
   http::HostPolicy hosts;
+  // The node's outgoing bot connections for /readyz (may be empty).
+  std::function<std::vector<ConnectionStatus>()> connections;
   // More /api/ routes from other capabilities (secrets, audit, ...): each is called once
   // with the bearer-protected router, after the built-in routes are added.
   std::vector<std::function<void(http::Router& api)>> extensions;
