@@ -1,6 +1,7 @@
 #include "actors/channels/discord_gateway.hpp"
 
 #include <algorithm>
+#include <array>
 #include <optional>
 
 #include <caf/all.hpp>
@@ -51,6 +52,9 @@ struct gateway_state {
   bool persist_in_flight = false;
   std::string fatal_reason;
   std::string last_reason = "starting";
+  // Reconnects already added to the by-reason counter (the session's counters restart
+  // with the actor; the registry's do not).
+  std::array<std::uint64_t, dc::kReconnectReasons> reconnects_counted{};
   static inline const char* name = "discord_gateway";
 };
 
@@ -123,6 +127,16 @@ void report(self_ptr self) {
       st.options.metrics
           ->gauge("squadbox_discord_gateway_heartbeat_rtt_ms", "The last heartbeat's round trip.", {{"bot", st.bot_id}})
           .set(static_cast<double>(rtt->count()));
+    const auto& reconnects = s.counters().reconnects;
+    for (std::size_t i = 0; i < reconnects.size(); ++i) {
+      if (reconnects[i] == st.reconnects_counted[i]) continue;
+      st.options.metrics
+          ->counter("squadbox_discord_gateway_reconnects_total",
+                    "Gateway connections given up and replaced, by reason.",
+                    {{"bot", st.bot_id}, {"reason", std::string(dc::reason_name(static_cast<dc::ReconnectReason>(i)))}})
+          .inc(reconnects[i] - st.reconnects_counted[i]);
+      st.reconnects_counted[i] = reconnects[i];
+    }
     if (auto left = s.identifies_left())
       st.options.metrics
           ->gauge("squadbox_discord_gateway_identifies_left", "Identify calls left in Discord's 24 h budget.",

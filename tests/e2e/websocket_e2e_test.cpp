@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -141,6 +142,58 @@ TEST_F(WebSocketChannels, AZombieConnectionIsDroppedAndResumedAndTheMissedMessag
   ASSERT_TRUE(settle(channel));
   EXPECT_EQ(replies_with(channel, text), 1u) << "answered more than once";
   EXPECT_EQ(discord_->identifies(), identifies) << "a zombie must resume, not identify";
+  auto metrics = node_->admin("GET", "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  const auto line = metrics->body.find("squadbox_discord_gateway_reconnects_total{");
+  ASSERT_NE(line, std::string::npos) << "no reconnects metric";
+  EXPECT_NE(metrics->body.find(R"(reason="zombie")", line), std::string::npos) << "the zombie is not counted by reason";
+}
+
+TEST_F(WebSocketChannels, AReconnectRequestResumesAndAnInvalidSessionIdentifiesAfreshLosingNothing) {
+  const std::string channel = "500000000000000002";
+  // Op 7: Discord asks for a reconnect; the bot resumes on a new socket. A message
+  // dispatched right after may reach the old socket or be replayed on the resume: either
+  // way it is answered once.
+  const int identifies = discord_->identifies();
+  int resumes = discord_->resumes();
+  discord_->reconnect_request();
+  const std::string after_op7 = "right after op 7";
+  discord_->dispatch_message(message_id(), channel, after_op7);
+  ASSERT_TRUE(discord_->wait_for([&] { return discord_->resumes() > resumes; }, 20s)) << "op 7 did not resume";
+  ASSERT_TRUE(discord_->wait_for([] { return discord_->ready(); }, 20s));
+  ASSERT_TRUE(wait_reply(channel, after_op7));
+  EXPECT_EQ(discord_->identifies(), identifies) << "op 7 must resume, not identify";
+  // Op 9 with d=false: the session is gone; the bot waits 1-5 s and identifies afresh.
+  resumes = discord_->resumes();
+  discord_->invalid_session(false);
+  ASSERT_TRUE(discord_->wait_for([&] { return discord_->identifies() > identifies; }, 20s))
+      << "op 9 (not resumable) did not identify";
+  ASSERT_TRUE(discord_->wait_for([] { return discord_->ready(); }, 20s));
+  const std::string after_op9 = "after a new session";
+  discord_->dispatch_message(message_id(), channel, after_op9);
+  ASSERT_TRUE(wait_reply(channel, after_op9));
+  ASSERT_TRUE(settle(channel));
+  EXPECT_EQ(replies_with(channel, after_op7), 1u);
+  EXPECT_EQ(replies_with(channel, after_op9), 1u);
+}
+
+TEST_F(WebSocketChannels, ABurstOfAThousandEventsIsStoredOnceEachInOrder) {
+  // An unmapped DM: stored, then dropped by the default policy; no agent turns.
+  const std::string chat = "dc:500000000000000009";
+  std::string expected;
+  for (int i = 0; i < 1000; ++i) {
+    const auto id = message_id();
+    discord_->dispatch_message(id, chat.substr(3), "burst " + std::to_string(i));
+    expected += (expected.empty() ? "" : ",") + id;
+  }
+  const std::string count_sql = "SELECT count(*) FROM inbound_messages WHERE chat_jid = '" + chat + "'";
+  ASSERT_TRUE(discord_->wait_for([&] { return node_->query(count_sql) == "1000"; }, 30s))
+      << node_->query(count_sql) << " of 1000 stored";
+  std::string stored;
+  for (const auto& id :
+       node_->query_all("SELECT platform_message_id FROM inbound_messages WHERE chat_jid = '" + chat + "' ORDER BY id"))
+    stored += (stored.empty() ? "" : ",") + id;
+  EXPECT_EQ(stored, expected) << "not stored in the order Discord sent them";
 }
 
 TEST_F(WebSocketChannels, AfterAKillDashNineTheRestartedBrokerResumesAndAnswersEachMessageOnce) {
@@ -148,9 +201,15 @@ TEST_F(WebSocketChannels, AfterAKillDashNineTheRestartedBrokerResumesAndAnswersE
   const int identifies = discord_->identifies();
   const int resumes = discord_->resumes();
   const std::string session = discord_->session_id();
+  // Sent just before the kill: some are received and committed, some received and not
+  // committed, some not read at all when SIGKILL lands.
+  std::vector<std::string> texts;
+  for (int i = 0; i < 10; ++i) {
+    texts.push_back("in flight " + std::to_string(i));
+    discord_->dispatch_message(message_id(), channel, texts.back());
+  }
   node_->kill();
   // Sent while the broker is down: Discord keeps the session and replays them on resume.
-  std::vector<std::string> texts;
   for (int i = 0; i < 3; ++i) {
     texts.push_back("while down " + std::to_string(i));
     discord_->dispatch_message(message_id(), channel, texts.back());
@@ -189,6 +248,40 @@ TEST_F(WebSocketChannels, ABadTokenStopsTheBotWithoutAReconnectLoopAndShowsOnThe
     later += r.target == "/api/v10/gateway/bot" && r.header("authorization").value_or("") == "Bot not-the-token";
   EXPECT_GE(bad_calls, 1u);
   EXPECT_EQ(later, bad_calls) << "the stopped bot kept calling";
+  // /readyz stays 200 (the node serves its other bots) but says it is degraded and why.
+  auto ready = node_->admin("GET", "/readyz");
+  ASSERT_TRUE(ready.ok());
+  EXPECT_EQ(ready->status, 200) << ready->body;
+  EXPECT_NE(ready->body.find(R"("degraded":true)"), std::string::npos) << ready->body;
+  auto at = ready->body.find(R"("bot":"discord/gwbad")");
+  ASSERT_NE(at, std::string::npos) << ready->body;
+  EXPECT_NE(ready->body.find(R"("fatal":true)", at), std::string::npos) << ready->body;
+}
+
+// Last: it stops the suite's good bot for good.
+TEST_F(WebSocketChannels, DisallowedIntentsStopTheBotForGoodInsteadOfReconnecting) {
+  const int identifies = discord_->identifies();
+  const int resumes = discord_->resumes();
+  discord_->close_current(4014);
+  std::string body;
+  ASSERT_TRUE(discord_->wait_for(
+      [&] {
+        auto list = node_->admin("GET", "/api/v1/container/channels");
+        if (!list.ok()) return false;
+        body = list->body;
+        auto at = body.find(R"("id":"discord/gw")");
+        return at != std::string::npos && body.find(R"("fatal":true)", at) < body.find(R"("id":)", at + 5);
+      },
+      20s))
+      << body;
+  // No reconnect: nothing identifies or resumes during the next second and a half (the
+  // shortest reconnect backoff is under a second).
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(discord_->identifies(), identifies);
+  EXPECT_EQ(discord_->resumes(), resumes);
+  auto metrics = node_->admin("GET", "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->body.find("disallowed_intents"), std::string::npos) << "no metric names the reason";
 }
 
 }  // namespace

@@ -36,6 +36,7 @@ class FakeDiscord {
   };
   struct Reply {
     std::string channel_id, content, nonce;
+    std::chrono::steady_clock::time_point at;  // when the request arrived (latency benchmarks)
   };
 
   explicit FakeDiscord(Options o)
@@ -108,6 +109,10 @@ class FakeDiscord {
     std::lock_guard lock(mu_);
     return replies_;
   }
+  size_t reply_count() const {
+    std::lock_guard lock(mu_);
+    return replies_.size();
+  }
   bool wait_for(const std::function<bool()>& done, std::chrono::milliseconds timeout) const {
     const auto until = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < until) {
@@ -159,6 +164,7 @@ class FakeDiscord {
       rapidjson::Document d;
       d.Parse(r.body.c_str());
       Reply reply;
+      reply.at = std::chrono::steady_clock::now();
       reply.channel_id = rest.substr(0, slash);
       if (d.IsObject() && d.HasMember("content") && d["content"].IsString()) reply.content = d["content"].GetString();
       if (d.IsObject() && d.HasMember("nonce") && d["nonce"].IsString()) reply.nonce = d["nonce"].GetString();
