@@ -1,0 +1,235 @@
+// Issue 16 benchmarks, every figure from one run of the real `squadbox serve` (the binary
+// next to this one) with three bots: a Slack bot on webhooks (the reference), a Discord
+// bot in Gateway mode and a Slack bot in Socket Mode, both against loopback fakes over
+// TLS (tests/support/fake_discord.hpp, fake_slack_socket.hpp).
+//  1. Events/s into durable storage: N messages to an unmapped chat (stored, then dropped
+//     by the default policy), timed from the first send until the N-th row is in
+//     inbound_messages. Webhooks: N signed Slack event_callbacks over 64 keep-alive
+//     connections (each 200 means committed); websockets: N events pushed down the one
+//     socket as fast as the fake writes them.
+//  2. Event -> reply latency through a warm echo container: one message at a time in a
+//     mapped DM, timed from the send to the fake REST API receiving the reply.
+// Prints the figures, the websocket/webhook ratios and the targets (events/s >= the
+// webhook path's, p99 event -> reply <= 50 ms). Never fails on a time; exits 1 when
+// something did not work. Needs root (crun); otherwise it says so and exits 0.
+//
+//   bench_websocket [--smoke] [--events N] [--requests N] [--squadbox PATH]
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/channels/open_loop.hpp"
+#include "bench/channels/slack_requests.hpp"
+#include "tests/e2e/credentials.hpp"
+#include "tests/e2e/e2e_node.hpp"
+#include "tests/e2e/fake_platform.hpp"
+#include "tests/support/fake_discord.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/test_pki.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+namespace e2e = sb::test::e2e;
+
+constexpr const char* kGatewayToken = "bench-gateway-token";
+constexpr const char* kDiscordDm = "510000000000000001";    // mapped: latency
+constexpr const char* kDiscordBulk = "510000000000000002";  // unmapped: throughput
+
+double ms(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+struct Percentiles {
+  double p50 = 0, p90 = 0, p99 = 0, max = 0;
+};
+Percentiles percentiles(std::vector<double> v) {
+  if (v.empty()) return {};
+  std::sort(v.begin(), v.end());
+  auto at = [&](double p) {
+    size_t i = static_cast<size_t>(p / 100.0 * static_cast<double>(v.size() - 1) + 0.5);
+    return v[std::min(i, v.size() - 1)];
+  };
+  return {at(50), at(90), at(99), v.back()};
+}
+
+// Polls `count` until it reaches `n`; the time it did, or nullopt after `timeout`.
+std::optional<Clock::time_point> wait_count(const std::function<long()>& count, long n,
+                                            std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (count() >= n) return Clock::now();
+    std::this_thread::sleep_for(2ms);
+  }
+  return std::nullopt;
+}
+
+long rows(const e2e::E2ENode& node, const std::string& where) {
+  auto out = node.query("SELECT count(*) FROM inbound_messages WHERE " + where);
+  return out.empty() ? 0 : std::atol(out.c_str());
+}
+
+void print_latency(const char* what, const std::vector<double>& v) {
+  auto p = percentiles(v);
+  std::printf("%-26s p50 %7.2f ms  p90 %7.2f ms  p99 %7.2f ms  max %7.2f ms  (%s p99 <= 50 ms)\n", what, p.p50, p.p90,
+              p.p99, p.max, p.p99 <= 50 ? "MEETS" : "MISSES");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool smoke = false;
+  long events = 20000;
+  int requests = 300;
+  std::string squadbox;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--smoke")
+      smoke = true;
+    else if (a.rfind("--benchmark_", 0) == 0)
+      continue;  // from the bench_smoke_* CTest entry
+    else if (a == "--events" && i + 1 < argc)
+      events = std::max(1L, std::atol(argv[++i]));
+    else if (a == "--requests" && i + 1 < argc)
+      requests = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--squadbox" && i + 1 < argc)
+      squadbox = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: bench_websocket [--smoke] [--events N] [--requests N] [--squadbox PATH]\n");
+      return 2;
+    }
+  }
+  if (smoke) events = std::min(events, 300L), requests = std::min(requests, 10);
+  if (::geteuid() != 0) {
+    std::printf("bench_websocket: skipped (crun containers need root)\n");
+    return 0;
+  }
+  if (std::system(SB_SOURCE_DIR "/deploy/prepare-host.sh >/dev/null") != 0) {
+    std::printf("bench_websocket: deploy/prepare-host.sh failed\n");
+    return 1;
+  }
+
+  sb::test::TempDir dir("squadbox-bench-ws");
+  std::filesystem::create_directories(dir.file("pki"));
+  auto pki = sb::test::TestPki::generate(dir.file("pki"));
+  e2e::FakePlatform platform;
+  sb::test::FakeDiscord discord({.cert_file = pki.cert_file, .key_file = pki.key_file, .token = kGatewayToken});
+  e2e::NodeSettings settings;
+  settings.platform_url = platform.url();
+  settings.squadbox = squadbox;
+  settings.log_level = "warn";
+  settings.secrets = {{"gw-token", kGatewayToken}};
+  settings.extra_config = "[channels.discord.gw]\nmode = \"gateway\"\nbot_token = \"gw-token\"\napi_base_url = \"" +
+                          discord.api_base_url() + "\"\nca_file = \"" + pki.ca_file + "\"\n";
+  e2e::E2ENode node(dir.path(), settings);
+  if (auto err = node.prepare(); !err.empty()) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    return 1;
+  }
+  if (auto err = node.start(); !err.empty()) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    return 1;
+  }
+  std::printf("squadbox binary: %s\n", node.exe().c_str());
+  if (!discord.wait_for([&] { return discord.ready(); }, 30s)) {
+    std::fprintf(stderr, "the Discord bot never became ready\n%s\n", node.log().c_str());
+    return 1;
+  }
+  auto ns = node.admin("POST", "/api/v1/container/namespaces", R"({"name":"bench"})");
+  bool mapped = ns && ns->status == 201;
+  for (std::string jid : {std::string("slack:D0BENCH"), std::string("dc:") + kDiscordDm}) {
+    auto m = node.admin("POST", "/api/v1/container/mappings", R"({"jid":")" + jid + R"(","namespace":"bench"})");
+    mapped = mapped && m && m->status == 201;
+  }
+  if (!mapped) {
+    std::fprintf(stderr, "namespace/mapping setup failed\n");
+    return 1;
+  }
+
+  // --- 1. events/s into durable storage ------------------------------------------------
+  std::printf("\n== events/s into durable storage (%ld messages to an unmapped chat per path, %s)\n", events,
+              smoke ? "smoke" : "full");
+  const auto host_port = node.webhooks_url().substr(node.webhooks_url().find("//") + 2);
+  sb::bench::SlackRequestSpec spec{
+      host_port, "/webhooks/slack/main", e2e::kSlackSigning,
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(),
+      "ws"};
+  std::vector<std::string> webhook_requests;
+  webhook_requests.reserve(static_cast<size_t>(events));
+  for (long i = 0; i < events; ++i) webhook_requests.push_back(sb::bench::slack_event_request(spec, i));
+  sb::bench::OpenLoopOptions ol;
+  ol.port = static_cast<uint16_t>(std::stoi(host_port.substr(host_port.rfind(':') + 1)));
+  ol.rate_per_s = 1e9;  // everything due at once: as fast as 64 connections go
+  ol.connections = 64;
+  ol.drain_timeout = 60s;
+  auto webhook = sb::bench::run_open_loop(ol, webhook_requests);
+  if (!webhook.error.empty() || webhook.answered_2xx != static_cast<uint64_t>(events)) {
+    std::fprintf(stderr, "webhook phase: %s (%llu of %ld answered 2xx)\n", webhook.error.c_str(),
+                 static_cast<unsigned long long>(webhook.answered_2xx), events);
+    return 1;
+  }
+  const double webhook_rate = static_cast<double>(events) / webhook.elapsed_s;
+
+  const std::string discord_where =
+      "channel = 'discord' AND bot = 'gw' AND chat_jid = 'dc:" + std::string(kDiscordBulk) + "'";
+  const long discord_before = rows(node, discord_where);
+  const auto d0 = Clock::now();
+  for (long i = 0; i < events; ++i)
+    discord.dispatch_message(std::to_string(720000000000000000LL + i), kDiscordBulk, "bulk " + std::to_string(i));
+  auto d1 = wait_count([&] { return rows(node, discord_where) - discord_before; }, events, 120s);
+  if (!d1) {
+    std::fprintf(stderr, "gateway phase: %ld of %ld rows after 120 s\n", rows(node, discord_where) - discord_before,
+                 events);
+    return 1;
+  }
+  const double gateway_rate = static_cast<double>(events) / std::chrono::duration<double>(*d1 - d0).count();
+
+  std::printf("webhook (Slack Events API)   %9.0f events/s   (reference)\n", webhook_rate);
+  std::printf("Discord Gateway              %9.0f events/s   ratio %.2fx the webhook path (target >= 1)\n",
+              gateway_rate, gateway_rate / webhook_rate);
+
+  // --- 2. event -> reply through a warm container -------------------------------------
+  // Warm-up: the first message starts the container.
+  auto first = node.post(e2e::slack_message("main", "D0BENCH", "U0BENCH01", "warm up", true));
+  if (!first || first->status != 200 || !platform.wait_total(1, 120s)) {
+    std::fprintf(stderr, "warm-up failed: no reply\n%s\n", node.log().c_str());
+    return 1;
+  }
+  std::vector<double> webhook_latency, gateway_latency;
+  long next_id = 730000000000000000LL;
+  for (int i = 0; i < requests; ++i) {
+    const size_t before = platform.reply_count();
+    const auto t0 = Clock::now();
+    auto r = node.post(e2e::slack_message("main", "D0BENCH", "U0BENCH01", "ping " + std::to_string(i), true));
+    if (!r || r->status != 200 || !platform.wait_total(before + 1, 30s)) {
+      std::fprintf(stderr, "webhook request %d: no reply\n", i);
+      return 1;
+    }
+    webhook_latency.push_back(ms(platform.replies()[before].at - t0));
+
+    const size_t dc_before = discord.reply_count();
+    const auto t1 = Clock::now();
+    discord.dispatch_message(std::to_string(++next_id), kDiscordDm, "ping " + std::to_string(i));
+    if (!discord.wait_for([&] { return discord.reply_count() > dc_before; }, 30s)) {
+      std::fprintf(stderr, "gateway request %d: no reply\n", i);
+      return 1;
+    }
+    gateway_latency.push_back(ms(discord.replies()[dc_before].at - t1));
+  }
+  std::printf("\n== event -> reply at the fake REST API (warm echo container, %d requests each)\n", requests);
+  print_latency("webhook (Slack)", webhook_latency);
+  print_latency("Discord Gateway", gateway_latency);
+
+  auto code = node.stop();
+  if (code != 0) std::fprintf(stderr, "serve exit code %d\n", code ? *code : -1);
+  return 0;
+}
