@@ -60,7 +60,7 @@ class OutboundPipeline : public ActorSystemFixture {
   }
   ~OutboundPipeline() {
     stop_senders();
-    for (const char* name : {"storage", "outbox"}) system.registry().erase(caf::atom_from_string(name));
+    for (const std::string name : {"storage", "outbox"}) system.registry().erase(caf::atom_from_string(name));
     caf::anon_send_exit(outbox, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
     system.await_all_actors_done();  // they use `metrics` and `dir`, which go first
@@ -129,7 +129,7 @@ class OutboundPipeline : public ActorSystemFixture {
 
  private:
   template <class Handle>
-  void put(const char* name, const Handle& h) {
+  void put(const std::string& name, const Handle& h) {
     system.registry().put(caf::atom_from_string(name), caf::actor_cast<caf::strong_actor_ptr>(h));
   }
   std::vector<std::shared_ptr<const channels::ChannelBot>> bots_;

@@ -79,13 +79,13 @@ struct TelegramPoller : ::testing::Test, sb::test::ActorSystemFixture {
   }
   void TearDown() override {
     stop_poller();
-    for (const char* name : {"storage", "ingest", "router"}) system.registry().erase(caf::atom_from_string(name));
+    for (const std::string name : {"storage", "ingest", "router"}) system.registry().erase(caf::atom_from_string(name));
     caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(ingest, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
   }
   template <class Handle>
-  void put(const char* name, const Handle& h) {
+  void put(const std::string& name, const Handle& h) {
     system.registry().put(caf::atom_from_string(name), caf::actor_cast<caf::strong_actor_ptr>(h));
   }
 

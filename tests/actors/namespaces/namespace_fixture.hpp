@@ -99,14 +99,14 @@ class NamespaceFixture : public ::testing::Test {
           },
           20s));
     }
-    for (const char* name : {"storage", "outbox"}) {
+    for (const std::string name : {"storage", "outbox"}) {
       auto a = system_.registry().get(caf::atom_from_string(name));
       system_.registry().erase(caf::atom_from_string(name));
       if (a) self->send_exit(caf::actor_cast<caf::actor>(a), caf::exit_reason::user_shutdown);
     }
   }
 
-  void put(const char* name, caf::actor a) { system_.registry().put(caf::atom_from_string(name), a); }
+  void put(const std::string& name, caf::actor a) { system_.registry().put(caf::atom_from_string(name), a); }
 
   // Real containers: the agent image in a temp image store and crun as root.
   void use_containers() {

@@ -96,14 +96,14 @@ class ChatApiTest : public ::testing::Test, public sb::test::ActorSystemFixture 
   void TearDown() override {
     if (server_) server_->stop();
     chat_.reset();
-    for (const char* name : {"storage", "router", "namespaces", "ingest"})
+    for (const std::string name : {"storage", "router", "namespaces", "ingest"})
       system.registry().erase(caf::atom_from_string(name));
     for (const caf::actor& a : {caf::actor_cast<caf::actor>(ingest_), caf::actor_cast<caf::actor>(router_),
                                 caf::actor_cast<caf::actor>(namespaces_), caf::actor_cast<caf::actor>(writer_)})
       if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   }
   template <class Handle>
-  void put(const char* name, const Handle& h) {
+  void put(const std::string& name, const Handle& h) {
     system.registry().put(caf::atom_from_string(name), caf::actor_cast<caf::strong_actor_ptr>(h));
   }
 
