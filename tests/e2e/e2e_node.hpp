@@ -32,6 +32,9 @@ struct NodeSettings {
   std::string squadbox;      // empty: bin_dir()/squadbox
   std::string log_level = "info";
   std::map<std::string, std::string> secrets;  // more vault entries (name -> value)
+  // More environment for serve, e.g. SQUADBOX_WEBHOOKS_ACK_TIMEOUT_MS (a key of a section
+  // that the fixture's config file already has).
+  std::map<std::string, std::string> env;
 };
 
 class E2ENode {
@@ -99,10 +102,12 @@ class E2ENode {
   std::string start(std::chrono::milliseconds timeout = 60s) {
     std::filesystem::remove(data_ + "/admin.url");
     std::filesystem::remove(data_ + "/webhooks.url");
-    proc_ = std::make_unique<ChildProcess>(
-        s_.squadbox, std::vector<std::string>{"serve", "--config", config_, "--data-dir", data_},
-        std::map<std::string, std::string>{{"SQUADBOX_ADMIN_PORT", "0"}, {"SQUADBOX_LOG_LEVEL", s_.log_level}},
-        dir_ + "/serve-" + std::to_string(++starts_));
+    std::map<std::string, std::string> env = s_.env;
+    env["SQUADBOX_ADMIN_PORT"] = "0";
+    env["SQUADBOX_LOG_LEVEL"] = s_.log_level;
+    proc_ = std::make_unique<ChildProcess>(s_.squadbox,
+                                           std::vector<std::string>{"serve", "--config", config_, "--data-dir", data_},
+                                           std::move(env), dir_ + "/serve-" + std::to_string(++starts_));
     bool up = wait_until(
         [&] {
           return std::filesystem::exists(data_ + "/admin.url") && std::filesystem::exists(data_ + "/webhooks.url");
