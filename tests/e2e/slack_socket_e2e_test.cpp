@@ -1,11 +1,12 @@
 // Slack without a public URL, end to end: `squadbox serve` (real process, real crun
-// containers with the echo agent) with two Slack bots in Socket Mode against fake Slack
-// apps (Web API + Socket Mode over loopback TLS, tests/support/fake_slack_socket.hpp).
-// A channel message reaches the agent, the reply goes through chat.postMessage and the
+// containers with the echo agent) with Slack bots in Socket Mode against fake Slack apps
+// (Web API + Socket Mode over loopback TLS, tests/support/fake_slack_socket.hpp). A
+// channel message reaches the agent, the reply goes through chat.postMessage and the
 // envelope is acknowledged; an envelope is not acknowledged while storage is stalled and
 // its redelivery is stored once; a refresh opens the replacement before the old socket
-// goes and loses nothing; link_disabled stops the bot without a reconnect loop and shows
-// on the channels API; a burst of 1,000 envelopes is stored once and answered in order.
+// goes and loses nothing; link_disabled (or an app token Slack refuses) stops the bot
+// without a reconnect loop and shows on the channels API; a burst of 1,000 envelopes is
+// stored once and answered in order.
 #include <unistd.h>
 
 #include <cstdio>
@@ -63,7 +64,8 @@ class SlackSocketMode : public ::testing::Test {
     off_ = fake(kSockOffAppToken);
     NodeSettings settings;
     settings.platform_url = platform_->url();
-    settings.secrets = {{"sock-app", kSockAppToken}, {"sockoff-app", kSockOffAppToken}};
+    settings.secrets = {
+        {"sock-app", kSockAppToken}, {"sockoff-app", kSockOffAppToken}, {"sockbad-app", "xapp-1-not-the-token"}};
     settings.env = {{"SQUADBOX_WEBHOOKS_ACK_TIMEOUT_MS", std::to_string(kSockAckTimeoutMs)}};
     auto bot = [](const std::string& name, const std::string& app_entry, const FakeSlackSocket& f) {
       return "[channels.slack." + name + "]\nmode = \"socket\"\napp_token = \"" + app_entry +
@@ -72,7 +74,7 @@ class SlackSocketMode : public ::testing::Test {
     };
     // Large turns keep the 1,000-message burst to a few container round trips.
     settings.extra_config = "[namespaces]\nmax_batch_messages = 250\n" + bot("sock", "sock-app", *slack_) +
-                            bot("sockoff", "sockoff-app", *off_);
+                            bot("sockoff", "sockoff-app", *off_) + bot("sockbad", "sockbad-app", *off_);
     node_ = std::make_unique<E2ENode>(dir_->path(), settings);
     ASSERT_EQ(node_->prepare(), "");
     ASSERT_EQ(node_->start(), "");
@@ -258,8 +260,19 @@ TEST_F(SlackSocketMode, ARefreshOpensTheReplacementFirstAndLosesOrDoublesNothing
   EXPECT_EQ(end.client_code.value_or(0), 1000);
 }
 
-TEST_F(SlackSocketMode, LinkDisabledStopsTheBotWithoutAReconnectLoopAndShowsOnTheApi) {
+TEST_F(SlackSocketMode, LinkDisabledOrARefusedTokenStopsTheBotWithoutAReconnectLoopAndShowsOnTheApi) {
   ASSERT_TRUE(off_->wait_for([] { return off_->sockets_open() == 1; }, 30s)) << "the second bot never connected";
+  // The third bot's app token is not the fake app's: apps.connections.open answers
+  // invalid_auth, which no retry can fix.
+  std::string bad;
+  ASSERT_TRUE(off_->wait_for(
+      [&] {
+        bad = channel_entry("slack/sockbad");
+        return bad.find(R"("fatal":true)") != std::string::npos;
+      },
+      10s))
+      << bad;
+  EXPECT_NE(bad.find("invalid_auth"), std::string::npos) << bad;
   ASSERT_TRUE(off_->disconnect("link_disabled"));
   std::string entry;
   ASSERT_TRUE(off_->wait_for(
@@ -280,12 +293,15 @@ TEST_F(SlackSocketMode, LinkDisabledStopsTheBotWithoutAReconnectLoopAndShowsOnTh
   ASSERT_TRUE(slack_->disconnect("refresh_requested"));
   ASSERT_TRUE(slack_->wait_for([&] { return slack_->sockets_accepted() > accepted; }, 10s));
   ASSERT_TRUE(settle("C0SOCK5"));
-  EXPECT_EQ(off_->opens(), opens) << "the stopped bot kept calling apps.connections.open";
+  EXPECT_EQ(off_->opens(), opens) << "a stopped bot kept calling apps.connections.open";
+  EXPECT_EQ(off_->opens_refused(), 1) << "the refused token was tried again";
   EXPECT_EQ(off_->sockets_accepted(), 1u);
   auto audit = node_->admin("GET", "/api/v1/container/audit?limit=1000");
   ASSERT_TRUE(audit.ok());
-  EXPECT_NE(audit->body.find(R"("event":"channel.connection_stopped","subject":"slack/sockoff")"), std::string::npos)
-      << audit->body.substr(0, 2000);
+  for (const char* bot : {"slack/sockoff", "slack/sockbad"})
+    EXPECT_NE(audit->body.find(std::string(R"("event":"channel.connection_stopped","subject":")") + bot + "\""),
+              std::string::npos)
+        << bot;
 }
 
 TEST_F(SlackSocketMode, ABurstOfAThousandEnvelopesIsStoredOnceAndAnsweredInOrder) {
