@@ -78,15 +78,9 @@ class SlackSocketMode : public ::testing::Test {
     node_ = std::make_unique<E2ENode>(dir_->path(), settings);
     ASSERT_EQ(node_->prepare(), "");
     ASSERT_EQ(node_->start(), "");
-    auto ns = node_->admin("POST", "/api/v1/container/namespaces", R"({"name":"home","description":"slack socket"})");
-    ASSERT_TRUE(ns.ok());
-    ASSERT_EQ(ns->status, 201) << ns->body;
-    for (const char* chat : {"C0SOCK1", "C0SOCK2", "C0SOCK3", "C0SOCK4", "C0SOCK5"}) {
-      auto m = node_->admin("POST", "/api/v1/container/mappings",
-                            std::string(R"({"jid":"slack:)") + chat + R"(","namespace":"home"})");
-      ASSERT_TRUE(m.ok());
-      ASSERT_EQ(m->status, 201) << m->body;
-    }
+    ASSERT_EQ(node_->add_namespace(
+                  "home", {"slack:C0SOCK1", "slack:C0SOCK2", "slack:C0SOCK3", "slack:C0SOCK4", "slack:C0SOCK5"}),
+              "");
   }
   static void TearDownTestSuite() {
     if (node_) {
@@ -105,10 +99,7 @@ class SlackSocketMode : public ::testing::Test {
     ASSERT_TRUE(slack_->wait_for([] { return slack_->sockets_open() >= 1; }, 30s)) << "the bot never connected";
   }
   void TearDown() override {
-    if (HasFailure() && node_ && node_->process()) {
-      auto log = node_->process()->stderr_text();
-      std::cerr << "---- serve log (tail) ----\n" << (log.size() > 20000 ? log.substr(log.size() - 20000) : log);
-    }
+    if (HasFailure() && node_) std::cerr << "---- serve log (tail) ----\n" << node_->log_tail();
     EXPECT_EQ(slack_->violations(), std::vector<std::string>{});
     EXPECT_EQ(slack_->unknown_acks(), 0u);
   }
@@ -148,6 +139,18 @@ class SlackSocketMode : public ::testing::Test {
     if (at == std::string::npos) return "";
     auto end = list->body.find(R"({"id":)", at + 1);
     return list->body.substr(at, end == std::string::npos ? std::string::npos : end - at);
+  }
+
+  // Waits until the bot's connection is stopped for good; its channels API entry.
+  static std::string wait_fatal(const std::string& id) {
+    std::string entry;
+    off_->wait_for(
+        [&] {
+          entry = channel_entry(id);
+          return entry.find(R"("fatal":true)") != std::string::npos;
+        },
+        10s);
+    return entry;
   }
 
   static inline std::unique_ptr<TempDir> dir_;
@@ -264,24 +267,12 @@ TEST_F(SlackSocketMode, LinkDisabledOrARefusedTokenStopsTheBotWithoutAReconnectL
   ASSERT_TRUE(off_->wait_for([] { return off_->sockets_open() == 1; }, 30s)) << "the second bot never connected";
   // The third bot's app token is not the fake app's: apps.connections.open answers
   // invalid_auth, which no retry can fix.
-  std::string bad;
-  ASSERT_TRUE(off_->wait_for(
-      [&] {
-        bad = channel_entry("slack/sockbad");
-        return bad.find(R"("fatal":true)") != std::string::npos;
-      },
-      10s))
-      << bad;
+  const std::string bad = wait_fatal("slack/sockbad");
+  ASSERT_NE(bad.find(R"("fatal":true)"), std::string::npos) << bad;
   EXPECT_NE(bad.find("invalid_auth"), std::string::npos) << bad;
   ASSERT_TRUE(off_->disconnect("link_disabled"));
-  std::string entry;
-  ASSERT_TRUE(off_->wait_for(
-      [&] {
-        entry = channel_entry("slack/sockoff");
-        return entry.find(R"("fatal":true)") != std::string::npos;
-      },
-      10s))
-      << entry;
+  const std::string entry = wait_fatal("slack/sockoff");
+  ASSERT_NE(entry.find(R"("fatal":true)"), std::string::npos) << entry;
   EXPECT_NE(entry.find(R"("state":"stopped_fatal")"), std::string::npos) << entry;
   EXPECT_NE(entry.find("link_disabled"), std::string::npos) << entry;
   ASSERT_TRUE(off_->wait_for([] { return off_->sockets_open() == 0; }, 10s)) << "the disabled socket stayed open";
