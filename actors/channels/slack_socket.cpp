@@ -26,6 +26,11 @@ using namespace std::chrono_literals;
 
 constexpr std::chrono::milliseconds kOpenTimeout{15000};
 constexpr const char* kUserAgent = "squadbox (Slack Socket Mode)";
+// Shutdown waits this long for the sockets' close handshakes (WebSocketOptions'
+// close_timeout is 2 s), then quits anyway.
+constexpr std::chrono::milliseconds kShutdownWait{3000};
+// ws_timer kind beyond the session's own: the shutdown wait is over.
+constexpr uint8_t kShutdownTimer = 200;
 
 using TimerKey = std::pair<sm::TimerKind, sm::Generation>;
 
@@ -48,6 +53,8 @@ struct slack_socket_state {
   std::string last_reason = "starting";
   std::string board_state;
   int64_t board_since_ms = 0;
+  // Shutting down: answered once every socket reported its close (or kShutdownWait).
+  std::optional<caf::typed_response_promise<bool>> shutdown;
   static inline const char* name = "slack_socket";
 };
 
@@ -350,6 +357,16 @@ std::optional<sm::Generation> generation_of(self_ptr self, uint64_t socket) {
   return it->second;
 }
 
+// Destroying a WebSocketClient aborts it without a close frame: quit only once every
+// socket finished its close handshake, so Slack sees a normal close.
+void quit_if_closed(self_ptr self, bool force) {
+  auto& st = self->state;
+  if (!st.shutdown || (!st.socket_of.empty() && !force)) return;
+  st.shutdown->deliver(true);
+  st.shutdown.reset();
+  self->quit(caf::exit_reason::user_shutdown);
+}
+
 std::optional<std::string_view> find_header(const http::Headers& headers, std::string_view name) {
   for (const auto& [k, v] : headers)
     if (iequals(k, name)) return std::string_view(v);
@@ -403,9 +420,11 @@ ws_bot_actor::behavior_type slack_socket_fn(self_ptr self, SlackSocketOptions op
         log::debug("slack.socket.ws_closed",
                    {{"bot", s.bot_id}, {"gen", static_cast<int64_t>(*gen)}, {"code", int64_t{code}}, {"why", why}});
         run(self, s.session->on_closed(*gen, code >= 0 ? std::optional<int>(code) : std::nullopt));
+        quit_if_closed(self, false);
       },
-      [=](ws_timer_atom, uint8_t, uint64_t token) {
+      [=](ws_timer_atom, uint8_t kind, uint64_t token) {
         auto& s = self->state;
+        if (kind == kShutdownTimer) return quit_if_closed(self, true);
         auto it = s.timer_of.find(token);
         if (it == s.timer_of.end()) return;  // cancelled or replaced
         const TimerKey key = it->second;
@@ -424,14 +443,20 @@ ws_bot_actor::behavior_type slack_socket_fn(self_ptr self, SlackSocketOptions op
         auto& s = self->state;
         return component_status{"slack_socket", overall_state(*s.session), s.bot_id + ": " + overall_detail(self)};
       },
-      [=](shutdown_atom) {
+      [=](shutdown_atom) -> caf::result<bool> {
         auto& s = self->state;
+        if (s.shutdown) return true;  // already stopping; the first request is answered at the end
         // Closes every socket; envelopes still being committed are not acknowledged and
         // Slack redelivers them (to the next process, or after the restart).
         run(self, s.session->stop());
         s.http->stop();
-        self->quit(caf::exit_reason::user_shutdown);
-        return true;
+        if (s.socket_of.empty()) {
+          self->quit(caf::exit_reason::user_shutdown);
+          return true;
+        }
+        s.shutdown = self->make_response_promise<bool>();
+        self->delayed_send(self, kShutdownWait, ws_timer_atom::value, kShutdownTimer, uint64_t{0});
+        return *s.shutdown;
       },
   };
 }
