@@ -353,10 +353,11 @@ using telegram_poller_actor =
     component_actor::extend<caf::reacts_to<polled_atom, int32_t, std::string, http::Headers, std::string, std::string>>;
 
 // A bot connection over WebSockets (actors/channels/discord_gateway.hpp,
-// slack_socket_mode.hpp). `conn` names the socket an event is about (a newer socket
+// slack_socket.hpp). `conn` names the socket an event is about (a newer socket
 // makes an older one's late events recognisable); ws_closed carries the close code (-1:
 // none), whether the close was clean, and why; ws_timer a timer kind and its token;
-// ws_boot the bootstrap HTTP answer (status, body, headers, error code, error message).
+// ws_boot the bootstrap HTTP answer (the call's tag, status, body, headers, error code,
+// error message; Slack tags apps.connections.open with the connection's generation).
 using ws_bot_actor = component_actor::extend<
     caf::reacts_to<ws_open_atom, uint64_t>, caf::reacts_to<ws_text_atom, uint64_t, std::string>,
     caf::reacts_to<ws_closed_atom, uint64_t, int32_t, bool, std::string>,

@@ -4,6 +4,7 @@
 
 #include "actors/channels/channel_sender.hpp"
 #include "actors/channels/discord_gateway.hpp"
+#include "actors/channels/slack_socket.hpp"
 #include "actors/channels/telegram_poller.hpp"
 #include "actors/supervision/supervisor.hpp"
 
@@ -80,6 +81,23 @@ supervisor_actor spawn_channel_registry(caf::actor_system& system, ChannelRegist
     gw.audit = options.audit;
     sup.children.push_back({"gateway:" + bot->id(), [gw](caf::actor_system& sys, const caf::actor&) {
                               return caf::actor_cast<caf::actor>(spawn_discord_gateway(sys, gw));
+                            }});
+  }
+  for (const auto& bot : options.bots) {
+    if (bot->mode() != config::BotMode::socket) continue;
+    SlackSocketOptions sock;
+    sock.bot = bot;
+    sock.bot_user_id = setting_of(c, *bot, "bot_user_id");
+    sock.ca_file = ca_file_for(c, *bot);
+    // The Events webhook's deadline for the same promise (stored before acknowledged).
+    sock.commit_timeout = std::chrono::milliseconds(c.webhooks.ack_timeout_ms);
+    sock.backoff_base = std::chrono::milliseconds(c.outbound.backoff_base_ms);
+    sock.backoff_max = std::chrono::milliseconds(std::max<int64_t>(c.outbound.backoff_base_ms, 60000));
+    sock.metrics = options.metrics;
+    sock.board = options.board;
+    sock.audit = options.audit;
+    sup.children.push_back({"socket:" + bot->id(), [sock](caf::actor_system& sys, const caf::actor&) {
+                              return caf::actor_cast<caf::actor>(spawn_slack_socket(sys, sock));
                             }});
   }
   return spawn_supervisor(system, std::move(sup));

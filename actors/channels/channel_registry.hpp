@@ -3,7 +3,7 @@
 // channel sender per bot that can send (channel_sender.hpp), one Telegram poller per
 // bot in polling mode (telegram_poller.hpp), one Discord Gateway connection per gateway
 // bot (discord_gateway.hpp) and one Slack Socket Mode connection per socket bot
-// (slack_socket_mode.hpp). Its children are not in the actor registry
+// (slack_socket.hpp). Its children are not in the actor registry
 // (names are per bot and longer than 10 characters); the outbox reaches a sender
 // through the bot's wake group, which survives restarts.
 #include <memory>

@@ -32,6 +32,7 @@ void HttpWorker::run() {
     auto response = request_.perform(job.method, job.url, std::move(job.headers), std::move(job.body), job.client);
     if (request_.interrupted()) return;
     HttpAnswer answer;
+    answer.tag = job.tag;
     if (response) {
       answer.status = response->status;
       answer.body = std::move(response->body);

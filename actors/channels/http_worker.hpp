@@ -6,6 +6,7 @@
 // request in flight, so an actor answers shutdown at once.
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -20,6 +21,7 @@ namespace sb::actors {
 
 struct HttpJob {
   std::chrono::milliseconds delay{0};  // wait this long first (backoff)
+  std::uint64_t tag = 0;               // echoed in the answer: which call it answers
   std::string method, url;
   http::Headers headers;
   std::string body;
@@ -32,6 +34,7 @@ struct HttpAnswer {
   std::string body;
   http::Headers headers;
   std::string error_code, error_message;
+  std::uint64_t tag = 0;  // the job's
 };
 
 class HttpWorker {

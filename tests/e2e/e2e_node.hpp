@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "runtime/core/secret.hpp"
 #include "runtime/http/client.hpp"
@@ -32,6 +33,9 @@ struct NodeSettings {
   std::string squadbox;      // empty: bin_dir()/squadbox
   std::string log_level = "info";
   std::map<std::string, std::string> secrets;  // more vault entries (name -> value)
+  // More environment for serve, e.g. SQUADBOX_WEBHOOKS_ACK_TIMEOUT_MS (a key of a section
+  // that the fixture's config file already has).
+  std::map<std::string, std::string> env;
 };
 
 class E2ENode {
@@ -99,10 +103,12 @@ class E2ENode {
   std::string start(std::chrono::milliseconds timeout = 60s) {
     std::filesystem::remove(data_ + "/admin.url");
     std::filesystem::remove(data_ + "/webhooks.url");
-    proc_ = std::make_unique<ChildProcess>(
-        s_.squadbox, std::vector<std::string>{"serve", "--config", config_, "--data-dir", data_},
-        std::map<std::string, std::string>{{"SQUADBOX_ADMIN_PORT", "0"}, {"SQUADBOX_LOG_LEVEL", s_.log_level}},
-        dir_ + "/serve-" + std::to_string(++starts_));
+    std::map<std::string, std::string> env = s_.env;
+    env["SQUADBOX_ADMIN_PORT"] = "0";
+    env["SQUADBOX_LOG_LEVEL"] = s_.log_level;
+    proc_ = std::make_unique<ChildProcess>(s_.squadbox,
+                                           std::vector<std::string>{"serve", "--config", config_, "--data-dir", data_},
+                                           std::move(env), dir_ + "/serve-" + std::to_string(++starts_));
     bool up = wait_until(
         [&] {
           return std::filesystem::exists(data_ + "/admin.url") && std::filesystem::exists(data_ + "/webhooks.url");
@@ -129,12 +135,27 @@ class E2ENode {
     return code;
   }
   std::string log() const { return proc_ ? proc_->stderr_text() : ""; }
+  // The end of serve's log, for a failed test's output.
+  std::string log_tail(size_t bytes = 20000) const {
+    std::string all = log();
+    return all.size() > bytes ? all.substr(all.size() - bytes) : all;
+  }
 
   Result<http::Response> admin(const std::string& method, const std::string& path, std::string body = "",
                                std::chrono::milliseconds timeout = 20s) const {
     http::Headers h = {{"Authorization", "Bearer " + token_}};
     if (!body.empty()) h.emplace_back("Content-Type", "application/json");
     return http::request(method, admin_ + path, std::move(h), std::move(body), timeout);
+  }
+  // Creates namespace `name` and maps each chat JID to it. "" on success, else what failed.
+  std::string add_namespace(const std::string& name, const std::vector<std::string>& jids) const {
+    auto ns = admin("POST", "/api/v1/container/namespaces", R"({"name":")" + name + R"(","description":"e2e"})");
+    if (!ns.ok() || ns->status != 201) return "namespace " + name + ": " + (ns.ok() ? ns->body : ns.error().message);
+    for (const auto& jid : jids) {
+      auto m = admin("POST", "/api/v1/container/mappings", R"({"jid":")" + jid + R"(","namespace":")" + name + R"("})");
+      if (!m.ok() || m->status != 201) return "mapping " + jid + ": " + (m.ok() ? m->body : m.error().message);
+    }
+    return "";
   }
   Result<http::Response> post(const Webhook& w) const {
     return http::request("POST", hooks_ + w.path, w.headers, w.body, 20s);
