@@ -32,6 +32,7 @@
 #include "tests/e2e/e2e_node.hpp"
 #include "tests/e2e/fake_platform.hpp"
 #include "tests/support/fake_discord.hpp"
+#include "tests/support/fake_slack_socket.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_pki.hpp"
 
@@ -44,6 +45,9 @@ namespace e2e = sb::test::e2e;
 constexpr const char* kGatewayToken = "bench-gateway-token";
 constexpr const char* kDiscordDm = "510000000000000001";    // mapped: latency
 constexpr const char* kDiscordBulk = "510000000000000002";  // unmapped: throughput
+constexpr const char* kAppToken = "xapp-1-bench-app-token";
+constexpr const char* kSocketDm = "D0SOCKBENCH";   // mapped: latency
+constexpr const char* kSocketBulk = "C0SOCKBULK";  // unmapped: throughput
 
 double ms(Clock::duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
@@ -123,13 +127,21 @@ int main(int argc, char** argv) {
   auto pki = sb::test::TestPki::generate(dir.file("pki"));
   e2e::FakePlatform platform;
   sb::test::FakeDiscord discord({.cert_file = pki.cert_file, .key_file = pki.key_file, .token = kGatewayToken});
+  sb::test::FakeSlackSocket slack({.cert_file = pki.cert_file,
+                                   .key_file = pki.key_file,
+                                   .app_token = kAppToken,
+                                   .bot_token = e2e::kSlackBotToken,
+                                   .redeliver_after = 30s});
   e2e::NodeSettings settings;
   settings.platform_url = platform.url();
   settings.squadbox = squadbox;
   settings.log_level = "warn";
-  settings.secrets = {{"gw-token", kGatewayToken}};
+  settings.secrets = {{"gw-token", kGatewayToken}, {"sock-app", kAppToken}};
   settings.extra_config = "[channels.discord.gw]\nmode = \"gateway\"\nbot_token = \"gw-token\"\napi_base_url = \"" +
-                          discord.api_base_url() + "\"\nca_file = \"" + pki.ca_file + "\"\n";
+                          discord.api_base_url() + "\"\nca_file = \"" + pki.ca_file + "\"\n" +
+                          "[channels.slack.sock]\nmode = \"socket\"\napp_token = \"sock-app\"\nbot_token = "
+                          "\"slack-token\"\nbot_user_id = \"U0SOCKBOT\"\napi_base_url = \"" +
+                          slack.api_base_url() + "\"\nca_file = \"" + pki.ca_file + "\"\n";
   e2e::E2ENode node(dir.path(), settings);
   if (auto err = node.prepare(); !err.empty()) {
     std::fprintf(stderr, "%s\n", err.c_str());
@@ -140,13 +152,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("squadbox binary: %s\n", node.exe().c_str());
-  if (!discord.wait_for([&] { return discord.ready(); }, 30s)) {
-    std::fprintf(stderr, "the Discord bot never became ready\n%s\n", node.log().c_str());
+  if (!discord.wait_for([&] { return discord.ready(); }, 30s) ||
+      !slack.wait_for([&] { return slack.sockets_open() >= 1; }, 30s)) {
+    std::fprintf(stderr, "a websocket bot never connected\n%s\n", node.log().c_str());
     return 1;
   }
   auto ns = node.admin("POST", "/api/v1/container/namespaces", R"({"name":"bench"})");
   bool mapped = ns && ns->status == 201;
-  for (std::string jid : {std::string("slack:D0BENCH"), std::string("dc:") + kDiscordDm}) {
+  for (std::string jid :
+       {std::string("slack:D0BENCH"), std::string("dc:") + kDiscordDm, std::string("slack:") + kSocketDm}) {
     auto m = node.admin("POST", "/api/v1/container/mappings", R"({"jid":")" + jid + R"(","namespace":"bench"})");
     mapped = mapped && m && m->status == 201;
   }
@@ -193,9 +207,24 @@ int main(int argc, char** argv) {
   }
   const double gateway_rate = static_cast<double>(events) / std::chrono::duration<double>(*d1 - d0).count();
 
+  const std::string socket_where =
+      "channel = 'slack' AND bot = 'sock' AND chat_jid = 'slack:" + std::string(kSocketBulk) + "'";
+  const auto s0 = Clock::now();
+  for (long i = 0; i < events; ++i) slack.push_message(kSocketBulk, "U0BENCH02", "bulk " + std::to_string(i));
+  auto s1 = wait_count([&] { return rows(node, socket_where); }, events, 120s);
+  if (!s1) {
+    std::fprintf(stderr, "socket mode phase: %ld of %ld rows after 120 s\n", rows(node, socket_where), events);
+    return 1;
+  }
+  const double socket_rate = static_cast<double>(events) / std::chrono::duration<double>(*s1 - s0).count();
+  if (!slack.wait_for([&] { return slack.unacked() == 0; }, 30s))
+    std::fprintf(stderr, "socket mode: %zu envelopes still unacknowledged\n", slack.unacked());
+
   std::printf("webhook (Slack Events API)   %9.0f events/s   (reference)\n", webhook_rate);
   std::printf("Discord Gateway              %9.0f events/s   ratio %.2fx the webhook path (target >= 1)\n",
               gateway_rate, gateway_rate / webhook_rate);
+  std::printf("Slack Socket Mode            %9.0f events/s   ratio %.2fx the webhook path (target >= 1)\n", socket_rate,
+              socket_rate / webhook_rate);
 
   // --- 2. event -> reply through a warm container -------------------------------------
   // Warm-up: the first message starts the container.
@@ -204,7 +233,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "warm-up failed: no reply\n%s\n", node.log().c_str());
     return 1;
   }
-  std::vector<double> webhook_latency, gateway_latency;
+  std::vector<double> webhook_latency, gateway_latency, socket_latency;
   long next_id = 730000000000000000LL;
   for (int i = 0; i < requests; ++i) {
     const size_t before = platform.reply_count();
@@ -224,10 +253,20 @@ int main(int argc, char** argv) {
       return 1;
     }
     gateway_latency.push_back(ms(discord.replies()[dc_before].at - t1));
+
+    const size_t sock_before = slack.reply_count();
+    const auto t2 = Clock::now();
+    slack.push_message(kSocketDm, "U0BENCH02", "ping " + std::to_string(i));
+    if (!slack.wait_for([&] { return slack.reply_count() > sock_before; }, 30s)) {
+      std::fprintf(stderr, "socket mode request %d: no reply\n", i);
+      return 1;
+    }
+    socket_latency.push_back(ms(slack.replies()[sock_before].at - t2));
   }
   std::printf("\n== event -> reply at the fake REST API (warm echo container, %d requests each)\n", requests);
   print_latency("webhook (Slack)", webhook_latency);
   print_latency("Discord Gateway", gateway_latency);
+  print_latency("Slack Socket Mode", socket_latency);
 
   auto code = node.stop();
   if (code != 0) std::fprintf(stderr, "serve exit code %d\n", code ? *code : -1);

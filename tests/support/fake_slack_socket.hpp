@@ -51,6 +51,7 @@ class FakeSlackSocket {
   };
   struct Reply {
     std::string channel, text, thread_ts;
+    Clock::time_point at;  // when chat.postMessage arrived (latency benchmarks)
   };
   // One envelope's fate.
   struct EnvelopeRecord {
@@ -162,6 +163,10 @@ class FakeSlackSocket {
   size_t unknown_acks() const {
     std::lock_guard lock(mu_);
     return unknown_acks_;
+  }
+  size_t reply_count() const {
+    std::lock_guard lock(mu_);
+    return replies_.size();
   }
   std::vector<Reply> replies() const {
     std::lock_guard lock(mu_);
@@ -353,7 +358,7 @@ class FakeSlackSocket {
       if (d.HasParseError() || str("channel").empty())
         return FakeHttpReply::json(200, R"({"ok":false,"error":"channel_not_found"})");
       std::lock_guard lock(mu_);
-      replies_.push_back({str("channel"), channels::slack::unescape_text(str("text")), str("thread_ts")});
+      replies_.push_back({str("channel"), channels::slack::unescape_text(str("text")), str("thread_ts"), Clock::now()});
       const std::string ts = "1800000000." + std::to_string(100000 + replies_.size());
       return FakeHttpReply::json(
           200, R"({"ok":true,"channel":)" + json_string(str("channel")) + R"(,"ts":")" + ts + R"("})");
