@@ -14,7 +14,8 @@ packages=(
   # tests and benchmarks (nodejs: an independent Ed25519/HMAC signer for the channel
   # cross-check tests, which skip without it)
   libgtest-dev libbenchmark-dev nodejs
-  # the fuzz configuration (docs/fuzzing.md): clang and its libFuzzer runtime
+  # the test build (clang, docs/development.md) and the fuzz configuration
+  # (docs/fuzzing.md): clang and its libFuzzer runtime
   clang libfuzzer-14-dev
   # the webhook ingress benchmark (bench/channels): load generator and reference server
   wrk nginx-light

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian 12 machine: install what is missing, build with
-# AddressSanitizer + UndefinedBehaviorSanitizer, run every CTest entry (unit, crun,
+# clang, AddressSanitizer + UndefinedBehaviorSanitizer, run every CTest entry (unit, crun,
 # docker, e2e, bench smoke runs, the layer check). The README's test command and
 # .ci/run are this script. Extra arguments go to ctest (e.g. -L unit).
 # The fuzz configuration (build-fuzz, clang, libFuzzer; docs/fuzzing.md) is built beside
@@ -15,7 +15,13 @@ fuzz_build=${SQUADBOX_FUZZ_BUILD_DIR:-build-fuzz}
 t0=$(date +%s)
 ./deploy/install-deps.sh
 t1=$(date +%s)
-cmake -S . -B "$build" -G Ninja -DSQUADBOX_SANITIZE=ON
+# Clang: it compiles this code base 1.5x as fast as GCC 12 under the sanitizers (CAF test
+# batches up to 4x), and the run's tests take less time too (docs/development.md).
+# A build directory configured with another compiler is reconfigured from scratch.
+if [ -f "$build/CMakeCache.txt" ] && ! grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*clang++' "$build/CMakeCache.txt"; then
+  rm -rf "$build/CMakeCache.txt" "$build/CMakeFiles"
+fi
+CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DSQUADBOX_SANITIZE=ON
 cmake --build "$build"
 t2=$(date +%s)
 status=0
