@@ -7,12 +7,14 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "runtime/core/secret.hpp"
@@ -156,6 +158,27 @@ class E2ENode {
       if (!m.ok() || m->status != 201) return "mapping " + jid + ": " + (m.ok() ? m->body : m.error().message);
     }
     return "";
+  }
+  // The bot's entry of GET /api/v1/container/channels ("" if absent).
+  std::string channel_entry(const std::string& bot_id) const {
+    auto list = admin("GET", "/api/v1/container/channels");
+    if (!list.ok()) return "";
+    auto at = list->body.find(R"("id":")" + bot_id + R"(")");
+    if (at == std::string::npos) return "";
+    auto end = list->body.find(R"({"id":)", at + 1);
+    return list->body.substr(at, end == std::string::npos ? std::string::npos : end - at);
+  }
+  // Waits until the bot's connection is stopped for good; its channels API entry (without
+  // "fatal":true if it never was).
+  std::string wait_connection_fatal(const std::string& bot_id, std::chrono::milliseconds timeout) const {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    std::string entry;
+    while (true) {
+      entry = channel_entry(bot_id);
+      if (entry.find(R"("fatal":true)") != std::string::npos || std::chrono::steady_clock::now() >= until) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return entry;
   }
   Result<http::Response> post(const Webhook& w) const {
     return http::request("POST", hooks_ + w.path, w.headers, w.body, 20s);

@@ -131,28 +131,6 @@ class SlackSocketMode : public ::testing::Test {
         "SELECT count(*) FROM inbound_messages WHERE channel = 'slack' AND bot = 'sock' AND platform_message_id = ?",
         event_id));
   }
-  // The bot's entry of GET /api/v1/container/channels ("" if absent).
-  static std::string channel_entry(const std::string& id) {
-    auto list = node_->admin("GET", "/api/v1/container/channels");
-    if (!list.ok()) return "";
-    auto at = list->body.find(R"("id":")" + id + R"(")");
-    if (at == std::string::npos) return "";
-    auto end = list->body.find(R"({"id":)", at + 1);
-    return list->body.substr(at, end == std::string::npos ? std::string::npos : end - at);
-  }
-
-  // Waits until the bot's connection is stopped for good; its channels API entry.
-  static std::string wait_fatal(const std::string& id) {
-    std::string entry;
-    off_->wait_for(
-        [&] {
-          entry = channel_entry(id);
-          return entry.find(R"("fatal":true)") != std::string::npos;
-        },
-        10s);
-    return entry;
-  }
-
   static inline std::unique_ptr<TempDir> dir_;
   static inline std::unique_ptr<TestPki> pki_;
   static inline std::unique_ptr<FakePlatform> platform_;
@@ -181,7 +159,7 @@ TEST_F(SlackSocketMode, AChannelMessageIsAnsweredOnceThroughChatPostMessageAndIt
   EXPECT_EQ(slack_->envelope(quiet_envelope)->acks, 1) << "a stored but untriggered message is acknowledged too";
   // Stored once under the Events webhook's dedupe key (slack, bot, event_id).
   EXPECT_EQ(stored(e->event_id), 1);
-  const std::string entry = channel_entry("slack/sock");
+  const std::string entry = node_->channel_entry("slack/sock");
   EXPECT_NE(entry.find(R"("mode":"socket")"), std::string::npos) << entry;
   EXPECT_NE(entry.find(R"("state":"ready")"), std::string::npos) << entry;
   EXPECT_NE(entry.find(R"("fatal":false)"), std::string::npos) << entry;
@@ -267,11 +245,11 @@ TEST_F(SlackSocketMode, LinkDisabledOrARefusedTokenStopsTheBotWithoutAReconnectL
   ASSERT_TRUE(off_->wait_for([] { return off_->sockets_open() == 1; }, 30s)) << "the second bot never connected";
   // The third bot's app token is not the fake app's: apps.connections.open answers
   // invalid_auth, which no retry can fix.
-  const std::string bad = wait_fatal("slack/sockbad");
+  const std::string bad = node_->wait_connection_fatal("slack/sockbad", 10s);
   ASSERT_NE(bad.find(R"("fatal":true)"), std::string::npos) << bad;
   EXPECT_NE(bad.find("invalid_auth"), std::string::npos) << bad;
   ASSERT_TRUE(off_->disconnect("link_disabled"));
-  const std::string entry = wait_fatal("slack/sockoff");
+  const std::string entry = node_->wait_connection_fatal("slack/sockoff", 10s);
   ASSERT_NE(entry.find(R"("fatal":true)"), std::string::npos) << entry;
   EXPECT_NE(entry.find(R"("state":"stopped_fatal")"), std::string::npos) << entry;
   EXPECT_NE(entry.find("link_disabled"), std::string::npos) << entry;

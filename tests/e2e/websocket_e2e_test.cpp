@@ -224,17 +224,8 @@ TEST_F(WebSocketChannels, AfterAKillDashNineTheRestartedBrokerResumesAndAnswersE
 }
 
 TEST_F(WebSocketChannels, ABadTokenStopsTheBotWithoutAReconnectLoopAndShowsOnTheApi) {
-  std::string body;
-  ASSERT_TRUE(discord_->wait_for(
-      [&] {
-        auto list = node_->admin("GET", "/api/v1/container/channels");
-        if (!list.ok()) return false;
-        body = list->body;
-        auto at = body.find(R"("id":"discord/gwbad")");
-        return at != std::string::npos && body.find(R"("fatal":true)", at) != std::string::npos;
-      },
-      20s))
-      << body;
+  const std::string entry = node_->wait_connection_fatal("discord/gwbad", 20s);
+  ASSERT_NE(entry.find(R"("fatal":true)"), std::string::npos) << entry;
   // Only the good bot's calls reached /gateway/bot: the bad one asked once (401) and stopped.
   size_t bad_calls = 0;
   for (const auto& r : discord_->server().http_requests())
@@ -263,17 +254,9 @@ TEST_F(WebSocketChannels, DisallowedIntentsStopTheBotForGoodInsteadOfReconnectin
   const int identifies = discord_->identifies();
   const int resumes = discord_->resumes();
   discord_->close_current(4014);
-  std::string body;
-  ASSERT_TRUE(discord_->wait_for(
-      [&] {
-        auto list = node_->admin("GET", "/api/v1/container/channels");
-        if (!list.ok()) return false;
-        body = list->body;
-        auto at = body.find(R"("id":"discord/gw")");
-        return at != std::string::npos && body.find(R"("fatal":true)", at) < body.find(R"("id":)", at + 5);
-      },
-      20s))
-      << body;
+  const std::string entry = node_->wait_connection_fatal("discord/gw", 20s);
+  ASSERT_NE(entry.find(R"("fatal":true)"), std::string::npos) << entry;
+  EXPECT_NE(entry.find("4014"), std::string::npos) << "the detail names the close code: " << entry;
   // No reconnect: nothing identifies or resumes during the next second and a half (the
   // shortest reconnect backoff is under a second).
   std::this_thread::sleep_for(1500ms);
