@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -319,6 +320,18 @@ void block_shutdown_signals() {
 
 int serve(const config::Config& config, const char* version) {
   config::Config c = config;
+  // The PostgreSQL engine (issue 17) is being built under storage/; until every store runs
+  // on it, a node asked for it refuses to start rather than quietly using SQLite.
+  if (c.storage.backend != "sqlite") {
+    log::error("node.storage_backend_unavailable",
+               {{"storage.backend", c.storage.backend},
+                {"detail", "this build keeps its state in SQLite only; see docs/storage-postgres.md"}});
+    std::fprintf(stderr,
+                 "squadbox: storage.backend = \"%s\" is not available in this build (SQLite only so far; "
+                 "docs/storage-postgres.md)\n",
+                 c.storage.backend.c_str());
+    return 2;
+  }
   // Descriptors first (M1 of the 2026-12 audit): the soft limit up to the hard one, and the
   // public listener's connection cap under it with a reserve for storage, containers, the
   // proxy and outbound requests.

@@ -36,11 +36,18 @@ struct LogConfig {
 };
 
 struct StorageConfig {
-  std::string path;  // empty: DATA_DIR/squadbox.db
+  std::string backend = "sqlite";  // "sqlite" | "postgres" (docs/storage-postgres.md)
+  std::string path;                // empty: DATA_DIR/squadbox.db
   int64_t busy_timeout_ms = 5000;
   std::string synchronous = "full";
   int64_t commit_window_us = 0;  // 0: what queued during the last fsync is the next batch
   int64_t max_batch = 1024;
+  // backend = "postgres": a libpq connection string without a password ("host=... dbname=...");
+  // the password comes from libpq's own mechanisms (PGPASSFILE, PGPASSWORD, peer auth) or
+  // from postgres_password_file (mode 0600).
+  std::string postgres_url;
+  std::string postgres_password_file;
+  std::string postgres_schema = "squadbox";  // several nodes' tests can share one server
 };
 
 struct SupervisorConfig {

@@ -68,7 +68,18 @@ const std::vector<KeyDef>& defs() {
       str_key("log", "level", SB_FIELD(log.level), {"debug", "info", "warn", "error", "off"}, "Lowest level written."),
       str_key("log", "format", SB_FIELD(log.format), {"logfmt", "json"},
               "One event per line, as logfmt or as a JSON object."),
+      str_key("storage", "backend", SB_FIELD(storage.backend), {"sqlite", "postgres"},
+              "Storage engine: `sqlite` (one node, a file in the data directory) or `postgres` "
+              "(a server several nodes share; docs/storage-postgres.md)."),
       str_key("storage", "path", SB_FIELD(storage.path), {}, "SQLite database file; empty means DATA_DIR/squadbox.db."),
+      str_key("storage", "postgres_url", SB_FIELD(storage.postgres_url), {},
+              "backend = postgres: a libpq connection string without a password, e.g. "
+              "`host=db.internal port=5432 dbname=squadbox user=squadbox sslmode=verify-full`."),
+      str_key("storage", "postgres_password_file", SB_FIELD(storage.postgres_password_file), {},
+              "backend = postgres: a file holding the password (mode 0600 required); empty means "
+              "libpq's own mechanisms (PGPASSFILE, PGPASSWORD, peer authentication)."),
+      str_key("storage", "postgres_schema", SB_FIELD(storage.postgres_schema), {},
+              "backend = postgres: the schema squadbox's tables live in (created if missing)."),
       int_key("storage", "busy_timeout_ms", SB_FIELD(storage.busy_timeout_ms), 0, 600000,
               "How long a connection waits for a lock before failing with busy."),
       str_key("storage", "synchronous", SB_FIELD(storage.synchronous), {"full", "normal"},

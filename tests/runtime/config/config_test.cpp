@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -104,7 +105,10 @@ TEST(Config, EveryKeyHasAnEnvironmentOverride) {
     std::string value = key.kind == sb::config::Kind::integer ? std::to_string(std::stoll(key.default_text) + 1) : "";
     if (key.kind == sb::config::Kind::string)  // a value each string key accepts
       value = key.choices.empty() ? "/tmp/x" : key.choices.back();
-    auto c = load(std::nullopt, {{key.env_name(), value}});
+    // storage.backend = "postgres" needs a connection string.
+    std::map<std::string, std::string> env{{"SQUADBOX_STORAGE_POSTGRES_URL", "host=db"}};
+    env[key.env_name()] = value;
+    auto c = load(std::nullopt, env);
     ASSERT_TRUE(c.ok()) << key.env_name() << ": " << c.error().message;
     auto rendered = sb::config::to_toml(*c);
     std::string expected = key.key + " = " + (key.kind == sb::config::Kind::string ? "\"" + value + "\"" : value);
@@ -243,6 +247,47 @@ TEST(Config, EveryKeyIsDocumented) {
   std::istringstream rows(sb::config::markdown_table());
   std::string row;
   while (std::getline(rows, row)) EXPECT_NE(doc.find(row), std::string::npos) << "missing row: " << row;
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(ConfigFile, PostgresBackendNeedsAConnectionStringWithoutAPassword) {
+  EXPECT_EQ(load(std::nullopt, {})->storage.backend, "sqlite");
+  auto missing = load(write("[storage]\nbackend = \"postgres\"\n"), {});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, "config.invalid");
+  EXPECT_NE(missing.error().message.find("storage.postgres_url"), std::string::npos) << missing.error().message;
+
+  for (const char* url :
+       {"host=db dbname=squadbox password=hunter2", "host=db password = 'it''s'", "dbname=x  password='a b'",
+        "postgresql://squadbox:hunter2@db/squadbox", "postgres://db/squadbox?password=hunter2"}) {
+    auto c = load(write(std::string("[storage]\nbackend = \"postgres\"\npostgres_url = \"") + url + "\"\n"), {});
+    ASSERT_FALSE(c.ok()) << url;
+    EXPECT_NE(c.error().message.find("must not contain a password"), std::string::npos) << c.error().message;
+  }
+  for (const char* url :
+       {"host=db dbname=squadbox user=squadbox sslmode=verify-full", "host=db application_name='password=x'",
+        "postgresql://squadbox@db:5432/squadbox", "postgresql://db/squadbox?sslmode=require"}) {
+    auto c = load(write(std::string("[storage]\nbackend = \"postgres\"\npostgres_url = \"") + url + "\"\n"), {});
+    EXPECT_TRUE(c.ok()) << url << ": " << c.error().message;
+  }
+}
+
+TEST_F(ConfigFile, PostgresSchemaMustBeAPlainIdentifier) {
+  for (const char* schema : {"", "Squadbox", "1abc", "a-b", "a;drop", "a.b"}) {
+    auto c =
+        load(write(std::string("[storage]\nbackend = \"postgres\"\npostgres_url = \"host=db\"\npostgres_schema = \"") +
+                   schema + "\"\n"),
+             {});
+    ASSERT_FALSE(c.ok()) << schema;
+    EXPECT_NE(c.error().message.find("storage.postgres_schema"), std::string::npos) << c.error().message;
+  }
+  auto c =
+      load(write("[storage]\nbackend = \"postgres\"\npostgres_url = \"host=db\"\npostgres_schema = \"node_a2\"\n"), {});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->storage.postgres_schema, "node_a2");
 }
 
 }  // namespace
