@@ -518,7 +518,9 @@ void Session::deliver(Effects& out, Generation gen, const Envelope& e, messaging
     ack_now(out, gen, e.envelope_id);  // nothing to commit
     return;
   }
-  if (!pending_.emplace(gen, e.envelope_id).second) {
+  if (pending_.emplace(gen, e.envelope_id).second) {
+    ++pending_count_[gen];
+  } else {
     // Redelivered on the same socket while the first copy is still being stored: the
     // first copy's acknowledgement answers both.
     out.push_back(
@@ -541,6 +543,7 @@ Effects Session::on_commit_answer(Generation gen, std::string_view envelope_id, 
     return out;
   }
   pending_.erase(it);
+  if (auto n = pending_count_.find(gen); n != pending_count_.end() && --n->second == 0) pending_count_.erase(n);
   Conn* c = find(gen);
   if (!committed) {
     ++counters_.commit_failures;
@@ -566,9 +569,8 @@ Session::Conn* Session::find(Generation gen) {
 }
 
 std::size_t Session::pending_for(Generation gen) const {
-  auto first = pending_.lower_bound({gen, std::string()});
-  auto last = gen == UINT64_MAX ? pending_.end() : pending_.lower_bound({gen + 1, std::string()});
-  return static_cast<std::size_t>(std::distance(first, last));
+  auto it = pending_count_.find(gen);
+  return it == pending_count_.end() ? 0 : it->second;
 }
 
 std::size_t Session::sockets() const {

@@ -258,6 +258,9 @@ class Session {
   std::map<Generation, Conn> conns_;
   // Envelopes handed to storage and not answered yet, by (generation, envelope id).
   std::set<std::pair<Generation, std::string>> pending_;
+  // pending_'s size per generation: asked after every input (connections(), the owner's
+  // status report), so it must not walk a burst of thousands of pending envelopes.
+  std::map<Generation, std::size_t> pending_count_;
   Generation next_gen_ = 1;
   std::uint32_t failures_ = 0;                  // consecutive failures since a connection was stable
   std::optional<ReconnectReason> lost_reason_;  // why the next connection is needed
