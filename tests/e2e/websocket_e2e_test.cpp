@@ -31,6 +31,7 @@ using sb::test::e2e::FakePlatform;
 using sb::test::e2e::NodeSettings;
 
 constexpr const char* kGatewayToken = "gateway-test-token";
+constexpr const char* kRevokedToken = "gateway-revoked-token";
 constexpr auto kReplyTimeout = 60s;
 
 class WebSocketChannels : public ::testing::Test {
@@ -42,14 +43,20 @@ class WebSocketChannels : public ::testing::Test {
     std::filesystem::create_directories(dir_->file("pki"));
     pki_ = std::make_unique<TestPki>(TestPki::generate(dir_->file("pki")));
     platform_ = std::make_unique<FakePlatform>();
-    discord_ = std::make_unique<FakeDiscord>(
-        FakeDiscord::Options{.cert_file = pki_->cert_file, .key_file = pki_->key_file, .token = kGatewayToken});
+    discord_ = std::make_unique<FakeDiscord>(FakeDiscord::Options{.cert_file = pki_->cert_file,
+                                                                  .key_file = pki_->key_file,
+                                                                  .token = kGatewayToken,
+                                                                  .revoked_token = kRevokedToken});
     NodeSettings settings;
     settings.platform_url = platform_->url();
-    settings.secrets = {{"gw-token", kGatewayToken}, {"gw-bad-token", "not-the-token"}};
+    settings.secrets = {
+        {"gw-token", kGatewayToken}, {"gw-bad-token", "not-the-token"}, {"gw-revoked-token", kRevokedToken}};
     settings.extra_config = "[channels.discord.gw]\nmode = \"gateway\"\nbot_token = \"gw-token\"\napi_base_url = \"" +
                             discord_->api_base_url() + "\"\nca_file = \"" + pki_->ca_file + "\"\n" +
                             "[channels.discord.gwbad]\nmode = \"gateway\"\nbot_token = \"gw-bad-token\"\n"
+                            "api_base_url = \"" +
+                            discord_->api_base_url() + "\"\nca_file = \"" + pki_->ca_file + "\"\n" +
+                            "[channels.discord.gwrevoked]\nmode = \"gateway\"\nbot_token = \"gw-revoked-token\"\n"
                             "api_base_url = \"" +
                             discord_->api_base_url() + "\"\nca_file = \"" + pki_->ca_file + "\"\n";
     node_ = std::make_unique<E2ENode>(dir_->path(), settings);
@@ -247,6 +254,20 @@ TEST_F(WebSocketChannels, ABadTokenStopsTheBotWithoutAReconnectLoopAndShowsOnThe
   auto at = ready->body.find(R"("bot":"discord/gwbad")");
   ASSERT_NE(at, std::string::npos) << ready->body;
   EXPECT_NE(ready->body.find(R"("fatal":true)", at), std::string::npos) << ready->body;
+}
+
+TEST_F(WebSocketChannels, AnIdentifyRefusedWith4004StopsTheBotWithoutAReconnectLoop) {
+  // gwrevoked's token passes /gateway/bot but Discord closes its identify with 4004.
+  const std::string entry = node_->wait_connection_fatal("discord/gwrevoked", 20s);
+  ASSERT_NE(entry.find(R"("fatal":true)"), std::string::npos) << entry;
+  EXPECT_NE(entry.find("4004"), std::string::npos) << entry;
+  // One refused identify per start of the node (the kill -9 test restarts it once).
+  const int refused = discord_->refused_identifies();
+  EXPECT_GE(refused, 1);
+  EXPECT_LE(refused, 2) << "identified again after 4004";
+  const int beats = discord_->heartbeats();
+  ASSERT_TRUE(discord_->wait_for([&] { return discord_->heartbeats() >= beats + 2; }, 20s));
+  EXPECT_EQ(discord_->refused_identifies(), refused) << "the stopped bot kept identifying";
 }
 
 // Last: it stops the suite's good bot for good.

@@ -30,6 +30,9 @@ class FakeDiscord {
   struct Options {
     std::string cert_file, key_file;  // TLS (the test PKI)
     std::string token = "discord-test-token";
+    // A token revoked after it fetched /gateway/bot: REST accepts it, identify closes 4004
+    // (as Discord does when a token is reset while a bot connects).
+    std::string revoked_token;
     int heartbeat_interval_ms = 1000;      // small, so tests run fast
     int64_t allowed_privileged = 1 << 15;  // MESSAGE_CONTENT enabled "in the portal"
     std::string bot_user_id = "900000000000000001";
@@ -103,6 +106,7 @@ class FakeDiscord {
 
   // Counters and records.
   int identifies() const { return identifies_.load(); }
+  int refused_identifies() const { return refused_identifies_.load(); }
   int resumes() const { return resumes_.load(); }
   int heartbeats() const { return heartbeats_.load(); }
   std::vector<Reply> replies() const {
@@ -151,7 +155,8 @@ class FakeDiscord {
 
   FakeHttpReply http(const RecordedRequest& r) {
     auto auth = r.header("authorization").value_or("");
-    if (auth != "Bot " + o_.token) return FakeHttpReply::json(401, R"({"message":"401: Unauthorized","code":0})");
+    if (auth != "Bot " + o_.token && (o_.revoked_token.empty() || auth != "Bot " + o_.revoked_token))
+      return FakeHttpReply::json(401, R"({"message":"401: Unauthorized","code":0})");
     if (r.method == "GET" && r.target == "/api/v10/gateway/bot")
       return FakeHttpReply::json(
           200,
@@ -204,12 +209,14 @@ class FakeDiscord {
     c.close(4001, "Unknown opcode");
   }
 
+  // identifies() counts those with the right token; refused_identifies() the others.
   void identify(FakeWsConnection& c, const rapidjson::Value& d) {
-    ++identifies_;
     if (!d.IsObject() || !d.HasMember("token") || !d["token"].IsString() || d["token"].GetString() != o_.token) {
+      ++refused_identifies_;
       c.close(4004, "Authentication failed.");
       return;
     }
+    ++identifies_;
     const int64_t intents = d.HasMember("intents") && d["intents"].IsInt64() ? d["intents"].GetInt64() : -1;
     const int64_t privileged = (1 << 1) | (1 << 8) | (1 << 15);
     if (intents < 0) {
@@ -267,7 +274,7 @@ class FakeDiscord {
   int session_counter_ = 0;
   std::vector<Reply> replies_;
   std::atomic<bool> zombie_{false};
-  std::atomic<int> identifies_{0}, resumes_{0}, heartbeats_{0};
+  std::atomic<int> identifies_{0}, resumes_{0}, heartbeats_{0}, refused_identifies_{0};
 };
 
 }  // namespace sb::test
