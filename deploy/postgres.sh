@@ -37,9 +37,14 @@ die() { echo "postgres.sh: $*" >&2; exit 1; }
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
-# Runs a command as the user the server runs as.
+# Runs a command as the user the server runs as (runuser lives in /usr/sbin, which a
+# minimal PATH may lack).
 as_server() {
-  if is_root; then runuser -u "$server_user" -- "$@"; else "$@"; fi
+  if is_root; then
+    "$(command -v runuser || echo /usr/sbin/runuser)" -u "$server_user" -- "$@"
+  else
+    "$@"
+  fi
 }
 
 abs_dir() {
