@@ -296,26 +296,24 @@ Status PgStatement::check_index(int idx) const {
   return {};
 }
 
-Status PgStatement::bind(int idx, int64_t v) {
+Status PgStatement::set(int idx, std::string_view value, bool null, int format) {
   if (auto st = check_index(idx); !st) return st;
   const auto i = static_cast<size_t>(idx - 1);
-  values_[i] = std::to_string(v);
-  is_null_[i] = 0;
-  formats_[i] = 0;
+  values_[i].assign(value.data() ? value.data() : "", value.size());
+  is_null_[i] = null ? 1 : 0;
+  formats_[i] = format;
   return {};
+}
+
+Status PgStatement::bind(int idx, int64_t v) {
+  return set(idx, std::to_string(v), false, 0);
 }
 
 Status PgStatement::bind(int idx, double v) {
-  if (auto st = check_index(idx); !st) return st;
-  const auto i = static_cast<size_t>(idx - 1);
-  values_[i] = internal::double_text(v);
-  is_null_[i] = 0;
-  formats_[i] = 0;
-  return {};
+  return set(idx, internal::double_text(v), false, 0);
 }
 
 Status PgStatement::bind(int idx, std::string_view text) {
-  if (auto st = check_index(idx); !st) return st;
   // Text parameters travel NUL-terminated and PostgreSQL's text cannot hold a NUL: the
   // value would be cut short silently. SQLite keeps it, so say so instead.
   if (text.find('\0') != std::string_view::npos) {
@@ -323,30 +321,16 @@ Status PgStatement::bind(int idx, std::string_view text) {
                                                   " contains a NUL byte, which PostgreSQL text cannot hold "
                                                   "(bind_blob for bytes)");
   }
-  const auto i = static_cast<size_t>(idx - 1);
-  values_[i].assign(text.data() ? text.data() : "", text.size());
-  is_null_[i] = 0;
-  formats_[i] = 0;
-  return {};
+  return set(idx, text, false, 0);
 }
 
 Status PgStatement::bind(int idx, std::nullptr_t) {
-  if (auto st = check_index(idx); !st) return st;
-  const auto i = static_cast<size_t>(idx - 1);
-  values_[i].clear();
-  is_null_[i] = 1;
-  formats_[i] = 0;
-  return {};
+  return set(idx, {}, true, 0);
 }
 
+// Binary format: bytea's binary form is the bytes themselves (no escaping, NULs kept).
 Status PgStatement::bind_blob(int idx, std::string_view bytes) {
-  if (auto st = check_index(idx); !st) return st;
-  const auto i = static_cast<size_t>(idx - 1);
-  // Binary format: bytea's binary form is the bytes themselves (no escaping, NULs kept).
-  values_[i].assign(bytes.data() ? bytes.data() : "", bytes.size());
-  is_null_[i] = 0;
-  formats_[i] = 1;
-  return {};
+  return set(idx, bytes, false, 1);
 }
 
 Status PgStatement::bind_param(int idx, const SqlParam& p) {

@@ -107,6 +107,7 @@ class PgStatement {
   PgStatement(std::shared_ptr<detail::PgSession> s, std::string name, std::string sql, int nparams, int ncolumns,
               uint64_t generation);
   Status check_index(int idx) const;
+  Status set(int idx, std::string_view value, bool null, int format);
   Status ensure_prepared();
   const char* value(int col) const;
   int length(int col) const;
