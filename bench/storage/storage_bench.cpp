@@ -109,6 +109,13 @@ WriteOp inbound_insert(int64_t id) {
        SqlParam::of(int64_t{1700000000000} + id)}};
 }
 
+// The next kBatch inserts, built into `ops` (reused between iterations).
+const std::vector<WriteOp>& next_batch(std::vector<WriteOp>& ops, int64_t& next_id) {
+  ops.clear();
+  for (int64_t k = 0; k < kBatch; ++k) ops.push_back(inbound_insert(next_id++));
+  return ops;
+}
+
 void BM_GroupCommit(benchmark::State& state) {
   BenchDb env;
   if (!env.ok()) return state.SkipWithError(env.error().c_str());
@@ -119,9 +126,7 @@ void BM_GroupCommit(benchmark::State& state) {
   for (auto _ : state) {
     // Building the ops is inside the timing: the writer actor receives them built,
     // but this keeps the figure honest (it is small next to the fsync).
-    ops.clear();
-    for (int64_t k = 0; k < kBatch; ++k) ops.push_back(inbound_insert(next_id++));
-    const auto out = committer.commit_batch(ops);
+    const auto out = committer.commit_batch(next_batch(ops, next_id));
     for (const auto& o : out) {
       if (!o.ok) return state.SkipWithError(o.error_message.c_str());
     }
@@ -237,9 +242,7 @@ void BM_PgBatch(benchmark::State& state) {
   std::vector<WriteOp> ops;
   ops.reserve(kBatch);
   for (auto _ : state) {
-    ops.clear();
-    for (int64_t k = 0; k < kBatch; ++k) ops.push_back(inbound_insert(next_id++));
-    const auto out = sb::storage::pg::run_batch(env.db(), ops);
+    const auto out = sb::storage::pg::run_batch(env.db(), next_batch(ops, next_id));
     for (const auto& o : out) {
       if (!o.ok) return state.SkipWithError(o.error_message.c_str());
     }
