@@ -1,7 +1,18 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package that squadbox's build, tests and default runtime
 # need, and only those that are missing (idempotent: a second run installs nothing).
+#   install-deps.sh           what the build and a node need (the README's command)
+#   install-deps.sh --tests   that, plus what only the test suite needs: the PostgreSQL
+#                             server that deploy/postgres.sh starts for the `postgres` tests
 set -euo pipefail
+
+tests=""
+for arg in "$@"; do
+  case "$arg" in
+    --tests) tests=1 ;;
+    *) echo "install-deps: unknown argument $arg (usage: install-deps.sh [--tests])" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
   # toolchain
@@ -9,6 +20,8 @@ packages=(
   # libraries (see docs/architecture.md, "Dependencies")
   libcaf-dev libboost-dev rapidjson-dev libsodium-dev libsqlite3-dev libssl-dev
   libcli11-dev libtomlplusplus-dev libfmt-dev
+  # the PostgreSQL engine's client library (storage/postgres; docs/storage-postgres.md)
+  libpq-dev
   # schedules: Howard Hinnant's date/tz over the system tzdata (runtime/scheduling)
   libhowardhinnant-date-dev libdate-tz3 tzdata
   # tests and benchmarks (nodejs: an independent Ed25519/HMAC signer for the channel
@@ -24,6 +37,11 @@ packages=(
   # `squadbox image build --debian`: a Debian agent image from the configured mirror
   mmdebstrap
 )
+if [ -n "$tests" ]; then
+  # The server for the `postgres` tests (deploy/postgres.sh starts a private one; the
+  # package's own cluster service stays off, see below). A node only needs libpq.
+  packages+=(postgresql)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -53,10 +71,13 @@ else
   fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
   if [ -n "$own_policy" ]; then $sudo rm -f "$policy"; trap - EXIT; fi
-  # On a systemd host the unit was still enabled for the next boot: keep it off.
-  if [ -d /run/systemd/system ] && systemctl is-enabled --quiet nginx 2>/dev/null; then
-    $sudo systemctl disable --now --quiet nginx
-  fi
+  # On a systemd host the units were still enabled for the next boot: keep them off (the
+  # tests start their own PostgreSQL on a free port; the package's cluster would take 5432).
+  for unit in nginx postgresql; do
+    if [ -d /run/systemd/system ] && systemctl is-enabled --quiet "$unit" 2>/dev/null; then
+      $sudo systemctl disable --now --quiet "$unit"
+    fi
+  done
 fi
 
 # The host side of the default runtime: crun needs the cgroup layout fixed on hosts

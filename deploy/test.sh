@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh Debian 12 machine: install what is missing, build with
-# clang, AddressSanitizer + UndefinedBehaviorSanitizer, run every CTest entry (unit, crun,
-# docker, e2e, bench smoke runs, the layer check). The README's test command and
+# The whole test suite on a fresh Debian 12 machine: install what is missing (with the
+# PostgreSQL server the `postgres` tests start privately), build with clang,
+# AddressSanitizer + UndefinedBehaviorSanitizer, run every CTest entry (unit, crun, docker,
+# postgres, e2e, bench smoke runs, the layer check). The README's test command and
 # .ci/run are this script. Extra arguments go to ctest (e.g. -L unit).
 # The fuzz configuration (build-fuzz, clang, libFuzzer; docs/fuzzing.md) is built beside
 # the tests at the lowest CPU priority, then a few seconds of each fuzz target run plus a
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 build=${SQUADBOX_TEST_BUILD_DIR:-build-test}
 fuzz_build=${SQUADBOX_FUZZ_BUILD_DIR:-build-fuzz}
 t0=$(date +%s)
-./deploy/install-deps.sh
+./deploy/install-deps.sh --tests
 t1=$(date +%s)
 # Clang: it compiles this code base 1.5x as fast as GCC 12 under the sanitizers (CAF test
 # batches up to 4x), and the run's tests take less time too (docs/development.md).

@@ -2,6 +2,14 @@
 //   group commit      batches of kBatch inserts through GroupCommitter::commit_batch
 //   per-insert txn    one transaction per insert through commit_single (the baseline)
 // and a summary line with the ratio. Target: group commit >= 50000/s and >= 10x.
+// The same write on PostgreSQL 15 on loopback in the same run (synchronous_commit = on,
+// fsync = on; docs/storage-postgres.md), with a summary line of its own:
+//   postgres batch       kBatch inserts per pg::run_batch (pipeline mode: one transaction,
+//                        one round trip, one WAL flush)
+//   postgres per-insert  one autocommit INSERT per call (a round trip and a flush each)
+// SQUADBOX_PG_CONNINFO names a server to use; otherwise deploy/postgres.sh starts a
+// throwaway one in SQUADBOX_BENCH_DIR and removes it at the end. Without the server
+// binaries (deploy/install-deps.sh --tests) the PostgreSQL cases are left out, saying so.
 //
 //   bench_storage [--smoke] [--benchmark_* flags]
 // --smoke runs a few fixed iterations (seconds, for CI); figures are then rough.
@@ -9,13 +17,17 @@
 // must be a real disk: on tmpfs fsync is free and the comparison is meaningless.
 #include <stdlib.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +37,8 @@
 #include "runtime/core/log.hpp"
 #include "storage/group_committer.hpp"
 #include "storage/migrations.hpp"
+#include "storage/postgres/pg_batch.hpp"
+#include "storage/postgres/pg_connection.hpp"
 #include "storage/sqlite.hpp"
 
 namespace {
@@ -95,6 +109,13 @@ WriteOp inbound_insert(int64_t id) {
        SqlParam::of(int64_t{1700000000000} + id)}};
 }
 
+// The next kBatch inserts, built into `ops` (reused between iterations).
+const std::vector<WriteOp>& next_batch(std::vector<WriteOp>& ops, int64_t& next_id) {
+  ops.clear();
+  for (int64_t k = 0; k < kBatch; ++k) ops.push_back(inbound_insert(next_id++));
+  return ops;
+}
+
 void BM_GroupCommit(benchmark::State& state) {
   BenchDb env;
   if (!env.ok()) return state.SkipWithError(env.error().c_str());
@@ -105,9 +126,7 @@ void BM_GroupCommit(benchmark::State& state) {
   for (auto _ : state) {
     // Building the ops is inside the timing: the writer actor receives them built,
     // but this keeps the figure honest (it is small next to the fsync).
-    ops.clear();
-    for (int64_t k = 0; k < kBatch; ++k) ops.push_back(inbound_insert(next_id++));
-    const auto out = committer.commit_batch(ops);
+    const auto out = committer.commit_batch(next_batch(ops, next_id));
     for (const auto& o : out) {
       if (!o.ok) return state.SkipWithError(o.error_message.c_str());
     }
@@ -127,6 +146,125 @@ void BM_PerInsertTxn(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
   state.counters["commits"] = static_cast<double>(committer.commits());
+}
+
+// ------------------------------------------------------------------ PostgreSQL
+
+// The server for the whole run: SQUADBOX_PG_CONNINFO's, or a throwaway one.
+class PgServer {
+ public:
+  PgServer() {
+    if (const char* c = std::getenv("SQUADBOX_PG_CONNINFO"); c && *c) {
+      conninfo_ = c;
+      return;
+    }
+    if (!std::filesystem::exists("/usr/lib/postgresql/15/bin/postgres")) {
+      error_ = "PostgreSQL 15 is not installed (deploy/install-deps.sh --tests)";
+      return;
+    }
+    std::string tmpl = bench_base_dir() + "/sb_pg_bench.XXXXXX";
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      error_ = "mkdtemp failed in " + bench_base_dir();
+      return;
+    }
+    dir_ = tmpl;
+    const std::string script = std::string(SB_SOURCE_DIR) + "/deploy/postgres.sh";
+    const int rc = std::system((script + " start " + dir_ + " >/dev/null 2>" + dir_ + ".err").c_str());
+    std::ifstream err(dir_ + ".err"), info(dir_ + "/conninfo");
+    std::stringstream e, c;
+    e << err.rdbuf();
+    c << info.rdbuf();
+    if (!WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
+      error_ = "deploy/postgres.sh start failed: " + e.str();
+      return;
+    }
+    conninfo_ = c.str();
+    while (!conninfo_.empty() && conninfo_.back() == '\n') conninfo_.pop_back();
+  }
+  ~PgServer() {
+    if (dir_.empty()) return;
+    (void)std::system((std::string(SB_SOURCE_DIR) + "/deploy/postgres.sh remove " + dir_ + " >/dev/null 2>&1").c_str());
+    std::error_code ec;
+    std::filesystem::remove(dir_ + ".err", ec);
+  }
+  PgServer(const PgServer&) = delete;
+  PgServer& operator=(const PgServer&) = delete;
+
+  const std::string& error() const { return error_; }
+  const std::string& conninfo() const { return conninfo_; }
+
+ private:
+  std::string dir_, conninfo_, error_;
+};
+
+std::unique_ptr<PgServer> g_pg;
+
+// A connection into a fresh schema holding an inbound_messages table with the same
+// columns and dedupe key, dropped afterwards.
+class PgBenchSchema {
+ public:
+  PgBenchSchema() {
+    static int counter = 0;
+    sb::storage::pg::PgOptions o;
+    o.conninfo = g_pg->conninfo();
+    o.schema = "bench_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
+    auto db = sb::storage::pg::PgDatabase::open(o);
+    if (!db) {
+      error_ = db.error().code + ": " + db.error().message;
+      return;
+    }
+    db_ = std::make_unique<sb::storage::pg::PgDatabase>(std::move(*db));
+    auto st = db_->exec(
+        "CREATE TABLE inbound_messages (id bigserial PRIMARY KEY, channel text NOT NULL, platform_message_id text "
+        "NOT NULL, chat_jid text NOT NULL, sender text NOT NULL, text text NOT NULL, received_at bigint NOT NULL, "
+        "UNIQUE (channel, platform_message_id))");
+    if (!st) error_ = st.error().message;
+  }
+  ~PgBenchSchema() {
+    if (db_ && db_->is_connected()) (void)db_->exec("DROP SCHEMA " + db_->schema() + " CASCADE");
+  }
+  PgBenchSchema(const PgBenchSchema&) = delete;
+  PgBenchSchema& operator=(const PgBenchSchema&) = delete;
+
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+  sb::storage::pg::PgDatabase& db() { return *db_; }
+
+ private:
+  std::unique_ptr<sb::storage::pg::PgDatabase> db_;
+  std::string error_;
+};
+
+void BM_PgBatch(benchmark::State& state) {
+  PgBenchSchema env;
+  if (!env.ok()) return state.SkipWithError(env.error().c_str());
+  int64_t next_id = 0;
+  std::vector<WriteOp> ops;
+  ops.reserve(kBatch);
+  for (auto _ : state) {
+    const auto out = sb::storage::pg::run_batch(env.db(), next_batch(ops, next_id));
+    for (const auto& o : out) {
+      if (!o.ok) return state.SkipWithError(o.error_message.c_str());
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+
+void BM_PgPerInsert(benchmark::State& state) {
+  PgBenchSchema env;
+  if (!env.ok()) return state.SkipWithError(env.error().c_str());
+  const WriteOp first = inbound_insert(0);
+  auto stmt = env.db().prepare(first.sql);
+  if (!stmt) return state.SkipWithError(stmt.error().message.c_str());
+  int64_t next_id = 0;
+  for (auto _ : state) {
+    const WriteOp op = inbound_insert(next_id++);
+    for (size_t i = 0; i < op.params.size(); ++i) (void)stmt->bind_param(static_cast<int>(i + 1), op.params[i]);
+    auto r = stmt->step();
+    if (!r) return state.SkipWithError(r.error().message.c_str());
+    stmt->reset();
+  }
+  state.SetItemsProcessed(state.iterations());
 }
 
 // ---------------------------------------------------------------- case registry
@@ -161,6 +299,32 @@ void register_ratio_case(const std::string& label, void (*fn)(benchmark::State&)
 void register_cases() {
   register_ratio_case("group commit", BM_GroupCommit, 5);     // 5 x 1000 inserts
   register_ratio_case(kBaselineLabel, BM_PerInsertTxn, 200);  // 200 fsyncs
+}
+
+// The PostgreSQL pair, outside g_cases: its summary line compares it with itself and
+// with SQLite's group commit, and a missing server leaves it out instead of failing.
+constexpr const char* kPgBatch = "postgres_batch";
+constexpr const char* kPgPerInsert = "postgres_per_insert";
+void register_pg_cases() {
+  g_pg = std::make_unique<PgServer>();
+  if (!g_pg->error().empty()) {
+    std::fprintf(stderr, "postgres cases left out: %s\n", g_pg->error().c_str());
+    return;
+  }
+  struct PgCase {
+    const char* name;
+    void (*fn)(benchmark::State&);
+    int64_t smoke_iterations;
+  };
+  for (const PgCase& c : {PgCase{kPgBatch, BM_PgBatch, 5}, PgCase{kPgPerInsert, BM_PgPerInsert, 200}}) {
+    auto* b = benchmark::RegisterBenchmark(c.name, c.fn);
+    b->UseRealTime()->Unit(benchmark::kMillisecond);
+    if (g_smoke) {
+      b->Iterations(c.smoke_iterations);
+    } else if (!g_min_time_given) {
+      b->MinTime(2.0);
+    }
+  }
 }
 
 // Console output as usual, plus items_per_second per benchmark for the summary.
@@ -225,6 +389,7 @@ int main(int argc, char** argv) {
   // The migration log line would interleave with the benchmark table.
   sb::log::configure(sb::log::Level::warn, sb::log::Format::logfmt);
   register_cases();
+  register_pg_cases();
   benchmark::Initialize(&n, args.data());
   if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
   warn_if_tmpfs();
@@ -270,6 +435,23 @@ int main(int argc, char** argv) {
   }
   std::printf("%s%s, ratio: %s (target: >= 50000/s and >= 10x)\n", g_smoke ? "[smoke] " : "", rates.c_str(),
               ratio_text.c_str());
+  if (g_pg && g_pg->error().empty()) {
+    const auto rate = [&](const char* name) {
+      auto it = reporter.rates().find(name);
+      return it == reporter.rates().end() ? 0.0 : it->second;
+    };
+    const double batch = rate(kPgBatch), single = rate(kPgPerInsert);
+    double sqlite_batch = 0;
+    for (const Case& c : g_cases) {
+      if (c.label == "group commit") sqlite_batch = rate_of(c);
+    }
+    std::printf(
+        "%spostgres batch: %.0f inserts/s, postgres per-insert: %.0f inserts/s, ratio: %.1f x, "
+        "postgres batch / sqlite group commit: %.2f\n",
+        g_smoke ? "[smoke] " : "", batch, single, single > 0 ? batch / single : 0.0,
+        sqlite_batch > 0 ? batch / sqlite_batch : 0.0);
+  }
+  g_pg.reset();  // stop the throwaway server before exit
   // Figures never fail the run; a broken write path (a skipped case) does.
   return reporter.failed() ? 1 : 0;
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The layer check must catch what it is for: a copy of the source tree passes, and the
 # same copy with one upward include (runtime/ including actors/), one CAF include
-# outside actors/, one SQL statement outside storage/ or one HTTP route outside the
-# admin API each fails it, naming the file.
+# outside actors/, one SQL statement or libpq include outside storage/ or one HTTP route
+# outside the admin API each fails it, naming the file.
 set -euo pipefail
 src=${1:?source root}
 tmp=$(mktemp -d)
@@ -31,5 +31,7 @@ fresh
 expect_fail "CAF outside actors" channels/bot/split.cpp '#include <caf/all.hpp>'
 fresh
 expect_fail "SQL outside storage" runtime/core/log.cpp 'const char* q = "SELECT 1 FROM x";'
+fresh
+expect_fail "libpq outside storage" actors/node/node.cpp '#include <libpq-fe.h>'
 fresh
 expect_fail "route outside the admin API" actors/node/node.cpp 'void f(sb::http::Router& r) { r.add("GET", "/x", {}); }'

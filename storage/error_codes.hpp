@@ -1,0 +1,18 @@
+#pragma once
+// Error codes that mean the same thing whichever storage engine produced them, so that a
+// caller (the admin API's 409, the inbound dedupe, the group committer's callers) branches
+// on one code and never needs to know which engine ran. Header only: shared by the SQLite
+// wrapper's callers and storage/postgres/ alike.
+#include <string_view>
+
+namespace sb::storage {
+
+// A unique, primary-key, foreign-key, NOT NULL or CHECK constraint rejected the write.
+// The value is the code the SQLite wrapper has always reported (sqlite_error) and that
+// existing callers compare against; the PostgreSQL engine reports SQLSTATE class 23
+// under the same value. Renaming it (to "storage.constraint") is a change of this one
+// constant plus sqlite.cpp's table, left to the step that makes storage::Database
+// engine-neutral.
+inline constexpr std::string_view kConstraintViolation = "sqlite.constraint";
+
+}  // namespace sb::storage

@@ -1,0 +1,242 @@
+#include "storage/postgres/pg_batch.hpp"
+
+#include <poll.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "storage/postgres/pg_error.hpp"
+#include "storage/postgres/pg_internal.hpp"
+#include "storage/postgres/placeholders.hpp"
+
+namespace sb::storage::pg {
+
+using internal::changes_of;
+using internal::result_error;
+using internal::ResultPtr;
+
+namespace {
+
+// One op's parameters as libpq sends them (text format, blobs binary), following
+// PgStatement's binding rules.
+struct Params {
+  std::vector<std::string> text;
+  std::vector<char> is_null;
+  std::vector<int> formats;
+};
+
+Result<Params> encode(const WriteOp& op) {
+  Params p;
+  const size_t n = op.params.size();
+  p.text.resize(n);
+  p.is_null.assign(n, 0);
+  p.formats.assign(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const SqlParam& v = op.params[i];
+    switch (v.kind) {
+      case SqlParam::null_value: p.is_null[i] = 1; break;
+      case SqlParam::integer: p.text[i] = std::to_string(v.i); break;
+      case SqlParam::real: p.text[i] = internal::double_text(v.d); break;
+      case SqlParam::text:
+        if (v.s.find('\0') != std::string::npos) {
+          return make_error(std::string(kBadParam), "text parameter " + std::to_string(i + 1) +
+                                                        " contains a NUL byte, which PostgreSQL text cannot hold");
+        }
+        p.text[i] = v.s;
+        break;
+      case SqlParam::blob:
+        p.text[i] = v.s;
+        p.formats[i] = 1;
+        break;
+      default:
+        return make_error(std::string(kBadParam), "unknown SqlParam kind " + std::to_string(v.kind) +
+                                                      " for parameter " + std::to_string(i + 1));
+    }
+  }
+  return p;
+}
+
+// Sends what libpq has buffered, reading while it writes: a large batch must not fill
+// both directions' socket buffers and deadlock (libpq's advice for pipelines).
+Status flush_all(PGconn* conn) {
+  for (;;) {
+    const int r = PQflush(conn);
+    if (r == 0) return {};
+    if (r < 0) return result_error(conn, nullptr);
+    pollfd p{PQsocket(conn), POLLIN | POLLOUT, 0};
+    if (::poll(&p, 1, -1) < 0 && errno != EINTR) {
+      return make_error(std::string(kUnreachable), std::string("poll: ") + strerror(errno));
+    }
+    if ((p.revents & POLLIN) && !PQconsumeInput(conn)) return result_error(conn, nullptr);
+  }
+}
+
+// Back to ordinary mode (PQexec refuses to run in pipeline mode). libpq refuses to leave
+// while a result is still queued; consume it and try again.
+void leave_pipeline(PGconn* conn) {
+  for (int i = 0; i < 8 && PQpipelineStatus(conn) != PQ_PIPELINE_OFF; ++i) {
+    if (PQexitPipelineMode(conn)) return;
+    ResultPtr stray(PQgetResult(conn));
+  }
+}
+
+struct Attempt {
+  bool committed = false;
+  int failed = -1;  // index into `pending` of the write that failed on its own
+  Error error;      // that write's error, or the batch's
+  std::vector<int64_t> changes;
+};
+
+// One pipeline: every pending write, one Sync. Leaves the connection out of pipeline mode.
+Attempt send_once(PGconn* conn, const std::vector<size_t>& pending, const std::vector<const std::string*>& sql,
+                  const std::vector<Params>& params) {
+  Attempt a;
+  a.changes.assign(pending.size(), 0);
+  if (!PQenterPipelineMode(conn)) {
+    a.error = result_error(conn, nullptr);
+    return a;
+  }
+  PQsetnonblocking(conn, 1);
+  bool sent = true;
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  for (size_t k = 0; k < pending.size() && sent; ++k) {
+    const Params& p = params[pending[k]];
+    values.assign(p.text.size(), nullptr);
+    lengths.assign(p.text.size(), 0);
+    for (size_t j = 0; j < p.text.size(); ++j) {
+      if (!p.is_null[j]) values[j] = p.text[j].c_str();
+      lengths[j] = static_cast<int>(p.text[j].size());
+    }
+    // libpq copies the query and the values into its output buffer here.
+    sent = PQsendQueryParams(conn, sql[pending[k]]->c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                             lengths.data(), p.formats.data(), 0) == 1;
+  }
+  sent = sent && PQpipelineSync(conn) == 1;
+  Status flushed = sent ? flush_all(conn) : Status(result_error(conn, nullptr));
+  PQsetnonblocking(conn, 0);
+  if (!flushed) {
+    a.error = flushed.error();
+    leave_pipeline(conn);
+    return a;
+  }
+  // Results come in order: each write's result then a NULL, at the end the Sync's.
+  bool batch_failed = false;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    ResultPtr r(PQgetResult(conn));
+    if (!r) {
+      a.error = result_error(conn, nullptr);
+      leave_pipeline(conn);
+      return a;
+    }
+    const ExecStatusType s = PQresultStatus(r.get());
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+      a.changes[i] = changes_of(r.get());
+    } else if (s == PGRES_FATAL_ERROR && !batch_failed) {
+      batch_failed = true;
+      a.failed = static_cast<int>(i);
+      a.error = result_error(conn, r.get());
+    }
+    // PGRES_PIPELINE_ABORTED: skipped after the failure; it is sent again. Each query's
+    // results end with a NULL.
+    for (;;) {
+      ResultPtr extra(PQgetResult(conn));
+      if (!extra) break;
+    }
+  }
+  // The Sync: the implicit transaction committed here, unless the commit itself failed.
+  for (int nulls = 0;;) {
+    ResultPtr r(PQgetResult(conn));
+    if (!r) {
+      if (PQstatus(conn) != CONNECTION_OK || ++nulls > 2) {
+        a.failed = -1;
+        a.error = PQstatus(conn) != CONNECTION_OK
+                      ? result_error(conn, nullptr)
+                      : make_error(std::string(kError), "pipeline ended without its sync result");
+        leave_pipeline(conn);
+        return a;
+      }
+      continue;
+    }
+    const ExecStatusType s = PQresultStatus(r.get());
+    if (s == PGRES_PIPELINE_SYNC) break;
+    if (s == PGRES_FATAL_ERROR && !batch_failed) {
+      batch_failed = true;
+      a.failed = -1;  // not one write's fault: the commit failed
+      a.error = result_error(conn, r.get());
+    }
+  }
+  leave_pipeline(conn);
+  a.committed = !batch_failed;
+  return a;
+}
+
+// A write's own failure, worth leaving out and sending the rest again; anything else
+// (lost connection, a serialization failure, the commit) fails the whole batch.
+bool is_own_failure(const Error& e) {
+  return e.code != kUnreachable && e.code != kRetry;
+}
+
+}  // namespace
+
+std::vector<WriteOutcome> run_batch(PgDatabase& db, const std::vector<WriteOp>& ops) {
+  std::vector<WriteOutcome> out(ops.size());
+  const auto fail = [&](size_t i, const Error& e) {
+    out[i].ok = false;
+    out[i].error_code = e.code;
+    out[i].error_message = e.message;
+  };
+  if (ops.empty()) return out;
+  PGconn* conn = db.handle();
+  Status usable = db.is_connected() ? Status() : db.ping();
+  if (usable && db.in_transaction()) {
+    usable = make_error(std::string(kError), "run_batch inside an open transaction: the batch is its own transaction");
+  }
+  if (!usable) {
+    for (size_t i = 0; i < ops.size(); ++i) fail(i, usable.error());
+    return out;
+  }
+  // Translate (once per distinct text) and encode once; a write whose parameters cannot be
+  // sent fails alone.
+  std::map<std::string, std::string, std::less<>> translated;
+  std::vector<const std::string*> sql(ops.size(), nullptr);
+  std::vector<size_t> pending;
+  std::vector<Params> params(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    auto p = encode(ops[i]);
+    if (!p) {
+      fail(i, p.error());
+      continue;
+    }
+    params[i] = std::move(*p);
+    auto it = translated.find(ops[i].sql);
+    if (it == translated.end()) it = translated.emplace(ops[i].sql, translate_placeholders(ops[i].sql)).first;
+    sql[i] = &it->second;  // std::map nodes do not move
+    pending.push_back(i);
+  }
+  while (!pending.empty()) {
+    Attempt a = send_once(conn, pending, sql, params);
+    if (a.committed) {
+      for (size_t k = 0; k < pending.size(); ++k) {
+        out[pending[k]].ok = true;
+        out[pending[k]].changes = a.changes[k];
+      }
+      return out;
+    }
+    if (a.failed < 0 || !is_own_failure(a.error)) {
+      for (size_t i : pending) fail(i, a.error);
+      return out;
+    }
+    fail(pending[static_cast<size_t>(a.failed)], a.error);
+    pending.erase(pending.begin() + a.failed);
+  }
+  return out;
+}
+
+}  // namespace sb::storage::pg
