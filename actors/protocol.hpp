@@ -439,6 +439,6 @@ typename Inspector::result_type inspect(Inspector& f, WriteOp& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, WriteOutcome& x) {
-  return f(caf::meta::type_name("write_outcome"), x.ok, x.last_rowid, x.changes, x.error_code, x.error_message);
+  return f(caf::meta::type_name("write_outcome"), x.ok, x.returned_ids, x.changes, x.error_code, x.error_message);
 }
 }  // namespace sb::storage

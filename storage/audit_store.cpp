@@ -1,6 +1,10 @@
 #include "storage/audit_store.hpp"
 
 #include <algorithm>
+#include <limits>
+
+#include "runtime/core/json.hpp"
+#include "storage/sql_text.hpp"
 
 namespace sb::storage {
 
@@ -46,7 +50,7 @@ Result<std::optional<int64_t>> find_seq_by_hash(const std::string& db_path, cons
   o.read_only = true;
   auto db = storage::Database::open(db_path, o);
   if (!db) return db.error();
-  auto stmt = db->prepare("SELECT seq FROM audit_log WHERE hash = ? ORDER BY seq LIMIT 1");
+  auto stmt = db->prepare("SELECT seq FROM audit_log WHERE hash = ?1 ORDER BY seq LIMIT 1");
   if (!stmt) return stmt.error();
   if (auto st = stmt->bind_blob(1, hash); !st) return st.error();
   auto row = stmt->step();
@@ -55,34 +59,57 @@ Result<std::optional<int64_t>> find_seq_by_hash(const std::string& db_path, cons
   return std::optional<int64_t>(stmt->column_int64(0));
 }
 
+// Matches what json_extract(detail, '$.namespace') = ns matched on SQLite (a duplicated
+// key counts by its first occurrence there and here). In C++ rather than SQL because the
+// engines' JSON functions differ (json1 vs jsonb operators, and PostgreSQL fails the
+// whole query on one malformed detail), and a LIKE on a JSON fragment would depend on how
+// the writer spaced and escaped it.
+bool detail_names_namespace(std::string_view detail, std::string_view ns) {
+  rapidjson::Document doc;
+  if (!json::parse(doc, detail) || !doc.IsObject()) return false;
+  const auto it = doc.FindMember("namespace");
+  return it != doc.MemberEnd() && it->value.IsString() && json::view(it->value) == ns;
+}
+
+namespace {
+
+// Rows read per statement while a namespace filter skips records: bounds the memory of one
+// read on either engine (a PostgreSQL result is held whole on the client).
+constexpr int64_t kFilterPage = 512;
+
+}  // namespace
+
 Result<std::vector<ChainRecord>> query_records(storage::Database& db, const AuditQuery& q) {
   const auto limit = static_cast<int64_t>(std::clamp<size_t>(q.limit, 1, kMaxQueryLimit));
-  std::string where = " WHERE 1";
-  if (q.after) where += " AND seq > :after";
-  // json_extract on a non-JSON detail would fail the whole query: guard it per row.
-  if (q.namespace_name) where += " AND CASE WHEN json_valid(detail) THEN json_extract(detail, '$.namespace') END = :ns";
-  std::string sql;
-  if (q.after) {
-    sql = std::string("SELECT ") + kColumns + " FROM audit_log" + where + " ORDER BY seq LIMIT :limit";
-  } else {
-    sql = std::string("SELECT * FROM (SELECT ") + kColumns + " FROM audit_log" + where +
-          " ORDER BY seq DESC LIMIT :limit) ORDER BY seq";
-  }
+  // Oldest first from `after`, or newest first from the end (reversed at the end). Pages
+  // continue by seq (keyset), so every page is one indexed range read; without a filter
+  // the first page is the answer.
+  const bool forward = q.after.has_value();
+  const std::string sql = std::string("SELECT ") + kColumns + " FROM audit_log WHERE seq " + (forward ? ">" : "<") +
+                          " ?1 ORDER BY seq " + (forward ? "ASC" : "DESC") + " LIMIT ?2";
   auto stmt = db.prepare(sql);
   if (!stmt) return stmt.error();
-  int idx = 1;
-  if (q.after)
-    if (auto st = stmt->bind(idx++, *q.after); !st) return st.error();
-  if (q.namespace_name)
-    if (auto st = stmt->bind(idx++, std::string_view(*q.namespace_name)); !st) return st.error();
-  if (auto st = stmt->bind(idx, limit); !st) return st.error();
+  const int64_t page = q.namespace_name ? kFilterPage : limit;
+  int64_t from = forward ? *q.after : std::numeric_limits<int64_t>::max();
   std::vector<ChainRecord> out;
-  while (true) {
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(read_row(*stmt));
+  while (static_cast<int64_t>(out.size()) < limit) {
+    stmt->reset();
+    if (auto st = stmt->bind(1, from); !st) return st.error();
+    if (auto st = stmt->bind(2, page); !st) return st.error();
+    int64_t rows = 0;
+    while (static_cast<int64_t>(out.size()) < limit) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      ++rows;
+      ChainRecord r = read_row(*stmt);
+      from = r.fields.seq;
+      if (!q.namespace_name || detail_names_namespace(r.fields.detail, *q.namespace_name)) out.push_back(std::move(r));
+    }
+    if (rows < page) break;  // the log has no more rows (or the answer is complete)
   }
+  stmt->reset();
+  if (!forward) std::reverse(out.begin(), out.end());
   return out;
 }
 
@@ -98,7 +125,7 @@ Result<std::optional<AuditHead>> read_audit_head(storage::Database& db) {
 storage::WriteOp append_audit_record(const ChainRecord& r) {
   return {
       "INSERT INTO audit_log(seq, at, actor, event, subject, detail, prev_hash, hash) "
-      "VALUES(?,?,?,?,?,?,?,?)",
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
       {SqlParam::of(r.fields.seq), SqlParam::of(r.fields.at_ms), SqlParam::of(r.fields.actor),
        SqlParam::of(r.fields.event), SqlParam::of(r.fields.subject), SqlParam::of(r.fields.detail),
        SqlParam::blob_of(r.prev_hash), SqlParam::blob_of(r.hash)}};
@@ -114,7 +141,7 @@ storage::WriteOp append_audit_records(const std::vector<ChainRecord>& records) {
   op.params.reserve(records.size() * 8);
   for (size_t i = 0; i < records.size(); ++i) {
     const ChainRecord& r = records[i];
-    op.sql += i == 0 ? "(?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?)";
+    op.sql += (i == 0 ? "(" : ",(") + numbered_placeholders(static_cast<int>(i * 8) + 1, 8) + ")";
     for (auto& p : {SqlParam::of(r.fields.seq), SqlParam::of(r.fields.at_ms), SqlParam::of(r.fields.actor),
                     SqlParam::of(r.fields.event), SqlParam::of(r.fields.subject), SqlParam::of(r.fields.detail),
                     SqlParam::blob_of(r.prev_hash), SqlParam::blob_of(r.hash)})

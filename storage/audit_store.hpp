@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/core/result.hpp"
@@ -31,9 +32,15 @@ struct AuditQuery {
   // (still returned oldest first), which is what `tail` shows.
   std::optional<int64_t> after;
   size_t limit = 100;  // clamped to [1, kMaxQueryLimit]
-  // Only records whose detail JSON object has "namespace": <this string>.
+  // Only records whose detail JSON object has "namespace": <this string>
+  // (detail_names_namespace; the limit counts matching records).
   std::optional<std::string> namespace_name;
 };
+
+// Whether `detail` is a JSON object whose top-level "namespace" member is the string `ns`
+// (a detail that is not JSON never matches). Decided in C++ so that both engines filter
+// alike: their JSON functions differ.
+bool detail_names_namespace(std::string_view detail, std::string_view ns);
 
 Result<std::vector<security::audit::ChainRecord>> query_records(storage::Database& db, const AuditQuery& query);
 

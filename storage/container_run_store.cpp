@@ -12,30 +12,30 @@ std::optional<int64_t> optional_int(storage::Statement& s, int col) {
 }  // namespace
 
 storage::WriteOp insert_container_run(const ContainerRunRow& run) {
-  return {"INSERT INTO container_runs(id, namespace_id, kind, backend, image, state) VALUES(?,?,?,?,?,?)",
+  return {"INSERT INTO container_runs(id, namespace_id, kind, backend, image, state) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
           {SqlParam::of(run.id), SqlParam::of(run.namespace_id), SqlParam::of(run.kind), SqlParam::of(run.backend),
            SqlParam::of(run.image), SqlParam::of(run.state)}};
 }
 
 storage::WriteOp insert_run_transition(std::string_view run_id, std::string_view from_state, std::string_view to_state,
                                        int64_t at_ms, std::string_view reason) {
-  return {"INSERT INTO container_run_transitions(run_id, from_state, to_state, at, reason) VALUES(?,?,?,?,?)",
+  return {"INSERT INTO container_run_transitions(run_id, from_state, to_state, at, reason) VALUES(?1, ?2, ?3, ?4, ?5)",
           {SqlParam::of(std::string(run_id)), SqlParam::of(std::string(from_state)),
            SqlParam::of(std::string(to_state)), SqlParam::of(at_ms), SqlParam::of(std::string(reason))}};
 }
 
 storage::WriteOp set_run_state(std::string_view run_id, std::string_view state, std::string_view error) {
-  return {"UPDATE container_runs SET state = ?, error = ? WHERE id = ?",
+  return {"UPDATE container_runs SET state = ?1, error = ?2 WHERE id = ?3",
           {SqlParam::of(std::string(state)), SqlParam::of(std::string(error)), SqlParam::of(std::string(run_id))}};
 }
 
 storage::WriteOp set_run_started(std::string_view run_id, int64_t started_at_ms, std::string_view backend) {
-  return {"UPDATE container_runs SET started_at = coalesce(started_at, ?), backend = ? WHERE id = ?",
+  return {"UPDATE container_runs SET started_at = coalesce(started_at, ?1), backend = ?2 WHERE id = ?3",
           {SqlParam::of(started_at_ms), SqlParam::of(std::string(backend)), SqlParam::of(std::string(run_id))}};
 }
 
 storage::WriteOp set_run_ended(std::string_view run_id, int64_t ended_at_ms, int64_t exit_code) {
-  return {"UPDATE container_runs SET ended_at = ?, exit_code = ? WHERE id = ?",
+  return {"UPDATE container_runs SET ended_at = ?1, exit_code = ?2 WHERE id = ?3",
           {SqlParam::of(ended_at_ms), SqlParam::of(exit_code), SqlParam::of(std::string(run_id))}};
 }
 
@@ -44,8 +44,10 @@ Result<std::vector<ContainerRunRow>> list_container_runs(storage::Database& db,
   std::string sql =
       "SELECT id, namespace_id, kind, backend, image, state, exit_code, started_at, ended_at, error "
       "FROM container_runs";
-  if (state) sql += " WHERE state = ?";
-  sql += " ORDER BY rowid DESC LIMIT " + std::to_string(kContainerRunListLimit);
+  if (state) sql += " WHERE state = ?1";
+  // seq is the insertion order (migration 11): a column both engines have, where SQLite's
+  // implicit rowid has no PostgreSQL counterpart.
+  sql += " ORDER BY seq DESC LIMIT " + std::to_string(kContainerRunListLimit);
   auto stmt = db.prepare(sql);
   if (!stmt) return stmt.error();
   if (state)
@@ -91,7 +93,7 @@ Result<std::vector<ContainerRunRow>> read_live_container_runs(storage::Database&
 
 Result<bool> is_live_cowork_run(storage::Database& db, std::string_view run_id) {
   auto stmt = db.prepare(
-      "SELECT 1 FROM container_runs WHERE id = ? AND kind = 'cowork' "
+      "SELECT 1 FROM container_runs WHERE id = ?1 AND kind = 'cowork' "
       "AND state NOT IN ('exited', 'dead')");
   if (!stmt) return stmt.error();
   if (auto b = stmt->bind(1, run_id); !b) return b.error();
@@ -103,7 +105,7 @@ Result<bool> is_live_cowork_run(storage::Database& db, std::string_view run_id) 
 Status close_gone_container_run(storage::Database& db, std::string_view run_id, int64_t ended_at_ms) {
   auto stmt = db.prepare(
       "UPDATE container_runs SET state = 'exited', error = 'broker restarted; "
-      "container gone', ended_at = ? WHERE id = ?");
+      "container gone', ended_at = ?1 WHERE id = ?2");
   if (!stmt) return stmt.error();
   if (auto b = stmt->bind(1, ended_at_ms); !b) return b;
   if (auto b = stmt->bind(2, run_id); !b) return b;

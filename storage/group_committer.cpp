@@ -1,11 +1,12 @@
 #include "storage/group_committer.hpp"
 
-#include <sqlite3.h>
-
 namespace sb::storage {
 
 namespace {
 
+// Engine point: BEGIN IMMEDIATE is SQLite's "take the write lock now" and exists on
+// SQLite only (PostgreSQL has plain BEGIN and row locks). The control statements below
+// are the engine abstraction's to choose; SAVEPOINT / RELEASE / ROLLBACK TO run on both.
 constexpr const char* kBegin = "BEGIN IMMEDIATE";
 constexpr const char* kCommit = "COMMIT";
 constexpr const char* kRollback = "ROLLBACK";
@@ -70,18 +71,17 @@ WriteOutcome GroupCommitter::run_op(const WriteOp& op) {
       return failure(st.error());
     }
   }
-  // Zero the connection's rowid so an op that inserts nothing reports 0, not the
-  // rowid of an earlier op.
-  sqlite3_set_last_insert_rowid(db_->handle(), 0);
-  // Step to completion: an op may return rows (INSERT ... RETURNING).
+  // Step to completion, keeping what an INSERT ... RETURNING id gives back: the ids come
+  // from the op's own rows, never from connection state such as SQLite's last rowid,
+  // which PostgreSQL does not have.
+  WriteOutcome o;
   for (;;) {
     auto row = stmt.step();
     if (!row) return failure(row.error());
     if (!*row) break;
+    if (stmt.column_count() > 0) o.returned_ids.push_back(stmt.column_int64(0));
   }
-  WriteOutcome o;
   o.ok = true;
-  o.last_rowid = db_->last_insert_rowid();
   // changes() keeps the value of the last DML, so a read-only op must report 0.
   o.changes = stmt.read_only() ? 0 : db_->changes();
   return o;

@@ -1,5 +1,7 @@
 #include "storage/inbound_store.hpp"
 
+#include "storage/sql_text.hpp"
+
 namespace sb::storage {
 
 using storage::SqlParam;
@@ -9,7 +11,8 @@ storage::WriteOp insert_inbound(const messaging::StoredMessage& m, int64_t recei
   op.sql =
       "INSERT INTO inbound_messages(channel, bot, platform_message_id, chat_jid, sender, sender_name, text, "
       "reply_ref, message_ref, sent_at, is_group, mentions_bot, received_at) "
-      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(channel, bot, platform_message_id) DO NOTHING";
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+      "ON CONFLICT(channel, bot, platform_message_id) DO NOTHING RETURNING id";
   op.params = {SqlParam::of(m.channel),
                SqlParam::of(m.bot),
                SqlParam::of(m.platform_message_id),
@@ -26,9 +29,15 @@ storage::WriteOp insert_inbound(const messaging::StoredMessage& m, int64_t recei
   return op;
 }
 
+std::optional<int64_t> stored_inbound_id(const WriteOutcome& outcome) {
+  // RETURNING gives a row only for a message this op stored; a duplicate returns none.
+  if (!outcome.ok || outcome.returned_ids.size() != 1) return std::nullopt;
+  return outcome.returned_ids.front();
+}
+
 storage::WriteOp drop_received_inbound(int64_t id, std::string_view reason) {
   storage::WriteOp op;
-  op.sql = "UPDATE inbound_messages SET state = 'dropped', drop_reason = ? WHERE id = ? AND state = 'received'";
+  op.sql = "UPDATE inbound_messages SET state = 'dropped', drop_reason = ?1 WHERE id = ?2 AND state = 'received'";
   op.params = {SqlParam::of(std::string(reason)), SqlParam::of(id)};
   return op;
 }
@@ -37,27 +46,24 @@ storage::WriteOp mark_inbound(const std::vector<int64_t>& ids, std::string_view 
                               std::string_view drop_reason) {
   storage::WriteOp op;
   const bool dropped = !drop_reason.empty();
-  op.sql = dropped ? "UPDATE inbound_messages SET state = 'dropped', drop_reason = ?, namespace_id = ? WHERE id IN ("
-                   : "UPDATE inbound_messages SET state = 'done', namespace_id = ? WHERE id IN (";
-  if (dropped) op.params.push_back(SqlParam::of(std::string(drop_reason)));
-  op.params.push_back(SqlParam::of(std::string(namespace_id)));
-  for (size_t i = 0; i < ids.size(); ++i) {
-    op.sql += i == 0 ? "?" : ",?";
-    op.params.push_back(SqlParam::of(ids[i]));
+  if (dropped) {
+    op.sql = "UPDATE inbound_messages SET state = 'dropped', drop_reason = ?1, namespace_id = ?2 WHERE id IN (";
+    op.params.push_back(SqlParam::of(std::string(drop_reason)));
+  } else {
+    op.sql = "UPDATE inbound_messages SET state = 'done', namespace_id = ?1 WHERE id IN (";
   }
-  op.sql += ")";
+  op.params.push_back(SqlParam::of(std::string(namespace_id)));
+  op.sql += numbered_placeholders(static_cast<int>(op.params.size()) + 1, ids.size()) + ")";
+  for (int64_t id : ids) op.params.push_back(SqlParam::of(id));
   return op;
 }
 
 storage::WriteOp mark_turn_started(const std::vector<int64_t>& ids, int64_t turn_last_id) {
   storage::WriteOp op;
-  op.sql = "UPDATE inbound_messages SET turn_last_id = ? WHERE state = 'received' AND id IN (";
+  op.sql = "UPDATE inbound_messages SET turn_last_id = ?1 WHERE state = 'received' AND id IN (" +
+           numbered_placeholders(2, ids.size()) + ")";
   op.params.push_back(SqlParam::of(turn_last_id));
-  for (size_t i = 0; i < ids.size(); ++i) {
-    op.sql += i == 0 ? "?" : ",?";
-    op.params.push_back(SqlParam::of(ids[i]));
-  }
-  op.sql += ")";
+  for (int64_t id : ids) op.params.push_back(SqlParam::of(id));
   return op;
 }
 

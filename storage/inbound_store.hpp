@@ -19,10 +19,13 @@
 
 namespace sb::storage {
 
-// INSERT of one message in state 'received'. A message already stored (same channel,
-// bot, platform_message_id) changes nothing: the outcome is ok with changes == 0 (a
-// duplicate); changes == 1 means newly stored, last_rowid its id.
+// INSERT of one message in state 'received', RETURNING its id. A message already stored
+// (same channel, bot, platform_message_id) changes nothing: the outcome is ok with
+// changes == 0 and no id (a duplicate).
 storage::WriteOp insert_inbound(const messaging::StoredMessage& message, int64_t received_ms);
+// The id insert_inbound's outcome gave a newly stored message; nullopt for a duplicate
+// or a failed write.
+std::optional<int64_t> stored_inbound_id(const WriteOutcome& outcome);
 
 // The router's drop: a row still 'received' becomes 'dropped' with `reason`; a row that
 // already ended is left alone.

@@ -2,6 +2,8 @@
 
 #include <array>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "runtime/core/log.hpp"
 
@@ -397,6 +399,19 @@ ALTER TABLE namespaces ADD COLUMN agent_config TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE namespaces ADD COLUMN instructions TEXT NOT NULL DEFAULT '';
 )sql";
 
+// container_runs gets an explicit insertion order. The listing ordered by SQLite's implicit
+// rowid (the key is a text id), which PostgreSQL does not have; seq is a column both
+// engines share (on PostgreSQL an identity column). Existing rows keep their rowid order;
+// the trigger numbers each new row with its rowid, so seq stays unique and increasing.
+constexpr const char* kSchemaV11 = R"sql(
+ALTER TABLE container_runs ADD COLUMN seq INTEGER;
+UPDATE container_runs SET seq = rowid;
+CREATE UNIQUE INDEX container_runs_by_seq ON container_runs(seq);
+CREATE TRIGGER container_runs_seq AFTER INSERT ON container_runs WHEN NEW.seq IS NULL BEGIN
+  UPDATE container_runs SET seq = NEW.rowid WHERE rowid = NEW.rowid;
+END;
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "initial schema", kSchemaV1},
     Migration{2, "channels: inbound messages, outbox, channel state", kSchemaV2},
@@ -408,6 +423,7 @@ constexpr std::array kMigrations{
     Migration{8, "outbox: attempts in flight, pending rows by chat", kSchemaV8},
     Migration{9, "inbound: the boundary of the turn a message went to", kSchemaV9},
     Migration{10, "namespaces: agent settings and instructions", kSchemaV10},
+    Migration{11, "container runs: an explicit insertion order", kSchemaV11},
 };
 static_assert(kMigrations.size() == kSchemaVersion, "kSchemaVersion must equal the number of migrations");
 
@@ -428,6 +444,12 @@ Error too_new(int found) {
 }
 
 }  // namespace
+
+std::vector<std::string_view> migration_scripts() {
+  std::vector<std::string_view> out;
+  for (const Migration& m : kMigrations) out.emplace_back(m.sql);
+  return out;
+}
 
 int schema_version(Database& db) {
   auto stmt = db.prepare("PRAGMA user_version");

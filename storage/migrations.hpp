@@ -3,14 +3,23 @@
 // database header (PRAGMA user_version), so it changes atomically with the DDL.
 //
 // Adding a migration: append an entry to kMigrations in migrations.cpp and bump
-// kSchemaVersion. Never edit a migration that has shipped; write a new one.
+// kSchemaVersion, then add the same change to PostgreSQL's history (schema_postgres.cpp):
+// both engines carry the same version number. Never edit a migration that has shipped;
+// write a new one.
+#include <string_view>
+#include <vector>
+
 #include "runtime/core/result.hpp"
 #include "storage/sqlite.hpp"
 
 namespace sb::storage {
 
 // The schema version this build writes and understands.
-inline constexpr int kSchemaVersion = 10;
+inline constexpr int kSchemaVersion = 11;
+
+// The SQLite DDL of every migration, oldest first (element i is version i + 1). For
+// checks that compare this history with the PostgreSQL schema (schema_postgres.hpp).
+std::vector<std::string_view> migration_scripts();
 
 // PRAGMA user_version of the database (0 for a fresh file), or -1 if unreadable.
 int schema_version(Database& db);

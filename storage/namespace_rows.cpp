@@ -7,9 +7,14 @@ using namespace namespaces;
 using storage::SqlParam;
 
 storage::WriteOp upsert_cursor(std::string_view namespace_id, int64_t last_inbound_id) {
+  // CASE, not max(a, b): the two-argument max is SQLite's (PostgreSQL: GREATEST), and the
+  // stored row is named by its table because PostgreSQL finds a bare column ambiguous next
+  // to `excluded`.
   return {
       "INSERT INTO namespace_cursors(namespace_id, last_inbound_id) VALUES(?1, ?2) "
-      "ON CONFLICT(namespace_id) DO UPDATE SET last_inbound_id = max(last_inbound_id, excluded.last_inbound_id)",
+      "ON CONFLICT(namespace_id) DO UPDATE SET last_inbound_id = CASE "
+      "WHEN excluded.last_inbound_id > namespace_cursors.last_inbound_id THEN excluded.last_inbound_id "
+      "ELSE namespace_cursors.last_inbound_id END",
       {SqlParam::of(std::string(namespace_id)), SqlParam::of(last_inbound_id)}};
 }
 

@@ -1,6 +1,9 @@
 #include "storage/outbox_store.hpp"
 
+#include <algorithm>
 #include <charconv>
+
+#include "storage/sql_text.hpp"
 
 namespace sb::storage {
 
@@ -31,15 +34,19 @@ WriteOp insert_pieces(std::string_view channel, std::string_view bot, std::strin
                    "created_at, updated_at, idempotency_key) VALUES "
                  : "INSERT INTO outbox(channel, bot, chat_jid, text, reply_to, state, attempts, next_attempt_at, "
                    "created_at, updated_at) VALUES ";
+  const size_t per_row = keyed ? 9 : 8;
   for (size_t i = 0; i < pieces.size(); ++i) {
-    op.sql += i == 0 ? "" : ",";
-    op.sql += keyed ? "(?,?,?,?,?,'pending',0,?,?,?,?)" : "(?,?,?,?,?,'pending',0,?,?,?)";
+    // (?a,?b,?c,?d,?e,'pending',0,?f,?g,?h[,?i])
+    const int first = static_cast<int>(i * per_row) + 1;
+    op.sql += i == 0 ? "(" : ",(";
+    op.sql += numbered_placeholders(first, 5) + ",'pending',0," + numbered_placeholders(first + 5, per_row - 5) + ")";
     op.params.insert(op.params.end(),
                      {text(channel), text(bot), text(chat_jid), text(pieces[i]), text_or_null(reply_to),
                       SqlParam::of(now_ms), SqlParam::of(now_ms), SqlParam::of(now_ms)});
     if (keyed) op.params.push_back(text(piece_key(idempotency_key, i)));
   }
   if (keyed) op.sql += " ON CONFLICT DO NOTHING";
+  op.sql += " RETURNING id";
   return op;
 }
 
@@ -49,61 +56,53 @@ std::string piece_key(std::string_view idempotency_key, size_t piece) {
 
 Query select_by_key(std::string_view idempotency_key, size_t pieces) {
   Query q;
-  q.sql = "SELECT id FROM outbox WHERE idempotency_key IN (";
-  for (size_t i = 0; i < pieces; ++i) {
-    q.sql += i == 0 ? "?" : ",?";
-    q.params.push_back(text(piece_key(idempotency_key, i)));
-  }
-  q.sql += ") ORDER BY id";
+  q.sql = "SELECT id FROM outbox WHERE idempotency_key IN (" + numbered_placeholders(1, pieces) + ") ORDER BY id";
+  for (size_t i = 0; i < pieces; ++i) q.params.push_back(text(piece_key(idempotency_key, i)));
   return q;
 }
 
-std::vector<int64_t> inserted_ids(int64_t last_rowid, size_t pieces) {
-  std::vector<int64_t> ids;
-  for (size_t i = 0; i < pieces; ++i) ids.push_back(last_rowid - static_cast<int64_t>(pieces - 1 - i));
+std::vector<int64_t> inserted_ids(const WriteOutcome& outcome) {
+  // One statement numbers its rows in VALUES order (SQLite's rowid and PostgreSQL's
+  // identity both count up per row), but RETURNING promises no row order: sort.
+  std::vector<int64_t> ids = outcome.returned_ids;
+  std::sort(ids.begin(), ids.end());
   return ids;
 }
 
 WriteOp mark_sent(int64_t id, int64_t attempts, std::string_view delivered_id, int64_t now_ms) {
   return {
-      "UPDATE outbox SET state = 'sent', attempts = ?, delivered_id = ?, last_error = NULL, updated_at = ?, "
+      "UPDATE outbox SET state = 'sent', attempts = ?1, delivered_id = ?2, last_error = NULL, updated_at = ?3, "
       "attempt_started_at = NULL "
-      "WHERE id = ?",
+      "WHERE id = ?4",
       {SqlParam::of(attempts), text_or_null(delivered_id), SqlParam::of(now_ms), SqlParam::of(id)}};
 }
 
 WriteOp mark_retry(int64_t id, int64_t attempts, int64_t next_attempt_at_ms, std::string_view error, int64_t now_ms,
                    bool keep_in_flight) {
   return {
-      std::string("UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ?") +
-          (keep_in_flight ? "" : ", attempt_started_at = NULL") + " WHERE id = ? AND state = 'pending'",
+      std::string("UPDATE outbox SET attempts = ?1, next_attempt_at = ?2, last_error = ?3, updated_at = ?4") +
+          (keep_in_flight ? "" : ", attempt_started_at = NULL") + " WHERE id = ?5 AND state = 'pending'",
       {SqlParam::of(attempts), SqlParam::of(next_attempt_at_ms), text(error), SqlParam::of(now_ms), SqlParam::of(id)}};
 }
 
 WriteOp mark_failed(int64_t id, int64_t attempts, std::string_view error, int64_t now_ms) {
   return {
-      "UPDATE outbox SET state = 'failed', attempts = ?, last_error = ?, updated_at = ?, attempt_started_at = NULL "
-      "WHERE id = ?",
+      "UPDATE outbox SET state = 'failed', attempts = ?1, last_error = ?2, updated_at = ?3, attempt_started_at = NULL "
+      "WHERE id = ?4",
       {SqlParam::of(attempts), text(error), SqlParam::of(now_ms), SqlParam::of(id)}};
 }
 
-namespace {
-std::string id_list(size_t n) {
-  std::string out = "(";
-  for (size_t i = 0; i < n; ++i) out += i == 0 ? "?" : ",?";
-  return out + ")";
-}
-}  // namespace
-
 WriteOp mark_attempts_started(const std::vector<int64_t>& ids, int64_t now_ms) {
-  WriteOp op{"UPDATE outbox SET attempt_started_at = ? WHERE state = 'pending' AND id IN " + id_list(ids.size()),
+  WriteOp op{"UPDATE outbox SET attempt_started_at = ?1 WHERE state = 'pending' AND id IN (" +
+                 numbered_placeholders(2, ids.size()) + ")",
              {SqlParam::of(now_ms)}};
   for (int64_t id : ids) op.params.push_back(SqlParam::of(id));
   return op;
 }
 
 WriteOp clear_attempts_started(const std::vector<int64_t>& ids) {
-  WriteOp op{"UPDATE outbox SET attempt_started_at = NULL WHERE id IN " + id_list(ids.size()), {}};
+  WriteOp op{"UPDATE outbox SET attempt_started_at = NULL WHERE id IN (" + numbered_placeholders(1, ids.size()) + ")",
+             {}};
   for (int64_t id : ids) op.params.push_back(SqlParam::of(id));
   return op;
 }
@@ -142,18 +141,18 @@ Query list_query(const ListFilter& f) {
       "SELECT id, channel, bot, chat_jid, text, COALESCE(reply_to, ''), state, attempts, next_attempt_at, "
       "COALESCE(last_error, ''), COALESCE(delivered_id, ''), created_at, updated_at FROM outbox";
   std::string where;
-  auto add = [&](const char* clause, std::string value) {
-    where += where.empty() ? " WHERE " : " AND ";
-    where += clause;
+  auto add = [&](const char* column, std::string value) {
     q.params.push_back(SqlParam::of(std::move(value)));
+    where += where.empty() ? " WHERE " : " AND ";
+    where += std::string(column) + " = ?" + std::to_string(q.params.size());
   };
-  if (!f.state.empty()) add("state = ?", f.state);
+  if (!f.state.empty()) add("state", f.state);
   if (!f.channel.empty()) {
-    add("channel = ?", f.channel);
-    add("bot = ?", f.bot);
+    add("channel", f.channel);
+    add("bot", f.bot);
   }
-  q.sql += where + " ORDER BY id DESC LIMIT ?";
   q.params.push_back(SqlParam::of(f.limit));
+  q.sql += where + " ORDER BY id DESC LIMIT ?" + std::to_string(q.params.size());
   return q;
 }
 

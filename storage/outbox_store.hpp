@@ -31,17 +31,19 @@ struct OutboxRow {
   bool attempt_in_flight = false;
 };
 
-// One INSERT for every piece of a message (one statement: all or nothing). SQLite gives
-// the rows consecutive rowids, so the ids are last_rowid - pieces + 1 ... last_rowid.
-// idempotency_key "" = none; else piece i is stored with key "{key}:{i}" and a piece
-// whose key exists is skipped (ON CONFLICT DO NOTHING): changes < pieces means the
-// message was enqueued before (read its ids with select_by_key).
+// One INSERT for every piece of a message (one statement: all or nothing), RETURNING the
+// new rows' ids (inserted_ids). idempotency_key "" = none; else piece i is stored with
+// key "{key}:{i}" and a piece whose key exists is skipped (ON CONFLICT DO NOTHING):
+// changes < pieces means the message was enqueued before (read its ids with
+// select_by_key).
 storage::WriteOp insert_pieces(std::string_view channel, std::string_view bot, std::string_view chat_jid,
                                const std::vector<std::string>& pieces, std::string_view reply_to, int64_t now_ms,
                                std::string_view idempotency_key = {});
 // "{key}:{piece}"
 std::string piece_key(std::string_view idempotency_key, size_t piece);
-std::vector<int64_t> inserted_ids(int64_t last_rowid, size_t pieces);
+// The ids of the rows insert_pieces stored, in piece order, from its outcome. Not
+// derived from a "last rowid": on PostgreSQL concurrent writers interleave ids.
+std::vector<int64_t> inserted_ids(const WriteOutcome& outcome);
 
 storage::WriteOp mark_sent(int64_t id, int64_t attempts, std::string_view delivered_id, int64_t now_ms);
 // keep_in_flight: the failed attempt may have been delivered all the same (no answer, 5xx).
@@ -57,10 +59,11 @@ storage::WriteOp clear_attempts_started(const std::vector<int64_t>& ids);
 // behind an earlier pending row of the same chat that is not due yet (chat order), so
 // that rows waiting for a retry never hide due rows of other chats. ?1 channel, ?2 bot,
 // ?3 limit. Columns: id, chat_jid, text, reply_to, attempts, next_attempt_at,
-// created_at, attempt in flight (0/1).
+// created_at, attempt in flight (0/1: a CASE, because a bare IS NOT NULL is a boolean
+// column on PostgreSQL, not an integer).
 inline constexpr const char* kSelectPending =
     "SELECT o.id, o.chat_jid, o.text, COALESCE(o.reply_to, ''), o.attempts, o.next_attempt_at, o.created_at, "
-    "o.attempt_started_at IS NOT NULL FROM outbox o "
+    "CASE WHEN o.attempt_started_at IS NULL THEN 0 ELSE 1 END FROM outbox o "
     "WHERE o.channel = ?1 AND o.bot = ?2 AND o.state = 'pending' AND o.next_attempt_at <= ?4 "
     "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel AND e.bot = o.bot "
     "AND e.chat_jid = o.chat_jid AND e.state = 'pending' AND e.id < o.id AND e.next_attempt_at > ?4) "

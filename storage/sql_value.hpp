@@ -51,7 +51,8 @@ struct SqlParam {
 };
 
 // One write statement (INSERT/UPDATE/DELETE) with its positional parameters:
-// params[0] binds to ?1, params[1] to ?2, ...
+// params[0] binds to ?1, params[1] to ?2, ... Placeholders are numbered (?1, ?2): the
+// PostgreSQL engine turns ?N into $N, and a bare ? has no portable meaning.
 struct WriteOp {
   std::string sql;
   std::vector<SqlParam> params;
@@ -60,7 +61,11 @@ struct WriteOp {
 // Result of one WriteOp. ok == true means the write is committed and durable.
 struct WriteOutcome {
   bool ok = false;
-  int64_t last_rowid = 0;  // rowid of the row this op inserted; 0 if it inserted none
+  // Column 0 of every row the op returned, as integers: the ids an INSERT ... RETURNING id
+  // gave its new rows (empty for an op without RETURNING, or one that inserted nothing).
+  // Carried explicitly because "the connection's last rowid" exists on SQLite only. The
+  // engines promise no order for RETURNING rows: sort them where order matters.
+  std::vector<int64_t> returned_ids;
   int64_t changes = 0;     // rows changed by this op (excluding trigger/cascade changes)
   std::string error_code;  // e.g. "sqlite.constraint"; empty when ok
   std::string error_message;

@@ -103,6 +103,8 @@ class Database {
   // than silently ignored. `persistent` hints SQLite that it will be reused a lot.
   Result<Statement> prepare(std::string_view sql, bool persistent = false);
 
+  // SQLite only: the stores take ids from INSERT ... RETURNING id (docs/storage.md, "SQL
+  // shared by both engines").
   int64_t last_insert_rowid();
   int64_t changes();  // rows changed by the last INSERT/UPDATE/DELETE
   bool in_transaction();

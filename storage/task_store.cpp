@@ -151,6 +151,21 @@ Result<int64_t> exec(StatementCache& db, storage::Database& conn, std::string_vi
   return conn.changes();
 }
 
+// Runs an INSERT ... RETURNING id of one row; returns that id. The id comes from the
+// statement itself: PostgreSQL has no connection-wide "last rowid".
+Result<int64_t> insert_returning_id(StatementCache& db, std::string_view sql, const std::vector<SqlParam>& params) {
+  auto prep = prepared(db, sql, params);
+  if (!prep) return prep.error();
+  Bound s(*prep);
+  auto row = s->step();
+  if (!row) return row.error();
+  if (!*row) return make_error("storage.no_row", "INSERT returned no id: " + std::string(sql));
+  const int64_t id = s->column_int64(0);
+  auto done = s->step();  // completes the statement (one row inserted, one returned)
+  if (!done) return done.error();
+  return id;
+}
+
 // next_run for an active task from its schedule; an error names the field.
 Result<std::optional<int64_t>> next_for(const Task& t, int64_t now) {
   auto tz = resolve_time_zone(t.time_zone);
@@ -158,6 +173,22 @@ Result<std::optional<int64_t>> next_for(const Task& t, int64_t now) {
   auto schedule = compile_task_schedule(t.schedule, *tz);
   if (!schedule) return schedule.error();
   return plan_next_run(*schedule, *tz, t.anchor_ms, now);
+}
+
+// Engine points: the store's only engine-specific statements, kept apart so the engine
+// abstraction can route them. SQLite: PRAGMAs of this connection. PostgreSQL has no WAL
+// checkpoint to defer (the server checkpoints by itself) and its per-transaction
+// counterpart of synchronous=NORMAL is SET LOCAL synchronous_commit = off.
+
+// SQLite: commit durability and WAL auto-checkpoint size of this connection.
+void set_sqlite_run_durability(storage::Database& db, const std::string& synchronous, int checkpoint_pages) {
+  (void)db.exec("PRAGMA synchronous=" + synchronous);
+  (void)db.exec("PRAGMA wal_autocheckpoint=" + std::to_string(checkpoint_pages));
+}
+
+// SQLite: copy the WAL into the database file without waiting for readers.
+Status sqlite_passive_checkpoint(storage::Database& db) {
+  return db.exec("PRAGMA wal_checkpoint(PASSIVE)");
 }
 
 }  // namespace
@@ -170,14 +201,10 @@ class TaskStore::RunSync {
   static constexpr int kDefaultCheckpointPages = 1000;  // SQLite's default
 
   RunSync(storage::Database& db, const std::string& mode) : db_(db), relaxed_(mode != "FULL") {
-    if (!relaxed_) return;
-    (void)db_.exec("PRAGMA synchronous=" + mode);
-    (void)db_.exec("PRAGMA wal_autocheckpoint=" + std::to_string(kRunCheckpointPages));
+    if (relaxed_) set_sqlite_run_durability(db_, mode, kRunCheckpointPages);
   }
   ~RunSync() {
-    if (!relaxed_) return;
-    (void)db_.exec("PRAGMA synchronous=FULL");
-    (void)db_.exec("PRAGMA wal_autocheckpoint=" + std::to_string(kDefaultCheckpointPages));
+    if (relaxed_) set_sqlite_run_durability(db_, "FULL", kDefaultCheckpointPages);
   }
   RunSync(const RunSync&) = delete;
   RunSync& operator=(const RunSync&) = delete;
@@ -492,16 +519,17 @@ Result<TaskRun> TaskStore::start_one_locked(const RunStart& start, int64_t at, s
     failed = st.error();
     return st.error();
   }
-  auto ins = exec(statements_, db_,
-                  "INSERT INTO task_runs(task_id, trigger, attempt, run_at, status) VALUES (?1, ?2, ?3, ?4, ?5)",
-                  {param(task_id), param(std::string(to_string(start.trigger))), param(start.attempt), param(at),
-                   param(std::string(to_string(RunStatus::running)))});
+  auto ins = insert_returning_id(
+      statements_,
+      "INSERT INTO task_runs(task_id, trigger, attempt, run_at, status) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+      {param(task_id), param(std::string(to_string(start.trigger))), param(start.attempt), param(at),
+       param(std::string(to_string(RunStatus::running)))});
   if (!ins) {
     failed = ins.error();
     return ins.error();
   }
   TaskRun run;
-  run.id = db_.last_insert_rowid();
+  run.id = *ins;
   run.task_id = task_id;
   run.trigger = start.trigger;
   run.attempt = start.attempt;
@@ -562,13 +590,15 @@ Result<int64_t> TaskStore::abandon_running(const std::string& reason) {
   // A once task that was running has no fire left: it ends failed (not left active with
   // nothing planned). Before the runs change, while they still say 'running'.
   auto ended = exec(statements_, db_,
-                    "UPDATE scheduled_tasks SET status = 'failed', last_result = ?1, updated_at = max(updated_at, ?2) "
+                    "UPDATE scheduled_tasks SET status = 'failed', last_result = ?1, "
+                    "updated_at = CASE WHEN updated_at > ?2 THEN updated_at ELSE ?2 END "
                     "WHERE schedule_type = 'once' AND status = 'active' AND next_run IS NULL AND id IN "
                     "(SELECT task_id FROM task_runs WHERE status = 'running')",
                     {param(excerpt("error: " + reason)), param(at)});
   if (!ended) return ended.error();
   auto n = exec(statements_, db_,
-                "UPDATE task_runs SET status = 'error', error = ?1, duration_ms = max(0, ?2 - run_at) "
+                "UPDATE task_runs SET status = 'error', error = ?1, "
+                "duration_ms = CASE WHEN ?2 > run_at THEN ?2 - run_at ELSE 0 END "
                 "WHERE status = 'running'",
                 {param(excerpt(reason)), param(at)});
   if (!n) return n.error();
@@ -591,8 +621,9 @@ Result<std::vector<Task>> TaskStore::due(int64_t now_ms) {
   return tasks(statements_,
                " WHERE ((t.status = 'active' AND t.next_run <= ?1) OR t.run_requested_at <= ?1)"
                " AND NOT EXISTS (SELECT 1 FROM task_runs r WHERE r.task_id = t.id AND r.status = 'running')"
-               " ORDER BY min(coalesce(t.next_run, t.run_requested_at), coalesce(t.run_requested_at, t.next_run)),"
-               " t.id",
+               // The earlier of the two planned times (either may be NULL, not both).
+               " ORDER BY CASE WHEN t.run_requested_at IS NULL OR t.next_run < t.run_requested_at"
+               " THEN t.next_run ELSE t.run_requested_at END, t.id",
                {param(now_ms)});
 }
 
@@ -612,7 +643,7 @@ Result<std::optional<int64_t>> TaskStore::earliest_next_run() {
 
 Status TaskStore::checkpoint() {
   std::lock_guard lock(mutex_);
-  return db_.exec("PRAGMA wal_checkpoint(PASSIVE)");
+  return sqlite_passive_checkpoint(db_);
 }
 
 Result<std::vector<PlannedRun>> TaskStore::planned_runs() {

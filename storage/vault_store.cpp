@@ -40,6 +40,13 @@ Result<std::vector<StoredRow>> load_rows(storage::Database& db) {
   return rows;
 }
 
+// Engine point (SQLite only): pages freed by a replaced or removed secret are
+// overwritten, not left in the file. PostgreSQL has no counterpart (a dead tuple stays
+// until VACUUM reuses its space), which docs/security-vault.md must say for that engine.
+Status enable_sqlite_secure_delete(storage::Database& db) {
+  return db.exec("PRAGMA secure_delete=ON");
+}
+
 enum class KeyFit { no_rows, decrypts, does_not_decrypt };
 
 // Rows are re-encrypted in one transaction, so they all use the same key: one row that
@@ -140,8 +147,7 @@ Result<std::shared_ptr<Vault>> Vault::open(VaultOptions options) {
   auto db = storage::Database::open(options.db_path, open);
   if (!db) return db.error();
   if (auto st = storage::migrate(*db); !st) return st.error();
-  // Pages freed by a replaced or removed secret are overwritten, not left in the file.
-  if (auto st = db->exec("PRAGMA secure_delete=ON"); !st) return st.error();
+  if (auto st = enable_sqlite_secure_delete(*db); !st) return st.error();
   auto rows = load_rows(*db);
   if (!rows) return rows.error();
 
@@ -194,7 +200,7 @@ Result<SetResult> Vault::set(const std::string& name, const Secret& value) {
     const Sealed sealed = seal(*impl_->key, name, value);
     auto tx = storage::Transaction::begin(db);
     if (!tx) return tx.error();
-    auto find = db.prepare("SELECT created_at FROM secrets WHERE name = ?");
+    auto find = db.prepare("SELECT created_at FROM secrets WHERE name = ?1");
     if (!find) return find.error();
     (void)find->bind(1, std::string_view(name));
     auto found = find->step();
@@ -204,8 +210,8 @@ Result<SetResult> Vault::set(const std::string& name, const Secret& value) {
     find->reset();
     auto write =
         db.prepare(out.created ? "INSERT INTO secrets(ciphertext, nonce, updated_at, name, created_at) "
-                                 "VALUES(?, ?, ?, ?, ?)"
-                               : "UPDATE secrets SET ciphertext = ?, nonce = ?, updated_at = ? WHERE name = ?");
+                                 "VALUES(?1, ?2, ?3, ?4, ?5)"
+                               : "UPDATE secrets SET ciphertext = ?1, nonce = ?2, updated_at = ?3 WHERE name = ?4");
     if (!write) return write.error();
     (void)write->bind_blob(1, sealed.ciphertext);
     (void)write->bind_blob(2, sealed.nonce);
@@ -223,7 +229,7 @@ Result<Secret> Vault::get(const std::string& name) const {
   if (!valid_secret_name(name))
     return make_error("vault.invalid_name", std::string("secret name must match ") + kSecretNamePattern);
   std::lock_guard lock(impl_->mutex);
-  auto stmt = impl_->db.prepare("SELECT ciphertext, nonce FROM secrets WHERE name = ?");
+  auto stmt = impl_->db.prepare("SELECT ciphertext, nonce FROM secrets WHERE name = ?1");
   if (!stmt) return stmt.error();
   (void)stmt->bind(1, std::string_view(name));
   auto row = stmt->step();
@@ -256,7 +262,7 @@ Result<bool> Vault::remove(const std::string& name) {
   bool removed = false;
   {
     std::lock_guard lock(impl_->mutex);
-    auto stmt = impl_->db.prepare("DELETE FROM secrets WHERE name = ?");
+    auto stmt = impl_->db.prepare("DELETE FROM secrets WHERE name = ?1");
     if (!stmt) return stmt.error();
     (void)stmt->bind(1, std::string_view(name));
     if (auto st = stmt->step(); !st) return st.error();
@@ -311,7 +317,7 @@ Result<size_t> Vault::rotate(std::optional<RotationStop> stop) {
     if (!tx) return abandon(tx.error());
     auto rows = load_rows(db);
     if (!rows) return abandon(rows.error());
-    auto update = db.prepare("UPDATE secrets SET ciphertext = ?, nonce = ? WHERE name = ?");
+    auto update = db.prepare("UPDATE secrets SET ciphertext = ?1, nonce = ?2 WHERE name = ?3");
     if (!update) return abandon(update.error());
     for (const auto& r : *rows) {
       auto value = unseal(*impl_->key, r.name, r.ciphertext, r.nonce);

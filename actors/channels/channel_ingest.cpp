@@ -67,9 +67,10 @@ void store(self_ptr self, const std::shared_ptr<Pending>& pending) {
   for (size_t i = 0; i < pending->messages.size(); ++i) {
     auto on_outcome = [=](const storage::WriteOutcome& out) {
       auto& p = *pending;
-      if (out.ok && out.changes == 1) {
+      const std::optional<int64_t> id = storage::stored_inbound_id(out);
+      if (id) {
         p.stored[i] = true;
-        p.messages[i].id = out.last_rowid;
+        p.messages[i].id = *id;
         ++p.result.stored;
       } else if (out.ok) {
         ++p.result.duplicates;

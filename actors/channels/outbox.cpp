@@ -101,7 +101,7 @@ outbox_actor::behavior_type outbox_fn(self_ptr self, OutboxOptions options) {
                     return;
                   }
                   count(self, bot_id, "stored", pieces);
-                  promise.deliver(enqueue_result{storage::inserted_ids(out.last_rowid, pieces), {}});
+                  promise.deliver(enqueue_result{storage::inserted_ids(out), {}});
                   wake_sender(self->system(), bot_id);
                 },
                 [=](caf::error& err) mutable {

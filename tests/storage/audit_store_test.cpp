@@ -115,6 +115,16 @@ TEST(AuditStore, FindsAHeadPrintedEarlier) {
   EXPECT_FALSE(sb::storage::find_seq_by_hash(db.path, head)->has_value()) << "...but the old head is gone";
 }
 
+// The seqs query_records answers, in order; fails the test on an error.
+std::vector<int64_t> query_seqs(sb::storage::Database& db, const sb::storage::AuditQuery& q) {
+  std::vector<int64_t> out;
+  auto r = sb::storage::query_records(db, q);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  if (r.ok())
+    for (const auto& rec : *r) out.push_back(rec.fields.seq);
+  return out;
+}
+
 TEST(AuditStore, QueriesPageByAfterLimitAndNamespace) {
   AuditDb db;
   append_chain(db.path, 30, [](int64_t seq) -> std::string {
@@ -126,14 +136,7 @@ TEST(AuditStore, QueriesPageByAfterLimitAndNamespace) {
   });
   auto rdb = sb::storage::Database::open(db.path, {5000, true});
   ASSERT_TRUE(rdb.ok());
-  auto seqs = [&](sb::storage::AuditQuery q) {
-    std::vector<int64_t> out;
-    auto r = sb::storage::query_records(*rdb, q);
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    if (r.ok())
-      for (const auto& rec : *r) out.push_back(rec.fields.seq);
-    return out;
-  };
+  auto seqs = [&](const sb::storage::AuditQuery& q) { return query_seqs(*rdb, q); };
   EXPECT_EQ(seqs({std::nullopt, 3, std::nullopt}), (std::vector<int64_t>{28, 29, 30}));
   EXPECT_EQ(seqs({25, 100, std::nullopt}), (std::vector<int64_t>{26, 27, 28, 29, 30}));
   EXPECT_EQ(seqs({5, 2, std::nullopt}), (std::vector<int64_t>{6, 7}));
@@ -144,6 +147,38 @@ TEST(AuditStore, QueriesPageByAfterLimitAndNamespace) {
   EXPECT_EQ(seqs({std::nullopt, 0, std::nullopt}).size(), 1u) << "limit is at least 1";
   EXPECT_EQ(seqs({std::nullopt, 100000, std::nullopt}).size(), 30u);
   EXPECT_TRUE(seqs({30, 10, std::nullopt}).empty());
+}
+
+// With a namespace filter the query reads the log a page at a time; the limit counts
+// matching records, across page boundaries, from either end.
+TEST(AuditStore, ANamespaceFilterFindsSparseRecordsAcrossPages) {
+  AuditDb db;
+  append_chain(db.path, 2000, [](int64_t seq) -> std::string {
+    return seq % 300 == 0 ? R"({"namespace":"ops"})" : R"({"namespace":"main"})";
+  });
+  auto rdb = sb::storage::Database::open(db.path, {5000, true});
+  ASSERT_TRUE(rdb.ok());
+  auto seqs = [&](const sb::storage::AuditQuery& q) { return query_seqs(*rdb, q); };
+  EXPECT_EQ(seqs({std::nullopt, 3, "ops"}), (std::vector<int64_t>{1200, 1500, 1800}));
+  EXPECT_EQ(seqs({std::nullopt, 100, "ops"}), (std::vector<int64_t>{300, 600, 900, 1200, 1500, 1800}));
+  EXPECT_EQ(seqs({0, 100, "ops"}), (std::vector<int64_t>{300, 600, 900, 1200, 1500, 1800}));
+  EXPECT_EQ(seqs({1000, 2, "ops"}), (std::vector<int64_t>{1200, 1500}));
+  EXPECT_EQ(seqs({1800, 10, "ops"}), std::vector<int64_t>{});
+  EXPECT_EQ(seqs({std::nullopt, 1000, "main"}).size(), 1000u);
+  EXPECT_EQ(seqs({std::nullopt, 1000, "main"}).back(), 2000);
+}
+
+TEST(AuditStore, ANamespaceMatchesOnlyATopLevelStringMember) {
+  using sb::storage::detail_names_namespace;
+  EXPECT_TRUE(detail_names_namespace(R"({"namespace":"ops"})", "ops"));
+  EXPECT_TRUE(detail_names_namespace(R"( { "n": 1, "namespace" : "ops" } )", "ops"));
+  EXPECT_TRUE(detail_names_namespace(R"({"namespace":"o\u0070s"})", "ops"));  // escapes decode
+  EXPECT_FALSE(detail_names_namespace(R"({"namespace":"opsx"})", "ops"));
+  EXPECT_FALSE(detail_names_namespace(R"({"namespace":5})", "5"));
+  EXPECT_FALSE(detail_names_namespace(R"({"inner":{"namespace":"ops"}})", "ops"));
+  EXPECT_FALSE(detail_names_namespace(R"(["namespace","ops"])", "ops"));
+  EXPECT_FALSE(detail_names_namespace("not json", "ops"));
+  EXPECT_FALSE(detail_names_namespace("", ""));
 }
 
 sb::storage::AuditHead head_of(sb::storage::Database& db) {

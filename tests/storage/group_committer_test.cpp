@@ -1,6 +1,7 @@
 // GroupCommitter: per-op outcomes, isolation of failing ops, whole-batch failure.
 #include "storage/group_committer.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,7 +20,7 @@ using test::TempDir;
 
 constexpr const char* kInsert =
     "INSERT INTO inbound_messages(channel, platform_message_id, chat_jid, text, received_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5)";
+    " VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id";
 
 WriteOp inbound(const std::string& id, const std::string& text = "hi") {
   return WriteOp{kInsert,
@@ -53,11 +54,12 @@ TEST_F(GroupCommit, OneOutcomePerOpInOrder) {
     EXPECT_TRUE(out[i].ok) << i << ": " << out[i].error_message;
     EXPECT_EQ(out[i].changes, 1);
     EXPECT_TRUE(out[i].error_code.empty());
-    // last_rowid identifies exactly the row op i inserted.
+    // The returned id identifies exactly the row op i inserted.
+    ASSERT_EQ(out[i].returned_ids.size(), 1u);
     EXPECT_EQ(query_int(*db_,
                         "SELECT CAST(platform_message_id AS INTEGER) FROM inbound_messages"
                         " WHERE id = " +
-                            std::to_string(out[i].last_rowid)),
+                            std::to_string(out[i].returned_ids[0])),
               static_cast<int64_t>(i) + 1);
   }
   EXPECT_EQ(gc_->commits(), 1u);
@@ -108,7 +110,7 @@ TEST_F(GroupCommit, FailingOpsFailAloneAndTheRestCommit) {
   EXPECT_EQ(gc_->commits(), 2u);
 }
 
-TEST_F(GroupCommit, UpdatesReportChangesAndNoRowid) {
+TEST_F(GroupCommit, UpdatesReportChangesAndNoIds) {
   ASSERT_TRUE(gc_->commit_batch({inbound("1"), inbound("2"), inbound("3")})[0].ok);
   const auto out = gc_->commit_batch({WriteOp{"UPDATE inbound_messages SET state = ?1 WHERE id <= ?2",
                                               {SqlParam::of(std::string("done")), SqlParam::of(2)}},
@@ -116,10 +118,34 @@ TEST_F(GroupCommit, UpdatesReportChangesAndNoRowid) {
   ASSERT_EQ(out.size(), 2u);
   ASSERT_TRUE(out[0].ok) << out[0].error_message;
   EXPECT_EQ(out[0].changes, 2);
-  EXPECT_EQ(out[0].last_rowid, 0);
+  EXPECT_TRUE(out[0].returned_ids.empty());
   ASSERT_TRUE(out[1].ok);
   EXPECT_EQ(out[1].changes, 0);
   EXPECT_EQ(count("state = 'done'"), 2);
+}
+
+// The ids come from the op's RETURNING rows: every row of a multi-row INSERT, none for a
+// row skipped by ON CONFLICT DO NOTHING, and never an id left over from an earlier op.
+TEST_F(GroupCommit, ReturnedIdsAreThoseOfTheOpsOwnRows) {
+  const WriteOp many{
+      "INSERT INTO inbound_messages(channel, platform_message_id, chat_jid, received_at) VALUES"
+      " ('telegram', ?1, 'tg:1', 1), ('telegram', ?2, 'tg:1', 1), ('telegram', ?3, 'tg:1', 1)"
+      " ON CONFLICT(channel, bot, platform_message_id) DO NOTHING RETURNING id",
+      {SqlParam::of(std::string("a")), SqlParam::of(std::string("b")), SqlParam::of(std::string("c"))}};
+  const WriteOp again{many.sql,
+                      {SqlParam::of(std::string("a")), SqlParam::of(std::string("d")), SqlParam::of(std::string("b"))}};
+  const auto out = gc_->commit_batch({many, again, WriteOp{"DELETE FROM inbound_messages WHERE id = 99", {}}});
+  ASSERT_EQ(out.size(), 3u);
+  ASSERT_TRUE(out[0].ok) << out[0].error_message;
+  std::vector<int64_t> ids = out[0].returned_ids;
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(out[0].changes, 3);
+  ASSERT_TRUE(out[1].ok) << out[1].error_message;
+  EXPECT_EQ(out[1].returned_ids, std::vector<int64_t>{4});  // only 'd' is new
+  EXPECT_EQ(out[1].changes, 1);
+  ASSERT_TRUE(out[2].ok);
+  EXPECT_TRUE(out[2].returned_ids.empty());
 }
 
 TEST_F(GroupCommit, BlobsAndNullsGoThrough) {
@@ -147,7 +173,7 @@ TEST_F(GroupCommit, CommitsCountsCommittedTransactions) {
     const WriteOutcome o = gc_->commit_single(inbound(std::to_string(i)));
     EXPECT_TRUE(o.ok) << o.error_message;
     EXPECT_EQ(o.changes, 1);
-    EXPECT_EQ(o.last_rowid, i);
+    EXPECT_EQ(o.returned_ids, std::vector<int64_t>{i});
   }
   EXPECT_EQ(gc_->commits(), 4u);
   const WriteOutcome dup = gc_->commit_single(inbound("3"));

@@ -63,7 +63,7 @@ class InboundStore : public ::testing::Test {
     auto out = write(insert_inbound(m, 1700000000999));
     EXPECT_TRUE(out.ok) << out.error_message;
     EXPECT_EQ(out.changes, 1);
-    return out.last_rowid;
+    return stored_inbound_id(out).value_or(0);
   }
   std::vector<int64_t> received_ids(int64_t after, int64_t limit) {
     auto rows = read_received_inbound(*reader_, after, limit);
@@ -88,10 +88,12 @@ TEST_F(InboundStore, AMessageIsStoredOnceAndItsRedeliveryChangesNothing) {
   ASSERT_EQ(out.size(), 2u);
   EXPECT_TRUE(out[0].ok);
   EXPECT_EQ(out[0].changes, 1);
-  EXPECT_GT(out[0].last_rowid, 0);
+  ASSERT_TRUE(stored_inbound_id(out[0]).has_value());
+  EXPECT_GT(*stored_inbound_id(out[0]), 0);
   // The duplicate is not an error: ok with nothing changed (the ingest counts it).
   EXPECT_TRUE(out[1].ok) << out[1].error_message;
   EXPECT_EQ(out[1].changes, 0);
+  EXPECT_FALSE(stored_inbound_id(out[1]).has_value());
   EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM inbound_messages"), 1);
   EXPECT_EQ(query_int(*db_, "SELECT received_at FROM inbound_messages"), 5);
 }

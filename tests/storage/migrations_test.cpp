@@ -110,6 +110,8 @@ TEST(Migrations, Version7GivesEveryNamespaceAnIdRangeSlot) {
                       "ALTER TABLE inbound_messages DROP COLUMN turn_last_id;"                              // v9
                       "ALTER TABLE namespaces DROP COLUMN agent_config;"                                    // v10
                       "ALTER TABLE namespaces DROP COLUMN instructions;"                                    // v10
+                      "DROP TRIGGER container_runs_seq; DROP INDEX container_runs_by_seq;"                  // v11
+                      "ALTER TABLE container_runs DROP COLUMN seq;"                                         // v11
                       "PRAGMA user_version = 6;"));
   auto st = migrate(*db);
   ASSERT_TRUE(st) << st.error().message;
@@ -134,12 +136,39 @@ TEST(Migrations, Version10GivesExistingNamespacesTheNodeDefaults) {
                       "ALTER TABLE namespaces DROP COLUMN agent_config; ALTER TABLE namespaces DROP COLUMN "
                       "instructions;"
                       "INSERT INTO namespaces(id, name, created_at, updated_at) VALUES ('n1', 'older', 3, 3);"
+                      "DROP TRIGGER container_runs_seq; DROP INDEX container_runs_by_seq;"  // v11
+                      "ALTER TABLE container_runs DROP COLUMN seq;"                         // v11
                       "PRAGMA user_version = 9;"));
   auto st = migrate(*db);
   ASSERT_TRUE(st) << st.error().message;
   EXPECT_EQ(schema_version(*db), kSchemaVersion);
   EXPECT_EQ(test::query_text(*db, "SELECT agent_config FROM namespaces WHERE id = 'n1'"), "{}");
   EXPECT_EQ(test::query_text(*db, "SELECT instructions FROM namespaces WHERE id = 'n1'"), "");
+}
+
+// v11 numbers the container runs that exist in their insertion (rowid) order, and every
+// later run after them.
+TEST(Migrations, Version11NumbersContainerRunsInInsertionOrder) {
+  TempDir dir;
+  auto db = open_db(dir.file("squadbox.db"));
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(migrate(*db));
+  ASSERT_TRUE(exec_ok(*db,
+                      "DROP TRIGGER container_runs_seq; DROP INDEX container_runs_by_seq;"
+                      "ALTER TABLE container_runs DROP COLUMN seq;"
+                      "INSERT INTO container_runs(id, kind, backend, image, state) VALUES"
+                      " ('zeta', 'agent', 'oci', 'img', 'exited'), ('alpha', 'agent', 'oci', 'img', 'exited');"
+                      "PRAGMA user_version = 10;"));
+  auto st = migrate(*db);
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ(schema_version(*db), kSchemaVersion);
+  EXPECT_EQ(query_int(*db, "SELECT seq FROM container_runs WHERE id = 'zeta'"), 1);
+  EXPECT_EQ(query_int(*db, "SELECT seq FROM container_runs WHERE id = 'alpha'"), 2);
+  ASSERT_TRUE(exec_ok(*db,
+                      "INSERT INTO container_runs(id, kind, backend, image, state) VALUES"
+                      " ('beta', 'agent', 'oci', 'img', 'pending')"));
+  EXPECT_EQ(query_int(*db, "SELECT seq FROM container_runs WHERE id = 'beta'"), 3);
+  EXPECT_EQ(query_int(*db, "SELECT count(*) FROM container_runs WHERE seq IS NULL"), 0);
 }
 
 // After v2 the dedupe key is per (channel, bot, platform id) and the outbox knows its bot.
@@ -194,6 +223,8 @@ TEST(Migrations, Version5KeepsVersion1TasksAndRuns) {
       "ALTER TABLE inbound_messages DROP COLUMN turn_last_id;"                              // v9
       "ALTER TABLE namespaces DROP COLUMN agent_config;"                                    // v10
       "ALTER TABLE namespaces DROP COLUMN instructions;"                                    // v10
+      "DROP TRIGGER container_runs_seq; DROP INDEX container_runs_by_seq;"                  // v11
+      "ALTER TABLE container_runs DROP COLUMN seq;"                                         // v11
       "PRAGMA user_version = 4;"));
   auto st = migrate(*db);
   ASSERT_TRUE(st) << st.error().message;

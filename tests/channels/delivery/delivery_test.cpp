@@ -171,12 +171,17 @@ TEST(DeliveryOrder, APauseStopsEveryChatAndSetsTheWakeUp) {
   EXPECT_TRUE(past.admit("tg:1", 0));
 }
 
-TEST(OutboxSql, InsertIsOneStatementWithConsecutiveIds) {
+TEST(OutboxSql, InsertIsOneStatementReturningItsIdsInPieceOrder) {
   const auto op = insert_pieces("slack", "main", "slack:C1", {"a", "b", "c"}, "", 42);
   EXPECT_EQ(op.params.size(), 24u);
   EXPECT_EQ(std::count(op.sql.begin(), op.sql.end(), ';'), 0);
+  EXPECT_NE(op.sql.find("?24)"), std::string::npos) << op.sql;  // numbered placeholders
+  EXPECT_TRUE(op.sql.ends_with(" RETURNING id")) << op.sql;
   EXPECT_EQ(op.params[4].kind, sb::storage::SqlParam::null_value);  // no reply_to -> NULL
-  EXPECT_EQ(inserted_ids(10, 3), (std::vector<int64_t>{8, 9, 10}));
+  sb::storage::WriteOutcome out;
+  out.ok = true;
+  out.returned_ids = {10, 8, 9};  // RETURNING promises no row order
+  EXPECT_EQ(inserted_ids(out), (std::vector<int64_t>{8, 9, 10}));
   EXPECT_EQ(insert_pieces("discord", "m", "dc:1", {"x"}, "tok", 1).params[4].s, "tok");
 }
 
