@@ -1,7 +1,7 @@
 #!/bin/sh
 # Checks the PostgreSQL schema (storage/schema_postgres.cpp) and the stores' SQL on a real
 # PostgreSQL 15 server, until the store suite itself runs on both engines: starts a
-# throwaway server (initdb in a temp dir as user postgres, a free loopback port), applies
+# throwaway server (deploy/postgres.sh: a temp dir, a free loopback port), applies
 # the version table and every migration step into a schema of its own, runs
 # postgres_sql_check.sql (the stores' statements with ?N written as $N, sample parameters
 # and assertions), checks the node role's audit privileges, then stops the server and
@@ -15,17 +15,10 @@ bin=/usr/lib/postgresql/15/bin
 [ -x "$bin/initdb" ] || { echo "postgresql 15 is not installed ($bin)" >&2; exit 2; }
 
 dir=$(mktemp -d /tmp/sb-pgcheck.XXXXXX)
-chown postgres "$dir"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-stop() {
-  runuser -u postgres -- "$bin/pg_ctl" -D "$dir/db" -m fast stop >/dev/null 2>&1 || true
-  rm -rf "$dir"
-}
+stop() { "$root/deploy/postgres.sh" remove "$dir" >/dev/null 2>&1 || true; }
 trap stop EXIT INT TERM
-
-runuser -u postgres -- "$bin/initdb" -D "$dir/db" -A trust -U postgres >"$dir/initdb.log" 2>&1
-runuser -u postgres -- "$bin/pg_ctl" -D "$dir/db" -l "$dir/log" -w \
-  -o "-p $port -k $dir -c listen_addresses=127.0.0.1" start >/dev/null
+"$root/deploy/postgres.sh" start "$dir" >/dev/null
+port=$(cat "$dir/port")
 
 # A raw string of schema_postgres.cpp, by the name of its constant.
 ddl() {
