@@ -19,9 +19,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -75,6 +78,23 @@ std::optional<Clock::time_point> wait_count(const std::function<long()>& count, 
     std::this_thread::sleep_for(2ms);
   }
   return std::nullopt;
+}
+
+// The broker process's CPU time (user + system) so far, in ms: the fakes share the two
+// cores with it, so events/s alone also measures them; CPU per event is the broker's own.
+double cpu_ms(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string f;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::atof(f.c_str());
+    if (i == 15) stime = std::atof(f.c_str());
+  }
+  return (utime + stime) * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 long rows(const e2e::E2ENode& node, const std::string& where) {
@@ -185,7 +205,10 @@ int main(int argc, char** argv) {
   ol.rate_per_s = 1e9;  // everything due at once: as fast as 64 connections go
   ol.connections = 64;
   ol.drain_timeout = 60s;
+  const pid_t broker = node.process()->pid();
+  const double cpu_w0 = cpu_ms(broker);
   auto webhook = sb::bench::run_open_loop(ol, webhook_requests);
+  const double cpu_webhook = (cpu_ms(broker) - cpu_w0) * 1000.0 / static_cast<double>(events);  // us/event
   if (!webhook.error.empty() || webhook.answered_2xx != static_cast<uint64_t>(events)) {
     std::fprintf(stderr, "webhook phase: %s (%llu of %ld answered 2xx)\n", webhook.error.c_str(),
                  static_cast<unsigned long long>(webhook.answered_2xx), events);
@@ -196,6 +219,7 @@ int main(int argc, char** argv) {
   const std::string discord_where =
       "channel = 'discord' AND bot = 'gw' AND chat_jid = 'dc:" + std::string(kDiscordBulk) + "'";
   const long discord_before = rows(node, discord_where);
+  const double cpu_d0 = cpu_ms(broker);
   const auto d0 = Clock::now();
   for (long i = 0; i < events; ++i)
     discord.dispatch_message(std::to_string(720000000000000000LL + i), kDiscordBulk, "bulk " + std::to_string(i));
@@ -207,9 +231,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   const double gateway_rate = static_cast<double>(events) / std::chrono::duration<double>(*d1 - d0).count();
+  const double cpu_gateway = (cpu_ms(broker) - cpu_d0) * 1000.0 / static_cast<double>(events);
 
   const std::string socket_where =
       "channel = 'slack' AND bot = 'sock' AND chat_jid = 'slack:" + std::string(kSocketBulk) + "'";
+  const double cpu_s0 = cpu_ms(broker);
   const auto s0 = Clock::now();
   for (long i = 0; i < events; ++i) slack.push_message(kSocketBulk, "U0BENCH02", "bulk " + std::to_string(i));
   const auto s_pushed = Clock::now();
@@ -221,6 +247,7 @@ int main(int argc, char** argv) {
   const double socket_rate = static_cast<double>(events) / std::chrono::duration<double>(*s1 - s0).count();
   if (!slack.wait_for([&] { return slack.unacked() == 0; }, 30s))
     std::fprintf(stderr, "socket mode: %zu envelopes still unacknowledged\n", slack.unacked());
+  const double cpu_socket = (cpu_ms(broker) - cpu_s0) * 1000.0 / static_cast<double>(events);
 
   std::printf("webhook (Slack Events API)   %9.0f events/s   (reference)\n", webhook_rate);
   std::printf(
@@ -231,6 +258,11 @@ int main(int argc, char** argv) {
       "Slack Socket Mode            %9.0f events/s   ratio %.2fx the webhook path (target >= 1); "
       "the fake sent them in %.0f ms\n",
       socket_rate, socket_rate / webhook_rate, ms(s_pushed - s0));
+
+  std::printf(
+      "broker CPU per event (user + system, fakes excluded): webhook %.1f us, Discord Gateway %.1f us "
+      "(%.2fx), Slack Socket Mode %.1f us (%.2fx)\n",
+      cpu_webhook, cpu_gateway, cpu_gateway / cpu_webhook, cpu_socket, cpu_socket / cpu_webhook);
 
   // --- 2. event -> reply through a warm container -------------------------------------
   // Warm-up: the first message starts the container.

@@ -32,7 +32,7 @@ class FakeDiscord {
     std::string token = "discord-test-token";
     // A token revoked after it fetched /gateway/bot: REST accepts it, identify closes 4004
     // (as Discord does when a token is reset while a bot connects).
-    std::string revoked_token;
+    std::string revoked_token{};
     int heartbeat_interval_ms = 1000;      // small, so tests run fast
     int64_t allowed_privileged = 1 << 15;  // MESSAGE_CONTENT enabled "in the portal"
     std::string bot_user_id = "900000000000000001";
