@@ -37,9 +37,16 @@ std::string make_jid(ChannelKind kind, std::string_view native_id) {
 }
 
 void sanitize_strings(InboundMessage& m) {
+  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
   for (std::string* field : {&m.bot, &m.chat_jid, &m.sender_id, &m.sender_name, &m.text, &m.reply_ref, &m.message_ref,
-                             &m.platform_message_id})
+                             &m.platform_message_id}) {
     if (!utf8::is_valid(*field)) *field = utf8::sanitize(*field);
+    // A JSON "\u0000" decodes to a NUL byte, which PostgreSQL's text type cannot hold: the
+    // message would fail to store on every redelivery. The same replacement on both
+    // engines, so a message reads the same whichever one stored it.
+    for (auto at = field->find('\0'); at != std::string::npos; at = field->find('\0', at + kReplacement.size()))
+      field->replace(at, 1, kReplacement);
+  }
 }
 
 Result<Jid> parse_jid(std::string_view jid) {

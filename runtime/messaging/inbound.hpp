@@ -57,9 +57,10 @@ struct InboundMessage {
   bool operator==(const InboundMessage&) const = default;
 };
 
-// Replaces invalid UTF-8 in every string field with U+FFFD. JSON escapes can encode
-// lone surrogates and form bodies any byte, so parsers call this on what they emit:
-// the rest of the system may rely on valid UTF-8.
+// Replaces invalid UTF-8 and NUL bytes in every string field with U+FFFD. JSON escapes
+// can encode lone surrogates and U+0000 and form bodies any byte, so parsers call this on
+// what they emit: the rest of the system (and either storage engine) may rely on valid
+// UTF-8 without NULs.
 void sanitize_strings(InboundMessage& message);
 
 // Something a delivery carried that is deliberately not a message, and why.

@@ -316,6 +316,16 @@ TEST(SlackParse, HostileInput) {
   EXPECT_EQ(code(event_with(R"("text":"x","ts":"1.0")")), "channel.missing_field");  // no user
 }
 
+TEST(SlackParse, AnEscapedNulInTheTextIsStoredAsAReplacementCharacter) {
+  // "\u0000" is valid JSON; a NUL byte could not be stored as PostgreSQL text.
+  auto parsed = parse_event(kBot, event_with(R"("user":"U1","text":"a\u0000b","ts":"1.0")"));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  ASSERT_EQ(parsed->messages.size(), 1u);
+  EXPECT_EQ(parsed->messages[0].text,
+            "a\xEF\xBF\xBD"
+            "b");
+}
+
 TEST(SlackParse, TimestampsAndUnescaping) {
   EXPECT_EQ(ts_to_unix_ms("1355517523.000005"), 1355517523000);
   EXPECT_EQ(ts_to_unix_ms("1355517523.9"), 1355517523900);

@@ -61,6 +61,23 @@ TEST(ChannelForm, DecodesParameters) {
   EXPECT_EQ(form_param("a=%4", "a"), "%4");  // truncated escape kept
 }
 
+TEST(ChannelSanitize, NulBytesAndInvalidUtf8BecomeReplacementCharacters) {
+  sb::messaging::InboundMessage m;
+  m.text = std::string("a\0b\0\0c", 6);
+  m.sender_name = std::string("\0", 1);
+  m.chat_jid = "slack:C1";
+  m.platform_message_id = "x\xFFy";
+  sb::messaging::sanitize_strings(m);
+  EXPECT_EQ(m.text,
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD\xEF\xBF\xBD"
+            "c");
+  EXPECT_EQ(m.sender_name, "\xEF\xBF\xBD");
+  EXPECT_EQ(m.chat_jid, "slack:C1");
+  EXPECT_EQ(m.platform_message_id.find('\xFF'), std::string::npos);
+  EXPECT_TRUE(sb::utf8::is_valid(m.platform_message_id));
+}
+
 TEST(ChannelJid, MakesAndParsesEveryPrefix) {
   EXPECT_EQ(messaging::make_jid(messaging::ChannelKind::slack, "C1"), "slack:C1");
   EXPECT_EQ(messaging::make_jid(messaging::ChannelKind::discord, "42"), "dc:42");
