@@ -91,13 +91,31 @@ struct Attempt {
   int failed = -1;  // index into `pending` of the write that failed on its own
   Error error;      // that write's error, or the batch's
   std::vector<int64_t> changes;
+  std::vector<std::vector<int64_t>> returned_ids;  // column 0 of each write's rows
 };
+
+// Column 0 of every row as an integer: what INSERT ... RETURNING id gave back
+// (WriteOutcome::returned_ids, as the SQLite committer reports it).
+std::vector<int64_t> column0_ids(const PGresult* r) {
+  std::vector<int64_t> ids;
+  if (PQnfields(r) < 1) return ids;
+  const int rows = PQntuples(r);
+  ids.reserve(static_cast<size_t>(rows));
+  for (int row = 0; row < rows; ++row) {
+    const char* v = PQgetvalue(r, row, 0);
+    int64_t id = 0;
+    std::from_chars(v, v + PQgetlength(r, row, 0), id);
+    ids.push_back(id);
+  }
+  return ids;
+}
 
 // One pipeline: every pending write, one Sync. Leaves the connection out of pipeline mode.
 Attempt send_once(PGconn* conn, const std::vector<size_t>& pending, const std::vector<const std::string*>& sql,
                   const std::vector<Params>& params) {
   Attempt a;
   a.changes.assign(pending.size(), 0);
+  a.returned_ids.assign(pending.size(), {});
   if (!PQenterPipelineMode(conn)) {
     a.error = result_error(conn, nullptr);
     return a;
@@ -138,6 +156,7 @@ Attempt send_once(PGconn* conn, const std::vector<size_t>& pending, const std::v
     const ExecStatusType s = PQresultStatus(r.get());
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
       a.changes[i] = changes_of(r.get());
+      if (s == PGRES_TUPLES_OK) a.returned_ids[i] = column0_ids(r.get());
     } else if (s == PGRES_FATAL_ERROR && !batch_failed) {
       batch_failed = true;
       a.failed = static_cast<int>(i);
@@ -226,6 +245,7 @@ std::vector<WriteOutcome> run_batch(PgDatabase& db, const std::vector<WriteOp>& 
       for (size_t k = 0; k < pending.size(); ++k) {
         out[pending[k]].ok = true;
         out[pending[k]].changes = a.changes[k];
+        out[pending[k]].returned_ids = std::move(a.returned_ids[k]);
       }
       return out;
     }
