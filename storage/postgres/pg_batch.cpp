@@ -223,7 +223,7 @@ std::vector<WriteOutcome> run_batch(PgDatabase& db, const std::vector<WriteOp>& 
   }
   // Translate (once per distinct text) and encode once; a write whose parameters cannot be
   // sent fails alone.
-  std::map<std::string, std::string, std::less<>> translated;
+  std::map<std::string, TranslatedSql, std::less<>> translated;
   std::vector<const std::string*> sql(ops.size(), nullptr);
   std::vector<size_t> pending;
   std::vector<Params> params(ops.size());
@@ -235,8 +235,17 @@ std::vector<WriteOutcome> run_batch(PgDatabase& db, const std::vector<WriteOp>& 
     }
     params[i] = std::move(*p);
     auto it = translated.find(ops[i].sql);
-    if (it == translated.end()) it = translated.emplace(ops[i].sql, translate_placeholders(ops[i].sql)).first;
-    sql[i] = &it->second;  // std::map nodes do not move
+    if (it == translated.end()) it = translated.emplace(ops[i].sql, translate_sql(ops[i].sql)).first;
+    // A count mismatch is a caller bug (the SQLite committer reports it the same way). Sent
+    // anyway, the server would answer with a protocol error, which is no one write's own
+    // and would fail the whole batch.
+    if (static_cast<size_t>(it->second.max_parameter) != ops[i].params.size()) {
+      fail(i, make_error("storage.param_count", "statement takes " + std::to_string(it->second.max_parameter) +
+                                                    " parameters, got " + std::to_string(ops[i].params.size()) + ": " +
+                                                    ops[i].sql));
+      continue;
+    }
+    sql[i] = &it->second.sql;  // std::map nodes do not move
     pending.push_back(i);
   }
   while (!pending.empty()) {
