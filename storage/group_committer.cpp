@@ -1,13 +1,17 @@
 #include "storage/group_committer.hpp"
 
+#include <algorithm>
+
+#include "storage/postgres/pg_batch.hpp"
+
 namespace sb::storage {
 
 namespace {
 
-// Engine point: BEGIN IMMEDIATE is SQLite's "take the write lock now" and exists on
-// SQLite only (PostgreSQL has plain BEGIN and row locks). The control statements below
-// are the engine abstraction's to choose; SAVEPOINT / RELEASE / ROLLBACK TO run on both.
-constexpr const char* kBegin = "BEGIN IMMEDIATE";
+// The transaction's first statement comes from the engine (Database::begin_sql): SQLite's
+// BEGIN IMMEDIATE takes the write lock now. On PostgreSQL a batch does not come here at all:
+// it goes out pipelined (pg::run_batch), one round trip instead of five per write.
+// SAVEPOINT / RELEASE / ROLLBACK TO are SQL both engines share.
 constexpr const char* kCommit = "COMMIT";
 constexpr const char* kRollback = "ROLLBACK";
 constexpr const char* kSavepoint = "SAVEPOINT sb_op";
@@ -91,14 +95,25 @@ void GroupCommitter::rollback_if_open() {
   if (db_->in_transaction()) (void)run_control(kRollback);
 }
 
+std::vector<WriteOutcome> GroupCommitter::commit_postgres(const std::vector<WriteOp>& ops) {
+  pg::PgDatabase& pg = *db_->postgres();
+  // A server that went away and came back: try one new session before failing the batch,
+  // so the writer resumes by itself once the database is back.
+  if (!pg.is_connected()) (void)pg.reconnect();
+  std::vector<WriteOutcome> out = pg::run_batch(pg, ops);
+  if (std::any_of(out.begin(), out.end(), [](const WriteOutcome& o) { return o.ok; })) ++commits_;
+  return out;
+}
+
 std::vector<WriteOutcome> GroupCommitter::commit_batch(const std::vector<WriteOp>& ops) {
   std::vector<WriteOutcome> out;
   if (ops.empty()) return out;
+  if (db_->postgres()) return commit_postgres(ops);
   out.reserve(ops.size());
 
   // A failed BEGIN opened nothing; an already open transaction is someone else's
   // (misuse) and must not be rolled back from here.
-  if (auto st = run_control(kBegin); !st) {
+  if (auto st = run_control(db_->begin_sql(/*immediate=*/true)); !st) {
     return std::vector<WriteOutcome>(ops.size(), failure(st.error()));
   }
 
@@ -137,7 +152,8 @@ std::vector<WriteOutcome> GroupCommitter::commit_batch(const std::vector<WriteOp
 }
 
 WriteOutcome GroupCommitter::commit_single(const WriteOp& op) {
-  if (auto st = run_control(kBegin); !st) return failure(st.error());
+  if (db_->postgres()) return commit_postgres({op}).front();
+  if (auto st = run_control(db_->begin_sql(/*immediate=*/true)); !st) return failure(st.error());
   WriteOutcome o = run_op(op);
   if (!o.ok) {
     rollback_if_open();

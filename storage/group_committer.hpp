@@ -20,7 +20,8 @@ class GroupCommitter {
 
   // Runs all ops in ONE transaction (BEGIN IMMEDIATE ... COMMIT). Each op runs
   // inside its own SAVEPOINT, so a failing op (e.g. a duplicate inbound message
-  // hitting the UNIQUE key) is undone alone while the others commit.
+  // hitting the UNIQUE key) is undone alone while the others commit. On PostgreSQL the
+  // batch is pipelined (pg::run_batch) with the same contract: a failing op is left out.
   // Result i belongs to ops[i]. ok == true means committed and, with
   // synchronous=FULL, on disk. If the transaction as a whole fails (BEGIN or
   // COMMIT fails, or SQLite aborts it) every outcome reports the failure.
@@ -38,6 +39,7 @@ class GroupCommitter {
   Status run_control(const std::string& sql);  // BEGIN/COMMIT/SAVEPOINT...
   WriteOutcome run_op(const WriteOp& op);      // expects an open transaction
   void rollback_if_open();
+  std::vector<WriteOutcome> commit_postgres(const std::vector<WriteOp>& ops);
 
   Database* db_;
   std::unordered_map<std::string, Statement> cache_;

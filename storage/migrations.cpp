@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "runtime/core/log.hpp"
+#include "storage/schema_postgres.hpp"
 
 namespace sb::storage {
 
@@ -443,6 +444,52 @@ Error too_new(int found) {
                                                   "it, or restore a backup made by this version.");
 }
 
+// PostgreSQL keeps the version in the one-row table squadbox_schema (schema_postgres.hpp);
+// a schema without it is empty (version 0). to_regclass looks in the search_path, which is
+// the configured schema.
+int postgres_schema_version_of(Database& db) {
+  auto exists = db.prepare("SELECT CASE WHEN to_regclass('squadbox_schema') IS NULL THEN 0 ELSE 1 END");
+  if (!exists) return -1;
+  auto row = exists->step();
+  if (!row || !*row) return -1;
+  if (exists->column_int64(0) == 0) return 0;
+  auto stmt = db.prepare(kPostgresReadVersion);
+  if (!stmt) return -1;
+  row = stmt->step();
+  if (!row) return -1;
+  return *row ? static_cast<int>(stmt->column_int64(0)) : 0;
+}
+
+// The runner schema_postgres.hpp describes: one transaction, under an advisory lock that
+// serialises nodes starting together on one schema; the version is read under the lock, so
+// the second node sees the first one's work and runs nothing.
+Status migrate_postgres(Database& db) {
+  const int newest = postgres_schema_version();
+  const int before = postgres_schema_version_of(db);  // no lock yet: refuse early, write nothing
+  if (before < 0) return make_error("storage.schema_unreadable", "cannot read squadbox_schema.version");
+  if (before > newest) return too_new(before);
+  auto tx = Transaction::begin(db);
+  if (!tx) return tx.error();
+  if (auto st = db.exec(kPostgresMigrationLock); !st) return st.error();
+  if (auto st = db.exec(kPostgresVersionTable); !st) return st.error();
+  const int current = postgres_schema_version_of(db);
+  if (current < 0) return make_error("storage.schema_unreadable", "cannot read squadbox_schema.version");
+  if (current > newest) return too_new(current);
+  for (const PostgresMigration& m : postgres_migrations()) {
+    if (m.version <= current) continue;
+    if (auto st = db.exec(m.sql); !st) {
+      return make_error(st.error().code, "migration " + std::to_string(m.version) + " (" + m.description +
+                                             ") failed: " + st.error().message);
+    }
+    auto set = db.prepare(kPostgresSetVersion);
+    if (!set) return set.error();
+    if (auto st = set->bind(1, m.version); !st) return st.error();
+    if (auto st = set->step(); !st) return st.error();
+    log::info("storage.migrated", {{"path", db.path()}, {"version", m.version}, {"description", m.description}});
+  }
+  return tx->commit();
+}
+
 }  // namespace
 
 std::vector<std::string_view> migration_scripts() {
@@ -452,6 +499,7 @@ std::vector<std::string_view> migration_scripts() {
 }
 
 int schema_version(Database& db) {
+  if (db.engine() == Engine::postgres) return postgres_schema_version_of(db);
   auto stmt = db.prepare("PRAGMA user_version");
   if (!stmt) return -1;
   auto row = stmt->step();
@@ -460,6 +508,7 @@ int schema_version(Database& db) {
 }
 
 Status migrate(Database& db) {
+  if (db.engine() == Engine::postgres) return migrate_postgres(db);
   const int initial = schema_version(db);
   if (initial < 0) return make_error("storage.schema_unreadable", "cannot read PRAGMA user_version");
   if (initial > kSchemaVersion) return too_new(initial);  // checked before any write

@@ -1,6 +1,7 @@
 #pragma once
-// Versioned, forward-only schema migrations. The schema version lives in the
-// database header (PRAGMA user_version), so it changes atomically with the DDL.
+// Versioned, forward-only schema migrations, one history per engine with the same version
+// numbers. On SQLite the version lives in the database header (PRAGMA user_version), on
+// PostgreSQL in the table squadbox_schema; either way it changes atomically with the DDL.
 //
 // Adding a migration: append an entry to kMigrations in migrations.cpp and bump
 // kSchemaVersion, then add the same change to PostgreSQL's history (schema_postgres.cpp):
@@ -21,12 +22,16 @@ inline constexpr int kSchemaVersion = 11;
 // checks that compare this history with the PostgreSQL schema (schema_postgres.hpp).
 std::vector<std::string_view> migration_scripts();
 
-// PRAGMA user_version of the database (0 for a fresh file), or -1 if unreadable.
+// The schema version: SQLite's PRAGMA user_version (0 for a fresh file), PostgreSQL's
+// squadbox_schema.version (0 for an empty schema); -1 if unreadable.
 int schema_version(Database& db);
 
-// Brings the database up to kSchemaVersion, one transaction per migration.
-// No-op on an up-to-date database. A database from a newer build is refused with
-// "storage.schema_too_new" and left untouched.
+// Brings the database up to kSchemaVersion. No-op on an up-to-date database. A database
+// from a newer build is refused with "storage.schema_too_new" naming both versions, and
+// left untouched.
+// SQLite: one transaction per migration (kMigrations). PostgreSQL: the steps of
+// schema_postgres.hpp in one transaction, under an advisory lock per schema, so nodes
+// starting together migrate it once.
 Status migrate(Database& db);
 
 }  // namespace sb::storage

@@ -180,14 +180,18 @@ Result<std::optional<int64_t>> next_for(const Task& t, int64_t now) {
 // checkpoint to defer (the server checkpoints by itself) and its per-transaction
 // counterpart of synchronous=NORMAL is SET LOCAL synchronous_commit = off.
 
-// SQLite: commit durability and WAL auto-checkpoint size of this connection.
+// SQLite: commit durability and WAL auto-checkpoint size of this connection. PostgreSQL:
+// nothing; its run records commit durably like every other write (stricter, never weaker).
 void set_sqlite_run_durability(storage::Database& db, const std::string& synchronous, int checkpoint_pages) {
+  if (db.engine() != storage::Engine::sqlite) return;
   (void)db.exec("PRAGMA synchronous=" + synchronous);
   (void)db.exec("PRAGMA wal_autocheckpoint=" + std::to_string(checkpoint_pages));
 }
 
-// SQLite: copy the WAL into the database file without waiting for readers.
+// SQLite: copy the WAL into the database file without waiting for readers. PostgreSQL:
+// nothing to do, the server checkpoints by itself.
 Status sqlite_passive_checkpoint(storage::Database& db) {
+  if (db.engine() != storage::Engine::sqlite) return {};
   return db.exec("PRAGMA wal_checkpoint(PASSIVE)");
 }
 

@@ -41,9 +41,11 @@ Result<std::vector<StoredRow>> load_rows(storage::Database& db) {
 }
 
 // Engine point (SQLite only): pages freed by a replaced or removed secret are
-// overwritten, not left in the file. PostgreSQL has no counterpart (a dead tuple stays
-// until VACUUM reuses its space), which docs/security-vault.md must say for that engine.
+// overwritten, not left in the file. PostgreSQL has no counterpart (a dead tuple keeps the
+// old ciphertext until VACUUM reuses its space; docs/storage.md, "PostgreSQL schema"), so
+// there it is a no-op.
 Status enable_sqlite_secure_delete(storage::Database& db) {
+  if (db.engine() != storage::Engine::sqlite) return {};
   return db.exec("PRAGMA secure_delete=ON");
 }
 

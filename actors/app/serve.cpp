@@ -48,6 +48,7 @@
 #include "runtime/schedule/time_zone.hpp"
 #include "storage/chat_directory.hpp"
 #include "storage/container_run_store.hpp"
+#include "storage/database_target.hpp"
 #include "storage/migrations.hpp"
 #include "storage/sqlite.hpp"
 
@@ -320,18 +321,9 @@ void block_shutdown_signals() {
 
 int serve(const config::Config& config, const char* version) {
   config::Config c = config;
-  // The PostgreSQL engine (issue 17) is being built under storage/; until every store runs
-  // on it, a node asked for it refuses to start rather than quietly using SQLite.
-  if (c.storage.backend != "sqlite") {
-    log::error("node.storage_backend_unavailable",
-               {{"storage.backend", c.storage.backend},
-                {"detail", "this build keeps its state in SQLite only; see docs/storage-postgres.md"}});
-    std::fprintf(stderr,
-                 "squadbox: storage.backend = \"%s\" is not available in this build (SQLite only so far; "
-                 "docs/storage-postgres.md)\n",
-                 c.storage.backend.c_str());
-    return 2;
-  }
+  // Every part of the node opens "the database" through c.storage_path(): point it at the
+  // configured engine (a file, or a postgres: locator) before anything opens it.
+  storage::use_configured_database(c);
   // Descriptors first (M1 of the 2026-12 audit): the soft limit up to the hard one, and the
   // public listener's connection cap under it with a reserve for storage, containers, the
   // proxy and outbound requests.
@@ -359,7 +351,11 @@ int serve(const config::Config& config, const char* version) {
   }
   if (token->created) log::info("admin.token_created", {{"path", c.admin_token_path()}});
   if (auto ok = prepare_storage(c); !ok) {
-    log::error("node.start_failed", {{"error", ok.error().message}, {"code", ok.error().code}});
+    // On PostgreSQL the operator's lever is the connection setting: name it (the URL holds
+    // no password, the config check refuses one).
+    std::string error = ok.error().message;
+    if (c.storage.backend == "postgres") error = "storage.postgres_url (" + config.storage.postgres_url + "): " + error;
+    log::error("node.start_failed", {{"error", error}, {"code", ok.error().code}});
     return 1;
   }
   // The agent defaults every namespace starts from (a bad command or tool list stops the

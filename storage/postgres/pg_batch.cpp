@@ -91,13 +91,31 @@ struct Attempt {
   int failed = -1;  // index into `pending` of the write that failed on its own
   Error error;      // that write's error, or the batch's
   std::vector<int64_t> changes;
+  std::vector<std::vector<int64_t>> returned_ids;  // column 0 of each write's rows
 };
+
+// Column 0 of every row as an integer: what INSERT ... RETURNING id gave back
+// (WriteOutcome::returned_ids, as the SQLite committer reports it).
+std::vector<int64_t> column0_ids(const PGresult* r) {
+  std::vector<int64_t> ids;
+  if (PQnfields(r) < 1) return ids;
+  const int rows = PQntuples(r);
+  ids.reserve(static_cast<size_t>(rows));
+  for (int row = 0; row < rows; ++row) {
+    const char* v = PQgetvalue(r, row, 0);
+    int64_t id = 0;
+    std::from_chars(v, v + PQgetlength(r, row, 0), id);
+    ids.push_back(id);
+  }
+  return ids;
+}
 
 // One pipeline: every pending write, one Sync. Leaves the connection out of pipeline mode.
 Attempt send_once(PGconn* conn, const std::vector<size_t>& pending, const std::vector<const std::string*>& sql,
                   const std::vector<Params>& params) {
   Attempt a;
   a.changes.assign(pending.size(), 0);
+  a.returned_ids.assign(pending.size(), {});
   if (!PQenterPipelineMode(conn)) {
     a.error = result_error(conn, nullptr);
     return a;
@@ -138,6 +156,7 @@ Attempt send_once(PGconn* conn, const std::vector<size_t>& pending, const std::v
     const ExecStatusType s = PQresultStatus(r.get());
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
       a.changes[i] = changes_of(r.get());
+      if (s == PGRES_TUPLES_OK) a.returned_ids[i] = column0_ids(r.get());
     } else if (s == PGRES_FATAL_ERROR && !batch_failed) {
       batch_failed = true;
       a.failed = static_cast<int>(i);
@@ -204,7 +223,7 @@ std::vector<WriteOutcome> run_batch(PgDatabase& db, const std::vector<WriteOp>& 
   }
   // Translate (once per distinct text) and encode once; a write whose parameters cannot be
   // sent fails alone.
-  std::map<std::string, std::string, std::less<>> translated;
+  std::map<std::string, TranslatedSql, std::less<>> translated;
   std::vector<const std::string*> sql(ops.size(), nullptr);
   std::vector<size_t> pending;
   std::vector<Params> params(ops.size());
@@ -216,8 +235,17 @@ std::vector<WriteOutcome> run_batch(PgDatabase& db, const std::vector<WriteOp>& 
     }
     params[i] = std::move(*p);
     auto it = translated.find(ops[i].sql);
-    if (it == translated.end()) it = translated.emplace(ops[i].sql, translate_placeholders(ops[i].sql)).first;
-    sql[i] = &it->second;  // std::map nodes do not move
+    if (it == translated.end()) it = translated.emplace(ops[i].sql, translate_sql(ops[i].sql)).first;
+    // A count mismatch is a caller bug (the SQLite committer reports it the same way). Sent
+    // anyway, the server would answer with a protocol error, which is no one write's own
+    // and would fail the whole batch.
+    if (static_cast<size_t>(it->second.max_parameter) != ops[i].params.size()) {
+      fail(i, make_error("storage.param_count", "statement takes " + std::to_string(it->second.max_parameter) +
+                                                    " parameters, got " + std::to_string(ops[i].params.size()) + ": " +
+                                                    ops[i].sql));
+      continue;
+    }
+    sql[i] = &it->second.sql;  // std::map nodes do not move
     pending.push_back(i);
   }
   while (!pending.empty()) {
@@ -226,6 +254,7 @@ std::vector<WriteOutcome> run_batch(PgDatabase& db, const std::vector<WriteOp>& 
       for (size_t k = 0; k < pending.size(); ++k) {
         out[pending[k]].ok = true;
         out[pending[k]].changes = a.changes[k];
+        out[pending[k]].returned_ids = std::move(a.returned_ids[k]);
       }
       return out;
     }

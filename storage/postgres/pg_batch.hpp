@@ -20,9 +20,9 @@
 
 namespace sb::storage::pg {
 
-// The ops' SQL uses SQLite placeholders (?1, ?2); WriteOutcome::last_rowid is always 0
-// (PostgreSQL has no rowid). Must not be called inside an open transaction: the batch is
-// its own transaction.
+// The ops' SQL uses SQLite placeholders (?1, ?2); what an op's rows return in column 0
+// (INSERT ... RETURNING id) is its WriteOutcome::returned_ids. Must not be called inside an open transaction: the batch
+// is its own transaction.
 std::vector<WriteOutcome> run_batch(PgDatabase& db, const std::vector<WriteOp>& ops);
 
 }  // namespace sb::storage::pg

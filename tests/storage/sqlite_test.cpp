@@ -1,4 +1,5 @@
-// The RAII wrapper: open options, round trips, errors as values, transactions.
+// The RAII wrapper: open options, round trips, errors as values, transactions; the
+// PostgreSQL locator that names the other engine through the same open().
 #include "storage/sqlite.hpp"
 
 #include <cstdint>
@@ -335,6 +336,54 @@ TEST_F(SqliteTransaction, NestedBeginIsAnError) {
   ASSERT_FALSE(nested);
   EXPECT_NE(nested.error().message.find("within a transaction"), std::string::npos);
   EXPECT_TRUE(db_->in_transaction());  // the outer one is unaffected
+}
+
+TEST(PostgresLocator, RoundTripsEveryFieldWhateverItHolds) {
+  const std::string conninfo = "host=db.internal port=5433 dbname=squadbox sslmode=verify-full options='-c a=b;c'";
+  const std::string file = "/etc/squad box/pass%word;file\n";
+  const std::string locator = postgres_locator(conninfo, "node_1", file);
+  EXPECT_TRUE(is_postgres_locator(locator));
+  EXPECT_TRUE(locator.starts_with("postgres:schema=node_1;password_file=")) << locator;
+  EXPECT_EQ(locator.find('\n'), std::string::npos) << "a locator stays on one log line";
+  auto t = parse_postgres_locator(locator);
+  ASSERT_TRUE(t) << t.error().message;
+  EXPECT_EQ(t->conninfo, conninfo);
+  EXPECT_EQ(t->schema, "node_1");
+  EXPECT_EQ(t->password_file, file);
+
+  auto bare = parse_postgres_locator(postgres_locator("dbname=x"));
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->conninfo, "dbname=x");
+  EXPECT_EQ(bare->schema, "");
+  EXPECT_EQ(bare->password_file, "");
+}
+
+TEST(PostgresLocator, AFilePathIsNotALocatorAndMalformedOnesAreRefused) {
+  EXPECT_FALSE(is_postgres_locator("/var/lib/squadbox/squadbox.db"));
+  EXPECT_FALSE(is_postgres_locator("./postgres:file.db"));
+  for (const char* bad : {"postgres:", "postgres:schema=a", "postgres:conninfo=x;bogus=1", "postgres:conninfo",
+                          "postgres:conninfo=%zz"}) {
+    auto t = parse_postgres_locator(bad);
+    ASSERT_FALSE(t) << bad;
+    EXPECT_EQ(t.error().code, "storage.invalid_locator") << bad;
+  }
+}
+
+TEST(PostgresLocator, OpenRefusesAPasswordInTheConnectionStringBeforeConnecting) {
+  auto db = Database::open(postgres_locator("host=127.0.0.1 port=1 password=hunter2"));
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().code, "postgres.invalid_option");
+  EXPECT_EQ(db.error().message.find("hunter2"), std::string::npos);
+}
+
+TEST(SqliteOpen, AFileDatabaseSaysItIsSqlite) {
+  TempDir dir;
+  auto db = open_db(dir.file("a.db"));
+  ASSERT_TRUE(db);
+  EXPECT_EQ(db->engine(), Engine::sqlite);
+  EXPECT_EQ(db->postgres(), nullptr);
+  EXPECT_NE(db->handle(), nullptr);
+  EXPECT_STREQ(db->begin_sql(true), "BEGIN IMMEDIATE");
 }
 
 }  // namespace

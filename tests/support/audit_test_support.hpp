@@ -63,7 +63,11 @@ inline void append_chain(const std::string& db_path, int n,
 inline void tamper(const std::string& db_path, const std::string& sql) {
   auto db = storage::Database::open(db_path);
   ASSERT_TRUE(db.ok());
-  ASSERT_TRUE(db->exec("DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete").ok());
+  // PostgreSQL names a trigger with its table.
+  const std::string on = db->engine() == storage::Engine::postgres ? " ON audit_log" : "";
+  ASSERT_TRUE(
+      db->exec("DROP TRIGGER IF EXISTS audit_log_no_update" + on + "; DROP TRIGGER IF EXISTS audit_log_no_delete" + on)
+          .ok());
   auto st = db->exec(sql);
   ASSERT_TRUE(st.ok()) << st.error().message;
 }

@@ -28,6 +28,12 @@ inline mode_t file_mode(const std::string& path) {
 }
 
 struct VaultDir {
+  VaultDir() = default;
+  // `db`: the database to use (a postgres: locator); empty: squadbox.db in the dir.
+  explicit VaultDir(const std::string& db) {
+    if (!db.empty()) db_path = db;
+  }
+
   sb::test::TempDir dir{"squadbox-vault"};
   std::string db_path = dir.file("squadbox.db");
   std::string key_path = dir.file("vault.key");

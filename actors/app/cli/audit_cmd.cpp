@@ -21,6 +21,7 @@
 #include "runtime/http/message.hpp"
 #include "runtime/security/audit/audit_chain.hpp"
 #include "storage/audit_store.hpp"
+#include "storage/database_target.hpp"
 
 namespace sb::app::cli {
 namespace {
@@ -32,7 +33,7 @@ struct VerifyArgs {
 int run_verify(const CliContext& ctx, const VerifyArgs& args) {
   auto config = load_config(ctx.common);
   if (!config) return kExitUsage;
-  const std::string db_path = config->storage_path();
+  const std::string db_path = storage::database_target(*config);  // a file or a postgres: locator
   std::string expected;
   if (!args.expect_head.empty()) {
     expected.resize(security::audit::kHashBytes);

@@ -63,7 +63,12 @@ std::vector<ProtectedPath> protected_paths(const config::Config& config) {
   protect(config.node.data_dir, "data_dir");
   protect(config.vault_key_path(), "vault_key_file");
   protect(config.source_file, "config_file");
-  protect(config.storage_path(), "database");
+  // On PostgreSQL the database is the server's; what lives on this host is its password.
+  if (config.storage.backend == "postgres") {
+    protect(config.storage.postgres_password_file, "database_password_file");
+  } else {
+    protect(config.storage_path(), "database");
+  }
   protect(config.admin_token_path(), "admin_token_file");
   return out;
 }

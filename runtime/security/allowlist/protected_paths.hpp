@@ -1,8 +1,9 @@
 #pragma once
 // The paths no mount may ever expose, whatever the allowlist says: the allowlist file
 // itself, the data dir (database, vault, runs, sessions), the vault key, the broker's
-// own config file, the database and the admin token (these two may live outside the
-// data dir). A mount that equals, contains or lies inside one of them is denied.
+// own config file, the database (on PostgreSQL: its password file) and the admin token
+// (these two may live outside the data dir). A mount that equals, contains or lies inside
+// one of them is denied.
 #include <string>
 #include <vector>
 

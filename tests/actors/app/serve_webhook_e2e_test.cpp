@@ -40,18 +40,6 @@ class ServeWebhooks : public ::testing::Test {
   std::string data, config;
 };
 
-TEST_F(ServeWebhooks, APostgresBackendIsRefusedAtStartUntilTheEngineIsThere) {
-  auto e = env();
-  e["SQUADBOX_STORAGE_BACKEND"] = "postgres";
-  e["SQUADBOX_STORAGE_POSTGRES_URL"] = "host=127.0.0.1 dbname=squadbox";
-  ChildProcess serve(squadbox(), {"serve", "--config", config, "--data-dir", data}, e, dir.file("pg"));
-  auto code = serve.wait(30s);
-  ASSERT_TRUE(code.has_value()) << "serve started although it cannot use the configured engine";
-  EXPECT_EQ(*code, 2);
-  EXPECT_NE(serve.stderr_text().find("storage.backend"), std::string::npos) << serve.stderr_text();
-  EXPECT_FALSE(std::filesystem::exists(data + "/squadbox.db")) << "it quietly used SQLite";
-}
-
 TEST_F(ServeWebhooks, MissingVaultEntryStopsTheStartThenASignedEventIsStored) {
   {
     ChildProcess serve(squadbox(), {"serve", "--config", config, "--data-dir", data}, env(), dir.file("first"));

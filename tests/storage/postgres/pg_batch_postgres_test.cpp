@@ -74,6 +74,19 @@ TEST_F(PgBatch, AFailingWriteIsLeftOutAndTheRestCommits) {
   EXPECT_EQ(rows(), 4);  // 1, 2, 3, 4
 }
 
+// A write with the wrong number of parameters fails alone, as on SQLite; sent as it is, the
+// server's protocol error would have failed the whole batch.
+TEST_F(PgBatch, AWriteWithTheWrongParameterCountFailsAlone) {
+  const auto out =
+      run_batch(*db_, {insert_kv(1, "a"), WriteOp{"INSERT INTO kv (k, v) VALUES (?1, ?2)", {SqlParam::of(int64_t{2})}},
+                       insert_kv(3, "c")});
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_TRUE(out[0].ok) << out[0].error_message;
+  EXPECT_EQ(out[1].error_code, "storage.param_count");
+  EXPECT_TRUE(out[2].ok) << out[2].error_message;
+  EXPECT_EQ(rows(), 2);
+}
+
 TEST_F(PgBatch, ALargeBatchDoesNotDeadlockThePipe) {
   // Enough bytes in both directions to fill the socket buffers several times over.
   std::vector<WriteOp> ops;

@@ -1,0 +1,9 @@
+// inbound_store on PostgreSQL: the cases of inbound_store_cases.hpp, each in a schema of
+// its own on the binary's throwaway server.
+#include "tests/storage/inbound_store_cases.hpp"
+
+namespace sb::storage {
+namespace {
+SB_STORE_SUITE_ON_POSTGRES(InboundStore);
+}  // namespace
+}  // namespace sb::storage
