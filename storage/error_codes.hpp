@@ -15,4 +15,12 @@ namespace sb::storage {
 // engine-neutral.
 inline constexpr std::string_view kConstraintViolation = "sqlite.constraint";
 
+// The database cannot take the request now but may in a moment: SQLite's write lock held
+// past the busy timeout, a PostgreSQL server that is down or unreachable, or a transaction
+// PostgreSQL aborted to be retried (serialization failure, deadlock). An API answers 503;
+// nothing was written.
+constexpr bool is_unavailable(std::string_view code) {
+  return code == "sqlite.busy" || code == "postgres.unreachable" || code == "postgres.retry";
+}
+
 }  // namespace sb::storage

@@ -147,6 +147,9 @@ Result<std::string> read_password_file(const std::string& path) {
 
 void ignore_notice(void*, const char*) {}
 
+// The pause between two attempts to replace a lost connection.
+constexpr std::chrono::milliseconds kReconnectPause{250};
+
 }  // namespace
 
 namespace detail {
@@ -160,6 +163,14 @@ struct PgSession {
   int64_t last_changes = 0;
   // Statements destroyed while the transaction was aborted (DEALLOCATE would fail there).
   std::vector<std::string> to_deallocate;
+  // Whether the server had a transaction open after the last command that reached it. A
+  // connection lost inside a transaction is not replaced until that transaction is ended
+  // (ROLLBACK, COMMIT or a new BEGIN): its later statements must fail, not autocommit on a
+  // new session.
+  bool transaction_open = false;
+  // No new session is tried before this time: a server that is down costs one connection
+  // attempt per kReconnectPause, not one per statement.
+  std::chrono::steady_clock::time_point next_reconnect{};
 
   PgSession() = default;
   PgSession(const PgSession&) = delete;
@@ -170,19 +181,63 @@ struct PgSession {
 
   bool connected() const { return conn && PQstatus(conn) == CONNECTION_OK; }
 
-  Status live() const {
+  // Records what the server said about the transaction after a command it received.
+  void note_transaction_state() {
+    if (connected()) transaction_open = PQtransactionStatus(conn) != PQTRANS_IDLE;
+  }
+
+  // A new server session with the same settings (PQreset), then the session settings again.
+  // Statements prepare themselves again on next use (the generation moves).
+  Status reset() {
+    PQsetErrorVerbosity(conn, PQERRORS_VERBOSE);
+    if (!PQresetStart(conn)) return connect_error(conn);
+    if (auto st = drive(conn, &PQresetPoll, connect_timeout); !st) return st;
+    PQsetErrorVerbosity(conn, PQERRORS_DEFAULT);
+    // A new server session: no prepared statements, session settings back to defaults.
+    ++generation;
+    to_deallocate.clear();
+    last_changes = 0;
+    transaction_open = false;
+    return setup();
+  }
+
+  // Ready for a command: connected, or connected again. A server that went away and came
+  // back is picked up by the next command after a pause, so every store resumes by itself
+  // once the database returns (docs/storage-postgres.md, "When the database is
+  // unreachable"); while it is away every command fails fast with postgres.unreachable.
+  Status live() {
     if (!conn) return make_error(std::string(kUnreachable), "no PostgreSQL connection (moved from)");
-    if (PQstatus(conn) != CONNECTION_OK) {
-      return make_error(std::string(kUnreachable),
-                        "the PostgreSQL connection was lost (" + trimmed(PQerrorMessage(conn)) + "); reconnect()");
-    }
+    if (PQstatus(conn) == CONNECTION_OK) return {};
+    const std::string lost = "the PostgreSQL connection was lost (" + trimmed(PQerrorMessage(conn)) + ")";
+    if (transaction_open) return make_error(std::string(kUnreachable), lost + " inside a transaction");
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_reconnect) return make_error(std::string(kUnreachable), lost);
+    next_reconnect = now + kReconnectPause;
+    if (auto st = reset(); !st) return st;
+    next_reconnect = {};
     return {};
   }
 
   // A command through the simple query protocol (several statements allowed).
   Status exec(const std::string& sql) {
+    if (!connected() && transaction_open) {
+      // The transaction died with the connection. Ending it is what the caller wants
+      // (ROLLBACK: done; COMMIT: outcome unknown, so an error), and a new BEGIN starts over.
+      if (sql == "ROLLBACK") {
+        transaction_open = false;
+        return {};
+      }
+      if (sql == "COMMIT") {
+        // The server rolls back a transaction whose session ends before COMMIT arrives.
+        transaction_open = false;
+        return make_error(std::string(kUnreachable),
+                          "the PostgreSQL connection was lost inside the transaction; nothing of it was committed");
+      }
+      if (sql == "BEGIN") transaction_open = false;
+    }
     if (auto st = live(); !st) return st;
     ResultPtr r(PQexec(conn, sql.c_str()));
+    note_transaction_state();
     const ExecStatusType s = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_EMPTY_QUERY) {
       last_changes = changes_of(r.get());
@@ -379,6 +434,7 @@ Result<bool> PgStatement::step() {
   }
   ResultPtr r(PQexecPrepared(session_->conn, name_.c_str(), nparams_, values.data(), lengths.data(), formats_.data(),
                              /*resultFormat=*/0));
+  session_->note_transaction_state();
   const ExecStatusType s = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
   if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK || s == PGRES_EMPTY_QUERY) {
     changes_ = changes_of(r.get());
@@ -581,6 +637,8 @@ int64_t PgDatabase::changes() const {
 
 bool PgDatabase::in_transaction() const {
   if (!session_ || !session_->conn) return false;
+  // Lost with the connection: still open for the caller until it ends it (exec above).
+  if (!session_->connected()) return session_->transaction_open;
   const PGTransactionStatusType t = PQtransactionStatus(session_->conn);
   return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }
@@ -597,16 +655,7 @@ bool PgDatabase::is_connected() const {
 
 Status PgDatabase::reconnect() {
   if (!session_ || !session_->conn) return make_error(std::string(kUnreachable), "database was moved from");
-  PGconn* conn = session_->conn;
-  PQsetErrorVerbosity(conn, PQERRORS_VERBOSE);
-  if (!PQresetStart(conn)) return connect_error(conn);
-  if (auto st = drive(conn, &PQresetPoll, session_->connect_timeout); !st) return st;
-  PQsetErrorVerbosity(conn, PQERRORS_DEFAULT);
-  // A new server session: no prepared statements, session settings back to defaults.
-  ++session_->generation;
-  session_->to_deallocate.clear();
-  session_->last_changes = 0;
-  return session_->setup();
+  return session_->reset();
 }
 
 const std::string& PgDatabase::schema() const {
@@ -642,8 +691,8 @@ PgTransaction::~PgTransaction() {
 
 void PgTransaction::abandon() noexcept {
   if (db_ == nullptr) return;
-  // A lost connection already ended the transaction on the server side.
-  if (db_->is_connected() && db_->in_transaction()) (void)db_->exec("ROLLBACK");
+  // A lost connection already ended it on the server; exec("ROLLBACK") then only says so.
+  if (db_->in_transaction()) (void)db_->exec("ROLLBACK");
   db_ = nullptr;
 }
 
@@ -663,7 +712,7 @@ Status PgTransaction::commit() {
 Status PgTransaction::rollback() {
   if (db_ == nullptr) return make_error(std::string(kNoTransaction), "transaction is not active");
   PgDatabase* db = std::exchange(db_, nullptr);
-  if (!db->is_connected() || !db->in_transaction()) return {};
+  if (!db->in_transaction()) return {};
   return db->exec("ROLLBACK");
 }
 

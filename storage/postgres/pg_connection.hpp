@@ -13,8 +13,11 @@
 // * step() reads rows from a result the server sent whole (PQexecPrepared); a SELECT of a
 //   million rows holds them all in memory. The stores read small, bounded row sets.
 // * Every call is a network round trip and may fail with postgres.unreachable when the
-//   server goes away; reconnect() then tries again (prepared statements re-prepare
-//   themselves on their next use).
+//   server goes away. The connection heals itself: the next command after a lost one opens
+//   a new session (at most one attempt per 250 ms; prepared statements re-prepare on their
+//   next use), so a store resumes by itself when the server returns. A transaction the loss
+//   cut short stays failed until it is ended (ROLLBACK, COMMIT or BEGIN): its later
+//   statements never run on the new session outside it. reconnect() forces a new session.
 //
 // Threading: one PgDatabase and its statements are used by one thread at a time (like
 // libpq's PGconn itself). Moving them between threads is fine.

@@ -17,6 +17,7 @@ inline constexpr std::string_view kUnreachable = "postgres.unreachable";
 inline constexpr std::string_view kAuth = "postgres.auth";
 // The transaction lost a serialization race or a deadlock (40001, 40P01): run it again.
 inline constexpr std::string_view kRetry = "postgres.retry";
+static_assert(is_unavailable(kUnreachable) && is_unavailable(kRetry), "storage/error_codes.hpp must know them");
 // The database named in the connection string does not exist (3D000).
 inline constexpr std::string_view kNoDatabase = "postgres.no_database";
 // Anything else; the message carries the SQLSTATE.

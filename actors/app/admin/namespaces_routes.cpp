@@ -2,6 +2,7 @@
 
 #include "runtime/http/message.hpp"
 #include "runtime/messaging/inbound.hpp"
+#include "storage/error_codes.hpp"
 
 namespace sb::app::admin {
 namespace {
@@ -13,7 +14,7 @@ http::Response error_response(const Error& e) {
   if (e.code == "namespaces.not_found") return http::Response::error(404, "not_found", e.message);
   if (e.code == "namespaces.conflict" || e.code == "sqlite.constraint")
     return http::Response::error(409, "conflict", e.message);
-  if (e.code == "sqlite.busy") return http::Response::error(503, "unavailable", e.message);
+  if (storage::is_unavailable(e.code)) return http::Response::error(503, "unavailable", e.message);
   return http::Response::error(500, "internal", e.message);
 }
 

@@ -7,6 +7,7 @@
 #include "runtime/core/time.hpp"
 #include "runtime/http/message.hpp"
 #include "runtime/security/vault/vault_crypto.hpp"
+#include "storage/error_codes.hpp"
 
 namespace sb::app::admin {
 namespace {
@@ -32,7 +33,7 @@ http::Response vault_error(const Error& e) {
     return http::Response::error(400, "invalid_field", "value: " + e.message);
   if (e.code == "vault.key_from_env" || e.code == "vault.decrypt")
     return http::Response::error(409, "conflict", e.message);
-  if (e.code == "sqlite.busy") return http::Response::error(503, "unavailable", e.message);
+  if (storage::is_unavailable(e.code)) return http::Response::error(503, "unavailable", e.message);
   return http::Response::error(500, "internal", e.message);
 }
 

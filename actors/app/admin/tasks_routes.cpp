@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "runtime/http/message.hpp"
+#include "storage/error_codes.hpp"
 
 namespace sb::app::admin {
 namespace {
@@ -18,7 +19,7 @@ http::Response error_response(const Error& e) {
   if (e.code == "tasks.not_found") return http::Response::error(404, "not_found", e.message);
   if (e.code == "tasks.conflict" || e.code == "sqlite.constraint")
     return http::Response::error(409, "conflict", e.message);
-  if (e.code == "sqlite.busy") return http::Response::error(503, "unavailable", e.message);
+  if (storage::is_unavailable(e.code)) return http::Response::error(503, "unavailable", e.message);
   return http::Response::error(500, "internal", e.message);
 }
 

@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -105,6 +107,72 @@ TEST_F(ServePostgres, ASignedWebhookIsStoredInPostgresBeforeIts200) {
   serve.signal(SIGTERM);
   EXPECT_EQ(serve.wait(30s), 0) << serve.stderr_text();
   EXPECT_FALSE(std::filesystem::exists(data + "/squadbox.db")) << "it wrote a SQLite file too";
+}
+
+TEST_F(ServePostgres, ALostDatabaseAnswers503AcksNothingAndIngestResumesByItself) {
+  {
+    ChildProcess first(squadbox_binary(), {"serve", "--config", config, "--data-dir", data},
+                       env(g_serve_pg->conninfo()), dir.file("first"));
+    ASSERT_TRUE(first.wait(60s).has_value()) << "serve kept running without its vault entry";
+    storage::VaultOptions vo;
+    vo.db_path = locator();
+    vo.key_file = data + "/vault.key";
+    auto v = storage::Vault::open(vo);
+    ASSERT_TRUE(v.ok()) << v.error().message;
+    ASSERT_TRUE((*v)->set("slack-signing", Secret(kSlackSecret)).ok());
+  }
+  ChildProcess serve(squadbox_binary(), {"serve", "--config", config, "--data-dir", data}, env(g_serve_pg->conninfo()),
+                     dir.file("serve"));
+  ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(data + "/webhooks.url"); }, 60s)) << serve.stderr_text();
+  const std::string hooks = first_line_of(data + "/webhooks.url");
+  auto deliver = [&](const std::string& event_id) {
+    const std::string body = slack_event(event_id);
+    auto r = http::request("POST", hooks + "/webhooks/slack/main", slack_headers(body), body, 20s);
+    return r.ok() ? r->status : -1;
+  };
+  ASSERT_EQ(deliver("EvLossBefore"), 200) << serve.stderr_text();
+
+  // The server crashes (immediate shutdown: sessions cut, no checkpoint) while deliveries
+  // keep coming: each is answered 503, so the platform keeps it and retries.
+  ASSERT_EQ(g_serve_pg->stop(/*crash=*/true), 0);
+  std::vector<std::string> during;
+  for (int i = 0; i < 5; ++i) {
+    during.push_back("EvLossDuring" + std::to_string(i));
+    EXPECT_EQ(deliver(during.back()), 503) << during.back() << "\n" << serve.stderr_text();
+  }
+  EXPECT_FALSE(serve.wait(0ms).has_value()) << "the node exited without its database: " << serve.stderr_text();
+
+  // It comes back: the platform's retries are taken without anyone restarting the node.
+  ASSERT_EQ(g_serve_pg->start(), 0);
+  for (const auto& id : during) {
+    EXPECT_TRUE(wait_until([&] { return deliver(id) == 200; }, 30s)) << id << "\n" << serve.stderr_text();
+  }
+  ASSERT_EQ(deliver("EvLossAfter"), 200);
+  for (const auto& id : during) {
+    EXPECT_EQ(count("SELECT count(*) FROM inbound_messages WHERE platform_message_id = '" + id + "'"), 1) << id;
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM inbound_messages WHERE platform_message_id = 'EvLossBefore'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM inbound_messages WHERE platform_message_id = 'EvLossAfter'"), 1);
+  // The router carried on too: every message stored after the loss was routed (dropped
+  // here: this node has no namespace for the chat), not left behind.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return count("SELECT count(*) FROM inbound_messages WHERE platform_message_id LIKE 'EvLoss%' AND "
+                     "state = 'received'") == 0;
+      },
+      30s))
+      << serve.stderr_text();
+  // And readiness is back.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto r = http::request("GET", first_line_of(data + "/admin.url") + "/readyz", {}, "", 5s);
+        return r.ok() && r->status == 200;
+      },
+      30s))
+      << serve.stderr_text();
+
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(30s), 0) << serve.stderr_text();
 }
 
 TEST_F(ServePostgres, AnUnreachableServerStopsTheStartNamingTheUrlKey) {

@@ -221,7 +221,12 @@ TEST_F(SlackSocketActor, ARefusedAppTokenStopsTheBotWithAnAuditRecordAndNoRetry)
 TEST_F(SlackSocketActor, ShutdownClosesTheSocketWithANormalClose) {
   add_ingest();
   start(options());
-  ASSERT_TRUE(wait([&] { return fake.sockets_open() == 1; }));
+  // Ready (hello received): before the websocket handshake ends there is no close frame
+  // to send, and a stop then only drops the TCP connection.
+  ASSERT_TRUE(wait([&] {
+    auto r = board.get("slack/sock");
+    return fake.sockets_open() == 1 && r && r->state == "ready";
+  }));
   auto socket = fake.server().connections().front();
   stop_actor();
   ASSERT_TRUE(socket->wait_closed(10s));

@@ -622,5 +622,65 @@ TEST_F(PgServerLoss, CrashIsUnreachableAndReconnectResumes) {
   EXPECT_EQ(stmt->column_int64(0), 1);
 }
 
+TEST_F(PgServerLoss, TheConnectionHealsItselfButALostTransactionStaysFailedUntilEnded) {
+  const std::string schema = sb::test::unique_name("heal");
+  PgOptions o = g_pg->options(schema);
+  o.connect_timeout = 2s;
+  auto db = PgDatabase::open(o);
+  ASSERT_TRUE(db) << db.error().message;
+  ASSERT_TRUE(db->exec("CREATE TABLE kept (x int)"));
+  auto insert = db->prepare("INSERT INTO kept VALUES (?1)");
+  ASSERT_TRUE(insert);
+  auto write = [&](int x) -> Status {
+    if (auto st = insert->bind(1, x); !st) return st;
+    auto r = insert->step();
+    insert->reset();
+    if (!r) return r.error();
+    return {};
+  };
+  ASSERT_TRUE(db->exec("BEGIN"));
+  ASSERT_TRUE(write(1));
+
+  // The server restarts under the open transaction.
+  ASSERT_EQ(g_pg->stop(/*crash=*/true), 0);
+  ASSERT_EQ(g_pg->start(), 0);
+  auto cut = write(2);
+  ASSERT_FALSE(cut);
+  EXPECT_EQ(cut.error().code, kUnreachable) << cut.error().message;
+  // The server is back, but the rest of the transaction must not run on a new session as
+  // autocommit statements: it keeps failing, however long the caller waits.
+  EXPECT_TRUE(db->in_transaction());
+  std::this_thread::sleep_for(400ms);
+  auto later = write(3);
+  ASSERT_FALSE(later);
+  EXPECT_EQ(later.error().code, kUnreachable);
+  auto commit = db->exec("COMMIT");
+  ASSERT_FALSE(commit) << "a COMMIT of a transaction the server dropped reported success";
+  EXPECT_EQ(commit.error().code, kUnreachable);
+  EXPECT_FALSE(db->in_transaction());
+
+  // Ended: the next command opens a new session by itself, no reconnect() call.
+  EXPECT_EQ(pg_query_text(*db, "SELECT count(*) FROM kept"), "0") << "part of the lost transaction was committed";
+  EXPECT_TRUE(db->is_connected());
+  EXPECT_EQ(pg_query_text(*db, "SHOW search_path"), schema);
+  ASSERT_TRUE(write(4));
+  EXPECT_EQ(pg_query_text(*db, "SELECT count(*) FROM kept"), "1");
+
+  // Lost outside a transaction: the next statement after the server returns just works.
+  ASSERT_EQ(g_pg->stop(/*crash=*/true), 0);
+  auto down = write(5);
+  ASSERT_FALSE(down);
+  EXPECT_EQ(down.error().code, kUnreachable);
+  // While it is down, statements fail fast (one connection attempt per pause at most).
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 50; ++i) EXPECT_FALSE(write(6));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  ASSERT_EQ(g_pg->start(), 0);
+  std::this_thread::sleep_for(300ms);  // past the pause after the last failed attempt
+  auto resumed = write(7);
+  EXPECT_TRUE(resumed) << resumed.error().message;
+  EXPECT_EQ(pg_query_text(*db, "SELECT string_agg(x::text, ',' ORDER BY x) FROM kept"), "4,7");
+}
+
 }  // namespace
 }  // namespace sb::storage::pg
