@@ -38,6 +38,10 @@ struct NodeSettings {
   // More environment for serve, e.g. SQUADBOX_WEBHOOKS_ACK_TIMEOUT_MS (a key of a section
   // that the fixture's config file already has).
   std::map<std::string, std::string> env;
+  // storage.backend = "postgres": the server (a libpq connection string) and this node's
+  // schema. Empty: the default SQLite file in the data dir.
+  std::string postgres_conninfo;
+  std::string postgres_schema;
 };
 
 class E2ENode {
@@ -53,7 +57,12 @@ class E2ENode {
 
   const std::string& data_dir() const { return data_; }
   const std::string& config_path() const { return config_; }
-  std::string db_path() const { return data_ + "/squadbox.db"; }
+  // Where the node keeps its state: the SQLite file, or the PostgreSQL locator
+  // (storage::Database::open takes either).
+  std::string db_path() const {
+    if (s_.postgres_conninfo.empty()) return data_ + "/squadbox.db";
+    return storage::postgres_locator(s_.postgres_conninfo, s_.postgres_schema);
+  }
   const std::string& exe() const { return s_.squadbox; }
   const std::string& webhooks_url() const { return hooks_; }
   const std::string& admin_url() const { return admin_; }
@@ -108,6 +117,11 @@ class E2ENode {
     std::map<std::string, std::string> env = s_.env;
     env["SQUADBOX_ADMIN_PORT"] = "0";
     env["SQUADBOX_LOG_LEVEL"] = s_.log_level;
+    if (!s_.postgres_conninfo.empty()) {
+      env["SQUADBOX_STORAGE_BACKEND"] = "postgres";
+      env["SQUADBOX_STORAGE_POSTGRES_URL"] = s_.postgres_conninfo;
+      env["SQUADBOX_STORAGE_POSTGRES_SCHEMA"] = s_.postgres_schema;
+    }
     proc_ = std::make_unique<ChildProcess>(s_.squadbox,
                                            std::vector<std::string>{"serve", "--config", config_, "--data-dir", data_},
                                            std::move(env), dir_ + "/serve-" + std::to_string(++starts_));
