@@ -19,6 +19,7 @@
 #include "storage/group_committer.hpp"
 #include "storage/migrations.hpp"
 #include "storage/sqlite.hpp"
+#include "tests/storage/crash_batches.hpp"
 
 namespace {
 
@@ -65,11 +66,10 @@ int main(int argc, char** argv) {
   sb::storage::GroupCommitter committer(*db);
 
   // Varying batch sizes (1..500) move the kill point around inside batches.
-  uint32_t lcg = 12345;
+  sb::storage::crash::BatchSizes sizes;
   int64_t next_id = 0;
   for (;;) {
-    lcg = lcg * 1103515245u + 12345u;
-    const int64_t size = 1 + static_cast<int64_t>((lcg >> 16) % 500);
+    const int64_t size = sizes.next();
     std::vector<WriteOp> ops;
     ops.reserve(static_cast<size_t>(size) + 1);
     for (int64_t k = 0; k < size; ++k) ops.push_back(insert(channel, next_id + k));
