@@ -30,6 +30,7 @@
 #include "runtime/proxy/lease_env.hpp"
 #include "runtime/security/allowlist/allowlist_store.hpp"
 #include "storage/container_run_store.hpp"
+#include "storage/error_codes.hpp"
 
 namespace sb::actors {
 namespace {
@@ -97,6 +98,9 @@ struct run_state {
   std::mt19937_64 rng{std::random_device{}()};
   std::unique_ptr<proxy::ProxyLease> lease;  // this container start's credential proxy access
   std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();  // hard timer's start
+  // The run's own row, while its insert has not been confirmed: re-sent before the next
+  // write, whose rows (transitions, state) need it (a database that was away at the start).
+  std::optional<storage::WriteOp> run_row_unconfirmed;
   static inline const char* name = "container_supervisor";
 };
 
@@ -106,15 +110,36 @@ metrics::Registry* registry(self_ptr self) {
   return self->state.opts.metrics;
 }
 
+void persist_run_row(self_ptr self, storage::WriteOp op);
+
 void persist(self_ptr self, storage::WriteOp op) {
   auto writer = lookup<storage_writer_actor>(self->system(), "storage");
   if (!writer) return;  // cowork runs without a node database
+  // The writer takes one sender's requests in order: the run's row lands first.
+  if (auto row = std::exchange(self->state.run_row_unconfirmed, std::nullopt)) persist_run_row(self, std::move(*row));
   self->request(writer, std::chrono::seconds(30), write_atom::value, std::move(op))
       .then(
           [](const storage::WriteOutcome& out) {
             if (!out.ok) log::warn("container.persist_failed", {{"error", out.error_message}});
           },
           [](caf::error&) {});
+}
+
+// The insert of the run's own row. Not stored (the database was away): kept, and sent
+// again before the next write. A constraint violation means an earlier attempt did commit.
+void persist_run_row(self_ptr self, storage::WriteOp op) {
+  auto writer = lookup<storage_writer_actor>(self->system(), "storage");
+  if (!writer) return;
+  self->request(writer, std::chrono::seconds(30), write_atom::value, op)
+      .then(
+          [self, op](const storage::WriteOutcome& out) {
+            if (out.ok || out.error_code == storage::kConstraintViolation) return;
+            log::warn("container.persist_failed", {{"error", out.error_message}, {"retry", "true"}});
+            if (!self->state.run_row_unconfirmed) self->state.run_row_unconfirmed = op;
+          },
+          [self, op](caf::error&) {
+            if (!self->state.run_row_unconfirmed) self->state.run_row_unconfirmed = op;
+          });
 }
 
 // {"namespace","tool","in_reply_to"} for the audit record of a refused tool call.
@@ -503,7 +528,7 @@ container_supervisor_actor::behavior_type run_fn(self_ptr self, ContainerRunOpti
     run.backend = st.opts.runtime->backend();
     run.image = st.opts.spec.image;
     run.state = "pending";
-    persist(self, storage::insert_container_run(run));
+    persist_run_row(self, storage::insert_container_run(run));
   }
   // Preparing: run directory, IPC layout, validated mounts. Failures here are final.
   move_to(self, RunEvent::prepare);
