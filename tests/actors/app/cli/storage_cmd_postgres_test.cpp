@@ -3,6 +3,9 @@
 // per-table counts, the verified chain head) and a node's stores read it there; a second
 // run into the same schema, a password in --to, a tampered audit chain, an unreachable
 // server and a node still holding the file all exit non-zero saying why.
+#include <filesystem>
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "runtime/security/audit/audit_chain.hpp"
@@ -78,6 +81,16 @@ TEST_F(StorageMigrateCli, MovesAPopulatedNodeAndVerifiesTheChain) {
   // The source stays as it was: its own chain still verifies.
   auto verify = sb::test::run_cli(dir, "verify", {"audit", "verify", "--data-dir", data});
   EXPECT_EQ(verify.code, 0) << verify.out << verify.err;
+
+  // `squadbox audit verify` on the node's new configuration: the chain ends at the old head.
+  const std::string config = dir.file("postgres.toml");
+  std::ofstream(config) << "[storage]\nbackend = \"postgres\"\npostgres_url = \"" << g_migrate_pg->conninfo()
+                        << "\"\npostgres_schema = \"" << schema << "\"\n";
+  auto on_pg = sb::test::run_cli(dir, "verify-pg",
+                                 {"audit", "verify", "--config", config, "--data-dir", data, "--expect-head",
+                                  security::audit::to_hex(source_chain->head)});
+  EXPECT_EQ(on_pg.code, 0) << on_pg.out << on_pg.err;
+  EXPECT_EQ(on_pg.out, "ok: 7 records, head " + security::audit::to_hex(source_chain->head) + "\n");
 
   // Run again into the same schema: refused, nothing changed.
   auto again = migrate("again", g_migrate_pg->conninfo());
