@@ -250,6 +250,90 @@ TEST_F(StorageCopy, AFileAnotherConnectionHoldsIsRefused) {
   EXPECT_FALSE(std::filesystem::exists(dir.file("missing.db")));
 }
 
+TEST_F(StorageCopy, ALongTableGoesInManyBatchesAndVerifiesAcrossPages) {
+  populate();
+  // 10,007 records: twenty full batches of 500 and a tail, and three verify pages.
+  security::audit::test::append_chain(source, 10000);
+  std::vector<int64_t> seen;
+  auto to = Database::open(target);
+  ASSERT_TRUE(to);
+  auto from = open_stopped_sqlite(source);
+  ASSERT_TRUE(from) << from.error().message;
+  ASSERT_TRUE(migrate(*to).ok());
+  auto report = copy_sqlite_to_postgres(*from, *to, [&](const CopyProgress& p) {
+    if (p.table == "audit_log") seen.push_back(p.rows_done);
+  });
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_TRUE(report->counts_match());
+  EXPECT_TRUE(report->chain_matches());
+  EXPECT_EQ(report->target_chain.records, 10007u);
+  ASSERT_EQ(seen.size(), 21u);
+  EXPECT_EQ(seen.front(), 500);
+  EXPECT_EQ(seen.back(), 10007);
+}
+
+TEST_F(StorageCopy, ValuesAreBoundByTheirTypeIntoTheTargetColumnsType) {
+  // A table both sides have, with PostgreSQL types the schema does not use today:
+  // boolean takes 0/1, bytea takes blobs and text as their bytes.
+  {
+    auto db = Database::open(source);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(migrate(*db).ok());
+    ASSERT_TRUE(db->exec("CREATE TABLE extra_types(id INTEGER PRIMARY KEY, flag INTEGER, raw BLOB, note TEXT, "
+                         "ratio REAL) STRICT")
+                    .ok());
+    ASSERT_TRUE(db->exec("INSERT INTO extra_types VALUES (1, 1, x'00ff10', 'caf\xc3\xa9', 0.25), "
+                         "(2, 0, NULL, NULL, NULL), (3, NULL, x'', '', -1.5e300)")
+                    .ok());
+  }
+  {
+    auto to = Database::open(target);
+    ASSERT_TRUE(to);
+    ASSERT_TRUE(migrate(*to).ok());
+    ASSERT_TRUE(to->exec("CREATE TABLE extra_types(id bigint PRIMARY KEY, flag boolean, raw bytea, note text, "
+                         "ratio double precision)")
+                    .ok());
+  }
+  auto report = copy();
+  ASSERT_TRUE(report) << report.error().code << ": " << report.error().message;
+  EXPECT_TRUE(report->counts_match());
+  auto to = Database::open(target);
+  ASSERT_TRUE(to);
+  EXPECT_EQ(one_int(*to,
+                    "SELECT count(*) FROM extra_types WHERE id = 1 AND flag AND raw = '\\x00ff10'::bytea "
+                    "AND note = 'caf\xc3\xa9' AND ratio = 0.25"),
+            1);
+  EXPECT_EQ(one_int(*to, "SELECT count(*) FROM extra_types WHERE id = 2 AND NOT flag AND raw IS NULL AND note IS NULL"),
+            1);
+  EXPECT_EQ(one_int(*to,
+                    "SELECT count(*) FROM extra_types WHERE id = 3 AND flag IS NULL AND raw = ''::bytea AND "
+                    "note = '' AND ratio = -1.5e300"),
+            1);
+}
+
+TEST_F(StorageCopy, AValueTheTargetTypeCannotHoldIsAnErrorNamingIt) {
+  {
+    auto db = Database::open(source);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(migrate(*db).ok());
+    ASSERT_TRUE(db->exec("CREATE TABLE extra_flags(id INTEGER PRIMARY KEY, flag INTEGER) STRICT").ok());
+    ASSERT_TRUE(db->exec("INSERT INTO extra_flags VALUES (7, 2)").ok());
+    ASSERT_TRUE(db->exec("INSERT INTO namespaces(id, name, created_at, updated_at) VALUES('n1', 'one', 1, 1)").ok());
+  }
+  {
+    auto to = Database::open(target);
+    ASSERT_TRUE(to);
+    ASSERT_TRUE(migrate(*to).ok());
+    ASSERT_TRUE(to->exec("CREATE TABLE extra_flags(id bigint PRIMARY KEY, flag boolean)").ok());
+  }
+  auto report = copy();
+  ASSERT_FALSE(report);
+  EXPECT_EQ(report.error().code, "storage.copy_type_mismatch");
+  EXPECT_NE(report.error().message.find("extra_flags, column flag, rowid 7"), std::string::npos)
+      << report.error().message;
+  EXPECT_EQ(target_int("SELECT count(*) FROM namespaces"), 0);
+}
+
 TEST_F(StorageCopy, ATamperedChainIsCopiedAsItIsAndReported) {
   populate();
   security::audit::test::tamper(source, "UPDATE audit_log SET detail = '{\"n\":99}' WHERE seq = 3");
