@@ -16,12 +16,12 @@ namespace sb::storage {
 
 namespace {
 
-constexpr std::string_view kInUse = "storage.in_use";
-constexpr std::string_view kNotFound = "storage.not_found";
-constexpr std::string_view kTargetNotEmpty = "storage.target_not_empty";
-constexpr std::string_view kSchemaMismatch = "storage.copy_schema_mismatch";
-constexpr std::string_view kTypeMismatch = "storage.copy_type_mismatch";
-constexpr std::string_view kWrongEngine = "storage.copy_wrong_engine";
+constexpr std::string_view kInUse = kCopySourceInUse;
+constexpr std::string_view kNotFound = kCopySourceMissing;
+constexpr std::string_view kTargetNotEmpty = kCopyTargetNotEmpty;
+constexpr std::string_view kSchemaMismatch = kCopySchemaMismatch;
+constexpr std::string_view kTypeMismatch = kCopyTypeMismatch;
+constexpr std::string_view kWrongEngine = kCopyWrongEngine;
 
 // PostgreSQL's own bookkeeping table (schema_postgres.hpp); SQLite keeps its version in
 // the file header, so it has no counterpart to copy.

@@ -27,6 +27,14 @@
 
 namespace sb::storage {
 
+// Error codes of this file (the engines' own codes pass through unchanged).
+inline constexpr std::string_view kCopySourceInUse = "storage.in_use";
+inline constexpr std::string_view kCopySourceMissing = "storage.not_found";
+inline constexpr std::string_view kCopyTargetNotEmpty = "storage.target_not_empty";
+inline constexpr std::string_view kCopySchemaMismatch = "storage.copy_schema_mismatch";
+inline constexpr std::string_view kCopyTypeMismatch = "storage.copy_type_mismatch";
+inline constexpr std::string_view kCopyWrongEngine = "storage.copy_wrong_engine";
+
 // The node's SQLite file opened read-write for the copy, holding SQLite's exclusive lock
 // until the Database is closed: a node running on the file (or any other connection to it,
 // even an idle one) makes this fail with storage.in_use, and a node started meanwhile

@@ -95,10 +95,14 @@ int run_migrate(const CliContext& ctx, const MigrateArgs& args) {
   auto from = storage::open_stopped_sqlite(source_path);
   if (!from) {
     std::cerr << "squadbox: " << from.error().message << " [" << from.error().code << "]\n";
-    return from.error().code == "storage.not_found" ? kExitUsage : kExitRuntime;
+    return from.error().code == storage::kCopySourceMissing ? kExitUsage : kExitRuntime;
   }
   const int source_version = storage::schema_version(*from);
-  if (source_version < 0 || source_version > storage::kSchemaVersion) {
+  if (source_version < 0) {
+    std::cerr << "squadbox: cannot read the schema version of " << source_path << " [storage.schema_unreadable]\n";
+    return kExitRuntime;
+  }
+  if (source_version > storage::kSchemaVersion) {
     std::cerr << "squadbox: " << source_path << " has schema version " << source_version
               << ", which this build (version " << storage::kSchemaVersion
               << ") cannot read; run the squadbox that wrote it [storage.schema_too_new]\n";
@@ -130,8 +134,8 @@ int run_migrate(const CliContext& ctx, const MigrateArgs& args) {
   };
   auto report = storage::copy_sqlite_to_postgres(*from, *to, progress);
   if (!report) {
-    std::cerr << "squadbox: the copy failed and was rolled back, the target schema is unchanged: "
-              << report.error().message << " [" << report.error().code << "]\n";
+    std::cerr << "squadbox: the copy failed and was rolled back (schema \"" << schema
+              << "\" holds the empty tables only): " << report.error().message << " [" << report.error().code << "]\n";
     return kExitRuntime;
   }
 
