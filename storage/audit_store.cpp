@@ -33,15 +33,57 @@ Result<VerifyResult> verify_database(const std::string& db_path) {
   o.read_only = true;
   auto db = storage::Database::open(db_path, o);
   if (!db) return db.error();
-  auto stmt = db->prepare(std::string("SELECT ") + kColumns + " FROM audit_log ORDER BY seq");
+  return verify_audit_chain(*db);
+}
+
+namespace {
+
+// Records read per statement while verifying: bounds the client memory of one page.
+constexpr int64_t kVerifyPage = 4096;
+
+}  // namespace
+
+Result<VerifyResult> verify_audit_chain(storage::Database& db) {
+  // One snapshot for every page. SQLite: a deferred transaction keeps the snapshot of its
+  // first read. PostgreSQL: REPEATABLE READ (READ COMMITTED would take one per statement).
+  const bool own_transaction = !db.in_transaction();
+  if (own_transaction) {
+    const char* begin =
+        db.engine() == Engine::postgres ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN DEFERRED";
+    if (auto st = db.exec(begin); !st) return st.error();
+  }
+  struct EndRead {
+    storage::Database& db;
+    bool active;
+    ~EndRead() {
+      if (active && db.in_transaction()) (void)db.exec("ROLLBACK");  // read only: nothing to keep
+    }
+  } end_read{db, own_transaction};
+  auto stmt = db.prepare(std::string("SELECT ") + kColumns + " FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2");
   if (!stmt) return stmt.error();
   ChainVerifier verifier;
-  while (true) {
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    if (!verifier.add(read_row(*stmt))) break;
+  int64_t after = std::numeric_limits<int64_t>::min();
+  bool more = true;
+  while (more) {
+    stmt->reset();
+    if (auto st = stmt->bind(1, after); !st) return st.error();
+    if (auto st = stmt->bind(2, kVerifyPage); !st) return st.error();
+    int64_t rows = 0;
+    while (true) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      ++rows;
+      ChainRecord r = read_row(*stmt);
+      after = r.fields.seq;
+      if (!verifier.add(r)) {
+        more = false;
+        break;
+      }
+    }
+    if (rows < kVerifyPage) more = false;
   }
+  stmt->reset();
   return VerifyResult{verifier.records(), verifier.head(), verifier.fault()};
 }
 

@@ -17,9 +17,15 @@
 
 namespace sb::storage {
 
-// Opens the database read-only and verifies the chain in one read transaction (a
-// consistent snapshot even while the node appends).
+// Opens the database read-only (a file or a postgres: locator) and verifies the chain in
+// one read transaction (a consistent snapshot even while the node appends).
 Result<security::audit::VerifyResult> verify_database(const std::string& db_path);
+// The same on an open connection (e.g. one that holds the file's exclusive lock, where a
+// second connection could not read). Reads the log in pages by seq, so a long log is never
+// held whole in memory (a PostgreSQL result arrives whole); the pages share one snapshot:
+// a read transaction of its own (REPEATABLE READ on PostgreSQL), or the caller's if one is
+// open.
+Result<security::audit::VerifyResult> verify_audit_chain(storage::Database& db);
 
 // The seq of the record whose hash is `hash` (raw bytes), if any: with a verified chain,
 // finding a head printed earlier proves nothing up to it was changed or cut off.

@@ -277,6 +277,17 @@ bool Statement::column_is_null(int col) {
   return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL;
 }
 
+ValueType Statement::column_type(int col) {
+  if (pg_) return pg_->column_is_null(col) ? ValueType::null : ValueType::text;
+  switch (sqlite3_column_type(stmt_.get(), col)) {
+    case SQLITE_INTEGER: return ValueType::integer;
+    case SQLITE_FLOAT: return ValueType::real;
+    case SQLITE_TEXT: return ValueType::text;
+    case SQLITE_BLOB: return ValueType::blob;
+    default: return ValueType::null;
+  }
+}
+
 int Statement::column_count() const {
   if (pg_) return pg_->column_count();
   return sqlite3_column_count(stmt_.get());

@@ -39,6 +39,10 @@ class PgStatement;
 
 enum class Engine { sqlite, postgres };
 
+// The type of one value in a result row. SQLite types values, not columns (a STRICT table
+// still has NULLs), so a copy binds each value by the type it has.
+enum class ValueType { integer, real, text, blob, null };
+
 // ---------------------------------------------------------------- PostgreSQL locator
 //
 // "postgres:schema=<s>;password_file=<f>;conninfo=<libpq connection string>"
@@ -112,6 +116,9 @@ class Statement {
   std::string column_text(int col);  // exact byte length (embedded NULs kept)
   std::string column_blob(int col);
   bool column_is_null(int col);
+  // SQLite: the value's own (dynamic) type. PostgreSQL sends every value as text, so there
+  // it is null or text (the column's declared type is in information_schema.columns).
+  ValueType column_type(int col);
   int column_count() const;
 
   bool read_only() const;  // true if the statement does not write the database

@@ -6,11 +6,55 @@
 #include <fmt/format.h>
 
 #include "runtime/config/config_keys.hpp"
+#include "runtime/config/conninfo.hpp"
 
 extern char** environ;
 
 // Loading: the file, then the environment, then the cross-key rules; derived paths.
 namespace sb::config {
+
+bool conninfo_has_password(std::string_view conninfo) {
+  if (conninfo.starts_with("postgres://") || conninfo.starts_with("postgresql://")) {
+    auto rest = conninfo.substr(conninfo.find("://") + 3);
+    auto at = rest.find('@');
+    auto slash = rest.find('/');
+    if (at != std::string_view::npos && (slash == std::string_view::npos || at < slash) &&
+        rest.substr(0, at).find(':') != std::string_view::npos)
+      return true;
+    return rest.find("password=") != std::string_view::npos;
+  }
+  // key=value pairs separated by whitespace; a key may have spaces around '='.
+  for (size_t i = 0; i < conninfo.size();) {
+    while (i < conninfo.size() && std::isspace(static_cast<unsigned char>(conninfo[i]))) ++i;
+    size_t key_end = i;
+    while (key_end < conninfo.size() && conninfo[key_end] != '=' &&
+           !std::isspace(static_cast<unsigned char>(conninfo[key_end])))
+      ++key_end;
+    if (conninfo.substr(i, key_end - i) == "password") return true;
+    // Skip the value: quoted ('...' with \' escapes) or up to the next space.
+    i = conninfo.find('=', key_end);
+    if (i == std::string_view::npos) break;
+    ++i;
+    while (i < conninfo.size() && std::isspace(static_cast<unsigned char>(conninfo[i]))) ++i;
+    if (i < conninfo.size() && conninfo[i] == '\'') {
+      for (++i; i < conninfo.size() && conninfo[i] != '\''; ++i)
+        if (conninfo[i] == '\\') ++i;
+      ++i;
+    } else {
+      while (i < conninfo.size() && !std::isspace(static_cast<unsigned char>(conninfo[i]))) ++i;
+    }
+  }
+  return false;
+}
+
+bool postgres_schema_name_ok(std::string_view schema) {
+  bool ok = !schema.empty() && schema.size() <= 63 && !std::isdigit(static_cast<unsigned char>(schema[0]));
+  for (char ch : schema)
+    ok = ok &&
+         (std::islower(static_cast<unsigned char>(ch)) || std::isdigit(static_cast<unsigned char>(ch)) || ch == '_');
+  return ok;
+}
+
 namespace {
 
 using namespace detail;
@@ -60,43 +104,6 @@ Status apply_env(Config& config, const std::map<std::string, std::string>& env) 
   return {};
 }
 
-// True when a libpq connection string (key=value form or a postgres:// URI) carries a
-// password: the vault lives in the database, so its password cannot be configured in the
-// same file that says where the database is.
-bool conninfo_has_password(std::string_view conninfo) {
-  if (conninfo.starts_with("postgres://") || conninfo.starts_with("postgresql://")) {
-    auto rest = conninfo.substr(conninfo.find("://") + 3);
-    auto at = rest.find('@');
-    auto slash = rest.find('/');
-    if (at != std::string_view::npos && (slash == std::string_view::npos || at < slash) &&
-        rest.substr(0, at).find(':') != std::string_view::npos)
-      return true;
-    return rest.find("password=") != std::string_view::npos;
-  }
-  // key=value pairs separated by whitespace; a key may have spaces around '='.
-  for (size_t i = 0; i < conninfo.size();) {
-    while (i < conninfo.size() && std::isspace(static_cast<unsigned char>(conninfo[i]))) ++i;
-    size_t key_end = i;
-    while (key_end < conninfo.size() && conninfo[key_end] != '=' &&
-           !std::isspace(static_cast<unsigned char>(conninfo[key_end])))
-      ++key_end;
-    if (conninfo.substr(i, key_end - i) == "password") return true;
-    // Skip the value: quoted ('...' with \' escapes) or up to the next space.
-    i = conninfo.find('=', key_end);
-    if (i == std::string_view::npos) break;
-    ++i;
-    while (i < conninfo.size() && std::isspace(static_cast<unsigned char>(conninfo[i]))) ++i;
-    if (i < conninfo.size() && conninfo[i] == '\'') {
-      for (++i; i < conninfo.size() && conninfo[i] != '\''; ++i)
-        if (conninfo[i] == '\\') ++i;
-      ++i;
-    } else {
-      while (i < conninfo.size() && !std::isspace(static_cast<unsigned char>(conninfo[i]))) ++i;
-    }
-  }
-  return false;
-}
-
 Status check_postgres_settings(const StorageConfig& s) {
   if (s.backend != "postgres") return {};
   if (s.postgres_url.empty())
@@ -107,12 +114,7 @@ Status check_postgres_settings(const StorageConfig& s) {
     return invalid(
         "storage.postgres_url: must not contain a password; use storage.postgres_password_file "
         "(mode 0600), PGPASSFILE or peer authentication");
-  const auto& schema = s.postgres_schema;
-  bool schema_ok = !schema.empty() && schema.size() <= 63 && !std::isdigit(static_cast<unsigned char>(schema[0]));
-  for (char ch : schema)
-    schema_ok = schema_ok && (std::islower(static_cast<unsigned char>(ch)) ||
-                              std::isdigit(static_cast<unsigned char>(ch)) || ch == '_');
-  if (!schema_ok)
+  if (!postgres_schema_name_ok(s.postgres_schema))
     return invalid("storage.postgres_schema: 1..63 characters of a-z, 0-9 and '_', not starting with a digit");
   return {};
 }

@@ -46,7 +46,7 @@ int run_verify(const CliContext& ctx, const VerifyArgs& args) {
       return kExitUsage;
     }
   }
-  if (!std::filesystem::exists(db_path)) {
+  if (!storage::is_postgres_locator(db_path) && !std::filesystem::exists(db_path)) {
     std::cerr << "squadbox: no database at " << db_path << " (wrong --data-dir?)\n";
     return kExitUsage;
   }

@@ -14,6 +14,7 @@ void add_channels_commands(CLI::App& app, CliContext& ctx);    // channels_cmd.c
 void add_namespaces_commands(CLI::App& app, CliContext& ctx);  // namespaces_cmd.cpp: ns, map, allow, routing
 void add_chat_commands(CLI::App& app, CliContext& ctx);        // chat_cmd.cpp: chat (local chat channel)
 void add_schedule_commands(CLI::App& app, CliContext& ctx);    // schedule_cmd.cpp: schedule add|list|...
+void add_storage_commands(CLI::App& app, CliContext& ctx);     // storage_cmd.cpp: storage migrate
 
 inline void add_security_commands(CLI::App& app, CliContext& ctx) {
   add_mounts_commands(app, ctx);
@@ -23,6 +24,7 @@ inline void add_security_commands(CLI::App& app, CliContext& ctx) {
   add_namespaces_commands(app, ctx);
   add_chat_commands(app, ctx);
   add_schedule_commands(app, ctx);
+  add_storage_commands(app, ctx);
 }
 
 }  // namespace sb::app::cli
