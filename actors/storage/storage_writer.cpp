@@ -77,7 +77,7 @@ storage_writer_actor::behavior_type writer_fn(self_ptr self, StorageWriterOption
   st.db.emplace(std::move(*db));
   st.committer = std::make_unique<storage::GroupCommitter>(*st.db);
   if (auto* m = st.options.metrics) {
-    st.commits = &m->counter("squadbox_storage_commits_total", "SQLite transactions committed by the writer.");
+    st.commits = &m->counter("squadbox_storage_commits_total", "Transactions (group commits) committed by the writer, on either storage engine.");
     st.writes = &m->counter("squadbox_storage_writes_total", "Writes committed by the writer.");
     st.failures = &m->counter("squadbox_storage_write_failures_total", "Writes that failed (constraint, I/O).");
     st.batch_sizes = &m->histogram("squadbox_storage_batch_size", "Writes per group-commit transaction.",
