@@ -1,10 +1,13 @@
 #include "actors/storage/storage_writer.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <memory>
 #include <optional>
 
 #include "actors/supervision/supervisor.hpp"
 #include "runtime/core/log.hpp"
+#include "storage/error_codes.hpp"
 #include "storage/group_committer.hpp"
 #include "storage/migrations.hpp"
 #include "storage/sqlite.hpp"
@@ -23,10 +26,39 @@ struct storage_writer_state {
   metrics::Counter* writes = nullptr;
   metrics::Counter* failures = nullptr;
   metrics::Histogram* batch_sizes = nullptr;
+  metrics::Gauge* unavailable_gauge = nullptr;
+  // Since when every write fails because the database cannot take it (the server is away,
+  // the file lock is held): logged once when it starts and once when it ends, with its length.
+  std::optional<std::chrono::steady_clock::time_point> unavailable_since;
   static inline const char* name = "storage_writer";
 };
 
 using self_ptr = storage_writer_actor::stateful_pointer<storage_writer_state>;
+
+// A batch all of whose writes failed with an "unavailable" code starts an outage; any
+// write that commits ends it.
+void note_availability(self_ptr self, const std::vector<storage::WriteOutcome>& outcomes) {
+  auto& st = self->state;
+  const bool any_ok = std::any_of(outcomes.begin(), outcomes.end(), [](const auto& o) { return o.ok; });
+  const bool all_unavailable = !outcomes.empty() && std::all_of(outcomes.begin(), outcomes.end(), [](const auto& o) {
+    return !o.ok && storage::is_unavailable(o.error_code);
+  });
+  if (!st.unavailable_since && all_unavailable) {
+    st.unavailable_since = std::chrono::steady_clock::now();
+    log::error("storage.unavailable",
+               {{"code", outcomes.front().error_code},
+                {"error", outcomes.front().error_message},
+                {"effect", "writes fail (webhooks 503, nothing acknowledged) until it is back"}});
+    if (st.unavailable_gauge) st.unavailable_gauge->set(1);
+  } else if (st.unavailable_since && any_ok) {
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - *st.unavailable_since)
+            .count();
+    st.unavailable_since.reset();
+    log::info("storage.available", {{"after_ms", std::to_string(ms)}});
+    if (st.unavailable_gauge) st.unavailable_gauge->set(0);
+  }
+}
 
 void commit_pending(self_ptr self) {
   auto& st = self->state;
@@ -42,6 +74,7 @@ void commit_pending(self_ptr self) {
     st.writes->inc(ops.size());
     st.batch_sizes->observe(static_cast<double>(ops.size()));
   }
+  note_availability(self, outcomes);
   for (size_t i = 0; i < promises.size(); ++i) {
     if (!outcomes[i].ok && st.failures) st.failures->inc();
     promises[i].deliver(std::move(outcomes[i]));
@@ -77,9 +110,13 @@ storage_writer_actor::behavior_type writer_fn(self_ptr self, StorageWriterOption
   st.db.emplace(std::move(*db));
   st.committer = std::make_unique<storage::GroupCommitter>(*st.db);
   if (auto* m = st.options.metrics) {
-    st.commits = &m->counter("squadbox_storage_commits_total", "Transactions (group commits) committed by the writer, on either storage engine.");
+    st.commits = &m->counter("squadbox_storage_commits_total",
+                             "Transactions (group commits) committed by the writer, on either storage engine.");
     st.writes = &m->counter("squadbox_storage_writes_total", "Writes committed by the writer.");
     st.failures = &m->counter("squadbox_storage_write_failures_total", "Writes that failed (constraint, I/O).");
+    st.unavailable_gauge = &m->gauge("squadbox_storage_unavailable",
+                                     "1 while every write fails because the database cannot take it (server away, "
+                                     "lock held), else 0.");
     st.batch_sizes = &m->histogram("squadbox_storage_batch_size", "Writes per group-commit transaction.",
                                    {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096});
   }

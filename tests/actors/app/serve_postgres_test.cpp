@@ -141,6 +141,15 @@ TEST_F(ServePostgres, ALostDatabaseAnswers503AcksNothingAndIngestResumesByItself
     EXPECT_EQ(deliver(during.back()), 503) << during.back() << "\n" << serve.stderr_text();
   }
   EXPECT_FALSE(serve.wait(0ms).has_value()) << "the node exited without its database: " << serve.stderr_text();
+  const std::string admin = first_line_of(data + "/admin.url");
+  auto metric = [&] {
+    auto r = http::request("GET", admin + "/metrics", {}, "", 5s);
+    if (!r.ok()) return std::string("unreachable");
+    const auto at = r->body.find("\nsquadbox_storage_unavailable ");
+    return at == std::string::npos ? std::string("missing") : r->body.substr(at + 30, 1);
+  };
+  EXPECT_EQ(metric(), "1") << "the outage is not visible in the metrics";
+  EXPECT_NE(serve.stderr_text().find("event=storage.unavailable"), std::string::npos) << serve.stderr_text();
 
   // It comes back: the platform's retries are taken without anyone restarting the node.
   ASSERT_EQ(g_serve_pg->start(), 0);
@@ -148,6 +157,8 @@ TEST_F(ServePostgres, ALostDatabaseAnswers503AcksNothingAndIngestResumesByItself
     EXPECT_TRUE(wait_until([&] { return deliver(id) == 200; }, 30s)) << id << "\n" << serve.stderr_text();
   }
   ASSERT_EQ(deliver("EvLossAfter"), 200);
+  EXPECT_EQ(metric(), "0");
+  EXPECT_NE(serve.stderr_text().find("event=storage.available"), std::string::npos) << serve.stderr_text();
   for (const auto& id : during) {
     EXPECT_EQ(count("SELECT count(*) FROM inbound_messages WHERE platform_message_id = '" + id + "'"), 1) << id;
   }
@@ -157,15 +168,16 @@ TEST_F(ServePostgres, ALostDatabaseAnswers503AcksNothingAndIngestResumesByItself
   // here: this node has no namespace for the chat), not left behind.
   EXPECT_TRUE(wait_until(
       [&] {
-        return count("SELECT count(*) FROM inbound_messages WHERE platform_message_id LIKE 'EvLoss%' AND "
-                     "state = 'received'") == 0;
+        return count(
+                   "SELECT count(*) FROM inbound_messages WHERE platform_message_id LIKE 'EvLoss%' AND "
+                   "state = 'received'") == 0;
       },
       30s))
       << serve.stderr_text();
   // And readiness is back.
   EXPECT_TRUE(wait_until(
       [&] {
-        auto r = http::request("GET", first_line_of(data + "/admin.url") + "/readyz", {}, "", 5s);
+        auto r = http::request("GET", admin + "/readyz", {}, "", 5s);
         return r.ok() && r->status == 200;
       },
       30s))
