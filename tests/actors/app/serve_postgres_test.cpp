@@ -64,6 +64,16 @@ class ServePostgres : public ::testing::Test {
     return row && *row ? stmt->column_int64(0) : -1;
   }
 
+  // The Slack signing secret in the vault, which lives in PostgreSQL with the rest.
+  void store_signing_secret() {
+    storage::VaultOptions vo;
+    vo.db_path = locator();
+    vo.key_file = data + "/vault.key";
+    auto v = storage::Vault::open(vo);
+    ASSERT_TRUE(v.ok()) << v.error().message;
+    ASSERT_TRUE((*v)->set("slack-signing", Secret(kSlackSecret)).ok());
+  }
+
   TempDir dir;
   std::string data, config, schema;
 };
@@ -80,14 +90,7 @@ TEST_F(ServePostgres, ASignedWebhookIsStoredInPostgresBeforeIts200) {
     EXPECT_NE(serve.stderr_text().find("slack-signing"), std::string::npos) << serve.stderr_text();
   }
   EXPECT_GT(count("SELECT version FROM squadbox_schema"), 0);
-  {
-    storage::VaultOptions vo;
-    vo.db_path = locator();
-    vo.key_file = data + "/vault.key";
-    auto v = storage::Vault::open(vo);
-    ASSERT_TRUE(v.ok()) << v.error().message;
-    ASSERT_TRUE((*v)->set("slack-signing", Secret(kSlackSecret)).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(store_signing_secret());
 
   ChildProcess serve(squadbox_binary(), {"serve", "--config", config, "--data-dir", data}, env(g_serve_pg->conninfo()),
                      dir.file("second"));
@@ -111,16 +114,12 @@ TEST_F(ServePostgres, ASignedWebhookIsStoredInPostgresBeforeIts200) {
 
 TEST_F(ServePostgres, ALostDatabaseAnswers503AcksNothingAndIngestResumesByItself) {
   {
+    // The first start migrates the schema and makes the vault key, then stops.
     ChildProcess first(squadbox_binary(), {"serve", "--config", config, "--data-dir", data},
                        env(g_serve_pg->conninfo()), dir.file("first"));
     ASSERT_TRUE(first.wait(60s).has_value()) << "serve kept running without its vault entry";
-    storage::VaultOptions vo;
-    vo.db_path = locator();
-    vo.key_file = data + "/vault.key";
-    auto v = storage::Vault::open(vo);
-    ASSERT_TRUE(v.ok()) << v.error().message;
-    ASSERT_TRUE((*v)->set("slack-signing", Secret(kSlackSecret)).ok());
   }
+  ASSERT_NO_FATAL_FAILURE(store_signing_secret());
   ChildProcess serve(squadbox_binary(), {"serve", "--config", config, "--data-dir", data}, env(g_serve_pg->conninfo()),
                      dir.file("serve"));
   ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(data + "/webhooks.url"); }, 60s)) << serve.stderr_text();
