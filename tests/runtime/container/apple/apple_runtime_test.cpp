@@ -242,7 +242,9 @@ TEST(AppleRuntime, WaitTimesOutWhileRunning) {
   FakeCli cli;
   cli.set("inspect", R"([{"status":"running","configuration":{"id":"x"}}])");
   AppleRuntime rt({cli.bin(), 10s, 20ms});
-  auto ex = rt.wait("x", 200ms);
+  // Long enough for two polls even when each fake CLI call (a process) takes a loaded
+  // machine half a second to start: 200 ms saw a single call in a CI run.
+  auto ex = rt.wait("x", 1500ms);
   ASSERT_FALSE(ex);
   EXPECT_EQ(ex.error().code, "container.timeout");
   EXPECT_GE(cli.calls().size(), 2u);
