@@ -80,5 +80,30 @@ TEST_P(GroupCommitterOnPostgres, AnUncommittedDuplicateOnAnotherConnectionFailsO
   EXPECT_FALSE(db_->in_transaction());
 }
 
+// In a pipeline a transaction statement does not fail: ROLLBACK would undo the writes
+// before it (still reported committed), COMMIT would commit them apart from the rest, BEGIN
+// would leave a transaction open past the batch. Such a batch fails as a whole, as on
+// SQLite (OpThatEndsTheTransactionFailsTheBatch), and nothing of it is sent.
+TEST_P(GroupCommitterOnPostgres, ATransactionStatementFailsTheBatchBeforeAnythingIsSent) {
+  for (const char* sql :
+       {"BEGIN", "COMMIT", "  -- a comment\n /* and another */ rollback", "START TRANSACTION", "SAVEPOINT x", "END"}) {
+    SCOPED_TRACE(sql);
+    const auto out = gc_->commit_batch({inbound("1"), WriteOp{sql, {}}, inbound("2")});
+    ASSERT_EQ(out.size(), 3u);
+    for (const auto& o : out) {
+      EXPECT_FALSE(o.ok);
+      EXPECT_EQ(o.error_code, "storage.batch_aborted");
+    }
+    EXPECT_EQ(count(), 0);
+    EXPECT_FALSE(db_->in_transaction());
+  }
+  EXPECT_EQ(gc_->commits(), 0u);
+  EXPECT_EQ(gc_->commit_single(WriteOp{"COMMIT", {}}).error_code, "storage.batch_aborted");
+  // The committer is still usable afterwards.
+  EXPECT_TRUE(gc_->commit_batch({inbound("1")})[0].ok);
+  EXPECT_EQ(count(), 1);
+  EXPECT_EQ(gc_->commits(), 1u);
+}
+
 }  // namespace
 }  // namespace sb::storage
