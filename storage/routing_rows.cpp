@@ -59,9 +59,15 @@ Result<routing::DefaultPolicy> default_policy_row(std::string_view policy, std::
 }
 
 Result<routing::RoutingRows> load_routing_rows(storage::Database& db) {
-  // A deferred transaction holds one read snapshot for all four SELECTs.
+  // One read snapshot for all four SELECTs. SQLite: a deferred transaction keeps the
+  // snapshot of its first read. PostgreSQL: REPEATABLE READ (READ COMMITTED would take one
+  // per statement, and a mapping committed between two SELECTs would name a namespace not
+  // read).
   auto tx = storage::Transaction::begin(db, false);
   if (!tx) return tx.error();
+  if (db.engine() == storage::Engine::postgres) {
+    if (auto st = db.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"); !st) return st.error();
+  }
   routing::RoutingRows rows;
 
   auto ns = prepare(db, "SELECT id, name, is_main, trigger, requires_trigger FROM namespaces ORDER BY name");

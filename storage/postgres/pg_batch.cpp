@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -196,6 +197,40 @@ Attempt send_once(PGconn* conn, const std::vector<size_t>& pending, const std::v
   return a;
 }
 
+// The first word of `sql` after blanks and comments, upper-cased.
+std::string leading_keyword(std::string_view sql) {
+  size_t i = 0;
+  for (;;) {
+    while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
+    if (sql.substr(i, 2) == "--") {
+      i = sql.find('\n', i);
+      if (i == std::string_view::npos) return {};
+    } else if (sql.substr(i, 2) == "/*") {
+      i = sql.find("*/", i);
+      if (i == std::string_view::npos) return {};
+      i += 2;
+    } else {
+      break;
+    }
+  }
+  std::string word;
+  while (i < sql.size() && std::isalpha(static_cast<unsigned char>(sql[i]))) {
+    word.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(sql[i++]))));
+  }
+  return word;
+}
+
+// A statement that begins or ends a transaction. In a pipeline it does not fail: ROLLBACK
+// undoes the writes before it (which would still be reported committed), COMMIT commits
+// them apart from the rest, BEGIN leaves a transaction open past the Sync. The SQLite
+// committer fails such a batch as a whole (storage.batch_aborted); so does this one, before
+// sending anything.
+bool is_transaction_statement(std::string_view sql) {
+  const std::string w = leading_keyword(sql);
+  return w == "BEGIN" || w == "START" || w == "COMMIT" || w == "END" || w == "ROLLBACK" || w == "ABORT" ||
+         w == "SAVEPOINT" || w == "RELEASE";
+}
+
 // A write's own failure, worth leaving out and sending the rest again; anything else
 // (lost connection, a serialization failure, the commit) fails the whole batch.
 bool is_own_failure(const Error& e) {
@@ -219,6 +254,13 @@ std::vector<WriteOutcome> run_batch(PgDatabase& db, const std::vector<WriteOp>& 
   }
   if (!usable) {
     for (size_t i = 0; i < ops.size(); ++i) fail(i, usable.error());
+    return out;
+  }
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (!is_transaction_statement(ops[i].sql)) continue;
+    const Error aborted = make_error("storage.batch_aborted", "batch transaction aborted: op " + std::to_string(i + 1) +
+                                                                  " begins or ends a transaction: " + ops[i].sql);
+    for (size_t k = 0; k < ops.size(); ++k) fail(k, aborted);
     return out;
   }
   // Translate (once per distinct text) and encode once; a write whose parameters cannot be

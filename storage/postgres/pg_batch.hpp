@@ -12,7 +12,9 @@
 // rolls the transaction back; the failed write gets its error and the batch is sent again
 // without it (one more round trip per failing write, the rare case: a redelivered
 // webhook). An error that is not the write's own (lost connection, serialization failure)
-// fails every write not yet committed.
+// fails every write not yet committed. A batch holding a transaction statement (BEGIN,
+// COMMIT, ROLLBACK, SAVEPOINT, ...) would not be one transaction: it fails whole with
+// storage.batch_aborted before anything is sent, as the SQLite committer fails it.
 #include <vector>
 
 #include "storage/postgres/pg_connection.hpp"
