@@ -15,6 +15,7 @@ void add_namespaces_commands(CLI::App& app, CliContext& ctx);  // namespaces_cmd
 void add_chat_commands(CLI::App& app, CliContext& ctx);        // chat_cmd.cpp: chat (local chat channel)
 void add_schedule_commands(CLI::App& app, CliContext& ctx);    // schedule_cmd.cpp: schedule add|list|...
 void add_storage_commands(CLI::App& app, CliContext& ctx);     // storage_cmd.cpp: storage migrate
+void add_cluster_commands(CLI::App& app, CliContext& ctx);     // cluster_cmd.cpp: cluster ca init, cert issue
 
 inline void add_security_commands(CLI::App& app, CliContext& ctx) {
   add_mounts_commands(app, ctx);
@@ -25,6 +26,7 @@ inline void add_security_commands(CLI::App& app, CliContext& ctx) {
   add_chat_commands(app, ctx);
   add_schedule_commands(app, ctx);
   add_storage_commands(app, ctx);
+  add_cluster_commands(app, ctx);
 }
 
 }  // namespace sb::app::cli
