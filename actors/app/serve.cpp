@@ -50,6 +50,7 @@
 #include "storage/container_run_store.hpp"
 #include "storage/database_target.hpp"
 #include "storage/migrations.hpp"
+#include "storage/postgres/pg_error.hpp"
 #include "storage/sqlite.hpp"
 
 namespace sb::app {
@@ -352,9 +353,13 @@ int serve(const config::Config& config, const char* version) {
   if (token->created) log::info("admin.token_created", {{"path", c.admin_token_path()}});
   if (auto ok = prepare_storage(c); !ok) {
     // On PostgreSQL the operator's lever is the connection setting: name it (the URL holds
-    // no password, the config check refuses one).
+    // no password, the config check refuses one), or the password file when that is wrong.
     std::string error = ok.error().message;
-    if (c.storage.backend == "postgres") error = "storage.postgres_url (" + config.storage.postgres_url + "): " + error;
+    if (c.storage.backend == "postgres" && ok.error().code == storage::pg::kPasswordFile) {
+      error = "storage.postgres_password_file (" + config.storage.postgres_password_file + "): " + error;
+    } else if (c.storage.backend == "postgres") {
+      error = "storage.postgres_url (" + config.storage.postgres_url + "): " + error;
+    }
     log::error("node.start_failed", {{"error", error}, {"code", ok.error().code}});
     return 1;
   }

@@ -217,5 +217,20 @@ TEST_F(ServePostgres, AWrongPasswordStopsTheStartNamingTheUrlKey) {
   EXPECT_EQ(serve.stderr_text().find("wrong horse"), std::string::npos) << "the password in the log";
 }
 
+TEST_F(ServePostgres, APasswordFileOpenToOthersStopsTheStartNamingItsKey) {
+  const std::string password_file = dir.file("db.pass");
+  std::ofstream(password_file) << "some horse\n";
+  ::chmod(password_file.c_str(), 0644);
+  auto e = env(g_serve_pg->conninfo());
+  e["SQUADBOX_STORAGE_POSTGRES_PASSWORD_FILE"] = password_file;
+  ChildProcess serve(squadbox_binary(), {"serve", "--config", config, "--data-dir", data}, e, dir.file("mode"));
+  auto code = serve.wait(60s);
+  ASSERT_TRUE(code.has_value()) << "serve started with a password file others can read";
+  EXPECT_EQ(*code, 1);
+  EXPECT_NE(serve.stderr_text().find("storage.postgres_password_file"), std::string::npos) << serve.stderr_text();
+  EXPECT_NE(serve.stderr_text().find("chmod 600"), std::string::npos) << serve.stderr_text();
+  EXPECT_EQ(serve.stderr_text().find("some horse"), std::string::npos) << "the password in the log";
+}
+
 }  // namespace
 }  // namespace sb::test::ingress
