@@ -519,7 +519,7 @@ void soak_phase(const Options& o, Node& node, const std::string& signing_secret)
   std::vector<std::pair<double, size_t>> samples;
   uint64_t sent = 0, ok = 0, bad = 0;
   for (int c = 0; c < chunks; ++c) {
-    spec.id_prefix = "s" + std::to_string(c) + "-";
+    spec.id_prefix = fmt::format("s{}-", c);
     spec.timestamp = unix_seconds();
     std::vector<std::string> chunk_requests;
     const auto n = static_cast<uint64_t>(o.soak_rate * kChunk);
