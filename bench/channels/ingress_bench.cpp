@@ -1,22 +1,31 @@
 // Webhook ingress, side by side in one run (issue 5, "Benchmarks"):
 //  1. nginx serving a small static file, under wrk -t2 -c64 (the reference);
-//  2. the real `squadbox serve` (the binary next to this one) with one Slack bot, under
-//     wrk -t2 -c64 replaying pre-generated, validly signed `event_callback` messages with
-//     unique event_ids; every 200 must mean "committed to SQLite", so afterwards the rows
-//     in inbound_messages are compared with the 200s wrk counted;
+//  2. the real `squadbox serve` (the binary next to this one) with one Slack bot on SQLite
+//     (as shipped), under wrk -t2 -c64 replaying pre-generated, validly signed
+//     `event_callback` messages with unique event_ids; every 200 must mean "committed",
+//     so afterwards the rows in inbound_messages are compared with the 200s wrk counted;
 //  3. the same listener under an open-loop load at a fixed rate (default 5k req/s,
-//     latency from each request's scheduled send time): p50/p90/p99/max ack latency.
-// Prints the figures and PASS/MISS against the targets (>= 20k req/s, >= 0.5x nginx,
-// p99 <= 10 ms). Never exits non-zero because of a time; exits 1 when something did not
-// work (a server did not start, wrong answers, rows missing).
+//     latency from each request's scheduled send time): p50/p90/p99/max ack latency;
+//     then the open loop at the comparison rate (default 2k req/s, see 5.);
+//  4. the soak (--soak S; the smoke run does 10 s): RSS and open fds of serve;
+//  5. a second node with storage.backend = "postgres" on a throwaway PostgreSQL 15 server
+//     on loopback (deploy/postgres.sh through bench/support/pg_server.hpp; a schema of
+//     its own; synchronous_commit = on): the same wrk phase and the open loop at the
+//     comparison rate. Rows are counted through storage::Database on both engines.
+//     Without the server binaries (/usr/lib/postgresql/15/bin) it is skipped, saying so.
+// Prints the figures and PASS/MISS against the targets (SQLite: >= 20k req/s, >= 0.5x
+// nginx, p99 <= 10 ms at 5k/s; PostgreSQL: >= 10k req/s, >= 0.5x SQLite, p99 <= 20 ms at
+// 2k/s). Never exits non-zero because of a time; exits 1 when something did not work (a
+// server did not start, wrong answers, rows missing).
 //
-//   bench_ingress [--smoke] [--duration S] [--rate R] [--connections N] [--keep]
+//   bench_ingress [--smoke] [--duration S] [--rate R] [--connections N]
+//                 [--compare-rate R] [--soak S] [--soak-rate R] [--no-postgres] [--keep]
 //                 [--squadbox PATH]   (default: the squadbox binary next to this one)
 //                 [--benchmark_* flags are accepted and ignored]
-// --smoke: 2 s per phase; without wrk or nginx on PATH (or /usr/sbin) it skips (exit 0).
+// --smoke: 2 s per phase, 1 s for the open loops at the comparison rate; without wrk or
+// nginx on PATH (or /usr/sbin) it skips (exit 0).
 #include <netinet/in.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,7 +47,10 @@
 #include "bench/channels/open_loop.hpp"
 #include "bench/channels/slack_requests.hpp"
 #include "bench/channels/wrk_script.hpp"
+#include "bench/support/pg_server.hpp"
+#include "runtime/core/log.hpp"
 #include "runtime/core/secret.hpp"
+#include "storage/sqlite.hpp"
 #include "storage/vault_store.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -52,6 +64,11 @@ using sb::test::ChildProcess;
 constexpr double kTargetRate = 20000;
 constexpr double kTargetRatio = 0.5;
 constexpr double kTargetP99Ms = 10;
+// PostgreSQL (the issue's storage targets): durable ingress, its share of SQLite's in the
+// same run, p99 ack at the comparison rate.
+constexpr double kPgTargetRate = 10000;
+constexpr double kPgTargetRatio = 0.5;
+constexpr double kPgTargetP99Ms = 20;
 constexpr const char* kBot = "bench";
 constexpr const char* kSecretName = "slack-bench-signing";
 
@@ -66,6 +83,10 @@ struct Options {
   // and open descriptors sampled every chunk. 0 = skipped (the smoke run does 10 s).
   int soak_s = 0;
   double soak_rate = 5000;
+  // 5. the PostgreSQL node; the open loop at compare_rate runs on both engines.
+  bool postgres = true;
+  double compare_rate = 2000;
+  double compare_s = 10;  // = --duration, 1 in the smoke run
 };
 
 std::optional<Options> parse_args(int argc, char** argv) {
@@ -79,10 +100,13 @@ std::optional<Options> parse_args(int argc, char** argv) {
     if (a == "--smoke") {
       o.smoke = true;
       o.duration_s = 2;
+      o.compare_s = 1;
       if (o.soak_s == 0) o.soak_s = 10;
       o.soak_rate = 2000;
     } else if (a == "--keep") {
       o.keep = true;
+    } else if (a == "--no-postgres") {
+      o.postgres = false;
     } else if (a == "--squadbox") {
       auto v = value();
       if (!v) return std::nullopt;
@@ -94,18 +118,20 @@ std::optional<Options> parse_args(int argc, char** argv) {
       if (d <= 0) return std::nullopt;
       if (a == "--soak") o.soak_s = static_cast<int>(d);
       if (a == "--soak-rate") o.soak_rate = d;
-    } else if (a == "--duration" || a == "--rate" || a == "--connections") {
+    } else if (a == "--duration" || a == "--rate" || a == "--connections" || a == "--compare-rate") {
       auto v = value();
       if (!v) return std::nullopt;
       const double d = std::atof(v->c_str());
       if (d <= 0) return std::nullopt;
       if (a == "--duration") o.duration_s = static_cast<int>(d);
       if (a == "--rate") o.rate = d;
+      if (a == "--compare-rate") o.compare_rate = d;
       if (a == "--connections") o.connections = static_cast<int>(d);
     } else if (!a.starts_with("--benchmark_")) {
       return std::nullopt;
     }
   }
+  if (!o.smoke) o.compare_s = o.duration_s;
   return o;
 }
 
@@ -239,31 +265,31 @@ std::string random_hex(size_t bytes) {
   return out;
 }
 
-// Rows of our bot in inbound_messages, read through a separate read-only connection
-// (WAL: it sees what the node committed); -1 on error.
-int64_t count_rows(const std::string& db_path) {
-  sqlite3* db = nullptr;
-  int64_t n = -1;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM inbound_messages WHERE bot = ?1", -1, &st, nullptr) == SQLITE_OK) {
-      sqlite3_bind_text(st, 1, kBot, -1, SQLITE_STATIC);
-      if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return n;
+const char* verdict(bool ok) {
+  return ok ? "PASS" : "MISS";
+}
+
+// Rows of our bot in inbound_messages, read through a connection of its own through the
+// engine-neutral storage API: `target` is the SQLite file (WAL: a read-only connection
+// sees what the node committed) or a postgres_locator(); -1 on error.
+int64_t count_rows(const std::string& target) {
+  sb::storage::OpenOptions oo;
+  oo.read_only = true;
+  auto db = sb::storage::Database::open(target, oo);
+  if (!db) return -1;
+  auto st = db->prepare("SELECT count(*) FROM inbound_messages WHERE bot = ?1");
+  if (!st || !st->bind(1, std::string_view(kBot))) return -1;
+  auto row = st->step();
+  return row && *row ? st->column_int64(0) : -1;
 }
 
 // The count once it stopped moving (requests still in flight when a client stops may
 // commit a moment later).
-int64_t settled_rows(const std::string& db_path) {
-  int64_t last = count_rows(db_path);
+int64_t settled_rows(const std::string& target) {
+  int64_t last = count_rows(target);
   for (int i = 0; i < 50; ++i) {
     std::this_thread::sleep_for(100ms);  // poll interval
-    const int64_t now = count_rows(db_path);
+    const int64_t now = count_rows(target);
     if (now == last) return now;
     last = now;
   }
@@ -271,39 +297,46 @@ int64_t settled_rows(const std::string& db_path) {
 }
 
 struct Node {
-  std::string data_dir, db_path, url_host;
+  std::string label;  // "SQLite", "PostgreSQL"
+  std::string data_dir, db_target, url_host;
   uint16_t port = 0;
   std::unique_ptr<ChildProcess> process;
 };
 
-// Data dir, vault with the signing secret, config; then `squadbox serve` until
-// DATA_DIR/webhooks.url appears and the port answers.
-std::optional<Node> start_node(const std::string& exe, const std::string& dir, const std::string& signing_secret) {
+// Data dir, vault with the signing secret (in the node's database: the SQLite file or
+// the PostgreSQL schema; Vault::open migrates it), config; then `squadbox serve` until
+// DATA_DIR/webhooks.url appears and the port answers. `storage_toml` is the config's
+// [storage] section (empty: as shipped, SQLite in the data dir).
+std::optional<Node> start_node(const std::string& exe, const std::string& dir, const std::string& label,
+                               const std::string& signing_secret, const std::string& storage_toml,
+                               const std::string& db_target) {
   Node n;
+  n.label = label;
   n.data_dir = dir + "/node";
-  n.db_path = n.data_dir + "/squadbox.db";
+  n.db_target = db_target.empty() ? n.data_dir + "/squadbox.db" : db_target;
   fs::create_directories(n.data_dir);
   const std::string vault_key = random_hex(32);
   {
     sb::storage::VaultOptions vo;
-    vo.db_path = n.db_path;
+    vo.db_path = n.db_target;
     vo.env_key = sb::Secret(vault_key);
     auto vault = sb::storage::Vault::open(vo);
     if (!vault) {
-      std::printf("vault: %s\n", vault.error().message.c_str());
+      std::printf("vault (%s): %s\n", label.c_str(), vault.error().message.c_str());
       return std::nullopt;
     }
     if (auto set = (*vault)->set(kSecretName, sb::Secret(signing_secret)); !set) {
-      std::printf("vault set: %s\n", set.error().message.c_str());
+      std::printf("vault set (%s): %s\n", label.c_str(), set.error().message.c_str());
       return std::nullopt;
     }
   }
-  // Storage, webhooks and log level as shipped (synchronous = full, group commit), except
-  // the ports (0: any free one) and the listener on loopback.
+  // Storage, webhooks and log level as shipped (SQLite: synchronous = full; group commit
+  // on both engines), except the backend, the ports (0: any free one) and the listener on
+  // loopback.
   const std::string config = dir + "/squadbox.toml";
   write_file(config, fmt::format(R"([node]
 data_dir = "{}"
-
+{}
 [admin]
 port = 0
 
@@ -314,14 +347,15 @@ port = 0
 [channels.slack.{}]
 signing_secret = "{}"
 )",
-                                 n.data_dir, kBot, kSecretName));
+                                 n.data_dir, storage_toml, kBot, kSecretName));
   n.process = std::make_unique<ChildProcess>(exe, std::vector<std::string>{"serve", "--config", config},
                                              std::map<std::string, std::string>{{"SQUADBOX_VAULT_KEY", vault_key}},
                                              dir + "/serve");
   const std::string url_file = n.data_dir + "/webhooks.url";
   if (!sb::test::wait_until([&] { return fs::exists(url_file) || n.process->wait(0ms).has_value(); }, 60s) ||
       !fs::exists(url_file)) {
-    std::printf("squadbox serve wrote no %s:\n%s\n", url_file.c_str(), n.process->stderr_text().c_str());
+    std::printf("squadbox serve (%s) wrote no %s:\n%s\n", label.c_str(), url_file.c_str(),
+                n.process->stderr_text().c_str());
     return std::nullopt;
   }
   std::string url;
@@ -340,6 +374,15 @@ signing_secret = "{}"
   return n;
 }
 
+// Stops the node; false (and its stderr printed) unless it exited 0.
+bool stop_node(Node& node) {
+  const auto code = stop(*node.process);
+  if (code && *code == 0) return true;
+  std::printf("squadbox serve (%s) exited with %d\n%s\n", node.label.c_str(), code ? *code : -1,
+              node.process->stderr_text().c_str());
+  return false;
+}
+
 // Raw requests for one wrk thread: NUL-separated.
 void write_requests(const std::string& path, const sb::bench::SlackRequestSpec& spec, uint64_t first, uint64_t count) {
   std::ofstream out(path, std::ios::binary);
@@ -349,8 +392,226 @@ void write_requests(const std::string& path, const sb::bench::SlackRequestSpec& 
   }
 }
 
-const char* verdict(bool ok) {
-  return ok ? "PASS" : "MISS";
+int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+sb::bench::SlackRequestSpec request_spec(const Node& node, const std::string& signing_secret, char id_prefix) {
+  sb::bench::SlackRequestSpec spec{node.url_host, std::string("/webhooks/slack/") + kBot, signing_secret,
+                                   unix_seconds(), ""};
+  spec.id_prefix.assign(1, id_prefix);  // not = "o": GCC 12 -O3 warns (-Wrestrict false positive)
+  return spec;
+}
+
+// What one engine's node measured.
+struct OpenLoopPhase {
+  double rate = 0;
+  bool ran = false;
+  sb::bench::LatencySummary lat;
+};
+struct EngineRun {
+  std::string label;
+  std::optional<sb::bench::WrkReport> wrk;
+  OpenLoopPhase at_rate;     // --rate (SQLite only)
+  OpenLoopPhase at_compare;  // --compare-rate, on both engines
+  bool broken = false;       // a check failed: the exit code is 1
+  std::string skipped;       // why the engine was not measured (PostgreSQL not installed)
+};
+
+// wrk -t2 -c64 against the node's Slack route, then rows vs 200s. Returns the rows after.
+int64_t wrk_phase(const std::string& wrk, const std::string& dir, Node& node, const std::string& signing_secret,
+                  int duration_s, EngineRun& run) {
+  const auto spec = request_spec(node, signing_secret, 'w');
+  // Fresh requests for up to 25k req/s per wrk thread; more would wrap (reported).
+  const uint64_t per_thread = static_cast<uint64_t>(duration_s) * 25000 + 5000;
+  write_requests(dir + "/req-1.bin", spec, 0, per_thread);
+  write_requests(dir + "/req-2.bin", spec, per_thread, per_thread);
+  std::printf(
+      "\n== squadbox serve on %s, Slack event_callback (signed, unique event_ids, %llu per wrk thread), "
+      "wrk -t2 -c64 -d%ds\n",
+      node.label.c_str(), static_cast<unsigned long long>(per_thread), duration_s);
+  run.wrk = run_wrk(wrk, dir, "wrk-squadbox", sb::bench::wrk_lua_script(dir + "/req-"),
+                    fmt::format("http://{}/webhooks/slack/{}", node.url_host, kBot), duration_s);
+  fs::remove(dir + "/req-1.bin");
+  fs::remove(dir + "/req-2.bin");
+  const int64_t rows = settled_rows(node.db_target);
+  bool durable_ok = false;
+  if (run.wrk) {
+    const auto& sq = *run.wrk;
+    const uint64_t ok = sq.requests - sq.non2xx;
+    // wrk counts only answers it read before its deadline: up to 64 requests in flight
+    // then may be committed without being counted. A 200 without a row is the failure.
+    durable_ok = sq.non2xx == 0 && sq.wrapped == 0 && rows >= static_cast<int64_t>(ok) &&
+                 rows <= static_cast<int64_t>(ok) + 64 && sq.socket_errors() == 0;
+    std::printf(
+        "wrk 200s: %llu   rows in inbound_messages: %lld   (difference %lld: requests in flight when wrk "
+        "stopped)   non-2xx: %llu   socket errors: %llu   wrapped: %llu   -> %s\n",
+        static_cast<unsigned long long>(ok), static_cast<long long>(rows),
+        static_cast<long long>(rows) - static_cast<long long>(ok), static_cast<unsigned long long>(sq.non2xx),
+        static_cast<unsigned long long>(sq.socket_errors()), static_cast<unsigned long long>(sq.wrapped),
+        durable_ok ? "consistent" : "INCONSISTENT");
+  }
+  if (!durable_ok) run.broken = true;
+  return rows;
+}
+
+// The open loop at a fixed rate against the node's listener, then new rows == 2xx.
+// `rows_before` is updated to the rows after.
+OpenLoopPhase open_loop_phase(Node& node, const std::string& signing_secret, char id_prefix, double rate,
+                              double duration_s, int connections, int64_t& rows_before, EngineRun& run) {
+  const auto spec = request_spec(node, signing_secret, id_prefix);
+  std::vector<std::string> requests;
+  const auto count = static_cast<uint64_t>(rate * duration_s);
+  requests.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) requests.push_back(sb::bench::slack_event_request(spec, i));
+  sb::bench::OpenLoopOptions ol;
+  ol.port = node.port;
+  ol.rate_per_s = rate;
+  ol.connections = connections;
+  std::printf("\n== squadbox serve on %s, open loop: %.0f req/s for %g s over %d keep-alive connections\n",
+              node.label.c_str(), rate, duration_s, connections);
+  auto res = sb::bench::run_open_loop(ol, requests);
+  const int64_t rows = settled_rows(node.db_target);
+  OpenLoopPhase out;
+  out.rate = rate;
+  out.ran = !res.latency_ns.empty();
+  out.lat = sb::bench::summarize(res.latency_ns);
+  const bool ok = res.error.empty() && res.answered_other == 0 && res.failed == 0 &&
+                  rows - rows_before == static_cast<int64_t>(res.answered_2xx);
+  if (!res.error.empty()) std::printf("open loop: %s\n", res.error.c_str());
+  std::printf("sent %llu, 2xx %llu, other %llu, failed %llu, reconnects %llu, max backlog %llu, achieved %.0f req/s\n",
+              static_cast<unsigned long long>(res.scheduled), static_cast<unsigned long long>(res.answered_2xx),
+              static_cast<unsigned long long>(res.answered_other), static_cast<unsigned long long>(res.failed),
+              static_cast<unsigned long long>(res.reconnects), static_cast<unsigned long long>(res.max_backlog),
+              res.elapsed_s > 0 ? static_cast<double>(res.answered_2xx) / res.elapsed_s : 0.0);
+  std::printf("ack latency from scheduled send: p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  p99.9 %.3f ms  max %.3f ms\n",
+              out.lat.p50_ms, out.lat.p90_ms, out.lat.p99_ms, out.lat.p999_ms, out.lat.max_ms);
+  std::printf("new rows: %lld (2xx: %llu) -> %s\n", static_cast<long long>(rows - rows_before),
+              static_cast<unsigned long long>(res.answered_2xx), ok ? "consistent" : "INCONSISTENT");
+  if (!ok) run.broken = true;
+  rows_before = rows;
+  return out;
+}
+
+// The soak (issue 14): the same open loop in chunks, the broker sampled between them.
+void soak_phase(const Options& o, Node& node, const std::string& signing_secret) {
+  const pid_t pid = node.process->pid();
+  auto sample = [pid] {
+    std::pair<double, size_t> out{0, 0};
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("VmRSS:", 0) == 0) out.first = std::atof(line.c_str() + 6) / 1024.0;  // kB -> MiB
+    std::error_code ec;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec))
+      ++out.second;
+    return out;
+  };
+  constexpr int kChunk = 5;
+  const int chunks = std::max(1, o.soak_s / kChunk);
+  std::printf("\n== soak on %s: %.0f req/s for %d s (%d chunks of %d s), RSS and open fds of serve after each\n",
+              node.label.c_str(), o.soak_rate, chunks * kChunk, chunks, kChunk);
+  auto spec = request_spec(node, signing_secret, 's');
+  sb::bench::OpenLoopOptions sol;
+  sol.port = node.port;
+  sol.rate_per_s = o.soak_rate;
+  sol.connections = o.connections;
+  std::vector<int64_t> all_latency;
+  std::vector<std::pair<double, size_t>> samples;
+  uint64_t sent = 0, ok = 0, bad = 0;
+  for (int c = 0; c < chunks; ++c) {
+    spec.id_prefix = fmt::format("s{}-", c);
+    spec.timestamp = unix_seconds();
+    std::vector<std::string> chunk_requests;
+    const auto n = static_cast<uint64_t>(o.soak_rate * kChunk);
+    chunk_requests.reserve(n);
+    for (uint64_t i = 0; i < n; ++i) chunk_requests.push_back(sb::bench::slack_event_request(spec, i));
+    auto r = sb::bench::run_open_loop(sol, chunk_requests);
+    const auto l = sb::bench::summarize(r.latency_ns);
+    sent += r.scheduled;
+    ok += r.answered_2xx;
+    bad += r.answered_other + r.failed;
+    all_latency.insert(all_latency.end(), r.latency_ns.begin(), r.latency_ns.end());
+    samples.push_back(sample());
+    std::printf("  t=%4d s  achieved %6.0f req/s  p99 %8.3f ms  non-2xx/failed %llu  rss %7.1f MiB  fds %zu\n",
+                (c + 1) * kChunk, r.elapsed_s > 0 ? static_cast<double>(r.answered_2xx) / r.elapsed_s : 0.0, l.p99_ms,
+                static_cast<unsigned long long>(r.answered_other + r.failed), samples.back().first,
+                samples.back().second);
+  }
+  const auto lat_all = sb::bench::summarize(all_latency);
+  // Growth after warm-up: the highest sample of the last fifth against the highest of the
+  // second fifth (the open connections of a chunk may or may not be closed yet at a
+  // sample, so single samples alternate; their maxima do not).
+  const size_t fifth = std::max<size_t>(1, samples.size() / 5);
+  auto peak = [&](size_t from, size_t to) {
+    std::pair<double, size_t> m{0, 0};
+    for (size_t i = std::min(from, samples.size() - 1); i < std::min(to, samples.size()); ++i) {
+      m.first = std::max(m.first, samples[i].first);
+      m.second = std::max(m.second, samples[i].second);
+    }
+    return m;
+  };
+  const auto warm = peak(fifth, 2 * fifth);
+  const auto last = peak(samples.size() - fifth, samples.size());
+  const double rss_growth = warm.first > 0 ? (last.first - warm.first) / warm.first * 100.0 : 0.0;
+  std::printf("soak: sent %llu, 2xx %llu, other/failed %llu; ack p50 %.3f ms p99 %.3f ms p99.9 %.3f ms max %.3f ms\n",
+              static_cast<unsigned long long>(sent), static_cast<unsigned long long>(ok),
+              static_cast<unsigned long long>(bad), lat_all.p50_ms, lat_all.p99_ms, lat_all.p999_ms, lat_all.max_ms);
+  std::printf("soak: peak after warm-up vs at the end: rss %.1f -> %.1f MiB (%+.1f%%), fds %zu -> %zu  %s\n",
+              warm.first, last.first, rss_growth, warm.second, last.second,
+              rss_growth <= 10.0 && last.second <= warm.second + 16 ? "no growth" : "GROWTH");
+}
+
+// The PostgreSQL node: a throwaway server (bench/support/pg_server.hpp), a schema of its
+// own, the same wrk phase and the open loop at the comparison rate.
+EngineRun postgres_run(const Options& o, const std::string& wrk, const std::string& squadbox, const std::string& dir,
+                       const std::string& signing_secret) {
+  EngineRun run;
+  run.label = "PostgreSQL";
+  std::printf("\n== squadbox serve on PostgreSQL (storage.backend = \"postgres\")\n");
+  const auto started = std::chrono::steady_clock::now();
+  sb::bench::PgServer pg;
+  if (!pg.skip_reason().empty()) {
+    run.skipped = pg.skip_reason();
+    std::printf("bench_ingress: PostgreSQL part skipped: %s\n", run.skipped.c_str());
+    return run;
+  }
+  if (!pg.ready()) {
+    std::printf("PostgreSQL server did not start: %s\n", pg.error().c_str());
+    run.broken = true;
+    return run;
+  }
+  const std::string schema = fmt::format("ingress_bench_{}", ::getpid());
+  std::printf("server: %s, %s (ready in %.1f s), schema %s\n",
+              pg.dir().empty() ? "SQUADBOX_PG_CONNINFO"
+                               : "throwaway PostgreSQL 15 on loopback (deploy/postgres.sh: fsync and "
+                                 "synchronous_commit on)",
+              pg.conninfo().c_str(), std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+              schema.c_str());
+  const std::string locator = sb::storage::postgres_locator(pg.conninfo(), schema);
+  const std::string node_dir = dir + "/postgres";
+  fs::create_directories(node_dir);
+  const std::string storage_toml = fmt::format(R"(
+[storage]
+backend = "postgres"
+postgres_url = "{}"
+postgres_schema = "{}"
+)",
+                                               pg.conninfo(), schema);
+  auto node = start_node(squadbox, node_dir, run.label, signing_secret, storage_toml, locator);
+  if (node) {
+    int64_t rows = wrk_phase(wrk, node_dir, *node, signing_secret, o.duration_s, run);
+    run.at_compare = open_loop_phase(*node, signing_secret, 'c', o.compare_rate, o.compare_s, o.connections, rows, run);
+    if (!stop_node(*node)) run.broken = true;
+  } else {
+    run.broken = true;
+  }
+  // Matters with SQUADBOX_PG_CONNINFO's server; a throwaway one goes as a whole.
+  if (auto db = sb::storage::Database::open(locator); db) (void)db->exec("DROP SCHEMA " + schema + " CASCADE");
+  return run;
+}
+
+std::string figure(bool ran, double value, const char* unit) {
+  return ran ? fmt::format("{:.{}f} {}", value, value >= 100 ? 0 : 3, unit) : "-";
 }
 
 }  // namespace
@@ -358,10 +619,9 @@ const char* verdict(bool ok) {
 int main(int argc, char** argv) {
   auto options = parse_args(argc, argv);
   if (!options) {
-    std::fprintf(
-        stderr,
-        "usage: bench_ingress [--smoke] [--duration S] [--rate R] [--connections N] [--soak S] [--soak-rate R] "
-        "[--keep] [--squadbox PATH]\n");
+    std::fprintf(stderr,
+                 "usage: bench_ingress [--smoke] [--duration S] [--rate R] [--connections N] [--compare-rate R] "
+                 "[--soak S] [--soak-rate R] [--no-postgres] [--keep] [--squadbox PATH]\n");
     return 2;
   }
   const Options& o = *options;
@@ -373,6 +633,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   ::signal(SIGPIPE, SIG_IGN);
+  // Log lines of the vault's migration would interleave with the figures.
+  sb::log::configure(sb::log::Level::warn, sb::log::Format::logfmt);
   sb::test::TempDir tmp("squadbox-bench-ingress");
   const std::string& dir = tmp.path();
   ::chmod(dir.c_str(), 0755);  // nginx workers read www/ from here
@@ -382,152 +644,40 @@ int main(int argc, char** argv) {
   auto ng = bench_nginx(*nginx, *wrk, dir, o.duration_s);
   if (!ng) broken = true;
 
-  // 2. squadbox under wrk
+  // 2.-4. squadbox on SQLite: wrk, the open loop at --rate and at --compare-rate, the soak
   const std::string signing_secret = random_hex(16);
   const std::string squadbox = o.squadbox.empty() ? sb::test::bin_dir() + "/squadbox" : o.squadbox;
   std::printf("\nsquadbox binary: %s\n", squadbox.c_str());
-  auto node = start_node(squadbox, dir, signing_secret);
-  if (!node) return 1;
-  sb::bench::SlackRequestSpec spec{
-      node->url_host, std::string("/webhooks/slack/") + kBot, signing_secret,
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(),
-      "w"};
-  // Fresh requests for up to 25k req/s per wrk thread; more would wrap (reported).
-  const uint64_t per_thread = static_cast<uint64_t>(o.duration_s) * 25000 + 5000;
-  write_requests(dir + "/req-1.bin", spec, 0, per_thread);
-  write_requests(dir + "/req-2.bin", spec, per_thread, per_thread);
-  std::printf(
-      "\n== squadbox serve, Slack event_callback (signed, unique event_ids, %llu per wrk thread), "
-      "wrk -t2 -c64 -d%ds\n",
-      static_cast<unsigned long long>(per_thread), o.duration_s);
-  auto sq = run_wrk(*wrk, dir, "wrk-squadbox", sb::bench::wrk_lua_script(dir + "/req-"),
-                    fmt::format("http://{}/webhooks/slack/{}", node->url_host, kBot), o.duration_s);
-  fs::remove(dir + "/req-1.bin");
-  fs::remove(dir + "/req-2.bin");
-  const int64_t rows_after_wrk = settled_rows(node->db_path);
-  bool durable_ok = false;
-  if (sq) {
-    const uint64_t ok = sq->requests - sq->non2xx;
-    // wrk counts only answers it read before its deadline: up to 64 requests in flight
-    // then may be committed without being counted. A 200 without a row is the failure.
-    durable_ok = sq->non2xx == 0 && sq->wrapped == 0 && rows_after_wrk >= static_cast<int64_t>(ok) &&
-                 rows_after_wrk <= static_cast<int64_t>(ok) + 64 && sq->socket_errors() == 0;
-    std::printf(
-        "wrk 200s: %llu   rows in inbound_messages: %lld   (difference %lld: requests in flight when wrk "
-        "stopped)   non-2xx: %llu   socket errors: %llu   wrapped: %llu   -> %s\n",
-        static_cast<unsigned long long>(ok), static_cast<long long>(rows_after_wrk),
-        static_cast<long long>(rows_after_wrk) - static_cast<long long>(ok),
-        static_cast<unsigned long long>(sq->non2xx), static_cast<unsigned long long>(sq->socket_errors()),
-        static_cast<unsigned long long>(sq->wrapped), durable_ok ? "consistent" : "INCONSISTENT");
-  }
-  if (!sq || !durable_ok) broken = true;
-
-  // 3. open loop at a fixed rate against the same listener
-  spec.id_prefix.assign(1, 'o');  // not = "o": GCC 12 -O3 warns (-Wrestrict false positive)
-  spec.timestamp =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  std::vector<std::string> requests;
-  const auto count = static_cast<uint64_t>(o.rate * o.duration_s);
-  requests.reserve(count);
-  for (uint64_t i = 0; i < count; ++i) requests.push_back(sb::bench::slack_event_request(spec, i));
-  sb::bench::OpenLoopOptions ol;
-  ol.port = node->port;
-  ol.rate_per_s = o.rate;
-  ol.connections = o.connections;
-  std::printf("\n== squadbox serve, open loop: %.0f req/s for %d s over %d keep-alive connections\n", o.rate,
-              o.duration_s, o.connections);
-  auto res = sb::bench::run_open_loop(ol, requests);
-  const int64_t rows_after_ol = settled_rows(node->db_path);
-  const auto lat = sb::bench::summarize(res.latency_ns);
-  bool ol_ok = res.error.empty() && res.answered_other == 0 && res.failed == 0 &&
-               rows_after_ol - rows_after_wrk == static_cast<int64_t>(res.answered_2xx);
-  if (!res.error.empty()) std::printf("open loop: %s\n", res.error.c_str());
-  std::printf("sent %llu, 2xx %llu, other %llu, failed %llu, reconnects %llu, max backlog %llu, achieved %.0f req/s\n",
-              static_cast<unsigned long long>(res.scheduled), static_cast<unsigned long long>(res.answered_2xx),
-              static_cast<unsigned long long>(res.answered_other), static_cast<unsigned long long>(res.failed),
-              static_cast<unsigned long long>(res.reconnects), static_cast<unsigned long long>(res.max_backlog),
-              res.elapsed_s > 0 ? static_cast<double>(res.answered_2xx) / res.elapsed_s : 0.0);
-  std::printf("ack latency from scheduled send: p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  p99.9 %.3f ms  max %.3f ms\n",
-              lat.p50_ms, lat.p90_ms, lat.p99_ms, lat.p999_ms, lat.max_ms);
-  std::printf("new rows: %lld (2xx: %llu) -> %s\n", static_cast<long long>(rows_after_ol - rows_after_wrk),
-              static_cast<unsigned long long>(res.answered_2xx), ol_ok ? "consistent" : "INCONSISTENT");
-  if (!ol_ok) broken = true;
-
-  // 4. the soak: the same open loop in chunks, the broker sampled between them.
-  if (o.soak_s > 0) {
-    const pid_t pid = node->process->pid();
-    auto sample = [pid] {
-      std::pair<double, size_t> out{0, 0};
-      std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-      for (std::string line; std::getline(status, line);)
-        if (line.rfind("VmRSS:", 0) == 0) out.first = std::atof(line.c_str() + 6) / 1024.0;  // kB -> MiB
-      std::error_code ec;
-      for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec))
-        ++out.second;
-      return out;
-    };
-    constexpr int kChunk = 5;
-    const int chunks = std::max(1, o.soak_s / kChunk);
-    std::printf("\n== soak: %.0f req/s for %d s (%d chunks of %d s), RSS and open fds of serve after each\n",
-                o.soak_rate, chunks * kChunk, chunks, kChunk);
-    std::vector<int64_t> all_latency;
-    std::vector<std::pair<double, size_t>> samples;
-    uint64_t sent = 0, ok = 0, bad = 0;
-    for (int c = 0; c < chunks; ++c) {
-      spec.id_prefix = "s" + std::to_string(c) + "-";
-      spec.timestamp =
-          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-      std::vector<std::string> chunk_requests;
-      const auto n = static_cast<uint64_t>(o.soak_rate * kChunk);
-      chunk_requests.reserve(n);
-      for (uint64_t i = 0; i < n; ++i) chunk_requests.push_back(sb::bench::slack_event_request(spec, i));
-      sb::bench::OpenLoopOptions sol = ol;
-      sol.rate_per_s = o.soak_rate;
-      auto r = sb::bench::run_open_loop(sol, chunk_requests);
-      const auto l = sb::bench::summarize(r.latency_ns);
-      sent += r.scheduled;
-      ok += r.answered_2xx;
-      bad += r.answered_other + r.failed;
-      all_latency.insert(all_latency.end(), r.latency_ns.begin(), r.latency_ns.end());
-      samples.push_back(sample());
-      std::printf("  t=%4d s  achieved %6.0f req/s  p99 %8.3f ms  non-2xx/failed %llu  rss %7.1f MiB  fds %zu\n",
-                  (c + 1) * kChunk, r.elapsed_s > 0 ? static_cast<double>(r.answered_2xx) / r.elapsed_s : 0.0, l.p99_ms,
-                  static_cast<unsigned long long>(r.answered_other + r.failed), samples.back().first,
-                  samples.back().second);
-    }
-    const auto lat_all = sb::bench::summarize(all_latency);
-    // Growth after warm-up: the highest sample of the last fifth against the highest of the
-    // second fifth (the open connections of a chunk may or may not be closed yet at a
-    // sample, so single samples alternate; their maxima do not).
-    const size_t fifth = std::max<size_t>(1, samples.size() / 5);
-    auto peak = [&](size_t from, size_t to) {
-      std::pair<double, size_t> m{0, 0};
-      for (size_t i = std::min(from, samples.size() - 1); i < std::min(to, samples.size()); ++i) {
-        m.first = std::max(m.first, samples[i].first);
-        m.second = std::max(m.second, samples[i].second);
-      }
-      return m;
-    };
-    const auto warm = peak(fifth, 2 * fifth);
-    const auto last = peak(samples.size() - fifth, samples.size());
-    const double rss_growth = warm.first > 0 ? (last.first - warm.first) / warm.first * 100.0 : 0.0;
-    std::printf("soak: sent %llu, 2xx %llu, other/failed %llu; ack p50 %.3f ms p99 %.3f ms p99.9 %.3f ms max %.3f ms\n",
-                static_cast<unsigned long long>(sent), static_cast<unsigned long long>(ok),
-                static_cast<unsigned long long>(bad), lat_all.p50_ms, lat_all.p99_ms, lat_all.p999_ms, lat_all.max_ms);
-    std::printf("soak: peak after warm-up vs at the end: rss %.1f -> %.1f MiB (%+.1f%%), fds %zu -> %zu  %s\n",
-                warm.first, last.first, rss_growth, warm.second, last.second,
-                rss_growth <= 10.0 && last.second <= warm.second + 16 ? "no growth" : "GROWTH");
+  EngineRun lite;
+  lite.label = "SQLite";
+  {
+    const std::string node_dir = dir + "/sqlite";
+    fs::create_directories(node_dir);
+    auto node = start_node(squadbox, node_dir, lite.label, signing_secret, "", "");
+    if (!node) return 1;
+    int64_t rows = wrk_phase(*wrk, node_dir, *node, signing_secret, o.duration_s, lite);
+    lite.at_rate = open_loop_phase(*node, signing_secret, 'o', o.rate, o.duration_s, o.connections, rows, lite);
+    if (o.postgres)
+      lite.at_compare =
+          open_loop_phase(*node, signing_secret, 'c', o.compare_rate, o.compare_s, o.connections, rows, lite);
+    if (o.soak_s > 0) soak_phase(o, *node, signing_secret);
+    if (!stop_node(*node)) lite.broken = true;
   }
 
-  const auto code = stop(*node->process);
-  if (!code || *code != 0) {
-    std::printf("squadbox serve exited with %d\n%s\n", code ? *code : -1, node->process->stderr_text().c_str());
-    broken = true;
+  // 5. squadbox on PostgreSQL: the same wrk phase and the open loop at --compare-rate
+  EngineRun pg;
+  pg.label = "PostgreSQL";
+  if (o.postgres) {
+    pg = postgres_run(o, *wrk, squadbox, dir, signing_secret);
+  } else {
+    pg.skipped = "--no-postgres";
   }
+  broken = broken || lite.broken || pg.broken;
 
-  // 4. summary
+  // summary
   const double ng_rate = ng ? ng->rate() : 0;
-  const double sq_rate = sq ? sq->rate() : 0;
+  const double sq_rate = lite.wrk ? lite.wrk->rate() : 0;
+  const double pg_rate = pg.wrk ? pg.wrk->rate() : 0;
   const double ratio = ng_rate > 0 ? sq_rate / ng_rate : 0;
   std::printf("\n== summary%s\n", o.smoke ? " (smoke: figures from a 2 s run mean little)" : "");
   std::printf("nginx static file:        %10.0f req/s\n", ng_rate);
@@ -535,8 +685,28 @@ int main(int argc, char** argv) {
               verdict(sq_rate >= kTargetRate), kTargetRate);
   std::printf("ratio squadbox/nginx:     %10.2f x       %s (target >= %.1fx)\n", ratio, verdict(ratio >= kTargetRatio),
               kTargetRatio);
-  std::printf("p99 ack at %.0f req/s:     %10.3f ms      %s (target <= %.0f ms)\n", o.rate, lat.p99_ms,
-              verdict(!res.latency_ns.empty() && lat.p99_ms <= kTargetP99Ms), kTargetP99Ms);
+  std::printf("p99 ack at %.0f req/s:     %10.3f ms      %s (target <= %.0f ms)\n", o.rate, lite.at_rate.lat.p99_ms,
+              verdict(lite.at_rate.ran && lite.at_rate.lat.p99_ms <= kTargetP99Ms), kTargetP99Ms);
+  if (!pg.skipped.empty()) {
+    std::printf("PostgreSQL: skipped (%s)\n", pg.skipped.c_str());
+  } else {
+    const double pg_ratio = sq_rate > 0 ? pg_rate / sq_rate : 0;
+    const auto& lc = lite.at_compare;
+    const auto& pc = pg.at_compare;
+    std::printf("\n%-28s %14s %14s   %s\n", "durable ingress, same run", "SQLite", "PostgreSQL", "PostgreSQL target");
+    std::printf("%-28s %14s %14s   %s (>= %.0f req/s)\n", "wrk -t2 -c64",
+                figure(lite.wrk.has_value(), sq_rate, "req/s").c_str(),
+                figure(pg.wrk.has_value(), pg_rate, "req/s").c_str(), verdict(pg_rate >= kPgTargetRate), kPgTargetRate);
+    std::printf("%-28s %14s %14s   %s (>= %.1fx)\n", "ratio PostgreSQL/SQLite", "",
+                figure(pg.wrk.has_value() && sq_rate > 0, pg_ratio, "x").c_str(), verdict(pg_ratio >= kPgTargetRatio),
+                kPgTargetRatio);
+    const std::string at = fmt::format("open loop {:.0f} req/s", o.compare_rate);
+    std::printf("%-28s %14s %14s\n", (at + ", p50 ack").c_str(), figure(lc.ran, lc.lat.p50_ms, "ms").c_str(),
+                figure(pc.ran, pc.lat.p50_ms, "ms").c_str());
+    std::printf("%-28s %14s %14s   %s (<= %.0f ms)\n", (at + ", p99 ack").c_str(),
+                figure(lc.ran, lc.lat.p99_ms, "ms").c_str(), figure(pc.ran, pc.lat.p99_ms, "ms").c_str(),
+                verdict(pc.ran && pc.lat.p99_ms <= kPgTargetP99Ms), kPgTargetP99Ms);
+  }
   std::printf("durability check (rows == 200s): %s\n", broken ? "FAILED (see above)" : "ok");
   if (o.keep) {
     std::printf("kept: %s\n", dir.c_str());

@@ -8,7 +8,7 @@
 //                        one round trip, one WAL flush)
 //   postgres per-insert  one autocommit INSERT per call (a round trip and a flush each)
 // SQUADBOX_PG_CONNINFO names a server to use; otherwise deploy/postgres.sh starts a
-// throwaway one in SQUADBOX_BENCH_DIR and removes it at the end. Without the server
+// throwaway one in SQUADBOX_BENCH_DIR and removes it at the end (bench/support/pg_server.hpp). Without the server
 // binaries (deploy/install-deps.sh --tests) the PostgreSQL cases are left out, saying so.
 //
 //   bench_storage [--smoke] [--benchmark_* flags]
@@ -17,23 +17,21 @@
 // must be a real disk: on tmpfs fsync is free and the comparison is meaningless.
 #include <stdlib.h>
 #include <sys/vfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <benchmark/benchmark.h>
 
+#include "bench/support/pg_server.hpp"
 #include "runtime/core/log.hpp"
 #include "storage/group_committer.hpp"
 #include "storage/migrations.hpp"
@@ -43,6 +41,7 @@
 
 namespace {
 
+using sb::bench::bench_base_dir;
 using sb::storage::Database;
 using sb::storage::GroupCommitter;
 using sb::storage::SqlParam;
@@ -53,13 +52,6 @@ constexpr long kTmpfsMagic = 0x01021994;  // TMPFS_MAGIC from <linux/magic.h>
 
 bool g_smoke = false;
 bool g_min_time_given = false;
-
-std::string bench_base_dir() {
-  for (const char* var : {"SQUADBOX_BENCH_DIR", "TMPDIR"}) {
-    if (const char* v = std::getenv(var); v && *v) return v;
-  }
-  return "/tmp";
-}
 
 // A fresh, migrated database in its own temp dir, removed afterwards. Each
 // benchmark run gets a new one so runs do not see each other's rows.
@@ -150,54 +142,8 @@ void BM_PerInsertTxn(benchmark::State& state) {
 
 // ------------------------------------------------------------------ PostgreSQL
 
-// The server for the whole run: SQUADBOX_PG_CONNINFO's, or a throwaway one.
-class PgServer {
- public:
-  PgServer() {
-    if (const char* c = std::getenv("SQUADBOX_PG_CONNINFO"); c && *c) {
-      conninfo_ = c;
-      return;
-    }
-    if (!std::filesystem::exists("/usr/lib/postgresql/15/bin/postgres")) {
-      error_ = "PostgreSQL 15 is not installed (deploy/install-deps.sh --tests)";
-      return;
-    }
-    std::string tmpl = bench_base_dir() + "/sb_pg_bench.XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) {
-      error_ = "mkdtemp failed in " + bench_base_dir();
-      return;
-    }
-    dir_ = tmpl;
-    const std::string script = std::string(SB_SOURCE_DIR) + "/deploy/postgres.sh";
-    const int rc = std::system((script + " start " + dir_ + " >/dev/null 2>" + dir_ + ".err").c_str());
-    std::ifstream err(dir_ + ".err"), info(dir_ + "/conninfo");
-    std::stringstream e, c;
-    e << err.rdbuf();
-    c << info.rdbuf();
-    if (!WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
-      error_ = "deploy/postgres.sh start failed: " + e.str();
-      return;
-    }
-    conninfo_ = c.str();
-    while (!conninfo_.empty() && conninfo_.back() == '\n') conninfo_.pop_back();
-  }
-  ~PgServer() {
-    if (dir_.empty()) return;
-    (void)std::system((std::string(SB_SOURCE_DIR) + "/deploy/postgres.sh remove " + dir_ + " >/dev/null 2>&1").c_str());
-    std::error_code ec;
-    std::filesystem::remove(dir_ + ".err", ec);
-  }
-  PgServer(const PgServer&) = delete;
-  PgServer& operator=(const PgServer&) = delete;
-
-  const std::string& error() const { return error_; }
-  const std::string& conninfo() const { return conninfo_; }
-
- private:
-  std::string dir_, conninfo_, error_;
-};
-
-std::unique_ptr<PgServer> g_pg;
+// The server for the whole run (bench/support/pg_server.hpp).
+std::unique_ptr<sb::bench::PgServer> g_pg;
 
 // A connection into a fresh schema holding an inbound_messages table with the same
 // columns and dedupe key, dropped afterwards.
@@ -306,9 +252,10 @@ void register_cases() {
 constexpr const char* kPgBatch = "postgres_batch";
 constexpr const char* kPgPerInsert = "postgres_per_insert";
 void register_pg_cases() {
-  g_pg = std::make_unique<PgServer>();
-  if (!g_pg->error().empty()) {
-    std::fprintf(stderr, "postgres cases left out: %s\n", g_pg->error().c_str());
+  g_pg = std::make_unique<sb::bench::PgServer>();
+  if (!g_pg->ready()) {
+    std::fprintf(stderr, "postgres cases left out: %s\n",
+                 (g_pg->skip_reason().empty() ? g_pg->error() : g_pg->skip_reason()).c_str());
     return;
   }
   struct PgCase {
@@ -435,7 +382,7 @@ int main(int argc, char** argv) {
   }
   std::printf("%s%s, ratio: %s (target: >= 50000/s and >= 10x)\n", g_smoke ? "[smoke] " : "", rates.c_str(),
               ratio_text.c_str());
-  if (g_pg && g_pg->error().empty()) {
+  if (g_pg && g_pg->ready()) {
     const auto rate = [&](const char* name) {
       auto it = reporter.rates().find(name);
       return it == reporter.rates().end() ? 0.0 : it->second;
