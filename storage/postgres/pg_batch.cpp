@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -89,6 +90,7 @@ void leave_pipeline(PGconn* conn) {
 
 struct Attempt {
   bool committed = false;
+  bool resend = false;  // nothing's own failure: send the same writes again
   int failed = -1;  // index into `pending` of the write that failed on its own
   Error error;      // that write's error, or the batch's
   std::vector<int64_t> changes;
@@ -112,8 +114,12 @@ std::vector<int64_t> column0_ids(const PGresult* r) {
 }
 
 // One pipeline: every pending write, one Sync. Leaves the connection out of pipeline mode.
-Attempt send_once(PGconn* conn, const std::vector<size_t>& pending, const std::vector<const std::string*>& sql,
+// A statement text the session has not prepared yet is prepared in the same pipeline
+// (Parse once per session; each write is then Bind/Execute only), so the server does not
+// parse and plan every write of every batch again.
+Attempt send_once(PgDatabase& db, const std::vector<size_t>& pending, const std::vector<const std::string*>& sql,
                   const std::vector<Params>& params) {
+  PGconn* conn = db.handle();
   Attempt a;
   a.changes.assign(pending.size(), 0);
   a.returned_ids.assign(pending.size(), {});
@@ -122,20 +128,42 @@ Attempt send_once(PGconn* conn, const std::vector<size_t>& pending, const std::v
     return a;
   }
   PQsetnonblocking(conn, 1);
+  // What the server answers, in order: a Parse for `sql_text` (prepare) or write k's result.
+  struct Item {
+    bool prepare;
+    size_t k;
+    const std::string* sql_text;
+  };
+  std::vector<Item> items;
+  items.reserve(pending.size() + 4);
+  std::vector<const std::string*> parsing;  // texts whose Parse this pipeline sends
   bool sent = true;
   std::vector<const char*> values;
   std::vector<int> lengths;
   for (size_t k = 0; k < pending.size() && sent; ++k) {
     const Params& p = params[pending[k]];
+    const std::string& text = *sql[pending[k]];
     values.assign(p.text.size(), nullptr);
     lengths.assign(p.text.size(), 0);
     for (size_t j = 0; j < p.text.size(); ++j) {
       if (!p.is_null[j]) values[j] = p.text[j].c_str();
       lengths[j] = static_cast<int>(p.text[j].size());
     }
+    const PgDatabase::BatchStatement stmt = db.batch_statement(text);
+    if (!stmt.name.empty() && !stmt.prepared && std::find(parsing.begin(), parsing.end(), &text) == parsing.end()) {
+      sent = PQsendPrepare(conn, stmt.name.c_str(), text.c_str(), static_cast<int>(values.size()), nullptr) == 1;
+      parsing.push_back(&text);
+      items.push_back({true, k, &text});
+    }
     // libpq copies the query and the values into its output buffer here.
-    sent = PQsendQueryParams(conn, sql[pending[k]]->c_str(), static_cast<int>(values.size()), nullptr, values.data(),
-                             lengths.data(), p.formats.data(), 0) == 1;
+    if (sent && stmt.name.empty()) {
+      sent = PQsendQueryParams(conn, text.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                               lengths.data(), p.formats.data(), 0) == 1;
+    } else if (sent) {
+      sent = PQsendQueryPrepared(conn, stmt.name.c_str(), static_cast<int>(values.size()), values.data(),
+                                 lengths.data(), p.formats.data(), 0) == 1;
+    }
+    items.push_back({false, k, &text});
   }
   sent = sent && PQpipelineSync(conn) == 1;
   Status flushed = sent ? flush_all(conn) : Status(result_error(conn, nullptr));
@@ -145,9 +173,9 @@ Attempt send_once(PGconn* conn, const std::vector<size_t>& pending, const std::v
     leave_pipeline(conn);
     return a;
   }
-  // Results come in order: each write's result then a NULL, at the end the Sync's.
+  // Results come in order: each item's result then a NULL, at the end the Sync's.
   bool batch_failed = false;
-  for (size_t i = 0; i < pending.size(); ++i) {
+  for (const Item& item : items) {
     ResultPtr r(PQgetResult(conn));
     if (!r) {
       a.error = result_error(conn, nullptr);
@@ -155,15 +183,29 @@ Attempt send_once(PGconn* conn, const std::vector<size_t>& pending, const std::v
       return a;
     }
     const ExecStatusType s = PQresultStatus(r.get());
-    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
-      a.changes[i] = changes_of(r.get());
-      if (s == PGRES_TUPLES_OK) a.returned_ids[i] = column0_ids(r.get());
-    } else if (s == PGRES_FATAL_ERROR && !batch_failed) {
+    if (item.prepare) {
+      // A prepared statement belongs to the session, not to the transaction: it stays
+      // even if the batch rolls back. A bad text fails here, as its write's own error.
+      if (s == PGRES_COMMAND_OK) db.batch_statement_prepared(*item.sql_text);
+      const char* state = s == PGRES_FATAL_ERROR ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
+      if (state && std::string_view(state) == "42P05" && !batch_failed) {
+        // duplicate_prepared_statement: the server has it though this side did not learn
+        // so (an earlier batch cut short). Known now; the whole batch goes again.
+        db.batch_statement_prepared(*item.sql_text);
+        batch_failed = true;
+        a.resend = true;
+        a.error = result_error(conn, r.get());
+      }
+    } else if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+      a.changes[item.k] = changes_of(r.get());
+      if (s == PGRES_TUPLES_OK) a.returned_ids[item.k] = column0_ids(r.get());
+    }
+    if (s == PGRES_FATAL_ERROR && !batch_failed) {
       batch_failed = true;
-      a.failed = static_cast<int>(i);
+      a.failed = static_cast<int>(item.k);
       a.error = result_error(conn, r.get());
     }
-    // PGRES_PIPELINE_ABORTED: skipped after the failure; it is sent again. Each query's
+    // PGRES_PIPELINE_ABORTED: skipped after the failure; it is sent again. Each item's
     // results end with a NULL.
     for (;;) {
       ResultPtr extra(PQgetResult(conn));
@@ -247,7 +289,6 @@ std::vector<WriteOutcome> run_batch(PgDatabase& db, const std::vector<WriteOp>& 
     out[i].error_message = e.message;
   };
   if (ops.empty()) return out;
-  PGconn* conn = db.handle();
   Status usable = db.is_connected() ? Status() : db.ping();
   if (usable && db.in_transaction()) {
     usable = make_error(std::string(kError), "run_batch inside an open transaction: the batch is its own transaction");
@@ -290,8 +331,9 @@ std::vector<WriteOutcome> run_batch(PgDatabase& db, const std::vector<WriteOp>& 
     sql[i] = &it->second.sql;  // std::map nodes do not move
     pending.push_back(i);
   }
+  int resends = 0;
   while (!pending.empty()) {
-    Attempt a = send_once(conn, pending, sql, params);
+    Attempt a = send_once(db, pending, sql, params);
     if (a.committed) {
       for (size_t k = 0; k < pending.size(); ++k) {
         out[pending[k]].ok = true;
@@ -300,6 +342,7 @@ std::vector<WriteOutcome> run_batch(PgDatabase& db, const std::vector<WriteOp>& 
       }
       return out;
     }
+    if (a.resend && resends++ == 0) continue;
     if (a.failed < 0 || !is_own_failure(a.error)) {
       for (size_t i : pending) fail(i, a.error);
       return out;

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <unordered_map>
 
 #include "storage/postgres/pg_error.hpp"
 #include "storage/postgres/pg_internal.hpp"
@@ -163,6 +164,8 @@ struct PgSession {
   int64_t last_changes = 0;
   // Statements destroyed while the transaction was aborted (DEALLOCATE would fail there).
   std::vector<std::string> to_deallocate;
+  // run_batch's statements on this session: translated SQL -> name, prepared yet.
+  std::unordered_map<std::string, PgDatabase::BatchStatement> batch_statements;
   // Whether the server had a transaction open after the last command that reached it. A
   // connection lost inside a transaction is not replaced until that transaction is ended
   // (ROLLBACK, COMMIT or a new BEGIN): its later statements must fail, not autocommit on a
@@ -196,6 +199,7 @@ struct PgSession {
     // A new server session: no prepared statements, session settings back to defaults.
     ++generation;
     to_deallocate.clear();
+    batch_statements.clear();
     last_changes = 0;
     transaction_open = false;
     return setup();
@@ -665,6 +669,23 @@ const std::string& PgDatabase::schema() const {
 
 pg_conn* PgDatabase::handle() {
   return session_ ? session_->conn : nullptr;
+}
+
+PgDatabase::BatchStatement PgDatabase::batch_statement(const std::string& sql) {
+  if (!session_) return {};
+  auto& cache = session_->batch_statements;
+  if (auto it = cache.find(sql); it != cache.end()) return it->second;
+  if (cache.size() >= kMaxBatchStatements) return {};
+  // Its own prefix: PgStatement names its statements sb_N from the same counter.
+  BatchStatement entry{"sbb_" + std::to_string(++session_->next_statement), false};
+  cache.emplace(sql, entry);
+  return entry;
+}
+
+void PgDatabase::batch_statement_prepared(const std::string& sql) {
+  if (!session_) return;
+  if (auto it = session_->batch_statements.find(sql); it != session_->batch_statements.end())
+    it->second.prepared = true;
 }
 
 // -------------------------------------------------------------- PgTransaction

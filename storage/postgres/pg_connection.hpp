@@ -167,6 +167,19 @@ class PgDatabase {
   const std::string& schema() const;
   pg_conn* handle();
 
+  // run_batch's named statements (pg_batch.cpp): the server-side name under which the
+  // (translated) `sql` is, or is to be, prepared on the current session, and whether the
+  // server confirmed it. Empty name: not cached (the session holds kMaxBatchStatements
+  // already, e.g. texts built with varying IN lists); send it unnamed. A reconnect forgets
+  // them all.
+  struct BatchStatement {
+    std::string name;
+    bool prepared = false;
+  };
+  static constexpr size_t kMaxBatchStatements = 256;
+  BatchStatement batch_statement(const std::string& sql);
+  void batch_statement_prepared(const std::string& sql);
+
  private:
   explicit PgDatabase(std::shared_ptr<detail::PgSession> s) : session_(std::move(s)) {}
   std::shared_ptr<detail::PgSession> session_;

@@ -109,5 +109,45 @@ TEST_F(PgBatch, RefusedInsideATransactionAndEmptyIsNothing) {
   EXPECT_EQ(out[0].error_code, kError);
 }
 
+// Each statement text is parsed once per session: later batches only bind and execute it.
+TEST_F(PgBatch, EachStatementTextIsPreparedOncePerSession) {
+  auto prepared = [&] {
+    auto s = db_->prepare("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'sbb\\_%'");
+    if (!s || !s->step()) return int64_t{-1};
+    return s->column_int64(0);
+  };
+  for (int64_t round = 0; round < 3; ++round) {
+    std::vector<WriteOp> ops;
+    for (int64_t k = 0; k < 20; ++k) ops.push_back(insert_kv(round * 100 + k, "v"));
+    ops.push_back(WriteOp{"UPDATE kv SET v = ?1 WHERE k = ?2", {SqlParam::of(std::string("u")), SqlParam::of(round)}});
+    for (const auto& o : run_batch(*db_, ops)) ASSERT_TRUE(o.ok) << o.error_message;
+    EXPECT_EQ(prepared(), 2) << "round " << round;
+  }
+  EXPECT_EQ(rows(), 60);
+  // A new session (a reconnect) has none of them: they are prepared again on first use.
+  ASSERT_TRUE(db_->reconnect());
+  EXPECT_EQ(prepared(), 0);
+  for (const auto& o : run_batch(*db_, {insert_kv(1000, "after")})) ASSERT_TRUE(o.ok) << o.error_message;
+  EXPECT_EQ(prepared(), 1);
+  EXPECT_EQ(rows(), 61);
+}
+
+// The server already has a statement under the name this side meant to prepare (an earlier
+// batch cut short before its answer was read): the batch is sent again and commits.
+TEST_F(PgBatch, AStatementTheServerAlreadyHasIsUsedNotRefused) {
+  const WriteOp op = insert_kv(7, "seven");
+  const std::string translated = "INSERT INTO kv (k, v) VALUES ($1, $2)";
+  const auto stmt = db_->batch_statement(translated);
+  ASSERT_FALSE(stmt.name.empty());
+  ASSERT_FALSE(stmt.prepared);
+  ASSERT_TRUE(db_->exec("PREPARE " + stmt.name + " AS " + translated));
+  const auto out = run_batch(*db_, {op, insert_kv(8, "eight")});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(out[0].ok) << out[0].error_message;
+  EXPECT_TRUE(out[1].ok) << out[1].error_message;
+  EXPECT_EQ(rows(), 2);
+  EXPECT_TRUE(db_->batch_statement(translated).prepared);
+}
+
 }  // namespace
 }  // namespace sb::storage::pg
