@@ -480,8 +480,7 @@ OpenLoopPhase open_loop_phase(Node& node, const std::string& signing_secret, cha
   // overloaded machine) may or may not have been stored, as a platform's timed-out delivery
   // may: it bounds the rows from above, and is no durability fault.
   const int64_t new_rows = rows - rows_before;
-  const bool ok = res.error.empty() && res.answered_other == 0 &&
-                  new_rows >= static_cast<int64_t>(res.answered_2xx) &&
+  const bool ok = res.error.empty() && res.answered_other == 0 && new_rows >= static_cast<int64_t>(res.answered_2xx) &&
                   new_rows <= static_cast<int64_t>(res.answered_2xx + res.failed);
   if (!res.error.empty()) std::printf("open loop: %s\n", res.error.c_str());
   std::printf("sent %llu, 2xx %llu, other %llu, failed %llu, reconnects %llu, max backlog %llu, achieved %.0f req/s\n",

@@ -91,8 +91,8 @@ void leave_pipeline(PGconn* conn) {
 struct Attempt {
   bool committed = false;
   bool resend = false;  // nothing's own failure: send the same writes again
-  int failed = -1;  // index into `pending` of the write that failed on its own
-  Error error;      // that write's error, or the batch's
+  int failed = -1;      // index into `pending` of the write that failed on its own
+  Error error;          // that write's error, or the batch's
   std::vector<int64_t> changes;
   std::vector<std::vector<int64_t>> returned_ids;  // column 0 of each write's rows
 };
