@@ -603,6 +603,16 @@ container_supervisor_actor::behavior_type run_fn(self_ptr self, ContainerRunOpti
       [=](stop_atom) { stop_run(self, EndReason::stopped); },
       [=](ipc_atom, const ipc_event& ev) {
         auto& s = self->state;
+        // Written by the container that just died, read after its exit: its input is
+        // re-delivered to the next container, which answers it again. Passing this on now,
+        // after the namespace reset its reply count for the re-run (the backoff
+        // transition), would give the same reply a second idempotency key: sent twice.
+        if (s.state == RunState::backoff && !ev.in_reply_to.empty() &&
+            std::any_of(s.unfinished.begin(), s.unfinished.end(),
+                        [&](const Input& in) { return in.id == ev.in_reply_to; })) {
+          log::info("container.late_output_dropped", {{"run", s.opts.run_id}, {"in_reply_to", ev.in_reply_to}});
+          return;
+        }
         arm_idle_timer(self);
         if (ev.kind == IpcEventKind::message) {
           if (s.opts.listener)

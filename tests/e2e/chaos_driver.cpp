@@ -479,8 +479,20 @@ int main(int argc, char** argv) {
       if (outbox[d->token] > 1) {
         ++broker_doubles;
         if (examples.size() < 400) examples += " doubled " + d->token;
+        // What a diagnosis needs: the rows the reply came from and the message's turn.
+        for (const auto& row : node.query_all(
+                 "SELECT id || ' key=' || coalesce(idempotency_key, '-') || ' state=' || state || ' created=' || "
+                 "created_at || ' text=' || substr(text, 1, 120) FROM outbox WHERE text LIKE '%" +
+                 d->token + "%'"))
+          std::cout << "  doubled " << d->token << " outbox " << row << "\n";
+        for (const auto& row : node.query_all(
+                 "SELECT id || ' state=' || state || ' turn_last_id=' || coalesce(turn_last_id, 0) || ' ns=' || "
+                 "coalesce(namespace_id, '-') FROM inbound_messages WHERE text LIKE '%" +
+                 d->token + "%'"))
+          std::cout << "  doubled " << d->token << " inbound " << row << "\n";
       } else {
         boundary_by_platform[name(d->platform)] += n - 1;
+        if (examples.size() < 400) examples += " re-sent " + d->token + "(" + name(d->platform) + ")";
       }
     }
   }
@@ -488,6 +500,8 @@ int main(int argc, char** argv) {
   for (const auto& [p, n] : boundary_by_platform) boundary_total += n;
 
   // An orderly stop, then the checks on what is left behind.
+  // The broker's own account of a double (its last process's log), printed on failure.
+  const std::string log_at_double = broker_doubles > 0 ? node.log_tail(12000) : "";
   const auto code = node.stop();
   const bool containers_gone = [&] {
     const auto by = Clock::now() + 30s;
@@ -529,6 +543,7 @@ int main(int argc, char** argv) {
   const bool ok = lost == 0 && broker_doubles == 0 && not_once_to_agent == 0 && slack_ok && others_ok &&
                   verified == 0 && containers_gone && run_dirs == 0 && platform.violations().empty() &&
                   code == std::optional<int>(0);
+  if (!log_at_double.empty()) std::cout << "---- serve log (tail) ----\n" << log_at_double << "\n";
   std::cout << "chaos: " << (ok ? "PASS" : "FAIL") << "\n";
   return ok ? 0 : 1;
 }
