@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "storage/postgres/pg_connection.hpp"
+#include "storage/sql_text.hpp"
 
 namespace sb::storage {
 
@@ -89,24 +90,7 @@ Result<std::string> decode_field(std::string_view v) {
 // SELECT, VALUES, SHOW, TABLE or EXPLAIN. A WITH may hide a write: it counts as a write,
 // which only costs the group committer a changes() call.
 bool pg_reads_only(std::string_view sql) {
-  size_t i = 0;
-  for (;;) {
-    while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
-    if (sql.substr(i, 2) == "--") {
-      i = sql.find('\n', i);
-      if (i == std::string_view::npos) return false;
-    } else if (sql.substr(i, 2) == "/*") {
-      i = sql.find("*/", i);
-      if (i == std::string_view::npos) return false;
-      i += 2;
-    } else {
-      break;
-    }
-  }
-  std::string word;
-  while (i < sql.size() && std::isalpha(static_cast<unsigned char>(sql[i]))) {
-    word.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(sql[i++]))));
-  }
+  const std::string word = leading_keyword(sql);
   return word == "SELECT" || word == "VALUES" || word == "SHOW" || word == "TABLE" || word == "EXPLAIN";
 }
 

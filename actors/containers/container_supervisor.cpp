@@ -101,6 +101,7 @@ struct run_state {
   // The run's own row, while its insert has not been confirmed: re-sent before the next
   // write, whose rows (transitions, state) need it (a database that was away at the start).
   std::optional<storage::WriteOp> run_row_unconfirmed;
+  bool last_exit_unclean = false;  // the last container was killed or exited non-zero
   static inline const char* name = "container_supervisor";
 };
 
@@ -464,6 +465,9 @@ void on_exit(self_ptr self, const exit_info& info) {
   st.lease.reset();  // the container is gone: so is its token
   st.result.exit_code = info.exit_code;
   st.result.oom_killed = info.oom_killed;
+  // Killed or failed (not a clean exit 0): what it wrote for an input that will be
+  // re-delivered is not passed on when read late (the ipc handler below).
+  st.last_exit_unclean = info.signal != 0 || info.exit_code != 0 || info.oom_killed;
   if (info.oom_killed) {
     log::error("container.oom_killed", {{"run", st.opts.run_id}});
     if (auto* m = registry(self))
@@ -603,11 +607,12 @@ container_supervisor_actor::behavior_type run_fn(self_ptr self, ContainerRunOpti
       [=](stop_atom) { stop_run(self, EndReason::stopped); },
       [=](ipc_atom, const ipc_event& ev) {
         auto& s = self->state;
-        // Written by the container that just died, read after its exit: its input is
-        // re-delivered to the next container, which answers it again. Passing this on now,
-        // after the namespace reset its reply count for the re-run (the backoff
-        // transition), would give the same reply a second idempotency key: sent twice.
-        if (s.state == RunState::backoff && !ev.in_reply_to.empty() &&
+        // Written by the container that was just killed (or failed), read after its exit:
+        // its input is re-delivered to the next container, which answers it again. Passing
+        // this on now, after the namespace reset its reply count for the re-run (the
+        // backoff transition), would give the same reply a second idempotency key: sent
+        // twice. A clean exit 0 (an agent that ends after its answer) keeps its outputs.
+        if (s.state == RunState::backoff && s.last_exit_unclean && !ev.in_reply_to.empty() &&
             std::any_of(s.unfinished.begin(), s.unfinished.end(),
                         [&](const Input& in) { return in.id == ev.in_reply_to; })) {
           log::info("container.late_output_dropped", {{"run", s.opts.run_id}, {"in_reply_to", ev.in_reply_to}});

@@ -16,6 +16,7 @@
 #include "storage/postgres/pg_error.hpp"
 #include "storage/postgres/pg_internal.hpp"
 #include "storage/postgres/placeholders.hpp"
+#include "storage/sql_text.hpp"
 
 namespace sb::storage::pg {
 
@@ -237,29 +238,6 @@ Attempt send_once(PgDatabase& db, const std::vector<size_t>& pending, const std:
   leave_pipeline(conn);
   a.committed = !batch_failed;
   return a;
-}
-
-// The first word of `sql` after blanks and comments, upper-cased.
-std::string leading_keyword(std::string_view sql) {
-  size_t i = 0;
-  for (;;) {
-    while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
-    if (sql.substr(i, 2) == "--") {
-      i = sql.find('\n', i);
-      if (i == std::string_view::npos) return {};
-    } else if (sql.substr(i, 2) == "/*") {
-      i = sql.find("*/", i);
-      if (i == std::string_view::npos) return {};
-      i += 2;
-    } else {
-      break;
-    }
-  }
-  std::string word;
-  while (i < sql.size() && std::isalpha(static_cast<unsigned char>(sql[i]))) {
-    word.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(sql[i++]))));
-  }
-  return word;
 }
 
 // A statement that begins or ends a transaction. In a pipeline it does not fail: ROLLBACK
