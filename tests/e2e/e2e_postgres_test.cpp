@@ -42,7 +42,7 @@ TEST_F(EndToEnd, DatabaseCrashUnderTheNodeLosesNoAcknowledgedMessageAndRepeatsNo
   auto r = node_->post(while_down);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->status, 503) << r->body;
-  std::this_thread::sleep_for(2s);
+  std::this_thread::sleep_for(2s);  // the outage's length (a fault parameter, not a wait)
   ASSERT_EQ(g_e2e_pg->start(), 0);
 
   // The platform retries what it got no 2xx for.
