@@ -166,6 +166,23 @@ struct SchedulerConfig {
   std::string time_zone = "UTC";  // IANA zone of tasks that name none
 };
 
+// Several nodes on one PostgreSQL (docs/cluster.md). Disabled: a single node.
+struct ClusterConfig {
+  bool enabled = false;
+  std::string node_name;      // stable member name, ^[a-z0-9][a-z0-9_.-]{0,62}$
+  std::string listen;         // host:port of the node-to-node (CAF, mutual TLS) listener
+  std::string advertise;      // host:port the others connect to; "" = listen
+  std::string tls_cert_file;  // this node's certificate (PEM), signed by the cluster CA
+  std::string tls_key_file;   // its private key (PEM, mode 0600)
+  std::string tls_ca_file;    // the cluster CA (PEM): peers must present a certificate it signed
+  int64_t lease_ttl_ms = 10000;
+  int64_t capacity = 1;                  // rendezvous weight of this node
+  int64_t heartbeat_interval_ms = 1000;  // CAF middleman heartbeat: identical on every node
+  int64_t connection_timeout_ms = 4000;  // CAF drops a silent peer after this
+  int64_t forward_timeout_ms = 2000;     // every cross-node request ends after this
+  std::string shared_dir;                // agent state shared by the nodes ("" = in the database only)
+};
+
 // How a bot receives: the platform calls us (webhook), or we connect out, for hosts
 // without a public URL: Telegram long polling, the Discord Gateway, Slack Socket Mode.
 enum class BotMode { webhook, polling, gateway, socket };
@@ -203,6 +220,7 @@ struct Config {
   OutboundConfig outbound;
   NamespacesConfig namespaces;
   SchedulerConfig scheduler;
+  ClusterConfig cluster;
   std::vector<ChannelBotConfig> channels;  // sorted by id()
   std::string source_file;                 // the TOML file it was loaded from (absolute), "" = none; not a key
 

@@ -20,6 +20,16 @@ KeyDef int_key(std::string s, std::string k, M member_path, int64_t min, int64_t
 }
 
 template <class M>
+KeyDef bool_key(std::string s, std::string k, M member_path, std::string doc) {
+  KeyDef d;
+  d.info = {s, k, Kind::boolean, "", std::move(doc), {}};
+  d.set = [member_path](Config& c, const Value& v) { member_path(c) = std::get<bool>(v); };
+  d.get = [member_path](const Config& c) { return Value{member_path(c)}; };
+  d.info.default_text = std::get<bool>(d.get(Config{})) ? "true" : "false";
+  return d;
+}
+
+template <class M>
 KeyDef str_key(std::string s, std::string k, M member_path, std::vector<std::string> choices, std::string doc) {
   KeyDef d;
   d.info = {s, k, Kind::string, "", std::move(doc), choices};
@@ -251,6 +261,36 @@ const std::vector<KeyDef>& defs() {
               "How long `POST /api/v1/chat/{namespace}` (and `squadbox chat`) waits for the reply."),
       str_key("scheduler", "time_zone", SB_FIELD(scheduler.time_zone), {},
               "IANA time zone of scheduled tasks that name none (`serve` refuses an unknown zone)."),
+      bool_key("cluster", "enabled", SB_FIELD(cluster.enabled),
+               "Run as one node of a cluster on a shared PostgreSQL (requires storage.backend = "
+               "\"postgres\" and the three tls_* files; docs/cluster.md)."),
+      str_key("cluster", "node_name", SB_FIELD(cluster.node_name), {},
+              "This node's stable member name (a-z, 0-9, '.', '_', '-'; at most 63), unique in the cluster."),
+      str_key("cluster", "listen", SB_FIELD(cluster.listen), {},
+              "host:port of the node-to-node listener (CAF over mutual TLS only)."),
+      str_key("cluster", "advertise", SB_FIELD(cluster.advertise), {},
+              "host:port the other nodes connect to; empty means `listen`."),
+      str_key("cluster", "tls_cert_file", SB_FIELD(cluster.tls_cert_file), {},
+              "This node's certificate (PEM), signed by the cluster CA (`squadbox cluster cert issue`)."),
+      str_key("cluster", "tls_key_file", SB_FIELD(cluster.tls_key_file), {},
+              "The certificate's private key (PEM, mode 0600)."),
+      str_key("cluster", "tls_ca_file", SB_FIELD(cluster.tls_ca_file), {},
+              "The cluster CA (PEM); a peer without a certificate it signed is refused."),
+      int_key("cluster", "lease_ttl_ms", SB_FIELD(cluster.lease_ttl_ms), 1000, 600000,
+              "Lifetime of membership and ownership leases; a node that cannot renew within half of "
+              "it stops serving its namespaces and bots by itself."),
+      int_key("cluster", "capacity", SB_FIELD(cluster.capacity), 1, 1000,
+              "This node's weight when namespaces are spread over the members (rendezvous hashing)."),
+      int_key("cluster", "heartbeat_interval_ms", SB_FIELD(cluster.heartbeat_interval_ms), 100, 60000,
+              "Node-to-node heartbeat interval; must be the same on every node (a node whose setting "
+              "differs from the members' is refused)."),
+      int_key("cluster", "connection_timeout_ms", SB_FIELD(cluster.connection_timeout_ms), 300, 600000,
+              "A peer silent for this long is disconnected; at least 3x heartbeat_interval_ms, same on every node."),
+      int_key("cluster", "forward_timeout_ms", SB_FIELD(cluster.forward_timeout_ms), 100, 60000,
+              "Every request to another node ends after this (a lost forward is recovered from the database)."),
+      str_key("cluster", "shared_dir", SB_FIELD(cluster.shared_dir), {},
+              "A directory every node mounts (e.g. NFS) for agent state that must follow a namespace; "
+              "empty means the database only."),
   };
   return table;
 }

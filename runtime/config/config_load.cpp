@@ -119,6 +119,48 @@ Status check_postgres_settings(const StorageConfig& s) {
   return {};
 }
 
+bool host_port_ok(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) return false;
+  const auto port = text.substr(colon + 1);
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos) return false;
+  const long value = std::stol(std::string(port));
+  return value > 0 && value <= 65535;
+}
+
+bool node_name_ok(std::string_view name) {
+  if (name.empty() || name.size() > 63) return false;
+  auto allowed = [](char ch, bool first) {
+    if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) return true;
+    return !first && (ch == '.' || ch == '_' || ch == '-');
+  };
+  for (size_t i = 0; i < name.size(); ++i)
+    if (!allowed(name[i], i == 0)) return false;
+  return true;
+}
+
+Status check_cluster_settings(const Config& c) {
+  const auto& k = c.cluster;
+  if (!k.enabled) return {};
+  if (c.storage.backend != "postgres")
+    return invalid(
+        "cluster.enabled: a cluster keeps its shared state in PostgreSQL; set storage.backend = \"postgres\" "
+        "(docs/cluster.md)");
+  if (!node_name_ok(k.node_name))
+    return invalid(
+        "cluster.node_name: required, 1..63 characters of a-z, 0-9, '.', '_', '-' (starting with a-z or 0-9)");
+  if (!host_port_ok(k.listen)) return invalid("cluster.listen: required, host:port");
+  if (!k.advertise.empty() && !host_port_ok(k.advertise)) return invalid("cluster.advertise: host:port");
+  if (k.tls_cert_file.empty() || k.tls_key_file.empty() || k.tls_ca_file.empty())
+    return invalid(
+        "cluster.tls_cert_file, cluster.tls_key_file, cluster.tls_ca_file: all three are required; nodes talk "
+        "only over mutual TLS (`squadbox cluster ca init`, `squadbox cluster cert issue`)");
+  if (k.connection_timeout_ms < 3 * k.heartbeat_interval_ms)
+    return invalid(fmt::format("cluster.connection_timeout_ms: {} is below 3x cluster.heartbeat_interval_ms ({})",
+                               k.connection_timeout_ms, k.heartbeat_interval_ms));
+  return {};
+}
+
 // Cross-key rules that no single key can check.
 Status check_consistency(const Config& c) {
   if (c.supervisor.backoff_max_ms < c.supervisor.backoff_base_ms)
@@ -131,6 +173,7 @@ Status check_consistency(const Config& c) {
     return invalid("namespaces.assistant_name: must be 1..63 characters without spaces or '@'");
   if (c.scheduler.time_zone.empty()) return invalid("scheduler.time_zone: must not be empty");
   if (auto st = check_postgres_settings(c.storage); !st) return st;
+  if (auto st = check_cluster_settings(c); !st) return st;
   return check_channel_bots(c);
 }
 

@@ -105,6 +105,8 @@ TEST(Config, EveryKeyHasAnEnvironmentOverride) {
     std::string value = key.kind == sb::config::Kind::integer ? std::to_string(std::stoll(key.default_text) + 1) : "";
     if (key.kind == sb::config::Kind::string)  // a value each string key accepts
       value = key.choices.empty() ? "/tmp/x" : key.choices.back();
+    // cluster.enabled = true needs the whole [cluster] section: the other value.
+    if (key.kind == sb::config::Kind::boolean) value = key.default_text == "true" ? "true" : "false";
     // storage.backend = "postgres" needs a connection string.
     std::map<std::string, std::string> env{{"SQUADBOX_STORAGE_POSTGRES_URL", "host=db"}};
     env[key.env_name()] = value;
@@ -288,6 +290,57 @@ TEST_F(ConfigFile, PostgresSchemaMustBeAPlainIdentifier) {
       load(write("[storage]\nbackend = \"postgres\"\npostgres_url = \"host=db\"\npostgres_schema = \"node_a2\"\n"), {});
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->storage.postgres_schema, "node_a2");
+}
+
+}  // namespace
+
+namespace {
+
+const char* kClusterBase =
+    "[storage]\nbackend = \"postgres\"\npostgres_url = \"host=db\"\n"
+    "[cluster]\nenabled = true\nnode_name = \"node-a\"\nlisten = \"127.0.0.1:7400\"\n"
+    "tls_cert_file = \"a.crt\"\ntls_key_file = \"a.key\"\ntls_ca_file = \"ca.crt\"\n";
+
+TEST_F(ConfigFile, AClusterNeedsPostgresANameAListenerAndTheThreeTlsFiles) {
+  auto ok = load(write(kClusterBase), {});
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_TRUE(ok->cluster.enabled);
+  EXPECT_EQ(ok->cluster.lease_ttl_ms, 10000);
+
+  auto on_sqlite = load(write(kClusterBase), {{"SQUADBOX_STORAGE_BACKEND", "sqlite"}});
+  ASSERT_FALSE(on_sqlite);
+  EXPECT_NE(on_sqlite.error().message.find("storage.backend = \"postgres\""), std::string::npos)
+      << on_sqlite.error().message;
+
+  for (const auto& [variable, needle] :
+       std::map<std::string, std::string>{{"SQUADBOX_CLUSTER_NODE_NAME", "cluster.node_name"},
+                                          {"SQUADBOX_CLUSTER_LISTEN", "cluster.listen"},
+                                          {"SQUADBOX_CLUSTER_TLS_CERT_FILE", "cluster.tls_cert_file"},
+                                          {"SQUADBOX_CLUSTER_TLS_KEY_FILE", "cluster.tls_key_file"},
+                                          {"SQUADBOX_CLUSTER_TLS_CA_FILE", "cluster.tls_ca_file"}}) {
+    auto c = load(write(kClusterBase), {{variable, ""}});
+    ASSERT_FALSE(c) << variable;
+    EXPECT_NE(c.error().message.find(needle), std::string::npos) << c.error().message;
+  }
+}
+
+TEST_F(ConfigFile, ClusterAddressesNamesAndHeartbeatsAreChecked) {
+  for (const char* bad : {"7400", "host:", ":7400", "host:0", "host:70000", "host:74x0"}) {
+    auto c = load(write(kClusterBase), {{"SQUADBOX_CLUSTER_LISTEN", bad}});
+    EXPECT_FALSE(c) << bad;
+  }
+  EXPECT_TRUE(load(write(kClusterBase), {{"SQUADBOX_CLUSTER_LISTEN", "[::1]:7400"}}));
+  EXPECT_FALSE(load(write(kClusterBase), {{"SQUADBOX_CLUSTER_ADVERTISE", "nohost"}}));
+  for (const std::string& bad :
+       {std::string("Node"), std::string("-a"), std::string("a b"), std::string("a/b"), std::string(64, 'a')}) {
+    auto c = load(write(kClusterBase), {{"SQUADBOX_CLUSTER_NODE_NAME", bad}});
+    EXPECT_FALSE(c) << bad;
+  }
+  auto tight = load(write(kClusterBase), {{"SQUADBOX_CLUSTER_HEARTBEAT_INTERVAL_MS", "2000"}});
+  ASSERT_FALSE(tight);
+  EXPECT_NE(tight.error().message.find("cluster.connection_timeout_ms"), std::string::npos);
+  // Disabled: nothing of the section is required.
+  EXPECT_TRUE(load(write("[cluster]\nenabled = false\n"), {}));
 }
 
 }  // namespace
