@@ -265,7 +265,8 @@ const std::vector<KeyDef>& defs() {
                "Run as one node of a cluster on a shared PostgreSQL (requires storage.backend = "
                "\"postgres\" and the three tls_* files; docs/cluster.md)."),
       str_key("cluster", "node_name", SB_FIELD(cluster.node_name), {},
-              "This node's stable member name (a-z, 0-9, '.', '_', '-'; at most 63), unique in the cluster."),
+              "This node's stable member name (a-z, 0-9 and '-'; at most 63; as in its certificate), unique in the "
+              "cluster."),
       str_key("cluster", "listen", SB_FIELD(cluster.listen), {},
               "host:port of the node-to-node listener (CAF over mutual TLS only)."),
       str_key("cluster", "advertise", SB_FIELD(cluster.advertise), {},

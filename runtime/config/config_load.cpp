@@ -128,15 +128,10 @@ bool host_port_ok(std::string_view text) {
   return value > 0 && value <= 65535;
 }
 
+// A DNS label, as `squadbox cluster cert issue` names the node in its certificate.
 bool node_name_ok(std::string_view name) {
-  if (name.empty() || name.size() > 63) return false;
-  auto allowed = [](char ch, bool first) {
-    if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) return true;
-    return !first && (ch == '.' || ch == '_' || ch == '-');
-  };
-  for (size_t i = 0; i < name.size(); ++i)
-    if (!allowed(name[i], i == 0)) return false;
-  return true;
+  return !name.empty() && name.size() <= 63 && name.front() != '-' && name.back() != '-' &&
+         name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string_view::npos;
 }
 
 Status check_cluster_settings(const Config& c) {
@@ -148,7 +143,7 @@ Status check_cluster_settings(const Config& c) {
         "(docs/cluster.md)");
   if (!node_name_ok(k.node_name))
     return invalid(
-        "cluster.node_name: required, 1..63 characters of a-z, 0-9, '.', '_', '-' (starting with a-z or 0-9)");
+        "cluster.node_name: required, 1..63 characters of a-z, 0-9 and '-', not starting or ending with '-'");
   if (!host_port_ok(k.listen)) return invalid("cluster.listen: required, host:port");
   if (!k.advertise.empty() && !host_port_ok(k.advertise)) return invalid("cluster.advertise: host:port");
   if (k.tls_cert_file.empty() || k.tls_key_file.empty() || k.tls_ca_file.empty())

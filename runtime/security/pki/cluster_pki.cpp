@@ -27,6 +27,8 @@ struct Free {
   void operator()(BIO* p) const { BIO_free(p); }
   void operator()(BIGNUM* p) const { BN_free(p); }
   void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
+  void operator()(X509_STORE* p) const { X509_STORE_free(p); }
+  void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
 };
 template <class T>
 using Owned = std::unique_ptr<T, Free>;
@@ -215,6 +217,63 @@ Result<CertFiles> issue_node_cert(const std::string& ca_dir, std::string_view no
   if (auto st = add_ext(c, ca.get(), NID_authority_key_identifier, "keyid:always"); !st) return st.error();
   if (X509_sign(c, ca_key.get(), EVP_sha256()) <= 0) return crypto_error("signing the node certificate");
   return write_pair(ca_dir, std::string(node), key->get(), c);
+}
+
+Result<NodeIdentity> check_node_credentials(const std::string& cert_file, const std::string& key_file,
+                                            const std::string& ca_file) {
+  auto load = [](const std::string& file, const char* what) -> Result<std::string> {
+    auto text = read_file(file);
+    if (!text)
+      return make_error(std::string(kUnreadable), std::string(what) + " " + file + ": " + text.error().message);
+    return text;
+  };
+  auto cert_pem = load(cert_file, "certificate");
+  if (!cert_pem) return cert_pem.error();
+  auto key_pem = load(key_file, "key");
+  if (!key_pem) return key_pem.error();
+  auto ca_pem = load(ca_file, "CA");
+  if (!ca_pem) return ca_pem.error();
+  struct stat st {};
+  if (::stat(key_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
+    return make_error(std::string(kKeyMode), "key " + key_file + " is readable by group or others (chmod 600)");
+  auto parse_cert = [](const std::string& pem) {
+    Owned<BIO> b(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    return Owned<X509>(b ? PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr) : nullptr);
+  };
+  Owned<X509> cert = parse_cert(*cert_pem);
+  if (!cert) return make_error(std::string(kUnreadable), "certificate " + cert_file + " is not a PEM certificate");
+  Owned<X509> ca = parse_cert(*ca_pem);
+  if (!ca) return make_error(std::string(kUnreadable), "CA " + ca_file + " is not a PEM certificate");
+  Owned<BIO> kb(BIO_new_mem_buf(key_pem->data(), static_cast<int>(key_pem->size())));
+  Owned<EVP_PKEY> key(kb ? PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr) : nullptr);
+  ERR_clear_error();
+  if (!key) return make_error(std::string(kUnreadable), "key " + key_file + " is not a PEM private key");
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    ERR_clear_error();
+    return make_error(std::string(kKeyMismatch), "key " + key_file + " does not belong to " + cert_file);
+  }
+  Owned<X509_STORE> store(X509_STORE_new());
+  Owned<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
+  if (!store || !ctx || X509_STORE_add_cert(store.get(), ca.get()) != 1 ||
+      X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr) != 1)
+    return crypto_error("verifying " + cert_file);
+  if (X509_verify_cert(ctx.get()) != 1) {
+    const int code = X509_STORE_CTX_get_error(ctx.get());
+    ERR_clear_error();
+    return make_error(std::string(kUntrusted), "certificate " + cert_file + " does not verify against " + ca_file +
+                                                   ": " + X509_verify_cert_error_string(code));
+  }
+  NodeIdentity id;
+  char cn[256] = {};
+  if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert.get()), NID_commonName, cn, sizeof cn) > 0)
+    id.common_name = cn;
+  Owned<BIO> out(BIO_new(BIO_s_mem()));
+  if (out && ASN1_TIME_print(out.get(), X509_get0_notAfter(cert.get())) == 1) {
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(out.get(), &data);
+    id.not_after.assign(data, static_cast<size_t>(n));
+  }
+  return id;
 }
 
 }  // namespace sb::security::pki

@@ -24,6 +24,10 @@ inline constexpr std::string_view kBadName = "pki.bad_name";          // a node 
 inline constexpr std::string_view kNoCa = "pki.no_ca";                // the CA files are missing or unreadable
 inline constexpr std::string_view kCryptoFailed = "pki.crypto";       // OpenSSL refused (with its reason)
 inline constexpr std::string_view kWriteFailed = "pki.write_failed";  // the directory or a file
+inline constexpr std::string_view kUnreadable = "pki.unreadable";     // a credential file missing or not PEM
+inline constexpr std::string_view kKeyMode = "pki.key_mode";          // the key is readable by group or others
+inline constexpr std::string_view kKeyMismatch = "pki.key_mismatch";  // the key is not the certificate's
+inline constexpr std::string_view kUntrusted = "pki.untrusted";       // not signed by the CA, or expired
 
 struct CertFiles {
   std::string cert_file;
@@ -39,6 +43,18 @@ Result<CertFiles> init_ca(const std::string& dir, std::string_view common_name =
 Result<CertFiles> issue_node_cert(const std::string& ca_dir, std::string_view node,
                                   const std::vector<std::string>& alt_names = {},
                                   std::chrono::hours validity = std::chrono::hours(24 * 825));
+
+// What a node's own credentials say about it, once they are found usable.
+struct NodeIdentity {
+  std::string common_name;  // the certificate's subject CN (the node name it was issued to)
+  std::string not_after;    // expiry, e.g. "Mar  1 12:00:00 2029 GMT"
+};
+
+// Checks, before the node opens its cluster listener, what a peer would otherwise find out
+// one handshake at a time: both files parse, the key is not readable by group or others,
+// the key belongs to the certificate, and the certificate verifies against `ca_file` now.
+Result<NodeIdentity> check_node_credentials(const std::string& cert_file, const std::string& key_file,
+                                            const std::string& ca_file);
 
 // A node name: 1-63 characters of [a-z0-9-], starting and ending with a letter or digit
 // (a DNS label, so it is a valid name in the certificate and a file name in DIR).

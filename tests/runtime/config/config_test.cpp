@@ -331,8 +331,8 @@ TEST_F(ConfigFile, ClusterAddressesNamesAndHeartbeatsAreChecked) {
   }
   EXPECT_TRUE(load(write(kClusterBase), {{"SQUADBOX_CLUSTER_LISTEN", "[::1]:7400"}}));
   EXPECT_FALSE(load(write(kClusterBase), {{"SQUADBOX_CLUSTER_ADVERTISE", "nohost"}}));
-  for (const std::string& bad :
-       {std::string("Node"), std::string("-a"), std::string("a b"), std::string("a/b"), std::string(64, 'a')}) {
+  for (const std::string& bad : {std::string("Node"), std::string("-a"), std::string("a b"), std::string("a/b"),
+                                 std::string("a.b"), std::string("b-"), std::string(64, 'a')}) {
     auto c = load(write(kClusterBase), {{"SQUADBOX_CLUSTER_NODE_NAME", bad}});
     EXPECT_FALSE(c) << bad;
   }

@@ -99,6 +99,31 @@ TEST(ClusterPki, ACertificateOfAnotherCaDoesNotVerify) {
   EXPECT_NE(verify(dir.file("ours") + "/ca.crt", stranger->cert_file, X509_PURPOSE_SSL_CLIENT), X509_V_OK);
 }
 
+TEST(ClusterPki, NodeCredentialsAreCheckedBeforeAnyHandshake) {
+  test::TempDir dir;
+  const std::string ours = dir.file("ours"), theirs = dir.file("theirs");
+  ASSERT_TRUE(init_ca(ours));
+  ASSERT_TRUE(init_ca(theirs));
+  auto a = issue_node_cert(ours, "node-a");
+  auto b = issue_node_cert(ours, "node-b");
+  auto x = issue_node_cert(theirs, "node-x");
+  ASSERT_TRUE(a && b && x);
+  auto id = check_node_credentials(a->cert_file, a->key_file, ours + "/ca.crt");
+  ASSERT_TRUE(id) << id.error().message;
+  EXPECT_EQ(id->common_name, "node-a");
+  EXPECT_FALSE(id->not_after.empty());
+
+  EXPECT_EQ(check_node_credentials(x->cert_file, x->key_file, ours + "/ca.crt").error().code, kUntrusted);
+  EXPECT_EQ(check_node_credentials(a->cert_file, b->key_file, ours + "/ca.crt").error().code, kKeyMismatch);
+  EXPECT_EQ(check_node_credentials(a->cert_file, a->key_file, dir.file("none.crt")).error().code, kUnreadable);
+  EXPECT_EQ(check_node_credentials(a->key_file, a->key_file, ours + "/ca.crt").error().code, kUnreadable);
+  ASSERT_EQ(::chmod(a->key_file.c_str(), 0640), 0);
+  auto exposed = check_node_credentials(a->cert_file, a->key_file, ours + "/ca.crt");
+  ASSERT_FALSE(exposed);
+  EXPECT_EQ(exposed.error().code, kKeyMode);
+  EXPECT_NE(exposed.error().message.find(a->key_file), std::string::npos);
+}
+
 TEST(ClusterPki, NothingIsEverOverwritten) {
   test::TempDir dir;
   const std::string ca_dir = dir.file("ca");
