@@ -434,8 +434,12 @@ typename Inspector::result_type inspect(Inspector& f, SqlParam& x) {
   return f(caf::meta::type_name("sql_param"), x.kind, x.i, x.d, x.s);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, Fence& x) {
+  return f(caf::meta::type_name("fence"), x.resource, x.holder, x.epoch);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, WriteOp& x) {
-  return f(caf::meta::type_name("write_op"), x.sql, x.params);
+  return f(caf::meta::type_name("write_op"), x.sql, x.params, x.fence);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, WriteOutcome& x) {

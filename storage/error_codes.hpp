@@ -15,6 +15,16 @@ namespace sb::storage {
 // engine-neutral.
 inline constexpr std::string_view kConstraintViolation = "sqlite.constraint";
 
+// A fenced WriteOp (sql_value.hpp, Fence) whose lease is no longer (resource, holder,
+// epoch) and live by the database clock: another node took it over, or it expired. The op
+// wrote nothing; the rest of its batch is unaffected. The writer must stop acting for that
+// resource until it acquires the lease again (cluster_store.hpp).
+inline constexpr std::string_view kFenced = "cluster.fenced";
+
+// The SQLSTATE sb_fence() raises on PostgreSQL for a stale fence (schema_postgres.cpp, class
+// "SB" is no standard class), reported as kFenced.
+inline constexpr std::string_view kFencedSqlstate = "SBF01";
+
 // The database cannot take the request now but may in a moment: SQLite's write lock held
 // past the busy timeout, a PostgreSQL server that is down or unreachable, or a transaction
 // PostgreSQL aborted to be retried (serialization failure, deadlock). An API answers 503;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "storage/cluster_store.hpp"
+#include "storage/error_codes.hpp"
 #include "storage/postgres/pg_batch.hpp"
 
 namespace sb::storage {
@@ -58,7 +60,26 @@ Status GroupCommitter::run_control(const std::string& sql) {
   return {};
 }
 
+// SQLite has one writer at a time and this transaction holds the write lock (BEGIN
+// IMMEDIATE), so no takeover can commit between this check and the op's commit.
+Status GroupCommitter::check_fence(const Fence& fence) {
+  auto stmt_r = statement(fence_check_sql(Engine::sqlite));
+  if (!stmt_r) return stmt_r.error();
+  Statement& stmt = **stmt_r;
+  ResetGuard guard{stmt};
+  if (auto st = stmt.bind(1, std::string_view(fence.resource)); !st) return st.error();
+  if (auto st = stmt.bind(2, std::string_view(fence.holder)); !st) return st.error();
+  if (auto st = stmt.bind(3, fence.epoch); !st) return st.error();
+  auto row = stmt.step();
+  if (!row) return row.error();
+  if (!*row) return fenced_error(fence);
+  return {};
+}
+
 WriteOutcome GroupCommitter::run_op(const WriteOp& op) {
+  if (!op.fence.empty()) {
+    if (auto st = check_fence(op.fence); !st) return failure(st.error());
+  }
   auto stmt_r = statement(op.sql);
   if (!stmt_r) return failure(stmt_r.error());
   Statement& stmt = **stmt_r;

@@ -22,6 +22,8 @@ class GroupCommitter {
   // inside its own SAVEPOINT, so a failing op (e.g. a duplicate inbound message
   // hitting the UNIQUE key) is undone alone while the others commit. On PostgreSQL the
   // batch is pipelined (pg::run_batch) with the same contract: a failing op is left out.
+  // A fenced op (WriteOp::fence) first checks its lease in the same transaction and
+  // savepoint; a stale one fails the op alone with "cluster.fenced" (error_codes.hpp).
   // Result i belongs to ops[i]. ok == true means committed and, with
   // synchronous=FULL, on disk. If the transaction as a whole fails (BEGIN or
   // COMMIT fails, or SQLite aborts it) every outcome reports the failure.
@@ -38,6 +40,7 @@ class GroupCommitter {
   Result<Statement*> statement(const std::string& sql);
   Status run_control(const std::string& sql);  // BEGIN/COMMIT/SAVEPOINT...
   WriteOutcome run_op(const WriteOp& op);      // expects an open transaction
+  Status check_fence(const Fence& fence);      // SQLite; expects an open transaction
   void rollback_if_open();
   std::vector<WriteOutcome> commit_postgres(const std::vector<WriteOp>& ops);
 

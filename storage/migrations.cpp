@@ -413,6 +413,44 @@ CREATE TRIGGER container_runs_seq AFTER INSERT ON container_runs WHEN NEW.seq IS
 END;
 )sql";
 
+// A cluster of nodes sharing one PostgreSQL (docs/storage-postgres.md, "Cluster tables"):
+// who is a member, who holds which lease (the epoch is the fencing token, checked by
+// GroupCommitter for a fenced WriteOp), and the vault's check value, so that a node with
+// another vault key is refused at open even while no secret exists. Times: unix ms.
+constexpr const char* kSchemaV12 = R"sql(
+CREATE TABLE cluster_members (
+  name                  TEXT PRIMARY KEY,
+  advertise             TEXT NOT NULL DEFAULT '',
+  incarnation           TEXT NOT NULL,
+  capacity              INTEGER NOT NULL DEFAULT 0,
+  heartbeat_interval_ms INTEGER NOT NULL DEFAULT 0,
+  connection_timeout_ms INTEGER NOT NULL DEFAULT 0,
+  state                 TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'draining')),
+  started_at            INTEGER NOT NULL,
+  renewed_at            INTEGER NOT NULL,
+  expires_at            INTEGER NOT NULL
+) STRICT;
+
+-- resource: 'ns:<uuid>', 'bot:slack/main', ... The row outlives a release (expires_at is
+-- set to the past) so that the next holder's epoch is always higher.
+CREATE TABLE cluster_leases (
+  resource    TEXT PRIMARY KEY,
+  holder      TEXT NOT NULL,
+  epoch       INTEGER NOT NULL CHECK (epoch >= 1),
+  acquired_at INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX cluster_leases_by_holder ON cluster_leases(holder);
+
+-- One row: a fixed plaintext sealed under the vault key (vault_store.cpp).
+CREATE TABLE vault_check (
+  id         TEXT PRIMARY KEY CHECK (id = 'vault'),
+  ciphertext BLOB NOT NULL,
+  nonce      BLOB NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, "initial schema", kSchemaV1},
     Migration{2, "channels: inbound messages, outbox, channel state", kSchemaV2},
@@ -425,6 +463,7 @@ constexpr std::array kMigrations{
     Migration{9, "inbound: the boundary of the turn a message went to", kSchemaV9},
     Migration{10, "namespaces: agent settings and instructions", kSchemaV10},
     Migration{11, "container runs: an explicit insertion order", kSchemaV11},
+    Migration{12, "cluster: members, leases, vault check value", kSchemaV12},
 };
 static_assert(kMigrations.size() == kSchemaVersion, "kSchemaVersion must equal the number of migrations");
 

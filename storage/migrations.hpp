@@ -16,7 +16,7 @@
 namespace sb::storage {
 
 // The schema version this build writes and understands.
-inline constexpr int kSchemaVersion = 11;
+inline constexpr int kSchemaVersion = 12;
 
 // The SQLite DDL of every migration, oldest first (element i is version i + 1). For
 // checks that compare this history with the PostgreSQL schema (schema_postgres.hpp).

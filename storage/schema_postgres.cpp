@@ -243,8 +243,60 @@ CREATE TRIGGER namespaces_id_range AFTER INSERT ON namespaces
   FOR EACH ROW EXECUTE FUNCTION namespaces_id_range();
 )sql";
 
+// Version 12, the cluster tables of migrations.cpp's kSchemaV12, and sb_fence: the check a
+// fenced WriteOp runs first, in its own transaction (pg_batch.cpp). It takes the lease row
+// FOR SHARE, so a takeover (an UPDATE of that row) waits until the writer's transaction
+// ends, and after such a wait READ COMMITTED re-checks the row's newest version. A lease
+// that is not (resource, holder, epoch) and live by the database clock raises SQLSTATE
+// SBF01, which pg_error.cpp maps to cluster.fenced.
+constexpr const char* kPostgresV12 = R"sql(
+CREATE TABLE cluster_members (
+  name                  text COLLATE "C" PRIMARY KEY,
+  advertise             text COLLATE "C" NOT NULL DEFAULT '',
+  incarnation           text COLLATE "C" NOT NULL,
+  capacity              bigint NOT NULL DEFAULT 0,
+  heartbeat_interval_ms bigint NOT NULL DEFAULT 0,
+  connection_timeout_ms bigint NOT NULL DEFAULT 0,
+  state                 text COLLATE "C" NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'draining')),
+  started_at            bigint NOT NULL,
+  renewed_at            bigint NOT NULL,
+  expires_at            bigint NOT NULL
+);
+
+CREATE TABLE cluster_leases (
+  resource    text COLLATE "C" PRIMARY KEY,
+  holder      text COLLATE "C" NOT NULL,
+  epoch       bigint NOT NULL CHECK (epoch >= 1),
+  acquired_at bigint NOT NULL,
+  expires_at  bigint NOT NULL
+);
+CREATE INDEX cluster_leases_by_holder ON cluster_leases(holder);
+
+CREATE TABLE vault_check (
+  id         text COLLATE "C" PRIMARY KEY CHECK (id = 'vault'),
+  ciphertext bytea NOT NULL,
+  nonce      bytea NOT NULL,
+  created_at bigint NOT NULL
+);
+
+CREATE FUNCTION sb_fence(p_resource text, p_holder text, p_epoch bigint) RETURNS integer
+  LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+  PERFORM 1 FROM cluster_leases
+    WHERE resource = p_resource AND holder = p_holder AND epoch = p_epoch
+      AND expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+    FOR SHARE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'lease % is not held by % at epoch %', p_resource, p_holder, p_epoch USING ERRCODE = 'SBF01';
+  END IF;
+  RETURN 1;
+END
+$$;
+)sql";
+
 constexpr std::array kPostgresMigrations{
     PostgresMigration{11, "every table as of schema version 11", kPostgresV11},
+    PostgresMigration{12, "cluster: members, leases, vault check value, sb_fence", kPostgresV12},
 };
 
 constexpr bool versions_are_sequential() {

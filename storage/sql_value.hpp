@@ -50,12 +50,33 @@ struct SqlParam {
   friend bool operator==(const SqlParam&, const SqlParam&) = default;
 };
 
+// The lease a write depends on (cluster_store.hpp): the write commits only if, in its own
+// transaction, cluster_leases still has (resource, holder, epoch) unexpired by the
+// database clock; otherwise it fails alone with "cluster.fenced" and writes nothing. On
+// PostgreSQL the check locks the lease row FOR SHARE, so a takeover waits for the write's
+// commit. An empty resource means unfenced.
+struct Fence {
+  std::string resource;
+  std::string holder;
+  int64_t epoch = 0;
+
+  bool empty() const { return resource.empty(); }
+  friend bool operator==(const Fence&, const Fence&) = default;
+};
+
 // One write statement (INSERT/UPDATE/DELETE) with its positional parameters:
 // params[0] binds to ?1, params[1] to ?2, ... Placeholders are numbered (?1, ?2): the
 // PostgreSQL engine turns ?N into $N, and a bare ? has no portable meaning.
 struct WriteOp {
+  // Constructors rather than aggregate initialisation: the many WriteOp{sql, params} of the
+  // stores and tests stay valid without naming a fence (-Wmissing-field-initializers).
+  WriteOp() = default;
+  WriteOp(std::string sql_text, std::vector<SqlParam> bound, Fence lease = {})
+      : sql(std::move(sql_text)), params(std::move(bound)), fence(std::move(lease)) {}
+
   std::string sql;
   std::vector<SqlParam> params;
+  Fence fence;  // empty: unfenced
 };
 
 // Result of one WriteOp. ok == true means the write is committed and durable.

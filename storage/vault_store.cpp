@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <utility>
 
 #include "runtime/config/config.hpp"
@@ -49,11 +50,55 @@ Status enable_sqlite_secure_delete(storage::Database& db) {
   return db.exec("PRAGMA secure_delete=ON");
 }
 
+// The check value (table vault_check, one row): a fixed plaintext sealed under the key at
+// the first open, so a wrong key is refused even while no secret exists, e.g. a second
+// node of a cluster with a key file of its own. `kCheckName` is the associated data, as a
+// secret's name is for its row; no secret can be named so (valid_secret_name).
+constexpr const char* kCheckName = "squadbox/vault-check";
+constexpr const char* kCheckPlaintext = "squadbox vault check value v1";
+
+struct CheckRow {
+  std::string ciphertext;
+  std::string nonce;
+};
+
+Result<std::optional<CheckRow>> load_check(storage::Database& db) {
+  auto stmt = db.prepare("SELECT ciphertext, nonce FROM vault_check WHERE id = 'vault'");
+  if (!stmt) return stmt.error();
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<CheckRow>{};
+  return std::optional<CheckRow>(CheckRow{stmt->column_blob(0), stmt->column_blob(1)});
+}
+
+bool check_decrypts(const CheckRow& check, const SecureKey& key) {
+  auto value = unseal(key, kCheckName, check.ciphertext, check.nonce);
+  return value && value->reveal() == kCheckPlaintext;
+}
+
+// Nodes opening a new database together race here: the first insert wins, the others
+// insert nothing and verify the winner's row like any later open.
+Status write_check_if_absent(storage::Database& db, const SecureKey& key, int64_t now) {
+  const Sealed sealed = seal(key, kCheckName, Secret(kCheckPlaintext));
+  auto stmt = db.prepare(
+      "INSERT INTO vault_check(id, ciphertext, nonce, created_at) VALUES ('vault', ?1, ?2, ?3) "
+      "ON CONFLICT (id) DO NOTHING");
+  if (!stmt) return stmt.error();
+  (void)stmt->bind_blob(1, sealed.ciphertext);
+  (void)stmt->bind_blob(2, sealed.nonce);
+  (void)stmt->bind(3, now);
+  if (auto st = stmt->step(); !st) return st.error();
+  return {};
+}
+
 enum class KeyFit { no_rows, decrypts, does_not_decrypt };
 
-// Rows are re-encrypted in one transaction, so they all use the same key: one row that
+// The check value, when there is one, decides: rotation re-seals it in the same
+// transaction as the secrets. Without one (a database from before it), rows are
+// re-encrypted in one transaction, so they all use the same key: one row that
 // authenticates proves the key. A single tampered row does not make the key "wrong".
-KeyFit key_fit(const std::vector<StoredRow>& rows, const SecureKey& key) {
+KeyFit key_fit(const std::vector<StoredRow>& rows, const std::optional<CheckRow>& check, const SecureKey& key) {
+  if (check) return check_decrypts(*check, key) ? KeyFit::decrypts : KeyFit::does_not_decrypt;
   if (rows.empty()) return KeyFit::no_rows;
   for (const auto& r : rows)
     if (unseal(key, r.name, r.ciphertext, r.nonce)) return KeyFit::decrypts;
@@ -75,7 +120,12 @@ Status discard_next_key(const std::string& next) {
   return fsync_dir(parent_dir(next));
 }
 
-Error wrong_key(const std::string& origin) {
+Error wrong_key(const std::string& origin, bool by_check) {
+  if (by_check)
+    return make_error("vault.wrong_key", "the vault key from " + origin +
+                                             " does not decrypt this database's check value; every node of a "
+                                             "cluster needs the same security.vault_key_file (or " +
+                                             kVaultKeyEnv + "), and a data directory's key file belongs to it");
   return make_error("vault.wrong_key", "the vault key from " + origin +
                                            " does not decrypt the stored secrets (wrong key, or the key file "
                                            "belongs to another data directory)");
@@ -84,7 +134,8 @@ Error wrong_key(const std::string& origin) {
 // An interrupted rotation left `KEY.next`. The rows were re-encrypted in one transaction
 // after KEY.next was durable, so trial decryption tells which key they use: the new one
 // (finish: rename) or the old one (roll back: delete KEY.next).
-Status recover_rotation(const std::vector<StoredRow>& rows, const std::string& key_file) {
+Status recover_rotation(const std::vector<StoredRow>& rows, const std::optional<CheckRow>& check,
+                        const std::string& key_file) {
   const std::string next = next_path(key_file);
   auto next_key = read_key_file(next);
   if (!next_key) {
@@ -95,7 +146,7 @@ Status recover_rotation(const std::vector<StoredRow>& rows, const std::string& k
     }
     return next_key.error();
   }
-  if (key_fit(rows, *next_key) == KeyFit::decrypts || !path_exists(key_file)) {
+  if (key_fit(rows, check, *next_key) == KeyFit::decrypts || !path_exists(key_file)) {
     log::warn("vault.rotation_completed", {{"key_file", key_file}, {"secrets", static_cast<int64_t>(rows.size())}});
     return replace_key_file(next, key_file);
   }
@@ -152,6 +203,8 @@ Result<std::shared_ptr<Vault>> Vault::open(VaultOptions options) {
   if (auto st = enable_sqlite_secure_delete(*db); !st) return st.error();
   auto rows = load_rows(*db);
   if (!rows) return rows.error();
+  auto check = load_check(*db);
+  if (!check) return check.error();
 
   std::string origin;
   std::optional<SecureKey> key;
@@ -163,13 +216,22 @@ Result<std::shared_ptr<Vault>> Vault::open(VaultOptions options) {
   } else {
     origin = "key file " + options.key_file;
     if (path_exists(next_path(options.key_file)))
-      if (auto st = recover_rotation(*rows, options.key_file); !st) return st.error();
+      if (auto st = recover_rotation(*rows, *check, options.key_file); !st) return st.error();
     auto loaded = read_key_file(options.key_file);
     if (!loaded && loaded.error().code == "vault.key_missing") {
       if (!rows->empty())
         return make_error("vault.key_missing",
                           "vault key file " + options.key_file + " does not exist but the database holds " +
                               std::to_string(rows->size()) + " encrypted secret(s); restore the key file (or set " +
+                              kVaultKeyEnv + ")");
+      // A fresh key could never open this database: a node joining a cluster copies the
+      // cluster's key file instead.
+      if (*check)
+        return make_error("vault.key_missing",
+                          "vault key file " + options.key_file +
+                              " does not exist but the database holds a vault check value sealed under another "
+                              "key; every node of a cluster needs the same security.vault_key_file: copy it here (or "
+                              "set " +
                               kVaultKeyEnv + ")");
       auto fresh = SecureKey::generate();
       if (!fresh) return fresh.error();
@@ -182,7 +244,16 @@ Result<std::shared_ptr<Vault>> Vault::open(VaultOptions options) {
       key.emplace(std::move(*loaded));
     }
   }
-  if (key_fit(*rows, *key) == KeyFit::does_not_decrypt) return wrong_key(origin);
+  if (key_fit(*rows, *check, *key) == KeyFit::does_not_decrypt) return wrong_key(origin, check->has_value());
+  if (!*check) {
+    // First open, or a database from before the check value: seal it now, then verify
+    // what is stored (another node may have sealed it first, under its key).
+    const int64_t now = options.clock_ms ? options.clock_ms() : now_ms();
+    if (auto st = write_check_if_absent(*db, *key, now); !st) return st.error();
+    auto stored = load_check(*db);
+    if (!stored) return stored.error();
+    if (!*stored || !check_decrypts(**stored, *key)) return wrong_key(origin, true);
+  }
   log::info("vault.opened", {{"key", origin}, {"secrets", static_cast<int64_t>(rows->size())}});
   auto impl = std::make_unique<Impl>(std::move(options), std::move(origin), std::move(*db), std::move(*key));
   return std::shared_ptr<Vault>(new Vault(std::move(impl)));
@@ -334,6 +405,13 @@ Result<size_t> Vault::rotate(std::optional<RotationStop> stop) {
       if (auto st = update->step(); !st) return abandon(st.error());
       update->reset();
     }
+    // The check value moves to the new key with the secrets, in the same transaction.
+    const Sealed check = seal(*fresh, kCheckName, Secret(kCheckPlaintext));
+    auto reseal = db.prepare("UPDATE vault_check SET ciphertext = ?1, nonce = ?2 WHERE id = 'vault'");
+    if (!reseal) return abandon(reseal.error());
+    (void)reseal->bind_blob(1, check.ciphertext);
+    (void)reseal->bind_blob(2, check.nonce);
+    if (auto st = reseal->step(); !st) return abandon(st.error());
     if (stop == RotationStop::before_commit) return make_error("vault.test_stop", "stopped (test)");
     if (auto st = tx->commit(); !st) return abandon(st.error());
     count = rows->size();

@@ -63,10 +63,13 @@ class Vault {
  public:
   // Opens the database (migrating it if needed) and the key; finishes or rolls back an
   // interrupted key rotation. Errors (all name the key's origin):
-  //   vault.key_missing  key file absent while the database holds secrets
+  //   vault.key_missing  key file absent while the database holds secrets or a check value
   //   vault.key_mode     key file accessible by group/others
   //   vault.bad_key      not 64 hex digits
-  //   vault.wrong_key    the key decrypts none of the stored secrets
+  //   vault.wrong_key    the key does not decrypt the database's check value (written
+  //                      under the first key at first open; one per database, so every
+  //                      node of a cluster must share the key), or, in a database from
+  //                      before the check value, none of the stored secrets
   //   vault.key_file, vault.memory, sqlite.* / storage.*
   static Result<std::shared_ptr<Vault>> open(VaultOptions options);
   ~Vault();

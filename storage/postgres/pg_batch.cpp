@@ -10,6 +10,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,9 @@ using internal::result_error;
 using internal::ResultPtr;
 
 namespace {
+
+// The lease check of a fenced write (sb_fence: schema_postgres.cpp), already in $N form.
+const std::string kFenceSql = "SELECT sb_fence($1, $2, $3)";
 
 // One op's parameters as libpq sends them (text format, blobs binary), following
 // PgStatement's binding rules.
@@ -119,7 +123,7 @@ std::vector<int64_t> column0_ids(const PGresult* r) {
 // (Parse once per session; each write is then Bind/Execute only), so the server does not
 // parse and plan every write of every batch again.
 Attempt send_once(PgDatabase& db, const std::vector<size_t>& pending, const std::vector<const std::string*>& sql,
-                  const std::vector<Params>& params) {
+                  const std::vector<Params>& params, const std::vector<std::optional<Params>>& fences) {
   PGconn* conn = db.handle();
   Attempt a;
   a.changes.assign(pending.size(), 0);
@@ -129,9 +133,11 @@ Attempt send_once(PgDatabase& db, const std::vector<size_t>& pending, const std:
     return a;
   }
   PQsetnonblocking(conn, 1);
-  // What the server answers, in order: a Parse for `sql_text` (prepare) or write k's result.
+  // What the server answers, in order: a Parse for `sql_text` (prepare), write k's fence
+  // check, or write k's result.
   struct Item {
     bool prepare;
+    bool fence;
     size_t k;
     const std::string* sql_text;
   };
@@ -141,9 +147,7 @@ Attempt send_once(PgDatabase& db, const std::vector<size_t>& pending, const std:
   bool sent = true;
   std::vector<const char*> values;
   std::vector<int> lengths;
-  for (size_t k = 0; k < pending.size() && sent; ++k) {
-    const Params& p = params[pending[k]];
-    const std::string& text = *sql[pending[k]];
+  const auto send = [&](const std::string& text, const Params& p, size_t k, bool fence) {
     values.assign(p.text.size(), nullptr);
     lengths.assign(p.text.size(), 0);
     for (size_t j = 0; j < p.text.size(); ++j) {
@@ -154,7 +158,7 @@ Attempt send_once(PgDatabase& db, const std::vector<size_t>& pending, const std:
     if (!stmt.name.empty() && !stmt.prepared && std::find(parsing.begin(), parsing.end(), &text) == parsing.end()) {
       sent = PQsendPrepare(conn, stmt.name.c_str(), text.c_str(), static_cast<int>(values.size()), nullptr) == 1;
       parsing.push_back(&text);
-      items.push_back({true, k, &text});
+      items.push_back({true, false, k, &text});
     }
     // libpq copies the query and the values into its output buffer here.
     if (sent && stmt.name.empty()) {
@@ -164,7 +168,14 @@ Attempt send_once(PgDatabase& db, const std::vector<size_t>& pending, const std:
       sent = PQsendQueryPrepared(conn, stmt.name.c_str(), static_cast<int>(values.size()), values.data(),
                                  lengths.data(), p.formats.data(), 0) == 1;
     }
-    items.push_back({false, k, &text});
+    items.push_back({false, fence, k, &text});
+  };
+  for (size_t k = 0; k < pending.size() && sent; ++k) {
+    // The fence check goes first, in the write's own transaction: a stale lease fails it
+    // (SQLSTATE SBF01, cluster.fenced) before the write runs, and a live one stays locked
+    // FOR SHARE until the Sync commits.
+    if (const auto& fence = fences[pending[k]]; fence) send(kFenceSql, *fence, k, true);
+    if (sent) send(*sql[pending[k]], params[pending[k]], k, false);
   }
   sent = sent && PQpipelineSync(conn) == 1;
   Status flushed = sent ? flush_all(conn) : Status(result_error(conn, nullptr));
@@ -197,7 +208,7 @@ Attempt send_once(PgDatabase& db, const std::vector<size_t>& pending, const std:
         a.resend = true;
         a.error = result_error(conn, r.get());
       }
-    } else if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+    } else if (!item.fence && (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)) {
       a.changes[item.k] = changes_of(r.get());
       if (s == PGRES_TUPLES_OK) a.returned_ids[item.k] = column0_ids(r.get());
     }
@@ -288,6 +299,7 @@ std::vector<WriteOutcome> run_batch(PgDatabase& db, const std::vector<WriteOp>& 
   std::vector<const std::string*> sql(ops.size(), nullptr);
   std::vector<size_t> pending;
   std::vector<Params> params(ops.size());
+  std::vector<std::optional<Params>> fences(ops.size());
   for (size_t i = 0; i < ops.size(); ++i) {
     auto p = encode(ops[i]);
     if (!p) {
@@ -295,6 +307,14 @@ std::vector<WriteOutcome> run_batch(PgDatabase& db, const std::vector<WriteOp>& 
       continue;
     }
     params[i] = std::move(*p);
+    if (const Fence& f = ops[i].fence; !f.empty()) {
+      auto fp = encode(WriteOp{"", {SqlParam::of(f.resource), SqlParam::of(f.holder), SqlParam::of(f.epoch)}});
+      if (!fp) {
+        fail(i, fp.error());
+        continue;
+      }
+      fences[i] = std::move(*fp);
+    }
     auto it = translated.find(ops[i].sql);
     if (it == translated.end()) it = translated.emplace(ops[i].sql, translate_sql(ops[i].sql)).first;
     // A count mismatch is a caller bug (the SQLite committer reports it the same way). Sent
@@ -311,7 +331,7 @@ std::vector<WriteOutcome> run_batch(PgDatabase& db, const std::vector<WriteOp>& 
   }
   int resends = 0;
   while (!pending.empty()) {
-    Attempt a = send_once(db, pending, sql, params);
+    Attempt a = send_once(db, pending, sql, params, fences);
     if (a.committed) {
       for (size_t k = 0; k < pending.size(); ++k) {
         out[pending[k]].ok = true;

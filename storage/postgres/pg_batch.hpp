@@ -15,6 +15,10 @@
 // fails every write not yet committed. A batch holding a transaction statement (BEGIN,
 // COMMIT, ROLLBACK, SAVEPOINT, ...) would not be one transaction: it fails whole with
 // storage.batch_aborted before anything is sent, as the SQLite committer fails it.
+//
+// A fenced write (WriteOp::fence) is preceded in the pipeline by SELECT sb_fence(...): its
+// lease row is locked FOR SHARE until the Sync's commit, and a stale lease fails the write
+// on its own (SQLSTATE SBF01, "cluster.fenced") like any other failing write.
 #include <vector>
 
 #include "storage/postgres/pg_connection.hpp"

@@ -23,6 +23,7 @@ std::string_view code_for(std::string_view s) {
   if (cls == "23") return kConstraintViolation;
   if (s == "40001" || s == "40P01") return kRetry;
   if (s == "3D000") return kNoDatabase;
+  if (s == kFencedSqlstate) return kFenced;  // raised by sb_fence()
   return kError;
 }
 

@@ -42,7 +42,8 @@ psql_run -c 'CREATE DATABASE sbcheck' postgres
   ddl kPostgresVersionTable
   ddl kPostgresVersionTable  # idempotent
   ddl kPostgresV11
-  echo 'UPDATE squadbox_schema SET version = 11;'
+  ddl kPostgresV12
+  echo 'UPDATE squadbox_schema SET version = 12;'
   echo 'COMMIT;'
 } >"$dir/schema.sql"
 psql_run -f "$dir/schema.sql" sbcheck

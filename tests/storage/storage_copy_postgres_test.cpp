@@ -76,7 +76,7 @@ TEST_F(StorageCopy, CopiesEveryTableWithItsRowsAndTheChainVerifiesOnTheTarget) {
     EXPECT_EQ(t.source_rows, t.target_rows) << t.table;
     rows[t.table] = t.target_rows;
   }
-  EXPECT_EQ(rows.size(), 15u) << "every table of schema version " << kSchemaVersion;
+  EXPECT_EQ(rows.size(), 18u) << "every table of schema version " << kSchemaVersion;
   EXPECT_EQ(rows["namespaces"], 2);
   EXPECT_EQ(rows["namespace_id_ranges"], 3) << "the deleted namespace's slot stays taken";
   EXPECT_EQ(rows["chat_mappings"], 1);
@@ -91,8 +91,9 @@ TEST_F(StorageCopy, CopiesEveryTableWithItsRowsAndTheChainVerifiesOnTheTarget) {
   EXPECT_EQ(rows["scheduled_tasks"], 1);
   EXPECT_EQ(rows["task_runs"], 1);
   EXPECT_EQ(rows["secrets"], 1);
+  EXPECT_EQ(rows["vault_check"], 1) << "the key that opens the source opens the target";
   EXPECT_EQ(rows["audit_log"], sb::test::kPopulatedAuditRecords);
-  EXPECT_EQ(report->rows, 31);
+  EXPECT_EQ(report->rows, 32);
   // Referenced tables come first, and the id ranges before the namespaces (the trigger).
   auto pos = [&](const std::string& t) {
     for (size_t i = 0; i < report->tables.size(); ++i)

@@ -293,6 +293,78 @@ TEST_P(VaultStore, AWrongKeyIsAClearErrorNamingTheKeyFile) {
   EXPECT_NE(env.error().message.find("SQUADBOX_VAULT_KEY"), std::string::npos) << env.error().message;
 }
 
+// Every node of a cluster opens the vault over the one shared database: a node with a key
+// of its own is refused at once, though no secret exists yet to show the mismatch.
+TEST_P(VaultStore, AnotherKeyIsRefusedByTheCheckValueEvenWithoutSecrets) {
+  VaultDir d(target());
+  ASSERT_TRUE(d.open());
+  auto r = sb::storage::Vault::open(d.options(fresh_hex_key()));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "vault.wrong_key");
+  EXPECT_NE(r.error().message.find("security.vault_key_file"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("check value"), std::string::npos) << r.error().message;
+
+  // A second node sharing the database but with a key file of its own.
+  VaultDir other;
+  other.db_path = d.db_path;
+  write_file(other.key_path, fresh_hex_key() + "\n", 0600);
+  auto second = sb::storage::Vault::open(other.options());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, "vault.wrong_key");
+  EXPECT_NE(second.error().message.find(other.key_path), std::string::npos) << second.error().message;
+  // Without a key file it is not given a fresh key that could never open the database.
+  ASSERT_EQ(::unlink(other.key_path.c_str()), 0);
+  auto keyless = sb::storage::Vault::open(other.options());
+  ASSERT_FALSE(keyless.ok());
+  EXPECT_EQ(keyless.error().code, "vault.key_missing");
+  EXPECT_NE(keyless.error().message.find("security.vault_key_file"), std::string::npos) << keyless.error().message;
+  EXPECT_FALSE(sb::security::vault::path_exists(other.key_path));
+  // The same key, as a cluster's nodes share it, opens it.
+  write_file(other.key_path, d.key_hex() + "\n", 0600);
+  EXPECT_TRUE(sb::storage::Vault::open(other.options()).ok());
+}
+
+// A database from before the check value gets it at the next open, under the key in use,
+// and a rotation moves it to the new key with the secrets.
+TEST_P(VaultStore, TheCheckValueIsWrittenIntoAnOlderDatabaseAndFollowsARotation) {
+  VaultDir d(target());
+  {
+    auto vault = d.open();
+    ASSERT_TRUE(vault);
+    ASSERT_TRUE(vault->set("k", Secret("v")).ok());
+  }
+  auto db = sb::storage::Database::open(d.db_path);
+  ASSERT_TRUE(db) << db.error().message;
+  ASSERT_TRUE(db->exec("DELETE FROM vault_check"));
+  {
+    auto vault = d.open();
+    ASSERT_TRUE(vault);
+    EXPECT_EQ(vault->get("k")->reveal(), "v");
+  }
+  {
+    auto stmt = db->prepare("SELECT count(*) FROM vault_check");
+    ASSERT_TRUE(stmt);
+    ASSERT_TRUE(stmt->step().value());
+    EXPECT_EQ(stmt->column_int64(0), 1);
+  }
+  ASSERT_TRUE(db->exec("DELETE FROM secrets"));
+  auto wrong = sb::storage::Vault::open(d.options(fresh_hex_key()));
+  ASSERT_FALSE(wrong.ok()) << "the check value alone tells the key is wrong";
+  EXPECT_EQ(wrong.error().code, "vault.wrong_key");
+
+  const std::string before = d.key_hex();
+  {
+    auto vault = d.open();
+    ASSERT_TRUE(vault);
+    ASSERT_TRUE(vault->rotate_key().ok());
+  }
+  EXPECT_NE(d.key_hex(), before);
+  EXPECT_TRUE(d.open()) << "the rotated key decrypts the re-sealed check value";
+  auto old = sb::storage::Vault::open(d.options(before));
+  ASSERT_FALSE(old.ok());
+  EXPECT_EQ(old.error().code, "vault.wrong_key");
+}
+
 TEST_P(VaultStore, AMissingKeyFileIsNotReplacedWhileSecretsExist) {
   VaultDir d(target());
   {
