@@ -14,7 +14,7 @@ using std::chrono::milliseconds;
 using namespace effect;
 
 NamespaceRunner::NamespaceRunner(NamespaceRunnerOptions options)
-    : opts_(std::move(options)), ready_(opts_.ready), queue_(opts_.start_cursor) {
+    : opts_(std::move(options)), ready_(opts_.ready), queue_(opts_.start_cursor, opts_.any_order) {
   if (!opts_.random_hex) opts_.random_hex = [] { return sb::random_hex(6); };
   if (!opts_.now) opts_.now = [] { return std::chrono::steady_clock::now(); };
 }
@@ -510,7 +510,7 @@ void NamespaceRunner::after_start(Effects& fx) {
 // path). False when it was refused (a replay of what this runner already has or finished).
 bool NamespaceRunner::accept(messaging::StoredMessage& in) {
   const int64_t id = in.id;
-  if (id <= queue_.last_accepted_id() || id <= queue_.restart_cursor()) {
+  if (queue_.refuses(id)) {
     // A replay (recover) of what this actor already has or finished: harmless.
     log::debug("namespace.refused", {{"namespace", opts_.name}, {"id", id}, {"code", "turn_queue.duplicate"}});
     return false;

@@ -157,6 +157,8 @@ struct NamespaceRunnerOptions {
   std::string id;    // namespace id (idempotency keys, addressing)
   std::string name;  // run ids, logs, metrics
   int64_t start_cursor = 0;
+  // A cluster: routed messages may arrive out of id order (TurnQueue any_order).
+  bool any_order = false;
   std::size_t max_batch = 20;
   std::chrono::milliseconds start_retry{2000};
   std::size_t max_turn_attempts = 3;

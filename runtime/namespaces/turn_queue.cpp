@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <utility>
 
 namespace sb::namespaces {
@@ -91,17 +92,32 @@ std::string format_turn_input(std::string_view chat_jid, const std::vector<Pendi
   return out;
 }
 
-TurnQueue::TurnQueue(int64_t start_cursor)
-    : cursor_(std::max<int64_t>(start_cursor, 0)), last_accepted_(cursor_), last_delivered_(cursor_) {}
+TurnQueue::TurnQueue(int64_t start_cursor, bool any_order)
+    : cursor_(std::max<int64_t>(start_cursor, 0)),
+      last_accepted_(cursor_),
+      last_delivered_(cursor_),
+      any_order_(any_order),
+      floor_(cursor_) {}
+
+bool TurnQueue::refuses(int64_t id) const {
+  if (!any_order_) return id <= last_accepted_;
+  return id <= floor_ || seen_.count(id) > 0;
+}
 
 Status TurnQueue::push(PendingMessage message) {
   if (message.id <= 0) return invalid("id must be > 0");
   if (message.chat_jid.empty()) return invalid("chat_jid is empty");
-  if (message.id <= last_accepted_) {
-    return make_error("turn_queue.duplicate",
-                      "id " + std::to_string(message.id) + " <= last accepted " + std::to_string(last_accepted_));
+  if (refuses(message.id)) {
+    return make_error("turn_queue.duplicate", "id " + std::to_string(message.id) + " was accepted before");
   }
-  last_accepted_ = message.id;
+  last_accepted_ = std::max(last_accepted_, message.id);
+  if (any_order_) {
+    seen_.insert(message.id);
+    if (seen_.size() > kSeenLimit) {
+      floor_ = *seen_.begin();
+      seen_.erase(seen_.begin());
+    }
+  }
   const uint64_t seq = next_seq_++;
   done_.emplace_back(message.id, false);
   auto [it, inserted] = chats_.try_emplace(message.chat_jid);
@@ -113,7 +129,11 @@ Status TurnQueue::push(PendingMessage message) {
     chat.ready = true;
     ready_.push_back(message.chat_jid);
   }
-  chat.entries.push_back(Entry{std::move(message), seq});
+  // In any order, a late message takes its place by id among the chat's waiting ones.
+  auto at = chat.entries.end();
+  if (any_order_)
+    while (at != chat.entries.begin() && std::prev(at)->message.id > message.id) --at;
+  chat.entries.insert(at, Entry{std::move(message), seq});
   ++pending_;
   return {};
 }

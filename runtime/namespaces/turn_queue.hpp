@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -64,11 +65,21 @@ std::string format_utc_millis(int64_t epoch_ms);
 class TurnQueue {
  public:
   // start_cursor: the persisted restart cursor; ids <= it were delivered before.
-  explicit TurnQueue(int64_t start_cursor = 0);
+  // any_order: ids may arrive in any order (a cluster: batches forwarded by several nodes
+  // and rows replayed from the table interleave). A duplicate is then an id this queue
+  // has accepted before (it remembers the last kSeenLimit of them), not any id below
+  // the highest; a chat's messages are kept in id order.
+  explicit TurnQueue(int64_t start_cursor = 0, bool any_order = false);
+
+  static constexpr std::size_t kSeenLimit = 200000;
 
   // Errors: "turn_queue.invalid" (id <= 0, empty chat JID), "turn_queue.duplicate"
-  // (id <= the highest id already accepted or the start cursor).
+  // (refuses(id)).
   Status push(PendingMessage message);
+  // Would push() refuse this id as a duplicate? In order: id <= the highest id accepted
+  // or the start cursor. In any order: an id accepted before, or at most the start
+  // cursor (or the oldest id it forgot).
+  bool refuses(int64_t id) const;
 
   // Errors: "turn_queue.busy" (a turn is running), "turn_queue.empty" (nothing pending),
   // "turn_queue.invalid" (max_batch == 0).
@@ -114,6 +125,9 @@ class TurnQueue {
   int64_t cursor_ = 0;
   int64_t last_accepted_ = 0;
   int64_t last_delivered_ = 0;
+  bool any_order_ = false;
+  std::set<int64_t> seen_;  // any_order: the accepted ids above floor_
+  int64_t floor_ = 0;       // any_order: ids <= it are refused
 };
 
 }  // namespace sb::namespaces

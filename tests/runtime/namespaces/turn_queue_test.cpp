@@ -132,6 +132,37 @@ TEST(TurnQueue, MessagesForTheRunningChatWaitForTheNextTurn) {
   EXPECT_EQ(ids(*t), std::vector<int64_t>{2});
 }
 
+// A cluster: batches forwarded by two nodes and rows replayed from the table interleave.
+TEST(TurnQueue, InAnyOrderALateLowerIdIsAcceptedOnceAndTakesItsPlaceInItsChat) {
+  TurnQueue q(/*start_cursor=*/0, /*any_order=*/true);
+  ASSERT_TRUE(q.push(msg(11, "slack:C1")).ok());
+  ASSERT_TRUE(q.push(msg(13, "slack:C1")).ok());
+  ASSERT_TRUE(q.push(msg(10, "slack:C1")).ok()) << "an in-order queue would refuse it as a duplicate";
+  ASSERT_TRUE(q.push(msg(12, "slack:C2")).ok());
+  EXPECT_EQ(q.push(msg(11, "slack:C1")).error().code, "turn_queue.duplicate");
+  EXPECT_TRUE(q.refuses(10));
+  EXPECT_FALSE(q.refuses(9));
+  auto turn = q.next_turn(10);
+  ASSERT_TRUE(turn.ok());
+  ASSERT_EQ(turn->messages.size(), 3u);
+  EXPECT_EQ(turn->messages[0].id, 10);
+  EXPECT_EQ(turn->messages[1].id, 11);
+  EXPECT_EQ(turn->messages[2].id, 13);
+  ASSERT_TRUE(q.turn_done().ok());
+  // Done ids stay duplicates (a replay from the table is harmless).
+  EXPECT_EQ(q.push(msg(13, "slack:C1")).error().code, "turn_queue.duplicate");
+  // In order, the same late id is refused: what a single node relies on.
+  TurnQueue ordered;
+  ASSERT_TRUE(ordered.push(msg(11, "slack:C1")).ok());
+  EXPECT_EQ(ordered.push(msg(10, "slack:C1")).error().code, "turn_queue.duplicate");
+}
+
+TEST(TurnQueue, InAnyOrderTheStartCursorStillRefusesWhatWasDoneBefore) {
+  TurnQueue q(/*start_cursor=*/50, /*any_order=*/true);
+  EXPECT_EQ(q.push(msg(50, "slack:C1")).error().code, "turn_queue.duplicate");
+  EXPECT_TRUE(q.push(msg(51, "slack:C1")).ok());
+}
+
 TEST(TurnQueue, InputFormatIsStableAndEscaped) {
   std::vector<PendingMessage> ms;
   PendingMessage a;
