@@ -137,6 +137,13 @@ Result<actors::ContainerRunOptions> build_namespace_run(const NamespaceRunContex
   run.spec.uid = identity.uid;
   run.spec.gid = identity.gid;
   run.spec.user_namespace = identity.user_namespace;
+  // A namespace made through another node of a cluster has no folders on this one yet:
+  // make the mount points a read-only /workspace needs (ipc, extra) as its creation does.
+  for (const char* sub : {"ipc", "extra"}) {
+    std::error_code ec;
+    fs::create_directories(fs::path(workspace) / sub, ec);
+    if (ec) return make_error("namespaces.io", "cannot create " + workspace + "/" + sub + ": " + ec.message());
+  }
   if (auto s = prepare_dir(workspace, run.spec.host_uid(), run.spec.host_gid()); !s) return s.error();
   if (auto s = prepare_dir(session, run.spec.host_uid(), run.spec.host_gid(), true); !s) return s.error();
   ::chmod(session.c_str(), 0700);

@@ -228,7 +228,10 @@ Result<std::string> OciRuntime::create(const ContainerSpec& spec) {
     for (const auto& nested : nested_mount_points(spec.mounts))
       if (auto made = ensure_mount_points(in.mount_sources[nested.parent], {nested.relative}); !made) {
         fs::remove_all(dir, ec);
-        return made.error();
+        // Name the host folder it was made in: the message alone says only the inner path.
+        return make_error(made.error().code, made.error().message + " (in " + in.mount_sources[nested.parent] +
+                                                 ", mounted at " + spec.mounts.mounts()[nested.parent].container_path +
+                                                 ")");
       }
     auto r = StagedRootfs::stage(image->rootfs, dir);
     if (!r) {
