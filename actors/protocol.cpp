@@ -14,6 +14,15 @@ std::string_view to_string(ChildState state) {
   return "running";
 }
 
+std::string_view to_string(ForwardVerdict verdict) {
+  switch (verdict) {
+    case ForwardVerdict::accepted: return "accepted";
+    case ForwardVerdict::not_owner: return "not_owner";
+    case ForwardVerdict::not_serving: return "not_serving";
+  }
+  return "not_owner";
+}
+
 // The one versioned block of wire types: every node of a cluster registers the same
 // types under the same names (a type unknown to the receiver arrives empty).
 void add_message_types(caf::actor_system_config& cfg) {
@@ -44,6 +53,13 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<storage::SqlParam>>("std::vector<sql_param>");
   cfg.add_message_type<storage::WriteOp>("write_op");
   cfg.add_message_type<storage::WriteOutcome>("write_outcome");
+  cfg.add_message_type<cluster_hello>("sbc_hello");
+  cfg.add_message_type<cluster_forward>("sbc_forward");
+  cfg.add_message_type<cluster_forward_ack>("sbc_forward_ack");
+  cfg.add_message_type<cluster_local_reply>("sbc_local_reply");
+  cfg.add_message_type<cluster_member_status>("cluster_member_status");
+  cfg.add_message_type<std::vector<cluster_member_status>>("std::vector<cluster_member_status>");
+  cfg.add_message_type<cluster_status>("cluster_status");
 }
 
 }  // namespace sb::actors

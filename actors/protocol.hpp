@@ -74,6 +74,12 @@ using ws_text_atom = caf::atom_constant<caf::atom("wstext")>;
 using ws_closed_atom = caf::atom_constant<caf::atom("wsclosed")>;
 using ws_timer_atom = caf::atom_constant<caf::atom("wstimer")>;
 using ws_boot_atom = caf::atom_constant<caf::atom("wsboot")>;
+// The cluster (actors/cluster/): node-to-node and the local cluster actor.
+using hello_atom = caf::atom_constant<caf::atom("sbhello")>;      // peers introduce themselves
+using forward_atom = caf::atom_constant<caf::atom("sbforward")>;  // a routed batch for the owner
+using yield_atom = caf::atom_constant<caf::atom("yield")>;        // give up a namespace between turns
+using own_atom = caf::atom_constant<caf::atom("own")>;            // ownership changed: reconcile
+using probed_atom = caf::atom_constant<caf::atom("probed")>;      // a reachability probe's answer
 
 // What any supervised component reports about itself. `state` is for people (/readyz,
 // `squadbox status`); callers that decide something use the typed fields of their own
@@ -160,6 +166,7 @@ struct outbound_message {
   // "" = none. A second enqueue with the same key stores nothing and answers the first
   // one's ids: a namespace's replies to a turn replayed after a crash go out once.
   std::string idempotency_key{};  // {}: positional {bot, chat, text, reply_to} stays warning-free
+  storage::Fence fence{};         // cluster mode: the owning namespace's lease (storage::Fence)
 };
 
 struct enqueue_result {
@@ -190,6 +197,105 @@ struct scheduled_run : schedule::ScheduledRun {
 };
 using scheduled_run_result = schedule::ScheduledRunResult;
 
+// -- the cluster wire (actors/cluster/) ----------------------------------------
+// Every type that crosses nodes is registered by add_message_types() under one name on
+// every node. CAF 0.17 identifies types by name only and turns a layout it does not
+// know into an empty message, so a change to any of these (or to the types they carry)
+// bumps kClusterWireVersion: it is the app identifier of the node-to-node handshake, so
+// nodes of different wire versions refuse each other instead of corrupting messages.
+inline constexpr uint32_t kClusterWireVersion = 1;
+
+// The first request on a new connection, both ways: who is there, and whether its
+// failure-detection settings are the same as ours (CAF drops a peer whose heartbeats are
+// slower than its own connection timeout).
+struct cluster_hello {
+  uint32_t wire_version = kClusterWireVersion;
+  std::string member;       // cluster.node_name
+  std::string incarnation;  // this process's random id (a restart is another incarnation)
+  int64_t heartbeat_interval_ms = 0;
+  int64_t connection_timeout_ms = 0;
+  // The sender's published peer actor. Only the member with the smaller name dials (CAF
+  // keeps one connection per pair of nodes and tears down a second one), so the dialled
+  // side learns where to send from this field.
+  caf::actor peer;
+};
+
+// A routed batch for a namespace another node owns, with the epoch the sender saw: the
+// owner takes it only while it still holds that epoch.
+struct cluster_forward {
+  std::string from_member;
+  int64_t epoch = 0;
+  routed_batch batch;
+};
+
+enum class ForwardVerdict : uint8_t { accepted, not_owner, not_serving };
+std::string_view to_string(ForwardVerdict verdict);
+
+struct cluster_forward_ack {
+  ForwardVerdict verdict = ForwardVerdict::accepted;
+};
+
+// A reply of a local chat turn (channels/local): the node whose admin API took the chat
+// request waits for it, and the namespace may run on another node.
+struct cluster_local_reply {
+  std::string jid;
+  int64_t first_id = 0;
+  int64_t last_id = 0;
+  std::string text;
+  std::string error;
+  bool finished = false;  // the turn ended (error empty: it succeeded)
+};
+
+// One member as the cluster actor sees it (GET /api/v1/cluster).
+struct cluster_member_status {
+  std::string name;
+  std::string advertise;
+  std::string state;  // "active" | "draining"
+  bool live = false;
+  int64_t lease_age_ms = 0;
+  int64_t capacity = 1;
+  std::string connection;  // "self", "connected", "connecting", "unreachable", "refused"
+  std::string last_error;
+  std::vector<std::string> namespaces;  // namespace ids whose lease it holds
+  std::vector<std::string> bots;        // bot ids whose lease it holds
+};
+
+struct cluster_status {
+  std::string self;
+  bool serving = false;
+  int64_t lease_ttl_ms = 0;
+  std::vector<cluster_member_status> members;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, routed_batch& x);
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_hello& x) {
+  return f(caf::meta::type_name("sbc_hello"), x.wire_version, x.member, x.incarnation, x.heartbeat_interval_ms,
+           x.connection_timeout_ms, x.peer);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_forward& x) {
+  return f(caf::meta::type_name("sbc_forward"), x.from_member, x.epoch, x.batch);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_forward_ack& x) {
+  return f(caf::meta::type_name("sbc_forward_ack"), x.verdict);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_local_reply& x) {
+  return f(caf::meta::type_name("sbc_local_reply"), x.jid, x.first_id, x.last_id, x.text, x.error, x.finished);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_member_status& x) {
+  return f(caf::meta::type_name("cluster_member_status"), x.name, x.advertise, x.state, x.live, x.lease_age_ms,
+           x.capacity, x.connection, x.last_error, x.namespaces, x.bots);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_status& x) {
+  return f(caf::meta::type_name("cluster_status"), x.self, x.serving, x.lease_ttl_ms, x.members);
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, scheduled_run& x) {
   return f(caf::meta::type_name("scheduled_run"), x.task_id, x.run_id, x.attempt, x.namespace_id, x.namespace_name,
@@ -209,7 +315,8 @@ typename Inspector::result_type inspect(Inspector& f, ingest_result& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, outbound_message& x) {
-  return f(caf::meta::type_name("outbound_message"), x.bot_id, x.chat_jid, x.text, x.reply_to, x.idempotency_key);
+  return f(caf::meta::type_name("outbound_message"), x.bot_id, x.chat_jid, x.text, x.reply_to, x.idempotency_key,
+           x.fence);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, enqueue_result& x) {
@@ -301,7 +408,10 @@ using namespace_manager_actor =
                             caf::reacts_to<acquire_atom, std::string, bool>,  // bool: scheduled (a task run: may
                                                                               // pre-empt idle containers)
                             caf::reacts_to<release_atom, std::string>, caf::reacts_to<idle_atom, std::string>,
-                            caf::reacts_to<busy_atom, std::string>>;
+                            caf::reacts_to<busy_atom, std::string>,
+                            // cluster mode (actors/namespaces/namespace_manager.hpp)
+                            caf::reacts_to<own_atom>, caf::replies_to<yield_atom, std::string>::with<bool>,
+                            caf::reacts_to<tick_atom>>;
 
 // The scheduler ("scheduler" in the registry): one pending timer for the earliest due
 // task. reload_atom: the task store changed (re-read what is planned, re-arm).
@@ -374,6 +484,29 @@ using supervisor_actor =
     caf::typed_actor<caf::replies_to<status_atom>::with<supervisor_status>, caf::replies_to<shutdown_atom>::with<bool>,
                      caf::reacts_to<restart_atom, uint64_t, uint64_t>,  // child index, generation
                      caf::reacts_to<failed_atom, child_failure>>;       // from a nested supervisor
+
+// The node-to-node interface: the one actor each node publishes on cluster.listen (mutual
+// TLS only). hello: the handshake above (an error when the settings differ). forward: a
+// batch for a namespace this node owns. wake: rows wait in the outbox of a bot whose
+// sender runs here.
+using cluster_peer_actor =
+    caf::typed_actor<caf::replies_to<hello_atom, cluster_hello>::with<cluster_hello>,
+                     caf::replies_to<forward_atom, cluster_forward>::with<cluster_forward_ack>,
+                     caf::reacts_to<wake_atom, std::string>, caf::reacts_to<output_atom, cluster_local_reply>,
+                     caf::reacts_to<reload_atom>>;  // another node changed the admin tables
+
+// The local cluster actor ("cluster" in the registry): membership and leases in the
+// database, connections to the peers. forward: a batch for a namespace this node does not
+// own (the namespace manager hands it over); wake: rows for a bot (the outbox); status:
+// the members and what each owns. Internal: tick (its timer), probed (a reachability
+// probe's result: member, generation, ok, error).
+using cluster_actor =
+    component_actor::extend<caf::reacts_to<forward_atom, routed_batch>, caf::reacts_to<wake_atom, std::string>,
+                            caf::reacts_to<output_atom, cluster_local_reply>,
+                            caf::reacts_to<hello_atom, cluster_hello>,  // a peer dialled us (from our peer)
+                            caf::reacts_to<reload_atom>,  // this node changed the admin tables: tell the others
+                            caf::replies_to<caf::get_atom>::with<cluster_status>, caf::reacts_to<tick_atom>,
+                            caf::reacts_to<probed_atom, std::string, uint64_t, bool, std::string>>;
 
 // Registers every message type above (and the storage types) with CAF.
 void add_message_types(caf::actor_system_config& cfg);

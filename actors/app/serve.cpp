@@ -21,6 +21,7 @@
 #include "actors/app/admin/admin_routes.hpp"
 #include "actors/app/admin/audit_routes.hpp"
 #include "actors/app/admin/chat_routes.hpp"
+#include "actors/app/admin/cluster_routes.hpp"
 #include "actors/app/admin/namespaces_routes.hpp"
 #include "actors/app/admin/outbox_routes.hpp"
 #include "actors/app/admin/secrets_routes.hpp"
@@ -29,6 +30,8 @@
 #include "actors/app/channel_services.hpp"
 #include "actors/app/namespace_runs.hpp"
 #include "actors/app/security_services.hpp"
+#include "actors/cluster/cluster_node.hpp"
+#include "actors/cluster/cluster_transport.hpp"
 #include "actors/containers/container_supervisor.hpp"
 #include "actors/containers/ipc_task_desk.hpp"
 #include "actors/node/audit_sink.hpp"
@@ -389,11 +392,27 @@ int serve(const config::Config& config, const char* version) {
     return 1;
   }
 
+  // A cluster node checks its TLS credentials before CAF sees them (CAF throws from the
+  // actor system's constructor on unusable files, then hangs at exit).
+  std::shared_ptr<cluster::OwnershipView> cluster_view;
+  if (c.cluster.enabled) {
+    auto identity = actors::check_cluster_credentials(c.cluster);
+    if (!identity) {
+      log::error("node.start_failed",
+                 {{"error", "cluster: " + identity.error().message}, {"code", identity.error().code}});
+      return 1;
+    }
+    cluster_view = std::make_shared<cluster::OwnershipView>(c.cluster.node_name);
+  }
+
   const Containers containers = prepare_containers(c);
 
   metrics::Registry registry;
   actors::ConnectionBoard connections;  // outlives the actor system: its actors write to it
   int exit_code = 0;
+  // Armed at shutdown; declared before the actor system so that it also bounds the join of
+  // the system's actors and network layer when the scope below ends.
+  std::optional<ShutdownWatchdog> watchdog;
   {
     caf::actor_system_config cfg;
     actors::configure_actor_system(cfg, c);
@@ -420,6 +439,8 @@ int serve(const config::Config& config, const char* version) {
       log::error("tasks.store_unavailable", {{"error", opened.error().message}});
     }
     node.tasks = task_store;
+    node.cluster_view = cluster_view;
+    node.cluster_audit = actors::make_audit_sink(system);
     auto root = actors::spawn_node(system, std::move(node));
     {
       // The root registers its children (the storage writer among them) in its own
@@ -434,6 +455,23 @@ int serve(const config::Config& config, const char* version) {
       caf::scoped_actor self{system};
       self->send_exit(root, caf::exit_reason::user_shutdown);
       return 1;
+    }
+    std::optional<actors::cluster_peer_actor> cluster_peer;
+    if (cluster_view) {
+      actors::ClusterOptions peer;
+      peer.config = c;
+      peer.view = cluster_view;
+      peer.metrics = &registry;
+      peer.audit = actors::make_audit_sink(system);
+      peer.local_chat = local_chat;
+      auto published = actors::publish_cluster_peer(system, peer);
+      if (!published) {
+        log::error("node.start_failed", {{"error", published.error().message}, {"code", published.error().code}});
+        caf::scoped_actor self{system};
+        self->send_exit(root, caf::exit_reason::user_shutdown);
+        return 1;
+      }
+      cluster_peer = *published;
     }
     // A changed configuration shows in the audit trail as a different hash at start.
     sec->audit(AuditRecord{"node", "node.started", c.node.data_dir, start_detail(c, version)});
@@ -470,6 +508,12 @@ int serve(const config::Config& config, const char* version) {
     });
     api_options.extensions.push_back(
         [db = c.storage_path()](http::Router& api) { app::admin::add_audit_routes(api, db); });
+    api_options.extensions.push_back([&system, &c](http::Router& api) {
+      app::admin::add_cluster_routes(
+          api, system,
+          {c.cluster.enabled, c.storage_path(), std::chrono::milliseconds(c.actors.request_timeout_ms),
+           actors::make_audit_sink(system)});
+    });
     ChannelServices channels(system, c, *channel_bots, actors::make_audit_sink(system), &registry);
     api_options.connections = [&connections] {
       std::vector<app::admin::ConnectionStatus> out;
@@ -502,6 +546,10 @@ int serve(const config::Config& config, const char* version) {
           caf::anon_send(router, actors::reload_atom::value);
         if (auto manager = actors::lookup<actors::namespace_manager_actor>(system, "namespaces"))
           caf::anon_send(manager, actors::reload_atom::value);
+        // And the other nodes of a cluster (their routers would otherwise drop what they
+        // do not know is mapped now).
+        if (auto cluster = actors::lookup<actors::cluster_actor>(system, "cluster"))
+          caf::anon_send(cluster, actors::reload_atom::value);
       });
       api_options.extensions.push_back([&system, store, defaults = *agent_defaults](http::Router& api) {
         app::admin::add_namespaces_routes(api, store, actors::make_audit_sink(system), defaults);
@@ -557,7 +605,7 @@ int serve(const config::Config& config, const char* version) {
 
     // Graceful shutdown, bounded by node.shutdown_timeout_ms.
     const auto limit = std::chrono::milliseconds(c.node.shutdown_timeout_ms);
-    ShutdownWatchdog watchdog(limit);
+    watchdog.emplace(limit);
     server.stop_accepting();
     chat_api.stop();  // waiting chats answer 503 now rather than at their timeout
     channels.stop();  // before the node drains: deliveries in flight still get their ack
@@ -572,6 +620,9 @@ int serve(const config::Config& config, const char* version) {
                      self->send_exit(root, caf::exit_reason::kill);
                    });
     }
+    // Other nodes' forwards and hellos end here (their leases of ours run out; nothing of
+    // this node acts on them any more).
+    if (cluster_peer) caf::anon_send_exit(*cluster_peer, caf::exit_reason::user_shutdown);
     // After the node: containers still finishing a turn while it drained kept their model
     // access; now every run has ended and no lease is left to serve.
     sec->proxy->stop();

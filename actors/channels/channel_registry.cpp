@@ -1,7 +1,9 @@
 #include "actors/channels/channel_registry.hpp"
 
 #include <charconv>
+#include <map>
 
+#include "actors/channels/bot_lease_gate.hpp"
 #include "actors/channels/channel_sender.hpp"
 #include "actors/channels/discord_gateway.hpp"
 #include "actors/channels/slack_socket.hpp"
@@ -31,9 +33,8 @@ std::string ca_file_for(const config::Config& config, const channels::ChannelBot
   return bot.ca_file().empty() ? config.outbound.ca_file : bot.ca_file();
 }
 
-}  // namespace
-
-supervisor_actor spawn_channel_registry(caf::actor_system& system, ChannelRegistryOptions options) {
+// The registry's children, one or more per bot, each tagged with its bot (bot_of).
+SupervisorOptions channel_children(const ChannelRegistryOptions& options) {
   SupervisorOptions sup;
   sup.name = "channels";
   sup.policy = options.policy;
@@ -100,6 +101,49 @@ supervisor_actor spawn_channel_registry(caf::actor_system& system, ChannelRegist
                               return caf::actor_cast<caf::actor>(spawn_slack_socket(sys, sock));
                             }});
   }
+  return sup;
+}
+
+// "send:slack/main" -> "slack/main".
+std::string bot_of(const ChildSpec& child) {
+  return child.name.substr(child.name.find(':') + 1);
+}
+
+// Cluster mode: one gate per bot instead of the bot's children; the gate runs them under
+// a supervisor of their own while this node holds the bot's lease.
+SupervisorOptions gated_by_bot(SupervisorOptions all, const ChannelRegistryOptions& options) {
+  std::map<std::string, std::vector<ChildSpec>> by_bot;
+  std::vector<std::string> order;
+  for (auto& child : all.children) {
+    const auto bot = bot_of(child);
+    if (!by_bot.count(bot)) order.push_back(bot);
+    by_bot[bot].push_back(std::move(child));
+  }
+  all.children.clear();
+  for (const auto& bot : order) {
+    BotLeaseGateOptions gate;
+    gate.bot_id = bot;
+    gate.view = options.cluster_view;
+    for (const auto& c : by_bot[bot]) gate.has_sender = gate.has_sender || c.name.starts_with("send:");
+    SupervisorOptions per_bot;
+    per_bot.name = "bot:" + bot;
+    per_bot.policy = all.policy;
+    per_bot.metrics = all.metrics;
+    per_bot.register_children = false;
+    per_bot.children = std::move(by_bot[bot]);
+    gate.start = [per_bot](caf::actor_system& sys) { return spawn_supervisor(sys, per_bot); };
+    all.children.push_back({"bot:" + bot, [gate](caf::actor_system& sys, const caf::actor&) {
+                              return caf::actor_cast<caf::actor>(spawn_bot_lease_gate(sys, gate));
+                            }});
+  }
+  return all;
+}
+
+}  // namespace
+
+supervisor_actor spawn_channel_registry(caf::actor_system& system, ChannelRegistryOptions options) {
+  auto sup = channel_children(options);
+  if (options.cluster_view) sup = gated_by_bot(std::move(sup), options);
   return spawn_supervisor(system, std::move(sup));
 }
 

@@ -12,6 +12,7 @@
 
 #include "actors/channels/connection_board.hpp"
 #include "actors/protocol.hpp"
+#include "runtime/cluster/ownership_view.hpp"
 #include "channels/bot/channel_bot.hpp"
 #include "runtime/config/config.hpp"
 #include "runtime/core/audit_sink.hpp"
@@ -28,6 +29,9 @@ struct ChannelRegistryOptions {
   metrics::Registry* metrics = nullptr;  // not owned; may be null
   ConnectionBoard* board = nullptr;      // not owned; may be null: connection states
   AuditSink audit;                       // may be empty: fatal connection stops
+  // Cluster mode: each bot's children run behind a lease gate (bot_lease_gate.hpp), on the
+  // one node that holds the bot's lease. Null: all of them run here.
+  std::shared_ptr<const cluster::OwnershipView> cluster_view{};
 };
 
 // Children are named "send:slack/main", "poll:telegram/ops", "gateway:discord/x" and

@@ -492,6 +492,14 @@ void wake_sender(caf::actor_system& system, const std::string& bot_id) {
   caf::anon_send(system.groups().get_local(group_name(bot_id)), wake_atom::value);
 }
 
+void wake_bot_sender(caf::actor_system& system, const std::string& bot_id) {
+  if (auto cluster = lookup<cluster_actor>(system, "cluster")) {
+    caf::anon_send(cluster, wake_atom::value, bot_id);
+    return;
+  }
+  wake_sender(system, bot_id);
+}
+
 void send_typing(caf::actor_system& system, const std::string& bot_id, const std::string& chat_jid,
                  const std::string& inbound_message_id) {
   caf::anon_send(system.groups().get_local(group_name(bot_id)), typing_atom::value, chat_jid, inbound_message_id);

@@ -41,6 +41,10 @@ channel_sender_actor spawn_channel_sender(caf::actor_system& system, ChannelSend
 // Tells the sender of `bot_id` ("slack/main") that rows are waiting (no-op if none runs).
 void wake_sender(caf::actor_system& system, const std::string& bot_id);
 
+// The same, wherever the sender runs: in a cluster the bot's sender runs on the node
+// holding its lease, so the wake goes through the "cluster" actor; else wake_sender.
+void wake_bot_sender(caf::actor_system& system, const std::string& bot_id);
+
 // Asks the sender of `bot_id` to show the typing indicator in `chat_jid` once (best
 // effort: never retried, skipped while the bot is rate limited; no-op if none runs).
 // `inbound_message_id`: WhatsApp marks that message read (ChannelBot::build_typing).

@@ -8,6 +8,7 @@
 #include "channels/delivery/prepare_message.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/core/time.hpp"
+#include "storage/error_codes.hpp"
 #include "storage/outbox_store.hpp"
 #include "storage/sqlite.hpp"
 
@@ -82,6 +83,7 @@ outbox_actor::behavior_type outbox_fn(self_ptr self, OutboxOptions options) {
         const size_t pieces = prepared->pieces.size();
         auto op = storage::insert_pieces(prepared->channel, prepared->bot, prepared->chat_jid, prepared->pieces,
                                          prepared->reply_to, now_ms(), message.idempotency_key);
+        op.fence = message.fence;
         auto promise = self->make_response_promise<enqueue_result>();
         const std::string bot_id = message.bot_id;
         const std::string key = message.idempotency_key;
@@ -90,19 +92,22 @@ outbox_actor::behavior_type outbox_fn(self_ptr self, OutboxOptions options) {
                 [=](const storage::WriteOutcome& out) mutable {
                   if (!out.ok) {
                     log::error("outbox.enqueue_failed", {{"bot", bot_id}, {"error", out.error_code}});
-                    promise.deliver(refused("outbox.storage", out.error_code + ": " + out.error_message));
+                    // Fenced: the namespace moved to another node, which answers the turn.
+                    const bool fenced = out.error_code == storage::kFenced;
+                    promise.deliver(refused(fenced ? std::string(storage::kFenced) : "outbox.storage",
+                                            out.error_code + ": " + out.error_message));
                     return;
                   }
                   if (!key.empty() && out.changes < static_cast<int64_t>(pieces)) {
                     // Enqueued before (a turn replayed after a crash): nothing new to send.
                     count(self, bot_id, "duplicate", pieces);
                     promise.deliver(enqueue_result{existing_ids(self, key, pieces), {}});
-                    if (out.changes > 0) wake_sender(self->system(), bot_id);
+                    if (out.changes > 0) wake_bot_sender(self->system(), bot_id);
                     return;
                   }
                   count(self, bot_id, "stored", pieces);
                   promise.deliver(enqueue_result{storage::inserted_ids(out), {}});
-                  wake_sender(self->system(), bot_id);
+                  wake_bot_sender(self->system(), bot_id);
                 },
                 [=](caf::error& err) mutable {
                   const std::string why = self->system().render(err);

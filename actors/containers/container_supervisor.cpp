@@ -118,6 +118,7 @@ void persist(self_ptr self, storage::WriteOp op) {
   if (!writer) return;  // cowork runs without a node database
   // The writer takes one sender's requests in order: the run's row lands first.
   if (auto row = std::exchange(self->state.run_row_unconfirmed, std::nullopt)) persist_run_row(self, std::move(*row));
+  op.fence = self->state.opts.fence;
   self->request(writer, std::chrono::seconds(30), write_atom::value, std::move(op))
       .then(
           [](const storage::WriteOutcome& out) {
@@ -131,10 +132,12 @@ void persist(self_ptr self, storage::WriteOp op) {
 void persist_run_row(self_ptr self, storage::WriteOp op) {
   auto writer = lookup<storage_writer_actor>(self->system(), "storage");
   if (!writer) return;
+  op.fence = self->state.opts.fence;
   self->request(writer, std::chrono::seconds(30), write_atom::value, op)
       .then(
           [self, op](const storage::WriteOutcome& out) {
-            if (out.ok || out.error_code == storage::kConstraintViolation) return;
+            // Fenced: another node owns the namespace now; this run's rows are not ours to write.
+            if (out.ok || out.error_code == storage::kConstraintViolation || out.error_code == storage::kFenced) return;
             log::warn("container.persist_failed", {{"error", out.error_message}, {"retry", "true"}});
             if (!self->state.run_row_unconfirmed) self->state.run_row_unconfirmed = op;
           },

@@ -37,7 +37,10 @@ namespace sb::actors {
 class TaskIpc;  // actors/containers/ipc_task_desk.hpp
 
 struct ContainerRunOptions {
-  std::string run_id;          // unique; the io.squadbox.run label
+  std::string run_id;  // unique; the io.squadbox.run label
+  // Cluster mode: the namespace's lease; every run row write carries it, and the database
+  // refuses them once another node has taken the namespace (storage::Fence).
+  storage::Fence fence{};
   std::string namespace_name;  // the io.squadbox.namespace label
   container::RunKind kind = container::RunKind::squad;
   std::string install_id;  // the io.squadbox.install label

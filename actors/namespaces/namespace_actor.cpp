@@ -13,6 +13,7 @@
 #include "runtime/core/backoff.hpp"
 #include "runtime/core/log.hpp"
 #include "runtime/namespaces/namespace_runner.hpp"
+#include "storage/error_codes.hpp"
 #include "storage/inbound_store.hpp"
 #include "storage/namespace_rows.hpp"
 #include "storage/routing_rows.hpp"
@@ -78,6 +79,23 @@ void schedule_flush(self_ptr self) {
                      flush_atom::value);
 }
 
+// Another node holds a newer lease on the namespace: the database refused our write. The
+// actor ends (its container with it); the new owner replays what no turn finished.
+void fenced(self_ptr self) {
+  log::warn("namespace.fenced", {{"namespace", self->state.opts.name},
+                                 {"epoch", self->state.opts.fence.epoch},
+                                 {"why", "another node owns the namespace now"}});
+  self->quit(caf::exit_reason::user_shutdown);
+}
+
+// Cluster mode: a local chat may wait on another node (the one its request came to): the
+// cluster actor hands every local reply to the other nodes' hubs too.
+void share_local(self_ptr self, cluster_local_reply reply) {
+  if (self->state.opts.fence.empty()) return;
+  if (auto cluster = lookup<cluster_actor>(self->system(), "cluster"))
+    caf::anon_send(cluster, output_atom::value, std::move(reply));
+}
+
 // Marks the turn's rows done and moves the cursor; retried until it commits (both updates
 // are idempotent), so that a transient failure never turns into a replay.
 void record_turn(self_ptr self, const fx::RecordTurn& e) {
@@ -95,13 +113,16 @@ void record_turn(self_ptr self, const fx::RecordTurn& e) {
     self->state.unrecorded_turns.push_back(e);
     schedule_flush(self);
   };
-  for (auto op : {storage::mark_inbound(e.ids, id, e.drop_reason), storage::upsert_cursor(id, e.cursor)})
+  for (auto op : {storage::mark_inbound(e.ids, id, e.drop_reason), storage::upsert_cursor(id, e.cursor)}) {
+    op.fence = st.opts.fence;
     self->request(writer, std::chrono::seconds(30), write_atom::value, std::move(op))
         .then(
-            [retry_once](const storage::WriteOutcome& out) {
+            [self, retry_once](const storage::WriteOutcome& out) {
+              if (out.error_code == storage::kFenced) return fenced(self);
               if (!out.ok) retry_once(out.error_message);
             },
             [self, retry_once](caf::error& err) { retry_once(self->system().render(err)); });
+  }
 }
 
 void send_reply(self_ptr self, outbound_message message);
@@ -120,9 +141,12 @@ void write_boundary(self_ptr self, const fx::MarkTurnStarted& e) {
     self->state.unmarked_turns.push_back(e);
     schedule_flush(self);
   };
-  self->request(writer, std::chrono::seconds(30), write_atom::value, storage::mark_turn_started(e.ids, e.last_id))
+  auto op = storage::mark_turn_started(e.ids, e.last_id);
+  op.fence = st.opts.fence;
+  self->request(writer, std::chrono::seconds(30), write_atom::value, std::move(op))
       .then(
           [self, retry](const storage::WriteOutcome& out) {
+            if (out.error_code == storage::kFenced) return fenced(self);
             if (!out.ok) return retry(out.error_message);
             auto& st = self->state;
             if (st.pending_boundaries > 0 && --st.pending_boundaries > 0) return;
@@ -163,6 +187,7 @@ void send_reply(self_ptr self, outbound_message message) {
   self->request(outbox, std::chrono::seconds(30), enqueue_atom::value, message)
       .then(
           [self, name, retry, jid = message.chat_jid](const enqueue_result& r) {
+            if (r.error.code == storage::kFenced) return fenced(self);
             if (r.error.code == "outbox.storage") return retry(r.error.message);
             // Refused for good (an unknown bot, a text no platform takes): a replay would
             // be refused the same way, so the turn still counts as answered.
@@ -177,8 +202,9 @@ void send_reply(self_ptr self, outbound_message message) {
 void enqueue(self_ptr self, fx::SendText& e) {
   auto& st = self->state;
   ++st.pending_replies;
-  outbound_message message{std::move(e.bot), std::move(e.jid), std::move(e.text), std::move(e.reply_to),
-                           std::move(e.idempotency_key)};
+  outbound_message message{
+      std::move(e.bot), std::move(e.jid), std::move(e.text), std::move(e.reply_to), std::move(e.idempotency_key),
+      st.opts.fence};
   if (st.pending_boundaries > 0)
     st.held_replies.push_back(std::move(message));
   else
@@ -213,6 +239,7 @@ NamespaceRunRequest run_request(self_ptr self, std::string run_id) {
 // Supervises a built run (linked: the container never outlives its namespace actor).
 void supervise(self_ptr self, const std::string& run_id, ContainerRunOptions run) {
   run.listener = caf::actor_cast<run_listener_actor>(self);
+  run.fence = self->state.opts.fence;
   auto handle = spawn_container_supervisor(self->system(), std::move(run));
   self->link_to(handle);
   self->state.runs[run_id] = handle;
@@ -284,8 +311,10 @@ void apply(self_ptr self, namespaces::Effects effects) {
           } else if constexpr (std::is_same_v<E, fx::SendText>) {
             enqueue(self, e);
           } else if constexpr (std::is_same_v<E, fx::LocalReply>) {
+            share_local(self, {e.jid, e.first_id, e.last_id, e.text, "", false});
             if (st.opts.local_chat) st.opts.local_chat->add_reply(e.jid, e.first_id, e.last_id, std::move(e.text));
           } else if constexpr (std::is_same_v<E, fx::FinishLocalTurn>) {
+            share_local(self, {e.jid, e.first_id, e.last_id, "", e.error, true});
             if (st.opts.local_chat) st.opts.local_chat->finish_turn(e.jid, e.first_id, e.last_id, std::move(e.error));
           } else if constexpr (std::is_same_v<E, fx::SendTyping>) {
             send_typing(self->system(), e.bot, e.jid, e.message_id);
@@ -324,6 +353,7 @@ namespaces::NamespaceRunnerOptions runner_options(self_ptr self) {
   r.id = o.id;
   r.name = o.name;
   r.start_cursor = o.start_cursor;
+  r.any_order = !o.fence.empty();
   r.max_batch = o.max_batch;
   r.start_retry = o.start_retry;
   r.max_turn_attempts = o.max_turn_attempts;

@@ -44,6 +44,10 @@ struct NamespaceActorOptions {
   std::shared_ptr<channels::local::LocalChatHub> local_chat;
   std::vector<std::shared_ptr<const channels::ChannelBot>> bots;
   metrics::Registry* metrics = nullptr;
+  // Cluster mode: this node's lease on the namespace. Every write of the namespace (turn
+  // boundaries and completions, the cursor, replies, its runs) carries it; once another
+  // node holds a newer epoch the database refuses them and the actor stops.
+  storage::Fence fence{};
 };
 
 namespace_actor spawn_namespace_actor(caf::actor_system& system, NamespaceActorOptions options);

@@ -16,7 +16,10 @@ namespace {
 struct Entry {
   namespace_actor actor;
   std::string name;
+  int64_t epoch = 0;  // cluster mode: the lease epoch its writes are fenced with
 };
+
+constexpr auto kFenceCheck = std::chrono::milliseconds(250);
 
 struct manager_state {
   NamespaceManagerOptions opts;
@@ -66,10 +69,20 @@ bool open_db(self_ptr self) {
   return true;
 }
 
-// The namespace's actor, spawned (and linked) on first use; null for an unknown id.
+// Cluster mode: the epoch of this node's lease on the namespace (nullopt: not ours now).
+std::optional<int64_t> owned_epoch(self_ptr self, const std::string& id) {
+  const auto& view = self->state.opts.cluster_view;
+  if (!view) return int64_t{0};
+  return view->local_epoch(cluster::namespace_resource(id));
+}
+
+// The namespace's actor, spawned (and linked) on first use; null for an unknown id (and,
+// in cluster mode, for a namespace this node does not own).
 namespace_actor actor_for(self_ptr self, const std::string& id) {
   auto& st = self->state;
   if (auto it = st.actors.find(id); it != st.actors.end()) return it->second.actor;
+  const auto epoch = owned_epoch(self, id);
+  if (!epoch) return {};
   if (!open_db(self)) return {};
   auto rec = storage::read_namespace(*st.db, id);
   if (!rec) {
@@ -93,9 +106,17 @@ namespace_actor actor_for(self_ptr self, const std::string& id) {
   o.local_chat = st.opts.local_chat;
   o.bots = st.opts.bots;
   o.metrics = st.opts.metrics;
+  if (st.opts.cluster_view) {
+    o.fence = storage::Fence{cluster::namespace_resource(id), st.opts.cluster_view->self(), *epoch};
+    // Forwards from several nodes and replays interleave out of id order: the cursor's
+    // "everything below is done" does not hold, so a node taking a namespace over starts
+    // from the rows still 'received'; their stored turn boundaries and the replies'
+    // idempotency keys keep a replayed turn from being answered twice.
+    o.start_cursor = 0;
+  }
   auto actor = spawn_namespace_actor(self->system(), std::move(o));
   self->link_to(actor);
-  st.actors[id] = Entry{actor, (*rec)->name};
+  st.actors[id] = Entry{actor, (*rec)->name, *epoch};
   log::info("namespaces.spawned", {{"namespace", (*rec)->name}, {"cursor", (*rec)->cursor}});
   return actor;
 }
@@ -134,7 +155,41 @@ void forward_task(self_ptr self, scheduled_run run) {
 void forget(self_ptr self, const std::string& id) {
   auto& st = self->state;
   st.actors.erase(id);
+  if (st.opts.cluster_view) st.opts.cluster_view->set_busy(cluster::namespace_resource(id), false);
   apply_decision(self, st.pool->release(id));
+}
+
+void stop_namespace(self_ptr self, const std::string& id, const char* reason) {
+  auto& s = self->state;
+  auto it = s.actors.find(id);
+  if (it == s.actors.end()) return;
+  auto actor = it->second.actor;
+  log::info("namespaces.stopped", {{"namespace", it->second.name}, {"reason", reason}});
+  self->unlink_from(actor);
+  self->send_exit(actor, caf::exit_reason::user_shutdown);  // its container goes with it
+  forget(self, id);
+}
+
+// Cluster mode: stops the actors of namespaces this node no longer holds at their epoch
+// (a lease lost or taken over, or this node no longer serving: self-fencing).
+void reconcile_ownership(self_ptr self) {
+  auto& s = self->state;
+  if (!s.opts.cluster_view) return;
+  std::vector<std::string> lost;
+  for (const auto& [id, e] : s.actors) {
+    const auto epoch = owned_epoch(self, id);
+    if (!epoch || *epoch != e.epoch) lost.push_back(id);
+  }
+  for (const auto& id : lost) stop_namespace(self, id, "ownership moved or not serving");
+}
+
+// A batch of a namespace owned elsewhere: the cluster actor forwards it to the owner.
+void hand_to_cluster(self_ptr self, routed_batch b) {
+  if (auto cluster = lookup<cluster_actor>(self->system(), "cluster")) {
+    caf::anon_send(cluster, forward_atom::value, std::move(b));
+    return;
+  }
+  log::warn("namespaces.unowned", {{"namespace_id", b.namespace_id}, {"why", "no cluster actor; replayed later"}});
 }
 
 namespace_manager_actor::behavior_type manager_fn(self_ptr self, NamespaceManagerOptions opts) {
@@ -143,6 +198,8 @@ namespace_manager_actor::behavior_type manager_fn(self_ptr self, NamespaceManage
   st.opts = std::move(opts);
   st.ready = st.opts.services && st.opts.services->ready.load(std::memory_order_acquire);
   st.pool.emplace(static_cast<std::size_t>(std::max<int64_t>(1, st.opts.config.max_concurrent_containers)));
+  // Cluster mode: self-fencing does not wait for a message; the view's deadline is checked.
+  if (st.opts.cluster_view) self->send(self, tick_atom::value);
   // Namespace actors are linked: a crashed one is respawned and the router replays what
   // no turn finished (the new actor's TurnQueue refuses what was done); anything else
   // (the node's supervisor) ends the manager, and with it every namespace and container.
@@ -165,6 +222,8 @@ namespace_manager_actor::behavior_type manager_fn(self_ptr self, NamespaceManage
   });
   return {
       [=](route_atom, routed_message& m) {
+        if (!owned_epoch(self, m.namespace_id))
+          return hand_to_cluster(self, routed_batch{m.namespace_id, m.namespace_name, {std::move(m.message)}});
         auto actor = actor_for(self, m.namespace_id);
         if (!actor) {
           log::warn("namespaces.unknown", {{"namespace_id", m.namespace_id}, {"id", m.message.id}});
@@ -175,6 +234,7 @@ namespace_manager_actor::behavior_type manager_fn(self_ptr self, NamespaceManage
         caf::anon_send(actor, route_atom::value, std::move(m));
       },
       [=](route_atom, routed_batch& b) {
+        if (!owned_epoch(self, b.namespace_id)) return hand_to_cluster(self, std::move(b));
         auto actor = actor_for(self, b.namespace_id);
         if (!actor) {
           log::warn("namespaces.unknown",
@@ -198,13 +258,7 @@ namespace_manager_actor::behavior_type manager_fn(self_ptr self, NamespaceManage
         std::vector<std::string> gone;
         for (const auto& [id, e] : s.actors)
           if (std::find(ids->begin(), ids->end(), id) == ids->end()) gone.push_back(id);
-        for (const auto& id : gone) {
-          auto actor = s.actors[id].actor;
-          log::info("namespaces.stopped", {{"namespace", s.actors[id].name}, {"reason", "deleted"}});
-          self->unlink_from(actor);
-          self->send_exit(actor, caf::exit_reason::user_shutdown);  // its container goes with it
-          forget(self, id);
-        }
+        for (const auto& id : gone) stop_namespace(self, id, "deleted");
         for (const auto& [id, e] : s.actors) caf::anon_send(e.actor, reload_atom::value);
       },
       [=](ready_atom) {
@@ -227,8 +281,25 @@ namespace_manager_actor::behavior_type manager_fn(self_ptr self, NamespaceManage
         apply_decision(self, d);
       },
       [=](release_atom, const std::string& id) { apply_decision(self, self->state.pool->release(id)); },
-      [=](idle_atom, const std::string& id) { apply_decision(self, self->state.pool->mark_idle(id)); },
-      [=](busy_atom, const std::string& id) { apply_decision(self, self->state.pool->mark_busy(id)); },
+      [=](idle_atom, const std::string& id) {
+        if (auto& view = self->state.opts.cluster_view) view->set_busy(cluster::namespace_resource(id), false);
+        apply_decision(self, self->state.pool->mark_idle(id));
+      },
+      [=](busy_atom, const std::string& id) {
+        if (auto& view = self->state.opts.cluster_view) view->set_busy(cluster::namespace_resource(id), true);
+        apply_decision(self, self->state.pool->mark_busy(id));
+      },
+      [=](own_atom) { reconcile_ownership(self); },
+      [=](yield_atom, const std::string& id) -> bool {
+        auto& s = self->state;
+        if (s.opts.cluster_view && s.opts.cluster_view->busy().count(cluster::namespace_resource(id))) return false;
+        stop_namespace(self, id, "moving to another node");
+        return true;
+      },
+      [=](tick_atom) {
+        reconcile_ownership(self);
+        self->delayed_send(self, kFenceCheck, tick_atom::value);
+      },
       [=](status_atom) {
         auto& s = self->state;
         return component_status{"namespaces", s.ready ? "running" : "waiting",

@@ -16,6 +16,7 @@
 
 #include "actors/containers/container_supervisor.hpp"
 #include "actors/protocol.hpp"
+#include "runtime/cluster/ownership_view.hpp"
 #include "channels/bot/channel_bot.hpp"
 #include "runtime/config/config.hpp"
 #include "runtime/core/metrics.hpp"
@@ -60,6 +61,12 @@ struct NamespaceManagerOptions {
   std::shared_ptr<channels::local::LocalChatHub> local_chat;  // null: local replies are dropped
   std::vector<std::shared_ptr<const channels::ChannelBot>> bots;
   metrics::Registry* metrics = nullptr;  // not owned; may be null
+  // Cluster mode (null: a single node owns everything). A namespace's actor runs only
+  // while this node holds its lease, fenced with that epoch; batches of namespaces owned
+  // elsewhere go to the "cluster" actor, which forwards them to the owner. own_atom:
+  // ownership changed (actors of lost namespaces stop); yield_atom: stop a namespace
+  // between turns so its lease can move (false while it works on a turn).
+  std::shared_ptr<cluster::OwnershipView> cluster_view{};
 };
 
 namespace_manager_actor spawn_namespace_manager(caf::actor_system& system, NamespaceManagerOptions options);

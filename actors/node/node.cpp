@@ -4,6 +4,8 @@
 #include "actors/channels/channel_ingest.hpp"
 #include "actors/channels/channel_registry.hpp"
 #include "actors/channels/outbox.hpp"
+#include "actors/cluster/cluster_node.hpp"
+#include "actors/cluster/cluster_transport.hpp"
 #include "actors/namespaces/namespace_manager.hpp"
 #include "actors/node/audit_sink.hpp"
 #include "actors/routing/message_router.hpp"
@@ -55,10 +57,22 @@ supervisor_actor spawn_node(caf::actor_system& system, NodeOptions options) {
                             outbox.db_path = db;
                             return caf::actor_cast<caf::actor>(spawn_outbox(sys, std::move(outbox)));
                           }});
-  MessageRouterOptions router{options.metrics, c.storage_path(), c.namespaces.assistant_name};
+  MessageRouterOptions router{options.metrics, c.storage_path(), c.namespaces.assistant_name, options.cluster_view};
   sup.children.push_back({"router", [router](caf::actor_system& sys, const caf::actor&) {
                             return caf::actor_cast<caf::actor>(spawn_message_router(sys, router));
                           }});
+  // Before the namespaces: stopped after them (reverse order), it hands back their leases.
+  if (c.cluster.enabled && options.cluster_view) {
+    ClusterOptions cluster;
+    cluster.config = c;
+    cluster.view = options.cluster_view;
+    cluster.metrics = options.metrics;
+    cluster.audit = options.cluster_audit;
+    for (const auto& bot : options.bots) cluster.bots.push_back(bot->id());
+    sup.children.push_back({"cluster", [cluster](caf::actor_system& sys, const caf::actor&) {
+                              return caf::actor_cast<caf::actor>(spawn_cluster(sys, cluster));
+                            }});
+  }
   NamespaceManagerOptions namespaces;
   namespaces.config = c.namespaces;
   namespaces.db_path = c.storage_path();
@@ -66,22 +80,25 @@ supervisor_actor spawn_node(caf::actor_system& system, NodeOptions options) {
   namespaces.local_chat = options.local_chat;
   namespaces.bots = options.bots;
   namespaces.metrics = options.metrics;
+  namespaces.cluster_view = options.cluster_view;
   sup.children.push_back({"namespaces", [namespaces](caf::actor_system& sys, const caf::actor&) {
                             return caf::actor_cast<caf::actor>(spawn_namespace_manager(sys, namespaces));
                           }});
-  sup.children.push_back(
-      {"scheduler", [tasks = options.tasks, metrics = options.metrics](caf::actor_system& sys, const caf::actor&) {
-         SchedulerOptions scheduler;
-         scheduler.store = tasks;
-         scheduler.metrics = metrics;
-         return caf::actor_cast<caf::actor>(spawn_scheduler(sys, std::move(scheduler)));
-       }});
+  sup.children.push_back({"scheduler", [tasks = options.tasks, metrics = options.metrics, view = options.cluster_view](
+                                           caf::actor_system& sys, const caf::actor&) {
+                            SchedulerOptions scheduler;
+                            scheduler.store = tasks;
+                            scheduler.metrics = metrics;
+                            scheduler.cluster_view = view;
+                            return caf::actor_cast<caf::actor>(spawn_scheduler(sys, std::move(scheduler)));
+                          }});
   ChannelRegistryOptions channels;
   channels.bots = options.bots;
   channels.config = c;
   channels.policy = sup.policy;
   channels.metrics = options.metrics;
   channels.board = options.connections;
+  channels.cluster_view = options.cluster_view;
   sup.children.push_back({"channels", [channels](caf::actor_system& sys, const caf::actor& supervisor) {
                             auto registry = channels;
                             registry.parent = supervisor;
@@ -97,6 +114,7 @@ void configure_actor_system(caf::actor_system_config& cfg, const config::Config&
   // wakes them (PLATFORM-NOTES): poll without sleeping in the moderate phase.
   cfg.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
   add_message_types(cfg);
+  if (config.cluster.enabled) configure_cluster_transport(cfg, config.cluster);
 }
 
 }  // namespace sb::actors

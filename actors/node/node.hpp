@@ -9,6 +9,8 @@
 
 #include "actors/channels/connection_board.hpp"
 #include "actors/protocol.hpp"
+#include "runtime/cluster/ownership_view.hpp"
+#include "runtime/core/audit_sink.hpp"
 #include "channels/bot/channel_bot.hpp"
 #include "runtime/config/config.hpp"
 #include "runtime/core/metrics.hpp"
@@ -40,14 +42,19 @@ struct NodeOptions {
   std::shared_ptr<storage::TaskStore> tasks{};  // {}: positional initialisers may leave it out
   // Where the bots that connect out report their connection (admin API); null: nowhere.
   ConnectionBoard* connections = nullptr;
+  // cluster.enabled: what this node believes about ownership (the "cluster" child writes
+  // it; namespaces, router and channels read it). Null: a single node owns everything.
+  std::shared_ptr<cluster::OwnershipView> cluster_view{};
+  AuditSink cluster_audit{};  // refused peers (the audit actor's sink)
 };
 
 // The database at config.storage_path() must exist and be migrated (serve does this
 // before spawning, so that a refused database stops the start instead of looping).
 supervisor_actor spawn_node(caf::actor_system& system, NodeOptions options);
 
-// Scheduler settings for the node's actor system (threads, wake-up latency) and
-// every message type of the protocol.
+// Scheduler settings for the node's actor system (threads, wake-up latency), every
+// message type of the protocol, and with cluster.enabled the node-to-node transport
+// (check_cluster_credentials first: CAF throws on unusable TLS files).
 void configure_actor_system(caf::actor_system_config& cfg, const config::Config& config);
 
 }  // namespace sb::actors

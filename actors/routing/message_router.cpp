@@ -20,6 +20,8 @@ namespace {
 // A batch is handed on at this size even if the flush is not due yet (bounds memory
 // and the wait of the first message in it).
 constexpr std::size_t kMaxPending = 4096;
+// Cluster mode: the oldest routing table a drop may be decided on.
+constexpr auto kClusterDropFreshness = std::chrono::seconds(1);
 // Rows replayed per SELECT by a recover: bounds the memory one recover holds.
 constexpr int64_t kRecoverChunk = 500;
 // Without a table, a message tries a reload at most this often (the database may be back).
@@ -53,6 +55,8 @@ struct router_state {
   // replayed by a recover that retries, with backoff, until it has somewhere to go.
   bool stranded = false;
   bool recover_queued = false;
+  bool recovering = false;  // inside recover(): cluster mode replays only owned namespaces
+  uint64_t skipped_elsewhere = 0;
   int recover_attempts = 0;
   bool last_load_failed = false;
   static inline const char* name = "router";
@@ -203,7 +207,14 @@ void route(self_ptr self, messaging::StoredMessage& m) {
     return;
   }
   const routing::MessageView view{m.channel, m.bot, m.chat_jid, m.sender_id, m.text, m.is_group, m.mentions_bot};
-  const auto decision = routing::decide(st.table, view);
+  auto decision = routing::decide(st.table, view);
+  // Cluster mode: another node may have changed the tables a moment ago (its broadcast can
+  // be late or lost). A drop is for good, so it is never decided on a table older than this.
+  if (!decision.deliver && st.options.cluster_view &&
+      std::chrono::steady_clock::now() - st.last_load >= kClusterDropFreshness) {
+    reload(self, "before a drop");
+    decision = routing::decide(st.table, view);
+  }
   if (!decision.deliver) {
     const auto reason = routing::reason_code(decision.reason);
     count_drop(st, reason);
@@ -217,6 +228,11 @@ void route(self_ptr self, messaging::StoredMessage& m) {
   if (!namespaces) {
     log::warn("router.no_namespaces", {{"id", m.id}, {"why", "the namespaces actor is not running; replayed later"}});
     schedule_recover(self);
+    return;
+  }
+  if (st.recovering && st.options.cluster_view &&
+      !st.options.cluster_view->local_epoch(cluster::namespace_resource(decision.namespace_id))) {
+    ++st.skipped_elsewhere;  // its owner replays it
     return;
   }
   const auto* ns = st.table.find_namespace(decision.namespace_id);
@@ -267,7 +283,9 @@ void recover(self_ptr self) {
     auto& chunk = *read;
     if (chunk.empty()) break;
     after = chunk.back().id;
+    st.recovering = true;
     for (auto& m : chunk) route(self, m);
+    st.recovering = false;
     replayed += chunk.size();
     if (chunk.size() < static_cast<size_t>(kRecoverChunk)) break;
   }
@@ -276,7 +294,10 @@ void recover(self_ptr self) {
     st.stranded = false;
     st.recover_attempts = 0;
   }
-  log::info("router.recovered", {{"replayed", replayed}});
+  const uint64_t elsewhere = std::exchange(st.skipped_elsewhere, 0);
+  // Cluster mode recovers every few seconds: only a replay that found something is news.
+  if (!st.options.cluster_view || replayed > elsewhere)
+    log::info("router.recovered", {{"replayed", replayed - elsewhere}, {"owned_elsewhere", elsewhere}});
 }
 
 message_router_actor::behavior_type router_fn(self_ptr self, MessageRouterOptions options) {

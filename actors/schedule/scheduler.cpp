@@ -24,6 +24,8 @@ using schedule::RunTrigger;
 constexpr int64_t kMaxTimerMs = 3600 * 1000;
 // A run that could not be started for a passing reason (a busy database) is tried again.
 constexpr int64_t kStartRetryMs = 5000;
+// Cluster mode: how soon a node that does not own a due task's namespace looks again.
+constexpr int64_t kNotOwnedRecheckMs = 1000;
 // The WAL checkpoint (an fsync) runs only when no fire is due within this long.
 constexpr int64_t kCheckpointQuietMs = 250;
 
@@ -193,6 +195,13 @@ std::optional<DueStart> decide_due(scheduler_state& st, const std::string& task_
   }
   std::optional<schedule::PendingRetry> retry;
   if (auto r = st.retries.find(task_id); r != st.retries.end()) retry = r->second;
+  // Cluster mode: a task fires on the node that owns its namespace; the others look again
+  // in a second (the namespace may move here).
+  if (st.options.cluster_view &&
+      !st.options.cluster_view->local_epoch(cluster::namespace_resource(task->namespace_id))) {
+    st.queue.set(task_id, now + kNotOwnedRecheckMs);
+    return std::nullopt;
+  }
   auto d = schedule::decide_start(*task, now, false, retry);
   if (!d.start) {
     if (d.requeue_ms) st.queue.set(task_id, *d.requeue_ms);

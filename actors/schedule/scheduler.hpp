@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "actors/protocol.hpp"
+#include "runtime/cluster/ownership_view.hpp"
 #include "runtime/core/metrics.hpp"
 
 namespace sb::storage {
@@ -32,6 +33,8 @@ struct SchedulerOptions {
   // error; a task without a timeout (0) gets no_limit_bound_ms (scheduler_core.hpp).
   int64_t answer_grace_ms = 60'000;
   int64_t no_limit_bound_ms = 24LL * 3600 * 1000;
+  // Cluster mode: only tasks of namespaces this node owns fire here. Null: all of them.
+  std::shared_ptr<const cluster::OwnershipView> cluster_view{};
 };
 
 scheduler_actor spawn_scheduler(caf::actor_system& system, SchedulerOptions options);
