@@ -4,6 +4,8 @@
 #include <limits>
 
 #include "runtime/core/json.hpp"
+#include "storage/error_codes.hpp"
+#include "storage/group_committer.hpp"
 #include "storage/sql_text.hpp"
 
 namespace sb::storage {
@@ -190,6 +192,22 @@ storage::WriteOp append_audit_records(const std::vector<ChainRecord>& records) {
       op.params.push_back(p);
   }
   return op;
+}
+
+Status append_audit_now(storage::Database& db, const AuditRecord& record, int64_t at_ms) {
+  GroupCommitter committer(db);
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto head = read_audit_head(db);
+    if (!head) return head.error();
+    const int64_t seq = *head ? (**head).seq + 1 : 1;
+    const std::string prev = *head ? (**head).hash : std::string();
+    security::audit::RecordFields fields{seq, at_ms, record.actor, record.event, record.subject, record.detail};
+    std::string hash = security::audit::chain_hash(prev, fields);
+    auto out = committer.commit_single(append_audit_record({std::move(fields), prev, std::move(hash)}));
+    if (out.ok) return {};
+    if (out.error_code != kConstraintViolation) return make_error(out.error_code, out.error_message);
+  }
+  return make_error("audit.contended", "the audit log's head kept moving; record not appended");
 }
 
 }  // namespace sb::storage

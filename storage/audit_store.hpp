@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/core/audit_sink.hpp"
 #include "runtime/core/result.hpp"
 #include "runtime/security/audit/audit_chain.hpp"
 #include "storage/sql_value.hpp"
@@ -63,6 +64,11 @@ Result<std::optional<AuditHead>> read_audit_head(storage::Database& db);
 storage::WriteOp append_audit_record(const security::audit::ChainRecord& record);
 // One INSERT of several consecutive records: one statement, so all of them or none.
 storage::WriteOp append_audit_records(const std::vector<security::audit::ChainRecord>& records);
+// Appends one record at once on `db` (its own transaction), chained after the head it
+// reads: for the few events of a process that has no audit actor (yet), such as a node
+// refused at start. Retries when another writer took the sequence number first.
+Status append_audit_now(storage::Database& db, const AuditRecord& record, int64_t at_ms);
+
 // A write that changes nothing: its answer means every op sent to the writer before it has
 // been committed or has failed, so the head read afterwards is final.
 storage::WriteOp writer_barrier();

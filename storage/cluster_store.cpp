@@ -193,6 +193,29 @@ Result<bool> ClusterStore::remove_member(std::string_view name, std::string_view
   return db_->changes() > 0;
 }
 
+Result<std::string> ClusterStore::claim_setting(std::string_view name, std::string_view value) {
+  {
+    auto insert =
+        db_->prepare(with_now("INSERT INTO cluster_settings(name, value, created_at) VALUES (?1, ?2, {now}) "
+                              "ON CONFLICT (name) DO NOTHING",
+                              now_));
+    if (!insert) return insert.error();
+    Binder b(*insert);
+    b(name)(value);
+    if (!b.status) return b.status.error();
+    if (auto row = insert->step(); !row) return row.error();
+  }
+  auto read = db_->prepare("SELECT value FROM cluster_settings WHERE name = ?1");
+  if (!read) return read.error();
+  Binder b(*read);
+  b(name);
+  if (!b.status) return b.status.error();
+  auto row = read->step();
+  if (!row) return row.error();
+  if (!*row) return make_error("storage.missing", "cluster setting " + std::string(name) + " vanished");
+  return read->column_text(0);
+}
+
 Result<std::vector<LeaseRow>> ClusterStore::leases() {
   auto stmt = db_->prepare(with_now(
       "SELECT resource, holder, epoch, acquired_at, expires_at, {now} FROM cluster_leases ORDER BY resource", now_));

@@ -101,6 +101,11 @@ class ClusterStore {
   // epoch so the next acquire gets epoch + 1. false: it was not (taken over, or released).
   Result<bool> release(std::string_view resource, std::string_view holder, int64_t epoch);
 
+  // A cluster-wide fact, first writer wins: stores `value` under `name` unless a value is
+  // there, and returns the stored value (ours when we were first). A node compares it with
+  // its own (e.g. its CA's fingerprint) to know whether it belongs.
+  Result<std::string> claim_setting(std::string_view name, std::string_view value);
+
  private:
   Database* db_;
   std::string now_;  // db_now_sql(engine)

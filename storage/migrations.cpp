@@ -442,6 +442,13 @@ CREATE TABLE cluster_leases (
 ) STRICT;
 CREATE INDEX cluster_leases_by_holder ON cluster_leases(holder);
 
+-- Facts every node of the cluster must agree on (the CA's fingerprint), first writer wins.
+CREATE TABLE cluster_settings (
+  name       TEXT PRIMARY KEY,
+  value      TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+
 -- One row: a fixed plaintext sealed under the vault key (vault_store.cpp).
 CREATE TABLE vault_check (
   id         TEXT PRIMARY KEY CHECK (id = 'vault'),

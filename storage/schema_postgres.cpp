@@ -272,6 +272,13 @@ CREATE TABLE cluster_leases (
 );
 CREATE INDEX cluster_leases_by_holder ON cluster_leases(holder);
 
+-- Facts every node of the cluster must agree on (the CA's fingerprint), first writer wins.
+CREATE TABLE cluster_settings (
+  name       text COLLATE "C" PRIMARY KEY,
+  value      text COLLATE "C" NOT NULL,
+  created_at bigint NOT NULL
+);
+
 CREATE TABLE vault_check (
   id         text COLLATE "C" PRIMARY KEY CHECK (id = 'vault'),
   ciphertext bytea NOT NULL,

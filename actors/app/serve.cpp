@@ -47,9 +47,13 @@
 #include "runtime/core/log.hpp"
 #include "runtime/core/text.hpp"
 #include "runtime/core/time.hpp"
+#include "runtime/http/message.hpp"
 #include "runtime/http/server.hpp"
 #include "runtime/schedule/time_zone.hpp"
+#include "runtime/security/pki/cluster_pki.hpp"
+#include "storage/audit_store.hpp"
 #include "storage/chat_directory.hpp"
+#include "storage/cluster_store.hpp"
 #include "storage/container_run_store.hpp"
 #include "storage/database_target.hpp"
 #include "storage/migrations.hpp"
@@ -289,6 +293,29 @@ Status prepare_storage(const config::Config& c) {
   return storage::migrate(*db);
 }
 
+// Every node of a cluster has certificates from one CA: the first node to start stores its
+// CA's fingerprint; a node with another CA is refused before it joins, and the refusal is
+// audited (there is no audit actor yet: appended directly).
+Status check_cluster_ca(const config::Config& c) {
+  auto fingerprint = security::pki::certificate_sha256(c.cluster.tls_ca_file);
+  if (!fingerprint) return make_error(actors::kClusterCredentials, fingerprint.error().message);
+  auto db = storage::Database::open(c.storage_path(), {});
+  if (!db) return db.error();
+  storage::ClusterStore store(*db);
+  auto stored = store.claim_setting("tls_ca_sha256", *fingerprint);
+  if (!stored) return stored.error();
+  if (*stored == *fingerprint) return {};
+  const std::string why = "cluster.tls_ca_file (" + c.cluster.tls_ca_file + ") is not the cluster's CA: SHA-256 " +
+                          *fingerprint + ", the cluster's is " + *stored +
+                          " (every node needs a certificate from the one cluster CA)";
+  const std::string detail = "{\"why\":\"" + http::json_escape(why) + "\"}";
+  if (auto audited = storage::append_audit_now(
+          *db, AuditRecord{"cluster", "cluster.join_refused", c.cluster.node_name, detail}, now_ms());
+      !audited)
+    log::warn("cluster.join_refused_unaudited", {{"error", audited.error().message}});
+  return make_error("cluster.foreign_ca", why);
+}
+
 // Last resort if a graceful shutdown hangs: the process must still end.
 class ShutdownWatchdog {
  public:
@@ -400,6 +427,10 @@ int serve(const config::Config& config, const char* version) {
     if (!identity) {
       log::error("node.start_failed",
                  {{"error", "cluster: " + identity.error().message}, {"code", identity.error().code}});
+      return 1;
+    }
+    if (auto joined = check_cluster_ca(c); !joined) {
+      log::error("node.start_failed", {{"error", joined.error().message}, {"code", joined.error().code}});
       return 1;
     }
     cluster_view = std::make_shared<cluster::OwnershipView>(c.cluster.node_name);

@@ -5,8 +5,8 @@
 // and bots to the survivors within the lease, and every acknowledged message is answered
 // exactly once.
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -90,7 +90,8 @@ class Cluster : public ::testing::Test {
     platform_ = std::make_unique<FakePlatform>();
     const std::string ca = dir_->file("ca");
     ASSERT_TRUE(security::pki::init_ca(ca));
-    const std::string schema = sb::test::unique_name("cluster");
+    schema_ = sb::test::unique_name("cluster");
+    const std::string& schema = schema_;
     std::string vault_key;
     for (const auto& name : kNodes) {
       ASSERT_TRUE(security::pki::issue_node_cert(ca, name));
@@ -224,6 +225,7 @@ class Cluster : public ::testing::Test {
   static inline std::unique_ptr<FakePlatform> platform_;
   static inline std::map<std::string, std::unique_ptr<E2ENode>> nodes_;
   static inline std::atomic<int> seq_{0};
+  static inline std::string schema_;
 };
 
 TEST_F(Cluster, EveryNodeSeesThreeConnectedMembersAndEachNamespaceHasOneOwner) {
@@ -279,6 +281,55 @@ TEST_F(Cluster, AWebhookToANodeThatDoesNotOwnTheNamespaceIsAnsweredOnceThroughTh
   ASSERT_TRUE(chat_reply.ok()) << chat_reply.error().message;
   EXPECT_EQ(chat_reply->status, 200) << chat_reply->body;
   EXPECT_NE(chat_reply->body.find(said), std::string::npos) << chat_reply->body;
+}
+
+TEST_F(Cluster, ANodeWithACertificateOfAnotherCaIsRefusedAtStartAndTheRefusalIsAudited) {
+  const std::string other = dir_->file("other-ca");
+  ASSERT_TRUE(security::pki::init_ca(other));
+  ASSERT_TRUE(security::pki::issue_node_cert(other, "node-x"));
+  NodeSettings s;
+  s.platform_url = platform_->url();
+  s.postgres_conninfo = g_cluster_pg->conninfo();
+  s.postgres_schema = schema_;
+  s.env = {{"SQUADBOX_CLUSTER_ENABLED", "true"},
+           {"SQUADBOX_CLUSTER_NODE_NAME", "node-x"},
+           {"SQUADBOX_CLUSTER_LISTEN", "127.0.0.1:" + std::to_string(free_port())},
+           {"SQUADBOX_CLUSTER_TLS_CERT_FILE", other + "/node-x.crt"},
+           {"SQUADBOX_CLUSTER_TLS_KEY_FILE", other + "/node-x.key"},
+           {"SQUADBOX_CLUSTER_TLS_CA_FILE", other + "/ca.crt"}};
+  const std::string node_dir = dir_->file("node-x");
+  fs::create_directories(node_dir + "/data");
+  fs::copy_file(nodes_["node-a"]->data_dir() + "/vault.key", node_dir + "/data/vault.key");
+  fs::permissions(node_dir + "/data/vault.key", fs::perms::owner_read | fs::perms::owner_write);
+  E2ENode stranger(node_dir, s);
+  ASSERT_EQ(stranger.prepare(), "");
+  EXPECT_NE(stranger.start(10s), "") << "a node of another CA started";
+  ASSERT_TRUE(stranger.process());
+  EXPECT_EQ(stranger.process()->wait(30s), 1);
+  EXPECT_NE(stranger.log().find("cluster.foreign_ca"), std::string::npos) << stranger.log_tail();
+  EXPECT_EQ(nodes_["node-a"]->query(
+                "SELECT count(*) FROM audit_log WHERE event = 'cluster.join_refused' AND subject = 'node-x'"),
+            "1");
+  EXPECT_EQ(nodes_["node-a"]->query("SELECT count(*) FROM cluster_members WHERE name = 'node-x'"), "0")
+      << "it registered as a member";
+  // The members never saw it.
+  EXPECT_TRUE(all_connected("node-a", 3));
+
+  // Without certificates a cluster node does not start at all.
+  TempDir bare;
+  ChildProcess none(nodes_["node-a"]->exe(), {"serve", "--data-dir", bare.path()},
+                    {{"SQUADBOX_STORAGE_BACKEND", "postgres"},
+                     {"SQUADBOX_STORAGE_POSTGRES_URL", g_cluster_pg->conninfo()},
+                     {"SQUADBOX_STORAGE_POSTGRES_SCHEMA", schema_},
+                     {"SQUADBOX_CLUSTER_ENABLED", "true"},
+                     {"SQUADBOX_CLUSTER_NODE_NAME", "node-y"},
+                     {"SQUADBOX_CLUSTER_LISTEN", "127.0.0.1:1"},
+                     {"SQUADBOX_ADMIN_PORT", "0"}},
+                    bare.file("serve"));
+  auto code = none.wait(30s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(none.stderr_text().find("cluster.tls_cert_file"), std::string::npos) << none.stderr_text();
 }
 
 // Last: it kills a node.

@@ -90,7 +90,8 @@ TEST_F(Migrated, EveryTableExists) {
                                           "scheduled_tasks",  "task_runs",         "audit_log",
                                           "secrets",          "channel_state",     "sender_allowlists",
                                           "routing_settings", "namespace_cursors", "namespace_id_ranges",
-                                          "cluster_members",  "cluster_leases",    "vault_check"};
+                                          "cluster_members",  "cluster_leases",    "vault_check",
+                                          "cluster_settings"};
   EXPECT_EQ(user_tables(*db_), expected);
   EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM sqlite_schema WHERE name = 'outbox_due'"), 1);
   EXPECT_EQ(query_int(*db_, "SELECT count(*) FROM sqlite_schema WHERE name = 'inbound_messages_by_state'"), 1);
@@ -113,7 +114,7 @@ TEST(Migrations, Version7GivesEveryNamespaceAnIdRangeSlot) {
                       "ALTER TABLE namespaces DROP COLUMN instructions;"                                    // v10
                       "DROP TRIGGER container_runs_seq; DROP INDEX container_runs_by_seq;"                  // v11
                       "ALTER TABLE container_runs DROP COLUMN seq;"                                         // v11
-                      "DROP TABLE cluster_members; DROP TABLE cluster_leases; DROP TABLE vault_check;"      // v12
+                      "DROP TABLE cluster_members; DROP TABLE cluster_leases; DROP TABLE vault_check; DROP TABLE cluster_settings;"      // v12
                       "PRAGMA user_version = 6;"));
   auto st = migrate(*db);
   ASSERT_TRUE(st) << st.error().message;
@@ -140,7 +141,7 @@ TEST(Migrations, Version10GivesExistingNamespacesTheNodeDefaults) {
                       "INSERT INTO namespaces(id, name, created_at, updated_at) VALUES ('n1', 'older', 3, 3);"
                       "DROP TRIGGER container_runs_seq; DROP INDEX container_runs_by_seq;"              // v11
                       "ALTER TABLE container_runs DROP COLUMN seq;"                                     // v11
-                      "DROP TABLE cluster_members; DROP TABLE cluster_leases; DROP TABLE vault_check;"  // v12
+                      "DROP TABLE cluster_members; DROP TABLE cluster_leases; DROP TABLE vault_check; DROP TABLE cluster_settings;"  // v12
                       "PRAGMA user_version = 9;"));
   auto st = migrate(*db);
   ASSERT_TRUE(st) << st.error().message;
@@ -161,7 +162,7 @@ TEST(Migrations, Version11NumbersContainerRunsInInsertionOrder) {
                       "ALTER TABLE container_runs DROP COLUMN seq;"
                       "INSERT INTO container_runs(id, kind, backend, image, state) VALUES"
                       " ('zeta', 'agent', 'oci', 'img', 'exited'), ('alpha', 'agent', 'oci', 'img', 'exited');"
-                      "DROP TABLE cluster_members; DROP TABLE cluster_leases; DROP TABLE vault_check;"  // v12
+                      "DROP TABLE cluster_members; DROP TABLE cluster_leases; DROP TABLE vault_check; DROP TABLE cluster_settings;"  // v12
                       "PRAGMA user_version = 10;"));
   auto st = migrate(*db);
   ASSERT_TRUE(st) << st.error().message;
@@ -229,7 +230,7 @@ TEST(Migrations, Version5KeepsVersion1TasksAndRuns) {
       "ALTER TABLE namespaces DROP COLUMN instructions;"                                    // v10
       "DROP TRIGGER container_runs_seq; DROP INDEX container_runs_by_seq;"                  // v11
       "ALTER TABLE container_runs DROP COLUMN seq;"                                         // v11
-      "DROP TABLE cluster_members; DROP TABLE cluster_leases; DROP TABLE vault_check;"      // v12
+      "DROP TABLE cluster_members; DROP TABLE cluster_leases; DROP TABLE vault_check; DROP TABLE cluster_settings;"      // v12
       "PRAGMA user_version = 4;"));
   auto st = migrate(*db);
   ASSERT_TRUE(st) << st.error().message;

@@ -276,4 +276,25 @@ Result<NodeIdentity> check_node_credentials(const std::string& cert_file, const 
   return id;
 }
 
+Result<std::string> certificate_sha256(const std::string& cert_file) {
+  auto pem = read_file(cert_file);
+  if (!pem) return make_error(std::string(kUnreadable), "certificate " + cert_file + ": " + pem.error().message);
+  Owned<BIO> b(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
+  Owned<X509> cert(b ? PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!cert) {
+    ERR_clear_error();
+    return make_error(std::string(kUnreadable), "certificate " + cert_file + " is not a PEM certificate");
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (X509_digest(cert.get(), EVP_sha256(), digest, &n) != 1) return crypto_error("hashing " + cert_file);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < n; ++i) {
+    out.push_back(hex[digest[i] >> 4]);
+    out.push_back(hex[digest[i] & 15]);
+  }
+  return out;
+}
+
 }  // namespace sb::security::pki

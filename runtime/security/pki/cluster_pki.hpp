@@ -56,6 +56,10 @@ struct NodeIdentity {
 Result<NodeIdentity> check_node_credentials(const std::string& cert_file, const std::string& key_file,
                                             const std::string& ca_file);
 
+// The SHA-256 of the first certificate in `cert_file` (DER), as 64 hex digits: how the
+// nodes of a cluster tell that they were given the same CA.
+Result<std::string> certificate_sha256(const std::string& cert_file);
+
 // A node name: 1-63 characters of [a-z0-9-], starting and ending with a letter or digit
 // (a DNS label, so it is a valid name in the certificate and a file name in DIR).
 Status validate_node_name(std::string_view node);
