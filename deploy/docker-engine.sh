@@ -46,9 +46,16 @@ mirror_uri() {
 
 fetch() {
   mkdir -p "$cache"
-  # One fetch at a time (parallel test processes share the cache).
+  # One fetch at a time (parallel test processes share the cache). The lock is released
+  # when fetch returns: a dockerd that `start` launches afterwards must not inherit it, or
+  # every other engine's fetch would wait for that daemon to exit.
   exec 9>"$cache/.lock"
   flock 9
+  fetch_locked
+  exec 9>&-
+}
+
+fetch_locked() {
   if [ -x "$root/usr/sbin/dockerd" ] || [ -x "$root/usr/bin/dockerd" ]; then
     return 0
   fi
@@ -155,6 +162,7 @@ rootfs() {
       bookworm "$out.tmp" "$(mirror_uri)" >&2 || die "mmdebstrap failed"
     mv "$out.tmp" "$out"
   fi
+  exec 8>&-
   echo "$out"
 }
 
