@@ -72,8 +72,12 @@ uint16_t deploy_free_port() {
   return port;
 }
 
+// Someone listens on the port (SO_REUSEADDR: a TIME_WAIT left by an earlier run is no
+// conflict, the nodes and PostgreSQL bind with it too).
 bool port_in_use(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
