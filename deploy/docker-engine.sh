@@ -10,6 +10,11 @@
 #   docker-engine.sh wait SOCK [SECONDS]         wait until the socket exists
 #   docker-engine.sh stop PIDFILE [SECONDS]      SIGTERM dockerd, wait for it to exit
 #   docker-engine.sh bin                         print the unpacked usr/bin folder
+#   docker-engine.sh rootfs                      make (once) and print the path of a Debian 12
+#                                                rootfs tarball for `docker import`: minbase plus
+#                                                deploy/Dockerfile's runtime packages and
+#                                                postgresql-15 (the deploy test's base images;
+#                                                no registry is reachable here)
 #
 # SQUADBOX_DOCKER_CACHE overrides the cache folder (default /var/cache/squadbox-docker).
 # Readiness is really "GET /_ping answers": the C++ test harness polls that itself;
@@ -41,9 +46,16 @@ mirror_uri() {
 
 fetch() {
   mkdir -p "$cache"
-  # One fetch at a time (parallel test processes share the cache).
+  # One fetch at a time (parallel test processes share the cache). The lock is released
+  # when fetch returns: a dockerd that `start` launches afterwards must not inherit it, or
+  # every other engine's fetch would wait for that daemon to exit.
   exec 9>"$cache/.lock"
   flock 9
+  fetch_locked
+  exec 9>&-
+}
+
+fetch_locked() {
   if [ -x "$root/usr/sbin/dockerd" ] || [ -x "$root/usr/bin/dockerd" ]; then
     return 0
   fi
@@ -129,11 +141,37 @@ stop() {
   rm -f "$pidfile"
 }
 
+# The packages of deploy/Dockerfile's RUNTIME_PACKAGES, so that its install step finds them
+# all, plus the PostgreSQL server for the compose test's database image.
+rootfs_packages="ca-certificates,tzdata,libcaf-core0.17,libsqlite3-0,libpq5,libdate-tz3,libssl3,libtomlplusplus3,libfmt9,libsodium23,crun,busybox-static,postgresql-15"
+
+rootfs() {
+  mkdir -p "$cache/rootfs"
+  local key out
+  key=$(printf '%s' "$rootfs_packages" | sha256sum | cut -c1-16)
+  out="$cache/rootfs/bookworm-$key.tar"
+  exec 8>"$cache/rootfs/.lock"
+  flock 8
+  if [ ! -s "$out" ]; then
+    command -v mmdebstrap >/dev/null || die "mmdebstrap not found: apt-get install mmdebstrap"
+    echo "docker-engine: making the Debian 12 rootfs $out (once; ~4 min)" >&2
+    rm -f "$out.tmp"
+    mmdebstrap --variant=minbase --mode=root --quiet --format=tar \
+      --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
+      --dpkgopt='path-exclude=/usr/share/locale/*' --include="$rootfs_packages" \
+      bookworm "$out.tmp" "$(mirror_uri)" >&2 || die "mmdebstrap failed"
+    mv "$out.tmp" "$out"
+  fi
+  exec 8>&-
+  echo "$out"
+}
+
 case "${1:-}" in
   fetch) fetch ;;
   start) shift; start "$@" ;;
   wait) shift; wait_sock "$@" ;;
   stop) shift; stop "$@" ;;
   bin) echo "$root/usr/bin" ;;
-  *) die "usage: $0 fetch|start DATA_ROOT SOCK [PIDFILE]|wait SOCK [SECONDS]|stop PIDFILE [SECONDS]|bin" ;;
+  rootfs) rootfs ;;
+  *) die "usage: $0 fetch|start DATA_ROOT SOCK [PIDFILE]|wait SOCK [SECONDS]|stop PIDFILE [SECONDS]|bin|rootfs" ;;
 esac

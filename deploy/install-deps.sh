@@ -4,16 +4,27 @@
 #   install-deps.sh           what the build and a node need (the README's command)
 #   install-deps.sh --tests   that, plus what only the test suite needs: the PostgreSQL
 #                             server that deploy/postgres.sh starts for the `postgres` tests
+#                             and docker-compose for the deploy test (tests/deploy)
+#   install-deps.sh --build   only what compiling `squadbox` and `squadbox-agent` needs (the
+#                             toolchain and the -dev libraries), without touching the host's
+#                             cgroups: the build stage of deploy/Dockerfile
 set -euo pipefail
 
 tests=""
+build_only=""
 for arg in "$@"; do
   case "$arg" in
     --tests) tests=1 ;;
-    *) echo "install-deps: unknown argument $arg (usage: install-deps.sh [--tests])" >&2; exit 2 ;;
+    --build) build_only=1 ;;
+    *) echo "install-deps: unknown argument $arg (usage: install-deps.sh [--tests|--build])" >&2; exit 2 ;;
   esac
 done
 
+build_packages=(
+  g++ cmake ninja-build pkg-config lld
+  libcaf-dev libboost-dev rapidjson-dev libsodium-dev libsqlite3-dev libssl-dev
+  libcli11-dev libtomlplusplus-dev libfmt-dev libpq-dev libhowardhinnant-date-dev libdate-tz3 tzdata
+)
 packages=(
   # toolchain
   g++ cmake ninja-build pkg-config lld
@@ -41,6 +52,12 @@ if [ -n "$tests" ]; then
   # The server for the `postgres` tests (deploy/postgres.sh starts a private one; the
   # package's own cluster service stays off, see below). A node only needs libpq.
   packages+=(postgresql)
+  # deploy/compose.yaml's test (tests/deploy/deploy_docker_test.cpp): Debian 12's compose
+  # (1.29, Python), run against the private Docker Engine of deploy/docker-engine.sh
+  packages+=(docker-compose)
+fi
+if [ -n "$build_only" ]; then
+  packages=("${build_packages[@]}")
 fi
 
 missing=()
@@ -79,6 +96,9 @@ else
     fi
   done
 fi
+
+# An image build (no host to prepare: its cgroups belong to whoever runs the container)
+if [ -n "$build_only" ]; then exit 0; fi
 
 # The host side of the default runtime: crun needs the cgroup layout fixed on hosts
 # whose cgroup2 mount carries a controller (PLATFORM-NOTES). Idempotent.

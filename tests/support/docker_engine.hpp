@@ -99,6 +99,9 @@ class DockerEngine : public ::testing::Environment {
     // data root is the backstop.
     runtime_.reset();
     if (started_) sh(std::string(SQUADBOX_SOURCE_DIR) + "/deploy/docker-engine.sh stop " + pidfile_ + " 30");
+    // dockerd leaves its bind mount of the host's network namespace (exec/netns/default,
+    // made once a container uses the host's network) behind; the folder cannot go with it.
+    if (dir_) sh("awk -v d=" + dir_->path() + "/ 'index($2, d) == 1 { print $2 }' /proc/mounts | xargs -r umount -l");
     dir_.reset();
   }
 
