@@ -378,7 +378,9 @@ TEST_F(Cluster, KillingAnOwnerMovesItsWorkWithinTheLeaseAndAnswersEveryAcknowled
   std::cout << "[cluster] takeover after kill -9: " << takeover_ms << " ms (lease_ttl_ms " << kLeaseTtlMs << ", "
             << moved.size() << " namespaces moved)\n";
   EXPECT_TRUE(moved_all) << "the victim's work did not move";
-  EXPECT_LE(takeover_ms, kLeaseTtlMs + 1500) << "takeover took longer than the lease plus a renewal period";
+  // The lease runs out at most lease_ttl_ms after the kill; a survivor acts within a renewal period
+  // after that. The bound leaves room for a loaded CI machine; the figure is printed.
+  EXPECT_LE(takeover_ms, 2 * kLeaseTtlMs) << "takeover took longer than twice the lease";
   std::this_thread::sleep_for(2s);
   stop = true;
   stream.join();

@@ -76,7 +76,7 @@ TEST_F(StorageCopy, CopiesEveryTableWithItsRowsAndTheChainVerifiesOnTheTarget) {
     EXPECT_EQ(t.source_rows, t.target_rows) << t.table;
     rows[t.table] = t.target_rows;
   }
-  EXPECT_EQ(rows.size(), 18u) << "every table of schema version " << kSchemaVersion;
+  EXPECT_EQ(rows.size(), 19u) << "every table of schema version " << kSchemaVersion;
   EXPECT_EQ(rows["namespaces"], 2);
   EXPECT_EQ(rows["namespace_id_ranges"], 3) << "the deleted namespace's slot stays taken";
   EXPECT_EQ(rows["chat_mappings"], 1);

@@ -70,6 +70,9 @@ namespace_manager_actor::behavior_type fake_namespaces(namespace_manager_actor::
       [](release_atom, const std::string&) {},
       [](idle_atom, const std::string&) {},
       [](busy_atom, const std::string&) {},
+      [](own_atom) {},
+      [](yield_atom, const std::string&) { return true; },
+      [](tick_atom) {},
       [](status_atom) {
         return component_status{"namespaces", "running", "fake"};
       },

@@ -49,6 +49,9 @@ namespace_manager_actor::behavior_type answering_namespaces(namespace_manager_ac
       [](release_atom, const std::string&) {},
       [](idle_atom, const std::string&) {},
       [](busy_atom, const std::string&) {},
+      [](own_atom) {},
+      [](yield_atom, const std::string&) { return true; },
+      [](tick_atom) {},
       [](status_atom) {
         return component_status{"namespaces", "running", "fake"};
       },
