@@ -143,7 +143,7 @@ stop() {
 
 # The packages of deploy/Dockerfile's RUNTIME_PACKAGES, so that its install step finds them
 # all, plus the PostgreSQL server for the compose test's database image.
-rootfs_packages="ca-certificates,tzdata,libcaf-core0.17,libsqlite3-0,libpq5,libdate-tz3,libssl3,libtomlplusplus3,libfmt9,libsodium23,crun,busybox-static,postgresql-15"
+rootfs_packages="ca-certificates,tzdata,libcaf-core0.17,libcaf-io0.17,libcaf-openssl0.17,libsqlite3-0,libpq5,libdate-tz3,libssl3,libtomlplusplus3,libfmt9,libsodium23,crun,busybox-static,postgresql-15"
 
 rootfs() {
   mkdir -p "$cache/rootfs"
