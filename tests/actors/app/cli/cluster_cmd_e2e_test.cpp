@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/child_process.hpp"
+#include "tests/support/node_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -74,6 +75,29 @@ TEST_F(ClusterCertsCli, RefusalsAreUsageErrorsThatNameTheReason) {
   EXPECT_EQ(no_ca.code, 2);
   EXPECT_NE(no_ca.err.find("cluster ca init"), std::string::npos) << no_ca.err;
   EXPECT_FALSE(std::filesystem::exists(dir.file("missing") + "/node-a.key"));
+}
+
+}  // namespace
+
+namespace {
+
+// A single node: `cluster status` says so in both forms; a drain is refused (409).
+TEST(ClusterStatusCli, ASingleNodeSaysItIsNotAClusterAndRefusesADrain) {
+  sb::test::TempDir dir;
+  sb::test::NodeProcess node(dir);
+  ASSERT_TRUE(node.wait_ready()) << node.process().stderr_text();
+  auto table = sb::test::run_cli(dir, "status", {"cluster", "status", "--data-dir", dir.path()});
+  EXPECT_EQ(table.code, 0) << table.err;
+  EXPECT_NE(table.out.find("not a cluster"), std::string::npos) << table.out;
+  auto json = sb::test::run_cli(dir, "json", {"cluster", "status", "-o", "json", "--data-dir", dir.path()});
+  EXPECT_EQ(json.code, 0) << json.err;
+  EXPECT_NE(json.out.find(R"("enabled":false)"), std::string::npos) << json.out;
+  auto drain = sb::test::run_cli(dir, "drain", {"cluster", "drain", "node-a", "--data-dir", dir.path()});
+  EXPECT_NE(drain.code, 0);
+  EXPECT_NE(drain.err.find("not part of a cluster (HTTP 409)"), std::string::npos) << drain.err;
+  auto bad = sb::test::run_cli(dir, "bad", {"cluster", "status", "-o", "yaml", "--data-dir", dir.path()});
+  EXPECT_NE(bad.code, 0);
+  EXPECT_EQ(node.stop(), 0);
 }
 
 }  // namespace
