@@ -379,6 +379,16 @@ void connect_peer(cluster_self self, const std::string& member) {
             if (p.generation != generation) return;
             auto handle = caf::actor_cast<cluster_peer_actor>(ptr);
             if (!handle) return retry_later(PeerLink::refused, "no cluster peer published there");
+            // CAF 0.17 names a node by host and process id: two nodes on one host whose
+            // processes have the same pid (containers, each squadbox PID 1) look like one
+            // node, and CAF hands back our own actor.
+            if (ptr->node() == self->system().node()) {
+              const std::string why =
+                  "the peer has this node's CAF node id (same host and process id: run containers with distinct "
+                  "pids, e.g. compose `pid: host`)";
+              log::error("cluster.peer_refused", {{"peer", member}, {"why", why}});
+              return retry_later(PeerLink::refused, why);
+            }
             self->request(handle, std::chrono::milliseconds(st.opts.config.cluster.forward_timeout_ms),
                           hello_atom::value, st.hello)
                 .then(

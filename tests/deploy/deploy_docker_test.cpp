@@ -293,9 +293,9 @@ TEST_F(DeployCompose, ThreeNodesAnswerLocalChats) {
     const uint16_t port = static_cast<uint16_t>(55800 + n);
     ASSERT_TRUE(sb::test::wait_until([&] { return healthz_ok(port); }, 90s)) << "node" << n << ": no /healthz 200";
   }
-  // A local chat on each node, through the CLI inside the node's container (namespace names
-  // differ per node: the three share one database, and the cluster layer that spreads
-  // namespaces over them is not there yet).
+  // A local chat on each node, through the CLI inside the node's container: the three form
+  // one cluster, so each namespace runs on whichever node owns it and the reply comes back
+  // to the node that was asked (docs/cluster.md).
   for (int n = 1; n <= 3; ++n) {
     const std::string node = "node" + std::to_string(n), ns = "ns" + std::to_string(n);
     auto added = compose({"exec", "-T", node, "squadbox", "ns", "add", ns}, node + "-ns", 120s);
