@@ -29,6 +29,7 @@
 #include "tests/e2e/e2e_node.hpp"
 #include "tests/e2e/fake_platform.hpp"
 #include "tests/support/pg_server.hpp"
+#include "tests/support/raw_socket.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace sb::test::e2e {
@@ -42,18 +43,6 @@ constexpr int64_t kLeaseTtlMs = 3000;
 constexpr int kNamespaces = 9;
 constexpr auto kReplyTimeout = 60s;
 const std::vector<std::string> kNodes = {"node-a", "node-b", "node-c"};
-
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 std::string dm_of(int i) {
   return "D0NS" + std::to_string(i);
@@ -102,7 +91,7 @@ class Cluster : public ::testing::Test {
       s.extra_config = "[namespaces]\nmax_concurrent_containers = 12\n";
       s.postgres_conninfo = g_cluster_pg->conninfo();
       s.postgres_schema = schema;
-      const auto port = std::to_string(free_port());
+      const auto port = std::to_string(sb::test::unused_loopback_port());
       s.env = {{"SQUADBOX_CLUSTER_ENABLED", "true"},
                {"SQUADBOX_CLUSTER_NODE_NAME", name},
                {"SQUADBOX_CLUSTER_LISTEN", "127.0.0.1:" + port},
@@ -293,7 +282,7 @@ TEST_F(Cluster, ANodeWithACertificateOfAnotherCaIsRefusedAtStartAndTheRefusalIsA
   s.postgres_schema = schema_;
   s.env = {{"SQUADBOX_CLUSTER_ENABLED", "true"},
            {"SQUADBOX_CLUSTER_NODE_NAME", "node-x"},
-           {"SQUADBOX_CLUSTER_LISTEN", "127.0.0.1:" + std::to_string(free_port())},
+           {"SQUADBOX_CLUSTER_LISTEN", "127.0.0.1:" + std::to_string(sb::test::unused_loopback_port())},
            {"SQUADBOX_CLUSTER_TLS_CERT_FILE", other + "/node-x.crt"},
            {"SQUADBOX_CLUSTER_TLS_KEY_FILE", other + "/node-x.key"},
            {"SQUADBOX_CLUSTER_TLS_CA_FILE", other + "/ca.crt"}};

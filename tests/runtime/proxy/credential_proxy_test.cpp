@@ -20,6 +20,7 @@
 
 #include "tests/runtime/proxy/unix_client.hpp"
 #include "tests/support/fake_upstream.hpp"
+#include "tests/support/raw_socket.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -44,18 +45,6 @@ std::string random_hex(size_t bytes) {
     out += digits[v & 15];
   }
   return out;
-}
-
-uint16_t closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 class CredentialProxyTest : public ::testing::Test {
@@ -363,7 +352,7 @@ TEST_F(CredentialProxyTest, ExpectContinueIsAnsweredByTheProxy) {
 }
 
 TEST_F(CredentialProxyTest, RefusedConnectionGets502) {
-  start({{"r", route("http://127.0.0.1:" + std::to_string(closed_port()))}});
+  start({{"r", route("http://127.0.0.1:" + std::to_string(sb::test::unused_loopback_port()))}});
   auto& l = lease();
   auto r = call(l, "GET", "/r/x", {{"x-api-key", l.token().reveal()}});
   EXPECT_EQ(r.status, 502);
