@@ -505,6 +505,7 @@ using cluster_actor =
                             caf::reacts_to<output_atom, cluster_local_reply>,
                             caf::reacts_to<hello_atom, cluster_hello>,  // a peer dialled us (from our peer)
                             caf::reacts_to<reload_atom>,  // this node changed the admin tables: tell the others
+                            caf::reacts_to<yield_atom, std::string, int64_t>,  // a bot stopped here: release it
                             caf::replies_to<caf::get_atom>::with<cluster_status>, caf::reacts_to<tick_atom>,
                             caf::reacts_to<probed_atom, std::string, uint64_t, bool, std::string>>;
 

@@ -31,6 +31,8 @@ constexpr auto kProbeLimit = std::chrono::milliseconds(300);
 constexpr auto kConnectLimit = std::chrono::seconds(5);
 constexpr auto kRecoverEvery = std::chrono::seconds(5);
 constexpr const char* kPeerRegistryName = "clpeer";
+// A bot's gate looks at the view every 250 ms: its connections are down well within this.
+constexpr auto kBotHandoff = std::chrono::seconds(1);
 
 std::string audit_detail(std::initializer_list<std::pair<const char*, std::string>> fields) {
   std::string out = "{";
@@ -307,14 +309,21 @@ void renew_and_plan(cluster_self self) {
       log::info("cluster.acquired", {{"resource", resource}, {"epoch", **epoch}});
     }
     for (const auto& resource : plan.release) {
-      // Bots move when their holder dies or drains; namespaces between turns, once the
-      // namespace manager has stopped the namespace's actor.
-      if (!resource.starts_with("ns:") || st.yielding.count(resource)) continue;
-      auto manager = lookup<namespace_manager_actor>(self->system(), "namespaces");
-      if (!manager) continue;
+      if (st.yielding.count(resource)) continue;
       int64_t epoch = 0;
       for (const auto& l : st.leases)
         if (l.resource == resource) epoch = l.epoch;
+      if (resource.starts_with("bot:")) {
+        // A bot's gate stops its connections once the view says the bot is not ours; the
+        // lease is released after that (kBotHandoff), so two nodes never run it at once.
+        st.yielding.insert(resource);
+        st.opts.view->set_yielding(resource, true);
+        self->delayed_send(self, kBotHandoff, yield_atom::value, resource, epoch);
+        continue;
+      }
+      // Namespaces between turns, once the namespace manager has stopped the actor.
+      auto manager = lookup<namespace_manager_actor>(self->system(), "namespaces");
+      if (!manager) continue;
       st.yielding.insert(resource);
       self->request(manager, std::chrono::seconds(5), yield_atom::value, resource.substr(3))
           .then(
@@ -590,6 +599,23 @@ cluster_actor::behavior_type cluster_fn(cluster_self self, ClusterOptions opts) 
           self->send(it->second.handle, wake_atom::value, bot_id);
       },
       [self](caf::get_atom) -> cluster_status { return make_status(self->state); },
+      [self](yield_atom, const std::string& resource, int64_t epoch) {
+        // The bot stopped here (kBotHandoff ago): release its lease.
+        auto& st = self->state;
+        st.yielding.erase(resource);
+        if (auto* db = database(st)) {
+          storage::ClusterStore store(*db);
+          if (auto ok = store.release(resource, st.self_name, epoch); ok && *ok) {
+            st.released->inc();
+            log::info("cluster.released", {{"resource", resource}, {"epoch", epoch}});
+            // Not ours in the view before it stops yielding: the gate must not start it again.
+            for (auto& l : st.leases)
+              if (l.resource == resource) l.live = false;
+            publish_view(st);
+          }
+        }
+        st.opts.view->set_yielding(resource, false);
+      },
       [self](hello_atom, const cluster_hello& theirs) {
         auto& st = self->state;
         if (theirs.member == st.self_name || !theirs.peer) return;

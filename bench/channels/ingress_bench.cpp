@@ -7,7 +7,7 @@
 //  3. the same listener under an open-loop load at a fixed rate (default 5k req/s,
 //     latency from each request's scheduled send time): p50/p90/p99/max ack latency;
 //     then the open loop at the comparison rate (default 2k req/s, see 5.);
-//  4. the soak (--soak S; the smoke run does 10 s): RSS and open fds of serve;
+//  4. the soak (--soak S; the smoke run does 4 s): RSS and open fds of serve;
 //  5. a second node with storage.backend = "postgres" on a throwaway PostgreSQL 15 server
 //     on loopback (deploy/postgres.sh through bench/support/pg_server.hpp; a schema of
 //     its own; synchronous_commit = on): the same wrk phase and the open loop at the
@@ -80,7 +80,7 @@ struct Options {
   int connections = 64;
   std::string squadbox;  // empty: the squadbox binary next to this one
   // 4. the soak (issue 14): open loop at soak_rate for soak_s seconds, the broker's RSS
-  // and open descriptors sampled every chunk. 0 = skipped (the smoke run does 10 s).
+  // and open descriptors sampled every chunk. 0 = skipped (the smoke run does 4 s).
   int soak_s = 0;
   double soak_rate = 5000;
   // 5. the PostgreSQL node; the open loop at compare_rate runs on both engines.
@@ -101,7 +101,7 @@ std::optional<Options> parse_args(int argc, char** argv) {
       o.smoke = true;
       o.duration_s = 2;
       o.compare_s = 1;
-      if (o.soak_s == 0) o.soak_s = 10;
+      if (o.soak_s == 0) o.soak_s = 4;
       o.soak_rate = 2000;
     } else if (a == "--keep") {
       o.keep = true;

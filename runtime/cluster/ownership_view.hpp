@@ -57,7 +57,7 @@ class OwnershipView {
   // The epoch to fence writes with, when this node holds `resource` and serves.
   std::optional<int64_t> local_epoch(const std::string& resource) const {
     std::lock_guard lock(mutex_);
-    if (!serving_locked()) return std::nullopt;
+    if (!serving_locked() || yielding_.count(resource)) return std::nullopt;
     auto it = leases_.find(resource);
     if (it == leases_.end() || it->second.holder != self_) return std::nullopt;
     return it->second.epoch;
@@ -74,8 +74,19 @@ class OwnershipView {
     std::map<std::string, int64_t> out;
     if (!serving_locked()) return out;
     for (const auto& [resource, lease] : leases_)
-      if (lease.holder == self_) out[resource] = lease.epoch;
+      if (lease.holder == self_ && !yielding_.count(resource)) out[resource] = lease.epoch;
     return out;
+  }
+
+  // A resource this node is handing over: what runs it here stops (local_epoch says not
+  // ours) before the lease is released in the database, so two nodes never run it at once.
+  void set_yielding(const std::string& resource, bool yielding) {
+    std::lock_guard lock(mutex_);
+    if (yielding) {
+      yielding_.insert(resource);
+    } else {
+      yielding_.erase(resource);
+    }
   }
 
   // Namespaces in the middle of a turn do not move (the namespace manager keeps this).
@@ -104,6 +115,7 @@ class OwnershipView {
   mutable std::mutex mutex_;
   std::map<std::string, LeaseHolder> leases_;
   std::set<std::string> busy_;
+  std::set<std::string> yielding_;
   std::optional<time_point> serve_until_;
   uint64_t generation_ = 0;
 };

@@ -321,6 +321,60 @@ TEST_F(Cluster, ANodeWithACertificateOfAnotherCaIsRefusedAtStartAndTheRefusalIsA
   EXPECT_NE(none.stderr_text().find("cluster.tls_cert_file"), std::string::npos) << none.stderr_text();
 }
 
+TEST_F(Cluster, DrainingANodeMovesItsWorkAwayBetweenTurnsAndUndrainingLetsItTakeWorkAgain) {
+  auto before = view_from("node-a");
+  // The node holding the Slack bot: its sender must move too (and never run on two nodes).
+  std::string victim;
+  for (const auto& [member, bots] : before.bots)
+    if (bots.count("slack/main")) victim = member;
+  ASSERT_FALSE(victim.empty()) << "nobody holds slack/main";
+  ASSERT_FALSE(before.namespaces[victim].empty()) << victim << " holds no namespace";
+  auto drain = nodes_["node-a"]->admin("POST", "/api/v1/cluster/members/" + victim + "/drain");
+  ASSERT_TRUE(drain.ok()) << drain.error().message;
+  ASSERT_EQ(drain->status, 200) << drain->body;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto v = view_from("node-a");
+        size_t bots = 0;
+        for (const auto& [member, held] : v.bots) bots += held.size();
+        return v.namespaces[victim].empty() && v.bots[victim].empty() &&
+               v.owned_count() == static_cast<size_t>(kNamespaces) && bots == 4;
+      },
+      std::chrono::milliseconds(kLeaseTtlMs * 4)))
+      << victim << " still holds work";
+  // A message for a namespace that was on the drained node, sent to it: answered once, by
+  // another node's container and another node's sender.
+  int moved = -1;
+  for (int i = 0; i < kNamespaces && moved < 0; ++i)
+    if (before.namespaces[victim].count(ns_of(i))) moved = i;
+  if (moved >= 0) {
+    const std::string text = unique("after-drain");
+    auto r = nodes_[victim]->post(slack_message("main", dm_of(moved), "U0HUMAN01", text, true));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_TRUE(wait_until([&] { return replies_with("slack:" + dm_of(moved), text) > 0; }, kReplyTimeout));
+    std::this_thread::sleep_for(1s);
+    EXPECT_EQ(replies_with("slack:" + dm_of(moved), text), 1u);
+  }
+  // The CLI shows it, as an operator reads it.
+  ChildProcess status(nodes_["node-a"]->exe(), {"cluster", "status", "--data-dir", nodes_["node-a"]->data_dir()}, {},
+                      dir_->file("cluster-status"));
+  ASSERT_EQ(status.wait(30s), 0) << status.stderr_text();
+  EXPECT_NE(status.stdout_text().find(victim), std::string::npos) << status.stdout_text();
+  EXPECT_NE(status.stdout_text().find("draining"), std::string::npos) << status.stdout_text();
+
+  auto undrain = nodes_["node-a"]->admin("POST", "/api/v1/cluster/members/" + victim + "/undrain");
+  ASSERT_TRUE(undrain.ok());
+  ASSERT_EQ(undrain->status, 200) << undrain->body;
+  EXPECT_TRUE(wait_until([&] { return !view_from("node-a").namespaces[victim].empty(); },
+                         std::chrono::milliseconds(kLeaseTtlMs * 4)))
+      << victim << " took nothing back";
+  EXPECT_EQ(nodes_["node-a"]->query("SELECT count(*) FROM audit_log WHERE event IN ('cluster.drain', "
+                                    "'cluster.undrain') AND subject = ?",
+                                    victim),
+            "2");
+}
+
 // Last: it kills a node.
 TEST_F(Cluster, KillingAnOwnerMovesItsWorkWithinTheLeaseAndAnswersEveryAcknowledgedMessageOnce) {
   const std::string victim = "node-b";
