@@ -396,16 +396,6 @@ Effects NamespaceRunner::output(const container::RunOutput& out) {
     return fx;
   }
   if (out.run_id != run_id_) return fx;
-  // An answer to another turn's input (a container's late output for a turn that was
-  // re-delivered and has been answered, arriving while the next turn runs) is not this
-  // turn's: taken as this turn's it would be sent again under this turn's keys.
-  if (!out.in_reply_to.empty() && (!turn_ || out.in_reply_to != std::to_string(turn_->last_id))) {
-    log::info("namespace.stale_output_dropped", {{"namespace", opts_.name},
-                                                 {"in_reply_to", out.in_reply_to},
-                                                 {"turn_last_id", turn_ ? turn_->last_id : int64_t{0}}});
-    count("squadbox_namespace_replies_total", "Agent replies by outcome.", {{"result", "stale"}});
-    return fx;
-  }
   if (out.turn_failed) {
     turn_error_ = out.error;
     turn_error_final_ = !out.retryable;
