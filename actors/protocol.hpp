@@ -79,7 +79,6 @@ using hello_atom = caf::atom_constant<caf::atom("sbhello")>;      // peers intro
 using forward_atom = caf::atom_constant<caf::atom("sbforward")>;  // a routed batch for the owner
 using yield_atom = caf::atom_constant<caf::atom("yield")>;        // give up a namespace between turns
 using own_atom = caf::atom_constant<caf::atom("own")>;            // ownership changed: reconcile
-using probed_atom = caf::atom_constant<caf::atom("probed")>;      // a reachability probe's answer
 
 // What any supervised component reports about itself. `state` is for people (/readyz,
 // `squadbox status`); callers that decide something use the typed fields of their own
@@ -498,16 +497,14 @@ using cluster_peer_actor =
 // The local cluster actor ("cluster" in the registry): membership and leases in the
 // database, connections to the peers. forward: a batch for a namespace this node does not
 // own (the namespace manager hands it over); wake: rows for a bot (the outbox); status:
-// the members and what each owns. Internal: tick (its timer), probed (a reachability
-// probe's result: member, generation, ok, error).
+// the members and what each owns. Internal: tick (its timer).
 using cluster_actor =
     component_actor::extend<caf::reacts_to<forward_atom, routed_batch>, caf::reacts_to<wake_atom, std::string>,
                             caf::reacts_to<output_atom, cluster_local_reply>,
                             caf::reacts_to<hello_atom, cluster_hello>,  // a peer dialled us (from our peer)
                             caf::reacts_to<reload_atom>,  // this node changed the admin tables: tell the others
                             caf::reacts_to<yield_atom, std::string, int64_t>,  // a bot stopped here: release it
-                            caf::replies_to<caf::get_atom>::with<cluster_status>, caf::reacts_to<tick_atom>,
-                            caf::reacts_to<probed_atom, std::string, uint64_t, bool, std::string>>;
+                            caf::replies_to<caf::get_atom>::with<cluster_status>, caf::reacts_to<tick_atom>>;
 
 // Registers every message type above (and the storage types) with CAF.
 void add_message_types(caf::actor_system_config& cfg);

@@ -637,7 +637,6 @@ cluster_actor::behavior_type cluster_fn(cluster_self self, ClusterOptions opts) 
         for (auto& [name, peer] : self->state.peers)
           if (peer.link == PeerLink::connected) self->send(peer.handle, output_atom::value, r);
       },
-      [](probed_atom, const std::string&, uint64_t, bool, const std::string&) {},
       [self](status_atom) -> component_status {
         auto& st = self->state;
         const bool serving = st.clock.serving(steady::now());

@@ -204,6 +204,14 @@ class Cluster : public ::testing::Test {
     return std::stod(r->body.substr(at + series.size() + 1));
   }
   // Fixed width and a closing mark: no text is a prefix of another ("x-4" of "x-40").
+  // Every turn that took these texts is done and the outbox has nothing pending: a second
+  // reply, if the broker made one, is at the platform now (a condition, not a pause).
+  static bool settled(const std::vector<std::string>& texts) {
+    for (const auto& text : texts)
+      if (nodes_["node-a"]->query("SELECT state FROM inbound_messages WHERE text LIKE ?", "%" + text + "%") != "done")
+        return false;
+    return nodes_["node-a"]->query("SELECT count(*) FROM outbox WHERE state = 'pending'") == "0";
+  }
   static std::string unique(const std::string& prefix) {
     char n[16];
     std::snprintf(n, sizeof n, "%05d", ++seq_);
@@ -251,7 +259,7 @@ TEST_F(Cluster, AWebhookToANodeThatDoesNotOwnTheNamespaceIsAnsweredOnceThroughTh
   ASSERT_EQ(r->status, 200) << r->body;
   const std::string chat = "slack:" + dm_of(target);
   ASSERT_TRUE(wait_until([&] { return replies_with(chat, text) > 0; }, kReplyTimeout)) << "no reply";
-  std::this_thread::sleep_for(1s);  // a second reply would come within this
+  EXPECT_TRUE(wait_until([&] { return settled({text}); }, kReplyTimeout));
   EXPECT_EQ(replies_with(chat, text), 1u);
   EXPECT_GT(metric("node-a", R"(squadbox_cluster_forwards_total{result="accepted"})"), forwards_before)
       << "node-a did not forward to " << owner;
@@ -353,7 +361,7 @@ TEST_F(Cluster, DrainingANodeMovesItsWorkAwayBetweenTurnsAndUndrainingLetsItTake
     ASSERT_TRUE(r.ok()) << r.error().message;
     EXPECT_EQ(r->status, 200) << r->body;
     EXPECT_TRUE(wait_until([&] { return replies_with("slack:" + dm_of(moved), text) > 0; }, kReplyTimeout));
-    std::this_thread::sleep_for(1s);
+    EXPECT_TRUE(wait_until([&] { return settled({text}); }, kReplyTimeout));
     EXPECT_EQ(replies_with("slack:" + dm_of(moved), text), 1u);
   }
   // The CLI shows it, as an operator reads it.
@@ -402,10 +410,10 @@ TEST_F(Cluster, KillingAnOwnerMovesItsWorkWithinTheLeaseAndAnswersEveryAcknowled
         }
       }
       ++i;
-      std::this_thread::sleep_for(100ms);
+      std::this_thread::sleep_for(100ms);  // the stream's rate (10 webhooks/s), a load parameter
     }
   });
-  std::this_thread::sleep_for(1500ms);
+  std::this_thread::sleep_for(1500ms);  // the stream runs before the fault (a fault parameter)
   const auto killed_at = std::chrono::steady_clock::now();
   nodes_[victim]->kill();
   // Takeover: every namespace and bot of the victim is held by a survivor.
@@ -424,7 +432,7 @@ TEST_F(Cluster, KillingAnOwnerMovesItsWorkWithinTheLeaseAndAnswersEveryAcknowled
   // The lease runs out at most lease_ttl_ms after the kill; a survivor acts within a renewal period
   // after that. The bound leaves room for a loaded CI machine; the figure is printed.
   EXPECT_LE(takeover_ms, 2 * kLeaseTtlMs) << "takeover took longer than twice the lease";
-  std::this_thread::sleep_for(2s);
+  std::this_thread::sleep_for(2s);  // and after the takeover (a fault parameter)
   stop = true;
   stream.join();
 
@@ -437,7 +445,9 @@ TEST_F(Cluster, KillingAnOwnerMovesItsWorkWithinTheLeaseAndAnswersEveryAcknowled
   };
   EXPECT_TRUE(wait_until([&] { return unanswered().empty(); }, kReplyTimeout));
   for (const auto& text : unanswered()) ADD_FAILURE() << text << " was acknowledged and never answered";
-  std::this_thread::sleep_for(2s);
+  std::vector<std::string> texts;
+  for (const auto& m : acked) texts.push_back(m.second);
+  EXPECT_TRUE(wait_until([&] { return settled(texts); }, kReplyTimeout));
   size_t doubled = 0;
   for (const auto& [chat, text] : acked) {
     const size_t n = replies_with(chat, text);
